@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: MIT
+ * ctl_config: table-driven INI configuration (see ctl_config.h). */
+#include "ctl_config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ctl_addr.h"
+
+enum key_type { K_U32, K_STR, K_ADDR, K_LEVEL, K_TARGET, K_HUGE };
+
+struct key {
+	const char *section, *name;
+	enum key_type type;
+	size_t off, size;   /* field offset; size for strings */
+	uint32_t min, max;  /* for K_U32 */
+	bool allow_empty;   /* for K_ADDR: empty turns the listener off */
+};
+
+#define F(field) offsetof(struct ctl_config, field), sizeof(((struct ctl_config *)0)->field)
+
+static const struct key keys[] = {
+	{ "general", "log_level", K_LEVEL, F(log_level), 0, 0, false },
+	{ "general", "log_target", K_TARGET, F(log_target), 0, 0, false },
+	{ "general", "log_facility", K_STR, F(log_facility), 0, 0, false },
+	{ "general", "log_rate_burst", K_U32, F(log_burst), 0, 1000000, false },
+	{ "general", "log_rate_interval_ms", K_U32, F(log_interval_ms), 1, 3600000, false },
+	{ "eal", "lcores", K_STR, F(eal.lcores), 0, 0, false },
+	{ "eal", "memory_mb", K_U32, F(eal.memory_mb), 64, 1048576, false },
+	{ "eal", "hugepages", K_HUGE, F(eal.hugepages), 0, 0, false },
+	{ "eal", "pci_devices", K_STR, F(eal.pci_devices), 0, 0, false },
+	{ "eal", "extra_args", K_STR, F(eal.extra_args), 0, 0, false },
+	{ "control", "listen_ng", K_ADDR, F(listen_ng), 0, 0, false },
+	{ "control", "listen_ng_tcp", K_ADDR, F(listen_ng_tcp), 0, 0, true },
+	{ "control", "cookie_cache_seconds", K_U32, F(cookie_cache_s), 0, 3600, false },
+	{ "control", "cookie_cache_size", K_U32, F(cookie_cache_size), 16, 1048576, false },
+	{ "control", "tcp_max_clients", K_U32, F(tcp_max_clients), 1, 4096, false },
+	{ "control", "max_request_bytes", K_U32, F(max_request), 1024, 16777216, false },
+};
+
+void ctl_config_defaults(struct ctl_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->log_level = DP_LOG_INFO;
+	c->log_target = DP_LOG_STDERR;
+	strcpy(c->log_facility, "daemon");
+	c->log_burst = 10;
+	c->log_interval_ms = 5000;
+	c->eal.memory_mb = 256;
+	c->eal.hugepages = DP_HUGE_AUTO;
+	strcpy(c->listen_ng, "127.0.0.1:2223");
+	c->cookie_cache_s = 30;
+	c->cookie_cache_size = 4096;
+	c->tcp_max_clients = 64;
+	c->max_request = 1048576;
+}
+
+static const struct key *find_key(const char *section, const char *name, bool *section_known)
+{
+	*section_known = false;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (strcasecmp(keys[i].section, section) != 0)
+			continue;
+		*section_known = true;
+		if (strcasecmp(keys[i].name, name) == 0)
+			return &keys[i];
+	}
+	return NULL;
+}
+
+static int set_value(struct ctl_config *c, const struct key *k, const char *v, char *err,
+		     size_t errlen)
+{
+	void *field = (char *)c + k->off;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char *end;
+	unsigned long long n;
+	enum dp_log_level lvl;
+
+	switch (k->type) {
+	case K_U32:
+		errno = 0;
+		n = strtoull(v, &end, 10);
+		if (!*v || *v == '-' || *end || errno || n < k->min || n > k->max) {
+			snprintf(err, errlen, "%s.%s: '%s' is not a whole number from %" PRIu32 " to %" PRIu32,
+				 k->section, k->name, v, k->min, k->max);
+			return -EINVAL;
+		}
+		*(uint32_t *)field = (uint32_t)n;
+		return 0;
+	case K_STR:
+		if (strlen(v) >= k->size) {
+			snprintf(err, errlen, "%s.%s: value longer than %zu characters", k->section,
+				 k->name, k->size - 1);
+			return -EINVAL;
+		}
+		strcpy(field, v);
+		return 0;
+	case K_ADDR:
+		if (!(k->allow_empty && !*v) &&
+		    (strlen(v) >= k->size || ctl_addr_parse(v, "127.0.0.1", &ss, &sl))) {
+			snprintf(err, errlen,
+				 "%s.%s: '%s' is not an address:port (e.g. 127.0.0.1:2223 or [::1]:2223)%s",
+				 k->section, k->name, v, k->allow_empty ? ", or empty for off" : "");
+			return -EINVAL;
+		}
+		strcpy(field, v);
+		return 0;
+	case K_LEVEL:
+		if (dp_log_level_parse(v, &lvl)) {
+			snprintf(err, errlen, "%s.%s: '%s' is not one of error, warning, notice, info, debug",
+				 k->section, k->name, v);
+			return -EINVAL;
+		}
+		*(enum dp_log_level *)field = lvl;
+		return 0;
+	case K_TARGET:
+		if (strcasecmp(v, "stderr") && strcasecmp(v, "syslog")) {
+			snprintf(err, errlen, "%s.%s: '%s' is not stderr or syslog", k->section, k->name, v);
+			return -EINVAL;
+		}
+		*(enum dp_log_target *)field = strcasecmp(v, "syslog") ? DP_LOG_STDERR : DP_LOG_SYSLOG;
+		return 0;
+	case K_HUGE:
+		if (strcasecmp(v, "auto") && strcasecmp(v, "yes") && strcasecmp(v, "no")) {
+			snprintf(err, errlen, "%s.%s: '%s' is not auto, yes or no", k->section, k->name, v);
+			return -EINVAL;
+		}
+		*(enum dp_hugepages *)field = !strcasecmp(v, "yes")  ? DP_HUGE_YES
+					      : !strcasecmp(v, "no") ? DP_HUGE_NO
+								     : DP_HUGE_AUTO;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int ctl_config_set(struct ctl_config *c, const char *section, const char *key, const char *value,
+		   char *err, size_t errlen)
+{
+	bool section_known;
+	const struct key *k = find_key(section, key, &section_known);
+
+	if (!k) {
+		if (section_known)
+			snprintf(err, errlen, "unknown key '%s' in section [%s]", key, section);
+		else
+			snprintf(err, errlen, "unknown section [%s] (known: general, eal, control)",
+				 section);
+		return -ENOENT;
+	}
+	return set_value(c, k, value, err, errlen);
+}
+
+int ctl_config_override(struct ctl_config *c, const char *assignment, char *err, size_t errlen)
+{
+	char section[32], key[64];
+	const char *dot = strchr(assignment, '.');
+	const char *eq = strchr(assignment, '=');
+
+	if (!dot || !eq || dot > eq || dot == assignment || eq == dot + 1 ||
+	    (size_t)(dot - assignment) >= sizeof(section) || (size_t)(eq - dot - 1) >= sizeof(key)) {
+		snprintf(err, errlen, "'%s' is not of the form section.key=value", assignment);
+		return -EINVAL;
+	}
+	memcpy(section, assignment, (size_t)(dot - assignment));
+	section[dot - assignment] = '\0';
+	memcpy(key, dot + 1, (size_t)(eq - dot - 1));
+	key[eq - dot - 1] = '\0';
+	return ctl_config_set(c, section, key, eq + 1, err, errlen);
+}
+
+struct load_ctx {
+	struct ctl_config *c;
+	char *err;
+	size_t errlen;
+	int rc;
+};
+
+static int config_line(void *user, const char *section, const char *name, const char *value)
+{
+	struct load_ctx *ctx = user;
+
+	if (ctx->rc)
+		return 0;
+	if (!name) /* a section header on its own (inih built with INI_CALL_HANDLER_ON_NEW_SECTION) */
+		return 1;
+	if (!*section) {
+		snprintf(ctx->err, ctx->errlen, "key '%s' outside any [section]", name);
+		ctx->rc = -EINVAL;
+		return 0;
+	}
+	if (!value) {
+		snprintf(ctx->err, ctx->errlen, "key '%s' has no value", name);
+		ctx->rc = -EINVAL;
+		return 0;
+	}
+	if (ctl_config_set(ctx->c, section, name, value, ctx->err, ctx->errlen)) {
+		ctx->rc = -EINVAL;
+		return 0;
+	}
+	return 1;
+}
+
+static int finish_load(struct load_ctx *ctx, int line, const char *where)
+{
+	char reason[256];
+
+	if (line == 0)
+		return 0;
+	if (line < 0) {
+		snprintf(ctx->err, ctx->errlen, "%s: cannot %s", where,
+			 line == -1 ? "open file" : "allocate memory");
+		return line == -1 ? -ENOENT : -ENOMEM;
+	}
+	if (!ctx->rc)
+		snprintf(ctx->err, ctx->errlen, "syntax error (expected [section] or key = value)");
+	snprintf(reason, sizeof(reason), "%s", ctx->err);
+	snprintf(ctx->err, ctx->errlen, "%s:%d: %s", where, line, reason);
+	return -EINVAL;
+}
+
+int ctl_config_load(struct ctl_config *c, const char *path, char *err, size_t errlen)
+{
+	struct load_ctx ctx = { c, err, errlen, 0 };
+
+	return finish_load(&ctx, ini_parse(path, config_line, &ctx), path);
+}
+
+int ctl_config_load_string(struct ctl_config *c, const char *text, char *err, size_t errlen)
+{
+	struct load_ctx ctx = { c, err, errlen, 0 };
+
+	return finish_load(&ctx, ini_parse_string(text, config_line, &ctx), "(string)");
+}
+
+void ctl_config_dump(const struct ctl_config *c, FILE *out)
+{
+	const char *section = "";
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const struct key *k = &keys[i];
+		const void *field = (const char *)c + k->off;
+
+		if (strcmp(section, k->section)) {
+			fprintf(out, "%s[%s]\n", *section ? "\n" : "", k->section);
+			section = k->section;
+		}
+		fprintf(out, "%s = ", k->name);
+		switch (k->type) {
+		case K_U32: fprintf(out, "%" PRIu32 "\n", *(const uint32_t *)field); break;
+		case K_STR:
+		case K_ADDR: fprintf(out, "%s\n", (const char *)field); break;
+		case K_LEVEL: fprintf(out, "%s\n", dp_log_level_name(*(const enum dp_log_level *)field)); break;
+		case K_TARGET:
+			fprintf(out, "%s\n", *(const enum dp_log_target *)field == DP_LOG_SYSLOG ? "syslog" : "stderr");
+			break;
+		case K_HUGE: {
+			enum dp_hugepages h = *(const enum dp_hugepages *)field;
+
+			fprintf(out, "%s\n", h == DP_HUGE_YES ? "yes" : h == DP_HUGE_NO ? "no" : "auto");
+			break;
+		}
+		}
+	}
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT
+ * ctl_config: mediusd's configuration. An INI file (libinih) sets keys under
+ * [general], [eal] and [control]; command-line overrides set the same keys
+ * afterwards. Every key, its default and its range is in one table in
+ * ctl_config.c and documented in docs/config.md.
+ */
+#ifndef CTL_CONFIG_H
+#define CTL_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "dp.h"
+
+struct ctl_config {
+	/* [general] */
+	enum dp_log_level log_level;
+	enum dp_log_target log_target;
+	char log_facility[16];
+	uint32_t log_burst;       /* messages per call site per interval; 0: no limit */
+	uint32_t log_interval_ms;
+	/* [eal] */
+	struct dp_eal_conf eal;
+	/* [control] */
+	char listen_ng[80];       /* UDP ng socket, "addr:port" */
+	char listen_ng_tcp[80];   /* TCP ng socket; empty: off */
+	uint32_t cookie_cache_s;  /* how long a reply is kept for retransmissions */
+	uint32_t cookie_cache_size;
+	uint32_t tcp_max_clients;
+	uint32_t max_request;     /* largest request accepted, bytes */
+};
+
+/* Fill c with the built-in defaults. */
+void ctl_config_defaults(struct ctl_config *c);
+/* Set one key from its text value. Returns 0, or -ENOENT for an unknown
+ * section or key, -EINVAL for a bad value; err then holds the reason and c
+ * is unchanged. */
+int ctl_config_set(struct ctl_config *c, const char *section, const char *key, const char *value,
+		   char *err, size_t errlen);
+/* Apply "section.key=value" (a command-line override). Returns as
+ * ctl_config_set, -EINVAL for an assignment of the wrong shape. */
+int ctl_config_override(struct ctl_config *c, const char *assignment, char *err, size_t errlen);
+/* Parse an INI file / string into c. Returns 0; -ENOENT (file missing or
+ * unreadable) or -EINVAL, with err holding "where:line: reason". On error c
+ * may hold keys set before the bad line: callers exit on error. */
+int ctl_config_load(struct ctl_config *c, const char *path, char *err, size_t errlen);
+int ctl_config_load_string(struct ctl_config *c, const char *text, char *err, size_t errlen);
+/* Write the effective configuration as INI text (every key). */
+void ctl_config_dump(const struct ctl_config *c, FILE *out);
+
+#endif

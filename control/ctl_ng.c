@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: MIT
+ * ctl_ng: ng request framing, decoding, dispatch and replies (see ctl_ng.h). */
+#include "ctl_ng.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl_bencode.h"
+#include "ctl_cookie.h"
+#include "ctl_json.h"
+#include "ctl_val.h"
+
+#define NG_REPLY_MAX (4u << 20)
+
+struct ctl_ng {
+	struct ctl_arena arena;
+	struct ctl_cookie_cache *cache;
+	struct ctl_buf out;
+	struct ctl_ng_stats stats;
+	char reason[160];
+};
+
+/* One request being executed. A handler adds its fields to reply, or sets
+ * error (a static or ng->reason string) and returns -1. */
+struct ng_req {
+	struct ctl_ng *ng;
+	struct ctl_arena *a;
+	const struct ctl_val *args;
+	struct ctl_val *reply;
+	const char *result;
+	const char *error;
+};
+
+static int cmd_ping(struct ng_req *r)
+{
+	r->result = "pong";
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(struct ng_req *r);
+} commands[] = {
+	{ "ping", cmd_ping },
+};
+
+struct ctl_ng *ctl_ng_create(const struct ctl_ng_conf *conf)
+{
+	struct ctl_ng *ng;
+
+	if (!conf || conf->arena_bytes < 4096 || conf->cache_size == 0)
+		return NULL;
+	ng = calloc(1, sizeof(*ng));
+	if (!ng)
+		return NULL;
+	ng->out.max = NG_REPLY_MAX;
+	ng->cache = ctl_cookie_cache_create(conf->cache_size, conf->cache_ms);
+	if (!ng->cache || ctl_arena_init(&ng->arena, conf->arena_bytes)) {
+		ctl_ng_destroy(ng);
+		return NULL;
+	}
+	return ng;
+}
+
+void ctl_ng_destroy(struct ctl_ng *ng)
+{
+	if (!ng)
+		return;
+	ctl_cookie_cache_destroy(ng->cache);
+	ctl_arena_fini(&ng->arena);
+	ctl_buf_free(&ng->out);
+	free(ng);
+}
+
+void ctl_ng_get_stats(const struct ctl_ng *ng, struct ctl_ng_stats *out) { *out = ng->stats; }
+
+static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+/* Length of the cookie at the start of req: 0 when there is none usable. */
+static size_t cookie_len(const char *req, size_t len, bool *incomplete)
+{
+	size_t max = len < CTL_COOKIE_MAX + 1 ? len : CTL_COOKIE_MAX + 1;
+
+	*incomplete = false;
+	for (size_t i = 0; i < max; i++) {
+		unsigned char c = (unsigned char)req[i];
+
+		if (c == ' ')
+			return i;
+		if (c < 0x21 || c > 0x7e)
+			return 0; /* cookies are printable ASCII */
+	}
+	*incomplete = len <= CTL_COOKIE_MAX;
+	return 0;
+}
+
+static int decode_body(struct ctl_ng *ng, const char *body, size_t len, bool *json,
+		       struct ctl_val **out, size_t *consumed, size_t *errpos)
+{
+	size_t skip = 0;
+	int rc;
+
+	while (skip < len && is_space(body[skip]))
+		skip++;
+	*json = skip < len && body[skip] == '{';
+	if (*json)
+		rc = ctl_json_decode(&ng->arena, body + skip, len - skip, out, consumed, errpos);
+	else
+		rc = ctl_bencode_decode(&ng->arena, body + skip, len - skip, out, consumed, errpos);
+	if (rc == 0)
+		*consumed += skip;
+	else
+		*errpos += skip;
+	return rc;
+}
+
+int ctl_ng_frame(struct ctl_ng *ng, const char *buf, size_t len, size_t *msg_len)
+{
+	bool incomplete, json;
+	size_t lead = 0, clen, consumed, errpos = 0;
+	struct ctl_val *v;
+	int rc;
+
+	while (lead < len && is_space(buf[lead]))
+		lead++;
+	clen = cookie_len(buf + lead, len - lead, &incomplete);
+	if (clen == 0)
+		return incomplete ? -EAGAIN : -EBADMSG;
+	ctl_arena_reset(&ng->arena);
+	rc = decode_body(ng, buf + lead + clen + 1, len - lead - clen - 1, &json, &v, &consumed,
+			 &errpos);
+	if (rc == 0) {
+		size_t end = lead + clen + 1 + consumed;
+
+		while (end < len && is_space(buf[end]))
+			end++;
+		*msg_len = end;
+		return 0;
+	}
+	/* A decoder that stopped at the end of what we have wants more bytes. */
+	return errpos >= len - lead - clen - 1 && rc == -EINVAL ? -EAGAIN : -EBADMSG;
+}
+
+static const char *decode_error(struct ctl_ng *ng, int rc, size_t errpos)
+{
+	const char *what = rc == -ERANGE  ? "integer out of range"
+			   : rc == -ELOOP ? "nesting too deep"
+			   : rc == -ENOMEM ? "request too large or complex"
+					   : "syntax error";
+
+	snprintf(ng->reason, sizeof(ng->reason), "Could not decode dictionary: %s at byte %zu", what,
+		 errpos);
+	return ng->reason;
+}
+
+/* Put key: s in front of dict's members ("result" leads, as rtpengine has it). */
+static int dict_prepend_cstr(struct ctl_arena *a, struct ctl_val *dict, const char *key,
+			     const char *s)
+{
+	struct ctl_val *v = ctl_val_cstr(a, s);
+
+	if (!v)
+		return -ENOMEM;
+	v->key = key;
+	v->key_len = strlen(key);
+	v->next = dict->u.c.head;
+	dict->u.c.head = v;
+	if (!dict->u.c.tail)
+		dict->u.c.tail = v;
+	dict->u.c.n++;
+	return 0;
+}
+
+/* Run the request in args (already decoded) and fill r. */
+static void execute(struct ng_req *r)
+{
+	const struct ctl_val *cmd = ctl_dict_get(r->args, "command");
+
+	if (!cmd) {
+		r->error = "Dictionary contains no key \"command\"";
+		return;
+	}
+	if (cmd->type != CTL_V_STR) {
+		r->error = "Value of key \"command\" is not a string";
+		return;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (ctl_val_str_eq(cmd, commands[i].name)) {
+			r->ng->stats.commands++;
+			if (commands[i].fn(r) && !r->error)
+				r->error = "Internal error";
+			return;
+		}
+	}
+	r->error = "Unrecognized command";
+}
+
+/* Encode "cookie " + reply into ng->out; on failure encode a short error. */
+static void encode_reply(struct ctl_ng *ng, const char *cookie, size_t clen, bool json,
+			 const struct ctl_val *reply)
+{
+	int rc;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		ctl_buf_clear(&ng->out);
+		ctl_buf_put(&ng->out, cookie, clen);
+		ctl_buf_putc(&ng->out, ' ');
+		rc = json ? ctl_json_encode(reply, &ng->out, false) : ctl_bencode_encode(reply, &ng->out);
+		if (rc == 0)
+			return;
+		/* Fall back to a reply that always fits. */
+		ctl_arena_reset(&ng->arena);
+		struct ctl_val *d = ctl_val_dict(&ng->arena);
+
+		ctl_dict_add_cstr(&ng->arena, d, "result", "error");
+		ctl_dict_add_cstr(&ng->arena, d, "error-reason", "Reply too large to encode");
+		reply = d;
+	}
+}
+
+int ctl_ng_handle(struct ctl_ng *ng, const char *req, size_t len, uint64_t now_ms,
+		  const char **reply, size_t *reply_len)
+{
+	struct ng_req r = { .ng = ng, .a = &ng->arena, .result = "ok" };
+	size_t clen, consumed, errpos = 0;
+	const char *cached, *body;
+	bool incomplete, json;
+	struct ctl_val *args = NULL;
+	size_t blen, cached_len;
+	int rc;
+
+	clen = cookie_len(req, len, &incomplete);
+	if (clen == 0) {
+		ng->stats.dropped++;
+		return -EBADMSG;
+	}
+	if (ctl_cookie_cache_get(ng->cache, req, clen, now_ms, &cached, &cached_len) == 0) {
+		ng->stats.retransmits++;
+		*reply = cached;
+		*reply_len = cached_len;
+		return 0;
+	}
+	ng->stats.requests++;
+	ctl_arena_reset(&ng->arena);
+	body = req + clen + 1;
+	blen = len - clen - 1;
+	rc = decode_body(ng, body, blen, &json, &args, &consumed, &errpos);
+	if (rc) {
+		r.error = decode_error(ng, rc, errpos);
+	} else {
+		while (consumed < blen && is_space(body[consumed]))
+			consumed++;
+		if (consumed < blen)
+			r.error = decode_error(ng, -EINVAL, consumed); /* trailing bytes */
+		else if (args->type != CTL_V_DICT)
+			r.error = "Could not decode dictionary: the message is not a dictionary";
+	}
+	r.reply = ctl_val_dict(&ng->arena);
+	if (!r.reply)
+		r.error = decode_error(ng, -ENOMEM, 0);
+	if (!r.error) {
+		r.args = args;
+		execute(&r);
+	}
+	if (r.error) {
+		ng->stats.errors++;
+		/* The reply holds only the error: start the arena afresh for it
+		 * (r.error is static or in ng->reason, not in the arena). */
+		ctl_arena_reset(&ng->arena);
+		r.reply = ctl_val_dict(&ng->arena);
+		ctl_dict_add_cstr(&ng->arena, r.reply, "result", "error");
+		ctl_dict_add_cstr(&ng->arena, r.reply, "error-reason", r.error);
+	} else if (dict_prepend_cstr(&ng->arena, r.reply, "result", r.result)) {
+		ctl_arena_reset(&ng->arena);
+		r.reply = ctl_val_dict(&ng->arena);
+		ctl_dict_add_cstr(&ng->arena, r.reply, "result", "error");
+		ctl_dict_add_cstr(&ng->arena, r.reply, "error-reason", "Reply too large to build");
+	}
+	encode_reply(ng, req, clen, json, r.reply);
+	if (ng->out.err)
+		return -ENOMEM;
+	ctl_cookie_cache_put(ng->cache, req, clen, ng->out.p, ng->out.len, now_ms);
+	*reply = ng->out.p;
+	*reply_len = ng->out.len;
+	return 0;
+}

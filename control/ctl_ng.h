@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT
+ * ctl_ng: the ng control protocol, independent of sockets.
+ *
+ * A request is a cookie, one space, and a dictionary, bencoded or (when it
+ * starts with '{') JSON. The reply is the same cookie, a space, and a
+ * dictionary in the request's encoding holding "result" ("ok", "pong" or
+ * "error", with "error-reason"). Requests without a usable cookie are
+ * dropped, since no reply could be matched to them. Replies are cached by
+ * cookie so that a retransmission is answered, not executed twice.
+ */
+#ifndef CTL_NG_H
+#define CTL_NG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ctl_ng;
+
+struct ctl_ng_conf {
+	uint32_t cache_size;  /* replies kept for retransmissions */
+	uint32_t cache_ms;    /* how long each is kept */
+	size_t arena_bytes;   /* decode/build arena; bounds request complexity */
+};
+
+struct ctl_ng_stats {
+	uint64_t requests;      /* requests with a cookie */
+	uint64_t errors;        /* replies with result "error" */
+	uint64_t retransmits;   /* answered from the cookie cache */
+	uint64_t dropped;       /* no usable cookie: no reply */
+	uint64_t commands;      /* commands executed */
+};
+
+/* A protocol engine; NULL on bad configuration or no memory. */
+struct ctl_ng *ctl_ng_create(const struct ctl_ng_conf *conf);
+/* Free it; accepts NULL. */
+void ctl_ng_destroy(struct ctl_ng *ng);
+
+/* Handle one whole request (a UDP datagram). Returns 0 with *reply and *len set
+ * to the bytes to send back (valid until the next call), or -EBADMSG when
+ * the request is dropped. now_ms is a monotonic clock for the cache. */
+int ctl_ng_handle(struct ctl_ng *ng, const char *req, size_t len, uint64_t now_ms,
+		  const char **reply, size_t *reply_len);
+
+/* For stream transports (TCP): find where the first request in buf ends.
+ * Returns 0 with *msg_len set when a whole request is there; -EAGAIN when
+ * more bytes are needed; -EBADMSG when buf cannot start a valid request (the
+ * connection should then get an error and be closed). */
+int ctl_ng_frame(struct ctl_ng *ng, const char *buf, size_t len, size_t *msg_len);
+
+void ctl_ng_get_stats(const struct ctl_ng *ng, struct ctl_ng_stats *out);
+
+#endif

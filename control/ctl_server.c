@@ -1,0 +1,391 @@
+/* SPDX-License-Identifier: MIT
+ * ctl_server: epoll loop for the ng sockets (see ctl_server.h). */
+#include "ctl_server.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl_addr.h"
+#include "ctl_ng.h"
+#include "ctl_val.h"
+#include "dp.h"
+
+#define UDP_MAX 65535
+#define UDP_BATCH 64 /* datagrams per wake-up before other sockets get a turn */
+
+enum { TAG_SIGNAL = 1, TAG_UDP, TAG_TCP_LISTEN, TAG_TCP_CLIENT };
+
+struct tcp_client {
+	int fd;
+	struct ctl_buf in, out;
+	char peer[64];
+	bool closing; /* close once out is flushed */
+	struct tcp_client *next;
+};
+
+struct ctl_server {
+	int epfd, udp_fd, tcp_fd;
+	struct ctl_ng *ng;
+	struct tcp_client *clients;
+	uint32_t nclients, max_clients, max_request;
+	char *dgram;
+	uint64_t udp_send_errors;
+};
+
+/* epoll data: tag in the low bits of a pointer-sized value. */
+struct ev_ref {
+	int tag;
+	struct tcp_client *c;
+};
+
+static struct ev_ref ref_signal = { TAG_SIGNAL, NULL };
+static struct ev_ref ref_udp = { TAG_UDP, NULL };
+static struct ev_ref ref_listen = { TAG_TCP_LISTEN, NULL };
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int open_socket(const char *spec, int type, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int one = 1, fd;
+
+	if (ctl_addr_parse(spec, "127.0.0.1", &ss, &sl)) {
+		snprintf(err, errlen, "bad listen address '%s'", spec);
+		return -1;
+	}
+	fd = socket(ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket for %s: %s", spec, strerror(errno));
+		return -1;
+	}
+	if (type == SOCK_STREAM)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 ||
+	    (type == SOCK_STREAM && listen(fd, 64) < 0)) {
+		snprintf(err, errlen, "cannot listen on %s/%s: %s", spec,
+			 type == SOCK_STREAM ? "tcp" : "udp", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int ep_add(struct ctl_server *s, int fd, uint32_t events, struct ev_ref *ref)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = ref };
+
+	return epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+struct ctl_server *ctl_server_create(const struct ctl_config *cfg, char *err, size_t errlen)
+{
+	struct ctl_ng_conf ngc = {
+		.cache_size = cfg->cookie_cache_size,
+		.cache_ms = cfg->cookie_cache_s * 1000u,
+		/* every decoded node costs ~64 bytes and takes at least 2 input bytes */
+		.arena_bytes = (size_t)cfg->max_request * 32 + 65536,
+	};
+	struct ctl_server *s = calloc(1, sizeof(*s));
+
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->udp_fd = s->tcp_fd = -1;
+	s->max_clients = cfg->tcp_max_clients;
+	s->max_request = cfg->max_request;
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	s->dgram = malloc(UDP_MAX + 1);
+	s->ng = ctl_ng_create(&ngc);
+	if (s->epfd < 0 || !s->dgram || !s->ng) {
+		snprintf(err, errlen, "cannot set up the control loop: out of memory");
+		goto fail;
+	}
+	s->udp_fd = open_socket(cfg->listen_ng, SOCK_DGRAM, err, errlen);
+	if (s->udp_fd < 0 || ep_add(s, s->udp_fd, EPOLLIN, &ref_udp))
+		goto fail;
+	if (cfg->listen_ng_tcp[0]) {
+		s->tcp_fd = open_socket(cfg->listen_ng_tcp, SOCK_STREAM, err, errlen);
+		if (s->tcp_fd < 0 || ep_add(s, s->tcp_fd, EPOLLIN, &ref_listen))
+			goto fail;
+	}
+	dp_log(DP_LOG_NOTICE, "ctl", "ng control listening on %s/udp%s%s%s", cfg->listen_ng,
+	       s->tcp_fd >= 0 ? " and " : "", cfg->listen_ng_tcp, s->tcp_fd >= 0 ? "/tcp" : "");
+	return s;
+fail:
+	ctl_server_destroy(s);
+	return NULL;
+}
+
+static void client_free(struct ctl_server *s, struct tcp_client *c)
+{
+	struct tcp_client **pp = &s->clients;
+
+	while (*pp && *pp != c)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = c->next;
+	close(c->fd);
+	ctl_buf_free(&c->in);
+	ctl_buf_free(&c->out);
+	free(c);
+	s->nclients--;
+}
+
+void ctl_server_destroy(struct ctl_server *s)
+{
+	if (!s)
+		return;
+	while (s->clients)
+		client_free(s, s->clients);
+	if (s->udp_fd >= 0)
+		close(s->udp_fd);
+	if (s->tcp_fd >= 0)
+		close(s->tcp_fd);
+	if (s->epfd >= 0)
+		close(s->epfd);
+	ctl_ng_destroy(s->ng);
+	free(s->dgram);
+	free(s);
+}
+
+static void serve_udp(struct ctl_server *s)
+{
+	for (int i = 0; i < UDP_BATCH; i++) {
+		struct sockaddr_storage peer;
+		socklen_t pl = sizeof(peer);
+		const char *reply;
+		size_t rlen;
+		ssize_t n = recvfrom(s->udp_fd, s->dgram, UDP_MAX, 0, (struct sockaddr *)&peer, &pl);
+
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				DP_LOG_RL(DP_LOG_WARNING, "ctl", "ng recv: %s", strerror(errno));
+			return;
+		}
+		if (ctl_ng_handle(s->ng, s->dgram, (size_t)n, now_ms(), &reply, &rlen)) {
+			char a[64];
+
+			DP_LOG_RL(DP_LOG_INFO, "ctl", "dropped a %zd-byte ng datagram from %s: no cookie",
+				  n, ctl_addr_str((struct sockaddr *)&peer, a, sizeof(a)));
+			continue;
+		}
+		if (sendto(s->udp_fd, reply, rlen, 0, (struct sockaddr *)&peer, pl) < 0) {
+			s->udp_send_errors++;
+			DP_LOG_RL(DP_LOG_WARNING, "ctl", "ng reply of %zu bytes not sent: %s", rlen,
+				  strerror(errno));
+		}
+	}
+}
+
+static struct ev_ref *client_ref(struct tcp_client *c) { return (struct ev_ref *)(c + 1); }
+
+/* Write what is pending; watch for EPOLLOUT only while something is. Returns
+ * -1 when the client is gone (freed). */
+static int client_flush(struct ctl_server *s, struct tcp_client *c)
+{
+	struct epoll_event ev = { .data.ptr = client_ref(c) };
+	size_t done = 0;
+
+	while (done < c->out.len) {
+		ssize_t n = send(c->fd, c->out.p + done, c->out.len - done, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EAGAIN)
+				break;
+			if (errno == EINTR)
+				continue;
+			client_free(s, c);
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	memmove(c->out.p, c->out.p + done, c->out.len - done);
+	c->out.len -= done;
+	if (!c->out.len && c->closing) {
+		client_free(s, c);
+		return -1;
+	}
+	ev.events = (c->closing ? 0 : EPOLLIN | EPOLLRDHUP) | (c->out.len ? EPOLLOUT : 0);
+	epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+	return 0;
+}
+
+/* Queue a final error for a request we cannot frame (so its cookie is
+ * unknown: "?"), and close once it is sent. */
+static void client_error(struct tcp_client *c, const char *reason)
+{
+	ctl_buf_printf(&c->out, "? d6:result5:error12:error-reason%zu:%se", strlen(reason), reason);
+	c->closing = true;
+}
+
+/* Answer every whole request buffered in c->in. */
+static void client_serve(struct ctl_server *s, struct tcp_client *c)
+{
+	size_t off = 0;
+
+	while (off < c->in.len && !c->closing) {
+		const char *reply;
+		size_t mlen, rlen;
+		int rc = ctl_ng_frame(s->ng, c->in.p + off, c->in.len - off, &mlen);
+
+		if (rc == -EAGAIN)
+			break;
+		if (rc == 0 && ctl_ng_handle(s->ng, c->in.p + off, mlen, now_ms(), &reply, &rlen) == 0) {
+			ctl_buf_put(&c->out, reply, rlen);
+			off += mlen;
+			continue;
+		}
+		/* Unframeable bytes: the stream cannot be resynchronised. */
+		DP_LOG_RL(DP_LOG_INFO, "ctl", "ng/tcp client %s sent an unparsable request; closing",
+			  c->peer);
+		client_error(c, "Malformed request");
+	}
+	memmove(c->in.p, c->in.p + off, c->in.len - off);
+	c->in.len -= off;
+}
+
+static void client_event(struct ctl_server *s, struct tcp_client *c, uint32_t events)
+{
+	char buf[16384];
+	bool eof = false;
+
+	if (events & EPOLLIN) {
+		for (;;) {
+			ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+
+			if (n > 0) {
+				if (ctl_buf_put(&c->in, buf, (size_t)n)) {
+					DP_LOG_RL(DP_LOG_WARNING, "ctl",
+						  "ng/tcp client %s: request over %u bytes; closing",
+						  c->peer, s->max_request);
+					client_error(c, "Request too large");
+					break;
+				}
+				continue;
+			}
+			if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+				eof = true; /* peer closed: answer what came, then close */
+				break;
+			}
+			if (errno == EAGAIN)
+				break;
+		}
+		if (c->in.len && !c->closing)
+			client_serve(s, c);
+		if (eof)
+			c->closing = true;
+	}
+	if ((events & (EPOLLHUP | EPOLLERR)) && !(events & EPOLLIN)) {
+		client_free(s, c);
+		return;
+	}
+	client_flush(s, c);
+}
+
+static void accept_clients(struct ctl_server *s)
+{
+	for (;;) {
+		struct sockaddr_storage peer;
+		socklen_t pl = sizeof(peer);
+		int fd = accept4(s->tcp_fd, (struct sockaddr *)&peer, &pl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct tcp_client *c;
+		struct ev_ref *ref;
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				DP_LOG_RL(DP_LOG_WARNING, "ctl", "ng accept: %s", strerror(errno));
+			return;
+		}
+		if (s->nclients >= s->max_clients) {
+			DP_LOG_RL(DP_LOG_WARNING, "ctl", "ng/tcp: %u clients already, refusing another",
+				  s->nclients);
+			close(fd);
+			continue;
+		}
+		c = calloc(1, sizeof(*c) + sizeof(*ref));
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		ref = (struct ev_ref *)(c + 1);
+		ref->tag = TAG_TCP_CLIENT;
+		ref->c = c;
+		c->fd = fd;
+		c->in.max = s->max_request;
+		ctl_addr_str((struct sockaddr *)&peer, c->peer, sizeof(c->peer));
+		if (ep_add(s, fd, EPOLLIN | EPOLLRDHUP, ref)) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		c->next = s->clients;
+		s->clients = c;
+		s->nclients++;
+		dp_log(DP_LOG_DEBUG, "ctl", "ng/tcp client %s connected", c->peer);
+	}
+}
+
+static int handle_signal(int sigfd)
+{
+	struct signalfd_siginfo si;
+
+	if (read(sigfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+		return 0;
+	if (si.ssi_signo == SIGHUP) {
+		dp_log(DP_LOG_NOTICE, "ctl", "SIGHUP: configuration reload is not supported; "
+					     "restart mediusd to apply changes");
+		return 0;
+	}
+	return (int)si.ssi_signo;
+}
+
+int ctl_server_run(struct ctl_server *s, int sigfd)
+{
+	struct epoll_event ev[32];
+	struct ctl_ng_stats st;
+	int sig = 0;
+
+	if (ep_add(s, sigfd, EPOLLIN, &ref_signal))
+		return -errno;
+	while (!sig) {
+		int n = epoll_wait(s->epfd, ev, 32, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		for (int i = 0; i < n && !sig; i++) {
+			struct ev_ref *ref = ev[i].data.ptr;
+
+			switch (ref->tag) {
+			case TAG_SIGNAL: sig = handle_signal(sigfd); break;
+			case TAG_UDP: serve_udp(s); break;
+			case TAG_TCP_LISTEN: accept_clients(s); break;
+			case TAG_TCP_CLIENT: client_event(s, ref->c, ev[i].events); break;
+			}
+		}
+	}
+	ctl_ng_get_stats(s->ng, &st);
+	dp_log(DP_LOG_INFO, "ctl",
+	       "ng: %" PRIu64 " requests, %" PRIu64 " errors, %" PRIu64 " retransmissions, %" PRIu64
+	       " dropped",
+	       st.requests, st.errors, st.retransmits, st.dropped);
+	return sig;
+}

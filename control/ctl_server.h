@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT
+ * ctl_server: the control lcore's event loop. It owns the ng sockets (UDP,
+ * and TCP when configured) and a signalfd, and sleeps in epoll between
+ * events, so an idle daemon costs nothing.
+ */
+#ifndef CTL_SERVER_H
+#define CTL_SERVER_H
+
+#include <stddef.h>
+
+#include "ctl_config.h"
+
+struct ctl_server;
+
+/* Bind the ng sockets named in cfg. NULL on failure, with the reason in err
+ * (the address and the system's error). */
+struct ctl_server *ctl_server_create(const struct ctl_config *cfg, char *err, size_t errlen);
+/* Close every socket and free; accepts NULL. */
+void ctl_server_destroy(struct ctl_server *s);
+/* Serve until a signal arrives on sigfd (a signalfd for SIGINT, SIGTERM and
+ * SIGHUP; SIGHUP is logged and ignored). Returns the signal that ended the
+ * loop, or -errno when the event loop itself fails. */
+int ctl_server_run(struct ctl_server *s, int sigfd);
+
+#endif

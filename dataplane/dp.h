@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT
+ * dataplane/: the public door. EAL bootstrap, lcore roles and the logger.
+ * Ports, the flow table, RTP/RTCP and SRTP arrive with later issues.
+ */
+#ifndef DP_H
+#define DP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dp_log.h"
+
+enum dp_hugepages { DP_HUGE_AUTO, DP_HUGE_YES, DP_HUGE_NO };
+
+/* How EAL is started; filled from the [eal] section of the configuration. */
+struct dp_eal_conf {
+	char lcores[64];       /* EAL -l list, e.g. "0-1"; empty: every core we may run on */
+	uint32_t memory_mb;    /* memory EAL reserves (-m), in MiB */
+	enum dp_hugepages hugepages;
+	char pci_devices[256]; /* PCI devices EAL may probe, comma separated; empty: --no-pci */
+	char extra_args[256];  /* further EAL arguments, space separated */
+};
+
+#define DP_EAL_MAX_ARGS 48
+
+/* Free 2 MiB/1 GiB hugepage memory reported by a /proc/meminfo text, in
+ * MiB (HugePages_Free x Hugepagesize). 0 when none or unparsable. */
+uint64_t dp_hugepages_free_mb(const char *meminfo);
+
+/* Build the EAL argument vector for conf into argv (at most DP_EAL_MAX_ARGS
+ * entries, pointing into the caller's `store` of `store_len` bytes).
+ * `huge_free_mb` is what the host has (dp_hugepages_free_mb); with
+ * DP_HUGE_AUTO hugepages are used when at least memory_mb are free, else EAL
+ * runs with --no-huge -m N --no-shconf. No PCI device is probed unless
+ * listed in pci_devices (each becomes "-a DEV"), so a host NIC is never
+ * taken by accident. Returns argc, or -EINVAL when conf
+ * asks for hugepages the host lacks or the arguments do not fit. */
+int dp_eal_build_args(const struct dp_eal_conf *conf, uint64_t huge_free_mb, const char *prog,
+		      char **argv, char *store, size_t store_len);
+
+/* Start EAL per conf (reads /proc/meminfo for hugepages). Block the signals
+ * the daemon handles before calling: EAL threads inherit the mask. Returns 0,
+ * or -errno with the reason logged. */
+int dp_eal_start(const struct dp_eal_conf *conf, const char *prog);
+/* Stop the workers (dp_workers_stop) and release EAL. */
+void dp_eal_stop(void);
+
+/* Launch the worker loop on every worker lcore (all but the main one).
+ * Workers sleep in epoll until there is work, so an idle daemon costs
+ * nothing. Returns the number of workers started (may be 0), or -errno. */
+int dp_workers_start(void);
+/* Ask every worker to return, and wait for them. Safe to call twice. */
+void dp_workers_stop(void);
+
+#endif

@@ -1,0 +1,116 @@
+"""Shared helpers for medius integration tests: start mediusd on free
+loopback ports, talk ng to it, stop it. Standard library only."""
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+MEDIUSD = os.environ.get("MEDIUSD", "build/control/mediusd")
+MEDIUSCTL = os.environ.get("MEDIUSCTL", "build/control/mediusctl")
+SOURCE = os.environ.get("MEDIUS_SOURCE", ".")
+
+_failures = 0
+_checks = 0
+
+
+def check(cond, what):
+    """Record one assertion; print it; keep going so a run shows every failure."""
+    global _failures, _checks
+    _checks += 1
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        _failures += 1
+
+
+def finish():
+    print(f"{_checks - _failures} passed, {_failures} failed", flush=True)
+    sys.exit(1 if _failures else 0)
+
+
+def free_port(kind=socket.SOCK_DGRAM, both=False):
+    """A port free for UDP (and TCP too when both=True) on 127.0.0.1."""
+    for _ in range(100):
+        port = random.randint(20000, 60000)
+        socks = []
+        try:
+            for k in ([socket.SOCK_DGRAM, socket.SOCK_STREAM] if both else [kind]):
+                s = socket.socket(socket.AF_INET, k)
+                socks.append(s)
+                s.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free port")
+
+
+def ng_request(port, payload, cookie=None, timeout=2.0, sock=None):
+    """Send one ng datagram; return the reply bytes after 'cookie '."""
+    cookie = cookie or f"t{random.getrandbits(40):x}"
+    own = sock is None
+    s = sock or socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.settimeout(timeout)
+        s.sendto(cookie.encode() + b" " + payload, ("127.0.0.1", port))
+        while True:
+            data, _ = s.recvfrom(70000)
+            if data.startswith(cookie.encode() + b" "):
+                return data[len(cookie) + 1:]
+    finally:
+        if own:
+            s.close()
+
+
+def ping(port, timeout=1.0):
+    try:
+        return ng_request(port, b"d7:command4:pinge", timeout=timeout) == b"d6:result4:ponge"
+    except OSError:
+        return False
+
+
+class Daemon:
+    """mediusd on a free loopback port, logging to a file."""
+
+    def __init__(self, *extra, tcp=False):
+        self.port = free_port(both=tcp)
+        args = [MEDIUSD, "--listen-ng", f"127.0.0.1:{self.port}"]
+        if tcp:
+            args += ["--listen-ng-tcp", f"127.0.0.1:{self.port}"]
+        self.log = tempfile.NamedTemporaryFile(prefix="mediusd-", suffix=".log", delete=False)
+        self.proc = subprocess.Popen(args + list(extra), stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"mediusd exited with {self.proc.returncode}:\n{self.log_text()}")
+            if ping(self.port, timeout=0.3):
+                return
+        self.proc.kill()
+        raise RuntimeError("mediusd did not answer ping within 30 s:\n" + self.log_text())
+
+    def log_text(self):
+        with open(self.log.name, errors="replace") as f:
+            return f.read()
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                return None
+        return self.proc.returncode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        os.unlink(self.log.name)
