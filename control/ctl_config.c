@@ -87,7 +87,8 @@ static int set_value(struct ctl_config *c, const struct key *k, const char *v, c
 	case K_U32:
 		errno = 0;
 		n = strtoull(v, &end, 10);
-		if (!*v || *v == '-' || *end || errno || n < k->min || n > k->max) {
+		if (!*v || strspn(v, "0123456789") != strlen(v) || *end || errno || n < k->min ||
+		    n > k->max) {
 			snprintf(err, errlen, "%s.%s: '%s' is not a whole number from %" PRIu32 " to %" PRIu32,
 				 k->section, k->name, v, k->min, k->max);
 			return -EINVAL;
@@ -159,8 +160,9 @@ int ctl_config_set(struct ctl_config *c, const char *section, const char *key, c
 
 int ctl_config_override(struct ctl_config *c, const char *assignment, char *err, size_t errlen)
 {
-	char section[32], key[64];
-	const char *dot = strchr(assignment, '.');
+	char section[32], key[64], value[256];
+	const char *dot = strchr(assignment, '.'), *v;
+	size_t n;
 	const char *eq = strchr(assignment, '=');
 
 	if (!dot || !eq || dot > eq || dot == assignment || eq == dot + 1 ||
@@ -172,15 +174,41 @@ int ctl_config_override(struct ctl_config *c, const char *assignment, char *err,
 	section[dot - assignment] = '\0';
 	memcpy(key, dot + 1, (size_t)(eq - dot - 1));
 	key[eq - dot - 1] = '\0';
-	return ctl_config_set(c, section, key, eq + 1, err, errlen);
+	/* trim the value as inih trims a file's */
+	v = eq + 1 + strspn(eq + 1, " \t");
+	n = strlen(v);
+	while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	if (n >= sizeof(value)) {
+		snprintf(err, errlen, "%s.%s: value too long", section, key);
+		return -EINVAL;
+	}
+	memcpy(value, v, n);
+	value[n] = '\0';
+	return ctl_config_set(c, section, key, value, err, errlen);
 }
+
+/* The longest line a file may have. inih reads lines into a fixed buffer of
+ * INI_MAX_LINE (200 in Debian's build) and would split a longer one; we
+ * refuse it with a clear error instead. Every value fits well within it. */
+#define LINE_MAX_CHARS 197
 
 struct load_ctx {
 	struct ctl_config *c;
 	char *err;
 	size_t errlen;
 	int rc;
+	int line, err_line; /* physical line being parsed; line of our first error */
+	FILE *f;            /* the source: a file, or text at pos */
+	const char *text;
+	size_t pos;
 };
+
+static void ctx_error(struct load_ctx *ctx)
+{
+	ctx->rc = -EINVAL;
+	ctx->err_line = ctx->line;
+}
 
 static int config_line(void *user, const char *section, const char *name, const char *value)
 {
@@ -192,34 +220,77 @@ static int config_line(void *user, const char *section, const char *name, const 
 		return 1;
 	if (!*section) {
 		snprintf(ctx->err, ctx->errlen, "key '%s' outside any [section]", name);
-		ctx->rc = -EINVAL;
+		ctx_error(ctx);
 		return 0;
 	}
 	if (!value) {
 		snprintf(ctx->err, ctx->errlen, "key '%s' has no value", name);
-		ctx->rc = -EINVAL;
+		ctx_error(ctx);
 		return 0;
 	}
 	if (ctl_config_set(ctx->c, section, name, value, ctx->err, ctx->errlen)) {
-		ctx->rc = -EINVAL;
+		ctx_error(ctx);
 		return 0;
 	}
 	return 1;
 }
 
-static int finish_load(struct load_ctx *ctx, int line, const char *where)
+/* inih's reader: one physical line per call, so inih's line numbers and
+ * ours agree; an over-long line is an error, not two half-lines. */
+static char *read_line(char *str, int num, void *stream)
 {
+	struct load_ctx *ctx = stream;
+	size_t n = 0;
+	bool any = false;
+	int c;
+
+	for (;;) {
+		if (ctx->f)
+			c = fgetc(ctx->f);
+		else
+			c = ctx->text[ctx->pos] ? (unsigned char)ctx->text[ctx->pos++] : EOF;
+		if (c == EOF)
+			break;
+		any = true;
+		if (c == '\n')
+			break;
+		if (n < (size_t)num - 2)
+			str[n] = (char)c;
+		n++;
+	}
+	if (!any)
+		return NULL;
+	ctx->line++;
+	if (n > LINE_MAX_CHARS || n > (size_t)num - 2) {
+		if (!ctx->rc) {
+			snprintf(ctx->err, ctx->errlen, "line longer than %d characters",
+				 LINE_MAX_CHARS < num - 2 ? LINE_MAX_CHARS : num - 2);
+			ctx_error(ctx);
+		}
+		n = 0; /* hand inih an empty line */
+	}
+	str[n] = '\n';
+	str[n + 1] = '\0';
+	return str;
+}
+
+static int load(struct load_ctx *ctx, const char *where)
+{
+	int line = ini_parse_stream(read_line, ctx, config_line, ctx);
 	char reason[256];
 
-	if (line == 0)
+	if (line == 0 && !ctx->rc)
 		return 0;
 	if (line < 0) {
-		snprintf(ctx->err, ctx->errlen, "%s: cannot %s", where,
-			 line == -1 ? "open file" : "allocate memory");
-		return line == -1 ? -ENOENT : -ENOMEM;
+		snprintf(ctx->err, ctx->errlen, "%s: cannot allocate memory", where);
+		return -ENOMEM;
 	}
-	if (!ctx->rc)
+	/* inih reports the first bad line: ours, or a syntax error before it */
+	if (!ctx->rc || (line > 0 && line < ctx->err_line)) {
 		snprintf(ctx->err, ctx->errlen, "syntax error (expected [section] or key = value)");
+	} else {
+		line = ctx->err_line;
+	}
 	snprintf(reason, sizeof(reason), "%s", ctx->err);
 	snprintf(ctx->err, ctx->errlen, "%s:%d: %s", where, line, reason);
 	return -EINVAL;
@@ -227,16 +298,24 @@ static int finish_load(struct load_ctx *ctx, int line, const char *where)
 
 int ctl_config_load(struct ctl_config *c, const char *path, char *err, size_t errlen)
 {
-	struct load_ctx ctx = { c, err, errlen, 0 };
+	struct load_ctx ctx = { .c = c, .err = err, .errlen = errlen };
+	int rc;
 
-	return finish_load(&ctx, ini_parse(path, config_line, &ctx), path);
+	ctx.f = fopen(path, "r");
+	if (!ctx.f) {
+		snprintf(err, errlen, "%s: cannot open file: %s", path, strerror(errno));
+		return -ENOENT;
+	}
+	rc = load(&ctx, path);
+	fclose(ctx.f);
+	return rc;
 }
 
 int ctl_config_load_string(struct ctl_config *c, const char *text, char *err, size_t errlen)
 {
-	struct load_ctx ctx = { c, err, errlen, 0 };
+	struct load_ctx ctx = { .c = c, .err = err, .errlen = errlen, .text = text };
 
-	return finish_load(&ctx, ini_parse_string(text, config_line, &ctx), "(string)");
+	return load(&ctx, "(string)");
 }
 
 void ctl_config_dump(const struct ctl_config *c, FILE *out)

@@ -13,13 +13,16 @@
 
 enum dp_hugepages { DP_HUGE_AUTO, DP_HUGE_YES, DP_HUGE_NO };
 
+/* Longest pci_devices / extra_args value (so that a config line holds it). */
+#define DP_EAL_LIST_LEN 161
+
 /* How EAL is started; filled from the [eal] section of the configuration. */
 struct dp_eal_conf {
 	char lcores[64];       /* EAL -l list, e.g. "0-1"; empty: every core we may run on */
 	uint32_t memory_mb;    /* memory EAL reserves (-m), in MiB */
 	enum dp_hugepages hugepages;
-	char pci_devices[256]; /* PCI devices EAL may probe, comma separated; empty: --no-pci */
-	char extra_args[256];  /* further EAL arguments, space separated */
+	char pci_devices[DP_EAL_LIST_LEN]; /* PCI devices EAL may take, comma separated; none: --no-pci */
+	char extra_args[DP_EAL_LIST_LEN];  /* further EAL arguments, space separated */
 };
 
 #define DP_EAL_MAX_ARGS 48

@@ -65,6 +65,7 @@ int dp_eal_build_args(const struct dp_eal_conf *conf, uint64_t huge_free_mb, con
 		    (conf->hugepages == DP_HUGE_AUTO && huge_free_mb >= conf->memory_mb);
 	char num[32], extra[sizeof(conf->pci_devices)];
 	char *save = NULL;
+	int pci = 0;
 
 	if (conf->hugepages == DP_HUGE_YES && huge_free_mb < conf->memory_mb)
 		return -EINVAL;
@@ -83,15 +84,14 @@ int dp_eal_build_args(const struct dp_eal_conf *conf, uint64_t huge_free_mb, con
 		add_arg(&b, "--no-shconf");
 	}
 	add_arg(&b, "--no-telemetry");
-	if (!conf->pci_devices[0]) {
-		add_arg(&b, "--no-pci");
-	} else {
-		snprintf(extra, sizeof(extra), "%s", conf->pci_devices);
-		for (char *t = strtok_r(extra, ", \t", &save); t; t = strtok_r(NULL, ", \t", &save)) {
-			add_arg(&b, "-a");
-			add_arg(&b, t);
-		}
+	snprintf(extra, sizeof(extra), "%s", conf->pci_devices);
+	for (char *t = strtok_r(extra, ", \t", &save); t; t = strtok_r(NULL, ", \t", &save)) {
+		add_arg(&b, "-a");
+		add_arg(&b, t);
+		pci++;
 	}
+	if (pci == 0)
+		add_arg(&b, "--no-pci"); /* never probe a device nobody named */
 	snprintf(extra, sizeof(extra), "%s", conf->extra_args);
 	for (char *t = strtok_r(extra, " \t", &save); t; t = strtok_r(NULL, " \t", &save))
 		add_arg(&b, t);
