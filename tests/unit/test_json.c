@@ -510,6 +510,7 @@ Test(json, arena_exhaustion)
 
 Test(json, consumed_and_trailing)
 {
+	const char *two = "{\"a\":1}\n{\"b\":2}\n";
 	struct ctl_val *v;
 	size_t consumed;
 
@@ -530,9 +531,9 @@ Test(json, consumed_and_trailing)
 	cr_assert_eq(v->u.i, -12);
 	cr_assert_eq(consumed, 3);
 	/* two documents back to back */
-	cr_assert_eq(ctl_json_decode(&ar, "{\"a\":1}\n{\"b\":2}\n", 16, &v, &consumed, NULL), 0);
+	cr_assert_eq(ctl_json_decode(&ar, two, 16, &v, &consumed, NULL), 0);
 	cr_assert_eq(consumed, 8);
-	cr_assert_eq(ctl_json_decode(&ar, "{\"a\":1}\n{\"b\":2}\n" + consumed, 8, &v, &consumed, NULL), 0);
+	cr_assert_eq(ctl_json_decode(&ar, &two[consumed], 8, &v, &consumed, NULL), 0);
 	cr_assert_not_null(ctl_dict_get(v, "b"));
 	cr_assert_eq(consumed, 8);
 	/* the length bounds the input even without a terminator */
