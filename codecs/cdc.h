@@ -1,0 +1,312 @@
+/* SPDX-License-Identifier: MIT
+ * codecs/: the codec and DSP library's public door (prefix cdc_).
+ *
+ * Formats (what SDP names), stateful decoders and encoders behind one
+ * interface, G.711 with SIMD variants, resampling, DTMF (in-band and
+ * RFC 4733) and transcode chains. PCM is signed 16-bit, interleaved when
+ * stereo. Nothing here allocates after _create, locks or logs: every call
+ * below _create may run on a media lcore.
+ */
+#ifndef CDC_H
+#define CDC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ------------------------------------------------------------------ */
+/* Formats                                                              */
+
+enum cdc_codec {
+	CDC_PCMU,
+	CDC_PCMA,
+	CDC_G722,
+	CDC_OPUS,
+	CDC_L16,
+	CDC_TELEPHONE_EVENT, /* RFC 4733 */
+	CDC_CN,              /* RFC 3389 comfort noise */
+	CDC_CODEC_COUNT
+};
+
+/* Opus fmtp parameters (RFC 7587) we honour. */
+struct cdc_opus_fmtp {
+	uint32_t maxplaybackrate;   /* Hz; default 48000 */
+	uint32_t maxaveragebitrate; /* bit/s; 0: encoder's choice */
+	bool stereo;                /* receiver wants stereo; default mono */
+	bool sprop_stereo;          /* sender may send stereo */
+	bool useinbandfec;
+	bool usedtx;
+	bool cbr;
+};
+
+struct cdc_format {
+	enum cdc_codec codec;
+	uint32_t clock_rate;  /* RTP timestamp rate, as in the rtpmap (G.722: 8000) */
+	uint32_t sample_rate; /* PCM rate decoders produce and encoders take (G.722: 16000) */
+	uint8_t channels;     /* channels in the rtpmap (opus: always 2) */
+	uint8_t pcm_channels; /* channels of the PCM (opus: 2 only when stereo=1) */
+	int16_t static_pt;    /* RFC 3551 static payload type, or -1 */
+	struct cdc_opus_fmtp opus;
+};
+
+/* Fill out from an rtpmap encoding ("PCMU/8000", "opus/48000/2",
+ * "G722/8000", "L16/16000/1", "telephone-event/8000", "CN/8000"; names are
+ * case-insensitive) and an optional fmtp string ("useinbandfec=1; stereo=0";
+ * NULL or "" for none). Unknown fmtp parameters are ignored. Returns 0;
+ * -ENOENT for a codec medius does not support; -EINVAL for a malformed
+ * string or an unsupported rate or channel count. */
+int cdc_format_parse(const char *rtpmap, const char *fmtp, struct cdc_format *out);
+/* The format of a static payload type (0 PCMU, 8 PCMA, 9 G722, 13 CN, and
+ * 10/11 L16 44.1 kHz are not supported). Returns 0 or -ENOENT. */
+int cdc_format_from_static_pt(unsigned pt, struct cdc_format *out);
+/* Write the rtpmap encoding ("opus/48000/2") / the fmtp line ("" when none)
+ * into buf. Return the length, or -ENOSPC. */
+int cdc_format_rtpmap(const struct cdc_format *f, char *buf, size_t len);
+int cdc_format_fmtp(const struct cdc_format *f, char *buf, size_t len);
+/* SDP encoding name of a codec ("PCMU", "opus", ...). */
+const char *cdc_codec_name(enum cdc_codec c);
+/* True when two formats can be relayed without transcoding. */
+bool cdc_format_compatible(const struct cdc_format *a, const struct cdc_format *b);
+
+/* Samples per channel in one frame of ptime_ms at the PCM rate, and the
+ * RTP timestamp increment for it. */
+static inline uint32_t cdc_frame_samples(const struct cdc_format *f, unsigned ptime_ms)
+{
+	return f->sample_rate / 1000u * ptime_ms;
+}
+static inline uint32_t cdc_frame_ts(const struct cdc_format *f, unsigned ptime_ms)
+{
+	return f->clock_rate / 1000u * ptime_ms;
+}
+
+/* Frame durations medius accepts on any audio codec. */
+static inline bool cdc_ptime_valid(unsigned ptime_ms)
+{
+	return ptime_ms == 10 || ptime_ms == 20 || ptime_ms == 30 || ptime_ms == 40 || ptime_ms == 60;
+}
+
+/* ------------------------------------------------------------------ */
+/* Decoders and encoders                                                */
+
+struct cdc_dec;
+struct cdc_enc;
+
+/* A decoder for an audio format (not telephone-event or CN). NULL for an
+ * unsupported format or no memory. */
+struct cdc_dec *cdc_dec_create(const struct cdc_format *f);
+/* Free; accepts NULL. */
+void cdc_dec_destroy(struct cdc_dec *d);
+/* Decode one payload into pcm (room for max_samples per channel). Returns
+ * the samples per channel written; -EINVAL for a corrupt payload (nothing
+ * written; the caller conceals); -ENOSPC when max_samples is too small. */
+int cdc_decode(struct cdc_dec *d, const uint8_t *payload, size_t len, int16_t *pcm,
+	       size_t max_samples);
+/* Conceal `samples` lost samples per channel (Opus PLC; SpanDSP PLC for
+ * G.711 and G.722; silence for L16). Returns samples written or -ENOSPC. */
+int cdc_dec_conceal(struct cdc_dec *d, int16_t *pcm, size_t samples);
+/* Recover a lost frame of `samples` from the packet that followed it (Opus
+ * in-band FEC); falls back to concealment when the packet carries none or
+ * the codec has no FEC. Returns samples written. */
+int cdc_dec_recover(struct cdc_dec *d, const uint8_t *next, size_t len, int16_t *pcm,
+		    size_t samples);
+
+enum cdc_opus_app { CDC_OPUS_VOIP, CDC_OPUS_AUDIO, CDC_OPUS_LOWDELAY };
+
+/* Encoder settings; zero-initialised means "defaults". */
+struct cdc_enc_opts {
+	int complexity;  /* Opus 0..10; 0 here means the default (CDC_OPUS_DEFAULT_COMPLEXITY); use -1 for 0 */
+	uint32_t bitrate; /* Opus bit/s; 0: maxaveragebitrate or the encoder default */
+	int fec;         /* Opus in-band FEC: 1 on, -1 off, 0 from fmtp */
+	int dtx;         /* Opus DTX: 1 on, -1 off, 0 from fmtp */
+	uint8_t packet_loss_pct; /* expected loss, tunes Opus FEC */
+	enum cdc_opus_app app;   /* default VOIP */
+};
+
+/* The Opus complexity used when none is asked for; docs/codecs.md has the
+ * measurement behind it. */
+#define CDC_OPUS_DEFAULT_COMPLEXITY 5
+
+/* An encoder for an audio format. NULL for an unsupported format, bad
+ * options or no memory. */
+struct cdc_enc *cdc_enc_create(const struct cdc_format *f, const struct cdc_enc_opts *o);
+void cdc_enc_destroy(struct cdc_enc *e);
+/* Encode one frame of `samples` per channel (a valid ptime's worth) into
+ * out. Returns the payload length (Opus DTX may return 1-2 bytes); -EINVAL
+ * for a frame size the codec cannot take; -ENOSPC when out is too small. */
+int cdc_encode(struct cdc_enc *e, const int16_t *pcm, size_t samples, uint8_t *out,
+	       size_t max_len);
+
+/* ------------------------------------------------------------------ */
+/* G.711 with run-time selected SIMD (scalar reference, AVX2, AVX-512)    */
+
+enum cdc_isa { CDC_ISA_SCALAR, CDC_ISA_AVX2, CDC_ISA_AVX512 };
+
+struct cdc_g711_ops {
+	void (*ulaw_encode)(const int16_t *in, uint8_t *out, size_t n);
+	void (*ulaw_decode)(const uint8_t *in, int16_t *out, size_t n);
+	void (*alaw_encode)(const int16_t *in, uint8_t *out, size_t n);
+	void (*alaw_decode)(const uint8_t *in, int16_t *out, size_t n);
+};
+
+/* The best variant this CPU has, capped at `max` (for tests and to rule
+ * out a variant in production: MEDIUS_ISA=scalar|avx2|avx512 in the
+ * environment caps the initial choice). Returns the variant now in force. */
+enum cdc_isa cdc_isa_select(enum cdc_isa max);
+enum cdc_isa cdc_isa_active(void);
+const char *cdc_isa_name(enum cdc_isa isa);
+/* A given variant's functions; NULL when this CPU lacks it. */
+const struct cdc_g711_ops *cdc_g711_ops(enum cdc_isa isa);
+/* The variant in force. Bit-exact with SpanDSP's G.711 for every input. */
+void cdc_ulaw_encode(const int16_t *in, uint8_t *out, size_t n);
+void cdc_ulaw_decode(const uint8_t *in, int16_t *out, size_t n);
+void cdc_alaw_encode(const int16_t *in, uint8_t *out, size_t n);
+void cdc_alaw_decode(const uint8_t *in, int16_t *out, size_t n);
+
+/* ------------------------------------------------------------------ */
+/* Resampling (libspeexdsp)                                             */
+
+struct cdc_resampler;
+
+/* A resampler between any of 8, 16, 24, 32 and 48 kHz, quality 0..10
+ * (speexdsp; CDC_RESAMPLE_DEFAULT_QUALITY when negative). Equal rates give
+ * a pass-through that copies. NULL for other rates or no memory. */
+struct cdc_resampler *cdc_resampler_create(uint32_t in_rate, uint32_t out_rate,
+					   unsigned channels, int quality);
+#define CDC_RESAMPLE_DEFAULT_QUALITY 3
+void cdc_resampler_destroy(struct cdc_resampler *r);
+/* Resample in_samples per channel; returns samples per channel written
+ * (in_samples * out_rate / in_rate, give or take the filter's phase), or
+ * -ENOSPC when max_out is too small for that. */
+int cdc_resample(struct cdc_resampler *r, const int16_t *in, size_t in_samples, int16_t *out,
+		 size_t max_out);
+
+/* ------------------------------------------------------------------ */
+/* DTMF: RFC 4733 events and in-band tones                              */
+
+/* One RFC 4733 telephone-event payload (4 bytes on the wire). */
+struct cdc_te {
+	uint8_t event;     /* 0-9, 10 '*', 11 '#', 12-15 'A'-'D' */
+	bool end;          /* E bit */
+	uint8_t volume;    /* 0..63, in -dBm0 */
+	uint16_t duration; /* in RTP clock units since the event began */
+};
+
+/* Parse a telephone-event payload. Returns 0; -EINVAL when shorter than 4
+ * bytes; -ENOTSUP for events other than the 16 DTMF ones (RFC 4733 allows
+ * 0-255). Bytes after the first 4 (redundant events) are ignored. */
+int cdc_te_parse(const uint8_t *p, size_t len, struct cdc_te *out);
+/* Write te as 4 bytes. */
+void cdc_te_write(const struct cdc_te *te, uint8_t out[4]);
+/* '0'-'9', '*', '#', 'A'-'D' for events 0-15; 0 otherwise. */
+char cdc_dtmf_digit(uint8_t event);
+/* The event for a digit (case-insensitive 'a'-'d' too), or -EINVAL. */
+int cdc_dtmf_event(char digit);
+
+/* The RFC 4733 packet sequence for one event, on caller memory: the first
+ * packet (RTP marker set), a continuation every step, then the final
+ * duration three times with the E bit. Every packet of the event carries
+ * the same RTP timestamp (the event's start); durations are in RTP clock
+ * units and never exceed 0xffff (longer events are cut at that). */
+struct cdc_te_sender {
+	uint8_t event, volume;
+	uint32_t total, step, sent; /* duration, step, duration reported so far */
+	uint8_t ends_left;
+	bool started;
+};
+void cdc_te_sender_start(struct cdc_te_sender *s, uint8_t event, uint32_t duration_ts,
+			 uint32_t step_ts, uint8_t volume);
+/* The next packet: returns 1 with *te and *marker set, 0 when the event is
+ * complete (3 end packets sent). */
+int cdc_te_sender_next(struct cdc_te_sender *s, struct cdc_te *te, bool *marker);
+
+/* In-band DTMF detection (SpanDSP dtmf_rx) on 8 kHz PCM. */
+struct cdc_dtmf_det;
+struct cdc_dtmf_hit {
+	uint8_t event;
+	bool end;                  /* false: the tone began; true: it ended */
+	uint64_t at_sample;        /* sample index (since create) of the begin/end */
+	uint32_t duration_samples; /* for an end: how long the tone lasted */
+};
+struct cdc_dtmf_det *cdc_dtmf_det_create(void);
+void cdc_dtmf_det_destroy(struct cdc_dtmf_det *d);
+/* Feed n samples; returns the number of begin/end hits written to hits, at
+ * most max (feed in chunks of 20 ms or so and max = 8 never loses one). */
+int cdc_dtmf_detect(struct cdc_dtmf_det *d, const int16_t *pcm, size_t n,
+		    struct cdc_dtmf_hit *hits, size_t max);
+
+/* In-band DTMF generation at 8, 16, 24, 32 or 48 kHz. */
+struct cdc_dtmf_gen;
+struct cdc_dtmf_gen *cdc_dtmf_gen_create(uint32_t sample_rate);
+void cdc_dtmf_gen_destroy(struct cdc_dtmf_gen *g);
+/* Queue a tone: event, duration, level in dBm0 (e.g. -10; clamped to
+ * -63..0). Replaces any tone in progress. Returns 0 or -EINVAL. */
+int cdc_dtmf_gen_start(struct cdc_dtmf_gen *g, uint8_t event, uint32_t duration_ms,
+		       int level_dbm0);
+/* Write the next n samples of the tone over pcm (samples past the tone's
+ * end are left untouched). Returns the number of tone samples written. */
+size_t cdc_dtmf_gen_fill(struct cdc_dtmf_gen *g, int16_t *pcm, size_t n);
+bool cdc_dtmf_gen_active(const struct cdc_dtmf_gen *g);
+
+/* ------------------------------------------------------------------ */
+/* Transcode chains: decoder -> resampler -> encoder, with DTMF and CN    */
+
+/* What happens to DTMF between the two sides. */
+enum cdc_dtmf_mode {
+	CDC_DTMF_PASS,         /* telephone-event both sides: forwarded, PT and clock mapped */
+	CDC_DTMF_TO_INBAND,    /* events in, none out: played as tones into the audio */
+	CDC_DTMF_FROM_INBAND,  /* none in, events out: tones detected, sent as events, audio muted */
+	CDC_DTMF_DROP,         /* events in, none out, and no tones wanted */
+};
+
+struct cdc_chain_conf {
+	struct cdc_format in, out; /* the audio codecs of the two sides */
+	uint8_t in_pt, out_pt;     /* their RTP payload types */
+	unsigned out_ptime;        /* ms per outgoing packet (a cdc_ptime_valid value) */
+	int in_te_pt, out_te_pt;   /* telephone-event payload types, -1 for none */
+	int in_cn_pt, out_cn_pt;   /* CN payload types, -1 for none */
+	enum cdc_dtmf_mode dtmf;
+	struct cdc_enc_opts enc;
+	int resample_quality;      /* speexdsp 0..10; negative: default */
+};
+
+#define CDC_PKT_MAX 2048   /* largest payload a chain emits */
+#define CDC_CHAIN_MAX_OUT 40 /* packets one cdc_chain_push may emit, at most */
+#define CDC_CHAIN_MAX_FILL_MS 200 /* longer gaps are not filled: the stream resyncs */
+
+struct cdc_pkt {
+	uint8_t pt;
+	bool marker;
+	uint32_t ts;  /* RTP timestamp, out clock, starting at 0 */
+	uint16_t len;
+	uint8_t payload[CDC_PKT_MAX];
+};
+
+struct cdc_chain_stats {
+	uint64_t in_packets, out_packets;
+	uint64_t decode_errors;  /* corrupt payloads (concealed) */
+	uint64_t late;           /* older than what was already played: dropped */
+	uint64_t concealed_ms;   /* gaps filled by PLC/FEC or comfort noise */
+	uint64_t resyncs;        /* gaps too long to fill */
+	uint64_t unknown_pt;     /* payload types the chain was not set up for */
+	uint64_t dtmf_events;    /* digits converted either way */
+};
+
+struct cdc_chain;
+
+/* A chain for one direction of one leg pair. NULL on an unsupported
+ * combination (bad ptime, a payload that would not fit CDC_PKT_MAX, a DTMF
+ * mode the PTs cannot serve) or no memory. Everything is allocated here. */
+struct cdc_chain *cdc_chain_create(const struct cdc_chain_conf *c);
+void cdc_chain_destroy(struct cdc_chain *ch);
+/* Feed one received RTP payload, in arrival order, with its PT, timestamp
+ * (in clock) and marker. Gaps in the timestamps are concealed (Opus FEC from
+ * this very packet where it has some; comfort noise after a CN packet; PLC
+ * otherwise) up to CDC_CHAIN_MAX_FILL_MS; packets older than what was
+ * already played are dropped. Writes up to CDC_CHAIN_MAX_OUT packets into
+ * out (which must have room for them) and returns how many; returns 0 for a
+ * dropped packet (the reason is counted in the stats). */
+int cdc_chain_push(struct cdc_chain *ch, uint8_t pt, uint32_t ts, bool marker,
+		   const uint8_t *payload, size_t len, struct cdc_pkt *out);
+void cdc_chain_get_stats(const struct cdc_chain *ch, struct cdc_chain_stats *st);
+
+#endif

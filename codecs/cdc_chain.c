@@ -1,0 +1,513 @@
+/* SPDX-License-Identifier: MIT
+ * cdc_chain: one direction of a transcoded leg pair (see cdc.h).
+ *
+ * The chain keeps an input timeline (next_ts: the in-clock timestamp just
+ * past the last audio it consumed) and an output one (out_ts: the timestamp
+ * of the next packet it will emit). Audio is decoded at a rate the encoder
+ * can take where the codec allows it (Opus decodes and encodes at 8-48 kHz
+ * itself), otherwise resampled, then cut into out_ptime frames. Gaps are
+ * filled (FEC, comfort noise, PLC) up to CDC_CHAIN_MAX_FILL_MS; longer ones
+ * move both timelines on and set the marker bit.
+ */
+#include "cdc_impl.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_PKT_MS 120         /* longest payload decoded in one go */
+#define ACC_MS 600             /* accumulator: a frame plus the most one push can add */
+
+struct cdc_chain {
+	struct cdc_chain_conf c;
+	struct cdc_dec *dec;
+	struct cdc_enc *enc;
+	struct cdc_resampler *rs;  /* dec_rate -> enc_rate (copy when equal) */
+	struct cdc_resampler *det_rs; /* dec_rate -> 8 kHz for DTMF detection */
+	struct cdc_dtmf_det *det;
+	struct cdc_dtmf_gen *gen;
+	uint32_t dec_rate, enc_rate;
+	unsigned dch, ech;          /* PCM channels decoded / encoded */
+	uint32_t frame;             /* samples per channel per outgoing frame */
+	uint32_t last_in_samples;   /* duration of the last decoded packet */
+
+	bool started;
+	uint32_t next_ts;           /* in clock */
+	uint32_t out_ts;            /* out clock */
+	bool marker;                /* set on the next audio packet */
+
+	bool cn_active;             /* a CN packet started a silence */
+	uint8_t cn_level;
+	uint32_t noise_seed;
+
+	bool te_in_active;          /* TO_INBAND: an event is being played */
+	uint32_t te_in_ts;
+	bool te_out_active;         /* FROM_INBAND: a detected tone is being sent */
+	uint8_t te_out_event;
+	uint32_t te_out_start;      /* out clock */
+
+	int16_t *dec_buf, *conv_buf, *rs_buf, *acc, *det_buf;
+	size_t dec_cap, rs_cap, acc_cap, acc_len; /* in samples per channel */
+	struct cdc_chain_stats st;
+};
+
+static bool opus_rate(uint32_t r)
+{
+	return r == 8000 || r == 12000 || r == 16000 || r == 24000 || r == 48000;
+}
+
+static size_t enc_frame_bytes_max(const struct cdc_format *f, uint32_t frame, unsigned ch)
+{
+	switch (f->codec) {
+	case CDC_PCMU:
+	case CDC_PCMA: return frame;
+	case CDC_G722: return frame / 2;
+	case CDC_L16: return (size_t)frame * 2u * ch;
+	default: return 0; /* Opus fits whatever room it is given */
+	}
+}
+
+static bool conf_ok(const struct cdc_chain_conf *c)
+{
+	bool in_te = c->in_te_pt >= 0, out_te = c->out_te_pt >= 0;
+
+	if (!cdc_ptime_valid(c->out_ptime))
+		return false;
+	switch (c->dtmf) {
+	case CDC_DTMF_PASS: return in_te && out_te;
+	case CDC_DTMF_TO_INBAND: return in_te;
+	case CDC_DTMF_FROM_INBAND: return out_te && !in_te;
+	case CDC_DTMF_DROP: return true;
+	}
+	return false;
+}
+
+struct cdc_chain *cdc_chain_create(const struct cdc_chain_conf *c)
+{
+	struct cdc_format df, ef;
+	struct cdc_chain *ch;
+
+	if (!c || !conf_ok(c))
+		return NULL;
+	ch = calloc(1, sizeof(*ch));
+	if (!ch)
+		return NULL;
+	ch->c = *c;
+	df = c->in;
+	ef = c->out;
+	/* Let Opus do the rate change itself where the other side's rate allows. */
+	if (df.codec == CDC_OPUS && ef.codec != CDC_OPUS && opus_rate(ef.sample_rate))
+		df.sample_rate = ef.sample_rate;
+	if (ef.codec == CDC_OPUS && df.codec != CDC_OPUS && opus_rate(df.sample_rate))
+		ef.sample_rate = df.sample_rate;
+	ch->dec_rate = df.sample_rate;
+	ch->enc_rate = ef.sample_rate;
+	ch->dch = df.pcm_channels;
+	ch->ech = ef.pcm_channels;
+	ch->frame = cdc_frame_samples(&ef, c->out_ptime);
+	ch->last_in_samples = df.sample_rate / 50u; /* 20 ms until we know better */
+	ch->dec_cap = (size_t)ch->dec_rate / 1000u * MAX_PKT_MS;
+	ch->rs_cap = (size_t)ch->enc_rate / 1000u * MAX_PKT_MS + 64;
+	ch->acc_cap = (size_t)ch->enc_rate / 1000u * ACC_MS;
+	ch->noise_seed = 0x1234567u;
+	ch->dec = cdc_dec_create(&df);
+	ch->enc = cdc_enc_create(&ef, &c->enc);
+	ch->rs = cdc_resampler_create(ch->dec_rate, ch->enc_rate, ch->ech, c->resample_quality);
+	ch->dec_buf = malloc(ch->dec_cap * 2 * sizeof(int16_t));
+	ch->conv_buf = malloc(ch->dec_cap * 2 * sizeof(int16_t));
+	ch->rs_buf = malloc(ch->rs_cap * 2 * sizeof(int16_t));
+	ch->acc = malloc(ch->acc_cap * 2 * sizeof(int16_t));
+	if (!ch->dec || !ch->enc || !ch->rs || !ch->dec_buf || !ch->conv_buf || !ch->rs_buf ||
+	    !ch->acc || enc_frame_bytes_max(&ef, ch->frame, ch->ech) > CDC_PKT_MAX)
+		goto fail;
+	if (c->dtmf == CDC_DTMF_FROM_INBAND) {
+		ch->det = cdc_dtmf_det_create();
+		ch->det_rs = cdc_resampler_create(ch->dec_rate, 8000, 1, c->resample_quality);
+		ch->det_buf = malloc((ch->dec_cap + 64) * sizeof(int16_t));
+		if (!ch->det || !ch->det_rs || !ch->det_buf)
+			goto fail;
+	}
+	if (c->dtmf == CDC_DTMF_TO_INBAND) {
+		ch->gen = cdc_dtmf_gen_create(ch->dec_rate);
+		if (!ch->gen)
+			goto fail;
+	}
+	return ch;
+fail:
+	cdc_chain_destroy(ch);
+	return NULL;
+}
+
+void cdc_chain_destroy(struct cdc_chain *ch)
+{
+	if (!ch)
+		return;
+	cdc_dec_destroy(ch->dec);
+	cdc_enc_destroy(ch->enc);
+	cdc_resampler_destroy(ch->rs);
+	cdc_resampler_destroy(ch->det_rs);
+	cdc_dtmf_det_destroy(ch->det);
+	cdc_dtmf_gen_destroy(ch->gen);
+	free(ch->dec_buf);
+	free(ch->conv_buf);
+	free(ch->rs_buf);
+	free(ch->acc);
+	free(ch->det_buf);
+	free(ch);
+}
+
+void cdc_chain_get_stats(const struct cdc_chain *ch, struct cdc_chain_stats *st) { *st = ch->st; }
+
+/* in-clock ticks for n decoded samples, and back */
+static uint32_t in_ticks(const struct cdc_chain *ch, uint64_t n)
+{
+	return (uint32_t)(n * ch->c.in.clock_rate / ch->dec_rate);
+}
+static uint64_t dec_samples(const struct cdc_chain *ch, uint32_t ticks)
+{
+	return (uint64_t)ticks * ch->dec_rate / ch->c.in.clock_rate;
+}
+
+/* Where the in-clock timestamp ts falls on the output timeline. */
+static uint32_t map_ts(const struct cdc_chain *ch, uint32_t ts)
+{
+	int64_t ahead = (int32_t)(ts - ch->next_ts);
+	uint64_t pending = (uint64_t)ch->acc_len * ch->c.out.clock_rate / ch->enc_rate;
+
+	return ch->out_ts + (uint32_t)pending +
+	       (uint32_t)(ahead * (int64_t)ch->c.out.clock_rate / (int64_t)ch->c.in.clock_rate);
+}
+
+static struct cdc_pkt *emit(struct cdc_chain *ch, struct cdc_pkt *out, int *nout, uint8_t pt,
+			    uint32_t ts, bool marker)
+{
+	struct cdc_pkt *p;
+
+	if (*nout >= CDC_CHAIN_MAX_OUT)
+		return NULL;
+	p = &out[(*nout)++];
+	p->pt = pt;
+	p->ts = ts;
+	p->marker = marker;
+	p->len = 0;
+	ch->st.out_packets++;
+	return p;
+}
+
+static void emit_te(struct cdc_chain *ch, struct cdc_pkt *out, int *nout, bool marker, bool end,
+		    uint32_t duration)
+{
+	struct cdc_te te = { .event = ch->te_out_event, .end = end, .volume = 10,
+			     .duration = (uint16_t)(duration > 0xffff ? 0xffff : duration) };
+	struct cdc_pkt *p = emit(ch, out, nout, (uint8_t)ch->c.out_te_pt, ch->te_out_start, marker);
+
+	if (p) {
+		cdc_te_write(&te, p->payload);
+		p->len = 4;
+	}
+}
+
+/* Encode every whole frame in the accumulator. */
+static void drain(struct cdc_chain *ch, struct cdc_pkt *out, int *nout)
+{
+	size_t done = 0;
+
+	while (ch->acc_len - done >= ch->frame && *nout < CDC_CHAIN_MAX_OUT) {
+		struct cdc_pkt *p = emit(ch, out, nout, ch->c.out_pt, ch->out_ts, ch->marker);
+		int n = cdc_encode(ch->enc, ch->acc + done * ch->ech, ch->frame, p->payload, CDC_PKT_MAX);
+
+		if (n < 0) { /* cannot happen with a validated frame size; do not emit junk */
+			(*nout)--;
+			ch->st.out_packets--;
+		} else {
+			p->len = (uint16_t)n;
+			ch->marker = false;
+		}
+		done += ch->frame;
+		ch->out_ts += cdc_frame_ts(&ch->c.out, ch->c.out_ptime);
+		if (ch->te_out_active && ch->c.dtmf == CDC_DTMF_FROM_INBAND)
+			emit_te(ch, out, nout, false, false, ch->out_ts - ch->te_out_start);
+	}
+	memmove(ch->acc, ch->acc + done * ch->ech, (ch->acc_len - done) * ch->ech * sizeof(int16_t));
+	ch->acc_len -= done;
+}
+
+/* Take n decoded samples (dec rate, dch channels) into the accumulator. */
+static void take_pcm(struct cdc_chain *ch, const int16_t *pcm, size_t n, struct cdc_pkt *out,
+		     int *nout)
+{
+	const int16_t *src = pcm;
+	int r;
+
+	if (ch->dch == 2 && ch->ech == 1) {
+		for (size_t i = 0; i < n; i++)
+			ch->conv_buf[i] = (int16_t)(((int32_t)pcm[2 * i] + pcm[2 * i + 1]) / 2);
+		src = ch->conv_buf;
+	} else if (ch->dch == 1 && ch->ech == 2) {
+		for (size_t i = 0; i < n; i++)
+			ch->conv_buf[2 * i] = ch->conv_buf[2 * i + 1] = pcm[i];
+		src = ch->conv_buf;
+	}
+	r = cdc_resample(ch->rs, src, n, ch->rs_buf, ch->rs_cap);
+	if (r <= 0)
+		return;
+	if (ch->acc_len + (size_t)r > ch->acc_cap) /* cannot happen: sized for the worst push */
+		r = (int)(ch->acc_cap - ch->acc_len);
+	memcpy(ch->acc + ch->acc_len * ch->ech, ch->rs_buf, (size_t)r * ch->ech * sizeof(int16_t));
+	ch->acc_len += (size_t)r;
+	drain(ch, out, nout);
+}
+
+static void comfort_noise(struct cdc_chain *ch, int16_t *pcm, size_t n)
+{
+	double rms = 32767.0 * pow(10.0, -(double)ch->cn_level / 20.0);
+	int32_t amp = (int32_t)(rms * 1.7320508); /* uniform noise: peak = rms * sqrt(3) */
+
+	for (size_t i = 0; i < n * ch->dch; i++) {
+		ch->noise_seed = ch->noise_seed * 1664525u + 1013904223u;
+		pcm[i] = (int16_t)(((int64_t)(int32_t)ch->noise_seed * amp) >> 31);
+	}
+}
+
+/* In-band DTMF detection on freshly decoded audio; mutes detected tones. */
+static void detect(struct cdc_chain *ch, int16_t *pcm, size_t n, struct cdc_pkt *out, int *nout)
+{
+	struct cdc_dtmf_hit hits[8];
+	const int16_t *mono = pcm;
+	int m, h;
+
+	if (ch->dch == 2) {
+		for (size_t i = 0; i < n; i++)
+			ch->conv_buf[i] = (int16_t)(((int32_t)pcm[2 * i] + pcm[2 * i + 1]) / 2);
+		mono = ch->conv_buf;
+	}
+	m = cdc_resample(ch->det_rs, mono, n, ch->det_buf, ch->dec_cap + 64);
+	h = m > 0 ? cdc_dtmf_detect(ch->det, ch->det_buf, (size_t)m, hits, 8) : 0;
+	for (int i = 0; i < h; i++) {
+		if (!hits[i].end && !ch->te_out_active) {
+			ch->te_out_active = true;
+			ch->te_out_event = hits[i].event;
+			ch->te_out_start = map_ts(ch, ch->next_ts);
+			ch->st.dtmf_events++;
+			emit_te(ch, out, nout, true, false, 0);
+		} else if (hits[i].end && ch->te_out_active) {
+			uint32_t d = (uint32_t)((uint64_t)hits[i].duration_samples * ch->c.out.clock_rate / 8000);
+
+			ch->te_out_active = false;
+			for (int k = 0; k < 3; k++)
+				emit_te(ch, out, nout, false, true, d);
+		}
+	}
+	if (ch->te_out_active)
+		memset(pcm, 0, n * ch->dch * sizeof(*pcm));
+}
+
+/* Fill `ticks` of missing input (in clock): FEC from the packet that ended
+ * the gap for its last frame, comfort noise after CN, PLC otherwise. */
+static void fill_gap(struct cdc_chain *ch, uint32_t ticks, const uint8_t *next, size_t next_len,
+		     struct cdc_pkt *out, int *nout)
+{
+	uint64_t left = dec_samples(ch, ticks);
+	uint64_t fec = 0;
+	size_t step = ch->dec_rate / 50u; /* 20 ms: a multiple of Opus's 2.5 ms */
+
+	ch->st.concealed_ms += (uint64_t)ticks * 1000u / ch->c.in.clock_rate;
+	if (!ch->cn_active && ch->c.in.codec == CDC_OPUS && next) {
+		int ns = opus_packet_get_nb_samples(next, (opus_int32)next_len, (opus_int32)ch->dec_rate);
+
+		if (ns > 0 && (uint64_t)ns <= left && (size_t)ns <= ch->dec_cap)
+			fec = (uint64_t)ns;
+	}
+	left -= fec;
+	while (left) {
+		size_t n = left < step ? (size_t)left : step;
+		int got;
+
+		if (ch->cn_active) {
+			comfort_noise(ch, ch->dec_buf, n);
+			got = (int)n;
+		} else {
+			if (ch->c.in.codec == CDC_OPUS)
+				n -= n % (ch->dec_rate / 400u); /* whole 2.5 ms */
+			if (n == 0)
+				break;
+			got = cdc_dec_conceal(ch->dec, ch->dec_buf, n);
+		}
+		if (got <= 0)
+			break;
+		take_pcm(ch, ch->dec_buf, (size_t)got, out, nout);
+		left -= (uint64_t)got < left ? (uint64_t)got : left;
+	}
+	if (fec) {
+		int got = cdc_dec_recover(ch->dec, next, next_len, ch->dec_buf, (size_t)fec);
+
+		if (got > 0)
+			take_pcm(ch, ch->dec_buf, (size_t)got, out, nout);
+	}
+	ch->next_ts += ticks;
+}
+
+/* Decide what to do with audio starting at ts: 1 go on, 0 drop. */
+static int place(struct cdc_chain *ch, uint32_t ts, const uint8_t *payload, size_t len,
+		 struct cdc_pkt *out, int *nout)
+{
+	int32_t diff;
+
+	if (!ch->started) {
+		ch->started = true;
+		ch->next_ts = ts;
+		ch->marker = true;
+		return 1;
+	}
+	diff = (int32_t)(ts - ch->next_ts);
+	if (diff < 0) {
+		ch->st.late++;
+		return 0;
+	}
+	if (diff > 0) {
+		if ((uint64_t)diff * 1000u / ch->c.in.clock_rate > CDC_CHAIN_MAX_FILL_MS) {
+			/* too long to fill: jump both timelines, drop the partial frame */
+			ch->st.resyncs++;
+			ch->out_ts += (uint32_t)((uint64_t)diff * ch->c.out.clock_rate / ch->c.in.clock_rate);
+			ch->out_ts += (uint32_t)((uint64_t)ch->acc_len * ch->c.out.clock_rate / ch->enc_rate);
+			ch->acc_len = 0;
+			ch->next_ts = ts;
+			ch->marker = true;
+			ch->cn_active = false;
+		} else {
+			fill_gap(ch, (uint32_t)diff, payload, len, out, nout);
+		}
+	}
+	return 1;
+}
+
+static int push_audio(struct cdc_chain *ch, uint32_t ts, const uint8_t *payload, size_t len,
+		      struct cdc_pkt *out)
+{
+	int nout = 0, n;
+
+	if (!place(ch, ts, payload, len, out, &nout))
+		return nout;
+	n = cdc_decode(ch->dec, payload, len, ch->dec_buf, ch->dec_cap);
+	if (n < 0) {
+		ch->st.decode_errors++;
+		n = cdc_dec_conceal(ch->dec, ch->dec_buf, ch->last_in_samples);
+		if (n <= 0)
+			return nout;
+	} else {
+		ch->last_in_samples = (uint32_t)n;
+	}
+	ch->cn_active = false;
+	if (ch->det)
+		detect(ch, ch->dec_buf, (size_t)n, out, &nout);
+	take_pcm(ch, ch->dec_buf, (size_t)n, out, &nout);
+	ch->next_ts += in_ticks(ch, (uint64_t)n);
+	return nout;
+}
+
+static int push_te(struct cdc_chain *ch, uint32_t ts, bool marker, const uint8_t *payload,
+		   size_t len, struct cdc_pkt *out)
+{
+	struct cdc_te te;
+	int nout = 0;
+
+	if (cdc_te_parse(payload, len, &te)) {
+		ch->st.decode_errors++;
+		return 0;
+	}
+	if (ch->c.dtmf == CDC_DTMF_PASS) {
+		struct cdc_pkt *p;
+		uint32_t d = (uint32_t)((uint64_t)te.duration * ch->c.out.clock_rate / ch->c.in.clock_rate);
+
+		if (!ch->started)
+			return 0; /* no timeline yet to place it on */
+		if (marker || !ch->te_in_active || ts != ch->te_in_ts)
+			ch->st.dtmf_events++;
+		ch->te_in_active = !te.end;
+		ch->te_in_ts = ts;
+		p = emit(ch, out, &nout, (uint8_t)ch->c.out_te_pt, map_ts(ch, ts), marker);
+		te.duration = (uint16_t)(d > 0xffff ? 0xffff : d);
+		cdc_te_write(&te, p->payload);
+		p->len = 4;
+		return nout;
+	}
+	if (ch->c.dtmf != CDC_DTMF_TO_INBAND)
+		return 0; /* DROP */
+	if (!ch->started) {
+		ch->started = true;
+		ch->next_ts = ts;
+		ch->marker = true;
+	}
+	if (!ch->te_in_active || ts != ch->te_in_ts) {
+		if ((int32_t)(ts - ch->te_in_ts) < 0 && ch->te_in_active)
+			return 0; /* a straggler from an earlier event */
+		ch->te_in_active = true;
+		ch->te_in_ts = ts;
+		ch->st.dtmf_events++;
+		cdc_dtmf_gen_start(ch->gen, te.event, 60000, -(int)te.volume);
+		if ((int32_t)(ts - ch->next_ts) > 0)
+			place(ch, ts, NULL, 0, out, &nout); /* fill up to the event */
+	}
+	/* play the tone up to this packet's duration */
+	{
+		int32_t ahead = (int32_t)(ts + te.duration - ch->next_ts);
+
+		while (ahead > 0) {
+			uint32_t ticks = (uint32_t)ahead;
+			size_t n = (size_t)dec_samples(ch, ticks);
+
+			if (n > ch->dec_cap)
+				n = ch->dec_cap;
+			if (n == 0)
+				break;
+			memset(ch->dec_buf, 0, n * sizeof(int16_t));
+			cdc_dtmf_gen_fill(ch->gen, ch->dec_buf, n);
+			if (ch->dch == 2)
+				for (size_t i = n; i-- > 0;)
+					ch->dec_buf[2 * i] = ch->dec_buf[2 * i + 1] = ch->dec_buf[i];
+			take_pcm(ch, ch->dec_buf, n, out, &nout);
+			ch->next_ts += in_ticks(ch, n);
+			ahead = (int32_t)(ts + te.duration - ch->next_ts);
+		}
+	}
+	if (te.end) {
+		ch->te_in_active = false;
+		cdc_dtmf_gen_start(ch->gen, te.event, 0, -10); /* stop */
+	}
+	return nout;
+}
+
+static int push_cn(struct cdc_chain *ch, uint32_t ts, const uint8_t *payload, size_t len,
+		   struct cdc_pkt *out)
+{
+	int nout = 0;
+
+	if (len < 1) {
+		ch->st.decode_errors++;
+		return 0;
+	}
+	ch->cn_active = true;
+	ch->cn_level = payload[0] & 0x7f;
+	if (ch->c.out_cn_pt >= 0 && ch->started) {
+		struct cdc_pkt *p = emit(ch, out, &nout, (uint8_t)ch->c.out_cn_pt, map_ts(ch, ts), false);
+
+		p->payload[0] = (uint8_t)ch->cn_level;
+		p->len = 1;
+	}
+	return nout;
+}
+
+int cdc_chain_push(struct cdc_chain *ch, uint8_t pt, uint32_t ts, bool marker,
+		   const uint8_t *payload, size_t len, struct cdc_pkt *out)
+{
+	ch->st.in_packets++;
+	if (pt == ch->c.in_pt)
+		return push_audio(ch, ts, payload, len, out);
+	if (ch->c.in_te_pt >= 0 && pt == ch->c.in_te_pt)
+		return push_te(ch, ts, marker, payload, len, out);
+	if (ch->c.in_cn_pt >= 0 && pt == ch->c.in_cn_pt)
+		return push_cn(ch, ts, payload, len, out);
+	ch->st.unknown_pt++;
+	return 0;
+}
