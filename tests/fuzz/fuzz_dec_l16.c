@@ -1,0 +1,9 @@
+/* libFuzzer target: the L16/16000 decoder (see fuzz_codec.h). */
+#include <errno.h>
+
+#include "fuzz_codec.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	return fuzz_decoder("L16/16000", NULL, data, size);
+}
