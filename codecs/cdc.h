@@ -230,7 +230,9 @@ struct cdc_dtmf_hit {
 struct cdc_dtmf_det *cdc_dtmf_det_create(void);
 void cdc_dtmf_det_destroy(struct cdc_dtmf_det *d);
 /* Feed n samples; returns the number of begin/end hits written to hits, at
- * most max (feed in chunks of 20 ms or so and max = 8 never loses one). */
+ * most max; hits beyond max wait for the next call (up to 32 queue). A
+ * begin is reported 24-36 ms after the tone starts (SpanDSP's block), with
+ * at_sample corrected to within about 7 ms of the true start. */
 int cdc_dtmf_detect(struct cdc_dtmf_det *d, const int16_t *pcm, size_t n,
 		    struct cdc_dtmf_hit *hits, size_t max);
 
@@ -238,8 +240,10 @@ int cdc_dtmf_detect(struct cdc_dtmf_det *d, const int16_t *pcm, size_t n,
 struct cdc_dtmf_gen;
 struct cdc_dtmf_gen *cdc_dtmf_gen_create(uint32_t sample_rate);
 void cdc_dtmf_gen_destroy(struct cdc_dtmf_gen *g);
-/* Queue a tone: event, duration, level in dBm0 (e.g. -10; clamped to
- * -63..0). Replaces any tone in progress. Returns 0 or -EINVAL. */
+/* Queue a tone: event, duration, level per tone in dBm0 (e.g. -10; at most
+ * -63; above about -2.86 dBm0 per tone it is capped so that the two tones'
+ * sum cannot clip). Replaces any tone in progress; duration 0 stops it.
+ * Returns 0 or -EINVAL. */
 int cdc_dtmf_gen_start(struct cdc_dtmf_gen *g, uint8_t event, uint32_t duration_ms,
 		       int level_dbm0);
 /* Write the next n samples of the tone over pcm (samples past the tone's

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -416,9 +417,9 @@ Test(g711, initial_choice)
 	const char *env = getenv("MEDIUS_ISA");
 	enum cdc_isa want = best_isa();
 
-	if (env && strcmp(env, "scalar") == 0)
+	if (env && strcasecmp(env, "scalar") == 0)
 		want = CDC_ISA_SCALAR;
-	else if (env && strcmp(env, "avx2") == 0 && want > CDC_ISA_AVX2)
+	else if (env && strcasecmp(env, "avx2") == 0 && want > CDC_ISA_AVX2)
 		want = CDC_ISA_AVX2;
 	cr_assert_eq(cdc_isa_active(), want, "MEDIUS_ISA=%s: active %s, want %s", env ? env : "",
 		     isa_str(cdc_isa_active()), isa_str(want));
