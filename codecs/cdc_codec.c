@@ -113,8 +113,27 @@ int cdc_encode(struct cdc_enc *e, const int16_t *pcm, size_t samples, uint8_t *o
 
 /* ---- SpanDSP PLC (G.711, G.722) ---- */
 
+/* SpanDSP 0.0.6's plc_fillin starts a loss by "normalising" its history
+ * ring with a memcpy whose source and destination overlap whenever the ring
+ * pointer is in the first half (undefined behaviour, caught by ASan and the
+ * fuzzers). We rotate the ring ourselves first, through a copy; SpanDSP then
+ * finds buf_ptr == 0 and leaves it alone. Same samples, same order. */
+static void plc_normalise(plc_state_t *s)
+{
+	int16_t tmp[PLC_HISTORY_LEN];
+	size_t head = (size_t)s->buf_ptr;
+
+	if (s->missing_samples != 0 || head == 0 || head >= PLC_HISTORY_LEN)
+		return;
+	memcpy(tmp, s->history + head, sizeof(int16_t) * (PLC_HISTORY_LEN - head));
+	memcpy(tmp + (PLC_HISTORY_LEN - head), s->history, sizeof(int16_t) * head);
+	memcpy(s->history, tmp, sizeof(tmp));
+	s->buf_ptr = 0;
+}
+
 int cdc_plc_conceal(struct cdc_dec *d, int16_t *pcm, size_t samples)
 {
+	plc_normalise(d->plc);
 	plc_fillin(d->plc, pcm, (int)samples);
 	return (int)samples;
 }

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <spandsp.h>
+
 #include "audio_util.h"
 #include "cdc.h"
 
@@ -345,6 +347,46 @@ Test(loss, opus_fec_beats_plc)
 	cdc_enc_destroy(e);
 	cdc_dec_destroy(fec_dec);
 	cdc_dec_destroy(plc_dec);
+}
+
+/* SpanDSP's PLC overlapped a memcpy when a loss followed a short frame
+ * (found by fuzz_dec_pcmu); the sanitizer build catches a regression. The
+ * concealment must also be what SpanDSP alone computes after a long frame
+ * (buf_ptr 0: nothing to rotate), so our rotation changes no samples. */
+Test(loss, plc_after_short_frame_is_safe_and_unchanged)
+{
+	struct cdc_format f;
+	struct cdc_dec *d;
+	plc_state_t *ref = plc_init(NULL);
+	uint8_t mu[400];
+	int16_t lin[400], a[160], b[160];
+
+	cdc_format_parse("PCMU/8000", NULL, &f);
+	d = cdc_dec_create(&f);
+	for (int i = 0; i < 400; i++) {
+		lin[i] = (int16_t)(8000 * sin(2 * M_PI * 300 * i / 8000.0));
+		mu[i] = linear_to_ulaw(lin[i]);
+	}
+	/* a short frame, then a loss: the case that overlapped */
+	cr_assert_eq(cdc_decode(d, mu, 1, a, 160), 1);
+	cr_assert_eq(cdc_dec_conceal(d, a, 160), 160);
+	cdc_dec_destroy(d);
+	/* after a frame longer than the history, both paths start from buf_ptr 0 */
+	d = cdc_dec_create(&f);
+	cr_assert_eq(cdc_decode(d, mu, 400, lin, 400), 400);
+	plc_rx(ref, lin, 400);
+	cr_assert_eq(cdc_dec_conceal(d, a, 160), 160);
+	plc_fillin(ref, b, 160);
+	cr_assert(memcmp(a, b, sizeof(a)) == 0, "rotation changed the concealment");
+	/* and with a ring that needs rotating, the output still carries the tone */
+	cdc_dec_destroy(d);
+	d = cdc_dec_create(&f);
+	for (int k = 0; k < 5; k++)
+		cdc_decode(d, mu + k * 80, 80, lin, 80);
+	cr_assert_eq(cdc_dec_conceal(d, a, 160), 160);
+	cr_assert_gt(au_tone_ratio(a, 160, 300, 8000), 0.5);
+	cdc_dec_destroy(d);
+	plc_free(ref);
 }
 
 /* ---- corrupt input ---- */
