@@ -570,6 +570,7 @@ int dp_sdes_parse(const char *v, struct dp_sdes *out)
 	const char *p = v, *b64;
 	uint64_t tag, lifetime = 0;
 	size_t nlen = 0, klen;
+	bool mki = false;
 	int rc;
 
 	if (!v || !out)
@@ -609,23 +610,30 @@ int dp_sdes_parse(const char *v, struct dp_sdes *out)
 		return -EINVAL;
 	}
 	rc = 0;
-	/* ["|" lifetime] ["|" MKI ":" length] */
+	/* ["|" lifetime] ["|" MKI ":" length]: syntax first, then support */
 	for (unsigned field = 0; !rc && *p == '|' && field < 2; field++) {
 		const char *f = ++p;
 
 		while (*p && *p != '|' && *p != ';' && *p != ' ')
 			p++;
-		if (memchr(f, ':', (size_t)(p - f)))
-			rc = valid_mki(f, p) ? -ENOTSUP : -EINVAL;
-		else if (field == 1 || parse_lifetime(f, p, &lifetime))
-			rc = -EINVAL; /* bad lifetime, or a second lifetime */
+		if (memchr(f, ':', (size_t)(p - f))) {
+			if (mki || !valid_mki(f, p))
+				rc = -EINVAL;
+			mki = true;
+		} else if (field == 1 || parse_lifetime(f, p, &lifetime)) {
+			rc = -EINVAL; /* bad lifetime, or lifetime not first */
+		}
 	}
+	if (!rc && *p == '|')
+		rc = -EINVAL;
 	if (!rc && *p == ';')
 		rc = -ENOTSUP; /* several master keys: need MKI */
 	if (!rc && *p == ' ')
 		rc = p[1] ? -ENOTSUP : -EINVAL; /* session parameters */
 	if (!rc && *p != '\0')
 		rc = -EINVAL;
+	if (!rc && mki)
+		rc = -ENOTSUP;
 	if (rc) {
 		explicit_bzero(key, sizeof(key));
 		return rc;

@@ -105,9 +105,11 @@ enum dp_srtp_dir dp_srtp_get_dir(const struct dp_srtp *s);
  *              trailer (unprotect), lens[i] > room
  *   -ENOSPC    protect: lens[i] + trailer > room
  *   -EBADMSG   unprotect: authentication failed (bad tag, wrong key, tampered)
- *   -EALREADY  replayed, or older than the replay window (unprotect); protect
- *              refuses to reuse an index it already used (same sequence
- *              number/ROC, or SRTCP index), which would reuse keystream
+ *   -EALREADY  replayed, or older than the replay window (unprotect). Protect
+ *              keeps a window too: it refuses an RTP index it already used
+ *              (same sequence number and ROC: keystream reuse) or one older
+ *              than the window, so a relay forwarding packets reordered by
+ *              more than the window drops them here
  *   -EBADF     stream created for the other direction
  *   -EKEYEXPIRED  key usage limit reached (2^48 SRTP / 2^31 SRTCP packets)
  *   -ENOMEM    per-SSRC state could not be allocated

@@ -433,6 +433,7 @@ Test(cn, silence_after_cn_is_filled_with_noise_at_its_level)
 	/* with CN on the out side too, the CN packet is forwarded */
 	c.out_cn_pt = 19;
 	ch = cdc_chain_create(&c);
+	run_free(&r);
 	memset(&r, 0, sizeof(r));
 	r.pcm = calloc(48000 * 4, 2);
 	collect(&c, dec, outbuf, cdc_chain_push(ch, 96, 0, true, silence, 160, outbuf), &r);

@@ -222,7 +222,8 @@ static void hmac_sha1(const uint8_t *key, const uint8_t *a, size_t an, const uin
 	unsigned ol = 0;
 
 	memcpy(m, a, an);
-	memcpy(m + an, b, bn);
+	if (bn)
+		memcpy(m + an, b, bn);
 	cr_assert(HMAC(EVP_sha1(), key, 20, m, an + bn, out, &ol));
 	cr_assert_eq(ol, 20);
 	free(m);
@@ -760,8 +761,12 @@ static void tamper_every_byte(enum dp_srtp_suite suite)
 
 		memcpy(b, good, glen);
 		b[i] ^= (uint8_t)(1u << (i % 8));
-		cr_assert_eq(one(dp_srtp_unprotect_burst, rx, b, &l, sizeof(b)), -EBADMSG,
-			     "byte %zu", i);
+		int rc = one(dp_srtp_unprotect_burst, rx, b, &l, sizeof(b));
+
+		if (i == 18 || i == 19) /* extension length: header may overrun the packet */
+			cr_assert(rc == -EBADMSG || rc == -EINVAL, "byte %zu: %d", i, rc);
+		else
+			cr_assert_eq(rc, -EBADMSG, "byte %zu", i);
 		memcpy(b, good, glen);
 		l = glen;
 		cr_assert_eq(one(dp_srtp_unprotect_burst, rx, b, &l, sizeof(b)), 0);
@@ -784,7 +789,7 @@ static void tamper_every_byte(enum dp_srtp_suite suite)
 PER_SUITE(replay_window)
 static void replay_window(enum dp_srtp_suite suite)
 {
-	static const uint16_t seqs[] = {1000, 800, 900, 872, 873, 1001};
+	static const uint16_t seqs[] = {800, 872, 873, 900, 1000, 1001}; /* protect: ascending */
 	uint8_t key[44], pk[6][128], p[100];
 	size_t klen, len[6];
 	struct dp_srtp *tx, *rx, *rx512;
@@ -811,13 +816,14 @@ static void replay_window(enum dp_srtp_suite suite)
 
 #define UNP(i)                                                                                     \
 	(memcpy(b, pk[i], len[i]), l = len[i], one(dp_srtp_unprotect_burst, r, b, &l, sizeof(b)))
-		cr_assert_eq(UNP(0), 0);                        /* 1000 */
-		cr_assert_eq(UNP(0), -EALREADY, "replayed");    /* 1000 again */
-		cr_assert_eq(UNP(1), w ? 0 : -EALREADY, "800"); /* 200 behind */
-		cr_assert_eq(UNP(2), 0, "900, in window");      /* 100 behind */
-		cr_assert_eq(UNP(2), -EALREADY, "900 replayed");
+		cr_assert_eq(UNP(4), 0);                        /* 1000 */
+		cr_assert_eq(UNP(4), -EALREADY, "replayed");    /* 1000 again */
+		cr_assert_eq(UNP(0), w ? 0 : -EALREADY, "800"); /* 200 behind */
+		cr_assert_eq(UNP(3), 0, "900, in window");      /* 100 behind */
+		cr_assert_eq(UNP(3), -EALREADY, "900 replayed");
 		cr_assert_eq(UNP(5), 0);                         /* 1001 */
-		cr_assert_eq(UNP(0), -EALREADY, "1000 after 1001");
+		cr_assert_eq(UNP(4), -EALREADY, "1000 after 1001");
+		cr_assert_eq(UNP(1), w ? 0 : -EALREADY, "872");  /* 129 behind */
 #undef UNP
 	}
 	dp_srtp_destroy(tx);
@@ -952,14 +958,14 @@ Test(srtp, mixed_unprotect_burst)
 	cr_assert_eq(one(dp_srtp_protect_burst, tx, a, &l0, 64), 0);
 	l1 = make_rtp(f, 11, 99, 0, false, 30);
 	cr_assert_eq(one(dp_srtp_protect_burst, tx, f, &l1, 64), 0);
-	memcpy(bb, a, l0);
-	bb[20] ^= 1;         /* tampered */
+	memcpy(bb, f, l1);
+	bb[20] ^= 1;         /* tampered copy of f (seq 11, not yet seen) */
 	memcpy(c, a, 15);    /* too short for header + tag */
 	memcpy(d, a, l0);    /* replay of a within the burst */
 	memcpy(e, a, l0);
 	e[0] = 0x40;         /* version 1 */
 	memcpy(g, a, l0);    /* lens > room */
-	uint16_t init[8] = {(uint16_t)l0, (uint16_t)l0, 15, (uint16_t)l0, (uint16_t)l0,
+	uint16_t init[8] = {(uint16_t)l0, (uint16_t)l1, 15, (uint16_t)l0, (uint16_t)l0,
 			    (uint16_t)l1, 40, 65};
 	memcpy(lens, init, sizeof(lens));
 	cr_assert_eq(dp_srtp_unprotect_burst(rx, pk, lens, 64, rc, 8), 2);
@@ -1108,9 +1114,9 @@ Test(sdes, parse_rfc4568_example)
 	cr_assert_eq(s.tag, 1);
 	cr_assert_eq(s.suite, DP_SRTP_AES_CM_128_HMAC_SHA1_80);
 	cr_assert_eq(s.key_salt_len, 30);
-	cr_assert_arr_eq(s.key_salt, "YS__semctl () {\t220;}\n}\nunles", 30);
+	cr_assert_arr_eq(s.key_salt, "YS___semctl () {\t220;}\n}\nunles", 30);
 	cr_assert_eq(s.lifetime, 1u << 20);
-	cr_assert_eq(dp_sdes_format(&s, out, sizeof(out)), 68);
+	cr_assert_eq(dp_sdes_format(&s, out, sizeof(out)), 78);
 	cr_assert_str_eq(out, "1 AES_CM_128_HMAC_SHA1_80 "
 			      "inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^20");
 	/* the RFC's own example carries an MKI: refused */
@@ -1345,7 +1351,7 @@ Test(base64, strict_rejects)
 {
 	static const char *const bad[] = {
 		"Zg",    "Zg=",   "Zm9",   "Z",     "Zg==Zg==", "Zh==",  "Zm9=",  "====",
-		"A===",  "Z===",  "=Zg=",  "Zg=a",  "Z g=",     "Zg==\n", "Zm9v\0", "Zm-v",
+		"A===",  "Z===",  "=Zg=",  "Zg=a",  "Z g=",     "Zg==\n", "Zm\0v", "Zm-v",
 		"Zm_v",  "Zm9v=", "Zm\x80v", "Zm9v====",
 	};
 	uint8_t out[16];
@@ -1354,7 +1360,7 @@ Test(base64, strict_rejects)
 		size_t n = 1234, len = strlen(bad[i]);
 
 		if (i == 14) /* embedded NUL */
-			len = 5;
+			len = 4;
 		memset(out, 0xee, sizeof(out));
 		cr_assert_eq(dp_base64_decode(bad[i], len, out, sizeof(out), &n), -EINVAL, "\"%s\"",
 			     bad[i]);
