@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT
- * dataplane/: the public door. EAL bootstrap, lcore roles and the logger.
- * Ports, the flow table, RTP/RTCP and SRTP arrive with later issues.
+ * dataplane/: the public door. EAL bootstrap, lcore roles, the logger, and
+ * (dp_media.h) calls and legs relayed over kernel-UDP ports with SRTP.
  */
 #ifndef DP_H
 #define DP_H
@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "dp_log.h"
+#include "dp_media.h"
 
 enum dp_hugepages { DP_HUGE_AUTO, DP_HUGE_YES, DP_HUGE_NO };
 
@@ -46,7 +47,8 @@ int dp_eal_build_args(const struct dp_eal_conf *conf, uint64_t huge_free_mb, con
  * the daemon handles before calling: EAL threads inherit the mask. Returns 0,
  * or -errno with the reason logged. */
 int dp_eal_start(const struct dp_eal_conf *conf, const char *prog);
-/* Stop the workers (dp_workers_stop) and release EAL. */
+/* Stop the workers, tear the media layer down (dp_media_stop) and release
+ * EAL. */
 void dp_eal_stop(void);
 
 /* Launch the worker loop on every worker lcore (all but the main one).

@@ -156,5 +156,6 @@ int dp_eal_start(const struct dp_eal_conf *conf, const char *prog)
 void dp_eal_stop(void)
 {
 	dp_workers_stop();
+	dp_media_stop();
 	rte_eal_cleanup();
 }

@@ -20,6 +20,7 @@ static const char *const drop_names[DP_DROP__COUNT] = {
 	[DP_DROP_IP_PROTO] = "ip_proto",
 	[DP_DROP_IP_TTL] = "ip_ttl",
 	[DP_DROP_IP_NOT_LOCAL] = "ip_not_local",
+	[DP_DROP_IP_BAD_SOURCE] = "ip_bad_source",
 	[DP_DROP_IPV6_EXT] = "ipv6_ext",
 	[DP_DROP_ICMP_BAD] = "icmp_bad",
 	[DP_DROP_ICMP_UNHANDLED] = "icmp_unhandled",
@@ -38,6 +39,7 @@ static const char *const drop_names[DP_DROP__COUNT] = {
 	[DP_DROP_NOT_RTP] = "not_rtp",
 	[DP_DROP_TX_FULL] = "tx_full",
 	[DP_DROP_NO_ARP] = "no_arp",
+	[DP_DROP_NO_DEST] = "no_dest",
 };
 
 const char *dp_drop_name(enum dp_drop d)
@@ -279,6 +281,8 @@ enum dp_drop dp_ipv4_parse(const uint8_t *p, size_t len, struct dp_ipv4 *out)
 		return DP_DROP_IP_FRAGMENT;
 	if (p[9] != DP_IPPROTO_UDP && p[9] != DP_IPPROTO_ICMP)
 		return DP_DROP_IP_PROTO;
+	if (p[12] == 127 || p[12] >= 224)
+		return DP_DROP_IP_BAD_SOURCE;
 	memcpy(out->src, p + 12, 4);
 	memcpy(out->dst, p + 16, 4);
 	out->proto = p[9];
@@ -293,6 +297,8 @@ enum dp_drop dp_ipv4_parse(const uint8_t *p, size_t len, struct dp_ipv4 *out)
 }
 
 /* ---- IPv6 ---- */
+
+static const uint8_t ip6_loopback[16] = { [15] = 1 };
 
 static enum dp_drop ipv6_next_hdr(uint8_t nh)
 {
@@ -335,6 +341,8 @@ enum dp_drop dp_ipv6_parse(const uint8_t *p, size_t len, struct dp_ipv6 *out)
 	d = ipv6_next_hdr(p[6]);
 	if (d)
 		return d;
+	if (p[8] == 0xff || memcmp(p + 8, ip6_loopback, 16) == 0)
+		return DP_DROP_IP_BAD_SOURCE;
 	memcpy(out->src, p + 8, 16);
 	memcpy(out->dst, p + 24, 16);
 	out->next_hdr = p[6];

@@ -45,6 +45,7 @@ enum dp_drop {
 	DP_DROP_IP_PROTO,        /* protocol/next header other than UDP and ICMP(v6) */
 	DP_DROP_IP_TTL,          /* unacceptable TTL/hop limit (NDP needs 255) */
 	DP_DROP_IP_NOT_LOCAL,    /* addressed (or ARP/NS target) not to us */
+	DP_DROP_IP_BAD_SOURCE,   /* source multicast, broadcast or loopback */
 	DP_DROP_IPV6_EXT,        /* an IPv6 extension header (hop-by-hop, routing, ...) */
 	DP_DROP_ICMP_BAD,        /* ICMP/ICMPv6 truncated, bad checksum, bad code/options */
 	DP_DROP_ICMP_UNHANDLED,  /* valid ICMP of a type we do not answer */
@@ -63,6 +64,7 @@ enum dp_drop {
 	DP_DROP_NOT_RTP,         /* STUN/DTLS/other first byte not handled here */
 	DP_DROP_TX_FULL,         /* transmit queue/ring full */
 	DP_DROP_NO_ARP,          /* next hop MAC unknown (ARP/NDP unresolved) */
+	DP_DROP_NO_DEST,         /* the peer leg has no address to send to yet */
 	DP_DROP__COUNT
 };
 
@@ -195,8 +197,10 @@ struct dp_ipv4 {
 
 /* Validate the IPv4 header at p (len = bytes available; more than the total
  * length is padding). Drops: IP_TRUNC, IP_VERSION, IP_HDR_LEN, IP_BAD_CKSUM,
- * IP_FRAGMENT (MF set or offset != 0), IP_PROTO (not UDP/ICMP). Options are
- * accepted and skipped. TTL is not checked (RFC 1122 3.2.1.7). */
+ * IP_FRAGMENT (MF set or offset != 0), IP_PROTO (not UDP/ICMP),
+ * IP_BAD_SOURCE (source in 127/8 or 224/3: loopback, multicast, class E,
+ * broadcast; 0.0.0.0 is allowed). Options are accepted and skipped. TTL is
+ * not checked (RFC 1122 3.2.1.7). */
 enum dp_drop dp_ipv4_parse(const uint8_t *p, size_t len, struct dp_ipv4 *out);
 
 struct dp_ipv6 {
@@ -212,7 +216,8 @@ struct dp_ipv6 {
 /* Validate the IPv6 header at p. Drops: IP_TRUNC, IP_VERSION, IP_FRAGMENT
  * (fragment header), IPV6_EXT (hop-by-hop, routing, destination options,
  * AH, ESP, mobility, HIP, shim6, experimental: none is walked), IP_PROTO
- * (anything else but UDP/ICMPv6, e.g. TCP or no-next-header). */
+ * (anything else but UDP/ICMPv6, e.g. TCP or no-next-header), IP_BAD_SOURCE
+ * (source multicast ff00::/8 or loopback ::1; :: is allowed for DAD). */
 enum dp_drop dp_ipv6_parse(const uint8_t *p, size_t len, struct dp_ipv6 *out);
 
 /* ---- UDP ---- */

@@ -1,50 +1,102 @@
 /* SPDX-License-Identifier: MIT
- * dp_worker: the worker lcore loop (see dp.h).
+ * dp_worker: the worker lcore loop and its mailbox (see dp.h, dp_internal.h).
  *
- * Each worker owns an epoll set. Today it holds only a wake-up eventfd; the
- * kernel-UDP ports of a later issue add their sockets to it, and ethdev ports
- * switch the worker to busy polling. Sleeping in epoll keeps an idle daemon
- * near 0% CPU.
+ * A worker sleeps in epoll on its legs' kernel-UDP sockets and a wake-up
+ * eventfd, so an idle daemon costs nothing. Socket events are relayed in
+ * bursts (dp_relay.c). The control lcore's commands arrive through a
+ * one-slot mailbox and run only after the current batch of events is done:
+ * the quiescent point where no packet of this worker references a leg, so a
+ * command may detach and the control plane then free it. ethdev ports (a
+ * later issue) switch a worker to busy polling.
  */
-#include "dp.h"
-
 #include <errno.h>
-#include <stdatomic.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <rte_cycles.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_mbuf.h>
 
-struct dp_worker {
-	int epfd;
-	int wakefd;
-	atomic_bool stop;
-	bool launched;
-} __rte_cache_aligned;
+#include "dp_internal.h"
+
+extern uint32_t dp_media_mbufs; /* dp_leg.c */
 
 static struct dp_worker g_workers[RTE_MAX_LCORE];
+static struct dp_worker *g_list[RTE_MAX_LCORE];
+static unsigned g_count;
+
+struct dp_worker *dp_worker_get(unsigned index) { return index < g_count ? g_list[index] : NULL; }
+unsigned dp_worker_count(void) { return g_count; }
+
+static void serve_mailbox(struct dp_worker *w)
+{
+	uint64_t posted = atomic_load_explicit(&w->posted, memory_order_acquire);
+
+	if (posted != atomic_load_explicit(&w->done, memory_order_relaxed)) {
+		dp_relay_apply(w, &w->cmd);
+		atomic_store_explicit(&w->done, posted, memory_order_release);
+	}
+}
 
 static int worker_main(void *arg)
 {
 	struct dp_worker *w = arg;
-	struct epoll_event ev[16];
+	struct epoll_event ev[64];
 
+	w->tsc_hz = rte_get_tsc_hz();
 	while (!atomic_load_explicit(&w->stop, memory_order_acquire)) {
-		int n = epoll_wait(w->epfd, ev, 16, -1);
+		int n = epoll_wait(w->epfd, ev, 64, -1);
+		bool wake = false;
 
 		for (int i = 0; i < n; i++) {
-			if (ev[i].data.fd == w->wakefd) {
+			if (ev[i].data.ptr == NULL) {
 				uint64_t v;
 
+				wake = true;
 				if (read(w->wakefd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 					break;
+			} else {
+				dp_relay_socket(w, ev[i].data.ptr);
 			}
 		}
+		if (wake)
+			serve_mailbox(w);
 	}
+	serve_mailbox(w);
 	return 0;
+}
+
+int dp_worker_exec(struct dp_worker *w, struct dp_cmd *cmd)
+{
+	uint64_t seq, one = 1;
+	struct timespec t0, t;
+
+	if (!w->launched) { /* no thread to race with */
+		dp_relay_apply(w, cmd);
+		return cmd->result;
+	}
+	w->cmd = *cmd;
+	seq = atomic_load_explicit(&w->posted, memory_order_relaxed) + 1;
+	atomic_store_explicit(&w->posted, seq, memory_order_release);
+	if (write(w->wakefd, &one, sizeof(one)) < 0)
+		dp_log(DP_LOG_WARNING, "dp", "cannot wake lcore %u: %s", w->lcore, strerror(errno));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (atomic_load_explicit(&w->done, memory_order_acquire) != seq) {
+		/* a worker answers within one burst; waiting longer means it is stuck */
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec >= 1) {
+			DP_LOG_RL(DP_LOG_WARNING, "dp", "lcore %u has not answered a command for 1 s", w->lcore);
+			t0 = t;
+		}
+		sched_yield();
+	}
+	*cmd = w->cmd;
+	return cmd->result;
 }
 
 static void worker_close(struct dp_worker *w)
@@ -63,15 +115,23 @@ int dp_workers_start(void)
 
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		struct dp_worker *w = &g_workers[lcore];
-		struct epoll_event ev = { .events = EPOLLIN };
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+		char name[32];
 		int rc;
 
+		w->lcore = lcore;
+		w->tsc_hz = rte_get_tsc_hz();
 		w->epfd = epoll_create1(EPOLL_CLOEXEC);
 		w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-		ev.data.fd = w->wakefd;
-		if (w->epfd < 0 || w->wakefd < 0 ||
+		snprintf(name, sizeof(name), "mbuf_w%u", lcore);
+		if (!w->pool)
+			w->pool = rte_pktmbuf_pool_create(name, dp_media_mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+							  (int)rte_lcore_to_socket_id(lcore));
+		if (w->epfd < 0 || w->wakefd < 0 || !w->pool ||
 		    epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wakefd, &ev) < 0) {
-			rc = -errno;
+			rc = w->pool ? -errno : -ENOMEM;
+			dp_log(DP_LOG_ERR, "dp", "lcore %u: cannot set up the worker: %s", lcore,
+			       w->pool ? strerror(errno) : "no memory for its mbuf pool");
 			worker_close(w);
 			dp_workers_stop();
 			return rc;
@@ -84,6 +144,7 @@ int dp_workers_start(void)
 			return rc;
 		}
 		w->launched = true;
+		g_list[g_count++] = w;
 		dp_log(DP_LOG_DEBUG, "dp", "worker started on lcore %u", lcore);
 		started++;
 	}
@@ -92,19 +153,47 @@ int dp_workers_start(void)
 
 void dp_workers_stop(void)
 {
-	unsigned lcore;
-
-	RTE_LCORE_FOREACH_WORKER(lcore) {
-		struct dp_worker *w = &g_workers[lcore];
+	for (unsigned i = 0; i < g_count; i++) {
+		struct dp_worker *w = g_list[i];
 		uint64_t one = 1;
 
 		if (!w->launched)
 			continue;
 		atomic_store_explicit(&w->stop, true, memory_order_release);
 		if (write(w->wakefd, &one, sizeof(one)) < 0)
-			dp_log(DP_LOG_WARNING, "dp", "cannot wake lcore %u: %s", lcore, strerror(errno));
-		rte_eal_wait_lcore(lcore);
-		worker_close(w);
-		w->launched = false;
+			dp_log(DP_LOG_WARNING, "dp", "cannot wake lcore %u: %s", w->lcore, strerror(errno));
+		rte_eal_wait_lcore(w->lcore);
+		w->launched = false; /* commands now run inline, on the control lcore */
 	}
+}
+
+/* Called by dp_media_stop once no leg is left. */
+void dp_workers_release(void)
+{
+	for (unsigned i = 0; i < g_count; i++) {
+		worker_close(g_list[i]);
+		rte_mempool_free(g_list[i]->pool);
+		g_list[i]->pool = NULL;
+	}
+	g_count = 0;
+}
+
+int dp_lcore_get_stats(int lcore, struct dp_lcore_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < g_count; i++) {
+		const struct dp_lcore_stats *s = &g_list[i]->stats;
+
+		if (lcore >= 0 && g_list[i]->lcore != (unsigned)lcore)
+			continue;
+		out->rx_packets += s->rx_packets;
+		out->rx_bytes += s->rx_bytes;
+		out->tx_packets += s->tx_packets;
+		out->tx_bytes += s->tx_bytes;
+		for (int d = 0; d < DP_DROP__COUNT; d++)
+			out->drops[d] += s->drops[d];
+		if (lcore >= 0)
+			return 0;
+	}
+	return lcore >= 0 ? -ENOENT : 0;
 }

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: MIT
+ * Internal to dataplane/: the leg, socket and worker structures shared by
+ * dp_leg.c (control side), dp_relay.c and dp_worker.c (worker side). Not for
+ * other folders.
+ *
+ * Ownership: fields under "control" are written by the control lcore only
+ * before the leg is handed to its worker, or through a mailbox command;
+ * fields under "worker" are written only by the leg's worker. The control
+ * lcore reads the stats without locking (64-bit counters on x86_64 are read
+ * whole; a report may mix two packets' worth, which is fine).
+ */
+#ifndef DP_INTERNAL_H
+#define DP_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <rte_common.h>
+#include <rte_mbuf.h>
+
+#include "dp.h"
+
+#define DP_BURST 32
+
+struct dp_leg;
+struct dp_worker;
+
+/* One media socket; epoll data points here. */
+struct dp_sock {
+	int fd;
+	bool rtcp;            /* the RTCP port (false for RTP and for rtcp-mux) */
+	struct dp_leg *leg;
+	struct sockaddr_storage local;
+};
+
+/* Per-source receive state (RFC 3550 A.1, A.8). */
+struct dp_rx_stream {
+	bool started;
+	uint32_t ssrc;
+	uint16_t max_seq;
+	uint32_t cycles, base_seq, received, bad_seq;
+	uint64_t transit_prev_valid;
+	int64_t transit_prev;
+	uint32_t jitter_q4;   /* jitter << 4 (RFC 3550 A.8 integer form) */
+};
+
+/* Outgoing rewrite state (DP_LEG_REWRITE). */
+struct dp_tx_rewrite {
+	bool started;
+	uint32_t in_ssrc, out_ssrc;
+	uint16_t seq_off;
+	uint32_t ts_off;
+	uint16_t last_seq;
+	uint32_t last_ts;
+	uint64_t last_tsc;
+};
+
+struct dp_leg {
+	/* control */
+	struct dp_call *call;
+	struct dp_leg *next_in_call;
+	struct dp_worker *w;
+	unsigned iface;
+	uint16_t rtp_port, rtcp_port;
+	struct dp_sock rtp, rtcp;     /* rtcp.fd < 0 with rtcp-mux */
+	struct dp_leg_stats stats;    /* worker writes, control reads */
+
+	/* set through the mailbox, read by the worker */
+	unsigned flags;
+	uint32_t clock_rate;
+	struct sockaddr_storage remote_rtp, remote_rtcp; /* ss_family 0: unknown */
+	struct dp_srtp *srtp_rx, *srtp_tx, *srtcp_rx, *srtcp_tx;
+	struct dp_leg *peer;
+
+	/* worker */
+	bool latched_rtp, latched_rtcp;
+	struct sockaddr_storage src_rtp, src_rtcp;
+	uint64_t last_valid_tsc;
+	struct dp_rx_stream rx;
+	struct dp_tx_rewrite rw;
+};
+
+enum dp_cmd_op { DP_CMD_NONE, DP_CMD_ATTACH, DP_CMD_DETACH, DP_CMD_SET_REMOTE, DP_CMD_SET_SRTP,
+		 DP_CMD_SET_FLAGS, DP_CMD_SET_CLOCK, DP_CMD_CONNECT };
+
+/* One command at a time (the control plane is one thread): the control
+ * lcore fills it, bumps `posted` and wakes the worker; the worker runs it
+ * at its next quiescent point and sets `done` = posted. */
+struct dp_cmd {
+	enum dp_cmd_op op;
+	struct dp_leg *leg, *other;
+	unsigned flags;
+	uint32_t clock_rate;
+	struct sockaddr_storage rtp, rtcp;
+	struct dp_srtp *srtp[4];      /* in: new rx, tx, rtcp rx, rtcp tx; out: the old ones */
+	int result;
+};
+
+struct dp_worker {
+	unsigned lcore;
+	int epfd, wakefd;
+	atomic_bool stop;
+	bool launched;
+	struct rte_mempool *pool;
+	struct dp_cmd cmd;
+	atomic_uint_fast64_t posted, done;
+	struct dp_lcore_stats stats;
+	uint64_t tsc_hz;
+} __rte_cache_aligned;
+
+/* dp_worker.c */
+struct dp_worker *dp_worker_get(unsigned index);   /* index 0..dp_worker_count()-1 */
+unsigned dp_worker_count(void);
+/* Run cmd on w's lcore and wait for it (up to a second). Returns cmd->result
+ * or -ETIMEDOUT; with no worker running (tests, shutdown) runs it here. */
+int dp_worker_exec(struct dp_worker *w, struct dp_cmd *cmd);
+/* Worker side: apply a command (dp_relay.c). */
+void dp_relay_apply(struct dp_worker *w, struct dp_cmd *cmd);
+/* Worker side: read and relay what is waiting on socket s. */
+void dp_relay_socket(struct dp_worker *w, struct dp_sock *s);
+
+#endif

@@ -1,0 +1,413 @@
+/* SPDX-License-Identifier: MIT
+ * dp_leg: the control-plane side of calls and legs (see dp_media.h):
+ * interfaces, media port allocation, and commands to the legs' workers.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dp_internal.h"
+
+uint32_t dp_relatch_ms = 3000;
+uint32_t dp_media_mbufs = 8191;
+
+void dp_workers_release(void); /* dp_worker.c */
+
+struct iface {
+	struct dp_iface_conf conf;
+	struct sockaddr_storage addr;
+	uint32_t npairs, next;  /* pairs in the range; where the next search starts */
+	uint8_t *used;          /* one byte per pair */
+};
+
+struct dp_call {
+	char id[128];
+	struct dp_worker *w;
+	struct dp_leg *legs;
+	struct dp_call *next;
+};
+
+static struct {
+	bool started;
+	struct iface ifaces[DP_MAX_IFACES];
+	unsigned n_ifaces;
+	struct dp_call *calls;
+} g;
+
+void dp_media_conf_defaults(struct dp_media_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	strcpy(c->ifaces[0].name, "default");
+	strcpy(c->ifaces[0].address, "127.0.0.1");
+	c->ifaces[0].port_min = 30000;
+	c->ifaces[0].port_max = 39999;
+	c->n_ifaces = 1;
+	c->relatch_ms = 3000;
+	c->mbufs = 8191;
+}
+
+static int parse_ip(const char *s, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, s, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int dp_media_start(const struct dp_media_conf *c)
+{
+	if (g.started)
+		return -EALREADY;
+	if (c->n_ifaces == 0 || c->n_ifaces > DP_MAX_IFACES)
+		return -EINVAL;
+	for (unsigned i = 0; i < c->n_ifaces; i++) {
+		struct iface *f = &g.ifaces[i];
+		const struct dp_iface_conf *ic = &c->ifaces[i];
+
+		if (parse_ip(ic->address, &f->addr) || ic->port_min < 1024 || ic->port_max <= ic->port_min) {
+			dp_log(DP_LOG_ERR, "dp", "interface %s: bad address '%s' or port range %u-%u", ic->name,
+			       ic->address, ic->port_min, ic->port_max);
+			return -EINVAL;
+		}
+		f->conf = *ic;
+		if (!f->conf.advertise[0])
+			strcpy(f->conf.advertise, ic->address);
+		f->npairs = (uint32_t)(ic->port_max - (ic->port_min + (ic->port_min & 1u)) + 1) / 2;
+		f->used = calloc(f->npairs ? f->npairs : 1, 1);
+		if (!f->used)
+			return -ENOMEM;
+		dp_log(DP_LOG_INFO, "dp", "interface %s: %s (announced as %s), media ports %u-%u (%u pairs)",
+		       ic->name, ic->address, f->conf.advertise, ic->port_min, ic->port_max, f->npairs);
+	}
+	g.n_ifaces = c->n_ifaces;
+	dp_relatch_ms = c->relatch_ms;
+	dp_media_mbufs = c->mbufs;
+	g.started = true;
+	return 0;
+}
+
+void dp_media_stop(void)
+{
+	while (g.calls)
+		dp_call_destroy(g.calls);
+	for (unsigned i = 0; i < g.n_ifaces; i++) {
+		free(g.ifaces[i].used);
+		g.ifaces[i].used = NULL;
+	}
+	g.n_ifaces = 0;
+	g.started = false;
+	dp_workers_release();
+}
+
+static uint32_t hash_str(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (uint8_t)*s++) * 16777619u;
+	return h;
+}
+
+struct dp_call *dp_call_create(const char *call_id)
+{
+	struct dp_call *c;
+	unsigned n = dp_worker_count();
+
+	if (!g.started || n == 0)
+		return NULL; /* no worker lcore: nothing would serve the media */
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	snprintf(c->id, sizeof(c->id), "%s", call_id ? call_id : "");
+	c->w = dp_worker_get(hash_str(c->id) % n);
+	c->next = g.calls;
+	g.calls = c;
+	return c;
+}
+
+unsigned dp_call_lcore(const struct dp_call *c) { return c->w->lcore; }
+
+void dp_call_destroy(struct dp_call *c)
+{
+	struct dp_call **pp = &g.calls;
+
+	if (!c)
+		return;
+	while (c->legs)
+		dp_leg_destroy(c->legs);
+	while (*pp && *pp != c)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = c->next;
+	free(c);
+}
+
+static int exec(struct dp_leg *l, struct dp_cmd *cmd)
+{
+	cmd->leg = l;
+	return dp_worker_exec(l->w, cmd);
+}
+
+static int bind_udp(const struct sockaddr_storage *base, uint16_t port, struct dp_sock *s)
+{
+	struct sockaddr_storage a = *base;
+	socklen_t len = a.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	int fd, tos = 0xb8; /* DSCP EF for media */
+
+	if (a.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&a)->sin6_port = htons(port);
+	else
+		((struct sockaddr_in *)&a)->sin_port = htons(port);
+	fd = socket(a.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&a, len) < 0) {
+		int e = -errno;
+
+		close(fd);
+		return e;
+	}
+	if (a.ss_family == AF_INET)
+		setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos));
+	else
+		setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof(tos));
+	s->fd = fd;
+	s->local = a;
+	return 0;
+}
+
+static uint16_t first_port(const struct iface *f)
+{
+	return (uint16_t)(f->conf.port_min + (f->conf.port_min & 1u)); /* RTP on even ports */
+}
+
+static uint32_t pair_index(const struct iface *f, uint16_t rtp_port)
+{
+	return (uint32_t)(rtp_port - first_port(f)) / 2;
+}
+
+/* Take the next free pair whose ports the kernel also lets us bind. */
+static int alloc_ports(struct iface *f, bool mux, struct dp_leg *l)
+{
+	uint16_t base = first_port(f);
+
+	for (uint32_t tries = 0; tries < f->npairs; tries++) {
+		uint32_t i = (f->next + tries) % f->npairs;
+		uint16_t port = (uint16_t)(base + 2 * i);
+
+		if (f->used[i])
+			continue;
+		if (bind_udp(&f->addr, port, &l->rtp))
+			continue; /* taken by someone else on the host */
+		if (!mux && bind_udp(&f->addr, (uint16_t)(port + 1), &l->rtcp)) {
+			close(l->rtp.fd);
+			l->rtp.fd = -1;
+			continue;
+		}
+		f->used[i] = 1;
+		f->next = (i + 1) % f->npairs;
+		l->rtp_port = port;
+		l->rtcp_port = mux ? port : (uint16_t)(port + 1);
+		return 0;
+	}
+	return -EADDRINUSE;
+}
+
+struct dp_leg *dp_leg_create(struct dp_call *c, const char *iface, unsigned flags, int *err)
+{
+	struct dp_cmd cmd = { .op = DP_CMD_ATTACH };
+	unsigned fi = 0;
+	struct dp_leg *l;
+	int rc;
+
+	*err = 0;
+	if (!c || !g.started) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	if (iface) {
+		for (fi = 0; fi < g.n_ifaces && strcmp(g.ifaces[fi].conf.name, iface); fi++)
+			;
+		if (fi == g.n_ifaces) {
+			*err = -ENOENT;
+			return NULL;
+		}
+	}
+	l = calloc(1, sizeof(*l));
+	if (!l) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	l->call = c;
+	l->w = c->w;
+	l->iface = fi;
+	l->flags = flags;
+	l->rtp.fd = l->rtcp.fd = -1;
+	l->rtp.leg = l->rtcp.leg = l;
+	l->rtcp.rtcp = true;
+	l->stats.rtt_ms = -1;
+	rc = alloc_ports(&g.ifaces[fi], flags & DP_LEG_RTCP_MUX, l);
+	if (!rc)
+		rc = exec(l, &cmd);
+	if (rc) {
+		if (l->rtp.fd >= 0)
+			close(l->rtp.fd);
+		if (l->rtcp.fd >= 0)
+			close(l->rtcp.fd);
+		if (l->rtp_port)
+			g.ifaces[fi].used[pair_index(&g.ifaces[fi], l->rtp_port)] = 0;
+		free(l);
+		*err = rc;
+		if (rc == -EADDRINUSE)
+			DP_LOG_RL(DP_LOG_WARNING, "dp", "interface %s: media ports exhausted",
+				  g.ifaces[fi].conf.name);
+		return NULL;
+	}
+	l->next_in_call = c->legs;
+	c->legs = l;
+	return l;
+}
+
+void dp_leg_destroy(struct dp_leg *l)
+{
+	struct dp_cmd cmd = { .op = DP_CMD_DETACH };
+	struct dp_leg **pp;
+	struct iface *f;
+
+	if (!l)
+		return;
+	exec(l, &cmd); /* after this the worker holds no reference */
+	for (pp = &l->call->legs; *pp && *pp != l; pp = &(*pp)->next_in_call)
+		;
+	if (*pp)
+		*pp = l->next_in_call;
+	f = &g.ifaces[l->iface];
+	if (f->used)
+		f->used[pair_index(f, l->rtp_port)] = 0;
+	close(l->rtp.fd);
+	if (l->rtcp.fd >= 0)
+		close(l->rtcp.fd);
+	dp_srtp_destroy(l->srtp_rx);
+	dp_srtp_destroy(l->srtp_tx);
+	dp_srtp_destroy(l->srtcp_rx);
+	dp_srtp_destroy(l->srtcp_tx);
+	free(l);
+}
+
+void dp_leg_local(const struct dp_leg *l, struct dp_leg_local *out)
+{
+	memset(out, 0, sizeof(*out));
+	snprintf(out->address, sizeof(out->address), "%s", g.ifaces[l->iface].conf.advertise);
+	out->rtp_port = l->rtp_port;
+	out->rtcp_port = l->rtcp_port;
+	out->rtp = l->rtp.local;
+}
+
+static void set_port(struct sockaddr_storage *a, uint16_t port)
+{
+	if (a->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)a)->sin6_port = htons(port);
+	else
+		((struct sockaddr_in *)a)->sin_port = htons(port);
+}
+
+static uint16_t get_port(const struct sockaddr_storage *a)
+{
+	return ntohs(a->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)a)->sin6_port
+					      : ((const struct sockaddr_in *)a)->sin_port);
+}
+
+int dp_leg_set_remote(struct dp_leg *l, const struct sockaddr *rtp, const struct sockaddr *rtcp)
+{
+	struct dp_cmd cmd = { .op = DP_CMD_SET_REMOTE };
+	size_t n;
+
+	if (!rtp || (rtp->sa_family != AF_INET && rtp->sa_family != AF_INET6))
+		return -EINVAL;
+	n = rtp->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+	memcpy(&cmd.rtp, rtp, n);
+	if (rtcp) {
+		if (rtcp->sa_family != rtp->sa_family)
+			return -EINVAL;
+		memcpy(&cmd.rtcp, rtcp, n);
+	} else {
+		cmd.rtcp = cmd.rtp;
+		if (!(l->flags & DP_LEG_RTCP_MUX))
+			set_port(&cmd.rtcp, (uint16_t)(get_port(&cmd.rtp) + 1));
+	}
+	return exec(l, &cmd);
+}
+
+int dp_leg_set_srtp(struct dp_leg *l, const struct dp_sdes *rx, const struct dp_sdes *tx)
+{
+	struct dp_cmd cmd = { .op = DP_CMD_SET_SRTP };
+	int rc;
+
+	if (rx) {
+		cmd.srtp[0] = dp_srtp_create(rx->suite, rx->key_salt, rx->key_salt_len, DP_SRTP_UNPROTECT, 0);
+		cmd.srtp[2] = dp_srtp_create(rx->suite, rx->key_salt, rx->key_salt_len, DP_SRTP_UNPROTECT, 0);
+	}
+	if (tx) {
+		cmd.srtp[1] = dp_srtp_create(tx->suite, tx->key_salt, tx->key_salt_len, DP_SRTP_PROTECT, 0);
+		cmd.srtp[3] = dp_srtp_create(tx->suite, tx->key_salt, tx->key_salt_len, DP_SRTP_PROTECT, 0);
+	}
+	if ((rx && (!cmd.srtp[0] || !cmd.srtp[2])) || (tx && (!cmd.srtp[1] || !cmd.srtp[3]))) {
+		bool supported = (!rx || dp_srtp_suite_supported(rx->suite)) &&
+				 (!tx || dp_srtp_suite_supported(tx->suite));
+
+		for (int i = 0; i < 4; i++)
+			dp_srtp_destroy(cmd.srtp[i]);
+		return supported ? -EINVAL : -ENOTSUP;
+	}
+	rc = exec(l, &cmd);
+	for (int i = 0; i < 4; i++) /* the worker handed the old ones back */
+		dp_srtp_destroy(cmd.srtp[i]);
+	return rc;
+}
+
+int dp_leg_set_flags(struct dp_leg *l, unsigned flags)
+{
+	struct dp_cmd cmd = { .op = DP_CMD_SET_FLAGS, .flags = flags };
+
+	return exec(l, &cmd);
+}
+
+int dp_leg_set_clock(struct dp_leg *l, uint32_t clock_rate)
+{
+	struct dp_cmd cmd = { .op = DP_CMD_SET_CLOCK, .clock_rate = clock_rate };
+
+	return exec(l, &cmd);
+}
+
+int dp_leg_connect(struct dp_leg *a, struct dp_leg *b)
+{
+	struct dp_cmd cmd = { .op = DP_CMD_CONNECT, .other = b };
+
+	if (!a && !b)
+		return -EINVAL;
+	if (a && b && a->w != b->w)
+		return -EXDEV; /* legs of one relay share a worker: put them in one call */
+	if (!a) { /* disconnect b */
+		cmd.other = NULL;
+		return exec(b, &cmd);
+	}
+	return exec(a, &cmd);
+}
+
+int dp_leg_get_stats(const struct dp_leg *l, struct dp_leg_stats *out)
+{
+	*out = l->stats;
+	return 0;
+}

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT
+ * dp_media: calls, legs and their media ports, as the control plane drives
+ * them (part of the dataplane's door, included by dp.h).
+ *
+ * A leg is one local media endpoint: an RTP port and an RTCP port (or one
+ * port with rtcp-mux) on an interface. Two connected legs relay to each
+ * other: what leg A receives leaves through leg B's port to B's remote, and
+ * the other way round. All legs of a call live on one worker lcore (the
+ * call's shard), which owns their packet-path state; the control plane
+ * changes a leg only through that worker's mailbox, served between bursts,
+ * so the packet path takes no lock. These calls run on the control lcore.
+ */
+#ifndef DP_MEDIA_H
+#define DP_MEDIA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "dp_pkt.h"
+#include "dp_srtp.h"
+
+#define DP_MAX_IFACES 8
+
+struct dp_iface_conf {
+	char name[32];       /* "default", "internal", "external", ... */
+	char address[64];    /* local address media sockets bind to */
+	char advertise[64];  /* address to announce (NAT); empty: address */
+	uint16_t port_min, port_max; /* media port range; RTP even, RTCP odd */
+};
+
+struct dp_media_conf {
+	struct dp_iface_conf ifaces[DP_MAX_IFACES];
+	unsigned n_ifaces;
+	uint32_t relatch_ms;   /* a latched leg may re-latch after this much silence */
+	uint32_t mbufs;        /* mbufs per worker */
+};
+
+/* Fill c with one interface "default" on 127.0.0.1, ports 30000-39999,
+ * re-latching after 3000 ms, 8191 mbufs per worker. */
+void dp_media_conf_defaults(struct dp_media_conf *c);
+/* Set up the media layer after EAL and before dp_workers_start: mbuf pools,
+ * interfaces and port allocators. Returns 0 or -errno (logged). */
+int dp_media_start(const struct dp_media_conf *c);
+/* Destroy every call and release the media layer (after dp_workers_stop). */
+void dp_media_stop(void);
+
+/* Leg options. */
+enum {
+	DP_LEG_RTCP_MUX = 1u << 0,      /* RTP and RTCP share the RTP port */
+	DP_LEG_STRICT_SOURCE = 1u << 1, /* accept only the signalled remote, never re-latch */
+	DP_LEG_ASYMMETRIC = 1u << 2,    /* never latch: always send to the signalled remote */
+	DP_LEG_REWRITE = 1u << 3,       /* keep one outgoing SSRC, seq and ts across source changes */
+};
+
+struct dp_call;
+struct dp_leg;
+
+/* A call (a group of legs on one worker, chosen by hashing call_id). NULL
+ * when the media layer is not started, no worker lcore runs, or no memory. */
+struct dp_call *dp_call_create(const char *call_id);
+/* Destroy every leg of the call (their ports are freed) and the call. */
+void dp_call_destroy(struct dp_call *c);
+/* The worker lcore serving the call. */
+unsigned dp_call_lcore(const struct dp_call *c);
+
+/* A leg with fresh local ports on the named interface (NULL: the first).
+ * Returns NULL with *err = -ENOENT (no such interface), -EADDRINUSE (the
+ * port range is exhausted), -ENOMEM or another -errno. */
+struct dp_leg *dp_leg_create(struct dp_call *c, const char *iface, unsigned flags, int *err);
+/* Close the leg's ports, unhook it from its peer, free it. */
+void dp_leg_destroy(struct dp_leg *l);
+
+struct dp_leg_local {
+	char address[64];   /* to announce in SDP (the interface's advertise address) */
+	uint16_t rtp_port, rtcp_port; /* equal with rtcp-mux */
+	struct sockaddr_storage rtp;  /* the bound socket addresses */
+};
+void dp_leg_local(const struct dp_leg *l, struct dp_leg_local *out);
+
+/* Where the leg's peer says it receives (from SDP). rtcp may be NULL:
+ * rtp's address with port + 1 (or the same port with rtcp-mux). */
+int dp_leg_set_remote(struct dp_leg *l, const struct sockaddr *rtp, const struct sockaddr *rtcp);
+/* Keys: rx decrypts what the peer sends us, tx encrypts what we send it.
+ * NULL for plain RTP on that side. Returns 0, -ENOTSUP (suite unavailable),
+ * -EINVAL. The old contexts are destroyed once the worker let go of them. */
+int dp_leg_set_srtp(struct dp_leg *l, const struct dp_sdes *rx, const struct dp_sdes *tx);
+/* Replace the leg's options (DP_LEG_RTCP_MUX cannot change). */
+int dp_leg_set_flags(struct dp_leg *l, unsigned flags);
+/* RTP clock rate of the leg's media, for jitter in ms and DP_LEG_REWRITE. */
+int dp_leg_set_clock(struct dp_leg *l, uint32_t clock_rate);
+/* Relay a <-> b. Either may be NULL to disconnect the other. */
+int dp_leg_connect(struct dp_leg *a, struct dp_leg *b);
+
+/* What the leg received (RTP stream stats per RFC 3550) and sent. */
+struct dp_leg_stats {
+	uint64_t rtp_packets, rtp_bytes, rtcp_packets;   /* accepted from the peer */
+	uint64_t out_packets, out_bytes;                 /* sent to the peer */
+	uint32_t ssrc;                 /* last source's SSRC */
+	uint32_t expected, lost;       /* RFC 3550 A.3, for the current source */
+	uint32_t jitter_ts;            /* RFC 3550 A.8 interarrival jitter, ts units */
+	double jitter_ms;              /* the same in ms (0 when no clock rate) */
+	/* from the peer's RTCP receiver reports about what it receives */
+	bool have_rr;
+	uint8_t rr_fraction_lost;
+	int32_t rr_cum_lost;
+	uint32_t rr_jitter_ts;
+	int32_t rtt_ms;                /* -1 when unknown */
+	bool latched;
+	struct sockaddr_storage source; /* the latched source (RTP) */
+	uint64_t drops[DP_DROP__COUNT];
+};
+int dp_leg_get_stats(const struct dp_leg *l, struct dp_leg_stats *out);
+
+/* Per-lcore packet counters (every worker, summed when lcore < 0). */
+struct dp_lcore_stats {
+	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+	uint64_t drops[DP_DROP__COUNT];
+};
+int dp_lcore_get_stats(int lcore, struct dp_lcore_stats *out);
+
+#endif

@@ -1,0 +1,453 @@
+/* SPDX-License-Identifier: MIT
+ * dp_relay: the worker side of legs. Reads bursts from a leg's kernel-UDP
+ * socket straight into mbufs (recvmmsg), checks and relays each packet to
+ * the peer leg (sendmmsg), and applies the control plane's commands.
+ *
+ * Source rules (RTP Bleed and injection protection), in order:
+ *  1. Only RTP/RTCP (RFC 7983 first byte 128-191) is handled here.
+ *  2. Strict source: the packet must come from the signalled address and
+ *     port; nothing else is ever accepted or latched.
+ *  3. A latched leg accepts only its latched source. Another source may
+ *     take over only once the latched one has sent nothing valid for
+ *     relatch_ms (NAT rebinding, handover).
+ *  4. A packet is valid only after it parses and, on an SRTP leg, after it
+ *     authenticates. Latching and re-latching happen on valid packets only,
+ *     so a stranger cannot steal a stream by racing the first packet, and
+ *     cannot inject into an SRTP leg at all.
+ *  5. Asymmetric legs never latch: they send to the signalled address.
+ * Every drop bumps a named counter on the lcore and on the leg.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <rte_cycles.h>
+#include <rte_mbuf.h>
+
+#include "dp_internal.h"
+
+extern uint32_t dp_relatch_ms; /* dp_leg.c */
+
+struct tx_batch {
+	int fd;
+	uint16_t n;
+	struct rte_mbuf *m[DP_BURST];
+	struct sockaddr_storage dst[DP_BURST];
+};
+
+static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (a->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin6_port == y->sin6_port &&
+		       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+	}
+	return false;
+}
+
+static socklen_t addr_len(const struct sockaddr_storage *a)
+{
+	return a->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
+static void drop(struct dp_worker *w, struct dp_leg *l, enum dp_drop why)
+{
+	w->stats.drops[why]++;
+	if (l)
+		l->stats.drops[why]++;
+}
+
+/* RFC 3550 A.1 (sequence) and A.8 (jitter) for one accepted RTP packet. */
+static void rx_stats(struct dp_worker *w, struct dp_leg *l, const struct dp_rtp *r, uint64_t now)
+{
+	struct dp_rx_stream *st = &l->rx;
+	uint16_t udelta;
+
+	if (!st->started || r->ssrc != st->ssrc) {
+		memset(st, 0, sizeof(*st));
+		st->started = true;
+		st->ssrc = r->ssrc;
+		st->base_seq = r->seq;
+		st->max_seq = r->seq;
+	} else {
+		udelta = (uint16_t)(r->seq - st->max_seq);
+		if (udelta < 3000) {
+			if (r->seq < st->max_seq)
+				st->cycles += 65536;
+			st->max_seq = r->seq;
+		} else if (udelta <= 65535 - 100) {
+			/* a big jump: the source restarted its numbering */
+			st->bad_seq++;
+			st->base_seq = r->seq;
+			st->max_seq = r->seq;
+			st->cycles = 0;
+			st->received = 0;
+		} /* else: duplicate or reordered, counted below */
+	}
+	st->received++;
+	if (l->clock_rate) {
+		int64_t arrival = (int64_t)(now * l->clock_rate / w->tsc_hz);
+		int64_t transit = arrival - (int64_t)r->ts;
+
+		if (st->transit_prev_valid) {
+			int64_t d = transit - st->transit_prev;
+
+			if (d < 0)
+				d = -d;
+			if (d < (int64_t)l->clock_rate * 10) /* ignore absurd jumps (ts reset) */
+				st->jitter_q4 += (uint32_t)d - ((st->jitter_q4 + 8) >> 4);
+		}
+		st->transit_prev = transit;
+		st->transit_prev_valid = 1;
+	}
+	l->stats.ssrc = st->ssrc;
+	l->stats.expected = st->cycles + st->max_seq - st->base_seq + 1;
+	l->stats.lost = l->stats.expected > st->received ? l->stats.expected - st->received : 0;
+	l->stats.jitter_ts = st->jitter_q4 >> 4;
+	l->stats.jitter_ms = l->clock_rate ? (double)l->stats.jitter_ts * 1000.0 / l->clock_rate : 0;
+}
+
+/* The peer's receiver reports: how well the peer receives what we send. */
+static void rtcp_stats(struct dp_leg *l, const struct dp_rtcp *c, uint64_t now_tsc, uint64_t hz)
+{
+	if (!c->n_rb)
+		return;
+	l->stats.have_rr = true;
+	l->stats.rr_fraction_lost = c->rb[0].fraction_lost;
+	l->stats.rr_cum_lost = c->rb[0].cum_lost;
+	l->stats.rr_jitter_ts = c->rb[0].jitter;
+	if (c->rb[0].lsr) {
+		/* NTP "now" in the same 16.16 units as LSR: wall clock is what the
+		 * SR carried; TSC only gives a monotonic reference, so use the
+		 * real-time clock here (one call per RTCP packet, every few s). */
+		struct timespec ts;
+		uint64_t ntp;
+
+		(void)now_tsc;
+		(void)hz;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ntp = ((uint64_t)(ts.tv_sec + 2208988800u) << 32) |
+		      (uint64_t)(((uint64_t)ts.tv_nsec << 32) / 1000000000u);
+		int32_t rtt = dp_rtcp_rtt_ms(c->rb[0].lsr, c->rb[0].dlsr, dp_ntp_middle32(ntp));
+		l->stats.rtt_ms = rtt >= 0 ? rtt : -1;
+	}
+}
+
+/* DP_LEG_REWRITE: one outgoing SSRC, continuous seq and ts for the peer. */
+static void rewrite(struct dp_worker *w, struct dp_leg *out, uint8_t *p, const struct dp_rtp *r,
+		    uint64_t now)
+{
+	struct dp_tx_rewrite *rw = &out->rw;
+
+	if (!rw->started) {
+		rw->started = true;
+		rw->out_ssrc = r->ssrc;
+	} else if (r->ssrc != rw->in_ssrc) {
+		uint64_t el = out->clock_rate ? (now - rw->last_tsc) * out->clock_rate / w->tsc_hz : 160;
+
+		rw->seq_off = (uint16_t)(rw->last_seq + 1u - r->seq);
+		rw->ts_off = rw->last_ts + (uint32_t)(el ? el : 1) - r->ts;
+	}
+	rw->in_ssrc = r->ssrc;
+	rw->last_seq = (uint16_t)(r->seq + rw->seq_off);
+	rw->last_ts = r->ts + rw->ts_off;
+	rw->last_tsc = now;
+	dp_rtp_set_ssrc(p, rw->out_ssrc);
+	dp_rtp_set_seq(p, rw->last_seq);
+	dp_rtp_set_ts(p, rw->last_ts);
+}
+
+static enum dp_drop srtp_reason(int rc)
+{
+	return rc == -EBADMSG ? DP_DROP_SRTP_AUTH : rc == -EALREADY ? DP_DROP_SRTP_REPLAY : DP_DROP_SRTP_OTHER;
+}
+
+/* Check, account and rewrite one packet from socket s; returns true when it
+ * was queued on one of the two batches (the caller then owns nothing). */
+static bool relay_one(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf *m,
+		      const struct sockaddr_storage *src, uint64_t now, struct tx_batch *tx_rtp,
+		      struct tx_batch *tx_rtcp)
+{
+	struct dp_leg *a = s->leg, *b = a->peer;
+	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
+	uint16_t len = rte_pktmbuf_data_len(m);
+	uint16_t room = (uint16_t)(rte_pktmbuf_data_len(m) + rte_pktmbuf_tailroom(m));
+	bool mux = a->flags & DP_LEG_RTCP_MUX, rtcp, latched;
+	struct sockaddr_storage *lsrc, *dst;
+	struct dp_srtp *ctx;
+	struct dp_rtp r;
+	struct dp_rtcp c;
+	struct tx_batch *tx;
+	enum dp_drop why;
+	int16_t rc;
+
+	if (dp_demux(p, len) != DP_DEMUX_RTP) {
+		drop(w, a, len < 2 ? DP_DROP_RTP_TRUNC : DP_DROP_NOT_RTP);
+		return false;
+	}
+	rtcp = s->rtcp || (mux && dp_is_rtcp(p, len));
+	lsrc = rtcp && !mux ? &a->src_rtcp : &a->src_rtp;
+	latched = rtcp && !mux ? a->latched_rtcp : a->latched_rtp;
+
+	/* who may send: before any decryption work */
+	if (a->flags & DP_LEG_STRICT_SOURCE) {
+		const struct sockaddr_storage *want = rtcp && !mux ? &a->remote_rtcp : &a->remote_rtp;
+
+		if (!same_addr(src, want)) {
+			drop(w, a, DP_DROP_SPOOFED_SOURCE);
+			return false;
+		}
+	} else if (latched && !same_addr(src, lsrc) &&
+		   (now - a->last_valid_tsc) * 1000u < (uint64_t)dp_relatch_ms * w->tsc_hz) {
+		drop(w, a, DP_DROP_SPOOFED_SOURCE);
+		return false;
+	}
+
+	/* authenticate and decrypt */
+	ctx = rtcp ? a->srtcp_rx : a->srtp_rx;
+	if (ctx) {
+		uint8_t *pk[1] = { p };
+		uint16_t ln[1] = { len };
+
+		if ((rtcp ? dp_srtcp_unprotect_burst : dp_srtp_unprotect_burst)(ctx, pk, ln, room, &rc, 1) != 1) {
+			drop(w, a, srtp_reason(rc));
+			return false;
+		}
+		len = ln[0];
+		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - len));
+	}
+	why = rtcp ? dp_rtcp_parse(p, len, &c) : dp_rtp_parse(p, len, &r);
+	if (why != DP_DROP_NONE) {
+		drop(w, a, why);
+		return false;
+	}
+
+	/* valid: latch, account */
+	a->last_valid_tsc = now;
+	if (!(a->flags & DP_LEG_ASYMMETRIC) && (!latched || !same_addr(src, lsrc))) {
+		*lsrc = *src;
+		if (rtcp && !mux)
+			a->latched_rtcp = true;
+		else
+			a->latched_rtp = true;
+		if (!rtcp) {
+			a->stats.latched = true;
+			a->stats.source = *src;
+		}
+	}
+	if (rtcp) {
+		a->stats.rtcp_packets++;
+		rtcp_stats(a, &c, now, w->tsc_hz);
+	} else {
+		a->stats.rtp_packets++;
+		a->stats.rtp_bytes += r.payload_len;
+		rx_stats(w, a, &r, now);
+	}
+
+	/* where to */
+	if (!b) {
+		drop(w, a, DP_DROP_NO_FLOW);
+		return false;
+	}
+	mux = b->flags & DP_LEG_RTCP_MUX;
+	if (rtcp && !mux) {
+		dst = b->latched_rtcp && !(b->flags & DP_LEG_ASYMMETRIC) ? &b->src_rtcp : &b->remote_rtcp;
+		tx = tx_rtcp;
+		tx->fd = b->rtcp.fd;
+	} else {
+		dst = b->latched_rtp && !(b->flags & DP_LEG_ASYMMETRIC) ? &b->src_rtp : &b->remote_rtp;
+		tx = tx_rtp;
+		tx->fd = b->rtp.fd;
+	}
+	if (dst->ss_family == 0) {
+		drop(w, a, DP_DROP_NO_DEST);
+		return false;
+	}
+	if (!rtcp && (b->flags & DP_LEG_REWRITE))
+		rewrite(w, b, p, &r, now);
+	ctx = rtcp ? b->srtcp_tx : b->srtp_tx;
+	if (ctx) {
+		uint8_t *pk[1] = { p };
+		uint16_t ln[1] = { len };
+
+		if ((rtcp ? dp_srtcp_protect_burst : dp_srtp_protect_burst)(ctx, pk, ln, room, &rc, 1) != 1) {
+			drop(w, a, srtp_reason(rc));
+			return false;
+		}
+		rte_pktmbuf_append(m, (uint16_t)(ln[0] - len));
+		len = ln[0];
+	}
+	tx->m[tx->n] = m;
+	tx->dst[tx->n] = *dst;
+	tx->n++;
+	b->stats.out_packets++;
+	b->stats.out_bytes += len;
+	return true;
+}
+
+static void flush(struct dp_worker *w, struct tx_batch *tx)
+{
+	struct mmsghdr msg[DP_BURST];
+	struct iovec iov[DP_BURST];
+	int sent = 0;
+
+	if (!tx->n)
+		return;
+	for (uint16_t i = 0; i < tx->n; i++) {
+		iov[i].iov_base = rte_pktmbuf_mtod(tx->m[i], void *);
+		iov[i].iov_len = rte_pktmbuf_data_len(tx->m[i]);
+		memset(&msg[i], 0, sizeof(msg[i]));
+		msg[i].msg_hdr.msg_iov = &iov[i];
+		msg[i].msg_hdr.msg_iovlen = 1;
+		msg[i].msg_hdr.msg_name = &tx->dst[i];
+		msg[i].msg_hdr.msg_namelen = addr_len(&tx->dst[i]);
+	}
+	while (sent < tx->n) {
+		int r = sendmmsg(tx->fd, msg + sent, (unsigned)(tx->n - sent), MSG_DONTWAIT);
+
+		if (r <= 0) {
+			if (r < 0 && errno == EINTR)
+				continue;
+			/* socket buffer full, or the peer's port unreachable: drop the rest */
+			w->stats.drops[DP_DROP_TX_FULL] += (uint64_t)(tx->n - sent);
+			break;
+		}
+		for (int i = sent; i < sent + r; i++) {
+			w->stats.tx_packets++;
+			w->stats.tx_bytes += iov[i].iov_len;
+		}
+		sent += r;
+	}
+	rte_pktmbuf_free_bulk(tx->m, tx->n);
+	tx->n = 0;
+}
+
+void dp_relay_socket(struct dp_worker *w, struct dp_sock *s)
+{
+	struct rte_mbuf *m[DP_BURST];
+	struct mmsghdr msg[DP_BURST];
+	struct iovec iov[DP_BURST];
+	struct sockaddr_storage src[DP_BURST];
+	struct tx_batch tx_rtp = { .fd = -1 }, tx_rtcp = { .fd = -1 };
+
+	for (int round = 0; round < 8; round++) { /* then let other sockets have a turn */
+		uint64_t now;
+		int n;
+
+		if (rte_pktmbuf_alloc_bulk(w->pool, m, DP_BURST) != 0) {
+			w->stats.drops[DP_DROP_TX_FULL]++; /* no buffers: leave them in the socket */
+			return;
+		}
+		for (int i = 0; i < DP_BURST; i++) {
+			iov[i].iov_base = rte_pktmbuf_mtod(m[i], void *);
+			/* leave room for an SRTP trailer when re-encrypting */
+			iov[i].iov_len = rte_pktmbuf_tailroom(m[i]) - DP_SRTP_MAX_RTCP_TRAILER;
+			memset(&msg[i], 0, sizeof(msg[i]));
+			msg[i].msg_hdr.msg_iov = &iov[i];
+			msg[i].msg_hdr.msg_iovlen = 1;
+			msg[i].msg_hdr.msg_name = &src[i];
+			msg[i].msg_hdr.msg_namelen = sizeof(src[i]);
+		}
+		n = recvmmsg(s->fd, msg, DP_BURST, MSG_DONTWAIT, NULL);
+		if (n <= 0) {
+			rte_pktmbuf_free_bulk(m, DP_BURST);
+			return;
+		}
+		rte_pktmbuf_free_bulk(m + n, (unsigned)(DP_BURST - n));
+		now = rte_rdtsc();
+		for (int i = 0; i < n; i++) {
+			uint32_t len = msg[i].msg_len;
+
+			w->stats.rx_packets++;
+			w->stats.rx_bytes += len;
+			if (msg[i].msg_hdr.msg_flags & MSG_TRUNC) {
+				drop(w, s->leg, DP_DROP_OVERSIZED);
+				rte_pktmbuf_free(m[i]);
+				continue;
+			}
+			rte_pktmbuf_append(m[i], (uint16_t)len);
+			if (!relay_one(w, s, m[i], &src[i], now, &tx_rtp, &tx_rtcp))
+				rte_pktmbuf_free(m[i]);
+		}
+		flush(w, &tx_rtp);
+		flush(w, &tx_rtcp);
+		if (n < DP_BURST)
+			return;
+	}
+}
+
+static int epoll_add(struct dp_worker *w, struct dp_sock *s)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = s };
+
+	return s->fd < 0 ? 0 : epoll_ctl(w->epfd, EPOLL_CTL_ADD, s->fd, &ev) ? -errno : 0;
+}
+
+void dp_relay_apply(struct dp_worker *w, struct dp_cmd *c)
+{
+	struct dp_leg *l = c->leg;
+	struct dp_srtp *old[4];
+
+	c->result = 0;
+	switch (c->op) {
+	case DP_CMD_ATTACH:
+		c->result = epoll_add(w, &l->rtp);
+		if (!c->result)
+			c->result = epoll_add(w, &l->rtcp);
+		break;
+	case DP_CMD_DETACH:
+		if (l->rtp.fd >= 0 && w->epfd >= 0)
+			epoll_ctl(w->epfd, EPOLL_CTL_DEL, l->rtp.fd, NULL);
+		if (l->rtcp.fd >= 0 && w->epfd >= 0)
+			epoll_ctl(w->epfd, EPOLL_CTL_DEL, l->rtcp.fd, NULL);
+		if (l->peer && l->peer->peer == l)
+			l->peer->peer = NULL;
+		l->peer = NULL;
+		break;
+	case DP_CMD_SET_REMOTE:
+		l->remote_rtp = c->rtp;
+		l->remote_rtcp = c->rtcp;
+		/* a new remote from signalling: let it latch afresh */
+		l->latched_rtp = l->latched_rtcp = false;
+		break;
+	case DP_CMD_SET_SRTP:
+		old[0] = l->srtp_rx;
+		old[1] = l->srtp_tx;
+		old[2] = l->srtcp_rx;
+		old[3] = l->srtcp_tx;
+		l->srtp_rx = c->srtp[0];
+		l->srtp_tx = c->srtp[1];
+		l->srtcp_rx = c->srtp[2];
+		l->srtcp_tx = c->srtp[3];
+		memcpy(c->srtp, old, sizeof(old));
+		break;
+	case DP_CMD_SET_FLAGS:
+		l->flags = (c->flags & ~(unsigned)DP_LEG_RTCP_MUX) | (l->flags & DP_LEG_RTCP_MUX);
+		break;
+	case DP_CMD_SET_CLOCK:
+		l->clock_rate = c->clock_rate;
+		break;
+	case DP_CMD_CONNECT:
+		if (l && l->peer && l->peer->peer == l)
+			l->peer->peer = NULL;
+		if (c->other && c->other->peer && c->other->peer->peer == c->other)
+			c->other->peer->peer = NULL;
+		if (l)
+			l->peer = c->other;
+		if (c->other)
+			c->other->peer = l;
+		break;
+	case DP_CMD_NONE:
+		break;
+	}
+}

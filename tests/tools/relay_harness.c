@@ -1,0 +1,195 @@
+/* relay_harness: a two-leg relay through the real dataplane (EAL, workers,
+ * kernel-UDP ports, SRTP), configured from the command line, for tests that
+ * drive media through medius before the ng call model exists.
+ *
+ *   relay_harness [--lcores LIST] --a OPTS --b OPTS
+ *   OPTS: comma-separated key=value:
+ *     remote=IP:PORT   where the leg's peer receives (optional: latching)
+ *     flags=F|F        mux, strict, asymmetric, rewrite
+ *     rx=SUITE:B64     SRTP keys the peer encrypts with (decrypt on rx)
+ *     tx=SUITE:B64     SRTP keys for what we send the peer
+ *     clock=HZ         RTP clock rate (jitter in ms)
+ *
+ * Prints "READY a_rtp=P a_rtcp=P b_rtp=P b_rtcp=P" once both legs listen,
+ * relays until SIGTERM/SIGINT, then prints one JSON object with both legs'
+ * statistics and the workers' counters, and exits 0.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl_addr.h"
+#include "dp.h"
+
+struct leg_opts {
+	struct sockaddr_storage remote;
+	bool has_remote;
+	unsigned flags;
+	struct dp_sdes rx, tx;
+	bool has_rx, has_tx;
+	uint32_t clock;
+};
+
+static int parse_sdes(const char *v, struct dp_sdes *out)
+{
+	char buf[256];
+	const char *colon = strchr(v, ':');
+
+	if (!colon)
+		return -EINVAL;
+	snprintf(buf, sizeof(buf), "1 %.*s inline:%s", (int)(colon - v), v, colon + 1);
+	return dp_sdes_parse(buf, out);
+}
+
+static int parse_leg(char *s, struct leg_opts *o)
+{
+	char *save = NULL;
+
+	for (char *kv = strtok_r(s, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(kv, '=');
+		socklen_t sl;
+
+		if (!eq)
+			return -EINVAL;
+		*eq++ = '\0';
+		if (!strcmp(kv, "remote")) {
+			if (ctl_addr_parse(eq, NULL, &o->remote, &sl))
+				return -EINVAL;
+			o->has_remote = true;
+		} else if (!strcmp(kv, "flags")) {
+			char *s2 = NULL;
+
+			for (char *f = strtok_r(eq, "|", &s2); f; f = strtok_r(NULL, "|", &s2))
+				o->flags |= !strcmp(f, "mux")		? DP_LEG_RTCP_MUX
+					    : !strcmp(f, "strict")	? DP_LEG_STRICT_SOURCE
+					    : !strcmp(f, "asymmetric") ? DP_LEG_ASYMMETRIC
+					    : !strcmp(f, "rewrite")	? DP_LEG_REWRITE
+										: 0;
+		} else if (!strcmp(kv, "rx")) {
+			if (parse_sdes(eq, &o->rx))
+				return -EINVAL;
+			o->has_rx = true;
+		} else if (!strcmp(kv, "tx")) {
+			if (parse_sdes(eq, &o->tx))
+				return -EINVAL;
+			o->has_tx = true;
+		} else if (!strcmp(kv, "clock")) {
+			o->clock = (uint32_t)atoi(eq);
+		} else {
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static void print_leg(const char *name, struct dp_leg *l)
+{
+	struct dp_leg_stats st;
+	char addr[80] = "";
+	bool first = true;
+
+	dp_leg_get_stats(l, &st);
+	if (st.latched)
+		ctl_addr_str((struct sockaddr *)&st.source, addr, sizeof(addr));
+	printf("\"%s\": {\"rtp_packets\": %llu, \"rtp_bytes\": %llu, \"rtcp_packets\": %llu, "
+	       "\"out_packets\": %llu, \"out_bytes\": %llu, \"ssrc\": %u, \"expected\": %u, \"lost\": %u, "
+	       "\"jitter_ts\": %u, \"jitter_ms\": %.3f, \"have_rr\": %s, \"rr_fraction_lost\": %u, "
+	       "\"rr_cum_lost\": %d, \"rtt_ms\": %d, \"latched\": %s, \"source\": \"%s\", \"drops\": {",
+	       name, (unsigned long long)st.rtp_packets, (unsigned long long)st.rtp_bytes,
+	       (unsigned long long)st.rtcp_packets, (unsigned long long)st.out_packets,
+	       (unsigned long long)st.out_bytes, st.ssrc, st.expected, st.lost, st.jitter_ts, st.jitter_ms,
+	       st.have_rr ? "true" : "false", st.rr_fraction_lost, st.rr_cum_lost, st.rtt_ms,
+	       st.latched ? "true" : "false", addr);
+	for (int d = 1; d < DP_DROP__COUNT; d++)
+		if (st.drops[d]) {
+			printf("%s\"%s\": %llu", first ? "" : ", ", dp_drop_name((enum dp_drop)d),
+			       (unsigned long long)st.drops[d]);
+			first = false;
+		}
+	printf("}}");
+}
+
+int main(int argc, char **argv)
+{
+	struct leg_opts o[2] = { 0 };
+	struct dp_eal_conf eal = { .memory_mb = 256, .hugepages = DP_HUGE_AUTO };
+	struct dp_media_conf mc;
+	struct dp_leg *leg[2];
+	struct dp_call *call;
+	struct dp_leg_local loc[2];
+	struct dp_lcore_stats ls;
+	sigset_t mask;
+	int sig, err;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--lcores") && i + 1 < argc) {
+			snprintf(eal.lcores, sizeof(eal.lcores), "%s", argv[++i]);
+		} else if ((!strcmp(argv[i], "--a") || !strcmp(argv[i], "--b")) && i + 1 < argc) {
+			if (parse_leg(argv[i + 1], &o[argv[i][2] == 'b'])) {
+				fprintf(stderr, "relay_harness: bad leg options '%s'\n", argv[i + 1]);
+				return 2;
+			}
+			i++;
+		} else {
+			fprintf(stderr, "usage: relay_harness [--lcores LIST] --a OPTS --b OPTS\n");
+			return 2;
+		}
+	}
+	dp_log_setup(DP_LOG_WARNING, DP_LOG_STDERR, "relay_harness", "daemon", 10, 5000);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	dp_log_capture_rte();
+	if (dp_eal_start(&eal, "relay_harness"))
+		return 69;
+	dp_media_conf_defaults(&mc);
+	if (dp_media_start(&mc) || dp_workers_start() <= 0) {
+		fprintf(stderr, "relay_harness: no worker lcore (need at least 2 lcores)\n");
+		return 70;
+	}
+	call = dp_call_create("harness");
+	for (int i = 0; i < 2; i++) {
+		leg[i] = dp_leg_create(call, NULL, o[i].flags, &err);
+		if (!leg[i]) {
+			fprintf(stderr, "relay_harness: leg: %s\n", strerror(-err));
+			return 71;
+		}
+		if (o[i].has_remote)
+			dp_leg_set_remote(leg[i], (struct sockaddr *)&o[i].remote, NULL);
+		if ((o[i].has_rx || o[i].has_tx) &&
+		    (err = dp_leg_set_srtp(leg[i], o[i].has_rx ? &o[i].rx : NULL, o[i].has_tx ? &o[i].tx : NULL))) {
+			fprintf(stderr, "relay_harness: srtp: %s\n", strerror(-err));
+			return 71;
+		}
+		if (o[i].clock)
+			dp_leg_set_clock(leg[i], o[i].clock);
+		dp_leg_local(leg[i], &loc[i]);
+	}
+	dp_leg_connect(leg[0], leg[1]);
+	printf("READY a_rtp=%u a_rtcp=%u b_rtp=%u b_rtcp=%u\n", loc[0].rtp_port, loc[0].rtcp_port,
+	       loc[1].rtp_port, loc[1].rtcp_port);
+	fflush(stdout);
+	sigwait(&mask, &sig);
+	printf("{");
+	print_leg("a", leg[0]);
+	printf(", ");
+	print_leg("b", leg[1]);
+	dp_lcore_get_stats(-1, &ls);
+	printf(", \"lcores\": {\"rx_packets\": %llu, \"tx_packets\": %llu, \"drops\": {",
+	       (unsigned long long)ls.rx_packets, (unsigned long long)ls.tx_packets);
+	for (int d = 1, first = 1; d < DP_DROP__COUNT; d++)
+		if (ls.drops[d]) {
+			printf("%s\"%s\": %llu", first ? "" : ", ", dp_drop_name((enum dp_drop)d),
+			       (unsigned long long)ls.drops[d]);
+			first = 0;
+		}
+	printf("}}}\n");
+	fflush(stdout);
+	dp_eal_stop();
+	return 0;
+}
