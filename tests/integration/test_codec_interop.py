@@ -32,6 +32,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from medius_test import check, finish, free_port  # noqa: E402
+from media_check import goertzel_power, pcm_from_bytes, stop, udp_bound, wait_bound  # noqa: E402
 
 CDC_RTP = os.environ.get("CDC_RTP", "build/tests/cdc_rtp")
 GST = os.environ.get("GST_LAUNCH", "gst-launch-1.0")
@@ -69,34 +70,12 @@ MAX_DURATION_ERR = 0.07  # s: three 20 ms packets' worth
 
 # ---------------------------------------------------------------- analysis
 
-def pcm_from_bytes(data):
-    a = array.array("h")
-    a.frombytes(data[: len(data) // 2 * 2])
-    if sys.byteorder == "big":
-        a.byteswap()
-    return a
-
-
 def sine_bytes(freq, rate, seconds, amp=AMP):
     a = array.array("h", (int(round(amp * 32767 * math.sin(2 * math.pi * freq * i / rate)))
                           for i in range(int(rate * seconds))))
     if sys.byteorder == "big":
         a.byteswap()
     return a.tobytes()
-
-
-def goertzel_power(x, rate, freq):
-    """Mean power of the component at freq in x (a sine of peak A gives A^2/2)."""
-    n = len(x)
-    w = 2 * math.pi * freq / rate
-    c = 2 * math.cos(w)
-    s1 = s2 = 0.0
-    for v in x:
-        s0 = v + c * s1 - s2
-        s2 = s1
-        s1 = s0
-    mag2 = s1 * s1 + s2 * s2 - c * s1 * s2
-    return 2 * mag2 / (n * n)
 
 
 def analyse(pcm, rate, freq):
@@ -145,43 +124,6 @@ def figures(m):
 
 
 # ---------------------------------------------------------------- processes
-
-def udp_bound(port):
-    """True when something has bound UDP port on this host (/proc/net/udp*)."""
-    for path in ("/proc/net/udp", "/proc/net/udp6"):
-        try:
-            with open(path) as f:
-                next(f)
-                for line in f:
-                    local = line.split()[1]
-                    if int(local.rsplit(":", 1)[1], 16) == port:
-                        return True
-        except OSError:
-            pass
-    return False
-
-
-def wait_bound(proc, port, timeout=10.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if udp_bound(port):
-            return True
-        if proc.poll() is not None:
-            return False
-        time.sleep(0.02)
-    return False
-
-
-def stop(proc, sig=signal.SIGTERM, timeout=10):
-    """End a process we started; returns (stdout, stderr) bytes."""
-    if proc.poll() is None:
-        proc.send_signal(sig)
-    try:
-        return proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        return proc.communicate(timeout=5)
-
 
 def gst_caps(codec):
     """The RTP caps GStreamer's payloader announces: (encoding-name, clock-rate, encoding-params)."""

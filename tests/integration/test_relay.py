@@ -1,0 +1,178 @@
+"""Media relay through the real dataplane with real peers: GStreamer sends
+PCMU tones (plain RTP or SRTP via srtpenc) into one leg of a medius relay,
+and GStreamer receivers (plain, or srtpdec) on the far side must decode the
+tone they expect. Three relays, each carrying both directions at once:
+  1. RTP  -> SRTP and SRTP -> RTP  (leg A plain, leg B SRTP)
+  2. SRTP -> RTP  and RTP  -> SRTP (leg A SRTP, leg B plain)
+  3. SRTP -> SRTP with other keys both ways (re-encryption)
+tshark captures each receiver's port: SRTP legs must carry 182-byte
+packets (12 header + 160 payload + 10 tag), plain
+legs 172-byte packets whose payload, read as mu-law, is the tone in clear
+(on SRTP legs the same reading gives noise). The harness's counters must
+show no drops.""" 
+import base64
+import json
+import math
+import os
+import signal
+import subprocess
+import tempfile
+import time
+from collections import Counter
+
+from media_check import goertzel_power, pcm_from_bytes, stop, udp_bound, wait_bound
+from medius_test import check, finish, free_port
+
+HARNESS = os.environ.get("RELAY_HARNESS", "build/tests/relay_harness")
+GST = os.environ.get("GST_LAUNCH", "gst-launch-1.0")
+SUITE = "AES_CM_128_HMAC_SHA1_80"
+SECONDS = 1.5
+PROFILE = "srtp-cipher=(string)aes-128-icm,srtp-auth=(string)hmac-sha1-80," \
+          "srtcp-cipher=(string)aes-128-icm,srtcp-auth=(string)hmac-sha1-80"
+
+
+def new_key():
+    return os.urandom(30)
+
+
+def sender(port, freq, ssrc, key=None):
+    enc = (f"! srtpenc key={key.hex()} rtp-cipher=aes-128-icm rtp-auth=hmac-sha1-80 "
+           f"rtcp-cipher=aes-128-icm rtcp-auth=hmac-sha1-80 ") if key else ""
+    pipe = (f"audiotestsrc is-live=true freq={freq} volume=0.5 samplesperbuffer=160 "
+            f"num-buffers={int(SECONDS * 50)} ! audio/x-raw,format=S16LE,rate=8000,channels=1 "
+            f"! mulawenc ! rtppcmupay pt=0 ssrc={ssrc} min-ptime=20000000 max-ptime=20000000 {enc}"
+            f"! udpsink host=127.0.0.1 port={port}")
+    return subprocess.Popen([GST, "-q"] + pipe.split(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def receiver(port, out, ssrc, key=None):
+    if key:
+        caps = (f"application/x-srtp,media=(string)audio,clock-rate=(int)8000,encoding-name=(string)PCMU,"
+                f"payload=(int)0,ssrc=(uint){ssrc},srtp-key=(buffer){key.hex()},{PROFILE}")
+        dec = "! srtpdec "
+    else:
+        caps = "application/x-rtp,media=(string)audio,clock-rate=(int)8000,encoding-name=(string)PCMU,payload=(int)0"
+        dec = ""
+    pipe = (f"udpsrc address=127.0.0.1 port={port} caps={caps} {dec}! rtppcmudepay ! mulawdec "
+            f"! audioconvert ! audio/x-raw,format=S16LE,rate=8000,channels=1 ! filesink location={out}")
+    return subprocess.Popen([GST, "-q", "-e"] + pipe.split(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def tone_ok(path, freq):
+    """(dominance dB, seconds of audio) of the tone in a raw S16LE file."""
+    with open(path, "rb") as f:
+        pcm = pcm_from_bytes(f.read())
+    if len(pcm) < 8000:
+        return -99.0, len(pcm) / 8000
+    mid = len(pcm) // 2
+    win = pcm[mid - 2000:mid + 2000]
+    tone = goertzel_power(win, 8000, freq)
+    other = max(goertzel_power(win, 8000, f) for f in (freq / 2, freq * 0.75, freq * 1.25, freq * 2, 697, 1633))
+    return 10 * math.log10(max(tone, 1e-9) / max(other, 1e-9)), len(pcm) / 8000
+
+
+def capture(ports, path):
+    filt = " or ".join(f"udp dst port {p}" for p in ports)
+    p = subprocess.Popen(["tshark", "-q", "-i", "lo", "-f", filt, "-w", path],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 15
+    line = ""
+    while time.time() < deadline and "Capturing on" not in line:
+        line = p.stderr.readline()
+        if not line and p.poll() is not None:
+            break
+    return p
+
+
+def ulaw_to_linear(b):
+    b = ~b & 0xff
+    t = (((b & 0x0f) << 3) + 0x84) << ((b & 0x70) >> 4)
+    return (0x84 - t) if b & 0x80 else (t - 0x84)
+
+
+def wire(path, port, freq):
+    """(Counter of UDP payload sizes, tone dominance in dB of the payloads read
+    as plain mu-law) for packets to port: a plain leg shows the tone, an
+    encrypted one noise."""
+    r = subprocess.run(["tshark", "-r", path, "-Y", f"udp.dstport=={port}", "-T", "fields",
+                        "-e", "udp.length", "-e", "data.data", "-d", f"udp.port=={port},data"],
+                       capture_output=True, text=True, timeout=60)
+    sizes, pcm = Counter(), []
+    for line in r.stdout.splitlines():
+        parts = line.split("\t")
+        if len(parts) < 2 or not parts[0]:
+            continue
+        sizes[int(parts[0]) - 8] += 1
+        pcm += [ulaw_to_linear(b) for b in bytes.fromhex(parts[1].replace(":", ""))[12:172]]
+    if len(pcm) < 4000:
+        return sizes, -99.0
+    win = pcm[len(pcm) // 2 - 2000:len(pcm) // 2 + 2000]
+    total = sum(v * v for v in win) / len(win)
+    tone = goertzel_power(win, 8000, freq)
+    return sizes, 10 * math.log10(max(tone, 1e-9) / max(total - tone, 1e-9))
+
+
+def run(name, a_srtp, b_srtp):
+    """A relay whose leg A faces peer 1 and leg B faces peer 2; each peer
+    both sends and receives, with SRTP where its *_srtp is true."""
+    k1_send, k1_recv = (new_key(), new_key()) if a_srtp else (None, None)
+    k2_send, k2_recv = (new_key(), new_key()) if b_srtp else (None, None)
+    r1, r2 = free_port(), free_port()   # peer 1 receives on r1 (from A), peer 2 on r2 (from B)
+    b64 = lambda k: base64.b64encode(k).decode()
+    a_opts = f"remote=127.0.0.1:{r1},flags=asymmetric,clock=8000"
+    b_opts = f"remote=127.0.0.1:{r2},flags=asymmetric,clock=8000"
+    if a_srtp:
+        a_opts += f",rx={SUITE}:{b64(k1_send)},tx={SUITE}:{b64(k1_recv)}"
+    if b_srtp:
+        b_opts += f",rx={SUITE}:{b64(k2_send)},tx={SUITE}:{b64(k2_recv)}"
+    h = subprocess.Popen([HARNESS, "--a", a_opts, "--b", b_opts], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    ready = h.stdout.readline().split()
+    ports = dict(kv.split("=") for kv in ready[1:])
+    check(ready[:1] == ["READY"], f"{name}: the relay is up: {' '.join(ready)}")
+    tmp = tempfile.mkdtemp(prefix="relay-")
+    pcap = os.path.join(tmp, "wire.pcap")
+    cap = capture([r1, r2], pcap)
+    out1, out2 = os.path.join(tmp, "peer1.raw"), os.path.join(tmp, "peer2.raw")
+    rx1 = receiver(r1, out1, 2222, k1_recv)   # peer 1 hears peer 2's 440 Hz
+    rx2 = receiver(r2, out2, 1111, k2_recv)   # peer 2 hears peer 1's 1000 Hz
+    wait_bound(rx1, r1)
+    wait_bound(rx2, r2)
+    tx1 = sender(int(ports["a_rtp"]), 1000, 1111, k1_send)
+    tx2 = sender(int(ports["b_rtp"]), 440, 2222, k2_send)
+    for tx in (tx1, tx2):
+        tx.wait(timeout=30)
+    time.sleep(0.3)
+    for rx in (rx1, rx2):
+        stop(rx, signal.SIGINT)
+    time.sleep(0.5)
+    stop(cap, signal.SIGINT)
+    out, err = stop(h, signal.SIGTERM)
+    stats = json.loads(out.strip().splitlines()[-1])
+    for path, freq, who, srtp in ((out2, 1000, "peer 2", b_srtp), (out1, 440, "peer 1", a_srtp)):
+        dom, secs = tone_ok(path, freq)
+        check(dom > 30 and secs > SECONDS - 0.2,
+              f"{name}: {who} ({'SRTP' if srtp else 'RTP'}) decodes {freq} Hz: dominance {dom:.1f} dB, {secs:.2f} s")
+    for port, srtp, who, freq in ((r1, a_srtp, "leg A -> peer 1", 440), (r2, b_srtp, "leg B -> peer 2", 1000)):
+        sizes, snr = wire(pcap, port, freq)
+        want = 182 if srtp else 172
+        common = sizes.most_common(1)[0] if sizes else (0, 0)
+        clear_ok = snr < 0 if srtp else snr > 20
+        check(common[0] == want and common[1] >= SECONDS * 50 - 5 and clear_ok,
+              f"{name}: tshark sees {'SRTP' if srtp else 'plain RTP'} on {who}: "
+              f"{common[1]} packets of {common[0]} bytes (want {want}); payload read as mu-law: "
+              f"{freq} Hz at {snr:.1f} dB SNR ({'noise, as ciphertext should be' if srtp else 'the tone in clear'})")
+    drops = stats["lcores"]["drops"]
+    check(not drops, f"{name}: no drops in the dataplane: {drops}")
+    a, b = stats["a"], stats["b"]
+    check(a["rtp_packets"] >= SECONDS * 50 - 2 and b["out_packets"] >= SECONDS * 50 - 2,
+          f"{name}: leg counters: A received {a['rtp_packets']}, B sent {b['out_packets']}, "
+          f"B received {b['rtp_packets']}, A sent {a['out_packets']}")
+    check(a["lost"] == 0 and b["lost"] == 0 and a["jitter_ms"] < 20,
+          f"{name}: stream stats: lost {a['lost']}/{b['lost']}, jitter {a['jitter_ms']:.2f}/{b['jitter_ms']:.2f} ms")
+
+
+run("RTP<->SRTP", a_srtp=False, b_srtp=True)
+run("SRTP<->RTP", a_srtp=True, b_srtp=False)
+run("SRTP<->SRTP", a_srtp=True, b_srtp=True)
+finish()
