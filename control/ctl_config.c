@@ -41,6 +41,8 @@ static const struct key keys[] = {
 	{ "control", "cookie_cache_size", K_U32, F(cookie_cache_size), 16, 1048576, false },
 	{ "control", "tcp_max_clients", K_U32, F(tcp_max_clients), 1, 4096, false },
 	{ "control", "max_request_bytes", K_U32, F(max_request), 1024, 16777216, false },
+	{ "media", "relatch_ms", K_U32, F(media.relatch_ms), 0, 3600000, false },
+	{ "media", "mbufs_per_worker", K_U32, F(media.mbufs), 1023, 4194303, false },
 };
 
 void ctl_config_defaults(struct ctl_config *c)
@@ -58,6 +60,81 @@ void ctl_config_defaults(struct ctl_config *c)
 	c->cookie_cache_size = 4096;
 	c->tcp_max_clients = 64;
 	c->max_request = 1048576;
+	dp_media_conf_defaults(&c->media);
+}
+
+/* [interface NAME]: address, advertise, port_min, port_max. The first such
+ * section replaces the built-in "default" interface. */
+static int set_iface(struct ctl_config *c, const char *name, const char *key, const char *v,
+		     char *err, size_t errlen)
+{
+	struct dp_iface_conf *f = NULL;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char probe[80];
+	unsigned long n;
+	char *end;
+
+	if (!*name || strlen(name) >= sizeof(f->name) || strspn(name, "abcdefghijklmnopqrstuvwxyz"
+					"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != strlen(name)) {
+		snprintf(err, errlen, "interface name '%s': use 1-31 letters, digits, '-' or '_'", name);
+		return -EINVAL;
+	}
+	if (!c->ifaces_explicit) {
+		c->media.n_ifaces = 0;
+		c->ifaces_explicit = true;
+	}
+	for (unsigned i = 0; i < c->media.n_ifaces; i++)
+		if (!strcmp(c->media.ifaces[i].name, name))
+			f = &c->media.ifaces[i];
+	if (!f) {
+		if (c->media.n_ifaces == DP_MAX_IFACES) {
+			snprintf(err, errlen, "more than %d interfaces", DP_MAX_IFACES);
+			return -EINVAL;
+		}
+		f = &c->media.ifaces[c->media.n_ifaces++];
+		memset(f, 0, sizeof(*f));
+		strcpy(f->name, name);
+		strcpy(f->address, "127.0.0.1");
+		f->port_min = 30000;
+		f->port_max = 39999;
+	}
+	if (!strcasecmp(key, "address") || !strcasecmp(key, "advertise")) {
+		snprintf(probe, sizeof(probe), strchr(v, ':') ? "[%s]:0" : "%s:0", v);
+		if (strlen(v) >= sizeof(f->address) || (*v && ctl_addr_parse(probe, NULL, &ss, &sl)) ||
+		    (!*v && !strcasecmp(key, "address"))) {
+			snprintf(err, errlen, "interface %s: %s '%s' is not an IPv4 or IPv6 address", name, key, v);
+			return -EINVAL;
+		}
+		strcpy(!strcasecmp(key, "address") ? f->address : f->advertise, v);
+		return 0;
+	}
+	if (!strcasecmp(key, "port_min") || !strcasecmp(key, "port_max")) {
+		n = strtoul(v, &end, 10);
+		if (!*v || *end || strspn(v, "0123456789") != strlen(v) || n < 1024 || n > 65535) {
+			snprintf(err, errlen, "interface %s: %s '%s' is not a port from 1024 to 65535", name, key, v);
+			return -EINVAL;
+		}
+		*(!strcasecmp(key, "port_min") ? &f->port_min : &f->port_max) = (uint16_t)n;
+		return 0;
+	}
+	snprintf(err, errlen, "unknown key '%s' in section [interface %s] (known: address, advertise, port_min, port_max)",
+		 key, name);
+	return -ENOENT;
+}
+
+int ctl_config_check(const struct ctl_config *c, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < c->media.n_ifaces; i++) {
+		const struct dp_iface_conf *f = &c->media.ifaces[i];
+
+		if (f->port_max < f->port_min + 3) {
+			snprintf(err, errlen, "interface %s: port range %u-%u holds no RTP/RTCP pair", f->name,
+				 f->port_min, f->port_max);
+			return -EINVAL;
+		}
+	}
+	return 0;
 }
 
 static const struct key *find_key(const char *section, const char *name, bool *section_known)
@@ -145,13 +222,16 @@ int ctl_config_set(struct ctl_config *c, const char *section, const char *key, c
 		   char *err, size_t errlen)
 {
 	bool section_known;
-	const struct key *k = find_key(section, key, &section_known);
+	const struct key *k;
 
+	if (!strncasecmp(section, "interface", 9) && (section[9] == ' ' || section[9] == '.'))
+		return set_iface(c, section + 10, key, value, err, errlen);
+	k = find_key(section, key, &section_known);
 	if (!k) {
 		if (section_known)
 			snprintf(err, errlen, "unknown key '%s' in section [%s]", key, section);
 		else
-			snprintf(err, errlen, "unknown section [%s] (known: general, eal, control)",
+			snprintf(err, errlen, "unknown section [%s] (known: general, eal, control, media, interface NAME)",
 				 section);
 		return -ENOENT;
 	}
@@ -160,7 +240,7 @@ int ctl_config_set(struct ctl_config *c, const char *section, const char *key, c
 
 int ctl_config_override(struct ctl_config *c, const char *assignment, char *err, size_t errlen)
 {
-	char section[32], key[64], value[256];
+	char section[80], key[64], value[256];
 	const char *dot = strchr(assignment, '.'), *v;
 	size_t n;
 	const char *eq = strchr(assignment, '=');
@@ -174,6 +254,14 @@ int ctl_config_override(struct ctl_config *c, const char *assignment, char *err,
 	section[dot - assignment] = '\0';
 	memcpy(key, dot + 1, (size_t)(eq - dot - 1));
 	key[eq - dot - 1] = '\0';
+	if (!strcasecmp(section, "interface") && strchr(key, '.')) {
+		/* interface.NAME.key=value */
+		char *kdot = strrchr(key, '.');
+
+		*kdot = '\0';
+		snprintf(section, sizeof(section), "interface %s", key);
+		memmove(key, kdot + 1, strlen(kdot + 1) + 1);
+	}
 	/* trim the value as inih trims a file's */
 	v = eq + 1 + strspn(eq + 1, " \t");
 	n = strlen(v);
@@ -318,6 +406,23 @@ int ctl_config_load_string(struct ctl_config *c, const char *text, char *err, si
 	return load(&ctx, "(string)");
 }
 
+static void dump_ifaces(const struct ctl_config *c, FILE *out)
+{
+	if (!c->ifaces_explicit) { /* the built-in interface: shown as a comment */
+		const struct dp_iface_conf *f = &c->media.ifaces[0];
+
+		fprintf(out, "\n; no [interface] section: built-in \"%s\" on %s, ports %u-%u\n", f->name,
+			f->address, f->port_min, f->port_max);
+		return;
+	}
+	for (unsigned i = 0; i < c->media.n_ifaces; i++) {
+		const struct dp_iface_conf *f = &c->media.ifaces[i];
+
+		fprintf(out, "\n[interface %s]\naddress = %s\nadvertise = %s\nport_min = %u\nport_max = %u\n",
+			f->name, f->address, f->advertise, f->port_min, f->port_max);
+	}
+}
+
 void ctl_config_dump(const struct ctl_config *c, FILE *out)
 {
 	const char *section = "";
@@ -347,4 +452,5 @@ void ctl_config_dump(const struct ctl_config *c, FILE *out)
 		}
 		}
 	}
+	dump_ifaces(c, out);
 }

@@ -21,6 +21,9 @@ struct ctl_config {
 	uint32_t log_interval_ms;
 	/* [eal] */
 	struct dp_eal_conf eal;
+	/* [media] and [interface NAME] sections */
+	struct dp_media_conf media;
+	bool ifaces_explicit;     /* an [interface] section replaced the default */
 	/* [control] */
 	char listen_ng[80];       /* UDP ng socket, "addr:port" */
 	char listen_ng_tcp[80];   /* TCP ng socket; empty: off */
@@ -45,6 +48,9 @@ int ctl_config_override(struct ctl_config *c, const char *assignment, char *err,
  * may hold keys set before the bad line: callers exit on error. */
 int ctl_config_load(struct ctl_config *c, const char *path, char *err, size_t errlen);
 int ctl_config_load_string(struct ctl_config *c, const char *text, char *err, size_t errlen);
+/* Checks across keys, once everything is set (a port range that holds at
+ * least one RTP/RTCP pair). Returns 0 or -EINVAL with err set. */
+int ctl_config_check(const struct ctl_config *c, char *err, size_t errlen);
 /* Write the effective configuration as INI text (every key). */
 void ctl_config_dump(const struct ctl_config *c, FILE *out);
 

@@ -120,6 +120,10 @@ int main(int argc, char **argv)
 			return EX_CONFIG;
 		}
 	}
+	if (ctl_config_check(&cfg, err, sizeof(err))) {
+		fprintf(stderr, "mediusd: %s\n", err);
+		return EX_CONFIG;
+	}
 	if (check_only) {
 		ctl_config_dump(&cfg, stdout);
 		return 0;
@@ -160,6 +164,11 @@ int main(int argc, char **argv)
 		ctl_server_destroy(srv);
 		return EX_UNAVAILABLE;
 	}
+	if (dp_media_start(&cfg.media)) {
+		ctl_server_destroy(srv);
+		dp_eal_stop();
+		return EX_CONFIG;
+	}
 	workers = dp_workers_start();
 	if (workers < 0) {
 		dp_log(DP_LOG_ERR, "main", "cannot start workers: %s", strerror(-workers));
@@ -167,6 +176,8 @@ int main(int argc, char **argv)
 		dp_eal_stop();
 		return EX_SOFTWARE;
 	}
+	if (workers == 0)
+		dp_log(DP_LOG_WARNING, "main", "no worker lcore: media cannot flow (give EAL at least 2 lcores)");
 	dp_log(DP_LOG_NOTICE, "main", "mediusd %s ready (%d worker lcore(s))", MEDIUS_VERSION, workers);
 
 	sig = ctl_server_run(srv, sigfd);

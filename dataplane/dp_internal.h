@@ -27,12 +27,18 @@
 struct dp_leg;
 struct dp_worker;
 
-/* One media socket; epoll data points here. */
+struct dp_eth_port;
+
+/* One local media endpoint (an RTP or RTCP port of a leg). On a kernel-UDP
+ * interface it is a socket (fd, in the worker's epoll set); on an ethdev
+ * interface (eth != NULL) it is a flow-table entry for (address, port) and
+ * packets are built and sent by the ethdev port. */
 struct dp_sock {
 	int fd;
 	bool rtcp;            /* the RTCP port (false for RTP and for rtcp-mux) */
 	struct dp_leg *leg;
 	struct sockaddr_storage local;
+	struct dp_eth_port *eth;
 };
 
 /* Per-source receive state (RFC 3550 A.1, A.8). */
@@ -118,7 +124,16 @@ unsigned dp_worker_count(void);
 int dp_worker_exec(struct dp_worker *w, struct dp_cmd *cmd);
 /* Worker side: apply a command (dp_relay.c). */
 void dp_relay_apply(struct dp_worker *w, struct dp_cmd *cmd);
-/* Worker side: read and relay what is waiting on socket s. */
+/* Worker side: read and relay what is waiting on kernel socket s. */
 void dp_relay_socket(struct dp_worker *w, struct dp_sock *s);
+/* Worker side: relay n received UDP payloads (mbuf data = the payload) that
+ * arrived at local endpoint s from src[i]. Takes ownership of the mbufs. */
+void dp_relay_burst(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf **m,
+		    const struct sockaddr_storage *src, uint16_t n);
+/* ethdev interfaces (dp_eth.c): send n UDP payloads from local endpoint s
+ * to dst[i], building the Ethernet/IP/UDP headers; takes ownership of the
+ * mbufs and returns how many were queued (the rest are counted and freed). */
+uint16_t dp_eth_send(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf **m,
+		     const struct sockaddr_storage *dst, uint16_t n);
 
 #endif

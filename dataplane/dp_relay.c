@@ -31,7 +31,7 @@
 extern uint32_t dp_relatch_ms; /* dp_leg.c */
 
 struct tx_batch {
-	int fd;
+	struct dp_sock *from; /* the local endpoint packets leave from */
 	uint16_t n;
 	struct rte_mbuf *m[DP_BURST];
 	struct sockaddr_storage dst[DP_BURST];
@@ -263,11 +263,11 @@ static bool relay_one(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf *m
 	if (rtcp && !mux) {
 		dst = b->latched_rtcp && !(b->flags & DP_LEG_ASYMMETRIC) ? &b->src_rtcp : &b->remote_rtcp;
 		tx = tx_rtcp;
-		tx->fd = b->rtcp.fd;
+		tx->from = &b->rtcp;
 	} else {
 		dst = b->latched_rtp && !(b->flags & DP_LEG_ASYMMETRIC) ? &b->src_rtp : &b->remote_rtp;
 		tx = tx_rtp;
-		tx->fd = b->rtp.fd;
+		tx->from = &b->rtp;
 	}
 	if (dst->ss_family == 0) {
 		drop(w, a, DP_DROP_NO_DEST);
@@ -303,6 +303,13 @@ static void flush(struct dp_worker *w, struct tx_batch *tx)
 
 	if (!tx->n)
 		return;
+	if (tx->from->eth) {
+		uint16_t ok = dp_eth_send(w, tx->from, tx->m, tx->dst, tx->n);
+
+		w->stats.tx_packets += ok;
+		tx->n = 0;
+		return;
+	}
 	for (uint16_t i = 0; i < tx->n; i++) {
 		iov[i].iov_base = rte_pktmbuf_mtod(tx->m[i], void *);
 		iov[i].iov_len = rte_pktmbuf_data_len(tx->m[i]);
@@ -313,7 +320,7 @@ static void flush(struct dp_worker *w, struct tx_batch *tx)
 		msg[i].msg_hdr.msg_namelen = addr_len(&tx->dst[i]);
 	}
 	while (sent < tx->n) {
-		int r = sendmmsg(tx->fd, msg + sent, (unsigned)(tx->n - sent), MSG_DONTWAIT);
+		int r = sendmmsg(tx->from->fd, msg + sent, (unsigned)(tx->n - sent), MSG_DONTWAIT);
 
 		if (r <= 0) {
 			if (r < 0 && errno == EINTR)
@@ -332,16 +339,28 @@ static void flush(struct dp_worker *w, struct tx_batch *tx)
 	tx->n = 0;
 }
 
+void dp_relay_burst(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf **m,
+		    const struct sockaddr_storage *src, uint16_t n)
+{
+	struct tx_batch tx_rtp = { 0 }, tx_rtcp = { 0 };
+	uint64_t now = rte_rdtsc();
+
+	for (uint16_t i = 0; i < n; i++)
+		if (!relay_one(w, s, m[i], &src[i], now, &tx_rtp, &tx_rtcp))
+			rte_pktmbuf_free(m[i]);
+	flush(w, &tx_rtp);
+	flush(w, &tx_rtcp);
+}
+
 void dp_relay_socket(struct dp_worker *w, struct dp_sock *s)
 {
-	struct rte_mbuf *m[DP_BURST];
+	struct rte_mbuf *m[DP_BURST], *ok[DP_BURST];
 	struct mmsghdr msg[DP_BURST];
 	struct iovec iov[DP_BURST];
-	struct sockaddr_storage src[DP_BURST];
-	struct tx_batch tx_rtp = { .fd = -1 }, tx_rtcp = { .fd = -1 };
+	struct sockaddr_storage src[DP_BURST], ok_src[DP_BURST];
 
 	for (int round = 0; round < 8; round++) { /* then let other sockets have a turn */
-		uint64_t now;
+		uint16_t k = 0;
 		int n;
 
 		if (rte_pktmbuf_alloc_bulk(w->pool, m, DP_BURST) != 0) {
@@ -364,7 +383,6 @@ void dp_relay_socket(struct dp_worker *w, struct dp_sock *s)
 			return;
 		}
 		rte_pktmbuf_free_bulk(m + n, (unsigned)(DP_BURST - n));
-		now = rte_rdtsc();
 		for (int i = 0; i < n; i++) {
 			uint32_t len = msg[i].msg_len;
 
@@ -376,11 +394,10 @@ void dp_relay_socket(struct dp_worker *w, struct dp_sock *s)
 				continue;
 			}
 			rte_pktmbuf_append(m[i], (uint16_t)len);
-			if (!relay_one(w, s, m[i], &src[i], now, &tx_rtp, &tx_rtcp))
-				rte_pktmbuf_free(m[i]);
+			ok[k] = m[i];
+			ok_src[k++] = src[i];
 		}
-		flush(w, &tx_rtp);
-		flush(w, &tx_rtcp);
+		dp_relay_burst(w, s, ok, ok_src, k);
 		if (n < DP_BURST)
 			return;
 	}
@@ -450,4 +467,17 @@ void dp_relay_apply(struct dp_worker *w, struct dp_cmd *c)
 	case DP_CMD_NONE:
 		break;
 	}
+}
+
+/* Until an ethdev port exists no endpoint has eth set; this stub keeps the
+ * link whole and is replaced by dp_eth.c. */
+__attribute__((weak)) uint16_t dp_eth_send(struct dp_worker *w, struct dp_sock *s,
+					   struct rte_mbuf **m, const struct sockaddr_storage *dst,
+					   uint16_t n)
+{
+	(void)s;
+	(void)dst;
+	w->stats.drops[DP_DROP_TX_FULL] += n;
+	rte_pktmbuf_free_bulk(m, n);
+	return 0;
 }

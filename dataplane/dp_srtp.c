@@ -279,7 +279,7 @@ void dp_srtp_destroy(struct dp_srtp *s)
 {
 	if (!s)
 		return;
-	srtp_dealloc(s->ctx); /* libsrtp zeroes its key schedules */
+	srtp_dealloc(s->ctx); /* frees the engine's keys (the NSS backend wipes them) */
 	explicit_bzero(s, sizeof(*s));
 	free(s);
 }

@@ -86,7 +86,7 @@ struct dp_srtp *dp_srtp_create(enum dp_srtp_suite suite, const uint8_t *master_k
 /* Free a stream and wipe its keys. NULL is fine. */
 void dp_srtp_destroy(struct dp_srtp *s);
 
-/* Suite / direction a stream was created with. */
+/* Suite / direction a stream was created with (s not NULL). */
 enum dp_srtp_suite dp_srtp_get_suite(const struct dp_srtp *s);
 enum dp_srtp_dir dp_srtp_get_dir(const struct dp_srtp *s);
 

@@ -221,6 +221,34 @@ static void udp_round_trip(const uint8_t *data, size_t size, int v6)
 	CHECK(memcmp(f + h, data, plen) == 0);
 }
 
+/* Requests built from input addresses must be answered by the responders. */
+static void build_and_answer(const uint8_t *data, size_t size)
+{
+	uint8_t f[96];
+	size_t out;
+	uint32_t vlan;
+	int n;
+
+	if (size < 36)
+		return;
+	vlan = data[0] & 1 ? dp_get_be16(data + 1) : DP_VLAN_NONE;
+	if (unicast(data + 4, 1) && unicast(data + 20, 1) && memcmp(data + 4, data + 20, 16)) {
+		n = dp_ndp_ns_build(f, sizeof(f), vlan, MAC_L, data + 4, data + 20);
+		CHECK(n == (vlan == DP_VLAN_NONE ? 86 : 90));
+		CHECK(dp_ndp_ns_reply(f, (size_t)n, sizeof(f), MAC_L, data + 20, &out) ==
+		      DP_DROP_NONE);
+		CHECK(out == (size_t)n);
+		check_reply(f, out, 3);
+	}
+	if (unicast(data + 4, 0)) {
+		n = dp_arp_build_request(f, sizeof(f), vlan, MAC_L, data + 4, data + 8);
+		CHECK(n == (vlan == DP_VLAN_NONE ? 42 : 46));
+		CHECK(dp_arp_reply(f, (size_t)n, MAC_L, data + 8, &out) == DP_DROP_NONE);
+		CHECK(out == (size_t)n);
+		check_reply(f, out, 0);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t *p = malloc(size ? size : 1); /* exact size: overreads are caught */
@@ -241,6 +269,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	udp_round_trip(data, size, 0);
 	udp_round_trip(data, size, 1);
+	build_and_answer(data, size);
 
 	/* checksum against a byte-at-a-time reference */
 	for (size_t i = 0; i < size; i++)

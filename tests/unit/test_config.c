@@ -548,7 +548,8 @@ Test(config, override_malformed)
 	override_bad("a=b.c", -EINVAL); /* the dot after '=' is part of the value */
 	override_bad("=v", -EINVAL);
 	/* section name longer than any section */
-	override_bad("generalgeneralgeneralgeneralgeneral.log_level=debug", -EINVAL);
+	override_bad("generalgeneralgeneralgeneralgeneral.log_level=debug", -ENOENT); /* no such section */
+	override_bad("gggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggg.k=v", -EINVAL); /* longer than any section */
 }
 
 Test(config, override_malformed_names_shape)
@@ -883,4 +884,85 @@ Test(config, sample_config_loads_and_shows_defaults)
 		cr_assert_not_null(strstr(g_sample, want), "key '%.*s' missing from %s",
 				   (int)(eq - line), line, path);
 	}
+}
+
+/* ---- [media] and [interface NAME] ---- */
+
+Test(config, interfaces_replace_the_default_and_add_up)
+{
+	struct ctl_config c;
+	char err[256] = "";
+
+	ctl_config_defaults(&c);
+	cr_assert_eq(c.media.n_ifaces, 1);
+	cr_assert_str_eq(c.media.ifaces[0].name, "default");
+	cr_assert_eq(ctl_config_load_string(&c,
+					    "[interface internal]\naddress = 10.0.0.5\nport_min = 20000\nport_max = 20999\n"
+					    "[interface external]\naddress = ::1\nadvertise = 198.51.100.7\n"
+					    "[media]\nrelatch_ms = 500\nmbufs_per_worker = 4095\n",
+					    err, sizeof(err)),
+		     0, "%s", err);
+	cr_assert_eq(c.media.n_ifaces, 2, "the first [interface] replaces the built-in one");
+	cr_assert_str_eq(c.media.ifaces[0].name, "internal");
+	cr_assert_str_eq(c.media.ifaces[0].address, "10.0.0.5");
+	cr_assert_eq(c.media.ifaces[0].port_min, 20000);
+	cr_assert_eq(c.media.ifaces[0].port_max, 20999);
+	cr_assert_str_eq(c.media.ifaces[1].address, "::1");
+	cr_assert_str_eq(c.media.ifaces[1].advertise, "198.51.100.7");
+	cr_assert_eq(c.media.relatch_ms, 500);
+	cr_assert_eq(c.media.mbufs, 4095);
+	/* a command-line override adds to (or edits) the file's interfaces */
+	cr_assert_eq(ctl_config_override(&c, "interface.external.port_max=40100", err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(c.media.ifaces[1].port_max, 40100);
+	cr_assert_eq(ctl_config_override(&c, "interface.third.address=127.0.0.3", err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(c.media.n_ifaces, 3);
+	cr_assert_eq(ctl_config_check(&c, err, sizeof(err)), 0, "%s", err);
+}
+
+Test(config, interface_errors)
+{
+	static const char *bad[] = {
+		"[interface bad name]\naddress = 127.0.0.1\n", /* a space in the name */
+		"[interface x]\naddress = example.com\n",
+		"[interface x]\naddress =\n",
+		"[interface x]\nadvertise = 1.2.3\n",
+		"[interface x]\nport_min = 80\n",
+		"[interface x]\nport_max = 70000\n",
+		"[interface x]\nport_max = 3x\n",
+		"[interface x]\nmtu = 1500\n",
+		"[media]\nrelatch_ms = -1\n",
+	};
+	struct ctl_config c;
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ctl_config_defaults(&c);
+		err[0] = '\0';
+		cr_assert_neq(ctl_config_load_string(&c, bad[i], err, sizeof(err)), 0, "accepted: %s", bad[i]);
+		cr_assert(strstr(err, "(string):") != NULL, "no line in '%s'", err);
+	}
+	ctl_config_defaults(&c);
+	cr_assert_eq(ctl_config_load_string(&c, "[interface x]\nport_min = 30000\nport_max = 30002\n", err, sizeof(err)), 0);
+	cr_assert_eq(ctl_config_check(&c, err, sizeof(err)), -EINVAL, "a range without a whole pair");
+	cr_assert(strstr(err, "interface x") != NULL, "%s", err);
+}
+
+Test(config, interfaces_survive_dump)
+{
+	struct ctl_config a, b;
+	char err[256] = "", *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	ctl_config_defaults(&a);
+	cr_assert_eq(ctl_config_load_string(&a, "[interface a]\naddress = 127.0.0.9\nport_min = 41000\nport_max = 41999\n"
+						"[interface b]\naddress = ::1\nadvertise = 203.0.113.1\n",
+					    err, sizeof(err)), 0, "%s", err);
+	f = open_memstream(&text, &len);
+	ctl_config_dump(&a, f);
+	fclose(f);
+	ctl_config_defaults(&b);
+	cr_assert_eq(ctl_config_load_string(&b, text, err, sizeof(err)), 0, "%s\n%s", err, text);
+	cr_assert(memcmp(&a.media, &b.media, sizeof(a.media)) == 0, "%s", text);
+	free(text);
 }
