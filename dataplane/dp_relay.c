@@ -4,7 +4,8 @@
  * the peer leg (sendmmsg), and applies the control plane's commands.
  *
  * Source rules (RTP Bleed and injection protection), in order:
- *  1. Only RTP/RTCP (RFC 7983 first byte 128-191) is handled here.
+ *  1. Only RTP/RTCP (RFC 7983 first byte 128-191) is handled here; a
+ *     truncated or wrong-version packet is dropped before any crypto work.
  *  2. Strict source: the packet must come from the signalled address and
  *     port; nothing else is ever accepted or latched.
  *  3. A latched leg accepts only its latched source. Another source may
@@ -191,11 +192,21 @@ static bool relay_one(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf *m
 	enum dp_drop why;
 	int16_t rc;
 
-	if (dp_demux(p, len) != DP_DEMUX_RTP) {
-		drop(w, a, len < 2 ? DP_DROP_RTP_TRUNC : DP_DROP_NOT_RTP);
+	switch (dp_demux(p, len)) {
+	case DP_DEMUX_RTP:
+		break;
+	case DP_DEMUX_OTHER: /* first byte 80-127 or 192-255: RTP-like, version 1 or 3 */
+		drop(w, a, len < 1 ? DP_DROP_RTP_TRUNC : p[0] >= 80 ? DP_DROP_RTP_VERSION : DP_DROP_NOT_RTP);
+		return false;
+	default: /* STUN, DTLS, ZRTP, TURN: not handled on a relay leg yet */
+		drop(w, a, DP_DROP_NOT_RTP);
 		return false;
 	}
 	rtcp = s->rtcp || (mux && dp_is_rtcp(p, len));
+	if (len < (rtcp ? 8 : DP_RTP_HDR_LEN)) { /* before any crypto work */
+		drop(w, a, rtcp ? DP_DROP_RTCP_BAD : DP_DROP_RTP_TRUNC);
+		return false;
+	}
 	lsrc = rtcp && !mux ? &a->src_rtcp : &a->src_rtp;
 	latched = rtcp && !mux ? a->latched_rtcp : a->latched_rtp;
 

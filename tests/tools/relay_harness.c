@@ -2,7 +2,7 @@
  * kernel-UDP ports, SRTP), configured from the command line, for tests that
  * drive media through medius before the ng call model exists.
  *
- *   relay_harness [--lcores LIST] --a OPTS --b OPTS
+ *   relay_harness [--lcores LIST] [--relatch MS] --a OPTS --b OPTS
  *   OPTS: comma-separated key=value:
  *     remote=IP:PORT   where the leg's peer receives (optional: latching)
  *     flags=F|F        mux, strict, asymmetric, rewrite
@@ -123,10 +123,12 @@ int main(int argc, char **argv)
 	struct dp_leg_local loc[2];
 	struct dp_lcore_stats ls;
 	sigset_t mask;
-	int sig, err;
+	int sig, err, relatch_ms = -1;
 
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--lcores") && i + 1 < argc) {
+		if (!strcmp(argv[i], "--relatch") && i + 1 < argc) {
+			relatch_ms = atoi(argv[++i]);
+		} else if (!strcmp(argv[i], "--lcores") && i + 1 < argc) {
 			snprintf(eal.lcores, sizeof(eal.lcores), "%s", argv[++i]);
 		} else if ((!strcmp(argv[i], "--a") || !strcmp(argv[i], "--b")) && i + 1 < argc) {
 			if (parse_leg(argv[i + 1], &o[argv[i][2] == 'b'])) {
@@ -135,7 +137,7 @@ int main(int argc, char **argv)
 			}
 			i++;
 		} else {
-			fprintf(stderr, "usage: relay_harness [--lcores LIST] --a OPTS --b OPTS\n");
+			fprintf(stderr, "usage: relay_harness [--lcores LIST] [--relatch MS] --a OPTS --b OPTS\n");
 			return 2;
 		}
 	}
@@ -148,6 +150,8 @@ int main(int argc, char **argv)
 	if (dp_eal_start(&eal, "relay_harness"))
 		return 69;
 	dp_media_conf_defaults(&mc);
+	if (relatch_ms >= 0)
+		mc.relatch_ms = (uint32_t)relatch_ms;
 	if (dp_media_start(&mc) || dp_workers_start() <= 0) {
 		fprintf(stderr, "relay_harness: no worker lcore (need at least 2 lcores)\n");
 		return 70;
