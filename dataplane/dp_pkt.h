@@ -270,9 +270,10 @@ size_t dp_udp6_hdr_len(const struct dp_udp_tx *tx);
 /* Write Ethernet(+VLAN)+IPv4+UDP headers into hdr[0..cap) for a datagram
  * whose payload is payload[0..payload_len) (normally hdr + the header length,
  * but it need not be contiguous; it is only read, and may be NULL when the
- * UDP checksum is not computed here). IPv4 DF is set. Returns the header
- * length, -ENOSPC (cap), -EMSGSIZE (payload over 65507 bytes) or -EINVAL
- * (payload NULL while a checksum must be computed). */
+ * UDP checksum is not computed here or payload_len is 0). IPv4 DF is set;
+ * the IPv4 header has no options. Returns the header length, -ENOSPC (cap),
+ * -EMSGSIZE (payload over 65507 bytes) or -EINVAL (payload NULL while a
+ * checksum must be computed over it). */
 int dp_udp4_build(uint8_t *hdr, size_t cap, const struct dp_udp_tx *tx, const uint8_t *payload,
 		  size_t payload_len);
 /* As dp_udp4_build for IPv6 (payload up to 65527 bytes). DP_TX_UDP_CSUM_NONE
