@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "audio_util.h"
 #include "cdc.h"
 
 #define SECONDS 4
@@ -37,23 +38,6 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static void speech(int16_t *out, size_t n, uint32_t rate)
-{
-	double phase = 0;
-	uint32_t s = 7;
-
-	for (size_t i = 0; i < n; i++) {
-		double t = (double)i / rate, f0 = 175 + 75 * sin(2 * M_PI * 0.7 * t);
-		double env = 0.55 + 0.45 * sin(2 * M_PI * 3.9 * t), v = 0;
-
-		phase += 2 * M_PI * f0 / rate;
-		for (int h = 1; h <= 12; h++)
-			if (f0 * h < rate / 2.0)
-				v += (1.0 / h + 0.8 * exp(-pow((f0 * h - 700) / 250, 2))) * sin(h * phase);
-		s = s * 1664525u + 1013904223u;
-		out[i] = (int16_t)lrint(5000 * env * env * (v + 0.05 * (double)(int32_t)s / 2147483648.0));
-	}
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -181,7 +165,7 @@ static void bench_pair(const struct pair *pr, double *chain_us, double *raw_us, 
 	cdc_format_parse(pr->out, NULL, &out);
 	frame = cdc_frame_samples(&in, 20);
 	sig = malloc(sizeof(int16_t) * frame * FRAMES);
-	speech(sig, (size_t)frame * FRAMES, in.sample_rate);
+	au_speech(sig, (size_t)frame * FRAMES, in.sample_rate, 7);
 	enc = cdc_enc_create(&in, NULL);
 	for (int i = 0; i < FRAMES; i++)
 		plen[i] = (size_t)cdc_encode(enc, sig + (size_t)i * frame, frame, payload[i], sizeof(payload[i]));

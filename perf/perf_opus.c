@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "audio_util.h"
 #include "cdc.h"
 
 #define RATE 48000
@@ -28,24 +29,6 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static void speech(int16_t *out, size_t n)
-{
-	double phase = 0;
-	uint32_t s = 5;
-
-	for (size_t i = 0; i < n; i++) {
-		double t = (double)i / RATE, f0 = 175 + 75 * sin(2 * M_PI * 0.7 * t);
-		double env = 0.55 + 0.45 * sin(2 * M_PI * 3.9 * t), v = 0;
-
-		phase += 2 * M_PI * f0 / RATE;
-		for (int h = 1; h <= 20; h++)
-			if (f0 * h < 8000)
-				v += (1.0 / h + 0.8 * exp(-pow((f0 * h - 700) / 250, 2)) +
-				      0.5 * exp(-pow((f0 * h - 2500) / 500, 2))) * sin(h * phase);
-		s = s * 1664525u + 1013904223u;
-		out[i] = (int16_t)lrint(5000 * env * env * (v + 0.05 * (double)(int32_t)s / 2147483648.0));
-	}
-}
 
 static double segsnr(const int16_t *x, const int16_t *y, size_t n)
 {
@@ -96,7 +79,7 @@ int main(void)
 	static const uint32_t rates[] = { 24000, 0 };
 	struct cdc_format f;
 
-	speech(in, FRAME * FRAMES);
+	au_speech(in, FRAME * FRAMES, RATE, 5);
 	cdc_format_parse("opus/48000/2", NULL, &f);
 	printf("Opus encoder by complexity: 48 kHz mono speech-like audio, 20 ms frames, VOIP\n"
 	       "cost = median encode time per frame over %d interleaved rounds; quality = segmental SNR of the\n"
