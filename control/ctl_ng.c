@@ -3,6 +3,7 @@
 #include "ctl_ng.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,34 +17,69 @@
 #define NG_REPLY_MAX (4u << 20)
 
 struct ctl_ng {
+	struct ctl_ng_conf conf;
 	struct ctl_arena arena;
 	struct ctl_cookie_cache *cache;
 	struct ctl_buf out;
 	struct ctl_ng_stats stats;
 	char reason[160];
+	char warning[512];
 };
 
 /* One request being executed. A handler adds its fields to reply, or sets
  * error (a static or ng->reason string) and returns -1. */
-struct ng_req {
+struct ctl_ng_req {
 	struct ctl_ng *ng;
 	struct ctl_arena *a;
 	const struct ctl_val *args;
 	struct ctl_val *reply;
 	const char *result;
 	const char *error;
+	uint64_t now_ms;
 };
 
-static int cmd_ping(struct ng_req *r)
+const struct ctl_val *ctl_ng_args(const struct ctl_ng_req *r) { return r->args; }
+struct ctl_arena *ctl_ng_arena(struct ctl_ng_req *r) { return r->a; }
+struct ctl_val *ctl_ng_reply(struct ctl_ng_req *r) { return r->reply; }
+uint64_t ctl_ng_now_ms(const struct ctl_ng_req *r) { return r->now_ms; }
+void ctl_ng_set_result(struct ctl_ng_req *r, const char *result) { r->result = result; }
+
+int ctl_ng_error(struct ctl_ng_req *r, const char *fmt, ...)
 {
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->ng->reason, sizeof(r->ng->reason), fmt, ap);
+	va_end(ap);
+	r->error = r->ng->reason;
+	return -1;
+}
+
+void ctl_ng_warning(struct ctl_ng_req *r, const char *fmt, ...)
+{
+	char *w = r->ng->warning;
+	size_t used = strlen(w);
+	va_list ap;
+
+	if (used && used + 2 < sizeof(r->ng->warning)) {
+		strcat(w, "; ");
+		used += 2;
+	}
+	if (used + 1 >= sizeof(r->ng->warning))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(w + used, sizeof(r->ng->warning) - used, fmt, ap);
+	va_end(ap);
+}
+
+static int cmd_ping(struct ctl_ng_req *r, void *ctx)
+{
+	(void)ctx;
 	r->result = "pong";
 	return 0;
 }
 
-static const struct {
-	const char *name;
-	int (*fn)(struct ng_req *r);
-} commands[] = {
+static const struct ctl_ng_cmd builtin[] = {
 	{ "ping", cmd_ping },
 };
 
@@ -56,6 +92,7 @@ struct ctl_ng *ctl_ng_create(const struct ctl_ng_conf *conf)
 	ng = calloc(1, sizeof(*ng));
 	if (!ng)
 		return NULL;
+	ng->conf = *conf;
 	ng->out.max = NG_REPLY_MAX;
 	ng->cache = ctl_cookie_cache_create(conf->cache_size, conf->cache_ms);
 	if (!ng->cache || ctl_arena_init(&ng->arena, conf->arena_bytes)) {
@@ -174,9 +211,21 @@ static int dict_prepend_cstr(struct ctl_arena *a, struct ctl_val *dict, const ch
 	return 0;
 }
 
-/* Run the request in args (already decoded) and fill r. */
-static void execute(struct ng_req *r)
+static const struct ctl_ng_cmd *find_cmd(const struct ctl_ng *ng, const struct ctl_val *cmd)
 {
+	for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++)
+		if (ctl_val_str_eq(cmd, builtin[i].name))
+			return &builtin[i];
+	for (size_t i = 0; i < ng->conf.n_cmds; i++)
+		if (ctl_val_str_eq(cmd, ng->conf.cmds[i].name))
+			return &ng->conf.cmds[i];
+	return NULL;
+}
+
+/* Run the request in args (already decoded) and fill r. */
+static void execute(struct ctl_ng_req *r)
+{
+	const struct ctl_ng_cmd *c;
 	const struct ctl_val *cmd = ctl_dict_get(r->args, "command");
 
 	if (!cmd) {
@@ -187,15 +236,14 @@ static void execute(struct ng_req *r)
 		r->error = "Value of key \"command\" is not a string";
 		return;
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (ctl_val_str_eq(cmd, commands[i].name)) {
-			r->ng->stats.commands++;
-			if (commands[i].fn(r) && !r->error)
-				r->error = "Internal error";
-			return;
-		}
+	c = find_cmd(r->ng, cmd);
+	if (!c) {
+		r->error = "Unrecognized command";
+		return;
 	}
-	r->error = "Unrecognized command";
+	r->ng->stats.commands++;
+	if (c->fn(r, r->ng->conf.ctx) && !r->error)
+		r->error = "Internal error";
 }
 
 /* Encode "cookie " + reply into ng->out; on failure encode a short error. */
@@ -224,7 +272,7 @@ static void encode_reply(struct ctl_ng *ng, const char *cookie, size_t clen, boo
 int ctl_ng_handle(struct ctl_ng *ng, const char *req, size_t len, uint64_t now_ms,
 		  const char **reply, size_t *reply_len)
 {
-	struct ng_req r = { .ng = ng, .a = &ng->arena, .result = "ok" };
+	struct ctl_ng_req r = { .ng = ng, .a = &ng->arena, .result = "ok", .now_ms = now_ms };
 	size_t clen, consumed, errpos = 0;
 	const char *cached, *body;
 	bool incomplete, json;
@@ -244,6 +292,7 @@ int ctl_ng_handle(struct ctl_ng *ng, const char *req, size_t len, uint64_t now_m
 		return 0;
 	}
 	ng->stats.requests++;
+	ng->warning[0] = '\0';
 	ctl_arena_reset(&ng->arena);
 	body = req + clen + 1;
 	blen = len - clen - 1;
@@ -273,7 +322,8 @@ int ctl_ng_handle(struct ctl_ng *ng, const char *req, size_t len, uint64_t now_m
 		r.reply = ctl_val_dict(&ng->arena);
 		ctl_dict_add_cstr(&ng->arena, r.reply, "result", "error");
 		ctl_dict_add_cstr(&ng->arena, r.reply, "error-reason", r.error);
-	} else if (dict_prepend_cstr(&ng->arena, r.reply, "result", r.result)) {
+	} else if ((ng->warning[0] && ctl_dict_add_cstr(&ng->arena, r.reply, "warning", ng->warning)) ||
+		   dict_prepend_cstr(&ng->arena, r.reply, "result", r.result)) {
 		ctl_arena_reset(&ng->arena);
 		r.reply = ctl_val_dict(&ng->arena);
 		ctl_dict_add_cstr(&ng->arena, r.reply, "result", "error");

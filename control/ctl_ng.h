@@ -15,12 +15,41 @@
 #include <stdint.h>
 
 struct ctl_ng;
+struct ctl_ng_req;
+struct ctl_val;
+struct ctl_arena;
+
+/* A command handler: reads the request's arguments, adds fields to the
+ * reply, and returns 0, or -1 after ctl_ng_error(). `ctx` is the conf's. */
+struct ctl_ng_cmd {
+	const char *name; /* as on the wire: "offer", "start recording", ... */
+	int (*fn)(struct ctl_ng_req *r, void *ctx);
+};
 
 struct ctl_ng_conf {
 	uint32_t cache_size;  /* replies kept for retransmissions */
 	uint32_t cache_ms;    /* how long each is kept */
 	size_t arena_bytes;   /* decode/build arena; bounds request complexity */
+	const struct ctl_ng_cmd *cmds; /* commands beyond the built-in ping */
+	size_t n_cmds;
+	void *ctx;
 };
+
+/* For handlers: the request's dictionary, the arena replies are built in
+ * (reset per request), the reply dictionary ("result" is added last, first
+ * in order), and the time of the request (ms, monotonic). */
+const struct ctl_val *ctl_ng_args(const struct ctl_ng_req *r);
+struct ctl_arena *ctl_ng_arena(struct ctl_ng_req *r);
+struct ctl_val *ctl_ng_reply(struct ctl_ng_req *r);
+uint64_t ctl_ng_now_ms(const struct ctl_ng_req *r);
+/* Set "result" (default "ok"; the string must outlive the request). */
+void ctl_ng_set_result(struct ctl_ng_req *r, const char *result);
+/* Fail the request: the reply becomes result "error" with this reason.
+ * Returns -1, for `return ctl_ng_error(r, ...)`. */
+int ctl_ng_error(struct ctl_ng_req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Add a warning to the reply's "warning" string (rtpengine's field), e.g.
+ * for an unknown flag; several are joined with "; ". */
+void ctl_ng_warning(struct ctl_ng_req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 struct ctl_ng_stats {
 	uint64_t requests;      /* requests with a cookie */

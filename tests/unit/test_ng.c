@@ -218,3 +218,50 @@ Test(ng, frame_rejects_garbage)
 	memset(longc, 'x', sizeof(longc));
 	cr_assert_eq(ctl_ng_frame(ng, longc, sizeof(longc), &m), -EBADMSG);
 }
+
+/* ---- commands plugged in by other modules ---- */
+
+static int cmd_echo(struct ctl_ng_req *r, void *ctx)
+{
+	const struct ctl_val *v = ctl_dict_get(ctl_ng_args(r), "value");
+	int *calls = ctx;
+
+	(*calls)++;
+	if (!v)
+		return ctl_ng_error(r, "No '%s' given", "value");
+	if (ctl_dict_get(ctl_ng_args(r), "odd"))
+		ctl_ng_warning(r, "Unknown flag '%s'", "odd");
+	if (ctl_dict_get(ctl_ng_args(r), "odder"))
+		ctl_ng_warning(r, "Unknown flag '%s'", "odder");
+	ctl_dict_add(ctl_ng_reply(r), "value", 5, (struct ctl_val *)v);
+	ctl_ng_set_result(r, "echoed");
+	return 0;
+}
+
+Test(ng_cmds, external_table_dispatch_errors_and_warnings)
+{
+	static const struct ctl_ng_cmd cmds[] = { { "echo back", cmd_echo } };
+	int calls = 0;
+	struct ctl_ng_conf c = { .cache_size = 8, .cache_ms = 1000, .arena_bytes = 65536, .cmds = cmds,
+				 .n_cmds = 1, .ctx = &calls };
+	struct ctl_ng *e = ctl_ng_create(&c);
+	const char *rep;
+	size_t len;
+	char buf[512];
+
+#define ASK(req) (cr_assert_eq(ctl_ng_handle(e, req, strlen(req), 1, &rep, &len), 0), \
+		  snprintf(buf, sizeof(buf), "%.*s", (int)len, rep), buf)
+	cr_assert_str_eq(ASK("a d7:command9:echo back5:valuei7ee"), "a d6:result6:echoed5:valuei7ee");
+	cr_assert_str_eq(ASK("b d7:command9:echo backe"),
+			 "b d6:result5:error12:error-reason17:No 'value' givene");
+	cr_assert_str_eq(ASK("c d7:command9:echo back5:valuei1e3:oddi1e5:odderi1ee"),
+			 "c d6:result6:echoed5:valuei1e7:warning43:Unknown flag 'odd'; Unknown flag 'odder'e");
+	cr_assert_str_eq(ASK("d d7:command4:pinge"), "d d6:result4:ponge", "ping stays built in");
+	cr_assert_str_eq(ASK("e d7:command5:offere"),
+			 "e d6:result5:error12:error-reason20:Unrecognized commande");
+	cr_assert_eq(calls, 3);
+	/* the warning does not leak into the next request */
+	cr_assert_str_eq(ASK("f d7:command9:echo back5:valuei2ee"), "f d6:result6:echoed5:valuei2ee");
+#undef ASK
+	ctl_ng_destroy(e);
+}
