@@ -238,6 +238,16 @@ static int cmd_echo(struct ctl_ng_req *r, void *ctx)
 	return 0;
 }
 
+static const char *ask_into(struct ctl_ng *e, const char *req, char *buf, size_t cap)
+{
+	const char *rep;
+	size_t len;
+
+	cr_assert_eq(ctl_ng_handle(e, req, strlen(req), 1, &rep, &len), 0);
+	snprintf(buf, cap, "%.*s", (int)len, rep);
+	return buf;
+}
+
 Test(ng_cmds, external_table_dispatch_errors_and_warnings)
 {
 	static const struct ctl_ng_cmd cmds[] = { { "echo back", cmd_echo } };
@@ -249,8 +259,7 @@ Test(ng_cmds, external_table_dispatch_errors_and_warnings)
 	size_t len;
 	char buf[512];
 
-#define ASK(req) (cr_assert_eq(ctl_ng_handle(e, req, strlen(req), 1, &rep, &len), 0), \
-		  snprintf(buf, sizeof(buf), "%.*s", (int)len, rep), buf)
+#define ASK(req) ask_into(e, req, buf, sizeof(buf))
 	cr_assert_str_eq(ASK("a d7:command9:echo back5:valuei7ee"), "a d6:result6:echoed5:valuei7ee");
 	cr_assert_str_eq(ASK("b d7:command9:echo backe"),
 			 "b d6:result5:error12:error-reason17:No 'value' givene");
@@ -263,5 +272,7 @@ Test(ng_cmds, external_table_dispatch_errors_and_warnings)
 	/* the warning does not leak into the next request */
 	cr_assert_str_eq(ASK("f d7:command9:echo back5:valuei2ee"), "f d6:result6:echoed5:valuei2ee");
 #undef ASK
+	(void)rep;
+	(void)len;
 	ctl_ng_destroy(e);
 }
