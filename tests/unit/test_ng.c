@@ -262,7 +262,7 @@ Test(ng_cmds, external_table_dispatch_errors_and_warnings)
 #define ASK(req) ask_into(e, req, buf, sizeof(buf))
 	cr_assert_str_eq(ASK("a d7:command9:echo back5:valuei7ee"), "a d6:result6:echoed5:valuei7ee");
 	cr_assert_str_eq(ASK("b d7:command9:echo backe"),
-			 "b d6:result5:error12:error-reason17:No 'value' givene");
+			 "b d6:result5:error12:error-reason16:No 'value' givene");
 	cr_assert_str_eq(ASK("c d7:command9:echo back5:valuei1e3:oddi1e5:odderi1ee"),
 			 "c d6:result6:echoed5:valuei1e7:warning43:Unknown flag 'odd'; Unknown flag 'odder'e");
 	cr_assert_str_eq(ASK("d d7:command4:pinge"), "d d6:result4:ponge", "ping stays built in");
