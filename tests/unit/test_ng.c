@@ -264,7 +264,7 @@ Test(ng_cmds, external_table_dispatch_errors_and_warnings)
 	cr_assert_str_eq(ASK("b d7:command9:echo backe"),
 			 "b d6:result5:error12:error-reason16:No 'value' givene");
 	cr_assert_str_eq(ASK("c d7:command9:echo back5:valuei1e3:oddi1e5:odderi1ee"),
-			 "c d6:result6:echoed5:valuei1e7:warning43:Unknown flag 'odd'; Unknown flag 'odder'e");
+			 "c d6:result6:echoed5:valuei1e7:warning40:Unknown flag 'odd'; Unknown flag 'odder'e");
 	cr_assert_str_eq(ASK("d d7:command4:pinge"), "d d6:result4:ponge", "ping stays built in");
 	cr_assert_str_eq(ASK("e d7:command5:offere"),
 			 "e d6:result5:error12:error-reason20:Unrecognized commande");
