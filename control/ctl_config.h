@@ -31,6 +31,7 @@ struct ctl_config {
 	uint32_t cookie_cache_size;
 	uint32_t tcp_max_clients;
 	uint32_t max_request;     /* largest request accepted, bytes */
+	uint32_t call_idle_timeout_s; /* a call with no media this long ends; 0: never */
 };
 
 /* Fill c with the built-in defaults. */

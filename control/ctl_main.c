@@ -17,6 +17,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "ctl_call.h"
 #include "ctl_config.h"
 #include "ctl_server.h"
 #include "dp.h"
@@ -51,6 +52,8 @@ static void usage(FILE *out)
 
 enum { OPT_LOG_TARGET = 256, OPT_LCORES, OPT_CHECK };
 
+static void calls_tick(void *ctx, uint64_t now_ms) { ctl_calls_tick(ctx, now_ms); }
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -72,6 +75,9 @@ int main(int argc, char **argv)
 	bool check_only = false;
 	struct ctl_config cfg;
 	struct ctl_server *srv;
+	struct ctl_server_handlers handlers;
+	struct ctl_calls_conf calls_conf;
+	struct ctl_calls *calls;
 	char err[512];
 	sigset_t mask;
 
@@ -153,19 +159,29 @@ int main(int argc, char **argv)
 		return EX_OSERR;
 	}
 
+	calls_conf.idle_timeout_s = cfg.call_idle_timeout_s;
+	calls = ctl_calls_create(&calls_conf);
+	if (!calls)
+		return EX_OSERR;
+	handlers.cmds = ctl_calls_commands(&handlers.n_cmds);
+	handlers.ctx = calls;
+	handlers.tick = calls_tick;
 	/* Bind the control sockets first: a busy port fails fast and clearly. */
-	srv = ctl_server_create(&cfg, err, sizeof(err));
+	srv = ctl_server_create(&cfg, &handlers, err, sizeof(err));
 	if (!srv) {
 		dp_log(DP_LOG_ERR, "main", "%s", err);
+		ctl_calls_destroy(calls);
 		return EX_OSERR;
 	}
 	dp_log_capture_rte();
 	if (dp_eal_start(&cfg.eal, "mediusd")) {
 		ctl_server_destroy(srv);
+		ctl_calls_destroy(calls);
 		return EX_UNAVAILABLE;
 	}
 	if (dp_media_start(&cfg.media)) {
 		ctl_server_destroy(srv);
+		ctl_calls_destroy(calls);
 		dp_eal_stop();
 		return EX_CONFIG;
 	}
@@ -173,6 +189,7 @@ int main(int argc, char **argv)
 	if (workers < 0) {
 		dp_log(DP_LOG_ERR, "main", "cannot start workers: %s", strerror(-workers));
 		ctl_server_destroy(srv);
+		ctl_calls_destroy(calls);
 		dp_eal_stop();
 		return EX_SOFTWARE;
 	}
@@ -186,6 +203,7 @@ int main(int argc, char **argv)
 	else
 		dp_log(DP_LOG_ERR, "main", "control loop failed: %s", strerror(-sig));
 	ctl_server_destroy(srv);
+	ctl_calls_destroy(calls); /* before the workers stop: legs detach through them */
 	dp_eal_stop();
 	close(sigfd);
 	dp_log(DP_LOG_NOTICE, "main", "stopped");

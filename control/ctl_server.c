@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,7 +22,7 @@
 #define UDP_MAX 65535
 #define UDP_BATCH 64 /* datagrams per wake-up before other sockets get a turn */
 
-enum { TAG_SIGNAL = 1, TAG_UDP, TAG_TCP_LISTEN, TAG_TCP_CLIENT };
+enum { TAG_SIGNAL = 1, TAG_UDP, TAG_TCP_LISTEN, TAG_TCP_CLIENT, TAG_TIMER };
 
 struct tcp_client {
 	int fd;
@@ -32,7 +33,8 @@ struct tcp_client {
 };
 
 struct ctl_server {
-	int epfd, udp_fd, tcp_fd;
+	int epfd, udp_fd, tcp_fd, timer_fd;
+	struct ctl_server_handlers h;
 	struct ctl_ng *ng;
 	struct tcp_client *clients;
 	uint32_t nclients, max_clients, max_request;
@@ -49,6 +51,7 @@ struct ev_ref {
 static struct ev_ref ref_signal = { TAG_SIGNAL, NULL };
 static struct ev_ref ref_udp = { TAG_UDP, NULL };
 static struct ev_ref ref_listen = { TAG_TCP_LISTEN, NULL };
+static struct ev_ref ref_timer = { TAG_TIMER, NULL };
 
 static uint64_t now_ms(void)
 {
@@ -92,13 +95,17 @@ static int ep_add(struct ctl_server *s, int fd, uint32_t events, struct ev_ref *
 	return epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
-struct ctl_server *ctl_server_create(const struct ctl_config *cfg, char *err, size_t errlen)
+struct ctl_server *ctl_server_create(const struct ctl_config *cfg, const struct ctl_server_handlers *h,
+				     char *err, size_t errlen)
 {
 	struct ctl_ng_conf ngc = {
 		.cache_size = cfg->cookie_cache_size,
 		.cache_ms = cfg->cookie_cache_s * 1000u,
 		/* every decoded node costs ~64 bytes and takes at least 2 input bytes */
 		.arena_bytes = (size_t)cfg->max_request * 32 + 65536,
+		.cmds = h ? h->cmds : NULL,
+		.n_cmds = h ? h->n_cmds : 0,
+		.ctx = h ? h->ctx : NULL,
 	};
 	struct ctl_server *s = calloc(1, sizeof(*s));
 
@@ -106,7 +113,9 @@ struct ctl_server *ctl_server_create(const struct ctl_config *cfg, char *err, si
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	s->udp_fd = s->tcp_fd = -1;
+	if (h)
+		s->h = *h;
+	s->udp_fd = s->tcp_fd = s->timer_fd = -1;
 	s->max_clients = cfg->tcp_max_clients;
 	s->max_request = cfg->max_request;
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -123,6 +132,16 @@ struct ctl_server *ctl_server_create(const struct ctl_config *cfg, char *err, si
 		s->tcp_fd = open_socket(cfg->listen_ng_tcp, SOCK_STREAM, err, errlen);
 		if (s->tcp_fd < 0 || ep_add(s, s->tcp_fd, EPOLLIN, &ref_listen))
 			goto fail;
+	}
+	if (s->h.tick) { /* one wake-up a second for the call timers */
+		struct itimerspec one = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+
+		s->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+		if (s->timer_fd < 0 || timerfd_settime(s->timer_fd, 0, &one, NULL) ||
+		    ep_add(s, s->timer_fd, EPOLLIN, &ref_timer)) {
+			snprintf(err, errlen, "timerfd: %s", strerror(errno));
+			goto fail;
+		}
 	}
 	dp_log(DP_LOG_NOTICE, "ctl", "ng control listening on %s/udp%s%s%s", cfg->listen_ng,
 	       s->tcp_fd >= 0 ? " and " : "", cfg->listen_ng_tcp, s->tcp_fd >= 0 ? "/tcp" : "");
@@ -157,6 +176,8 @@ void ctl_server_destroy(struct ctl_server *s)
 		close(s->udp_fd);
 	if (s->tcp_fd >= 0)
 		close(s->tcp_fd);
+	if (s->timer_fd >= 0)
+		close(s->timer_fd);
 	if (s->epfd >= 0)
 		close(s->epfd);
 	ctl_ng_destroy(s->ng);
@@ -379,6 +400,13 @@ int ctl_server_run(struct ctl_server *s, int sigfd)
 			case TAG_UDP: serve_udp(s); break;
 			case TAG_TCP_LISTEN: accept_clients(s); break;
 			case TAG_TCP_CLIENT: client_event(s, ref->c, ev[i].events); break;
+			case TAG_TIMER: {
+				uint64_t n;
+
+				if (read(s->timer_fd, &n, sizeof(n)) == sizeof(n))
+					s->h.tick(s->h.ctx, now_ms());
+				break;
+			}
 			}
 		}
 	}

@@ -7,14 +7,27 @@
 #define CTL_SERVER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ctl_config.h"
 
 struct ctl_server;
 
+#include "ctl_ng.h"
+
+/* What the server serves besides ping: ng commands (ctx is passed to them)
+ * and a timer callback run about once a second (NULL: none). */
+struct ctl_server_handlers {
+	const struct ctl_ng_cmd *cmds;
+	size_t n_cmds;
+	void *ctx;
+	void (*tick)(void *ctx, uint64_t now_ms);
+};
+
 /* Bind the ng sockets named in cfg. NULL on failure, with the reason in err
- * (the address and the system's error). */
-struct ctl_server *ctl_server_create(const struct ctl_config *cfg, char *err, size_t errlen);
+ * (the address and the system's error). h may be NULL (ping only). */
+struct ctl_server *ctl_server_create(const struct ctl_config *cfg, const struct ctl_server_handlers *h,
+				     char *err, size_t errlen);
 /* Close every socket and free; accepts NULL. */
 void ctl_server_destroy(struct ctl_server *s);
 /* Serve until a signal arrives on sigfd (a signalfd for SIGINT, SIGTERM and

@@ -28,6 +28,7 @@ struct dp_leg;
 struct dp_worker;
 
 struct dp_eth_port;
+struct dp_eth_worker;
 
 /* One local media endpoint (an RTP or RTCP port of a leg). On a kernel-UDP
  * interface it is a socket (fd, in the worker's epoll set); on an ethdev
@@ -39,6 +40,7 @@ struct dp_sock {
 	struct dp_leg *leg;
 	struct sockaddr_storage local;
 	struct dp_eth_port *eth;
+	int32_t flow_pos;     /* ethdev: the flow-table slot, kept from delete until reclaim */
 };
 
 /* Per-source receive state (RFC 3550 A.1, A.8). */
@@ -114,6 +116,7 @@ struct dp_worker {
 	atomic_uint_fast64_t posted, done;
 	struct dp_lcore_stats stats;
 	uint64_t tsc_hz;
+	struct dp_eth_worker *eth;    /* its queues on ethdev ports (dp_eth.c); NULL: none, sleep in epoll */
 } __rte_cache_aligned;
 
 /* dp_worker.c */

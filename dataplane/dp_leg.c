@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dp_eth.h"
 #include "dp_internal.h"
 
 uint32_t dp_relatch_ms = 3000;
@@ -68,6 +69,9 @@ static int parse_ip(const char *s, struct sockaddr_storage *ss)
 
 int dp_media_start(const struct dp_media_conf *c)
 {
+	uint32_t endpoints = 0;
+	int rc;
+
 	if (g.started)
 		return -EALREADY;
 	if (c->n_ifaces == 0 || c->n_ifaces > DP_MAX_IFACES)
@@ -90,6 +94,19 @@ int dp_media_start(const struct dp_media_conf *c)
 			return -ENOMEM;
 		dp_log(DP_LOG_INFO, "dp", "interface %s: %s (announced as %s), media ports %u-%u (%u pairs)",
 		       ic->name, ic->address, f->conf.advertise, ic->port_min, ic->port_max, f->npairs);
+		if (ic->type == DP_IFACE_ETHDEV) {
+			rc = dp_eth_iface_add(i, ic);
+			if (rc) {
+				dp_eth_stop();
+				return rc;
+			}
+			endpoints += 2 * f->npairs;
+		}
+	}
+	rc = dp_eth_media_start(endpoints);
+	if (rc) {
+		dp_eth_stop();
+		return rc;
 	}
 	g.n_ifaces = c->n_ifaces;
 	dp_relatch_ms = c->relatch_ms;
@@ -108,6 +125,7 @@ void dp_media_stop(void)
 	}
 	g.n_ifaces = 0;
 	g.started = false;
+	dp_eth_stop();
 	dp_workers_release();
 }
 
@@ -188,6 +206,24 @@ static int bind_udp(const struct sockaddr_storage *base, uint16_t port, struct d
 	return 0;
 }
 
+/* A local endpoint: a kernel socket, or a flow entry on an ethdev interface. */
+static int open_ep(const struct iface *f, unsigned fi, uint16_t port, struct dp_sock *s)
+{
+	return dp_eth_iface_is_eth(fi) ? dp_eth_endpoint_open(fi, port, s) : bind_udp(&f->addr, port, s);
+}
+
+/* Undo open_ep for a leg that never got attached. */
+static void close_ep(struct dp_sock *s)
+{
+	if (s->eth) {
+		dp_eth_endpoint_close(s);
+		dp_eth_endpoint_release(s, false);
+	} else if (s->fd >= 0) {
+		close(s->fd);
+	}
+	s->fd = -1;
+}
+
 static uint16_t first_port(const struct iface *f)
 {
 	return (uint16_t)(f->conf.port_min + (f->conf.port_min & 1u)); /* RTP on even ports */
@@ -209,11 +245,10 @@ static int alloc_ports(struct iface *f, bool mux, struct dp_leg *l)
 
 		if (f->used[i])
 			continue;
-		if (bind_udp(&f->addr, port, &l->rtp))
+		if (open_ep(f, l->iface, port, &l->rtp))
 			continue; /* taken by someone else on the host */
-		if (!mux && bind_udp(&f->addr, (uint16_t)(port + 1), &l->rtcp)) {
-			close(l->rtp.fd);
-			l->rtp.fd = -1;
+		if (!mux && open_ep(f, l->iface, (uint16_t)(port + 1), &l->rtcp)) {
+			close_ep(&l->rtp);
 			continue;
 		}
 		f->used[i] = 1;
@@ -262,10 +297,8 @@ struct dp_leg *dp_leg_create(struct dp_call *c, const char *iface, unsigned flag
 	if (!rc)
 		rc = exec(l, &cmd);
 	if (rc) {
-		if (l->rtp.fd >= 0)
-			close(l->rtp.fd);
-		if (l->rtcp.fd >= 0)
-			close(l->rtcp.fd);
+		close_ep(&l->rtp);
+		close_ep(&l->rtcp);
 		if (l->rtp_port)
 			g.ifaces[fi].used[pair_index(&g.ifaces[fi], l->rtp_port)] = 0;
 		free(l);
@@ -288,7 +321,11 @@ void dp_leg_destroy(struct dp_leg *l)
 
 	if (!l)
 		return;
+	dp_eth_endpoint_close(&l->rtp); /* ethdev: no new lookup finds the leg */
+	dp_eth_endpoint_close(&l->rtcp);
 	exec(l, &cmd); /* after this the worker holds no reference */
+	dp_eth_endpoint_release(&l->rtp, true);
+	dp_eth_endpoint_release(&l->rtcp, true);
 	for (pp = &l->call->legs; *pp && *pp != l; pp = &(*pp)->next_in_call)
 		;
 	if (*pp)
@@ -296,7 +333,8 @@ void dp_leg_destroy(struct dp_leg *l)
 	f = &g.ifaces[l->iface];
 	if (f->used)
 		f->used[pair_index(f, l->rtp_port)] = 0;
-	close(l->rtp.fd);
+	if (l->rtp.fd >= 0)
+		close(l->rtp.fd);
 	if (l->rtcp.fd >= 0)
 		close(l->rtcp.fd);
 	dp_srtp_destroy(l->srtp_rx);

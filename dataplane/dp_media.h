@@ -22,11 +22,26 @@
 
 #define DP_MAX_IFACES 8
 
+enum dp_iface_type {
+	DP_IFACE_UDP,    /* kernel UDP sockets bound to `address` (the default) */
+	DP_IFACE_ETHDEV, /* a DPDK port: medius owns `address` on it (ARP, ICMP, NDP, UDP) */
+};
+
 struct dp_iface_conf {
 	char name[32];       /* "default", "internal", "external", ... */
 	char address[64];    /* local address media sockets bind to */
 	char advertise[64];  /* address to announce (NAT); empty: address */
 	uint16_t port_min, port_max; /* media port range; RTP even, RTCP odd */
+	enum dp_iface_type type;
+	/* DP_IFACE_ETHDEV only. device: an EAL device name ("0000:03:00.0",
+	 * "net_null0") or vdev arguments ("net_af_packet0,iface=eth1"), probed
+	 * when not present yet; interfaces naming the same device share the
+	 * port (one address each). The port's own MAC is used. prefix_len: the
+	 * on-link prefix of address (0: every destination is on-link);
+	 * gateway: next hop for off-link destinations (empty: none). */
+	char device[128];
+	uint8_t prefix_len;
+	char gateway[64];
 };
 
 struct dp_media_conf {
@@ -85,7 +100,9 @@ int dp_leg_set_remote(struct dp_leg *l, const struct sockaddr *rtp, const struct
  * NULL for plain RTP on that side. Returns 0, -ENOTSUP (suite unavailable),
  * -EINVAL. The old contexts are destroyed once the worker let go of them. */
 int dp_leg_set_srtp(struct dp_leg *l, const struct dp_sdes *rx, const struct dp_sdes *tx);
-/* Replace the leg's options (DP_LEG_RTCP_MUX cannot change). */
+/* Replace the leg's options. DP_LEG_RTCP_MUX may be turned on for a leg
+ * created without it (RTCP then also uses the RTP port), but stays on for a
+ * leg created with it (it has no RTCP port). */
 int dp_leg_set_flags(struct dp_leg *l, unsigned flags);
 /* RTP clock rate of the leg's media, for jitter in ms and DP_LEG_REWRITE. */
 int dp_leg_set_clock(struct dp_leg *l, uint32_t clock_rate);

@@ -460,7 +460,9 @@ void dp_relay_apply(struct dp_worker *w, struct dp_cmd *c)
 		memcpy(c->srtp, old, sizeof(old));
 		break;
 	case DP_CMD_SET_FLAGS:
-		l->flags = (c->flags & ~(unsigned)DP_LEG_RTCP_MUX) | (l->flags & DP_LEG_RTCP_MUX);
+		/* rtcp-mux can be turned on (RTCP then also comes and goes on the
+		 * RTP port), never off on a leg that has no RTCP port */
+		l->flags = c->flags | (l->rtcp.fd < 0 ? (unsigned)DP_LEG_RTCP_MUX : 0u);
 		break;
 	case DP_CMD_SET_CLOCK:
 		l->clock_rate = c->clock_rate;

@@ -6,8 +6,10 @@
  * bursts (dp_relay.c). The control lcore's commands arrive through a
  * one-slot mailbox and run only after the current batch of events is done:
  * the quiescent point where no packet of this worker references a leg, so a
- * command may detach and the control plane then free it. ethdev ports (a
- * later issue) switch a worker to busy polling.
+ * command may detach and the control plane then free it. A worker with
+ * queues on ethdev ports (dp_eth.c) busy-polls instead: each iteration
+ * polls its kernel sockets (epoll_wait with no timeout), serves the
+ * mailbox, then runs one rx burst per port and flushes what it queued.
  */
 #include <errno.h>
 #include <sched.h>
@@ -22,6 +24,7 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
+#include "dp_eth.h"
 #include "dp_internal.h"
 
 extern uint32_t dp_media_mbufs; /* dp_leg.c */
@@ -50,7 +53,8 @@ static int worker_main(void *arg)
 
 	w->tsc_hz = rte_get_tsc_hz();
 	while (!atomic_load_explicit(&w->stop, memory_order_acquire)) {
-		int n = epoll_wait(w->epfd, ev, 64, -1);
+		bool poll = w->eth != NULL;
+		int n = epoll_wait(w->epfd, ev, 64, poll ? 0 : -1);
 		bool wake = false;
 
 		for (int i = 0; i < n; i++) {
@@ -64,8 +68,10 @@ static int worker_main(void *arg)
 				dp_relay_socket(w, ev[i].data.ptr);
 			}
 		}
-		if (wake)
+		if (wake || poll)
 			serve_mailbox(w);
+		if (poll)
+			dp_eth_poll(w); /* keeps no dp_sock across calls: see dp_eth.c */
 	}
 	serve_mailbox(w);
 	return 0;
@@ -111,13 +117,12 @@ static void worker_close(struct dp_worker *w)
 int dp_workers_start(void)
 {
 	unsigned lcore;
-	int started = 0;
+	int started = 0, rc;
 
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		struct dp_worker *w = &g_workers[lcore];
 		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
 		char name[32];
-		int rc;
 
 		w->lcore = lcore;
 		w->tsc_hz = rte_get_tsc_hz();
@@ -137,16 +142,27 @@ int dp_workers_start(void)
 			return rc;
 		}
 		atomic_store(&w->stop, false);
-		rc = rte_eal_remote_launch(worker_main, w, lcore);
-		if (rc) {
-			worker_close(w);
-			dp_workers_stop();
-			return rc;
-		}
-		w->launched = true;
 		g_list[g_count++] = w;
-		dp_log(DP_LOG_DEBUG, "dp", "worker started on lcore %u", lcore);
+	}
+	/* ethdev ports: one queue pair per worker, rx into its pool */
+	rc = dp_eth_start(g_list, g_count);
+	for (unsigned i = 0; i < g_count && !rc; i++) {
+		struct dp_worker *w = g_list[i];
+
+		rc = rte_eal_remote_launch(worker_main, w, w->lcore);
+		if (rc)
+			break;
+		w->launched = true;
+		dp_log(DP_LOG_DEBUG, "dp", "worker started on lcore %u%s", w->lcore,
+		       w->eth ? ", polling ethdev ports" : "");
 		started++;
+	}
+	if (rc) {
+		dp_workers_stop();
+		dp_eth_stop();
+		for (unsigned i = 0; i < g_count; i++)
+			worker_close(g_list[i]);
+		return rc;
 	}
 	return started;
 }

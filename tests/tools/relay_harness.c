@@ -2,7 +2,13 @@
  * kernel-UDP ports, SRTP), configured from the command line, for tests that
  * drive media through medius before the ng call model exists.
  *
- *   relay_harness [--lcores LIST] [--relatch MS] --a OPTS --b OPTS
+ *   relay_harness [--lcores LIST] [--relatch MS] [--eal ARGS]
+ *                 [--iface-eth DEVICE,ADDRESS[/LEN]] --a OPTS --b OPTS
+ *   --iface-eth: both legs on an ethdev interface instead of kernel UDP on
+ *     127.0.0.1: DEVICE is an EAL device name or vdev argument string (it
+ *     may contain commas: ADDRESS is what follows the last one), e.g.
+ *     net_af_packet0,iface=vethM,10.99.1.1/24
+ *   --eal: further EAL arguments, space separated ("--lcores=0@0,1@1,2@1")
  *   OPTS: comma-separated key=value:
  *     remote=IP:PORT   where the leg's peer receives (optional: latching)
  *     flags=F|F        mux, strict, asymmetric, rewrite
@@ -124,12 +130,25 @@ int main(int argc, char **argv)
 	struct dp_lcore_stats ls;
 	sigset_t mask;
 	int sig, err, relatch_ms = -1;
+	char eth_dev[128] = "", eth_addr[64] = "";
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--relatch") && i + 1 < argc) {
 			relatch_ms = atoi(argv[++i]);
 		} else if (!strcmp(argv[i], "--lcores") && i + 1 < argc) {
 			snprintf(eal.lcores, sizeof(eal.lcores), "%s", argv[++i]);
+		} else if (!strcmp(argv[i], "--eal") && i + 1 < argc) {
+			snprintf(eal.extra_args, sizeof(eal.extra_args), "%s", argv[++i]);
+		} else if (!strcmp(argv[i], "--iface-eth") && i + 1 < argc) {
+			const char *v = argv[++i], *comma = strrchr(v, ',');
+
+			if (!comma || comma == v || (size_t)(comma - v) >= sizeof(eth_dev) ||
+			    strlen(comma + 1) >= sizeof(eth_addr)) {
+				fprintf(stderr, "relay_harness: --iface-eth DEVICE,ADDRESS[/LEN]\n");
+				return 2;
+			}
+			snprintf(eth_dev, sizeof(eth_dev), "%.*s", (int)(comma - v), v);
+			snprintf(eth_addr, sizeof(eth_addr), "%s", comma + 1);
 		} else if ((!strcmp(argv[i], "--a") || !strcmp(argv[i], "--b")) && i + 1 < argc) {
 			if (parse_leg(argv[i + 1], &o[argv[i][2] == 'b'])) {
 				fprintf(stderr, "relay_harness: bad leg options '%s'\n", argv[i + 1]);
@@ -137,7 +156,8 @@ int main(int argc, char **argv)
 			}
 			i++;
 		} else {
-			fprintf(stderr, "usage: relay_harness [--lcores LIST] [--relatch MS] --a OPTS --b OPTS\n");
+			fprintf(stderr, "usage: relay_harness [--lcores LIST] [--relatch MS] [--eal ARGS] "
+					"[--iface-eth DEVICE,ADDRESS[/LEN]] --a OPTS --b OPTS\n");
 			return 2;
 		}
 	}
@@ -152,6 +172,19 @@ int main(int argc, char **argv)
 	dp_media_conf_defaults(&mc);
 	if (relatch_ms >= 0)
 		mc.relatch_ms = (uint32_t)relatch_ms;
+	if (eth_dev[0]) {
+		struct dp_iface_conf *f = &mc.ifaces[0];
+		char *slash = strchr(eth_addr, '/');
+
+		snprintf(f->name, sizeof(f->name), "eth");
+		f->type = DP_IFACE_ETHDEV;
+		snprintf(f->device, sizeof(f->device), "%s", eth_dev);
+		if (slash) {
+			*slash = '\0';
+			f->prefix_len = (uint8_t)atoi(slash + 1);
+		}
+		snprintf(f->address, sizeof(f->address), "%s", eth_addr);
+	}
 	if (dp_media_start(&mc) || dp_workers_start() <= 0) {
 		fprintf(stderr, "relay_harness: no worker lcore (need at least 2 lcores)\n");
 		return 70;

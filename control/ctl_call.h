@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT
+ * ctl_call: the call model behind the ng commands. A call (call-id) has the
+ * offerer's tag (from-tag) and the answerer's (to-tag) and one stream per
+ * SDP media section; each stream is two dataplane legs, one facing each
+ * side, relayed to each other. offer allocates the legs and rewrites the
+ * SDP for the answerer; answer completes them and rewrites the SDP for the
+ * offerer; delete, query, list and statistics report. Transcoding between
+ * legs (media workers running codecs/ chains) is not wired yet: a request
+ * that needs it gets an explicit error.
+ */
+#ifndef CTL_CALL_H
+#define CTL_CALL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ctl_ng.h"
+
+struct ctl_calls;
+
+struct ctl_calls_conf {
+	uint32_t idle_timeout_s; /* a call whose media stopped this long ago ends; 0: never */
+};
+
+/* The call registry. NULL on no memory. */
+struct ctl_calls *ctl_calls_create(const struct ctl_calls_conf *conf);
+/* Destroy every call (their legs and ports) and the registry; accepts NULL. */
+void ctl_calls_destroy(struct ctl_calls *c);
+/* The ng commands it implements, for ctl_ng_conf (ctx = the registry). */
+const struct ctl_ng_cmd *ctl_calls_commands(size_t *n);
+/* Timers, about once a second: delete-delay expiry and idle calls. */
+void ctl_calls_tick(struct ctl_calls *c, uint64_t now_ms);
+/* Number of calls. */
+unsigned ctl_calls_count(const struct ctl_calls *c);
+
+#endif

@@ -1,0 +1,390 @@
+/* SPDX-License-Identifier: MIT
+ * dp_eth: ethdev ports for ethdev interfaces, their life cycle, and the
+ * legs' local endpoints on them (see dp_eth.h). Control lcore only.
+ *
+ * Life cycle: dp_media_start registers each ethdev interface
+ * (dp_eth_iface_add: the device is found by name or probed from its vdev
+ * arguments; interfaces naming one device share its port) and creates the
+ * flow table (dp_eth_media_start). dp_workers_start, once every worker has
+ * its mbuf pool, configures and starts the ports with one rx/tx queue pair
+ * per worker (dp_eth_start). dp_media_stop undoes it all (dp_eth_stop).
+ *
+ * Endpoints and the flow table: a leg on an ethdev interface has no socket;
+ * each of its ports is a flow entry (address, port) -> its struct dp_sock.
+ * Workers look entries up without locks. Deleting one is safe because:
+ *  1. dp_eth_endpoint_close deletes the key before the leg's DETACH
+ *     command is posted, so lookups started after that miss;
+ *  2. a worker only dereferences a dp_sock it got from a lookup within the
+ *     same rx burst (dp_eth_input): it keeps no dp_sock between bursts, and
+ *     frames it hands to another worker are looked up again there;
+ *  3. the mailbox is served only between bursts, so when DETACH (on the
+ *     leg's worker) and a no-op command (on every other worker, only when
+ *     there are several) have run, no worker holds the dp_sock any more:
+ *     dp_eth_endpoint_release then frees the key slot, and dp_leg_destroy
+ *     frees the leg.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_bus.h>
+#include <rte_dev.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+
+#include "dp_eth.h"
+
+#define RX_DESC 1024
+#define TX_DESC 1024
+
+static struct {
+	struct dp_eth_port ports[DP_MAX_IFACES];
+	unsigned n_ports;
+	struct dp_eth_addr addrs[DP_MAX_IFACES]; /* by interface index */
+	bool is_eth[DP_MAX_IFACES];
+	struct dp_flow *flow;
+	struct dp_worker *workers[RTE_MAX_LCORE];
+	unsigned n_workers;
+} g;
+
+bool dp_eth_iface_is_eth(unsigned iface)
+{
+	return iface < DP_MAX_IFACES && g.is_eth[iface];
+}
+
+const struct dp_eth_addr *dp_eth_iface_addr(unsigned iface)
+{
+	return dp_eth_iface_is_eth(iface) ? &g.addrs[iface] : NULL;
+}
+
+struct dp_eth_port *dp_eth_iface_port(unsigned iface)
+{
+	return dp_eth_iface_is_eth(iface) ? g.addrs[iface].port : NULL;
+}
+
+struct dp_flow *dp_eth_flow_table(void)
+{
+	return g.flow;
+}
+
+static int parse_ip(const char *s, int *family, uint8_t ip[16])
+{
+	memset(ip, 0, 16);
+	if (inet_pton(AF_INET, s, ip) == 1) {
+		*family = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, ip) == 1) {
+		*family = AF_INET6;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* The port of `device`: an existing ethdev of that name, or one probed now
+ * from the device string (vdev arguments, or a bus device). */
+static int find_or_probe(const char *device, uint16_t *port_id, bool *hotplugged)
+{
+	char name[RTE_ETH_NAME_MAX_LEN];
+	size_t n = strcspn(device, ",");
+	int rc;
+
+	if (n == 0 || n >= sizeof(name))
+		return -EINVAL;
+	memcpy(name, device, n);
+	name[n] = '\0';
+	*hotplugged = false;
+	if (rte_eth_dev_get_port_by_name(name, port_id) == 0)
+		return 0;
+	rc = rte_dev_probe(device);
+	if (rc < 0) {
+		dp_log(DP_LOG_ERR, "eth", "cannot probe device '%s': %s", device, rte_strerror(-rc));
+		return rc;
+	}
+	if (rte_eth_dev_get_port_by_name(name, port_id) != 0) {
+		dp_log(DP_LOG_ERR, "eth", "device '%s' was probed but has no ethdev port named '%s'",
+		       device, name);
+		return -ENODEV;
+	}
+	*hotplugged = true;
+	return 0;
+}
+
+static struct dp_eth_port *port_for(const char *device, int *err)
+{
+	uint16_t pid;
+	bool hot;
+	struct dp_eth_port *p;
+	struct rte_ether_addr mac;
+	int rc = find_or_probe(device, &pid, &hot);
+
+	if (rc) {
+		*err = rc;
+		return NULL;
+	}
+	for (unsigned i = 0; i < g.n_ports; i++)
+		if (g.ports[i].port_id == pid)
+			return &g.ports[i];
+	p = &g.ports[g.n_ports];
+	memset(p, 0, sizeof(*p));
+	p->idx = g.n_ports;
+	p->port_id = pid;
+	p->hotplugged = hot;
+	rte_eth_dev_get_name_by_port(pid, p->name);
+	rc = rte_eth_macaddr_get(pid, &mac);
+	if (rc) {
+		dp_log(DP_LOG_ERR, "eth", "%s: cannot read the MAC address: %s", p->name, rte_strerror(-rc));
+		*err = rc;
+		return NULL;
+	}
+	memcpy(p->mac, mac.addr_bytes, 6);
+	g.n_ports++;
+	return p;
+}
+
+int dp_eth_iface_add(unsigned iface, const struct dp_iface_conf *conf)
+{
+	struct dp_eth_addr *a = &g.addrs[iface];
+	struct dp_eth_port *p;
+	int err = 0;
+
+	if (iface >= DP_MAX_IFACES || conf->type != DP_IFACE_ETHDEV)
+		return -EINVAL;
+	memset(a, 0, sizeof(*a));
+	a->iface = iface;
+	if (parse_ip(conf->address, &a->family, a->ip)) {
+		dp_log(DP_LOG_ERR, "eth", "interface %s: bad address '%s'", conf->name, conf->address);
+		return -EINVAL;
+	}
+	if (a->family == AF_INET6 && (a->ip[0] == 0xff || a->ip[0] == 0)) {
+		dp_log(DP_LOG_ERR, "eth", "interface %s: %s is not a unicast address", conf->name, conf->address);
+		return -EINVAL;
+	}
+	if ((a->family == AF_INET && conf->prefix_len > 32) || conf->prefix_len > 128) {
+		dp_log(DP_LOG_ERR, "eth", "interface %s: prefix length %u", conf->name, conf->prefix_len);
+		return -EINVAL;
+	}
+	a->prefix_len = conf->prefix_len;
+	if (conf->gateway[0]) {
+		int fam;
+
+		if (parse_ip(conf->gateway, &fam, a->gw) || fam != a->family) {
+			dp_log(DP_LOG_ERR, "eth", "interface %s: gateway '%s' is not an address of the same family as %s",
+			       conf->name, conf->gateway, conf->address);
+			return -EINVAL;
+		}
+		a->has_gw = true;
+	}
+	if (a->family == AF_INET6) {
+		a->sn_mac[0] = 0x33;
+		a->sn_mac[1] = 0x33;
+		a->sn_mac[2] = 0xff;
+		memcpy(a->sn_mac + 3, a->ip + 13, 3);
+	}
+	if (!conf->device[0]) {
+		dp_log(DP_LOG_ERR, "eth", "interface %s: type ethdev needs a device", conf->name);
+		return -EINVAL;
+	}
+	p = port_for(conf->device, &err);
+	if (!p)
+		return err ? err : -ENODEV;
+	for (unsigned i = 0; i < p->n_addrs; i++)
+		if (p->addrs[i]->family == a->family && !memcmp(p->addrs[i]->ip, a->ip, 16)) {
+			dp_log(DP_LOG_ERR, "eth", "interface %s: %s is already on %s", conf->name,
+			       conf->address, p->name);
+			return -EEXIST;
+		}
+	a->port = p;
+	p->addrs[p->n_addrs++] = a;
+	g.is_eth[iface] = true;
+	dp_log(DP_LOG_INFO, "eth", "interface %s: %s/%u on port %u (%s, %02x:%02x:%02x:%02x:%02x:%02x)%s%s",
+	       conf->name, conf->address, conf->prefix_len, p->port_id, p->name, p->mac[0], p->mac[1],
+	       p->mac[2], p->mac[3], p->mac[4], p->mac[5], a->has_gw ? " via " : "",
+	       a->has_gw ? conf->gateway : "");
+	return 0;
+}
+
+int dp_eth_media_start(uint32_t endpoints)
+{
+	if (!g.n_ports)
+		return 0;
+	g.flow = dp_flow_create("dp_flow", endpoints + 64, SOCKET_ID_ANY);
+	return g.flow ? 0 : -ENOMEM;
+}
+
+static int port_start(struct dp_eth_port *p, struct dp_worker *const *workers, unsigned n)
+{
+	struct rte_eth_dev_info di;
+	struct rte_eth_conf conf;
+	uint16_t nb_rxd = RX_DESC, nb_txd = TX_DESC;
+	bool v6 = false;
+	int rc;
+
+	rc = rte_eth_dev_info_get(p->port_id, &di);
+	if (rc)
+		goto fail;
+	if (di.max_rx_queues < n || di.max_tx_queues < n) {
+		dp_log(DP_LOG_ERR, "eth",
+		       "%s has %u rx / %u tx queues, but each of the %u workers needs a pair "
+		       "(af_packet: add qpairs=%u to the device)", p->name, di.max_rx_queues,
+		       di.max_tx_queues, n, n);
+		return -EINVAL;
+	}
+	memset(&conf, 0, sizeof(conf));
+	p->tx_offloads = di.tx_offload_capa & (RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM);
+	p->rx_offloads = di.rx_offload_capa & (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM);
+	conf.txmode.offloads = p->tx_offloads;
+	conf.rxmode.offloads = p->rx_offloads;
+	if (n > 1 && di.flow_type_rss_offloads) {
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_hf = di.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP);
+	}
+	rc = rte_eth_dev_configure(p->port_id, (uint16_t)n, (uint16_t)n, &conf);
+	if (rc)
+		goto fail;
+	rc = rte_eth_dev_adjust_nb_rx_tx_desc(p->port_id, &nb_rxd, &nb_txd);
+	if (rc)
+		goto fail;
+	for (unsigned q = 0; q < n; q++) {
+		int socket = (int)rte_lcore_to_socket_id(workers[q]->lcore);
+
+		rc = rte_eth_rx_queue_setup(p->port_id, (uint16_t)q, nb_rxd, (unsigned)socket, NULL,
+					    workers[q]->pool);
+		if (!rc)
+			rc = rte_eth_tx_queue_setup(p->port_id, (uint16_t)q, nb_txd, (unsigned)socket, NULL);
+		if (rc)
+			goto fail;
+	}
+	rc = rte_eth_dev_start(p->port_id);
+	if (rc)
+		goto fail;
+	p->started = true;
+	p->nb_queues = (uint16_t)n;
+	for (unsigned i = 0; i < p->n_addrs; i++)
+		v6 |= p->addrs[i]->family == AF_INET6;
+	if (v6) /* solicited-node groups; a NIC that filters multicast needs this */
+		rte_eth_allmulticast_enable(p->port_id);
+	dp_log(DP_LOG_INFO, "eth", "%s started: %u queue pair(s), tx checksum offload %s, rx %s", p->name, n,
+	       (p->tx_offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) ? "UDP" : "none (software)",
+	       (p->rx_offloads & RTE_ETH_RX_OFFLOAD_UDP_CKSUM) ? "UDP" : "none (software)");
+	return 0;
+fail:
+	dp_log(DP_LOG_ERR, "eth", "%s: cannot start the port: %s", p->name, rte_strerror(rc < 0 ? -rc : rc));
+	return rc < 0 ? rc : -rc;
+}
+
+int dp_eth_start(struct dp_worker *const *workers, unsigned n)
+{
+	int rc = 0;
+
+	if (!g.n_ports || n == 0)
+		return 0;
+	for (unsigned i = 0; i < g.n_ports && !rc; i++)
+		rc = port_start(&g.ports[i], workers, n);
+	for (unsigned q = 0; q < n && !rc; q++) {
+		struct dp_eth_port *list[DP_MAX_IFACES];
+
+		for (unsigned i = 0; i < g.n_ports; i++)
+			list[i] = &g.ports[i];
+		rc = dp_eth_worker_init(workers[q], list, g.n_ports, (uint16_t)q);
+		g.workers[q] = workers[q];
+		g.n_workers = q + 1;
+	}
+	if (rc)
+		dp_eth_stop();
+	return rc;
+}
+
+void dp_eth_stop(void)
+{
+	for (unsigned q = 0; q < g.n_workers; q++)
+		dp_eth_worker_free(g.workers[q]);
+	g.n_workers = 0;
+	for (unsigned i = 0; i < g.n_ports; i++) {
+		struct dp_eth_port *p = &g.ports[i];
+		struct rte_eth_dev_info di;
+
+		if (p->started)
+			rte_eth_dev_stop(p->port_id);
+		p->started = false;
+		if (p->hotplugged && rte_eth_dev_info_get(p->port_id, &di) == 0 && di.device) {
+			rte_eth_dev_close(p->port_id);
+			rte_dev_remove(di.device);
+		}
+	}
+	dp_flow_destroy(g.flow);
+	memset(&g, 0, sizeof(g));
+}
+
+int dp_eth_endpoint_open(unsigned iface, uint16_t port, struct dp_sock *s)
+{
+	const struct dp_eth_addr *a = dp_eth_iface_addr(iface);
+	struct sockaddr_storage ss;
+	struct dp_flow_key k;
+	int32_t rc;
+
+	if (!a || !g.flow)
+		return -ENODEV;
+	memset(&ss, 0, sizeof(ss));
+	if (a->family == AF_INET) {
+		struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons(port);
+		memcpy(&v4->sin_addr, a->ip, 4);
+	} else {
+		struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons(port);
+		memcpy(&v6->sin6_addr, a->ip, 16);
+	}
+	/* fields the worker reads once the entry is visible: set them first */
+	s->fd = -1;
+	s->eth = a->port;
+	s->local = ss;
+	s->flow_pos = -1;
+	dp_flow_key_from_sa(&k, &ss);
+	rc = dp_flow_add(g.flow, &k, s);
+	if (rc < 0) {
+		s->eth = NULL;
+		return rc == -EEXIST ? -EADDRINUSE : rc;
+	}
+	return 0;
+}
+
+void dp_eth_endpoint_close(struct dp_sock *s)
+{
+	struct dp_flow_key k;
+	int32_t pos;
+
+	if (!s->eth || !g.flow || dp_flow_key_from_sa(&k, &s->local))
+		return;
+	pos = dp_flow_del(g.flow, &k);
+	s->flow_pos = pos >= 0 ? pos : -1;
+}
+
+void dp_eth_endpoint_release(struct dp_sock *s, bool detached)
+{
+	unsigned n = dp_worker_count();
+
+	if (!s->eth || !g.flow)
+		return;
+	if (s->flow_pos >= 0) {
+		/* the leg's own worker passed DETACH; let every other one pass a
+		 * quiescent point too (point 3 in the comment at the top) */
+		for (unsigned i = 0; i < n; i++) {
+			struct dp_worker *w = dp_worker_get(i);
+			struct dp_cmd cmd = { .op = DP_CMD_NONE };
+
+			if (w != s->leg->w || !detached)
+				dp_worker_exec(w, &cmd);
+		}
+		dp_flow_reclaim(g.flow, s->flow_pos);
+	}
+	s->flow_pos = -1;
+	s->eth = NULL;
+}
