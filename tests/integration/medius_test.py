@@ -114,3 +114,47 @@ class Daemon:
     def __exit__(self, *exc):
         self.stop()
         os.unlink(self.log.name)
+
+
+# ---- bencode and an ng client (standard library only) ----
+
+def bencode(v):
+    if isinstance(v, bool):
+        v = int(v)
+    if isinstance(v, int):
+        return b"i%de" % v
+    if isinstance(v, str):
+        v = v.encode()
+    if isinstance(v, bytes):
+        return b"%d:%s" % (len(v), v)
+    if isinstance(v, list):
+        return b"l" + b"".join(bencode(x) for x in v) + b"e"
+    if isinstance(v, dict):
+        return b"d" + b"".join(bencode(k) + bencode(x) for k, x in v.items()) + b"e"
+    raise TypeError(type(v))
+
+
+def bdecode(b, i=0):
+    """Decode one value at b[i:]; returns (value, next index). Strings come back as str."""
+    c = b[i:i + 1]
+    if c == b"i":
+        j = b.index(b"e", i)
+        return int(b[i + 1:j]), j + 1
+    if c in (b"l", b"d"):
+        i += 1
+        items = []
+        while b[i:i + 1] != b"e":
+            v, i = bdecode(b, i)
+            items.append(v)
+        if c == b"l":
+            return items, i + 1
+        return dict(zip(items[::2], items[1::2])), i + 1
+    j = b.index(b":", i)
+    n = int(b[i:j])
+    return b[j + 1:j + 1 + n].decode("utf-8", "replace"), j + 1 + n
+
+
+def ng(port, **cmd):
+    """Send an ng command (keyword names with _ become -) and return the reply dict."""
+    msg = {k.replace("_", "-"): v for k, v in cmd.items()}
+    return bdecode(ng_request(port, bencode(msg), timeout=5))[0]

@@ -1,0 +1,238 @@
+"""Calls through mediusd driven over ng: rtpengine's own client for
+conformance, then real media through offer/answer'd calls (plain, RTP ->
+SRTP and SRTP -> RTP with SDES keys), query/list/delete/statistics, bad
+requests, ports given back, and the idle timeout."""
+import base64
+import os
+import random
+import re
+import socket
+import struct
+import subprocess
+import time
+
+from medius_test import Daemon, check, finish, ng, ng_request
+
+SRTP_TOOL = os.environ.get("SRTP_TOOL", "build/tests/srtp_tool")
+
+
+def sdp(port, proto="RTP/AVP", pts=(0, 8), extra=""):
+    return ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+            f"m=audio {port} {proto} {' '.join(map(str, pts))}\r\na=ptime:20\r\n{extra}")
+
+
+def media_port(text):
+    m = re.search(r"^m=audio (\d+) (\S+)", text, re.M)
+    return int(m.group(1)), m.group(2)
+
+
+def valid_sdp(text):
+    """A strict reading of what we emit: CRLF lines x=..., v o s first, t before m."""
+    lines = text.split("\r\n")
+    if lines[-1] != "" or any("\n" in line for line in lines):
+        return False
+    lines = lines[:-1]
+    if [l[:2] for l in lines[:3]] != ["v=", "o=", "s="]:
+        return False
+    return all(re.match(r"^[a-z]=", l) for l in lines) and any(l.startswith("m=") for l in lines)
+
+
+def rtp(seq, ssrc=0x1234, payload=b"\xd5" * 160):
+    return struct.pack("!BBHII", 0x80, 0, seq, seq * 160, ssrc) + payload
+
+
+def srtp(mode, suite_key, packets):
+    r = subprocess.run([SRTP_TOOL, mode, suite_key], input="".join(p.hex() + "\n" for p in packets),
+                       capture_output=True, text=True, timeout=30)
+    return [bytes.fromhex(l) if not l.startswith("ERR") else None for l in r.stdout.splitlines()]
+
+
+def sock():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(1)
+    return s
+
+
+def drain(s, n=100):
+    got = []
+    s.settimeout(0.3)
+    try:
+        while len(got) < n:
+            got.append(s.recv(4096))
+    except socket.timeout:
+        pass
+    return got
+
+
+def fd_count(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+with Daemon("--set", "control.call_idle_timeout_seconds=3", tcp=True) as d:
+    P = d.port
+    base_fds = fd_count(d.proc.pid)
+
+    # --- conformance with rtpengine's own client ---
+    def client(*args):
+        return subprocess.run(["rtpengine-ng-client", "--proxy-address=127.0.0.1", f"--proxy-port={P}", *args],
+                              capture_output=True, text=True, timeout=30)
+    r = client("--call-id=rc1", "--from-tag=a", f"--sdp={sdp(40000)}", "offer")
+    new = r.stdout.split("New SDP:")[-1]
+    check(r.returncode == 0 and "m=audio 3" in new and "a=rtcp:3" in new,
+          f"rtpengine-ng-client offer: the SDP now points at medius ({r.stderr.strip()[:100]})")
+    r = client("--call-id=rc1", "--from-tag=a", "--to-tag=b", f"--sdp={sdp(40010)}", "answer")
+    check(r.returncode == 0 and "New SDP" in r.stdout, "rtpengine-ng-client answer")
+    r = client("--call-id=rc1", "query")
+    check(r.returncode == 0 and "totals" in r.stdout and "'local port'" in r.stdout, "rtpengine-ng-client query")
+    r = client("--call-id=rc1", "delete")
+    check(r.returncode == 0 and "totals" in r.stdout, "rtpengine-ng-client delete")
+    r = client("--call-id=rc1", "query")
+    check(r.returncode != 0 and "Unknown call-id" in r.stderr, "a deleted call is gone")
+
+    # --- a plain call with media both ways ---
+    a, b = sock(), sock()
+    o = ng(P, command="offer", call_id="c1", from_tag="A", sdp=sdp(a.getsockname()[1]), flags=["frobnicate"])
+    check(o["result"] == "ok" and valid_sdp(o["sdp"]), "offer: ok, and the SDP is well-formed")
+    check("Unknown flag" in o.get("warning", "") and "frobnicate" in o["warning"],
+          f"offer: an unknown flag is ignored with a warning: {o.get('warning')!r}")
+    to_b, _ = media_port(o["sdp"])
+    an = ng(P, command="answer", call_id="c1", from_tag="A", to_tag="B", sdp=sdp(b.getsockname()[1]))
+    check(an["result"] == "ok" and valid_sdp(an["sdp"]), "answer: ok, and the SDP is well-formed")
+    to_a, _ = media_port(an["sdp"])
+    for i in range(20):
+        a.sendto(rtp(i), ("127.0.0.1", to_a))
+        b.sendto(rtp(i, 0x5678), ("127.0.0.1", to_b))
+    got_b, got_a = drain(b), drain(a)
+    check(len(got_b) == 20 and len(got_a) == 20 and got_b[0] == rtp(0),
+          f"media flows both ways through the call: {len(got_b)} and {len(got_a)} of 20")
+    q = ng(P, command="query", call_id="c1")
+    streams = [s for t in q["tags"].values() for m in t["medias"] for s in m["streams"]]
+    check(sorted(s["stats"]["packets"] for s in streams) == [20, 20] and q["totals"]["RTP"]["packets"] == 40,
+          f"query: 20 packets each way, 40 in total ({q['totals']['RTP']})")
+    check(all(float(s["MOS"]) > 4.0 for s in streams), f"query: an estimated MOS per stream {[s['MOS'] for s in streams]}")
+    lst = ng(P, command="list")
+    check("c1" in lst["calls"], "list shows the call")
+    # the rewritten SDP parses back in medius
+    o2 = ng(P, command="offer", call_id="c1-again", from_tag="X", sdp=o["sdp"])
+    check(o2["result"] == "ok", "medius's own output SDP is accepted as an offer")
+    ng(P, command="delete", call_id="c1-again")
+    dl = ng(P, command="delete", call_id="c1")
+    check(dl["result"] == "ok" and dl["totals"]["RTP"]["packets"] == 40, "delete returns the call's statistics")
+
+    # --- RTP from A, SRTP towards B (transport-protocol RTP/SAVP) ---
+    a, b = sock(), sock()
+    o = ng(P, command="offer", call_id="c2", from_tag="A", sdp=sdp(a.getsockname()[1]), **{"transport-protocol": "RTP/SAVP"})
+    to_b, proto = media_port(o["sdp"])
+    cryptos = re.findall(r"a=crypto:(\d+) (\S+) inline:(\S+)", o["sdp"])
+    check(proto == "RTP/SAVP" and len(cryptos) == 2, f"offer to B: RTP/SAVP with {len(cryptos)} crypto lines")
+    bkey = base64.b64encode(os.urandom(30)).decode()
+    ans = sdp(b.getsockname()[1], "RTP/SAVP", (0,), f"a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:{bkey}\r\n")
+    an = ng(P, command="answer", call_id="c2", from_tag="A", to_tag="B", sdp=ans)
+    to_a, proto_a = media_port(an["sdp"])
+    check(an["result"] == "ok" and proto_a == "RTP/AVP" and "a=crypto" not in an["sdp"],
+          "answer to A: plain RTP/AVP, no keys")
+    ours = f"{cryptos[0][1]}:{cryptos[0][2].split('|')[0]}"
+    for i in range(10):
+        a.sendto(rtp(i), ("127.0.0.1", to_a))
+    enc = drain(b)
+    dec = srtp("unprotect", ours, enc)
+    check(len(enc) == 10 and all(len(p) == 182 for p in enc) and dec == [rtp(i) for i in range(10)],
+          f"A's RTP reaches B as SRTP under the offered key: {len(enc)} packets decrypt to the originals")
+    for p in srtp("protect", f"AES_CM_128_HMAC_SHA1_80:{bkey}", [rtp(i, 0x9999) for i in range(10)]):
+        b.sendto(p, ("127.0.0.1", to_b))
+    plain = drain(a)
+    check(plain == [rtp(i, 0x9999) for i in range(10)], f"B's SRTP reaches A decrypted: {len(plain)} of 10")
+    ng(P, command="delete", call_id="c2")
+
+    # --- SRTP from A, plain towards B ---
+    a, b = sock(), sock()
+    akey = base64.b64encode(os.urandom(30)).decode()
+    off = sdp(a.getsockname()[1], "RTP/SAVP", (0,), f"a=crypto:7 AES_CM_128_HMAC_SHA1_80 inline:{akey}\r\n")
+    o = ng(P, command="offer", call_id="c3", from_tag="A", sdp=off, **{"transport-protocol": "RTP/AVP"})
+    to_b, proto = media_port(o["sdp"])
+    check(proto == "RTP/AVP" and "a=crypto" not in o["sdp"], "offer to B: plain RTP, the keys removed")
+    an = ng(P, command="answer", call_id="c3", from_tag="A", to_tag="B", sdp=sdp(b.getsockname()[1], pts=(0,)))
+    to_a, proto_a = media_port(an["sdp"])
+    mk = re.search(r"a=crypto:7 AES_CM_128_HMAC_SHA1_80 inline:(\S+)", an["sdp"])
+    check(proto_a == "RTP/SAVP" and mk, "answer to A: RTP/SAVP with our key under A's tag 7")
+    for p in srtp("protect", f"AES_CM_128_HMAC_SHA1_80:{akey}", [rtp(i) for i in range(10)]):
+        a.sendto(p, ("127.0.0.1", to_a))
+    got = drain(b)
+    check(got == [rtp(i) for i in range(10)], f"A's SRTP reaches B as plain RTP: {len(got)} of 10")
+    for i in range(10):
+        b.sendto(rtp(i, 0x4242), ("127.0.0.1", to_b))
+    dec = srtp("unprotect", f"AES_CM_128_HMAC_SHA1_80:{mk.group(1).split('|')[0]}", drain(a))
+    check(dec == [rtp(i, 0x4242) for i in range(10)], "B's RTP reaches A encrypted with the answered key")
+    ng(P, command="delete", call_id="c3")
+
+    # --- bad requests: each an error reply, nothing leaked ---
+    errs = {
+        "broken SDP": dict(command="offer", call_id="e1", from_tag="A", sdp="v=0\r\nm=audio x RTP/AVP 0\r\n"),
+        "no call-id": dict(command="offer", from_tag="A", sdp=sdp(40000)),
+        "no from-tag": dict(command="offer", call_id="e2", sdp=sdp(40000)),
+        "answer for an unknown call": dict(command="answer", call_id="nope", from_tag="A", to_tag="B", sdp=sdp(40000)),
+        "transcoding": dict(command="offer", call_id="e3", from_tag="A", sdp=sdp(40000), codec={"transcode": ["opus"]}),
+        "recording": dict(command="start recording", call_id="x"),
+    }
+    for what, cmd in errs.items():
+        rep = ng(P, **cmd)
+        check(rep["result"] == "error" and rep.get("error-reason"), f"{what}: error '{rep.get('error-reason')}'")
+    r1 = ng_request(P, b"d7:command4:pinge", cookie="dup-cookie")
+    r2 = ng_request(P, b"d7:command5:offer7:call-id2:zze", cookie="dup-cookie")
+    check(r1 == r2, "a duplicate cookie gets the first reply again, not a second execution")
+    # 1 MB requests: a UDP datagram cannot carry one (the kernel refuses to
+    # send it); over TCP it gets an error reply and the connection closes
+    big = b"t1 d7:command5:offer3:sdp" + b"%d:" % (1 << 20) + b"x" * (1 << 20) + b"e"
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.sendto(big, ("127.0.0.1", P))
+        sent = "sent"
+    except OSError as e:
+        sent = f"refused by the kernel ({e.errno})"
+    with socket.create_connection(("127.0.0.1", P), timeout=5) as t:
+        try:
+            t.sendall(big)
+        except OSError:
+            pass
+        reply = b""
+        try:
+            while True:
+                chunk = t.recv(4096)
+                if not chunk:
+                    break
+                reply += chunk
+        except OSError:
+            pass
+    check(b"Request too large" in reply, f"a 1 MB request over TCP gets an error reply: {reply[:80]!r}")
+    rng = random.Random(5)
+    for i in range(10000):
+        kind = i % 4
+        if kind == 0:
+            body = bytes(rng.randrange(256) for _ in range(rng.randint(0, 200)))
+        elif kind == 1:
+            body = b"d7:command5:offer7:call-id%d:r%de" % (len(str(i)) + 1, i)
+        elif kind == 2:
+            body = b"d7:command6:answer7:call-id1:z3:sdp" + b"%d:" % 40 + bytes(rng.randrange(256) for _ in range(40)) + b"e"
+        else:
+            body = b"d7:command5:offer7:call-id2:rr8:from-tag1:a3:sdp%d:%se" % (len(sdp(1)), sdp(1).encode()[:-rng.randint(1, 30)] + b"x" * 0)
+        s.sendto(b"r%d " % i + body, ("127.0.0.1", P))
+        if i % 500 == 499:
+            time.sleep(0.02)
+    time.sleep(0.5)
+    check(d.proc.poll() is None and ng(P, command="ping")["result"] == "pong",
+          f"10,000 random requests and a 1 MB datagram ({sent}): mediusd still answers")
+    for cid in ng(P, command="list", limit=100000)["calls"]:
+        ng(P, command="delete", call_id=cid)
+    time.sleep(0.3)
+    check(fd_count(d.proc.pid) == base_fds, f"every port was given back: {fd_count(d.proc.pid)} fds, {base_fds} at start")
+
+    # --- idle timeout ---
+    ng(P, command="offer", call_id="idle", from_tag="A", sdp=sdp(40000))
+    time.sleep(5)
+    q = ng(P, command="query", call_id="idle")
+    check(q["result"] == "error", "a call without media ends after the idle timeout (3 s)")
+    check("call idle: no media for 3 s" in d.log_text(), "... with a log line")
+    st = ng(P, command="statistics")
+    check(st["statistics"]["totalstatistics"]["timeoutsessions"] >= 1, f"statistics: {st['statistics']}")
+finish()
