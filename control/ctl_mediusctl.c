@@ -43,6 +43,10 @@ static void usage(FILE *out)
 		"\n"
 		"Commands:\n"
 		"  ping            ask the daemon for a pong\n"
+		"  list            the calls, one row each (age, streams, packets, worst MOS)\n"
+		"  show CALL-ID    a call's streams: peers, packets, loss, jitter, RTT, MOS\n"
+		"  stats           the daemon's counters\n"
+		"  delete CALL-ID  end a call and show its final statistics\n"
 		"  ng JSON         send JSON (a dictionary with a \"command\" key) as an\n"
 		"                  ng request and print the reply as JSON\n"
 		"\n"
@@ -52,6 +56,7 @@ static void usage(FILE *out)
 		"      --tcp               use the TCP ng socket instead of UDP\n"
 		"      --wire json|bencode encoding on the wire (default bencode)\n"
 		"      --raw               print the reply exactly as received\n"
+		"  -j, --json              print replies as JSON instead of tables\n"
 		"  -T, --timeout MS        wait per attempt (default 1000)\n"
 		"  -r, --retries N         UDP attempts (default 3, same cookie)\n"
 		"  -h, --help              show this help\n"
@@ -153,50 +158,132 @@ static int exchange(const struct opts *o, const struct ctl_buf *req, const char 
 	return rc;
 }
 
-/* Decode the reply body, print it, and map "result" to an exit code. */
-static int show_reply(const struct opts *o, const struct ctl_buf *rep, size_t clen, bool ping)
-{
-	const char *body = rep->p + clen + 1;
-	size_t blen = rep->len - clen - 1, used;
-	struct ctl_buf out = { 0 };
-	struct ctl_arena a;
+/* One ng exchange: the reply decoded into tree (in reply->arena; strings
+ * point into reply->buf). Returns 0, or an exit code after saying why. */
+struct reply {
+	struct ctl_buf buf;
+	struct ctl_arena arena;
 	struct ctl_val *v;
-	const struct ctl_val *result, *reason;
+};
+
+static int request(const struct opts *o, const struct ctl_val *cmd, struct reply *rp)
+{
+	struct ctl_buf req = { 0 };
+	char cookie[48];
+	size_t clen, used;
 	int rc;
 
+	memset(rp, 0, sizeof(*rp));
+	snprintf(cookie, sizeof(cookie), "%d_%08x", (int)getpid(), (unsigned)rand());
+	ctl_buf_printf(&req, "%s ", cookie);
+	rc = o->wire_json ? ctl_json_encode(cmd, &req, false) : ctl_bencode_encode(cmd, &req);
+	if (rc) {
+		fprintf(stderr, "mediusctl: cannot encode the request: %s\n", strerror(-rc));
+		ctl_buf_free(&req);
+		return EXIT_USAGE;
+	}
+	rc = exchange(o, &req, cookie, &rp->buf);
+	ctl_buf_free(&req);
+	if (rc)
+		return rc;
 	if (o->raw) {
-		fwrite(rep->p, 1, rep->len, stdout);
+		fwrite(rp->buf.p, 1, rp->buf.len, stdout);
 		putchar('\n');
 	}
-	if (ctl_arena_init(&a, blen * 32 + 4096))
+	clen = strlen(cookie) + 1;
+	if (ctl_arena_init(&rp->arena, rp->buf.len * 32 + 4096))
 		return EXIT_NO_ANSWER;
-	rc = (body[0] == '{') ? ctl_json_decode(&a, body, blen, &v, &used, NULL)
-			      : ctl_bencode_decode(&a, body, blen, &v, &used, NULL);
-	if (rc || v->type != CTL_V_DICT) {
+	rc = rp->buf.p[clen] == '{'
+		     ? ctl_json_decode(&rp->arena, rp->buf.p + clen, rp->buf.len - clen, &rp->v, &used, NULL)
+		     : ctl_bencode_decode(&rp->arena, rp->buf.p + clen, rp->buf.len - clen, &rp->v, &used, NULL);
+	if (rc || rp->v->type != CTL_V_DICT) {
 		fprintf(stderr, "mediusctl: the reply is not a valid ng dictionary\n");
-		ctl_arena_fini(&a);
 		return EXIT_NO_ANSWER;
 	}
-	result = ctl_dict_get(v, "result");
-	reason = ctl_dict_get(v, "error-reason");
-	if (ctl_val_str_eq(result, "error")) {
-		fprintf(stderr, "mediusctl: error: %.*s\n",
-			reason && reason->type == CTL_V_STR ? (int)reason->u.s.len : 7,
-			reason && reason->type == CTL_V_STR ? reason->u.s.p : "unknown");
-		rc = EXIT_REPLY_ERROR;
-	} else if (ping) {
-		rc = ctl_val_str_eq(result, "pong") ? 0 : EXIT_NO_ANSWER;
-		if (!o->raw)
-			puts(rc ? "unexpected reply (no pong)" : "pong");
+	if (ctl_val_str_eq(ctl_dict_get(rp->v, "result"), "error")) {
+		const struct ctl_val *why = ctl_dict_get(rp->v, "error-reason");
+
+		fprintf(stderr, "mediusctl: error: %.*s\n", why && why->type == CTL_V_STR ? (int)why->u.s.len : 7,
+			why && why->type == CTL_V_STR ? why->u.s.p : "unknown");
+		return EXIT_REPLY_ERROR;
 	}
-	if (!ping && !o->raw) {
-		ctl_json_encode(v, &out, true);
-		fwrite(out.p, 1, out.len, stdout);
-		putchar('\n');
-	}
+	return 0;
+}
+
+static void reply_free(struct reply *rp)
+{
+	ctl_buf_free(&rp->buf);
+	ctl_arena_fini(&rp->arena);
+}
+
+static void print_json(const struct ctl_val *v)
+{
+	struct ctl_buf out = { 0 };
+
+	ctl_json_encode(v, &out, true);
+	fwrite(out.p, 1, out.len, stdout);
+	putchar('\n');
 	ctl_buf_free(&out);
-	ctl_arena_fini(&a);
-	return rc;
+}
+
+static int64_t num(const struct ctl_val *d, const char *key)
+{
+	const struct ctl_val *v = ctl_dict_get(d, key);
+
+	return v && v->type == CTL_V_INT ? v->u.i : 0;
+}
+
+static const char *str(const struct ctl_val *d, const char *key, char *buf, size_t len)
+{
+	const struct ctl_val *v = ctl_dict_get(d, key);
+
+	snprintf(buf, len, "%.*s", v && v->type == CTL_V_STR ? (int)v->u.s.len : 1,
+		 v && v->type == CTL_V_STR ? v->u.s.p : "-");
+	return buf;
+}
+
+/* A call's streams as a table: one row per leg. */
+static void print_call(const char *id, const struct ctl_val *q)
+{
+	const struct ctl_val *tags = ctl_dict_get(q, "tags");
+	time_t created = (time_t)num(q, "created");
+
+	printf("call %s, up %lds\n", id, created ? (long)(time(NULL) - created) : 0L);
+	printf("  %-14s %-5s %-9s %-10s %-22s %9s %7s %9s %7s %5s\n", "tag", "media", "protocol", "local port",
+	       "peer (latched)", "packets", "lost", "jitter ms", "RTT ms", "MOS");
+	for (const struct ctl_val *t = tags && tags->type == CTL_V_DICT ? tags->u.c.head : NULL; t; t = t->next) {
+		const struct ctl_val *medias = ctl_dict_get(t, "medias");
+
+		for (const struct ctl_val *m = medias && medias->type == CTL_V_LIST ? medias->u.c.head : NULL; m;
+		     m = m->next) {
+			const struct ctl_val *streams = ctl_dict_get(m, "streams");
+
+			for (const struct ctl_val *s = streams && streams->type == CTL_V_LIST ? streams->u.c.head : NULL;
+			     s; s = s->next) {
+				char a[64], b[32], c[16], e[16];
+				const struct ctl_val *ep = ctl_dict_get(s, "endpoint");
+
+				printf("  %-14.*s %-5lld %-9s %-10lld %-22s %9lld %7lld %9.2f %7lld %5s\n",
+				       (int)(t->key_len > 14 ? 14 : t->key_len), t->key, (long long)num(m, "index"),
+				       str(m, "protocol", b, sizeof(b)), (long long)num(s, "local port"),
+				       str(ep, "address", a, sizeof(a)),
+				       (long long)num(ctl_dict_get(s, "stats"), "packets"), (long long)num(s, "lost"),
+				       (double)num(s, "jitter ms x1000") / 1000.0, (long long)num(s, "RTT ms"),
+				       str(s, "MOS", e, sizeof(e)));
+				(void)c;
+			}
+		}
+	}
+}
+
+static struct ctl_val *command(struct ctl_arena *a, const char *name, const char *call_id)
+{
+	struct ctl_val *d = ctl_val_dict(a);
+
+	ctl_dict_add_cstr(a, d, "command", name);
+	if (call_id)
+		ctl_dict_add_cstr(a, d, "call-id", call_id);
+	return d;
 }
 
 int main(int argc, char **argv)
@@ -205,23 +292,25 @@ int main(int argc, char **argv)
 		{ "server", required_argument, NULL, 's' }, { "tcp", no_argument, NULL, 't' },
 		{ "wire", required_argument, NULL, 'w' },   { "raw", no_argument, NULL, 'R' },
 		{ "timeout", required_argument, NULL, 'T' }, { "retries", required_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },	    { NULL, 0, NULL, 0 },
+		{ "json", no_argument, NULL, 'j' },	    { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { .timeout_ms = 1000, .retries = 3 };
-	struct ctl_buf req = { 0 }, rep = { 0 };
+	struct reply rp;
 	struct ctl_arena a;
-	struct ctl_val *cmd;
-	char cookie[48];
+	struct ctl_val *cmd = NULL;
+	const char *verb, *arg;
 	size_t used;
-	bool ping;
-	int opt, rc;
+	bool json = false;
+	int opt, rc, nargs;
 
 	o.server = getenv("MEDIUS_NG") ? getenv("MEDIUS_NG") : "127.0.0.1:2223";
-	while ((opt = getopt_long(argc, argv, "s:T:r:h", lopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:T:r:hj", lopts, NULL)) != -1) {
 		switch (opt) {
 		case 's': o.server = optarg; break;
 		case 't': o.tcp = true; break;
 		case 'R': o.raw = true; break;
+		case 'j': json = true; break;
 		case 'w':
 			if (strcmp(optarg, "json") && strcmp(optarg, "bencode")) {
 				fprintf(stderr, "mediusctl: --wire takes json or bencode\n");
@@ -243,41 +332,100 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	ping = !strcmp(argv[optind], "ping");
-	if (!ping && (strcmp(argv[optind], "ng") || optind + 2 != argc)) {
-		fprintf(stderr, "mediusctl: unknown command or missing argument (see --help)\n");
-		return EXIT_USAGE;
-	}
+	verb = argv[optind];
+	arg = optind + 1 < argc ? argv[optind + 1] : NULL;
+	nargs = argc - optind - 1;
+	srand((unsigned)time(NULL) ^ (unsigned)getpid());
 	if (ctl_arena_init(&a, 1u << 20))
 		return EXIT_NO_ANSWER;
-	if (ping) {
-		cmd = ctl_val_dict(&a);
-		ctl_dict_add_cstr(&a, cmd, "command", "ping");
-	} else {
-		const char *json = argv[optind + 1];
+	if (!strcmp(verb, "ping") && nargs == 0) {
+		cmd = command(&a, "ping", NULL);
+	} else if (!strcmp(verb, "ng") && nargs == 1) {
 		size_t errpos = 0;
 
-		rc = ctl_json_decode(&a, json, strlen(json), &cmd, &used, &errpos);
-		if (rc || used != strlen(json) || cmd->type != CTL_V_DICT) {
+		rc = ctl_json_decode(&a, arg, strlen(arg), &cmd, &used, &errpos);
+		if (rc || used != strlen(arg) || cmd->type != CTL_V_DICT) {
 			fprintf(stderr, "mediusctl: the argument is not a JSON dictionary (%s at byte %zu)\n",
 				rc ? strerror(-rc) : "trailing data or not an object", rc ? errpos : used);
 			ctl_arena_fini(&a);
 			return EXIT_USAGE;
 		}
-	}
-	srand((unsigned)time(NULL) ^ (unsigned)getpid());
-	snprintf(cookie, sizeof(cookie), "%d_%08x", (int)getpid(), (unsigned)rand());
-	ctl_buf_printf(&req, "%s ", cookie);
-	rc = o.wire_json ? ctl_json_encode(cmd, &req, false) : ctl_bencode_encode(cmd, &req);
-	ctl_arena_fini(&a);
-	if (rc) {
-		fprintf(stderr, "mediusctl: cannot encode the request: %s\n", strerror(-rc));
+	} else if ((!strcmp(verb, "list") || !strcmp(verb, "stats")) && nargs == 0) {
+		cmd = command(&a, !strcmp(verb, "list") ? "list" : "statistics", NULL);
+		if (!strcmp(verb, "list"))
+			ctl_dict_add_int(&a, cmd, "limit", 100000);
+	} else if ((!strcmp(verb, "show") || !strcmp(verb, "delete")) && nargs == 1) {
+		cmd = command(&a, !strcmp(verb, "show") ? "query" : "delete", arg);
+	} else {
+		fprintf(stderr, "mediusctl: unknown command '%s' or wrong arguments (see --help)\n", verb);
+		ctl_arena_fini(&a);
 		return EXIT_USAGE;
 	}
-	rc = exchange(&o, &req, cookie, &rep);
-	if (rc == 0)
-		rc = show_reply(&o, &rep, strlen(cookie), ping);
-	ctl_buf_free(&req);
-	ctl_buf_free(&rep);
+	rc = request(&o, cmd, &rp);
+	if (rc || o.raw) {
+		reply_free(&rp);
+		ctl_arena_fini(&a);
+		return rc;
+	}
+	if (!strcmp(verb, "ping")) {
+		rc = ctl_val_str_eq(ctl_dict_get(rp.v, "result"), "pong") ? 0 : EXIT_NO_ANSWER;
+		puts(rc ? "unexpected reply (no pong)" : "pong");
+	} else if (json || !strcmp(verb, "ng")) {
+		print_json(rp.v);
+	} else if (!strcmp(verb, "show") || !strcmp(verb, "delete")) {
+		print_call(arg, rp.v);
+		if (!strcmp(verb, "delete"))
+			printf("call %s deleted\n", arg);
+	} else if (!strcmp(verb, "stats")) {
+		const struct ctl_val *st = ctl_dict_get(rp.v, "statistics");
+
+		for (const struct ctl_val *g = st && st->type == CTL_V_DICT ? st->u.c.head : NULL; g; g = g->next)
+			for (const struct ctl_val *k = g->type == CTL_V_DICT ? g->u.c.head : NULL; k; k = k->next)
+				if (k->type == CTL_V_INT)
+					printf("%-20.*s %lld\n", (int)k->key_len, k->key, (long long)k->u.i);
+	} else { /* list: one row per call, from a query each */
+		const struct ctl_val *calls = ctl_dict_get(rp.v, "calls");
+		unsigned n = 0;
+
+		printf("%-32s %8s %8s %10s %6s\n", "call-id", "age s", "streams", "packets", "MOS");
+		for (const struct ctl_val *c = calls && calls->type == CTL_V_LIST ? calls->u.c.head : NULL; c;
+		     c = c->next, n++) {
+			char id[256], mos[16] = "-";
+			struct reply q;
+			double worst = 9;
+			unsigned streams = 0;
+			int64_t packets = 0;
+
+			snprintf(id, sizeof(id), "%.*s", (int)c->u.s.len, c->u.s.p);
+			if (request(&o, command(&a, "query", id), &q) == 0) {
+				const struct ctl_val *tags = ctl_dict_get(q.v, "tags");
+
+				for (const struct ctl_val *t = tags ? tags->u.c.head : NULL; t; t = t->next) {
+					const struct ctl_val *ms = ctl_dict_get(t, "medias");
+
+					for (const struct ctl_val *m = ms ? ms->u.c.head : NULL; m; m = m->next) {
+						const struct ctl_val *ss = ctl_dict_get(m, "streams");
+
+						for (const struct ctl_val *s = ss ? ss->u.c.head : NULL; s; s = s->next) {
+							char b[16];
+
+							streams++;
+							packets += num(ctl_dict_get(s, "stats"), "packets");
+							if (atof(str(s, "MOS", b, sizeof(b))) < worst)
+								worst = atof(b);
+						}
+					}
+				}
+				if (worst < 9)
+					snprintf(mos, sizeof(mos), "%.2f", worst);
+				printf("%-32s %8lld %8u %10lld %6s\n", id, (long long)(time(NULL) - num(q.v, "created")),
+				       streams, (long long)packets, mos);
+			}
+			reply_free(&q);
+		}
+		printf("%u call(s)\n", n);
+	}
+	reply_free(&rp);
+	ctl_arena_fini(&a);
 	return rc;
 }

@@ -11,7 +11,7 @@ import struct
 import subprocess
 import time
 
-from medius_test import Daemon, check, finish, ng, ng_request
+from medius_test import MEDIUSCTL, Daemon, check, finish, ng, ng_request
 
 SRTP_TOOL = os.environ.get("SRTP_TOOL", "build/tests/srtp_tool")
 
@@ -113,6 +113,18 @@ with Daemon("--set", "control.call_idle_timeout_seconds=3", tcp=True) as d:
     check(all(float(s["MOS"]) > 4.0 for s in streams), f"query: an estimated MOS per stream {[s['MOS'] for s in streams]}")
     lst = ng(P, command="list")
     check("c1" in lst["calls"], "list shows the call")
+    ctl = lambda *a: subprocess.run([MEDIUSCTL, "-s", f"127.0.0.1:{P}", *a], capture_output=True, text=True, timeout=30)
+    out = ctl("list").stdout
+    check(re.search(r"^c1\s+\d+\s+2\s+40\s+4\.\d\d$", out, re.M) is not None, f"mediusctl list: a row for c1:\n{out}")
+    out = ctl("show", "c1").stdout
+    check(out.count("RTP/AVP") == 2 and re.search(r"^\s+A\s+1\s+RTP/AVP\s+\d+\s+127\.0\.0\.1:%d\s+20\s" % a.getsockname()[1], out, re.M),
+          f"mediusctl show: one row per leg with the latched peer:\n{out}")
+    out = ctl("--json", "show", "c1").stdout
+    check(out.lstrip().startswith("{") and '"totals"' in out, "mediusctl --json show prints the reply as JSON")
+    out = ctl("stats").stdout
+    check(re.search(r"^sessionsown\s+\d+$", out, re.M) is not None, "mediusctl stats prints the counters")
+    r = ctl("show", "no-such-call")
+    check(r.returncode == 1 and "Unknown call-id" in r.stderr, "mediusctl show of an unknown call: exit 1 with the reason")
     # the rewritten SDP parses back in medius
     o2 = ng(P, command="offer", call_id="c1-again", from_tag="X", sdp=o["sdp"])
     check(o2["result"] == "ok", "medius's own output SDP is accepted as an offer")
