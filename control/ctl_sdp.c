@@ -943,7 +943,7 @@ int ctl_sdp_media_pt(const struct ctl_sdp_media *m, unsigned i)
 {
 	uint64_t x;
 
-	if (!m || i >= m->n_fmts || !m->fmts[i])
+	if (!m || i >= m->n_fmts || !m->fmts[i] || !ctl_sdp_media_is_rtp(m))
 		return -1;
 	if (strlen(m->fmts[i]) > 3 || !parse_num(m->fmts[i], strlen(m->fmts[i]), 127, &x))
 		return -1;

@@ -190,7 +190,7 @@ unsigned dp_neigh_learn(struct dp_neigh *t, int family, const uint8_t *ip, const
 		if (!create || !(e = insert(t, family, ip)))
 			return 0;
 	}
-	if (e->state == E_PENDING) {
+	if (e->state == E_PENDING && e->n_pending) {
 		n = e->n_pending;
 		memcpy(out, e->pending, n * sizeof(*out));
 		e->n_pending = 0;

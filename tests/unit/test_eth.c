@@ -1,0 +1,886 @@
+/* SPDX-License-Identifier: MIT
+ * Unit tests for the ethdev interface (dataplane/dp_arp.c, dp_flow.c,
+ * dp_eth.c, dp_eth_io.c): the neighbour cache (insert, lookup, expiry,
+ * pending queue, retries, deletion against a reference model), the flow
+ * table (insert, bulk lookup, delete, slot reclaim, capacity), and the
+ * stack on frames built here: ARP/ICMP/NDP/ICMPv6 responders, gratuitous
+ * ARP, every drop counter of the rx path, a relay through two legs with
+ * next-hop resolution (IPv4 and IPv6), retries ending in no_arp, and the
+ * checksum-offload header form.
+ *
+ * EAL: Criterion runs each test in its own process, so each test starts EAL
+ * in its fixture (--no-huge --no-pci -m 128 --no-shconf, a file prefix of
+ * its own, --vdev=net_ring0). net_ring0 made that way is a loopback: its rx
+ * and tx queue 0 share the ring ETH_RXTX0_net_ring0. No worker thread runs:
+ * the test hands frames to dp_eth_input itself, with a dp_worker of its
+ * own, and reads what the stack sent from the ring.
+ */
+#include <criterion/criterion.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "dp_eth.h"
+
+static struct rte_mempool *pool;
+
+static void eal_up(void)
+{
+	char prefix[64];
+	char *argv[] = { "test_eth", "--no-huge", "--no-pci", "-m", "128", "--no-shconf", "--no-telemetry",
+			 "-l", "0", "--log-level=2", "--vdev=net_ring0", prefix, NULL };
+
+	snprintf(prefix, sizeof(prefix), "--file-prefix=test_eth_%d", (int)getpid());
+	dp_log_setup(DP_LOG_WARNING, DP_LOG_STDERR, "test_eth", "daemon", 10, 5000);
+	cr_assert_geq(rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv), 0, "EAL starts");
+	pool = rte_pktmbuf_pool_create("test_pool", 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	cr_assert_not_null(pool);
+}
+
+static void eal_down(void)
+{
+	rte_mempool_free(pool);
+	rte_eal_cleanup();
+}
+
+static struct rte_mbuf *mbuf_of(const void *p, size_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+
+	cr_assert_not_null(m);
+	memcpy(rte_pktmbuf_append(m, (uint16_t)len), p, len);
+	return m;
+}
+
+/* ==== neighbour cache: hz = 1000, so `now` is in ms ==== */
+
+TestSuite(neigh, .init = eal_up, .fini = eal_down);
+
+static const uint8_t N1[4] = { 10, 0, 0, 1 }, N2[4] = { 10, 0, 0, 2 };
+static const uint8_t MAC1[6] = { 2, 0, 0, 0, 0, 1 }, MAC2[6] = { 2, 0, 0, 0, 0, 2 };
+
+Test(neigh, pending_then_learn_releases_in_order)
+{
+	struct dp_neigh *t = dp_neigh_create(64, 60000, 1000, 1000);
+	struct rte_mbuf *m[4], *out[DP_NEIGH_PENDING];
+	uint8_t mac[6];
+	bool req;
+
+	for (int i = 0; i < 4; i++) {
+		uint8_t b = (uint8_t)i;
+
+		m[i] = mbuf_of(&b, 1);
+		cr_assert_eq(dp_neigh_resolve(t, AF_INET, N1, 10, m[i], mac, &req), DP_NEIGH_QUEUED);
+		cr_assert_eq(req, i == 0, "only the first packet asks (packet %d)", i);
+	}
+	cr_assert_eq(dp_neigh_peek(t, AF_INET, N1, 10, mac), 0, "pending is not known");
+	cr_assert_eq(dp_neigh_learn(t, AF_INET, N1, MAC1, false, 20, out), 4);
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(out[i], m[i], "oldest first");
+	rte_pktmbuf_free_bulk(out, 4);
+	cr_assert_eq(dp_neigh_resolve(t, AF_INET, N1, 30, NULL, mac, &req), DP_NEIGH_HIT);
+	cr_assert_arr_eq(mac, MAC1, 6);
+	cr_assert(!req);
+	cr_assert_eq(dp_neigh_count(t), 1);
+	dp_neigh_destroy(t);
+}
+
+Test(neigh, pending_queue_is_bounded)
+{
+	struct dp_neigh *t = dp_neigh_create(64, 60000, 1000, 1000);
+	uint8_t mac[6], b = 0;
+	bool req;
+
+	for (int i = 0; i < DP_NEIGH_PENDING; i++)
+		cr_assert_eq(dp_neigh_resolve(t, AF_INET, N1, 0, mbuf_of(&b, 1), mac, &req), DP_NEIGH_QUEUED);
+	struct rte_mbuf *extra = mbuf_of(&b, 1);
+	cr_assert_eq(dp_neigh_resolve(t, AF_INET, N1, 0, extra, mac, &req), DP_NEIGH_DROP);
+	rte_pktmbuf_free(extra);
+	dp_neigh_destroy(t); /* frees the pending ones */
+	cr_assert_eq(rte_mempool_avail_count(pool), 1023, "no mbuf leaked");
+}
+
+Test(neigh, learn_merges_unless_create)
+{
+	struct dp_neigh *t = dp_neigh_create(64, 60000, 1000, 1000);
+	uint8_t mac[6];
+
+	cr_assert_eq(dp_neigh_learn(t, AF_INET, N1, MAC1, false, 0, NULL), 0);
+	cr_assert_eq(dp_neigh_peek(t, AF_INET, N1, 0, mac), 0, "not created without create");
+	dp_neigh_learn(t, AF_INET, N1, MAC1, true, 0, NULL);
+	cr_assert_eq(dp_neigh_peek(t, AF_INET, N1, 0, mac), 1);
+	dp_neigh_learn(t, AF_INET, N1, MAC2, false, 5, NULL);
+	cr_assert_eq(dp_neigh_peek(t, AF_INET, N1, 5, mac), 1);
+	cr_assert_arr_eq(mac, MAC2, 6, "an existing entry is updated");
+	/* IPv4 10.0.0.1 and an IPv6 address starting with the same bytes differ */
+	uint8_t v6[16] = { 10, 0, 0, 1 };
+	cr_assert_eq(dp_neigh_peek(t, AF_INET6, v6, 5, mac), 0);
+	dp_neigh_destroy(t);
+}
+
+Test(neigh, refresh_window_and_expiry)
+{
+	struct dp_neigh *t = dp_neigh_create(64, 60000, 1000, 1000);
+	uint8_t mac[6], b = 0;
+	bool req;
+
+	dp_neigh_learn(t, AF_INET, N1, MAC1, true, 0, NULL);
+	cr_assert_eq(dp_neigh_resolve(t, AF_INET, N1, 49000, NULL, mac, &req), DP_NEIGH_HIT);
+	cr_assert(!req, "fresh: no request");
+	cr_assert_eq(dp_neigh_resolve(t, AF_INET, N1, 55000, NULL, mac, &req), DP_NEIGH_HIT);
+	cr_assert(req, "last sixth of its life: refresh while still in use");
+	cr_assert_eq(dp_neigh_resolve(t, AF_INET, N1, 55500, NULL, mac, &req), DP_NEIGH_HIT);
+	cr_assert(!req, "refresh requests are one per retry interval");
+	cr_assert_eq(dp_neigh_resolve(t, AF_INET, N1, 56000, NULL, mac, &req), DP_NEIGH_HIT);
+	cr_assert(req);
+	/* an answer renews it */
+	dp_neigh_learn(t, AF_INET, N1, MAC1, false, 57000, NULL);
+	cr_assert_eq(dp_neigh_resolve(t, AF_INET, N1, 100000, NULL, mac, &req), DP_NEIGH_HIT);
+	cr_assert(!req);
+	/* no answer: past its lifetime a packet waits and a request goes out */
+	struct rte_mbuf *m = mbuf_of(&b, 1);
+	cr_assert_eq(dp_neigh_resolve(t, AF_INET, N1, 117001, m, mac, &req), DP_NEIGH_QUEUED);
+	cr_assert(req);
+	cr_assert_eq(dp_neigh_peek(t, AF_INET, N1, 117001, mac), 0);
+	dp_neigh_destroy(t);
+}
+
+struct req_log {
+	int n;
+	uint8_t last[16];
+};
+
+static void log_req(void *ctx, int family, const uint8_t *ip)
+{
+	struct req_log *l = ctx;
+
+	l->n++;
+	memcpy(l->last, ip, family == AF_INET ? 4 : 16);
+}
+
+Test(neigh, retries_then_drop)
+{
+	struct dp_neigh *t = dp_neigh_create(64, 60000, 1000, 1000);
+	struct req_log log = { 0 };
+	uint8_t mac[6], b = 0;
+	bool req;
+
+	dp_neigh_resolve(t, AF_INET, N2, 0, mbuf_of(&b, 1), mac, &req);
+	dp_neigh_resolve(t, AF_INET, N2, 1, mbuf_of(&b, 1), mac, &req);
+	cr_assert_eq(dp_neigh_age(t, 999, log_req, &log), 0);
+	cr_assert_eq(log.n, 0, "not due before the retry interval");
+	cr_assert_eq(dp_neigh_age(t, 1000, log_req, &log), 0);
+	cr_assert_eq(log.n, 1);
+	cr_assert_arr_eq(log.last, N2, 4);
+	cr_assert_eq(dp_neigh_age(t, 2000, log_req, &log), 0);
+	cr_assert_eq(log.n, 2, "DP_NEIGH_TRIES requests in all");
+	cr_assert_eq(dp_neigh_age(t, 3000, log_req, &log), 2, "then its two packets are dropped");
+	cr_assert_eq(log.n, 2);
+	cr_assert_eq(dp_neigh_count(t), 0);
+	cr_assert_eq(rte_mempool_avail_count(pool), 1023);
+	/* known entries go once expired */
+	dp_neigh_learn(t, AF_INET, N1, MAC1, true, 0, NULL);
+	cr_assert_eq(dp_neigh_age(t, 59999, NULL, NULL), 0);
+	cr_assert_eq(dp_neigh_count(t), 1);
+	dp_neigh_age(t, 60000, NULL, NULL);
+	cr_assert_eq(dp_neigh_count(t), 0);
+	dp_neigh_destroy(t);
+}
+
+Test(neigh, table_fills_to_three_quarters)
+{
+	struct dp_neigh *t = dp_neigh_create(16, 60000, 1000, 1000);
+	uint8_t mac[6], ip[4] = { 10, 1, 0, 0 };
+	bool req;
+
+	for (int i = 0; i < 12; i++) {
+		ip[3] = (uint8_t)i;
+		cr_assert_eq(dp_neigh_learn(t, AF_INET, ip, MAC1, true, 0, NULL), 0);
+	}
+	cr_assert_eq(dp_neigh_count(t), 12);
+	ip[3] = 200;
+	cr_assert_eq(dp_neigh_resolve(t, AF_INET, ip, 0, NULL, mac, &req), DP_NEIGH_DROP);
+	dp_neigh_learn(t, AF_INET, ip, MAC1, true, 0, NULL);
+	cr_assert_eq(dp_neigh_peek(t, AF_INET, ip, 0, mac), 0, "no room: not added");
+	dp_neigh_destroy(t);
+}
+
+/* Random learn / age against a reference model: linear probing with
+ * backward-shift deletion must never lose an entry. */
+Test(neigh, deletion_keeps_every_other_entry)
+{
+	struct dp_neigh *t = dp_neigh_create(64, 1000, 1000, 1000);
+	uint64_t learnt[256] = { 0 }; /* 0: absent, else learn time + 1 */
+	uint32_t seed = 12345;
+	uint64_t now = 1;
+
+	for (int round = 0; round < 4000; round++) {
+		uint8_t ip[4] = { 172, 16, 0, 0 }, mac[6];
+		unsigned k;
+
+		seed = seed * 1103515245u + 12345u;
+		k = (seed >> 16) % 256;
+		ip[3] = (uint8_t)k;
+		now += (seed >> 8) % 7;
+		if ((seed >> 4) % 3) {
+			unsigned held = 0; /* in the table until aged out */
+
+			for (int i = 0; i < 256; i++)
+				held += learnt[i] != 0;
+			if (!learnt[k] && held >= 40)
+				continue; /* stay under the fill limit (48) */
+			dp_neigh_learn(t, AF_INET, ip, MAC1, true, now, NULL);
+			learnt[k] = now + 1;
+		} else {
+			dp_neigh_age(t, now, NULL, NULL);
+			for (int i = 0; i < 256; i++)
+				if (learnt[i] && now >= learnt[i] - 1 + 1000)
+					learnt[i] = 0;
+		}
+		for (int i = 0; i < 256; i++) {
+			uint8_t q[4] = { 172, 16, 0, (uint8_t)i };
+			int want = learnt[i] && now < learnt[i] - 1 + 1000;
+
+			cr_assert_eq(dp_neigh_peek(t, AF_INET, q, now, mac), want, "round %d, entry %d", round, i);
+		}
+	}
+	dp_neigh_destroy(t);
+}
+
+/* ==== flow table ==== */
+
+TestSuite(flow, .init = eal_up, .fini = eal_down);
+
+Test(flow, add_lookup_delete_reclaim)
+{
+	struct dp_flow *f = dp_flow_create("t_flow", 1024, SOCKET_ID_ANY);
+	struct dp_sock socks[40];
+	struct dp_flow_key keys[40];
+	const struct dp_flow_key *kp[40];
+	struct dp_sock *out[40];
+	uint8_t v4[4] = { 10, 2, 0, 1 }, v6[16] = { 0xfd, [15] = 1 };
+
+	cr_assert_not_null(f);
+	for (int i = 0; i < 40; i++) {
+		dp_flow_key_set(&keys[i], i % 2 ? AF_INET6 : AF_INET, i % 2 ? v6 : v4, (uint16_t)(30000 + i));
+		kp[i] = &keys[i];
+		if (i < 32)
+			cr_assert_geq(dp_flow_add(f, &keys[i], &socks[i]), 0);
+	}
+	cr_assert_eq(dp_flow_count(f), 32);
+	cr_assert_eq(dp_flow_add(f, &keys[3], &socks[5]), -EEXIST);
+	cr_assert_eq(dp_flow_lookup_bulk(f, kp, 40, out), 32);
+	for (int i = 0; i < 40; i++)
+		cr_assert_eq(out[i], i < 32 ? &socks[i] : NULL, "key %d", i);
+	/* same port, other family / other address: different keys */
+	struct dp_flow_key other;
+	const struct dp_flow_key *op = &other;
+	uint8_t v4b[4] = { 10, 2, 0, 2 };
+	dp_flow_key_set(&other, AF_INET, v4b, 30000);
+	cr_assert_eq(dp_flow_lookup_bulk(f, &op, 1, out), 0);
+
+	int32_t pos = dp_flow_del(f, &keys[4]);
+	cr_assert_geq(pos, 0);
+	cr_assert_eq(dp_flow_del(f, &keys[4]), -ENOENT);
+	cr_assert_eq(dp_flow_lookup_bulk(f, kp, 32, out), 31);
+	cr_assert_null(out[4]);
+	cr_assert_eq(out[5], &socks[5]);
+	dp_flow_reclaim(f, pos);
+	cr_assert_geq(dp_flow_add(f, &keys[4], &socks[39]), 0, "the key can come back");
+	cr_assert_eq(dp_flow_lookup_bulk(f, kp, 32, out), 32);
+	cr_assert_eq(out[4], &socks[39]);
+	dp_flow_destroy(f);
+}
+
+Test(flow, key_from_sockaddr)
+{
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+	struct dp_flow_key k, want;
+	uint8_t ip[4] = { 192, 0, 2, 7 };
+
+	a->sin_family = AF_INET;
+	a->sin_port = htons(4000);
+	memcpy(&a->sin_addr, ip, 4);
+	cr_assert_eq(dp_flow_key_from_sa(&k, &ss), 0);
+	dp_flow_key_set(&want, AF_INET, ip, 4000);
+	cr_assert_arr_eq(&k, &want, sizeof(k));
+	ss.ss_family = AF_UNIX;
+	cr_assert_eq(dp_flow_key_from_sa(&k, &ss), -EAFNOSUPPORT);
+}
+
+Test(flow, holds_at_least_its_size)
+{
+	struct dp_flow *f = dp_flow_create("t_flow_cap", 4096, SOCKET_ID_ANY);
+	static struct dp_sock s;
+	uint8_t ip[4] = { 10, 3, 0, 0 };
+	int added = 0;
+
+	for (int i = 0; i < 4096; i++) {
+		struct dp_flow_key k;
+
+		ip[2] = (uint8_t)(i >> 8);
+		dp_flow_key_set(&k, AF_INET, ip, (uint16_t)(1024 + (i & 0xff)));
+		added += dp_flow_add(f, &k, &s) >= 0;
+	}
+	cr_assert_eq(added, 4096, "every one of `entries` keys fits (extendable buckets)");
+	dp_flow_destroy(f);
+}
+
+/* ==== the stack: frames in, frames out ==== */
+
+static struct dp_worker W;
+static struct rte_ring *wire;
+static const uint8_t OUR4[4] = { 10, 1, 1, 1 }, PEER4[4] = { 10, 1, 1, 9 }, FAR4[4] = { 192, 0, 2, 50 };
+static const uint8_t OUR6[16] = { 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 };
+static const uint8_t PEER6[16] = { 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9 };
+static const uint8_t PEER_MAC[6] = { 2, 0xaa, 0, 0, 0, 9 };
+static uint8_t our_mac[6];
+
+static void stack_up(void)
+{
+	struct dp_iface_conf c4 = { .name = "v4", .address = "10.1.1.1", .type = DP_IFACE_ETHDEV,
+				    .device = "net_ring0", .prefix_len = 24, .gateway = "10.1.1.254",
+				    .port_min = 30000, .port_max = 30099 };
+	struct dp_iface_conf c6 = { .name = "v6", .address = "fd00::1", .type = DP_IFACE_ETHDEV,
+				    .device = "net_ring0", .prefix_len = 64, .port_min = 30000, .port_max = 30099 };
+	struct dp_worker *list[1] = { &W };
+
+	static const uint8_t mac[6] = { 0x02, 0x6d, 0x65, 0x64, 0x69, 0x75 };
+
+	eal_up();
+	memset(&W, 0, sizeof(W));
+	W.lcore = rte_lcore_id();
+	W.pool = pool;
+	W.tsc_hz = rte_get_tsc_hz();
+	W.epfd = W.wakefd = -1;
+	cr_assert_eq(dp_eth_iface_add(0, &c4), 0);
+	cr_assert_eq(dp_eth_iface_add(1, &c6), 0, "a second address on the same device");
+	cr_assert_eq(dp_eth_iface_port(0), dp_eth_iface_port(1), "one port");
+	/* net_ring reports 00:00:00:00:00:00 and cannot change it; give the
+	 * stack a real-looking one so that MAC checks mean something */
+	memcpy(dp_eth_iface_port(0)->mac, mac, 6);
+	cr_assert_eq(dp_eth_media_start(400), 0);
+	cr_assert_eq(dp_eth_start(list, 1), 0);
+	cr_assert_not_null(W.eth);
+	memcpy(our_mac, dp_eth_iface_port(0)->mac, 6);
+	wire = rte_ring_lookup("ETH_RXTX0_net_ring0");
+	cr_assert_not_null(wire);
+}
+
+static void stack_down(void)
+{
+	dp_eth_stop();
+	eal_down();
+}
+
+TestSuite(stack, .init = stack_up, .fini = stack_down);
+
+/* Feed one frame to the rx path; flush; collect what was sent. */
+static unsigned exchange(const void *frame, size_t len, struct rte_mbuf **out, unsigned max)
+{
+	struct rte_mbuf *m = mbuf_of(frame, len);
+
+	m->port = dp_eth_iface_port(0)->port_id;
+	dp_eth_input(&W, &W.eth->wp[0], &m, 1);
+	dp_eth_flush(&W);
+	return rte_ring_dequeue_burst(wire, (void **)out, max, NULL);
+}
+
+static unsigned collect(struct rte_mbuf **out, unsigned max)
+{
+	dp_eth_flush(&W);
+	return rte_ring_dequeue_burst(wire, (void **)out, max, NULL);
+}
+
+static uint64_t drops(enum dp_drop d)
+{
+	return W.stats.drops[d];
+}
+
+static uint64_t total_drops(void)
+{
+	uint64_t n = 0;
+
+	for (int d = 0; d < DP_DROP__COUNT; d++)
+		n += W.stats.drops[d];
+	return n;
+}
+
+Test(stack, arp_request_for_us_is_answered_and_teaches_the_cache)
+{
+	uint8_t req[64], mac[6];
+	struct rte_mbuf *out[4];
+	struct dp_arp a;
+	struct dp_eth eth;
+	int len = dp_arp_build_request(req, sizeof(req), DP_VLAN_NONE, PEER_MAC, PEER4, OUR4);
+
+	cr_assert_eq(exchange(req, (size_t)len, out, 4), 1);
+	const uint8_t *f = rte_pktmbuf_mtod(out[0], const uint8_t *);
+	cr_assert_eq(dp_eth_parse(f, rte_pktmbuf_data_len(out[0]), &eth), DP_DROP_NONE);
+	cr_assert_arr_eq(eth.dst, PEER_MAC, 6);
+	cr_assert_arr_eq(eth.src, our_mac, 6);
+	cr_assert_eq(dp_arp_parse(f + 14, rte_pktmbuf_data_len(out[0]) - 14, &a), DP_DROP_NONE);
+	cr_assert_eq(a.op, DP_ARP_OP_REPLY);
+	cr_assert_arr_eq(a.sha, our_mac, 6);
+	cr_assert_arr_eq(a.spa, OUR4, 4);
+	cr_assert_arr_eq(a.tha, PEER_MAC, 6);
+	cr_assert_arr_eq(a.tpa, PEER4, 4);
+	cr_assert_eq(dp_neigh_peek(W.eth->wp[0].neigh, AF_INET, PEER4, rte_rdtsc(), mac), 1);
+	cr_assert_arr_eq(mac, PEER_MAC, 6);
+	cr_assert_eq(W.stats.rx_packets, 1);
+	cr_assert_eq(W.stats.tx_packets, 1);
+	rte_pktmbuf_free(out[0]);
+
+	/* for somebody else: dropped, counted, not learnt */
+	static const uint8_t other[4] = { 10, 1, 1, 77 }, x[4] = { 10, 1, 1, 5 };
+	len = dp_arp_build_request(req, sizeof(req), DP_VLAN_NONE, PEER_MAC, x, other);
+	cr_assert_eq(exchange(req, (size_t)len, out, 4), 0);
+	cr_assert_eq(drops(DP_DROP_IP_NOT_LOCAL), 1);
+	cr_assert_eq(dp_neigh_peek(W.eth->wp[0].neigh, AF_INET, x, rte_rdtsc(), mac), 0);
+}
+
+/* Ethernet + IPv4 header for a packet from PEER to us. */
+static size_t ip4_frame(uint8_t *f, uint8_t proto, const uint8_t *l4, size_t l4_len)
+{
+	memcpy(f, our_mac, 6);
+	memcpy(f + 6, PEER_MAC, 6);
+	dp_put_be16(f + 12, DP_ETHERTYPE_IPV4);
+	uint8_t *ip = f + 14;
+	memset(ip, 0, 20);
+	ip[0] = 0x45;
+	dp_put_be16(ip + 2, (uint16_t)(20 + l4_len));
+	dp_put_be16(ip + 4, 0x1234);
+	ip[8] = 64;
+	ip[9] = proto;
+	memcpy(ip + 12, PEER4, 4);
+	memcpy(ip + 16, OUR4, 4);
+	dp_put_be16(ip + 10, dp_ipv4_csum(ip, 20));
+	memcpy(ip + 20, l4, l4_len);
+	return 34 + l4_len;
+}
+
+Test(stack, icmp_echo_is_answered)
+{
+	uint8_t icmp[40] = { 8, 0, 0, 0, 0x12, 0x34, 0, 1 }, f[128];
+	struct rte_mbuf *out[4];
+	struct dp_eth eth;
+	struct dp_ipv4 ip;
+
+	for (int i = 8; i < 40; i++)
+		icmp[i] = (uint8_t)i;
+	dp_put_be16(icmp + 2, dp_csum_fold(dp_csum_partial(icmp, sizeof(icmp), 0)));
+	size_t len = ip4_frame(f, DP_IPPROTO_ICMP, icmp, sizeof(icmp));
+	cr_assert_eq(exchange(f, len, out, 4), 1);
+	const uint8_t *r = rte_pktmbuf_mtod(out[0], const uint8_t *);
+	cr_assert_eq(rte_pktmbuf_data_len(out[0]), len);
+	cr_assert_eq(dp_eth_parse(r, len, &eth), DP_DROP_NONE);
+	cr_assert_arr_eq(eth.dst, PEER_MAC, 6);
+	cr_assert_eq(dp_ipv4_parse(r + 14, len - 14, &ip), DP_DROP_NONE, "valid IPv4 checksum");
+	cr_assert_arr_eq(ip.src, OUR4, 4);
+	cr_assert_arr_eq(ip.dst, PEER4, 4);
+	cr_assert_eq(r[34], 0, "echo reply");
+	cr_assert_eq(dp_csum_fold(dp_csum_partial(r + 34, sizeof(icmp), 0)), 0, "valid ICMP checksum");
+	cr_assert_arr_eq(r + 38, icmp + 4, sizeof(icmp) - 4, "id, seq and data echoed");
+	rte_pktmbuf_free(out[0]);
+	cr_assert_eq(total_drops(), 0);
+}
+
+Test(stack, gratuitous_arp_three_times_a_second_apart)
+{
+	struct rte_mbuf *out[4];
+	struct dp_arp a;
+	uint64_t now = rte_rdtsc(), hz = rte_get_tsc_hz();
+
+	for (int i = 0; i < 5; i++) {
+		dp_eth_tick(&W, now + (uint64_t)i * hz);
+		unsigned n = collect(out, 4);
+
+		cr_assert_eq(n, i < 3 ? 1u : 0u, "tick %d", i);
+		if (!n)
+			continue;
+		const uint8_t *f = rte_pktmbuf_mtod(out[0], const uint8_t *);
+		cr_assert_eq(dp_arp_parse(f + 14, rte_pktmbuf_data_len(out[0]) - 14, &a), DP_DROP_NONE);
+		cr_assert_eq(a.op, DP_ARP_OP_REQUEST);
+		cr_assert_arr_eq(a.spa, OUR4, 4);
+		cr_assert_arr_eq(a.tpa, OUR4, 4, "gratuitous: asks for itself");
+		cr_assert_eq(f[0], 0xff, "broadcast");
+		rte_pktmbuf_free(out[0]);
+	}
+}
+
+Test(stack, ndp_and_icmpv6_echo_are_answered)
+{
+	uint8_t f[256], mac[6];
+	struct rte_mbuf *out[4];
+	struct dp_eth eth;
+	struct dp_ipv6 ip;
+	struct dp_ndp_na na;
+	int len = dp_ndp_ns_build(f, sizeof(f), DP_VLAN_NONE, PEER_MAC, PEER6, OUR6);
+
+	cr_assert_eq(exchange(f, (size_t)len, out, 4), 1, "NS for our address -> NA");
+	const uint8_t *r = rte_pktmbuf_mtod(out[0], const uint8_t *);
+	size_t rl = rte_pktmbuf_data_len(out[0]);
+	cr_assert_eq(dp_eth_parse(r, rl, &eth), DP_DROP_NONE);
+	cr_assert_arr_eq(eth.dst, PEER_MAC, 6);
+	cr_assert_eq(dp_ipv6_parse(r + 14, rl - 14, &ip), DP_DROP_NONE);
+	cr_assert_eq(dp_ndp_na_parse(&ip, r + 54, ip.payload_len, &na), DP_DROP_NONE, "a valid NA");
+	cr_assert_arr_eq(na.target, OUR6, 16);
+	cr_assert(na.has_mac && na.solicited);
+	cr_assert_arr_eq(na.mac, our_mac, 6);
+	cr_assert_eq(dp_neigh_peek(W.eth->wp[0].neigh, AF_INET6, PEER6, rte_rdtsc(), mac), 1, "solicitor learnt");
+	rte_pktmbuf_free(out[0]);
+
+	/* NS for an address we do not own: no answer */
+	len = dp_ndp_ns_build(f, sizeof(f), DP_VLAN_NONE, PEER_MAC, PEER6, (const uint8_t[16]){ 0xfd, [15] = 0x42 });
+	cr_assert_eq(exchange(f, (size_t)len, out, 4), 0);
+	cr_assert_eq(drops(DP_DROP_IP_NOT_LOCAL), 1);
+
+	/* ICMPv6 echo */
+	uint8_t *h = f;
+	memcpy(h, our_mac, 6);
+	memcpy(h + 6, PEER_MAC, 6);
+	dp_put_be16(h + 12, DP_ETHERTYPE_IPV6);
+	dp_put_be32(h + 14, 6u << 28);
+	dp_put_be16(h + 18, 16);
+	h[20] = DP_IPPROTO_ICMPV6;
+	h[21] = 64;
+	memcpy(h + 22, PEER6, 16);
+	memcpy(h + 38, OUR6, 16);
+	uint8_t *icmp = h + 54;
+	memset(icmp, 0, 16);
+	icmp[0] = DP_ICMP6_ECHO_REQUEST;
+	dp_put_be16(icmp + 4, 7);
+	dp_put_be16(icmp + 6, 1);
+	memcpy(icmp + 8, "medius!!", 8);
+	dp_put_be16(icmp + 2, dp_csum_fold(dp_csum_partial(icmp, 16, dp_phdr_sum6(PEER6, OUR6, 58, 16))));
+	cr_assert_eq(exchange(f, 70, out, 4), 1);
+	r = rte_pktmbuf_mtod(out[0], const uint8_t *);
+	cr_assert_eq(r[54], DP_ICMP6_ECHO_REPLY);
+	cr_assert_arr_eq(r + 22, OUR6, 16);
+	cr_assert_arr_eq(r + 38, PEER6, 16);
+	cr_assert_eq(dp_csum_fold(dp_csum_partial(r + 54, 16, dp_phdr_sum6(OUR6, PEER6, 58, 16))), 0);
+	rte_pktmbuf_free(out[0]);
+}
+
+/* A UDP frame PEER:5000 -> us:port (software checksum), via dp_udp4_build. */
+static size_t udp4_frame(uint8_t *f, uint16_t port, const uint8_t *payload, size_t plen)
+{
+	struct dp_udp_tx tx = { .vlan = DP_VLAN_NONE, .src_port = 5000, .dst_port = port, .ip_id = 7 };
+	int h;
+
+	memcpy(tx.eth_dst, our_mac, 6);
+	memcpy(tx.eth_src, PEER_MAC, 6);
+	memcpy(tx.src, PEER4, 4);
+	memcpy(tx.dst, OUR4, 4);
+	memcpy(f + 42, payload, plen);
+	h = dp_udp4_build(f, 42, &tx, f + 42, plen);
+	cr_assert_eq(h, 42);
+	return 42 + plen;
+}
+
+static void rtp(uint8_t *p, uint16_t seq)
+{
+	memset(p, 0, 172);
+	p[0] = 0x80;
+	dp_put_be16(p + 2, seq);
+	dp_put_be32(p + 4, seq * 160u);
+	dp_put_be32(p + 8, 0x11223344);
+	for (int i = 12; i < 172; i++)
+		p[i] = (uint8_t)(i * 7 + seq);
+}
+
+Test(stack, bad_input_each_on_its_own_counter)
+{
+	uint8_t f[256], pl[172], *ip = f + 14;
+	struct rte_mbuf *out[4];
+	size_t len;
+
+	rtp(pl, 1);
+	struct {
+		enum dp_drop want;
+		const char *what;
+	} cases[] = {
+		{ DP_DROP_IP_FRAGMENT, "IPv4 fragment (MF)" },
+		{ DP_DROP_IP_FRAGMENT, "IPv4 fragment (offset)" },
+		{ DP_DROP_IP_BAD_CKSUM, "bad IPv4 header checksum" },
+		{ DP_DROP_UDP_BAD_CKSUM, "bad UDP checksum" },
+		{ DP_DROP_IP_PROTO, "TCP" },
+		{ DP_DROP_IP_TRUNC, "frame cut inside the IPv4 header" },
+		{ DP_DROP_IP_TRUNC, "IPv4 total length beyond the frame" },
+		{ DP_DROP_UDP_TRUNC, "UDP length beyond the IP payload" },
+		{ DP_DROP_ETH_TRUNC, "10-byte frame" },
+		{ DP_DROP_ETH_TYPE, "LLDP ethertype" },
+		{ DP_DROP_IP_NOT_LOCAL, "IPv4 to another address" },
+		{ DP_DROP_IP_NOT_LOCAL, "unicast to another MAC" },
+		{ DP_DROP_NO_FLOW, "UDP to a port without a leg" },
+	};
+	for (unsigned c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		uint64_t before = drops(cases[c].want), all = total_drops();
+
+		len = udp4_frame(f, 30050, pl, sizeof(pl));
+		switch (c) {
+		case 0: dp_put_be16(ip + 6, 0x2000); break;
+		case 1: dp_put_be16(ip + 6, 0x0010); break;
+		case 2: ip[10] ^= 0x55; break;
+		case 3: f[42 + 20] ^= 1; break;
+		case 4: ip[9] = 6; break;
+		case 5: len = 14 + 12; break;
+		case 6: len -= 30; break;
+		case 7: dp_put_be16(ip + 24, 400); break;
+		case 8: len = 10; break;
+		case 9: dp_put_be16(f + 12, 0x88cc); break;
+		case 10: ip[19] = 77; break;
+		case 11: f[5] ^= 0x40; break;
+		case 12: break;
+		}
+		if (c == 0 || c == 1 || c == 4 || c == 7 || c == 10) { /* keep the IP checksum right */
+			dp_put_be16(ip + 10, 0);
+			dp_put_be16(ip + 10, dp_ipv4_csum(ip, 20));
+		}
+		cr_assert_eq(exchange(f, len, out, 4), 0, "%s: nothing sent", cases[c].what);
+		cr_assert_eq(drops(cases[c].want), before + 1, "%s counts as %s", cases[c].what,
+			     dp_drop_name(cases[c].want));
+		cr_assert_eq(total_drops(), all + 1, "%s: one drop", cases[c].what);
+	}
+	cr_assert_eq(rte_mempool_avail_count(pool), 1023, "every dropped frame was freed");
+}
+
+/* Two legs relaying to each other, as dp_leg.c makes them. */
+static struct dp_leg legs[2];
+
+static void make_legs(unsigned iface, const struct sockaddr_storage *remote_b)
+{
+	memset(legs, 0, sizeof(legs));
+	for (int i = 0; i < 2; i++) {
+		struct dp_leg *l = &legs[i];
+
+		l->w = &W;
+		l->iface = iface;
+		l->flags = DP_LEG_ASYMMETRIC | DP_LEG_RTCP_MUX;
+		l->rtp.leg = l->rtcp.leg = l;
+		l->rtp.fd = l->rtcp.fd = -1;
+		l->stats.rtt_ms = -1;
+		l->peer = &legs[!i];
+		cr_assert_eq(dp_eth_endpoint_open(iface, (uint16_t)(30010 + 2 * i), &l->rtp), 0);
+	}
+	cr_assert_eq(dp_eth_endpoint_open(iface, 30010, &legs[1].rtcp), -EADDRINUSE, "one endpoint per port");
+	legs[1].remote_rtp = *remote_b;
+}
+
+static void drop_legs(void)
+{
+	for (int i = 0; i < 2; i++) {
+		dp_eth_endpoint_close(&legs[i].rtp);
+		dp_eth_endpoint_release(&legs[i].rtp, true);
+	}
+	cr_assert_eq(dp_flow_count(dp_eth_flow_table()), 0);
+}
+
+static void check_udp4_out(struct rte_mbuf *m, const uint8_t *dst_mac, const uint8_t *dst_ip,
+			   uint16_t dst_port, const uint8_t *payload)
+{
+	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+	size_t len = rte_pktmbuf_data_len(m);
+	struct dp_eth eth;
+	struct dp_ipv4 ip;
+	struct dp_udp udp;
+
+	cr_assert_eq(len, 42 + 172u);
+	cr_assert_eq(dp_eth_parse(f, len, &eth), DP_DROP_NONE);
+	cr_assert_arr_eq(eth.dst, dst_mac, 6);
+	cr_assert_arr_eq(eth.src, our_mac, 6);
+	cr_assert_eq(dp_ipv4_parse(f + 14, len - 14, &ip), DP_DROP_NONE);
+	cr_assert_arr_eq(ip.src, OUR4, 4);
+	cr_assert_arr_eq(ip.dst, dst_ip, 4);
+	cr_assert_eq(ip.tos, 0xb8, "DSCP EF");
+	cr_assert_eq(dp_udp4_parse(&ip, f + 34, ip.payload_len, 0, &udp), DP_DROP_NONE, "valid UDP checksum");
+	cr_assert_eq(udp.src_port, 30012, "from leg B's port");
+	cr_assert_eq(udp.dst_port, dst_port);
+	cr_assert_arr_eq(f + 42, payload, 172);
+}
+
+Test(stack, relay_resolves_the_next_hop_then_sends)
+{
+	struct sockaddr_storage rb = { 0 };
+	struct sockaddr_in *b = (struct sockaddr_in *)&rb;
+	uint8_t f[256], pl[172], req[64];
+	struct rte_mbuf *out[8];
+	struct dp_arp a;
+
+	b->sin_family = AF_INET;
+	b->sin_port = htons(6000);
+	memcpy(&b->sin_addr, PEER4, 4);
+	make_legs(0, &rb);
+
+	rtp(pl, 1);
+	cr_assert_eq(exchange(f, udp4_frame(f, 30010, pl, 172), out, 8), 1, "only an ARP request goes out");
+	cr_assert_eq(dp_arp_parse(rte_pktmbuf_mtod(out[0], uint8_t *) + 14, 28, &a), DP_DROP_NONE);
+	cr_assert_eq(a.op, DP_ARP_OP_REQUEST);
+	cr_assert_arr_eq(a.tpa, PEER4, 4, "for the remote (on-link)");
+	cr_assert_arr_eq(a.spa, OUR4, 4);
+	rte_pktmbuf_free(out[0]);
+	cr_assert_eq(legs[0].stats.rtp_packets, 1);
+	cr_assert_eq(W.stats.tx_packets, 1, "the held packet is not counted yet");
+
+	/* the answer releases the held packet */
+	int len = dp_arp_build_request(req, sizeof(req), DP_VLAN_NONE, PEER_MAC, PEER4, OUR4);
+	req[21] = DP_ARP_OP_REPLY; /* turn it into a reply to us */
+	memcpy(req, our_mac, 6);
+	memcpy(req + 32, our_mac, 6);
+	cr_assert_eq(exchange(req, (size_t)len, out, 8), 1);
+	check_udp4_out(out[0], PEER_MAC, PEER4, 6000, pl);
+	rte_pktmbuf_free(out[0]);
+
+	/* the next one goes straight out */
+	rtp(pl, 2);
+	cr_assert_eq(exchange(f, udp4_frame(f, 30010, pl, 172), out, 8), 1);
+	check_udp4_out(out[0], PEER_MAC, PEER4, 6000, pl);
+	rte_pktmbuf_free(out[0]);
+	cr_assert_eq(W.stats.tx_packets, 3);
+	cr_assert_eq(legs[1].stats.out_packets, 2);
+	cr_assert_eq(total_drops(), 0);
+
+	/* off-link remote: resolved through the gateway */
+	memcpy(&b->sin_addr, FAR4, 4);
+	legs[1].remote_rtp = rb;
+	rtp(pl, 3);
+	cr_assert_eq(exchange(f, udp4_frame(f, 30010, pl, 172), out, 8), 1);
+	cr_assert_eq(dp_arp_parse(rte_pktmbuf_mtod(out[0], uint8_t *) + 14, 28, &a), DP_DROP_NONE);
+	cr_assert_arr_eq(a.tpa, ((const uint8_t[4]){ 10, 1, 1, 254 }), 4, "asks for the gateway");
+	rte_pktmbuf_free(out[0]);
+	drop_legs();
+}
+
+Test(stack, unanswered_next_hop_drops_as_no_arp)
+{
+	struct sockaddr_storage rb = { 0 };
+	struct sockaddr_in *b = (struct sockaddr_in *)&rb;
+	uint8_t f[256], pl[172];
+	struct rte_mbuf *out[8];
+	uint64_t now = rte_rdtsc(), hz = rte_get_tsc_hz();
+
+	b->sin_family = AF_INET;
+	b->sin_port = htons(6000);
+	memcpy(&b->sin_addr, (const uint8_t[4]){ 10, 1, 1, 66 }, 4);
+	make_legs(0, &rb);
+	W.eth->wp[0].garp_left = 0;
+	for (uint16_t s = 1; s <= 6; s++) {
+		unsigned n;
+
+		rtp(pl, s);
+		n = exchange(f, udp4_frame(f, 30010, pl, 172), out, 8);
+		cr_assert_eq(n, s == 1 ? 1u : 0u, "one ARP request for the first packet only");
+		rte_pktmbuf_free_bulk(out, n);
+	}
+	cr_assert_eq(drops(DP_DROP_NO_ARP), 2, "4 held, 2 over the pending limit");
+	for (int i = 1; i <= 3; i++)
+		dp_eth_tick(&W, now + (uint64_t)i * hz + hz / 10);
+	cr_assert_eq(drops(DP_DROP_NO_ARP), 6, "held packets dropped after the last retry");
+	unsigned n = collect(out, 8);
+	cr_assert_eq(n, 2, "two retries went out");
+	rte_pktmbuf_free_bulk(out, n);
+	drop_legs();
+	cr_assert_eq(rte_mempool_avail_count(pool), 1023);
+}
+
+Test(stack, relay_over_ipv6)
+{
+	struct sockaddr_storage rb = { 0 };
+	struct sockaddr_in6 *b = (struct sockaddr_in6 *)&rb;
+	uint8_t f[256], pl[172];
+	struct rte_mbuf *out[8];
+	struct dp_udp_tx tx = { .vlan = DP_VLAN_NONE, .src_port = 5000, .dst_port = 30010 };
+	struct dp_ipv6 ip;
+	struct dp_udp udp;
+
+	b->sin6_family = AF_INET6;
+	b->sin6_port = htons(6002);
+	memcpy(&b->sin6_addr, PEER6, 16);
+	make_legs(1, &rb);
+	/* the peer is known from its NS */
+	int len = dp_ndp_ns_build(f, sizeof(f), DP_VLAN_NONE, PEER_MAC, PEER6, OUR6);
+	cr_assert_eq(exchange(f, (size_t)len, out, 8), 1);
+	rte_pktmbuf_free(out[0]);
+
+	rtp(pl, 9);
+	memcpy(tx.eth_dst, our_mac, 6);
+	memcpy(tx.eth_src, PEER_MAC, 6);
+	memcpy(tx.src, PEER6, 16);
+	memcpy(tx.dst, OUR6, 16);
+	memcpy(f + 62, pl, 172);
+	cr_assert_eq(dp_udp6_build(f, 62, &tx, f + 62, 172), 62);
+	cr_assert_eq(exchange(f, 62 + 172, out, 8), 1);
+	const uint8_t *r = rte_pktmbuf_mtod(out[0], const uint8_t *);
+	cr_assert_eq(rte_pktmbuf_data_len(out[0]), 62 + 172u);
+	cr_assert_arr_eq(r, PEER_MAC, 6);
+	cr_assert_eq(dp_ipv6_parse(r + 14, 40 + 8 + 172, &ip), DP_DROP_NONE);
+	cr_assert_arr_eq(ip.src, OUR6, 16);
+	cr_assert_arr_eq(ip.dst, PEER6, 16);
+	cr_assert_eq(dp_udp6_parse(&ip, r + 54, ip.payload_len, 0, &udp), DP_DROP_NONE, "valid UDP checksum");
+	cr_assert_eq(udp.src_port, 30012);
+	cr_assert_eq(udp.dst_port, 6002);
+	cr_assert_arr_eq(r + 62, pl, 172);
+	rte_pktmbuf_free(out[0]);
+	cr_assert_eq(total_drops(), 0);
+	drop_legs();
+}
+
+Test(stack, checksum_offload_leaves_the_sums_to_the_nic)
+{
+	struct dp_eth_wport *wp = &W.eth->wp[0];
+	struct sockaddr_storage src = { 0 }, dst = { 0 };
+	struct sockaddr_in *s = (struct sockaddr_in *)&src, *d = (struct sockaddr_in *)&dst;
+	uint8_t pl[172];
+	struct rte_mbuf *m;
+
+	s->sin_family = d->sin_family = AF_INET;
+	s->sin_port = htons(30010);
+	d->sin_port = htons(6000);
+	memcpy(&s->sin_addr, OUR4, 4);
+	memcpy(&d->sin_addr, PEER4, 4);
+	rtp(pl, 1);
+	m = mbuf_of(pl, sizeof(pl));
+	wp->port->tx_offloads = RTE_ETH_TX_OFFLOAD_UDP_CKSUM | RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+	cr_assert_eq(dp_eth_build_udp(wp, &src, &dst, PEER_MAC, m), DP_DROP_NONE);
+	wp->port->tx_offloads = 0;
+	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+	cr_assert_eq(m->ol_flags, RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM);
+	cr_assert_eq(m->l2_len, 14);
+	cr_assert_eq(m->l3_len, 20);
+	cr_assert_eq(dp_get_be16(f + 24), 0, "IP checksum left to the NIC");
+	cr_assert_eq(dp_get_be16(f + 40), (uint16_t)dp_phdr_sum4(OUR4, PEER4, 17, 180),
+		     "UDP checksum field = pseudo-header sum, as DPDK offload expects");
+	cr_assert_eq(rte_pktmbuf_headroom(m), RTE_PKTMBUF_HEADROOM - 42u, "headers prepended in place");
+	rte_pktmbuf_free(m);
+
+	/* software: complete sums, no flags */
+	m = mbuf_of(pl, sizeof(pl));
+	cr_assert_eq(dp_eth_build_udp(wp, &src, &dst, PEER_MAC, m), DP_DROP_NONE);
+	cr_assert_eq(m->ol_flags, 0);
+	f = rte_pktmbuf_mtod(m, const uint8_t *);
+	struct dp_ipv4 ip;
+	struct dp_udp udp;
+	cr_assert_eq(dp_ipv4_parse(f + 14, 20 + 8 + 172, &ip), DP_DROP_NONE);
+	cr_assert_eq(dp_udp4_parse(&ip, f + 34, ip.payload_len, 0, &udp), DP_DROP_NONE);
+	rte_pktmbuf_free(m);
+
+	/* family mismatch and no headroom */
+	struct sockaddr_storage d6 = { .ss_family = AF_INET6 };
+	m = mbuf_of(pl, sizeof(pl));
+	cr_assert_eq(dp_eth_build_udp(wp, &src, &d6, PEER_MAC, m), DP_DROP_NO_DEST);
+	rte_pktmbuf_prepend(m, (uint16_t)(rte_pktmbuf_headroom(m) - 10));
+	cr_assert_eq(dp_eth_build_udp(wp, &src, &dst, PEER_MAC, m), DP_DROP_OVERSIZED);
+	rte_pktmbuf_free(m);
+}
