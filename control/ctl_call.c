@@ -19,6 +19,7 @@
 #include "ctl_quality.h"
 #include "ctl_sdp.h"
 #include "ctl_val.h"
+#include "ctl_xcode.h"
 #include "dp.h"
 
 #define NBUCKETS 4096
@@ -35,6 +36,15 @@ struct stream {
 	unsigned n_offered;
 	struct cdc_format fmt;  /* the answered codec (MOS, clock) */
 	bool fmt_known;
+	/* what the offerer offered, kept for the answer */
+	struct { uint8_t pt; struct cdc_format f; } a_codecs[16];
+	unsigned n_a_codecs;
+	int a_te, a_cn;          /* telephone-event / CN payload types, -1 none */
+	unsigned a_ptime;
+	/* transcoding, when the answer's codec is not one the offerer has */
+	bool xcoded;
+	struct cdc_format xfmt[2]; /* the codec each side uses */
+	struct ctl_xcode *xc[2];   /* [0] on leg[0] (offerer -> answerer), [1] the other way */
 };
 
 struct call {
@@ -85,7 +95,11 @@ static void call_free(struct ctl_calls *c, struct call *k)
 		pp = &(*pp)->next;
 	if (*pp)
 		*pp = k->next;
-	dp_call_destroy(k->dp); /* destroys the legs */
+	dp_call_destroy(k->dp); /* destroys the legs: no worker runs a hook after this */
+	for (unsigned i = 0; i < CTL_SDP_MAX_MEDIA; i++) {
+		ctl_xcode_destroy(k->st[i].xc[0]);
+		ctl_xcode_destroy(k->st[i].xc[1]);
+	}
 	free(k);
 	c->count--;
 }
@@ -378,6 +392,81 @@ static int stream_open(struct ctl_ng_req *r, struct call *k, struct stream *st)
 	return dp_leg_connect(st->leg[0], st->leg[1]) ? ctl_ng_error(r, "Cannot connect the legs") : 0;
 }
 
+/* What the offerer offers: its audio codecs medius can decode, its
+ * telephone-event and CN payload types, its ptime. */
+static void record_offer(struct stream *st, const struct ctl_sdp *s, const struct ctl_sdp_media *m)
+{
+	int ai = ctl_sdp_attr_find_type(s, m, CTL_SDP_A_PTIME, 0);
+
+	st->n_a_codecs = 0;
+	st->a_te = st->a_cn = -1;
+	st->a_ptime = ai >= 0 ? m->attrs.v[ai].u.ptime : 0;
+	for (unsigned f = 0; f < m->n_fmts; f++) {
+		int pt = ctl_sdp_media_pt(m, f);
+		struct cdc_format fmt;
+
+		if (pt < 0 || ctl_sdp_media_format(m, (unsigned)pt, &fmt))
+			continue;
+		if (fmt.codec == CDC_TELEPHONE_EVENT) {
+			if (st->a_te < 0)
+				st->a_te = pt;
+		} else if (fmt.codec == CDC_CN) {
+			if (st->a_cn < 0)
+				st->a_cn = pt;
+		} else if (st->n_a_codecs < sizeof(st->a_codecs) / sizeof(st->a_codecs[0])) {
+			st->a_codecs[st->n_a_codecs].pt = (uint8_t)pt;
+			st->a_codecs[st->n_a_codecs++].f = fmt;
+		}
+	}
+}
+
+/* codec: {"transcode": [...]} (and "offer"): add codecs the offerer does
+ * not have to the offer, for medius to transcode to if the answerer picks
+ * one. Names as "opus", "PCMA", "G722", "opus/48000/2", "L16/16000". */
+static int add_transcode_codecs(struct ctl_ng_req *r, struct ctl_sdp *s, struct ctl_sdp_media *m,
+				const struct ctl_val *list)
+{
+	static const struct { const char *name, *rtpmap; } defaults[] = {
+		{ "opus", "opus/48000/2" }, { "PCMU", "PCMU/8000" }, { "PCMA", "PCMA/8000" },
+		{ "G722", "G722/8000" }, { "L16", "L16/16000" },
+	};
+
+	for (const struct ctl_val *v = list && list->type == CTL_V_LIST ? list->u.c.head : NULL; v; v = v->next) {
+		char spec[48], rtpmap[48], fmtp[128];
+		struct cdc_format f;
+		int pt = -1;
+		bool have = false;
+
+		if (v->type != CTL_V_STR || v->u.s.len >= sizeof(spec))
+			continue;
+		memcpy(spec, v->u.s.p, v->u.s.len);
+		spec[v->u.s.len] = '\0';
+		snprintf(rtpmap, sizeof(rtpmap), "%s", spec);
+		for (unsigned d = 0; d < sizeof(defaults) / sizeof(defaults[0]); d++)
+			if (!strcasecmp(spec, defaults[d].name))
+				snprintf(rtpmap, sizeof(rtpmap), "%s", defaults[d].rtpmap);
+		if (cdc_format_parse(rtpmap, NULL, &f) || f.codec == CDC_TELEPHONE_EVENT || f.codec == CDC_CN)
+			return ctl_ng_error(r, "Cannot transcode to '%s'", spec);
+		for (unsigned i = 0; i < m->n_fmts && !have; i++)
+			have = ctl_sdp_media_pt(m, i) >= 0 && ctl_sdp_media_pt_matches(m, (unsigned)ctl_sdp_media_pt(m, i), rtpmap);
+		if (have)
+			continue; /* the offerer has it: nothing to add */
+		if (f.static_pt >= 0 && ctl_sdp_media_pt_index(m, (unsigned)f.static_pt) < 0)
+			pt = f.static_pt;
+		for (unsigned p = 96; pt < 0 && p < 128; p++)
+			if (ctl_sdp_media_pt_index(m, p) < 0)
+				pt = (int)p;
+		if (pt < 0)
+			return ctl_ng_error(r, "No payload type left for '%s'", spec);
+		cdc_format_rtpmap(&f, rtpmap, sizeof(rtpmap));
+		if (cdc_format_fmtp(&f, fmtp, sizeof(fmtp)) < 0)
+			fmtp[0] = '\0';
+		if (ctl_sdp_media_add_codec(s, m, (unsigned)pt, rtpmap, fmtp[0] ? fmtp : NULL, false))
+			return ctl_ng_error(r, "Cannot add '%s' to the offer", spec);
+	}
+	return 0;
+}
+
 static int offer_media(struct ctl_ng_req *r, struct call *k, struct ctl_sdp *s, unsigned i,
 		       const char *proto_b)
 {
@@ -415,12 +504,17 @@ static int offer_media(struct ctl_ng_req *r, struct call *k, struct ctl_sdp *s, 
 			return ctl_ng_error(r, "Cannot set up SRTP for media %u", i + 1);
 	}
 
+	record_offer(st, s, m);
+
 	/* codec edits on the way to the answerer */
 	if (codec && codec->type == CTL_V_DICT) {
 		const struct ctl_val *strip = ctl_dict_get(codec, "strip");
 
-		if (ctl_dict_get(codec, "transcode") || ctl_dict_get(codec, "offer") || ctl_dict_get(codec, "set"))
-			return ctl_ng_error(r, "Transcoding is not supported yet");
+		if (ctl_dict_get(codec, "set"))
+			ctl_ng_warning(r, "codec set is not supported yet: ignored");
+		if (add_transcode_codecs(r, s, m, ctl_dict_get(codec, "transcode")) ||
+		    add_transcode_codecs(r, s, m, ctl_dict_get(codec, "offer")))
+			return -1;
 		for (const struct ctl_val *v = strip && strip->type == CTL_V_LIST ? strip->u.c.head : NULL; v;
 		     v = v->next) {
 			char spec[64];
@@ -554,6 +648,9 @@ out:
 /* ------------------------------------------------------------------ */
 /* answer                                                               */
 
+static int plan_transcoding(struct ctl_ng_req *r, struct stream *st, struct ctl_sdp *s,
+			    struct ctl_sdp_media *m);
+
 static int answer_media(struct ctl_ng_req *r, struct call *k, struct ctl_sdp *s, unsigned i)
 {
 	struct ctl_sdp_media *m = &s->media[i];
@@ -597,6 +694,8 @@ static int answer_media(struct ctl_ng_req *r, struct call *k, struct ctl_sdp *s,
 		dp_leg_set_clock(st->leg[0], st->fmt.clock_rate);
 		dp_leg_set_clock(st->leg[1], st->fmt.clock_rate);
 	}
+	if (plan_transcoding(r, st, s, m))
+		return -1;
 	/* back to the offerer: its protocol, our key for it */
 	if (st->srtp[0]) {
 		if (ctl_sdp_media_to_srtp(s, m, &st->key[0], 1))
@@ -608,6 +707,111 @@ static int answer_media(struct ctl_ng_req *r, struct call *k, struct ctl_sdp *s,
 		return ctl_ng_error(r, "Cannot restore the transport of media %u", i + 1);
 	if (point_at(s, m, st->leg[0], full, no_rtcp))
 		return ctl_ng_error(r, "Cannot rewrite media %u", i + 1);
+	return 0;
+}
+
+static void unhook(struct stream *st)
+{
+	for (int d = 0; d < 2; d++)
+		if (st->xc[d]) {
+			dp_leg_set_hook(st->leg[d], NULL, NULL); /* the worker lets go here */
+			ctl_xcode_destroy(st->xc[d]);
+			st->xc[d] = NULL;
+		}
+	st->xcoded = false;
+}
+
+/* The answerer chose codec fmt_b (payload type pt_b). If the offerer has it
+ * too, packets are relayed as they are. Otherwise medius transcodes between
+ * it and the offerer's first codec, and the answer to the offerer names that
+ * codec instead. Telephone-event passes through when both sides have it, and
+ * is turned into or out of in-band tones when only one side has it. */
+static int plan_transcoding(struct ctl_ng_req *r, struct stream *st, struct ctl_sdp *s, struct ctl_sdp_media *m)
+{
+	struct cdc_chain_conf c[2];
+	struct cdc_format fb;
+	int pt_b = ctl_sdp_media_pt(m, 0), te_b = -1, cn_b = -1, ai;
+	unsigned ptime_b;
+	const struct cdc_format *fa = NULL;
+	uint8_t pt_a = 0, keep[2];
+	char rtpmap[48], fmtp[128];
+	unsigned nkeep = 0;
+
+	unhook(st);
+	if (pt_b < 0 || ctl_sdp_media_format(m, (unsigned)pt_b, &fb))
+		return 0; /* not a codec we know: relay as it is */
+	for (unsigned i = 0; i < st->n_a_codecs; i++)
+		if (cdc_format_compatible(&st->a_codecs[i].f, &fb))
+			return 0; /* a common codec: relay */
+	if (!st->n_a_codecs)
+		return ctl_ng_error(r, "No codec in common, and none of the offer's that medius can transcode");
+	fa = &st->a_codecs[0].f;
+	pt_a = st->a_codecs[0].pt;
+	for (unsigned f = 0; f < m->n_fmts; f++) {
+		int pt = ctl_sdp_media_pt(m, f);
+		struct cdc_format x;
+
+		if (pt >= 0 && !ctl_sdp_media_format(m, (unsigned)pt, &x)) {
+			if (x.codec == CDC_TELEPHONE_EVENT && te_b < 0)
+				te_b = pt;
+			if (x.codec == CDC_CN && cn_b < 0)
+				cn_b = pt;
+		}
+	}
+	ai = ctl_sdp_attr_find_type(s, m, CTL_SDP_A_PTIME, 0);
+	ptime_b = ai >= 0 && cdc_ptime_valid(m->attrs.v[ai].u.ptime) ? m->attrs.v[ai].u.ptime : 20;
+	for (int d = 0; d < 2; d++) {
+		bool te_in = d ? te_b >= 0 : st->a_te >= 0, te_out = d ? st->a_te >= 0 : te_b >= 0;
+
+		c[d] = (struct cdc_chain_conf){
+			.in = d ? fb : *fa,
+			.out = d ? *fa : fb,
+			.in_pt = d ? (uint8_t)pt_b : pt_a,
+			.out_pt = d ? pt_a : (uint8_t)pt_b,
+			.out_ptime = d ? (cdc_ptime_valid(st->a_ptime) ? st->a_ptime : 20) : ptime_b,
+			.in_te_pt = d ? te_b : st->a_te,
+			.out_te_pt = d ? st->a_te : te_b,
+			.in_cn_pt = d ? cn_b : st->a_cn,
+			.out_cn_pt = d ? st->a_cn : cn_b,
+			.dtmf = te_in && te_out ? CDC_DTMF_PASS : te_in ? CDC_DTMF_TO_INBAND
+					      : te_out ? CDC_DTMF_FROM_INBAND : CDC_DTMF_DROP,
+			.resample_quality = -1,
+		};
+		st->xc[d] = ctl_xcode_create(&c[d]);
+		if (!st->xc[d]) {
+			unhook(st);
+			return ctl_ng_error(r, "Cannot transcode %s <-> %s", cdc_codec_name(fa->codec),
+					    cdc_codec_name(fb.codec));
+		}
+	}
+	for (int d = 0; d < 2; d++)
+		if (dp_leg_set_hook(st->leg[d], ctl_xcode_hook, st->xc[d])) {
+			unhook(st);
+			return ctl_ng_error(r, "Cannot attach the transcoder");
+		}
+	st->xcoded = true;
+	st->xfmt[0] = *fa;
+	st->xfmt[1] = fb;
+	dp_leg_set_clock(st->leg[0], fa->clock_rate);
+	/* the answer to the offerer names its own codec */
+	if (ctl_sdp_media_pt_index(m, pt_a) >= 0 && !ctl_sdp_media_pt_matches(m, pt_a, cdc_codec_name(fa->codec)))
+		ctl_sdp_media_remove_pt(s, m, pt_a);
+	cdc_format_rtpmap(fa, rtpmap, sizeof(rtpmap));
+	if (cdc_format_fmtp(fa, fmtp, sizeof(fmtp)) < 0)
+		fmtp[0] = '\0';
+	if (ctl_sdp_media_pt_index(m, pt_a) < 0 &&
+	    ctl_sdp_media_add_codec(s, m, pt_a, rtpmap, fmtp[0] ? fmtp : NULL, true))
+		return ctl_ng_error(r, "Cannot rewrite the answer's codecs");
+	keep[nkeep++] = pt_a;
+	if (st->a_te >= 0) {
+		if (ctl_sdp_media_pt_index(m, (unsigned)st->a_te) < 0)
+			ctl_sdp_media_add_codec(s, m, (unsigned)st->a_te, "telephone-event/8000", "0-16", false);
+		keep[nkeep++] = (uint8_t)st->a_te;
+	}
+	if (ctl_sdp_media_keep_pts(s, m, keep, nkeep) < 0)
+		return ctl_ng_error(r, "Cannot rewrite the answer's codecs");
+	ctl_sdp_media_set_ptime(s, m, st->a_ptime);
+	ctl_ng_warning(r, "media transcoded %s <-> %s", rtpmap, cdc_codec_name(fb.codec));
 	return 0;
 }
 
@@ -701,7 +905,7 @@ static struct ctl_val *leg_stats(struct ctl_ng_req *r, struct stream *st, int si
 	ctl_dict_add_int(a, d, "jitter ms x1000", (int64_t)(ls.jitter_ms * 1000));
 	ctl_dict_add_int(a, d, "RTT ms", ls.rtt_ms);
 	loss = ls.expected ? 100.0 * ls.lost / ls.expected : 0;
-	mos = ctl_mos_estimate(st->fmt_known ? st->fmt.codec : CDC_PCMU, loss,
+	mos = ctl_mos_estimate(st->xcoded ? st->xfmt[side].codec : st->fmt_known ? st->fmt.codec : CDC_PCMU, loss,
 			       (ls.rtt_ms > 0 ? ls.rtt_ms / 2.0 : 0) + 2 * ls.jitter_ms + 20);
 	mos_s = ctl_arena_alloc(a, 8);
 	if (mos_s) {
@@ -741,8 +945,12 @@ static int call_report(struct ctl_ng_req *r, struct call *k)
 			ctl_dict_add_int(a, md, "index", i + 1);
 			ctl_dict_add(md, "type", 4, ctl_val_strdup(a, st->type, strlen(st->type)));
 			ctl_dict_add(md, "protocol", 8, ctl_val_strdup(a, st->proto[side], strlen(st->proto[side])));
-			if (st->fmt_known)
+			if (st->xcoded) {
+				ctl_dict_add_cstr(a, md, "codec", cdc_codec_name(st->xfmt[side].codec));
+				ctl_dict_add_int(a, md, "transcoded", 1);
+			} else if (st->fmt_known) {
 				ctl_dict_add_cstr(a, md, "codec", cdc_codec_name(st->fmt.codec));
+			}
 			if (st->active)
 				ctl_list_append(streams, leg_stats(r, st, side, tot));
 			ctl_dict_add(md, "streams", 7, streams);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT
- * ctl_sdp: SDP parser, model memory, attribute primitives and queries (see
- * ctl_sdp.h). The writer and the ng edit helpers are in ctl_sdp_write.c. */
+ * ctl_sdp: the parser, the model's memory and the attribute primitives (see
+ * ctl_sdp.h). The writer, equality, queries and edit helpers are in
+ * ctl_sdp_write.c. */
 #include "ctl_sdp.h"
 
 #include <arpa/inet.h>
@@ -10,9 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-
-#include "cdc.h"
 
 /* ------------------------------------------------------------------ */
 /* Memory: a chain of blocks owned by one description                   */
@@ -567,6 +565,17 @@ int ctl_sdp_attr_remove_type(struct ctl_sdp *s, struct ctl_sdp_media *m, enum ct
 	return (int)i;
 }
 
+int ctl_sdp_media_pt(const struct ctl_sdp_media *m, unsigned i)
+{
+	uint64_t x;
+
+	if (!m || i >= m->n_fmts || !m->fmts[i] || !ctl_sdp_media_is_rtp(m))
+		return -1;
+	if (strlen(m->fmts[i]) > 3 || !parse_num(m->fmts[i], strlen(m->fmts[i]), 127, &x))
+		return -1;
+	return (int)x;
+}
+
 /* ------------------------------------------------------------------ */
 /* Parser                                                               */
 
@@ -851,6 +860,8 @@ int ctl_sdp_parse(const char *text, size_t len, struct ctl_sdp *out, char *err, 
 	unsigned count = 1;
 	int rc = -EINVAL;
 
+	if (!err)
+		P.errlen = errlen = 0;
 	if (errlen)
 		err[0] = '\0';
 	if (!out || (!text && len))
@@ -934,225 +945,4 @@ int ctl_sdp_parse(const char *text, size_t len, struct ctl_sdp *out, char *err, 
 out:
 	ctl_sdp_free(&P.s);
 	return rc;
-}
-
-/* ------------------------------------------------------------------ */
-/* Queries                                                              */
-
-int ctl_sdp_media_pt(const struct ctl_sdp_media *m, unsigned i)
-{
-	uint64_t x;
-
-	if (!m || i >= m->n_fmts || !m->fmts[i] || !ctl_sdp_media_is_rtp(m))
-		return -1;
-	if (strlen(m->fmts[i]) > 3 || !parse_num(m->fmts[i], strlen(m->fmts[i]), 127, &x))
-		return -1;
-	return (int)x;
-}
-
-int ctl_sdp_media_pt_index(const struct ctl_sdp_media *m, unsigned pt)
-{
-	for (unsigned i = 0; i < m->n_fmts; i++)
-		if (ctl_sdp_media_pt(m, i) == (int)pt)
-			return (int)i;
-	return -ENOENT;
-}
-
-const struct ctl_sdp_conn *ctl_sdp_media_conn(const struct ctl_sdp *s,
-					      const struct ctl_sdp_media *m)
-{
-	return m && m->conn.present ? &m->conn : &s->conn;
-}
-
-const char *ctl_sdp_dir_name(enum ctl_sdp_dir d)
-{
-	static const char *const names[] = { "sendrecv", "sendonly", "recvonly", "inactive" };
-
-	return (unsigned)d < 4 ? names[d] : "?";
-}
-
-int ctl_sdp_attr_find(const struct ctl_sdp *s, const struct ctl_sdp_media *m, const char *name,
-		      unsigned from)
-{
-	const struct ctl_sdp_attrs *as = m ? &m->attrs : &s->attrs;
-
-	for (unsigned i = from; i < as->n; i++)
-		if (!strcmp(as->v[i].name, name))
-			return (int)i;
-	return -ENOENT;
-}
-
-int ctl_sdp_attr_find_type(const struct ctl_sdp *s, const struct ctl_sdp_media *m,
-			   enum ctl_sdp_atype type, unsigned from)
-{
-	const struct ctl_sdp_attrs *as = m ? &m->attrs : &s->attrs;
-
-	for (unsigned i = from; i < as->n; i++)
-		if (as->v[i].type == type)
-			return (int)i;
-	return -ENOENT;
-}
-
-enum ctl_sdp_dir ctl_sdp_media_dir(const struct ctl_sdp *s, const struct ctl_sdp_media *m)
-{
-	int i;
-
-	if (m && (i = ctl_sdp_attr_find_type(s, m, CTL_SDP_A_DIRECTION, 0)) >= 0)
-		return m->attrs.v[i].u.dir;
-	if ((i = ctl_sdp_attr_find_type(s, NULL, CTL_SDP_A_DIRECTION, 0)) >= 0)
-		return s->attrs.v[i].u.dir;
-	return CTL_SDP_SENDRECV;
-}
-
-bool ctl_sdp_media_has_dtls(const struct ctl_sdp *s, const struct ctl_sdp_media *m)
-{
-	return (m && ctl_sdp_attr_find_type(s, m, CTL_SDP_A_FINGERPRINT, 0) >= 0) ||
-	       ctl_sdp_attr_find_type(s, NULL, CTL_SDP_A_FINGERPRINT, 0) >= 0;
-}
-
-/* RFC 3551 §6 static payload types. */
-static const struct {
-	const char *name;
-	uint32_t clock;
-	uint8_t channels;
-} static_pts[35] = {
-	[0] = { "PCMU", 8000, 1 },    [3] = { "GSM", 8000, 1 },     [4] = { "G723", 8000, 1 },
-	[5] = { "DVI4", 8000, 1 },    [6] = { "DVI4", 16000, 1 },   [7] = { "LPC", 8000, 1 },
-	[8] = { "PCMA", 8000, 1 },    [9] = { "G722", 8000, 1 },    [10] = { "L16", 44100, 2 },
-	[11] = { "L16", 44100, 1 },   [12] = { "QCELP", 8000, 1 },  [13] = { "CN", 8000, 1 },
-	[14] = { "MPA", 90000, 0 },   [15] = { "G728", 8000, 1 },   [16] = { "DVI4", 11025, 1 },
-	[17] = { "DVI4", 22050, 1 },  [18] = { "G729", 8000, 1 },   [25] = { "CelB", 90000, 0 },
-	[26] = { "JPEG", 90000, 0 },  [28] = { "nv", 90000, 0 },    [31] = { "H261", 90000, 0 },
-	[32] = { "MPV", 90000, 0 },   [33] = { "MP2T", 90000, 0 },  [34] = { "H263", 90000, 0 },
-};
-
-int ctl_sdp_media_codec(const struct ctl_sdp_media *m, unsigned pt, struct ctl_sdp_codec *out)
-{
-	struct ctl_sdp_codec c = { .pt = (uint8_t)pt };
-	unsigned i;
-
-	if (pt > 127 || ctl_sdp_media_pt_index(m, pt) < 0)
-		return -ENOENT;
-	for (i = 0; i < m->attrs.n; i++) {
-		const struct ctl_sdp_attr *a = &m->attrs.v[i];
-
-		if (a->type == CTL_SDP_A_RTPMAP && a->u.rtpmap.pt == pt && !c.encoding) {
-			c.encoding = a->u.rtpmap.encoding;
-			c.clock = a->u.rtpmap.clock;
-			c.channels = a->u.rtpmap.channels;
-		} else if (a->type == CTL_SDP_A_FMTP && a->u.fmtp.pt == pt && !c.fmtp) {
-			c.fmtp = a->u.fmtp.params;
-		}
-	}
-	if (!c.encoding) {
-		if (pt >= sizeof(static_pts) / sizeof(static_pts[0]) || !static_pts[pt].name)
-			return -ENODATA;
-		c.encoding = static_pts[pt].name;
-		c.clock = static_pts[pt].clock;
-		c.channels = static_pts[pt].channels > 1 ? static_pts[pt].channels : 0;
-		c.is_static = true;
-	}
-	*out = c;
-	return 0;
-}
-
-int ctl_sdp_media_format(const struct ctl_sdp_media *m, unsigned pt, struct cdc_format *out)
-{
-	struct ctl_sdp_codec c;
-	char map[96];
-	int rc = ctl_sdp_media_codec(m, pt, &c);
-
-	if (rc)
-		return rc;
-	if (c.channels)
-		snprintf(map, sizeof(map), "%.60s/%u/%u", c.encoding, c.clock, c.channels);
-	else
-		snprintf(map, sizeof(map), "%.60s/%u", c.encoding, c.clock);
-	rc = cdc_format_parse(map, c.fmtp, out);
-	return rc == -ENOENT ? -ENOTSUP : rc;
-}
-
-bool ctl_sdp_media_pt_matches(const struct ctl_sdp_media *m, unsigned pt, const char *spec)
-{
-	struct ctl_sdp_codec c;
-	size_t n = strcspn(spec, "/");
-	uint64_t clock, ch;
-	const char *q;
-
-	if (ctl_sdp_media_codec(m, pt, &c) || strlen(c.encoding) != n ||
-	    strncasecmp(c.encoding, spec, n))
-		return false;
-	if (!spec[n])
-		return true;
-	q = spec + n + 1;
-	n = strcspn(q, "/");
-	if (!parse_num(q, n, UINT32_MAX, &clock) || clock != c.clock)
-		return false;
-	if (!q[n])
-		return true;
-	q += n + 1;
-	return parse_num(q, strlen(q), 255, &ch) && ch == (c.channels ? c.channels : 1);
-}
-
-/* ------------------------------------------------------------------ */
-/* Structural equality                                                  */
-
-static bool str_eq(const char *a, const char *b)
-{
-	return a == b || (a && b && !strcmp(a, b));
-}
-
-static bool conn_eq(const struct ctl_sdp_conn *a, const struct ctl_sdp_conn *b)
-{
-	if (a->present != b->present)
-		return false;
-	return !a->present || (str_eq(a->nettype, b->nettype) && str_eq(a->addrtype, b->addrtype) &&
-			       str_eq(a->addr, b->addr) && str_eq(a->suffix, b->suffix));
-}
-
-static bool lines_eq(const struct ctl_sdp_lines *a, const struct ctl_sdp_lines *b)
-{
-	if (a->n != b->n)
-		return false;
-	for (unsigned i = 0; i < a->n; i++)
-		if (a->v[i].type != b->v[i].type || !str_eq(a->v[i].value, b->v[i].value))
-			return false;
-	return true;
-}
-
-static bool attrs_eq(const struct ctl_sdp_attrs *a, const struct ctl_sdp_attrs *b)
-{
-	if (a->n != b->n)
-		return false;
-	for (unsigned i = 0; i < a->n; i++)
-		if (a->v[i].type != b->v[i].type || !str_eq(a->v[i].name, b->v[i].name) ||
-		    !str_eq(a->v[i].value, b->v[i].value))
-			return false;
-	return true;
-}
-
-bool ctl_sdp_equal(const struct ctl_sdp *a, const struct ctl_sdp *b)
-{
-	const struct ctl_sdp_origin *x = &a->origin, *y = &b->origin;
-
-	if (!str_eq(x->username, y->username) || !str_eq(x->sess_id, y->sess_id) ||
-	    !str_eq(x->sess_version, y->sess_version) || !str_eq(x->nettype, y->nettype) ||
-	    !str_eq(x->addrtype, y->addrtype) || !str_eq(x->addr, y->addr) ||
-	    !str_eq(a->name, b->name) || !conn_eq(&a->conn, &b->conn) ||
-	    !lines_eq(&a->lines, &b->lines) || !attrs_eq(&a->attrs, &b->attrs) ||
-	    a->n_media != b->n_media)
-		return false;
-	for (unsigned i = 0; i < a->n_media; i++) {
-		const struct ctl_sdp_media *m = &a->media[i], *n = &b->media[i];
-
-		if (!str_eq(m->type, n->type) || m->port != n->port ||
-		    m->port_count != n->port_count || !str_eq(m->proto, n->proto) ||
-		    m->n_fmts != n->n_fmts || !conn_eq(&m->conn, &n->conn) ||
-		    !lines_eq(&m->lines, &n->lines) || !attrs_eq(&m->attrs, &n->attrs))
-			return false;
-		for (unsigned j = 0; j < m->n_fmts; j++)
-			if (!str_eq(m->fmts[j], n->fmts[j]))
-				return false;
-	}
-	return true;
 }

@@ -181,7 +181,8 @@ struct ctl_sdp {
 /* Parse len bytes of SDP text (need not be NUL-terminated) into *out.
  * Returns 0 and fills *out (release with ctl_sdp_free); -EINVAL for text
  * this module does not accept (see the top of this file), with a message in
- * err (when errlen > 0) naming the line: "line 7: bad port in m= line";
+ * err (NUL-terminated, cut to errlen; err may be NULL) naming the line:
+ * "line 7: bad port 'x' in m=";
  * -ENOMEM. *out is written only on success. */
 int ctl_sdp_parse(const char *text, size_t len, struct ctl_sdp *out, char *err, size_t errlen);
 
@@ -211,8 +212,8 @@ const char *ctl_sdp_strdup(struct ctl_sdp *s, const char *str);
 /* True when the media's transport is RTP-based (proto contains "RTP/"). */
 bool ctl_sdp_media_is_rtp(const struct ctl_sdp_media *m);
 
-/* The payload type of format i of m: 0..127, or -1 when the format is not a
- * payload type (non-RTP media) or i is out of range. */
+/* The payload type of format i of m: 0..127; -1 in non-RTP media (formats
+ * there are not payload types) or when i is out of range. */
 int ctl_sdp_media_pt(const struct ctl_sdp_media *m, unsigned i);
 
 /* Index of pt in m's format list, or -ENOENT. */
@@ -324,8 +325,9 @@ int ctl_sdp_media_set_proto(struct ctl_sdp *s, struct ctl_sdp_media *m, const ch
 /* To SDES-SRTP: RTP/AVP -> RTP/SAVP, RTP/AVPF -> RTP/SAVPF (also with a
  * TCP/ prefix), UDP/TLS/RTP/SAVP[F] -> RTP/SAVP[F]; RTP/SAVP[F] stays. Every
  * a=crypto is replaced by keys[0..n) (dp_sdes_format), appended at the end.
- * Returns 0; -EINVAL for non-RTP media or keys that do not format;
- * -E2BIG; -ENOMEM. Nothing changes on error. */
+ * Returns 0; -EINVAL for non-RTP media, an RTP profile other than AVP/SAVP
+ * or keys that do not format; -E2BIG; -ENOMEM. Nothing changes on -EINVAL
+ * or -E2BIG (on -ENOMEM some crypto lines may be missing). */
 int ctl_sdp_media_to_srtp(struct ctl_sdp *s, struct ctl_sdp_media *m,
 			  const struct dp_sdes *keys, unsigned n);
 /* To plain RTP: RTP/SAVP -> RTP/AVP, RTP/SAVPF -> RTP/AVPF, UDP/TLS/RTP/SAVP[F]
@@ -346,7 +348,7 @@ int ctl_sdp_remove_ice(struct ctl_sdp *s);
  * Returns 0, -EINVAL (dir outside the enum), -E2BIG, -ENOMEM. */
 int ctl_sdp_media_set_dir(struct ctl_sdp *s, struct ctl_sdp_media *m, enum ctl_sdp_dir dir);
 /* a=ptime:ms, replacing in place or appending; ms 0 removes every a=ptime.
- * Returns 0, -E2BIG, -ENOMEM. */
+ * Returns 0, -EINVAL (ms > 100000), -E2BIG, -ENOMEM. */
 int ctl_sdp_media_set_ptime(struct ctl_sdp *s, struct ctl_sdp_media *m, unsigned ms);
 
 /* Codec lists. Removing a payload type also removes its a=rtpmap, a=fmtp and

@@ -81,8 +81,12 @@ struct dp_leg {
 	struct sockaddr_storage remote_rtp, remote_rtcp; /* ss_family 0: unknown */
 	struct dp_srtp *srtp_rx, *srtp_tx, *srtcp_rx, *srtcp_tx;
 	struct dp_leg *peer;
+	dp_media_hook_fn hook;
+	void *hook_ctx;
 
 	/* worker */
+	uint32_t gen_ssrc, gen_ts_base; /* headers of hook output sent *to* this leg */
+	uint16_t gen_seq;
 	bool latched_rtp, latched_rtcp;
 	struct sockaddr_storage src_rtp, src_rtcp;
 	uint64_t last_valid_tsc;
@@ -91,7 +95,7 @@ struct dp_leg {
 };
 
 enum dp_cmd_op { DP_CMD_NONE, DP_CMD_ATTACH, DP_CMD_DETACH, DP_CMD_SET_REMOTE, DP_CMD_SET_SRTP,
-		 DP_CMD_SET_FLAGS, DP_CMD_SET_CLOCK, DP_CMD_CONNECT };
+		 DP_CMD_SET_FLAGS, DP_CMD_SET_CLOCK, DP_CMD_CONNECT, DP_CMD_SET_HOOK };
 
 /* One command at a time (the control plane is one thread): the control
  * lcore fills it, bumps `posted` and wakes the worker; the worker runs it
@@ -103,6 +107,8 @@ struct dp_cmd {
 	uint32_t clock_rate;
 	struct sockaddr_storage rtp, rtcp;
 	struct dp_srtp *srtp[4];      /* in: new rx, tx, rtcp rx, rtcp tx; out: the old ones */
+	dp_media_hook_fn hook;
+	void *hook_ctx;
 	int result;
 };
 

@@ -293,6 +293,9 @@ struct dp_leg *dp_leg_create(struct dp_call *c, const char *iface, unsigned flag
 	l->rtp.leg = l->rtcp.leg = l;
 	l->rtcp.rtcp = true;
 	l->stats.rtt_ms = -1;
+	l->gen_ssrc = (uint32_t)random() ^ ((uint32_t)random() << 16);
+	l->gen_ts_base = (uint32_t)random() ^ ((uint32_t)random() << 16);
+	l->gen_seq = (uint16_t)random();
 	rc = alloc_ports(&g.ifaces[fi], flags & DP_LEG_RTCP_MUX, l);
 	if (!rc)
 		rc = exec(l, &cmd);
@@ -425,6 +428,13 @@ int dp_leg_set_flags(struct dp_leg *l, unsigned flags)
 int dp_leg_set_clock(struct dp_leg *l, uint32_t clock_rate)
 {
 	struct dp_cmd cmd = { .op = DP_CMD_SET_CLOCK, .clock_rate = clock_rate };
+
+	return exec(l, &cmd);
+}
+
+int dp_leg_set_hook(struct dp_leg *l, dp_media_hook_fn fn, void *ctx)
+{
+	struct dp_cmd cmd = { .op = DP_CMD_SET_HOOK, .hook = fn, .hook_ctx = ctx };
 
 	return exec(l, &cmd);
 }

@@ -106,6 +106,27 @@ int dp_leg_set_srtp(struct dp_leg *l, const struct dp_sdes *rx, const struct dp_
 int dp_leg_set_flags(struct dp_leg *l, unsigned flags);
 /* RTP clock rate of the leg's media, for jitter in ms and DP_LEG_REWRITE. */
 int dp_leg_set_clock(struct dp_leg *l, uint32_t clock_rate);
+/* A media hook replaces plain forwarding for what a leg receives: each
+ * valid RTP packet's payload goes to fn (on the worker lcore, so fn must not
+ * block, lock or allocate), which returns up to max packets to send through
+ * the peer leg instead (payloads stay valid until its next call). The
+ * dataplane builds their RTP headers (its own SSRC and sequence, ts offset
+ * by a random base) and encrypts them for the peer. RTCP is not forwarded
+ * across a hooked leg. Transcoding (mixer/) plugs in here. */
+struct dp_pkt_out {
+	uint8_t pt;
+	bool marker;
+	uint32_t ts;
+	uint16_t len;
+	const uint8_t *payload;
+};
+typedef int (*dp_media_hook_fn)(void *ctx, uint8_t pt, uint32_t ts, bool marker, const uint8_t *payload,
+				uint16_t len, struct dp_pkt_out *out, int max);
+#define DP_HOOK_MAX_OUT 40
+/* Set (fn non-NULL) or clear the hook of leg l. Returns 0 or -errno. The
+ * previous ctx is no longer used by the worker once this returns. */
+int dp_leg_set_hook(struct dp_leg *l, dp_media_hook_fn fn, void *ctx);
+
 /* Relay a <-> b. Either may be NULL to disconnect the other. */
 int dp_leg_connect(struct dp_leg *a, struct dp_leg *b);
 
@@ -126,6 +147,7 @@ struct dp_leg_stats {
 	bool latched;
 	struct sockaddr_storage source; /* the latched source (RTP) */
 	uint64_t drops[DP_DROP__COUNT];
+	uint64_t hook_in, hook_out;    /* packets into and out of the media hook */
 };
 int dp_leg_get_stats(const struct dp_leg *l, struct dp_leg_stats *out);
 

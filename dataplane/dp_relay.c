@@ -38,6 +38,8 @@ struct tx_batch {
 	struct sockaddr_storage dst[DP_BURST];
 };
 
+static void flush(struct dp_worker *w, struct tx_batch *tx);
+
 static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
 	if (a->ss_family != b->ss_family)
@@ -168,6 +170,68 @@ static void rewrite(struct dp_worker *w, struct dp_leg *out, uint8_t *p, const s
 	dp_rtp_set_ts(p, rw->last_ts);
 }
 
+static enum dp_drop srtp_reason(int rc);
+
+/* Send what a's media hook made of RTP packet p (header r) through b. */
+static void run_hook(struct dp_worker *w, struct dp_leg *a, struct dp_leg *b, const uint8_t *p,
+		     const struct dp_rtp *r, struct tx_batch *tx)
+{
+	static _Thread_local struct dp_pkt_out out[DP_HOOK_MAX_OUT];
+	struct sockaddr_storage *dst = b->latched_rtp && !(b->flags & DP_LEG_ASYMMETRIC) ? &b->src_rtp : &b->remote_rtp;
+	int n;
+
+	a->stats.hook_in++;
+	n = a->hook(a->hook_ctx, r->pt, r->ts, r->marker, p + r->payload_off, r->payload_len, out, DP_HOOK_MAX_OUT);
+	if (n <= 0)
+		return;
+	if (dst->ss_family == 0) {
+		drop(w, a, DP_DROP_NO_DEST);
+		return;
+	}
+	tx->from = &b->rtp;
+	for (int i = 0; i < n && i < DP_HOOK_MAX_OUT; i++) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(w->pool);
+		uint16_t len = (uint16_t)(DP_RTP_HDR_LEN + out[i].len), room;
+		uint8_t *q;
+		int16_t rc;
+
+		if (!m || !(q = (uint8_t *)rte_pktmbuf_append(m, len))) {
+			if (m)
+				rte_pktmbuf_free(m);
+			drop(w, a, DP_DROP_TX_FULL);
+			continue;
+		}
+		q[0] = 0x80;
+		q[1] = (uint8_t)((out[i].marker ? 0x80 : 0) | (out[i].pt & 0x7f));
+		dp_rtp_set_seq(q, b->gen_seq++);
+		dp_rtp_set_ts(q, out[i].ts + b->gen_ts_base);
+		dp_rtp_set_ssrc(q, b->gen_ssrc);
+		memcpy(q + DP_RTP_HDR_LEN, out[i].payload, out[i].len);
+		room = (uint16_t)(len + rte_pktmbuf_tailroom(m));
+		if (b->srtp_tx) {
+			uint8_t *pk[1] = { q };
+			uint16_t ln[1] = { len };
+
+			if (dp_srtp_protect_burst(b->srtp_tx, pk, ln, room, &rc, 1) != 1) {
+				drop(w, a, srtp_reason(rc));
+				rte_pktmbuf_free(m);
+				continue;
+			}
+			rte_pktmbuf_append(m, (uint16_t)(ln[0] - len));
+			len = ln[0];
+		}
+		if (tx->n == DP_BURST)
+			flush(w, tx);
+		tx->from = &b->rtp;
+		tx->m[tx->n] = m;
+		tx->dst[tx->n] = *dst;
+		tx->n++;
+		a->stats.hook_out++;
+		b->stats.out_packets++;
+		b->stats.out_bytes += len;
+	}
+}
+
 static enum dp_drop srtp_reason(int rc)
 {
 	return rc == -EBADMSG ? DP_DROP_SRTP_AUTH : rc == -EALREADY ? DP_DROP_SRTP_REPLAY : DP_DROP_SRTP_OTHER;
@@ -269,6 +333,11 @@ static bool relay_one(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf *m
 	if (!b) {
 		drop(w, a, DP_DROP_NO_FLOW);
 		return false;
+	}
+	if (a->hook) {
+		if (!rtcp)
+			run_hook(w, a, b, p, &r, tx_rtp);
+		return false; /* consumed: the input mbuf is freed by the caller */
 	}
 	mux = b->flags & DP_LEG_RTCP_MUX;
 	if (rtcp && !mux) {
@@ -466,6 +535,10 @@ void dp_relay_apply(struct dp_worker *w, struct dp_cmd *c)
 		break;
 	case DP_CMD_SET_CLOCK:
 		l->clock_rate = c->clock_rate;
+		break;
+	case DP_CMD_SET_HOOK:
+		l->hook = c->hook;
+		l->hook_ctx = c->hook_ctx;
 		break;
 	case DP_CMD_CONNECT:
 		if (l && l->peer && l->peer->peer == l)

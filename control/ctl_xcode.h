@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT
+ * ctl_xcode: a codecs/ transcode chain as a dataplane media hook. The
+ * control plane builds one per direction of a transcoded stream and hangs it
+ * on the receiving leg; the leg's worker then runs it for every packet. This
+ * is the small case of DESIGN's media workers: on a 2-core machine the one
+ * worker lcore does both roles.
+ */
+#ifndef CTL_XCODE_H
+#define CTL_XCODE_H
+
+#include "cdc.h"
+#include "dp.h"
+
+struct ctl_xcode;
+
+/* A chain for conf; NULL when codecs/ cannot build it. */
+struct ctl_xcode *ctl_xcode_create(const struct cdc_chain_conf *conf);
+/* Free; accepts NULL. Detach it from its leg first (dp_leg_set_hook). */
+void ctl_xcode_destroy(struct ctl_xcode *x);
+/* The dp_media_hook_fn: ctx is a struct ctl_xcode. */
+int ctl_xcode_hook(void *ctx, uint8_t pt, uint32_t ts, bool marker, const uint8_t *payload, uint16_t len,
+		   struct dp_pkt_out *out, int max);
+/* The chain's counters. */
+void ctl_xcode_stats(const struct ctl_xcode *x, struct cdc_chain_stats *st);
+
+#endif

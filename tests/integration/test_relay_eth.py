@@ -1,0 +1,499 @@
+"""The relay on an ethdev interface: medius owns 10.99.N.1 on a DPDK
+net_af_packet port bound to vethM, whose peer vethP sits in a network
+namespace this test creates with 10.99.N.2 (the kernel side of vethM has no
+address, and no IPv6, so only medius answers). Everything the test sends
+goes to 10.99.N.1 / fd00:99:N::1 inside that namespace.
+
+  1. Gratuitous ARP at start, ARP and ping (ICMP echo) from the namespace.
+  2. GStreamer peers in the namespace (srtpenc/srtpdec, udpsink/udpsrc)
+     through relay_harness --iface-eth, both directions at once, as
+     test_relay.py does over kernel UDP: RTP->SRTP, SRTP->RTP, SRTP->SRTP;
+     tshark on vethP sees 182-byte SRTP (noise) or 172-byte clear RTP (the
+     tone) per leg; no drops.
+  3. Bad input sent with an AF_PACKET socket on vethP: fragments, bad IP
+     checksum, bad UDP checksum, an unknown protocol, frames cut inside the
+     IP header, UDP longer than its IP payload: each on its own counter,
+     exactly, and the call carries on. IPv4 fragments never reach medius
+     through net_af_packet: the DPDK 22.11 PMD joins its sockets to a
+     PACKET_FANOUT group with PACKET_FANOUT_FLAG_DEFRAG, so the kernel holds
+     (and reassembles, or drops) them; the test checks they are not relayed
+     and move no counter, and sends IPv6 fragments (not defragmented there)
+     for the ip_fragment counter. (tests/unit/test_eth.c covers IPv4
+     fragments on the rx path itself.)
+  4. IPv6: NDP and ping -6 to fd00:99:N::1, a UDP relay over IPv6.
+  5. Two workers (lcores 1 and 2 on one CPU, af_packet qpairs=2): flows
+     that arrive at the worker not owning the call are handed over.
+
+Checksums: a veth computes nothing; a socket in the namespace leaves UDP
+checksums partial (CHECKSUM_PARTIAL) and af_packet hands them to DPDK as
+they are, so the test turns tx checksumming off on vethP (ethtool -K vethP
+tx off), as a real NIC would have filled them in. Needs root (netns, veth);
+exits 77 (skip) without it."""
+import base64
+import json
+import math
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+
+from media_check import goertzel_power, pcm_from_bytes, stop
+from medius_test import check, finish
+
+HARNESS = os.environ.get("RELAY_HARNESS", "build/tests/relay_harness")
+GST = os.environ.get("GST_LAUNCH", "gst-launch-1.0")
+SUITE = "AES_CM_128_HMAC_SHA1_80"
+SECONDS = 1.5
+PROFILE = "srtp-cipher=(string)aes-128-icm,srtp-auth=(string)hmac-sha1-80," \
+          "srtcp-cipher=(string)aes-128-icm,srtcp-auth=(string)hmac-sha1-80"
+
+PID = os.getpid()
+N = 100 + PID % 150
+NS = f"medius-test-{PID}"
+VM, VP = f"vmM{PID % 100000}", f"vmP{PID % 100000}"
+US, PEER = f"10.99.{N}.1", f"10.99.{N}.2"
+US6, PEER6 = f"fd00:99:{N:x}::1", f"fd00:99:{N:x}::2"
+DEVICE = f"net_af_packet0,iface={VM}"
+
+
+def sh(*args, check_rc=True, timeout=30):
+    r = subprocess.run(list(args), capture_output=True, text=True, timeout=timeout)
+    if check_rc and r.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)}: {r.stderr.strip()}")
+    return r
+
+
+def ns(*args, **kw):
+    return sh("ip", "netns", "exec", NS, *args, **kw)
+
+
+def ns_popen(args, **kw):
+    return subprocess.Popen(["ip", "netns", "exec", NS] + args, **kw)
+
+
+def setup():
+    sh("ip", "netns", "add", NS)
+    sh("ip", "link", "add", VM, "type", "veth", "peer", "name", VP)
+    sh("ip", "link", "set", VP, "netns", NS)
+    sh("sysctl", "-qw", f"net.ipv6.conf.{VM}.disable_ipv6=1")  # the kernel stays quiet on vethM
+    sh("ip", "link", "set", VM, "up")
+    ns("ip", "link", "set", "lo", "up")
+    ns("sysctl", "-qw", f"net.ipv6.conf.{VP}.disable_ipv6=1")  # IPv6 only for part 4
+    ns("ip", "link", "set", VP, "up")
+    ns("ip", "addr", "add", f"{PEER}/24", "dev", VP)
+    ns("ethtool", "-K", VP, "tx", "off")
+
+
+def teardown():
+    sh("ip", "link", "del", VM, check_rc=False)
+    sh("ip", "netns", "del", NS, check_rc=False)
+
+
+def mac_of(dev, in_ns=False):
+    r = (ns if in_ns else sh)("cat", f"/sys/class/net/{dev}/address")
+    return r.stdout.strip()
+
+
+class Harness:
+    def __init__(self, a, b, addr=f"{US}/24", device=DEVICE, eal=None):
+        args = [HARNESS, "--iface-eth", f"{device},{addr}"] + (["--eal", eal] if eal else []) + \
+               ["--a", a, "--b", b]
+        self.p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        ready = self.p.stdout.readline().split()
+        if ready[:1] != ["READY"]:
+            _, err = stop(self.p)
+            raise RuntimeError(f"relay_harness did not start: {' '.join(ready)} {err}")
+        self.ports = {k: int(v) for k, v in (kv.split("=") for kv in ready[1:])}
+
+    def stop(self):
+        out, err = stop(self.p, signal.SIGTERM)
+        lines = out.strip().splitlines()
+        if not lines:
+            raise RuntimeError(f"relay_harness printed no counters: {err}")
+        return json.loads(lines[-1])
+
+
+def capture(filt, path):
+    p = ns_popen(["tshark", "-q", "-i", VP, "-f", filt, "-w", path],
+                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline, line = time.time() + 15, ""
+    while time.time() < deadline and "Capturing on" not in line:
+        line = p.stderr.readline()
+        if not line and p.poll() is not None:
+            break
+    return p
+
+
+def ns_udp_bound(pid, port):
+    """True when process pid (in the namespace) has bound UDP port."""
+    try:
+        with open(f"/proc/{pid}/net/udp") as f:
+            next(f)
+            return any(int(line.split()[1].rsplit(":", 1)[1], 16) == port for line in f)
+    except OSError:
+        return False
+
+
+def wait_bound(proc, port, timeout=10.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if ns_udp_bound(proc.pid, port):
+            return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.02)
+    return False
+
+
+# ---- media helpers (as test_relay.py, with the peers in the namespace) ----
+
+def sender(port, freq, ssrc, key=None):
+    enc = (f"! srtpenc key={key.hex()} rtp-cipher=aes-128-icm rtp-auth=hmac-sha1-80 "
+           f"rtcp-cipher=aes-128-icm rtcp-auth=hmac-sha1-80 ") if key else ""
+    pipe = (f"audiotestsrc is-live=true freq={freq} volume=0.5 samplesperbuffer=160 "
+            f"num-buffers={int(SECONDS * 50)} ! audio/x-raw,format=S16LE,rate=8000,channels=1 "
+            f"! mulawenc ! rtppcmupay pt=0 ssrc={ssrc} min-ptime=20000000 max-ptime=20000000 {enc}"
+            f"! udpsink host={US} port={port}")
+    return ns_popen([GST, "-q"] + pipe.split(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def receiver(port, out, ssrc, key=None):
+    if key:
+        caps = (f"application/x-srtp,media=(string)audio,clock-rate=(int)8000,encoding-name=(string)PCMU,"
+                f"payload=(int)0,ssrc=(uint){ssrc},srtp-key=(buffer){key.hex()},{PROFILE}")
+        dec = "! srtpdec "
+    else:
+        caps = "application/x-rtp,media=(string)audio,clock-rate=(int)8000,encoding-name=(string)PCMU,payload=(int)0"
+        dec = ""
+    pipe = (f"udpsrc address={PEER} port={port} caps={caps} {dec}! rtppcmudepay ! mulawdec "
+            f"! audioconvert ! audio/x-raw,format=S16LE,rate=8000,channels=1 ! filesink location={out}")
+    return ns_popen([GST, "-q", "-e"] + pipe.split(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def tone_ok(path, freq):
+    with open(path, "rb") as f:
+        pcm = pcm_from_bytes(f.read())
+    if len(pcm) < 8000:
+        return -99.0, len(pcm) / 8000
+    mid = len(pcm) // 2
+    win = pcm[mid - 2000:mid + 2000]
+    tone = goertzel_power(win, 8000, freq)
+    other = max(goertzel_power(win, 8000, f) for f in (freq / 2, freq * 0.75, freq * 1.25, freq * 2, 697, 1633))
+    return 10 * math.log10(max(tone, 1e-9) / max(other, 1e-9)), len(pcm) / 8000
+
+
+def ulaw_to_linear(b):
+    b = ~b & 0xff
+    t = (((b & 0x0f) << 3) + 0x84) << ((b & 0x70) >> 4)
+    return (0x84 - t) if b & 0x80 else (t - 0x84)
+
+
+def wire(path, port, freq):
+    r = subprocess.run(["tshark", "-r", path, "-Y", f"udp.dstport=={port}", "-T", "fields",
+                        "-e", "udp.length", "-e", "data.data", "-d", f"udp.port=={port},data"],
+                       capture_output=True, text=True, timeout=60)
+    sizes, pcm = Counter(), []
+    for line in r.stdout.splitlines():
+        parts = line.split("\t")
+        if len(parts) < 2 or not parts[0]:
+            continue
+        sizes[int(parts[0]) - 8] += 1
+        pcm += [ulaw_to_linear(b) for b in bytes.fromhex(parts[1].replace(":", ""))[12:172]]
+    if len(pcm) < 4000:
+        return sizes, -99.0
+    win = pcm[len(pcm) // 2 - 2000:len(pcm) // 2 + 2000]
+    total = sum(v * v for v in win) / len(win)
+    tone = goertzel_power(win, 8000, freq)
+    return sizes, 10 * math.log10(max(tone, 1e-9) / max(total - tone, 1e-9))
+
+
+# ---- 1. ARP, gratuitous ARP, ping ----
+
+def part_arp_ping(tmp):
+    pcap = os.path.join(tmp, "arp.pcap")
+    cap = capture("arp or icmp", pcap)
+    h = Harness("flags=asymmetric", "flags=asymmetric")
+    time.sleep(0.5)
+    r = ns("ping", "-c", "3", "-i", "0.2", "-W", "2", US, check_rc=False)
+    check(r.returncode == 0 and " 0% packet loss" in r.stdout,
+          f"ping {US} from the namespace: {r.stdout.strip().splitlines()[-2:]}")
+    neigh = ns("ip", "neigh", "show", US, "dev", VP).stdout.strip()
+    mac = mac_of(VM)
+    check(mac in neigh, f"the namespace resolved {US} by ARP to the port's MAC {mac}: {neigh!r}")
+    time.sleep(0.3)
+    stats = h.stop()
+    stop(cap, signal.SIGINT)
+    r = subprocess.run(["tshark", "-r", pcap, "-T", "fields", "-e", "eth.src", "-e", "arp.opcode",
+                        "-e", "arp.src.proto_ipv4", "-e", "arp.dst.proto_ipv4", "-e", "icmp.type"],
+                       capture_output=True, text=True, timeout=60)
+    rows = [line.split("\t") for line in r.stdout.splitlines()]
+    garp = [x for x in rows if x[0] == mac and x[1] == "1" and x[2] == US and x[3] == US]
+    replies = [x for x in rows if x[0] == mac and x[1] == "2" and x[2] == US]
+    echo = [x for x in rows if x[0] == mac and x[4] == "0"]
+    check(len(garp) >= 1, f"gratuitous ARP for {US} from {mac} at start: {len(garp)} seen")
+    check(len(replies) >= 1, f"ARP reply from medius for {US}: {len(replies)}")
+    check(len(echo) == 3, f"3 ICMP echo replies on the wire from {mac}: {len(echo)}")
+    check(not stats["lcores"]["drops"], f"no drops: {stats['lcores']['drops']}")
+
+
+# ---- 2. GStreamer through the relay ----
+
+def new_key():
+    return os.urandom(30)
+
+
+def part_media(tmp, name, a_srtp, b_srtp):
+    k1_send, k1_recv = (new_key(), new_key()) if a_srtp else (None, None)
+    k2_send, k2_recv = (new_key(), new_key()) if b_srtp else (None, None)
+    r1, r2 = 40000 + N * 2, 41000 + N * 2
+    b64 = lambda k: base64.b64encode(k).decode()
+    a_opts = f"remote={PEER}:{r1},flags=asymmetric,clock=8000"
+    b_opts = f"remote={PEER}:{r2},flags=asymmetric,clock=8000"
+    if a_srtp:
+        a_opts += f",rx={SUITE}:{b64(k1_send)},tx={SUITE}:{b64(k1_recv)}"
+    if b_srtp:
+        b_opts += f",rx={SUITE}:{b64(k2_send)},tx={SUITE}:{b64(k2_recv)}"
+    h = Harness(a_opts, b_opts)
+    pcap = os.path.join(tmp, f"{name}.pcap")
+    cap = capture(f"udp dst port {r1} or udp dst port {r2}", pcap)
+    out1, out2 = os.path.join(tmp, f"{name}-1.raw"), os.path.join(tmp, f"{name}-2.raw")
+    rx1 = receiver(r1, out1, 2222, k1_recv)
+    rx2 = receiver(r2, out2, 1111, k2_recv)
+    procs = [rx1, rx2]
+    try:
+        check(wait_bound(rx1, r1) and wait_bound(rx2, r2), f"{name}: receivers listen in the namespace")
+        tx1 = sender(h.ports["a_rtp"], 1000, 1111, k1_send)
+        tx2 = sender(h.ports["b_rtp"], 440, 2222, k2_send)
+        procs += [tx1, tx2]
+        for tx in (tx1, tx2):
+            tx.wait(timeout=30)
+        time.sleep(0.3)
+    finally:
+        for p in procs:
+            stop(p, signal.SIGINT)
+    time.sleep(0.5)
+    stop(cap, signal.SIGINT)
+    stats = h.stop()
+    for path, freq, who, srtp in ((out2, 1000, "peer 2", b_srtp), (out1, 440, "peer 1", a_srtp)):
+        dom, secs = tone_ok(path, freq)
+        check(dom > 30 and secs > SECONDS - 0.2,
+              f"{name}: {who} ({'SRTP' if srtp else 'RTP'}) decodes {freq} Hz: dominance {dom:.1f} dB, {secs:.2f} s")
+    for port, srtp, who, freq in ((r1, a_srtp, "leg A -> peer 1", 440), (r2, b_srtp, "leg B -> peer 2", 1000)):
+        sizes, snr = wire(pcap, port, freq)
+        want = 182 if srtp else 172
+        common = sizes.most_common(1)[0] if sizes else (0, 0)
+        clear_ok = snr < 0 if srtp else snr > 20
+        check(common[0] == want and common[1] >= SECONDS * 50 - 5 and clear_ok,
+              f"{name}: tshark on {VP} sees {'SRTP' if srtp else 'plain RTP'} on {who}: "
+              f"{common[1]} packets of {common[0]} bytes (want {want}); payload read as mu-law: "
+              f"{freq} Hz at {snr:.1f} dB SNR")
+    drops = stats["lcores"]["drops"]
+    check(not drops, f"{name}: no drops in the dataplane: {drops}")
+    a, b = stats["a"], stats["b"]
+    check(a["rtp_packets"] >= SECONDS * 50 - 2 and b["out_packets"] >= SECONDS * 50 - 2
+          and b["rtp_packets"] >= SECONDS * 50 - 2 and a["out_packets"] >= SECONDS * 50 - 2,
+          f"{name}: leg counters: A received {a['rtp_packets']}, B sent {b['out_packets']}, "
+          f"B received {b['rtp_packets']}, A sent {a['out_packets']}")
+    check(a["lost"] == 0 and b["lost"] == 0 and a["jitter_ms"] < 20,
+          f"{name}: stream stats: lost {a['lost']}/{b['lost']}, jitter {a['jitter_ms']:.2f}/{b['jitter_ms']:.2f} ms")
+
+
+# ---- 3. bad input from an AF_PACKET socket ----
+
+BAD_SENDER = r'''
+import socket, struct, sys
+vp, src_mac, dst_mac, src, dst, dport = sys.argv[1:7]
+dport = int(dport)
+def csum(b):
+    if len(b) % 2: b += b"\0"
+    s = sum(struct.unpack(f"!{len(b)//2}H", b))
+    while s >> 16: s = (s & 0xffff) + (s >> 16)
+    return (~s) & 0xffff
+sa, da = socket.inet_aton(src), socket.inet_aton(dst)
+def frame(payload, proto=17, frag=0x4000, bad_ip=False, bad_udp=False, udp_len=None, cut=None):
+    if proto == 17:
+        ulen = 8 + len(payload)
+        u = struct.pack("!HHHH", 7000, dport, udp_len or ulen, 0) + payload
+        c = csum(sa + da + struct.pack("!BBH", 0, 17, ulen) + u[:6] + b"\0\0" + u[8:]) or 0xffff
+        if bad_udp: c ^= 0x5a5a
+        l4 = u[:6] + struct.pack("!H", c) + u[8:]
+    else:
+        l4 = payload
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), 0x1234, frag, 64, proto, 0, sa, da)
+    c = csum(ip)
+    if bad_ip: c ^= 0x1111
+    ip = ip[:10] + struct.pack("!H", c) + ip[12:]
+    f = bytes.fromhex(dst_mac.replace(":", "")) + bytes.fromhex(src_mac.replace(":", "")) + b"\x08\x00" + ip + l4
+    return f[:cut] if cut else f
+def frag6(payload, off_mf):
+    # an IPv6 fragment header (next header 44) in front of a UDP datagram
+    src6, dst6 = bytes.fromhex("fd00" + "00" * 13 + "02"), bytes.fromhex("fd00" + "00" * 13 + "01")
+    fh = struct.pack("!BBHI", 17, 0, off_mf, 0x1234)
+    u = struct.pack("!HHHH", 7000, dport, 8 + len(payload), 0) + payload
+    ip6 = struct.pack("!IHBB", 6 << 28, len(fh) + len(u), 44, 64) + src6 + dst6
+    return bytes.fromhex(dst_mac.replace(":", "")) + bytes.fromhex(src_mac.replace(":", "")) + b"\x86\xdd" + ip6 + fh + u
+rtp = struct.pack("!BBHII", 0x80, 0, 1, 160, 0x4242) + b"\xff" * 160
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((vp, 0))
+# IPv4 fragments: held by the kernel (af_packet fanout defrag), never seen
+for f in (frame(rtp, frag=0x2000), frame(rtp, frag=0x0040), frame(rtp, frag=0x2010)):
+    s.send(f)
+kinds = {
+    "ip_fragment": [frag6(rtp, 0x0001), frag6(rtp, 0x0009), frag6(rtp, 0x0010)],
+    "ip_bad_cksum": [frame(rtp, bad_ip=True)] * 3,
+    "udp_bad_cksum": [frame(rtp, bad_udp=True)] * 3,
+    "ip_proto": [frame(b"\0" * 40, proto=6), frame(b"\0" * 40, proto=47), frame(b"\0" * 40, proto=132)],
+    "ip_trunc": [frame(rtp, cut=14 + 10), frame(rtp, cut=14 + 19), frame(rtp, cut=14 + 60)],
+    "udp_trunc": [frame(rtp, udp_len=400), frame(rtp, udp_len=4), frame(rtp, udp_len=8 + len(rtp) + 1)],
+}
+for name, frames in kinds.items():
+    for f in frames:
+        s.send(f)
+print(" ".join(f"{k}={len(v)}" for k, v in kinds.items()))
+'''
+
+GOOD_SENDER = r'''
+import socket, struct, sys, time
+dst, port, n, first = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+fam = socket.AF_INET6 if ":" in dst else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_DGRAM)
+sports = [int(p) for p in sys.argv[5].split(",")] if len(sys.argv) > 5 else [0]
+socks = []
+for sp in sports:
+    x = socket.socket(fam, socket.SOCK_DGRAM)
+    x.bind(("", sp))
+    socks.append(x)
+for i in range(n):
+    socks[i % len(socks)].sendto(struct.pack("!BBHII", 0x80, 0, first + i, (first + i) * 160, 0x4242) + b"\xff" * 160, (dst, port))
+    time.sleep(0.002)
+'''
+
+RECEIVER = r'''
+import socket, sys, time
+addr, port, secs = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_DGRAM)
+s.bind((addr, port))
+print("bound", flush=True)
+s.settimeout(0.2)
+n, end = 0, time.time() + secs
+while time.time() < end:
+    try:
+        s.recv(4096)
+        n += 1
+    except socket.timeout:
+        pass
+print(n, flush=True)
+'''
+
+
+def ns_receiver(addr, port, secs):
+    p = ns_popen([sys.executable, "-c", RECEIVER, addr, str(port), str(secs)], stdout=subprocess.PIPE,
+                 stderr=subprocess.PIPE, text=True)
+    check(p.stdout.readline().strip() == "bound", f"receiver bound {addr}:{port}")
+    return p
+
+
+def ns_receiver_count(p):
+    out, _ = p.communicate(timeout=30)
+    return int(out.strip() or 0)
+
+
+def part_bad_input():
+    rport = 42000 + N * 2
+    h = Harness("flags=asymmetric", f"remote={PEER}:{rport},flags=asymmetric")
+    a = h.ports["a_rtp"]
+    rx = ns_receiver(PEER, rport, 4.0)
+    ns(sys.executable, "-c", GOOD_SENDER, US, str(a), "10", "1")  # also makes the namespace resolve us
+    sent = ns(sys.executable, "-c", BAD_SENDER, VP, mac_of(VP, True), mac_of(VM), PEER, US, str(a)).stdout.split()
+    ns(sys.executable, "-c", GOOD_SENDER, US, str(a), "20", "11")
+    got = ns_receiver_count(rx)
+    stats = h.stop()
+    want = {k: int(v) for k, v in (kv.split("=") for kv in sent)}
+    drops = stats["lcores"]["drops"]
+    for k, v in want.items():
+        check(drops.get(k, 0) == v, f"bad input: {v} x {k} -> drops[{k}] = {drops.get(k, 0)}")
+    extra = {k: v for k, v in drops.items() if k not in want}
+    check(not extra, f"bad input: no other counter moved: {extra}")
+    check(got == 30 and stats["a"]["rtp_packets"] == 30 and stats["b"]["out_packets"] == 30,
+          f"the call carries on: 30 good packets around the bad ones, {stats['a']['rtp_packets']} accepted, "
+          f"{stats['b']['out_packets']} relayed, {got} received")
+
+
+# ---- 4. IPv6 ----
+
+def part_ipv6():
+    ns("sysctl", "-qw", f"net.ipv6.conf.{VP}.disable_ipv6=0")
+    ns("ip", "-6", "addr", "add", f"{PEER6}/64", "dev", VP, "nodad")
+    r1, r2 = 43000 + N * 2, 44000 + N * 2
+    h = Harness(f"remote=[{PEER6}]:{r1},flags=asymmetric", f"remote=[{PEER6}]:{r2},flags=asymmetric",
+                addr=f"{US6}/64")
+    try:
+        r = ns("ping", "-6", "-c", "3", "-i", "0.2", "-W", "2", US6, check_rc=False)
+        check(r.returncode == 0 and " 0% packet loss" in r.stdout,
+              f"ping -6 {US6} (NDP + ICMPv6 echo): {r.stdout.strip().splitlines()[-2:]}")
+        neigh = ns("ip", "-6", "neigh", "show", US6, "dev", VP).stdout.strip()
+        check(mac_of(VM) in neigh, f"the namespace resolved {US6} by NDP: {neigh!r}")
+        rx1, rx2 = ns_receiver(PEER6, r1, 3.0), ns_receiver(PEER6, r2, 3.0)
+        ns(sys.executable, "-c", GOOD_SENDER, US6, str(h.ports["a_rtp"]), "25", "1")
+        ns(sys.executable, "-c", GOOD_SENDER, US6, str(h.ports["b_rtp"]), "25", "1")
+        got1, got2 = ns_receiver_count(rx1), ns_receiver_count(rx2)
+    finally:
+        stats = h.stop()
+    check(got1 == 25 and got2 == 25, f"IPv6 relay both ways: {got2} and {got1} of 25 received")
+    drops = {k: v for k, v in stats["lcores"]["drops"].items()}
+    check(stats["a"]["rtp_packets"] == 25 and stats["b"]["rtp_packets"] == 25,
+          f"IPv6 leg counters: A {stats['a']['rtp_packets']}, B {stats['b']['rtp_packets']}; "
+          f"drops (kernel IPv6 chatter such as MLD and router solicitations lands here): {drops}")
+    ns("sysctl", "-qw", f"net.ipv6.conf.{VP}.disable_ipv6=1")
+
+
+# ---- 5. two workers ----
+
+def part_two_workers():
+    rport = 45000 + N * 2
+    try:
+        h = Harness("flags=asymmetric", f"remote={PEER}:{rport},flags=asymmetric",
+                    device=f"{DEVICE},qpairs=2", eal="--lcores=0@0,1@1,2@1")
+    except RuntimeError as e:
+        check(False, f"two workers on a 2-queue af_packet port: {e}")
+        return
+    rx = ns_receiver(PEER, rport, 3.0)
+    sports = ",".join(str(46000 + N * 8 + i) for i in range(8))
+    ns(sys.executable, "-c", GOOD_SENDER, US, str(h.ports["a_rtp"]), "80", "1", sports)
+    got = ns_receiver_count(rx)
+    stats = h.stop()
+    check(got == 80 and stats["a"]["rtp_packets"] == 80 and not stats["lcores"]["drops"],
+          f"two workers: 80 packets from 8 source ports (spread over both queues) all relayed: "
+          f"{got} received, drops {stats['lcores']['drops']}")
+
+
+def main():
+    if os.geteuid() != 0:
+        print("SKIP: needs root for network namespaces and veth pairs")
+        sys.exit(77)
+    tmp = tempfile.mkdtemp(prefix="relay-eth-")
+    try:
+        try:
+            setup()
+        except (RuntimeError, OSError) as e:
+            print(f"SKIP: cannot create the namespace and veth pair: {e}")
+            sys.exit(77)
+        part_arp_ping(tmp)
+        part_media(tmp, "RTP<->SRTP", a_srtp=False, b_srtp=True)
+        part_media(tmp, "SRTP<->RTP", a_srtp=True, b_srtp=False)
+        part_media(tmp, "SRTP<->SRTP", a_srtp=True, b_srtp=True)
+        part_bad_input()
+        part_ipv6()
+        part_two_workers()
+    finally:
+        teardown()
+    finish()
+
+
+main()
