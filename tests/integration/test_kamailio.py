@@ -335,6 +335,9 @@ def run_call(case, tmp, d, kam_port, callee_args, expect_codec, max_lost=MAX_LOS
               f"{case}: consecutive sequence numbers and timestamps")
         check(snr is not None and snr > 25,
               f"{case}: the PCMU carries the pcap's audio (SNR {snr and round(snr, 1)} dB > 25)")
+        wrong, _ = snr_db(ref, [ALAW[b] for b in recv])
+        check(wrong is not None and wrong < 10,
+              f"{case}: negative control: read as A-law, the same stream fails that test (SNR {wrong and round(wrong, 1)} dB)")
         check(to_caller is not None and to_caller[2][:1] == ["8"],
               f"{case}: transcoding, so the caller is answered its own PCMA: {to_caller and to_caller[2]}")
     else:
@@ -399,6 +402,9 @@ try:
         code = d.stop()
         check(code == 0, f"mediusd stops cleanly (exit {code})")
         mlog = d.log_text()
+        m = re.search(r"ng: (\d+) requests, (\d+) errors", mlog)
+        check(m is not None and int(m.group(1)) >= 6 and m.group(2) == "0",
+              f"mediusd's ng counters at shutdown: {m and m.group(0)}")
         print("    mediusd log (end):\n" + "\n".join("      " + l for l in mlog.splitlines()[-8:]), flush=True)
 except Exception as e:  # a peer that would not start, a timeout: a failure, cleaned up below
     check(False, f"the test ran to its end: {type(e).__name__}: {e}")

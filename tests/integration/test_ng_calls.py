@@ -184,7 +184,8 @@ with Daemon("--set", "control.call_idle_timeout_seconds=3", tcp=True) as d:
         "no call-id": dict(command="offer", from_tag="A", sdp=sdp(40000)),
         "no from-tag": dict(command="offer", call_id="e2", sdp=sdp(40000)),
         "answer for an unknown call": dict(command="answer", call_id="nope", from_tag="A", to_tag="B", sdp=sdp(40000)),
-        "transcoding": dict(command="offer", call_id="e3", from_tag="A", sdp=sdp(40000), codec={"transcode": ["opus"]}),
+        "transcoding to a codec medius lacks": dict(command="offer", call_id="e3", from_tag="A", sdp=sdp(40000),
+                                                    codec={"transcode": ["GSM"]}),
         "recording": dict(command="start recording", call_id="x"),
     }
     for what, cmd in errs.items():

@@ -1,0 +1,149 @@
+"""Transcoded calls through mediusd, set up over ng the way a SIP proxy does:
+  1. sipp's case: the offer has PCMA (and telephone-event), the answer
+     PCMU only. medius bridges by transcoding; what reaches each side must be
+     exactly the G.711 conversion of what the other sent.
+  2. An offer of PCMU only with codec-transcode opus; the answerer picks
+     opus. The opus side is cdc_rtp (libopus, real RTP): the 1 kHz tone
+     the PCMU side sends must arrive as opus, and the opus side's 440 Hz
+     must arrive as PCMU.
+  3. RFC 4733 events from the PCMA side become in-band tones on the PCMU
+     side, which has no telephone-event."""
+import audioop
+import math
+import os
+import re
+import socket
+import struct
+import subprocess
+import time
+
+from media_check import goertzel_power, pcm_from_bytes, stop, wait_bound
+from medius_test import Daemon, check, finish, free_port, ng
+
+CDC_RTP = os.environ.get("CDC_RTP", "build/tests/cdc_rtp")
+
+
+def sdp(port, pts, extra=""):
+    return ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+            f"m=audio {port} RTP/AVP {' '.join(map(str, pts))}\r\na=ptime:20\r\n{extra}")
+
+
+def port_of(text):
+    return int(re.search(r"^m=audio (\d+)", text, re.M).group(1))
+
+
+def sock():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(0.5)
+    return s
+
+
+def tone(freq, n, rate=8000, amp=8000):
+    return b"".join(struct.pack("<h", int(amp * math.sin(2 * math.pi * freq * i / rate))) for i in range(n))
+
+
+def dominance(pcm, rate, freq):
+    win = pcm[len(pcm) // 2 - rate // 4:len(pcm) // 2 + rate // 4]
+    t = goertzel_power(win, rate, freq)
+    other = max(goertzel_power(win, rate, f) for f in (freq / 2, freq * 0.75, freq * 1.5, freq * 2))
+    return 10 * math.log10(max(t, 1e-9) / max(other, 1e-9))
+
+
+def recv_all(s):
+    got = []
+    try:
+        while True:
+            got.append(s.recv(4096))
+    except socket.timeout:
+        return got
+
+
+with Daemon() as d:
+    P = d.port
+
+    # --- 1. PCMA offer, PCMU answer (what sipp's built-in UAS does) ---
+    a, b = sock(), sock()
+    o = ng(P, command="offer", call_id="t1", from_tag="A",
+           sdp=sdp(a.getsockname()[1], [8, 101], "a=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\n"))
+    an = ng(P, command="answer", call_id="t1", from_tag="A", to_tag="B",
+            sdp=sdp(b.getsockname()[1], [0], "a=rtpmap:0 PCMU/8000\r\n"))
+    check(an["result"] == "ok" and re.search(r"^m=audio \d+ RTP/AVP 8 101\r$", an["sdp"], re.M) is not None,
+          f"the answer to the PCMA side names PCMA and telephone-event ({an.get('warning')})")
+    to_a, to_b = port_of(an["sdp"]), port_of(o["sdp"])
+    lin = tone(1000, 160 * 25)
+    alaw = audioop.lin2alaw(lin, 2)
+    for i in range(25):
+        a.sendto(struct.pack("!BBHII", 0x80, 8, i, i * 160, 5) + alaw[i * 160:(i + 1) * 160], ("127.0.0.1", to_a))
+        time.sleep(0.005)
+    got = recv_all(b)
+    payload = b"".join(g[12:] for g in got)
+    check(len(got) == 25 and all(g[1] & 0x7f == 0 for g in got) and
+          payload == audioop.lin2ulaw(audioop.alaw2lin(alaw, 2), 2),
+          f"PCMA -> PCMU: {len(got)} packets, PT 0, exactly the G.711 conversion")
+    ulaw = audioop.lin2ulaw(tone(440, 160 * 25), 2)
+    for i in range(25):
+        b.sendto(struct.pack("!BBHII", 0x80, 0, i, i * 160, 6) + ulaw[i * 160:(i + 1) * 160], ("127.0.0.1", to_b))
+        time.sleep(0.005)
+    got = recv_all(a)
+    payload = b"".join(g[12:] for g in got)
+    check(len(got) == 25 and all(g[1] & 0x7f == 8 for g in got) and
+          payload == audioop.lin2alaw(audioop.ulaw2lin(ulaw, 2), 2),
+          f"PCMU -> PCMA: {len(got)} packets, PT 8, exactly the G.711 conversion")
+    # 3. RFC 4733 digit '5' from the PCMA side becomes a tone on the PCMU side
+    ts0 = 25 * 160
+    for k, dur in enumerate([160, 320, 480, 640, 800, 800, 800, 800]):
+        end = 0x80 if k >= 5 else 0
+        a.sendto(struct.pack("!BBHIIBBH", 0x80, (0x80 if k == 0 else 0) | 101, 100 + k, ts0, 5, 5, end | 10, dur),
+                 ("127.0.0.1", to_a))
+        time.sleep(0.02)
+    got = recv_all(b)
+    pcm = pcm_from_bytes(audioop.ulaw2lin(b"".join(g[12:] for g in got), 2))
+    row, col = goertzel_power(pcm, 8000, 770), goertzel_power(pcm, 8000, 1336)  # '5' = 770 + 1336 Hz
+    other = max(goertzel_power(pcm, 8000, f) for f in (697, 852, 941, 1209, 1477))
+    check(len(got) >= 4 and min(row, col) > 100 * other,
+          f"telephone-event '5' arrives as an in-band 770+1336 Hz tone ({len(got)} packets)")
+    q = ng(P, command="query", call_id="t1")
+    codecs = sorted(m["codec"] for t in q["tags"].values() for m in t["medias"])
+    check(codecs == ["PCMA", "PCMU"], f"query names each side's codec: {codecs}")
+    ng(P, command="delete", call_id="t1")
+
+    # --- 2. PCMU <-> opus, the opus side real libopus over RTP ---
+    a = sock()
+    b_port = free_port()
+    o = ng(P, command="offer", call_id="t2", from_tag="A", sdp=sdp(a.getsockname()[1], [0]),
+           codec={"transcode": ["opus"]})
+    opt = re.search(r"a=rtpmap:(\d+) opus/48000/2", o["sdp"])
+    check(opt is not None, "codec transcode adds opus/48000/2 to the offer")
+    opus_pt = int(opt.group(1))
+    an = ng(P, command="answer", call_id="t2", from_tag="A", to_tag="B",
+            sdp=sdp(b_port, [opus_pt], f"a=rtpmap:{opus_pt} opus/48000/2\r\n"))
+    to_a, to_b = port_of(an["sdp"]), port_of(o["sdp"])
+    check(re.search(r"^m=audio \d+ RTP/AVP 0\r$", an["sdp"], re.M) is not None, "the answer to the PCMU side names PCMU")
+    rx = subprocess.Popen([CDC_RTP, "recv", "opus/48000/2", str(opus_pt), str(b_port), "4"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wait_bound(rx, b_port)
+    time.sleep(0.3)  # cdc_rtp binds before it has set up its decoder and loop
+    ulaw = audioop.lin2ulaw(tone(1000, 8000), 2)
+    for i in range(50):
+        a.sendto(struct.pack("!BBHII", 0x80, 0, i, i * 160, 7) + ulaw[i * 160:(i + 1) * 160], ("127.0.0.1", to_a))
+        time.sleep(0.02)
+    time.sleep(0.3)  # let the last packets arrive before stopping the receiver
+    out, err = stop(rx)
+    q = ng(P, command="query", call_id="t2")
+    sent = [st["packets sent"] for st in q["tags"]["B"]["medias"][0]["streams"]][0]
+    check(sent == 50, f"medius sent the opus side one opus packet per PCMU packet: {sent} of 50")
+    pcm = pcm_from_bytes(out)
+    dom = dominance(pcm, 48000, 1000) if len(pcm) > 48000 // 2 else -99
+    check(dom > 25, f"PCMU -> opus: libopus decodes the 1 kHz tone at {dom:.1f} dB dominance ({err.decode().strip()})")
+    tx = subprocess.Popen([CDC_RTP, "send", "opus/48000/2", str(opus_pt), "20", f"127.0.0.1:{to_b}"],
+                          stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    tx.communicate(tone(440, 48000, 48000), timeout=20)
+    got = recv_all(a)
+    pcm = pcm_from_bytes(audioop.ulaw2lin(b"".join(g[12:] for g in got), 2))
+    dom = dominance(pcm, 8000, 440) if len(pcm) > 4000 else -99
+    check(len(got) >= 45 and all(g[1] & 0x7f == 0 for g in got) and dom > 25,
+          f"opus -> PCMU: {len(got)} PCMU packets carrying the 440 Hz tone at {dom:.1f} dB")
+    dl = ng(P, command="delete", call_id="t2")
+    check(dl["result"] == "ok", "the transcoded call is deleted")
+finish()
