@@ -323,6 +323,8 @@ int ctl_sdp_media_format(const struct ctl_sdp_media *m, unsigned pt, struct cdc_
 
 	if (rc)
 		return rc;
+	if (strlen(c.encoding) >= 32)
+		return -ENOTSUP; /* longer than any codec name codecs/ knows */
 	if (c.channels)
 		snprintf(map, sizeof(map), "%.60s/%u/%u", c.encoding, c.clock, c.channels);
 	else

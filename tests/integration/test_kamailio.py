@@ -19,19 +19,24 @@ mediusd saw the session; every RTP packet of the pcap reaches the callee,
 sent from the port medius announced to it; BYE deleted the call in medius
 (none listed afterwards, no idle timeout).
 
-Case 1: the callee answers PCMA, the offered codec.
+Case 1: the callee answers PCMA, the offered codec: the callee must get
+the pcap's packets unchanged (sequence numbers and payloads).
 Case 2: the callee is sipp's built-in uas, which answers PCMU to the PCMA
-offer. medius cannot transcode yet, so the PCMA stream is relayed as it
-is (payload type 8) to a callee that asked for PCMU: only the call and the
-media path are checked, and the payload types seen are printed.
+offer. Two outcomes pass: medius relays the PCMA as it is (no transcoding;
+the caller is then answered PCMU), or medius transcodes: the caller is
+answered its own PCMA, and the callee gets PCMU with all the audio, whose
+decoded samples match the pcap's (SNR against the A-law original, with a
+negative control read with the wrong law). Which one happened is printed.
 
 Environment: MEDIUSD, MEDIUSCTL (as the other integration tests), KAMAILIO
 (default kamailio), KAMAILIO_MPATH (its modules directory), SIPP (default
 sipp), TSHARK (default tshark), SIPP_PCAP (default
 /usr/share/sip-tester/g711a.pcap). Needs root (sipp plays pcaps through a
 raw socket, tshark captures on lo). Exits 77 (skipped) when a tool is
-missing. Standard library only.
+missing. KEEP_TMP=1 keeps the temp dir (configs, sipp traces, captures).
+Standard library only.
 """
+import math
 import os
 import re
 import shutil
@@ -165,7 +170,6 @@ def snr_db(ref, got):
     idx = [i for i in range(n) if 0 <= i + lag < len(got)]
     sig = sum(ref[i] ** 2 for i in idx)
     noise = sum((ref[i] - got[i + lag]) ** 2 for i in idx) or 1
-    import math
     return 10 * math.log10(sig / noise), lag
 
 
