@@ -40,6 +40,7 @@ struct stream {
 	struct { uint8_t pt; struct cdc_format f; } a_codecs[16];
 	unsigned n_a_codecs;
 	int a_te, a_cn;          /* telephone-event / CN payload types, -1 none */
+	char a_te_fmtp[64];      /* the offerer's telephone-event fmtp ("0-11,16") */
 	unsigned a_ptime;
 	/* transcoding, when the answer's codec is not one the offerer has */
 	bool xcoded;
@@ -408,8 +409,13 @@ static void record_offer(struct stream *st, const struct ctl_sdp *s, const struc
 		if (pt < 0 || ctl_sdp_media_format(m, (unsigned)pt, &fmt))
 			continue;
 		if (fmt.codec == CDC_TELEPHONE_EVENT) {
-			if (st->a_te < 0)
+			struct ctl_sdp_codec sc;
+
+			if (st->a_te < 0) {
 				st->a_te = pt;
+				snprintf(st->a_te_fmtp, sizeof(st->a_te_fmtp), "%s",
+					 !ctl_sdp_media_codec(m, (unsigned)pt, &sc) && sc.fmtp ? sc.fmtp : "0-15");
+			}
 		} else if (fmt.codec == CDC_CN) {
 			if (st->a_cn < 0)
 				st->a_cn = pt;
@@ -805,7 +811,7 @@ static int plan_transcoding(struct ctl_ng_req *r, struct stream *st, struct ctl_
 	keep[nkeep++] = pt_a;
 	if (st->a_te >= 0) {
 		if (ctl_sdp_media_pt_index(m, (unsigned)st->a_te) < 0)
-			ctl_sdp_media_add_codec(s, m, (unsigned)st->a_te, "telephone-event/8000", "0-16", false);
+			ctl_sdp_media_add_codec(s, m, (unsigned)st->a_te, "telephone-event/8000", st->a_te_fmtp, false);
 		keep[nkeep++] = (uint8_t)st->a_te;
 	}
 	if (ctl_sdp_media_keep_pts(s, m, keep, nkeep) < 0)

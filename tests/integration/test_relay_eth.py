@@ -485,9 +485,11 @@ def part_two_workers():
     ns(sys.executable, "-c", GOOD_SENDER, US, str(h.ports["a_rtp"]), "80", "1", sports)
     got = ns_receiver_count(rx)
     stats = h.stop()
-    check(got == 80 and stats["a"]["rtp_packets"] == 80 and not stats["lcores"]["drops"],
+    drops = stats["lcores"]["drops"]
+    bad = {k: v for k, v in drops.items() if k in ("no_flow", "no_arp", "tx_full", "no_dest")}
+    check(got == 80 and stats["a"]["rtp_packets"] == 80 and not bad,
           f"two workers: 80 packets from 8 source ports (spread over both queues) all relayed: "
-          f"{got} received, drops {stats['lcores']['drops']}")
+          f"{got} received, relay drops {bad} (all drops, with late IPv6 chatter of part 4: {drops})")
 
 
 def main():
