@@ -65,6 +65,14 @@ void ctl_config_defaults(struct ctl_config *c)
 	dp_media_conf_defaults(&c->media);
 }
 
+/* An address alone, as "addr:0" (IPv6 in brackets) for ctl_addr_parse. */
+static void addr_probe(const char *v, char *probe, size_t len)
+{
+	bool v6 = strchr(v, ':') != NULL;
+
+	snprintf(probe, len, "%s%s%s:0", v6 ? "[" : "", v ? v : "", v6 ? "]" : "");
+}
+
 /* [interface NAME]: address, advertise, port_min, port_max. The first such
  * section replaces the built-in "default" interface. */
 static int set_iface(struct ctl_config *c, const char *name, const char *key, const char *v,
@@ -102,7 +110,7 @@ static int set_iface(struct ctl_config *c, const char *name, const char *key, co
 		f->port_max = 39999;
 	}
 	if (!strcasecmp(key, "address") || !strcasecmp(key, "advertise")) {
-		snprintf(probe, sizeof(probe), strchr(v, ':') ? "[%s]:0" : "%s:0", v);
+		addr_probe(v, probe, sizeof(probe));
 		if (strlen(v) >= sizeof(f->address) || (*v && ctl_addr_parse(probe, NULL, &ss, &sl)) ||
 		    (!*v && !strcasecmp(key, "address"))) {
 			snprintf(err, errlen, "interface %s: %s '%s' is not an IPv4 or IPv6 address", name, key, v);
@@ -120,8 +128,43 @@ static int set_iface(struct ctl_config *c, const char *name, const char *key, co
 		*(!strcasecmp(key, "port_min") ? &f->port_min : &f->port_max) = (uint16_t)n;
 		return 0;
 	}
-	snprintf(err, errlen, "unknown key '%s' in section [interface %s] (known: address, advertise, port_min, port_max)",
-		 key, name);
+	if (!strcasecmp(key, "type")) { /* udp (kernel sockets) or ethdev (a DPDK port) */
+		if (strcasecmp(v, "udp") && strcasecmp(v, "ethdev")) {
+			snprintf(err, errlen, "interface %s: type '%s' is not udp or ethdev", name, v);
+			return -EINVAL;
+		}
+		f->type = strcasecmp(v, "udp") ? DP_IFACE_ETHDEV : DP_IFACE_UDP;
+		return 0;
+	}
+	if (!strcasecmp(key, "device")) { /* ethdev: EAL device name or vdev arguments */
+		if (!*v || strlen(v) >= sizeof(f->device)) {
+			snprintf(err, errlen, "interface %s: device '%s' is empty or longer than %zu characters", name,
+				 v, sizeof(f->device) - 1);
+			return -EINVAL;
+		}
+		strcpy(f->device, v);
+		return 0;
+	}
+	if (!strcasecmp(key, "gateway")) { /* ethdev: next hop for off-link destinations */
+		addr_probe(v, probe, sizeof(probe));
+		if (strlen(v) >= sizeof(f->gateway) || (*v && ctl_addr_parse(probe, NULL, &ss, &sl))) {
+			snprintf(err, errlen, "interface %s: gateway '%s' is not an IPv4 or IPv6 address", name, v);
+			return -EINVAL;
+		}
+		strcpy(f->gateway, v);
+		return 0;
+	}
+	if (!strcasecmp(key, "prefix_len")) { /* ethdev: on-link prefix of address; 0: all on-link */
+		n = strtoul(v, &end, 10);
+		if (!*v || *end || strspn(v, "0123456789") != strlen(v) || n > 128) {
+			snprintf(err, errlen, "interface %s: prefix_len '%s' is not 0 to 128", name, v);
+			return -EINVAL;
+		}
+		f->prefix_len = (uint8_t)n;
+		return 0;
+	}
+	snprintf(err, errlen, "unknown key '%s' in section [interface %s] (known: address, advertise, port_min, "
+		 "port_max, type, device, prefix_len, gateway)", key, name);
 	return -ENOENT;
 }
 
@@ -130,6 +173,10 @@ int ctl_config_check(const struct ctl_config *c, char *err, size_t errlen)
 	for (unsigned i = 0; i < c->media.n_ifaces; i++) {
 		const struct dp_iface_conf *f = &c->media.ifaces[i];
 
+		if (f->type == DP_IFACE_ETHDEV && !f->device[0]) {
+			snprintf(err, errlen, "interface %s: type ethdev needs a device", f->name);
+			return -EINVAL;
+		}
 		if (f->port_max < f->port_min + 3) {
 			snprintf(err, errlen, "interface %s: port range %u-%u holds no RTP/RTCP pair", f->name,
 				 f->port_min, f->port_max);
@@ -422,6 +469,9 @@ static void dump_ifaces(const struct ctl_config *c, FILE *out)
 
 		fprintf(out, "\n[interface %s]\naddress = %s\nadvertise = %s\nport_min = %u\nport_max = %u\n",
 			f->name, f->address, f->advertise, f->port_min, f->port_max);
+		if (f->type == DP_IFACE_ETHDEV)
+			fprintf(out, "type = ethdev\ndevice = %s\nprefix_len = %u\ngateway = %s\n", f->device,
+				f->prefix_len, f->gateway);
 	}
 }
 
