@@ -7,7 +7,9 @@
      the PCMU side sends must arrive as opus, and the opus side's 440 Hz
      must arrive as PCMU.
   3. RFC 4733 events from the PCMA side become in-band tones on the PCMU
-     side, which has no telephone-event."""
+     side, which has no telephone-event.
+  4. PCMA <-> G.722 (16 kHz audio on an 8000 RTP clock), the G.722 side
+     SpanDSP over RTP via cdc_rtp."""
 import audioop
 import math
 import os
@@ -146,4 +148,34 @@ with Daemon() as d:
           f"opus -> PCMU: {len(got)} PCMU packets carrying the 440 Hz tone at {dom:.1f} dB")
     dl = ng(P, command="delete", call_id="t2")
     check(dl["result"] == "ok", "the transcoded call is deleted")
+
+    # --- 4. G.722 <-> PCMA, the G.722 side real SpanDSP over RTP via cdc_rtp ---
+    a = sock()
+    g_port = free_port()
+    o = ng(P, command="offer", call_id="t3", from_tag="A", sdp=sdp(a.getsockname()[1], [8]),
+           codec={"transcode": ["G722"]})
+    check(re.search(r"^m=audio \d+ RTP/AVP 8 9\r$", o["sdp"], re.M) is not None, "codec transcode adds G722 (PT 9) to the offer")
+    an = ng(P, command="answer", call_id="t3", from_tag="A", to_tag="B", sdp=sdp(g_port, [9]))
+    to_a, to_b = port_of(an["sdp"]), port_of(o["sdp"])
+    rx = subprocess.Popen([CDC_RTP, "recv", "G722/8000", "9", str(g_port), "4"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wait_bound(rx, g_port)
+    time.sleep(0.3)
+    alaw = audioop.lin2alaw(tone(1000, 8000), 2)
+    for i in range(50):
+        a.sendto(struct.pack("!BBHII", 0x80, 8, i, i * 160, 8) + alaw[i * 160:(i + 1) * 160], ("127.0.0.1", to_a))
+        time.sleep(0.02)
+    time.sleep(0.3)
+    out, err = stop(rx)
+    pcm = pcm_from_bytes(out)
+    dom = dominance(pcm, 16000, 1000) if len(pcm) > 8000 else -99
+    check(dom > 25, f"PCMA -> G.722: SpanDSP decodes the 1 kHz tone at {dom:.1f} dB dominance")
+    tx = subprocess.Popen([CDC_RTP, "send", "G722/8000", "9", "20", f"127.0.0.1:{to_b}"],
+                          stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    tx.communicate(tone(440, 16000, 16000), timeout=20)
+    got = recv_all(a)
+    pcm = pcm_from_bytes(audioop.alaw2lin(b"".join(g[12:] for g in got), 2))
+    dom = dominance(pcm, 8000, 440) if len(pcm) > 4000 else -99
+    check(len(got) >= 45 and all(g[1] & 0x7f == 8 for g in got) and dom > 25,
+          f"G.722 -> PCMA: {len(got)} PCMA packets carrying 440 Hz at {dom:.1f} dB")
+    ng(P, command="delete", call_id="t3")
 finish()
