@@ -41,6 +41,7 @@ struct stream {
 	unsigned n_a_codecs;
 	int a_te, a_cn;          /* telephone-event / CN payload types, -1 none */
 	char a_te_fmtp[64];      /* the offerer's telephone-event fmtp ("0-11,16") */
+	int b_te;                /* the answerer's telephone-event payload type, -1 none */
 	unsigned a_ptime;
 	/* transcoding, when the answer's codec is not one the offerer has */
 	bool xcoded;
@@ -390,6 +391,7 @@ static int stream_open(struct ctl_ng_req *r, struct call *k, struct stream *st)
 					    k->iface[side][0] ? k->iface[side] : "(default)");
 	}
 	st->active = true;
+	st->b_te = -1;
 	return dp_leg_connect(st->leg[0], st->leg[1]) ? ctl_ng_error(r, "Cannot connect the legs") : 0;
 }
 
@@ -672,6 +674,13 @@ static int answer_media(struct ctl_ng_req *r, struct call *k, struct ctl_sdp *s,
 	}
 	if (set_remote_from(st->leg[1], s, m))
 		return ctl_ng_error(r, "Bad address in media %u", i + 1);
+	st->b_te = -1;
+	for (unsigned f = 0; f < m->n_fmts && st->b_te < 0; f++) {
+		int pt = ctl_sdp_media_pt(m, f);
+
+		if (pt >= 0 && ctl_sdp_media_pt_matches(m, (unsigned)pt, "telephone-event"))
+			st->b_te = pt;
+	}
 	/* the answerer's keys, and which of ours it chose */
 	if (st->srtp[1]) {
 		const struct dp_sdes *theirs = first_crypto(s, m);
@@ -904,6 +913,7 @@ static struct ctl_val *leg_stats(struct ctl_ng_req *r, struct stream *st, int si
 		ctl_dict_add(d, "stats", 5, sd);
 	}
 	ctl_dict_add_int(a, d, "RTCP packets", (int64_t)ls.rtcp_packets);
+	ctl_dict_add_int(a, d, "DTMF blocked", (int64_t)ls.blocked);
 	ctl_dict_add_int(a, d, "packets sent", (int64_t)ls.out_packets);
 	ctl_dict_add_int(a, d, "SSRC", ls.ssrc);
 	ctl_dict_add_int(a, d, "expected", ls.expected);
@@ -1061,6 +1071,40 @@ static int cmd_statistics(struct ctl_ng_req *r, void *ctx)
 	return 0;
 }
 
+/* block DTMF / unblock DTMF: RFC 4733 events from one party (from-tag
+ * given) or from everyone stop being forwarded, or flow again. */
+static int set_dtmf_block(struct ctl_ng_req *r, struct ctl_calls *c, bool block)
+{
+	const char *id = arg_str(r, "call-id"), *tag = arg_str(r, "from-tag");
+	struct call *k;
+
+	if (!id || !*id)
+		return ctl_ng_error(r, "No call-id in message");
+	k = find(c, id);
+	if (!k)
+		return ctl_ng_error(r, "Unknown call-id");
+	if (tag && *tag && strcmp(tag, k->from_tag) && strcmp(tag, k->to_tag))
+		return ctl_ng_error(r, "Unknown from-tag for this call");
+	for (unsigned i = 0; i < k->n; i++) {
+		struct stream *st = &k->st[i];
+
+		if (!st->active)
+			continue;
+		for (int side = 0; side < 2; side++) {
+			const char *who = side ? k->to_tag : k->from_tag;
+			int te = side ? st->b_te : st->a_te;
+
+			if (tag && *tag && strcmp(tag, who))
+				continue;
+			dp_leg_set_block_pt(st->leg[side], block ? (te >= 0 ? te : 101) : -1);
+		}
+	}
+	return 0;
+}
+
+static int cmd_block_dtmf(struct ctl_ng_req *r, void *ctx) { return set_dtmf_block(r, ctx, true); }
+static int cmd_unblock_dtmf(struct ctl_ng_req *r, void *ctx) { return set_dtmf_block(r, ctx, false); }
+
 static int cmd_not_yet(struct ctl_ng_req *r, void *ctx)
 {
 	const struct ctl_val *cmd = ctl_dict_get(ctl_ng_args(r), "command");
@@ -1081,8 +1125,8 @@ static const struct ctl_ng_cmd commands[] = {
 	{ "pause recording", cmd_not_yet },
 	{ "play media", cmd_not_yet },
 	{ "stop media", cmd_not_yet },
-	{ "block DTMF", cmd_not_yet },
-	{ "unblock DTMF", cmd_not_yet },
+	{ "block DTMF", cmd_block_dtmf },
+	{ "unblock DTMF", cmd_unblock_dtmf },
 	{ "play DTMF", cmd_not_yet },
 	{ "block media", cmd_not_yet },
 	{ "unblock media", cmd_not_yet },

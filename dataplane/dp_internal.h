@@ -83,6 +83,7 @@ struct dp_leg {
 	struct dp_leg *peer;
 	dp_media_hook_fn hook;
 	void *hook_ctx;
+	int block_pt;               /* -1: none */
 
 	/* worker */
 	uint32_t gen_ssrc, gen_ts_base; /* headers of hook output sent *to* this leg */
@@ -95,7 +96,8 @@ struct dp_leg {
 };
 
 enum dp_cmd_op { DP_CMD_NONE, DP_CMD_ATTACH, DP_CMD_DETACH, DP_CMD_SET_REMOTE, DP_CMD_SET_SRTP,
-		 DP_CMD_SET_FLAGS, DP_CMD_SET_CLOCK, DP_CMD_CONNECT, DP_CMD_SET_HOOK };
+		 DP_CMD_SET_FLAGS, DP_CMD_SET_CLOCK, DP_CMD_CONNECT, DP_CMD_SET_HOOK,
+		 DP_CMD_SET_BLOCK };
 
 /* One command at a time (the control plane is one thread): the control
  * lcore fills it, bumps `posted` and wakes the worker; the worker runs it
@@ -109,6 +111,7 @@ struct dp_cmd {
 	struct dp_srtp *srtp[4];      /* in: new rx, tx, rtcp rx, rtcp tx; out: the old ones */
 	dp_media_hook_fn hook;
 	void *hook_ctx;
+	int block_pt;
 	int result;
 };
 

@@ -293,6 +293,7 @@ struct dp_leg *dp_leg_create(struct dp_call *c, const char *iface, unsigned flag
 	l->rtp.leg = l->rtcp.leg = l;
 	l->rtcp.rtcp = true;
 	l->stats.rtt_ms = -1;
+	l->block_pt = -1;
 	l->gen_ssrc = (uint32_t)random() ^ ((uint32_t)random() << 16);
 	l->gen_ts_base = (uint32_t)random() ^ ((uint32_t)random() << 16);
 	l->gen_seq = (uint16_t)random();
@@ -428,6 +429,13 @@ int dp_leg_set_flags(struct dp_leg *l, unsigned flags)
 int dp_leg_set_clock(struct dp_leg *l, uint32_t clock_rate)
 {
 	struct dp_cmd cmd = { .op = DP_CMD_SET_CLOCK, .clock_rate = clock_rate };
+
+	return exec(l, &cmd);
+}
+
+int dp_leg_set_block_pt(struct dp_leg *l, int pt)
+{
+	struct dp_cmd cmd = { .op = DP_CMD_SET_BLOCK, .block_pt = pt < 0 || pt > 127 ? -1 : pt };
 
 	return exec(l, &cmd);
 }

@@ -127,6 +127,11 @@ typedef int (*dp_media_hook_fn)(void *ctx, uint8_t pt, uint32_t ts, bool marker,
  * previous ctx is no longer used by the worker once this returns. */
 int dp_leg_set_hook(struct dp_leg *l, dp_media_hook_fn fn, void *ctx);
 
+/* Consume, without forwarding, the RTP packets of payload type pt that the
+ * leg receives (ng "block DTMF": pt is the telephone-event type); -1 stops
+ * blocking. They are counted in dp_leg_stats.blocked. Returns 0 or -errno. */
+int dp_leg_set_block_pt(struct dp_leg *l, int pt);
+
 /* Relay a <-> b. Either may be NULL to disconnect the other. */
 int dp_leg_connect(struct dp_leg *a, struct dp_leg *b);
 
@@ -148,6 +153,7 @@ struct dp_leg_stats {
 	struct sockaddr_storage source; /* the latched source (RTP) */
 	uint64_t drops[DP_DROP__COUNT];
 	uint64_t hook_in, hook_out;    /* packets into and out of the media hook */
+	uint64_t blocked;              /* packets of the blocked payload type consumed */
 };
 int dp_leg_get_stats(const struct dp_leg *l, struct dp_leg_stats *out);
 

@@ -320,6 +320,10 @@ static bool relay_one(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf *m
 			a->stats.source = *src;
 		}
 	}
+	if (!rtcp && r.pt == a->block_pt) { /* ng "block DTMF" */
+		a->stats.blocked++;
+		return false;
+	}
 	if (rtcp) {
 		a->stats.rtcp_packets++;
 		rtcp_stats(a, &c, now, w->tsc_hz);
@@ -535,6 +539,9 @@ void dp_relay_apply(struct dp_worker *w, struct dp_cmd *c)
 		break;
 	case DP_CMD_SET_CLOCK:
 		l->clock_rate = c->clock_rate;
+		break;
+	case DP_CMD_SET_BLOCK:
+		l->block_pt = c->block_pt;
 		break;
 	case DP_CMD_SET_HOOK:
 		l->hook = c->hook;

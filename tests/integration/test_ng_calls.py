@@ -132,6 +132,28 @@ with Daemon("--set", "control.call_idle_timeout_seconds=3", tcp=True) as d:
     dl = ng(P, command="delete", call_id="c1")
     check(dl["result"] == "ok" and dl["totals"]["RTP"]["packets"] == 40, "delete returns the call's statistics")
 
+    # --- block DTMF / unblock DTMF ---
+    a, b = sock(), sock()
+    te = "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\n"
+    o = ng(P, command="offer", call_id="dtmf", from_tag="A", sdp=sdp(a.getsockname()[1], pts=(0, 101), extra=te))
+    an = ng(P, command="answer", call_id="dtmf", from_tag="A", to_tag="B", sdp=sdp(b.getsockname()[1], pts=(0, 101), extra=te))
+    to_a = media_port(an["sdp"])[0]
+    event = lambda seq: struct.pack("!BBHIIBBH", 0x80, 101, seq, 8000, 0x1234, 5, 10, 160)
+
+    def send_mix(base):
+        a.sendto(rtp(base), ("127.0.0.1", to_a))
+        a.sendto(event(base + 1), ("127.0.0.1", to_a))
+        a.sendto(rtp(base + 2), ("127.0.0.1", to_a))
+        return [p[1] & 0x7f for p in drain(b)]
+    check(send_mix(1) == [0, 101, 0], "before blocking, DTMF events are relayed")
+    check(ng(P, command="block DTMF", call_id="dtmf", from_tag="A")["result"] == "ok", "block DTMF from A")
+    check(send_mix(4) == [0, 0], "while blocked, A's DTMF events stop and its audio flows")
+    ng(P, command="unblock DTMF", call_id="dtmf")
+    check(send_mix(7) == [0, 101, 0], "after unblock DTMF, events flow again")
+    q = ng(P, command="query", call_id="dtmf")
+    check(q["tags"]["A"]["medias"][0]["streams"][0]["DTMF blocked"] == 1, "query counts the blocked event")
+    ng(P, command="delete", call_id="dtmf")
+
     # --- RTP from A, SRTP towards B (transport-protocol RTP/SAVP) ---
     a, b = sock(), sock()
     o = ng(P, command="offer", call_id="c2", from_tag="A", sdp=sdp(a.getsockname()[1]), **{"transport-protocol": "RTP/SAVP"})
@@ -187,6 +209,7 @@ with Daemon("--set", "control.call_idle_timeout_seconds=3", tcp=True) as d:
         "transcoding to a codec medius lacks": dict(command="offer", call_id="e3", from_tag="A", sdp=sdp(40000),
                                                     codec={"transcode": ["GSM"]}),
         "recording": dict(command="start recording", call_id="x"),
+        "block DTMF on an unknown call": dict(command="block DTMF", call_id="nope"),
     }
     for what, cmd in errs.items():
         rep = ng(P, **cmd)
