@@ -186,6 +186,38 @@ static const char *arg_str(struct ctl_ng_req *r, const char *key)
 	return strlen(s) == v->u.s.len ? s : NULL; /* no NUL inside */
 }
 
+/* offer and answer: call-id, from-tag and SDP are required. Returns 0, or
+ * -1 after the error reply. */
+static int sdp_args(struct ctl_ng_req *r, const char **id, const char **from, const char **sdp)
+{
+	*id = arg_str(r, "call-id");
+	*from = arg_str(r, "from-tag");
+	*sdp = arg_str(r, "sdp");
+	if (!*id || !**id)
+		return ctl_ng_error(r, "No call-id in message");
+	if (!*from || !**from)
+		return ctl_ng_error(r, "No from-tag in message");
+	if (!*sdp)
+		return ctl_ng_error(r, "No SDP body in message");
+	return 0;
+}
+
+/* The call the request's call-id names; NULL after the error reply. */
+static struct call *find_call(struct ctl_ng_req *r, struct ctl_calls *c, const char *unknown)
+{
+	const char *id = arg_str(r, "call-id");
+	struct call *k;
+
+	if (!id || !*id) {
+		ctl_ng_error(r, "No call-id in message");
+		return NULL;
+	}
+	k = find(c, id);
+	if (!k)
+		ctl_ng_error(r, "%s", unknown);
+	return k;
+}
+
 /* Is `flag` (rtpengine spells flags with spaces or dashes, any case) in the
  * list under key? Matching entries are marked used in `used`. */
 static bool norm_eq(const char *a, size_t alen, const char *b)
@@ -572,7 +604,7 @@ static int offer_media(struct ctl_ng_req *r, struct call *k, struct ctl_sdp *s, 
 static int cmd_offer(struct ctl_ng_req *r, void *ctx)
 {
 	struct ctl_calls *c = ctx;
-	const char *id = arg_str(r, "call-id"), *from = arg_str(r, "from-tag"), *sdp = arg_str(r, "sdp");
+	const char *id, *from, *sdp;
 	const char *proto_b = arg_str(r, "transport-protocol"), *ice = arg_str(r, "ICE");
 	struct ctl_sdp s;
 	struct call *k;
@@ -580,12 +612,8 @@ static int cmd_offer(struct ctl_ng_req *r, void *ctx)
 	bool fresh = false;
 	int rc = 0;
 
-	if (!id || !*id)
-		return ctl_ng_error(r, "No call-id in message");
-	if (!from || !*from)
-		return ctl_ng_error(r, "No from-tag in message");
-	if (!sdp)
-		return ctl_ng_error(r, "No SDP body in message");
+	if (sdp_args(r, &id, &from, &sdp))
+		return -1;
 	if (proto_b && strcmp(proto_b, "RTP/AVP") && strcmp(proto_b, "RTP/SAVP") && strcmp(proto_b, "RTP/AVPF") &&
 	    strcmp(proto_b, "RTP/SAVPF"))
 		return ctl_ng_error(r, "Unsupported transport-protocol '%s'", proto_b);
@@ -833,22 +861,17 @@ static int plan_transcoding(struct ctl_ng_req *r, struct stream *st, struct ctl_
 static int cmd_answer(struct ctl_ng_req *r, void *ctx)
 {
 	struct ctl_calls *c = ctx;
-	const char *id = arg_str(r, "call-id"), *from = arg_str(r, "from-tag"), *to = arg_str(r, "to-tag");
-	const char *sdp = arg_str(r, "sdp");
+	const char *id, *from, *sdp, *to = arg_str(r, "to-tag");
 	struct ctl_sdp s;
 	struct call *k;
 	char err[160];
 	int rc = 0;
 
-	if (!id || !*id)
-		return ctl_ng_error(r, "No call-id in message");
-	if (!from || !*from)
-		return ctl_ng_error(r, "No from-tag in message");
-	if (!sdp)
-		return ctl_ng_error(r, "No SDP body in message");
-	k = find(c, id);
+	if (sdp_args(r, &id, &from, &sdp))
+		return -1;
+	k = find_call(r, c, "Unknown call-id");
 	if (!k)
-		return ctl_ng_error(r, "Unknown call-id");
+		return -1;
 	if (strcmp(k->from_tag, from))
 		return ctl_ng_error(r, "Unknown from-tag for this call");
 	warn_unknown_flags(r, offer_flags);
@@ -993,16 +1016,12 @@ static int call_report(struct ctl_ng_req *r, struct call *k)
 static int cmd_delete(struct ctl_ng_req *r, void *ctx)
 {
 	struct ctl_calls *c = ctx;
-	const char *id = arg_str(r, "call-id");
 	const struct ctl_val *delay = ctl_dict_get(ctl_ng_args(r), "delete-delay");
-	struct call *k;
+	struct call *k = find_call(r, c, "Call-ID not found or tags didn't match");
 	int rc;
 
-	if (!id || !*id)
-		return ctl_ng_error(r, "No call-id in message");
-	k = find(c, id);
 	if (!k)
-		return ctl_ng_error(r, "Call-ID not found or tags didn't match");
+		return -1;
 	rc = call_report(r, k);
 	if (delay && delay->type == CTL_V_INT && delay->u.i > 0) {
 		k->delete_at_ms = ctl_ng_now_ms(r) + (uint64_t)delay->u.i * 1000u;
@@ -1015,15 +1034,9 @@ static int cmd_delete(struct ctl_ng_req *r, void *ctx)
 
 static int cmd_query(struct ctl_ng_req *r, void *ctx)
 {
-	const char *id = arg_str(r, "call-id");
-	struct call *k;
+	struct call *k = find_call(r, ctx, "Unknown call-id");
 
-	if (!id || !*id)
-		return ctl_ng_error(r, "No call-id in message");
-	k = find(ctx, id);
-	if (!k)
-		return ctl_ng_error(r, "Unknown call-id");
-	return call_report(r, k);
+	return k ? call_report(r, k) : -1;
 }
 
 static int cmd_list(struct ctl_ng_req *r, void *ctx)
@@ -1075,14 +1088,11 @@ static int cmd_statistics(struct ctl_ng_req *r, void *ctx)
  * given) or from everyone stop being forwarded, or flow again. */
 static int set_dtmf_block(struct ctl_ng_req *r, struct ctl_calls *c, bool block)
 {
-	const char *id = arg_str(r, "call-id"), *tag = arg_str(r, "from-tag");
-	struct call *k;
+	const char *tag = arg_str(r, "from-tag");
+	struct call *k = find_call(r, c, "Unknown call-id");
 
-	if (!id || !*id)
-		return ctl_ng_error(r, "No call-id in message");
-	k = find(c, id);
 	if (!k)
-		return ctl_ng_error(r, "Unknown call-id");
+		return -1;
 	if (tag && *tag && strcmp(tag, k->from_tag) && strcmp(tag, k->to_tag))
 		return ctl_ng_error(r, "Unknown from-tag for this call");
 	for (unsigned i = 0; i < k->n; i++) {
