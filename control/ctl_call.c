@@ -42,6 +42,7 @@ struct stream {
 	int a_te, a_cn;          /* telephone-event / CN payload types, -1 none */
 	char a_te_fmtp[64];      /* the offerer's telephone-event fmtp ("0-11,16") */
 	int b_te;                /* the answerer's telephone-event payload type, -1 none */
+	unsigned want_ptime;     /* ng "ptime": forced towards the answerer, 0 none */
 	unsigned a_ptime;
 	/* transcoding, when the answer's codec is not one the offerer has */
 	bool xcoded;
@@ -596,6 +597,17 @@ static int offer_media(struct ctl_ng_req *r, struct call *k, struct ctl_sdp *s, 
 		if (dp_leg_set_srtp(st->leg[1], NULL, NULL))
 			return ctl_ng_error(r, "Cannot reset SRTP for media %u", i + 1);
 	}
+	st->want_ptime = 0;
+	{
+		const struct ctl_val *pt = ctl_dict_get(ctl_ng_args(r), "ptime");
+
+		if (pt && pt->type == CTL_V_INT) {
+			if (!cdc_ptime_valid((unsigned)pt->u.i))
+				return ctl_ng_error(r, "ptime %lld is not one of 10, 20, 30, 40, 60", (long long)pt->u.i);
+			st->want_ptime = (unsigned)pt->u.i;
+			ctl_sdp_media_set_ptime(s, m, st->want_ptime);
+		}
+	}
 	if (point_at(s, m, st->leg[1], full, no_rtcp))
 		return ctl_ng_error(r, "Cannot rewrite media %u", i + 1);
 	return 0;
@@ -619,8 +631,6 @@ static int cmd_offer(struct ctl_ng_req *r, void *ctx)
 		return ctl_ng_error(r, "Unsupported transport-protocol '%s'", proto_b);
 	if (ice && strcasecmp(ice, "remove"))
 		ctl_ng_warning(r, "ICE '%s' is not supported: ICE is removed", ice);
-	if (ctl_dict_get(ctl_ng_args(r), "ptime"))
-		ctl_ng_warning(r, "ptime changes need transcoding, not supported yet: ignored");
 	if (has_flag(r, "flags", "record call") || arg_str(r, "record call"))
 		ctl_ng_warning(r, "recording is not supported yet");
 	warn_unknown_flags(r, offer_flags);
@@ -783,13 +793,21 @@ static int plan_transcoding(struct ctl_ng_req *r, struct stream *st, struct ctl_
 	unhook(st);
 	if (pt_b < 0 || ctl_sdp_media_format(m, (unsigned)pt_b, &fb))
 		return 0; /* not a codec we know: relay as it is */
-	for (unsigned i = 0; i < st->n_a_codecs; i++)
-		if (cdc_format_compatible(&st->a_codecs[i].f, &fb))
-			return 0; /* a common codec: relay */
-	if (!st->n_a_codecs)
+	for (unsigned i = 0; i < st->n_a_codecs && !fa; i++)
+		if (cdc_format_compatible(&st->a_codecs[i].f, &fb)) {
+			unsigned a_pt = cdc_ptime_valid(st->a_ptime) ? st->a_ptime : 20;
+
+			if (!st->want_ptime || st->want_ptime == a_pt)
+				return 0; /* a common codec and frame size: relay */
+			fa = &st->a_codecs[i].f; /* same codec, repacketised */
+			pt_a = st->a_codecs[i].pt;
+		}
+	if (!fa && !st->n_a_codecs)
 		return ctl_ng_error(r, "No codec in common, and none of the offer's that medius can transcode");
-	fa = &st->a_codecs[0].f;
-	pt_a = st->a_codecs[0].pt;
+	if (!fa) {
+		fa = &st->a_codecs[0].f;
+		pt_a = st->a_codecs[0].pt;
+	}
 	for (unsigned f = 0; f < m->n_fmts; f++) {
 		int pt = ctl_sdp_media_pt(m, f);
 		struct cdc_format x;
@@ -802,7 +820,8 @@ static int plan_transcoding(struct ctl_ng_req *r, struct stream *st, struct ctl_
 		}
 	}
 	ai = ctl_sdp_attr_find_type(s, m, CTL_SDP_A_PTIME, 0);
-	ptime_b = ai >= 0 && cdc_ptime_valid(m->attrs.v[ai].u.ptime) ? m->attrs.v[ai].u.ptime : 20;
+	ptime_b = st->want_ptime ? st->want_ptime
+		  : ai >= 0 && cdc_ptime_valid(m->attrs.v[ai].u.ptime) ? m->attrs.v[ai].u.ptime : 20;
 	for (int d = 0; d < 2; d++) {
 		bool te_in = d ? te_b >= 0 : st->a_te >= 0, te_out = d ? st->a_te >= 0 : te_b >= 0;
 

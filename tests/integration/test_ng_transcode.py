@@ -178,4 +178,26 @@ with Daemon() as d:
     check(len(got) >= 45 and all(g[1] & 0x7f == 8 for g in got) and dom > 25,
           f"G.722 -> PCMA: {len(got)} PCMA packets carrying 440 Hz at {dom:.1f} dB")
     ng(P, command="delete", call_id="t3")
+
+    # --- 5. ptime: the answerer gets 30 ms packets, the offerer keeps its 20 ms ---
+    a, b = sock(), sock()
+    o = ng(P, command="offer", call_id="t4", from_tag="A", sdp=sdp(a.getsockname()[1], [0]), ptime=30)
+    check("a=ptime:30" in o["sdp"], "ptime 30 is announced to the answerer")
+    an = ng(P, command="answer", call_id="t4", from_tag="A", to_tag="B",
+            sdp=sdp(b.getsockname()[1], [0]).replace("a=ptime:20", "a=ptime:30"))
+    to_a, to_b = port_of(an["sdp"]), port_of(o["sdp"])
+    ulaw = audioop.lin2ulaw(tone(1000, 160 * 30), 2)
+    for i in range(30):
+        a.sendto(struct.pack("!BBHII", 0x80, 0, i, i * 160, 9) + ulaw[i * 160:(i + 1) * 160], ("127.0.0.1", to_a))
+        time.sleep(0.005)
+    got = recv_all(b)
+    check(len(got) == 20 and all(len(g) == 12 + 240 for g in got) and
+          b"".join(g[12:] for g in got) == ulaw[:20 * 240],
+          f"20 ms PCMU from the offerer arrives as {len(got)} packets of 30 ms, samples unchanged")
+    for i in range(20):
+        b.sendto(struct.pack("!BBHII", 0x80, 0, i, i * 240, 10) + ulaw[i * 240:(i + 1) * 240], ("127.0.0.1", to_b))
+        time.sleep(0.005)
+    got = recv_all(a)
+    check(len(got) == 30 and all(len(g) == 12 + 160 for g in got), f"30 ms back to the offerer as {len(got)} packets of 20 ms")
+    ng(P, command="delete", call_id="t4")
 finish()
