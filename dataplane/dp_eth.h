@@ -30,14 +30,17 @@
 
 /* ---- flow table (dp_flow.c) ---- */
 
-/* The key: a local endpoint. 20 bytes, no padding holes: build it with
- * dp_flow_key_set so that unused bytes are zero. */
+/* The key: a local endpoint. 32 bytes, 16-aligned, no implicit padding
+ * (rte_hash then compares keys with vector instructions, and its CRC hash
+ * reads aligned words): build it with dp_flow_key_set so that unused bytes
+ * are zero. */
 struct dp_flow_key {
 	uint8_t family;      /* AF_INET or AF_INET6 */
 	uint8_t zero;
 	uint16_t port;       /* network byte order */
 	uint8_t addr[16];    /* IPv4: the first 4 bytes, the rest 0 */
-};
+	uint8_t pad[12];
+} __attribute__((aligned(16)));
 
 struct dp_flow;
 

@@ -62,7 +62,7 @@ struct dp_flow *dp_flow_create(const char *name, uint32_t entries, int socket)
 	};
 	struct dp_flow *f;
 
-	RTE_BUILD_BUG_ON(sizeof(struct dp_flow_key) != 20);
+	RTE_BUILD_BUG_ON(sizeof(struct dp_flow_key) != 32);
 	f = rte_zmalloc_socket("dp_flow", sizeof(*f), 0, socket);
 	if (!f)
 		return NULL;

@@ -426,8 +426,11 @@ static void flush(struct dp_worker *w, struct tx_batch *tx)
 void dp_relay_burst(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf **m,
 		    const struct sockaddr_storage *src, uint16_t n)
 {
-	struct tx_batch tx_rtp = { 0 }, tx_rtcp = { 0 };
+	struct tx_batch tx_rtp, tx_rtcp; /* 8.8 KB: set only what is read, not all of it */
 	uint64_t now = rte_rdtsc();
+
+	tx_rtp.n = tx_rtcp.n = 0;
+	tx_rtp.from = tx_rtcp.from = NULL;
 
 	for (uint16_t i = 0; i < n; i++)
 		if (!relay_one(w, s, m[i], &src[i], now, &tx_rtp, &tx_rtcp))
@@ -535,7 +538,7 @@ void dp_relay_apply(struct dp_worker *w, struct dp_cmd *c)
 	case DP_CMD_SET_FLAGS:
 		/* rtcp-mux can be turned on (RTCP then also comes and goes on the
 		 * RTP port), never off on a leg that has no RTCP port */
-		l->flags = c->flags | (l->rtcp.fd < 0 ? (unsigned)DP_LEG_RTCP_MUX : 0u);
+		l->flags = c->flags | (l->rtcp_port == l->rtp_port ? (unsigned)DP_LEG_RTCP_MUX : 0u);
 		break;
 	case DP_CMD_SET_CLOCK:
 		l->clock_rate = c->clock_rate;

@@ -33,6 +33,7 @@ import base64
 import json
 import math
 import os
+import shutil
 import signal
 import socket
 import struct
@@ -487,6 +488,9 @@ def part_two_workers():
     stats = h.stop()
     drops = stats["lcores"]["drops"]
     bad = {k: v for k, v in drops.items() if k in ("no_flow", "no_arp", "tx_full", "no_dest")}
+    rx = [w["rx_packets"] for w in stats.get("workers", [])]
+    check(len(rx) == 2 and min(rx) > 0,
+          f"two workers: both queues received frames ({rx}), so one worker handed flows to the other")
     check(got == 80 and stats["a"]["rtp_packets"] == 80 and not bad,
           f"two workers: 80 packets from 8 source ports (spread over both queues) all relayed: "
           f"{got} received, relay drops {bad} (all drops, with late IPv6 chatter of part 4: {drops})")
@@ -496,7 +500,14 @@ def main():
     if os.geteuid() != 0:
         print("SKIP: needs root for network namespaces and veth pairs")
         sys.exit(77)
+    missing = [t for t in ("ip", "ethtool", "ping", "tshark", GST) if not shutil.which(t)]
+    if missing:
+        print(f"SKIP: missing tools: {' '.join(missing)} (packages iproute2, ethtool, iputils-ping, "
+              f"tshark, gstreamer1.0-tools)")
+        sys.exit(77)
     tmp = tempfile.mkdtemp(prefix="relay-eth-")
+    # a timeout's SIGTERM still removes the namespace and the veth pair
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     try:
         try:
             setup()

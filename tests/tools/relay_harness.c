@@ -225,7 +225,14 @@ int main(int argc, char **argv)
 			       (unsigned long long)ls.drops[d]);
 			first = 0;
 		}
-	printf("}}}\n");
+	printf("}}, \"workers\": [");
+	for (int lc = 0, first = 1; lc < 128; lc++) /* per worker lcore: who received what */
+		if (dp_lcore_get_stats(lc, &ls) == 0) {
+			printf("%s{\"lcore\": %d, \"rx_packets\": %llu, \"tx_packets\": %llu}", first ? "" : ", ", lc,
+			       (unsigned long long)ls.rx_packets, (unsigned long long)ls.tx_packets);
+			first = 0;
+		}
+	printf("]}\n");
 	fflush(stdout);
 	dp_eal_stop();
 	return 0;

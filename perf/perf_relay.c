@@ -1,0 +1,802 @@
+/* SPDX-License-Identifier: MIT
+ * perf/perf_relay.c: packets per second of one worker lcore relaying RTP
+ * (plain, and SRTP->SRTP re-encryption with AES_CM_128_HMAC_SHA1_80) on an
+ * ethdev interface, at 1k, 10k and 100k concurrent streams, the latency the
+ * relay adds, and in the same run the I/O-only ceiling (net_null rx_burst ->
+ * tx_burst, no processing) and the kernel-UDP path over loopback.
+ *
+ * Set-up (pure CPU, nothing leaves the process):
+ *  - A stream is one RTP flow into a leg A, relayed out of its peer leg B
+ *    (one call per stream, legs with rtcp-mux and asymmetric, B's remote
+ *    off-link behind a gateway whose MAC the worker learns from an ARP
+ *    request the bench injects). Legs are made with the dp_media.h API on
+ *    ethdev interfaces: up to 32256 legs per interface address (ports
+ *    1024-65535), so 100k streams take 4 addresses per side.
+ *  - Rx: A legs sit on a net_ring port built with rte_eth_from_rings; the
+ *    main lcore pre-fills its rx ring with frames addressed to the legs
+ *    (streams interleaved: round k holds packet k of every stream) and the
+ *    worker drains it through the real worker loop. The timed frames go in
+ *    chunks of CHUNK (8 MB of mbufs, so they sit in L3 as a NIC's recycled
+ *    rx buffers would, not in a cold 100 MB backlog): the main lcore builds
+ *    a chunk while the worker idles, enqueues it whole, and sleeps until the
+ *    worker has sent it all; only the worker's busy time counts. (With the
+ *    main lcore busy at the same time the worker measured up to 2x slower
+ *    on this VM, and two threads in Debian's NSS-based libsrtp2 at once
+ *    slow each other down badly.)
+ *  - Tx, two variants: "ring" (B legs on the same ring port: frames go to
+ *    its tx ring, which the main lcore drains) and "null" (B legs on a
+ *    net_null port with no-rx=1, whose tx frees the mbufs on the worker).
+ *  - Round 0 warms up (per-SSRC SRTP state, caches); the timed rounds follow
+ *    in one go. Throughput = timed frames / (TSC at the last frame's tx_burst
+ *    - TSC at the first frame's rx_burst), from rx/tx callbacks on the
+ *    worker (one rdtsc per burst).
+ *  - Latency added per packet: the rx callback stamps each mbuf (dynamic
+ *    field) with the burst's rx TSC, the tx callback takes now - stamp for
+ *    each frame handed to tx_burst: rx -> parse -> flow lookup -> relay
+ *    (SRTP) -> headers -> tx buffer -> flush. With a pre-filled ring the
+ *    worker is saturated, so this is the per-burst service time, not
+ *    queueing before rx. Then LIGHT frames go one at a time (the next once
+ *    the last has left): the latency of a lone packet on an idle worker.
+ *  - 10 streams is a reference row: everything stays in cache.
+ *  - Limits found: SRTP contexts from Debian's libsrtp2 (on NSS) cost ~29 KB
+ *    each, their creation time grows with the number alive (~110 us each at
+ *    4k, ~250 us at 10k) and so does the per-packet cost (protect round
+ *    robin over 4k contexts: ~26 us, against ~3 us on one). A stream needs
+ *    4 (SRTP + SRTCP, rx on A and tx on B), so SRTP runs at 10 and 1k
+ *    streams by default (--srtp-max 10000 adds 10k: ~75 s of set-up and
+ *    ~0.75 ms per packet, beyond the 2-minute budget).
+ *
+ * Usage: perf_relay [--quick] [--srtp-max N] [--only STREAMS [rtp|srtp]]
+ *   --quick: up to 10k streams, plain RTP only; --only: that one run on
+ *   the ring variant, five times (for profiling).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+#include <rte_ring.h>
+
+#include "dp.h"
+#include "dp_pkt.h"
+#include "dp_srtp.h"
+
+#define PAIRS_PER_IF 32256u /* RTP/RTCP pairs in ports 1024-65535 */
+#define RTP_LEN 172          /* 12-byte header + 160 bytes of G.711 */
+#define FRAME_ROOM 256
+#define RX_RING (1u << 15)
+#define TX_RING (1u << 15)
+#define DEPTH 4096u          /* warm-up: frames kept queued ahead of the worker */
+#define CHUNK 16384u         /* timed frames pre-filled at once */
+#define POOL_FRAMES 65535u
+#define PLAIN_TIMED (8 * CHUNK)
+#define SRTP_TIMED 20000u
+#define LIGHT 2000u           /* frames sent one at a time for the light-load latency */
+#define SUITE DP_SRTP_AES_CM_128_HMAC_SHA1_80
+
+static struct rte_mempool *fpool, *iopool;
+static struct rte_ring *r_rx, *r_tx;
+static uint16_t p_ring, p_null, p_io;
+static uint8_t ring_mac[6];
+static int ts_off = -1;
+static uint64_t hz;
+static const uint8_t peer_mac[6] = { 0x02, 0x70, 0x65, 0x65, 0x72, 0x01 };
+static const uint8_t gw_mac[6] = { 0x02, 0x67, 0x77, 0x00, 0x00, 0x01 };
+static const uint8_t gw_ip[4] = { 10, 1, 255, 254 };
+
+static void die(const char *what)
+{
+	fprintf(stderr, "perf_relay: %s\n", what);
+	exit(1);
+}
+
+/* ---- measurement: rx/tx callbacks on the worker ---- */
+
+#define HBUCKETS (64 * 8)
+
+static struct {
+	volatile bool armed;
+	volatile uint64_t tx_frames; /* relayed frames seen at tx_burst (armed or not) */
+	uint16_t frame_len;
+	uint64_t first_rx, last_tx;
+	uint64_t hist[HBUCKETS];
+	uint64_t samples;
+} M;
+
+static inline uint64_t *stamp(struct rte_mbuf *m)
+{
+	return RTE_MBUF_DYNFIELD(m, ts_off, uint64_t *);
+}
+
+static uint16_t rx_cb(uint16_t port, uint16_t q, struct rte_mbuf **pkts, uint16_t n, uint16_t max, void *u)
+{
+	uint64_t now;
+
+	(void)port, (void)q, (void)max, (void)u;
+	if (!n)
+		return 0;
+	now = rte_rdtsc();
+	if (M.armed && !M.first_rx)
+		M.first_rx = now;
+	for (uint16_t i = 0; i < n; i++)
+		*stamp(pkts[i]) = now;
+	return n;
+}
+
+static unsigned bucket(uint64_t v)
+{
+	unsigned msb = v ? 63u - (unsigned)__builtin_clzll(v) : 0;
+
+	if (msb < 3)
+		return (unsigned)v;
+	return msb * 8 + (unsigned)((v >> (msb - 3)) & 7);
+}
+
+static double bucket_value(unsigned b)
+{
+	unsigned msb = b / 8, sub = b % 8;
+
+	if (msb < 3)
+		return b;
+	return (double)((8u + sub) * (1ull << (msb - 3))) + (double)(1ull << (msb - 3)) / 2;
+}
+
+static uint16_t tx_cb(uint16_t port, uint16_t q, struct rte_mbuf **pkts, uint16_t n, void *u)
+{
+	uint64_t now = rte_rdtsc(), relayed = 0;
+
+	(void)port, (void)q, (void)u;
+	for (uint16_t i = 0; i < n; i++) {
+		if (rte_pktmbuf_pkt_len(pkts[i]) != M.frame_len)
+			continue; /* ARP, gratuitous ARP */
+		relayed++;
+		if (M.armed) {
+			M.hist[bucket(now - *stamp(pkts[i]))]++;
+			M.samples++;
+		}
+	}
+	if (relayed && M.armed)
+		M.last_tx = now;
+	M.tx_frames += relayed;
+	return n;
+}
+
+/* One frame injected into net_null's rx (it has none of its own). */
+static struct rte_mbuf *volatile inject;
+
+static uint16_t inject_cb(uint16_t port, uint16_t q, struct rte_mbuf **pkts, uint16_t n, uint16_t max, void *u)
+{
+	struct rte_mbuf *m = inject;
+
+	(void)port, (void)q, (void)u;
+	if (m && n < max) {
+		inject = NULL;
+		pkts[n++] = m;
+	}
+	return n;
+}
+
+static double percentile(double p)
+{
+	uint64_t want = (uint64_t)(p * (double)M.samples), seen = 0;
+
+	for (unsigned b = 0; b < HBUCKETS; b++) {
+		seen += M.hist[b];
+		if (seen > want)
+			return bucket_value(b) * 1e6 / (double)hz; /* us */
+	}
+	return 0;
+}
+
+/* ---- frames ---- */
+
+static struct rte_mbuf *build_udp(const uint8_t src[4], const uint8_t dst[4], uint16_t sport, uint16_t dport,
+				  const uint8_t *payload, uint16_t plen)
+{
+	struct dp_udp_tx tx = { .vlan = DP_VLAN_NONE, .src_port = sport, .dst_port = dport };
+	struct rte_mbuf *m = rte_pktmbuf_alloc(fpool);
+	uint8_t *f;
+
+	if (!m)
+		die("frame pool exhausted");
+	f = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(42 + plen));
+	memcpy(tx.eth_dst, ring_mac, 6);
+	memcpy(tx.eth_src, peer_mac, 6);
+	memcpy(tx.src, src, 4);
+	memcpy(tx.dst, dst, 4);
+	memcpy(f + 42, payload, plen);
+	if (dp_udp4_build(f, 42, &tx, f + 42, plen) != 42)
+		die("dp_udp4_build");
+	return m;
+}
+
+static struct rte_mbuf *arp_from_gateway(const uint8_t target[4])
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(fpool);
+	int len = dp_arp_build_request(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_tailroom(m), DP_VLAN_NONE,
+				       gw_mac, gw_ip, target);
+
+	rte_pktmbuf_append(m, (uint16_t)len);
+	return m;
+}
+
+/* ---- the runs ---- */
+
+struct result {
+	const char *variant;
+	unsigned streams;
+	bool srtp;
+	bool ok;
+	double pps, p50, p99, l50, l99, setup_s;
+	uint64_t frames, drops;
+	char drop_note[160];
+};
+
+/* Frame generator: frame g is packet g / streams + 1 of stream g % streams. */
+struct gen {
+	unsigned streams;
+	uint64_t next;
+	const uint16_t *a_port;
+	const uint8_t (*a_ip)[4];
+	struct dp_srtp *enc;
+};
+
+static struct rte_mbuf *gen_one(struct gen *g)
+{
+	unsigned i = (unsigned)(g->next % g->streams);
+	uint32_t k = (uint32_t)(g->next / g->streams) + 1;
+	uint8_t p[FRAME_ROOM], *pp = p, src[4] = { 192, 168, (uint8_t)(i >> 8), (uint8_t)i };
+	uint16_t len = RTP_LEN;
+	int16_t rc;
+
+	g->next++;
+	memset(p, 0xd5, RTP_LEN);
+	p[0] = 0x80;
+	p[1] = 0;
+	dp_rtp_set_seq(p, (uint16_t)k);
+	dp_rtp_set_ts(p, k * 160u);
+	dp_rtp_set_ssrc(p, 0x10000u + i);
+	if (g->enc && dp_srtp_protect_burst(g->enc, &pp, &len, sizeof(p), &rc, 1) != 1)
+		die("SRTP protect");
+	return build_udp(src, g->a_ip[i], 5000, g->a_port[i], p, len);
+}
+
+static void drain_tx(void)
+{
+	struct rte_mbuf *m[256];
+	unsigned n;
+
+	while ((n = rte_ring_dequeue_burst(r_tx, (void **)m, 256, NULL)) > 0)
+		rte_pktmbuf_free_bulk(m, n);
+}
+
+/* Frames a failed run left behind (no worker polls the ring now). */
+static void drain_rx(void)
+{
+	struct rte_mbuf *m[256];
+	unsigned n;
+
+	while ((n = rte_ring_dequeue_burst(r_rx, (void **)m, 256, NULL)) > 0)
+		rte_pktmbuf_free_bulk(m, n);
+}
+
+static bool wait_tx(uint64_t want, double timeout_s)
+{
+	uint64_t end = rte_rdtsc() + (uint64_t)(timeout_s * (double)hz);
+
+	while (M.tx_frames < want && rte_rdtsc() < end)
+		drain_tx();
+	drain_tx();
+	return M.tx_frames >= want;
+}
+
+static void enqueue_all(struct rte_mbuf **m, unsigned n)
+{
+	unsigned done = 0;
+
+	while (done < n) {
+		done += rte_ring_sp_enqueue_burst(r_rx, (void **)(m + done), n - done, NULL);
+		drain_tx();
+	}
+}
+
+/* Feed frames [g->next, end) to the worker, DEPTH ahead of it. */
+static void feed(struct gen *g, uint64_t end)
+{
+	struct rte_mbuf *m[64];
+
+	while (g->next < end) {
+		unsigned n = 0;
+
+		if (rte_ring_count(r_rx) >= DEPTH) {
+			drain_tx();
+			continue;
+		}
+		while (n < 64 && g->next < end)
+			m[n++] = gen_one(g);
+		enqueue_all(m, n);
+	}
+}
+
+static double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static void ip_of(uint8_t out[4], uint8_t net, unsigned idx)
+{
+	out[0] = 10;
+	out[1] = net;
+	out[2] = (uint8_t)idx;
+	out[3] = 1;
+}
+
+static struct result run_relay(const char *variant, unsigned streams, bool srtp)
+{
+	struct result r = { .variant = variant, .streams = streams, .srtp = srtp };
+	unsigned nif = (streams + PAIRS_PER_IF - 1) / PAIRS_PER_IF;
+	unsigned timed = srtp ? SRTP_TIMED : PLAIN_TIMED;
+	unsigned rounds = 1 + (timed + streams - 1) / streams;
+	bool null_tx = !strcmp(variant, "null");
+	uint16_t b_port = null_tx ? p_null : p_ring;
+	struct dp_media_conf mc;
+	struct dp_call **calls;
+	uint16_t *a_port;
+	uint8_t (*a_ip)[4];
+	struct gen g = { .streams = streams };
+	const struct rte_eth_rxtx_callback *cb_rx, *cb_tx, *cb_inj = NULL;
+	struct dp_sdes k_in = { .suite = SUITE, .key_salt_len = 30 }, k_out = k_in;
+	struct dp_srtp *enc = NULL;
+	struct dp_lcore_stats ls;
+	double t0 = now_s();
+	uint64_t total, busy = 0;
+
+	if (rounds < 2)
+		rounds = 2;
+	total = (uint64_t)streams * rounds;
+	for (int i = 0; i < 30; i++) {
+		k_in.key_salt[i] = (uint8_t)(i * 7 + 1);
+		k_out.key_salt[i] = (uint8_t)(i * 11 + 3);
+	}
+	/* interfaces: A0.. on the ring port, B0.. on the ring or null port */
+	dp_media_conf_defaults(&mc);
+	mc.n_ifaces = 2 * nif;
+	mc.mbufs = 16383;
+	for (unsigned i = 0; i < 2 * nif; i++) {
+		struct dp_iface_conf *f = &mc.ifaces[i];
+		bool b = i >= nif;
+		unsigned k = b ? i - nif : i;
+
+		memset(f, 0, sizeof(*f));
+		snprintf(f->name, sizeof(f->name), "%c%u", b ? 'B' : 'A', k);
+		snprintf(f->address, sizeof(f->address), "10.%u.%u.1", b ? 1 : 0, k);
+		f->type = DP_IFACE_ETHDEV;
+		snprintf(f->device, sizeof(f->device), "%s", b && null_tx ? "net_null1" : "net_ring_bench");
+		f->port_min = 1024;
+		f->port_max = 65535;
+		if (b) {
+			f->prefix_len = 16;
+			snprintf(f->gateway, sizeof(f->gateway), "10.1.255.254");
+		}
+	}
+	if (dp_media_start(&mc) || dp_workers_start() != 1)
+		die("media layer / worker start");
+	memset((void *)&M, 0, sizeof(M));
+	M.frame_len = (uint16_t)(42 + RTP_LEN + (srtp ? 10 : 0));
+	cb_rx = rte_eth_add_rx_callback(p_ring, 0, rx_cb, NULL);
+	cb_tx = rte_eth_add_tx_callback(b_port, 0, tx_cb, NULL);
+	if (!cb_rx || !cb_tx)
+		die("rx/tx callbacks");
+	/* the gateway introduces itself (an ARP request for B0's address) */
+	{
+		uint8_t b0[4];
+
+		ip_of(b0, 1, 0);
+		if (null_tx) {
+			cb_inj = rte_eth_add_rx_callback(p_null, 0, inject_cb, NULL);
+			inject = arp_from_gateway(b0);
+			while (inject)
+				rte_pause();
+		} else {
+			struct rte_mbuf *m = arp_from_gateway(b0);
+
+			enqueue_all(&m, 1);
+		}
+		rte_delay_ms(20);
+		drain_tx();
+	}
+
+	/* legs */
+	calls = calloc(streams, sizeof(*calls));
+	a_port = calloc(streams, sizeof(*a_port));
+	a_ip = calloc(streams, sizeof(*a_ip));
+	if (!calls || !a_port || !a_ip)
+		die("no memory");
+	for (unsigned i = 0; i < streams; i++) {
+		char id[32], ia[8], ib[8];
+		struct dp_leg *a, *b;
+		struct dp_leg_local loc;
+		struct sockaddr_in rem = { .sin_family = AF_INET, .sin_port = htons(5000) };
+		int err;
+
+		snprintf(id, sizeof(id), "bench-%u", i);
+		snprintf(ia, sizeof(ia), "A%u", i / PAIRS_PER_IF);
+		snprintf(ib, sizeof(ib), "B%u", i / PAIRS_PER_IF);
+		calls[i] = dp_call_create(id);
+		a = calls[i] ? dp_leg_create(calls[i], ia, DP_LEG_ASYMMETRIC | DP_LEG_RTCP_MUX, &err) : NULL;
+		b = a ? dp_leg_create(calls[i], ib, DP_LEG_ASYMMETRIC | DP_LEG_RTCP_MUX, &err) : NULL;
+		if (!b)
+			die("leg creation");
+		rem.sin_addr.s_addr = htonl(0xc0a80000u | (i & 0xffff)); /* 192.168.x.y: off-link */
+		dp_leg_set_remote(b, (struct sockaddr *)&rem, NULL);
+		if (srtp && (dp_leg_set_srtp(a, &k_in, NULL) || dp_leg_set_srtp(b, NULL, &k_out)))
+			die("SRTP keys");
+		dp_leg_connect(a, b);
+		dp_leg_local(a, &loc);
+		a_port[i] = loc.rtp_port;
+		inet_pton(AF_INET, loc.address, a_ip[i]);
+	}
+	if (srtp)
+		enc = dp_srtp_create(SUITE, k_in.key_salt, 30, DP_SRTP_PROTECT, 0);
+	g.a_port = a_port;
+	g.a_ip = (const uint8_t(*)[4])a_ip;
+	g.enc = enc;
+	r.setup_s = now_s() - t0;
+
+	/* warm-up round (per-SSRC state, caches), then the timed rounds */
+	feed(&g, streams);
+	r.ok = wait_tx(streams, 30);
+	M.samples = 0;
+	memset(M.hist, 0, sizeof(M.hist));
+	while (r.ok && g.next < total) {
+		struct rte_mbuf *m[CHUNK];
+		unsigned n = 0;
+		uint64_t end = rte_rdtsc() + 60 * hz;
+
+		while (n < CHUNK && g.next < total)
+			m[n++] = gen_one(&g);
+		M.first_rx = M.last_tx = 0;
+		rte_smp_wmb();
+		M.armed = true;
+		enqueue_all(m, n);
+		while (M.tx_frames < g.next && rte_rdtsc() < end)
+			usleep(100);
+		M.armed = false;
+		rte_smp_rmb();
+		r.ok = M.tx_frames >= g.next;
+		busy += M.last_tx - M.first_rx;
+		drain_tx();
+	}
+	r.p50 = percentile(0.50);
+	r.p99 = percentile(0.99);
+	/* light load: one frame at a time */
+	M.samples = 0;
+	memset(M.hist, 0, sizeof(M.hist));
+	M.armed = true;
+	for (unsigned j = 0; j < LIGHT && r.ok; j++) {
+		struct rte_mbuf *m = gen_one(&g);
+		uint64_t end = rte_rdtsc() + hz;
+
+		enqueue_all(&m, 1);
+		while (M.tx_frames < g.next && rte_rdtsc() < end)
+			rte_pause();
+		r.ok = M.tx_frames >= g.next;
+	}
+	M.armed = false;
+	r.l50 = percentile(0.50);
+	r.l99 = percentile(0.99);
+	dp_srtp_destroy(enc);
+	r.frames = total - streams;
+	r.pps = busy ? (double)r.frames * (double)hz / (double)busy : 0;
+	dp_lcore_get_stats(-1, &ls);
+	for (int d = 1; d < DP_DROP__COUNT; d++) {
+		size_t used = strlen(r.drop_note);
+
+		r.drops += ls.drops[d];
+		if (ls.drops[d])
+			snprintf(r.drop_note + used, sizeof(r.drop_note) - used, " %s=%" PRIu64,
+				 dp_drop_name((enum dp_drop)d), ls.drops[d]);
+	}
+
+	for (unsigned i = streams; i-- > 0;) /* newest first: the call list is LIFO */
+		dp_call_destroy(calls[i]);
+	dp_workers_stop();
+	rte_eth_remove_rx_callback(p_ring, 0, cb_rx);
+	rte_eth_remove_tx_callback(b_port, 0, cb_tx);
+	if (cb_inj)
+		rte_eth_remove_rx_callback(p_null, 0, cb_inj);
+	dp_media_stop();
+	drain_tx();
+	drain_rx();
+	free(calls);
+	free(a_port);
+	free(a_ip);
+	return r;
+}
+
+/* ---- I/O ceiling: net_null rx_burst -> tx_burst ---- */
+
+static volatile uint64_t io_pkts, io_tsc;
+
+static int io_loop(void *arg)
+{
+	struct rte_mbuf *m[32];
+	uint64_t end, n = 0, t0 = rte_rdtsc();
+
+	(void)arg;
+	end = t0 + hz;
+	while (rte_rdtsc() < end) {
+		uint16_t k = rte_eth_rx_burst(p_io, 0, m, 32);
+		uint16_t s = rte_eth_tx_burst(p_io, 0, m, k);
+
+		if (s < k)
+			rte_pktmbuf_free_bulk(m + s, k - s);
+		n += k;
+	}
+	io_pkts = n;
+	io_tsc = rte_rdtsc() - t0;
+	return 0;
+}
+
+static double io_ceiling(void)
+{
+	struct rte_eth_conf conf = { 0 };
+	unsigned lcore = rte_get_next_lcore(-1, 1, 0);
+
+	if (rte_eth_dev_configure(p_io, 1, 1, &conf) || rte_eth_rx_queue_setup(p_io, 0, 1024, 0, NULL, iopool) ||
+	    rte_eth_tx_queue_setup(p_io, 0, 1024, 0, NULL) || rte_eth_dev_start(p_io))
+		die("net_null port for the I/O ceiling");
+	rte_eal_remote_launch(io_loop, NULL, lcore);
+	rte_eal_wait_lcore(lcore);
+	rte_eth_dev_stop(p_io);
+	return (double)io_pkts * (double)hz / (double)io_tsc;
+}
+
+/* ---- kernel UDP over loopback ---- */
+
+static int udp_sock(uint16_t port, int rcvbuf)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)))
+		die("loopback socket");
+	return fd;
+}
+
+struct kres {
+	unsigned streams;
+	double sent_pps, recv_pps;
+};
+
+/* The main lcore sends (sendmmsg bursts of 32, round robin over the legs)
+ * and receives what the worker relays, for `secs`: both ends share one
+ * core, so this is a lower bound of what the worker could do. */
+static struct kres run_kernel(unsigned streams, double secs)
+{
+	struct kres r = { .streams = streams };
+	struct dp_media_conf mc;
+	struct dp_call **calls = calloc(streams, sizeof(*calls));
+	uint16_t *ports = calloc(streams, sizeof(*ports));
+	int tx = udp_sock(0, 1 << 20), rx = udp_sock(0, 8 << 20);
+	struct sockaddr_in rxa;
+	socklen_t sl = sizeof(rxa);
+	uint8_t pkt[32][RTP_LEN], rbuf[32][256];
+	struct sockaddr_in dst[32];
+	struct mmsghdr msg[32], rmsg[32];
+	struct iovec iov[32], riov[32];
+	uint64_t sent = 0, got = 0, seq = 0;
+	double t0, t1;
+
+	getsockname(rx, (struct sockaddr *)&rxa, &sl);
+	dp_media_conf_defaults(&mc);
+	mc.ifaces[0].port_min = 20000;
+	mc.ifaces[0].port_max = 29999;
+	if (dp_media_start(&mc) || dp_workers_start() != 1)
+		die("media layer (kernel UDP)");
+	for (unsigned i = 0; i < streams; i++) {
+		char id[32];
+		struct dp_leg *a, *b;
+		struct dp_leg_local loc;
+		int err;
+
+		snprintf(id, sizeof(id), "k-%u", i);
+		calls[i] = dp_call_create(id);
+		a = dp_leg_create(calls[i], NULL, DP_LEG_ASYMMETRIC | DP_LEG_RTCP_MUX, &err);
+		b = a ? dp_leg_create(calls[i], NULL, DP_LEG_ASYMMETRIC | DP_LEG_RTCP_MUX, &err) : NULL;
+		if (!b)
+			die("kernel legs");
+		dp_leg_set_remote(b, (struct sockaddr *)&rxa, NULL);
+		dp_leg_connect(a, b);
+		dp_leg_local(a, &loc);
+		ports[i] = loc.rtp_port;
+	}
+	for (int i = 0; i < 32; i++) {
+		memset(pkt[i], 0xd5, RTP_LEN);
+		pkt[i][0] = 0x80;
+		pkt[i][1] = 0;
+		iov[i] = (struct iovec){ pkt[i], RTP_LEN };
+		riov[i] = (struct iovec){ rbuf[i], sizeof(rbuf[i]) };
+		memset(&msg[i], 0, sizeof(msg[i]));
+		memset(&rmsg[i], 0, sizeof(rmsg[i]));
+		msg[i].msg_hdr.msg_iov = &iov[i];
+		msg[i].msg_hdr.msg_iovlen = 1;
+		msg[i].msg_hdr.msg_name = &dst[i];
+		msg[i].msg_hdr.msg_namelen = sizeof(dst[i]);
+		rmsg[i].msg_hdr.msg_iov = &riov[i];
+		rmsg[i].msg_hdr.msg_iovlen = 1;
+		dst[i] = (struct sockaddr_in){ .sin_family = AF_INET };
+		dst[i].sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	}
+	t0 = now_s();
+	t1 = t0;
+	while (t1 - t0 < secs) {
+		int n;
+
+		for (int i = 0; i < 32; i++, seq++) {
+			unsigned s = (unsigned)(seq % streams);
+
+			dst[i].sin_port = htons(ports[s]);
+			dp_rtp_set_seq(pkt[i], (uint16_t)(seq / streams));
+			dp_rtp_set_ssrc(pkt[i], 0x20000u + s);
+		}
+		n = sendmmsg(tx, msg, 32, 0);
+		sent += n > 0 ? (uint64_t)n : 0;
+		while ((n = recvmmsg(rx, rmsg, 32, MSG_DONTWAIT, NULL)) > 0)
+			got += (uint64_t)n;
+		t1 = now_s();
+	}
+	rte_delay_ms(50);
+	{
+		int n;
+
+		while ((n = recvmmsg(rx, rmsg, 32, MSG_DONTWAIT, NULL)) > 0)
+			got += (uint64_t)n;
+	}
+	r.sent_pps = (double)sent / (t1 - t0);
+	r.recv_pps = (double)got / (t1 - t0);
+	for (unsigned i = streams; i-- > 0;)
+		dp_call_destroy(calls[i]);
+	dp_workers_stop();
+	dp_media_stop();
+	close(tx);
+	close(rx);
+	free(calls);
+	free(ports);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct rte_mbuf_dynfield ts_desc = { .name = "medius_bench_rx_tsc", .size = sizeof(uint64_t),
+							  .align = __alignof__(uint64_t) };
+	char *eal[] = { "perf_relay", "-l", "0-1", "--no-huge", "-m", "1536", "--no-shconf", "--no-pci",
+			"--no-telemetry", "--log-level=3", "--vdev=net_null1,no-rx=1", "--vdev=net_null2,size=214",
+			NULL };
+	unsigned scales[] = { 10, 1000, 10000, 100000 }, n_scales = 4, srtp_max = 1000;
+	struct result res[32];
+	struct kres kr[2];
+	unsigned nres = 0;
+	bool quick = false, only_srtp = false;
+	unsigned only = 0;
+	double io, ref1k = 0, t_start = now_s();
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--quick"))
+			quick = true;
+		else if (!strcmp(argv[i], "--srtp-max") && i + 1 < argc)
+			srtp_max = (unsigned)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
+			only = (unsigned)atoi(argv[++i]);
+			if (i + 1 < argc && !strcmp(argv[i + 1], "srtp"))
+				only_srtp = ++i > 0;
+			else if (i + 1 < argc && !strcmp(argv[i + 1], "rtp"))
+				i++;
+		}
+		else
+			die("usage: perf_relay [--quick] [--srtp-max N]");
+	}
+	if (quick)
+		n_scales = 3;
+	dp_log_setup(DP_LOG_WARNING, DP_LOG_STDERR, "perf_relay", "daemon", 10, 5000);
+	dp_log_capture_rte();
+	if (rte_eal_init((int)(sizeof(eal) / sizeof(eal[0])) - 1, eal) < 0)
+		die("EAL (needs 2 lcores)");
+	hz = rte_get_tsc_hz();
+	ts_off = rte_mbuf_dynfield_register(&ts_desc);
+	fpool = rte_pktmbuf_pool_create("bench_frames", POOL_FRAMES, 512, 0, RTE_PKTMBUF_HEADROOM + FRAME_ROOM,
+					SOCKET_ID_ANY);
+	iopool = rte_pktmbuf_pool_create("bench_io", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+	r_rx = rte_ring_create("bench_rx", RX_RING, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	r_tx = rte_ring_create("bench_tx", TX_RING, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (ts_off < 0 || !fpool || !iopool || !r_rx || !r_tx)
+		die("pools, rings, dynamic field");
+	/* the ethdev of rte_eth_from_rings("bench") is named "net_ring_bench" */
+	if (rte_eth_from_rings("bench", &r_rx, 1, &r_tx, 1, SOCKET_ID_ANY) < 0 ||
+	    rte_eth_dev_get_port_by_name("net_ring_bench", &p_ring) || rte_eth_dev_get_port_by_name("net_null1", &p_null) ||
+	    rte_eth_dev_get_port_by_name("net_null2", &p_io))
+		die("ports");
+	{
+		struct rte_ether_addr a;
+
+		rte_eth_macaddr_get(p_ring, &a);
+		memcpy(ring_mac, a.addr_bytes, 6);
+	}
+
+	io = io_ceiling();
+	if (only) {
+		for (int k = 0; k < 5; k++) {
+			struct result r = run_relay("ring", only, only_srtp);
+
+			printf("%u streams %s: %.3f Mpps, %.0f ns/pkt, p50 %.1f us, p99 %.1f us, lone packet p50 %.2f us "
+			       "p99 %.2f us, %s\n",
+			       only, only_srtp ? "SRTP" : "RTP", r.pps / 1e6, 1e9 / r.pps, r.p50, r.p99, r.l50, r.l99,
+			       r.ok && !r.drops ? "ok" : "FAIL");
+			if (r.drops)
+				printf("      drops:%s\n", r.drop_note);
+		}
+		rte_eal_cleanup();
+		return 0;
+	}
+	for (unsigned s = 0; s < n_scales; s++)
+		for (int v = 0; v < 2; v++) {
+			res[nres++] = run_relay(v ? "ring" : "null", scales[s], false);
+			if (!quick && scales[s] <= srtp_max)
+				res[nres++] = run_relay(v ? "ring" : "null", scales[s], true);
+		}
+	kr[0] = run_kernel(1, 1.0);
+	kr[1] = run_kernel(1000, 1.0);
+
+	printf("\nperf_relay: one worker lcore, %.2f GHz TSC; RTP %u bytes (SRTP %u), frames %u/%u bytes\n",
+	       (double)hz / 1e9, RTP_LEN, RTP_LEN + 10, 42 + RTP_LEN, 42 + RTP_LEN + 10);
+	printf("I/O ceiling (net_null rx_burst -> tx_burst, no processing, %u-byte frames): %.2f Mpps\n\n", 214,
+	       io / 1e6);
+	printf("%-5s %-5s %7s %8s %8s %7s %7s %8s %8s %8s %8s %7s %s\n", "tx", "relay", "streams", "Mpps", "ns/pkt",
+	       "x I/O", "vs RTP", "sat p50", "sat p99", "1pk p50", "1pk p99", "setup", "check");
+	printf("%-5s %-5s %7s %8s %8s %7s %7s %8s %8s %8s %8s %7s\n", "", "", "", "", "", "", "", "us", "us", "us",
+	       "us", "s");
+	for (unsigned i = 0; i < nres; i++) {
+		const struct result *r = &res[i];
+		double plain = 0;
+
+		for (unsigned j = 0; j < nres; j++)
+			if (!res[j].srtp && res[j].streams == r->streams && !strcmp(res[j].variant, r->variant))
+				plain = res[j].pps;
+		printf("%-5s %-5s %7u %8.3f %8.0f %7.3f %7.3f %8.1f %8.1f %8.2f %8.2f %7.1f %s\n", r->variant,
+		       r->srtp ? "SRTP" : "RTP", r->streams, r->pps / 1e6, r->pps > 0 ? 1e9 / r->pps : 0, r->pps / io,
+		       plain > 0 ? r->pps / plain : 0, r->p50, r->p99, r->l50, r->l99, r->setup_s,
+		       r->ok && !r->drops ? "ok" : r->drops ? "DROPS" : "INCOMPLETE");
+		if (r->drops)
+			printf("      drops:%s\n", r->drop_note);
+	}
+	for (unsigned i = 0; i < nres; i++)
+		if (!res[i].srtp && res[i].streams == 1000 && !strcmp(res[i].variant, "ring"))
+			ref1k = res[i].pps;
+	printf("\nkernel UDP over loopback (recvmmsg/sendmmsg in the worker; sender and receiver share the main lcore):\n");
+	for (int i = 0; i < 2; i++)
+		printf("  %5u stream(s): offered %.3f Mpps, relayed and received %.3f Mpps (%.3f x the ethdev RTP relay at 1k, ring)\n",
+		       kr[i].streams, kr[i].sent_pps / 1e6, kr[i].recv_pps / 1e6,
+		       ref1k > 0 ? kr[i].recv_pps / ref1k : 0);
+	printf("\ntotal run time %.0f s\n", now_s() - t_start);
+	rte_eal_cleanup();
+	return 0;
+}
