@@ -165,7 +165,7 @@ static bool token_char(unsigned char c)
 	       (c >= 0x5e && c <= 0x7e);
 }
 
-static bool is_token(const char *p, size_t n)
+bool ctl_sdp_is_token(const char *p, size_t n)
 {
 	if (n == 0)
 		return false;
@@ -182,7 +182,7 @@ static bool is_proto(const char *p)
 
 	for (;;) {
 		n = strcspn(p, "/");
-		if (!is_token(p, n))
+		if (!ctl_sdp_is_token(p, n))
 			return false;
 		if (!p[n])
 			return true;
@@ -321,7 +321,7 @@ static int attr_classify(struct ctl_sdp *s, struct ctl_sdp_attr *a, char why[160
 			goto bad;
 		enc = skip_ws(v + n);
 		sl = strchr(enc, '/');
-		if (!sl || !is_token(enc, (size_t)(sl - enc)) || memchr(enc, '/', (size_t)(sl - enc)))
+		if (!sl || !ctl_sdp_is_token(enc, (size_t)(sl - enc)) || memchr(enc, '/', (size_t)(sl - enc)))
 			goto bad;
 		end = sl + 1 + strcspn(sl + 1, "/");
 		if (!parse_num(sl + 1, (size_t)(end - sl - 1), UINT32_MAX, &x) || x == 0)
@@ -405,7 +405,7 @@ static int attr_classify(struct ctl_sdp *s, struct ctl_sdp_attr *a, char why[160
 			goto bad;
 		nt = tokenize(v, t, 3);
 		if (nt < 3 || t[0].n > 9 || !parse_num(t[0].p, t[0].n, 999999999, &x) ||
-		    !is_token(t[1].p, t[1].n))
+		    !ctl_sdp_is_token(t[1].p, t[1].n))
 			goto bad;
 		a->u.crypto.tag = (uint32_t)x;
 		a->u.crypto.suite = mem_strndup(s, t[1].p, t[1].n);
@@ -451,7 +451,7 @@ static int attr_make(struct ctl_sdp *s, const struct ctl_sdp_media *m, const cha
 {
 	int rc;
 
-	if (!name || !is_token(name, strlen(name))) {
+	if (!name || !ctl_sdp_is_token(name, strlen(name))) {
 		snprintf(why, 160, "bad attribute name");
 		return -EINVAL;
 	}
@@ -743,7 +743,7 @@ static int parse_media(struct parser *P, char *v)
 	m->port = (uint16_t)port;
 	m->port_count = (uint16_t)count;
 	m->proto = t[2].p;
-	if (!is_token(m->type, strlen(m->type)) || !is_proto(m->proto))
+	if (!ctl_sdp_is_token(m->type, strlen(m->type)) || !is_proto(m->proto))
 		return fail(P, "bad media type or protocol in m=");
 	m->n_fmts = nt - 3;
 	for (unsigned i = 0; i < m->n_fmts; i++)
@@ -830,7 +830,7 @@ static int parse_line(struct parser *P, char type, char *v)
 	case 'b': {
 		const char *colon = strchr(v, ':');
 
-		if (!colon || !is_token(v, (size_t)(colon - v)) ||
+		if (!colon || !ctl_sdp_is_token(v, (size_t)(colon - v)) ||
 		    !parse_num(colon + 1, strlen(colon + 1), UINT64_MAX, &x))
 			return fail(P, "b= needs bwtype:bandwidth");
 		break;

@@ -209,6 +209,10 @@ const char *ctl_sdp_strdup(struct ctl_sdp *s, const char *str);
 /* ------------------------------------------------------------------ */
 /* Queries                                                              */
 
+/* True when p[0..n) is a non-empty RFC 8866 token (attribute names,
+ * encoding names, media types). */
+bool ctl_sdp_is_token(const char *p, size_t n);
+
 /* True when the media's transport is RTP-based (proto contains "RTP/"). */
 bool ctl_sdp_media_is_rtp(const struct ctl_sdp_media *m);
 

@@ -40,22 +40,10 @@ static bool value_ok(const char *v)
 	return true;
 }
 
-/* RFC 8866 token-char (the same set the parser accepts). */
-static bool token_char(unsigned char c)
-{
-	return c == 0x21 || (c >= 0x23 && c <= 0x27) || c == 0x2a || c == 0x2b || c == 0x2d ||
-	       c == 0x2e || (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) ||
-	       (c >= 0x5e && c <= 0x7e);
-}
 
 static bool attr_name_ok(const char *v)
 {
-	if (!v || !*v)
-		return false;
-	for (; *v; v++)
-		if (!token_char((unsigned char)*v))
-			return false;
-	return true;
+	return v && ctl_sdp_is_token(v, strlen(v));
 }
 
 static void put(struct ctl_buf *b, const char *s) { ctl_buf_put(b, s, strlen(s)); }
@@ -849,11 +837,8 @@ static bool rtpmap_spec_ok(const char *v)
 {
 	size_t n = strcspn(v, "/"), c;
 
-	if (n == 0 || !v[n])
+	if (n == 0 || !v[n] || !ctl_sdp_is_token(v, n))
 		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!token_char((unsigned char)v[i]))
-			return false;
 	v += n + 1;
 	c = strcspn(v, "/");
 	if (!num_ok(v, c, UINT32_MAX))
