@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -166,6 +167,18 @@ int main(int argc, char **argv)
 	handlers.cmds = ctl_calls_commands(&handlers.n_cmds);
 	handlers.ctx = calls;
 	handlers.tick = calls_tick;
+	/* Every kernel-UDP leg is one or two sockets: take every descriptor the
+	 * host allows (the soft limit is often 1024, i.e. ~500 legs). */
+	{
+		struct rlimit nofile;
+
+		if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+			nofile.rlim_cur = nofile.rlim_max;
+			if (setrlimit(RLIMIT_NOFILE, &nofile) == 0)
+				dp_log(DP_LOG_INFO, "main", "open files limit raised to %llu",
+				       (unsigned long long)nofile.rlim_cur);
+		}
+	}
 	/* Bind the control sockets first: a busy port fails fast and clearly. */
 	srv = ctl_server_create(&cfg, &handlers, err, sizeof(err));
 	if (!srv) {
