@@ -54,7 +54,7 @@ def receiver(port, out, ssrc, key=None):
         caps = "application/x-rtp,media=(string)audio,clock-rate=(int)8000,encoding-name=(string)PCMU,payload=(int)0"
         dec = ""
     pipe = (f"udpsrc address=127.0.0.1 port={port} caps={caps} {dec}! rtppcmudepay ! mulawdec "
-            f"! audioconvert ! audio/x-raw,format=S16LE,rate=8000,channels=1 ! filesink location={out}")
+            f"! audioconvert ! audio/x-raw,format=S16LE,rate=8000,channels=1 ! filesink buffer-mode=unbuffered location={out}")
     return subprocess.Popen([GST, "-q", "-e"] + pipe.split(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
@@ -112,6 +112,22 @@ def wire(path, port, freq):
     return sizes, 10 * math.log10(max(tone, 1e-9) / max(total - tone, 1e-9))
 
 
+def settle(*paths, quiet=0.6, limit=10.0):
+    """Wait until the receivers' output files stop growing (a loaded machine
+    may still be decoding what arrived), at most `limit` seconds."""
+    def sizes():
+        return [os.path.getsize(p) if os.path.exists(p) else -1 for p in paths]
+    last, since, start = sizes(), time.time(), time.time()
+    while time.time() - start < limit:
+        time.sleep(0.1)
+        now = sizes()
+        if now != last:
+            last, since = now, time.time()
+        elif time.time() - since >= quiet and min(now) > 0:
+            return
+    return
+
+
 def run(name, a_srtp, b_srtp):
     """A relay whose leg A faces peer 1 and leg B faces peer 2; each peer
     both sends and receives, with SRTP where its *_srtp is true."""
@@ -142,7 +158,7 @@ def run(name, a_srtp, b_srtp):
     tx2 = sender(int(ports["b_rtp"]), 440, 2222, k2_send)
     for tx in (tx1, tx2):
         tx.wait(timeout=30)
-    time.sleep(0.3)
+    settle(out1, out2)
     for rx in (rx1, rx2):
         stop(rx, signal.SIGINT)
     time.sleep(0.5)
