@@ -2,6 +2,7 @@
 tests (standard library only)."""
 import array
 import math
+import os
 import signal
 import subprocess
 import sys
@@ -65,3 +66,19 @@ def stop(proc, sig=signal.SIGTERM, timeout=10):
     except subprocess.TimeoutExpired:
         proc.kill()
         return proc.communicate(timeout=5)
+
+
+def settle(*paths, quiet=0.6, limit=10.0):
+    """Wait until the receivers' output files stop growing (a loaded machine
+    may still be decoding what arrived), at most `limit` seconds."""
+    def sizes():
+        return [os.path.getsize(p) if os.path.exists(p) else -1 for p in paths]
+    last, since, start = sizes(), time.time(), time.time()
+    while time.time() - start < limit:
+        time.sleep(0.1)
+        now = sizes()
+        if now != last:
+            last, since = now, time.time()
+        elif time.time() - since >= quiet and min(now) > 0:
+            return
+    return

@@ -20,7 +20,7 @@ import tempfile
 import time
 from collections import Counter
 
-from media_check import goertzel_power, pcm_from_bytes, stop, udp_bound, wait_bound
+from media_check import goertzel_power, pcm_from_bytes, settle, stop, udp_bound, wait_bound
 from medius_test import check, finish, free_port
 
 HARNESS = os.environ.get("RELAY_HARNESS", "build/tests/relay_harness")
@@ -110,22 +110,6 @@ def wire(path, port, freq):
     total = sum(v * v for v in win) / len(win)
     tone = goertzel_power(win, 8000, freq)
     return sizes, 10 * math.log10(max(tone, 1e-9) / max(total - tone, 1e-9))
-
-
-def settle(*paths, quiet=0.6, limit=10.0):
-    """Wait until the receivers' output files stop growing (a loaded machine
-    may still be decoding what arrived), at most `limit` seconds."""
-    def sizes():
-        return [os.path.getsize(p) if os.path.exists(p) else -1 for p in paths]
-    last, since, start = sizes(), time.time(), time.time()
-    while time.time() - start < limit:
-        time.sleep(0.1)
-        now = sizes()
-        if now != last:
-            last, since = now, time.time()
-        elif time.time() - since >= quiet and min(now) > 0:
-            return
-    return
 
 
 def run(name, a_srtp, b_srtp):

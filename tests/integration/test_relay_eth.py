@@ -43,7 +43,7 @@ import tempfile
 import time
 from collections import Counter
 
-from media_check import goertzel_power, pcm_from_bytes, stop
+from media_check import goertzel_power, pcm_from_bytes, settle, stop
 from medius_test import check, finish
 
 HARNESS = os.environ.get("RELAY_HARNESS", "build/tests/relay_harness")
@@ -181,7 +181,7 @@ def receiver(port, out, ssrc, key=None):
         caps = "application/x-rtp,media=(string)audio,clock-rate=(int)8000,encoding-name=(string)PCMU,payload=(int)0"
         dec = ""
     pipe = (f"udpsrc address={PEER} port={port} caps={caps} {dec}! rtppcmudepay ! mulawdec "
-            f"! audioconvert ! audio/x-raw,format=S16LE,rate=8000,channels=1 ! filesink location={out}")
+            f"! audioconvert ! audio/x-raw,format=S16LE,rate=8000,channels=1 ! filesink buffer-mode=unbuffered location={out}")
     return ns_popen([GST, "-q", "-e"] + pipe.split(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
@@ -283,7 +283,7 @@ def part_media(tmp, name, a_srtp, b_srtp):
         procs += [tx1, tx2]
         for tx in (tx1, tx2):
             tx.wait(timeout=30)
-        time.sleep(0.3)
+        settle(out1, out2)
     finally:
         for p in procs:
             stop(p, signal.SIGINT)
