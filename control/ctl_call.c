@@ -59,6 +59,7 @@ struct call {
 	char iface[2][32];
 	time_t created, last_signal;
 	uint64_t delete_at_ms;    /* 0: not scheduled */
+	bool reverse_pending;     /* the answerer re-offered; its answer is due */
 	uint64_t last_packets, last_change_ms;
 	struct call *next;
 };
@@ -613,6 +614,69 @@ static int offer_media(struct ctl_ng_req *r, struct call *k, struct ctl_sdp *s, 
 	return 0;
 }
 
+/* A re-offer from the answerer (a re-INVITE from the callee: hold, resume,
+ * a new address) or the original offerer's answer to it, on an established
+ * call: media section i of s comes from `side`. Take that side's new
+ * address and keys, and rewrite the section for the other side with our
+ * address and our keys for it. Codecs pass through as negotiated. */
+static int reverse_media(struct ctl_ng_req *r, struct call *k, struct ctl_sdp *s, unsigned i, int side)
+{
+	struct ctl_sdp_media *m = &s->media[i];
+	struct stream *st = &k->st[i];
+	bool full = has_flag(r, "flags", "full rtcp attribute"), no_rtcp = has_flag(r, "flags", "no rtcp attribute");
+	int other = 1 - side;
+
+	if (!st->active) {
+		if (m->port != 0)
+			return ctl_ng_error(r, "Media %u cannot be added by a re-offer from this side yet", i + 1);
+		return 0;
+	}
+	if (m->port == 0) {
+		ctl_sdp_media_set_conn(s, m, NULL, 0);
+		return 0;
+	}
+	if (st->xcoded)
+		return ctl_ng_error(r, "A re-offer from the answerer on a transcoded call is not supported yet");
+	if (set_remote_from(st->leg[side], s, m))
+		return ctl_ng_error(r, "Bad address in media %u", i + 1);
+	if (st->srtp[side]) {
+		const struct dp_sdes *theirs = first_crypto(s, m);
+
+		if (!theirs || dp_leg_set_srtp(st->leg[side], theirs, &st->key[side]))
+			return ctl_ng_error(r, "No usable SRTP key in media %u", i + 1);
+	}
+	if (st->srtp[other] ? ctl_sdp_media_to_srtp(s, m, &st->key[other], 1)
+			    : proto_srtp(m->proto) ? ctl_sdp_media_to_rtp(s, m) : 0)
+		return ctl_ng_error(r, "Cannot rewrite media %u", i + 1);
+	if (strcmp(m->proto, st->proto[other]) && ctl_sdp_media_set_proto(s, m, st->proto[other]))
+		return ctl_ng_error(r, "Cannot rewrite media %u", i + 1);
+	if (point_at(s, m, st->leg[other], full, no_rtcp))
+		return ctl_ng_error(r, "Cannot rewrite media %u", i + 1);
+	return 0;
+}
+
+/* Both halves of a reverse exchange: rewrite every section, then the
+ * session, and reply with the SDP for the other side. */
+static int reverse_sdp(struct ctl_ng_req *r, struct call *k, struct ctl_sdp *s, int side)
+{
+	int rc = 0;
+
+	if (s->n_media != k->n)
+		return ctl_ng_error(r, "The SDP has %u media sections, the call has %u", s->n_media, k->n);
+	for (unsigned i = 0; i < s->n_media && !rc; i++)
+		rc = reverse_media(r, k, s, i, side);
+	for (unsigned i = 0; i < k->n && !rc; i++)
+		if (k->st[i].active) {
+			session_rewrite(r, s, k->st[i].leg[1 - side]);
+			break;
+		}
+	if (!rc)
+		rc = reply_sdp(r, s);
+	if (!rc)
+		k->last_signal = time(NULL);
+	return rc;
+}
+
 static int cmd_offer(struct ctl_ng_req *r, void *ctx)
 {
 	struct ctl_calls *c = ctx;
@@ -639,8 +703,14 @@ static int cmd_offer(struct ctl_ng_req *r, void *ctx)
 
 	k = find(c, id);
 	if (k && strcmp(k->from_tag, from)) {
+		if (!k->to_tag[0] || strcmp(k->to_tag, from)) {
+			ctl_sdp_free(&s);
+			return ctl_ng_error(r, "Unknown from-tag '%s' for this call (forking is not supported yet)", from);
+		}
+		rc = reverse_sdp(r, k, &s, 1); /* a re-INVITE from the answerer */
+		k->reverse_pending = rc == 0;
 		ctl_sdp_free(&s);
-		return ctl_ng_error(r, "A re-offer from the other side (from-tag %s) is not supported yet", from);
+		return rc;
 	}
 	if (!k) {
 		k = calloc(1, sizeof(*k));
@@ -891,11 +961,17 @@ static int cmd_answer(struct ctl_ng_req *r, void *ctx)
 	k = find_call(r, c, "Unknown call-id");
 	if (!k)
 		return -1;
-	if (strcmp(k->from_tag, from))
+	if (strcmp(k->from_tag, from) && !(k->reverse_pending && !strcmp(k->to_tag, from)))
 		return ctl_ng_error(r, "Unknown from-tag for this call");
 	warn_unknown_flags(r, offer_flags);
 	if (ctl_sdp_parse(sdp, strlen(sdp), &s, err, sizeof(err)))
 		return ctl_ng_error(r, "Failed to parse SDP: %s", err);
+	if (strcmp(k->from_tag, from)) { /* the offerer answers the answerer's re-offer */
+		rc = reverse_sdp(r, k, &s, 0);
+		k->reverse_pending = rc != 0;
+		ctl_sdp_free(&s);
+		return rc;
+	}
 	if (s.n_media != k->n) {
 		ctl_sdp_free(&s);
 		return ctl_ng_error(r, "The answer has %u media sections, the offer had %u", s.n_media, k->n);

@@ -129,8 +129,27 @@ with Daemon("--set", "control.call_idle_timeout_seconds=3", tcp=True) as d:
     o2 = ng(P, command="offer", call_id="c1-again", from_tag="X", sdp=o["sdp"])
     check(o2["result"] == "ok", "medius's own output SDP is accepted as an offer")
     ng(P, command="delete", call_id="c1-again")
+    # a re-INVITE from the answerer: hold, from a new address; then the offerer's answer
+    b2 = sock()
+    ro = ng(P, command="offer", call_id="c1", from_tag="B", to_tag="A",
+            sdp=sdp(b2.getsockname()[1], extra="a=sendonly\r\n"))
+    check(ro["result"] == "ok" and media_port(ro["sdp"])[0] == to_a and "a=sendonly" in ro["sdp"],
+          "a re-offer from the answerer: the SDP for A keeps A's medius port and B's direction")
+    ra = ng(P, command="answer", call_id="c1", from_tag="B", to_tag="A",
+            sdp=sdp(a.getsockname()[1], extra="a=recvonly\r\n"))
+    check(ra["result"] == "ok" and media_port(ra["sdp"])[0] == to_b and "a=recvonly" in ra["sdp"],
+          "... and A's answer: the SDP for B keeps B's medius port")
+    for i in range(5):
+        b2.sendto(rtp(100 + i, 0x5678), ("127.0.0.1", to_b))
+        a.sendto(rtp(200 + i), ("127.0.0.1", to_a))
+    got_a, got_b2, got_b = drain(a), drain(b2), drain(b)
+    check(len(got_a) == 5 and len(got_b2) == 5 and not got_b,
+          f"after the re-INVITE, media flows to and from B's new address ({len(got_a)}, {len(got_b2)}, old {len(got_b)})")
+    bad = ng(P, command="offer", call_id="c1", from_tag="C", sdp=sdp(40000))
+    check(bad["result"] == "error" and "Unknown from-tag" in bad["error-reason"],
+          f"an offer from a third tag is an error: {bad.get('error-reason')}")
     dl = ng(P, command="delete", call_id="c1")
-    check(dl["result"] == "ok" and dl["totals"]["RTP"]["packets"] == 40, "delete returns the call's statistics")
+    check(dl["result"] == "ok" and dl["totals"]["RTP"]["packets"] == 50, "delete returns the call's statistics")
 
     # --- block DTMF / unblock DTMF ---
     a, b = sock(), sock()
