@@ -1207,6 +1207,63 @@ static int set_dtmf_block(struct ctl_ng_req *r, struct ctl_calls *c, bool block)
 	return 0;
 }
 
+/* play DTMF: an RFC 4733 event as if `from-tag`'s party had sent it, into
+ * the stream towards the other party (rtpengine's semantics: the selected
+ * participant is the one generating the DTMF). code is a digit ("5", "*",
+ * "A") or an event number; duration in ms (default 100); volume in -dBm0
+ * (default 8). It rides on the media that party sends. */
+static int cmd_play_dtmf(struct ctl_ng_req *r, void *ctx)
+{
+	struct call *k = find_call(r, ctx, "Unknown call-id");
+	const char *tag = arg_str(r, "from-tag"), *code_s = arg_str(r, "code");
+	const struct ctl_val *code_i = ctl_dict_get(ctl_ng_args(r), "code");
+	const struct ctl_val *dur = ctl_dict_get(ctl_ng_args(r), "duration");
+	const struct ctl_val *vol = ctl_dict_get(ctl_ng_args(r), "volume");
+	int event = -1, played = 0;
+
+	if (!k)
+		return -1;
+	if (code_s && strlen(code_s) == 1)
+		event = cdc_dtmf_event(code_s[0]);
+	else if (code_s)
+		event = atoi(code_s);
+	else if (code_i && code_i->type == CTL_V_INT)
+		event = (int)code_i->u.i;
+	if (event < 0 || event > 15)
+		return ctl_ng_error(r, "No valid DTMF 'code' (0-9, *, #, A-D or 0-15)");
+	if (tag && *tag && strcmp(tag, k->from_tag) && strcmp(tag, k->to_tag))
+		return ctl_ng_error(r, "Unknown from-tag for this call");
+	for (unsigned i = 0; i < k->n; i++) {
+		struct stream *st = &k->st[i];
+		int from = tag && *tag && !strcmp(tag, k->to_tag) ? 1 : 0; /* default: the offerer */
+		int te = from ? st->a_te : st->b_te; /* the receiver's telephone-event type */
+		uint32_t clock = st->fmt_known ? st->fmt.clock_rate : 8000;
+		int64_t ms = dur && dur->type == CTL_V_INT ? dur->u.i : 100;
+		int64_t v = vol && vol->type == CTL_V_INT ? (vol->u.i < 0 ? -vol->u.i : vol->u.i) : 8;
+		int rc;
+
+		if (!st->active || strcmp(st->type, "audio"))
+			continue;
+		if (st->xcoded)
+			return ctl_ng_error(r, "play DTMF on a transcoded call is not supported yet");
+		if (te < 0)
+			return ctl_ng_error(r, "The receiving side did not negotiate telephone-event");
+		if (ms < 10 || ms > 5000)
+			return ctl_ng_error(r, "DTMF duration %lld ms is not within 10-5000", (long long)ms);
+		rc = dp_leg_play_event(st->leg[1 - from], (uint8_t)te, (uint8_t)event,
+				       (uint32_t)(ms * clock / 1000), (uint8_t)(v > 63 ? 63 : v));
+		if (rc == -EBUSY)
+			return ctl_ng_error(r, "A DTMF event is still playing");
+		if (rc)
+			return ctl_ng_error(r, "Cannot play DTMF: %s", strerror(-rc));
+		played++;
+		break; /* the first audio stream */
+	}
+	if (!played)
+		return ctl_ng_error(r, "No audio stream to play DTMF into");
+	return 0;
+}
+
 static int cmd_block_dtmf(struct ctl_ng_req *r, void *ctx) { return set_dtmf_block(r, ctx, true); }
 static int cmd_unblock_dtmf(struct ctl_ng_req *r, void *ctx) { return set_dtmf_block(r, ctx, false); }
 
@@ -1232,7 +1289,7 @@ static const struct ctl_ng_cmd commands[] = {
 	{ "stop media", cmd_not_yet },
 	{ "block DTMF", cmd_block_dtmf },
 	{ "unblock DTMF", cmd_unblock_dtmf },
-	{ "play DTMF", cmd_not_yet },
+	{ "play DTMF", cmd_play_dtmf },
 	{ "block media", cmd_not_yet },
 	{ "unblock media", cmd_not_yet },
 };

@@ -88,6 +88,11 @@ struct dp_leg {
 	/* worker */
 	uint32_t gen_ssrc, gen_ts_base; /* headers of hook output sent *to* this leg */
 	uint16_t gen_seq;
+	/* play DTMF: an event riding on the media this leg sends */
+	bool inj_active, inj_started;
+	uint8_t inj_pt, inj_event, inj_volume;
+	uint32_t inj_duration, inj_start_ts;
+	uint16_t inj_seq_shift;      /* added to every forwarded seq once events were injected */
 	bool latched_rtp, latched_rtcp;
 	struct sockaddr_storage src_rtp, src_rtcp;
 	uint64_t last_valid_tsc;
@@ -97,7 +102,7 @@ struct dp_leg {
 
 enum dp_cmd_op { DP_CMD_NONE, DP_CMD_ATTACH, DP_CMD_DETACH, DP_CMD_SET_REMOTE, DP_CMD_SET_SRTP,
 		 DP_CMD_SET_FLAGS, DP_CMD_SET_CLOCK, DP_CMD_CONNECT, DP_CMD_SET_HOOK,
-		 DP_CMD_SET_BLOCK };
+		 DP_CMD_SET_BLOCK, DP_CMD_PLAY_EVENT };
 
 /* One command at a time (the control plane is one thread): the control
  * lcore fills it, bumps `posted` and wakes the worker; the worker runs it
@@ -112,6 +117,8 @@ struct dp_cmd {
 	dp_media_hook_fn hook;
 	void *hook_ctx;
 	int block_pt;
+	uint8_t ev_pt, ev_event, ev_volume;
+	uint32_t ev_duration;
 	int result;
 };
 

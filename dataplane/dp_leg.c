@@ -440,6 +440,16 @@ int dp_leg_set_block_pt(struct dp_leg *l, int pt)
 	return exec(l, &cmd);
 }
 
+int dp_leg_play_event(struct dp_leg *l, uint8_t pt, uint8_t event, uint32_t duration_ts, uint8_t volume)
+{
+	struct dp_cmd cmd = { .op = DP_CMD_PLAY_EVENT, .ev_pt = pt, .ev_event = event,
+			      .ev_duration = duration_ts, .ev_volume = volume };
+
+	if (pt > 127 || event > 15 || volume > 63 || duration_ts == 0 || duration_ts > 0xffff)
+		return -EINVAL;
+	return exec(l, &cmd);
+}
+
 int dp_leg_set_hook(struct dp_leg *l, dp_media_hook_fn fn, void *ctx)
 {
 	struct dp_cmd cmd = { .op = DP_CMD_SET_HOOK, .hook = fn, .hook_ctx = ctx };

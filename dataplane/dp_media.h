@@ -132,6 +132,14 @@ int dp_leg_set_hook(struct dp_leg *l, dp_media_hook_fn fn, void *ctx);
  * blocking. They are counted in dp_leg_stats.blocked. Returns 0 or -errno. */
 int dp_leg_set_block_pt(struct dp_leg *l, int pt);
 
+/* Inject an RFC 4733 event (ng "play DTMF") into the RTP stream the leg
+ * sends to its peer: payload type pt, event 0-15, duration in timestamp
+ * units, volume 0-63 (-dBm0). The events ride on the forwarded media: each
+ * packet the leg sends carries the event forward (its timestamp, the
+ * stream's SSRC, sequence numbers shifted to make room), then three end
+ * packets. Returns 0, -EINVAL, or -EBUSY while an event is still playing. */
+int dp_leg_play_event(struct dp_leg *l, uint8_t pt, uint8_t event, uint32_t duration_ts, uint8_t volume);
+
 /* Relay a <-> b. Either may be NULL to disconnect the other. */
 int dp_leg_connect(struct dp_leg *a, struct dp_leg *b);
 
@@ -154,6 +162,7 @@ struct dp_leg_stats {
 	uint64_t drops[DP_DROP__COUNT];
 	uint64_t hook_in, hook_out;    /* packets into and out of the media hook */
 	uint64_t blocked;              /* packets of the blocked payload type consumed */
+	uint64_t events_played;        /* RFC 4733 packets injected (ng play DTMF) */
 };
 int dp_leg_get_stats(const struct dp_leg *l, struct dp_leg_stats *out);
 

@@ -232,6 +232,71 @@ static void run_hook(struct dp_worker *w, struct dp_leg *a, struct dp_leg *b, co
 	}
 }
 
+/* ng play DTMF: after forwarding media packet (seq media_seq, header r)
+ * through b, send the event's next RFC 4733 packet(s) in the same stream:
+ * its SSRC, the event's start timestamp, the sequence numbers right after
+ * (later media is shifted to make room). */
+static void inject_after(struct dp_worker *w, struct dp_leg *a, struct dp_leg *b, const struct dp_rtp *r,
+			 uint16_t media_seq, struct tx_batch *tx, const struct sockaddr_storage *dst)
+{
+	uint32_t elapsed;
+	bool end;
+	int count;
+
+	if (!b->inj_started) {
+		b->inj_started = true;
+		b->inj_start_ts = r->ts;
+	}
+	elapsed = r->ts - b->inj_start_ts;
+	end = elapsed >= b->inj_duration;
+	count = end ? 3 : 1;
+	for (int k = 0; k < count; k++) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(w->pool);
+		uint16_t len = DP_RTP_HDR_LEN + 4, room;
+		uint32_t dur = end ? b->inj_duration : elapsed;
+		uint8_t *q;
+		int16_t rc;
+
+		if (!m || !(q = (uint8_t *)rte_pktmbuf_append(m, len))) {
+			if (m)
+				rte_pktmbuf_free(m);
+			drop(w, a, DP_DROP_TX_FULL);
+			continue;
+		}
+		q[0] = 0x80;
+		q[1] = (uint8_t)((elapsed == 0 && k == 0 ? 0x80 : 0) | b->inj_pt);
+		dp_rtp_set_seq(q, (uint16_t)(media_seq + 1 + k));
+		dp_rtp_set_ts(q, b->inj_start_ts);
+		dp_rtp_set_ssrc(q, r->ssrc);
+		q[12] = b->inj_event;
+		q[13] = (uint8_t)((end ? 0x80 : 0) | (b->inj_volume & 0x3f));
+		dp_put_be16(q + 14, (uint16_t)dur);
+		room = (uint16_t)(len + rte_pktmbuf_tailroom(m));
+		if (b->srtp_tx) {
+			uint8_t *pk[1] = { q };
+			uint16_t ln[1] = { len };
+
+			if (dp_srtp_protect_burst(b->srtp_tx, pk, ln, room, &rc, 1) != 1) {
+				drop(w, a, srtp_reason(rc));
+				rte_pktmbuf_free(m);
+				continue;
+			}
+			rte_pktmbuf_append(m, (uint16_t)(ln[0] - len));
+		}
+		if (tx->n == DP_BURST)
+			flush(w, tx);
+		tx->from = &b->rtp;
+		tx->m[tx->n] = m;
+		tx->dst[tx->n] = *dst;
+		tx->n++;
+		b->stats.events_played++;
+		b->stats.out_packets++;
+	}
+	b->inj_seq_shift = (uint16_t)(b->inj_seq_shift + count);
+	if (end)
+		b->inj_active = false;
+}
+
 static enum dp_drop srtp_reason(int rc)
 {
 	return rc == -EBADMSG ? DP_DROP_SRTP_AUTH : rc == -EALREADY ? DP_DROP_SRTP_REPLAY : DP_DROP_SRTP_OTHER;
@@ -254,6 +319,7 @@ static bool relay_one(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf *m
 	struct dp_rtcp c;
 	struct tx_batch *tx;
 	enum dp_drop why;
+	uint16_t media_seq = 0;
 	int16_t rc;
 
 	switch (dp_demux(p, len)) {
@@ -359,6 +425,9 @@ static bool relay_one(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf *m
 	}
 	if (!rtcp && (b->flags & DP_LEG_REWRITE))
 		rewrite(w, b, p, &r, now);
+	if (!rtcp && b->inj_seq_shift) /* room for events injected earlier */
+		dp_rtp_set_seq(p, (uint16_t)(dp_get_be16(p + 2) + b->inj_seq_shift));
+	media_seq = dp_get_be16(p + 2);
 	ctx = rtcp ? b->srtcp_tx : b->srtp_tx;
 	if (ctx) {
 		uint8_t *pk[1] = { p };
@@ -376,6 +445,8 @@ static bool relay_one(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf *m
 	tx->n++;
 	b->stats.out_packets++;
 	b->stats.out_bytes += len;
+	if (!rtcp && b->inj_active)
+		inject_after(w, a, b, &r, media_seq, tx, dst);
 	return true;
 }
 
@@ -542,6 +613,18 @@ void dp_relay_apply(struct dp_worker *w, struct dp_cmd *c)
 		break;
 	case DP_CMD_SET_CLOCK:
 		l->clock_rate = c->clock_rate;
+		break;
+	case DP_CMD_PLAY_EVENT:
+		if (l->inj_active) {
+			c->result = -EBUSY;
+			break;
+		}
+		l->inj_pt = c->ev_pt;
+		l->inj_event = c->ev_event;
+		l->inj_volume = c->ev_volume;
+		l->inj_duration = c->ev_duration;
+		l->inj_started = false;
+		l->inj_active = true;
 		break;
 	case DP_CMD_SET_BLOCK:
 		l->block_pt = c->block_pt;

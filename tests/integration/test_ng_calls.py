@@ -171,6 +171,27 @@ with Daemon("--set", "control.call_idle_timeout_seconds=3", tcp=True) as d:
     check(send_mix(7) == [0, 101, 0], "after unblock DTMF, events flow again")
     q = ng(P, command="query", call_id="dtmf")
     check(q["tags"]["A"]["medias"][0]["streams"][0]["DTMF blocked"] == 1, "query counts the blocked event")
+    # play DTMF: an event as if A had sent it, riding on A's media towards B
+    pd = ng(P, command="play DTMF", call_id="dtmf", from_tag="A", code="5", duration=100)
+    check(pd["result"] == "ok", f"play DTMF: {pd.get('error-reason', 'ok')}")
+    busy = ng(P, command="play DTMF", call_id="dtmf", from_tag="A", code="6")
+    check(busy["result"] == "error" and "still playing" in busy["error-reason"], "a second event waits for the first")
+    for i in range(8):
+        a.sendto(rtp(20 + i), ("127.0.0.1", to_a))  # ts = seq * 160
+        time.sleep(0.01)
+    got = drain(b)
+    te = [x for x in got if x[1] & 0x7f == 101]
+    seqs = [struct.unpack("!H", x[2:4])[0] for x in got]
+    durs = [struct.unpack("!H", x[14:16])[0] for x in te]
+    check(len(got) == 16 and len(te) == 8 and seqs == list(range(seqs[0], seqs[0] + 16)),
+          f"8 media and 8 event packets reach B in one sequence ({len(got)} packets)")
+    check(te[0][1] & 0x80 and not any(x[1] & 0x80 for x in te[1:]) and te[0][12] == 5 and
+          all(struct.unpack("!II", x[4:12]) == (3200, 0x1234) for x in te),
+          "the event: marker first, digit 5, A's SSRC, its start timestamp")
+    check(durs == [0, 160, 320, 480, 640, 800, 800, 800] and [x[13] >> 7 for x in te] == [0] * 5 + [1] * 3,
+          f"durations grow to 100 ms, then three end packets: {durs}")
+    bad = ng(P, command="play DTMF", call_id="dtmf", from_tag="A", code="X")
+    check(bad["result"] == "error" and "code" in bad["error-reason"], "play DTMF with a bad code is an error")
     ng(P, command="delete", call_id="dtmf")
 
     # --- RTP from A, SRTP towards B (transport-protocol RTP/SAVP) ---
