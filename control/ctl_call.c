@@ -509,6 +509,46 @@ static int add_transcode_codecs(struct ctl_ng_req *r, struct ctl_sdp *s, struct 
 	return 0;
 }
 
+/* codec strip / mask: remove codecs (by name, name/clock or
+ * name/clock/channels) from the offer to the answerer. "all" removes every
+ * codec but those listed in `except`. mask differs from strip for
+ * rtpengine in that the offerer may still send the masked codec; here that
+ * holds too, since medius transcodes from the offerer's first codec when
+ * the answer picks something else. Leaving no codec is an error. */
+static int remove_codecs(struct ctl_ng_req *r, struct ctl_sdp *s, struct ctl_sdp_media *m, unsigned i,
+			 const struct ctl_val *list, const struct ctl_val *except)
+{
+	for (const struct ctl_val *v = list && list->type == CTL_V_LIST ? list->u.c.head : NULL; v; v = v->next) {
+		char spec[64];
+
+		if (v->type != CTL_V_STR || v->u.s.len >= sizeof(spec))
+			continue;
+		memcpy(spec, v->u.s.p, v->u.s.len);
+		spec[v->u.s.len] = '\0';
+		if (!strcasecmp(spec, "all")) {
+			const char *keep[16];
+			char store[16][64];
+			unsigned n = 0;
+
+			for (const struct ctl_val *e = except && except->type == CTL_V_LIST ? except->u.c.head : NULL;
+			     e && n < 16; e = e->next)
+				if (e->type == CTL_V_STR && e->u.s.len < sizeof(store[n])) {
+					memcpy(store[n], e->u.s.p, e->u.s.len);
+					store[n][e->u.s.len] = '\0';
+					keep[n] = store[n];
+					n++;
+				}
+			if (!n || ctl_sdp_media_keep_codecs(s, m, keep, n) < 0)
+				return ctl_ng_error(r, "Removing all codecs but %s would leave media %u without codecs",
+						    n ? "the exceptions" : "none", i + 1);
+			continue;
+		}
+		if (ctl_sdp_media_remove_codec(s, m, spec) < 0)
+			return ctl_ng_error(r, "Removing %s would leave media %u without codecs", spec, i + 1);
+	}
+	return 0;
+}
+
 static int offer_media(struct ctl_ng_req *r, struct call *k, struct ctl_sdp *s, unsigned i,
 		       const char *proto_b)
 {
@@ -557,22 +597,10 @@ static int offer_media(struct ctl_ng_req *r, struct call *k, struct ctl_sdp *s, 
 		if (add_transcode_codecs(r, s, m, ctl_dict_get(codec, "transcode")) ||
 		    add_transcode_codecs(r, s, m, ctl_dict_get(codec, "offer")))
 			return -1;
-		for (const struct ctl_val *v = strip && strip->type == CTL_V_LIST ? strip->u.c.head : NULL; v;
-		     v = v->next) {
-			char spec[64];
-
-			if (v->type != CTL_V_STR || v->u.s.len >= sizeof(spec))
-				continue;
-			memcpy(spec, v->u.s.p, v->u.s.len);
-			spec[v->u.s.len] = '\0';
-			if (!strcasecmp(spec, "all")) {
-				ctl_ng_warning(r, "codec strip all: nothing would be left without transcoding; ignored");
-				continue;
-			}
-			if (ctl_sdp_media_remove_codec(s, m, spec) < 0)
-				return ctl_ng_error(r, "Stripping %s would leave media %u without codecs", spec, i + 1);
-		}
-		for (const char *const *w = (const char *const[]){ "mask", "accept", "except", "consume", NULL }; *w; w++)
+		if (remove_codecs(r, s, m, i, strip, ctl_dict_get(codec, "except")) ||
+		    remove_codecs(r, s, m, i, ctl_dict_get(codec, "mask"), NULL))
+			return -1;
+		for (const char *const *w = (const char *const[]){ "accept", "consume", NULL }; *w; w++)
 			if (ctl_dict_get(codec, *w))
 				ctl_ng_warning(r, "codec %s is not supported yet: ignored", *w);
 	}

@@ -200,4 +200,31 @@ with Daemon() as d:
     got = recv_all(a)
     check(len(got) == 30 and all(len(g) == 12 + 160 for g in got), f"30 ms back to the offerer as {len(got)} packets of 20 ms")
     ng(P, command="delete", call_id="t4")
+
+    # --- 6. codec strip all/except and mask ---
+    o = ng(P, command="offer", call_id="t5", from_tag="A",
+           sdp=sdp(40000, [0, 8, 101], "a=rtpmap:101 telephone-event/8000\r\n"),
+           codec={"strip": ["all"], "except": ["PCMA", "telephone-event"]})
+    check(re.search(r"^m=audio \d+ RTP/AVP 8 101\r$", o["sdp"], re.M) is not None and "PCMU" not in o["sdp"],
+          "codec strip all except PCMA, telephone-event: only those are offered")
+    bad = ng(P, command="offer", call_id="t6", from_tag="A", sdp=sdp(40000, [0]), codec={"strip": ["all"]})
+    check(bad["result"] == "error" and "without codecs" in bad["error-reason"], "codec strip all with no exception is an error")
+    a, b = sock(), sock()
+    o = ng(P, command="offer", call_id="t7", from_tag="A", sdp=sdp(a.getsockname()[1], [0]),
+           codec={"mask": ["PCMU"], "transcode": ["PCMA"]})
+    check(re.search(r"^m=audio \d+ RTP/AVP 8\r$", o["sdp"], re.M) is not None,
+          "codec mask PCMU with transcode PCMA: the answerer is offered PCMA only")
+    an = ng(P, command="answer", call_id="t7", from_tag="A", to_tag="B", sdp=sdp(b.getsockname()[1], [8]))
+    check(re.search(r"^m=audio \d+ RTP/AVP 0\r$", an["sdp"], re.M) is not None and "transcoded" in an.get("warning", ""),
+          "... and the masked offerer keeps its PCMU, transcoded")
+    ulaw = audioop.lin2ulaw(tone(1000, 1600), 2)
+    for i in range(10):
+        a.sendto(struct.pack("!BBHII", 0x80, 0, i, i * 160, 11) + ulaw[i * 160:(i + 1) * 160],
+                 ("127.0.0.1", port_of(an["sdp"])))
+        time.sleep(0.005)
+    got = recv_all(b)
+    check(len(got) == 10 and b"".join(g[12:] for g in got) == audioop.lin2alaw(audioop.ulaw2lin(ulaw, 2), 2),
+          "PCMU from the masked side arrives as exact PCMA")
+    for cid in ("t5", "t7"):
+        ng(P, command="delete", call_id=cid)
 finish()
