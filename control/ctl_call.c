@@ -1119,7 +1119,13 @@ static int call_report(struct ctl_ng_req *r, struct call *k)
 			ctl_list_append(medias, md);
 		}
 		ctl_dict_add(t, "medias", 6, medias);
-		ctl_dict_add(tags, ctl_val_strdup(a, tag, strlen(tag))->u.s.p, strlen(tag), t);
+		{
+			struct ctl_val *key = ctl_val_strdup(a, tag, strlen(tag));
+
+			if (!key)
+				return ctl_ng_error(r, "Reply too large");
+			ctl_dict_add(tags, key->u.s.p, key->u.s.len, t);
+		}
 	}
 	ctl_dict_add(reply, "tags", 4, tags);
 	for (int p = 0; p < 2; p++) {
