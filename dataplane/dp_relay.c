@@ -172,6 +172,57 @@ static void rewrite(struct dp_worker *w, struct dp_leg *out, uint8_t *p, const s
 
 static enum dp_drop srtp_reason(int rc);
 
+/* Protect m (SRTP, or SRTCP when rtcp) as leg b sends it, and queue it on tx
+ * to dst from local socket from, flushing a full batch first. false: dropped
+ * and counted on a; the caller still owns m. */
+static bool send_out(struct dp_worker *w, struct dp_leg *a, struct dp_leg *b, bool rtcp, struct rte_mbuf *m,
+		     struct tx_batch *tx, struct dp_sock *from, const struct sockaddr_storage *dst)
+{
+	struct dp_srtp *ctx = rtcp ? b->srtcp_tx : b->srtp_tx;
+	uint16_t len = rte_pktmbuf_data_len(m);
+
+	if (ctx) {
+		uint8_t *pk[1] = { rte_pktmbuf_mtod(m, uint8_t *) };
+		uint16_t ln[1] = { len };
+		uint16_t room = (uint16_t)(len + rte_pktmbuf_tailroom(m));
+		int16_t rc;
+
+		if ((rtcp ? dp_srtcp_protect_burst : dp_srtp_protect_burst)(ctx, pk, ln, room, &rc, 1) != 1) {
+			drop(w, a, srtp_reason(rc));
+			return false;
+		}
+		rte_pktmbuf_append(m, (uint16_t)(ln[0] - len));
+		len = ln[0];
+	}
+	if (tx->n == DP_BURST)
+		flush(w, tx);
+	tx->from = from;
+	tx->m[tx->n] = m;
+	tx->dst[tx->n] = *dst;
+	tx->n++;
+	b->stats.out_packets++;
+	b->stats.out_bytes += len;
+	return true;
+}
+
+/* A new RTP packet of len bytes (header version byte set), or NULL with
+ * TX_FULL counted on a. */
+static uint8_t *gen_alloc(struct dp_worker *w, struct dp_leg *a, uint16_t len, struct rte_mbuf **mp)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(w->pool);
+	uint8_t *q;
+
+	if (!m || !(q = (uint8_t *)rte_pktmbuf_append(m, len))) {
+		if (m)
+			rte_pktmbuf_free(m);
+		drop(w, a, DP_DROP_TX_FULL);
+		return NULL;
+	}
+	q[0] = 0x80;
+	*mp = m;
+	return q;
+}
+
 /* Send what a's media hook made of RTP packet p (header r) through b. */
 static void run_hook(struct dp_worker *w, struct dp_leg *a, struct dp_leg *b, const uint8_t *p,
 		     const struct dp_rtp *r, struct tx_batch *tx)
@@ -188,47 +239,22 @@ static void run_hook(struct dp_worker *w, struct dp_leg *a, struct dp_leg *b, co
 		drop(w, a, DP_DROP_NO_DEST);
 		return;
 	}
-	tx->from = &b->rtp;
 	for (int i = 0; i < n && i < DP_HOOK_MAX_OUT; i++) {
-		struct rte_mbuf *m = rte_pktmbuf_alloc(w->pool);
-		uint16_t len = (uint16_t)(DP_RTP_HDR_LEN + out[i].len), room;
-		uint8_t *q;
-		int16_t rc;
+		struct rte_mbuf *m;
+		uint8_t *q = gen_alloc(w, a, (uint16_t)(DP_RTP_HDR_LEN + out[i].len), &m);
 
-		if (!m || !(q = (uint8_t *)rte_pktmbuf_append(m, len))) {
-			if (m)
-				rte_pktmbuf_free(m);
-			drop(w, a, DP_DROP_TX_FULL);
+		if (!q)
 			continue;
-		}
-		q[0] = 0x80;
 		q[1] = (uint8_t)((out[i].marker ? 0x80 : 0) | (out[i].pt & 0x7f));
 		dp_rtp_set_seq(q, b->gen_seq++);
 		dp_rtp_set_ts(q, out[i].ts + b->gen_ts_base);
 		dp_rtp_set_ssrc(q, b->gen_ssrc);
 		memcpy(q + DP_RTP_HDR_LEN, out[i].payload, out[i].len);
-		room = (uint16_t)(len + rte_pktmbuf_tailroom(m));
-		if (b->srtp_tx) {
-			uint8_t *pk[1] = { q };
-			uint16_t ln[1] = { len };
-
-			if (dp_srtp_protect_burst(b->srtp_tx, pk, ln, room, &rc, 1) != 1) {
-				drop(w, a, srtp_reason(rc));
-				rte_pktmbuf_free(m);
-				continue;
-			}
-			rte_pktmbuf_append(m, (uint16_t)(ln[0] - len));
-			len = ln[0];
+		if (!send_out(w, a, b, false, m, tx, &b->rtp, dst)) {
+			rte_pktmbuf_free(m);
+			continue;
 		}
-		if (tx->n == DP_BURST)
-			flush(w, tx);
-		tx->from = &b->rtp;
-		tx->m[tx->n] = m;
-		tx->dst[tx->n] = *dst;
-		tx->n++;
 		a->stats.hook_out++;
-		b->stats.out_packets++;
-		b->stats.out_bytes += len;
 	}
 }
 
@@ -251,19 +277,12 @@ static void inject_after(struct dp_worker *w, struct dp_leg *a, struct dp_leg *b
 	end = elapsed >= b->inj_duration;
 	count = end ? 3 : 1;
 	for (int k = 0; k < count; k++) {
-		struct rte_mbuf *m = rte_pktmbuf_alloc(w->pool);
-		uint16_t len = DP_RTP_HDR_LEN + 4, room;
 		uint32_t dur = end ? b->inj_duration : elapsed;
-		uint8_t *q;
-		int16_t rc;
+		struct rte_mbuf *m;
+		uint8_t *q = gen_alloc(w, a, DP_RTP_HDR_LEN + 4, &m);
 
-		if (!m || !(q = (uint8_t *)rte_pktmbuf_append(m, len))) {
-			if (m)
-				rte_pktmbuf_free(m);
-			drop(w, a, DP_DROP_TX_FULL);
+		if (!q)
 			continue;
-		}
-		q[0] = 0x80;
 		q[1] = (uint8_t)((elapsed == 0 && k == 0 ? 0x80 : 0) | b->inj_pt);
 		dp_rtp_set_seq(q, (uint16_t)(media_seq + 1 + k));
 		dp_rtp_set_ts(q, b->inj_start_ts);
@@ -271,26 +290,11 @@ static void inject_after(struct dp_worker *w, struct dp_leg *a, struct dp_leg *b
 		q[12] = b->inj_event;
 		q[13] = (uint8_t)((end ? 0x80 : 0) | (b->inj_volume & 0x3f));
 		dp_put_be16(q + 14, (uint16_t)dur);
-		room = (uint16_t)(len + rte_pktmbuf_tailroom(m));
-		if (b->srtp_tx) {
-			uint8_t *pk[1] = { q };
-			uint16_t ln[1] = { len };
-
-			if (dp_srtp_protect_burst(b->srtp_tx, pk, ln, room, &rc, 1) != 1) {
-				drop(w, a, srtp_reason(rc));
-				rte_pktmbuf_free(m);
-				continue;
-			}
-			rte_pktmbuf_append(m, (uint16_t)(ln[0] - len));
+		if (!send_out(w, a, b, false, m, tx, &b->rtp, dst)) {
+			rte_pktmbuf_free(m);
+			continue;
 		}
-		if (tx->n == DP_BURST)
-			flush(w, tx);
-		tx->from = &b->rtp;
-		tx->m[tx->n] = m;
-		tx->dst[tx->n] = *dst;
-		tx->n++;
 		b->stats.events_played++;
-		b->stats.out_packets++;
 	}
 	b->inj_seq_shift = (uint16_t)(b->inj_seq_shift + count);
 	if (end)
@@ -318,6 +322,7 @@ static bool relay_one(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf *m
 	struct dp_rtp r;
 	struct dp_rtcp c;
 	struct tx_batch *tx;
+	struct dp_sock *from;
 	enum dp_drop why;
 	uint16_t media_seq = 0;
 	int16_t rc;
@@ -413,11 +418,11 @@ static bool relay_one(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf *m
 	if (rtcp && !mux) {
 		dst = b->latched_rtcp && !(b->flags & DP_LEG_ASYMMETRIC) ? &b->src_rtcp : &b->remote_rtcp;
 		tx = tx_rtcp;
-		tx->from = &b->rtcp;
+		from = &b->rtcp;
 	} else {
 		dst = b->latched_rtp && !(b->flags & DP_LEG_ASYMMETRIC) ? &b->src_rtp : &b->remote_rtp;
 		tx = tx_rtp;
-		tx->from = &b->rtp;
+		from = &b->rtp;
 	}
 	if (dst->ss_family == 0) {
 		drop(w, a, DP_DROP_NO_DEST);
@@ -428,23 +433,8 @@ static bool relay_one(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf *m
 	if (!rtcp && b->inj_seq_shift) /* room for events injected earlier */
 		dp_rtp_set_seq(p, (uint16_t)(dp_get_be16(p + 2) + b->inj_seq_shift));
 	media_seq = dp_get_be16(p + 2);
-	ctx = rtcp ? b->srtcp_tx : b->srtp_tx;
-	if (ctx) {
-		uint8_t *pk[1] = { p };
-		uint16_t ln[1] = { len };
-
-		if ((rtcp ? dp_srtcp_protect_burst : dp_srtp_protect_burst)(ctx, pk, ln, room, &rc, 1) != 1) {
-			drop(w, a, srtp_reason(rc));
-			return false;
-		}
-		rte_pktmbuf_append(m, (uint16_t)(ln[0] - len));
-		len = ln[0];
-	}
-	tx->m[tx->n] = m;
-	tx->dst[tx->n] = *dst;
-	tx->n++;
-	b->stats.out_packets++;
-	b->stats.out_bytes += len;
+	if (!send_out(w, a, b, rtcp, m, tx, from, dst))
+		return false;
 	if (!rtcp && b->inj_active)
 		inject_after(w, a, b, &r, media_seq, tx, dst);
 	return true;
