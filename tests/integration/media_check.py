@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 
 
 def pcm_from_bytes(data):
@@ -82,3 +83,77 @@ def settle(*paths, quiet=0.6, limit=10.0):
         elif time.time() - since >= quiet and min(now) > 0:
             return
     return
+
+
+# ---- PCMU tone peers (GStreamer, plain RTP or SRTP) and their checks ----
+
+SRTP_PROFILE = "srtp-cipher=(string)aes-128-icm,srtp-auth=(string)hmac-sha1-80," \
+               "srtcp-cipher=(string)aes-128-icm,srtcp-auth=(string)hmac-sha1-80"
+
+
+def pcmu_sender_args(host, port, freq, ssrc, seconds, key=None):
+    """gst-launch arguments for a live PCMU tone sent to host:port as 20 ms
+    RTP packets, SRTP (AES_CM_128_HMAC_SHA1_80, 30-byte key) when key."""
+    enc = (f"! srtpenc key={key.hex()} rtp-cipher=aes-128-icm rtp-auth=hmac-sha1-80 "
+           f"rtcp-cipher=aes-128-icm rtcp-auth=hmac-sha1-80 ") if key else ""
+    pipe = (f"audiotestsrc is-live=true freq={freq} volume=0.5 samplesperbuffer=160 "
+            f"num-buffers={int(seconds * 50)} ! audio/x-raw,format=S16LE,rate=8000,channels=1 "
+            f"! mulawenc ! rtppcmupay pt=0 ssrc={ssrc} min-ptime=20000000 max-ptime=20000000 {enc}"
+            f"! udpsink host={host} port={port}")
+    return ["-q"] + pipe.split()
+
+
+def pcmu_receiver_args(addr, port, out, ssrc, key=None):
+    """gst-launch arguments for a PCMU receiver on addr:port (SRTP when
+    key) writing raw S16LE 8 kHz audio to out."""
+    if key:
+        caps = (f"application/x-srtp,media=(string)audio,clock-rate=(int)8000,encoding-name=(string)PCMU,"
+                f"payload=(int)0,ssrc=(uint){ssrc},srtp-key=(buffer){key.hex()},{SRTP_PROFILE}")
+        dec = "! srtpdec "
+    else:
+        caps = "application/x-rtp,media=(string)audio,clock-rate=(int)8000,encoding-name=(string)PCMU,payload=(int)0"
+        dec = ""
+    pipe = (f"udpsrc address={addr} port={port} caps={caps} {dec}! rtppcmudepay ! mulawdec "
+            f"! audioconvert ! audio/x-raw,format=S16LE,rate=8000,channels=1 ! filesink buffer-mode=unbuffered location={out}")
+    return ["-q", "-e"] + pipe.split()
+
+
+def tone_ok(path, freq):
+    """(dominance dB, seconds of audio) of the tone in a raw S16LE file."""
+    with open(path, "rb") as f:
+        pcm = pcm_from_bytes(f.read())
+    if len(pcm) < 8000:
+        return -99.0, len(pcm) / 8000
+    mid = len(pcm) // 2
+    win = pcm[mid - 2000:mid + 2000]
+    tone = goertzel_power(win, 8000, freq)
+    other = max(goertzel_power(win, 8000, f) for f in (freq / 2, freq * 0.75, freq * 1.25, freq * 2, 697, 1633))
+    return 10 * math.log10(max(tone, 1e-9) / max(other, 1e-9)), len(pcm) / 8000
+
+
+def ulaw_to_linear(b):
+    b = ~b & 0xff
+    t = (((b & 0x0f) << 3) + 0x84) << ((b & 0x70) >> 4)
+    return (0x84 - t) if b & 0x80 else (t - 0x84)
+
+
+def wire(path, port, freq):
+    """(Counter of UDP payload sizes, tone dominance in dB of the payloads read
+    as plain mu-law) for packets to port in a capture: a plain leg shows the
+    tone, an encrypted one noise."""
+    r = subprocess.run(["tshark", "-r", path, "-Y", f"udp.dstport=={port}", "-T", "fields",
+                        "-e", "udp.length", "-e", "data.data", "-d", f"udp.port=={port},data"],
+                       capture_output=True, text=True, timeout=60)
+    sizes, pcm = Counter(), []
+    for line in r.stdout.splitlines():
+        parts = line.split("\t")
+        if len(parts) < 2 or not parts[0]:
+            continue
+        sizes[int(parts[0]) - 8] += 1
+        pcm += [ulaw_to_linear(b) for b in bytes.fromhex(parts[1].replace(":", ""))[12:172]]
+    if len(pcm) < 4000:
+        return sizes, -99.0
+    win = pcm[len(pcm) // 2 - 2000:len(pcm) // 2 + 2000]
+    total = sum(v * v for v in win) / len(win)
+    tone = goertzel_power(win, 8000, freq)
+    return sizes, 10 * math.log10(max(tone, 1e-9) / max(total - tone, 1e-9))

@@ -31,27 +31,21 @@ tx off), as a real NIC would have filled them in. Needs root (netns, veth);
 exits 77 (skip) without it."""
 import base64
 import json
-import math
 import os
 import shutil
 import signal
-import socket
-import struct
 import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 
-from media_check import goertzel_power, pcm_from_bytes, settle, stop
+from media_check import pcmu_receiver_args, pcmu_sender_args, settle, stop, tone_ok, wire
 from medius_test import check, finish
 
 HARNESS = os.environ.get("RELAY_HARNESS", "build/tests/relay_harness")
 GST = os.environ.get("GST_LAUNCH", "gst-launch-1.0")
 SUITE = "AES_CM_128_HMAC_SHA1_80"
 SECONDS = 1.5
-PROFILE = "srtp-cipher=(string)aes-128-icm,srtp-auth=(string)hmac-sha1-80," \
-          "srtcp-cipher=(string)aes-128-icm,srtcp-auth=(string)hmac-sha1-80"
 
 PID = os.getpid()
 N = 100 + PID % 150
@@ -163,63 +157,13 @@ def wait_bound(proc, port, timeout=10.0):
 # ---- media helpers (as test_relay.py, with the peers in the namespace) ----
 
 def sender(port, freq, ssrc, key=None):
-    enc = (f"! srtpenc key={key.hex()} rtp-cipher=aes-128-icm rtp-auth=hmac-sha1-80 "
-           f"rtcp-cipher=aes-128-icm rtcp-auth=hmac-sha1-80 ") if key else ""
-    pipe = (f"audiotestsrc is-live=true freq={freq} volume=0.5 samplesperbuffer=160 "
-            f"num-buffers={int(SECONDS * 50)} ! audio/x-raw,format=S16LE,rate=8000,channels=1 "
-            f"! mulawenc ! rtppcmupay pt=0 ssrc={ssrc} min-ptime=20000000 max-ptime=20000000 {enc}"
-            f"! udpsink host={US} port={port}")
-    return ns_popen([GST, "-q"] + pipe.split(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return ns_popen([GST] + pcmu_sender_args(US, port, freq, ssrc, SECONDS, key),
+                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
 def receiver(port, out, ssrc, key=None):
-    if key:
-        caps = (f"application/x-srtp,media=(string)audio,clock-rate=(int)8000,encoding-name=(string)PCMU,"
-                f"payload=(int)0,ssrc=(uint){ssrc},srtp-key=(buffer){key.hex()},{PROFILE}")
-        dec = "! srtpdec "
-    else:
-        caps = "application/x-rtp,media=(string)audio,clock-rate=(int)8000,encoding-name=(string)PCMU,payload=(int)0"
-        dec = ""
-    pipe = (f"udpsrc address={PEER} port={port} caps={caps} {dec}! rtppcmudepay ! mulawdec "
-            f"! audioconvert ! audio/x-raw,format=S16LE,rate=8000,channels=1 ! filesink buffer-mode=unbuffered location={out}")
-    return ns_popen([GST, "-q", "-e"] + pipe.split(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def tone_ok(path, freq):
-    with open(path, "rb") as f:
-        pcm = pcm_from_bytes(f.read())
-    if len(pcm) < 8000:
-        return -99.0, len(pcm) / 8000
-    mid = len(pcm) // 2
-    win = pcm[mid - 2000:mid + 2000]
-    tone = goertzel_power(win, 8000, freq)
-    other = max(goertzel_power(win, 8000, f) for f in (freq / 2, freq * 0.75, freq * 1.25, freq * 2, 697, 1633))
-    return 10 * math.log10(max(tone, 1e-9) / max(other, 1e-9)), len(pcm) / 8000
-
-
-def ulaw_to_linear(b):
-    b = ~b & 0xff
-    t = (((b & 0x0f) << 3) + 0x84) << ((b & 0x70) >> 4)
-    return (0x84 - t) if b & 0x80 else (t - 0x84)
-
-
-def wire(path, port, freq):
-    r = subprocess.run(["tshark", "-r", path, "-Y", f"udp.dstport=={port}", "-T", "fields",
-                        "-e", "udp.length", "-e", "data.data", "-d", f"udp.port=={port},data"],
-                       capture_output=True, text=True, timeout=60)
-    sizes, pcm = Counter(), []
-    for line in r.stdout.splitlines():
-        parts = line.split("\t")
-        if len(parts) < 2 or not parts[0]:
-            continue
-        sizes[int(parts[0]) - 8] += 1
-        pcm += [ulaw_to_linear(b) for b in bytes.fromhex(parts[1].replace(":", ""))[12:172]]
-    if len(pcm) < 4000:
-        return sizes, -99.0
-    win = pcm[len(pcm) // 2 - 2000:len(pcm) // 2 + 2000]
-    total = sum(v * v for v in win) / len(win)
-    tone = goertzel_power(win, 8000, freq)
-    return sizes, 10 * math.log10(max(tone, 1e-9) / max(total - tone, 1e-9))
+    return ns_popen([GST] + pcmu_receiver_args(PEER, port, out, ssrc, key),
+                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
 # ---- 1. ARP, gratuitous ARP, ping ----
