@@ -61,7 +61,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from medius_test import MEDIUSCTL, Daemon, bdecode, check, finish, free_port, ng  # noqa: E402
-from media_check import goertzel_power, stop, wait_bound  # noqa: E402
+from media_check import goertzel_power, stop, ulaw_to_linear, wait_bound  # noqa: E402
 
 KAMAILIO = os.environ.get("KAMAILIO", "kamailio")
 KAMAILIO_MPATH = os.environ.get("KAMAILIO_MPATH", "/usr/lib/x86_64-linux-gnu/kamailio/modules/")
@@ -159,14 +159,8 @@ def alaw(b):
     return t if b & 0x80 else -t
 
 
-def ulaw(b):
-    b = ~b & 0xFF
-    t = (((b & 0x0F) << 3) + 0x84) << ((b & 0x70) >> 4)
-    return 0x84 - t if b & 0x80 else t - 0x84
-
-
 ALAW = [alaw(i) for i in range(256)]
-ULAW = [ulaw(i) for i in range(256)]
+ULAW = [ulaw_to_linear(i) for i in range(256)]
 
 
 def payload_bytes(rows, col):
@@ -248,6 +242,47 @@ print(f"{PCAP}: {len(PCAP_RTP)} RTP packets, payload types {PCAP_PT}", flush=Tru
 check(len(PCAP_RTP) > 100, f"the pcap holds a real stream: {len(PCAP_RTP)} RTP packets")
 
 
+def start_uas(case, tmp, args, callee_sip, callee_media, procs):
+    """The callee sipp, bound and listening; (process, its files)."""
+    uas, files = sipp([*args, "-i", "127.0.0.1", "-p", str(callee_sip),
+                       "-mi", "127.0.0.1", "-mp", str(callee_media)], f"{case}_uas", tmp)
+    procs.append(uas)
+    if not wait_bound(uas, callee_sip):
+        raise RuntimeError(f"the callee sipp did not start:\n{read(files['out'])[-2000:]}")
+    return uas, files
+
+
+def start_capture(cap, filt, procs):
+    """tshark writing what matches filt on lo to cap, once it is capturing."""
+    tserr = cap + ".err"
+    with open(tserr, "wb") as e:
+        ts = subprocess.Popen([TSHARK, "-n", "-q", "-i", "lo", "-f", filt, "-w", cap],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=e)
+    procs.append(ts)
+    if not wait_for(lambda: "Capturing on" in read(tserr) or ts.poll() is not None, 15) or ts.poll() is not None:
+        raise RuntimeError(f"tshark did not start capturing: {read(tserr)}")
+
+
+def place_call(case, tmp, kam_port, uac_xml, caller_sip, caller_media, uas, procs):
+    """The caller sipp through Kamailio, waited for with the callee:
+    (caller files, caller exit, callee exit, seconds taken); exits are None
+    on a timeout."""
+    t0 = time.time()
+    uac, uac_files = sipp([f"127.0.0.1:{kam_port}", "-sf", uac_xml, "-s", "callee",
+                           "-i", "127.0.0.1", "-p", str(caller_sip),
+                           "-mi", "127.0.0.1", "-mp", str(caller_media)], f"{case}_uac", tmp)
+    procs.append(uac)
+    try:
+        uac_rc = uac.wait(CALL_TIMEOUT + 10)
+    except subprocess.TimeoutExpired:
+        uac_rc = None
+    try:
+        uas_rc = uas.wait(10)
+    except subprocess.TimeoutExpired:
+        uas_rc = None
+    return uac_files, uac_rc, uas_rc, time.time() - t0
+
+
 def run_call(case, tmp, d, kam_port, callee_args, expect_codec, max_lost=MAX_LOST):
     """One call UAC -> Kamailio -> UAS, media UAC -> medius -> UAS, checked."""
     print(f"--- {case} ---", flush=True)
@@ -257,34 +292,10 @@ def run_call(case, tmp, d, kam_port, callee_args, expect_codec, max_lost=MAX_LOS
     capfile = os.path.join(tmp, f"{case}_callee.pcapng")
     procs = []
     try:
-        uas, uas_files = sipp([*callee_args, "-i", "127.0.0.1", "-p", str(callee_sip),
-                               "-mi", "127.0.0.1", "-mp", str(callee_media)], f"{case}_uas", tmp)
-        procs.append(uas)
-        if not wait_bound(uas, callee_sip):
-            raise RuntimeError(f"the callee sipp did not start:\n{read(uas_files['out'])[-2000:]}")
-        tserr = os.path.join(tmp, f"{case}_tshark.err")
-        with open(tserr, "wb") as e:
-            ts = subprocess.Popen([TSHARK, "-n", "-q", "-i", "lo", "-f", f"udp dst port {callee_media}",
-                                   "-w", capfile], stdin=subprocess.DEVNULL,
-                                  stdout=subprocess.DEVNULL, stderr=e)
-        procs.append(ts)
-        if not wait_for(lambda: "Capturing on" in read(tserr) or ts.poll() is not None, 15) or ts.poll() is not None:
-            raise RuntimeError(f"tshark did not start capturing: {read(tserr)}")
-
-        t0 = time.time()
-        uac, uac_files = sipp([f"127.0.0.1:{kam_port}", "-sf", run_call.uac_xml, "-s", "callee",
-                               "-i", "127.0.0.1", "-p", str(caller_sip),
-                               "-mi", "127.0.0.1", "-mp", str(caller_media)], f"{case}_uac", tmp)
-        procs.append(uac)
-        try:
-            uac_rc = uac.wait(CALL_TIMEOUT + 10)
-        except subprocess.TimeoutExpired:
-            uac_rc = None
-        try:
-            uas_rc = uas.wait(10)
-        except subprocess.TimeoutExpired:
-            uas_rc = None
-        took = time.time() - t0
+        uas, uas_files = start_uas(case, tmp, callee_args, callee_sip, callee_media, procs)
+        start_capture(capfile, f"udp dst port {callee_media}", procs)
+        uac_files, uac_rc, uas_rc, took = place_call(case, tmp, kam_port, run_call.uac_xml, caller_sip,
+                                                     caller_media, uas, procs)
         time.sleep(0.3)  # let the capture take the last packets in
     finally:
         for p in reversed(procs):
@@ -442,36 +453,12 @@ def run_opus_call(case, tmp, d, kam_port, uas_xml):
     uac_rc = uas_rc = None
     took = 0.0
     try:
-        uas, uas_files = sipp([*["-sf", uas_xml], "-i", "127.0.0.1", "-p", str(callee_sip),
-                               "-mi", "127.0.0.1", "-mp", str(callee_media)], f"{case}_uas", tmp)
-        procs.append(uas)
-        if not wait_bound(uas, callee_sip):
-            raise RuntimeError(f"the callee sipp did not start:\n{read(uas_files['out'])[-2000:]}")
+        uas, uas_files = start_uas(case, tmp, ["-sf", uas_xml], callee_sip, callee_media, procs)
         # the callee's media port, and the ng exchanges of this call
         for cap, filt in ((capfile, f"udp dst port {callee_media}"), (ngcap, f"udp port {d.port}")):
-            tserr = cap + ".err"
-            with open(tserr, "wb") as e:
-                ts = subprocess.Popen([TSHARK, "-n", "-q", "-i", "lo", "-f", filt, "-w", cap],
-                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=e)
-            procs.append(ts)
-            if not wait_for(lambda: "Capturing on" in read(tserr) or ts.poll() is not None, 15) \
-                    or ts.poll() is not None:
-                raise RuntimeError(f"tshark did not start capturing: {read(tserr)}")
-
-        t0 = time.time()
-        uac, uac_files = sipp([f"127.0.0.1:{kam_port}", "-sf", uac_xml, "-s", "callee",
-                               "-i", "127.0.0.1", "-p", str(caller_sip),
-                               "-mi", "127.0.0.1", "-mp", str(caller_media)], f"{case}_uac", tmp)
-        procs.append(uac)
-        try:
-            uac_rc = uac.wait(CALL_TIMEOUT + 10)
-        except subprocess.TimeoutExpired:
-            uac_rc = None
-        try:
-            uas_rc = uas.wait(10)
-        except subprocess.TimeoutExpired:
-            uas_rc = None
-        took = time.time() - t0
+            start_capture(cap, filt, procs)
+        uac_files, uac_rc, uas_rc, took = place_call(case, tmp, kam_port, uac_xml, caller_sip, caller_media,
+                                                     uas, procs)
         pid = gst_pid(tmp)
         gst_done = pid is not None and wait_for(lambda: not gst_alive(pid), 5)
         time.sleep(0.3)  # let the capture take the last packets in
