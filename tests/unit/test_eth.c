@@ -409,11 +409,23 @@ static void check_udp4_out(struct rte_mbuf *m, const uint8_t *dst_mac, const uin
 	cr_assert_arr_eq(f + 42, payload, 172);
 }
 
+/* PEER answers our ARP request: what that releases goes to out. */
+static unsigned peer_answers_arp(struct rte_mbuf **out, unsigned max)
+{
+	uint8_t req[64];
+	int len = dp_arp_build_request(req, sizeof(req), DP_VLAN_NONE, PEER_MAC, PEER4, OUR4);
+
+	req[21] = DP_ARP_OP_REPLY; /* turn it into a reply to us */
+	memcpy(req, our_mac, 6);
+	memcpy(req + 32, our_mac, 6);
+	return exchange(req, (size_t)len, out, max);
+}
+
 Test(stack, relay_resolves_the_next_hop_then_sends)
 {
 	struct sockaddr_storage rb = { 0 };
 	struct sockaddr_in *b = (struct sockaddr_in *)&rb;
-	uint8_t f[256], pl[172], req[64];
+	uint8_t f[256], pl[172];
 	struct rte_mbuf *out[8];
 	struct dp_arp a;
 
@@ -433,11 +445,7 @@ Test(stack, relay_resolves_the_next_hop_then_sends)
 	cr_assert_eq(W.stats.tx_packets, 1, "the held packet is not counted yet");
 
 	/* the answer releases the held packet */
-	int len = dp_arp_build_request(req, sizeof(req), DP_VLAN_NONE, PEER_MAC, PEER4, OUR4);
-	req[21] = DP_ARP_OP_REPLY; /* turn it into a reply to us */
-	memcpy(req, our_mac, 6);
-	memcpy(req + 32, our_mac, 6);
-	cr_assert_eq(exchange(req, (size_t)len, out, 8), 1);
+	cr_assert_eq(peer_answers_arp(out, 8), 1);
 	check_udp4_out(out[0], PEER_MAC, PEER4, 6000, pl);
 	rte_pktmbuf_free(out[0]);
 
@@ -458,6 +466,55 @@ Test(stack, relay_resolves_the_next_hop_then_sends)
 	cr_assert_eq(dp_arp_parse(rte_pktmbuf_mtod(out[0], uint8_t *) + 14, 28, &a), DP_DROP_NONE);
 	cr_assert_arr_eq(a.tpa, ((const uint8_t[4]){ 10, 1, 1, 254 }), 4, "asks for the gateway");
 	rte_pktmbuf_free(out[0]);
+	drop_legs();
+}
+
+/* ng play DTMF on leg B while a full burst (DP_BURST packets) arrives on A:
+ * each media packet goes out with an injected event packet after it, twice
+ * what one TX batch holds. Everything must come out, in order, with nothing
+ * written past the batch (the sanitizer run checks that). */
+Test(stack, dtmf_injected_into_a_full_burst)
+{
+	struct sockaddr_storage rb = { 0 };
+	struct sockaddr_in *b = (struct sockaddr_in *)&rb;
+	static uint8_t f[DP_BURST][256];
+	struct rte_mbuf *in[DP_BURST], *out[4 * DP_BURST];
+	uint8_t pl[172];
+	unsigned n = 0, got;
+
+	b->sin_family = AF_INET;
+	b->sin_port = htons(6000);
+	memcpy(&b->sin_addr, PEER4, 4);
+	make_legs(0, &rb);
+	cr_assert_eq(peer_answers_arp(out, 8), 0);
+
+	legs[1].inj_pt = 101;
+	legs[1].inj_event = 5;
+	legs[1].inj_volume = 10;
+	legs[1].inj_duration = 60000; /* longer than the burst: one update per media packet */
+	legs[1].inj_active = true;
+	for (unsigned i = 0; i < DP_BURST; i++) {
+		rtp(pl, (uint16_t)(100 + i));
+		in[i] = mbuf_of(f[i], udp4_frame(f[i], 30010, pl, 172));
+		in[i]->port = dp_eth_iface_port(0)->port_id;
+	}
+	dp_eth_input(&W, &W.eth->wp[0], in, DP_BURST);
+	while ((got = collect(out + n, 4 * DP_BURST - n)) > 0)
+		n += got;
+
+	cr_assert_eq(n, 2 * DP_BURST, "each media packet and its event: %u", n);
+	for (unsigned i = 0; i < n; i++) {
+		const uint8_t *q = rte_pktmbuf_mtod(out[i], const uint8_t *) + 42;
+
+		cr_assert_eq(q[1] & 0x7f, i % 2 ? 101 : 0, "packet %u: media, then event", i);
+		cr_assert_eq(dp_get_be16(q + 2), (uint16_t)(100 + i), "packet %u: sequence numbers in a row", i);
+		if (i % 2)
+			cr_assert_eq(q[12], 5, "the event");
+		rte_pktmbuf_free(out[i]);
+	}
+	cr_assert_eq(legs[1].stats.events_played, DP_BURST);
+	cr_assert_eq(legs[1].stats.out_packets, 2 * DP_BURST);
+	cr_assert_eq(total_drops(), 0);
 	drop_legs();
 }
 
