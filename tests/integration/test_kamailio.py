@@ -143,9 +143,13 @@ def wait_for(pred, timeout):
     return pred()
 
 
-def rtp_fields(pcap, *fields):
-    """Rows of fields for each RTP packet in pcap (UDP read as RTP)."""
-    r = subprocess.run([TSHARK, "-n", "-r", pcap, "-o", "rtp.heuristic_rtp:TRUE", "-Y", "rtp",
+def rtp_fields(pcap, *fields, port=None):
+    """Rows of fields for each RTP packet in pcap: UDP to port decoded as RTP,
+    or, without a port, UDP that looks like RTP. A capture's port must be
+    named: a free port can be one Wireshark gives to another protocol (27910
+    is Quake II's), and then no heuristic runs on it."""
+    decode = ["-d", f"udp.port=={port},rtp"] if port else ["-o", "rtp.heuristic_rtp:TRUE"]
+    r = subprocess.run([TSHARK, "-n", "-r", pcap, *decode, "-Y", "rtp",
                         "-T", "fields", *sum((["-e", f] for f in fields), [])],
                        capture_output=True, text=True, timeout=30)
     return [line.split("\t") for line in r.stdout.splitlines() if line]
@@ -329,7 +333,8 @@ def run_call(case, tmp, d, kam_port, callee_args, expect_codec, max_lost=MAX_LOS
           f"{case}: the INVITE came through Kamailio (Record-Route) with medius's a=rtcp line")
 
     # --- what reached the callee's media port ---
-    got = rtp_fields(capfile, "udp.srcport", "ip.src", "rtp.p_type", "rtp.seq", "rtp.timestamp", "rtp.payload")
+    got = rtp_fields(capfile, "udp.srcport", "ip.src", "rtp.p_type", "rtp.seq", "rtp.timestamp", "rtp.payload",
+                     port=callee_media)
     srcports = sorted({int(r[0]) for r in got})
     pts = sorted({r[2] for r in got})
     sent = payload_bytes(PCAP_RTP, 2)
@@ -520,7 +525,7 @@ def run_opus_call(case, tmp, d, kam_port, uas_xml):
 
     # --- what reached the callee's media port: PCMA from medius ---
     got = rtp_fields(capfile, "udp.srcport", "ip.src", "rtp.p_type", "rtp.seq", "rtp.timestamp",
-                     "frame.time_epoch", "rtp.payload")
+                     "frame.time_epoch", "rtp.payload", port=callee_media)
     srcports = sorted({int(r[0]) for r in got})
     pts = sorted({r[2] for r in got})
     sizes = sorted({len(bytes.fromhex(r[6].replace(":", ""))) for r in got})
