@@ -9,6 +9,8 @@ import sys
 import time
 from collections import Counter
 
+from medius_test import check
+
 
 def pcm_from_bytes(data):
     a = array.array("h")
@@ -157,3 +159,33 @@ def wire(path, port, freq):
     total = sum(v * v for v in win) / len(win)
     tone = goertzel_power(win, 8000, freq)
     return sizes, 10 * math.log10(max(tone, 1e-9) / max(total - tone, 1e-9))
+
+
+def check_relayed_tones(name, seen_by, out1, out2, r1, r2, a_srtp, b_srtp, pcap, stats, seconds):
+    """The checks of a two-way relay of PCMU tones (peer 1 sends 1000 Hz into
+    leg A and hears 440 Hz on r1; peer 2 the reverse on r2): each peer
+    decodes its tone; the capture (taken by seen_by) shows 182-byte SRTP
+    noise or 172-byte clear RTP per leg; the relay's stats show no drops,
+    both directions carried, no loss."""
+    for path, freq, who, srtp in ((out2, 1000, "peer 2", b_srtp), (out1, 440, "peer 1", a_srtp)):
+        dom, secs = tone_ok(path, freq)
+        check(dom > 30 and secs > seconds - 0.2,
+              f"{name}: {who} ({'SRTP' if srtp else 'RTP'}) decodes {freq} Hz: dominance {dom:.1f} dB, {secs:.2f} s")
+    for port, srtp, who, freq in ((r1, a_srtp, "leg A -> peer 1", 440), (r2, b_srtp, "leg B -> peer 2", 1000)):
+        sizes, snr = wire(pcap, port, freq)
+        want = 182 if srtp else 172
+        common = sizes.most_common(1)[0] if sizes else (0, 0)
+        clear_ok = snr < 0 if srtp else snr > 20
+        check(common[0] == want and common[1] >= seconds * 50 - 5 and clear_ok,
+              f"{name}: {seen_by} sees {'SRTP' if srtp else 'plain RTP'} on {who}: "
+              f"{common[1]} packets of {common[0]} bytes (want {want}); payload read as mu-law: "
+              f"{freq} Hz at {snr:.1f} dB SNR ({'noise, as ciphertext should be' if srtp else 'the tone in clear'})")
+    drops = stats["lcores"]["drops"]
+    check(not drops, f"{name}: no drops in the dataplane: {drops}")
+    a, b = stats["a"], stats["b"]
+    check(a["rtp_packets"] >= seconds * 50 - 2 and b["out_packets"] >= seconds * 50 - 2
+          and b["rtp_packets"] >= seconds * 50 - 2 and a["out_packets"] >= seconds * 50 - 2,
+          f"{name}: leg counters: A received {a['rtp_packets']}, B sent {b['out_packets']}, "
+          f"B received {b['rtp_packets']}, A sent {a['out_packets']}")
+    check(a["lost"] == 0 and b["lost"] == 0 and a["jitter_ms"] < 20,
+          f"{name}: stream stats: lost {a['lost']}/{b['lost']}, jitter {a['jitter_ms']:.2f}/{b['jitter_ms']:.2f} ms")

@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 import time
 
-from media_check import pcmu_receiver_args, pcmu_sender_args, settle, stop, tone_ok, wait_bound, wire
+from media_check import check_relayed_tones, pcmu_receiver_args, pcmu_sender_args, settle, stop, wait_bound
 from medius_test import check, finish, free_port
 
 HARNESS = os.environ.get("RELAY_HARNESS", "build/tests/relay_harness")
@@ -91,27 +91,7 @@ def run(name, a_srtp, b_srtp):
     stop(cap, signal.SIGINT)
     out, err = stop(h, signal.SIGTERM)
     stats = json.loads(out.strip().splitlines()[-1])
-    for path, freq, who, srtp in ((out2, 1000, "peer 2", b_srtp), (out1, 440, "peer 1", a_srtp)):
-        dom, secs = tone_ok(path, freq)
-        check(dom > 30 and secs > SECONDS - 0.2,
-              f"{name}: {who} ({'SRTP' if srtp else 'RTP'}) decodes {freq} Hz: dominance {dom:.1f} dB, {secs:.2f} s")
-    for port, srtp, who, freq in ((r1, a_srtp, "leg A -> peer 1", 440), (r2, b_srtp, "leg B -> peer 2", 1000)):
-        sizes, snr = wire(pcap, port, freq)
-        want = 182 if srtp else 172
-        common = sizes.most_common(1)[0] if sizes else (0, 0)
-        clear_ok = snr < 0 if srtp else snr > 20
-        check(common[0] == want and common[1] >= SECONDS * 50 - 5 and clear_ok,
-              f"{name}: tshark sees {'SRTP' if srtp else 'plain RTP'} on {who}: "
-              f"{common[1]} packets of {common[0]} bytes (want {want}); payload read as mu-law: "
-              f"{freq} Hz at {snr:.1f} dB SNR ({'noise, as ciphertext should be' if srtp else 'the tone in clear'})")
-    drops = stats["lcores"]["drops"]
-    check(not drops, f"{name}: no drops in the dataplane: {drops}")
-    a, b = stats["a"], stats["b"]
-    check(a["rtp_packets"] >= SECONDS * 50 - 2 and b["out_packets"] >= SECONDS * 50 - 2,
-          f"{name}: leg counters: A received {a['rtp_packets']}, B sent {b['out_packets']}, "
-          f"B received {b['rtp_packets']}, A sent {a['out_packets']}")
-    check(a["lost"] == 0 and b["lost"] == 0 and a["jitter_ms"] < 20,
-          f"{name}: stream stats: lost {a['lost']}/{b['lost']}, jitter {a['jitter_ms']:.2f}/{b['jitter_ms']:.2f} ms")
+    check_relayed_tones(name, "tshark", out1, out2, r1, r2, a_srtp, b_srtp, pcap, stats, SECONDS)
 
 
 run("RTP<->SRTP", a_srtp=False, b_srtp=True)
