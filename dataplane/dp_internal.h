@@ -84,6 +84,8 @@ struct dp_leg {
 	dp_media_hook_fn hook;
 	void *hook_ctx;
 	int block_pt;               /* -1: none */
+	int block_replace;          /* DP_DTMF_DROP, an event 0-15, or DP_DTMF_RANDOM */
+	uint32_t block_rand_ts, block_rand_event; /* the event a random replacement picked */
 
 	/* worker */
 	uint32_t gen_ssrc, gen_ts_base; /* headers of hook output sent *to* this leg */
@@ -116,7 +118,7 @@ struct dp_cmd {
 	struct dp_srtp *srtp[4];      /* in: new rx, tx, rtcp rx, rtcp tx; out: the old ones */
 	dp_media_hook_fn hook;
 	void *hook_ctx;
-	int block_pt;
+	int block_pt, block_replace;
 	uint8_t ev_pt, ev_event, ev_volume;
 	uint32_t ev_duration;
 	int result;

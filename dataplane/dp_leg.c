@@ -294,6 +294,7 @@ struct dp_leg *dp_leg_create(struct dp_call *c, const char *iface, unsigned flag
 	l->rtcp.rtcp = true;
 	l->stats.rtt_ms = -1;
 	l->block_pt = -1;
+	l->block_replace = DP_DTMF_DROP;
 	l->gen_ssrc = (uint32_t)random() ^ ((uint32_t)random() << 16);
 	l->gen_ts_base = (uint32_t)random() ^ ((uint32_t)random() << 16);
 	l->gen_seq = (uint16_t)random();
@@ -433,10 +434,15 @@ int dp_leg_set_clock(struct dp_leg *l, uint32_t clock_rate)
 	return exec(l, &cmd);
 }
 
-int dp_leg_set_block_pt(struct dp_leg *l, int pt)
-{
-	struct dp_cmd cmd = { .op = DP_CMD_SET_BLOCK, .block_pt = pt < 0 || pt > 127 ? -1 : pt };
+int dp_leg_set_block_pt(struct dp_leg *l, int pt) { return dp_leg_set_dtmf_block(l, pt, DP_DTMF_DROP); }
 
+int dp_leg_set_dtmf_block(struct dp_leg *l, int pt, int replace)
+{
+	struct dp_cmd cmd = { .op = DP_CMD_SET_BLOCK, .block_pt = pt < 0 || pt > 127 ? -1 : pt,
+			      .block_replace = replace };
+
+	if (replace < DP_DTMF_DROP || replace > DP_DTMF_RANDOM)
+		return -EINVAL;
 	return exec(l, &cmd);
 }
 

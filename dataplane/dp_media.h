@@ -131,6 +131,12 @@ int dp_leg_set_hook(struct dp_leg *l, dp_media_hook_fn fn, void *ctx);
  * leg receives (ng "block DTMF": pt is the telephone-event type); -1 stops
  * blocking. They are counted in dp_leg_stats.blocked. Returns 0 or -errno. */
 int dp_leg_set_block_pt(struct dp_leg *l, int pt);
+/* The same with a DTMF-security mode: replace is DP_DTMF_DROP (consume the
+ * packets), an event 0-15 (forward them with that event instead: ng "zero"
+ * and "DTMF"), or DP_DTMF_RANDOM (another digit, the same for every packet
+ * of one event). Rewritten packets count in blocked too. */
+enum { DP_DTMF_DROP = -1, DP_DTMF_RANDOM = 16 };
+int dp_leg_set_dtmf_block(struct dp_leg *l, int pt, int replace);
 
 /* Inject an RFC 4733 event (ng "play DTMF") into the RTP stream the leg
  * sends to its peer: payload type pt, event 0-15, duration in timestamp

@@ -306,6 +306,30 @@ static enum dp_drop srtp_reason(int rc)
 	return rc == -EBADMSG ? DP_DROP_SRTP_AUTH : rc == -EALREADY ? DP_DROP_SRTP_REPLAY : DP_DROP_SRTP_OTHER;
 }
 
+/* ng "block DTMF" on an RFC 4733 packet of leg a: true when it is consumed
+ * (DP_DTMF_DROP); otherwise its event is rewritten in place (DTMF-security
+ * "zero", "DTMF" or "random") and it goes on. Counted in blocked either way. */
+static bool dtmf_blocked(struct dp_leg *a, uint8_t *payload, const struct dp_rtp *r)
+{
+	a->stats.blocked++;
+	if (a->block_replace == DP_DTMF_DROP)
+		return true;
+	if (r->payload_len < 4)
+		return false;
+	if (a->block_replace != DP_DTMF_RANDOM) {
+		payload[0] = (uint8_t)a->block_replace;
+		return false;
+	}
+	if (r->ts != a->block_rand_ts || !a->block_rand_event) { /* a new event: a new digit, not the real one */
+		uint32_t h = (r->ts ^ a->gen_ssrc) * 2654435761u;
+
+		a->block_rand_ts = r->ts;
+		a->block_rand_event = 1 + (payload[0] + 1 + (h >> 16) % 11) % 12; /* 0-9 * #, never payload[0] */
+	}
+	payload[0] = (uint8_t)(a->block_rand_event - 1);
+	return false;
+}
+
 /* Check, account and rewrite one packet from socket s; returns true when it
  * was queued on one of the two batches (the caller then owns nothing). */
 static bool relay_one(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf *m,
@@ -391,10 +415,8 @@ static bool relay_one(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf *m
 			a->stats.source = *src;
 		}
 	}
-	if (!rtcp && r.pt == a->block_pt) { /* ng "block DTMF" */
-		a->stats.blocked++;
+	if (!rtcp && r.pt == a->block_pt && dtmf_blocked(a, p + r.payload_off, &r)) /* ng "block DTMF" */
 		return false;
-	}
 	if (rtcp) {
 		a->stats.rtcp_packets++;
 		rtcp_stats(a, &c, now, w->tsc_hz);
@@ -618,6 +640,7 @@ void dp_relay_apply(struct dp_worker *w, struct dp_cmd *c)
 		break;
 	case DP_CMD_SET_BLOCK:
 		l->block_pt = c->block_pt;
+		l->block_replace = c->block_replace;
 		break;
 	case DP_CMD_SET_HOOK:
 		l->hook = c->hook;

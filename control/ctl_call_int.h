@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT
+ * ctl_call_int: the call model's insides, shared by ctl_call.c (registry,
+ * branches, offer/answer/delete routing), ctl_stream.c (one media section:
+ * legs, keys, codecs, transcoding) and ctl_call_report.c (query, list,
+ * statistics, the DTMF commands). Not a public header: nothing outside
+ * these three files includes it.
+ *
+ * A call is one call-id and one offerer (from-tag). Each offer to a
+ * different destination (ng via-branch) is a branch, and every branch has
+ * its own pair of legs per media section: one facing the offerer, one facing
+ * that branch's answerer. Branches never share a port, so a forked call's
+ * answerers, early media included, each get their own relay; the offerer
+ * hears whichever branch's answer it took.
+ */
+#ifndef CTL_CALL_INT_H
+#define CTL_CALL_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "cdc.h"
+#include "ctl_ng.h"
+#include "ctl_sdp.h"
+#include "dp.h"
+
+#define CTL_MAX_BRANCHES 8  /* forks of one call */
+#define CTL_MAX_ALIASES 4   /* earlier to-tags one branch answered with */
+
+struct ctl_xcode;
+
+struct stream {
+	bool active;            /* relayed: RTP media with a port */
+	char type[16];
+	char proto[2][32];      /* transport each side sees */
+	struct dp_leg *leg[2];  /* [0] faces the offerer, [1] the answerer */
+	bool srtp[2];
+	bool offer_mux;         /* the offerer asked for rtcp-mux */
+	struct dp_sdes key[2];  /* what we encrypt with towards each side */
+	struct dp_sdes offered[2]; /* keys offered to the answerer (by tag 1, 2) */
+	unsigned n_offered;
+	struct cdc_format fmt;  /* the answered codec (MOS, clock) */
+	bool fmt_known;
+	/* what the offerer offered, kept for the answer */
+	struct { uint8_t pt; struct cdc_format f; } a_codecs[16];
+	unsigned n_a_codecs;
+	int a_te, a_cn;          /* telephone-event / CN payload types, -1 none */
+	char a_te_fmtp[64];      /* the offerer's telephone-event fmtp ("0-11,16") */
+	int b_te;                /* the answerer's telephone-event payload type, -1 none */
+	unsigned want_ptime;     /* ng "ptime": forced towards the answerer, 0 none */
+	unsigned a_ptime;
+	/* transcoding, when the answer's codec is not one the offerer has */
+	bool xcoded;
+	struct cdc_format xfmt[2]; /* the codec each side uses */
+	struct ctl_xcode *xc[2];   /* [0] on leg[0] (offerer -> answerer), [1] the other way */
+	uint8_t xpt[2];            /* the payload type each side uses when transcoded */
+	int xte[2];                /* telephone-event type each side uses when transcoded, -1 none */
+};
+
+struct call;
+
+struct branch {
+	struct call *call;
+	char to_tag[128];        /* "" until answered */
+	char alias[CTL_MAX_ALIASES][128]; /* to-tags of earlier answers to the same offer */
+	char via[128];           /* the via-branch its offer came with, "" none */
+	struct stream st[CTL_SDP_MAX_MEDIA];
+	unsigned n;
+	unsigned leg_flags;
+	char iface[2][32];
+	bool reverse_pending;    /* the answerer re-offered; its answer is due */
+	uint64_t seq;            /* when it was last offered or answered: newest wins */
+};
+
+struct call {
+	char id[256], from_tag[128];
+	struct dp_call *dp;
+	struct branch *br[CTL_MAX_BRANCHES];
+	unsigned n_br;
+	uint64_t seq;
+	time_t created, last_signal;
+	uint64_t delete_at_ms;    /* 0: not scheduled */
+	uint64_t last_packets, last_change_ms;
+	struct call *next;
+};
+
+/* ng argument helpers (ctl_call.c) */
+const char *ctl_arg_str(struct ctl_ng_req *r, const char *key);
+bool ctl_has_flag(struct ctl_ng_req *r, const char *key, const char *flag);
+/* The call the request's call-id names; NULL after the error reply. */
+struct call *ctl_find_call(struct ctl_ng_req *r, struct ctl_calls *c, const char *unknown);
+/* Does branch b answer to `tag` (its to-tag or an earlier one)? */
+bool ctl_branch_has_tag(const struct branch *b, const char *tag);
+/* The branch whose answerer has `tag`; NULL if none. */
+struct branch *ctl_branch_by_tag(struct call *k, const char *tag);
+/* Free one branch (its legs and transcoders), or the whole call. */
+void ctl_branch_free(struct branch *b);
+
+/* one media section (ctl_stream.c); each returns 0 or -1 after an error reply */
+int ctl_stream_offer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s, unsigned i, const char *proto_b);
+int ctl_stream_answer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s, unsigned i);
+int ctl_stream_reverse(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s, unsigned i, int side);
+/* Drop the stream's transcoders (the worker lets go first). */
+void ctl_stream_unhook(struct stream *st);
+/* Session-level rewrite (ICE out, c=, origin) for the side leg faces. */
+void ctl_session_rewrite(struct ctl_ng_req *r, struct ctl_sdp *s, struct dp_leg *leg);
+/* Put the rewritten SDP in the reply. */
+int ctl_reply_sdp(struct ctl_ng_req *r, const struct ctl_sdp *s);
+
+/* reporting (ctl_call_report.c): the "created", "tags" and "totals" of
+ * branch b (all branches when NULL) into the reply */
+int ctl_call_report(struct ctl_ng_req *r, struct call *k, struct branch *only);
+/* the DTMF commands (ctl_call_report.c; ctx = the registry) */
+int ctl_cmd_block_dtmf(struct ctl_ng_req *r, void *ctx);
+int ctl_cmd_unblock_dtmf(struct ctl_ng_req *r, void *ctx);
+int ctl_cmd_play_dtmf(struct ctl_ng_req *r, void *ctx);
+
+#endif

@@ -1,0 +1,592 @@
+/* SPDX-License-Identifier: MIT
+ * ctl_stream: one media section of one branch (see ctl_call_int.h): its
+ * two legs, where they point, their keys, the codec edits on the way to the
+ * answerer, and the transcoding an answer may need.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cdc.h"
+#include "ctl_call.h"
+#include "ctl_call_int.h"
+#include "ctl_sdp.h"
+#include "ctl_val.h"
+#include "ctl_xcode.h"
+#include "dp.h"
+
+/* ------------------------------------------------------------------ */
+/* SDP helpers                                                          */
+
+static int sockaddr_of(const char *addr, uint16_t port, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, addr, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons(port);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, addr, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons(port);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static bool is_null_addr(const char *a) { return !strcmp(a, "0.0.0.0") || !strcmp(a, "::"); }
+
+/* Point leg at what media section m of s says (c=, port, a=rtcp). */
+static int set_remote_from(struct dp_leg *leg, const struct ctl_sdp *s, const struct ctl_sdp_media *m)
+{
+	const struct ctl_sdp_conn *c = ctl_sdp_media_conn(s, m);
+	struct sockaddr_storage rtp, rtcp;
+	int ai = ctl_sdp_attr_find_type(s, m, CTL_SDP_A_RTCP, 0);
+	bool mux = ctl_sdp_attr_find_type(s, m, CTL_SDP_A_RTCP_MUX, 0) >= 0;
+
+	if (!c || !c->present || is_null_addr(c->addr))
+		return 0; /* on hold or no address: keep latching */
+	if (sockaddr_of(c->addr, m->port, &rtp))
+		return -EINVAL;
+	rtcp = rtp;
+	if (mux) {
+		/* RTCP on the RTP port */
+	} else if (ai >= 0) {
+		const struct ctl_sdp_attr *a = &m->attrs.v[ai];
+
+		if (sockaddr_of(a->u.rtcp.addr ? a->u.rtcp.addr : c->addr, a->u.rtcp.port, &rtcp))
+			return -EINVAL;
+	} else {
+		struct sockaddr_in *p4 = (struct sockaddr_in *)&rtcp;
+		struct sockaddr_in6 *p6 = (struct sockaddr_in6 *)&rtcp;
+
+		if (rtcp.ss_family == AF_INET)
+			p4->sin_port = htons((uint16_t)(m->port + 1));
+		else
+			p6->sin6_port = htons((uint16_t)(m->port + 1));
+	}
+	return dp_leg_set_remote(leg, (struct sockaddr *)&rtp, (struct sockaddr *)&rtcp);
+}
+
+/* Rewrite m to point at our leg: c=, port, a=rtcp. */
+static int point_at(struct ctl_sdp *s, struct ctl_sdp_media *m, struct dp_leg *leg, bool full_rtcp,
+		    bool no_rtcp)
+{
+	struct dp_leg_local loc;
+	int rc;
+
+	dp_leg_local(leg, &loc);
+	rc = ctl_sdp_media_set_conn(s, m, loc.address, loc.rtp_port);
+	if (!rc && !no_rtcp)
+		rc = ctl_sdp_media_set_rtcp(s, m, loc.rtcp_port, full_rtcp ? loc.address : NULL);
+	if (!rc && no_rtcp)
+		ctl_sdp_media_remove_rtcp(s, m);
+	return rc;
+}
+
+static bool proto_srtp(const char *proto) { return strstr(proto, "SAVP") != NULL; }
+
+/* The first a=crypto of m medius can use. */
+static const struct dp_sdes *first_crypto(const struct ctl_sdp *s, const struct ctl_sdp_media *m)
+{
+	for (int i = ctl_sdp_attr_find_type(s, m, CTL_SDP_A_CRYPTO, 0); i >= 0;
+	     i = ctl_sdp_attr_find_type(s, m, CTL_SDP_A_CRYPTO, (unsigned)i + 1)) {
+		const struct dp_sdes *k = m->attrs.v[i].u.crypto.sdes;
+
+		if (k && dp_srtp_suite_supported(k->suite))
+			return k;
+	}
+	return NULL;
+}
+
+void ctl_session_rewrite(struct ctl_ng_req *r, struct ctl_sdp *s, struct dp_leg *leg)
+{
+	struct dp_leg_local loc;
+
+	dp_leg_local(leg, &loc);
+	ctl_sdp_remove_ice(s); /* candidates would let the peers bypass the relay */
+	if (s->conn.present)
+		ctl_sdp_set_session_conn(s, loc.address);
+	if (ctl_has_flag(r, "replace", "origin"))
+		ctl_sdp_set_origin_addr(s, loc.address);
+}
+
+int ctl_reply_sdp(struct ctl_ng_req *r, const struct ctl_sdp *s)
+{
+	struct ctl_buf out = { 0 };
+	struct ctl_val *v;
+	int rc = ctl_sdp_write(s, &out);
+
+	if (rc) {
+		ctl_buf_free(&out);
+		return ctl_ng_error(r, "Failed to write the rewritten SDP (%s)", strerror(-rc));
+	}
+	v = ctl_val_strdup(ctl_ng_arena(r), out.p, out.len);
+	ctl_buf_free(&out);
+	if (!v || ctl_dict_add(ctl_ng_reply(r), "sdp", 3, v))
+		return ctl_ng_error(r, "Reply too large");
+	return 0;
+}
+
+static int stream_open(struct ctl_ng_req *r, struct branch *b, struct stream *st)
+{
+	int err;
+
+	for (int side = 0; side < 2; side++) {
+		st->leg[side] = dp_leg_create(b->call->dp, b->iface[side][0] ? b->iface[side] : NULL, b->leg_flags, &err);
+		if (!st->leg[side])
+			return ctl_ng_error(r, err == -ENOENT ? "Unknown interface '%s'"
+						: err == -EADDRINUSE ? "No media ports left on interface '%s'"
+									: "Cannot allocate a media port on '%s'",
+					    b->iface[side][0] ? b->iface[side] : "(default)");
+	}
+	st->active = true;
+	st->b_te = -1;
+	return dp_leg_connect(st->leg[0], st->leg[1]) ? ctl_ng_error(r, "Cannot connect the legs") : 0;
+}
+
+/* What the offerer offers: its audio codecs medius can decode, its
+ * telephone-event and CN payload types, its ptime. */
+static void record_offer(struct stream *st, const struct ctl_sdp *s, const struct ctl_sdp_media *m)
+{
+	int ai = ctl_sdp_attr_find_type(s, m, CTL_SDP_A_PTIME, 0);
+
+	st->n_a_codecs = 0;
+	st->a_te = st->a_cn = -1;
+	st->a_ptime = ai >= 0 ? m->attrs.v[ai].u.ptime : 0;
+	for (unsigned f = 0; f < m->n_fmts; f++) {
+		int pt = ctl_sdp_media_pt(m, f);
+		struct cdc_format fmt;
+
+		if (pt < 0 || ctl_sdp_media_format(m, (unsigned)pt, &fmt))
+			continue;
+		if (fmt.codec == CDC_TELEPHONE_EVENT) {
+			struct ctl_sdp_codec sc;
+
+			if (st->a_te < 0) {
+				st->a_te = pt;
+				snprintf(st->a_te_fmtp, sizeof(st->a_te_fmtp), "%s",
+					 !ctl_sdp_media_codec(m, (unsigned)pt, &sc) && sc.fmtp ? sc.fmtp : "0-15");
+			}
+		} else if (fmt.codec == CDC_CN) {
+			if (st->a_cn < 0)
+				st->a_cn = pt;
+		} else if (st->n_a_codecs < sizeof(st->a_codecs) / sizeof(st->a_codecs[0])) {
+			st->a_codecs[st->n_a_codecs].pt = (uint8_t)pt;
+			st->a_codecs[st->n_a_codecs++].f = fmt;
+		}
+	}
+}
+
+/* codec: {"transcode": [...]} (and "offer"): add codecs the offerer does
+ * not have to the offer, for medius to transcode to if the answerer picks
+ * one. Names as "opus", "PCMA", "G722", "opus/48000/2", "L16/16000". */
+static int add_transcode_codecs(struct ctl_ng_req *r, struct ctl_sdp *s, struct ctl_sdp_media *m,
+				const struct ctl_val *list)
+{
+	static const struct { const char *name, *rtpmap; } defaults[] = {
+		{ "opus", "opus/48000/2" }, { "PCMU", "PCMU/8000" }, { "PCMA", "PCMA/8000" },
+		{ "G722", "G722/8000" }, { "L16", "L16/16000" },
+	};
+
+	for (const struct ctl_val *v = list && list->type == CTL_V_LIST ? list->u.c.head : NULL; v; v = v->next) {
+		char spec[48], rtpmap[48], fmtp[128];
+		struct cdc_format f;
+		int pt = -1;
+		bool have = false;
+
+		if (v->type != CTL_V_STR || v->u.s.len >= sizeof(spec))
+			continue;
+		memcpy(spec, v->u.s.p, v->u.s.len);
+		spec[v->u.s.len] = '\0';
+		snprintf(rtpmap, sizeof(rtpmap), "%s", spec);
+		for (unsigned d = 0; d < sizeof(defaults) / sizeof(defaults[0]); d++)
+			if (!strcasecmp(spec, defaults[d].name))
+				snprintf(rtpmap, sizeof(rtpmap), "%s", defaults[d].rtpmap);
+		if (cdc_format_parse(rtpmap, NULL, &f) || f.codec == CDC_TELEPHONE_EVENT || f.codec == CDC_CN)
+			return ctl_ng_error(r, "Cannot transcode to '%s'", spec);
+		for (unsigned i = 0; i < m->n_fmts && !have; i++)
+			have = ctl_sdp_media_pt(m, i) >= 0 && ctl_sdp_media_pt_matches(m, (unsigned)ctl_sdp_media_pt(m, i), rtpmap);
+		if (have)
+			continue; /* the offerer has it: nothing to add */
+		if (f.static_pt >= 0 && ctl_sdp_media_pt_index(m, (unsigned)f.static_pt) < 0)
+			pt = f.static_pt;
+		for (unsigned p = 96; pt < 0 && p < 128; p++)
+			if (ctl_sdp_media_pt_index(m, p) < 0)
+				pt = (int)p;
+		if (pt < 0)
+			return ctl_ng_error(r, "No payload type left for '%s'", spec);
+		cdc_format_rtpmap(&f, rtpmap, sizeof(rtpmap));
+		if (cdc_format_fmtp(&f, fmtp, sizeof(fmtp)) < 0)
+			fmtp[0] = '\0';
+		if (ctl_sdp_media_add_codec(s, m, (unsigned)pt, rtpmap, fmtp[0] ? fmtp : NULL, false))
+			return ctl_ng_error(r, "Cannot add '%s' to the offer", spec);
+	}
+	return 0;
+}
+
+/* codec strip / mask: remove codecs (by name, name/clock or
+ * name/clock/channels) from the offer to the answerer. "all" removes every
+ * codec but those listed in `except`. mask differs from strip for
+ * rtpengine in that the offerer may still send the masked codec; here that
+ * holds too, since medius transcodes from the offerer's first codec when
+ * the answer picks something else. Leaving no codec is an error. */
+static int remove_codecs(struct ctl_ng_req *r, struct ctl_sdp *s, struct ctl_sdp_media *m, unsigned i,
+			 const struct ctl_val *list, const struct ctl_val *except)
+{
+	for (const struct ctl_val *v = list && list->type == CTL_V_LIST ? list->u.c.head : NULL; v; v = v->next) {
+		char spec[64];
+
+		if (v->type != CTL_V_STR || v->u.s.len >= sizeof(spec))
+			continue;
+		memcpy(spec, v->u.s.p, v->u.s.len);
+		spec[v->u.s.len] = '\0';
+		if (!strcasecmp(spec, "all")) {
+			const char *keep[16];
+			char store[16][64];
+			unsigned n = 0;
+
+			for (const struct ctl_val *e = except && except->type == CTL_V_LIST ? except->u.c.head : NULL;
+			     e && n < 16; e = e->next)
+				if (e->type == CTL_V_STR && e->u.s.len < sizeof(store[n])) {
+					memcpy(store[n], e->u.s.p, e->u.s.len);
+					store[n][e->u.s.len] = '\0';
+					keep[n] = store[n];
+					n++;
+				}
+			if (!n || ctl_sdp_media_keep_codecs(s, m, keep, n) < 0)
+				return ctl_ng_error(r, "Removing all codecs but %s would leave media %u without codecs",
+						    n ? "the exceptions" : "none", i + 1);
+			continue;
+		}
+		if (ctl_sdp_media_remove_codec(s, m, spec) < 0)
+			return ctl_ng_error(r, "Removing %s would leave media %u without codecs", spec, i + 1);
+	}
+	return 0;
+}
+
+int ctl_stream_offer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s, unsigned i, const char *proto_b)
+{
+	struct ctl_sdp_media *m = &s->media[i];
+	struct stream *st = &b->st[i];
+	bool full = ctl_has_flag(r, "flags", "full rtcp attribute"), no_rtcp = ctl_has_flag(r, "flags", "no rtcp attribute");
+	const struct ctl_val *codec = ctl_dict_get(ctl_ng_args(r), "codec");
+	const struct dp_sdes *theirs;
+
+	snprintf(st->type, sizeof(st->type), "%s", m->type);
+	if (!ctl_sdp_media_is_rtp(m) || m->port == 0) {
+		if (m->port != 0) {
+			ctl_ng_warning(r, "media %u (%s %s) is not RTP: rejected (port 0)", i + 1, m->type, m->proto);
+			ctl_sdp_media_set_conn(s, m, NULL, 0);
+		}
+		return 0;
+	}
+	if (ctl_sdp_media_has_dtls(s, m) && !first_crypto(s, m))
+		return ctl_ng_error(r, "DTLS-SRTP is not supported yet (media %u)", i + 1);
+	if (!st->active && stream_open(r, b, st))
+		return -1;
+	if (set_remote_from(st->leg[0], s, m))
+		return ctl_ng_error(r, "Bad address in media %u", i + 1);
+	st->offer_mux = ctl_sdp_attr_find_type(s, m, CTL_SDP_A_RTCP_MUX, 0) >= 0;
+	snprintf(st->proto[0], sizeof(st->proto[0]), "%s", m->proto);
+
+	/* the offerer's side: its keys decrypt what it sends; ours answer it */
+	st->srtp[0] = proto_srtp(m->proto);
+	if (st->srtp[0]) {
+		theirs = first_crypto(s, m);
+		if (!theirs)
+			return ctl_ng_error(r, "No supported SRTP crypto suite in media %u", i + 1);
+		if (dp_sdes_generate(theirs->suite, theirs->tag, &st->key[0]) ||
+		    dp_leg_set_srtp(st->leg[0], theirs, &st->key[0]))
+			return ctl_ng_error(r, "Cannot set up SRTP for media %u", i + 1);
+	}
+
+	record_offer(st, s, m);
+
+	/* codec edits on the way to the answerer */
+	if (codec && codec->type == CTL_V_DICT) {
+		const struct ctl_val *strip = ctl_dict_get(codec, "strip");
+
+		if (ctl_dict_get(codec, "set"))
+			ctl_ng_warning(r, "codec set is not supported yet: ignored");
+		if (add_transcode_codecs(r, s, m, ctl_dict_get(codec, "transcode")) ||
+		    add_transcode_codecs(r, s, m, ctl_dict_get(codec, "offer")))
+			return -1;
+		if (remove_codecs(r, s, m, i, strip, ctl_dict_get(codec, "except")) ||
+		    remove_codecs(r, s, m, i, ctl_dict_get(codec, "mask"), NULL))
+			return -1;
+		for (const char *const *w = (const char *const[]){ "accept", "consume", NULL }; *w; w++)
+			if (ctl_dict_get(codec, *w))
+				ctl_ng_warning(r, "codec %s is not supported yet: ignored", *w);
+	}
+
+	/* the answerer's side */
+	snprintf(st->proto[1], sizeof(st->proto[1]), "%s", proto_b ? proto_b : m->proto);
+	st->srtp[1] = proto_srtp(st->proto[1]);
+	if (st->srtp[1]) {
+		st->n_offered = 0;
+		if (dp_sdes_generate(DP_SRTP_AES_CM_128_HMAC_SHA1_80, 1, &st->offered[0]) ||
+		    dp_sdes_generate(DP_SRTP_AES_CM_128_HMAC_SHA1_32, 2, &st->offered[1]))
+			return ctl_ng_error(r, "Cannot generate SRTP keys");
+		st->n_offered = 2;
+		if (ctl_sdp_media_to_srtp(s, m, st->offered, st->n_offered))
+			return ctl_ng_error(r, "Cannot rewrite media %u for SRTP", i + 1);
+		if (proto_b && strcmp(m->proto, proto_b) && ctl_sdp_media_set_proto(s, m, proto_b))
+			return ctl_ng_error(r, "Bad transport-protocol '%s'", proto_b);
+	} else {
+		if (proto_srtp(m->proto) && ctl_sdp_media_to_rtp(s, m))
+			return ctl_ng_error(r, "Cannot rewrite media %u for RTP", i + 1);
+		if (proto_b && ctl_sdp_media_set_proto(s, m, proto_b))
+			return ctl_ng_error(r, "Bad transport-protocol '%s'", proto_b);
+		if (dp_leg_set_srtp(st->leg[1], NULL, NULL))
+			return ctl_ng_error(r, "Cannot reset SRTP for media %u", i + 1);
+	}
+	st->want_ptime = 0;
+	{
+		const struct ctl_val *pt = ctl_dict_get(ctl_ng_args(r), "ptime");
+
+		if (pt && pt->type == CTL_V_INT) {
+			if (!cdc_ptime_valid((unsigned)pt->u.i))
+				return ctl_ng_error(r, "ptime %lld is not one of 10, 20, 30, 40, 60", (long long)pt->u.i);
+			st->want_ptime = (unsigned)pt->u.i;
+			ctl_sdp_media_set_ptime(s, m, st->want_ptime);
+		}
+	}
+	if (point_at(s, m, st->leg[1], full, no_rtcp))
+		return ctl_ng_error(r, "Cannot rewrite media %u", i + 1);
+	return 0;
+}
+
+/* A re-offer from the answerer (a re-INVITE from the callee: hold, resume,
+ * a new address) or the original offerer's answer to it, on an established
+ * call: media section i of s comes from `side`. Take that side's new
+ * address and keys, and rewrite the section for the other side with our
+ * address and our keys for it. Codecs pass through as negotiated. */
+int ctl_stream_reverse(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s, unsigned i, int side)
+{
+	struct ctl_sdp_media *m = &s->media[i];
+	struct stream *st = &b->st[i];
+	bool full = ctl_has_flag(r, "flags", "full rtcp attribute"), no_rtcp = ctl_has_flag(r, "flags", "no rtcp attribute");
+	int other = 1 - side;
+
+	if (!st->active) {
+		if (m->port != 0)
+			return ctl_ng_error(r, "Media %u cannot be added by a re-offer from this side yet", i + 1);
+		return 0;
+	}
+	if (m->port == 0) {
+		ctl_sdp_media_set_conn(s, m, NULL, 0);
+		return 0;
+	}
+	if (st->xcoded)
+		return ctl_ng_error(r, "A re-offer from the answerer on a transcoded call is not supported yet");
+	if (set_remote_from(st->leg[side], s, m))
+		return ctl_ng_error(r, "Bad address in media %u", i + 1);
+	if (st->srtp[side]) {
+		const struct dp_sdes *theirs = first_crypto(s, m);
+
+		if (!theirs || dp_leg_set_srtp(st->leg[side], theirs, &st->key[side]))
+			return ctl_ng_error(r, "No usable SRTP key in media %u", i + 1);
+	}
+	if (st->srtp[other] ? ctl_sdp_media_to_srtp(s, m, &st->key[other], 1)
+			    : proto_srtp(m->proto) ? ctl_sdp_media_to_rtp(s, m) : 0)
+		return ctl_ng_error(r, "Cannot rewrite media %u", i + 1);
+	if (strcmp(m->proto, st->proto[other]) && ctl_sdp_media_set_proto(s, m, st->proto[other]))
+		return ctl_ng_error(r, "Cannot rewrite media %u", i + 1);
+	if (point_at(s, m, st->leg[other], full, no_rtcp))
+		return ctl_ng_error(r, "Cannot rewrite media %u", i + 1);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* answer                                                               */
+
+static int plan_transcoding(struct ctl_ng_req *r, struct stream *st, struct ctl_sdp *s,
+			    struct ctl_sdp_media *m);
+
+int ctl_stream_answer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s, unsigned i)
+{
+	struct ctl_sdp_media *m = &s->media[i];
+	struct stream *st = &b->st[i];
+	bool full = ctl_has_flag(r, "flags", "full rtcp attribute"), no_rtcp = ctl_has_flag(r, "flags", "no rtcp attribute");
+	bool mux_b;
+	int pt;
+
+	if (!st->active || m->port == 0) {
+		if (st->active)
+			ctl_sdp_media_set_conn(s, m, NULL, 0); /* the answerer rejected it */
+		return 0;
+	}
+	if (set_remote_from(st->leg[1], s, m))
+		return ctl_ng_error(r, "Bad address in media %u", i + 1);
+	st->b_te = -1;
+	for (unsigned f = 0; f < m->n_fmts && st->b_te < 0; f++) {
+		int pt = ctl_sdp_media_pt(m, f);
+
+		if (pt >= 0 && ctl_sdp_media_pt_matches(m, (unsigned)pt, "telephone-event"))
+			st->b_te = pt;
+	}
+	/* the answerer's keys, and which of ours it chose */
+	if (st->srtp[1]) {
+		const struct dp_sdes *theirs = first_crypto(s, m);
+		const struct dp_sdes *ours = NULL;
+
+		for (unsigned j = 0; theirs && j < st->n_offered; j++)
+			if (st->offered[j].tag == theirs->tag && st->offered[j].suite == theirs->suite)
+				ours = &st->offered[j];
+		if (!theirs || !ours)
+			return ctl_ng_error(r, "The answer to media %u has no crypto line matching the offer", i + 1);
+		st->key[1] = *ours;
+		if (dp_leg_set_srtp(st->leg[1], theirs, &st->key[1]))
+			return ctl_ng_error(r, "Cannot set up SRTP for media %u", i + 1);
+	}
+	mux_b = ctl_sdp_attr_find_type(s, m, CTL_SDP_A_RTCP_MUX, 0) >= 0;
+	if (mux_b)
+		dp_leg_set_flags(st->leg[1], b->leg_flags | DP_LEG_RTCP_MUX);
+	if (mux_b && st->offer_mux)
+		dp_leg_set_flags(st->leg[0], b->leg_flags | DP_LEG_RTCP_MUX);
+	else
+		ctl_sdp_media_set_rtcp_mux(s, m, false, false);
+	/* the codec, for the clock rate and the MOS estimate */
+	pt = ctl_sdp_media_pt(m, 0);
+	st->fmt_known = pt >= 0 && ctl_sdp_media_format(m, (unsigned)pt, &st->fmt) == 0;
+	if (st->fmt_known) {
+		dp_leg_set_clock(st->leg[0], st->fmt.clock_rate);
+		dp_leg_set_clock(st->leg[1], st->fmt.clock_rate);
+	}
+	if (plan_transcoding(r, st, s, m))
+		return -1;
+	/* back to the offerer: its protocol, our key for it */
+	if (st->srtp[0]) {
+		if (ctl_sdp_media_to_srtp(s, m, &st->key[0], 1))
+			return ctl_ng_error(r, "Cannot rewrite media %u for SRTP", i + 1);
+	} else if (proto_srtp(m->proto) && ctl_sdp_media_to_rtp(s, m)) {
+		return ctl_ng_error(r, "Cannot rewrite media %u for RTP", i + 1);
+	}
+	if (strcmp(m->proto, st->proto[0]) && ctl_sdp_media_set_proto(s, m, st->proto[0]))
+		return ctl_ng_error(r, "Cannot restore the transport of media %u", i + 1);
+	if (point_at(s, m, st->leg[0], full, no_rtcp))
+		return ctl_ng_error(r, "Cannot rewrite media %u", i + 1);
+	return 0;
+}
+
+void ctl_stream_unhook(struct stream *st)
+{
+	for (int d = 0; d < 2; d++)
+		if (st->xc[d]) {
+			dp_leg_set_hook(st->leg[d], NULL, NULL); /* the worker lets go here */
+			ctl_xcode_destroy(st->xc[d]);
+			st->xc[d] = NULL;
+		}
+	st->xcoded = false;
+}
+
+/* The answerer chose codec fmt_b (payload type pt_b). If the offerer has it
+ * too, packets are relayed as they are. Otherwise medius transcodes between
+ * it and the offerer's first codec, and the answer to the offerer names that
+ * codec instead. Telephone-event passes through when both sides have it, and
+ * is turned into or out of in-band tones when only one side has it. */
+static int plan_transcoding(struct ctl_ng_req *r, struct stream *st, struct ctl_sdp *s, struct ctl_sdp_media *m)
+{
+	struct cdc_chain_conf c[2];
+	struct cdc_format fb;
+	int pt_b = ctl_sdp_media_pt(m, 0), te_b = -1, cn_b = -1, ai;
+	unsigned ptime_b;
+	const struct cdc_format *fa = NULL;
+	uint8_t pt_a = 0, keep[2];
+	char rtpmap[48], fmtp[128];
+	unsigned nkeep = 0;
+
+	ctl_stream_unhook(st);
+	if (pt_b < 0 || ctl_sdp_media_format(m, (unsigned)pt_b, &fb))
+		return 0; /* not a codec we know: relay as it is */
+	for (unsigned i = 0; i < st->n_a_codecs && !fa; i++)
+		if (cdc_format_compatible(&st->a_codecs[i].f, &fb)) {
+			unsigned a_pt = cdc_ptime_valid(st->a_ptime) ? st->a_ptime : 20;
+
+			if (!st->want_ptime || st->want_ptime == a_pt)
+				return 0; /* a common codec and frame size: relay */
+			fa = &st->a_codecs[i].f; /* same codec, repacketised */
+			pt_a = st->a_codecs[i].pt;
+		}
+	if (!fa && !st->n_a_codecs)
+		return ctl_ng_error(r, "No codec in common, and none of the offer's that medius can transcode");
+	if (!fa) {
+		fa = &st->a_codecs[0].f;
+		pt_a = st->a_codecs[0].pt;
+	}
+	for (unsigned f = 0; f < m->n_fmts; f++) {
+		int pt = ctl_sdp_media_pt(m, f);
+		struct cdc_format x;
+
+		if (pt >= 0 && !ctl_sdp_media_format(m, (unsigned)pt, &x)) {
+			if (x.codec == CDC_TELEPHONE_EVENT && te_b < 0)
+				te_b = pt;
+			if (x.codec == CDC_CN && cn_b < 0)
+				cn_b = pt;
+		}
+	}
+	ai = ctl_sdp_attr_find_type(s, m, CTL_SDP_A_PTIME, 0);
+	ptime_b = st->want_ptime ? st->want_ptime
+		  : ai >= 0 && cdc_ptime_valid(m->attrs.v[ai].u.ptime) ? m->attrs.v[ai].u.ptime : 20;
+	for (int d = 0; d < 2; d++) {
+		bool te_in = d ? te_b >= 0 : st->a_te >= 0, te_out = d ? st->a_te >= 0 : te_b >= 0;
+
+		c[d] = (struct cdc_chain_conf){
+			.in = d ? fb : *fa,
+			.out = d ? *fa : fb,
+			.in_pt = d ? (uint8_t)pt_b : pt_a,
+			.out_pt = d ? pt_a : (uint8_t)pt_b,
+			.out_ptime = d ? (cdc_ptime_valid(st->a_ptime) ? st->a_ptime : 20) : ptime_b,
+			.in_te_pt = d ? te_b : st->a_te,
+			.out_te_pt = d ? st->a_te : te_b,
+			.in_cn_pt = d ? cn_b : st->a_cn,
+			.out_cn_pt = d ? st->a_cn : cn_b,
+			.dtmf = te_in && te_out ? CDC_DTMF_PASS : te_in ? CDC_DTMF_TO_INBAND
+					      : te_out ? CDC_DTMF_FROM_INBAND : CDC_DTMF_DROP,
+			.resample_quality = -1,
+		};
+		st->xc[d] = ctl_xcode_create(&c[d]);
+		if (!st->xc[d]) {
+			ctl_stream_unhook(st);
+			return ctl_ng_error(r, "Cannot transcode %s <-> %s", cdc_codec_name(fa->codec),
+					    cdc_codec_name(fb.codec));
+		}
+	}
+	for (int d = 0; d < 2; d++)
+		if (dp_leg_set_hook(st->leg[d], ctl_xcode_hook, st->xc[d])) {
+			ctl_stream_unhook(st);
+			return ctl_ng_error(r, "Cannot attach the transcoder");
+		}
+	st->xcoded = true;
+	st->xfmt[0] = *fa;
+	st->xfmt[1] = fb;
+	dp_leg_set_clock(st->leg[0], fa->clock_rate);
+	/* the answer to the offerer names its own codec */
+	if (ctl_sdp_media_pt_index(m, pt_a) >= 0 && !ctl_sdp_media_pt_matches(m, pt_a, cdc_codec_name(fa->codec)))
+		ctl_sdp_media_remove_pt(s, m, pt_a);
+	cdc_format_rtpmap(fa, rtpmap, sizeof(rtpmap));
+	if (cdc_format_fmtp(fa, fmtp, sizeof(fmtp)) < 0)
+		fmtp[0] = '\0';
+	if (ctl_sdp_media_pt_index(m, pt_a) < 0 &&
+	    ctl_sdp_media_add_codec(s, m, pt_a, rtpmap, fmtp[0] ? fmtp : NULL, true))
+		return ctl_ng_error(r, "Cannot rewrite the answer's codecs");
+	keep[nkeep++] = pt_a;
+	if (st->a_te >= 0) {
+		if (ctl_sdp_media_pt_index(m, (unsigned)st->a_te) < 0)
+			ctl_sdp_media_add_codec(s, m, (unsigned)st->a_te, "telephone-event/8000", st->a_te_fmtp, false);
+		keep[nkeep++] = (uint8_t)st->a_te;
+	}
+	if (ctl_sdp_media_keep_pts(s, m, keep, nkeep) < 0)
+		return ctl_ng_error(r, "Cannot rewrite the answer's codecs");
+	ctl_sdp_media_set_ptime(s, m, st->a_ptime);
+	ctl_ng_warning(r, "media transcoded %s <-> %s", rtpmap, cdc_codec_name(fb.codec));
+	return 0;
+}
+
