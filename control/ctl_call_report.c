@@ -87,7 +87,7 @@ static struct ctl_val *tag_report(struct ctl_ng_req *r, struct branch *const *br
 		return NULL;
 	ctl_dict_add(t, "tag", 3, ctl_val_strdup(a, tag, strlen(tag)));
 	if (side && br[0]->via[0])
-		ctl_dict_add_cstr(a, t, "via-branch", br[0]->via);
+		ctl_dict_add(t, "via-branch", 10, ctl_val_strdup(a, br[0]->via, strlen(br[0]->via)));
 	for (unsigned i = 0; i < br[0]->n; i++) {
 		struct stream *st = &br[0]->st[i];
 		struct ctl_val *md = ctl_val_dict(a), *streams = ctl_val_list(a);
@@ -148,7 +148,7 @@ int ctl_call_report(struct ctl_ng_req *r, struct call *k, struct branch *only)
 		t = tag_report(r, &br[b], 1, 1, tag, tot);
 		if (!t)
 			return ctl_ng_error(r, "Reply too large");
-		add_keyed(a, tags, tag, t);
+		add_keyed(a, tags, tag[0] ? tag : br[b]->via, t); /* not answered yet: by via-branch */
 	}
 	ctl_dict_add(reply, "tags", 4, tags);
 	for (int p = 0; p < 2; p++) {
