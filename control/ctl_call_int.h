@@ -55,6 +55,14 @@ struct stream {
 	struct ctl_xcode *xc[2];   /* [0] on leg[0] (offerer -> answerer), [1] the other way */
 	uint8_t xpt[2];            /* the payload type each side uses when transcoded */
 	int xte[2];                /* telephone-event type each side uses when transcoded, -1 none */
+	/* codec options from the offer: "accept" (and "consume", "always
+	 * transcode") keeps these codecs of the offerer even when the answerer
+	 * picks another; "set" gives encoder options to transcoded codecs */
+	char accept[8][32];
+	unsigned n_accept;
+	bool accept_all;
+	struct { struct cdc_format f; uint32_t bitrate; } set[4];
+	unsigned n_set;
 };
 
 struct call;

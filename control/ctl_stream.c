@@ -231,6 +231,96 @@ static int add_transcode_codecs(struct ctl_ng_req *r, struct ctl_sdp *s, struct 
 	return 0;
 }
 
+/* A list entry as a C string in buf; false when it is not a short string. */
+static bool entry(const struct ctl_val *v, char *buf, size_t len)
+{
+	if (v->type != CTL_V_STR || v->u.s.len >= len)
+		return false;
+	memcpy(buf, v->u.s.p, v->u.s.len);
+	buf[v->u.s.len] = '\0';
+	return true;
+}
+
+#define EACH(v, list) for (const struct ctl_val *v = (list) && (list)->type == CTL_V_LIST ? (list)->u.c.head : NULL; v; v = v->next)
+
+/* codec: {"accept": [...]} (and "consume"): these codecs of the offerer's
+ * stay its codecs even when the answerer picks another; medius then
+ * transcodes. "all" (or the "always transcode" flag) means every one. */
+static int codec_accept(struct ctl_ng_req *r, struct stream *st, const struct ctl_val *list)
+{
+	EACH(v, list) {
+		char name[32];
+
+		if (!entry(v, name, sizeof(name)))
+			return ctl_ng_error(r, "Bad codec name in accept/consume");
+		if (!strcasecmp(name, "all") || !strcasecmp(name, "any"))
+			st->accept_all = true;
+		else if (st->n_accept < sizeof(st->accept) / sizeof(st->accept[0]))
+			memcpy(st->accept[st->n_accept++], name, sizeof(name));
+	}
+	return 0;
+}
+
+/* codec: {"set": ["opus/48000/2/32000", ...]}: encoder options (the
+ * bitrate) for a codec medius encodes when it transcodes. Each entry is a
+ * full name/clock/channels, then optionally the bitrate. */
+static int codec_set(struct ctl_ng_req *r, struct stream *st, const struct ctl_val *list)
+{
+	EACH(v, list) {
+		char spec[64], *p;
+		unsigned long bitrate = 0;
+		struct cdc_format f;
+		int slashes = 0;
+
+		if (!entry(v, spec, sizeof(spec)))
+			return ctl_ng_error(r, "Bad codec in set");
+		for (p = spec; *p; p++)
+			if (*p == '/' && ++slashes == 3) {
+				*p = '\0';
+				bitrate = strtoul(p + 1, NULL, 10);
+				break;
+			}
+		if (slashes < 2 || cdc_format_parse(spec, NULL, &f) || bitrate > 512000)
+			return ctl_ng_error(r, "codec set '%.*s': want name/clock/channels[/bitrate]", (int)v->u.s.len,
+					    v->u.s.p);
+		if (st->n_set < sizeof(st->set) / sizeof(st->set[0])) {
+			st->set[st->n_set].f = f;
+			st->set[st->n_set++].bitrate = (uint32_t)bitrate;
+		}
+	}
+	return 0;
+}
+
+/* codec: {"offer": [...]}: offer only these of the offerer's codecs, in
+ * this order (the first becomes the preferred one). Unknown names are
+ * skipped; leaving none is an error. */
+static int codec_offer(struct ctl_ng_req *r, struct ctl_sdp *s, struct ctl_sdp_media *m, unsigned i,
+		       const struct ctl_val *list)
+{
+	const char *keep[16];
+	char store[16][48];
+	uint8_t order[CTL_SDP_MAX_FMTS];
+	unsigned n = 0, n_order = 0;
+
+	if (!list)
+		return 0;
+	EACH(v, list)
+		if (n < 16 && entry(v, store[n], sizeof(store[n]))) {
+			keep[n] = store[n];
+			n++;
+		}
+	for (unsigned k = 0; k < n; k++)
+		for (unsigned f = 0; f < m->n_fmts && n_order < CTL_SDP_MAX_FMTS; f++) {
+			int pt = ctl_sdp_media_pt(m, f);
+
+			if (pt >= 0 && ctl_sdp_media_pt_matches(m, (unsigned)pt, keep[k]))
+				order[n_order++] = (uint8_t)pt;
+		}
+	if (!n || ctl_sdp_media_keep_codecs(s, m, keep, n) < 0 || ctl_sdp_media_reorder(s, m, order, n_order) < 0)
+		return ctl_ng_error(r, "codec offer would leave media %u without codecs", i + 1);
+	return 0;
+}
+
 /* codec strip / mask: remove codecs (by name, name/clock or
  * name/clock/channels) from the offer to the answerer. "all" removes every
  * codec but those listed in `except`. mask differs from strip for
@@ -310,20 +400,22 @@ int ctl_stream_offer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s, 
 	record_offer(st, s, m);
 
 	/* codec edits on the way to the answerer */
+	st->n_accept = st->n_set = 0;
+	st->accept_all = ctl_has_flag(r, "flags", "always transcode");
 	if (codec && codec->type == CTL_V_DICT) {
 		const struct ctl_val *strip = ctl_dict_get(codec, "strip");
 
-		if (ctl_dict_get(codec, "set"))
-			ctl_ng_warning(r, "codec set is not supported yet: ignored");
+		if (codec_set(r, st, ctl_dict_get(codec, "set")) ||
+		    codec_accept(r, st, ctl_dict_get(codec, "accept")) ||
+		    codec_accept(r, st, ctl_dict_get(codec, "consume")))
+			return -1;
 		if (add_transcode_codecs(r, s, m, ctl_dict_get(codec, "transcode")) ||
-		    add_transcode_codecs(r, s, m, ctl_dict_get(codec, "offer")))
+		    codec_offer(r, s, m, i, ctl_dict_get(codec, "offer")))
 			return -1;
 		if (remove_codecs(r, s, m, i, strip, ctl_dict_get(codec, "except")) ||
-		    remove_codecs(r, s, m, i, ctl_dict_get(codec, "mask"), NULL))
+		    remove_codecs(r, s, m, i, ctl_dict_get(codec, "mask"), NULL) ||
+		    remove_codecs(r, s, m, i, ctl_dict_get(codec, "consume"), NULL))
 			return -1;
-		for (const char *const *w = (const char *const[]){ "accept", "consume", NULL }; *w; w++)
-			if (ctl_dict_get(codec, *w))
-				ctl_ng_warning(r, "codec %s is not supported yet: ignored", *w);
 	}
 
 	/* the answerer's side */
@@ -363,6 +455,65 @@ int ctl_stream_offer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s, 
 	return 0;
 }
 
+/* Rewrite m to list codec f as payload type pt, with telephone-event type
+ * te (-1: none) after it, and nothing else: what one side of a transcoded
+ * stream is told. Returns 0 or -1. */
+static int only_codec(struct ctl_sdp *s, struct ctl_sdp_media *m, const struct cdc_format *f, uint8_t pt, int te,
+		      const char *te_fmtp)
+{
+	char rtpmap[48], fmtp[128];
+	uint8_t keep[2];
+	unsigned nkeep = 0;
+
+	if (ctl_sdp_media_pt_index(m, pt) >= 0 && !ctl_sdp_media_pt_matches(m, pt, cdc_codec_name(f->codec)))
+		ctl_sdp_media_remove_pt(s, m, pt);
+	cdc_format_rtpmap(f, rtpmap, sizeof(rtpmap));
+	if (cdc_format_fmtp(f, fmtp, sizeof(fmtp)) < 0)
+		fmtp[0] = '\0';
+	if (ctl_sdp_media_pt_index(m, pt) < 0 && ctl_sdp_media_add_codec(s, m, pt, rtpmap, fmtp[0] ? fmtp : NULL, true))
+		return -1;
+	keep[nkeep++] = pt;
+	if (te >= 0) {
+		if (ctl_sdp_media_pt_index(m, (unsigned)te) >= 0 &&
+		    !ctl_sdp_media_pt_matches(m, (unsigned)te, "telephone-event"))
+			ctl_sdp_media_remove_pt(s, m, (unsigned)te);
+		if (ctl_sdp_media_pt_index(m, (unsigned)te) < 0)
+			ctl_sdp_media_add_codec(s, m, (unsigned)te, "telephone-event/8000", te_fmtp, false);
+		keep[nkeep++] = (uint8_t)te;
+	}
+	return ctl_sdp_media_keep_pts(s, m, keep, nkeep) < 0 ? -1 : 0;
+}
+
+/* A re-offer (or the answer to one) on a transcoded stream, coming from
+ * `side`: it must still carry that side's codec; the other side is told
+ * its own codec, as before. Changing codecs takes a fresh offer from the
+ * offerer. Returns 0 or -1 after an error reply. */
+static int reverse_codecs(struct ctl_ng_req *r, struct stream *st, struct ctl_sdp *s, struct ctl_sdp_media *m,
+			  unsigned i, int side)
+{
+	int other = 1 - side, pt = -1;
+
+	for (unsigned f = 0; f < m->n_fmts && pt < 0; f++) {
+		int p = ctl_sdp_media_pt(m, f);
+		struct cdc_format x;
+
+		if (p >= 0 && !ctl_sdp_media_format(m, (unsigned)p, &x) && cdc_format_compatible(&x, &st->xfmt[side]))
+			pt = p;
+	}
+	if (pt < 0)
+		return ctl_ng_error(r, "Media %u is transcoded from %s: a re-offer or answer without it is not supported",
+				    i + 1, cdc_codec_name(st->xfmt[side].codec));
+	if (pt != st->xpt[side])
+		return ctl_ng_error(r, "Media %u: %s moved from payload type %u to %d; not supported on a transcoded stream",
+				    i + 1, cdc_codec_name(st->xfmt[side].codec), st->xpt[side], pt);
+	if (only_codec(s, m, &st->xfmt[other], st->xpt[other], st->xte[other],
+		       other ? "0-15" : st->a_te_fmtp))
+		return ctl_ng_error(r, "Cannot rewrite the codecs of media %u", i + 1);
+	if (!other)
+		ctl_sdp_media_set_ptime(s, m, st->a_ptime);
+	return 0;
+}
+
 /* A re-offer from the answerer (a re-INVITE from the callee: hold, resume,
  * a new address) or the original offerer's answer to it, on an established
  * call: media section i of s comes from `side`. Take that side's new
@@ -384,8 +535,8 @@ int ctl_stream_reverse(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s
 		ctl_sdp_media_set_conn(s, m, NULL, 0);
 		return 0;
 	}
-	if (st->xcoded)
-		return ctl_ng_error(r, "A re-offer from the answerer on a transcoded call is not supported yet");
+	if (st->xcoded && reverse_codecs(r, st, s, m, i, side))
+		return -1;
 	if (set_remote_from(st->leg[side], s, m))
 		return ctl_ng_error(r, "Bad address in media %u", i + 1);
 	if (st->srtp[side]) {
@@ -487,6 +638,24 @@ void ctl_stream_unhook(struct stream *st)
 	st->xcoded = false;
 }
 
+static bool accepted(const struct stream *st, const struct cdc_format *f)
+{
+	char spec[48];
+
+	if (st->accept_all)
+		return true;
+	for (unsigned i = 0; i < st->n_accept; i++) {
+		struct cdc_format x;
+
+		if (!strcasecmp(st->accept[i], cdc_codec_name(f->codec)))
+			return true;
+		snprintf(spec, sizeof(spec), "%s", st->accept[i]);
+		if (!cdc_format_parse(spec, NULL, &x) && cdc_format_compatible(&x, f))
+			return true;
+	}
+	return false;
+}
+
 /* The answerer chose codec fmt_b (payload type pt_b). If the offerer has it
  * too, packets are relayed as they are. Otherwise medius transcodes between
  * it and the offerer's first codec, and the answer to the offerer names that
@@ -499,13 +668,22 @@ static int plan_transcoding(struct ctl_ng_req *r, struct stream *st, struct ctl_
 	int pt_b = ctl_sdp_media_pt(m, 0), te_b = -1, cn_b = -1, ai;
 	unsigned ptime_b;
 	const struct cdc_format *fa = NULL;
-	uint8_t pt_a = 0, keep[2];
-	char rtpmap[48], fmtp[128];
-	unsigned nkeep = 0;
+	uint8_t pt_a = 0;
+	char rtpmap[48];
 
 	ctl_stream_unhook(st);
 	if (pt_b < 0 || ctl_sdp_media_format(m, (unsigned)pt_b, &fb))
 		return 0; /* not a codec we know: relay as it is */
+	/* accept: the offerer keeps its first accepted codec when the answerer
+	 * picked another */
+	for (unsigned i = 0; i < st->n_a_codecs && !fa; i++)
+		if (accepted(st, &st->a_codecs[i].f)) {
+			if (!cdc_format_compatible(&st->a_codecs[i].f, &fb)) {
+				fa = &st->a_codecs[i].f;
+				pt_a = st->a_codecs[i].pt;
+			}
+			break;
+		}
 	for (unsigned i = 0; i < st->n_a_codecs && !fa; i++)
 		if (cdc_format_compatible(&st->a_codecs[i].f, &fb)) {
 			unsigned a_pt = cdc_ptime_valid(st->a_ptime) ? st->a_ptime : 20;
@@ -552,6 +730,9 @@ static int plan_transcoding(struct ctl_ng_req *r, struct stream *st, struct ctl_
 					      : te_out ? CDC_DTMF_FROM_INBAND : CDC_DTMF_DROP,
 			.resample_quality = -1,
 		};
+		for (unsigned k = 0; k < st->n_set; k++) /* codec set: the encoder's options */
+			if (cdc_format_compatible(&st->set[k].f, &c[d].out) && st->set[k].bitrate)
+				c[d].enc.bitrate = st->set[k].bitrate;
 		st->xc[d] = ctl_xcode_create(&c[d]);
 		if (!st->xc[d]) {
 			ctl_stream_unhook(st);
@@ -567,24 +748,15 @@ static int plan_transcoding(struct ctl_ng_req *r, struct stream *st, struct ctl_
 	st->xcoded = true;
 	st->xfmt[0] = *fa;
 	st->xfmt[1] = fb;
+	st->xpt[0] = pt_a;
+	st->xpt[1] = (uint8_t)pt_b;
+	st->xte[0] = st->a_te;
+	st->xte[1] = te_b;
 	dp_leg_set_clock(st->leg[0], fa->clock_rate);
 	/* the answer to the offerer names its own codec */
-	if (ctl_sdp_media_pt_index(m, pt_a) >= 0 && !ctl_sdp_media_pt_matches(m, pt_a, cdc_codec_name(fa->codec)))
-		ctl_sdp_media_remove_pt(s, m, pt_a);
+	if (only_codec(s, m, fa, pt_a, st->a_te, st->a_te_fmtp))
+		return ctl_ng_error(r, "Cannot rewrite the answer's codecs");
 	cdc_format_rtpmap(fa, rtpmap, sizeof(rtpmap));
-	if (cdc_format_fmtp(fa, fmtp, sizeof(fmtp)) < 0)
-		fmtp[0] = '\0';
-	if (ctl_sdp_media_pt_index(m, pt_a) < 0 &&
-	    ctl_sdp_media_add_codec(s, m, pt_a, rtpmap, fmtp[0] ? fmtp : NULL, true))
-		return ctl_ng_error(r, "Cannot rewrite the answer's codecs");
-	keep[nkeep++] = pt_a;
-	if (st->a_te >= 0) {
-		if (ctl_sdp_media_pt_index(m, (unsigned)st->a_te) < 0)
-			ctl_sdp_media_add_codec(s, m, (unsigned)st->a_te, "telephone-event/8000", st->a_te_fmtp, false);
-		keep[nkeep++] = (uint8_t)st->a_te;
-	}
-	if (ctl_sdp_media_keep_pts(s, m, keep, nkeep) < 0)
-		return ctl_ng_error(r, "Cannot rewrite the answer's codecs");
 	ctl_sdp_media_set_ptime(s, m, st->a_ptime);
 	ctl_ng_warning(r, "media transcoded %s <-> %s", rtpmap, cdc_codec_name(fb.codec));
 	return 0;
