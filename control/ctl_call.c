@@ -254,8 +254,24 @@ static void warn_unknown_flags(struct ctl_ng_req *r, const char *const known[])
 static const char *const offer_flags[] = {
 	"trust address", "symmetric", "asymmetric", "strict source", "record call", "SIP source address",
 	"port latching", "no rtcp attribute", "full rtcp attribute", "loop protect", "reset", "unidirectional",
-	"media handover", NULL,
+	"media handover", "always transcode", "inject DTMF", "block DTMF", "new branch", "provisional",
+	"detect DTMF", NULL,
 };
+
+/* Flags medius knows but does not act on yet: a warning that says so. */
+static void warn_unsupported(struct ctl_ng_req *r)
+{
+	static const char *const flags[] = { "detect DTMF", NULL };
+	static const char *const keys[] = { "DTMF-delay", "delay-buffer", "DTMF-log-dest", "trigger",
+					    "DTMF-security-trigger", NULL };
+
+	for (unsigned i = 0; flags[i]; i++)
+		if (ctl_has_flag(r, "flags", flags[i]))
+			ctl_ng_warning(r, "'%s' is not supported yet: ignored", flags[i]);
+	for (unsigned i = 0; keys[i]; i++)
+		if (ctl_dict_get(ctl_ng_args(r), keys[i]))
+			ctl_ng_warning(r, "'%s' is not supported yet: ignored", keys[i]);
+}
 
 /* ------------------------------------------------------------------ */
 /* offer                                                                */
@@ -411,6 +427,9 @@ static int cmd_offer(struct ctl_ng_req *r, void *ctx)
 	if (ctl_has_flag(r, "flags", "record call") || ctl_arg_str(r, "record call"))
 		ctl_ng_warning(r, "recording is not supported yet");
 	warn_unknown_flags(r, offer_flags);
+	warn_unsupported(r);
+	if (ctl_has_flag(r, "flags", "block DTMF") && ctl_dtmf_security(r) == -3)
+		return -1; /* before anything changes */
 	if (ctl_sdp_parse(sdp, strlen(sdp), &s, err, sizeof(err)))
 		return ctl_ng_error(r, "Failed to parse SDP: %s", err);
 
@@ -472,7 +491,9 @@ static int cmd_offer(struct ctl_ng_req *r, void *ctx)
 				ctl_session_rewrite(r, &s, b->st[i].leg[1]);
 				break;
 			}
-		rc = ctl_reply_sdp(r, &s);
+		rc = ctl_block_dtmf_flag(r, b, 0);
+		if (!rc)
+			rc = ctl_reply_sdp(r, &s);
 	}
 out:
 	ctl_sdp_free(&s);
@@ -525,6 +546,9 @@ static int cmd_answer(struct ctl_ng_req *r, void *ctx)
 	if (strcmp(k->from_tag, from) && !(b && b->reverse_pending))
 		return ctl_ng_error(r, "Unknown from-tag for this call");
 	warn_unknown_flags(r, offer_flags);
+	warn_unsupported(r);
+	if (ctl_has_flag(r, "flags", "block DTMF") && ctl_dtmf_security(r) == -3)
+		return -1; /* before anything changes */
 	if (ctl_sdp_parse(sdp, strlen(sdp), &s, err, sizeof(err)))
 		return ctl_ng_error(r, "Failed to parse SDP: %s", err);
 	if (b) { /* the offerer answers the answerer's re-offer */
@@ -546,7 +570,9 @@ static int cmd_answer(struct ctl_ng_req *r, void *ctx)
 				ctl_session_rewrite(r, &s, b->st[i].leg[0]);
 				break;
 			}
-		rc = ctl_reply_sdp(r, &s);
+		rc = ctl_block_dtmf_flag(r, b, 1);
+		if (!rc)
+			rc = ctl_reply_sdp(r, &s);
 	}
 	if (!rc) {
 		snprintf(b->to_tag, sizeof(b->to_tag), "%s", to ? to : "");

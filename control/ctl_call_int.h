@@ -118,6 +118,12 @@ int ctl_reply_sdp(struct ctl_ng_req *r, const struct ctl_sdp *s);
 /* reporting (ctl_call_report.c): the "created", "tags" and "totals" of
  * branch b (all branches when NULL) into the reply */
 int ctl_call_report(struct ctl_ng_req *r, struct call *k, struct branch *only);
+/* The request's DTMF-security as a dp_leg_set_dtmf_block replacement
+ * (DP_DTMF_DROP when absent); -2 for "off"; -3 after an error reply. */
+int ctl_dtmf_security(struct ctl_ng_req *r);
+/* Apply the "block DTMF" flag of an offer (side 0) or answer (side 1) to
+ * branch b's legs on that side. Returns 0 or -1 after an error reply. */
+int ctl_block_dtmf_flag(struct ctl_ng_req *r, struct branch *b, int side);
 /* the DTMF commands (ctl_call_report.c; ctx = the registry) */
 int ctl_cmd_block_dtmf(struct ctl_ng_req *r, void *ctx);
 int ctl_cmd_unblock_dtmf(struct ctl_ng_req *r, void *ctx);

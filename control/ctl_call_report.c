@@ -188,7 +188,7 @@ static int dtmf_select(struct ctl_ng_req *r, struct call *k, const char *tag, st
 
 /* DTMF-security, as the dataplane's replacement: DP_DTMF_DROP, an event,
  * DP_DTMF_RANDOM; -2 for "off"; -3 after an error reply. */
-static int dtmf_security(struct ctl_ng_req *r)
+int ctl_dtmf_security(struct ctl_ng_req *r)
 {
 	const char *mode = ctl_arg_str(r, "DTMF-security");
 	const char *digit = ctl_arg_str(r, "digit");
@@ -217,6 +217,26 @@ static int dtmf_security(struct ctl_ng_req *r)
 	return -3;
 }
 
+int ctl_block_dtmf_flag(struct ctl_ng_req *r, struct branch *b, int side)
+{
+	int mode;
+
+	if (!ctl_has_flag(r, "flags", "block DTMF"))
+		return 0;
+	mode = ctl_dtmf_security(r);
+	if (mode == -3)
+		return -1;
+	for (unsigned i = 0; i < b->n; i++) {
+		struct stream *st = &b->st[i];
+		int te = side ? st->b_te : st->a_te;
+
+		if (st->active)
+			dp_leg_set_dtmf_block(st->leg[side], mode == -2 ? -1 : te >= 0 ? te : 101,
+					      mode == -2 ? DP_DTMF_DROP : mode);
+	}
+	return 0;
+}
+
 /* block DTMF / unblock DTMF: RFC 4733 events from one party (from-tag
  * given) or from everyone stop being forwarded (DTMF-security "drop", the
  * default), are forwarded with another digit ("zero", "DTMF" with
@@ -225,7 +245,7 @@ static int set_dtmf_block(struct ctl_ng_req *r, struct ctl_calls *c, bool block)
 {
 	struct call *k = ctl_find_call(r, c, "Unknown call-id");
 	struct branch *sel[CTL_MAX_BRANCHES];
-	int n, side, mode = block ? dtmf_security(r) : -2;
+	int n, side, mode = block ? ctl_dtmf_security(r) : -2;
 
 	if (!k || mode == -3)
 		return -1;

@@ -175,4 +175,19 @@ with Daemon() as d:
     check(q["tags"]["A"]["medias"][0]["streams"][0]["DTMF blocked"] == 6 + 6 + 12 + 3 + 3,
           f"query counts every rewritten or dropped packet ({q['tags']['A']['medias'][0]['streams'][0]['DTMF blocked']})")
     ng(P, command="delete", call_id="dt")
+
+    # --- the "block DTMF" flag in offer and answer (each side's own events) ---
+    a, b = sock(), sock()
+    r = ng(P, command="offer", call_id="dt2", from_tag="A", sdp=sdp(port(a), pts=(0, 101), extra=te),
+           flags=["block DTMF", "detect DTMF"], **{"DTMF-security": "zero"})
+    check(r["result"] == "ok" and "detect DTMF" in r.get("warning", ""),
+          f"an offer with block DTMF: ok; detect DTMF gets a not-supported warning ({r.get('warning')!r})")
+    an = ng(P, command="answer", call_id="dt2", from_tag="A", to_tag="B", sdp=sdp(port(b), pts=(0, 101), extra=te))
+    to_a = media_port(an["sdp"])
+    check(events(900, [4]) == [0] * 3, "the offerer's events are rewritten from the start of the call")
+    bad = ng(P, command="offer", call_id="dt3", from_tag="A", sdp=sdp(port(a)), flags=["block DTMF"],
+             **{"DTMF-security": "silence"})
+    check(bad["result"] == "error" and ng(P, command="query", call_id="dt3")["result"] == "error",
+          "block DTMF with an unsupported mode: an error, and no call is created")
+    ng(P, command="delete", call_id="dt2")
 finish()
