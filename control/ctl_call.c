@@ -232,6 +232,65 @@ bool ctl_has_flag(struct ctl_ng_req *r, const char *key, const char *flag)
 	return false;
 }
 
+/* rtpengine also takes the codec options as flags, "codec-strip-PCMA",
+ * "codec-set-opus/48000/2/32000" (rtpengine-ng-client --codec-options-flat,
+ * some proxies): fold them into the request's codec dictionary, so the rest
+ * reads one form. Returns 0, or -1 after an error reply. */
+static const char *const codec_ops[] = { "strip", "offer", "transcode", "mask", "set", "consume", "accept",
+					 "except" };
+#define N_CODEC_OPS (sizeof(codec_ops) / sizeof(codec_ops[0]))
+
+/* Which codec option flag v is ("codec-<op>-<codec>"); N_CODEC_OPS: none. */
+static unsigned codec_flag_op(const struct ctl_val *v)
+{
+	unsigned o;
+
+	if (v->type != CTL_V_STR || v->u.s.len < 7 || strncasecmp(v->u.s.p, "codec-", 6))
+		return N_CODEC_OPS;
+	for (o = 0; o < N_CODEC_OPS; o++) {
+		size_t ol = strlen(codec_ops[o]);
+
+		if (v->u.s.len > 7 + ol && !strncasecmp(v->u.s.p + 6, codec_ops[o], ol) && v->u.s.p[6 + ol] == '-')
+			break;
+	}
+	return o;
+}
+
+static int fold_codec_flags(struct ctl_ng_req *r)
+{
+	struct ctl_val *args = (struct ctl_val *)ctl_ng_args(r), *codec;
+	const struct ctl_val *flags = ctl_dict_get(args, "flags");
+	struct ctl_arena *a = ctl_ng_arena(r);
+
+	for (const struct ctl_val *v = flags && flags->type == CTL_V_LIST ? flags->u.c.head : NULL; v; v = v->next) {
+		unsigned o = codec_flag_op(v);
+		const char *op = o < N_CODEC_OPS ? codec_ops[o] : NULL;
+		size_t ol = op ? strlen(op) : 0;
+		struct ctl_val *list, *item;
+
+		if (!op)
+			continue; /* not a codec option: warned about as unknown */
+		codec = (struct ctl_val *)ctl_dict_get(args, "codec");
+		if (!codec) {
+			codec = ctl_val_dict(a);
+			if (!codec || ctl_dict_add(args, "codec", 5, codec))
+				return ctl_ng_error(r, "Request too large");
+		}
+		if (codec->type != CTL_V_DICT)
+			return ctl_ng_error(r, "'codec' is not a dictionary");
+		list = (struct ctl_val *)ctl_dict_get(codec, op);
+		if (!list) {
+			list = ctl_val_list(a);
+			if (!list || ctl_dict_add(codec, op, ol, list))
+				return ctl_ng_error(r, "Request too large");
+		}
+		item = ctl_val_strdup(a, v->u.s.p + 7 + ol, v->u.s.len - 7 - ol);
+		if (list->type != CTL_V_LIST || !item || ctl_list_append(list, item))
+			return ctl_ng_error(r, "Bad codec-%s flag", op);
+	}
+	return 0;
+}
+
 /* Warn about every flag medius does not know, as rtpengine does. */
 static void warn_unknown_flags(struct ctl_ng_req *r, const char *const known[])
 {
@@ -244,6 +303,7 @@ static void warn_unknown_flags(struct ctl_ng_req *r, const char *const known[])
 
 		if (v->type != CTL_V_STR)
 			continue;
+		ok = codec_flag_op(v) < N_CODEC_OPS; /* folded by fold_codec_flags */
 		for (unsigned i = 0; known[i] && !ok; i++)
 			ok = norm_eq(v->u.s.p, v->u.s.len, known[i]);
 		if (!ok)
@@ -424,10 +484,12 @@ static int cmd_offer(struct ctl_ng_req *r, void *ctx)
 		return ctl_ng_error(r, "Unsupported transport-protocol '%s'", proto_b);
 	if (ice && strcasecmp(ice, "remove"))
 		ctl_ng_warning(r, "ICE '%s' is not supported: ICE is removed", ice);
-	if (ctl_has_flag(r, "flags", "record call") || ctl_arg_str(r, "record call"))
+	if (ctl_has_flag(r, "flags", "record call") || ctl_arg_str(r, "record-call"))
 		ctl_ng_warning(r, "recording is not supported yet");
 	warn_unknown_flags(r, offer_flags);
 	warn_unsupported(r);
+	if (fold_codec_flags(r))
+		return -1;
 	if (ctl_has_flag(r, "flags", "block DTMF") && ctl_dtmf_security(r) == -3)
 		return -1; /* before anything changes */
 	if (ctl_sdp_parse(sdp, strlen(sdp), &s, err, sizeof(err)))
@@ -590,7 +652,7 @@ static int cmd_answer(struct ctl_ng_req *r, void *ctx)
 static int cmd_delete(struct ctl_ng_req *r, void *ctx)
 {
 	struct ctl_calls *c = ctx;
-	const struct ctl_val *delay = ctl_dict_get(ctl_ng_args(r), "delete delay");
+	const struct ctl_val *delay = ctl_dict_get(ctl_ng_args(r), "delete-delay");
 	const char *id = ctl_arg_str(r, "call-id"), *via = ctl_arg_str(r, "via-branch");
 	struct call *k = id && *id ? find(c, id) : NULL;
 	struct branch *b = NULL;
@@ -604,8 +666,6 @@ static int cmd_delete(struct ctl_ng_req *r, void *ctx)
 		ctl_ng_warning(r, "Call-ID not found or tags didn't match");
 		return 0;
 	}
-	if (!delay)
-		delay = ctl_dict_get(ctl_ng_args(r), "delete-delay");
 	b = branch_by_via(k, via);
 	if (!b && ctl_has_flag(r, "flags", "to-tag"))
 		b = ctl_branch_by_tag(k, ctl_arg_str(r, "to-tag"));

@@ -222,6 +222,27 @@ static const struct ctl_ng_cmd *find_cmd(const struct ctl_ng *ng, const struct c
 	return NULL;
 }
 
+/* rtpengine spells its keys with spaces or dashes ("transport protocol",
+ * "transport-protocol"; rtpengine-ng-client sends the first): the request's
+ * top-level keys are rewritten with dashes, so commands look up one form.
+ * Returns 0 or -ENOMEM. */
+static int hyphenate_keys(struct ctl_arena *a, struct ctl_val *args)
+{
+	for (struct ctl_val *v = args->u.c.head; v; v = v->next) {
+		char *k;
+
+		if (!memchr(v->key, ' ', v->key_len))
+			continue;
+		k = ctl_arena_alloc(a, v->key_len);
+		if (!k)
+			return -ENOMEM;
+		for (size_t i = 0; i < v->key_len; i++)
+			k[i] = v->key[i] == ' ' ? '-' : v->key[i];
+		v->key = k;
+	}
+	return 0;
+}
+
 /* Run the request in args (already decoded) and fill r. */
 static void execute(struct ctl_ng_req *r)
 {
@@ -309,6 +330,8 @@ int ctl_ng_handle(struct ctl_ng *ng, const char *req, size_t len, uint64_t now_m
 	}
 	r.reply = ctl_val_dict(&ng->arena);
 	if (!r.reply)
+		r.error = decode_error(ng, -ENOMEM, 0);
+	if (!r.error && hyphenate_keys(&ng->arena, args))
 		r.error = decode_error(ng, -ENOMEM, 0);
 	if (!r.error) {
 		r.args = args;

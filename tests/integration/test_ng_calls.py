@@ -90,6 +90,57 @@ with Daemon("--set", "control.call_idle_timeout_seconds=3", tcp=True) as d:
     r = client("--call-id=rc1", "query")
     check(r.returncode != 0 and "Unknown call-id" in r.stderr, "a deleted call is gone")
 
+    # the same client through SRTP, SRTP<->RTP and transcoding calls; every
+    # SDP medius writes must be valid and parse back (as a fresh offer)
+    def new_sdp(r):
+        m = re.search(r"New SDP:\n-[-8<]*\n(.*?)\n-[->8]*\n", r.stdout, re.S)
+        return m.group(1).replace("\n", "\r\n") if m else ""  # text mode read \r\n as \n
+    key = lambda: base64.b64encode(os.urandom(30)).decode()
+    crypto = lambda: f"a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:{key()}\r\n"
+    g722 = "a=rtpmap:9 G722/8000\r\n"
+    opus = "a=rtpmap:96 opus/48000/2\r\n"
+    cases = [
+        # name, offer SDP, offer options, answer SDP, what the answerer is offered, what the offerer is answered
+        ("RTP to SRTP", sdp(40100), ["--protocol=RTP/SAVP"], sdp(40110, "RTP/SAVP", (0,), crypto()),
+         r"m=audio \d+ RTP/SAVP 0 8\r\n(.*\r\n)*a=crypto:1 AES_CM_128_HMAC_SHA1_80", r"m=audio \d+ RTP/AVP 0\r\n"),
+        ("SRTP to RTP", sdp(40120, "RTP/SAVP", (0,), crypto()), ["--protocol=RTP/AVP"], sdp(40130, pts=(0,)),
+         r"m=audio \d+ RTP/AVP 0\r\n", r"m=audio \d+ RTP/SAVP 0\r\n(.*\r\n)*a=crypto:1 "),
+        ("SRTP both sides", sdp(40140, "RTP/SAVP", (0,), crypto()), [], sdp(40150, "RTP/SAVP", (0,), crypto()),
+         r"m=audio \d+ RTP/SAVP 0\r\n(.*\r\n)*a=crypto:1 ", r"m=audio \d+ RTP/SAVP 0\r\n(.*\r\n)*a=crypto:1 "),
+        ("PCMU to Opus", sdp(40160, pts=(0,)), ["--codec-transcode=opus"], sdp(40170, pts=(96,), extra=opus),
+         r"m=audio \d+ RTP/AVP 0 96\r\n(.*\r\n)*a=rtpmap:96 opus/48000/2", r"m=audio \d+ RTP/AVP 0\r\n"),
+        ("Opus to PCMU (flag form)", sdp(40180, pts=(96,), extra=opus), ["--codec-transcode=PCMU", "--codec-options-flat"],
+         sdp(40190, pts=(0,)), r"m=audio \d+ RTP/AVP 96 0\r\n", r"m=audio \d+ RTP/AVP 96\r\n(.*\r\n)*a=rtpmap:96 opus"),
+        ("G722 to PCMA", sdp(40200, pts=(9,), extra=g722), ["--codec-transcode=PCMA"], sdp(40210, pts=(8,)),
+         r"m=audio \d+ RTP/AVP 9 8\r\n", r"m=audio \d+ RTP/AVP 9\r\n"),
+        ("PCMA to G722", sdp(40220, pts=(8,)), ["--codec-transcode=G722"], sdp(40230, pts=(9,), extra=g722),
+         r"m=audio \d+ RTP/AVP 8 9\r\n", r"m=audio \d+ RTP/AVP 8\r\n"),
+    ]
+    for n, (name, off, opts, ans, want_b, want_a) in enumerate(cases):
+        cid = f"rc-{n}"
+        r1 = client(f"--call-id={cid}", "--from-tag=a", f"--sdp={off}", *opts, "offer")
+        r2 = client(f"--call-id={cid}", "--from-tag=a", "--to-tag=b", f"--sdp={ans}", "answer")
+        s1, s2 = new_sdp(r1), new_sdp(r2)
+        check(r1.returncode == 0 and r2.returncode == 0 and re.search(want_b, s1) and re.search(want_a, s2),
+              f"rtpengine-ng-client {name}: offer and answer rewritten as expected ({r1.stderr.strip()[:80]}"
+              f"{r2.stderr.strip()[:80]})\n{s1}\n{s2}")
+        back = [ng(P, command="offer", call_id=f"{cid}-back{i}", from_tag="x", sdp=t) for i, t in enumerate((s1, s2))]
+        check(valid_sdp(s1) and valid_sdp(s2) and all(b["result"] == "ok" for b in back),
+              f"rtpengine-ng-client {name}: both SDPs are well-formed and parse back in medius")
+        for i in range(2):
+            ng(P, command="delete", call_id=f"{cid}-back{i}")
+        q = client(f"--call-id={cid}", "query")
+        xc = name[0] in "POG"  # the codec cases
+        check(q.returncode == 0 and "tags =>" in q.stdout and ("transcoded =>" in q.stdout) == xc,
+              f"rtpengine-ng-client {name}: query ({'transcoded' if xc else 'relayed'})")
+        if n % 2:
+            r = client(f"--call-id={cid}", "delete")
+            check(r.returncode == 0 and "totals" in r.stdout, f"rtpengine-ng-client {name}: delete")
+        else:
+            r = subprocess.run([MEDIUSCTL, "-s", f"127.0.0.1:{P}", "delete", cid], capture_output=True, text=True, timeout=30)
+            check(r.returncode == 0 and ng(P, command="query", call_id=cid)["result"] == "error",
+                  f"mediusctl delete {name}: the call is gone")
+
     # --- a plain call with media both ways ---
     a, b = sock(), sock()
     o = ng(P, command="offer", call_id="c1", from_tag="A", sdp=sdp(a.getsockname()[1]), flags=["frobnicate"])
