@@ -293,6 +293,7 @@ struct cdc_chain_stats {
 	uint64_t resyncs;        /* gaps too long to fill */
 	uint64_t unknown_pt;     /* payload types the chain was not set up for */
 	uint64_t dtmf_events;    /* digits converted either way */
+	uint64_t dtmf_played;    /* events injected by cdc_chain_play_dtmf, once complete */
 };
 
 struct cdc_chain;
@@ -312,5 +313,29 @@ void cdc_chain_destroy(struct cdc_chain *ch);
 int cdc_chain_push(struct cdc_chain *ch, uint8_t pt, uint32_t ts, bool marker,
 		   const uint8_t *payload, size_t len, struct cdc_pkt *out);
 void cdc_chain_get_stats(const struct cdc_chain *ch, struct cdc_chain_stats *st);
+
+/* Make the chain's output carry DTMF event (0-15) for duration_ms
+ * (10-5000) at volume (-dBm0; above 63 counts as 63), starting with the
+ * next frame the chain emits (ng "play DTMF" on a transcoded stream). With
+ * an out telephone-event PT the event goes out as RFC 4733 packets in place
+ * of the audio of the frames it covers: the first with the marker, one per
+ * frame with the duration growing by a frame up to the whole (cut at 0xffff
+ * clock units), then three end packets right after the last, all with the
+ * RTP timestamp of the frame where it starts. Without one, the audio of
+ * those frames is replaced by the in-band tone (-volume dBm0 per tone)
+ * before encoding. Either way the incoming audio of the covered frames is
+ * suppressed, and RFC 4733 events passing through meanwhile are dropped.
+ * The event rides on the input: nothing plays until cdc_chain_push runs.
+ *
+ * The one call meant for another thread than the chain's: one thread may
+ * call it (and no other chain function but cdc_chain_playing) while
+ * another runs cdc_chain_push; the request is handed over through a
+ * lock-free single-slot mailbox that the pushing thread takes at the start
+ * of its next push. Returns 0; -EBUSY while an earlier event is still
+ * pending or playing; -EINVAL for a bad event or duration. */
+int cdc_chain_play_dtmf(struct cdc_chain *ch, uint8_t event, uint32_t duration_ms, uint8_t volume);
+/* True from a successful cdc_chain_play_dtmf until its event's last packet
+ * has been emitted; for the thread that calls cdc_chain_play_dtmf. */
+bool cdc_chain_playing(const struct cdc_chain *ch);
 
 #endif

@@ -8,11 +8,20 @@
  * itself), otherwise resampled, then cut into out_ptime frames. Gaps are
  * filled (FEC, comfort noise, PLC) up to CDC_CHAIN_MAX_FILL_MS; longer ones
  * move both timelines on and set the marker bit.
+ *
+ * Injected DTMF (cdc_chain_play_dtmf) crosses threads through a single-slot
+ * mailbox: the requesting thread writes the request's fields, then bumps
+ * mb.req with a release store; the pushing thread acquire-loads mb.req at
+ * the start of every push, copies a new request out and, once the event's
+ * last frame is out, release-stores its number into mb.done. The requester
+ * only writes the fields again after it has seen mb.done catch up with
+ * mb.req (acquire), so the two never touch them at the same time.
  */
 #include "cdc_impl.h"
 
 #include <errno.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +55,21 @@ struct cdc_chain {
 	bool te_out_active;         /* FROM_INBAND: a detected tone is being sent */
 	uint8_t te_out_event;
 	uint32_t te_out_start;      /* out clock */
+
+	struct {                    /* cdc_chain_play_dtmf's mailbox (see above) */
+		uint8_t event, volume;  /* written by the requester before req */
+		uint32_t duration_ms;
+		_Atomic uint32_t req;   /* requests made (requester, release) */
+		_Atomic uint32_t done;  /* requests complete (pusher, release) */
+		uint32_t taken;         /* requests taken over (pusher only) */
+	} mb;
+	enum { INJ_IDLE, INJ_PENDING, INJ_ACTIVE } inj; /* the injected event, pusher only */
+	uint8_t inj_event, inj_volume;
+	uint32_t inj_ms;
+	uint32_t inj_frames;        /* frames it still covers */
+	uint32_t inj_ts;            /* out clock, where it started */
+	struct cdc_te_sender inj_te; /* with an out telephone-event PT */
+	struct cdc_dtmf_gen *inj_gen; /* without: tones at enc_rate */
 
 	int16_t *dec_buf, *conv_buf, *rs_buf, *acc, *det_buf;
 	size_t dec_cap, rs_cap, acc_cap, acc_len; /* in samples per channel */
@@ -111,6 +135,8 @@ struct cdc_chain *cdc_chain_create(const struct cdc_chain_conf *c)
 	ch->rs_cap = (size_t)ch->enc_rate / 1000u * MAX_PKT_MS + 64;
 	ch->acc_cap = (size_t)ch->enc_rate / 1000u * ACC_MS;
 	ch->noise_seed = 0x1234567u;
+	atomic_init(&ch->mb.req, 0);
+	atomic_init(&ch->mb.done, 0);
 	ch->dec = cdc_dec_create(&df);
 	ch->enc = cdc_enc_create(&ef, &c->enc);
 	ch->rs = cdc_resampler_create(ch->dec_rate, ch->enc_rate, ch->ech, c->resample_quality);
@@ -133,6 +159,11 @@ struct cdc_chain *cdc_chain_create(const struct cdc_chain_conf *c)
 		if (!ch->gen)
 			goto fail;
 	}
+	if (c->out_te_pt < 0) { /* injected events become tones (every enc_rate is a gen rate) */
+		ch->inj_gen = cdc_dtmf_gen_create(ch->enc_rate);
+		if (!ch->inj_gen)
+			goto fail;
+	}
 	return ch;
 fail:
 	cdc_chain_destroy(ch);
@@ -149,6 +180,7 @@ void cdc_chain_destroy(struct cdc_chain *ch)
 	cdc_resampler_destroy(ch->det_rs);
 	cdc_dtmf_det_destroy(ch->det);
 	cdc_dtmf_gen_destroy(ch->gen);
+	cdc_dtmf_gen_destroy(ch->inj_gen);
 	free(ch->dec_buf);
 	free(ch->conv_buf);
 	free(ch->rs_buf);
@@ -195,17 +227,117 @@ static struct cdc_pkt *emit(struct cdc_chain *ch, struct cdc_pkt *out, int *nout
 	return p;
 }
 
+static void put_te(struct cdc_chain *ch, struct cdc_pkt *out, int *nout, const struct cdc_te *te,
+		   uint32_t ts, bool marker)
+{
+	struct cdc_pkt *p = emit(ch, out, nout, (uint8_t)ch->c.out_te_pt, ts, marker);
+
+	if (p) {
+		cdc_te_write(te, p->payload);
+		p->len = 4;
+	}
+}
+
 static void emit_te(struct cdc_chain *ch, struct cdc_pkt *out, int *nout, bool marker, bool end,
 		    uint32_t duration)
 {
 	struct cdc_te te = { .event = ch->te_out_event, .end = end, .volume = 10,
 			     .duration = (uint16_t)(duration > 0xffff ? 0xffff : duration) };
-	struct cdc_pkt *p = emit(ch, out, nout, (uint8_t)ch->c.out_te_pt, ch->te_out_start, marker);
 
-	if (p) {
-		cdc_te_write(&te, p->payload);
-		p->len = 4;
+	put_te(ch, out, nout, &te, ch->te_out_start, marker);
+}
+
+/* ---- injected DTMF (cdc_chain_play_dtmf) ---- */
+
+int cdc_chain_play_dtmf(struct cdc_chain *ch, uint8_t event, uint32_t duration_ms, uint8_t volume)
+{
+	uint32_t req;
+
+	if (!ch || event > 15 || duration_ms < 10 || duration_ms > 5000)
+		return -EINVAL;
+	req = atomic_load_explicit(&ch->mb.req, memory_order_relaxed); /* only this thread stores it */
+	if (atomic_load_explicit(&ch->mb.done, memory_order_acquire) != req)
+		return -EBUSY; /* the pusher may still read the fields */
+	ch->mb.event = event;
+	ch->mb.duration_ms = duration_ms;
+	ch->mb.volume = volume > 63 ? 63 : volume;
+	atomic_store_explicit(&ch->mb.req, req + 1, memory_order_release);
+	return 0;
+}
+
+bool cdc_chain_playing(const struct cdc_chain *ch)
+{
+	return atomic_load_explicit(&ch->mb.done, memory_order_acquire) !=
+	       atomic_load_explicit(&ch->mb.req, memory_order_relaxed);
+}
+
+/* Pusher: take a new request over; it starts with the next frame out. */
+static void inj_take(struct cdc_chain *ch)
+{
+	uint32_t req = atomic_load_explicit(&ch->mb.req, memory_order_acquire);
+
+	if (req == ch->mb.taken)
+		return;
+	ch->mb.taken = req;
+	ch->inj_event = ch->mb.event;
+	ch->inj_ms = ch->mb.duration_ms;
+	ch->inj_volume = ch->mb.volume;
+	ch->inj = INJ_PENDING;
+}
+
+/* The injected event over the frame at pcm (which is about to go out at
+ * out_ts): RFC 4733 packets in its place (returns false: no audio), or the
+ * tone over its audio (returns true: encode it). */
+static bool inj_frame(struct cdc_chain *ch, int16_t *pcm, struct cdc_pkt *out, int *nout)
+{
+	uint32_t step = cdc_frame_ts(&ch->c.out, ch->c.out_ptime);
+	bool te_out = ch->c.out_te_pt >= 0;
+	struct cdc_te te;
+	bool m;
+
+	if (ch->inj == INJ_PENDING) {
+		ch->inj = INJ_ACTIVE;
+		ch->inj_ts = ch->out_ts;
+		if (te_out) {
+			if (ch->te_out_active) { /* a detected tone's event ends where ours begins */
+				ch->te_out_active = false;
+				for (int k = 0; k < 3; k++)
+					emit_te(ch, out, nout, false, true, ch->out_ts - ch->te_out_start);
+			}
+			cdc_te_sender_start(&ch->inj_te, ch->inj_event,
+					    (uint32_t)((uint64_t)ch->inj_ms * ch->c.out.clock_rate / 1000u), step,
+					    ch->inj_volume);
+			ch->inj_frames = (ch->inj_te.total + step - 1) / step;
+		} else {
+			uint64_t samples = (uint64_t)ch->inj_ms * ch->enc_rate / 1000u;
+
+			cdc_dtmf_gen_start(ch->inj_gen, ch->inj_event, ch->inj_ms, -(int)ch->inj_volume);
+			ch->inj_frames = (uint32_t)((samples + ch->frame - 1) / ch->frame);
+		}
 	}
+	ch->inj_frames--;
+	if (te_out) {
+		if (cdc_te_sender_next(&ch->inj_te, &te, &m))
+			put_te(ch, out, nout, &te, ch->inj_ts, m);
+		if (ch->inj_frames == 0)
+			while (cdc_te_sender_next(&ch->inj_te, &te, &m)) /* the three end packets */
+				put_te(ch, out, nout, &te, ch->inj_ts, m);
+		return false;
+	}
+	memset(pcm, 0, (size_t)ch->frame * ch->ech * sizeof(*pcm));
+	cdc_dtmf_gen_fill(ch->inj_gen, pcm, ch->frame);
+	if (ch->ech == 2)
+		for (size_t i = ch->frame; i-- > 0;)
+			pcm[2 * i] = pcm[2 * i + 1] = pcm[i];
+	return true;
+}
+
+/* Pusher: the event's last frame is out; the requester may ask again. */
+static void inj_finish(struct cdc_chain *ch)
+{
+	ch->inj = INJ_IDLE;
+	ch->st.dtmf_played++;
+	atomic_store_explicit(&ch->mb.done, ch->mb.taken, memory_order_release);
 }
 
 /* Encode every whole frame in the accumulator. */
@@ -214,18 +346,25 @@ static void drain(struct cdc_chain *ch, struct cdc_pkt *out, int *nout)
 	size_t done = 0;
 
 	while (ch->acc_len - done >= ch->frame && *nout < CDC_CHAIN_MAX_OUT) {
-		struct cdc_pkt *p = emit(ch, out, nout, ch->c.out_pt, ch->out_ts, ch->marker);
-		int n = cdc_encode(ch->enc, ch->acc + done * ch->ech, ch->frame, p->payload, CDC_PKT_MAX);
+		int16_t *pcm = ch->acc + done * ch->ech;
 
-		if (n < 0) { /* cannot happen with a validated frame size; do not emit junk */
-			(*nout)--;
-			ch->st.out_packets--;
-		} else {
-			p->len = (uint16_t)n;
-			ch->marker = false;
+		if (ch->inj == INJ_IDLE || inj_frame(ch, pcm, out, nout)) {
+			/* NULL only when injected packets took the last room: the frame is lost */
+			struct cdc_pkt *p = emit(ch, out, nout, ch->c.out_pt, ch->out_ts, ch->marker);
+			int n = p ? cdc_encode(ch->enc, pcm, ch->frame, p->payload, CDC_PKT_MAX) : 0;
+
+			if (p && n < 0) { /* cannot happen with a validated frame size; do not emit junk */
+				(*nout)--;
+				ch->st.out_packets--;
+			} else if (p) {
+				p->len = (uint16_t)n;
+				ch->marker = false;
+			}
 		}
 		done += ch->frame;
 		ch->out_ts += cdc_frame_ts(&ch->c.out, ch->c.out_ptime);
+		if (ch->inj == INJ_ACTIVE && ch->inj_frames == 0)
+			inj_finish(ch);
 		if (ch->te_out_active && ch->c.dtmf == CDC_DTMF_FROM_INBAND)
 			emit_te(ch, out, nout, false, false, ch->out_ts - ch->te_out_start);
 	}
@@ -285,7 +424,7 @@ static void detect(struct cdc_chain *ch, int16_t *pcm, size_t n, struct cdc_pkt 
 	m = cdc_resample(ch->det_rs, mono, n, ch->det_buf, ch->dec_cap + 64);
 	h = m > 0 ? cdc_dtmf_detect(ch->det, ch->det_buf, (size_t)m, hits, 8) : 0;
 	for (int i = 0; i < h; i++) {
-		if (!hits[i].end && !ch->te_out_active) {
+		if (!hits[i].end && !ch->te_out_active && ch->inj == INJ_IDLE) {
 			ch->te_out_active = true;
 			ch->te_out_event = hits[i].event;
 			ch->te_out_start = map_ts(ch, ch->next_ts);
@@ -420,8 +559,8 @@ static int push_te(struct cdc_chain *ch, uint32_t ts, bool marker, const uint8_t
 		struct cdc_pkt *p;
 		uint32_t d = (uint32_t)((uint64_t)te.duration * ch->c.out.clock_rate / ch->c.in.clock_rate);
 
-		if (!ch->started)
-			return 0; /* no timeline yet to place it on */
+		if (!ch->started || ch->inj != INJ_IDLE)
+			return 0; /* no timeline yet to place it on; or an injected event plays */
 		if (marker || !ch->te_in_active || ts != ch->te_in_ts)
 			ch->st.dtmf_events++;
 		ch->te_in_active = !te.end;
@@ -502,6 +641,7 @@ int cdc_chain_push(struct cdc_chain *ch, uint8_t pt, uint32_t ts, bool marker,
 		   const uint8_t *payload, size_t len, struct cdc_pkt *out)
 {
 	ch->st.in_packets++;
+	inj_take(ch);
 	if (pt == ch->c.in_pt)
 		return push_audio(ch, ts, payload, len, out);
 	if (ch->c.in_te_pt >= 0 && pt == ch->c.in_te_pt)

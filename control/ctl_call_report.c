@@ -14,6 +14,7 @@
 #include "ctl_call_int.h"
 #include "ctl_quality.h"
 #include "ctl_val.h"
+#include "ctl_xcode.h"
 #include "dp.h"
 
 /* ------------------------------------------------------------------ */
@@ -275,7 +276,10 @@ static int set_dtmf_block(struct ctl_ng_req *r, struct ctl_calls *c, bool block)
  * participant is the one generating the DTMF). code is a digit ("5", "*",
  * "A") or an event number; duration in ms (default 100); volume in -dBm0
  * (default 8). It rides on the media that party sends. On a forked call the
- * offerer's events go to the branch answered last. */
+ * offerer's events go to the branch answered last. On a transcoded stream
+ * the chain from that party (xc[from]) plays it: as RFC 4733 packets when
+ * the receiver has telephone-event, as in-band tones otherwise, with that
+ * party's audio suppressed meanwhile. */
 int ctl_cmd_play_dtmf(struct ctl_ng_req *r, void *ctx)
 {
 	struct call *k = ctl_find_call(r, ctx, "Unknown call-id");
@@ -315,14 +319,15 @@ int ctl_cmd_play_dtmf(struct ctl_ng_req *r, void *ctx)
 
 		if (!st->active || strcmp(st->type, "audio"))
 			continue;
-		if (st->xcoded)
-			return ctl_ng_error(r, "play DTMF on a transcoded call is not supported yet");
-		if (te < 0)
+		if (!st->xcoded && te < 0) /* transcoded: in-band tones instead */
 			return ctl_ng_error(r, "The receiving side did not negotiate telephone-event");
 		if (ms < 10 || ms > 5000)
 			return ctl_ng_error(r, "DTMF duration %lld ms is not within 10-5000", (long long)ms);
-		rc = dp_leg_play_event(st->leg[1 - from], (uint8_t)te, (uint8_t)event,
-				       (uint32_t)(ms * clock / 1000), (uint8_t)(v > 63 ? 63 : v));
+		if (st->xcoded) /* xc[from] makes what the other party receives */
+			rc = ctl_xcode_play_dtmf(st->xc[from], (uint8_t)event, (uint32_t)ms, (uint8_t)(v > 63 ? 63 : v));
+		else
+			rc = dp_leg_play_event(st->leg[1 - from], (uint8_t)te, (uint8_t)event,
+					       (uint32_t)(ms * clock / 1000), (uint8_t)(v > 63 ? 63 : v));
 		if (rc == -EBUSY)
 			return ctl_ng_error(r, "A DTMF event is still playing");
 		if (rc)

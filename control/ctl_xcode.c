@@ -2,6 +2,7 @@
  * ctl_xcode: transcode chains behind the dataplane's media hook. */
 #include "ctl_xcode.h"
 
+#include <errno.h>
 #include <stdlib.h>
 
 struct ctl_xcode {
@@ -47,3 +48,8 @@ int ctl_xcode_hook(void *ctx, uint8_t pt, uint32_t ts, bool marker, const uint8_
 }
 
 void ctl_xcode_stats(const struct ctl_xcode *x, struct cdc_chain_stats *st) { cdc_chain_get_stats(x->ch, st); }
+
+int ctl_xcode_play_dtmf(struct ctl_xcode *x, uint8_t event, uint32_t duration_ms, uint8_t volume)
+{
+	return x ? cdc_chain_play_dtmf(x->ch, event, duration_ms, volume) : -EINVAL;
+}

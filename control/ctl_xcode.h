@@ -22,5 +22,12 @@ int ctl_xcode_hook(void *ctx, uint8_t pt, uint32_t ts, bool marker, const uint8_
 		   struct dp_pkt_out *out, int max);
 /* The chain's counters. */
 void ctl_xcode_stats(const struct ctl_xcode *x, struct cdc_chain_stats *st);
+/* ng play DTMF on a transcoded stream: the chain's output towards the
+ * receiving party carries event (0-15) for duration_ms (10-5000) at volume
+ * (-dBm0), as RFC 4733 packets when that side has telephone-event, as
+ * in-band tones otherwise (cdc_chain_play_dtmf). Control thread only, safe
+ * while the worker runs the hook. Returns 0, -EBUSY while an earlier event
+ * is still playing, or -EINVAL. */
+int ctl_xcode_play_dtmf(struct ctl_xcode *x, uint8_t event, uint32_t duration_ms, uint8_t volume);
 
 #endif

@@ -9,7 +9,11 @@
   3. RFC 4733 events from the PCMA side become in-band tones on the PCMU
      side, which has no telephone-event.
   4. PCMA <-> G.722 (16 kHz audio on an 8000 RTP clock), the G.722 side
-     SpanDSP over RTP via cdc_rtp."""
+     SpanDSP over RTP via cdc_rtp.
+  7. play DTMF on a transcoded PCMA (with telephone-event) <-> PCMU call:
+     from the PCMU side it reaches the PCMA side as RFC 4733 packets; from
+     the PCMA side it reaches the PCMU side, which has no telephone-event,
+     as an in-band tone in place of the audio."""
 import audioop
 import math
 import os
@@ -227,4 +231,63 @@ with Daemon() as d:
           "PCMU from the masked side arrives as exact PCMA")
     for cid in ("t5", "t7"):
         ng(P, command="delete", call_id=cid)
+
+    # --- 7. play DTMF on a transcoded call ---
+    a, b = sock(), sock()
+    o = ng(P, command="offer", call_id="t8", from_tag="A",
+           sdp=sdp(a.getsockname()[1], [8, 101], "a=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\n"))
+    an = ng(P, command="answer", call_id="t8", from_tag="A", to_tag="B",
+            sdp=sdp(b.getsockname()[1], [0], "a=rtpmap:0 PCMU/8000\r\n"))
+    to_a, to_b = port_of(an["sdp"]), port_of(o["sdp"])
+    # (a) from B (no telephone-event) towards A (telephone-event 101): RFC 4733 packets
+    ulaw = audioop.lin2ulaw(tone(440, 160 * 30), 2)
+    for i in range(5):
+        b.sendto(struct.pack("!BBHII", 0x80, 0, i, i * 160, 12) + ulaw[i * 160:(i + 1) * 160], ("127.0.0.1", to_b))
+        time.sleep(0.005)
+    before = recv_all(a)
+    pd = ng(P, command="play DTMF", call_id="t8", from_tag="B", code="9", duration=100)
+    check(pd["result"] == "ok", f"play DTMF from the PCMU side of a transcoded call: {pd.get('error-reason', 'ok')}")
+    busy = ng(P, command="play DTMF", call_id="t8", from_tag="B", code="1")
+    check(busy["result"] == "error" and "still playing" in busy["error-reason"],
+          "a second event on the transcoded stream waits for the first")
+    for i in range(5, 15):
+        b.sendto(struct.pack("!BBHII", 0x80, 0, i, i * 160, 12) + ulaw[i * 160:(i + 1) * 160], ("127.0.0.1", to_b))
+        time.sleep(0.005)
+    got = recv_all(a)
+    te = [g for g in got if g[1] & 0x7f == 101]
+    audio = [g for g in got if g[1] & 0x7f == 8]
+    ts = lambda g: struct.unpack("!I", g[4:8])[0]
+    durs = [struct.unpack("!H", g[14:16])[0] for g in te]
+    start = ts(before[-1]) + 160 if before else -1
+    check(len(before) == 5 and len(te) == 8 and te[0][1] & 0x80 and not any(g[1] & 0x80 for g in te[1:]) and
+          all(g[12] == 9 and ts(g) == start for g in te),
+          f"A gets RFC 4733 '9' packets, marker first, at the next frame's timestamp ({len(te)} event packets)")
+    check(durs == [160, 320, 480, 640, 800, 800, 800, 800] and [g[13] >> 7 for g in te] == [0] * 5 + [1] * 3,
+          f"durations grow to 100 ms, then three end packets: {durs}")
+    check(len(audio) == 5 and all(ts(g) >= start + 800 for g in audio),
+          f"B's audio of the event's 5 frames is suppressed, the other {len(audio)} arrive after it")
+    # (b) from A towards B, which has no telephone-event: an in-band tone in place of A's audio
+    alaw = audioop.lin2alaw(tone(1000, 160 * 40), 2)
+    for i in range(5):
+        a.sendto(struct.pack("!BBHII", 0x80, 8, i, i * 160, 13) + alaw[i * 160:(i + 1) * 160], ("127.0.0.1", to_a))
+        time.sleep(0.005)
+    recv_all(b)
+    pd = ng(P, command="play DTMF", call_id="t8", from_tag="A", code="#", duration=200, volume=10)
+    check(pd["result"] == "ok", f"play DTMF from the PCMA side, towards a side without telephone-event: "
+          f"{pd.get('error-reason', 'ok')}")
+    for i in range(5, 35):
+        a.sendto(struct.pack("!BBHII", 0x80, 8, i, i * 160, 13) + alaw[i * 160:(i + 1) * 160], ("127.0.0.1", to_a))
+        time.sleep(0.005)
+    got = recv_all(b)
+    pcm = pcm_from_bytes(audioop.ulaw2lin(b"".join(g[12:] for g in got), 2))
+    ev, rest = pcm[160:1440], pcm[1760:]  # frames 1-8 of the 10 the 200 ms cover; after them
+    row, col = goertzel_power(ev, 8000, 941), goertzel_power(ev, 8000, 1477)  # '#' = 941 + 1477 Hz
+    other = max(goertzel_power(ev, 8000, f) for f in (697, 770, 852, 1000, 1209, 1336))
+    check(len(got) == 30 and all(g[1] & 0x7f == 0 for g in got) and min(row, col) > 100 * other,
+          f"B gets PCMU only, carrying '#' as 941+1477 Hz with A's 1 kHz suppressed ({len(got)} packets)")
+    back = goertzel_power(rest, 8000, 1000) / max(max(goertzel_power(rest, 8000, f) for f in (941, 1477)), 1e-9)
+    check(len(rest) >= 2400 and back > 1000, f"after the tone, A's 1 kHz comes back ({len(rest)} samples)")
+    q = ng(P, command="play DTMF", call_id="t8", from_tag="A", code="#", duration=20000)
+    check(q["result"] == "error" and "10-5000" in q["error-reason"], "a duration beyond 5 s is refused")
+    ng(P, command="delete", call_id="t8")
 finish()

@@ -1,5 +1,8 @@
 /* Unit tests: transcode chains (codecs/cdc_chain.c). */
 #include <criterion/criterion.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -448,4 +451,251 @@ Test(cn, silence_after_cn_is_filled_with_noise_at_its_level)
 	cdc_chain_destroy(ch);
 	cdc_dec_destroy(dec);
 	run_free(&r);
+}
+
+/* ---- injected DTMF (cdc_chain_play_dtmf, ng play DTMF) ---- */
+
+/* 1 kHz PCMU packets k0..k1-1 (20 ms each, one continuous tone) into ch. */
+static void push_tone(struct cdc_chain *ch, const struct cdc_chain_conf *c, struct cdc_dec *dec, struct run *r,
+		      int k0, int k1)
+{
+	static int16_t sig[160 * 200];
+	uint8_t pkt[160];
+
+	au_tone(sig, 160 * 200, 1000, 9000, 8000);
+	for (int k = k0; k < k1; k++) {
+		cdc_ulaw_encode(sig + 160 * k, pkt, 160);
+		collect(c, dec, outbuf, cdc_chain_push(ch, c->in_pt, 7000 + 160u * (uint32_t)k, k == 0, pkt, 160, outbuf),
+			r);
+	}
+}
+
+Test(inject, with_telephone_event_it_goes_out_as_rfc4733_packets)
+{
+	static const struct { const char *out; unsigned ptime, ms; } cases[] = {
+		{ "PCMA/8000", 20, 100 },    /* 5 frames of 160 */
+		{ "PCMA/8000", 30, 100 },    /* 800 in steps of 240: the last one short */
+		{ "opus/48000/2", 20, 250 }, /* a 48 kHz clock */
+	};
+
+	for (unsigned t = 0; t < sizeof(cases) / sizeof(cases[0]); t++) {
+		struct cdc_chain_conf c = conf_of("PCMU/8000", cases[t].out, cases[t].ptime);
+		struct cdc_dec *dec = cdc_dec_create(&c.out);
+		struct run r = { .pcm = calloc(48000 * 4, 2) };
+		uint32_t step = cdc_frame_ts(&c.out, c.out_ptime), total = cases[t].ms * c.out.clock_rate / 1000;
+		uint32_t frames = (total + step - 1) / step, start;
+		struct cdc_chain_stats st;
+		struct cdc_chain *ch;
+		int first, k, cont = 0, ends = 0;
+
+		c.out_te_pt = 101;
+		ch = cdc_chain_create(&c);
+		cr_assert_not_null(ch);
+		push_tone(ch, &c, dec, &r, 0, 5);
+		cr_assert_gt(r.npkt, 0);
+		cr_assert_not(cdc_chain_playing(ch));
+		cr_assert_eq(cdc_chain_play_dtmf(ch, 5, cases[t].ms, 10), 0);
+		cr_assert(cdc_chain_playing(ch));
+		cr_assert_eq(cdc_chain_play_dtmf(ch, 6, 100, 10), -EBUSY, "a second event waits for the first");
+		first = r.npkt;
+		start = r.ts[first - 1] + step; /* the next frame out */
+		push_tone(ch, &c, dec, &r, 5, 40);
+		cr_assert_not(cdc_chain_playing(ch), "%s/%u: the event is over", cases[t].out, cases[t].ptime);
+		/* right after the last audio: the event's packets, back to back */
+		for (k = first; k < r.npkt && r.pt[k] == 101; k++) {
+			struct cdc_te te;
+
+			cr_assert_eq(cdc_te_parse(r.payload[k], 4, &te), 0);
+			cr_assert_eq(te.event, 5);
+			cr_assert_eq(te.volume, 10);
+			cr_assert_eq(r.ts[k], start, "every event packet has the start's timestamp");
+			cr_assert_eq(r.marker[k], k == first, "the marker on the first packet only");
+			if (!te.end) {
+				cr_assert_eq(ends, 0, "no continuation after an end packet");
+				cont++;
+				cr_assert_eq(te.duration, cont * step < total ? cont * step : total,
+					     "%s/%u: continuation %d has duration %u", cases[t].out, cases[t].ptime, cont,
+					     te.duration);
+			} else {
+				ends++;
+				cr_assert_eq(te.duration, total, "end packets carry the whole duration");
+			}
+		}
+		cr_assert_eq((uint32_t)cont, frames, "one packet per frame the event covers: %d", cont);
+		cr_assert_eq(ends, 3, "three end packets");
+		/* the audio of the frames the event covers is suppressed, then resumes in line */
+		for (int i = 0; i < r.npkt; i++)
+			if (r.pt[i] == c.out_pt)
+				cr_assert((int32_t)(r.ts[i] - start) < 0 || r.ts[i] - start >= frames * step,
+					  "audio at ts %u while the event plays", r.ts[i]);
+		cr_assert(k < r.npkt && r.pt[k] == c.out_pt && r.ts[k] == start + frames * step,
+			  "audio resumes with the frame after the event");
+		cdc_chain_get_stats(ch, &st);
+		cr_assert_eq(st.dtmf_played, 1);
+		cr_assert_eq(cdc_chain_play_dtmf(ch, 6, 100, 10), 0, "the next event may go now");
+		cdc_chain_destroy(ch);
+		cdc_dec_destroy(dec);
+		run_free(&r);
+	}
+}
+
+Test(inject, without_telephone_event_the_audio_becomes_the_tone)
+{
+	static const char *outs[] = { "PCMA/8000", "G722/8000", "opus/48000/2" };
+
+	for (unsigned t = 0; t < 3; t++) {
+		struct cdc_chain_conf c = conf_of("PCMU/8000", outs[t], 20);
+		struct cdc_dec *dec = cdc_dec_create(&c.out);
+		struct run r = { .pcm = calloc(48000 * 4, 2) };
+		uint32_t rate = c.out.sample_rate;
+		struct cdc_resampler *rs = cdc_resampler_create(rate, 8000, 1, 8);
+		int16_t *pcm8 = calloc(48000 * 4, 2);
+		struct cdc_chain *ch = cdc_chain_create(&c);
+		struct cdc_chain_stats st;
+		size_t n8;
+		char got[16];
+
+		cr_assert(ch && rs && pcm8);
+		push_tone(ch, &c, dec, &r, 0, 10);                 /* 200 ms of 1 kHz */
+		cr_assert_eq(cdc_chain_play_dtmf(ch, 7, 200, 8), 0); /* '7': 852 + 1209 Hz */
+		push_tone(ch, &c, dec, &r, 10, 30);
+		cr_assert_not(cdc_chain_playing(ch));
+		for (int i = 1; i < r.npkt; i++) {
+			cr_assert_eq(r.pt[i], c.out_pt, "only audio packets");
+			cr_assert_eq(r.ts[i] - r.ts[i - 1], cdc_frame_ts(&c.out, 20), "the timeline stays continuous");
+		}
+		n8 = (size_t)cdc_resample(rs, r.pcm, r.n, pcm8, 48000 * 4);
+		cr_assert_geq(n8, 8000 * 580 / 1000, "%s: %zu samples", outs[t], n8);
+		detect_digits(pcm8, n8, got);
+		cr_assert_str_eq(got, "7", "%s: the detector finds '%s'", outs[t], got);
+		/* frames 10-19 (1600-3200 at 8 kHz) carry the tone and none of the 1 kHz
+		 * that came in; 20 ms margins for codec and resampler delays */
+		double in_ev = au_tone_ratio(pcm8 + 1760, 1280, 1000, 8000);
+		double dtmf = au_tone_ratio(pcm8 + 1760, 1280, 852, 8000) + au_tone_ratio(pcm8 + 1760, 1280, 1209, 8000);
+		double after = au_tone_ratio(pcm8 + 3360, 1280, 1000, 8000);
+
+		cr_assert_lt(in_ev, 0.01, "%s: the incoming 1 kHz is suppressed during the event (%.3f)", outs[t], in_ev);
+		cr_assert_gt(dtmf, 0.8, "%s: the event's two tones fill it (%.3f)", outs[t], dtmf);
+		cr_assert_gt(after, 0.8, "%s: the 1 kHz is back after the event (%.3f)", outs[t], after);
+		cdc_chain_get_stats(ch, &st);
+		cr_assert_eq(st.dtmf_played, 1);
+		cdc_chain_destroy(ch);
+		cdc_resampler_destroy(rs);
+		cdc_dec_destroy(dec);
+		free(pcm8);
+		run_free(&r);
+	}
+}
+
+Test(inject, refuses_bad_events_and_durations)
+{
+	struct cdc_chain_conf c = conf_of("PCMU/8000", "PCMA/8000", 20);
+	struct cdc_chain *ch;
+	struct run r = { .pcm = calloc(48000 * 4, 2) };
+	struct cdc_dec *dec = cdc_dec_create(&c.out);
+
+	c.out_te_pt = 101;
+	ch = cdc_chain_create(&c);
+	cr_assert_eq(cdc_chain_play_dtmf(ch, 16, 100, 10), -EINVAL, "events are 0-15");
+	cr_assert_eq(cdc_chain_play_dtmf(ch, 1, 9, 10), -EINVAL, "at least 10 ms");
+	cr_assert_eq(cdc_chain_play_dtmf(ch, 1, 5001, 10), -EINVAL, "at most 5000 ms");
+	cr_assert_eq(cdc_chain_play_dtmf(NULL, 1, 100, 10), -EINVAL);
+	cr_assert_not(cdc_chain_playing(ch), "refused requests leave nothing pending");
+	/* 10 ms: one frame, the first packet already carrying it all, then three ends */
+	cr_assert_eq(cdc_chain_play_dtmf(ch, 15, 10, 99), 0, "a volume above 63 is sent as 63");
+	cr_assert_eq(cdc_chain_play_dtmf(ch, 15, 10, 10), -EBUSY, "pending until media carries it");
+	push_tone(ch, &c, dec, &r, 0, 1);
+	cr_assert_eq(r.npkt, 4);
+	for (int i = 0; i < 4; i++) {
+		struct cdc_te te;
+
+		cr_assert_eq(cdc_te_parse(r.payload[i], 4, &te), 0);
+		cr_assert(te.event == 15 && te.duration == 80 && te.end == (i > 0) && te.volume == 63);
+	}
+	cr_assert_not(cdc_chain_playing(ch));
+	cr_assert_eq(cdc_chain_play_dtmf(ch, 0, 5000, 10), 0, "5000 ms is allowed");
+	push_tone(ch, &c, dec, &r, 1, 100);
+	cr_assert(cdc_chain_playing(ch), "still playing after 1.98 s of 5");
+	cr_assert_eq(cdc_chain_play_dtmf(ch, 1, 100, 10), -EBUSY);
+	cdc_chain_destroy(ch);
+	cdc_dec_destroy(dec);
+	run_free(&r);
+}
+
+/* The control thread asks while a worker pushes: every request it gets
+ * accepted comes out once, whole and with its own fields, in order. */
+#define RACE_ASKS 500
+
+struct race {
+	struct cdc_chain *ch;
+	atomic_bool stop;
+	int started, ends, bad;
+	uint8_t events[RACE_ASKS];
+	uint16_t durations[RACE_ASKS];
+};
+
+static void *race_pusher(void *arg)
+{
+	struct race *x = arg;
+	static struct cdc_pkt pk[CDC_CHAIN_MAX_OUT];
+	uint8_t pkt[160];
+
+	memset(pkt, 0xff, sizeof(pkt));
+	for (uint32_t k = 0; !atomic_load(&x->stop); k++) {
+		int n = cdc_chain_push(x->ch, 96, 160 * k, k == 0, pkt, 160, pk);
+
+		for (int i = 0; i < n; i++) {
+			struct cdc_te te;
+
+			if (pk[i].pt != 101)
+				continue;
+			if (cdc_te_parse(pk[i].payload, 4, &te))
+				x->bad++;
+			else if (pk[i].marker && x->started < RACE_ASKS)
+				x->events[x->started++] = te.event;
+			else if (te.end && x->ends++ % 3 == 0 && x->started > 0)
+				x->durations[x->started - 1] = te.duration;
+		}
+	}
+	return NULL;
+}
+
+Test(inject, requests_cross_threads_whole)
+{
+	struct cdc_chain_conf c = conf_of("PCMU/8000", "PCMA/8000", 20);
+	struct race x = { 0 };
+	pthread_t th;
+	int asked = 0;
+	struct cdc_chain_stats st;
+
+	c.out_te_pt = 101;
+	x.ch = cdc_chain_create(&c);
+	cr_assert_not_null(x.ch);
+	atomic_init(&x.stop, false);
+	cr_assert_eq(pthread_create(&th, NULL, race_pusher, &x), 0);
+	for (long spins = 0; spins < 100000000L && asked < RACE_ASKS; spins++) {
+		int rc = cdc_chain_play_dtmf(x.ch, (uint8_t)(asked % 16), 10 + 10 * (uint32_t)(asked % 3), 10);
+
+		cr_assert(rc == 0 || rc == -EBUSY, "rc %d", rc);
+		if (rc == 0)
+			asked++;
+		else
+			sched_yield();
+	}
+	atomic_store(&x.stop, true);
+	pthread_join(th, NULL);
+	cr_assert_eq(x.bad, 0);
+	cr_assert_eq(asked, RACE_ASKS, "only %d requests got through", asked);
+	/* the last request may still wait for media */
+	cr_assert(x.started == asked || (x.started == asked - 1 && cdc_chain_playing(x.ch)),
+		  "%d asked, %d started", asked, x.started);
+	cr_assert_geq(x.ends / 3, x.started - 1, "every event but the last one ended");
+	for (int i = 0; i < x.started; i++) {
+		cr_assert_eq(x.events[i], i % 16, "event %d is %u", i, x.events[i]);
+		if (i < x.ends / 3)
+			cr_assert_eq(x.durations[i], 80 * (1 + i % 3), "event %d lasted %u", i, x.durations[i]);
+	}
+	cdc_chain_get_stats(x.ch, &st);
+	cr_assert_eq(st.dtmf_played, (uint64_t)(x.ends / 3));
+	cdc_chain_destroy(x.ch);
 }
