@@ -55,6 +55,7 @@ static struct ctl_val *leg_stats(struct ctl_ng_req *r, struct stream *st, int si
 	}
 	ctl_dict_add_int(a, d, "RTCP packets", (int64_t)ls.rtcp_packets);
 	ctl_dict_add_int(a, d, "DTMF blocked", (int64_t)ls.blocked);
+	ctl_dict_add_int(a, d, "RTCP generated", (int64_t)ls.rtcp_generated);
 	ctl_dict_add_int(a, d, "packets sent", (int64_t)ls.out_packets);
 	ctl_dict_add_int(a, d, "SSRC", ls.ssrc);
 	ctl_dict_add_int(a, d, "expected", ls.expected);

@@ -44,6 +44,7 @@ static const struct key keys[] = {
 	{ "control", "call_idle_timeout_seconds", K_U32, F(call_idle_timeout_s), 0, 86400, false },
 	{ "media", "relatch_ms", K_U32, F(media.relatch_ms), 0, 3600000, false },
 	{ "media", "mbufs_per_worker", K_U32, F(media.mbufs), 1023, 4194303, false },
+	{ "media", "rtcp_interval_ms", K_U32, F(media.rtcp_interval_ms), 500, 60000, false },
 };
 
 void ctl_config_defaults(struct ctl_config *c)

@@ -90,6 +90,13 @@ struct dp_leg {
 	/* worker */
 	uint32_t gen_ssrc, gen_ts_base; /* headers of hook output sent *to* this leg */
 	uint16_t gen_seq;
+	/* RTCP medius generates towards this leg's peer (hooked legs) */
+	uint32_t gen_packets, gen_octets;   /* hook output sent to the peer (SR counts) */
+	uint32_t gen_last_ts;               /* RTP ts of the last one, and when */
+	uint64_t gen_last_tsc, rtcp_gen_tsc;
+	uint32_t rr_expected_prior, rr_received_prior; /* RFC 3550 A.3 fraction lost */
+	uint32_t peer_sr_mid;               /* middle 32 bits of the peer's last SR NTP, 0: none */
+	uint64_t peer_sr_tsc;               /* when it arrived */
 	/* play DTMF: an event riding on the media this leg sends */
 	bool inj_active, inj_started;
 	uint8_t inj_pt, inj_event, inj_volume;

@@ -13,6 +13,7 @@
 #include "dp_internal.h"
 
 uint32_t dp_relatch_ms = 3000;
+uint32_t dp_rtcp_interval_ms = 5000;
 uint32_t dp_media_mbufs = 8191;
 
 void dp_workers_release(void); /* dp_worker.c */
@@ -48,6 +49,7 @@ void dp_media_conf_defaults(struct dp_media_conf *c)
 	c->n_ifaces = 1;
 	c->relatch_ms = 3000;
 	c->mbufs = 8191;
+	c->rtcp_interval_ms = 5000;
 }
 
 static int parse_ip(const char *s, struct sockaddr_storage *ss)
@@ -110,6 +112,7 @@ int dp_media_start(const struct dp_media_conf *c)
 	}
 	g.n_ifaces = c->n_ifaces;
 	dp_relatch_ms = c->relatch_ms;
+	dp_rtcp_interval_ms = c->rtcp_interval_ms;
 	dp_media_mbufs = c->mbufs;
 	g.started = true;
 	return 0;

@@ -49,10 +49,11 @@ struct dp_media_conf {
 	unsigned n_ifaces;
 	uint32_t relatch_ms;   /* a latched leg may re-latch after this much silence */
 	uint32_t mbufs;        /* mbufs per worker */
+	uint32_t rtcp_interval_ms; /* RTCP medius sends on transcoded legs: at most this often */
 };
 
 /* Fill c with one interface "default" on 127.0.0.1, ports 30000-39999,
- * re-latching after 3000 ms, 8191 mbufs per worker. */
+ * re-latching after 3000 ms, 8191 mbufs per worker, RTCP every 5000 ms. */
 void dp_media_conf_defaults(struct dp_media_conf *c);
 /* Set up the media layer after EAL and before dp_workers_start: mbuf pools,
  * interfaces and port allocators. Returns 0 or -errno (logged). */
@@ -169,6 +170,7 @@ struct dp_leg_stats {
 	uint64_t hook_in, hook_out;    /* packets into and out of the media hook */
 	uint64_t blocked;              /* packets of the blocked payload type consumed */
 	uint64_t events_played;        /* RFC 4733 packets injected (ng play DTMF) */
+	uint64_t rtcp_generated;       /* RTCP reports medius sent the peer itself (transcoded legs) */
 };
 int dp_leg_get_stats(const struct dp_leg *l, struct dp_leg_stats *out);
 

@@ -30,6 +30,7 @@
 #include "dp_internal.h"
 
 extern uint32_t dp_relatch_ms; /* dp_leg.c */
+extern uint32_t dp_rtcp_interval_ms; /* dp_leg.c */
 
 struct tx_batch {
 	struct dp_sock *from; /* the local endpoint packets leave from */
@@ -120,9 +121,23 @@ static void rx_stats(struct dp_worker *w, struct dp_leg *l, const struct dp_rtp 
 	l->stats.jitter_ms = l->clock_rate ? (double)l->stats.jitter_ts * 1000.0 / l->clock_rate : 0;
 }
 
-/* The peer's receiver reports: how well the peer receives what we send. */
-static void rtcp_stats(struct dp_leg *l, const struct dp_rtcp *c, uint64_t now_tsc, uint64_t hz)
+/* Wall-clock NTP time (32.32): what SRs carry and LSR echoes. One
+ * clock_gettime per RTCP packet, every few seconds per leg. */
+static uint64_t ntp_now(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((uint64_t)(ts.tv_sec + 2208988800u) << 32) | (uint64_t)(((uint64_t)ts.tv_nsec << 32) / 1000000000u);
+}
+
+/* The peer's receiver reports: how well the peer receives what we send. */
+static void rtcp_stats(struct dp_leg *l, const struct dp_rtcp *c, uint64_t now_tsc)
+{
+	if (c->has_sr) { /* for the LSR/DLSR of the reports medius generates */
+		l->peer_sr_mid = dp_ntp_middle32(c->sr_ntp);
+		l->peer_sr_tsc = now_tsc;
+	}
 	if (!c->n_rb)
 		return;
 	l->stats.have_rr = true;
@@ -133,15 +148,7 @@ static void rtcp_stats(struct dp_leg *l, const struct dp_rtcp *c, uint64_t now_t
 		/* NTP "now" in the same 16.16 units as LSR: wall clock is what the
 		 * SR carried; TSC only gives a monotonic reference, so use the
 		 * real-time clock here (one call per RTCP packet, every few s). */
-		struct timespec ts;
-		uint64_t ntp;
-
-		(void)now_tsc;
-		(void)hz;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ntp = ((uint64_t)(ts.tv_sec + 2208988800u) << 32) |
-		      (uint64_t)(((uint64_t)ts.tv_nsec << 32) / 1000000000u);
-		int32_t rtt = dp_rtcp_rtt_ms(c->rb[0].lsr, c->rb[0].dlsr, dp_ntp_middle32(ntp));
+		int32_t rtt = dp_rtcp_rtt_ms(c->rb[0].lsr, c->rb[0].dlsr, dp_ntp_middle32(ntp_now()));
 		l->stats.rtt_ms = rtt >= 0 ? rtt : -1;
 	}
 }
@@ -225,7 +232,7 @@ static uint8_t *gen_alloc(struct dp_worker *w, struct dp_leg *a, uint16_t len, s
 
 /* Send what a's media hook made of RTP packet p (header r) through b. */
 static void run_hook(struct dp_worker *w, struct dp_leg *a, struct dp_leg *b, const uint8_t *p,
-		     const struct dp_rtp *r, struct tx_batch *tx)
+		     const struct dp_rtp *r, struct tx_batch *tx, uint64_t now)
 {
 	static _Thread_local struct dp_pkt_out out[DP_HOOK_MAX_OUT];
 	struct sockaddr_storage *dst = b->latched_rtp && !(b->flags & DP_LEG_ASYMMETRIC) ? &b->src_rtp : &b->remote_rtp;
@@ -255,7 +262,88 @@ static void run_hook(struct dp_worker *w, struct dp_leg *a, struct dp_leg *b, co
 			continue;
 		}
 		a->stats.hook_out++;
+		b->gen_packets++;
+		b->gen_octets += out[i].len;
+		b->gen_last_ts = out[i].ts + b->gen_ts_base;
+		b->gen_last_tsc = now;
 	}
+}
+
+/* On a hooked (transcoded) leg medius is the RTP endpoint the peer talks
+ * to, so it reports to the peer itself (RFC 3550 6.4): an SR about the media
+ * the hooks sent it (an RR before there was any), one report block about
+ * what it receives from the peer, and an SDES CNAME. Sent through tx, alone
+ * (tx is flushed before and after: it may hold the other leg's packets). */
+static void rtcp_generate(struct dp_worker *w, struct dp_leg *a, uint64_t now, struct tx_batch *tx)
+{
+	bool mux = a->flags & DP_LEG_RTCP_MUX, asym = a->flags & DP_LEG_ASYMMETRIC, sr = a->gen_packets != 0;
+	struct dp_sock *from = mux ? &a->rtp : &a->rtcp;
+	const struct sockaddr_storage *dst = mux ? (a->latched_rtp && !asym ? &a->src_rtp : &a->remote_rtp)
+						 : (a->latched_rtcp && !asym ? &a->src_rtcp : &a->remote_rtcp);
+	const struct dp_rx_stream *rx = &a->rx;
+	uint16_t sr_len = sr ? 28 : 8, len = (uint16_t)(sr_len + 24 + 20);
+	uint32_t expected, expected_int, received_int, fraction = 0, ext_max;
+	int64_t lost_int;
+	struct rte_mbuf *m;
+	uint8_t *q, *rb, *sd;
+
+	a->rtcp_gen_tsc = now;
+	if (!rx->started || dst->ss_family == 0)
+		return;
+	q = gen_alloc(w, a, len, &m);
+	if (!q)
+		return;
+	/* SR or RR, with one report block */
+	q[0] = 0x81;
+	q[1] = sr ? 200 : 201;
+	dp_put_be16(q + 2, (uint16_t)((sr_len + 24) / 4 - 1));
+	dp_put_be32(q + 4, a->gen_ssrc);
+	if (sr) {
+		uint64_t ntp = ntp_now();
+		uint32_t ts = a->gen_last_ts;
+
+		if (a->clock_rate)
+			ts += (uint32_t)((now - a->gen_last_tsc) * a->clock_rate / w->tsc_hz);
+		dp_put_be32(q + 8, (uint32_t)(ntp >> 32));
+		dp_put_be32(q + 12, (uint32_t)ntp);
+		dp_put_be32(q + 16, ts);
+		dp_put_be32(q + 20, a->gen_packets);
+		dp_put_be32(q + 24, a->gen_octets);
+	}
+	rb = q + sr_len;
+	ext_max = rx->cycles + rx->max_seq;
+	expected = ext_max - rx->base_seq + 1;
+	expected_int = expected - a->rr_expected_prior;
+	received_int = rx->received - a->rr_received_prior;
+	a->rr_expected_prior = expected;
+	a->rr_received_prior = rx->received;
+	lost_int = (int64_t)expected_int - (int64_t)received_int;
+	if (expected_int && lost_int > 0)
+		fraction = (uint32_t)((lost_int << 8) / expected_int);
+	dp_put_be32(rb, rx->ssrc);
+	dp_put_be32(rb + 4, (fraction > 255 ? 255u : fraction) << 24 | (a->stats.lost > 0x7fffff ? 0x7fffffu : a->stats.lost));
+	dp_put_be32(rb + 8, ext_max);
+	dp_put_be32(rb + 12, rx->jitter_q4 >> 4);
+	dp_put_be32(rb + 16, a->peer_sr_mid);
+	dp_put_be32(rb + 20, a->peer_sr_mid ? (uint32_t)((now - a->peer_sr_tsc) * 65536u / w->tsc_hz) : 0);
+	/* SDES: CNAME "medius" */
+	sd = rb + 24;
+	sd[0] = 0x81;
+	sd[1] = 202;
+	dp_put_be16(sd + 2, 4);
+	dp_put_be32(sd + 4, a->gen_ssrc);
+	sd[8] = 1;
+	sd[9] = 6;
+	memcpy(sd + 10, "medius", 6);
+	memset(sd + 16, 0, 4); /* the end of the item list, padding the chunk to 32 bits */
+	if (tx->n && tx->from != from)
+		flush(w, tx);
+	if (!send_out(w, a, a, true, m, tx, from, dst)) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	flush(w, tx);
+	a->stats.rtcp_generated++;
 }
 
 /* ng play DTMF: after forwarding media packet (seq media_seq, header r)
@@ -419,7 +507,7 @@ static bool relay_one(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf *m
 		return false;
 	if (rtcp) {
 		a->stats.rtcp_packets++;
-		rtcp_stats(a, &c, now, w->tsc_hz);
+		rtcp_stats(a, &c, now);
 	} else {
 		a->stats.rtp_packets++;
 		a->stats.rtp_bytes += r.payload_len;
@@ -433,7 +521,11 @@ static bool relay_one(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf *m
 	}
 	if (a->hook) {
 		if (!rtcp)
-			run_hook(w, a, b, p, &r, tx_rtp);
+		{
+			run_hook(w, a, b, p, &r, tx_rtp, now);
+			if (now - a->rtcp_gen_tsc >= (uint64_t)dp_rtcp_interval_ms * w->tsc_hz / 1000u)
+				rtcp_generate(w, a, now, tx_rtcp);
+		}
 		return false; /* consumed: the input mbuf is freed by the caller */
 	}
 	mux = b->flags & DP_LEG_RTCP_MUX;
