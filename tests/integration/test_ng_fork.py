@@ -10,6 +10,7 @@ ports are shared) and the first tag stays known as an alias.
 DTMF-security: block DTMF forwards events rewritten to zero, to a chosen
 digit, to a random other digit, or drops them; "off" and unblock restore
 them; an unsupported mode is an error that changes nothing."""
+import os
 import re
 import socket
 import struct
@@ -57,6 +58,8 @@ def ssrcs(pkts):
 
 with Daemon() as d:
     P = d.port
+    fds = lambda: len(os.listdir(f"/proc/{d.proc.pid}/fd"))
+    base_fds = fds()
 
     # --- forking with via-branch: two branches, each with its own ports ---
     a, b1, b2 = sock(), sock(), sock()
@@ -190,4 +193,6 @@ with Daemon() as d:
     check(bad["result"] == "error" and ng(P, command="query", call_id="dt3")["result"] == "error",
           "block DTMF with an unsupported mode: an error, and no call is created")
     ng(P, command="delete", call_id="dt2")
+    check(not ng(P, command="list")["calls"] and fds() == base_fds,
+          f"no call left and every port given back ({fds()} fds, {base_fds} at start)")
 finish()
