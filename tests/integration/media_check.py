@@ -189,3 +189,136 @@ def check_relayed_tones(name, seen_by, out1, out2, r1, r2, a_srtp, b_srtp, pcap,
           f"B received {b['rtp_packets']}, A sent {a['out_packets']}")
     check(a["lost"] == 0 and b["lost"] == 0 and a["jitter_ms"] < 20,
           f"{name}: stream stats: lost {a['lost']}/{b['lost']}, jitter {a['jitter_ms']:.2f}/{b['jitter_ms']:.2f} ms")
+
+
+# ---- SIP peers (sipp, Kamailio) and their captures: shared by the Kamailio tests ----
+
+def read_text(path):
+    """A file's text ('' when it does not exist or cannot be read)."""
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def wait_for(pred, timeout):
+    """Poll pred every 50 ms until it is true or timeout seconds passed; its last value."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return pred()
+
+
+def rtp_fields(pcap, *fields, port=None, tshark="tshark", where=None):
+    """Rows of fields for each RTP packet in pcap: UDP on port decoded as
+    RTP, or, without a port, UDP that looks like RTP; where (a display
+    filter) narrows it. A capture's port must be named: a free port can be
+    one Wireshark gives to another protocol (27910 is Quake II's), and then
+    no heuristic runs on it."""
+    decode = ["-d", f"udp.port=={port},rtp"] if port else ["-o", "rtp.heuristic_rtp:TRUE"]
+    r = subprocess.run([tshark, "-n", "-r", pcap, *decode, "-Y", f"rtp and ({where})" if where else "rtp",
+                        "-T", "fields", *sum((["-e", f] for f in fields), [])],
+                       capture_output=True, text=True, timeout=30)
+    return [line.split("\t") for line in r.stdout.splitlines() if line]
+
+
+def start_capture(cap, filt, procs, tshark="tshark", iface="lo"):
+    """tshark writing what matches the capture filter filt on iface to cap,
+    once it is capturing; the process goes to procs (stop it with SIGINT)."""
+    tserr = cap + ".err"
+    with open(tserr, "wb") as e:
+        ts = subprocess.Popen([tshark, "-n", "-q", "-i", iface, "-f", filt, "-w", cap],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=e)
+    procs.append(ts)
+    if not wait_for(lambda: "Capturing on" in read_text(tserr) or ts.poll() is not None, 15) or ts.poll() is not None:
+        raise RuntimeError(f"tshark did not start capturing: {read_text(tserr)}")
+
+
+def sip_messages(log):
+    """sipp's -trace_msg log split into its messages: [(direction, text,
+    time)], direction 'sent' or 'received', time the log's epoch seconds
+    (None when the line has none)."""
+    import re
+    out = []
+    for m in re.finditer(r"^-+ ([^\n]*)\n(UDP message (sent|received)[^\n]*\n)(.*?)(?=^-+ |\Z)",
+                         log, re.M | re.S):
+        out.append((m.group(3), m.group(4).lstrip("\r\n"), _sipp_time(m.group(1))))
+    return out
+
+
+def _sipp_time(line):
+    """Epoch seconds of a sipp trace's separator line: 'YYYY-MM-DD HH:MM:SS.ffffff'
+    (local time), optionally followed by the epoch itself."""
+    import re
+    e = re.search(r"\b(\d{9,}\.\d+)\s*$", line)
+    if e:
+        return float(e.group(1))
+    d = re.search(r"(\d{4}-\d\d-\d\d)\s+(\d\d:\d\d:\d\d)(\.\d+)?", line)
+    if not d:
+        return None
+    return time.mktime(time.strptime(f"{d.group(1)} {d.group(2)}", "%Y-%m-%d %H:%M:%S")) + float(d.group(3) or 0)
+
+
+def sdp_target(msg):
+    """(address, port, [payload types]) of a SIP message's first audio
+    section, or None without one."""
+    import re
+    c = re.search(r"^c=IN IP4 (\S+)", msg, re.M)
+    m = re.search(r"^m=audio (\d+) \S+ ([\d ]+)", msg, re.M)
+    if not c or not m:
+        return None
+    return c.group(1), int(m.group(1)), m.group(2).split()
+
+
+def successful_calls(screen):
+    """The 'Successful call' total of a sipp -trace_screen file, or None."""
+    import re
+    m = re.findall(r"Successful call\s+\|\s+\d+\s+\|\s+(\d+)", screen)
+    return int(m[-1]) if m else None
+
+
+def ng_exchanges_timed(pcap, ng_port, tshark="tshark"):
+    """The ng requests to ng_port in pcap and their replies, matched by
+    cookie: [(request dict, reply dict or None, request's epoch time)]."""
+    from medius_test import bdecode
+    r = subprocess.run([tshark, "-n", "-r", pcap, "-T", "fields", "-e", "frame.time_epoch",
+                        "-e", "udp.dstport", "-e", "udp.payload"],
+                       capture_output=True, text=True, timeout=30)
+    reqs, replies = [], {}
+    for line in r.stdout.splitlines():
+        parts = line.split("\t")
+        if len(parts) != 3:
+            continue
+        t, dport, hexdata = parts
+        data = bytes.fromhex(hexdata.replace(":", ""))
+        cookie, _, body = data.partition(b" ")
+        try:
+            msg = bdecode(body)[0]
+        except (ValueError, IndexError):
+            continue
+        if not isinstance(msg, dict):
+            continue
+        if dport == str(ng_port):
+            reqs.append((cookie, msg, float(t)))
+        else:
+            replies.setdefault(cookie, msg)
+    return [(msg, replies.get(cookie), t) for cookie, msg, t in reqs]
+
+
+def leftovers(tag):
+    """Pids of running processes whose command line contains tag (a temp
+    dir the test's processes were all given)."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if tag.encode() in f.read():
+                    found.append(int(pid))
+        except OSError:
+            pass
+    return found
