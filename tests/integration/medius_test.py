@@ -113,6 +113,13 @@ class Daemon:
 
     def __exit__(self, *exc):
         self.stop()
+        text = self.log_text()
+        # a sanitizer build of mediusd (MEDIUSD=build-asan/control/mediusd)
+        # reports memory errors and leaks in its log: each is a failure
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            if marker in text:
+                at = text.index(marker)
+                check(False, f"mediusd: sanitizer report:\n{text[max(0, at - 200):at + 3000]}")
         os.unlink(self.log.name)
 
 
