@@ -26,6 +26,38 @@ def check(cond, what):
         _failures += 1
 
 
+def call_sdp(port, proto="RTP/AVP", pts=(0, 8), extra=""):
+    """An SDP body with one audio section on 127.0.0.1:port, 20 ms ptime."""
+    return ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+            f"m=audio {port} {proto} {' '.join(map(str, pts))}\r\na=ptime:20\r\n{extra}")
+
+
+def media_port(text):
+    """The port of the first audio section of an SDP body."""
+    import re
+    return int(re.search(r"^m=audio (\d+) ", text, re.M).group(1))
+
+
+def loop_sock(timeout=None):
+    """A UDP socket on a free loopback port."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(timeout)
+    return s
+
+
+def drain(s, n=500, timeout=0.3):
+    """What arrives on s until it is quiet for `timeout` seconds (at most n datagrams)."""
+    got = []
+    s.settimeout(timeout)
+    try:
+        while len(got) < n:
+            got.append(s.recv(4096))
+    except socket.timeout:
+        pass
+    return got
+
+
 def finish():
     print(f"{_checks - _failures} passed, {_failures} failed", flush=True)
     sys.exit(1 if _failures else 0)

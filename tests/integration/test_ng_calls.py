@@ -11,14 +11,13 @@ import struct
 import subprocess
 import time
 
-from medius_test import MEDIUSCTL, Daemon, check, finish, ng, ng_request
+from medius_test import MEDIUSCTL, Daemon, call_sdp as sdp, check, drain, finish, loop_sock, ng, ng_request
+
+sock = lambda: loop_sock(1)
 
 SRTP_TOOL = os.environ.get("SRTP_TOOL", "build/tests/srtp_tool")
 
 
-def sdp(port, proto="RTP/AVP", pts=(0, 8), extra=""):
-    return ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-            f"m=audio {port} {proto} {' '.join(map(str, pts))}\r\na=ptime:20\r\n{extra}")
 
 
 def media_port(text):
@@ -47,22 +46,8 @@ def srtp(mode, suite_key, packets):
     return [bytes.fromhex(l) if not l.startswith("ERR") else None for l in r.stdout.splitlines()]
 
 
-def sock():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    s.settimeout(1)
-    return s
 
 
-def drain(s, n=100):
-    got = []
-    s.settimeout(0.3)
-    try:
-        while len(got) < n:
-            got.append(s.recv(4096))
-    except socket.timeout:
-        pass
-    return got
 
 
 def fd_count(pid):

@@ -16,17 +16,15 @@ transcoded call, with real media through mediusd:
 import audioop
 import math
 import re
-import socket
 import struct
 
-from medius_test import Daemon, check, finish, ng
+from medius_test import Daemon, call_sdp, check, drain, finish, loop_sock as sock, ng
 
 OPUS = "a=rtpmap:96 opus/48000/2\r\n"
 
 
 def sdp(port, pts, extra="", direction=""):
-    return ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-            f"m=audio {port} RTP/AVP {' '.join(map(str, pts))}\r\na=ptime:20\r\n{extra}{direction}")
+    return call_sdp(port, pts=pts, extra=extra + direction)
 
 
 def m_line(text):
@@ -34,25 +32,12 @@ def m_line(text):
     return int(m.group(1)), [int(x) for x in m.group(2).split()]
 
 
-def sock():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    return s
 
 
 def port(s):
     return s.getsockname()[1]
 
 
-def drain(s, n=500):
-    got = []
-    s.settimeout(0.4)
-    try:
-        while len(got) < n:
-            got.append(s.recv(4096))
-    except socket.timeout:
-        pass
-    return got
 
 
 def pcmu_tone(seq, freq=1000):

@@ -12,40 +12,21 @@ digit, to a random other digit, or drops them; "off" and unblock restore
 them; an unsupported mode is an error that changes nothing."""
 import os
 import re
-import socket
 import struct
 
-from medius_test import Daemon, check, finish, ng
+from medius_test import Daemon, call_sdp as sdp, check, drain, finish, loop_sock as sock, media_port, ng
 
 
-def sdp(port, proto="RTP/AVP", pts=(0, 8), extra=""):
-    return ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-            f"m=audio {port} {proto} {' '.join(map(str, pts))}\r\na=ptime:20\r\n{extra}")
 
 
-def media_port(text):
-    return int(re.search(r"^m=audio (\d+) ", text, re.M).group(1))
 
 
 def rtp(seq, ssrc, pt=0, payload=b"\xd5" * 160):
     return struct.pack("!BBHII", 0x80, pt, seq, seq * 160, ssrc) + payload
 
 
-def sock():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    return s
 
 
-def drain(s, n=200):
-    got = []
-    s.settimeout(0.3)
-    try:
-        while len(got) < n:
-            got.append(s.recv(4096))
-    except socket.timeout:
-        pass
-    return got
 
 
 def port(s):

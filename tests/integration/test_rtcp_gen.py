@@ -21,19 +21,13 @@ import sys
 import tempfile
 import time
 
-from medius_test import Daemon, check, finish, ng
+from medius_test import Daemon, call_sdp, check, finish, media_port, ng
 
 TSHARK = os.environ.get("TSHARK", "tshark")
 
 
-def sdp(port, pts):
-    return ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-            f"m=audio {port} RTP/AVP {' '.join(map(str, pts))}\r\na=ptime:20\r\n")
 
 
-def media_port(text):
-    import re
-    return int(re.search(r"^m=audio (\d+) ", text, re.M).group(1))
 
 
 def pair():
@@ -91,8 +85,8 @@ with Daemon("--set", "media.rtcp_interval_ms=1000") as d:
     P = d.port
     for case, answer_pts in (("transcoded", (0,)), ("relayed", (8,))):
         (a, a_rtcp), (b, b_rtcp) = pair(), pair()
-        o = ng(P, command="offer", call_id=case, from_tag="A", sdp=sdp(a.getsockname()[1], (8,)))
-        an = ng(P, command="answer", call_id=case, from_tag="A", to_tag="B", sdp=sdp(b.getsockname()[1], answer_pts))
+        o = ng(P, command="offer", call_id=case, from_tag="A", sdp=call_sdp(a.getsockname()[1], pts=(8,)))
+        an = ng(P, command="answer", call_id=case, from_tag="A", to_tag="B", sdp=call_sdp(b.getsockname()[1], pts=answer_pts))
         to_b, to_a = media_port(o["sdp"]), media_port(an["sdp"])
         sent_a, got_a, rtcp_a, sr_ntp = [], [], [], None
         t0 = time.time()
