@@ -276,3 +276,34 @@ Test(ng_cmds, external_table_dispatch_errors_and_warnings)
 	(void)len;
 	ctl_ng_destroy(e);
 }
+
+/* rtpengine's clients spell keys with spaces ("transport protocol",
+ * "delete delay"): commands see them with dashes, in bencode and JSON. */
+static int cmd_key(struct ctl_ng_req *r, void *ctx)
+{
+	const struct ctl_val *v = ctl_dict_get(ctl_ng_args(r), "transport-protocol");
+
+	(void)ctx;
+	if (!v || v->type != CTL_V_STR)
+		return ctl_ng_error(r, "no transport-protocol");
+	ctl_dict_add(ctl_ng_reply(r), "got", 3, (struct ctl_val *)v);
+	return 0;
+}
+
+Test(ng_cmds, keys_with_spaces_read_as_dashes)
+{
+	static const struct ctl_ng_cmd cmds[] = { { "key", cmd_key } };
+	struct ctl_ng_conf c = { .cache_size = 8, .cache_ms = 1000, .arena_bytes = 65536, .cmds = cmds, .n_cmds = 1 };
+	struct ctl_ng *e = ctl_ng_create(&c);
+	char buf[512];
+
+	cr_assert_str_eq(ask_into(e, "a d7:command3:key18:transport protocol8:RTP/SAVPe", buf, sizeof(buf)),
+			 "a d6:result2:ok3:got8:RTP/SAVPe");
+	cr_assert_str_eq(ask_into(e, "b d7:command3:key18:transport-protocol7:RTP/AVPe", buf, sizeof(buf)),
+			 "b d6:result2:ok3:got7:RTP/AVPe");
+	cr_assert_str_eq(ask_into(e, "c {\"command\": \"key\", \"transport protocol\": \"RTP/AVPF\"}", buf, sizeof(buf)),
+			 "c {\"result\":\"ok\",\"got\":\"RTP/AVPF\"}");
+	cr_assert_str_eq(ask_into(e, "d d7:command3:key18:transport_protocol3:RTPe", buf, sizeof(buf)),
+			 "d d6:result5:error12:error-reason21:no transport-protocole", "only spaces, as rtpengine");
+	ctl_ng_destroy(e);
+}
