@@ -136,6 +136,7 @@ int ctl_call_report(struct ctl_ng_req *r, struct call *k, struct branch *only)
 		return ctl_ng_error(r, "Reply too large");
 	ctl_dict_add_int(a, reply, "created", k->created);
 	ctl_dict_add_int(a, reply, "last signal", k->last_signal);
+	ctl_dict_add_int(a, reply, "lcore", dp_call_lcore(k->dp)); /* the worker serving its media */
 	if (!only)
 		ctl_dict_add_int(a, reply, "branches", k->n_br);
 	if (n_br) {

@@ -45,6 +45,7 @@ static const struct key keys[] = {
 	{ "media", "relatch_ms", K_U32, F(media.relatch_ms), 0, 3600000, false },
 	{ "media", "mbufs_per_worker", K_U32, F(media.mbufs), 1023, 4194303, false },
 	{ "media", "rtcp_interval_ms", K_U32, F(media.rtcp_interval_ms), 500, 60000, false },
+	{ "media", "transcode_workers", K_U32, F(media.transcode_workers), 0, 128, false },
 };
 
 void ctl_config_defaults(struct ctl_config *c)

@@ -613,6 +613,8 @@ int ctl_stream_answer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s,
 	}
 	if (plan_transcoding(r, st, s, m))
 		return -1;
+	if (st->xcoded && dp_call_to_transcode_worker(b->call->dp))
+		return ctl_ng_error(r, "Cannot move the call to a transcoding worker");
 	/* back to the offerer: its protocol, our key for it */
 	if (st->srtp[0]) {
 		if (ctl_sdp_media_to_srtp(s, m, &st->key[0], 1))

@@ -19,7 +19,8 @@ enum dp_hugepages { DP_HUGE_AUTO, DP_HUGE_YES, DP_HUGE_NO };
 
 /* How EAL is started; filled from the [eal] section of the configuration. */
 struct dp_eal_conf {
-	char lcores[64];       /* EAL -l list, e.g. "0-1"; empty: every core we may run on */
+	char lcores[64];       /* EAL -l list, e.g. "0-1", or an EAL --lcores map with @ ("0@0,(1-2)@1");
+				* empty: every core we may run on */
 	uint32_t memory_mb;    /* memory EAL reserves (-m), in MiB */
 	enum dp_hugepages hugepages;
 	char pci_devices[DP_EAL_LIST_LEN]; /* PCI devices EAL may take, comma separated; none: --no-pci */

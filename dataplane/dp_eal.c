@@ -71,7 +71,9 @@ int dp_eal_build_args(const struct dp_eal_conf *conf, uint64_t huge_free_mb, con
 		return -EINVAL;
 	add_arg(&b, prog);
 	if (conf->lcores[0]) {
-		add_arg(&b, "-l");
+		/* "0-1" is a core list (-l); "0@0,(1-2)@1" maps lcores onto cores
+		 * (--lcores), which also runs more lcores than there are cores */
+		add_arg(&b, strpbrk(conf->lcores, "@(") ? "--lcores" : "-l");
 		add_arg(&b, conf->lcores);
 	}
 	snprintf(num, sizeof(num), "%" PRIu32, conf->memory_mb);

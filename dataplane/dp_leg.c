@@ -14,6 +14,7 @@
 
 uint32_t dp_relatch_ms = 3000;
 uint32_t dp_rtcp_interval_ms = 5000;
+static uint32_t g_transcode_workers; /* the last ones of the worker list; see relay_workers() */
 uint32_t dp_media_mbufs = 8191;
 
 void dp_workers_release(void); /* dp_worker.c */
@@ -113,6 +114,11 @@ int dp_media_start(const struct dp_media_conf *c)
 	g.n_ifaces = c->n_ifaces;
 	dp_relatch_ms = c->relatch_ms;
 	dp_rtcp_interval_ms = c->rtcp_interval_ms;
+	g_transcode_workers = c->transcode_workers;
+	if (g_transcode_workers && g_transcode_workers >= dp_worker_count())
+		dp_log(DP_LOG_WARNING, "dp", "media.transcode_workers = %u, but there are %u worker(s): %s",
+		       g_transcode_workers, dp_worker_count(),
+		       dp_worker_count() > 1 ? "keeping one for relaying" : "the one worker does both");
 	dp_media_mbufs = c->mbufs;
 	g.started = true;
 	return 0;
@@ -141,6 +147,15 @@ static uint32_t hash_str(const char *s)
 	return h;
 }
 
+/* How many workers take transcoded calls only (the last ones); the rest
+ * relay. At least one worker relays; with one worker, it does both. */
+static unsigned transcode_workers(void)
+{
+	unsigned n = dp_worker_count();
+
+	return n <= 1 ? 0 : g_transcode_workers >= n ? n - 1 : g_transcode_workers;
+}
+
 struct dp_call *dp_call_create(const char *call_id)
 {
 	struct dp_call *c;
@@ -152,13 +167,75 @@ struct dp_call *dp_call_create(const char *call_id)
 	if (!c)
 		return NULL;
 	snprintf(c->id, sizeof(c->id), "%s", call_id ? call_id : "");
-	c->w = dp_worker_get(hash_str(c->id) % n);
+	c->w = dp_worker_get(hash_str(c->id) % (n - transcode_workers()));
 	c->next = g.calls;
 	g.calls = c;
 	return c;
 }
 
 unsigned dp_call_lcore(const struct dp_call *c) { return c->w->lcore; }
+
+static int exec(struct dp_leg *l, struct dp_cmd *cmd);
+
+/* Move every leg of c onto worker `to`, each pair still relayed to each
+ * other afterwards. Kernel-UDP legs lose nothing (their sockets queue
+ * meanwhile); an ethdev leg's flow is off for the few microseconds of the
+ * move, and what arrives then is dropped as no-flow. */
+static int call_move(struct dp_call *c, struct dp_worker *to)
+{
+	struct dp_cmd detach = { .op = DP_CMD_DETACH }, attach = { .op = DP_CMD_ATTACH };
+	struct dp_leg *peer[64], *l;
+	bool eth[64][2];
+	unsigned n = 0, i;
+	int rc = 0;
+
+	for (l = c->legs; l; l = l->next_in_call)
+		if (++n > 64)
+			return -E2BIG;
+	for (l = c->legs, i = 0; l; l = l->next_in_call, i++) {
+		peer[i] = l->peer; /* set only by this thread's commands: safe to read */
+		eth[i][0] = l->rtp.eth != NULL;
+		eth[i][1] = l->rtcp.eth != NULL;
+		dp_eth_endpoint_close(&l->rtp); /* ethdev: no new lookup finds the leg */
+		dp_eth_endpoint_close(&l->rtcp);
+	}
+	for (l = c->legs; l; l = l->next_in_call) {
+		detach.leg = l;
+		dp_worker_exec(l->w, &detach); /* the old worker lets go */
+		dp_eth_endpoint_release(&l->rtp, true); /* and every other one passes a quiescent point */
+		dp_eth_endpoint_release(&l->rtcp, true);
+	}
+	c->w = to;
+	for (l = c->legs, i = 0; l; l = l->next_in_call, i++) {
+		l->w = to;
+		if (eth[i][0] && !rc)
+			rc = dp_eth_endpoint_open(l->iface, l->rtp_port, &l->rtp);
+		if (eth[i][1] && !rc)
+			rc = dp_eth_endpoint_open(l->iface, l->rtcp_port, &l->rtcp);
+		if (!rc)
+			rc = exec(l, &attach);
+	}
+	for (l = c->legs, i = 0; l; l = l->next_in_call, i++)
+		if (peer[i] && peer[i]->call == c && !rc)
+			rc = dp_leg_connect(l, peer[i]);
+	return rc;
+}
+
+int dp_call_to_transcode_worker(struct dp_call *c)
+{
+	unsigned n = dp_worker_count(), t = transcode_workers();
+	struct dp_worker *to;
+
+	if (!c || !t)
+		return 0;
+	to = dp_worker_get(n - t + hash_str(c->id) % t);
+	if (c->w == to)
+		return 0;
+	for (unsigned i = n - t; i < n; i++)
+		if (c->w == dp_worker_get(i))
+			return 0; /* already on a transcoding worker */
+	return call_move(c, to);
+}
 
 void dp_call_destroy(struct dp_call *c)
 {

@@ -50,6 +50,7 @@ struct dp_media_conf {
 	uint32_t relatch_ms;   /* a latched leg may re-latch after this much silence */
 	uint32_t mbufs;        /* mbufs per worker */
 	uint32_t rtcp_interval_ms; /* RTCP medius sends on transcoded legs: at most this often */
+	uint32_t transcode_workers; /* the last N workers take transcoded calls only; 0: every worker does both */
 };
 
 /* Fill c with one interface "default" on 127.0.0.1, ports 30000-39999,
@@ -72,13 +73,21 @@ enum {
 struct dp_call;
 struct dp_leg;
 
-/* A call (a group of legs on one worker, chosen by hashing call_id). NULL
- * when the media layer is not started, no worker lcore runs, or no memory. */
+/* A call (a group of legs on one worker, chosen by hashing call_id among
+ * the relaying workers). NULL when the media layer is not started, no
+ * worker lcore runs, or no memory. */
 struct dp_call *dp_call_create(const char *call_id);
 /* Destroy every leg of the call (their ports are freed) and the call. */
 void dp_call_destroy(struct dp_call *c);
 /* The worker lcore serving the call. */
 unsigned dp_call_lcore(const struct dp_call *c);
+/* The call needs transcoding: move it, all its legs, onto one of the
+ * transcoding workers (dp_media_conf.transcode_workers), so codec work
+ * never delays relaying on the others. Nothing happens without such
+ * workers, or when the call is on one already. Control lcore only; the
+ * legs keep their ports, keys, hooks, peers and counters. Returns 0 or
+ * -errno (the call may then be left half-moved: destroy it). */
+int dp_call_to_transcode_worker(struct dp_call *c);
 
 /* A leg with fresh local ports on the named interface (NULL: the first).
  * Returns NULL with *err = -ENOENT (no such interface), -EADDRINUSE (the

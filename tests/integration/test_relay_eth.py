@@ -104,15 +104,21 @@ def mac_of(dev, in_ns=False):
 
 
 class Harness:
-    def __init__(self, a, b, addr=f"{US}/24", device=DEVICE, eal=None):
+    def __init__(self, a, b, addr=f"{US}/24", device=DEVICE, eal=None, extra=()):
         args = [HARNESS, "--iface-eth", f"{device},{addr}"] + (["--eal", eal] if eal else []) + \
-               ["--a", a, "--b", b]
+               list(extra) + ["--a", a, "--b", b]
         self.p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         ready = self.p.stdout.readline().split()
         if ready[:1] != ["READY"]:
             _, err = stop(self.p)
             raise RuntimeError(f"relay_harness did not start: {' '.join(ready)} {err}")
         self.ports = {k: int(v) for k, v in (kv.split("=") for kv in ready[1:])}
+
+    def move(self):
+        """SIGUSR1: move the call to a transcoding worker; (from, to, rc)."""
+        self.p.send_signal(signal.SIGUSR1)
+        words = dict(kv.split("=") for kv in self.p.stdout.readline().split()[1:])
+        return int(words["from"]), int(words["to"]), int(words["rc"])
 
     def stop(self):
         out, err = stop(self.p, signal.SIGTERM)
@@ -419,6 +425,33 @@ def part_two_workers():
           f"{got} received, relay drops {bad} (all drops, with late IPv6 chatter of part 4: {drops})")
 
 
+def part_move_to_transcode_worker():
+    """A call moved to the transcoding worker mid-call (as when its answer
+    needs transcoding) goes on relaying: its flows now land on, or are
+    handed to, the new worker."""
+    rport = 45100 + N * 2
+    forget_us()
+    try:
+        h = Harness("flags=asymmetric", f"remote={PEER}:{rport},flags=asymmetric",
+                    device=f"{DEVICE},qpairs=2", eal="--lcores=0@0,1@1,2@1", extra=("--transcode-workers", "1"))
+    except RuntimeError as e:
+        check(False, f"move: two workers on a 2-queue af_packet port: {e}")
+        return
+    rx = ns_receiver(PEER, rport, 5.0)
+    sports = ",".join(str(46200 + N * 8 + i) for i in range(8))
+    ns(sys.executable, "-c", GOOD_SENDER, US, str(h.ports["a_rtp"]), "40", "1", sports)
+    moved = h.move()
+    ns(sys.executable, "-c", GOOD_SENDER, US, str(h.ports["a_rtp"]), "40", "41", sports)
+    again = h.move()
+    got = ns_receiver_count(rx)
+    stats = h.stop()
+    bad = {k: v for k, v in stats["lcores"]["drops"].items() if k in ("no_flow", "no_arp", "tx_full", "no_dest")}
+    check(moved == (1, 2, 0) and again == (2, 2, 0),
+          f"move: the call went from relay worker lcore 1 to transcoding worker lcore 2 ({moved}), and stays ({again})")
+    check(got == 80 and stats["a"]["rtp_packets"] == 80 and not bad,
+          f"move: 40 packets before the move and 40 after, all relayed over ethdev: {got} received, drops {bad}")
+
+
 def main():
     if os.geteuid() != 0:
         print("SKIP: needs root for network namespaces and veth pairs")
@@ -444,6 +477,7 @@ def main():
         part_bad_input()
         part_ipv6()
         part_two_workers()
+        part_move_to_transcode_worker()
     finally:
         teardown()
     finish()

@@ -2,13 +2,16 @@
  * kernel-UDP ports, SRTP), configured from the command line, for tests that
  * drive media through medius before the ng call model exists.
  *
- *   relay_harness [--lcores LIST] [--relatch MS] [--eal ARGS]
+ *   relay_harness [--lcores LIST] [--relatch MS] [--eal ARGS] [--transcode-workers N]
  *                 [--iface-eth DEVICE,ADDRESS[/LEN]] --a OPTS --b OPTS
  *   --iface-eth: both legs on an ethdev interface instead of kernel UDP on
  *     127.0.0.1: DEVICE is an EAL device name or vdev argument string (it
  *     may contain commas: ADDRESS is what follows the last one), e.g.
  *     net_af_packet0,iface=vethM,10.99.1.1/24
  *   --eal: further EAL arguments, space separated ("--lcores=0@0,1@1,2@1")
+ *   --transcode-workers: media.transcode_workers; then SIGUSR1 moves the call
+ *     to a transcoding worker (dp_call_to_transcode_worker) and prints
+ *     "MOVED from=LCORE to=LCORE rc=N"
  *   OPTS: comma-separated key=value:
  *     remote=IP:PORT   where the leg's peer receives (optional: latching)
  *     flags=F|F        mux, strict, asymmetric, rewrite
@@ -129,12 +132,14 @@ int main(int argc, char **argv)
 	struct dp_leg_local loc[2];
 	struct dp_lcore_stats ls;
 	sigset_t mask;
-	int sig, err, relatch_ms = -1;
+	int sig, err, relatch_ms = -1, transcode_workers = 0;
 	char eth_dev[128] = "", eth_addr[64] = "";
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--relatch") && i + 1 < argc) {
 			relatch_ms = atoi(argv[++i]);
+		} else if (!strcmp(argv[i], "--transcode-workers") && i + 1 < argc) {
+			transcode_workers = atoi(argv[++i]);
 		} else if (!strcmp(argv[i], "--lcores") && i + 1 < argc) {
 			snprintf(eal.lcores, sizeof(eal.lcores), "%s", argv[++i]);
 		} else if (!strcmp(argv[i], "--eal") && i + 1 < argc) {
@@ -165,6 +170,7 @@ int main(int argc, char **argv)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	dp_log_capture_rte();
 	if (dp_eal_start(&eal, "relay_harness"))
@@ -172,6 +178,7 @@ int main(int argc, char **argv)
 	dp_media_conf_defaults(&mc);
 	if (relatch_ms >= 0)
 		mc.relatch_ms = (uint32_t)relatch_ms;
+	mc.transcode_workers = (uint32_t)transcode_workers;
 	if (eth_dev[0]) {
 		struct dp_iface_conf *f = &mc.ifaces[0];
 		char *slash = strchr(eth_addr, '/');
@@ -211,7 +218,13 @@ int main(int argc, char **argv)
 	printf("READY a_rtp=%u a_rtcp=%u b_rtp=%u b_rtcp=%u\n", loc[0].rtp_port, loc[0].rtcp_port,
 	       loc[1].rtp_port, loc[1].rtcp_port);
 	fflush(stdout);
-	sigwait(&mask, &sig);
+	while (sigwait(&mask, &sig) == 0 && sig == SIGUSR1) {
+		unsigned from = dp_call_lcore(call);
+
+		err = dp_call_to_transcode_worker(call);
+		printf("MOVED from=%u to=%u rc=%d\n", from, dp_call_lcore(call), err);
+		fflush(stdout);
+	}
 	printf("{");
 	print_leg("a", leg[0]);
 	printf(", ");

@@ -278,6 +278,19 @@ Test(eal_args, lcores)
 	cr_assert_eq(b.argc, 9, "argc %d", b.argc);
 }
 
+Test(eal_args, lcore_map_uses_the_lcores_option)
+{
+	struct dp_eal_conf c;
+	struct built b;
+
+	conf_init(&c);
+	strcpy(c.lcores, "0@0,(1-2)@1");
+	build_ok(&b, &c, 0);
+	expect_pair(&b, "--lcores", "0@0,(1-2)@1");
+	cr_assert_eq(count(&b, "-l"), 0);
+	cr_assert_eq(b.argc, 9, "argc %d", b.argc);
+}
+
 Test(eal_args, pci_devices)
 {
 	struct dp_eal_conf c;
