@@ -3,13 +3,15 @@ tests (standard library only)."""
 import array
 import math
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from collections import Counter
 
-from medius_test import check
+from medius_test import MEDIUSCTL, bdecode, check, free_port, ng
 
 
 def pcm_from_bytes(data):
@@ -193,6 +195,66 @@ def check_relayed_tones(name, seen_by, out1, out2, r1, r2, a_srtp, b_srtp, pcap,
 
 # ---- SIP peers (sipp, Kamailio) and their captures: shared by the Kamailio tests ----
 
+KAMAILIO = os.environ.get("KAMAILIO", "kamailio")
+KAMAILIO_MPATH = os.environ.get("KAMAILIO_MPATH", "/usr/lib/x86_64-linux-gnu/kamailio/modules/")
+SIPP = os.environ.get("SIPP", "sipp")
+TSHARK = os.environ.get("TSHARK", "tshark")
+SIPP_PCAP = os.environ.get("SIPP_PCAP", "/usr/share/sip-tester/g711a.pcap")
+KAMAILIO_CFG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kamailio")
+MEDIUS_PORTS = range(30000, 40000)  # mediusd's built-in "default" interface
+SIPP_TIMEOUT = 25  # s, sipp's -timeout for one call
+
+
+def skip(why):
+    """End the test as skipped (exit 77)."""
+    print(f"SKIP: {why}", flush=True)
+    sys.exit(77)
+
+
+def require_sip_peers(tools, install_hint):
+    """Skip the test unless the tools are on PATH, Kamailio's rtpengine module
+    is in KAMAILIO_MPATH, sipp's pcap exists and we are root (sipp plays
+    pcaps through a raw socket, tshark captures on lo)."""
+    for tool in tools:
+        if shutil.which(tool) is None:
+            skip(f"{tool} not found ({install_hint})")
+    if not os.path.exists(os.path.join(KAMAILIO_MPATH, "rtpengine.so")):
+        skip(f"no rtpengine.so in {KAMAILIO_MPATH}")
+    if not os.path.exists(SIPP_PCAP):
+        skip(f"no {SIPP_PCAP}")
+    if os.geteuid() != 0:
+        skip("needs root: sipp plays pcaps through a raw socket, tshark captures on lo")
+
+
+_peer_ports_taken = set()
+
+
+def peer_port():
+    """A free UDP port outside medius's range, and not handed out before by
+    this process. Even so that a port + 1 (sipp's RTCP) is free too."""
+    while True:
+        p = free_port()
+        if p in MEDIUS_PORTS or p % 2 or p in _peer_ports_taken or p + 1 in _peer_ports_taken:
+            continue
+        _peer_ports_taken.update((p, p + 1))
+        return p
+
+
+def fill_config(name, out, **fields):
+    """KAMAILIO_CFG_DIR/name with each @FIELD@ replaced, written to out; its
+    path. A field left unfilled is an error."""
+    with open(os.path.join(KAMAILIO_CFG_DIR, name)) as f:
+        text = f.read()
+    for k, v in fields.items():
+        text = text.replace(f"@{k}@", str(v))
+    left = re.findall(r"@[A-Z_]+@", text)
+    if left:
+        raise RuntimeError(f"{name}: unfilled fields {left}")
+    with open(out, "w") as f:
+        f.write(text)
+    return out
+
+
 def read_text(path):
     """A file's text ('' when it does not exist or cannot be read)."""
     try:
@@ -212,7 +274,95 @@ def wait_for(pred, timeout):
     return pred()
 
 
-def rtp_fields(pcap, *fields, port=None, tshark="tshark", where=None):
+def wait_exit(proc, timeout):
+    """proc's exit code once it ends, None when it is still running after timeout seconds."""
+    try:
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def stop_all(procs):
+    """Stop procs, the last started first: tshark with SIGINT (so that it
+    writes out its capture), the others with SIGTERM."""
+    for p in reversed(procs):
+        stop(p, signal.SIGINT if p.args[0] == TSHARK else signal.SIGTERM)
+
+
+def start_sipp(args, tag, tmp, procs):
+    """sipp with args in the background, one call, its traces in tmp; the
+    process goes to procs. (process, {msg, screen, err, out: trace paths})."""
+    files = {k: os.path.join(tmp, f"{tag}_{k}.log") for k in ("msg", "screen", "err", "out")}
+    cmd = [SIPP, *args, "-nostdin", "-m", "1", "-timeout", f"{SIPP_TIMEOUT}s", "-timeout_error",
+           "-trace_msg", "-message_file", files["msg"],
+           "-trace_screen", "-screen_file", files["screen"],
+           "-trace_err", "-error_file", files["err"]]
+    with open(files["out"], "wb") as out:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=tmp)
+    procs.append(proc)
+    return proc, files
+
+
+def start_uas(tag, tmp, args, sip_port, media_port, procs):
+    """A callee sipp (args: its scenario) on 127.0.0.1:sip_port, media on
+    media_port, once it is bound and listening; (process, its files)."""
+    uas, files = start_sipp([*args, "-i", "127.0.0.1", "-p", str(sip_port),
+                             "-mi", "127.0.0.1", "-mp", str(media_port)], tag, tmp, procs)
+    if not wait_bound(uas, sip_port):
+        raise RuntimeError(f"the {tag} sipp did not start:\n{read_text(files['out'])[-2000:]}")
+    return uas, files
+
+
+def check_sipp(who, rc, files, took=None):
+    """Check that a sipp ran its one call through: exit 0, one successful
+    call; its error and output traces are printed when it did not."""
+    ok = successful_calls(read_text(files["screen"]))
+    check(rc == 0 and ok == 1, f"{who} completes its scenario (sipp exit {rc}, successful calls {ok})"
+          + (f" in {took:.1f} s" if took is not None else ""))
+    if rc != 0:
+        for f in (files["err"], files["out"]):
+            print(f"    {os.path.basename(f)}: {read_text(f)[-1500:]}")
+
+
+def start_kamailio(template, name, tmp, listen_port, **fields):
+    """Kamailio running template (in KAMAILIO_CFG_DIR) filled in with
+    fields, LISTEN_PORT and MPATH as tmp/name.cfg, logging to tmp/name.log,
+    once it listens on listen_port; checks that kamailio -c accepts the
+    config. (process, log path)."""
+    cfg = fill_config(template, os.path.join(tmp, f"{name}.cfg"), LISTEN_PORT=listen_port, MPATH=KAMAILIO_MPATH,
+                      **fields)
+    r = subprocess.run([KAMAILIO, "-c", "-f", cfg], capture_output=True, text=True, timeout=30)
+    check(r.returncode == 0, f"kamailio -c accepts {name}.cfg" + ("" if r.returncode == 0 else ": " + r.stderr[-1500:]))
+    log_path = os.path.join(tmp, f"{name}.log")
+    rundir = os.path.join(tmp, name)
+    os.makedirs(rundir, exist_ok=True)
+    with open(log_path, "wb") as log:
+        kam = subprocess.Popen([KAMAILIO, "-f", cfg, "-DD", "-E", "-n", "1", "-m", "32", "-M", "4",
+                                "-w", rundir, "-Y", rundir, "-P", os.path.join(rundir, "kamailio.pid")],
+                               stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    if not wait_bound(kam, listen_port, 15):
+        stop(kam)
+        raise RuntimeError(f"kamailio ({name}) did not start:\n{read_text(log_path)[-3000:]}")
+    time.sleep(0.3)
+    return kam, log_path
+
+
+def end_kamailio(name, kam, log_path, calls):
+    """Check Kamailio's log (each of rtpengine_offer(), _answer() and
+    _delete() succeeded `calls` times, no error), then stop it and check
+    that it exits cleanly."""
+    klog = read_text(log_path)
+    for fn in ("rtpengine_offer", "rtpengine_answer", "rtpengine_delete"):
+        k = klog.count(f"{fn}: ok")
+        check(k == calls, f"{name}: Kamailio's rtpengine module: {fn}() succeeded {k} times (of {calls})")
+    bad = "failed" in klog or "ERROR" in klog
+    check(not bad, f"{name}: no error in Kamailio's log" + ("" if not bad else ":\n" + "\n".join(
+        l for l in klog.splitlines() if "ERROR" in l or "failed" in l)[:2000]))
+    stop(kam)
+    check(kam.returncode == 0, f"{name}: Kamailio stops cleanly (exit {kam.returncode})")
+
+
+def rtp_fields(pcap, *fields, port=None, tshark=TSHARK, where=None):
     """Rows of fields for each RTP packet in pcap: UDP on port decoded as
     RTP, or, without a port, UDP that looks like RTP; where (a display
     filter) narrows it. A capture's port must be named: a free port can be
@@ -225,7 +375,22 @@ def rtp_fields(pcap, *fields, port=None, tshark="tshark", where=None):
     return [line.split("\t") for line in r.stdout.splitlines() if line]
 
 
-def start_capture(cap, filt, procs, tshark="tshark", iface="lo"):
+def payload_bytes(rows, col):
+    """The RTP payloads in column col of rows (tshark's hex, ':'-separated or not), joined."""
+    return b"".join(bytes.fromhex(r[col].replace(":", "")) for r in rows)
+
+
+def sipp_pcap_rtp(pcap=SIPP_PCAP):
+    """The RTP of the pcap sipp plays, checked to be a real stream:
+    ([(seq, payload type, payload)], sorted payload types)."""
+    rows = rtp_fields(pcap, "rtp.seq", "rtp.p_type", "rtp.payload")
+    pts = sorted({r[1] for r in rows})
+    print(f"{pcap}: {len(rows)} RTP packets, payload types {pts}", flush=True)
+    check(len(rows) > 100, f"the pcap holds a real stream: {len(rows)} RTP packets")
+    return rows, pts
+
+
+def start_capture(cap, filt, procs, tshark=TSHARK, iface="lo"):
     """tshark writing what matches the capture filter filt on iface to cap,
     once it is capturing; the process goes to procs (stop it with SIGINT)."""
     tserr = cap + ".err"
@@ -241,7 +406,6 @@ def sip_messages(log):
     """sipp's -trace_msg log split into its messages: [(direction, text,
     time)], direction 'sent' or 'received', time the log's epoch seconds
     (None when the line has none)."""
-    import re
     out = []
     for m in re.finditer(r"^-+ ([^\n]*)\n(UDP message (sent|received)[^\n]*\n)(.*?)(?=^-+ |\Z)",
                          log, re.M | re.S):
@@ -252,7 +416,6 @@ def sip_messages(log):
 def _sipp_time(line):
     """Epoch seconds of a sipp trace's separator line: 'YYYY-MM-DD HH:MM:SS.ffffff'
     (local time), optionally followed by the epoch itself."""
-    import re
     e = re.search(r"\b(\d{9,}\.\d+)\s*$", line)
     if e:
         return float(e.group(1))
@@ -262,10 +425,14 @@ def _sipp_time(line):
     return time.mktime(time.strptime(f"{d.group(1)} {d.group(2)}", "%Y-%m-%d %H:%M:%S")) + float(d.group(3) or 0)
 
 
+def sipp_received(files, first):
+    """[(text, time)] of the SIP messages a sipp (files: start_sipp's) received that start with first."""
+    return [(t, ts) for dr, t, ts in sip_messages(read_text(files["msg"])) if dr == "received" and t.startswith(first)]
+
+
 def sdp_target(msg):
     """(address, port, [payload types]) of a SIP message's first audio
     section, or None without one."""
-    import re
     c = re.search(r"^c=IN IP4 (\S+)", msg, re.M)
     m = re.search(r"^m=audio (\d+) \S+ ([\d ]+)", msg, re.M)
     if not c or not m:
@@ -275,15 +442,13 @@ def sdp_target(msg):
 
 def successful_calls(screen):
     """The 'Successful call' total of a sipp -trace_screen file, or None."""
-    import re
     m = re.findall(r"Successful call\s+\|\s+\d+\s+\|\s+(\d+)", screen)
     return int(m[-1]) if m else None
 
 
-def ng_exchanges_timed(pcap, ng_port, tshark="tshark"):
+def ng_exchanges_timed(pcap, ng_port, tshark=TSHARK):
     """The ng requests to ng_port in pcap and their replies, matched by
     cookie: [(request dict, reply dict or None, request's epoch time)]."""
-    from medius_test import bdecode
     r = subprocess.run([tshark, "-n", "-r", pcap, "-T", "fields", "-e", "frame.time_epoch",
                         "-e", "udp.dstport", "-e", "udp.payload"],
                        capture_output=True, text=True, timeout=30)
@@ -308,6 +473,44 @@ def ng_exchanges_timed(pcap, ng_port, tshark="tshark"):
     return [(msg, replies.get(cookie), t) for cookie, msg, t in reqs]
 
 
+def medius_totals(d):
+    """mediusd's (a medius_test.Daemon) total statistics."""
+    return ng(d.port, command="statistics")["statistics"]["totalstatistics"]
+
+
+def check_call_deleted(d, before, label=""):
+    """Check that since `before` (medius_totals) medius managed one session
+    and deleted it (BYE), none timed out, and lists no call; the statistics'
+    changes."""
+    after = medius_totals(d)
+    delta = {k: after[k] - before[k] for k in after}
+    print(f"    medius: {delta}", flush=True)
+    check(delta["managedsessions"] == 1 and delta["deletedsessions"] == 1 and delta["timeoutsessions"] == 0,
+          f"{label}medius managed one session, deleted (BYE), not timed out")
+    calls = ng(d.port, command="list")["calls"]
+    check(calls == [], f"{label}no call left in medius after the BYE: {calls}")
+    return delta
+
+
+def check_mediusctl_list_empty(d):
+    """Check that mediusctl list shows no call (no SIPp call-id, no tag, no row of counters)."""
+    out = subprocess.run([MEDIUSCTL, "-s", f"127.0.0.1:{d.port}", "list"], capture_output=True, text=True, timeout=30)
+    ok = out.returncode == 0 and not re.search(r"SIPp|@|^\S+\s+\d+\s+\d+\s+\d+", out.stdout, re.M)
+    check(ok, "mediusctl list: no call left: " + (repr(out.stdout.strip().splitlines()[-1:]) if ok else "\n" + out.stdout))
+
+
+def check_mediusd_stops(d, min_requests=0):
+    """Stop mediusd; check that it exits 0 and logs its ng counters at
+    shutdown: at least min_requests requests, no error. Its log text."""
+    code = d.stop()
+    check(code == 0, f"mediusd stops cleanly (exit {code})")
+    mlog = d.log_text()
+    m = re.search(r"ng: (\d+) requests, (\d+) errors", mlog)
+    check(m is not None and int(m.group(1)) >= min_requests and m.group(2) == "0",
+          f"mediusd's ng counters at shutdown: {m and m.group(0)}")
+    return mlog
+
+
 def leftovers(tag):
     """Pids of running processes whose command line contains tag (a temp
     dir the test's processes were all given)."""
@@ -322,3 +525,19 @@ def leftovers(tag):
         except OSError:
             pass
     return found
+
+
+def clean_up(tmp, also=()):
+    """Kill what the test left running (processes naming tmp, and the pids
+    in also), check that there was none; remove tmp unless KEEP_TMP is set."""
+    left = leftovers(tmp) + list(also)
+    for pid in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    check(left == [], f"nothing the test started is left running: {left}")
+    if os.environ.get("KEEP_TMP"):
+        print(f"kept {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)

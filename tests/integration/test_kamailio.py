@@ -51,7 +51,6 @@ Standard library only.
 import math
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -60,99 +59,28 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from medius_test import MEDIUSCTL, Daemon, bdecode, check, finish, free_port, ng  # noqa: E402
-from media_check import goertzel_power, stop, ulaw_to_linear, wait_bound  # noqa: E402
+from medius_test import MEDIUSCTL, Daemon, check, finish  # noqa: E402
+from media_check import (KAMAILIO, MEDIUS_PORTS, SIPP, SIPP_PCAP, SIPP_TIMEOUT, TSHARK, check_call_deleted,  # noqa: E402
+                         check_mediusctl_list_empty, check_mediusd_stops, check_sipp, clean_up, end_kamailio,
+                         fill_config, goertzel_power, medius_totals, ng_exchanges_timed, payload_bytes, peer_port,
+                         read_text, require_sip_peers, rtp_fields, sdp_target, sipp_pcap_rtp, sipp_received, skip,
+                         start_capture, start_kamailio, start_sipp, start_uas, stop, stop_all, ulaw_to_linear,
+                         wait_exit, wait_for)
 
-KAMAILIO = os.environ.get("KAMAILIO", "kamailio")
-KAMAILIO_MPATH = os.environ.get("KAMAILIO_MPATH", "/usr/lib/x86_64-linux-gnu/kamailio/modules/")
-SIPP = os.environ.get("SIPP", "sipp")
-TSHARK = os.environ.get("TSHARK", "tshark")
-PCAP = os.environ.get("SIPP_PCAP", "/usr/share/sip-tester/g711a.pcap")
 GST = os.environ.get("GST_LAUNCH", "gst-launch-1.0")
-CFG_DIR = os.path.join(HERE, "kamailio")
 
-MEDIUS_PORTS = range(30000, 40000)  # the built-in "default" interface
 OFFER_FLAGS = "replace-origin replace-session-connection ICE=remove"
 ANSWER_FLAGS = "replace-origin replace-session-connection ICE=remove"
 OPUS_OFFER_FLAGS = OFFER_FLAGS + " codec-transcode-PCMA"  # case 3: medius adds PCMA to the Opus offer
 OPUS_FRAMES = 150  # opus_send.sh's 20 ms frames (3 s)
 MIN_DOMINANCE = 20  # dB: the 1 kHz tone over other probe frequencies, decoded from the PCMA
 MAX_LOST = 2     # RTP packets the callee may miss (loopback: none expected)
-CALL_TIMEOUT = 25  # s, for one call's sipp pair
 
 
-def skip(why):
-    print(f"SKIP: {why}", flush=True)
-    sys.exit(77)
-
-
-for tool in (KAMAILIO, SIPP, TSHARK, GST):
-    if shutil.which(tool) is None:
-        skip(f"{tool} not found (apt-get install kamailio sip-tester tshark gstreamer1.0-tools)")
+require_sip_peers((KAMAILIO, SIPP, TSHARK, GST), "apt-get install kamailio sip-tester tshark gstreamer1.0-tools")
 for element in ("audiotestsrc", "opusenc", "rtpopuspay", "udpsink"):
     if subprocess.run([GST.replace("gst-launch", "gst-inspect"), element], capture_output=True, timeout=60).returncode != 0:
         skip(f"no GStreamer element {element} (gstreamer1.0-plugins-base, -good)")
-if not os.path.exists(os.path.join(KAMAILIO_MPATH, "rtpengine.so")):
-    skip(f"no rtpengine.so in {KAMAILIO_MPATH}")
-if not os.path.exists(PCAP):
-    skip(f"no {PCAP}")
-if os.geteuid() != 0:
-    skip("needs root: sipp plays pcaps through a raw socket, tshark captures on lo")
-
-_taken = set()
-
-
-def port():
-    """A free UDP port outside medius's range, and not handed out before here.
-    Even so that a port + 1 (sipp's RTCP) is free too."""
-    while True:
-        p = free_port()
-        if p in MEDIUS_PORTS or p % 2 or p in _taken or p + 1 in _taken:
-            continue
-        _taken.update((p, p + 1))
-        return p
-
-
-def fill(name, out, **fields):
-    with open(os.path.join(CFG_DIR, name)) as f:
-        text = f.read()
-    for k, v in fields.items():
-        text = text.replace(f"@{k}@", str(v))
-    left = re.findall(r"@[A-Z_]+@", text)
-    if left:
-        raise RuntimeError(f"{name}: unfilled fields {left}")
-    with open(out, "w") as f:
-        f.write(text)
-    return out
-
-
-def read(path):
-    try:
-        with open(path, errors="replace") as f:
-            return f.read()
-    except OSError:
-        return ""
-
-
-def wait_for(pred, timeout):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return pred()
-
-
-def rtp_fields(pcap, *fields, port=None):
-    """Rows of fields for each RTP packet in pcap: UDP to port decoded as RTP,
-    or, without a port, UDP that looks like RTP. A capture's port must be
-    named: a free port can be one Wireshark gives to another protocol (27910
-    is Quake II's), and then no heuristic runs on it."""
-    decode = ["-d", f"udp.port=={port},rtp"] if port else ["-o", "rtp.heuristic_rtp:TRUE"]
-    r = subprocess.run([TSHARK, "-n", "-r", pcap, *decode, "-Y", "rtp",
-                        "-T", "fields", *sum((["-e", f] for f in fields), [])],
-                       capture_output=True, text=True, timeout=30)
-    return [line.split("\t") for line in r.stdout.splitlines() if line]
 
 
 def alaw(b):
@@ -165,11 +93,6 @@ def alaw(b):
 
 ALAW = [alaw(i) for i in range(256)]
 ULAW = [ulaw_to_linear(i) for i in range(256)]
-
-
-def payload_bytes(rows, col):
-    """The RTP payloads of rows (tshark's hex, ':'-separated or not) joined."""
-    return b"".join(bytes.fromhex(r[col].replace(":", "")) for r in rows)
 
 
 def snr_db(ref, got):
@@ -190,81 +113,7 @@ def snr_db(ref, got):
     return 10 * math.log10(sig / noise), lag
 
 
-def sip_messages(log):
-    """sipp's -trace_msg log split into its messages (direction, text)."""
-    out = []
-    for m in re.finditer(r"^-+ [^\n]*\n(UDP message (sent|received)[^\n]*\n)(.*?)(?=^-+ |\Z)",
-                         log, re.M | re.S):
-        out.append((m.group(2), m.group(3).lstrip("\r\n")))
-    return out
-
-
-def sdp_target(msg):
-    c = re.search(r"^c=IN IP4 (\S+)", msg, re.M)
-    m = re.search(r"^m=audio (\d+) \S+ ([\d ]+)", msg, re.M)
-    if not c or not m:
-        return None
-    return c.group(1), int(m.group(1)), m.group(2).split()
-
-
-def sipp(args, tag, tmp):
-    """Start sipp in the background with its traces in tmp; returns (proc, files)."""
-    files = {k: os.path.join(tmp, f"{tag}_{k}.log") for k in ("msg", "screen", "err", "out")}
-    cmd = [SIPP, *args, "-nostdin", "-m", "1", "-timeout", f"{CALL_TIMEOUT}s", "-timeout_error",
-           "-trace_msg", "-message_file", files["msg"],
-           "-trace_screen", "-screen_file", files["screen"],
-           "-trace_err", "-error_file", files["err"]]
-    out = open(files["out"], "wb")
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=tmp)
-    out.close()
-    return proc, files
-
-
-def successful_calls(screen):
-    m = re.findall(r"Successful call\s+\|\s+\d+\s+\|\s+(\d+)", screen)
-    return int(m[-1]) if m else None
-
-
-def leftovers(tmp):
-    """Processes still running whose command line names the temp dir."""
-    found = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if tmp.encode() in f.read():
-                    found.append(int(pid))
-        except OSError:
-            pass
-    return found
-
-
-PCAP_RTP = rtp_fields(PCAP, "rtp.seq", "rtp.p_type", "rtp.payload")
-PCAP_PT = sorted({r[1] for r in PCAP_RTP})
-print(f"{PCAP}: {len(PCAP_RTP)} RTP packets, payload types {PCAP_PT}", flush=True)
-check(len(PCAP_RTP) > 100, f"the pcap holds a real stream: {len(PCAP_RTP)} RTP packets")
-
-
-def start_uas(case, tmp, args, callee_sip, callee_media, procs):
-    """The callee sipp, bound and listening; (process, its files)."""
-    uas, files = sipp([*args, "-i", "127.0.0.1", "-p", str(callee_sip),
-                       "-mi", "127.0.0.1", "-mp", str(callee_media)], f"{case}_uas", tmp)
-    procs.append(uas)
-    if not wait_bound(uas, callee_sip):
-        raise RuntimeError(f"the callee sipp did not start:\n{read(files['out'])[-2000:]}")
-    return uas, files
-
-
-def start_capture(cap, filt, procs):
-    """tshark writing what matches filt on lo to cap, once it is capturing."""
-    tserr = cap + ".err"
-    with open(tserr, "wb") as e:
-        ts = subprocess.Popen([TSHARK, "-n", "-q", "-i", "lo", "-f", filt, "-w", cap],
-                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=e)
-    procs.append(ts)
-    if not wait_for(lambda: "Capturing on" in read(tserr) or ts.poll() is not None, 15) or ts.poll() is not None:
-        raise RuntimeError(f"tshark did not start capturing: {read(tserr)}")
+PCAP_RTP, PCAP_PT = sipp_pcap_rtp()
 
 
 def place_call(case, tmp, kam_port, uac_xml, caller_sip, caller_media, uas, procs):
@@ -272,63 +121,57 @@ def place_call(case, tmp, kam_port, uac_xml, caller_sip, caller_media, uas, proc
     (caller files, caller exit, callee exit, seconds taken); exits are None
     on a timeout."""
     t0 = time.time()
-    uac, uac_files = sipp([f"127.0.0.1:{kam_port}", "-sf", uac_xml, "-s", "callee",
-                           "-i", "127.0.0.1", "-p", str(caller_sip),
-                           "-mi", "127.0.0.1", "-mp", str(caller_media)], f"{case}_uac", tmp)
-    procs.append(uac)
-    try:
-        uac_rc = uac.wait(CALL_TIMEOUT + 10)
-    except subprocess.TimeoutExpired:
-        uac_rc = None
-    try:
-        uas_rc = uas.wait(10)
-    except subprocess.TimeoutExpired:
-        uas_rc = None
+    uac, uac_files = start_sipp([f"127.0.0.1:{kam_port}", "-sf", uac_xml, "-s", "callee",
+                                 "-i", "127.0.0.1", "-p", str(caller_sip),
+                                 "-mi", "127.0.0.1", "-mp", str(caller_media)], f"{case}_uac", tmp, procs)
+    uac_rc = wait_exit(uac, SIPP_TIMEOUT + 10)
+    uas_rc = wait_exit(uas, 10)
     return uac_files, uac_rc, uas_rc, time.time() - t0
+
+
+def check_sipps(case, uac_files, uac_rc, uas_files, uas_rc, took):
+    """Both sipp ran their call through."""
+    check_sipp(f"{case}: the caller", uac_rc, uac_files, took)
+    check_sipp(f"{case}: the callee", uas_rc, uas_files)
+
+
+def sdp_seen(uas_files, uac_files):
+    """The INVITE the callee got, the 200 OK with SDP the caller got ('' when
+    none), and their SDP targets (address, port, payload types), printed."""
+    invite = next((t for t, _ in sipp_received(uas_files, "INVITE ")), "")
+    answer = next((t for t, _ in sipp_received(uac_files, "SIP/2.0 200") if "application/sdp" in t), "")
+    to_callee, to_caller = sdp_target(invite), sdp_target(answer)
+    print(f"    SDP (address, port, payload types) the callee was offered: {to_callee}; the caller was answered:"
+          f" {to_caller}", flush=True)
+    return invite, answer, to_callee, to_caller
 
 
 def run_call(case, tmp, d, kam_port, callee_args, expect_codec, max_lost=MAX_LOST):
     """One call UAC -> Kamailio -> UAS, media UAC -> medius -> UAS, checked."""
     print(f"--- {case} ---", flush=True)
-    callee_sip, callee_media = run_call.callee_sip, port()
-    caller_sip, caller_media = port(), port()
-    before = ng(d.port, command="statistics")["statistics"]["totalstatistics"]
+    callee_sip, callee_media = run_call.callee_sip, peer_port()
+    caller_sip, caller_media = peer_port(), peer_port()
+    before = medius_totals(d)
     capfile = os.path.join(tmp, f"{case}_callee.pcapng")
     procs = []
     try:
-        uas, uas_files = start_uas(case, tmp, callee_args, callee_sip, callee_media, procs)
+        uas, uas_files = start_uas(f"{case}_uas", tmp, callee_args, callee_sip, callee_media, procs)
         start_capture(capfile, f"udp dst port {callee_media}", procs)
         uac_files, uac_rc, uas_rc, took = place_call(case, tmp, kam_port, run_call.uac_xml, caller_sip,
                                                      caller_media, uas, procs)
         time.sleep(0.3)  # let the capture take the last packets in
     finally:
-        for p in reversed(procs):
-            stop(p, signal.SIGINT if p.args[0] == TSHARK else signal.SIGTERM)
-
-    uac_ok = successful_calls(read(uac_files["screen"]))
-    uas_ok = successful_calls(read(uas_files["screen"]))
-    check(uac_rc == 0 and uac_ok == 1,
-          f"{case}: the caller completes its call in {took:.1f} s (sipp exit {uac_rc}, successful calls {uac_ok})")
-    check(uas_rc == 0 and uas_ok == 1, f"{case}: the callee too (sipp exit {uas_rc}, successful calls {uas_ok})")
-    if uac_rc != 0 or uas_rc != 0:
-        for f in (uac_files["err"], uas_files["err"], uac_files["out"]):
-            print(f"    {os.path.basename(f)}: {read(f)[-1500:]}")
+        stop_all(procs)
+    check_sipps(case, uac_files, uac_rc, uas_files, uas_rc, took)
 
     # --- the SDP each side got: medius's address and ports ---
-    uas_in = [t for dr, t in sip_messages(read(uas_files["msg"])) if dr == "received" and t.startswith("INVITE ")]
-    uac_in = [t for dr, t in sip_messages(read(uac_files["msg"])) if dr == "received" and t.startswith("SIP/2.0 200")
-              and "application/sdp" in t]
-    to_callee = sdp_target(uas_in[0]) if uas_in else None
-    to_caller = sdp_target(uac_in[0]) if uac_in else None
-    print(f"    SDP (address, port, payload types) the callee was offered: {to_callee}; the caller was answered:"
-          f" {to_caller}", flush=True)
+    invite, _, to_callee, to_caller = sdp_seen(uas_files, uac_files)
     check(to_callee is not None and to_callee[0] == "127.0.0.1" and to_callee[1] in MEDIUS_PORTS
           and to_callee[1] != caller_media,
           f"{case}: the INVITE's SDP at the callee points at medius: {to_callee and to_callee[:2]}")
     check(to_caller is not None and to_caller[0] == "127.0.0.1" and to_caller[1] in MEDIUS_PORTS
           and to_caller[1] != callee_media,
           f"{case}: the 200 OK's SDP at the caller points at medius: {to_caller}")
-    invite = uas_in[0] if uas_in else ""
     check("Record-Route:" in invite and "a=ice-" not in invite and re.search(r"^a=rtcp:\d+", invite, re.M),
           f"{case}: the INVITE came through Kamailio (Record-Route) with medius's a=rtcp line")
 
@@ -383,39 +226,13 @@ def run_call(case, tmp, d, kam_port, callee_args, expect_codec, max_lost=MAX_LOS
         check(False, f"{case}: payload types {pts}: neither the pcap's {PCAP_PT} as is nor {expect_codec}")
 
     # --- medius: the session was managed and deleted at BYE ---
-    after = ng(d.port, command="statistics")["statistics"]["totalstatistics"]
-    delta = {k: after[k] - before[k] for k in after}
-    print(f"    medius: {delta}", flush=True)
-    check(delta["managedsessions"] == 1 and delta["deletedsessions"] == 1 and delta["timeoutsessions"] == 0,
-          f"{case}: medius managed one session, deleted (BYE), not timed out")
+    delta = check_call_deleted(d, before, f"{case}: ")
     check(delta["packetsrelayed"] >= len(got), f"{case}: medius relayed {delta['packetsrelayed']} packets")
-    calls = ng(d.port, command="list")["calls"]
-    check(calls == [], f"{case}: no call left in medius: {calls}")
-
-
-def ng_exchanges(pcap, ng_port):
-    """The ng requests and replies in pcap: [(request dict, reply dict or None)], by cookie."""
-    r = subprocess.run([TSHARK, "-n", "-r", pcap, "-T", "fields", "-e", "udp.dstport", "-e", "udp.payload"],
-                       capture_output=True, text=True, timeout=30)
-    reqs, replies = [], {}
-    for line in r.stdout.splitlines():
-        dport, _, hexdata = line.partition("\t")
-        data = bytes.fromhex(hexdata.replace(":", ""))
-        cookie, _, body = data.partition(b" ")
-        try:
-            msg = bdecode(body)[0]
-        except (ValueError, IndexError):
-            continue
-        if dport == str(ng_port):
-            reqs.append((cookie, msg))
-        else:
-            replies.setdefault(cookie, msg)
-    return [(msg, replies.get(cookie)) for cookie, msg in reqs]
 
 
 def gst_pid(tmp):
     try:
-        return int(read(os.path.join(tmp, "opus_gst.pid")).strip())
+        return int(read_text(os.path.join(tmp, "opus_gst.pid")).strip())
     except ValueError:
         return None
 
@@ -424,7 +241,7 @@ def gst_alive(pid):
     """True while pid is still our GStreamer sender (not a recycled pid)."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return b"gst-launch" in f.read() and not read(f"/proc/{pid}/stat").split(") ")[-1].startswith("Z")
+            return b"gst-launch" in f.read() and not read_text(f"/proc/{pid}/stat").split(") ")[-1].startswith("Z")
     except OSError:
         return False
 
@@ -446,17 +263,14 @@ def run_opus_call(case, tmp, d, kam_port, uas_xml):
     medius to add PCMA (codec-transcode-PCMA), the callee answers PCMA: medius
     must transcode Opus to PCMA."""
     print(f"--- {case} ---", flush=True)
-    callee_sip, callee_media = run_call.callee_sip, port()
-    caller_sip, caller_media, opus_port = port(), port(), port()
-    fill("opus_send.sh", os.path.join(tmp, "opus_send.sh"), GST=GST, OPUS_PORT=opus_port, TMP=tmp)
-    uac_xml = fill("uac_opus.xml", os.path.join(tmp, "uac_opus.xml"), OPUS_PORT=opus_port, TMP=tmp)
-    before = ng(d.port, command="statistics")["statistics"]["totalstatistics"]
+    callee_sip, callee_media = run_call.callee_sip, peer_port()
+    caller_sip, caller_media, opus_port = peer_port(), peer_port(), peer_port()
+    fill_config("opus_send.sh", os.path.join(tmp, "opus_send.sh"), GST=GST, OPUS_PORT=opus_port, TMP=tmp)
+    uac_xml = fill_config("uac_opus.xml", os.path.join(tmp, "uac_opus.xml"), OPUS_PORT=opus_port, TMP=tmp)
+    before = medius_totals(d)
     capfile = os.path.join(tmp, f"{case}_callee.pcapng")
     ngcap = os.path.join(tmp, f"{case}_ng.pcapng")
     procs = []
-    uac_files = uas_files = {}
-    uac_rc = uas_rc = None
-    took = 0.0
     try:
         uas, uas_files = start_uas(case, tmp, ["-sf", uas_xml], callee_sip, callee_media, procs)
         # the callee's media port, and the ng exchanges of this call
@@ -468,35 +282,18 @@ def run_opus_call(case, tmp, d, kam_port, uas_xml):
         gst_done = pid is not None and wait_for(lambda: not gst_alive(pid), 5)
         time.sleep(0.3)  # let the capture take the last packets in
     finally:
-        for p in reversed(procs):
-            stop(p, signal.SIGINT if p.args[0] == TSHARK else signal.SIGTERM)
+        stop_all(procs)
         pid = gst_pid(tmp)
         if pid is not None and gst_alive(pid):
             os.kill(pid, signal.SIGKILL)
-
-    uac_ok = successful_calls(read(uac_files["screen"]))
-    uas_ok = successful_calls(read(uas_files["screen"]))
-    check(uac_rc == 0 and uac_ok == 1,
-          f"{case}: the caller completes its call in {took:.1f} s (sipp exit {uac_rc}, successful calls {uac_ok})")
-    check(uas_rc == 0 and uas_ok == 1, f"{case}: the callee too (sipp exit {uas_rc}, successful calls {uas_ok})")
-    if uac_rc != 0 or uas_rc != 0:
-        for f in (uac_files["err"], uas_files["err"], uac_files["out"]):
-            print(f"    {os.path.basename(f)}: {read(f)[-1500:]}")
-    gst_log = read(os.path.join(tmp, "opus_gst.log")).strip()
+    check_sipps(case, uac_files, uac_rc, uas_files, uas_rc, took)
+    gst_log = read_text(os.path.join(tmp, "opus_gst.log")).strip()
     check(pid is not None and gst_done and "ERROR" not in gst_log,
           f"{case}: GStreamer (pid {pid}) sent its Opus stream and ended by itself"
           + (f": {gst_log[-1000:]}" if gst_log else ""))
 
     # --- the SDP each side got ---
-    uas_in = [t for dr, t in sip_messages(read(uas_files["msg"])) if dr == "received" and t.startswith("INVITE ")]
-    uac_in = [t for dr, t in sip_messages(read(uac_files["msg"])) if dr == "received" and t.startswith("SIP/2.0 200")
-              and "application/sdp" in t]
-    to_callee = sdp_target(uas_in[0]) if uas_in else None
-    to_caller = sdp_target(uac_in[0]) if uac_in else None
-    print(f"    SDP (address, port, payload types) the callee was offered: {to_callee}; the caller was answered:"
-          f" {to_caller}", flush=True)
-    invite = uas_in[0] if uas_in else ""
-    answer = uac_in[0] if uac_in else ""
+    invite, answer, to_callee, to_caller = sdp_seen(uas_files, uac_files)
     check(to_callee is not None and to_callee[0] == "127.0.0.1" and to_callee[1] in MEDIUS_PORTS
           and to_callee[2][:1] == ["96"] and "8" in to_callee[2]
           and re.search(r"^a=rtpmap:96 opus/48000/2", invite, re.M) and re.search(r"^a=rtpmap:8 PCMA/8000", invite, re.M),
@@ -506,7 +303,7 @@ def run_opus_call(case, tmp, d, kam_port, uas_xml):
           f"{case}: transcoding, so the caller is answered its own Opus, at medius: {to_caller}")
 
     # --- the ng exchanges: what Kamailio's module sent, what medius replied ---
-    ex = ng_exchanges(ngcap, d.port)
+    ex = [(req, rep) for req, rep, _ in ng_exchanges_timed(ngcap, d.port)]
     by_cmd = {}
     for req, rep in ex:
         by_cmd.setdefault(req.get("command"), (req, rep))
@@ -558,67 +355,36 @@ def run_opus_call(case, tmp, d, kam_port, uas_xml):
           f"{case}: and little else: SINAD {sinad:.1f} dB > {MIN_DOMINANCE}, level {level:.1f} dBFS")
 
     # --- medius: the session was managed and deleted at BYE ---
-    after = ng(d.port, command="statistics")["statistics"]["totalstatistics"]
-    delta = {k: after[k] - before[k] for k in after}
-    print(f"    medius: {delta}", flush=True)
-    check(delta["managedsessions"] == 1 and delta["deletedsessions"] == 1 and delta["timeoutsessions"] == 0,
-          f"{case}: medius managed one session, deleted (BYE), not timed out")
-    calls = ng(d.port, command="list")["calls"]
-    check(calls == [], f"{case}: no call left in medius: {calls}")
+    check_call_deleted(d, before, f"{case}: ")
 
 
 tmp = tempfile.mkdtemp(prefix="medius-kamailio-")
 kams = []  # (name, process, log path)
 
 
-def start_kamailio(name, d, offer_flags):
+def start_proxy(name, d, offer_flags):
     """Kamailio with kamailio.cfg filled in for offer_flags; returns (process, SIP port, log path)."""
-    kam_port = port()
-    cfg = fill("kamailio.cfg", os.path.join(tmp, f"{name}.cfg"), LISTEN_PORT=kam_port, NG_PORT=d.port,
-               CALLEE_PORT=run_call.callee_sip, OFFER_FLAGS=offer_flags, ANSWER_FLAGS=ANSWER_FLAGS,
-               MPATH=KAMAILIO_MPATH)
-    r = subprocess.run([KAMAILIO, "-c", "-f", cfg], capture_output=True, text=True, timeout=30)
-    check(r.returncode == 0, f"kamailio -c accepts {name}.cfg{'' if r.returncode == 0 else ': ' + r.stderr[-1500:]}")
-    log_path = os.path.join(tmp, f"{name}.log")
-    rundir = os.path.join(tmp, name)
-    os.makedirs(rundir, exist_ok=True)
-    with open(log_path, "wb") as log:
-        kam = subprocess.Popen([KAMAILIO, "-f", cfg, "-DD", "-E", "-n", "1", "-m", "32", "-M", "4",
-                                "-w", rundir, "-Y", rundir, "-P", os.path.join(rundir, "kamailio.pid")],
-                               stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    kam_port = peer_port()
+    kam, log_path = start_kamailio("kamailio.cfg", name, tmp, kam_port, NG_PORT=d.port,
+                                   CALLEE_PORT=run_call.callee_sip, OFFER_FLAGS=offer_flags, ANSWER_FLAGS=ANSWER_FLAGS)
     kams.append((name, kam, log_path))
-    if not wait_bound(kam, kam_port, 15):
-        raise RuntimeError(f"kamailio ({name}) did not start:\n{read(log_path)[-3000:]}")
-    time.sleep(0.3)
     return kam, kam_port, log_path
-
-
-def end_kamailio(name, kam, log_path, calls):
-    klog = read(log_path)
-    for fn in ("rtpengine_offer", "rtpengine_answer", "rtpengine_delete"):
-        k = klog.count(f"{fn}: ok")
-        check(k == calls, f"{name}: Kamailio's rtpengine module: {fn}() succeeded {k} times (of {calls})")
-    check("failed" not in klog and "ERROR" not in klog,
-          f"{name}: no error in Kamailio's log" + ("" if "ERROR" not in klog else ":\n" + "\n".join(
-              l for l in klog.splitlines() if "ERROR" in l or "failed" in l)[:2000]))
-    stop(kam)
-    check(kam.returncode == 0, f"{name}: Kamailio stops cleanly (exit {kam.returncode})")
 
 
 try:
     with Daemon() as d:
-        run_call.callee_sip = port()
-        run_call.uac_xml = fill("uac_pcap.xml", os.path.join(tmp, "uac_pcap.xml"), PCAP=PCAP)
-        uas_xml = fill("uas_pcma.xml", os.path.join(tmp, "uas_pcma.xml"))
+        run_call.callee_sip = peer_port()
+        run_call.uac_xml = fill_config("uac_pcap.xml", os.path.join(tmp, "uac_pcap.xml"), PCAP=SIPP_PCAP)
+        uas_xml = fill_config("uas_pcma.xml", os.path.join(tmp, "uas_pcma.xml"))
 
         # cases 1 and 2: plain offer flags
-        kam, kam_port, kam_log = start_kamailio("kamailio", d, OFFER_FLAGS)
+        kam, kam_port, kam_log = start_proxy("kamailio", d, OFFER_FLAGS)
         run_call("pcma", tmp, d, kam_port, ["-sf", uas_xml], "8")
         run_call("pcmu-answer", tmp, d, kam_port, ["-sn", "uas"], "0")
         end_kamailio("kamailio", kam, kam_log, 2)
 
         # case 3: Opus caller, PCMA callee; this Kamailio adds codec-transcode-PCMA to the offer flags
-        kam, kam_port, kam_log = start_kamailio("kamailio_opus", d, OPUS_OFFER_FLAGS)
+        kam, kam_port, kam_log = start_proxy("kamailio_opus", d, OPUS_OFFER_FLAGS)
         run_opus_call("opus-to-pcma", tmp, d, kam_port, uas_xml)
         end_kamailio("kamailio_opus", kam, kam_log, 1)
 
@@ -627,36 +393,17 @@ try:
         print("    mediusctl stats:\n" + "\n".join("      " + l for l in out.splitlines()), flush=True)
         m = re.search(r"^managedsessions\s+(\d+)$", out, re.M)
         check(m is not None and int(m.group(1)) == 3, "mediusctl stats: 3 managed sessions")
-        out = subprocess.run([MEDIUSCTL, "-s", f"127.0.0.1:{d.port}", "list"],
-                             capture_output=True, text=True, timeout=30)
-        check(out.returncode == 0 and not re.search(r"SIPp|@|^\S+\s+\d+\s+\d+\s+\d+", out.stdout, re.M),
-              f"mediusctl list: no call left:\n{out.stdout}")
-        code = d.stop()
-        check(code == 0, f"mediusd stops cleanly (exit {code})")
-        mlog = d.log_text()
-        m = re.search(r"ng: (\d+) requests, (\d+) errors", mlog)
-        check(m is not None and int(m.group(1)) >= 9 and m.group(2) == "0",
-              f"mediusd's ng counters at shutdown: {m and m.group(0)}")
+        check_mediusctl_list_empty(d)
+        mlog = check_mediusd_stops(d, min_requests=9)
         print("    mediusd log (end):\n" + "\n".join("      " + l for l in mlog.splitlines()[-8:]), flush=True)
 except Exception as e:  # a peer that would not start, a timeout: a failure, cleaned up below
     check(False, f"the test ran to its end: {type(e).__name__}: {e}")
     for name, _, log_path in kams:
-        print(f"    {name}'s log (end):\n" + read(log_path)[-3000:])
+        print(f"    {name}'s log (end):\n" + read_text(log_path)[-3000:])
 finally:
     for _, kam, _ in kams:
         if kam.poll() is None:
             stop(kam)
     pid = gst_pid(tmp)
-    gst_left = [pid] if pid is not None and gst_alive(pid) else []  # normally ended already
-    left = leftovers(tmp) + gst_left
-    for pid in left:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
-    check(left == [], f"nothing the test started is left running: {left}")
-    if os.environ.get("KEEP_TMP"):
-        print(f"kept {tmp}")
-    else:
-        shutil.rmtree(tmp, ignore_errors=True)
+    clean_up(tmp, also=[pid] if pid is not None and gst_alive(pid) else [])  # GStreamer normally ended already
 finish()

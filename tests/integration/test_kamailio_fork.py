@@ -74,27 +74,20 @@ Kamailio's log). Standard library only.
 """
 import os
 import re
-import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from medius_test import MEDIUSCTL, Daemon, check, finish, free_port, ng  # noqa: E402
-from media_check import (leftovers, ng_exchanges_timed, read_text, rtp_fields, sdp_target, sip_messages,  # noqa: E402
-                         start_capture, stop, successful_calls, wait_bound)
+from medius_test import Daemon, check, finish, ng  # noqa: E402
+from media_check import (KAMAILIO, MEDIUS_PORTS, SIPP, SIPP_PCAP, SIPP_TIMEOUT, TSHARK, check_call_deleted,  # noqa: E402
+                         check_mediusctl_list_empty, check_mediusd_stops, check_sipp, clean_up, end_kamailio,
+                         fill_config, medius_totals, ng_exchanges_timed, payload_bytes, peer_port, read_text,
+                         require_sip_peers, rtp_fields, sdp_target, sipp_pcap_rtp, sipp_received, start_capture,
+                         start_kamailio, start_sipp, start_uas, stop, stop_all, wait_exit)
 
-KAMAILIO = os.environ.get("KAMAILIO", "kamailio")
-KAMAILIO_MPATH = os.environ.get("KAMAILIO_MPATH", "/usr/lib/x86_64-linux-gnu/kamailio/modules/")
-SIPP = os.environ.get("SIPP", "sipp")
-TSHARK = os.environ.get("TSHARK", "tshark")
-PCAP = os.environ.get("SIPP_PCAP", "/usr/share/sip-tester/g711a.pcap")
-CFG_DIR = os.path.join(HERE, "kamailio")
-
-MEDIUS_PORTS = range(30000, 40000)  # the built-in "default" interface
 SDP_FLAGS = "replace-origin replace-session-connection ICE=remove"
 OFFER_FLAGS = SDP_FLAGS + " via-branch=next"  # branch_route: the Via branch tm is about to add
 ANSWER_FLAGS = SDP_FLAGS + " via-branch=1"    # onreply_route: the top Via, Kamailio's
@@ -102,99 +95,9 @@ DELETE_FLAGS = "via-branch=1"                 # onreply_route, the loser's 487
 RING_MS, ANSWER_MS = 300, 1500  # the winner: 180 after RING_MS, its 200 OK ANSWER_MS later
 MAX_LOST = 2       # RTP packets a receiver may miss (loopback: none expected)
 LATE_MS = 100      # the loser's early media may still be in flight this long after its delete
-CALL_TIMEOUT = 25  # s, for the call's sipp
 
 
-def skip(why):
-    print(f"SKIP: {why}", flush=True)
-    sys.exit(77)
-
-
-for tool in (KAMAILIO, SIPP, TSHARK):
-    if shutil.which(tool) is None:
-        skip(f"{tool} not found (apt-get install kamailio sip-tester tshark)")
-if not os.path.exists(os.path.join(KAMAILIO_MPATH, "rtpengine.so")):
-    skip(f"no rtpengine.so in {KAMAILIO_MPATH}")
-if not os.path.exists(PCAP):
-    skip(f"no {PCAP}")
-if os.geteuid() != 0:
-    skip("needs root: sipp plays pcaps through a raw socket, tshark captures on lo")
-
-_taken = set()
-
-
-def port():
-    """A free UDP port outside medius's range, and not handed out before here.
-    Even so that a port + 1 (sipp's RTCP) is free too."""
-    while True:
-        p = free_port()
-        if p in MEDIUS_PORTS or p % 2 or p in _taken or p + 1 in _taken:
-            continue
-        _taken.update((p, p + 1))
-        return p
-
-
-def fill(name, out, **fields):
-    with open(os.path.join(CFG_DIR, name)) as f:
-        text = f.read()
-    for k, v in fields.items():
-        text = text.replace(f"@{k}@", str(v))
-    left = re.findall(r"@[A-Z_]+@", text)
-    if left:
-        raise RuntimeError(f"{name}: unfilled fields {left}")
-    with open(out, "w") as f:
-        f.write(text)
-    return out
-
-
-def sipp(args, tag, tmp, procs):
-    """Start sipp in the background with its traces in tmp; returns (proc, files)."""
-    files = {k: os.path.join(tmp, f"{tag}_{k}.log") for k in ("msg", "screen", "err", "out")}
-    cmd = [SIPP, *args, "-nostdin", "-m", "1", "-timeout", f"{CALL_TIMEOUT}s", "-timeout_error",
-           "-trace_msg", "-message_file", files["msg"],
-           "-trace_screen", "-screen_file", files["screen"],
-           "-trace_err", "-error_file", files["err"]]
-    with open(files["out"], "wb") as out:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=tmp)
-    procs.append(proc)
-    return proc, files
-
-
-def start_uas(tag, tmp, xml, sip_port, media_port, procs):
-    """A callee sipp, bound and listening; (process, its files)."""
-    uas, files = sipp(["-sf", xml, "-i", "127.0.0.1", "-p", str(sip_port),
-                       "-mi", "127.0.0.1", "-mp", str(media_port)], tag, tmp, procs)
-    if not wait_bound(uas, sip_port):
-        raise RuntimeError(f"the {tag} sipp did not start:\n{read_text(files['out'])[-2000:]}")
-    return uas, files
-
-
-def start_kamailio(tmp, d, fields):
-    """Kamailio with kamailio_fork.cfg filled in; (process, log path)."""
-    cfg = fill("kamailio_fork.cfg", os.path.join(tmp, "kamailio_fork.cfg"), NG_PORT=d.port,
-               OFFER_FLAGS=OFFER_FLAGS, ANSWER_FLAGS=ANSWER_FLAGS, DELETE_FLAGS=DELETE_FLAGS,
-               MPATH=KAMAILIO_MPATH, **fields)
-    r = subprocess.run([KAMAILIO, "-c", "-f", cfg], capture_output=True, text=True, timeout=30)
-    check(r.returncode == 0, "kamailio -c accepts kamailio_fork.cfg" + ("" if r.returncode == 0 else ": " + r.stderr[-1500:]))
-    log_path = os.path.join(tmp, "kamailio.log")
-    rundir = os.path.join(tmp, "kamailio")
-    os.makedirs(rundir, exist_ok=True)
-    with open(log_path, "wb") as log:
-        kam = subprocess.Popen([KAMAILIO, "-f", cfg, "-DD", "-E", "-n", "1", "-m", "32", "-M", "4",
-                                "-w", rundir, "-Y", rundir, "-P", os.path.join(rundir, "kamailio.pid")],
-                               stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-    if not wait_bound(kam, fields["LISTEN_PORT"], 15):
-        stop(kam)
-        raise RuntimeError(f"kamailio did not start:\n{read_text(log_path)[-3000:]}")
-    time.sleep(0.3)
-    return kam, log_path
-
-
-def wait(proc, timeout):
-    try:
-        return proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        return None
+require_sip_peers((KAMAILIO, SIPP, TSHARK), "apt-get install kamailio sip-tester tshark")
 
 
 def poll_medius(d, uac):
@@ -220,40 +123,38 @@ def poll_medius(d, uac):
 
 def run_call(tmp, d, procs):
     """The forked call, with its captures; returns what was observed."""
-    o = {"kam_port": port(), "loser_sip": port(), "winner_sip": port(), "caller_sip": port(),
-         "loser_media": port(), "winner_media": port(), "caller_media": port()}
-    o["kam"], o["kam_log"] = start_kamailio(tmp, d, {"LISTEN_PORT": o["kam_port"], "LOSER_PORT": o["loser_sip"],
-                                                    "WINNER_PORT": o["winner_sip"]})
+    o = {"kam_port": peer_port(), "loser_sip": peer_port(), "winner_sip": peer_port(), "caller_sip": peer_port(),
+         "loser_media": peer_port(), "winner_media": peer_port(), "caller_media": peer_port()}
+    o["kam"], o["kam_log"] = start_kamailio("kamailio_fork.cfg", "kamailio_fork", tmp, o["kam_port"], NG_PORT=d.port,
+                                            OFFER_FLAGS=OFFER_FLAGS, ANSWER_FLAGS=ANSWER_FLAGS,
+                                            DELETE_FLAGS=DELETE_FLAGS, LOSER_PORT=o["loser_sip"],
+                                            WINNER_PORT=o["winner_sip"])
     procs.append(o["kam"])
-    uac_xml = fill("uac_fork.xml", os.path.join(tmp, "uac_fork.xml"), PCAP=PCAP)
-    loser_xml = fill("uas_fork_loser.xml", os.path.join(tmp, "uas_fork_loser.xml"), EARLY_PCAP=PCAP)
-    winner_xml = fill("uas_fork_winner.xml", os.path.join(tmp, "uas_fork_winner.xml"), RING_MS=RING_MS,
-                      ANSWER_MS=ANSWER_MS)
-    o["before"] = ng(d.port, command="statistics")["statistics"]["totalstatistics"]
+    uac_xml = fill_config("uac_fork.xml", os.path.join(tmp, "uac_fork.xml"), PCAP=SIPP_PCAP)
+    loser_xml = fill_config("uas_fork_loser.xml", os.path.join(tmp, "uas_fork_loser.xml"), EARLY_PCAP=SIPP_PCAP)
+    winner_xml = fill_config("uas_fork_winner.xml", os.path.join(tmp, "uas_fork_winner.xml"), RING_MS=RING_MS,
+                             ANSWER_MS=ANSWER_MS)
+    o["before"] = medius_totals(d)
     o["media_cap"], o["ng_cap"] = os.path.join(tmp, "media.pcapng"), os.path.join(tmp, "ng.pcapng")
-    loser, o["loser_files"] = start_uas("loser", tmp, loser_xml, o["loser_sip"], o["loser_media"], procs)
-    winner, o["winner_files"] = start_uas("winner", tmp, winner_xml, o["winner_sip"], o["winner_media"], procs)
+    loser, o["loser_files"] = start_uas("loser", tmp, ["-sf", loser_xml], o["loser_sip"], o["loser_media"], procs)
+    winner, o["winner_files"] = start_uas("winner", tmp, ["-sf", winner_xml], o["winner_sip"], o["winner_media"],
+                                          procs)
     start_capture(o["media_cap"], "udp and (port {loser_media} or port {winner_media} or port {caller_media})".format(**o),
-                  procs, tshark=TSHARK)
-    start_capture(o["ng_cap"], f"udp port {d.port}", procs, tshark=TSHARK)
+                  procs)
+    start_capture(o["ng_cap"], f"udp port {d.port}", procs)
     o["t0"] = time.time()
-    uac, o["caller_files"] = sipp([f"127.0.0.1:{o['kam_port']}", "-sf", uac_xml, "-s", "callee",
-                                   "-i", "127.0.0.1", "-p", str(o["caller_sip"]),
-                                   "-mi", "127.0.0.1", "-mp", str(o["caller_media"])], "caller", tmp, procs)
+    uac, o["caller_files"] = start_sipp([f"127.0.0.1:{o['kam_port']}", "-sf", uac_xml, "-s", "callee",
+                                         "-i", "127.0.0.1", "-p", str(o["caller_sip"]),
+                                         "-mi", "127.0.0.1", "-mp", str(o["caller_media"])], "caller", tmp, procs)
     o["seen"] = poll_medius(d, uac)
-    o["caller_rc"] = wait(uac, CALL_TIMEOUT + 10)
+    o["caller_rc"] = wait_exit(uac, SIPP_TIMEOUT + 10)
     o["took"] = time.time() - o["t0"]
-    o["winner_rc"], o["loser_rc"] = wait(winner, 10), wait(loser, 10)
+    o["winner_rc"], o["loser_rc"] = wait_exit(winner, 10), wait_exit(loser, 10)
     time.sleep(0.3)  # let the captures take the last packets in
     for p in reversed(procs):
         if p.args[0] == TSHARK:
             stop(p, signal.SIGINT)
     return o
-
-
-def received(files, first):
-    """[(text, time)] of the SIP messages a sipp received that start with first."""
-    return [(t, ts) for dr, t, ts in sip_messages(read_text(files["msg"])) if dr == "received" and t.startswith(first)]
 
 
 def header_param(msg, header, param):
@@ -264,17 +165,11 @@ def header_param(msg, header, param):
 def check_sip(o):
     """The sipp outcomes and the SDP each side got; fills o with the ports, tags and Via branches."""
     for who in ("caller", "winner", "loser"):
-        rc, files = o[f"{who}_rc"], o[f"{who}_files"]
-        ok = successful_calls(read_text(files["screen"]))
-        check(rc == 0 and ok == 1, f"the {who} completes its scenario (sipp exit {rc}, successful calls {ok})"
-              + (f" in {o['took']:.1f} s" if who == "caller" else ""))
-        if rc != 0:
-            for f in (files["err"], files["out"]):
-                print(f"    {os.path.basename(f)}: {read_text(f)[-1500:]}")
-    loser_inv, winner_inv = received(o["loser_files"], "INVITE "), received(o["winner_files"], "INVITE ")
-    cancel = received(o["loser_files"], "CANCEL ")
-    r183 = [m for m, _ in received(o["caller_files"], "SIP/2.0 183") if "application/sdp" in m]
-    r200 = [m for m, _ in received(o["caller_files"], "SIP/2.0 200") if "application/sdp" in m]
+        check_sipp(f"the {who}", o[f"{who}_rc"], o[f"{who}_files"], o["took"] if who == "caller" else None)
+    loser_inv, winner_inv = sipp_received(o["loser_files"], "INVITE "), sipp_received(o["winner_files"], "INVITE ")
+    cancel = sipp_received(o["loser_files"], "CANCEL ")
+    r183 = [m for m, _ in sipp_received(o["caller_files"], "SIP/2.0 183") if "application/sdp" in m]
+    r200 = [m for m, _ in sipp_received(o["caller_files"], "SIP/2.0 200") if "application/sdp" in m]
     o["t_cancel"] = cancel[0][1] if cancel else None
     o["to_loser"] = sdp_target(loser_inv[0][0]) if loser_inv else None
     o["to_winner"] = sdp_target(winner_inv[0][0]) if winner_inv else None
@@ -311,7 +206,7 @@ def sdp_port(reply):
 
 def check_ng(o, d):
     """What Kamailio's module sent medius and what medius replied."""
-    ex = [(q, a, t) for q, a, t in ng_exchanges_timed(o["ng_cap"], d.port, tshark=TSHARK)
+    ex = [(q, a, t) for q, a, t in ng_exchanges_timed(o["ng_cap"], d.port)
           if q.get("command") in ("offer", "answer", "delete")]
     print("    ng from Kamailio (time, command, from-tag, to-tag, via-branch -> result, reply's m= port):", flush=True)
     for q, a, t in ex:
@@ -382,7 +277,7 @@ def check_media(o):
     cols = ("frame.time_epoch", "udp.srcport", "udp.dstport", "rtp.p_type", "rtp.seq", "rtp.payload")
 
     def rtp(port, direction):
-        return rtp_fields(o["media_cap"], *cols, port=port, tshark=TSHARK, where=f"udp.{direction}port=={port}")
+        return rtp_fields(o["media_cap"], *cols, port=port, where=f"udp.{direction}port=={port}")
 
     at_winner, at_loser, at_caller = rtp(o["winner_media"], "dst"), rtp(o["loser_media"], "dst"), rtp(o["caller_media"], "dst")
     from_caller, from_loser = rtp(o["caller_media"], "src"), rtp(o["loser_media"], "src")
@@ -402,8 +297,8 @@ def check_media(o):
           f" {ports(at_winner, 1)}")
     lost = len(PCAP_RTP) - len(at_winner)
     check(0 <= lost <= MAX_LOST, f"the whole stream reaches the winner: {len(at_winner)} of {len(PCAP_RTP)} RTP packets")
-    sent = b"".join(bytes.fromhex(r[2].replace(":", "")) for r in PCAP_RTP)
-    recv = b"".join(bytes.fromhex(r[5].replace(":", "")) for r in at_winner)
+    sent = payload_bytes(PCAP_RTP, 2)
+    recv = payload_bytes(at_winner, 5)
     check([r[4] for r in at_winner] == [r[0] for r in PCAP_RTP][:len(at_winner)] and recv == sent[:len(recv)]
           and sorted({r[3] for r in at_winner}) == PCAP_PT,
           "unchanged: the pcap's payload type, sequence numbers and payloads, in order")
@@ -423,10 +318,7 @@ def check_media(o):
           f" {len(from_loser) - len(sent_before)} it sent after that")
 
 
-PCAP_RTP = rtp_fields(PCAP, "rtp.seq", "rtp.p_type", "rtp.payload", tshark=TSHARK)
-PCAP_PT = sorted({r[1] for r in PCAP_RTP})
-print(f"{PCAP}: {len(PCAP_RTP)} RTP packets, payload types {PCAP_PT}", flush=True)
-check(len(PCAP_RTP) > 100, f"the pcap holds a real stream: {len(PCAP_RTP)} RTP packets")
+PCAP_RTP, PCAP_PT = sipp_pcap_rtp()
 
 tmp = tempfile.mkdtemp(prefix="medius-kamailio-fork-")
 procs = []
@@ -440,50 +332,16 @@ try:
         check_media(o)
 
         # --- medius: one session, deleted by the BYE; nothing left ---
-        after = ng(d.port, command="statistics")["statistics"]["totalstatistics"]
-        delta = {k: after[k] - o["before"][k] for k in after}
-        print(f"    medius: {delta}", flush=True)
-        check(delta["managedsessions"] == 1 and delta["deletedsessions"] == 1 and delta["timeoutsessions"] == 0,
-              "medius managed one session, deleted (BYE), not timed out")
-        calls = ng(d.port, command="list")["calls"]
-        check(calls == [], f"no call left in medius after the BYE: {calls}")
-        out = subprocess.run([MEDIUSCTL, "-s", f"127.0.0.1:{d.port}", "list"], capture_output=True, text=True,
-                             timeout=30)
-        check(out.returncode == 0 and not re.search(r"SIPp|@|^\S+\s+\d+\s+\d+\s+\d+", out.stdout, re.M),
-              f"mediusctl list agrees: {out.stdout.strip().splitlines()[-1:]}")
+        check_call_deleted(d, o["before"])
+        check_mediusctl_list_empty(d)
 
         # --- Kamailio ---
-        klog = read_text(o["kam_log"])
-        counts = {fn: klog.count(f"{fn}: ok") for fn in ("rtpengine_offer", "rtpengine_answer", "rtpengine_delete")}
-        check(counts == {"rtpengine_offer": 2, "rtpengine_answer": 2, "rtpengine_delete": 2},
-              f"Kamailio's rtpengine module succeeded: {counts} (of 2 offers, 2 answers, 2 deletes)")
-        check("failed" not in klog and "ERROR" not in klog,
-              "no error in Kamailio's log" + ("" if "ERROR" not in klog and "failed" not in klog else ":\n" + "\n".join(
-                  l for l in klog.splitlines() if "ERROR" in l or "failed" in l)[:2000]))
-        stop(o["kam"])
-        check(o["kam"].returncode == 0, f"Kamailio stops cleanly (exit {o['kam'].returncode})")
-        code = d.stop()
-        check(code == 0, f"mediusd stops cleanly (exit {code})")
-        m = re.search(r"ng: (\d+) requests, (\d+) errors", d.log_text())
-        check(m is not None and m.group(2) == "0", f"mediusd's ng counters at shutdown: {m and m.group(0)}")
+        end_kamailio("kamailio_fork", o["kam"], o["kam_log"], 2)
+        check_mediusd_stops(d)
 except Exception as e:  # a peer that would not start, a timeout: a failure, cleaned up below
     check(False, f"the test ran to its end: {type(e).__name__}: {e}")
-    print("    Kamailio's log (end):\n" + read_text(os.path.join(tmp, "kamailio.log"))[-3000:])
+    print("    Kamailio's log (end):\n" + read_text(os.path.join(tmp, "kamailio_fork.log"))[-3000:])
 finally:
-    for p in procs:
-        if p.poll() is None:
-            stop(p, signal.SIGINT if p.args[0] == TSHARK else signal.SIGTERM)
-    if o.get("kam") is not None and o["kam"].poll() is None:
-        stop(o["kam"])
-    left = leftovers(tmp)
-    for pid in left:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
-    check(left == [], f"nothing the test started is left running: {left}")
-    if os.environ.get("KEEP_TMP"):
-        print(f"kept {tmp}")
-    else:
-        shutil.rmtree(tmp, ignore_errors=True)
+    stop_all(procs)  # Kamailio too: run_call put it in procs
+    clean_up(tmp)
 finish()
