@@ -43,16 +43,38 @@ static int sockaddr_of(const char *addr, uint16_t port, struct sockaddr_storage 
 static bool is_null_addr(const char *a) { return !strcmp(a, "0.0.0.0") || !strcmp(a, "::"); }
 
 /* Point leg at what media section m of s says (c=, port, a=rtcp). */
-static int set_remote_from(struct dp_leg *leg, const struct ctl_sdp *s, const struct ctl_sdp_media *m)
+/* The flag "SIP source address" (the opposite of the default "trust
+ * address"): the SDP's addresses are not trusted, and the address the SIP
+ * message came from, which the proxy passes as received-from: ["IP4",
+ * "203.0.113.7"], is used with the SDP's ports instead. NULL: trust the SDP. */
+static const char *sip_source(struct ctl_ng_req *r)
+{
+	const struct ctl_val *l = ctl_dict_get(ctl_ng_args(r), "received-from"), *v;
+	char *s;
+
+	if (!ctl_has_flag(r, "flags", "SIP source address"))
+		return NULL;
+	if (!l || l->type != CTL_V_LIST || !(v = l->u.c.head) || !(v = v->next) || v->type != CTL_V_STR ||
+	    v->u.s.len >= 64 || !(s = ctl_arena_alloc(ctl_ng_arena(r), v->u.s.len + 1)))
+		return NULL;
+	memcpy(s, v->u.s.p, v->u.s.len);
+	s[v->u.s.len] = '\0';
+	return s;
+}
+
+static int set_remote_from(struct ctl_ng_req *r, struct dp_leg *leg, const struct ctl_sdp *s,
+			   const struct ctl_sdp_media *m)
 {
 	const struct ctl_sdp_conn *c = ctl_sdp_media_conn(s, m);
+	const char *src = sip_source(r), *addr;
 	struct sockaddr_storage rtp, rtcp;
 	int ai = ctl_sdp_attr_find_type(s, m, CTL_SDP_A_RTCP, 0);
 	bool mux = ctl_sdp_attr_find_type(s, m, CTL_SDP_A_RTCP_MUX, 0) >= 0;
 
 	if (!c || !c->present || is_null_addr(c->addr))
 		return 0; /* on hold or no address: keep latching */
-	if (sockaddr_of(c->addr, m->port, &rtp))
+	addr = src ? src : c->addr;
+	if (sockaddr_of(addr, m->port, &rtp))
 		return -EINVAL;
 	rtcp = rtp;
 	if (mux) {
@@ -60,7 +82,7 @@ static int set_remote_from(struct dp_leg *leg, const struct ctl_sdp *s, const st
 	} else if (ai >= 0) {
 		const struct ctl_sdp_attr *a = &m->attrs.v[ai];
 
-		if (sockaddr_of(a->u.rtcp.addr ? a->u.rtcp.addr : c->addr, a->u.rtcp.port, &rtcp))
+		if (sockaddr_of(a->u.rtcp.addr && !src ? a->u.rtcp.addr : addr, a->u.rtcp.port, &rtcp))
 			return -EINVAL;
 	} else {
 		struct sockaddr_in *p4 = (struct sockaddr_in *)&rtcp;
@@ -381,7 +403,7 @@ int ctl_stream_offer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s, 
 		return ctl_ng_error(r, "DTLS-SRTP is not supported yet (media %u)", i + 1);
 	if (!st->active && stream_open(r, b, st))
 		return -1;
-	if (set_remote_from(st->leg[0], s, m))
+	if (set_remote_from(r, st->leg[0], s, m))
 		return ctl_ng_error(r, "Bad address in media %u", i + 1);
 	st->offer_mux = ctl_sdp_attr_find_type(s, m, CTL_SDP_A_RTCP_MUX, 0) >= 0;
 	snprintf(st->proto[0], sizeof(st->proto[0]), "%s", m->proto);
@@ -537,7 +559,7 @@ int ctl_stream_reverse(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s
 	}
 	if (st->xcoded && reverse_codecs(r, st, s, m, i, side))
 		return -1;
-	if (set_remote_from(st->leg[side], s, m))
+	if (set_remote_from(r, st->leg[side], s, m))
 		return ctl_ng_error(r, "Bad address in media %u", i + 1);
 	if (st->srtp[side]) {
 		const struct dp_sdes *theirs = first_crypto(s, m);
@@ -574,7 +596,7 @@ int ctl_stream_answer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s,
 			ctl_sdp_media_set_conn(s, m, NULL, 0); /* the answerer rejected it */
 		return 0;
 	}
-	if (set_remote_from(st->leg[1], s, m))
+	if (set_remote_from(r, st->leg[1], s, m))
 		return ctl_ng_error(r, "Bad address in media %u", i + 1);
 	st->b_te = -1;
 	for (unsigned f = 0; f < m->n_fmts && st->b_te < 0; f++) {

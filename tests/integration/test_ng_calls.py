@@ -187,6 +187,31 @@ with Daemon("--set", "control.call_idle_timeout_seconds=3", tcp=True) as d:
     dl = ng(P, command="delete", call_id="c1")
     check(dl["result"] == "ok" and dl["totals"]["RTP"]["packets"] == 50, "delete returns the call's statistics")
 
+    # --- "SIP source address": the SDP's address is not trusted, received-from is ---
+    for sip_source in (True, False):
+        a, b = sock(), sock()
+        untrusted = sdp(a.getsockname()[1]).replace("127.0.0.1", "192.0.2.1")  # TEST-NET: never sent to
+        flags = ["strict source"] + (["SIP source address"] if sip_source else [])
+        o = ng(P, command="offer", call_id="sipsrc", from_tag="A", sdp=untrusted, flags=flags,
+               **{"received-from": ["IP4", "127.0.0.1"]})
+        an = ng(P, command="answer", call_id="sipsrc", from_tag="A", to_tag="B", sdp=sdp(b.getsockname()[1]),
+                flags=flags, **{"received-from": ["IP4", "127.0.0.1"]})
+        to_b, to_a = media_port(o["sdp"])[0], media_port(an["sdp"])[0]
+        for i in range(5):
+            a.sendto(rtp(i), ("127.0.0.1", to_a))
+        got_b = drain(b)
+        if sip_source:
+            for i in range(5):
+                b.sendto(rtp(i, 0x5678), ("127.0.0.1", to_b))
+            got_a = drain(a)
+            check(len(got_b) == 5 and len(got_a) == 5,
+                  f"SIP source address: media from and to received-from's address, not the SDP's "
+                  f"({len(got_b)} and {len(got_a)} of 5)")
+        else:
+            check(not got_b, "without it (the control), the SDP's 192.0.2.1 is trusted: strict source drops "
+                  f"127.0.0.1's packets ({len(got_b)} relayed)")
+        ng(P, command="delete", call_id="sipsrc")
+
     # --- block DTMF / unblock DTMF ---
     a, b = sock(), sock()
     te = "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\n"
