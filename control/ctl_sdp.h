@@ -295,7 +295,7 @@ int ctl_sdp_attr_remove(struct ctl_sdp *s, struct ctl_sdp_media *m, const char *
 int ctl_sdp_attr_remove_type(struct ctl_sdp *s, struct ctl_sdp_media *m, enum ctl_sdp_atype type);
 
 /* ------------------------------------------------------------------ */
-/* Edits for the ng code (ctl_sdp_write.c)                              */
+/* Edits for the ng code (ctl_sdp_edit.c, ctl_sdp_srtp.c, ctl_sdp_codec.c)  */
 
 /* Addresses below are numeric IPv4 or IPv6; the address type (IP4/IP6)
  * follows the address. -EINVAL for anything else. */
