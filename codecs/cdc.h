@@ -294,6 +294,10 @@ struct cdc_chain_stats {
 	uint64_t unknown_pt;     /* payload types the chain was not set up for */
 	uint64_t dtmf_events;    /* digits converted either way */
 	uint64_t dtmf_played;    /* events injected by cdc_chain_play_dtmf, once complete */
+	uint64_t dtmf_masked_ms;     /* audio replaced by the DTMF mask (silence or tone) */
+	uint64_t dtmf_masked_digits; /* in-band digits the DTMF mask found */
+	uint64_t dtmf_masked_events; /* RFC 4733 events dropped by the DTMF mask */
+	uint64_t dtmf_mask_starts;   /* times the DTMF mask went on (each adds its delay) */
 };
 
 struct cdc_chain;
@@ -309,7 +313,8 @@ void cdc_chain_destroy(struct cdc_chain *ch);
  * otherwise) up to CDC_CHAIN_MAX_FILL_MS; packets older than what was
  * already played are dropped. Writes up to CDC_CHAIN_MAX_OUT packets into
  * out (which must have room for them) and returns how many; returns 0 for a
- * dropped packet (the reason is counted in the stats). */
+ * dropped packet (the reason is counted in the stats), unless the push
+ * also releases the audio a DTMF mask held (cdc_chain_set_dtmf_mask). */
 int cdc_chain_push(struct cdc_chain *ch, uint8_t pt, uint32_t ts, bool marker,
 		   const uint8_t *payload, size_t len, struct cdc_pkt *out);
 void cdc_chain_get_stats(const struct cdc_chain *ch, struct cdc_chain_stats *st);
@@ -327,9 +332,9 @@ void cdc_chain_get_stats(const struct cdc_chain *ch, struct cdc_chain_stats *st)
  * suppressed, and RFC 4733 events passing through meanwhile are dropped.
  * The event rides on the input: nothing plays until cdc_chain_push runs.
  *
- * The one call meant for another thread than the chain's: one thread may
- * call it (and no other chain function but cdc_chain_playing) while
- * another runs cdc_chain_push; the request is handed over through a
+ * One of the two calls meant for another thread than the chain's: one
+ * thread may call it (and no other chain function but cdc_chain_playing
+ * and cdc_chain_set_dtmf_mask) while another runs cdc_chain_push; the request is handed over through a
  * lock-free single-slot mailbox that the pushing thread takes at the start
  * of its next push. Returns 0; -EBUSY while an earlier event is still
  * pending or playing; -EINVAL for a bad event or duration. */
@@ -337,5 +342,53 @@ int cdc_chain_play_dtmf(struct cdc_chain *ch, uint8_t event, uint32_t duration_m
 /* True from a successful cdc_chain_play_dtmf until its event's last packet
  * has been emitted; for the thread that calls cdc_chain_play_dtmf. */
 bool cdc_chain_playing(const struct cdc_chain *ch);
+
+/* In-band DTMF masking (rtpengine's "block DTMF" with DTMF-security
+ * silence or tone): what replaces the digits. */
+enum cdc_dtmf_mask {
+	CDC_DTMF_MASK_OFF,
+	CDC_DTMF_MASK_SILENCE,
+	CDC_DTMF_MASK_TONE,
+};
+
+/* The look-ahead a masking chain delays its audio by. SpanDSP reports a
+ * digit 24-38 ms after it starts, with a start stamp 30 ms before the
+ * report (measured: codecs/cdc_chain_mask.c, docs/codecs.md); the delay
+ * lets the replacement start 15 ms before that stamp. */
+#define CDC_DTMF_MASK_DELAY_MS 50
+#define CDC_DTMF_MASK_FREQ_DEFAULT 400 /* Hz, as rtpengine's DTMF-security tone */
+#define CDC_DTMF_MASK_TONE_DBM0 (-20)  /* the tone's level: a sine peaking at 2277 */
+
+/* Mask in-band DTMF in the chain's output: with SILENCE or TONE, digits
+ * that SpanDSP detects in the decoded audio (any DTMF mode) are replaced,
+ * from 15 ms before their detected start to 20 ms after their detected end
+ * with 2 ms ramps at the edges, by silence or by a sine of freq_hz at
+ * CDC_DTMF_MASK_TONE_DBM0, before resampling and encoding. To cover each
+ * digit from its first sample, a masking chain delays its audio by
+ * CDC_DTMF_MASK_DELAY_MS: turning masking on inserts that much silence into
+ * the output (timestamps run on unbroken, so the far side hears the audio
+ * 50 ms later from then on); turning it off releases the held 50 ms with
+ * the next push (those packets go out at once, timestamps still unbroken),
+ * so no audio is lost or repeated either way. While masking, RFC 4733
+ * events arriving are dropped (not forwarded, not played as tones; an
+ * event being forwarded or played when masking starts is cut off) and
+ * tones found in FROM_INBAND mode are not sent as events (one being sent
+ * is ended at once). Events injected by cdc_chain_play_dtmf still play.
+ * Not masked: digits SpanDSP misses: some under 36 ms (none under 22 ms is
+ * found; receivers need only take 40 ms and more, ITU-T Q.24), weak ones
+ * under loud speech; and when masking goes off, a digit still in the line
+ * whose report had not come yet, and whatever follows. With OFF the chain
+ * is exactly as if never masked (after the release above).
+ *
+ * freq_hz (100-4000, 0 for CDC_DTMF_MASK_FREQ_DEFAULT) is checked and used
+ * only with TONE; the tone is generated at the decoder's rate, so on an
+ * 8 kHz chain 4000 Hz is its Nyquist frequency and comes out silent.
+ *
+ * Like cdc_chain_play_dtmf, meant for another thread than the pusher's (one
+ * thread at a time calls it; any number of times, the latest wins): the
+ * setting is handed over in one atomic word that cdc_chain_push reads at
+ * its start, so it takes effect with the next push. Returns 0; -EINVAL for
+ * a NULL chain, an unknown mode or a TONE frequency out of range. */
+int cdc_chain_set_dtmf_mask(struct cdc_chain *ch, enum cdc_dtmf_mask mode, unsigned freq_hz);
 
 #endif

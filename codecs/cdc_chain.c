@@ -16,8 +16,13 @@
  * last frame is out, release-stores its number into mb.done. The requester
  * only writes the fields again after it has seen mb.done catch up with
  * mb.req (acquire), so the two never touch them at the same time.
+ *
+ * The DTMF mask (cdc_chain_set_dtmf_mask) lives in cdc_chain_mask.c: while
+ * it is on, everything decoded goes through its delay line (feed()) on the
+ * way to the resampler; while it is off, feed() is take_pcm().
  */
 #include "cdc_impl.h"
+#include "cdc_chain_mask.h"
 
 #include <errno.h>
 #include <math.h>
@@ -74,6 +79,10 @@ struct cdc_chain {
 	int16_t *dec_buf, *conv_buf, *rs_buf, *acc, *det_buf;
 	size_t dec_cap, rs_cap, acc_cap, acc_len; /* in samples per channel */
 	struct cdc_chain_stats st;
+
+	struct cdc_mask mask;       /* the DTMF mask; its req word is the control thread's */
+	bool mask_te_seen;          /* an RFC 4733 event was dropped since masking went on */
+	uint32_t mask_te_ts;        /* its timestamp */
 };
 
 static bool opus_rate(uint32_t r)
@@ -137,6 +146,8 @@ struct cdc_chain *cdc_chain_create(const struct cdc_chain_conf *c)
 	ch->noise_seed = 0x1234567u;
 	atomic_init(&ch->mb.req, 0);
 	atomic_init(&ch->mb.done, 0);
+	if (cdc_mask_init(&ch->mask, ch->dec_rate, ch->dch))
+		goto fail;
 	ch->dec = cdc_dec_create(&df);
 	ch->enc = cdc_enc_create(&ef, &c->enc);
 	ch->rs = cdc_resampler_create(ch->dec_rate, ch->enc_rate, ch->ech, c->resample_quality);
@@ -186,10 +197,16 @@ void cdc_chain_destroy(struct cdc_chain *ch)
 	free(ch->rs_buf);
 	free(ch->acc);
 	free(ch->det_buf);
+	cdc_mask_fini(&ch->mask);
 	free(ch);
 }
 
-void cdc_chain_get_stats(const struct cdc_chain *ch, struct cdc_chain_stats *st) { *st = ch->st; }
+void cdc_chain_get_stats(const struct cdc_chain *ch, struct cdc_chain_stats *st)
+{
+	*st = ch->st;
+	st->dtmf_masked_ms = ch->mask.masked * 1000u / ch->dec_rate;
+	st->dtmf_masked_digits = ch->mask.digits;
+}
 
 /* in-clock ticks for n decoded samples, and back */
 static uint32_t in_ticks(const struct cdc_chain *ch, uint64_t n)
@@ -206,8 +223,9 @@ static uint32_t map_ts(const struct cdc_chain *ch, uint32_t ts)
 {
 	int64_t ahead = (int32_t)(ts - ch->next_ts);
 	uint64_t pending = (uint64_t)ch->acc_len * ch->c.out.clock_rate / ch->enc_rate;
+	uint64_t held = (uint64_t)ch->mask.len * ch->c.out.clock_rate / ch->dec_rate; /* 0 unless masking */
 
-	return ch->out_ts + (uint32_t)pending +
+	return ch->out_ts + (uint32_t)pending + (uint32_t)held +
 	       (uint32_t)(ahead * (int64_t)ch->c.out.clock_rate / (int64_t)ch->c.in.clock_rate);
 }
 
@@ -398,6 +416,74 @@ static void take_pcm(struct cdc_chain *ch, const int16_t *pcm, size_t n, struct 
 	drain(ch, out, nout);
 }
 
+/* Take n decoded samples on their way to the encoder: straight in while
+ * masking is off, through the mask's delay line while it is on. */
+static void feed(struct cdc_chain *ch, const int16_t *pcm, size_t n, struct cdc_pkt *out, int *nout)
+{
+	if (!cdc_mask_on(&ch->mask)) {
+		take_pcm(ch, pcm, n, out, nout);
+		return;
+	}
+	while (n) {
+		size_t k = cdc_mask_room(&ch->mask), due;
+
+		if (k > n)
+			k = n;
+		due = cdc_mask_write(&ch->mask, pcm, k);
+		if (due) {
+			take_pcm(ch, ch->mask.line, due, out, nout);
+			cdc_mask_consume(&ch->mask, due);
+		}
+		pcm += k * ch->dch;
+		n -= k;
+	}
+}
+
+/* ---- the DTMF mask (cdc_chain_mask.c does the audio) ---- */
+
+int cdc_chain_set_dtmf_mask(struct cdc_chain *ch, enum cdc_dtmf_mask mode, unsigned freq_hz)
+{
+	if (!ch || (unsigned)mode > CDC_DTMF_MASK_TONE)
+		return -EINVAL;
+	if (mode == CDC_DTMF_MASK_TONE) {
+		if (freq_hz == 0)
+			freq_hz = CDC_DTMF_MASK_FREQ_DEFAULT;
+		if (freq_hz < 100 || freq_hz > 4000)
+			return -EINVAL;
+	}
+	cdc_mask_request(&ch->mask, mode, freq_hz);
+	return 0;
+}
+
+/* Pusher, at the start of every push: adopt the latest mask setting. Going
+ * on cuts off DTMF in progress (an event played as tones; a detected tone
+ * sent as an event, which gets its end packets now); going off releases
+ * the held audio. */
+static void mask_take(struct cdc_chain *ch, struct cdc_pkt *out, int *nout)
+{
+	int t = cdc_mask_take(&ch->mask);
+
+	if (t > 0) {
+		ch->st.dtmf_mask_starts++;
+		ch->mask_te_seen = false;
+		if (ch->te_in_active && ch->c.dtmf == CDC_DTMF_TO_INBAND) {
+			ch->te_in_active = false;
+			cdc_dtmf_gen_start(ch->gen, 0, 0, -10); /* stop */
+		}
+		if (ch->te_out_active) {
+			ch->te_out_active = false;
+			for (int k = 0; k < 3; k++)
+				emit_te(ch, out, nout, false, true, ch->out_ts - ch->te_out_start);
+		}
+	} else if (t < 0) {
+		size_t n = cdc_mask_flush(&ch->mask);
+
+		if (ch->started && n) /* before any audio the line holds only its silence */
+			take_pcm(ch, ch->mask.line, n, out, nout);
+		cdc_mask_consume(&ch->mask, n);
+	}
+}
+
 static void comfort_noise(struct cdc_chain *ch, int16_t *pcm, size_t n)
 {
 	double rms = 32767.0 * pow(10.0, -(double)ch->cn_level / 20.0);
@@ -424,7 +510,7 @@ static void detect(struct cdc_chain *ch, int16_t *pcm, size_t n, struct cdc_pkt 
 	m = cdc_resample(ch->det_rs, mono, n, ch->det_buf, ch->dec_cap + 64);
 	h = m > 0 ? cdc_dtmf_detect(ch->det, ch->det_buf, (size_t)m, hits, 8) : 0;
 	for (int i = 0; i < h; i++) {
-		if (!hits[i].end && !ch->te_out_active && ch->inj == INJ_IDLE) {
+		if (!hits[i].end && !ch->te_out_active && ch->inj == INJ_IDLE && !cdc_mask_on(&ch->mask)) {
 			ch->te_out_active = true;
 			ch->te_out_event = hits[i].event;
 			ch->te_out_start = map_ts(ch, ch->next_ts);
@@ -475,14 +561,14 @@ static void fill_gap(struct cdc_chain *ch, uint32_t ticks, const uint8_t *next, 
 		}
 		if (got <= 0)
 			break;
-		take_pcm(ch, ch->dec_buf, (size_t)got, out, nout);
+		feed(ch, ch->dec_buf, (size_t)got, out, nout);
 		left -= (uint64_t)got < left ? (uint64_t)got : left;
 	}
 	if (fec) {
 		int got = cdc_dec_recover(ch->dec, next, next_len, ch->dec_buf, (size_t)fec);
 
 		if (got > 0)
-			take_pcm(ch, ch->dec_buf, (size_t)got, out, nout);
+			feed(ch, ch->dec_buf, (size_t)got, out, nout);
 	}
 	ch->next_ts += ticks;
 }
@@ -522,9 +608,9 @@ static int place(struct cdc_chain *ch, uint32_t ts, const uint8_t *payload, size
 }
 
 static int push_audio(struct cdc_chain *ch, uint32_t ts, const uint8_t *payload, size_t len,
-		      struct cdc_pkt *out)
+		      struct cdc_pkt *out, int nout)
 {
-	int nout = 0, n;
+	int n;
 
 	if (!place(ch, ts, payload, len, out, &nout))
 		return nout;
@@ -540,39 +626,47 @@ static int push_audio(struct cdc_chain *ch, uint32_t ts, const uint8_t *payload,
 	ch->cn_active = false;
 	if (ch->det)
 		detect(ch, ch->dec_buf, (size_t)n, out, &nout);
-	take_pcm(ch, ch->dec_buf, (size_t)n, out, &nout);
+	feed(ch, ch->dec_buf, (size_t)n, out, &nout);
 	ch->next_ts += in_ticks(ch, (uint64_t)n);
 	return nout;
 }
 
 static int push_te(struct cdc_chain *ch, uint32_t ts, bool marker, const uint8_t *payload,
-		   size_t len, struct cdc_pkt *out)
+		   size_t len, struct cdc_pkt *out, int nout)
 {
 	struct cdc_te te;
-	int nout = 0;
 
 	if (cdc_te_parse(payload, len, &te)) {
 		ch->st.decode_errors++;
-		return 0;
+		return nout;
+	}
+	if (cdc_mask_on(&ch->mask)) { /* masking: no DTMF reaches the other side */
+		if (marker || !ch->mask_te_seen || ts != ch->mask_te_ts)
+			ch->st.dtmf_masked_events++;
+		ch->mask_te_seen = true;
+		ch->mask_te_ts = ts;
+		return nout;
 	}
 	if (ch->c.dtmf == CDC_DTMF_PASS) {
 		struct cdc_pkt *p;
 		uint32_t d = (uint32_t)((uint64_t)te.duration * ch->c.out.clock_rate / ch->c.in.clock_rate);
 
 		if (!ch->started || ch->inj != INJ_IDLE)
-			return 0; /* no timeline yet to place it on; or an injected event plays */
+			return nout; /* no timeline yet to place it on; or an injected event plays */
 		if (marker || !ch->te_in_active || ts != ch->te_in_ts)
 			ch->st.dtmf_events++;
 		ch->te_in_active = !te.end;
 		ch->te_in_ts = ts;
 		p = emit(ch, out, &nout, (uint8_t)ch->c.out_te_pt, map_ts(ch, ts), marker);
-		te.duration = (uint16_t)(d > 0xffff ? 0xffff : d);
-		cdc_te_write(&te, p->payload);
-		p->len = 4;
+		if (p) {
+			te.duration = (uint16_t)(d > 0xffff ? 0xffff : d);
+			cdc_te_write(&te, p->payload);
+			p->len = 4;
+		}
 		return nout;
 	}
 	if (ch->c.dtmf != CDC_DTMF_TO_INBAND)
-		return 0; /* DROP */
+		return nout; /* DROP */
 	if (!ch->started) {
 		ch->started = true;
 		ch->next_ts = ts;
@@ -580,7 +674,7 @@ static int push_te(struct cdc_chain *ch, uint32_t ts, bool marker, const uint8_t
 	}
 	if (!ch->te_in_active || ts != ch->te_in_ts) {
 		if ((int32_t)(ts - ch->te_in_ts) < 0 && ch->te_in_active)
-			return 0; /* a straggler from an earlier event */
+			return nout; /* a straggler from an earlier event */
 		ch->te_in_active = true;
 		ch->te_in_ts = ts;
 		ch->st.dtmf_events++;
@@ -605,7 +699,7 @@ static int push_te(struct cdc_chain *ch, uint32_t ts, bool marker, const uint8_t
 			if (ch->dch == 2)
 				for (size_t i = n; i-- > 0;)
 					ch->dec_buf[2 * i] = ch->dec_buf[2 * i + 1] = ch->dec_buf[i];
-			take_pcm(ch, ch->dec_buf, n, out, &nout);
+			feed(ch, ch->dec_buf, n, out, &nout);
 			ch->next_ts += in_ticks(ch, n);
 			ahead = (int32_t)(ts + te.duration - ch->next_ts);
 		}
@@ -618,21 +712,21 @@ static int push_te(struct cdc_chain *ch, uint32_t ts, bool marker, const uint8_t
 }
 
 static int push_cn(struct cdc_chain *ch, uint32_t ts, const uint8_t *payload, size_t len,
-		   struct cdc_pkt *out)
+		   struct cdc_pkt *out, int nout)
 {
-	int nout = 0;
-
 	if (len < 1) {
 		ch->st.decode_errors++;
-		return 0;
+		return nout;
 	}
 	ch->cn_active = true;
 	ch->cn_level = payload[0] & 0x7f;
 	if (ch->c.out_cn_pt >= 0 && ch->started) {
 		struct cdc_pkt *p = emit(ch, out, &nout, (uint8_t)ch->c.out_cn_pt, map_ts(ch, ts), false);
 
-		p->payload[0] = (uint8_t)ch->cn_level;
-		p->len = 1;
+		if (p) {
+			p->payload[0] = (uint8_t)ch->cn_level;
+			p->len = 1;
+		}
 	}
 	return nout;
 }
@@ -640,14 +734,17 @@ static int push_cn(struct cdc_chain *ch, uint32_t ts, const uint8_t *payload, si
 int cdc_chain_push(struct cdc_chain *ch, uint8_t pt, uint32_t ts, bool marker,
 		   const uint8_t *payload, size_t len, struct cdc_pkt *out)
 {
+	int nout = 0;
+
 	ch->st.in_packets++;
 	inj_take(ch);
+	mask_take(ch, out, &nout);
 	if (pt == ch->c.in_pt)
-		return push_audio(ch, ts, payload, len, out);
+		return push_audio(ch, ts, payload, len, out, nout);
 	if (ch->c.in_te_pt >= 0 && pt == ch->c.in_te_pt)
-		return push_te(ch, ts, marker, payload, len, out);
+		return push_te(ch, ts, marker, payload, len, out, nout);
 	if (ch->c.in_cn_pt >= 0 && pt == ch->c.in_cn_pt)
-		return push_cn(ch, ts, payload, len, out);
+		return push_cn(ch, ts, payload, len, out, nout);
 	ch->st.unknown_pt++;
-	return 0;
+	return nout;
 }

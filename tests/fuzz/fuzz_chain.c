@@ -1,8 +1,12 @@
 /* libFuzzer target: transcode chains. The first bytes pick the two codecs,
  * the ptime and the DTMF mode; the rest is a sequence of packets:
  * [kind][ts step hi][ts step lo][len][payload...], kind choosing audio,
- * telephone-event, CN or a stray payload type. The chain must never crash,
- * emit more than CDC_CHAIN_MAX_OUT packets or an oversized payload. */
+ * telephone-event, CN or a stray payload type. A kind with bits 0x3c all
+ * set first changes the DTMF mask: mode from the step's bits 12-13 (3 is
+ * invalid and must be refused), TONE's frequency from its low 12 bits. The
+ * chain must never crash, emit more than CDC_CHAIN_MAX_OUT packets or an
+ * oversized payload. */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -41,6 +45,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int n;
 
 		off += 4;
+		if ((kind & 0x3c) == 0x3c) {
+			unsigned mode = (step >> 12) & 3, freq = step & 0xfff;
+			int rc = cdc_chain_set_dtmf_mask(ch, (enum cdc_dtmf_mask)mode, freq);
+			bool bad = mode == 3 || (mode == CDC_DTMF_MASK_TONE && freq && (freq < 100 || freq > 4000));
+
+			if (rc != (bad ? -EINVAL : 0))
+				__builtin_trap();
+		}
 		if (len > size - off)
 			len = size - off;
 		ts += (kind & 0x80) ? (uint32_t)-(int32_t)step : step;

@@ -1,5 +1,6 @@
 /* Unit tests: transcode chains (codecs/cdc_chain.c). */
 #include <criterion/criterion.h>
+#include <criterion/logging.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -698,4 +699,655 @@ Test(inject, requests_cross_threads_whole)
 	cdc_chain_get_stats(x.ch, &st);
 	cr_assert_eq(st.dtmf_played, (uint64_t)(x.ends / 3));
 	cdc_chain_destroy(x.ch);
+}
+
+/* ---- DTMF masking (cdc_chain_set_dtmf_mask, ng block DTMF + DTMF-security) ---- */
+
+#define MASK_D (CDC_DTMF_MASK_DELAY_MS * 8) /* the look-ahead, in 8 kHz samples */
+#define MS8(ms) ((size_t)(ms) * 8u)
+#define MASK_IN_MS 1400
+
+/* The digits of mask_input: where they start, how long they last (ms). */
+static const struct { char d; unsigned at, ms; } mask_digits[] = {
+	{ '4', 400, 100 }, { '1', 700, 120 }, { '#', 1000, 80 },
+};
+#define MASK_NDIGITS 3
+
+/* 8 kHz input: a 1 kHz tone (peak 6000) or speech, and optionally
+ * mask_digits at -10 dBm0 per tone in its place. */
+static void mask_input(int16_t *sig, size_t n, bool speech, bool digits)
+{
+	struct cdc_dtmf_gen *g = cdc_dtmf_gen_create(8000);
+
+	if (speech)
+		au_speech(sig, n, 8000, 5);
+	else
+		au_tone(sig, n, 1000, 6000, 8000);
+	for (int i = 0; digits && i < MASK_NDIGITS; i++) {
+		size_t s = MS8(mask_digits[i].at), len = MS8(mask_digits[i].ms);
+
+		memset(sig + s, 0, len * sizeof(int16_t));
+		cdc_dtmf_gen_start(g, (uint8_t)cdc_dtmf_event(mask_digits[i].d), mask_digits[i].ms, -10);
+		cdc_dtmf_gen_fill(g, sig + s, len);
+	}
+	cdc_dtmf_gen_destroy(g);
+}
+
+struct mask_out {
+	int16_t *pcm8; /* the decoded output, brought to 8 kHz */
+	size_t n8;
+	int16_t *pcm; /* as decoded, at the out rate (mono) */
+	size_t n;
+	uint64_t hash; /* FNV-1a over every packet out: pt, marker, ts, payload */
+	int npkt;
+	bool ts_continuous; /* one frame's step between all packets */
+};
+
+static void fnv(uint64_t *h, const void *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		*h = (*h ^ ((const uint8_t *)p)[i]) * 1099511628211ull;
+}
+
+static size_t mask_in_frame = 160; /* samples per packet in */
+
+/* Send sig (at the in format's rate) through ch in packets of
+ * mask_in_frame samples, calling hook(ch, k) before packet k; decode what
+ * comes out. */
+static void mask_through(struct cdc_chain *ch, const struct cdc_chain_conf *c, const int16_t *sig, size_t n,
+			 void (*hook)(struct cdc_chain *, int), struct mask_out *o)
+{
+	struct cdc_enc *enc = cdc_enc_create(&c->in, NULL);
+	struct cdc_dec *dec = cdc_dec_create(&c->out);
+	uint32_t rate = c->out.sample_rate, step = cdc_frame_ts(&c->out, c->out_ptime), last = 0;
+	int16_t *pcm = calloc(48000 * 4, sizeof(int16_t));
+	size_t np = 0, f = mask_in_frame;
+	static uint8_t pkt[12000];
+
+	cr_assert(enc && dec && pcm);
+	memset(o, 0, sizeof(*o));
+	o->hash = 14695981039346656037ull;
+	o->ts_continuous = true;
+	o->pcm8 = calloc(8000 * 4, sizeof(int16_t));
+	for (size_t i = 0, k = 0; i + f <= n; i += f, k++) {
+		uint32_t ts = 1000 + (uint32_t)((uint64_t)i * c->in.clock_rate / c->in.sample_rate);
+		int len, m;
+
+		if (hook)
+			hook(ch, (int)k);
+		len = cdc_encode(enc, sig + i, f, pkt, sizeof(pkt));
+		cr_assert_gt(len, 0);
+		m = cdc_chain_push(ch, c->in_pt, ts, k == 0, pkt, (size_t)len, outbuf);
+		cr_assert(m >= 0 && m <= CDC_CHAIN_MAX_OUT);
+		for (int j = 0; j < m; j++) {
+			const struct cdc_pkt *p = &outbuf[j];
+
+			fnv(&o->hash, &p->pt, 1);
+			fnv(&o->hash, &p->marker, 1);
+			fnv(&o->hash, &p->ts, 4);
+			fnv(&o->hash, p->payload, p->len);
+			if (o->npkt && p->ts - last != step)
+				o->ts_continuous = false;
+			last = p->ts;
+			o->npkt++;
+			if (p->pt == c->out_pt) {
+				int got = cdc_decode(dec, p->payload, p->len, pcm + np, 48000 * 4 - np);
+
+				cr_assert_gt(got, 0);
+				np += (size_t)got;
+			}
+		}
+	}
+	if (rate == 8000) {
+		memcpy(o->pcm8, pcm, np * sizeof(int16_t));
+		o->n8 = np;
+	} else { /* quality 3: ~3 ms of filter delay */
+		struct cdc_resampler *rs = cdc_resampler_create(rate, 8000, 1, 3);
+
+		o->n8 = (size_t)cdc_resample(rs, pcm, np, o->pcm8, 8000 * 4);
+		cdc_resampler_destroy(rs);
+	}
+	o->pcm = pcm;
+	o->n = np;
+	cdc_enc_destroy(enc);
+	cdc_dec_destroy(dec);
+}
+
+/* A chain, masked (or not) from the start, run over mask_input. */
+static struct cdc_chain *mask_run(const char *in, const char *out, enum cdc_dtmf_mask mode, unsigned freq, bool speech,
+				  void (*hook)(struct cdc_chain *, int), int16_t *sig, struct mask_out *o)
+{
+	struct cdc_chain_conf c = conf_of(in, out, 20);
+	struct cdc_chain *ch = cdc_chain_create(&c);
+
+	cr_assert_not_null(ch);
+	mask_input(sig, MS8(MASK_IN_MS), speech, true);
+	if (mode != CDC_DTMF_MASK_OFF)
+		cr_assert_eq(cdc_chain_set_dtmf_mask(ch, mode, freq), 0);
+	mask_through(ch, &c, sig, MS8(MASK_IN_MS), hook, o);
+	cr_assert(o->ts_continuous, "%s -> %s: the output timeline stays continuous", in, out);
+	return ch;
+}
+
+/* What a masked chain's output must show around and in each digit's place:
+ * lat is the codecs' own delay (8 kHz samples) on top of the mask's. */
+static void check_masked(const char *what, const struct mask_out *o, const struct cdc_chain *ch, bool tone, size_t lat)
+{
+	struct cdc_chain_stats st;
+	char got[16];
+
+	detect_digits(o->pcm8, o->n8, got);
+	cr_assert_str_eq(got, "", "%s: no digit gets through, but '%s' did", what, got);
+	cr_assert_geq(o->n8, MS8(MASK_IN_MS) - MS8(30), "%s: %zu samples out", what, o->n8);
+	for (int i = 0; i < MASK_NDIGITS; i++) {
+		size_t s = MS8(mask_digits[i].at) + MASK_D + lat, e = s + MS8(mask_digits[i].ms);
+		const int16_t *x = o->pcm8;
+		/* the digit's place, from its first sample to its last */
+		double rms = au_rms(x + s, e - s);
+		/* the audio around it: outside the lead (15 ms + the detector's
+		 * 7 ms) and the hang-over (20 ms + 10 ms), a 1 kHz tone at 6000 */
+		double pre = au_tone_ratio(x + s - MS8(60), MS8(35), 1000, 8000);
+		double post = au_tone_ratio(x + e + MS8(40), MS8(40), 1000, 8000);
+
+		if (tone) {
+			double r400 = au_tone_ratio(x + s, e - s, 400, 8000);
+			double want = 22767.0 * pow(10, CDC_DTMF_MASK_TONE_DBM0 / 20.0) / sqrt(2);
+
+			cr_assert_gt(r400, 0.9, "%s: digit %d's place is the 400 Hz tone (%.3f)", what, i, r400);
+			cr_assert(rms > want * 0.79 && rms < want * 1.26, "%s: at -20 dBm0 (rms %.0f, want %.0f)", what, rms, want);
+		} else {
+			cr_assert_lt(rms, 30, "%s: digit %d's place is silent (rms %.1f)", what, i, rms);
+		}
+		cr_assert_gt(pre, 0.9, "%s: the 1 kHz before digit %d is there (%.3f)", what, i, pre);
+		cr_assert_gt(post, 0.9, "%s: the 1 kHz after digit %d is there (%.3f)", what, i, post);
+		cr_assert_gt(au_rms(x + e + MS8(40), MS8(40)), 3000, "%s: at its level", what);
+	}
+	cdc_chain_get_stats(ch, &st);
+	cr_assert_eq(st.dtmf_masked_digits, MASK_NDIGITS, "%s: %llu digits", what, (unsigned long long)st.dtmf_masked_digits);
+	/* 300 ms of digits, each with 15 + 20 ms of margins and the detector's error */
+	cr_assert(st.dtmf_masked_ms >= 300 + 3 * 25 && st.dtmf_masked_ms <= 300 + 3 * 55, "%s: masked %llu ms", what,
+		  (unsigned long long)st.dtmf_masked_ms);
+	cr_assert_eq(st.dtmf_mask_starts, 1);
+}
+
+Test(mask, silence_pcmu_to_pcmu)
+{
+	static int16_t sig[MS8(MASK_IN_MS)];
+	struct mask_out o;
+	struct cdc_chain *ch = mask_run("PCMU/8000", "PCMU/8000", CDC_DTMF_MASK_SILENCE, 0, false, NULL, sig, &o);
+
+	check_masked("PCMU silence", &o, ch, false, 0);
+	/* same codec: every sample outside the digits and their margins is the
+	 * input's own, exactly CDC_DTMF_MASK_DELAY_MS late; before it, silence */
+	for (size_t i = 0; i < MASK_D; i++)
+		cr_assert_eq(o.pcm8[i], 0, "the look-ahead starts as silence");
+	for (size_t i = 0; i + MASK_D < o.n8; i++) {
+		bool near = false;
+		uint8_t code;
+		int16_t in;
+
+		for (int d = 0; d < MASK_NDIGITS; d++)
+			near |= i + MS8(25) >= MS8(mask_digits[d].at) &&
+				i < MS8(mask_digits[d].at + mask_digits[d].ms) + MS8(35);
+		if (near)
+			continue;
+		cdc_ulaw_encode(sig + i, &code, 1);
+		cdc_ulaw_decode(&code, &in, 1);
+		cr_assert_eq(o.pcm8[i + MASK_D], in, "sample %zu is the input's, delayed by the look-ahead", i);
+	}
+	cdc_chain_destroy(ch);
+	free(o.pcm8);
+	free(o.pcm);
+}
+
+Test(mask, silence_pcmu_to_pcmu_under_speech)
+{
+	static int16_t sig[MS8(MASK_IN_MS)];
+	struct mask_out o;
+	struct cdc_chain *ch = mask_run("PCMU/8000", "PCMU/8000", CDC_DTMF_MASK_SILENCE, 0, true, NULL, sig, &o);
+	struct cdc_chain_stats st;
+	char got[16];
+
+	detect_digits(o.pcm8, o.n8, got);
+	cr_assert_str_eq(got, "", "no digit gets through speech either: '%s'", got);
+	for (int i = 0; i < MASK_NDIGITS; i++) {
+		size_t s = MS8(mask_digits[i].at) + MASK_D, e = s + MS8(mask_digits[i].ms);
+
+		cr_assert_lt(au_rms(o.pcm8 + s, e - s), 30, "digit %d's place is silent", i);
+		/* the speech around it is the input's, delayed */
+		double before = au_rms(o.pcm8 + s - MS8(60), MS8(35)), want = au_rms(sig + s - MASK_D - MS8(60), MS8(35));
+
+		cr_assert(before > want * 0.9 && before < want * 1.1, "speech before digit %d: %.0f, want %.0f", i, before, want);
+		double after = au_rms(o.pcm8 + e + MS8(40), MS8(40)), want2 = au_rms(sig + e - MASK_D + MS8(40), MS8(40));
+
+		cr_assert(after > want2 * 0.9 && after < want2 * 1.1, "speech after digit %d: %.0f, want %.0f", i, after, want2);
+	}
+	cdc_chain_get_stats(ch, &st);
+	cr_assert_eq(st.dtmf_masked_digits, MASK_NDIGITS, "speech makes no false digits");
+	cdc_chain_destroy(ch);
+	free(o.pcm8);
+	free(o.pcm);
+}
+
+Test(mask, silence_pcma_to_opus)
+{
+	static int16_t sig[MS8(MASK_IN_MS)];
+	struct mask_out o;
+	struct cdc_chain *ch = mask_run("PCMA/8000", "opus/48000/2", CDC_DTMF_MASK_SILENCE, 0, false, NULL, sig, &o);
+
+	/* Opus and the test's own resampling back to 8 kHz add under 10 ms */
+	check_masked("PCMA -> Opus silence", &o, ch, false, MS8(10));
+	cdc_chain_destroy(ch);
+	free(o.pcm8);
+	free(o.pcm);
+}
+
+Test(mask, tone_pcmu_to_pcmu)
+{
+	static int16_t sig[MS8(MASK_IN_MS)];
+	struct mask_out o;
+	struct cdc_chain *ch = mask_run("PCMU/8000", "PCMU/8000", CDC_DTMF_MASK_TONE, 0, false, NULL, sig, &o);
+
+	check_masked("PCMU tone", &o, ch, true, 0);
+	cdc_chain_destroy(ch);
+	free(o.pcm8);
+	free(o.pcm);
+}
+
+/* Every digit, at every phase of SpanDSP's 102-sample block, strong and
+ * weak, on its own or over speech, arriving in 10, 20 or 60 ms packets, at
+ * 8 kHz (PCMU) and at 48 kHz (L16, lossless: the detector then works
+ * through the 8 kHz resampler): the replacement covers it from its first
+ * sample to its last. */
+Test(mask, covers_each_digit_whole_at_any_phase)
+{
+	static const char *fmts[] = { "PCMU/8000", "L16/48000" };
+	static const unsigned ptimes[] = { 10, 20, 60 };
+	static int16_t sig[48 * 700], d[48 * 200];
+	long min_lead = 1 << 30, min_hang = 1 << 30, max_lead = 0, max_hang = 0;
+	int cases = 0;
+
+	for (unsigned f = 0; f < 2; f++)
+		for (unsigned t = 0; t < 3; t++)
+			for (int speech = 0; speech < 2; speech++)
+				for (int level = -10; level >= -26; level -= 16)
+					for (unsigned ph = 0; ph < 102 && !(speech && level < -20); ph += 7, cases++) {
+						/* (weak digits under speech: SpanDSP misses some) */
+						struct cdc_chain_conf c = conf_of(fmts[f], fmts[f], 20);
+						uint32_t rate = c.in.sample_rate, k = rate / 8000; /* samples per 8 kHz one */
+						struct cdc_dtmf_gen *g = cdc_dtmf_gen_create(rate);
+						struct cdc_chain *ch = cdc_chain_create(&c);
+						uint8_t ev = (uint8_t)(cases % 16);
+						size_t n = rate / 1000 * 700, len = rate / 1000 * (90 + ph % 40);
+						size_t s = rate / 1000 * 300 + ph * k, e = s + len, D = MASK_D * k, a, b;
+						struct mask_out o;
+
+						if (speech) { /* the digit on top of speech at a quarter of its level */
+							au_speech(sig, n, rate, ph + 1);
+							for (size_t i = 0; i < n; i++)
+								sig[i] /= 4;
+						} else {
+							au_tone(sig, n, 1000, 6000, rate);
+							memset(sig + s, 0, len * sizeof(int16_t));
+						}
+						memset(d, 0, sizeof(d));
+						cdc_dtmf_gen_start(g, ev, (uint32_t)(len * 1000 / rate), level);
+						cdc_dtmf_gen_fill(g, d, len);
+						for (size_t i = 0; i < len; i++)
+							sig[s + i] = (int16_t)(sig[s + i] + d[i]);
+						cr_assert_eq(cdc_chain_set_dtmf_mask(ch, CDC_DTMF_MASK_SILENCE, 0), 0);
+						mask_in_frame = rate / 1000 * ptimes[t];
+						mask_through(ch, &c, sig, n, NULL, &o);
+						mask_in_frame = 160;
+						cr_assert_geq(o.n, e + D + rate / 1000 * 60);
+						for (size_t i = s + D; i < e + D; i++)
+							cr_assert_eq(o.pcm[i], 0, "%s: '%c' %d dBm0%s at +%u in %u ms packets: sample %zd leaks",
+								     fmts[f], cdc_dtmf_digit(ev), level, speech ? " over speech" : "", ph,
+								     ptimes[t], (ssize_t)(i - s - D));
+						for (a = s + D; a > 0 && o.pcm[a - 1] == 0; a--)
+							;
+						for (b = e + D; b < o.n && o.pcm[b] == 0; b++)
+							;
+						if (!speech) { /* (speech has zeros of its own) */
+							long lead = (long)((s + D - a) / k), hang = (long)((b - e - D) / k);
+
+							min_lead = lead < min_lead ? lead : min_lead;
+							max_lead = lead > max_lead ? lead : max_lead;
+							min_hang = hang < min_hang ? hang : min_hang;
+							max_hang = hang > max_hang ? hang : max_hang;
+						}
+						cdc_chain_destroy(ch);
+						cdc_dtmf_gen_destroy(g);
+						free(o.pcm8);
+						free(o.pcm);
+					}
+	cr_log_info("masking began %.1f-%.1f ms before the digits and ended %.1f-%.1f ms after them\n", min_lead / 8.0,
+		    max_lead / 8.0, min_hang / 8.0, max_hang / 8.0);
+	cr_assert_geq(min_lead, 4 * 8, "a little ahead of every digit");
+	cr_assert_leq(max_lead, 20 * 8);
+	cr_assert_geq(min_hang, 5 * 8);
+	cr_assert_leq(max_hang, 30 * 8);
+}
+
+/* silence first, the tone from packet 10 on (before any digit): one delay */
+static void to_tone(struct cdc_chain *ch, int k)
+{
+	if (k == 10)
+		cr_assert_eq(cdc_chain_set_dtmf_mask(ch, CDC_DTMF_MASK_TONE, 400), 0);
+}
+
+Test(mask, tone_pcma_to_opus)
+{
+	static int16_t sig[MS8(MASK_IN_MS)];
+	struct mask_out o;
+	struct cdc_chain *ch = mask_run("PCMA/8000", "opus/48000/2", CDC_DTMF_MASK_SILENCE, 0, false, to_tone, sig, &o);
+
+	check_masked("PCMA -> Opus tone", &o, ch, true, MS8(10));
+	cdc_chain_destroy(ch);
+	free(o.pcm8);
+	free(o.pcm);
+}
+
+Test(mask, tone_at_another_frequency)
+{
+	static int16_t sig[MS8(MASK_IN_MS)];
+	struct mask_out o;
+	struct cdc_chain *ch = mask_run("PCMU/8000", "PCMA/8000", CDC_DTMF_MASK_TONE, 2500, false, NULL, sig, &o);
+
+	for (int i = 0; i < MASK_NDIGITS; i++) {
+		size_t s = MS8(mask_digits[i].at) + MASK_D;
+		double r = au_tone_ratio(o.pcm8 + s, MS8(mask_digits[i].ms), 2500, 8000);
+
+		cr_assert_gt(r, 0.9, "digit %d's place is 2500 Hz (%.3f)", i, r);
+	}
+	cdc_chain_destroy(ch);
+	free(o.pcm8);
+	free(o.pcm);
+}
+
+/* set OFF (already off) before and during the run: nothing changes */
+static void off_again(struct cdc_chain *ch, int k)
+{
+	if (k % 5 == 0)
+		cr_assert_eq(cdc_chain_set_dtmf_mask(ch, CDC_DTMF_MASK_OFF, 12345), 0);
+}
+
+Test(mask, off_is_bit_identical_and_lets_digits_through)
+{
+	static const char *pairs[][2] = { { "PCMU/8000", "PCMU/8000" }, { "PCMA/8000", "opus/48000/2" } };
+
+	for (int t = 0; t < 2; t++) {
+		static int16_t sig[MS8(MASK_IN_MS)];
+		struct mask_out a, b;
+		struct cdc_chain *never = mask_run(pairs[t][0], pairs[t][1], CDC_DTMF_MASK_OFF, 0, false, NULL, sig, &a);
+		struct cdc_chain *off = mask_run(pairs[t][0], pairs[t][1], CDC_DTMF_MASK_OFF, 0, false, off_again, sig, &b);
+		struct cdc_chain_stats st;
+		char got[16];
+
+		cr_assert_eq(a.npkt, b.npkt);
+		cr_assert_eq(a.hash, b.hash, "%s -> %s: every packet is the same", pairs[t][0], pairs[t][1]);
+		detect_digits(a.pcm8, a.n8, got);
+		cr_assert_str_eq(got, "41#", "%s -> %s: unmasked, the digits get through ('%s')", pairs[t][0], pairs[t][1], got);
+		cdc_chain_get_stats(off, &st);
+		cr_assert_eq(st.dtmf_masked_ms + st.dtmf_masked_digits + st.dtmf_mask_starts, 0);
+		cdc_chain_destroy(never);
+		cdc_chain_destroy(off);
+		free(a.pcm8);
+		free(b.pcm8);
+		free(a.pcm);
+		free(b.pcm);
+	}
+}
+
+/* on at packet 10, off at packet 40 */
+static void on_then_off(struct cdc_chain *ch, int k)
+{
+	if (k == 10)
+		cr_assert_eq(cdc_chain_set_dtmf_mask(ch, CDC_DTMF_MASK_SILENCE, 0), 0);
+	if (k == 40)
+		cr_assert_eq(cdc_chain_set_dtmf_mask(ch, CDC_DTMF_MASK_OFF, 0), 0);
+}
+
+Test(mask, on_inserts_the_delay_off_releases_it)
+{
+	struct cdc_chain_conf c = conf_of("PCMU/8000", "PCMU/8000", 20);
+	struct cdc_chain *ch = cdc_chain_create(&c);
+	static int16_t sig[MS8(MASK_IN_MS)], want[MS8(MASK_IN_MS) + MASK_D];
+	struct mask_out o;
+	uint8_t code;
+
+	/* a tone with no digits: the output is the input with the look-ahead's
+	 * silence where masking went on, nothing lost or repeated when it went
+	 * off, and the timeline unbroken */
+	mask_input(sig, MS8(MASK_IN_MS), false, false);
+	mask_through(ch, &c, sig, MS8(MASK_IN_MS), on_then_off, &o);
+	cr_assert(o.ts_continuous);
+	for (size_t i = 0; i < MS8(MASK_IN_MS); i++) {
+		cdc_ulaw_encode(sig + i, &code, 1);
+		cdc_ulaw_decode(&code, &want[i < MS8(200) ? i : i + MASK_D], 1);
+	}
+	cr_assert_eq(o.n8, MS8(MASK_IN_MS) + MASK_D - MS8(10), "in + the look-ahead, less the half frame still waiting");
+	cr_assert(memcmp(o.pcm8, want, o.n8 * sizeof(int16_t)) == 0, "the input with 50 ms of silence at 200 ms");
+	cdc_chain_destroy(ch);
+	free(o.pcm8);
+	free(o.pcm);
+}
+
+Test(mask, from_inband_sends_no_events_while_masking)
+{
+	struct cdc_chain_conf c = conf_of("PCMU/8000", "PCMA/8000", 20);
+	struct cdc_chain *ch;
+	static int16_t sig[MS8(MASK_IN_MS)];
+	struct mask_out o;
+	struct cdc_chain_stats st;
+
+	c.out_te_pt = 101;
+	c.dtmf = CDC_DTMF_FROM_INBAND;
+	ch = cdc_chain_create(&c);
+	cr_assert_not_null(ch);
+	cr_assert_eq(cdc_chain_set_dtmf_mask(ch, CDC_DTMF_MASK_SILENCE, 0), 0);
+	mask_input(sig, MS8(MASK_IN_MS), false, true);
+	mask_through(ch, &c, sig, MS8(MASK_IN_MS), NULL, &o);
+	cr_assert(o.ts_continuous, "only audio went out");
+	cdc_chain_get_stats(ch, &st);
+	cr_assert_eq(st.dtmf_events, 0, "no event sent");
+	cr_assert_eq(st.dtmf_masked_digits, MASK_NDIGITS);
+	cdc_chain_destroy(ch);
+	free(o.pcm8);
+	free(o.pcm);
+}
+
+Test(mask, rfc4733_events_are_dropped_and_counted)
+{
+	/* PASS: nothing forwarded */
+	struct cdc_chain_conf c = conf_of("PCMU/8000", "opus/48000/2", 20);
+	struct cdc_dec *dec = cdc_dec_create(&c.out);
+	struct run r = { .pcm = calloc(48000 * 4, 2) };
+	struct cdc_chain_stats st;
+	struct cdc_chain *ch;
+	char got[16];
+	int fwd = 0;
+
+	c.in_te_pt = 101;
+	c.out_te_pt = 110;
+	c.dtmf = CDC_DTMF_PASS;
+	ch = cdc_chain_create(&c);
+	cr_assert_eq(cdc_chain_set_dtmf_mask(ch, CDC_DTMF_MASK_TONE, 0), 0);
+	send_events(ch, &c, "19#", dec, &r, false);
+	for (int i = 0; i < r.npkt; i++)
+		fwd += r.pt[i] == 110;
+	cr_assert_eq(fwd, 0, "no event is forwarded while masking");
+	cdc_chain_get_stats(ch, &st);
+	cr_assert_eq(st.dtmf_masked_events, 3);
+	cr_assert_eq(st.dtmf_events, 0);
+	/* unmasked, they pass again */
+	cr_assert_eq(cdc_chain_set_dtmf_mask(ch, CDC_DTMF_MASK_OFF, 0), 0);
+	send_events(ch, &c, "5", dec, &r, false);
+	for (int i = 0; i < r.npkt; i++)
+		fwd += r.pt[i] == 110;
+	cr_assert_gt(fwd, 0);
+	cdc_chain_get_stats(ch, &st);
+	cr_assert_eq(st.dtmf_masked_events, 3);
+	cr_assert_gt(st.dtmf_events, 0); /* (PASS counts each repeated end packet too) */
+	cdc_chain_destroy(ch);
+	cdc_dec_destroy(dec);
+	run_free(&r);
+
+	/* TO_INBAND: no tone is played from them, with or without audio alongside */
+	for (int audio = 0; audio < 2; audio++) {
+		c = conf_of("PCMU/8000", "PCMA/8000", 20);
+		c.in_te_pt = 101;
+		c.dtmf = CDC_DTMF_TO_INBAND;
+		dec = cdc_dec_create(&c.out);
+		memset(&r, 0, sizeof(r));
+		r.pcm = calloc(48000 * 4, 2);
+		ch = cdc_chain_create(&c);
+		cr_assert_eq(cdc_chain_set_dtmf_mask(ch, CDC_DTMF_MASK_SILENCE, 0), 0);
+		send_events(ch, &c, "5A*0", dec, &r, audio);
+		detect_digits(r.pcm, r.n, got);
+		cr_assert_str_eq(got, "", "no in-band tone from masked events ('%s')", got);
+		cr_assert_lt(au_rms(r.pcm, r.n), 20, "only silence went out (A-law has no zero: +-8)");
+		cdc_chain_get_stats(ch, &st);
+		cr_assert_eq(st.dtmf_masked_events, 4);
+		cr_assert_eq(st.dtmf_events, 0);
+		cdc_chain_destroy(ch);
+		cdc_dec_destroy(dec);
+		run_free(&r);
+	}
+}
+
+Test(mask, refuses_bad_arguments)
+{
+	struct cdc_chain_conf c = conf_of("PCMU/8000", "PCMA/8000", 20);
+	struct cdc_chain *ch = cdc_chain_create(&c);
+	struct cdc_chain_stats st;
+	uint8_t pkt[160];
+
+	cr_assert_eq(cdc_chain_set_dtmf_mask(NULL, CDC_DTMF_MASK_SILENCE, 0), -EINVAL);
+	cr_assert_eq(cdc_chain_set_dtmf_mask(ch, (enum cdc_dtmf_mask)3, 0), -EINVAL);
+	cr_assert_eq(cdc_chain_set_dtmf_mask(ch, (enum cdc_dtmf_mask)-1, 0), -EINVAL);
+	cr_assert_eq(cdc_chain_set_dtmf_mask(ch, CDC_DTMF_MASK_TONE, 99), -EINVAL);
+	cr_assert_eq(cdc_chain_set_dtmf_mask(ch, CDC_DTMF_MASK_TONE, 4001), -EINVAL);
+	memset(pkt, 0xff, sizeof(pkt));
+	cdc_chain_push(ch, 96, 0, true, pkt, 160, outbuf);
+	cdc_chain_get_stats(ch, &st);
+	cr_assert_eq(st.dtmf_mask_starts, 0, "refused requests change nothing");
+	cr_assert_eq(cdc_chain_set_dtmf_mask(ch, CDC_DTMF_MASK_TONE, 100), 0);
+	cr_assert_eq(cdc_chain_set_dtmf_mask(ch, CDC_DTMF_MASK_TONE, 4000), 0);
+	cr_assert_eq(cdc_chain_set_dtmf_mask(ch, CDC_DTMF_MASK_TONE, 0), 0, "0: the default 400 Hz");
+	cr_assert_eq(cdc_chain_set_dtmf_mask(ch, CDC_DTMF_MASK_SILENCE, 99999), 0, "the frequency is for TONE only");
+	cdc_chain_destroy(ch);
+}
+
+/* The control thread flips masking while a worker pushes: the output stays
+ * whole. The input never touches zero (a tone on a DC offset), so taking
+ * every zero out of the output must give back the input exactly: the
+ * inserted look-ahead silences are all it adds, nothing is lost or
+ * repeated, however the flips fall. */
+#define MASK_PUSHES 10000 /* 200 s of audio */
+
+struct mask_race {
+	struct cdc_chain *ch;
+	atomic_bool stop;
+	atomic_uint pushes;
+	int16_t *in, *out; /* decoded input / output, as pushed and received */
+	size_t nin, nout, cap;
+	bool ts_ok;
+	int bad;
+};
+
+static void *mask_race_pusher(void *arg)
+{
+	struct mask_race *x = arg;
+	static struct cdc_pkt pk[CDC_CHAIN_MAX_OUT];
+	uint32_t last = 0;
+	bool any = false;
+	int16_t tone[160 * 8];
+	uint8_t pkt[160];
+
+	for (int i = 0; i < 160 * 8; i++) /* 8 packets of a 1 kHz tone in [1000, 9000], phase-continuous */
+		tone[i] = (int16_t)lrint(5000 + 4000 * sin(2 * M_PI * 1000 * i / 8000.0 + 0.3));
+	for (uint32_t k = 0;; k++) {
+		bool last_push = atomic_load(&x->stop);
+		int n;
+
+		if (x->nin + 160 > x->cap || x->nout + 160 * CDC_CHAIN_MAX_OUT > x->cap) {
+			/* out of room: wait for the final OFF */
+			while (!atomic_load(&x->stop))
+				sched_yield();
+			last_push = true;
+		}
+		cdc_ulaw_encode(tone + 160 * (k % 8), pkt, 160);
+		cdc_ulaw_decode(pkt, x->in + x->nin, 160);
+		x->nin += 160;
+		n = cdc_chain_push(x->ch, 96, 160 * k, k == 0, pkt, 160, pk);
+		atomic_fetch_add(&x->pushes, 1);
+		if (k % 2)
+			sched_yield(); /* let the flipper in, even on one CPU */
+		for (int i = 0; i < n; i++) {
+			if (pk[i].pt != 97 || pk[i].len != 160)
+				x->bad++;
+			if (any && pk[i].ts - last != 160)
+				x->ts_ok = false;
+			any = true;
+			last = pk[i].ts;
+			cdc_ulaw_decode(pk[i].payload, x->out + x->nout, 160);
+			x->nout += 160;
+		}
+		if (last_push) /* the one after stop: it takes the final OFF */
+			break;
+	}
+	return NULL;
+}
+
+Test(mask, flips_cross_threads_whole)
+{
+	struct cdc_chain_conf c;
+	struct mask_race x = { .cap = 8000 * 800, .ts_ok = true }; /* 200 s + 10000 looks-ahead */
+	struct cdc_chain_stats st;
+	pthread_t th;
+	size_t j = 0;
+
+	c = conf_of("PCMU/8000", "PCMU/8000", 20);
+	x.ch = cdc_chain_create(&c);
+	x.in = calloc(x.cap, sizeof(int16_t));
+	x.out = calloc(x.cap, sizeof(int16_t));
+	cr_assert(x.ch && x.in && x.out);
+	atomic_init(&x.stop, false);
+	atomic_init(&x.pushes, 0);
+	cr_assert_eq(pthread_create(&th, NULL, mask_race_pusher, &x), 0);
+	/* flips at random moments: between pushes, several per push, or none for a while */
+	for (uint32_t i = 0, seed = 7; (atomic_load(&x.pushes) < MASK_PUSHES || i < MASK_PUSHES) && !atomic_load(&x.stop);
+	     i++) {
+		enum cdc_dtmf_mask m = (enum cdc_dtmf_mask)(i % 3);
+
+		cr_assert_eq(cdc_chain_set_dtmf_mask(x.ch, m, 100 + (i * 37) % 3900), 0);
+		seed = seed * 1664525u + 1013904223u;
+		for (uint32_t spin = seed >> 22; spin; spin--)
+			if (spin % 256 == 0)
+				sched_yield();
+	}
+	cr_assert_eq(cdc_chain_set_dtmf_mask(x.ch, CDC_DTMF_MASK_OFF, 0), 0);
+	atomic_store(&x.stop, true);
+	pthread_join(th, NULL);
+	cdc_chain_get_stats(x.ch, &st);
+	cr_assert_eq(x.bad, 0);
+	cr_assert(x.ts_ok, "the timeline stays continuous");
+	cr_assert_gt(st.dtmf_mask_starts, 10, "masking went on %llu times", (unsigned long long)st.dtmf_mask_starts);
+	cr_assert_eq(st.dtmf_masked_digits, 0);
+	cr_log_info("mask flips: %u pushes, masking went on %llu times\n", atomic_load(&x.pushes),
+		    (unsigned long long)st.dtmf_mask_starts);
+	/* every start added the look-ahead; the final OFF released all of it */
+	cr_assert_eq(x.nout, (x.nin + st.dtmf_mask_starts * MASK_D) / 160 * 160, "%zu in, %llu starts, %zu out", x.nin,
+		     (unsigned long long)st.dtmf_mask_starts, x.nout);
+	for (size_t i = 0; i < x.nout; i++) {
+		if (x.out[i] == 0)
+			continue;
+		cr_assert_eq(x.out[i], x.in[j], "output sample %zu is input sample %zu", i, j);
+		j++;
+	}
+	cr_assert_eq(j + (x.nin + st.dtmf_mask_starts * MASK_D) % 160, x.nin, "all the input came out but the last partial frame");
+	cdc_chain_destroy(x.ch);
+	free(x.in);
+	free(x.out);
 }
