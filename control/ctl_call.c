@@ -490,7 +490,7 @@ static int cmd_offer(struct ctl_ng_req *r, void *ctx)
 	warn_unsupported(r);
 	if (fold_codec_flags(r))
 		return -1;
-	if (ctl_has_flag(r, "flags", "block DTMF") && ctl_dtmf_security(r) == -3)
+	if (ctl_has_flag(r, "flags", "block DTMF") && ctl_dtmf_security(r, &(unsigned){ 0 }) == -3)
 		return -1; /* before anything changes */
 	if (ctl_sdp_parse(sdp, strlen(sdp), &s, err, sizeof(err)))
 		return ctl_ng_error(r, "Failed to parse SDP: %s", err);
@@ -609,7 +609,7 @@ static int cmd_answer(struct ctl_ng_req *r, void *ctx)
 		return ctl_ng_error(r, "Unknown from-tag for this call");
 	warn_unknown_flags(r, offer_flags);
 	warn_unsupported(r);
-	if (ctl_has_flag(r, "flags", "block DTMF") && ctl_dtmf_security(r) == -3)
+	if (ctl_has_flag(r, "flags", "block DTMF") && ctl_dtmf_security(r, &(unsigned){ 0 }) == -3)
 		return -1; /* before anything changes */
 	if (ctl_sdp_parse(sdp, strlen(sdp), &s, err, sizeof(err)))
 		return ctl_ng_error(r, "Failed to parse SDP: %s", err);

@@ -63,6 +63,12 @@ struct stream {
 	bool accept_all;
 	struct { struct cdc_format f; uint32_t bitrate; } set[4];
 	unsigned n_set;
+	/* the answered codec's payload type and each side's ptime (relay chains) */
+	int fmt_pt;
+	unsigned b_ptime;
+	/* DTMF-security silence/tone: in-band DTMF masked in what each side sends */
+	enum cdc_dtmf_mask mask[2];
+	unsigned mask_freq[2];
 };
 
 struct call;
@@ -110,6 +116,13 @@ int ctl_stream_answer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s,
 int ctl_stream_reverse(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s, unsigned i, int side);
 /* Drop the stream's transcoders (the worker lets go first). */
 void ctl_stream_unhook(struct stream *st);
+/* DTMF-security silence/tone: mask in-band DTMF (and drop RFC 4733) in
+ * what `side` sends, or stop (CDC_DTMF_MASK_OFF). A transcoded stream's
+ * chain from that side does it; a relayed stream gets a same-codec chain on
+ * that side's leg while masking is on. The choice is kept and applied again
+ * after a re-answer. Returns 0, -ENOTSUP (no known codec yet: applied at the
+ * answer), or another -errno. */
+int ctl_stream_set_mask(struct stream *st, int side, enum cdc_dtmf_mask mode, unsigned freq);
 /* Session-level rewrite (ICE out, c=, origin) for the side leg faces. */
 void ctl_session_rewrite(struct ctl_ng_req *r, struct ctl_sdp *s, struct dp_leg *leg);
 /* Put the rewritten SDP in the reply. */
@@ -119,8 +132,11 @@ int ctl_reply_sdp(struct ctl_ng_req *r, const struct ctl_sdp *s);
  * branch b (all branches when NULL) into the reply */
 int ctl_call_report(struct ctl_ng_req *r, struct call *k, struct branch *only);
 /* The request's DTMF-security as a dp_leg_set_dtmf_block replacement
- * (DP_DTMF_DROP when absent); -2 for "off"; -3 after an error reply. */
-int ctl_dtmf_security(struct ctl_ng_req *r);
+ * (DP_DTMF_DROP when absent); -2 for "off"; -3 after an error reply;
+ * CTL_DTMF_SILENCE or CTL_DTMF_TONE (in-band masking, with *freq). */
+#define CTL_DTMF_SILENCE 100
+#define CTL_DTMF_TONE 101
+int ctl_dtmf_security(struct ctl_ng_req *r, unsigned *freq);
 /* Apply the "block DTMF" flag of an offer (side 0) or answer (side 1) to
  * branch b's legs on that side. Returns 0 or -1 after an error reply. */
 int ctl_block_dtmf_flag(struct ctl_ng_req *r, struct branch *b, int side);

@@ -190,12 +190,14 @@ static int dtmf_select(struct ctl_ng_req *r, struct call *k, const char *tag, st
 }
 
 /* DTMF-security, as the dataplane's replacement: DP_DTMF_DROP, an event,
- * DP_DTMF_RANDOM; -2 for "off"; -3 after an error reply. */
-int ctl_dtmf_security(struct ctl_ng_req *r)
+ * DP_DTMF_RANDOM; -2 for "off"; CTL_DTMF_SILENCE or CTL_DTMF_TONE (with
+ * *freq, default 400 Hz) for in-band masking; -3 after an error reply. */
+int ctl_dtmf_security(struct ctl_ng_req *r, unsigned *freq)
 {
 	const char *mode = ctl_arg_str(r, "DTMF-security");
 	const char *digit = ctl_arg_str(r, "digit");
 	const struct ctl_val *di = ctl_dict_get(ctl_ng_args(r), "digit");
+	const struct ctl_val *fv = ctl_dict_get(ctl_ng_args(r), "frequency");
 	int ev;
 
 	if (!digit)
@@ -208,6 +210,18 @@ int ctl_dtmf_security(struct ctl_ng_req *r)
 		return 0;
 	if (!strcasecmp(mode, "random"))
 		return DP_DTMF_RANDOM;
+	if (!strcasecmp(mode, "silence"))
+		return CTL_DTMF_SILENCE;
+	if (!strcasecmp(mode, "tone")) {
+		*freq = fv && fv->type == CTL_V_INT ? (unsigned)fv->u.i : 400;
+		if (!fv && (fv = ctl_dict_get(ctl_ng_args(r), "frequencies")) && fv->type == CTL_V_INT)
+			*freq = (unsigned)fv->u.i;
+		if (*freq < 100 || *freq > 4000) {
+			ctl_ng_error(r, "DTMF-security 'tone': frequency %u Hz is not within 100-4000", *freq);
+			return -3;
+		}
+		return CTL_DTMF_TONE;
+	}
 	if (!strcasecmp(mode, "DTMF")) {
 		ev = digit && strlen(digit) == 1 ? cdc_dtmf_event(digit[0]) : di && di->type == CTL_V_INT ? (int)di->u.i : -1;
 		if (ev < 0 || ev > 15) {
@@ -216,26 +230,41 @@ int ctl_dtmf_security(struct ctl_ng_req *r)
 		}
 		return ev;
 	}
-	ctl_ng_error(r, "DTMF-security '%s' is not supported: use drop, zero, DTMF, random or off", mode);
+	ctl_ng_error(r, "DTMF-security '%s' is not supported: use drop, silence, tone, zero, DTMF, random or off", mode);
 	return -3;
+}
+
+/* Apply a ctl_dtmf_security mode (or -2: unblock) to what `side` of st
+ * sends: RFC 4733 packets dropped or rewritten in the dataplane, in-band
+ * DTMF masked in a chain for silence/tone. Returns 0 or -errno (-ENOTSUP:
+ * no codec known yet for masking; it is applied at the answer). */
+static int dtmf_apply(struct stream *st, int side, int mode, unsigned freq)
+{
+	int te = side ? st->b_te : st->a_te;
+	bool mask = mode == CTL_DTMF_SILENCE || mode == CTL_DTMF_TONE;
+
+	if (!st->active)
+		return 0;
+	dp_leg_set_dtmf_block(st->leg[side], mode == -2 ? -1 : te >= 0 ? te : 101,
+			      mode == -2 || mask ? DP_DTMF_DROP : mode);
+	return ctl_stream_set_mask(st, side, mode == CTL_DTMF_SILENCE ? CDC_DTMF_MASK_SILENCE
+					     : mode == CTL_DTMF_TONE ? CDC_DTMF_MASK_TONE : CDC_DTMF_MASK_OFF, freq);
 }
 
 int ctl_block_dtmf_flag(struct ctl_ng_req *r, struct branch *b, int side)
 {
-	int mode;
+	unsigned freq = 0;
+	int mode, rc;
 
 	if (!ctl_has_flag(r, "flags", "block DTMF"))
 		return 0;
-	mode = ctl_dtmf_security(r);
+	mode = ctl_dtmf_security(r, &freq);
 	if (mode == -3)
 		return -1;
 	for (unsigned i = 0; i < b->n; i++) {
-		struct stream *st = &b->st[i];
-		int te = side ? st->b_te : st->a_te;
-
-		if (st->active)
-			dp_leg_set_dtmf_block(st->leg[side], mode == -2 ? -1 : te >= 0 ? te : 101,
-					      mode == -2 ? DP_DTMF_DROP : mode);
+		rc = dtmf_apply(&b->st[i], side, mode, freq);
+		if (rc && rc != -ENOTSUP)
+			return ctl_ng_error(r, "Cannot block DTMF in media %u: %s", i + 1, strerror(-rc));
 	}
 	return 0;
 }
@@ -248,7 +277,8 @@ static int set_dtmf_block(struct ctl_ng_req *r, struct ctl_calls *c, bool block)
 {
 	struct call *k = ctl_find_call(r, c, "Unknown call-id");
 	struct branch *sel[CTL_MAX_BRANCHES];
-	int n, side, mode = block ? ctl_dtmf_security(r) : -2;
+	unsigned freq = 0;
+	int n, side, rc, masked = 0, mode = block ? ctl_dtmf_security(r, &freq) : -2;
 
 	if (!k || mode == -3)
 		return -1;
@@ -256,20 +286,20 @@ static int set_dtmf_block(struct ctl_ng_req *r, struct ctl_calls *c, bool block)
 	if (n < 0)
 		return -1;
 	for (int b = 0; b < n; b++)
-		for (unsigned i = 0; i < sel[b]->n; i++) {
-			struct stream *st = &sel[b]->st[i];
-
-			for (int s = 0; st->active && s < 2; s++) {
-				int te = s ? st->b_te : st->a_te;
-
+		for (unsigned i = 0; i < sel[b]->n; i++)
+			for (int s = 0; s < 2; s++) {
 				if (side >= 0 && s != side)
 					continue;
-				if (mode == -2)
-					dp_leg_set_dtmf_block(st->leg[s], -1, DP_DTMF_DROP);
-				else
-					dp_leg_set_dtmf_block(st->leg[s], te >= 0 ? te : 101, mode);
+				rc = dtmf_apply(&sel[b]->st[i], s, mode, freq);
+				if (rc == -ENOTSUP && sel[b]->st[i].active)
+					ctl_ng_warning(r, "media %u: DTMF is masked once its codec is answered", i + 1);
+				else if (rc)
+					return ctl_ng_error(r, "Cannot block DTMF in media %u: %s", i + 1, strerror(-rc));
+				masked += sel[b]->st[i].xc[s] != NULL;
 			}
-		}
+	/* masking decodes and encodes: off the relay workers when there are others */
+	if (masked && dp_call_to_transcode_worker(k->dp))
+		return ctl_ng_error(r, "Cannot move the call to a transcoding worker");
 	return 0;
 }
 
@@ -321,11 +351,11 @@ int ctl_cmd_play_dtmf(struct ctl_ng_req *r, void *ctx)
 
 		if (!st->active || strcmp(st->type, "audio"))
 			continue;
-		if (!st->xcoded && te < 0) /* transcoded: in-band tones instead */
+		if (!st->xc[from] && te < 0) /* through a chain: in-band tones instead */
 			return ctl_ng_error(r, "The receiving side did not negotiate telephone-event");
 		if (ms < 10 || ms > 5000)
 			return ctl_ng_error(r, "DTMF duration %lld ms is not within 10-5000", (long long)ms);
-		if (st->xcoded) /* xc[from] makes what the other party receives */
+		if (st->xc[from]) /* xc[from] makes what the other party receives */
 			rc = ctl_xcode_play_dtmf(st->xc[from], (uint8_t)event, (uint32_t)ms, (uint8_t)(v > 63 ? 63 : v));
 		else
 			rc = dp_leg_play_event(st->leg[1 - from], (uint8_t)te, (uint8_t)event,

@@ -629,13 +629,22 @@ int ctl_stream_answer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s,
 	/* the codec, for the clock rate and the MOS estimate */
 	pt = ctl_sdp_media_pt(m, 0);
 	st->fmt_known = pt >= 0 && ctl_sdp_media_format(m, (unsigned)pt, &st->fmt) == 0;
+	st->fmt_pt = pt;
+	{
+		int ai = ctl_sdp_attr_find_type(s, m, CTL_SDP_A_PTIME, 0);
+
+		st->b_ptime = ai >= 0 ? m->attrs.v[ai].u.ptime : 0;
+	}
 	if (st->fmt_known) {
 		dp_leg_set_clock(st->leg[0], st->fmt.clock_rate);
 		dp_leg_set_clock(st->leg[1], st->fmt.clock_rate);
 	}
 	if (plan_transcoding(r, st, s, m))
 		return -1;
-	if (st->xcoded && dp_call_to_transcode_worker(b->call->dp))
+	for (int side = 0; side < 2; side++) /* DTMF-security masks survive a re-answer */
+		if (st->mask[side] != CDC_DTMF_MASK_OFF && ctl_stream_set_mask(st, side, st->mask[side], st->mask_freq[side]))
+			return ctl_ng_error(r, "Cannot mask DTMF in media %u", i + 1);
+	if ((st->xc[0] || st->xc[1]) && dp_call_to_transcode_worker(b->call->dp))
 		return ctl_ng_error(r, "Cannot move the call to a transcoding worker");
 	/* back to the offerer: its protocol, our key for it */
 	if (st->srtp[0]) {
@@ -651,15 +660,61 @@ int ctl_stream_answer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s,
 	return 0;
 }
 
+static void drop_chain(struct stream *st, int side);
+
 void ctl_stream_unhook(struct stream *st)
 {
 	for (int d = 0; d < 2; d++)
-		if (st->xc[d]) {
-			dp_leg_set_hook(st->leg[d], NULL, NULL); /* the worker lets go here */
-			ctl_xcode_destroy(st->xc[d]);
-			st->xc[d] = NULL;
-		}
+		drop_chain(st, d);
 	st->xcoded = false;
+}
+
+static void drop_chain(struct stream *st, int side)
+{
+	if (st->xc[side]) {
+		dp_leg_set_hook(st->leg[side], NULL, NULL); /* the worker lets go here */
+		ctl_xcode_destroy(st->xc[side]);
+		st->xc[side] = NULL;
+	}
+}
+
+int ctl_stream_set_mask(struct stream *st, int side, enum cdc_dtmf_mask mode, unsigned freq)
+{
+	struct cdc_chain_conf c;
+	unsigned ptime = side ? st->b_ptime : st->a_ptime;
+	int te = side ? st->b_te : st->a_te;
+
+	st->mask[side] = mode;
+	st->mask_freq[side] = freq;
+	if (!st->active)
+		return 0;
+	if (st->xcoded)
+		return st->xc[side] ? ctl_xcode_set_dtmf_mask(st->xc[side], mode, freq) : 0;
+	if (mode == CDC_DTMF_MASK_OFF) { /* relayed: back to plain forwarding */
+		drop_chain(st, side);
+		return 0;
+	}
+	if (!st->xc[side]) {
+		if (!st->fmt_known || st->fmt_pt < 0 || st->fmt.codec == CDC_TELEPHONE_EVENT || st->fmt.codec == CDC_CN)
+			return -ENOTSUP;
+		c = (struct cdc_chain_conf){
+			.in = st->fmt, .out = st->fmt,
+			.in_pt = (uint8_t)st->fmt_pt, .out_pt = (uint8_t)st->fmt_pt,
+			.out_ptime = cdc_ptime_valid(ptime) ? ptime : 20,
+			.in_te_pt = te, .out_te_pt = te, .in_cn_pt = -1, .out_cn_pt = -1,
+			.dtmf = te >= 0 ? CDC_DTMF_PASS : CDC_DTMF_DROP,
+			.resample_quality = -1,
+		};
+		st->xc[side] = ctl_xcode_create(&c);
+		if (!st->xc[side])
+			return -EINVAL;
+		if (dp_leg_set_hook(st->leg[side], ctl_xcode_hook, st->xc[side])) {
+			ctl_xcode_destroy(st->xc[side]);
+			st->xc[side] = NULL;
+			return -EIO;
+		}
+	}
+	return ctl_xcode_set_dtmf_mask(st->xc[side], mode, freq);
 }
 
 static bool accepted(const struct stream *st, const struct cdc_format *f)

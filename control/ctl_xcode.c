@@ -53,3 +53,8 @@ int ctl_xcode_play_dtmf(struct ctl_xcode *x, uint8_t event, uint32_t duration_ms
 {
 	return x ? cdc_chain_play_dtmf(x->ch, event, duration_ms, volume) : -EINVAL;
 }
+
+int ctl_xcode_set_dtmf_mask(struct ctl_xcode *x, enum cdc_dtmf_mask mode, unsigned freq_hz)
+{
+	return cdc_chain_set_dtmf_mask(x->ch, mode, freq_hz);
+}

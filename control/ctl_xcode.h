@@ -20,6 +20,8 @@ void ctl_xcode_destroy(struct ctl_xcode *x);
 /* The dp_media_hook_fn: ctx is a struct ctl_xcode. */
 int ctl_xcode_hook(void *ctx, uint8_t pt, uint32_t ts, bool marker, const uint8_t *payload, uint16_t len,
 		   struct dp_pkt_out *out, int max);
+/* DTMF-security silence/tone on the chain (cdc_chain_set_dtmf_mask). */
+int ctl_xcode_set_dtmf_mask(struct ctl_xcode *x, enum cdc_dtmf_mask mode, unsigned freq_hz);
 /* The chain's counters. */
 void ctl_xcode_stats(const struct ctl_xcode *x, struct cdc_chain_stats *st);
 /* ng play DTMF on a transcoded stream: the chain's output towards the
