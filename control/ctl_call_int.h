@@ -114,6 +114,11 @@ void ctl_branch_free(struct branch *b);
 int ctl_stream_offer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s, unsigned i, const char *proto_b);
 int ctl_stream_answer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s, unsigned i);
 int ctl_stream_reverse(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s, unsigned i, int side);
+/* The offer's codec options (ctl_codec_opts.c) for media section i of s,
+ * on its way to the answerer; what accept/consume/set ask for is kept in
+ * st for the answer. */
+int ctl_stream_codec_options(struct ctl_ng_req *r, struct stream *st, struct ctl_sdp *s, struct ctl_sdp_media *m,
+			     unsigned i);
 /* Drop the stream's transcoders (the worker lets go first). */
 void ctl_stream_unhook(struct stream *st);
 /* DTMF-security silence/tone: mask in-band DTMF (and drop RFC 4733) in
