@@ -177,13 +177,27 @@ unsigned dp_call_lcore(const struct dp_call *c) { return c->w->lcore; }
 
 static int exec(struct dp_leg *l, struct dp_cmd *cmd);
 
+/* Take l off its worker: ethdev lookups stop finding it, the worker lets go
+ * of it (and unhooks its peer) at its quiescent point, and every other
+ * worker passes one too before the flow slots are reclaimed. */
+static void leg_detach(struct dp_leg *l)
+{
+	struct dp_cmd cmd = { .op = DP_CMD_DETACH };
+
+	dp_eth_endpoint_close(&l->rtp); /* ethdev: no new lookup finds the leg */
+	dp_eth_endpoint_close(&l->rtcp);
+	exec(l, &cmd); /* after this the worker holds no reference */
+	dp_eth_endpoint_release(&l->rtp, true);
+	dp_eth_endpoint_release(&l->rtcp, true);
+}
+
 /* Move every leg of c onto worker `to`, each pair still relayed to each
  * other afterwards. Kernel-UDP legs lose nothing (their sockets queue
  * meanwhile); an ethdev leg's flow is off for the few microseconds of the
  * move, and what arrives then is dropped as no-flow. */
 static int call_move(struct dp_call *c, struct dp_worker *to)
 {
-	struct dp_cmd detach = { .op = DP_CMD_DETACH }, attach = { .op = DP_CMD_ATTACH };
+	struct dp_cmd attach = { .op = DP_CMD_ATTACH };
 	struct dp_leg *peer[64], *l;
 	bool eth[64][2];
 	unsigned n = 0, i;
@@ -196,15 +210,9 @@ static int call_move(struct dp_call *c, struct dp_worker *to)
 		peer[i] = l->peer; /* set only by this thread's commands: safe to read */
 		eth[i][0] = l->rtp.eth != NULL;
 		eth[i][1] = l->rtcp.eth != NULL;
-		dp_eth_endpoint_close(&l->rtp); /* ethdev: no new lookup finds the leg */
-		dp_eth_endpoint_close(&l->rtcp);
 	}
-	for (l = c->legs; l; l = l->next_in_call) {
-		detach.leg = l;
-		dp_worker_exec(l->w, &detach); /* the old worker lets go */
-		dp_eth_endpoint_release(&l->rtp, true); /* and every other one passes a quiescent point */
-		dp_eth_endpoint_release(&l->rtcp, true);
-	}
+	for (l = c->legs; l; l = l->next_in_call)
+		leg_detach(l); /* the old worker lets go (and unhooks the peers) */
 	c->w = to;
 	for (l = c->legs, i = 0; l; l = l->next_in_call, i++) {
 		l->w = to;
@@ -400,17 +408,12 @@ struct dp_leg *dp_leg_create(struct dp_call *c, const char *iface, unsigned flag
 
 void dp_leg_destroy(struct dp_leg *l)
 {
-	struct dp_cmd cmd = { .op = DP_CMD_DETACH };
 	struct dp_leg **pp;
 	struct iface *f;
 
 	if (!l)
 		return;
-	dp_eth_endpoint_close(&l->rtp); /* ethdev: no new lookup finds the leg */
-	dp_eth_endpoint_close(&l->rtcp);
-	exec(l, &cmd); /* after this the worker holds no reference */
-	dp_eth_endpoint_release(&l->rtp, true);
-	dp_eth_endpoint_release(&l->rtcp, true);
+	leg_detach(l);
 	for (pp = &l->call->legs; *pp && *pp != l; pp = &(*pp)->next_in_call)
 		;
 	if (*pp)

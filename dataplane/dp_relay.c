@@ -64,6 +64,18 @@ static socklen_t addr_len(const struct sockaddr_storage *a)
 	return a->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 }
 
+/* Where leg l's peer gets what l sends: on its RTP port, or on its own
+ * RTCP port (rtcp_port; never with rtcp-mux). The latched source unless the
+ * leg is asymmetric, else the signalled address (ss_family 0: unknown). */
+static const struct sockaddr_storage *peer_dest(const struct dp_leg *l, bool rtcp_port)
+{
+	bool latch = !(l->flags & DP_LEG_ASYMMETRIC);
+
+	if (rtcp_port)
+		return l->latched_rtcp && latch ? &l->src_rtcp : &l->remote_rtcp;
+	return l->latched_rtp && latch ? &l->src_rtp : &l->remote_rtp;
+}
+
 static void drop(struct dp_worker *w, struct dp_leg *l, enum dp_drop why)
 {
 	w->stats.drops[why]++;
@@ -235,7 +247,7 @@ static void run_hook(struct dp_worker *w, struct dp_leg *a, struct dp_leg *b, co
 		     const struct dp_rtp *r, struct tx_batch *tx, uint64_t now)
 {
 	static _Thread_local struct dp_pkt_out out[DP_HOOK_MAX_OUT];
-	struct sockaddr_storage *dst = b->latched_rtp && !(b->flags & DP_LEG_ASYMMETRIC) ? &b->src_rtp : &b->remote_rtp;
+	const struct sockaddr_storage *dst = peer_dest(b, false);
 	int n;
 
 	a->stats.hook_in++;
@@ -276,10 +288,9 @@ static void run_hook(struct dp_worker *w, struct dp_leg *a, struct dp_leg *b, co
  * (tx is flushed before and after: it may hold the other leg's packets). */
 static void rtcp_generate(struct dp_worker *w, struct dp_leg *a, uint64_t now, struct tx_batch *tx)
 {
-	bool mux = a->flags & DP_LEG_RTCP_MUX, asym = a->flags & DP_LEG_ASYMMETRIC, sr = a->gen_packets != 0;
+	bool mux = a->flags & DP_LEG_RTCP_MUX, sr = a->gen_packets != 0;
 	struct dp_sock *from = mux ? &a->rtp : &a->rtcp;
-	const struct sockaddr_storage *dst = mux ? (a->latched_rtp && !asym ? &a->src_rtp : &a->remote_rtp)
-						 : (a->latched_rtcp && !asym ? &a->src_rtcp : &a->remote_rtcp);
+	const struct sockaddr_storage *dst = peer_dest(a, !mux);
 	const struct dp_rx_stream *rx = &a->rx;
 	uint16_t sr_len = sr ? 28 : 8, len = (uint16_t)(sr_len + 24 + 20);
 	uint32_t expected, expected_int, received_int, fraction = 0, ext_max;
@@ -429,7 +440,8 @@ static bool relay_one(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf *m
 	uint16_t len = rte_pktmbuf_data_len(m);
 	uint16_t room = (uint16_t)(rte_pktmbuf_data_len(m) + rte_pktmbuf_tailroom(m));
 	bool mux = a->flags & DP_LEG_RTCP_MUX, rtcp, latched;
-	struct sockaddr_storage *lsrc, *dst;
+	struct sockaddr_storage *lsrc;
+	const struct sockaddr_storage *dst;
 	struct dp_srtp *ctx;
 	struct dp_rtp r;
 	struct dp_rtcp c;
@@ -530,11 +542,11 @@ static bool relay_one(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf *m
 	}
 	mux = b->flags & DP_LEG_RTCP_MUX;
 	if (rtcp && !mux) {
-		dst = b->latched_rtcp && !(b->flags & DP_LEG_ASYMMETRIC) ? &b->src_rtcp : &b->remote_rtcp;
+		dst = peer_dest(b, true);
 		tx = tx_rtcp;
 		from = &b->rtcp;
 	} else {
-		dst = b->latched_rtp && !(b->flags & DP_LEG_ASYMMETRIC) ? &b->src_rtp : &b->remote_rtp;
+		dst = peer_dest(b, false);
 		tx = tx_rtp;
 		from = &b->rtp;
 	}
