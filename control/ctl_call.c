@@ -79,14 +79,9 @@ static void call_free(struct ctl_calls *c, struct call *k)
 		pp = &(*pp)->next;
 	if (*pp)
 		*pp = k->next;
-	dp_call_destroy(k->dp); /* destroys the legs: no worker runs a hook after this */
-	for (unsigned i = 0; i < k->n_br; i++) {
-		for (unsigned m = 0; m < CTL_SDP_MAX_MEDIA; m++) {
-			ctl_xcode_destroy(k->br[i]->st[m].xc[0]);
-			ctl_xcode_destroy(k->br[i]->st[m].xc[1]);
-		}
-		free(k->br[i]);
-	}
+	while (k->n_br)
+		ctl_branch_free(k->br[k->n_br - 1]);
+	dp_call_destroy(k->dp);
 	free(k);
 	c->count--;
 }
@@ -157,19 +152,35 @@ void ctl_calls_tick(struct ctl_calls *c, uint64_t now_ms)
 /* ng arguments                                                         */
 
 /* A string argument as a NUL-terminated copy in the request arena. */
-const char *ctl_arg_str(struct ctl_ng_req *r, const char *key)
+/* A string value as a NUL-terminated copy in the request arena. */
+static char *arena_str(struct ctl_ng_req *r, const struct ctl_val *v)
 {
-	const struct ctl_val *v = ctl_dict_get(ctl_ng_args(r), key);
 	char *s;
 
-	if (!v || v->type != CTL_V_STR)
-		return NULL;
-	s = ctl_arena_alloc(ctl_ng_arena(r), v->u.s.len + 1);
-	if (!s)
+	if (!v || v->type != CTL_V_STR || !(s = ctl_arena_alloc(ctl_ng_arena(r), v->u.s.len + 1)))
 		return NULL;
 	memcpy(s, v->u.s.p, v->u.s.len);
 	s[v->u.s.len] = '\0';
-	return strlen(s) == v->u.s.len ? s : NULL; /* no NUL inside */
+	return s;
+}
+
+const char *ctl_arg_str(struct ctl_ng_req *r, const char *key)
+{
+	const struct ctl_val *v = ctl_dict_get(ctl_ng_args(r), key);
+	const char *s = arena_str(r, v);
+
+	return s && strlen(s) == v->u.s.len ? s : NULL; /* no NUL inside */
+}
+
+const char *ctl_arg_list_str(struct ctl_ng_req *r, const char *key, unsigned i)
+{
+	const struct ctl_val *l = ctl_dict_get(ctl_ng_args(r), key), *v;
+
+	if (!l || l->type != CTL_V_LIST)
+		return NULL;
+	for (v = l->u.c.head; v && i; v = v->next, i--)
+		;
+	return arena_str(r, v);
 }
 
 /* offer and answer: call-id, from-tag and SDP are required. Returns 0, or
@@ -333,29 +344,23 @@ static void warn_unsupported(struct ctl_ng_req *r)
 			ctl_ng_warning(r, "'%s' is not supported yet: ignored", keys[i]);
 }
 
-/* ------------------------------------------------------------------ */
-/* offer                                                                */
-
-static const char *iface_arg(struct ctl_ng_req *r, unsigned i)
+/* What offer and answer do before anything changes: warn about flags,
+ * fold the offer's codec flags, check DTMF-security, parse the SDP into s.
+ * Returns 0, or -1 after the error reply. */
+static int read_sdp(struct ctl_ng_req *r, const char *sdp, struct ctl_sdp *s, bool offer)
 {
-	const struct ctl_val *l = ctl_dict_get(ctl_ng_args(r), "direction");
-	const struct ctl_val *v;
-	char *s;
+	char err[160];
 
-	if (!l || l->type != CTL_V_LIST)
-		return NULL;
-	for (v = l->u.c.head; v && i; v = v->next, i--)
-		;
-	if (!v || v->type != CTL_V_STR || !v->u.s.len)
-		return NULL;
-	s = ctl_arena_alloc(ctl_ng_arena(r), v->u.s.len + 1);
-	if (!s)
-		return NULL;
-	memcpy(s, v->u.s.p, v->u.s.len);
-	s[v->u.s.len] = '\0';
-	return s;
+	warn_unknown_flags(r, offer_flags);
+	warn_unsupported(r);
+	if (offer && fold_codec_flags(r))
+		return -1;
+	if (ctl_has_flag(r, "flags", "block DTMF") && ctl_dtmf_security(r, &(unsigned){ 0 }) == -3)
+		return -1;
+	if (ctl_sdp_parse(sdp, strlen(sdp), s, err, sizeof(err)))
+		return ctl_ng_error(r, "Failed to parse SDP: %s", err);
+	return 0;
 }
-
 
 /* ------------------------------------------------------------------ */
 /* branches                                                             */
@@ -390,7 +395,7 @@ static struct branch *branch_by_via(struct call *k, const char *via)
 
 /* The branch touched last: the one a request without tags or via-branch
  * means. */
-static struct branch *newest(struct call *k, bool unanswered_only)
+struct branch *ctl_branch_newest(struct call *k, bool unanswered_only)
 {
 	struct branch *best = NULL;
 
@@ -416,7 +421,7 @@ static struct branch *branch_new(struct ctl_ng_req *r, struct call *k, const cha
 	b->call = k;
 	snprintf(b->via, sizeof(b->via), "%s", via ? via : "");
 	for (int i = 0; i < 2; i++) {
-		const char *ifn = iface_arg(r, (unsigned)i);
+		const char *ifn = ctl_arg_list_str(r, "direction", (unsigned)i);
 
 		snprintf(b->iface[i], sizeof(b->iface[i]), "%s", ifn ? ifn : "");
 	}
@@ -458,7 +463,7 @@ static struct branch *offer_branch(struct call *k, const char *to, const char *v
 	if (!b)
 		b = branch_by_via(k, via);
 	if (!b && !(via && *via && k->n_br && k->br[0]->via[0]))
-		b = newest(k, false); /* no via-branch in play: a re-offer */
+		b = ctl_branch_newest(k, false); /* no via-branch in play: a re-offer */
 	if (b && !b->via[0] && via)
 		snprintf(b->via, sizeof(b->via), "%s", via);
 	return b;
@@ -473,7 +478,6 @@ static int cmd_offer(struct ctl_ng_req *r, void *ctx)
 	struct ctl_sdp s;
 	struct call *k;
 	struct branch *b = NULL;
-	char err[160];
 	bool fresh = false, fresh_b = false;
 	int rc = 0;
 
@@ -486,14 +490,8 @@ static int cmd_offer(struct ctl_ng_req *r, void *ctx)
 		ctl_ng_warning(r, "ICE '%s' is not supported: ICE is removed", ice);
 	if (ctl_has_flag(r, "flags", "record call") || ctl_arg_str(r, "record-call"))
 		ctl_ng_warning(r, "recording is not supported yet");
-	warn_unknown_flags(r, offer_flags);
-	warn_unsupported(r);
-	if (fold_codec_flags(r))
+	if (read_sdp(r, sdp, &s, true))
 		return -1;
-	if (ctl_has_flag(r, "flags", "block DTMF") && ctl_dtmf_security(r, &(unsigned){ 0 }) == -3)
-		return -1; /* before anything changes */
-	if (ctl_sdp_parse(sdp, strlen(sdp), &s, err, sizeof(err)))
-		return ctl_ng_error(r, "Failed to parse SDP: %s", err);
 
 	k = find(c, id);
 	if (k && strcmp(k->from_tag, from)) {
@@ -579,9 +577,9 @@ static struct branch *answer_branch(struct call *k, const char *to, const char *
 	if (!b)
 		b = branch_by_via(k, via);
 	if (!b)
-		b = newest(k, true);
+		b = ctl_branch_newest(k, true);
 	if (!b)
-		b = newest(k, false);
+		b = ctl_branch_newest(k, false);
 	if (b && to && *to && b->to_tag[0] && !ctl_branch_has_tag(b, to)) {
 		memmove(b->alias[1], b->alias[0], sizeof(b->alias) - sizeof(b->alias[0]));
 		snprintf(b->alias[0], sizeof(b->alias[0]), "%s", b->to_tag);
@@ -596,7 +594,6 @@ static int cmd_answer(struct ctl_ng_req *r, void *ctx)
 	struct ctl_sdp s;
 	struct call *k;
 	struct branch *b;
-	char err[160];
 	int rc = 0;
 
 	if (sdp_args(r, &id, &from, &sdp))
@@ -607,12 +604,8 @@ static int cmd_answer(struct ctl_ng_req *r, void *ctx)
 	b = strcmp(k->from_tag, from) ? ctl_branch_by_tag(k, from) : NULL;
 	if (strcmp(k->from_tag, from) && !(b && b->reverse_pending))
 		return ctl_ng_error(r, "Unknown from-tag for this call");
-	warn_unknown_flags(r, offer_flags);
-	warn_unsupported(r);
-	if (ctl_has_flag(r, "flags", "block DTMF") && ctl_dtmf_security(r, &(unsigned){ 0 }) == -3)
-		return -1; /* before anything changes */
-	if (ctl_sdp_parse(sdp, strlen(sdp), &s, err, sizeof(err)))
-		return ctl_ng_error(r, "Failed to parse SDP: %s", err);
+	if (read_sdp(r, sdp, &s, false))
+		return -1;
 	if (b) { /* the offerer answers the answerer's re-offer */
 		rc = reverse_sdp(r, b, &s, 0);
 		b->reverse_pending = rc != 0;

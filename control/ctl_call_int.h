@@ -100,11 +100,17 @@ struct call {
 
 /* ng argument helpers (ctl_call.c) */
 const char *ctl_arg_str(struct ctl_ng_req *r, const char *key);
+/* Element i of the list under key, as a copy in the request arena; NULL
+ * when there is no such string. */
+const char *ctl_arg_list_str(struct ctl_ng_req *r, const char *key, unsigned i);
 bool ctl_has_flag(struct ctl_ng_req *r, const char *key, const char *flag);
 /* The call the request's call-id names; NULL after the error reply. */
 struct call *ctl_find_call(struct ctl_ng_req *r, struct ctl_calls *c, const char *unknown);
 /* Does branch b answer to `tag` (its to-tag or an earlier one)? */
 bool ctl_branch_has_tag(const struct branch *b, const char *tag);
+/* The branch offered or answered last (of those not answered yet, with
+ * unanswered_only): the one a request without tags or via-branch means. */
+struct branch *ctl_branch_newest(struct call *k, bool unanswered_only);
 /* The branch whose answerer has `tag`; NULL if none. */
 struct branch *ctl_branch_by_tag(struct call *k, const char *tag);
 /* Free one branch (its legs and transcoders), or the whole call. */

@@ -320,7 +320,7 @@ int ctl_cmd_play_dtmf(struct ctl_ng_req *r, void *ctx)
 	const struct ctl_val *dur = ctl_dict_get(ctl_ng_args(r), "duration");
 	const struct ctl_val *vol = ctl_dict_get(ctl_ng_args(r), "volume");
 	struct branch *sel[CTL_MAX_BRANCHES], *b = NULL;
-	int event = -1, played = 0, n, from;
+	int event = -1, played = 0, from;
 
 	if (!k)
 		return -1;
@@ -334,12 +334,9 @@ int ctl_cmd_play_dtmf(struct ctl_ng_req *r, void *ctx)
 		event = (int)code_i->u.i;
 	if (event < 0 || event > 15)
 		return ctl_ng_error(r, "No valid DTMF 'code' (0-9, *, #, A-D or 0-15)");
-	n = dtmf_select(r, k, tag, sel, &from);
-	if (n < 0)
+	if (dtmf_select(r, k, tag, sel, &from) < 0)
 		return -1;
-	for (int i = 0; i < n; i++)
-		if (!b || sel[i]->seq > b->seq)
-			b = sel[i];
+	b = from == 1 ? sel[0] : ctl_branch_newest(k, false); /* the offerer: the branch it talks to */
 	from = from < 0 ? 0 : from; /* default: the offerer */
 	for (unsigned i = 0; b && i < b->n; i++) {
 		struct stream *st = &b->st[i];

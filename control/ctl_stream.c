@@ -49,17 +49,10 @@ static bool is_null_addr(const char *a) { return !strcmp(a, "0.0.0.0") || !strcm
  * "203.0.113.7"], is used with the SDP's ports instead. NULL: trust the SDP. */
 static const char *sip_source(struct ctl_ng_req *r)
 {
-	const struct ctl_val *l = ctl_dict_get(ctl_ng_args(r), "received-from"), *v;
-	char *s;
+	const char *addr = ctl_has_flag(r, "flags", "SIP source address") ? ctl_arg_list_str(r, "received-from", 1)
+									    : NULL;
 
-	if (!ctl_has_flag(r, "flags", "SIP source address"))
-		return NULL;
-	if (!l || l->type != CTL_V_LIST || !(v = l->u.c.head) || !(v = v->next) || v->type != CTL_V_STR ||
-	    v->u.s.len >= 64 || !(s = ctl_arena_alloc(ctl_ng_arena(r), v->u.s.len + 1)))
-		return NULL;
-	memcpy(s, v->u.s.p, v->u.s.len);
-	s[v->u.s.len] = '\0';
-	return s;
+	return addr && strlen(addr) < 64 ? addr : NULL;
 }
 
 static int set_remote_from(struct ctl_ng_req *r, struct dp_leg *leg, const struct ctl_sdp *s,
