@@ -440,6 +440,7 @@ def part_move_to_transcode_worker():
     rx = ns_receiver(PEER, rport, 5.0)
     sports = ",".join(str(46200 + N * 8 + i) for i in range(8))
     ns(sys.executable, "-c", GOOD_SENDER, US, str(h.ports["a_rtp"]), "40", "1", sports)
+    time.sleep(0.5)  # the first 40 relayed before the move: a frame arriving during it is dropped (no flow)
     moved = h.move()
     ns(sys.executable, "-c", GOOD_SENDER, US, str(h.ports["a_rtp"]), "40", "41", sports)
     again = h.move()
