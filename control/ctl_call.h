@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT
  * ctl_call: the call model behind the ng commands. A call (call-id) has the
- * offerer's tag (from-tag) and the answerer's (to-tag) and one stream per
- * SDP media section; each stream is two dataplane legs, one facing each
- * side, relayed to each other. offer allocates the legs and rewrites the
- * SDP for the answerer; answer completes them and rewrites the SDP for the
- * offerer; delete, query, list and statistics report. Transcoding between
- * legs (media workers running codecs/ chains) is not wired yet: a request
- * that needs it gets an explicit error.
+ * offerer's tag (from-tag) and one branch per answerer (forking, by
+ * via-branch or to-tag); each branch has one stream per SDP media section,
+ * and each stream is two dataplane legs, one facing each side, relayed to
+ * each other or through codecs/ chains when the sides need transcoding.
+ * offer allocates the legs and rewrites the SDP for the answerer; answer
+ * completes them and rewrites the SDP for the offerer; delete, query, list,
+ * statistics and the DTMF commands act on them. The insides are in
+ * ctl_call_int.h.
  */
 #ifndef CTL_CALL_H
 #define CTL_CALL_H

@@ -122,7 +122,9 @@ int dp_leg_set_clock(struct dp_leg *l, uint32_t clock_rate);
  * the peer leg instead (payloads stay valid until its next call). The
  * dataplane builds their RTP headers (its own SSRC and sequence, ts offset
  * by a random base) and encrypts them for the peer. RTCP is not forwarded
- * across a hooked leg. Transcoding (mixer/) plugs in here. */
+ * across a hooked leg: the dataplane sends the peer its own reports instead
+ * (dp_media_conf.rtcp_interval_ms). Transcoding chains (control/ctl_xcode)
+ * plug in here. */
 struct dp_pkt_out {
 	uint8_t pt;
 	bool marker;
