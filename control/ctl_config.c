@@ -75,7 +75,8 @@ static void addr_probe(const char *v, char *probe, size_t len)
 	snprintf(probe, len, "%s%s%s:0", v6 ? "[" : "", v ? v : "", v6 ? "]" : "");
 }
 
-/* [interface NAME]: address, advertise, port_min, port_max. The first such
+/* [interface NAME]: address, advertise, port_min, port_max, type, device,
+ * prefix_len, gateway, nat_learning. The first such
  * section replaces the built-in "default" interface. */
 static int set_iface(struct ctl_config *c, const char *name, const char *key, const char *v,
 		     char *err, size_t errlen)
@@ -165,8 +166,18 @@ static int set_iface(struct ctl_config *c, const char *name, const char *key, co
 		f->prefix_len = (uint8_t)n;
 		return 0;
 	}
+	if (!strcasecmp(key, "nat_learning")) { /* any source may latch (continuity rules still apply) */
+		bool yes = !strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1");
+
+		if (!yes && strcasecmp(v, "no") && strcasecmp(v, "false") && strcmp(v, "0")) {
+			snprintf(err, errlen, "interface %s: nat_learning '%s' is not yes or no", name, v);
+			return -EINVAL;
+		}
+		f->nat_learning = yes;
+		return 0;
+	}
 	snprintf(err, errlen, "unknown key '%s' in section [interface %s] (known: address, advertise, port_min, "
-		 "port_max, type, device, prefix_len, gateway)", key, name);
+		 "port_max, type, device, prefix_len, gateway, nat_learning)", key, name);
 	return -ENOENT;
 }
 
@@ -474,6 +485,8 @@ static void dump_ifaces(const struct ctl_config *c, FILE *out)
 		if (f->type == DP_IFACE_ETHDEV)
 			fprintf(out, "type = ethdev\ndevice = %s\nprefix_len = %u\ngateway = %s\n", f->device,
 				f->prefix_len, f->gateway);
+		if (f->nat_learning)
+			fprintf(out, "nat_learning = yes\n");
 	}
 }
 

@@ -42,6 +42,10 @@ struct dp_iface_conf {
 	char device[128];
 	uint8_t prefix_len;
 	char gateway[64];
+	/* Any source may latch a plain leg, not only the signalled address or
+	 * the SIP source (received-from) IP; continuity still guards re-latching.
+	 * For peers behind NATs that send no usable received-from. */
+	bool nat_learning;
 };
 
 struct dp_media_conf {
