@@ -53,7 +53,11 @@ static void usage(FILE *out)
 
 enum { OPT_LOG_TARGET = 256, OPT_LCORES, OPT_CHECK };
 
-static void calls_tick(void *ctx, uint64_t now_ms) { ctl_calls_tick(ctx, now_ms); }
+static void calls_tick(void *ctx, uint64_t now_ms)
+{
+	ctl_calls_tick(ctx, now_ms);
+	dp_media_log_refusals();
+}
 
 int main(int argc, char **argv)
 {

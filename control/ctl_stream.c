@@ -42,21 +42,34 @@ static int sockaddr_of(const char *addr, uint16_t port, struct sockaddr_storage 
 
 static bool is_null_addr(const char *a) { return !strcmp(a, "0.0.0.0") || !strcmp(a, "::"); }
 
-/* Point leg at what media section m of s says (c=, port, a=rtcp). */
 /* The flag "SIP source address" (the opposite of the default "trust
  * address"): the SDP's addresses are not trusted, and the address the SIP
  * message came from, which the proxy passes as received-from: ["IP4",
  * "203.0.113.7"], is used with the SDP's ports instead. NULL: trust the SDP. */
 static const char *sip_source(struct ctl_ng_req *r)
 {
-	const char *addr = ctl_has_flag(r, "flags", "SIP source address") ? ctl_arg_list_str(r, "received-from", 1)
-									    : NULL;
-
-	return addr && strlen(addr) < 64 ? addr : NULL;
+	return ctl_has_flag(r, "flags", "SIP source address") ? ctl_arg_list_str(r, "received-from", 1) : NULL;
 }
 
+/* Tell the leg where its peer's signalling came from (received-from), for
+ * the source policy: a NATed peer may send from any port of that IP. */
+static int set_sip_source(struct ctl_ng_req *r, struct dp_leg *leg)
+{
+	const char *ip = ctl_arg_list_str(r, "received-from", 1);
+	struct sockaddr_storage ss;
+
+	if (!ip)
+		return dp_leg_set_sip_source(leg, NULL);
+	if (sockaddr_of(ip, 0, &ss))
+		return ctl_ng_error(r, "received-from: '%s' is not an IPv4 or IPv6 address", ip);
+	return dp_leg_set_sip_source(leg, (struct sockaddr *)&ss);
+}
+
+/* Point leg at what media section m (number i) of s says (c=, port,
+ * a=rtcp), and give it the SIP source address. Returns 0, or -1 after
+ * ctl_ng_error. */
 static int set_remote_from(struct ctl_ng_req *r, struct dp_leg *leg, const struct ctl_sdp *s,
-			   const struct ctl_sdp_media *m)
+			   const struct ctl_sdp_media *m, unsigned i)
 {
 	const struct ctl_sdp_conn *c = ctl_sdp_media_conn(s, m);
 	const char *src = sip_source(r), *addr;
@@ -64,11 +77,13 @@ static int set_remote_from(struct ctl_ng_req *r, struct dp_leg *leg, const struc
 	int ai = ctl_sdp_attr_find_type(s, m, CTL_SDP_A_RTCP, 0);
 	bool mux = ctl_sdp_attr_find_type(s, m, CTL_SDP_A_RTCP_MUX, 0) >= 0;
 
+	if (set_sip_source(r, leg))
+		return -1;
 	if (!c || !c->present || is_null_addr(c->addr))
-		return 0; /* on hold or no address: keep latching */
+		return 0; /* on hold or no address: keep what was signalled before */
 	addr = src ? src : c->addr;
 	if (sockaddr_of(addr, m->port, &rtp))
-		return -EINVAL;
+		return ctl_ng_error(r, "Bad address in media %u", i + 1);
 	rtcp = rtp;
 	if (mux) {
 		/* RTCP on the RTP port */
@@ -76,7 +91,7 @@ static int set_remote_from(struct ctl_ng_req *r, struct dp_leg *leg, const struc
 		const struct ctl_sdp_attr *a = &m->attrs.v[ai];
 
 		if (sockaddr_of(a->u.rtcp.addr && !src ? a->u.rtcp.addr : addr, a->u.rtcp.port, &rtcp))
-			return -EINVAL;
+			return ctl_ng_error(r, "Bad a=rtcp address in media %u", i + 1);
 	} else {
 		struct sockaddr_in *p4 = (struct sockaddr_in *)&rtcp;
 		struct sockaddr_in6 *p6 = (struct sockaddr_in6 *)&rtcp;
@@ -86,7 +101,9 @@ static int set_remote_from(struct ctl_ng_req *r, struct dp_leg *leg, const struc
 		else
 			p6->sin6_port = htons((uint16_t)(m->port + 1));
 	}
-	return dp_leg_set_remote(leg, (struct sockaddr *)&rtp, (struct sockaddr *)&rtcp);
+	if (dp_leg_set_remote(leg, (struct sockaddr *)&rtp, (struct sockaddr *)&rtcp))
+		return ctl_ng_error(r, "Bad address in media %u", i + 1);
+	return 0;
 }
 
 /* Rewrite m to point at our leg: c=, port, a=rtcp. */
@@ -218,8 +235,8 @@ int ctl_stream_offer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s, 
 		return ctl_ng_error(r, "DTLS-SRTP is not supported yet (media %u)", i + 1);
 	if (!st->active && stream_open(r, b, st))
 		return -1;
-	if (set_remote_from(r, st->leg[0], s, m))
-		return ctl_ng_error(r, "Bad address in media %u", i + 1);
+	if (set_remote_from(r, st->leg[0], s, m, i))
+		return -1;
 	st->offer_mux = ctl_sdp_attr_find_type(s, m, CTL_SDP_A_RTCP_MUX, 0) >= 0;
 	snprintf(st->proto[0], sizeof(st->proto[0]), "%s", m->proto);
 
@@ -359,8 +376,8 @@ int ctl_stream_reverse(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s
 	}
 	if (st->xcoded && reverse_codecs(r, st, s, m, i, side))
 		return -1;
-	if (set_remote_from(r, st->leg[side], s, m))
-		return ctl_ng_error(r, "Bad address in media %u", i + 1);
+	if (set_remote_from(r, st->leg[side], s, m, i))
+		return -1;
 	if (st->srtp[side]) {
 		const struct dp_sdes *theirs = first_crypto(s, m);
 
@@ -396,8 +413,8 @@ int ctl_stream_answer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s,
 			ctl_sdp_media_set_conn(s, m, NULL, 0); /* the answerer rejected it */
 		return 0;
 	}
-	if (set_remote_from(r, st->leg[1], s, m))
-		return ctl_ng_error(r, "Bad address in media %u", i + 1);
+	if (set_remote_from(r, st->leg[1], s, m, i))
+		return -1;
 	st->b_te = -1;
 	for (unsigned f = 0; f < m->n_fmts && st->b_te < 0; f++) {
 		int pt = ctl_sdp_media_pt(m, f);

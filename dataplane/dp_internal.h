@@ -79,6 +79,8 @@ struct dp_leg {
 	unsigned flags;
 	uint32_t clock_rate;
 	struct sockaddr_storage remote_rtp, remote_rtcp; /* ss_family 0: unknown */
+	struct sockaddr_storage sip_src; /* received-from IP (port 0); ss_family 0: none */
+	bool nat_learning;               /* the interface's nat_learning */
 	struct dp_srtp *srtp_rx, *srtp_tx, *srtcp_rx, *srtcp_tx;
 	struct dp_leg *peer;
 	dp_media_hook_fn hook;
@@ -86,6 +88,8 @@ struct dp_leg {
 	int block_pt;               /* -1: none */
 	int block_replace;          /* DP_DTMF_DROP, an event 0-15, or DP_DTMF_RANDOM */
 	uint32_t block_rand_ts, block_rand_event; /* the event a random replacement picked */
+
+	bool refused_logged;        /* control: the first refused source was logged */
 
 	/* worker */
 	uint32_t gen_ssrc, gen_ts_base; /* headers of hook output sent *to* this leg */
@@ -105,13 +109,23 @@ struct dp_leg {
 	bool latched_rtp, latched_rtcp;
 	struct sockaddr_storage src_rtp, src_rtcp;
 	uint64_t last_valid_tsc;
+	/* continuity of the accepted RTP stream (dp_source.c, rule 5) */
+	bool cont_valid;
+	uint16_t cont_seq;
+	uint32_t cont_ssrc, cont_ts;
+	uint64_t cont_tsc;
+	/* the first refused source, for the control lcore to log once
+	 * (dp_media_log_refusals): written before refused_seen is set */
+	struct sockaddr_storage refused_src;
+	enum dp_drop refused_why;
+	atomic_bool refused_seen;
 	struct dp_rx_stream rx;
 	struct dp_tx_rewrite rw;
 };
 
 enum dp_cmd_op { DP_CMD_NONE, DP_CMD_ATTACH, DP_CMD_DETACH, DP_CMD_SET_REMOTE, DP_CMD_SET_SRTP,
 		 DP_CMD_SET_FLAGS, DP_CMD_SET_CLOCK, DP_CMD_CONNECT, DP_CMD_SET_HOOK,
-		 DP_CMD_SET_BLOCK, DP_CMD_PLAY_EVENT };
+		 DP_CMD_SET_BLOCK, DP_CMD_PLAY_EVENT, DP_CMD_SET_SIP_SRC };
 
 /* One command at a time (the control plane is one thread): the control
  * lcore fills it, bumps `posted` and wakes the worker; the worker runs it
@@ -140,6 +154,7 @@ struct dp_worker {
 	struct dp_cmd cmd;
 	atomic_uint_fast64_t posted, done;
 	struct dp_lcore_stats stats;
+	uint64_t iface_drops[DP_MAX_IFACES][DP_DROP__COUNT]; /* the same, by the leg's interface */
 	uint64_t tsc_hz;
 	struct dp_eth_worker *eth;    /* its queues on ethdev ports (dp_eth.c); NULL: none, sleep in epoll */
 } __rte_cache_aligned;
@@ -163,5 +178,24 @@ void dp_relay_burst(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf **m,
  * mbufs and returns how many were queued (the rest are counted and freed). */
 uint16_t dp_eth_send(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf **m,
 		     const struct sockaddr_storage *dst, uint16_t n);
+
+/* dp_source.c: the source policy (see the rules there). */
+#define DP_SRC_SEQ_WINDOW 64 /* a take-over's sequence number: 1..this ahead */
+enum dp_src_verdict {
+	DP_SRC_REFUSE,   /* drop it (*why says as what) */
+	DP_SRC_ACCEPT,   /* from the latch or an allowed source: relay, latch nothing */
+	DP_SRC_LATCH,    /* once valid, it becomes the leg's latched source */
+	DP_SRC_TAKEOVER, /* once valid, it may replace the latch if dp_source_continuous */
+};
+/* Before any crypto work: may src send to leg l on its RTCP port
+ * (rtcp_port) or RTP port, an RTCP packet (rtcp) or RTP? */
+enum dp_src_verdict dp_source_admit(const struct dp_leg *l, const struct sockaddr_storage *src, bool rtcp_port,
+				    bool rtcp, uint64_t now, uint64_t tsc_hz, enum dp_drop *why);
+/* Is valid RTP packet r the continuation of the stream l accepted last? */
+bool dp_source_continuous(const struct dp_leg *l, const struct dp_rtp *r, uint64_t now, uint64_t tsc_hz);
+/* Remember r as the last valid packet of l's accepted stream. */
+void dp_source_note(struct dp_leg *l, const struct dp_rtp *r, uint64_t now);
+bool dp_addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
+bool dp_ip_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b); /* ports ignored */
 
 #endif

@@ -27,7 +27,8 @@ struct iface {
 };
 
 struct dp_call {
-	char id[128];
+	char *id;          /* whole, for logs */
+	uint32_t hash;     /* of the id: picks the worker */
 	struct dp_worker *w;
 	struct dp_leg *legs;
 	struct dp_call *next;
@@ -166,8 +167,13 @@ struct dp_call *dp_call_create(const char *call_id)
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	snprintf(c->id, sizeof(c->id), "%s", call_id ? call_id : "");
-	c->w = dp_worker_get(hash_str(c->id) % (n - transcode_workers()));
+	c->id = strdup(call_id ? call_id : "");
+	if (!c->id) {
+		free(c);
+		return NULL;
+	}
+	c->hash = hash_str(c->id);
+	c->w = dp_worker_get(c->hash % (n - transcode_workers()));
 	c->next = g.calls;
 	g.calls = c;
 	return c;
@@ -236,7 +242,7 @@ int dp_call_to_transcode_worker(struct dp_call *c)
 
 	if (!c || !t)
 		return 0;
-	to = dp_worker_get(n - t + hash_str(c->id) % t);
+	to = dp_worker_get(n - t + c->hash % t);
 	if (c->w == to)
 		return 0;
 	for (unsigned i = n - t; i < n; i++)
@@ -257,6 +263,7 @@ void dp_call_destroy(struct dp_call *c)
 		pp = &(*pp)->next;
 	if (*pp)
 		*pp = c->next;
+	free(c->id);
 	free(c);
 }
 
@@ -377,6 +384,7 @@ struct dp_leg *dp_leg_create(struct dp_call *c, const char *iface, unsigned flag
 	l->w = c->w;
 	l->iface = fi;
 	l->flags = flags;
+	l->nat_learning = g.ifaces[fi].conf.nat_learning;
 	l->rtp.fd = l->rtcp.fd = -1;
 	l->rtp.leg = l->rtcp.leg = l;
 	l->rtcp.rtcp = true;
@@ -474,6 +482,68 @@ int dp_leg_set_remote(struct dp_leg *l, const struct sockaddr *rtp, const struct
 			set_port(&cmd.rtcp, (uint16_t)(get_port(&cmd.rtp) + 1));
 	}
 	return exec(l, &cmd);
+}
+
+int dp_leg_set_sip_source(struct dp_leg *l, const struct sockaddr *ip)
+{
+	struct dp_cmd cmd = { .op = DP_CMD_SET_SIP_SRC };
+
+	if (ip) {
+		if (ip->sa_family != AF_INET && ip->sa_family != AF_INET6)
+			return -EINVAL;
+		memcpy(&cmd.rtp, ip, ip->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
+		set_port(&cmd.rtp, 0);
+	}
+	return exec(l, &cmd);
+}
+
+static const char *addr_str(const struct sockaddr_storage *a, char *buf, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+
+	if (a->ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)a)->sin6_addr, ip, sizeof(ip));
+		snprintf(buf, len, "[%s]:%u", ip, get_port(a));
+	} else {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)a)->sin_addr, ip, sizeof(ip));
+		snprintf(buf, len, "%s:%u", ip, get_port(a));
+	}
+	return buf;
+}
+
+void dp_media_log_refusals(void)
+{
+	static struct dp_log_rl rl;
+	char from[80];
+
+	for (struct dp_call *c = g.calls; c; c = c->next)
+		for (struct dp_leg *l = c->legs; l; l = l->next_in_call) {
+			if (l->refused_logged || !atomic_load_explicit(&l->refused_seen, memory_order_acquire))
+				continue;
+			l->refused_logged = true;
+			dp_log_rl(&rl, DP_LOG_WARNING, "dp",
+				  "call %.64s%s, leg on %s port %u: refused media from %s (%s); further refusals "
+				  "on this leg are only counted",
+				  c->id, strlen(c->id) > 64 ? "..." : "", g.ifaces[l->iface].conf.name, l->rtp_port,
+				  addr_str(&l->refused_src, from, sizeof(from)), dp_drop_name(l->refused_why));
+		}
+}
+
+unsigned dp_iface_count(void) { return g.n_ifaces; }
+
+int dp_iface_get_stats(unsigned i, struct dp_iface_stats *out)
+{
+	if (i >= g.n_ifaces)
+		return -ENOENT;
+	memset(out, 0, sizeof(*out));
+	snprintf(out->name, sizeof(out->name), "%s", g.ifaces[i].conf.name);
+	for (unsigned k = 0; k < dp_worker_count(); k++) {
+		const struct dp_worker *w = dp_worker_get(k);
+
+		for (int d = 0; d < DP_DROP__COUNT; d++)
+			out->drops[d] += w->iface_drops[i][d];
+	}
+	return 0;
 }
 
 int dp_leg_set_srtp(struct dp_leg *l, const struct dp_sdes *rx, const struct dp_sdes *tx)

@@ -108,8 +108,16 @@ struct dp_leg_local {
 void dp_leg_local(const struct dp_leg *l, struct dp_leg_local *out);
 
 /* Where the leg's peer says it receives (from SDP). rtcp may be NULL:
- * rtp's address with port + 1 (or the same port with rtcp-mux). */
+ * rtp's address with port + 1 (or the same port with rtcp-mux). The
+ * signalled address is always accepted as a source, and media goes there
+ * until a packet the source policy accepts latches (docs/relay.md). An
+ * address that differs from the current one drops the leg's latches. */
 int dp_leg_set_remote(struct dp_leg *l, const struct sockaddr *rtp, const struct sockaddr *rtcp);
+/* The IP the peer's signalling came from (ng received-from; the port is
+ * ignored), or NULL for none. When it differs from the SDP's address the
+ * peer is behind a NAT, and a plain leg may latch onto any port of that IP.
+ * A different IP than before drops the leg's latches. Returns 0 or -errno. */
+int dp_leg_set_sip_source(struct dp_leg *l, const struct sockaddr *ip);
 /* Keys: rx decrypts what the peer sends us, tx encrypts what we send it.
  * NULL for plain RTP on that side. Returns 0, -ENOTSUP (suite unavailable),
  * -EINVAL. The old contexts are destroyed once the worker let go of them. */
@@ -195,5 +203,19 @@ struct dp_lcore_stats {
 	uint64_t drops[DP_DROP__COUNT];
 };
 int dp_lcore_get_stats(int lcore, struct dp_lcore_stats *out);
+
+/* Drops of the packets that reached a leg, summed over the workers by the
+ * leg's interface (source-policy refusals among them). */
+struct dp_iface_stats {
+	char name[32];
+	uint64_t drops[DP_DROP__COUNT];
+};
+unsigned dp_iface_count(void);
+/* Interface i (0..dp_iface_count()-1). Returns 0 or -ENOENT. */
+int dp_iface_get_stats(unsigned i, struct dp_iface_stats *out);
+
+/* Log, once per leg, the first source the policy refused on it (address
+ * and reason; rate-limited). Control lcore, from a periodic timer. */
+void dp_media_log_refusals(void);
 
 #endif

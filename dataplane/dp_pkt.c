@@ -38,6 +38,7 @@ static const char *const drop_names[DP_DROP__COUNT] = {
 	[DP_DROP_SRTP_OTHER] = "srtp_other",
 	[DP_DROP_NOT_RTP] = "not_rtp",
 	[DP_DROP_TX_FULL] = "tx_full",
+	[DP_DROP_RELATCH_REFUSED] = "relatch_refused",
 	[DP_DROP_NO_ARP] = "no_arp",
 	[DP_DROP_NO_DEST] = "no_dest",
 };

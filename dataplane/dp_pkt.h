@@ -65,6 +65,7 @@ enum dp_drop {
 	DP_DROP_TX_FULL,         /* transmit queue/ring full */
 	DP_DROP_NO_ARP,          /* next hop MAC unknown (ARP/NDP unresolved) */
 	DP_DROP_NO_DEST,         /* the peer leg has no address to send to yet */
+	DP_DROP_RELATCH_REFUSED, /* a new source for a latched leg, without the stream's continuity */
 	DP_DROP__COUNT
 };
 

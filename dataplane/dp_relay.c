@@ -3,19 +3,10 @@
  * socket straight into mbufs (recvmmsg), checks and relays each packet to
  * the peer leg (sendmmsg), and applies the control plane's commands.
  *
- * Source rules (RTP Bleed and injection protection), in order:
- *  1. Only RTP/RTCP (RFC 7983 first byte 128-191) is handled here; a
- *     truncated or wrong-version packet is dropped before any crypto work.
- *  2. Strict source: the packet must come from the signalled address and
- *     port; nothing else is ever accepted or latched.
- *  3. A latched leg accepts only its latched source. Another source may
- *     take over only once the latched one has sent nothing valid for
- *     relatch_ms (NAT rebinding, handover).
- *  4. A packet is valid only after it parses and, on an SRTP leg, after it
- *     authenticates. Latching and re-latching happen on valid packets only,
- *     so a stranger cannot steal a stream by racing the first packet, and
- *     cannot inject into an SRTP leg at all.
- *  5. Asymmetric legs never latch: they send to the signalled address.
+ * Who may send to a leg, and who may take its latch, is decided by
+ * dp_source.c (the source policy: signalled address first, RTP Bleed and
+ * injection protection): once before any crypto work, and once more when
+ * the packet is valid (parsed, and authenticated on an SRTP leg).
  * Every drop bumps a named counter on the lcore and on the leg.
  */
 #include <errno.h>
@@ -29,7 +20,6 @@
 
 #include "dp_internal.h"
 
-extern uint32_t dp_relatch_ms; /* dp_leg.c */
 extern uint32_t dp_rtcp_interval_ms; /* dp_leg.c */
 
 struct tx_batch {
@@ -40,24 +30,6 @@ struct tx_batch {
 };
 
 static void flush(struct dp_worker *w, struct tx_batch *tx);
-
-static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
-
-		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	if (a->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
-
-		return x->sin6_port == y->sin6_port &&
-		       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
-	}
-	return false;
-}
 
 static socklen_t addr_len(const struct sockaddr_storage *a)
 {
@@ -79,8 +51,41 @@ static const struct sockaddr_storage *peer_dest(const struct dp_leg *l, bool rtc
 static void drop(struct dp_worker *w, struct dp_leg *l, enum dp_drop why)
 {
 	w->stats.drops[why]++;
-	if (l)
+	if (l) {
 		l->stats.drops[why]++;
+		w->iface_drops[l->iface][why]++;
+	}
+}
+
+/* A source refused by the policy: counted; the first one per leg is kept
+ * for the control lcore to log (dp_media_log_refusals). */
+static void refuse(struct dp_worker *w, struct dp_leg *l, const struct sockaddr_storage *src, enum dp_drop why)
+{
+	drop(w, l, why);
+	if (!atomic_load_explicit(&l->refused_seen, memory_order_relaxed)) {
+		l->refused_src = *src;
+		l->refused_why = why;
+		atomic_store_explicit(&l->refused_seen, true, memory_order_release);
+	}
+}
+
+/* src becomes the leg's latched source on its RTP or RTCP port. RTCP
+ * follows RTP: an RTCP latch on another IP than the new RTP one is let go. */
+static void latch(struct dp_leg *a, const struct sockaddr_storage *src, bool rtcp_port)
+{
+	if (rtcp_port) {
+		a->src_rtcp = *src;
+		a->latched_rtcp = true;
+		return;
+	}
+	if (a->latched_rtp && dp_addr_equal(src, &a->src_rtp))
+		return;
+	a->src_rtp = *src;
+	a->latched_rtp = true;
+	a->stats.latched = true;
+	a->stats.source = *src;
+	if (a->latched_rtcp && !dp_ip_equal(&a->src_rtcp, src))
+		a->latched_rtcp = false;
 }
 
 /* RFC 3550 A.1 (sequence) and A.8 (jitter) for one accepted RTP packet. */
@@ -439,8 +444,8 @@ static bool relay_one(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf *m
 	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
 	uint16_t len = rte_pktmbuf_data_len(m);
 	uint16_t room = (uint16_t)(rte_pktmbuf_data_len(m) + rte_pktmbuf_tailroom(m));
-	bool mux = a->flags & DP_LEG_RTCP_MUX, rtcp, latched;
-	struct sockaddr_storage *lsrc;
+	bool mux = a->flags & DP_LEG_RTCP_MUX, rtcp;
+	enum dp_src_verdict verdict;
 	const struct sockaddr_storage *dst;
 	struct dp_srtp *ctx;
 	struct dp_rtp r;
@@ -466,20 +471,10 @@ static bool relay_one(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf *m
 		drop(w, a, rtcp ? DP_DROP_RTCP_BAD : DP_DROP_RTP_TRUNC);
 		return false;
 	}
-	lsrc = rtcp && !mux ? &a->src_rtcp : &a->src_rtp;
-	latched = rtcp && !mux ? a->latched_rtcp : a->latched_rtp;
-
 	/* who may send: before any decryption work */
-	if (a->flags & DP_LEG_STRICT_SOURCE) {
-		const struct sockaddr_storage *want = rtcp && !mux ? &a->remote_rtcp : &a->remote_rtp;
-
-		if (!same_addr(src, want)) {
-			drop(w, a, DP_DROP_SPOOFED_SOURCE);
-			return false;
-		}
-	} else if (latched && !same_addr(src, lsrc) &&
-		   (now - a->last_valid_tsc) * 1000u < (uint64_t)dp_relatch_ms * w->tsc_hz) {
-		drop(w, a, DP_DROP_SPOOFED_SOURCE);
+	verdict = dp_source_admit(a, src, rtcp && !mux, rtcp, now, w->tsc_hz, &why);
+	if (verdict == DP_SRC_REFUSE) {
+		refuse(w, a, src, why);
 		return false;
 	}
 
@@ -503,18 +498,18 @@ static bool relay_one(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf *m
 	}
 
 	/* valid: latch, account */
-	a->last_valid_tsc = now;
-	if (!(a->flags & DP_LEG_ASYMMETRIC) && (!latched || !same_addr(src, lsrc))) {
-		*lsrc = *src;
-		if (rtcp && !mux)
-			a->latched_rtcp = true;
-		else
-			a->latched_rtp = true;
-		if (!rtcp) {
-			a->stats.latched = true;
-			a->stats.source = *src;
+	if (verdict == DP_SRC_TAKEOVER) {
+		if (rtcp || !dp_source_continuous(a, &r, now, w->tsc_hz)) {
+			refuse(w, a, src, DP_DROP_RELATCH_REFUSED);
+			return false;
 		}
+		verdict = DP_SRC_LATCH;
 	}
+	if (verdict == DP_SRC_LATCH)
+		latch(a, src, rtcp && !mux);
+	a->last_valid_tsc = now;
+	if (!rtcp)
+		dp_source_note(a, &r, now);
 	if (!rtcp && r.pt == a->block_pt && dtmf_blocked(a, p + r.payload_off, &r)) /* ng "block DTMF" */
 		return false;
 	if (rtcp) {
@@ -706,10 +701,17 @@ void dp_relay_apply(struct dp_worker *w, struct dp_cmd *c)
 		l->peer = NULL;
 		break;
 	case DP_CMD_SET_REMOTE:
+		/* a new address from signalling replaces any latch: media goes
+		 * there until a packet the source policy accepts latches again */
+		if (!dp_addr_equal(&l->remote_rtp, &c->rtp) || !dp_addr_equal(&l->remote_rtcp, &c->rtcp))
+			l->latched_rtp = l->latched_rtcp = false;
 		l->remote_rtp = c->rtp;
 		l->remote_rtcp = c->rtcp;
-		/* a new remote from signalling: let it latch afresh */
-		l->latched_rtp = l->latched_rtcp = false;
+		break;
+	case DP_CMD_SET_SIP_SRC:
+		if (!(c->rtp.ss_family == 0 && l->sip_src.ss_family == 0) && !dp_ip_equal(&l->sip_src, &c->rtp))
+			l->latched_rtp = l->latched_rtcp = false; /* the NAT moved: learn afresh */
+		l->sip_src = c->rtp;
 		break;
 	case DP_CMD_SET_SRTP:
 		old[0] = l->srtp_rx;

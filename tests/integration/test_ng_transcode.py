@@ -142,7 +142,7 @@ with Daemon() as d:
     pcm = pcm_from_bytes(out)
     dom = dominance(pcm, 48000, 1000) if len(pcm) > 48000 // 2 else -99
     check(dom > 25, f"PCMU -> opus: libopus decodes the 1 kHz tone at {dom:.1f} dB dominance ({err.decode().strip()})")
-    tx = subprocess.Popen([CDC_RTP, "send", "opus/48000/2", str(opus_pt), "20", f"127.0.0.1:{to_b}"],
+    tx = subprocess.Popen([CDC_RTP, "--from", str(b_port), "send", "opus/48000/2", str(opus_pt), "20", f"127.0.0.1:{to_b}"],
                           stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     tx.communicate(tone(440, 48000, 48000), timeout=20)
     got = recv_all(a)
@@ -173,7 +173,7 @@ with Daemon() as d:
     pcm = pcm_from_bytes(out)
     dom = dominance(pcm, 16000, 1000) if len(pcm) > 8000 else -99
     check(dom > 25, f"PCMA -> G.722: SpanDSP decodes the 1 kHz tone at {dom:.1f} dB dominance")
-    tx = subprocess.Popen([CDC_RTP, "send", "G722/8000", "9", "20", f"127.0.0.1:{to_b}"],
+    tx = subprocess.Popen([CDC_RTP, "--from", str(g_port), "send", "G722/8000", "9", "20", f"127.0.0.1:{to_b}"],
                           stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     tx.communicate(tone(440, 16000, 16000), timeout=20)
     got = recv_all(a)

@@ -177,7 +177,7 @@ def receiver(port, out, ssrc, key=None):
 def part_arp_ping(tmp):
     pcap = os.path.join(tmp, "arp.pcap")
     cap = capture("arp or icmp", pcap)
-    h = Harness("flags=asymmetric", "flags=asymmetric")
+    h = Harness(f"sip={PEER},flags=asymmetric", "flags=asymmetric")
     time.sleep(0.5)
     r = ns("ping", "-c", "3", "-i", "0.2", "-W", "2", US, check_rc=False)
     check(r.returncode == 0 and " 0% packet loss" in r.stdout,
@@ -346,7 +346,7 @@ def ns_receiver_count(p):
 
 def part_bad_input():
     rport = 42000 + N * 2
-    h = Harness("flags=asymmetric", f"remote={PEER}:{rport},flags=asymmetric")
+    h = Harness(f"sip={PEER},flags=asymmetric", f"remote={PEER}:{rport},flags=asymmetric")
     a = h.ports["a_rtp"]
     rx = ns_receiver(PEER, rport, 4.0)
     # the namespace still knows medius: medius resolves the namespace itself
@@ -405,7 +405,7 @@ def part_two_workers():
     rport = 45000 + N * 2
     forget_us()
     try:
-        h = Harness("flags=asymmetric", f"remote={PEER}:{rport},flags=asymmetric",
+        h = Harness(f"sip={PEER},flags=asymmetric", f"remote={PEER}:{rport},flags=asymmetric",
                     device=f"{DEVICE},qpairs=2", eal="--lcores=0@0,1@1,2@1")
     except RuntimeError as e:
         check(False, f"two workers on a 2-queue af_packet port: {e}")
@@ -432,7 +432,7 @@ def part_move_to_transcode_worker():
     rport = 45100 + N * 2
     forget_us()
     try:
-        h = Harness("flags=asymmetric", f"remote={PEER}:{rport},flags=asymmetric",
+        h = Harness(f"sip={PEER},flags=asymmetric", f"remote={PEER}:{rport},flags=asymmetric",
                     device=f"{DEVICE},qpairs=2", eal="--lcores=0@0,1@1,2@1", extra=("--transcode-workers", "1"))
     except RuntimeError as e:
         check(False, f"move: two workers on a 2-queue af_packet port: {e}")

@@ -2,12 +2,13 @@
  * cdc_rtp: medius's codecs (cdc.h only) on real RTP, for interop tests
  * against other implementations (tests/integration/test_codec_interop.py).
  *
- *   cdc_rtp [--fast] send RTPMAP PT PTIME_MS HOST:PORT [FMTP]
+ *   cdc_rtp [--fast] [--from PORT] send RTPMAP PT PTIME_MS HOST:PORT [FMTP]
  *       raw s16le PCM (pcm_channels interleaved; mono unless an opus fmtp
  *       says stereo=1) at the format's sample rate on stdin -> one RTP
  *       packet per PTIME_MS frame to HOST:PORT, paced in real time (--fast:
  *       as fast as the socket takes them). A short last frame is padded
- *       with silence. Exits at EOF.
+ *       with silence. Exits at EOF. --from binds the sending socket to
+ *       127.0.0.1:PORT (symmetric RTP: send from the port the SDP names).
  *   cdc_rtp recv RTPMAP PT PORT SECONDS [FMTP]
  *       binds 127.0.0.1:PORT, decodes RTP payloads of type PT for SECONDS
  *       at most (or until 1 s without a packet once one came), concealing
@@ -46,7 +47,7 @@ static const char *prog = "cdc_rtp";
 static void usage(FILE *to)
 {
 	fprintf(to,
-		"usage: %s [--fast] send RTPMAP PT PTIME_MS HOST:PORT [FMTP] < pcm.s16le\n"
+		"usage: %s [--fast] [--from PORT] send RTPMAP PT PTIME_MS HOST:PORT [FMTP] < pcm.s16le\n"
 		"       %s recv RTPMAP PT PORT SECONDS [FMTP] > pcm.s16le\n"
 		"  RTPMAP: PCMU/8000, PCMA/8000, G722/8000, opus/48000/2, L16/16000/1, ...\n"
 		"  PT: RTP payload type 0..127; PTIME_MS: 10, 20, 30, 40 or 60\n"
@@ -184,6 +185,8 @@ static int parse_hostport(const char *s, struct sockaddr_in *sa)
 	return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -1;
 }
 
+static long g_from_port; /* --from: the port send binds to; 0: any */
+
 static int cmd_send(int argc, char **argv, bool fast)
 {
 	struct cdc_format f;
@@ -221,6 +224,17 @@ static int cmd_send(int argc, char **argv, bool fast)
 		return EXIT_RUNTIME;
 	}
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd >= 0 && g_from_port) {
+		struct sockaddr_in from = { .sin_family = AF_INET, .sin_port = htons((uint16_t)g_from_port),
+					    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+
+		if (bind(fd, (struct sockaddr *)&from, sizeof(from)) < 0) {
+			fprintf(stderr, "%s: bind 127.0.0.1:%ld: %s\n", prog, g_from_port, strerror(errno));
+			close(fd);
+			fd = -1;
+			errno = EADDRINUSE;
+		}
+	}
 	if (fd < 0) {
 		fprintf(stderr, "%s: socket: %s\n", prog, strerror(errno));
 		cdc_enc_destroy(enc);
@@ -488,6 +502,10 @@ int main(int argc, char **argv)
 	for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
 		if (!strcmp(argv[i], "--fast")) {
 			fast = true;
+		} else if (!strcmp(argv[i], "--from") && i + 1 < argc) {
+			g_from_port = parse_num(argv[++i], 1, 65535);
+			if (g_from_port < 0)
+				return bad("bad --from port '%s' (1..65535)", argv[i]);
 		} else if (!strcmp(argv[i], "--help")) {
 			usage(stdout);
 			return 0;

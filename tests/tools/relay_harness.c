@@ -2,7 +2,7 @@
  * kernel-UDP ports, SRTP), configured from the command line, for tests that
  * drive media through medius before the ng call model exists.
  *
- *   relay_harness [--lcores LIST] [--relatch MS] [--eal ARGS] [--transcode-workers N]
+ *   relay_harness [--lcores LIST] [--relatch MS] [--eal ARGS] [--transcode-workers N] [--nat-learning]
  *                 [--iface-eth DEVICE,ADDRESS[/LEN]] --a OPTS --b OPTS
  *   --iface-eth: both legs on an ethdev interface instead of kernel UDP on
  *     127.0.0.1: DEVICE is an EAL device name or vdev argument string (it
@@ -13,7 +13,9 @@
  *     to a transcoding worker (dp_call_to_transcode_worker) and prints
  *     "MOVED from=LCORE to=LCORE rc=N"
  *   OPTS: comma-separated key=value:
- *     remote=IP:PORT   where the leg's peer receives (optional: latching)
+ *     remote=IP:PORT   where the leg's peer receives (without it: no source is
+ *                      accepted unless sip= or --nat-learning allows it)
+ *     sip=IP           the peer's SIP source address (ng received-from)
  *     flags=F|F        mux, strict, asymmetric, rewrite
  *     rx=SUITE:B64     SRTP keys the peer encrypts with (decrypt on rx)
  *     tx=SUITE:B64     SRTP keys for what we send the peer
@@ -35,8 +37,8 @@
 #include "dp.h"
 
 struct leg_opts {
-	struct sockaddr_storage remote;
-	bool has_remote;
+	struct sockaddr_storage remote, sip;
+	bool has_remote, has_sip;
 	unsigned flags;
 	struct dp_sdes rx, tx;
 	bool has_rx, has_tx;
@@ -69,6 +71,13 @@ static int parse_leg(char *s, struct leg_opts *o)
 			if (ctl_addr_parse(eq, NULL, &o->remote, &sl))
 				return -EINVAL;
 			o->has_remote = true;
+		} else if (!strcmp(kv, "sip")) {
+			char probe[80];
+
+			snprintf(probe, sizeof(probe), strchr(eq, ':') ? "[%s]:0" : "%s:0", eq);
+			if (ctl_addr_parse(probe, NULL, &o->sip, &sl))
+				return -EINVAL;
+			o->has_sip = true;
 		} else if (!strcmp(kv, "flags")) {
 			char *s2 = NULL;
 
@@ -133,11 +142,14 @@ int main(int argc, char **argv)
 	struct dp_lcore_stats ls;
 	sigset_t mask;
 	int sig, err, relatch_ms = -1, transcode_workers = 0;
+	bool nat_learning = false;
 	char eth_dev[128] = "", eth_addr[64] = "";
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--relatch") && i + 1 < argc) {
 			relatch_ms = atoi(argv[++i]);
+		} else if (!strcmp(argv[i], "--nat-learning")) {
+			nat_learning = true;
 		} else if (!strcmp(argv[i], "--transcode-workers") && i + 1 < argc) {
 			transcode_workers = atoi(argv[++i]);
 		} else if (!strcmp(argv[i], "--lcores") && i + 1 < argc) {
@@ -161,7 +173,7 @@ int main(int argc, char **argv)
 			}
 			i++;
 		} else {
-			fprintf(stderr, "usage: relay_harness [--lcores LIST] [--relatch MS] [--eal ARGS] "
+			fprintf(stderr, "usage: relay_harness [--lcores LIST] [--relatch MS] [--eal ARGS] [--nat-learning] "
 					"[--iface-eth DEVICE,ADDRESS[/LEN]] --a OPTS --b OPTS\n");
 			return 2;
 		}
@@ -179,6 +191,7 @@ int main(int argc, char **argv)
 	if (relatch_ms >= 0)
 		mc.relatch_ms = (uint32_t)relatch_ms;
 	mc.transcode_workers = (uint32_t)transcode_workers;
+	mc.ifaces[0].nat_learning = nat_learning;
 	if (eth_dev[0]) {
 		struct dp_iface_conf *f = &mc.ifaces[0];
 		char *slash = strchr(eth_addr, '/');
@@ -203,6 +216,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "relay_harness: leg: %s\n", strerror(-err));
 			return 71;
 		}
+		if (o[i].has_sip)
+			dp_leg_set_sip_source(leg[i], (struct sockaddr *)&o[i].sip);
 		if (o[i].has_remote)
 			dp_leg_set_remote(leg[i], (struct sockaddr *)&o[i].remote, NULL);
 		if ((o[i].has_rx || o[i].has_tx) &&

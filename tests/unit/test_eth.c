@@ -365,6 +365,7 @@ static void make_legs(unsigned iface, const struct sockaddr_storage *remote_b)
 		l->w = &W;
 		l->iface = iface;
 		l->flags = DP_LEG_ASYMMETRIC | DP_LEG_RTCP_MUX;
+		l->nat_learning = true; /* accept any source: these tests are about the stack */
 		l->rtp.leg = l->rtcp.leg = l;
 		l->rtp.fd = l->rtcp.fd = -1;
 		l->rtcp.rtcp = true;
