@@ -5,7 +5,8 @@
  * dp_source_latch once the packet is valid (parsed, and authenticated on
  * an SRTP leg). The rules, in the order they are tried:
  *
- *  1. Strict source: only the signalled address and port, ever.
+ *  1. Strict source: only the signalled address and port, ever. Asymmetric
+ *     legs: see rule 7.
  *  2. The signalled address (SDP c= and port; a=rtcp or port + 1 for RTCP)
  *     is always accepted, and latches at once over any earlier latch.
  *  3. The latched source is accepted.
@@ -99,10 +100,10 @@ enum dp_src_verdict dp_source_admit(const struct dp_leg *l, const struct sockadd
 	*why = DP_DROP_SPOOFED_SOURCE;
 	if (l->flags & DP_LEG_STRICT_SOURCE)
 		return dp_addr_equal(src, sig) ? DP_SRC_ACCEPT : DP_SRC_REFUSE;
-	if (dp_addr_equal(src, sig))
-		return DP_SRC_LATCH;
 	if (l->flags & DP_LEG_ASYMMETRIC)
 		return dp_ip_equal(src, sig) || learnable(l, src) ? DP_SRC_ACCEPT : DP_SRC_REFUSE;
+	if (dp_addr_equal(src, sig))
+		return DP_SRC_LATCH;
 	if (rtcp_port) {
 		if (l->latched_rtcp && dp_addr_equal(src, &l->src_rtcp) &&
 		    (!l->latched_rtp || dp_ip_equal(src, &l->src_rtp)))
