@@ -23,6 +23,9 @@ goes to 10.99.N.1 / fd00:99:N::1 inside that namespace.
   4. IPv6: NDP and ping -6 to fd00:99:N::1, a UDP relay over IPv6.
   5. Two workers (lcores 1 and 2 on one CPU, af_packet qpairs=2): flows
      that arrive at the worker not owning the call are handed over.
+  6. The source policy: the RTP Bleed attacks (a stranger racing the first
+     packet, and one taking over after silence) get nothing and inject
+     nothing.
 
 Checksums: a veth computes nothing; a socket in the namespace leaves UDP
 checksums partial (CHECKSUM_PARTIAL) and af_packet hands them to DPDK as
@@ -453,6 +456,89 @@ def part_move_to_transcode_worker():
           f"move: 40 packets before the move and 40 after, all relayed over ethdev: {got} received, drops {bad}")
 
 
+# ---- 6. the source policy (RTP Bleed) on an ethdev port ----
+
+SOURCE_SCRIPT = r"""
+import json, os, random, socket, struct, sys, time
+us, a_port, b_port, peer, third, pa, pb, relatch = sys.argv[1:9]
+a_port, b_port, pa, pb, relatch = int(a_port), int(b_port), int(pa), int(pb), float(relatch)
+def sock(ip, port=0):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((ip, port))
+    s.setblocking(False)
+    return s
+A, B = sock(peer, pa), sock(peer, pb)
+strangers = [sock(peer), sock(third)]   # the peer's own IP on another port, and another IP
+def rtp(seq, ts, ssrc):
+    return struct.pack("!BBHII", 0x80, 0, seq & 0xffff, ts & 0xffffffff, ssrc) + b"\xd5" * 160
+def count(s):
+    n = 0
+    while True:
+        try:
+            s.recv(4096)
+            n += 1
+        except BlockingIOError:
+            return n
+a_ssrc, b_ssrc = random.getrandbits(32), random.getrandbits(32)
+out = {}
+# 1. the race: strangers spray all four ports while A talks and B is silent
+for i in range(100):
+    for s in strangers:
+        for port in (a_port, a_port + 1, b_port, b_port + 1):
+            s.sendto(rtp(random.getrandbits(16), 0, random.getrandbits(32)), (us, port))
+    A.sendto(rtp(i, 160 * i, a_ssrc), (us, a_port))
+    time.sleep(0.003)
+time.sleep(0.3)
+out["race_b"], out["race_a"] = count(B), count(A)
+out["race_strangers"] = sum(count(s) for s in strangers)
+for i in range(20):  # B starts late
+    B.sendto(rtp(i, 160 * i, b_ssrc), (us, b_port))
+    time.sleep(0.003)
+time.sleep(0.3)
+out["late_a"] = count(A)
+# 2. A silent for longer than the re-latch time; strangers use A's SSRC and sequence
+time.sleep(relatch + 0.3)
+for i in range(40):
+    for s in strangers:
+        s.sendto(rtp(100 + i, 160 * (100 + i), a_ssrc if i % 2 else random.getrandbits(32)), (us, a_port))
+    B.sendto(rtp(20 + i, 160 * (20 + i), b_ssrc), (us, b_port))
+    time.sleep(0.003)
+time.sleep(0.3)
+out["silence_b"], out["silence_a"] = count(B), count(A)
+out["silence_strangers"] = sum(count(s) for s in strangers)
+print(json.dumps(out), flush=True)
+"""
+
+
+def part_source_policy():
+    """The two RTP Bleed attacks of test_relay_source.py, on an ethdev port:
+    strangers on the peer's own IP (another port) and on another IP."""
+    pa, pb = 47000 + N * 4, 47002 + N * 4
+    third = f"10.99.{N}.3"
+    ns("ip", "addr", "add", f"{third}/24", "dev", VP)
+    forget_us()
+    try:
+        h = Harness(f"remote={PEER}:{pa},clock=8000", f"remote={PEER}:{pb},clock=8000", extra=("--relatch", "1000"))
+        r = ns(sys.executable, "-c", SOURCE_SCRIPT, US, str(h.ports["a_rtp"]), str(h.ports["b_rtp"]), PEER, third,
+               str(pa), str(pb), "1.0", timeout=60)
+        got = json.loads(r.stdout.strip().splitlines()[-1])
+        stats = h.stop()
+    finally:
+        ns("ip", "addr", "del", f"{third}/24", "dev", VP, check_rc=False)
+    check(got["race_b"] == 100 and got["race_strangers"] == 0 and got["race_a"] == 0,
+          f"ethdev race: B got {got['race_b']} of A's 100, the strangers got {got['race_strangers']}, "
+          f"A got {got['race_a']} injected")
+    check(got["late_a"] == 20, f"ethdev race: B starts late and A gets its 20 packets ({got['late_a']})")
+    check(got["silence_b"] == 0 and got["silence_strangers"] == 0 and got["silence_a"] == 40,
+          f"ethdev silence: {got['silence_b']} injected into B, the strangers got {got['silence_strangers']}, "
+          f"A got {got['silence_a']} of B's 40")
+    spoofed = stats["a"]["drops"].get("spoofed_source", 0) + stats["b"]["drops"].get("spoofed_source", 0)
+    check(spoofed == 2 * 4 * 100 + 2 * 40 and stats["a"]["source"] == f"{PEER}:{pa}" and
+          stats["b"]["source"] == f"{PEER}:{pb}",
+          f"ethdev: the strangers' packets counted as spoofed_source ({spoofed}), legs latched on A and B "
+          f"({stats['a']['source']}, {stats['b']['source']})")
+
+
 def main():
     if os.geteuid() != 0:
         print("SKIP: needs root for network namespaces and veth pairs")
@@ -479,6 +565,7 @@ def main():
         part_ipv6()
         part_two_workers()
         part_move_to_transcode_worker()
+        part_source_policy()
     finally:
         teardown()
     finish()
