@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <rte_common.h>
 #include <rte_mbuf.h>
@@ -158,6 +159,12 @@ struct dp_worker {
 	uint64_t tsc_hz;
 	struct dp_eth_worker *eth;    /* its queues on ethdev ports (dp_eth.c); NULL: none, sleep in epoll */
 } __rte_cache_aligned;
+
+/* Nanoseconds from t0 to t (CLOCK_MONOTONIC; t not before t0). */
+static inline uint64_t dp_elapsed_ns(const struct timespec *t0, const struct timespec *t)
+{
+	return (uint64_t)((int64_t)(t->tv_sec - t0->tv_sec) * 1000000000 + (t->tv_nsec - t0->tv_nsec));
+}
 
 /* dp_worker.c */
 struct dp_worker *dp_worker_get(unsigned index);   /* index 0..dp_worker_count()-1 */

@@ -95,7 +95,7 @@ int dp_worker_exec(struct dp_worker *w, struct dp_cmd *cmd)
 	while (atomic_load_explicit(&w->done, memory_order_acquire) != seq) {
 		/* a worker answers within one burst; waiting longer means it is stuck */
 		clock_gettime(CLOCK_MONOTONIC, &t);
-		if (t.tv_sec - t0.tv_sec >= 1) {
+		if (dp_elapsed_ns(&t0, &t) >= 1000000000ull) {
 			DP_LOG_RL(DP_LOG_WARNING, "dp", "lcore %u has not answered a command for 1 s", w->lcore);
 			t0 = t;
 		}

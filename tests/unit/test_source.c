@@ -206,3 +206,18 @@ Test(source, strict_and_asymmetric)
 	cr_assert_eq(admit("203.0.113.9", 4000, false, false, NULL), DP_SRC_REFUSE);
 	cr_assert_eq(admit("192.0.2.10", 4000, false, false, NULL), DP_SRC_ACCEPT, "latches nothing");
 }
+
+/* dp_worker_exec warns when a worker has not answered for 1 s: a wait of a
+ * few microseconds across a second boundary is not 1 s (it compared tv_sec
+ * alone, and logged falsely). */
+Test(worker_wait, elapsed_time_across_a_second_boundary)
+{
+	struct timespec t0 = { .tv_sec = 41, .tv_nsec = 999999000 }, t = { .tv_sec = 42, .tv_nsec = 2000 };
+
+	cr_assert_eq(dp_elapsed_ns(&t0, &t), 3000u);
+	t.tv_nsec = 999998999;
+	cr_assert_lt(dp_elapsed_ns(&t0, &t), 1000000000u);
+	t.tv_sec = 43;
+	t.tv_nsec = 0;
+	cr_assert_geq(dp_elapsed_ns(&t0, &t), 1000000000u);
+}
