@@ -51,7 +51,7 @@ struct dp_iface_conf {
 struct dp_media_conf {
 	struct dp_iface_conf ifaces[DP_MAX_IFACES];
 	unsigned n_ifaces;
-	uint32_t relatch_ms;   /* a latched leg may re-latch after this much silence */
+	uint32_t relatch_ms;   /* an SRTP leg may re-latch (authenticated) after this much silence */
 	uint32_t mbufs;        /* mbufs per worker */
 	uint32_t rtcp_interval_ms; /* RTCP medius sends on transcoded legs: at most this often */
 	uint32_t transcode_workers; /* the last N workers take transcoded calls only; 0: every worker does both */
