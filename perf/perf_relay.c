@@ -446,6 +446,7 @@ static struct result run_relay(const char *variant, unsigned streams, bool srtp)
 		if (!b)
 			die("leg creation");
 		rem.sin_addr.s_addr = htonl(0xc0a80000u | (i & 0xffff)); /* 192.168.x.y: off-link */
+		dp_leg_set_remote(a, (struct sockaddr *)&rem, NULL); /* gen_one's source: signalled */
 		dp_leg_set_remote(b, (struct sockaddr *)&rem, NULL);
 		if (srtp && (dp_leg_set_srtp(a, &k_in, NULL) || dp_leg_set_srtp(b, NULL, &k_out)))
 			die("SRTP keys");
@@ -599,8 +600,8 @@ static struct kres run_kernel(unsigned streams, double secs)
 	struct dp_call **calls = calloc(streams, sizeof(*calls));
 	uint16_t *ports = calloc(streams, sizeof(*ports));
 	int tx = udp_sock(0, 1 << 20), rx = udp_sock(0, 8 << 20);
-	struct sockaddr_in rxa;
-	socklen_t sl = sizeof(rxa);
+	struct sockaddr_in rxa, txa;
+	socklen_t sl = sizeof(rxa), tl = sizeof(txa);
 	uint8_t pkt[32][RTP_LEN], rbuf[32][256];
 	struct sockaddr_in dst[32];
 	struct mmsghdr msg[32], rmsg[32];
@@ -609,6 +610,7 @@ static struct kres run_kernel(unsigned streams, double secs)
 	double t0, t1;
 
 	getsockname(rx, (struct sockaddr *)&rxa, &sl);
+	getsockname(tx, (struct sockaddr *)&txa, &tl);
 	dp_media_conf_defaults(&mc);
 	mc.ifaces[0].port_min = 10000;
 	mc.ifaces[0].port_max = 59999; /* 25000 pairs: 12500 streams of two legs */
@@ -626,6 +628,7 @@ static struct kres run_kernel(unsigned streams, double secs)
 		b = a ? dp_leg_create(calls[i], NULL, DP_LEG_ASYMMETRIC | DP_LEG_RTCP_MUX, &err) : NULL;
 		if (!b)
 			die("kernel legs");
+		dp_leg_set_remote(a, (struct sockaddr *)&txa, NULL); /* the sender: the signalled address */
 		dp_leg_set_remote(b, (struct sockaddr *)&rxa, NULL);
 		dp_leg_connect(a, b);
 		dp_leg_local(a, &loc);
