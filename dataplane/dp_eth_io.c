@@ -138,8 +138,12 @@ static void send_request(struct dp_worker *w, struct dp_eth_wport *wp, int famil
 	struct rte_mbuf *m;
 	int len;
 
-	if (!a || !(m = rte_pktmbuf_alloc(w->pool)))
+	if (!a)
 		return;
+	if (!(m = rte_pktmbuf_alloc(w->pool))) {
+		w->stats.drops[DP_DROP_ALLOC_FAILED]++;
+		return;
+	}
 	len = family == AF_INET
 		      ? dp_arp_build_request(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_tailroom(m),
 					     DP_VLAN_NONE, wp->port->mac, a->ip, ip)
@@ -159,8 +163,10 @@ static void send_garp(struct dp_worker *w, struct dp_eth_wport *wp, const uint8_
 	struct rte_mbuf *m = rte_pktmbuf_alloc(w->pool);
 	int len;
 
-	if (!m)
+	if (!m) {
+		w->stats.drops[DP_DROP_ALLOC_FAILED]++;
 		return;
+	}
 	len = dp_arp_build_request(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_tailroom(m), DP_VLAN_NONE,
 				   wp->port->mac, ip, ip);
 	if (len <= 0) {
@@ -193,8 +199,12 @@ static void post_learn(struct dp_worker *w, unsigned port_idx, int family, const
 		struct rte_mbuf *m;
 		struct learn_rec *r;
 
-		if (o == w || !o->eth || !o->eth->learn || !(m = rte_pktmbuf_alloc(w->pool)))
+		if (o == w || !o->eth || !o->eth->learn)
 			continue;
+		if (!(m = rte_pktmbuf_alloc(w->pool))) {
+			w->stats.drops[DP_DROP_ALLOC_FAILED]++;
+			continue;
+		}
 		r = (struct learn_rec *)rte_pktmbuf_append(m, sizeof(*r));
 		r->family = (uint8_t)family;
 		r->create = create;
@@ -202,8 +212,10 @@ static void post_learn(struct dp_worker *w, unsigned port_idx, int family, const
 		memcpy(r->ip, ip, family == AF_INET ? 4 : 16);
 		memcpy(r->mac, mac, 6);
 		m->port = (uint16_t)port_idx; /* the port's index, not its id */
-		if (rte_ring_mp_enqueue(o->eth->learn, m) != 0)
+		if (rte_ring_mp_enqueue(o->eth->learn, m) != 0) {
+			w->stats.drops[DP_DROP_HANDOFF_FULL]++;
 			rte_pktmbuf_free(m);
+		}
 	}
 }
 
@@ -471,7 +483,7 @@ static void input(struct dp_worker *w, struct dp_eth_wport *wp, struct rte_mbuf 
 			struct dp_eth_worker *o = s->leg->w->eth;
 
 			if (handed || !o || rte_ring_mp_enqueue(o->handoff, x) != 0)
-				drop(w, x, handed ? DP_DROP_NO_FLOW : DP_DROP_TX_FULL);
+				drop(w, x, handed ? DP_DROP_NO_FLOW : DP_DROP_HANDOFF_FULL);
 			continue;
 		}
 		rte_pktmbuf_adj(x, u[i].off);

@@ -62,10 +62,13 @@ enum dp_drop {
 	DP_DROP_SRTP_REPLAY,     /* SRTP replay check failed */
 	DP_DROP_SRTP_OTHER,      /* other SRTP failure */
 	DP_DROP_NOT_RTP,         /* STUN/DTLS/other first byte not handled here */
-	DP_DROP_TX_FULL,         /* transmit queue/ring full */
+	DP_DROP_TX_FULL,         /* transmit queue or socket buffer full (or no way out) */
 	DP_DROP_NO_ARP,          /* next hop MAC unknown (ARP/NDP unresolved) */
 	DP_DROP_NO_DEST,         /* the peer leg has no address to send to yet */
 	DP_DROP_RELATCH_REFUSED, /* a new source for a latched leg, without the stream's continuity */
+	DP_DROP_RX_NO_MBUF,      /* the worker's mbuf pool was empty at receive (left in the socket) */
+	DP_DROP_HANDOFF_FULL,    /* the ring to the worker owning the flow was full */
+	DP_DROP_ALLOC_FAILED,    /* no mbuf for a packet medius generates (hook output, RTCP, ARP/NDP) */
 	DP_DROP__COUNT
 };
 

@@ -230,7 +230,7 @@ static bool send_out(struct dp_worker *w, struct dp_leg *a, struct dp_leg *b, bo
 }
 
 /* A new RTP packet of len bytes (header version byte set), or NULL with
- * TX_FULL counted on a. */
+ * ALLOC_FAILED counted on a. */
 static uint8_t *gen_alloc(struct dp_worker *w, struct dp_leg *a, uint16_t len, struct rte_mbuf **mp)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(w->pool);
@@ -239,7 +239,7 @@ static uint8_t *gen_alloc(struct dp_worker *w, struct dp_leg *a, uint16_t len, s
 	if (!m || !(q = (uint8_t *)rte_pktmbuf_append(m, len))) {
 		if (m)
 			rte_pktmbuf_free(m);
-		drop(w, a, DP_DROP_TX_FULL);
+		drop(w, a, DP_DROP_ALLOC_FAILED);
 		return NULL;
 	}
 	q[0] = 0x80;
@@ -633,7 +633,7 @@ void dp_relay_socket(struct dp_worker *w, struct dp_sock *s)
 		int n;
 
 		if (rte_pktmbuf_alloc_bulk(w->pool, m, DP_BURST) != 0) {
-			w->stats.drops[DP_DROP_TX_FULL]++; /* no buffers: leave them in the socket */
+			w->stats.drops[DP_DROP_RX_NO_MBUF]++; /* no buffers: leave them in the socket */
 			return;
 		}
 		for (int i = 0; i < DP_BURST; i++) {
