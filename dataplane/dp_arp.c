@@ -21,7 +21,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
-#include "dp_eth.h"
+#include "dp_neigh.h"
 
 enum { E_FREE, E_PENDING, E_KNOWN };
 

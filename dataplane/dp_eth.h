@@ -4,8 +4,8 @@
  * ICMP echo and IPv6 neighbour solicitations, resolves next hops itself and
  * builds Ethernet/IP/UDP headers around the relay's payloads.
  *
- *   dp_flow.c  flow table: (local address, local UDP port) -> struct dp_sock
- *   dp_arp.c   neighbour cache (ARP and NDP) with a pending queue per next hop
+ *   dp_flow.c  flow table (dp_flow.h): (local address, local UDP port) -> struct dp_sock
+ *   dp_arp.c   neighbour cache (dp_neigh.h): ARP and NDP, a pending queue per next hop
  *   dp_eth.c   ports and their life cycle, endpoints for legs (control lcore)
  *   dp_eth_io.c  the worker side: rx classification, local responders, flow
  *              lookup into dp_relay_burst, dp_eth_send, tx buffering
@@ -26,109 +26,9 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
+#include "dp_flow.h"
 #include "dp_internal.h"
-
-/* ---- flow table (dp_flow.c) ---- */
-
-/* The key: a local endpoint. 32 bytes, 16-aligned, no implicit padding
- * (rte_hash then compares keys with vector instructions, and its CRC hash
- * reads aligned words): build it with dp_flow_key_set so that unused bytes
- * are zero. */
-struct dp_flow_key {
-	uint8_t family;      /* AF_INET or AF_INET6 */
-	uint8_t zero;
-	uint16_t port;       /* network byte order */
-	uint8_t addr[16];    /* IPv4: the first 4 bytes, the rest 0 */
-	uint8_t pad[12];
-} __attribute__((aligned(16)));
-
-struct dp_flow;
-
-/* A table for up to `entries` endpoints on NUMA `socket` (SOCKET_ID_ANY
- * works), with lock-free readers: one writer thread may add and delete
- * while any number of workers look up. Returns NULL (logged) on failure. */
-struct dp_flow *dp_flow_create(const char *name, uint32_t entries, int socket);
-/* Free the table (no reader may use it any more). NULL is fine. */
-void dp_flow_destroy(struct dp_flow *f);
-/* Fill k from an address (family, address, port taken from sa). Returns 0
- * or -EAFNOSUPPORT. */
-int dp_flow_key_from_sa(struct dp_flow_key *k, const struct sockaddr_storage *sa);
-/* Fill k from raw fields (ip: 4 or 16 bytes per family; port in host order). */
-void dp_flow_key_set(struct dp_flow_key *k, int family, const uint8_t *ip, uint16_t port);
-/* Writer: map k to s. Returns the entry's slot (>= 0), -EEXIST when k is
- * mapped already, -ENOSPC when the table is full, -EINVAL. */
-int32_t dp_flow_add(struct dp_flow *f, const struct dp_flow_key *k, struct dp_sock *s);
-/* Writer: unmap k. New lookups miss at once, but a reader that found the
- * entry before may still hold its value: the slot (returned, >= 0) is only
- * reused after dp_flow_reclaim, which the caller must call once every
- * reader has passed a quiescent point. -ENOENT when k is not mapped. */
-int32_t dp_flow_del(struct dp_flow *f, const struct dp_flow_key *k);
-/* Writer: make a slot returned by dp_flow_del reusable. */
-void dp_flow_reclaim(struct dp_flow *f, int32_t slot);
-/* Reader: look up n keys (n <= 64) at once; out[i] = the endpoint or NULL.
- * Returns the number of hits. */
-unsigned dp_flow_lookup_bulk(const struct dp_flow *f, const struct dp_flow_key *const *keys,
-			     unsigned n, struct dp_sock **out);
-/* Entries in the table. */
-uint32_t dp_flow_count(const struct dp_flow *f);
-
-/* ---- neighbour cache (dp_arp.c) ---- */
-
-/* Packets held per unresolved next hop while its ARP/NDP request is out. */
-#define DP_NEIGH_PENDING 4
-/* Requests sent for an unresolved next hop before its packets are dropped. */
-#define DP_NEIGH_TRIES 3
-
-struct dp_neigh;
-
-enum dp_neigh_rc {
-	DP_NEIGH_HIT,    /* mac is filled in: send the packet (m not taken) */
-	DP_NEIGH_QUEUED, /* m is held until the next hop answers (or dropped later) */
-	DP_NEIGH_DROP,   /* no room (table or pending queue full): the caller drops m */
-};
-
-/* A cache of up to `entries` next hops (rounded up to a power of two, at
- * least 16); an answer is trusted for timeout_ms; requests are retried
- * every retry_ms. hz: TSC ticks per second (the `now` unit below). One
- * owner lcore; no locking. NULL on no memory. */
-struct dp_neigh *dp_neigh_create(unsigned entries, uint32_t timeout_ms, uint32_t retry_ms,
-				 uint64_t hz);
-/* Free the cache and every packet still pending. NULL is fine. */
-void dp_neigh_destroy(struct dp_neigh *t);
-
-/* The MAC of next hop ip (family AF_INET: 4 bytes, AF_INET6: 16) for a
- * packet m about to be sent at `now`:
- *  - known and fresh: DP_NEIGH_HIT, mac written. When the entry is within
- *    its last sixth of life (or expired but still answering nothing new),
- *    *request is set (at most once per retry_ms) so that an active stream
- *    refreshes it before it runs out, without a gap.
- *  - unknown or expired: a pending entry holds m (DP_NEIGH_QUEUED); *request
- *    is set when a request should go out now (the first packet).
- *  - no room: DP_NEIGH_DROP.
- * *request is always written. */
-enum dp_neigh_rc dp_neigh_resolve(struct dp_neigh *t, int family, const uint8_t *ip, uint64_t now,
-				  struct rte_mbuf *m, uint8_t mac[6], bool *request);
-/* ip is at mac (from an ARP reply or request, an NA, an NS we answered).
- * With create false only an existing entry (pending or known) is updated,
- * as RFC 826 merges; with create true an entry is made if there is room.
- * The entry becomes fresh for timeout_ms. Packets that were pending for it
- * are handed back in out[] (up to DP_NEIGH_PENDING, oldest first) for the
- * caller to address (destination MAC = mac) and send; returns their number. */
-unsigned dp_neigh_learn(struct dp_neigh *t, int family, const uint8_t *ip, const uint8_t mac[6],
-			bool create, uint64_t now, struct rte_mbuf **out);
-/* Look up without side effects: 1 and mac when known and fresh, else 0. */
-int dp_neigh_peek(const struct dp_neigh *t, int family, const uint8_t *ip, uint64_t now,
-		  uint8_t mac[6]);
-
-typedef void (*dp_neigh_request_fn)(void *ctx, int family, const uint8_t *ip);
-/* Housekeeping, a few times a second: pending entries whose retry is due
- * get another request through req(ctx, family, ip); after DP_NEIGH_TRIES
- * unanswered requests the entry goes and its packets are freed; fresh
- * entries past their lifetime go. Returns the number of packets freed
- * (the caller counts them as DP_DROP_NO_ARP). */
-unsigned dp_neigh_age(struct dp_neigh *t, uint64_t now, dp_neigh_request_fn req, void *ctx);
-/* Entries in use (pending or known). */
-unsigned dp_neigh_count(const struct dp_neigh *t);
+#include "dp_neigh.h"
 
 /* ---- ports and interfaces (dp_eth.c) ---- */
 

@@ -18,7 +18,7 @@
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
 
-#include "dp_eth.h"
+#include "dp_flow.h"
 
 struct dp_flow {
 	struct rte_hash *h;

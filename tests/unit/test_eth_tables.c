@@ -11,7 +11,8 @@
 
 #include <rte_mbuf.h>
 
-#include "dp_eth.h"
+#include "dp_flow.h"
+#include "dp_neigh.h"
 #include "eth_test_util.h"
 
 /* ==== neighbour cache: hz = 1000, so `now` is in ms ==== */
