@@ -84,6 +84,44 @@ static size_t utf8_put(char *dst, uint32_t cp)
 	return 4;
 }
 
+/* The length of the well-formed UTF-8 sequence at s[i..n) (RFC 3629: no
+ * overlongs, no surrogates, nothing above U+10FFFF): 1-4; 0 when it is
+ * invalid; -1 when it is a valid start cut short by the end of the input. */
+static int utf8_len(const char *s, size_t n, size_t i)
+{
+	unsigned char c = (unsigned char)s[i], lo = 0x80, hi = 0xbf;
+	int k;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		k = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		k = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		k = 4;
+	else
+		return 0; /* a continuation byte, C0/C1 (overlong) or F5-FF */
+	if (c == 0xe0)
+		lo = 0xa0; /* overlong below U+0800 */
+	else if (c == 0xed)
+		hi = 0x9f; /* U+D800-U+DFFF */
+	else if (c == 0xf0)
+		lo = 0x90; /* overlong below U+10000 */
+	else if (c == 0xf4)
+		hi = 0x8f; /* above U+10FFFF */
+	for (int j = 1; j < k; j++) {
+		unsigned char b;
+
+		if (i + (size_t)j >= n)
+			return -1;
+		b = (unsigned char)s[i + (size_t)j];
+		if (j == 1 ? b < lo || b > hi : b < 0x80 || b > 0xbf)
+			return 0;
+	}
+	return k;
+}
+
 /*
  * Scan the string body starting at p->pos (just past the opening quote).
  * With dst == NULL only validate: on success *end is the offset of the
@@ -109,6 +147,19 @@ static int str_scan(struct jparser *p, char *dst, size_t *end, size_t *outlen, b
 			break;
 		if (c < 0x20)
 			return jfail(p, i, -EINVAL);
+		if (c >= 0x80) {
+			int u = utf8_len(s, n, i);
+
+			if (u < 0)
+				return jfail(p, n, -EINVAL); /* cut short: more may come */
+			if (u == 0)
+				return jfail(p, i, -EILSEQ);
+			if (dst)
+				memcpy(dst + o, s + i, (size_t)u);
+			o += (size_t)u;
+			i += (size_t)u;
+			continue;
+		}
 		if (c != '\\') {
 			if (dst)
 				dst[o] = (char)c;
@@ -135,19 +186,18 @@ static int str_scan(struct jparser *p, char *dst, size_t *end, size_t *outlen, b
 			if (hi < 0)
 				return jfail(p, n - i < 6 ? n : i, -EINVAL);
 			if (hi >= 0xdc00 && hi <= 0xdfff)
-				return jfail(p, i, -EINVAL); /* lone low surrogate */
+				return jfail(p, i, -EILSEQ); /* lone low surrogate */
 			if (hi >= 0xd800 && hi <= 0xdbff) {
-				if (n - i < 12) {
-					/* truncated, or too short to hold the pair */
-					if (n - i >= 8 && (s[i + 6] != '\\' || s[i + 7] != 'u'))
-						return jfail(p, i, -EINVAL);
-					return jfail(p, n, -EINVAL);
-				}
-				if (s[i + 6] != '\\' || s[i + 7] != 'u')
-					return jfail(p, i, -EINVAL);
+				/* a high surrogate must be followed by a \u low one */
+				if ((n - i > 6 && s[i + 6] != '\\') || (n - i > 7 && s[i + 7] != 'u'))
+					return jfail(p, i, -EILSEQ);
+				if (n - i < 12)
+					return jfail(p, n, -EINVAL); /* truncated */
 				lo = hex4(s, n, i + 8);
+				if (lo < 0)
+					return jfail(p, i + 6, -EINVAL);
 				if (lo < 0xdc00 || lo > 0xdfff)
-					return jfail(p, i, -EINVAL);
+					return jfail(p, i, -EILSEQ);
 				cp = 0x10000 + (((uint32_t)hi - 0xd800) << 10) + ((uint32_t)lo - 0xdc00);
 				i += 6;
 			} else {

@@ -21,12 +21,18 @@
  * (allocated in arena a), *consumed the number of bytes used (consumed may
  * be NULL), return 0.
  * Errors: -EINVAL malformed, truncated or unsupported input (also for a NULL
- * a/out, or a NULL buf with len > 0), -ERANGE integer out of int64 range,
+ * a/out, or a NULL buf with len > 0), -EILSEQ a string that is not UTF-8
+ * (RFC 3629: an overlong form, a surrogate encoded in UTF-8, a code point
+ * above U+10FFFF, a stray continuation byte, a sequence cut short before
+ * the next character) or a \u escape that is an unpaired surrogate (a high
+ * one not followed by a \u low one, or a lone low one; refused rather than
+ * replaced by U+FFFD, so a string never changes silently), -ERANGE integer out of int64 range,
  * -ENOMEM arena exhausted, -ELOOP nesting deeper than CTL_MAX_DEPTH (a
  * top-level scalar is depth 0, each array/object level adds 1). On error
  * *out and *consumed are untouched and the arena is rolled back to where it was
  * on entry. If errpos is non-NULL it receives the byte offset of the error
- * (only on error; len for truncated input). */
+ * (only on error; len for truncated input, which includes a UTF-8 sequence
+ * or a surrogate pair cut short by the end of buf: -EINVAL, more may come). */
 int ctl_json_decode(struct ctl_arena *a, const char *buf, size_t len, struct ctl_val **out,
 		    size_t *consumed, size_t *errpos);
 

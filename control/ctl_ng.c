@@ -186,6 +186,7 @@ static const char *decode_error(struct ctl_ng *ng, int rc, size_t errpos)
 	const char *what = rc == -ERANGE  ? "integer out of range"
 			   : rc == -ELOOP ? "nesting too deep"
 			   : rc == -ENOMEM ? "request too large or complex"
+			   : rc == -EILSEQ ? "invalid UTF-8 or unpaired surrogate"
 					   : "syntax error";
 
 	snprintf(ng->reason, sizeof(ng->reason), "Could not decode dictionary: %s at byte %zu", what,

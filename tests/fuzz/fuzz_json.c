@@ -113,7 +113,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	rc = ctl_json_decode(&arena, (const char *)data, size, &t1, &consumed, &errpos);
 	if (rc) {
-		if (rc != -EINVAL && rc != -ERANGE && rc != -ENOMEM && rc != -ELOOP)
+		if (rc != -EINVAL && rc != -EILSEQ && rc != -ERANGE && rc != -ENOMEM && rc != -ELOOP)
 			__builtin_trap();
 		if (errpos > size || t1 || arena.used != 0)
 			__builtin_trap();

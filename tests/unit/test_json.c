@@ -188,8 +188,8 @@ Test(json, decode_escapes)
 	expect_str(dec_ok("\"\\udbff\\udfff\""), "\xf4\x8f\xbf\xbf", 4);
 	expect_str(dec_ok("\"a\\u0000b\""), "a\0b", 3);
 	expect_str(dec_ok("\"\\u07ff\\u0800\\uffff\""), "\xdf\xbf\xe0\xa0\x80\xef\xbf\xbf", 8);
-	/* raw non-ASCII and invalid UTF-8 pass through unchanged */
-	expect_str(dec_ok("\"\xc3\xa9\xff\xfe\""), "\xc3\xa9\xff\xfe", 4);
+	/* raw UTF-8 passes through unchanged (invalid UTF-8: see utf8_invalid) */
+	expect_str(dec_ok("\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\""), "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9);
 	expect_str(dec_ok("\"\x7f\""), "\x7f", 1);
 }
 
@@ -350,18 +350,77 @@ Test(json, raw_control_chars)
 	expect_err_s("{\"k\x0a\":1}", -EINVAL);
 }
 
+/* Unpaired surrogates in \u escapes are refused as not Unicode (-EILSEQ);
+ * a bad hex digit is a syntax error (-EINVAL). */
 Test(json, bad_surrogates)
 {
-	expect_err_s("\"\\ud800\"", -EINVAL);
-	expect_err_s("\"\\udc00\"", -EINVAL);
-	expect_err_s("\"\\udfff\\ud800\"", -EINVAL);
-	expect_err_s("\"\\ud800x\"", -EINVAL);
-	expect_err_s("\"\\ud800\\n\"", -EINVAL);
-	expect_err_s("\"\\ud800\\u0041\"", -EINVAL);
-	expect_err_s("\"\\ud800\\ud800\"", -EINVAL);
-	expect_err_s("\"\\ud800\\ue000\"", -EINVAL);
+	expect_err_s("\"\\ud800\"", -EILSEQ);
+	expect_err_s("\"\\udc00\"", -EILSEQ);
+	expect_err_s("\"\\udfff\\ud800\"", -EILSEQ);
+	expect_err_s("\"\\ud800x\"", -EILSEQ);
+	expect_err_s("\"\\ud800\\n\"", -EILSEQ);
+	expect_err_s("\"\\ud800\\u0041\"", -EILSEQ);
+	expect_err_s("\"\\ud800\\ud800\"", -EILSEQ);
+	expect_err_s("\"\\ud800\\ue000\"", -EILSEQ);
 	expect_err_s("\"\\ud83d\\ude0g\"", -EINVAL);
-	expect_err_s("{\"\\udc00\":1}", -EINVAL);
+	expect_err_s("{\"\\udc00\":1}", -EILSEQ);
+}
+
+static void expect_errpos(const char *s, size_t len, int err, size_t pos)
+{
+	struct ctl_val *v = NULL;
+	size_t errpos = 4242;
+	int rc = ctl_json_decode(&ar, s, len, &v, NULL, &errpos);
+
+	cr_assert_eq(rc, err, "'%.*s': got %d want %d", (int)len, s, rc, err);
+	cr_assert_eq(errpos, pos, "'%.*s': errpos %zu want %zu", (int)len, s, errpos, pos);
+}
+
+/* RFC 8259 section 8.1 and RFC 3629: text is UTF-8. Each bad sequence is
+ * refused with -EILSEQ at the byte where it starts, in values and in keys. */
+Test(json, utf8_invalid)
+{
+	static const struct { const char *s; size_t at; } bad[] = {
+		{ "\"\x80\"", 1 },			/* a stray continuation byte */
+		{ "\"ab\xbf\"", 3 },
+		{ "\"\xc0\xaf\"", 1 },		/* overlong '/' */
+		{ "\"\xc1\xbf\"", 1 },		/* overlong U+007F */
+		{ "\"\xe0\x80\xaf\"", 1 },		/* overlong, 3 bytes */
+		{ "\"\xe0\x9f\xbf\"", 1 },		/* overlong U+07FF */
+		{ "\"\xf0\x80\x80\xaf\"", 1 },	/* overlong, 4 bytes */
+		{ "\"\xf0\x8f\xbf\xbf\"", 1 },	/* overlong U+FFFF */
+		{ "\"\xed\xa0\x80\"", 1 },		/* U+D800 encoded */
+		{ "\"x\xed\xbf\xbf\"", 2 },		/* U+DFFF encoded */
+		{ "\"\xed\xa0\xbd\xed\xb8\x80\"", 1 }, /* a CESU-8 pair */
+		{ "\"\xf4\x90\x80\x80\"", 1 },	/* U+110000 */
+		{ "\"\xf5\x80\x80\x80\"", 1 },
+		{ "\"\xff\"", 1 },
+		{ "\"\xfe\xff\"", 1 },
+		{ "\"\xc3\"", 1 },			/* cut short by the quote */
+		{ "\"\xe2\x82\"", 1 },
+		{ "\"\xf0\x9f\x98x\"", 1 },		/* cut short by a letter */
+		{ "\"\xc3\xc3\xa9\"", 1 },		/* a lead where a continuation must be */
+		{ "{\"k\xff\":1}", 3 },		/* in a key */
+		{ "{\"command\":\"ping\",\"x\":[\"\xc0\x80\"]}", 24 },
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		expect_err_s(bad[i].s, -EILSEQ);
+		expect_errpos(bad[i].s, strlen(bad[i].s), -EILSEQ, bad[i].at);
+	}
+	/* the edges that are valid */
+	expect_str(dec_ok("\"\xc2\x80\xdf\xbf\""), "\xc2\x80\xdf\xbf", 4);
+	expect_str(dec_ok("\"\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80\xef\xbf\xbf\""),
+		   "\xe0\xa0\x80\xed\x9f\xbf\xee\x80\x80\xef\xbf\xbf", 12);
+	expect_str(dec_ok("\"\xf0\x90\x80\x80\xf4\x8f\xbf\xbf\""), "\xf0\x90\x80\x80\xf4\x8f\xbf\xbf", 8);
+	/* a sequence cut by the end of the input is truncated input: more may
+	 * come (a stream transport waits for it) */
+	expect_errpos("\"\xe2\x82", 3, -EINVAL, 3);
+	expect_errpos("\"\xf0", 2, -EINVAL, 2);
+	expect_errpos("\"\\ud83d\\ud", 11, -EINVAL, 11);
+	/* ...but not when what is there is already wrong */
+	expect_errpos("\"\xe0\x80", 3, -EILSEQ, 1);
+	expect_errpos("\"\\ud83dx", 8, -EILSEQ, 1);
 }
 
 Test(json, bad_escapes)
