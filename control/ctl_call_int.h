@@ -142,6 +142,11 @@ int ctl_reply_sdp(struct ctl_ng_req *r, const struct ctl_sdp *s);
 /* reporting (ctl_call_report.c): the "created", "tags" and "totals" of
  * branch b (all branches when NULL) into the reply */
 int ctl_call_report(struct ctl_ng_req *r, struct call *k, struct branch *only);
+/* The dataplane's drop counters as a dictionary, reason name (dp_drop_name)
+ * -> count, over every reason up to DP_DROP__COUNT: only the non-zero ones
+ * (all=false, as query reports each leg) or all of them (statistics).
+ * NULL when the arena is full. */
+struct ctl_val *ctl_drops_dict(struct ctl_arena *a, const uint64_t *drops, bool all);
 /* The request's DTMF-security as a dp_leg_set_dtmf_block replacement
  * (DP_DTMF_DROP when absent); -2 for "off"; -3 after an error reply;
  * CTL_DTMF_SILENCE or CTL_DTMF_TONE (in-band masking, with *freq). */

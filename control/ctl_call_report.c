@@ -20,6 +20,19 @@
 /* ------------------------------------------------------------------ */
 /* reporting                                                            */
 
+struct ctl_val *ctl_drops_dict(struct ctl_arena *a, const uint64_t *drops, bool all)
+{
+	struct ctl_val *d = ctl_val_dict(a);
+
+	for (int i = 1; d && i < DP_DROP__COUNT; i++) /* 0 is DP_DROP_NONE */
+		if (all || drops[i]) {
+			const char *name = dp_drop_name((enum dp_drop)i); /* static: not copied */
+
+			ctl_dict_add(d, name, strlen(name), ctl_val_int(a, (int64_t)drops[i]));
+		}
+	return d;
+}
+
 static struct ctl_val *leg_stats(struct ctl_ng_req *r, struct stream *st, int side, uint64_t tot[2][3])
 {
 	struct ctl_arena *a = ctl_ng_arena(r);
@@ -51,6 +64,7 @@ static struct ctl_val *leg_stats(struct ctl_ng_req *r, struct stream *st, int si
 		ctl_dict_add_int(a, sd, "packets", (int64_t)ls.rtp_packets);
 		ctl_dict_add_int(a, sd, "bytes", (int64_t)ls.rtp_bytes);
 		ctl_dict_add_int(a, sd, "errors", (int64_t)errors);
+		ctl_dict_add(sd, "drops", 5, ctl_drops_dict(a, ls.drops, false)); /* errors by reason */
 		ctl_dict_add(d, "stats", 5, sd);
 	}
 	ctl_dict_add_int(a, d, "RTCP packets", (int64_t)ls.rtcp_packets);

@@ -242,7 +242,22 @@ static const char *str(const struct ctl_val *d, const char *key, char *buf, size
 	return buf;
 }
 
-/* A call's streams as a table: one row per leg. */
+/* A drops dictionary (reason -> count) as "name N, name N"; the non-zero
+ * ones only. Returns how many were printed. */
+static unsigned print_drops(const char *lead, const struct ctl_val *drops)
+{
+	unsigned n = 0;
+
+	for (const struct ctl_val *k = drops && drops->type == CTL_V_DICT ? drops->u.c.head : NULL; k; k = k->next)
+		if (k->type == CTL_V_INT && k->u.i)
+			printf("%s%.*s %lld", n++ ? ", " : lead, (int)k->key_len, k->key, (long long)k->u.i);
+	if (n)
+		putchar('\n');
+	return n;
+}
+
+/* A call's streams as a table: one row per leg, and under a leg that
+ * dropped packets a line with the reasons. */
 static void print_call(const char *id, const struct ctl_val *q)
 {
 	const struct ctl_val *tags = ctl_dict_get(q, "tags");
@@ -270,6 +285,7 @@ static void print_call(const char *id, const struct ctl_val *q)
 				       (long long)num(ctl_dict_get(s, "stats"), "packets"), (long long)num(s, "lost"),
 				       (double)num(s, "jitter ms x1000") / 1000.0, (long long)num(s, "RTT ms"),
 				       str(s, "MOS", e, sizeof(e)));
+				print_drops("  drops: ", ctl_dict_get(ctl_dict_get(s, "stats"), "drops"));
 				(void)c;
 			}
 		}
@@ -380,9 +396,16 @@ int main(int argc, char **argv)
 		const struct ctl_val *st = ctl_dict_get(rp.v, "statistics");
 
 		for (const struct ctl_val *g = st && st->type == CTL_V_DICT ? st->u.c.head : NULL; g; g = g->next)
-			for (const struct ctl_val *k = g->type == CTL_V_DICT ? g->u.c.head : NULL; k; k = k->next)
+			for (const struct ctl_val *k = g->type == CTL_V_DICT ? g->u.c.head : NULL; k; k = k->next) {
 				if (k->type == CTL_V_INT)
 					printf("%-20.*s %lld\n", (int)k->key_len, k->key, (long long)k->u.i);
+				if (k->type != CTL_V_DICT || k->key_len != 5 || memcmp(k->key, "drops", 5))
+					continue;
+				/* the errors by reason, non-zero ones */
+				for (const struct ctl_val *r = k->u.c.head; r; r = r->next)
+					if (r->type == CTL_V_INT && r->u.i)
+						printf("  %-18.*s %lld\n", (int)r->key_len, r->key, (long long)r->u.i);
+			}
 	} else { /* list: one row per call, from a query each */
 		const struct ctl_val *calls = ctl_dict_get(rp.v, "calls");
 		unsigned n = 0;
