@@ -41,6 +41,11 @@ static const struct key keys[] = {
 	{ "control", "cookie_cache_size", K_U32, F(cookie_cache_size), 16, 1048576, false },
 	{ "control", "tcp_max_clients", K_U32, F(tcp_max_clients), 1, 4096, false },
 	{ "control", "max_request_bytes", K_U32, F(max_request), 1024, 16777216, false },
+	{ "control", "tcp_max_clients_per_source", K_U32, F(tcp_max_per_source), 1, 4096, false },
+	{ "control", "tcp_idle_timeout_seconds", K_U32, F(tcp_idle_timeout_s), 0, 86400, false },
+	{ "control", "tcp_request_timeout_seconds", K_U32, F(tcp_request_timeout_s), 1, 3600, false },
+	{ "control", "tcp_send_timeout_seconds", K_U32, F(tcp_send_timeout_s), 1, 3600, false },
+	{ "control", "tcp_max_pending_bytes", K_U32, F(tcp_max_pending), 65536, 268435456, false },
 	{ "control", "call_idle_timeout_seconds", K_U32, F(call_idle_timeout_s), 0, 86400, false },
 	{ "media", "relatch_ms", K_U32, F(media.relatch_ms), 0, 3600000, false },
 	{ "media", "mbufs_per_worker", K_U32, F(media.mbufs), 1023, 4194303, false },
@@ -62,6 +67,11 @@ void ctl_config_defaults(struct ctl_config *c)
 	c->cookie_cache_s = 30;
 	c->cookie_cache_size = 4096;
 	c->tcp_max_clients = 64;
+	c->tcp_max_per_source = 16;
+	c->tcp_idle_timeout_s = 120;
+	c->tcp_request_timeout_s = 5;
+	c->tcp_send_timeout_s = 10;
+	c->tcp_max_pending = 4194304;
 	c->max_request = 1048576;
 	c->call_idle_timeout_s = 60;
 	dp_media_conf_defaults(&c->media);

@@ -30,6 +30,11 @@ struct ctl_config {
 	uint32_t cookie_cache_s;  /* how long a reply is kept for retransmissions */
 	uint32_t cookie_cache_size;
 	uint32_t tcp_max_clients;
+	uint32_t tcp_max_per_source;  /* connections from one IP address */
+	uint32_t tcp_idle_timeout_s;  /* a connection with nothing to do this long closes; 0: never */
+	uint32_t tcp_request_timeout_s; /* a request begun must be whole within this */
+	uint32_t tcp_send_timeout_s;  /* replies pending with none taken this long: closed */
+	uint32_t tcp_max_pending;     /* reply bytes queued per connection before reading pauses */
 	uint32_t max_request;     /* largest request accepted, bytes */
 	uint32_t call_idle_timeout_s; /* a call with no media this long ends; 0: never */
 };

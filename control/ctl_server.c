@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,11 +25,21 @@
 
 enum { TAG_SIGNAL = 1, TAG_UDP, TAG_TCP_LISTEN, TAG_TCP_CLIENT, TAG_TIMER };
 
+/* A TCP ng connection. Requests are read into `in` and answered in order
+ * into `out`; `in` holds at most one partial request of max_request bytes
+ * (plus one read), `out` is bounded by tcp_max_pending (plus one reply):
+ * past that, reading pauses until the client takes its replies. */
 struct tcp_client {
 	int fd;
 	struct ctl_buf in, out;
+	struct sockaddr_storage addr; /* the source, for the per-source limit */
 	char peer[64];
-	bool closing; /* close once out is flushed */
+	bool closing;     /* close once out is flushed */
+	bool eof;         /* the client has shut its side: answer what came, then close */
+	bool in_partial;  /* `in` holds no whole request (last framing wanted more) */
+	uint64_t active_ms;   /* last byte received or sent (idle timeout) */
+	uint64_t req_ms;      /* when the partial request in `in` began (request timeout) */
+	uint64_t out_ms;      /* last progress on `out`, or when it became non-empty */
 	struct tcp_client *next;
 };
 
@@ -37,8 +48,11 @@ struct ctl_server {
 	struct ctl_server_handlers h;
 	struct ctl_ng *ng;
 	struct tcp_client *clients;
-	uint32_t nclients, max_clients, max_request;
-	char *dgram;
+	uint32_t nclients, max_clients, max_per_source, max_request;
+	uint64_t idle_ms, request_ms, send_ms; /* TCP timeouts; idle_ms 0: none */
+	size_t max_pending;
+	uint64_t next_sweep_ms; /* next check of the TCP timeouts */
+	char *dgram;            /* a UDP datagram, or one TCP read */
 	uint64_t udp_send_errors;
 };
 
@@ -117,7 +131,12 @@ struct ctl_server *ctl_server_create(const struct ctl_config *cfg, const struct 
 		s->h = *h;
 	s->udp_fd = s->tcp_fd = s->timer_fd = -1;
 	s->max_clients = cfg->tcp_max_clients;
+	s->max_per_source = cfg->tcp_max_per_source;
 	s->max_request = cfg->max_request;
+	s->idle_ms = (uint64_t)cfg->tcp_idle_timeout_s * 1000u;
+	s->request_ms = (uint64_t)cfg->tcp_request_timeout_s * 1000u;
+	s->send_ms = (uint64_t)cfg->tcp_send_timeout_s * 1000u;
+	s->max_pending = cfg->tcp_max_pending;
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	s->dgram = malloc(UDP_MAX + 1);
 	s->ng = ctl_ng_create(&ngc);
@@ -216,107 +235,217 @@ static void serve_udp(struct ctl_server *s)
 
 static struct ev_ref *client_ref(struct tcp_client *c) { return (struct ev_ref *)(c + 1); }
 
-/* Write what is pending; watch for EPOLLOUT only while something is. Returns
- * -1 when the client is gone (freed). */
-static int client_flush(struct ctl_server *s, struct tcp_client *c)
+#define TCP_READS 16      /* reads of up to 64 KiB per wake-up before others get a turn */
+#define TCP_SERVES 8      /* rounds of answering buffered requests per wake-up */
+#define SWEEP_MS 250u     /* how often the TCP timeouts are checked while clients exist */
+
+static bool paused(const struct ctl_server *s, const struct tcp_client *c)
 {
-	struct epoll_event ev = { .data.ptr = client_ref(c) };
-	size_t done = 0;
+	return c->out.len >= s->max_pending;
+}
 
-	while (done < c->out.len) {
-		ssize_t n = send(c->fd, c->out.p + done, c->out.len - done, MSG_NOSIGNAL);
-
-		if (n < 0) {
-			if (errno == EAGAIN)
-				break;
-			if (errno == EINTR)
-				continue;
-			client_free(s, c);
-			return -1;
-		}
-		done += (size_t)n;
-	}
-	memmove(c->out.p, c->out.p + done, c->out.len - done);
-	c->out.len -= done;
-	if (!c->out.len && c->closing) {
-		client_free(s, c);
-		return -1;
-	}
-	ev.events = (c->closing ? 0 : EPOLLIN | EPOLLRDHUP) | (c->out.len ? EPOLLOUT : 0);
-	epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev);
-	return 0;
+/* Queue a reply. A reply that does not fit (the cap is max_pending plus the
+ * largest reply) closes the connection with a log line: nothing is dropped
+ * silently. Returns 0 or -1 (the client is now closing). */
+static int client_reply(struct tcp_client *c, const char *p, size_t n, uint64_t now)
+{
+	if (!c->out.len)
+		c->out_ms = now;
+	if (ctl_buf_put(&c->out, p, n) == 0)
+		return 0;
+	DP_LOG_RL(DP_LOG_WARNING, "ctl", "ng/tcp client %s: a %zu-byte reply does not fit behind the %zu "
+		  "bytes it has not read; closing", c->peer, n, c->out.len);
+	c->out.err = 0;
+	c->closing = true;
+	return -1;
 }
 
 /* Queue a final error for a request we cannot frame (so its cookie is
  * unknown: "?"), and close once it is sent. */
-static void client_error(struct tcp_client *c, const char *reason)
+static void client_error(struct tcp_client *c, const char *reason, uint64_t now)
 {
-	ctl_buf_printf(&c->out, "? d6:result5:error12:error-reason%zu:%se", strlen(reason), reason);
+	char msg[160];
+	int n = snprintf(msg, sizeof(msg), "? d6:result5:error12:error-reason%zu:%se", strlen(reason), reason);
+
+	client_reply(c, msg, (size_t)n, now);
 	c->closing = true;
 }
 
-/* Answer every whole request buffered in c->in. */
-static void client_serve(struct ctl_server *s, struct tcp_client *c)
+/* Answer the whole requests buffered in c->in, in order, while fewer than
+ * max_pending reply bytes wait. A partial request left over larger than
+ * max_request ends the connection ("Request too large"). */
+static void client_serve(struct ctl_server *s, struct tcp_client *c, uint64_t now)
 {
 	size_t off = 0;
+	int rc = 0;
 
-	while (off < c->in.len && !c->closing) {
+	while (off < c->in.len && !c->closing && !paused(s, c)) {
 		const char *reply;
 		size_t mlen, rlen;
-		int rc = ctl_ng_frame(s->ng, c->in.p + off, c->in.len - off, &mlen);
 
+		rc = ctl_ng_frame(s->ng, c->in.p + off, c->in.len - off, &mlen);
 		if (rc == -EAGAIN)
 			break;
-		if (rc == 0 && ctl_ng_handle(s->ng, c->in.p + off, mlen, now_ms(), &reply, &rlen) == 0) {
-			ctl_buf_put(&c->out, reply, rlen);
+		if (rc == 0 && mlen > s->max_request) {
+			rc = -E2BIG;
+			break;
+		}
+		if (rc == 0 && ctl_ng_handle(s->ng, c->in.p + off, mlen, now, &reply, &rlen) == 0) {
 			off += mlen;
+			client_reply(c, reply, rlen, now);
 			continue;
 		}
 		/* Unframeable bytes: the stream cannot be resynchronised. */
 		DP_LOG_RL(DP_LOG_INFO, "ctl", "ng/tcp client %s sent an unparsable request; closing",
 			  c->peer);
-		client_error(c, "Malformed request");
+		client_error(c, "Malformed request", now);
 	}
 	memmove(c->in.p, c->in.p + off, c->in.len - off);
 	c->in.len -= off;
+	c->in_partial = rc == -EAGAIN;
+	if ((rc == -EAGAIN && c->in.len > s->max_request) || rc == -E2BIG) {
+		DP_LOG_RL(DP_LOG_WARNING, "ctl", "ng/tcp client %s: request over %u bytes; closing", c->peer,
+			  s->max_request);
+		client_error(c, "Request too large", now);
+	}
+	if (!c->in.len)
+		c->req_ms = 0;
+	else if (off || !c->req_ms)
+		c->req_ms = now; /* a new request has begun */
+	if (c->eof && (!c->in.len || c->in_partial))
+		c->closing = true; /* everything that came whole is answered */
+}
+
+/* Read what the client sent (a bounded amount) and answer it. */
+static void client_read(struct ctl_server *s, struct tcp_client *c, uint64_t now)
+{
+	for (int i = 0; i < TCP_READS && !c->closing && !c->eof && !paused(s, c); i++) {
+		ssize_t n = recv(c->fd, s->dgram, UDP_MAX, 0);
+
+		if (n > 0) {
+			c->active_ms = now;
+			if (ctl_buf_put(&c->in, s->dgram, (size_t)n)) {
+				c->in.err = 0; /* cannot happen: in is drained below max_request each read */
+				client_error(c, "Request too large", now);
+				break;
+			}
+			c->in_partial = false;
+			client_serve(s, c, now);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0 || errno != EAGAIN)
+			c->eof = true; /* peer closed: answer what came, then close */
+		break;
+	}
+	if (c->eof && !c->closing)
+		client_serve(s, c, now);
+}
+
+/* Write what is pending, answer requests that waited for room, and watch
+ * for EPOLLIN only while reading is allowed, EPOLLOUT while replies wait.
+ * Returns -1 when the client is gone (freed). */
+static int client_pump(struct ctl_server *s, struct tcp_client *c, uint64_t now)
+{
+	struct epoll_event ev = { .data.ptr = client_ref(c) };
+
+	for (int round = 0; round < TCP_SERVES; round++) {
+		size_t done = 0;
+
+		while (done < c->out.len) {
+			ssize_t n = send(c->fd, c->out.p + done, c->out.len - done, MSG_NOSIGNAL);
+
+			if (n < 0) {
+				if (errno == EAGAIN)
+					break;
+				if (errno == EINTR)
+					continue;
+				client_free(s, c);
+				return -1;
+			}
+			done += (size_t)n;
+		}
+		if (done) {
+			memmove(c->out.p, c->out.p + done, c->out.len - done);
+			c->out.len -= done;
+			c->active_ms = c->out_ms = now;
+		}
+		/* room again: answer what was read while the client lagged */
+		if (c->closing || paused(s, c) || !c->in.len || c->in_partial)
+			break;
+		client_serve(s, c, now);
+	}
+	if (!c->out.len && c->closing) {
+		client_free(s, c);
+		return -1;
+	}
+	ev.events = (c->closing || c->eof || paused(s, c) ? 0 : EPOLLIN | EPOLLRDHUP) |
+		    (c->out.len ? EPOLLOUT : 0);
+	epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+	return 0;
 }
 
 static void client_event(struct ctl_server *s, struct tcp_client *c, uint32_t events)
 {
-	char buf[16384];
-	bool eof = false;
+	uint64_t now = now_ms();
 
-	if (events & EPOLLIN) {
-		for (;;) {
-			ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
-
-			if (n > 0) {
-				if (ctl_buf_put(&c->in, buf, (size_t)n)) {
-					DP_LOG_RL(DP_LOG_WARNING, "ctl",
-						  "ng/tcp client %s: request over %u bytes; closing",
-						  c->peer, s->max_request);
-					client_error(c, "Request too large");
-					break;
-				}
-				continue;
-			}
-			if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-				eof = true; /* peer closed: answer what came, then close */
-				break;
-			}
-			if (errno == EAGAIN)
-				break;
-		}
-		if (c->in.len && !c->closing)
-			client_serve(s, c);
-		if (eof)
-			c->closing = true;
-	}
+	if (events & (EPOLLIN | EPOLLRDHUP))
+		client_read(s, c, now);
 	if ((events & (EPOLLHUP | EPOLLERR)) && !(events & EPOLLIN)) {
 		client_free(s, c);
 		return;
 	}
-	client_flush(s, c);
+	client_pump(s, c, now);
+}
+
+/* The TCP timeouts, checked every SWEEP_MS: a client that takes none of its
+ * pending replies for send_ms (it fell behind: a log line, then closed), a
+ * request begun request_ms ago and still not whole (an error, then closed),
+ * a connection with nothing under way for idle_ms (closed). */
+static void sweep_clients(struct ctl_server *s, uint64_t now)
+{
+	struct tcp_client *c = s->clients, *next;
+
+	for (; c; c = next) {
+		next = c->next;
+		if (c->out.len && now - c->out_ms >= s->send_ms) {
+			DP_LOG_RL(DP_LOG_WARNING, "ctl", "ng/tcp client %s is not reading its replies (%zu bytes "
+				  "pending, none taken for %" PRIu64 " s); disconnecting it", c->peer, c->out.len,
+				  (now - c->out_ms) / 1000u);
+			client_free(s, c);
+			continue;
+		}
+		if (paused(s, c) || c->closing) {
+			c->req_ms = c->req_ms ? now : 0; /* not the client's delay */
+			continue;
+		}
+		if (c->in.len && c->in_partial && c->req_ms && now - c->req_ms >= s->request_ms) {
+			DP_LOG_RL(DP_LOG_INFO, "ctl", "ng/tcp client %s: a request still incomplete after %" PRIu64
+				  " s (%zu bytes); closing", c->peer, (now - c->req_ms) / 1000u, c->in.len);
+			client_error(c, "Request timeout", now);
+			client_pump(s, c, now);
+			continue;
+		}
+		if (s->idle_ms && !c->in.len && !c->out.len && now - c->active_ms >= s->idle_ms) {
+			DP_LOG_RL(DP_LOG_INFO, "ctl", "ng/tcp client %s idle for %" PRIu64 " s; closing",
+				  c->peer, (now - c->active_ms) / 1000u);
+			client_free(s, c);
+		}
+	}
+}
+
+static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	if (a->ss_family == AF_INET6)
+		return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+			       &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr));
+	return true;
 }
 
 static void accept_clients(struct ctl_server *s)
@@ -327,6 +456,8 @@ static void accept_clients(struct ctl_server *s)
 		int fd = accept4(s->tcp_fd, (struct sockaddr *)&peer, &pl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct tcp_client *c;
 		struct ev_ref *ref;
+		uint32_t same = 0;
+		char a[64];
 
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EINTR)
@@ -334,8 +465,16 @@ static void accept_clients(struct ctl_server *s)
 			return;
 		}
 		if (s->nclients >= s->max_clients) {
-			DP_LOG_RL(DP_LOG_WARNING, "ctl", "ng/tcp: %u clients already, refusing another",
-				  s->nclients);
+			DP_LOG_RL(DP_LOG_WARNING, "ctl", "ng/tcp: %u clients already, refusing %s", s->nclients,
+				  ctl_addr_str((struct sockaddr *)&peer, a, sizeof(a)));
+			close(fd);
+			continue;
+		}
+		for (c = s->clients; c; c = c->next)
+			same += same_ip(&c->addr, &peer);
+		if (same >= s->max_per_source) {
+			DP_LOG_RL(DP_LOG_WARNING, "ctl", "ng/tcp: %u clients from the address of %s already, "
+				  "refusing another", same, ctl_addr_str((struct sockaddr *)&peer, a, sizeof(a)));
 			close(fd);
 			continue;
 		}
@@ -348,7 +487,10 @@ static void accept_clients(struct ctl_server *s)
 		ref->tag = TAG_TCP_CLIENT;
 		ref->c = c;
 		c->fd = fd;
-		c->in.max = s->max_request;
+		c->addr = peer;
+		c->in.max = (size_t)s->max_request + UDP_MAX; /* one partial request and one read */
+		c->out.max = s->max_pending + (16u << 20);    /* and one reply (ng replies stay below 16 MiB) */
+		c->active_ms = now_ms();
 		ctl_addr_str((struct sockaddr *)&peer, c->peer, sizeof(c->peer));
 		if (ep_add(s, fd, EPOLLIN | EPOLLRDHUP, ref)) {
 			close(fd);
@@ -385,8 +527,18 @@ int ctl_server_run(struct ctl_server *s, int sigfd)
 	if (ep_add(s, sigfd, EPOLLIN, &ref_signal))
 		return -errno;
 	while (!sig) {
-		int n = epoll_wait(s->epfd, ev, 32, -1);
+		int timeout = -1, n;
+		uint64_t now;
 
+		if (s->clients) { /* the TCP timeouts need a look now and then; idle sleeps */
+			now = now_ms();
+			if (now >= s->next_sweep_ms) {
+				sweep_clients(s, now);
+				s->next_sweep_ms = now + SWEEP_MS;
+			}
+			timeout = (int)(s->next_sweep_ms - now);
+		}
+		n = epoll_wait(s->epfd, ev, 32, s->clients ? timeout : -1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

@@ -71,6 +71,11 @@ Test(config, defaults)
 	cr_assert_eq(c.cookie_cache_s, 30);
 	cr_assert_eq(c.cookie_cache_size, 4096);
 	cr_assert_eq(c.tcp_max_clients, 64);
+	cr_assert_eq(c.tcp_max_per_source, 16);
+	cr_assert_eq(c.tcp_idle_timeout_s, 120);
+	cr_assert_eq(c.tcp_request_timeout_s, 5);
+	cr_assert_eq(c.tcp_send_timeout_s, 10);
+	cr_assert_eq(c.tcp_max_pending, 4194304);
 	cr_assert_eq(c.max_request, 1048576);
 }
 
@@ -119,6 +124,11 @@ static const char full_ini[] =
 	"cookie_cache_seconds = 3600\n"
 	"cookie_cache_size = 16\n"
 	"tcp_max_clients = 4096\n"
+	"tcp_max_clients_per_source = 4096\n"
+	"tcp_idle_timeout_seconds = 86400\n"
+	"tcp_request_timeout_seconds = 3600\n"
+	"tcp_send_timeout_seconds = 3600\n"
+	"tcp_max_pending_bytes = 268435456\n"
 	"max_request_bytes = 16777216\n";
 
 static void check_full(const struct ctl_config *c)
@@ -138,6 +148,11 @@ static void check_full(const struct ctl_config *c)
 	cr_assert_eq(c->cookie_cache_s, 3600);
 	cr_assert_eq(c->cookie_cache_size, 16);
 	cr_assert_eq(c->tcp_max_clients, 4096);
+	cr_assert_eq(c->tcp_max_per_source, 4096);
+	cr_assert_eq(c->tcp_idle_timeout_s, 86400);
+	cr_assert_eq(c->tcp_request_timeout_s, 3600);
+	cr_assert_eq(c->tcp_send_timeout_s, 3600);
+	cr_assert_eq(c->tcp_max_pending, 268435456);
 	cr_assert_eq(c->max_request, 16777216);
 }
 
@@ -162,6 +177,11 @@ Test(config, other_limits)
 		    "cookie_cache_seconds = 0\n"
 		    "cookie_cache_size = 1048576\n"
 		    "tcp_max_clients = 1\n"
+		    "tcp_max_clients_per_source = 1\n"
+		    "tcp_idle_timeout_seconds = 0\n"
+		    "tcp_request_timeout_seconds = 1\n"
+		    "tcp_send_timeout_seconds = 1\n"
+		    "tcp_max_pending_bytes = 65536\n"
 		    "max_request_bytes = 1024\n");
 	cr_assert_eq(c.log_burst, 1000000);
 	cr_assert_eq(c.log_interval_ms, 3600000);
@@ -169,7 +189,16 @@ Test(config, other_limits)
 	cr_assert_eq(c.cookie_cache_s, 0);
 	cr_assert_eq(c.cookie_cache_size, 1048576);
 	cr_assert_eq(c.tcp_max_clients, 1);
+	cr_assert_eq(c.tcp_max_per_source, 1);
+	cr_assert_eq(c.tcp_idle_timeout_s, 0);
+	cr_assert_eq(c.tcp_request_timeout_s, 1);
+	cr_assert_eq(c.tcp_send_timeout_s, 1);
+	cr_assert_eq(c.tcp_max_pending, 65536);
 	cr_assert_eq(c.max_request, 1024);
+	/* below the ranges */
+	load_err("[control]\ntcp_request_timeout_seconds = 0\n", 2, "tcp_request_timeout_seconds");
+	load_err("[control]\ntcp_max_clients_per_source = 0\n", 2, "tcp_max_clients_per_source");
+	load_err("[control]\ntcp_max_pending_bytes = 65535\n", 2, "tcp_max_pending_bytes");
 }
 
 Test(config, later_line_wins)
