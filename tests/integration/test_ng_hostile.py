@@ -12,8 +12,9 @@ UTF-8 is refused.
   request size limit applies to each request, not to the backlog).
 - A client that sends requests and stops reading is disconnected, with a
   log line, and nobody else notices.
-- A truncated RTP packet and a version-1 packet show up as rtp_trunc and
-  not_rtp in the leg's stats.drops (query), in statistics and in mediusctl.
+- Truncated RTP packets, version-3 packets and a STUN-like packet show up
+  as rtp_trunc, rtp_version and not_rtp in the leg's stats.drops (query),
+  in statistics and in mediusctl.
 - Invalid UTF-8 in an ng JSON request is refused with a clear error.
 """
 import json
@@ -196,23 +197,24 @@ with Daemon("--set", f"control.tcp_request_timeout_seconds={REQUEST_TIMEOUT}",
     for _ in range(3):
         a.sendto(b"\x80\x00\x00\x01\x00", ("127.0.0.1", to_a_leg))  # shorter than an RTP header
     for _ in range(2):
-        a.sendto(struct.pack("!BBHII", 0x40, 0, 2, 320, 0x1234) + b"\xd5" * 160, ("127.0.0.1", to_a_leg))  # version 1
+        a.sendto(struct.pack("!BBHII", 0xc0, 0, 2, 320, 0x1234) + b"\xd5" * 160, ("127.0.0.1", to_a_leg))  # version 3
+    a.sendto(b"\x00\x01\x00\x00" + b"\x21\x12\xa4\x42" + b"\0" * 12, ("127.0.0.1", to_a_leg))  # a STUN request
     time.sleep(0.5)
     q = ng(P, command="query", call_id="drops")
     sa = q["tags"]["A"]["medias"][0]["streams"][0]["stats"]
     sb = q["tags"]["B"]["medias"][0]["streams"][0]["stats"]
-    check(sa.get("drops") == {"rtp_trunc": 3, "not_rtp": 2} and sa["errors"] == 5,
+    check(sa.get("drops") == {"rtp_trunc": 3, "rtp_version": 2, "not_rtp": 1} and sa["errors"] == 6,
           f"query: A's leg names its drops: {sa}")
     check(sb.get("drops") == {} and sb["errors"] == 0, f"query: B's leg has none: {sb}")
     st = ng(P, command="statistics")["statistics"]["totalstatistics"]
     dr = st.get("drops", {})
-    check(len(dr) >= 30 and dr.get("rtp_trunc", 0) >= 3 and dr.get("not_rtp", 0) >= 2
+    check(len(dr) >= 30 and dr.get("rtp_trunc", 0) >= 3 and dr.get("rtp_version", 0) >= 2 and dr.get("not_rtp", 0) >= 1
           and sum(dr.values()) == st["errors"],
           f"statistics: every reason ({len(dr)}), summing to errors ({st['errors']})")
     ctl = lambda *args: subprocess.run([MEDIUSCTL, "-s", f"127.0.0.1:{P}", *args], capture_output=True,
                                        text=True, timeout=30).stdout
     out = ctl("show", "drops")
-    check("drops: rtp_trunc 3, not_rtp 2" in out, f"mediusctl show lists the reasons under A's row:\n{out}")
+    check("drops: rtp_trunc 3, rtp_version 2, not_rtp 1" in out, f"mediusctl show lists the reasons under A's row:\n{out}")
     out = ctl("stats")
     check(any(l.split() == ["rtp_trunc", str(dr["rtp_trunc"])] for l in out.splitlines()),
           f"mediusctl stats lists the reasons:\n{out}")
