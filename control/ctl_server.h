@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT
  * ctl_server: the control lcore's event loop. It owns the ng sockets (UDP,
  * and TCP when configured) and a signalfd, and sleeps in epoll between
- * events, so an idle daemon costs nothing.
+ * events, so an idle daemon costs nothing. Nothing in it blocks: a TCP
+ * client gets bounded buffers, reading pauses while it lags behind its
+ * replies, and the timeouts in ctl_config (request, idle, send) and the
+ * per-source limit end connections that would hold a slot (checked every
+ * 250 ms while any client is connected).
  */
 #ifndef CTL_SERVER_H
 #define CTL_SERVER_H
