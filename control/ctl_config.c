@@ -51,6 +51,7 @@ static const struct key keys[] = {
 	{ "media", "mbufs_per_worker", K_U32, F(media.mbufs), 1023, 4194303, false },
 	{ "media", "rtcp_interval_ms", K_U32, F(media.rtcp_interval_ms), 500, 60000, false },
 	{ "media", "transcode_workers", K_U32, F(media.transcode_workers), 0, 128, false },
+	{ "media", "clock_ms", K_U32, F(media.clock_ms), 10, 20, false },
 };
 
 void ctl_config_defaults(struct ctl_config *c)
@@ -193,6 +194,10 @@ static int set_iface(struct ctl_config *c, const char *name, const char *key, co
 
 int ctl_config_check(const struct ctl_config *c, char *err, size_t errlen)
 {
+	if (c->media.clock_ms != 10 && c->media.clock_ms != 20) {
+		snprintf(err, errlen, "media.clock_ms: %u is not 10 or 20", c->media.clock_ms);
+		return -EINVAL;
+	}
 	for (unsigned i = 0; i < c->media.n_ifaces; i++) {
 		const struct dp_iface_conf *f = &c->media.ifaces[i];
 

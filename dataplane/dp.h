@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dp_clock.h"
 #include "dp_log.h"
 #include "dp_media.h"
 

@@ -126,7 +126,41 @@ struct dp_leg {
 
 enum dp_cmd_op { DP_CMD_NONE, DP_CMD_ATTACH, DP_CMD_DETACH, DP_CMD_SET_REMOTE, DP_CMD_SET_SRTP,
 		 DP_CMD_SET_FLAGS, DP_CMD_SET_CLOCK, DP_CMD_CONNECT, DP_CMD_SET_HOOK,
-		 DP_CMD_SET_BLOCK, DP_CMD_PLAY_EVENT, DP_CMD_SET_SIP_SRC };
+		 DP_CMD_SET_BLOCK, DP_CMD_PLAY_EVENT, DP_CMD_SET_SIP_SRC, DP_CMD_TICKER_ADD,
+		 DP_CMD_TICKER_DEL, DP_CMD_CALL_TICKERS_ADD, DP_CMD_CALL_TICKERS_DEL };
+
+/* A call: a group of legs (and tickers) served by one worker. Control lcore. */
+struct dp_call {
+	char *id;          /* whole, for logs */
+	uint32_t hash;     /* of the id: picks the worker */
+	struct dp_worker *w;
+	struct dp_leg *legs;
+	struct dp_ticker *tickers;
+	struct dp_call *next;
+};
+
+/* A function run on every tick of its call's worker (dp_clock.h). */
+struct dp_ticker {
+	dp_tick_fn fn;
+	void *ctx;
+	struct dp_call *call;
+	struct dp_ticker *next_in_call; /* control */
+	struct dp_ticker *next;         /* the worker's list (worker) */
+};
+
+/* A worker's media clock (dp_clock.c); the worker writes, control reads. */
+struct dp_clock {
+	int tfd;                /* timerfd in the epoll set (kernel-UDP workers) */
+	struct dp_ticker *list; /* run in this order on every tick */
+	uint32_t n;
+	uint64_t period_ns, next_ns, tick;
+	uint64_t next_tsc;      /* polling workers: the TSC when the next tick is due */
+	struct {
+		uint64_t ticks, missed;
+		uint32_t late_max_us;
+		uint64_t hist[DP_CLOCK_HIST_BUCKETS];
+	} st;
+};
 
 /* One command at a time (the control plane is one thread): the control
  * lcore fills it, bumps `posted` and wakes the worker; the worker runs it
@@ -143,6 +177,8 @@ struct dp_cmd {
 	int block_pt, block_replace;
 	uint8_t ev_pt, ev_event, ev_volume;
 	uint32_t ev_duration;
+	struct dp_ticker *ticker;
+	struct dp_call *call;         /* DP_CMD_CALL_TICKERS_*: all of the call's tickers at once */
 	int result;
 };
 
@@ -158,6 +194,7 @@ struct dp_worker {
 	uint64_t iface_drops[DP_MAX_IFACES][DP_DROP__COUNT]; /* the same, by the leg's interface */
 	uint64_t tsc_hz;
 	struct dp_eth_worker *eth;    /* its queues on ethdev ports (dp_eth.c); NULL: none, sleep in epoll */
+	struct dp_clock clk;          /* the media clock (dp_clock.c) */
 } __rte_cache_aligned;
 
 /* Nanoseconds from t0 to t (CLOCK_MONOTONIC; t not before t0). */
@@ -185,6 +222,15 @@ void dp_relay_burst(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf **m,
  * mbufs and returns how many were queued (the rest are counted and freed). */
 uint16_t dp_eth_send(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf **m,
 		     const struct sockaddr_storage *dst, uint16_t n);
+
+/* dp_clock.c, worker side: set up the timerfd; apply DP_CMD_*TICKER*; run
+ * the ticks that are due (on the timerfd's event, or when the TSC passed
+ * clk.next_tsc on a polling worker). Control side: move all of a call's
+ * tickers to worker `to` at once (no tick runs some and not others). */
+int dp_clock_init(struct dp_worker *w);
+void dp_clock_apply(struct dp_worker *w, struct dp_cmd *c);
+void dp_clock_run(struct dp_worker *w);
+int dp_call_tickers_move(struct dp_call *c, struct dp_worker *to);
 
 /* dp_source.c: the source policy (see the rules there). */
 #define DP_SRC_SEQ_WINDOW 64 /* a take-over's sequence number: 1..this ahead */

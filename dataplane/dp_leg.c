@@ -14,6 +14,7 @@
 
 uint32_t dp_relatch_ms = 3000;
 uint32_t dp_rtcp_interval_ms = 5000;
+extern uint32_t dp_clock_ms; /* dp_clock.c */
 static uint32_t g_transcode_workers; /* the last ones of the worker list; see relay_workers() */
 uint32_t dp_media_mbufs = 8191;
 
@@ -24,14 +25,6 @@ struct iface {
 	struct sockaddr_storage addr;
 	uint32_t npairs, next;  /* pairs in the range; where the next search starts */
 	uint8_t *used;          /* one byte per pair */
-};
-
-struct dp_call {
-	char *id;          /* whole, for logs */
-	uint32_t hash;     /* of the id: picks the worker */
-	struct dp_worker *w;
-	struct dp_leg *legs;
-	struct dp_call *next;
 };
 
 static struct {
@@ -52,6 +45,7 @@ void dp_media_conf_defaults(struct dp_media_conf *c)
 	c->relatch_ms = 3000;
 	c->mbufs = 8191;
 	c->rtcp_interval_ms = 5000;
+	c->clock_ms = 20;
 }
 
 static int parse_ip(const char *s, struct sockaddr_storage *ss)
@@ -115,6 +109,7 @@ int dp_media_start(const struct dp_media_conf *c)
 	g.n_ifaces = c->n_ifaces;
 	dp_relatch_ms = c->relatch_ms;
 	dp_rtcp_interval_ms = c->rtcp_interval_ms;
+	dp_clock_ms = c->clock_ms == 10 ? 10 : 20;
 	g_transcode_workers = c->transcode_workers;
 	if (g_transcode_workers && g_transcode_workers >= dp_worker_count())
 		dp_log(DP_LOG_WARNING, "dp", "media.transcode_workers = %u, but there are %u worker(s): %s",
@@ -219,6 +214,7 @@ static int call_move(struct dp_call *c, struct dp_worker *to)
 	}
 	for (l = c->legs; l; l = l->next_in_call)
 		leg_detach(l); /* the old worker lets go (and unhooks the peers) */
+	rc = dp_call_tickers_move(c, to); /* all at once, from the old worker to the new */
 	c->w = to;
 	for (l = c->legs, i = 0; l; l = l->next_in_call, i++) {
 		l->w = to;
@@ -257,6 +253,8 @@ void dp_call_destroy(struct dp_call *c)
 
 	if (!c)
 		return;
+	while (c->tickers)
+		dp_ticker_remove(c->tickers);
 	while (c->legs)
 		dp_leg_destroy(c->legs);
 	while (*pp && *pp != c)

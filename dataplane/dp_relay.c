@@ -762,6 +762,12 @@ void dp_relay_apply(struct dp_worker *w, struct dp_cmd *c)
 		if (c->other)
 			c->other->peer = l;
 		break;
+	case DP_CMD_TICKER_ADD:
+	case DP_CMD_TICKER_DEL:
+	case DP_CMD_CALL_TICKERS_ADD:
+	case DP_CMD_CALL_TICKERS_DEL:
+		dp_clock_apply(w, c);
+		break;
 	case DP_CMD_NONE:
 		break;
 	}

@@ -57,12 +57,20 @@ static int worker_main(void *arg)
 		int n = epoll_wait(w->epfd, ev, 64, poll ? 0 : -1);
 		bool wake = false;
 
+		bool tick = false;
+
 		for (int i = 0; i < n; i++) {
 			if (ev[i].data.ptr == NULL) {
 				uint64_t v;
 
 				wake = true;
 				if (read(w->wakefd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+					break;
+			} else if (ev[i].data.ptr == &w->clk) {
+				uint64_t v;
+
+				tick = true;
+				if (read(w->clk.tfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 					break;
 			} else {
 				dp_relay_socket(w, ev[i].data.ptr);
@@ -72,6 +80,8 @@ static int worker_main(void *arg)
 			serve_mailbox(w);
 		if (poll)
 			dp_eth_poll(w); /* keeps no dp_sock across calls: see dp_eth.c */
+		if (tick || (poll && w->clk.list && rte_rdtsc() >= w->clk.next_tsc))
+			dp_clock_run(w);
 	}
 	serve_mailbox(w);
 	return 0;
@@ -111,7 +121,9 @@ static void worker_close(struct dp_worker *w)
 		close(w->epfd);
 	if (w->wakefd >= 0)
 		close(w->wakefd);
-	w->epfd = w->wakefd = -1;
+	if (w->clk.tfd >= 0)
+		close(w->clk.tfd);
+	w->epfd = w->wakefd = w->clk.tfd = -1;
 }
 
 int dp_workers_start(void)
@@ -122,6 +134,7 @@ int dp_workers_start(void)
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		struct dp_worker *w = &g_workers[lcore];
 		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+		struct epoll_event tev = { .events = EPOLLIN, .data.ptr = &w->clk };
 		char name[32];
 
 		w->lcore = lcore;
@@ -132,8 +145,9 @@ int dp_workers_start(void)
 		if (!w->pool)
 			w->pool = rte_pktmbuf_pool_create(name, dp_media_mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 							  (int)rte_lcore_to_socket_id(lcore));
-		if (w->epfd < 0 || w->wakefd < 0 || !w->pool ||
-		    epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wakefd, &ev) < 0) {
+		if (w->epfd < 0 || w->wakefd < 0 || !w->pool || dp_clock_init(w) ||
+		    epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wakefd, &ev) < 0 ||
+		    epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->clk.tfd, &tev) < 0) {
 			rc = w->pool ? -errno : -ENOMEM;
 			dp_log(DP_LOG_ERR, "dp", "lcore %u: cannot set up the worker: %s", lcore,
 			       w->pool ? strerror(errno) : "no memory for its mbuf pool");

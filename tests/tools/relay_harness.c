@@ -9,6 +9,10 @@
  *     may contain commas: ADDRESS is what follows the last one), e.g.
  *     net_af_packet0,iface=vethM,10.99.1.1/24
  *   --eal: further EAL arguments, space separated ("--lcores=0@0,1@1,2@1")
+ *   --tickers N: register N tickers on the call's media clock (dp_clock.h);
+ *     each counts its ticks and checks they come in order; the JSON then has
+ *     "clock" (ticks, missed, lateness) per worker and the tickers' counts
+ *   --clock-ms MS: media.clock_ms (20 or 10)
  *   --transcode-workers: media.transcode_workers; then SIGUSR1 moves the call
  *     to a transcoding worker (dp_call_to_transcode_worker) and prints
  *     "MOVED from=LCORE to=LCORE rc=N"
@@ -32,6 +36,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <rte_lcore.h>
 
 #include "ctl_addr.h"
 #include "dp.h"
@@ -104,6 +110,56 @@ static int parse_leg(char *s, struct leg_opts *o)
 	return 0;
 }
 
+#define MAX_TICKERS 4096
+
+/* A ticker: counts its ticks, the ones that did not follow the last one on
+ * the same worker (tick numbers are per worker), and worker changes. */
+static struct tick_count {
+	struct dp_ticker *t;
+	uint64_t n, last, out_of_order, lcore_changes;
+	unsigned lcore;
+} tickers[MAX_TICKERS];
+
+static void on_tick(void *ctx, uint64_t tick, uint64_t deadline_ns)
+{
+	struct tick_count *c = ctx;
+
+	if (c->n && tick != c->last + 1 && c->lcore == rte_lcore_id())
+		c->out_of_order++;
+	if (c->n && c->lcore != rte_lcore_id())
+		c->lcore_changes++;
+	c->lcore = rte_lcore_id();
+	c->last = tick;
+	c->n++;
+	(void)deadline_ns;
+}
+
+static void print_clock(int n_tickers)
+{
+	struct dp_clock_stats cs;
+	uint64_t min = UINT64_MAX, max = 0, ooo = 0, moves = 0;
+
+	for (int i = 0; i < n_tickers; i++) {
+		min = tickers[i].n < min ? tickers[i].n : min;
+		max = tickers[i].n > max ? tickers[i].n : max;
+		ooo += tickers[i].out_of_order;
+		moves += tickers[i].lcore_changes;
+	}
+	printf("\"tickers\": {\"count\": %d, \"min_ticks\": %llu, \"max_ticks\": %llu, \"out_of_order\": %llu, "
+	       "\"lcore_changes\": %llu}, \"clock\": [",
+	       n_tickers, (unsigned long long)(n_tickers ? min : 0), (unsigned long long)max,
+	       (unsigned long long)ooo, (unsigned long long)moves);
+	for (int lc = 0, first = 1; lc < 128; lc++)
+		if (dp_clock_get_stats(lc, &cs) == 0) {
+			printf("%s{\"lcore\": %d, \"period_us\": %u, \"tickers\": %u, \"ticks\": %llu, \"missed\": %llu, "
+			       "\"late_p50_us\": %u, \"late_p99_us\": %u, \"late_max_us\": %u}",
+			       first ? "" : ", ", lc, cs.period_us, cs.tickers, (unsigned long long)cs.ticks,
+			       (unsigned long long)cs.missed, cs.late_p50_us, cs.late_p99_us, cs.late_max_us);
+			first = 0;
+		}
+	printf("], ");
+}
+
 static void print_leg(const char *name, struct dp_leg *l)
 {
 	struct dp_leg_stats st;
@@ -143,11 +199,18 @@ int main(int argc, char **argv)
 	sigset_t mask;
 	int sig, err, relatch_ms = -1, transcode_workers = 0;
 	bool nat_learning = false;
+	int n_tickers = 0, clock_ms = 20;
 	char eth_dev[128] = "", eth_addr[64] = "";
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--relatch") && i + 1 < argc) {
 			relatch_ms = atoi(argv[++i]);
+		} else if (!strcmp(argv[i], "--tickers") && i + 1 < argc) {
+			n_tickers = atoi(argv[++i]);
+			if (n_tickers < 0 || n_tickers > MAX_TICKERS)
+				return 2;
+		} else if (!strcmp(argv[i], "--clock-ms") && i + 1 < argc) {
+			clock_ms = atoi(argv[++i]);
 		} else if (!strcmp(argv[i], "--nat-learning")) {
 			nat_learning = true;
 		} else if (!strcmp(argv[i], "--transcode-workers") && i + 1 < argc) {
@@ -192,6 +255,7 @@ int main(int argc, char **argv)
 		mc.relatch_ms = (uint32_t)relatch_ms;
 	mc.transcode_workers = (uint32_t)transcode_workers;
 	mc.ifaces[0].nat_learning = nat_learning;
+	mc.clock_ms = (uint32_t)clock_ms;
 	if (eth_dev[0]) {
 		struct dp_iface_conf *f = &mc.ifaces[0];
 		char *slash = strchr(eth_addr, '/');
@@ -230,6 +294,11 @@ int main(int argc, char **argv)
 		dp_leg_local(leg[i], &loc[i]);
 	}
 	dp_leg_connect(leg[0], leg[1]);
+	for (int i = 0; i < n_tickers; i++)
+		if (!(tickers[i].t = dp_ticker_add(call, on_tick, &tickers[i], &err))) {
+			fprintf(stderr, "relay_harness: ticker: %s\n", strerror(-err));
+			return 71;
+		}
 	printf("READY a_rtp=%u a_rtcp=%u b_rtp=%u b_rtcp=%u\n", loc[0].rtp_port, loc[0].rtcp_port,
 	       loc[1].rtp_port, loc[1].rtcp_port);
 	fflush(stdout);
@@ -240,7 +309,10 @@ int main(int argc, char **argv)
 		printf("MOVED from=%u to=%u rc=%d\n", from, dp_call_lcore(call), err);
 		fflush(stdout);
 	}
+	for (int i = 0; i < n_tickers; i++)
+		dp_ticker_remove(tickers[i].t); /* no tick runs after this */
 	printf("{");
+	print_clock(n_tickers);
 	print_leg("a", leg[0]);
 	printf(", ");
 	print_leg("b", leg[1]);
