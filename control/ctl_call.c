@@ -725,6 +725,7 @@ static int cmd_statistics(struct ctl_ng_req *r, void *ctx)
 	ctl_dict_add_int(a, tot, "packetsreceived", (int64_t)ls.rx_packets);
 	ctl_dict_add_int(a, tot, "errors", (int64_t)drops);
 	ctl_dict_add(tot, "drops", 5, ctl_drops_dict(a, ls.drops, true)); /* errors by reason */
+	ctl_stats_dataplane(a, tot);
 	ctl_dict_add(st, "currentstatistics", 17, cur);
 	ctl_dict_add(st, "totalstatistics", 15, tot);
 	ctl_dict_add(ctl_ng_reply(r), "statistics", 10, st);

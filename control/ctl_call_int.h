@@ -147,6 +147,11 @@ int ctl_call_report(struct ctl_ng_req *r, struct call *k, struct branch *only);
  * (all=false, as query reports each leg) or all of them (statistics).
  * NULL when the arena is full. */
 struct ctl_val *ctl_drops_dict(struct ctl_arena *a, const uint64_t *drops, bool all);
+/* Add the dataplane's totals to a statistics reply's dict tot: drops by
+ * interface ("interfaces": [{name, drops}], non-zero reasons) and the
+ * workers' media clock ("media clock": period, tickers, ticks, missed,
+ * lateness p50/p99/max in us). */
+void ctl_stats_dataplane(struct ctl_arena *a, struct ctl_val *tot);
 /* The request's DTMF-security as a dp_leg_set_dtmf_block replacement
  * (DP_DTMF_DROP when absent); -2 for "off"; -3 after an error reply;
  * CTL_DTMF_SILENCE or CTL_DTMF_TONE (in-band masking, with *freq). */

@@ -33,6 +33,35 @@ struct ctl_val *ctl_drops_dict(struct ctl_arena *a, const uint64_t *drops, bool 
 	return d;
 }
 
+void ctl_stats_dataplane(struct ctl_arena *a, struct ctl_val *tot)
+{
+	struct ctl_val *ifs = ctl_val_list(a), *clk = ctl_val_dict(a);
+	struct dp_clock_stats cs;
+
+	for (unsigned i = 0; ifs && i < dp_iface_count(); i++) {
+		struct dp_iface_stats is;
+		struct ctl_val *d = ctl_val_dict(a);
+
+		if (!d || dp_iface_get_stats(i, &is))
+			continue;
+		ctl_dict_add(d, "name", 4, ctl_val_strdup(a, is.name, strlen(is.name)));
+		ctl_dict_add(d, "drops", 5, ctl_drops_dict(a, is.drops, false));
+		ctl_list_append(ifs, d);
+	}
+	if (ifs)
+		ctl_dict_add(tot, "interfaces", 10, ifs);
+	if (!clk || dp_clock_get_stats(-1, &cs))
+		return;
+	ctl_dict_add_int(a, clk, "period ms", cs.period_us / 1000);
+	ctl_dict_add_int(a, clk, "tickers", cs.tickers);
+	ctl_dict_add_int(a, clk, "ticks", (int64_t)cs.ticks);
+	ctl_dict_add_int(a, clk, "missed", (int64_t)cs.missed);
+	ctl_dict_add_int(a, clk, "late p50 us", cs.late_p50_us);
+	ctl_dict_add_int(a, clk, "late p99 us", cs.late_p99_us);
+	ctl_dict_add_int(a, clk, "late max us", cs.late_max_us);
+	ctl_dict_add(tot, "media clock", 11, clk);
+}
+
 static struct ctl_val *leg_stats(struct ctl_ng_req *r, struct stream *st, int side, uint64_t tot[2][3])
 {
 	struct ctl_arena *a = ctl_ng_arena(r);

@@ -17,7 +17,8 @@ inject into it.
   5. RTCP follows the RTP latch: a stranger's RTCP before either side sent
      any does not capture the RTCP port (issue: RTCP latching).
   6. The asymmetric flag: medius sends to the signalled address only.
-  7. Counting and logging: refusals on the legs' counters and one log line.
+  7. Counting and logging: refusals on the legs' and the interface's
+     counters (statistics), and one log line per leg.
 All on 127.0.0.0/8."""
 import os
 import random
@@ -244,7 +245,12 @@ with Daemon() as d:
     lines = [l for l in log.splitlines() if "refused media from" in l]
     check(any(f"127.0.0.1:{stranger.getsockname()[1]}" in l for l in lines) and len(lines) <= 12,
           f"the first refused source per leg is logged with its address ({len(lines)} lines)")
-    st = ng(P, command="statistics")
-    check(st.get("result") == "ok", "statistics answers")
+    tot = ng(P, command="statistics")["statistics"]["totalstatistics"]
+    ifs = {i["name"]: i["drops"] for i in tot["interfaces"]}
+    check(ifs.get("default", {}).get("spoofed_source", 0) >= 250 + 80 + 20 and
+          ifs["default"].get("relatch_refused", 0) == 4,
+          f"statistics: refusals by interface: {ifs}")
+    check(tot["media clock"]["ticks"] == 0 and tot["media clock"]["period ms"] == 20,
+          f"statistics: the media clock took no tick (nothing terminates media here): {tot['media clock']}")
 
 finish()
