@@ -42,6 +42,7 @@ static const char *const drop_names[DP_DROP__COUNT] = {
 	[DP_DROP_RX_NO_MBUF] = "rx_no_mbuf",
 	[DP_DROP_HANDOFF_FULL] = "handoff_full",
 	[DP_DROP_ALLOC_FAILED] = "alloc_failed",
+	[DP_DROP_TX_ERROR] = "tx_error",
 	[DP_DROP_NO_ARP] = "no_arp",
 	[DP_DROP_NO_DEST] = "no_dest",
 };

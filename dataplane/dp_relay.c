@@ -561,6 +561,19 @@ static bool relay_one(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf *m
 	return true;
 }
 
+/* A packet of len bytes queued on tx that the kernel did not take: counted
+ * as `why` on the sending leg, and no longer as sent to its peer. */
+static void unsent(struct dp_worker *w, struct tx_batch *tx, size_t len, enum dp_drop why)
+{
+	struct dp_leg *l = tx->from->leg;
+
+	drop(w, l, why);
+	if (l->stats.out_packets) {
+		l->stats.out_packets--;
+		l->stats.out_bytes -= len;
+	}
+}
+
 static void flush(struct dp_worker *w, struct tx_batch *tx)
 {
 	struct mmsghdr msg[DP_BURST];
@@ -588,12 +601,16 @@ static void flush(struct dp_worker *w, struct tx_batch *tx)
 	while (sent < tx->n) {
 		int r = sendmmsg(tx->from->fd, msg + sent, (unsigned)(tx->n - sent), MSG_DONTWAIT);
 
-		if (r <= 0) {
-			if (r < 0 && errno == EINTR)
-				continue;
-			/* socket buffer full, or the peer's port unreachable: drop the rest */
-			w->stats.drops[DP_DROP_TX_FULL] += (uint64_t)(tx->n - sent);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 && (r == 0 || errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
+			while (sent < tx->n) /* socket buffer full: drop the rest */
+				unsent(w, tx, iov[sent++].iov_len, DP_DROP_TX_FULL);
 			break;
+		}
+		if (r < 0) { /* this one cannot go (no route, unreachable): try the rest */
+			unsent(w, tx, iov[sent++].iov_len, DP_DROP_TX_ERROR);
+			continue;
 		}
 		for (int i = sent; i < sent + r; i++) {
 			w->stats.tx_packets++;

@@ -242,8 +242,12 @@ def inner():
               f"first (and none of the 5 before it), from {ph['sources']}")
         check(nat_endpoint(ends[-1]), f"{cid}: the phone's tag latched on the NAT's public address: {ends[-1]} "
               f"(SDP {PHONE}, NAT ports {NAT_PORTS[0]}-{NAT_PORTS[-1]})")
-        drops = stream(P, cid, "phone")["stats"]["drops"]
+        leg = stream(P, cid, "phone")
+        drops = leg["stats"]["drops"]
         check("spoofed_source" not in drops, f"{cid}: no spoofed_source on the phone's leg: {drops}")
+        check(drops.get("tx_error") == 5 and leg["packets sent"] == COUNT,
+              f"{cid}: the 5 unroutable packets count as tx_error on the phone's leg, not as sent "
+              f"({drops}, {leg['packets sent']} sent)")
         tot = ng(P, command="statistics")["statistics"]["totalstatistics"]  # a fresh mediusd: this call only
         check(tot["errors"] == 5, f"{cid}: the callee's 5 packets to the private SDP address could not leave pub "
               f"(no route): {tot['errors']} errors, {({k: v for k, v in tot['drops'].items() if v})}")
