@@ -469,7 +469,7 @@ int main(int argc, char **argv)
 		       dp_srtp_suite_name(suite), m[0], m[1], m[0] / m[1], m[2], m[3], m[2] / m[3]);
 		ref_free(&r);
 	}
-	printf("ratio = dp_srtp / OpenSSL reference (DESIGN.md: NSS libsrtp2 ~1750 ns vs "
+	printf("ratio = dp_srtp / OpenSSL reference (docs/architecture.md: NSS libsrtp2 ~1750 ns vs "
 	       "OpenSSL libsrtp2 ~340 ns per unprotect)\n");
 	return sink == 42 ? 1 : 0;
 }
