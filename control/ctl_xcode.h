@@ -2,8 +2,8 @@
  * ctl_xcode: a codecs/ transcode chain as a dataplane media hook. The
  * control plane builds one per direction of a transcoded stream and hangs it
  * on the receiving leg; the leg's worker then runs it for every packet. This
- * is the small case of DESIGN's media workers: on a 2-core machine the one
- * worker lcore does both roles.
+ * is the small case of the media workers (docs/architecture.md): on a
+ * 2-core machine the one worker lcore does both roles.
  */
 #ifndef CTL_XCODE_H
 #define CTL_XCODE_H

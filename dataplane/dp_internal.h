@@ -206,8 +206,9 @@ static inline uint64_t dp_elapsed_ns(const struct timespec *t0, const struct tim
 /* dp_worker.c */
 struct dp_worker *dp_worker_get(unsigned index);   /* index 0..dp_worker_count()-1 */
 unsigned dp_worker_count(void);
-/* Run cmd on w's lcore and wait for it (up to a second). Returns cmd->result
- * or -ETIMEDOUT; with no worker running (tests, shutdown) runs it here. */
+/* Run cmd on w's lcore and wait until it ran (yielding; a warning is logged
+ * each second the worker has not answered). Returns cmd->result; with no
+ * worker running (tests, shutdown) runs it here. */
 int dp_worker_exec(struct dp_worker *w, struct dp_cmd *cmd);
 /* Worker side: apply a command (dp_relay.c). */
 void dp_relay_apply(struct dp_worker *w, struct dp_cmd *cmd);
