@@ -73,7 +73,7 @@ void ctl_branch_free(struct branch *b)
 
 static void call_free(struct ctl_calls *c, struct call *k)
 {
-	struct call **pp = &c->bucket[hash(k->id)];
+	struct call **pp = &c->bucket[k->bucket]; /* where it was inserted, whatever its id says */
 
 	while (*pp && *pp != k)
 		pp = &(*pp)->next;
@@ -413,17 +413,26 @@ static struct branch *branch_new(struct ctl_ng_req *r, struct call *k, const cha
 		ctl_ng_error(r, "The call already has %u branches", CTL_MAX_BRANCHES);
 		return NULL;
 	}
+	for (unsigned i = 0; i < 2; i++) {
+		const char *ifn = ctl_arg_list_str(r, "direction", i);
+
+		if (ifn && strlen(ifn) >= sizeof(b->iface[0])) { /* no interface has such a name */
+			ctl_ng_error(r, "Unknown interface in direction: a name of %zu bytes (at most %zu)", strlen(ifn),
+				     sizeof(b->iface[0]) - 1);
+			return NULL;
+		}
+	}
 	b = calloc(1, sizeof(*b));
 	if (!b) {
 		ctl_ng_error(r, "Out of memory");
 		return NULL;
 	}
 	b->call = k;
-	snprintf(b->via, sizeof(b->via), "%s", via ? via : "");
+	snprintf(b->via, sizeof(b->via), "%s", via ? via : ""); /* via: at most CTL_NG_MAX_TAG (ctl_ng) */
 	for (int i = 0; i < 2; i++) {
 		const char *ifn = ctl_arg_list_str(r, "direction", (unsigned)i);
 
-		snprintf(b->iface[i], sizeof(b->iface[i]), "%s", ifn ? ifn : "");
+		snprintf(b->iface[i], sizeof(b->iface[i]), "%s", ifn ? ifn : ""); /* checked above */
 	}
 	k->br[k->n_br++] = b;
 	return b;
@@ -512,11 +521,18 @@ static int cmd_offer(struct ctl_ng_req *r, void *ctx)
 			ctl_sdp_free(&s);
 			return ctl_ng_error(r, "Cannot create the call (no worker lcore running?)");
 		}
-		snprintf(k->id, sizeof(k->id), "%s", id);
-		snprintf(k->from_tag, sizeof(k->from_tag), "%s", from);
+		if (strlen(id) >= sizeof(k->id) || strlen(from) >= sizeof(k->from_tag)) { /* ctl_ng bounds them */
+			dp_call_destroy(k->dp);
+			free(k);
+			ctl_sdp_free(&s);
+			return ctl_ng_error(r, "call-id or from-tag too long");
+		}
+		strcpy(k->id, id);
+		strcpy(k->from_tag, from);
 		k->created = time(NULL);
-		k->next = c->bucket[hash(id)];
-		c->bucket[hash(id)] = k;
+		k->bucket = hash(k->id);
+		k->next = c->bucket[k->bucket];
+		c->bucket[k->bucket] = k;
 		c->count++;
 		c->total++;
 		fresh = true;

@@ -75,9 +75,9 @@ struct call;
 
 struct branch {
 	struct call *call;
-	char to_tag[128];        /* "" until answered */
-	char alias[CTL_MAX_ALIASES][128]; /* to-tags of earlier answers to the same offer */
-	char via[128];           /* the via-branch its offer came with, "" none */
+	char to_tag[CTL_NG_MAX_TAG + 1];  /* "" until answered */
+	char alias[CTL_MAX_ALIASES][CTL_NG_MAX_TAG + 1]; /* to-tags of earlier answers to the same offer */
+	char via[CTL_NG_MAX_TAG + 1];     /* the via-branch its offer came with, "" none */
 	struct stream st[CTL_SDP_MAX_MEDIA];
 	unsigned n;
 	unsigned leg_flags;
@@ -87,7 +87,8 @@ struct branch {
 };
 
 struct call {
-	char id[256], from_tag[128];
+	char id[CTL_NG_MAX_CALL_ID + 1], from_tag[CTL_NG_MAX_TAG + 1]; /* bounded by ctl_ng (check_ids) */
+	unsigned bucket;         /* the hash bucket it was inserted in: freed from there */
 	struct dp_call *dp;
 	struct branch *br[CTL_MAX_BRANCHES];
 	unsigned n_br;

@@ -32,8 +32,9 @@ static int add_transcode_codecs(struct ctl_ng_req *r, struct ctl_sdp *s, struct 
 		int pt = -1;
 		bool have = false;
 
-		if (v->type != CTL_V_STR || v->u.s.len >= sizeof(spec))
-			continue;
+		if (v->type != CTL_V_STR || v->u.s.len >= sizeof(spec)) /* no codec spec is that long */
+			return ctl_ng_error(r, "Cannot transcode to a codec given as %s",
+					    v->type != CTL_V_STR ? "a non-string" : "a string over 47 bytes");
 		memcpy(spec, v->u.s.p, v->u.s.len);
 		spec[v->u.s.len] = '\0';
 		snprintf(rtpmap, sizeof(rtpmap), "%s", spec);
@@ -88,6 +89,9 @@ static int codec_accept(struct ctl_ng_req *r, struct stream *st, const struct ct
 			st->accept_all = true;
 		else if (st->n_accept < sizeof(st->accept) / sizeof(st->accept[0]))
 			memcpy(st->accept[st->n_accept++], name, sizeof(name));
+		else
+			return ctl_ng_error(r, "More than %zu codecs in accept/consume",
+					    sizeof(st->accept) / sizeof(st->accept[0]));
 	}
 	return 0;
 }
@@ -114,10 +118,10 @@ static int codec_set(struct ctl_ng_req *r, struct stream *st, const struct ctl_v
 		if (slashes < 2 || cdc_format_parse(spec, NULL, &f) || bitrate > 512000)
 			return ctl_ng_error(r, "codec set '%.*s': want name/clock/channels[/bitrate]", (int)v->u.s.len,
 					    v->u.s.p);
-		if (st->n_set < sizeof(st->set) / sizeof(st->set[0])) {
-			st->set[st->n_set].f = f;
-			st->set[st->n_set++].bitrate = (uint32_t)bitrate;
-		}
+		if (st->n_set == sizeof(st->set) / sizeof(st->set[0]))
+			return ctl_ng_error(r, "More than %zu codecs in set", sizeof(st->set) / sizeof(st->set[0]));
+		st->set[st->n_set].f = f;
+		st->set[st->n_set++].bitrate = (uint32_t)bitrate;
 	}
 	return 0;
 }
@@ -135,11 +139,13 @@ static int codec_offer(struct ctl_ng_req *r, struct ctl_sdp *s, struct ctl_sdp_m
 
 	if (!list)
 		return 0;
-	EACH(v, list)
-		if (n < 16 && entry(v, store[n], sizeof(store[n]))) {
-			keep[n] = store[n];
-			n++;
-		}
+	EACH(v, list) {
+		if (n == 16 || !entry(v, store[n], sizeof(store[n])))
+			return ctl_ng_error(r, "Bad codec offer list: %s",
+					    n == 16 ? "more than 16 codecs" : "an entry that is not a codec name");
+		keep[n] = store[n];
+		n++;
+	}
 	for (unsigned k = 0; k < n; k++)
 		for (unsigned f = 0; f < m->n_fmts && n_order < CTL_SDP_MAX_FMTS; f++) {
 			int pt = ctl_sdp_media_pt(m, f);
@@ -164,8 +170,9 @@ static int remove_codecs(struct ctl_ng_req *r, struct ctl_sdp *s, struct ctl_sdp
 	for (const struct ctl_val *v = list && list->type == CTL_V_LIST ? list->u.c.head : NULL; v; v = v->next) {
 		char spec[64];
 
-		if (v->type != CTL_V_STR || v->u.s.len >= sizeof(spec))
-			continue;
+		if (v->type != CTL_V_STR || v->u.s.len >= sizeof(spec)) /* no codec spec is that long */
+			return ctl_ng_error(r, "Bad codec in strip/mask: %s",
+					    v->type != CTL_V_STR ? "not a string" : "a string over 63 bytes");
 		memcpy(spec, v->u.s.p, v->u.s.len);
 		spec[v->u.s.len] = '\0';
 		if (!strcasecmp(spec, "all")) {
@@ -174,13 +181,16 @@ static int remove_codecs(struct ctl_ng_req *r, struct ctl_sdp *s, struct ctl_sdp
 			unsigned n = 0;
 
 			for (const struct ctl_val *e = except && except->type == CTL_V_LIST ? except->u.c.head : NULL;
-			     e && n < 16; e = e->next)
-				if (e->type == CTL_V_STR && e->u.s.len < sizeof(store[n])) {
-					memcpy(store[n], e->u.s.p, e->u.s.len);
-					store[n][e->u.s.len] = '\0';
-					keep[n] = store[n];
-					n++;
-				}
+			     e; e = e->next) {
+				if (n == 16 || e->type != CTL_V_STR || e->u.s.len >= sizeof(store[n]))
+					return ctl_ng_error(r, "Bad codec except list: %s",
+							    n == 16 ? "more than 16 codecs" : "an entry that is not a "
+											"codec name");
+				memcpy(store[n], e->u.s.p, e->u.s.len);
+				store[n][e->u.s.len] = '\0';
+				keep[n] = store[n];
+				n++;
+			}
 			if (!n || ctl_sdp_media_keep_codecs(s, m, keep, n) < 0)
 				return ctl_ng_error(r, "Removing all codecs but %s would leave media %u without codecs",
 						    n ? "the exceptions" : "none", i + 1);

@@ -122,6 +122,18 @@ static int utf8_len(const char *s, size_t n, size_t i)
 	return k;
 }
 
+bool ctl_utf8_valid(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		int k = utf8_len(s, n, i);
+
+		if (k <= 0)
+			return false;
+		i += (size_t)k;
+	}
+	return true;
+}
+
 /*
  * Scan the string body starting at p->pos (just past the opening quote).
  * With dst == NULL only validate: on success *end is the offset of the

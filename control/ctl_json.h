@@ -48,4 +48,8 @@ int ctl_json_decode(struct ctl_arena *a, const char *buf, size_t len, struct ctl
  * value on entry (b->err stays set when it was the cause). */
 int ctl_json_encode(const struct ctl_val *v, struct ctl_buf *b, bool pretty);
 
+/* True when s[0..n) is well-formed UTF-8 (RFC 3629: no overlongs, no
+ * surrogates, nothing above U+10FFFF, no sequence cut short). */
+bool ctl_utf8_valid(const char *s, size_t n);
+
 #endif

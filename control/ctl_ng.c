@@ -244,6 +244,41 @@ static int hyphenate_keys(struct ctl_arena *a, struct ctl_val *args)
 	return 0;
 }
 
+/* The identifiers a request may carry, and their bounds: the call model
+ * keeps them in fixed fields, so a longer one is refused, never cut. They
+ * must be printable UTF-8 (no control bytes), so that a call listed in
+ * either wire format addresses the same call again. Returns 0, or -1 after
+ * the error reply. */
+static int check_ids(struct ctl_ng_req *r)
+{
+	static const struct { const char *key; size_t max; } ids[] = {
+		{ "call-id", CTL_NG_MAX_CALL_ID }, { "from-tag", CTL_NG_MAX_TAG },
+		{ "to-tag", CTL_NG_MAX_TAG },      { "via-branch", CTL_NG_MAX_TAG },
+	};
+
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		const struct ctl_val *v = ctl_dict_get(r->args, ids[i].key);
+
+		if (!v)
+			continue;
+		if (v->type != CTL_V_STR)
+			return ctl_ng_error(r, "%s is not a string", ids[i].key);
+		if (v->u.s.len > ids[i].max)
+			return ctl_ng_error(r, "%s is %zu bytes long; at most %zu are accepted", ids[i].key,
+					    v->u.s.len, ids[i].max);
+		for (size_t k = 0; k < v->u.s.len; k++) {
+			unsigned char ch = (unsigned char)v->u.s.p[k];
+
+			if (ch < 0x20 || ch == 0x7f)
+				return ctl_ng_error(r, "%s contains a control character (byte 0x%02x at %zu)",
+						    ids[i].key, ch, k);
+		}
+		if (!ctl_utf8_valid(v->u.s.p, v->u.s.len))
+			return ctl_ng_error(r, "%s is not valid UTF-8", ids[i].key);
+	}
+	return 0;
+}
+
 /* Run the request in args (already decoded) and fill r. */
 static void execute(struct ctl_ng_req *r)
 {
@@ -264,6 +299,8 @@ static void execute(struct ctl_ng_req *r)
 		return;
 	}
 	r->ng->stats.commands++;
+	if (check_ids(r))
+		return;
 	if (c->fn(r, r->ng->conf.ctx) && !r->error)
 		r->error = "Internal error";
 }

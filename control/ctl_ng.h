@@ -26,6 +26,12 @@ struct ctl_ng_cmd {
 	int (*fn)(struct ctl_ng_req *r, void *ctx);
 };
 
+/* Bounds of the identifiers in a request (bytes). A request with a longer
+ * call-id, from-tag, to-tag or via-branch, or one holding a control byte or
+ * invalid UTF-8, gets an error reply before any command runs. */
+#define CTL_NG_MAX_CALL_ID 255
+#define CTL_NG_MAX_TAG 127
+
 struct ctl_ng_conf {
 	uint32_t cache_size;  /* replies kept for retransmissions */
 	uint32_t cache_ms;    /* how long each is kept */
