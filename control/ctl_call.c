@@ -449,11 +449,8 @@ static int reverse_sdp(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s
 		return ctl_ng_error(r, "The SDP has %u media sections, the call has %u", s->n_media, b->n);
 	for (unsigned i = 0; i < s->n_media && !rc; i++)
 		rc = ctl_stream_reverse(r, b, s, i, side);
-	for (unsigned i = 0; i < b->n && !rc; i++)
-		if (b->st[i].active) {
-			ctl_session_rewrite(r, s, b->st[i].leg[1 - side]);
-			break;
-		}
+	if (!rc)
+		rc = ctl_session_rewrite(r, s, b, 1 - side);
 	if (!rc)
 		rc = ctl_reply_sdp(r, s);
 	if (!rc)
@@ -564,10 +561,11 @@ static int cmd_offer(struct ctl_ng_req *r, void *ctx)
 			if (b->st[i].active) {
 				dp_leg_set_flags(b->st[i].leg[0], b->leg_flags);
 				dp_leg_set_flags(b->st[i].leg[1], b->leg_flags);
-				ctl_session_rewrite(r, &s, b->st[i].leg[1]);
 				break;
 			}
-		rc = ctl_block_dtmf_flag(r, b, 0);
+		rc = ctl_session_rewrite(r, &s, b, 1);
+		if (!rc)
+			rc = ctl_block_dtmf_flag(r, b, 0);
 		if (!rc)
 			rc = ctl_reply_sdp(r, &s);
 	}
@@ -636,12 +634,9 @@ static int cmd_answer(struct ctl_ng_req *r, void *ctx)
 	for (unsigned i = 0; i < s.n_media && !rc; i++)
 		rc = ctl_stream_answer(r, b, &s, i);
 	if (!rc) {
-		for (unsigned i = 0; i < b->n; i++)
-			if (b->st[i].active) {
-				ctl_session_rewrite(r, &s, b->st[i].leg[0]);
-				break;
-			}
-		rc = ctl_block_dtmf_flag(r, b, 1);
+		rc = ctl_session_rewrite(r, &s, b, 0);
+		if (!rc)
+			rc = ctl_block_dtmf_flag(r, b, 1);
 		if (!rc)
 			rc = ctl_reply_sdp(r, &s);
 	}

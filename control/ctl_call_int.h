@@ -135,8 +135,12 @@ void ctl_stream_unhook(struct stream *st);
  * after a re-answer. Returns 0, -ENOTSUP (no known codec yet: applied at the
  * answer), or another -errno. */
 int ctl_stream_set_mask(struct stream *st, int side, enum cdc_dtmf_mask mode, unsigned freq);
-/* Session-level rewrite (ICE out, c=, origin) for the side leg faces. */
-void ctl_session_rewrite(struct ctl_ng_req *r, struct ctl_sdp *s, struct dp_leg *leg);
+/* Session-level rewrite of the SDP that announces branch b's side `side`
+ * legs (ICE out everywhere; c= and, with replace origin, o= set to those
+ * legs' address, or to their interface's when every section is rejected; a
+ * session c= added when a section has none). Returns 0, or -1 after the
+ * error reply. */
+int ctl_session_rewrite(struct ctl_ng_req *r, struct ctl_sdp *s, struct branch *b, int side);
 /* Put the rewritten SDP in the reply. */
 int ctl_reply_sdp(struct ctl_ng_req *r, const struct ctl_sdp *s);
 

@@ -324,6 +324,21 @@ int ctl_sdp_media_remove_rtcp(struct ctl_sdp *s, struct ctl_sdp_media *m);
 int ctl_sdp_media_set_rtcp_mux(struct ctl_sdp *s, struct ctl_sdp_media *m, bool on,
 			       bool drop_rtcp);
 
+/* Reject m as a port-0 section that names no address: port 0, its own c=
+ * dropped (a session-level c= then covers it), every ICE attribute and
+ * candidate, a=rtcp and a=crypto removed. Returns 0. */
+int ctl_sdp_media_reject(struct ctl_sdp *s, struct ctl_sdp_media *m);
+
+/* Does s expose only the addresses in ours[0..n) (numeric IPv4/IPv6; the
+ * unspecified 0.0.0.0 and :: of a hold are allowed too)? Checked: the
+ * session c=, the o= address when `origin` (medius replaced it), every
+ * media c= and a=rtcp address; no ICE attribute or candidate anywhere; a
+ * port-0 section has no c=, no address in a=rtcp and no a=crypto; a live
+ * section without its own c= needs a session c=. Returns 0, or -EPERM with
+ * what failed in why (cut to why_len; why may be NULL). */
+int ctl_sdp_check_addresses(const struct ctl_sdp *s, const char *const *ours, unsigned n, bool origin,
+			    char *why, size_t why_len);
+
 /* Set m's transport protocol to any token. Returns 0, -EINVAL, -ENOMEM. */
 int ctl_sdp_media_set_proto(struct ctl_sdp *s, struct ctl_sdp_media *m, const char *proto);
 /* To SDES-SRTP: RTP/AVP -> RTP/SAVP, RTP/AVPF -> RTP/SAVPF (also with a

@@ -192,6 +192,17 @@ static int remove_ice_in(struct ctl_sdp_attrs *as)
 	return (int)i;
 }
 
+int ctl_sdp_media_reject(struct ctl_sdp *s, struct ctl_sdp_media *m)
+{
+	m->port = 0;
+	m->port_count = 0;
+	m->conn.present = false;
+	remove_ice_in(&m->attrs);
+	ctl_sdp_attr_remove_type(s, m, CTL_SDP_A_RTCP);
+	ctl_sdp_attr_remove_type(s, m, CTL_SDP_A_CRYPTO);
+	return 0;
+}
+
 int ctl_sdp_remove_ice(struct ctl_sdp *s)
 {
 	int n = remove_ice_in(&s->attrs);

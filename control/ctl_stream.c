@@ -137,23 +137,58 @@ static const struct dp_sdes *first_crypto(const struct ctl_sdp *s, const struct 
 	return NULL;
 }
 
-void ctl_session_rewrite(struct ctl_ng_req *r, struct ctl_sdp *s, struct dp_leg *leg)
+int ctl_session_rewrite(struct ctl_ng_req *r, struct ctl_sdp *s, struct branch *b, int side)
 {
-	struct dp_leg_local loc;
+	char addr[64] = "";
+	bool bare = false;
 
-	dp_leg_local(leg, &loc);
+	for (unsigned i = 0; i < b->n && !addr[0]; i++)
+		if (b->st[i].active) {
+			struct dp_leg_local loc;
+
+			dp_leg_local(b->st[i].leg[side], &loc);
+			snprintf(addr, sizeof(addr), "%s", loc.address);
+		}
+	if (!addr[0] && dp_iface_advertise(b->iface[side], addr, sizeof(addr))) /* every section rejected */
+		return ctl_ng_error(r, "Unknown interface '%s'", b->iface[side]);
 	ctl_sdp_remove_ice(s); /* candidates would let the peers bypass the relay */
-	if (s->conn.present)
-		ctl_sdp_set_session_conn(s, loc.address);
-	if (ctl_has_flag(r, "replace", "origin"))
-		ctl_sdp_set_origin_addr(s, loc.address);
+	for (unsigned i = 0; i < s->n_media; i++)
+		bare |= !s->media[i].conn.present;
+	if ((s->conn.present || bare) && ctl_sdp_set_session_conn(s, addr))
+		return ctl_ng_error(r, "Cannot rewrite the session's c= line");
+	if (ctl_has_flag(r, "replace", "origin") && ctl_sdp_set_origin_addr(s, addr))
+		return ctl_ng_error(r, "Cannot rewrite the o= line");
+	return 0;
+}
+
+/* The SDP must name no address of a peer (see ctl_sdp_check_addresses):
+ * checked against every interface's announced address. */
+static int check_reply(struct ctl_ng_req *r, const struct ctl_sdp *s)
+{
+	char store[DP_MAX_IFACES][64], why[160];
+	const char *ours[DP_MAX_IFACES];
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < dp_iface_count() && n < DP_MAX_IFACES; i++)
+		if (!dp_iface_advertise_at(i, store[n], sizeof(store[n]))) {
+			ours[n] = store[n];
+			n++;
+		}
+	if (!ctl_sdp_check_addresses(s, ours, n, ctl_has_flag(r, "replace", "origin"), why, sizeof(why)))
+		return 0;
+	DP_LOG_RL(DP_LOG_ERR, "call", "refusing to return an SDP that would expose a peer's address: %s", why);
+	return ctl_ng_error(r, "Internal error: the rewritten SDP would expose a peer's address (%s)", why);
 }
 
 int ctl_reply_sdp(struct ctl_ng_req *r, const struct ctl_sdp *s)
 {
 	struct ctl_buf out = { 0 };
 	struct ctl_val *v;
-	int rc = ctl_sdp_write(s, &out);
+	int rc;
+
+	if (check_reply(r, s))
+		return -1;
+	rc = ctl_sdp_write(s, &out);
 
 	if (rc) {
 		ctl_buf_free(&out);
@@ -225,11 +260,9 @@ int ctl_stream_offer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s, 
 
 	snprintf(st->type, sizeof(st->type), "%s", m->type);
 	if (!ctl_sdp_media_is_rtp(m) || m->port == 0) {
-		if (m->port != 0) {
+		if (m->port != 0)
 			ctl_ng_warning(r, "media %u (%s %s) is not RTP: rejected (port 0)", i + 1, m->type, m->proto);
-			ctl_sdp_media_set_conn(s, m, NULL, 0);
-		}
-		return 0;
+		return ctl_sdp_media_reject(s, m); /* rejected it stays, and names no address */
 	}
 	if (ctl_sdp_media_has_dtls(s, m) && !first_crypto(s, m))
 		return ctl_ng_error(r, "DTLS-SRTP is not supported yet (media %u)", i + 1);
@@ -368,12 +401,10 @@ int ctl_stream_reverse(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s
 	if (!st->active) {
 		if (m->port != 0)
 			return ctl_ng_error(r, "Media %u cannot be added by a re-offer from this side yet", i + 1);
-		return 0;
+		return ctl_sdp_media_reject(s, m);
 	}
-	if (m->port == 0) {
-		ctl_sdp_media_set_conn(s, m, NULL, 0);
-		return 0;
-	}
+	if (m->port == 0)
+		return ctl_sdp_media_reject(s, m);
 	if (st->xcoded && reverse_codecs(r, st, s, m, i, side))
 		return -1;
 	if (set_remote_from(r, st->leg[side], s, m, i))
@@ -408,10 +439,10 @@ int ctl_stream_answer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s,
 	bool mux_b;
 	int pt;
 
-	if (!st->active || m->port == 0) {
-		if (st->active)
-			ctl_sdp_media_set_conn(s, m, NULL, 0); /* the answerer rejected it */
-		return 0;
+	if (!st->active || m->port == 0) { /* rejected in the offer, or by the answerer */
+		if (!st->active && m->port != 0)
+			ctl_ng_warning(r, "media %u was rejected in the offer: it stays rejected", i + 1);
+		return ctl_sdp_media_reject(s, m);
 	}
 	if (set_remote_from(r, st->leg[1], s, m, i))
 		return -1;

@@ -529,6 +529,27 @@ void dp_media_log_refusals(void)
 
 unsigned dp_iface_count(void) { return g.n_ifaces; }
 
+int dp_iface_advertise(const char *name, char *out, size_t len)
+{
+	unsigned i = 0;
+
+	if (name && *name)
+		for (i = 0; i < g.n_ifaces && strcmp(g.ifaces[i].conf.name, name); i++)
+			;
+	if (i >= g.n_ifaces)
+		return -ENOENT;
+	snprintf(out, len, "%s", g.ifaces[i].conf.advertise);
+	return 0;
+}
+
+int dp_iface_advertise_at(unsigned i, char *out, size_t len)
+{
+	if (i >= g.n_ifaces)
+		return -ENOENT;
+	snprintf(out, len, "%s", g.ifaces[i].conf.advertise);
+	return 0;
+}
+
 int dp_iface_get_stats(unsigned i, struct dp_iface_stats *out)
 {
 	if (i >= g.n_ifaces)

@@ -215,6 +215,11 @@ struct dp_iface_stats {
 unsigned dp_iface_count(void);
 /* Interface i (0..dp_iface_count()-1). Returns 0 or -ENOENT. */
 int dp_iface_get_stats(unsigned i, struct dp_iface_stats *out);
+/* The address interface `name` (NULL or "": the first) announces in SDP,
+ * or that of interface i, into out (64 bytes hold any). Returns 0 or
+ * -ENOENT. */
+int dp_iface_advertise(const char *name, char *out, size_t len);
+int dp_iface_advertise_at(unsigned i, char *out, size_t len);
 
 /* Log, once per leg, the first source the policy refused on it (address
  * and reason; rate-limited). Control lcore, from a periodic timer. */
