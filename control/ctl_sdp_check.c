@@ -31,6 +31,8 @@ static bool allowed(const char *addr, const char *const *ours, unsigned n)
 	return false;
 }
 
+/* -EPERM, with fmt (one %s for what, then optionally one %u for the
+ * section: excess arguments are ignored) in why. */
 static int fail(char *why, size_t len, const char *fmt, const char *what, unsigned media)
 {
 	if (why && len)
@@ -61,9 +63,9 @@ int ctl_sdp_check_addresses(const struct ctl_sdp *s, const char *const *ours, un
 	int rc;
 
 	if (s->conn.present && !allowed(s->conn.addr, ours, n))
-		return fail(why, why_len, "session c= address %s (section %u)", s->conn.addr, 0);
+		return fail(why, why_len, "session c= address %s", s->conn.addr, 0);
 	if (origin && !allowed(s->origin.addr, ours, n))
-		return fail(why, why_len, "o= address %s (section %u)", s->origin.addr, 0);
+		return fail(why, why_len, "o= address %s", s->origin.addr, 0);
 	rc = check_attrs(&s->attrs, false, ours, n, 0, why, why_len);
 	for (unsigned i = 0; i < s->n_media && !rc; i++) {
 		const struct ctl_sdp_media *m = &s->media[i];

@@ -1288,3 +1288,90 @@ Test(sdp, error_message_buffer_handling)
 	/* a length shorter than the string: only that much is parsed */
 	cr_assert_eq(ctl_sdp_parse(sipp_uac, 10, &s, NULL, 0), -EINVAL);
 }
+
+/* ctl_sdp_check_addresses: what medius returns names only its own addresses. */
+static int check_sdp(const char *text, bool origin, char *why)
+{
+	static const char *const ours[] = { "192.0.2.1", "2001:db8::1" };
+	struct ctl_sdp s;
+	int rc;
+
+	parse_ok(text, &s);
+	rc = ctl_sdp_check_addresses(&s, ours, 2, origin, why, 160);
+	ctl_sdp_free(&s);
+	return rc;
+}
+
+Test(sdp_check, own_addresses_and_holds_pass)
+{
+	char why[160] = "";
+
+	cr_assert_eq(check_sdp("v=0\no=- 1 1 IN IP4 203.0.113.5\ns=-\nc=IN IP4 192.0.2.1\nt=0 0\n"
+			       "m=audio 30000 RTP/AVP 0\na=rtcp:30001 IN IP4 192.0.2.1\n"
+			       "m=audio 30002 RTP/AVP 0\nc=IN IP6 2001:db8:0:0::1\n"
+			       "m=audio 30004 RTP/AVP 0\nc=IN IP4 0.0.0.0\n"
+			       "m=video 0 RTP/AVP 96\n",
+			       false, why),
+		     0, "%s", why);
+}
+
+Test(sdp_check, a_peer_address_anywhere_is_refused)
+{
+	static const struct { const char *text; bool origin; const char *want; } cases[] = {
+		{ "v=0\no=- 1 1 IN IP4 192.0.2.1\ns=-\nc=IN IP4 203.0.113.5\nt=0 0\nm=audio 30000 RTP/AVP 0\n",
+		  false, "session c= address 203.0.113.5" },
+		{ "v=0\no=- 1 1 IN IP4 203.0.113.5\ns=-\nc=IN IP4 192.0.2.1\nt=0 0\nm=audio 30000 RTP/AVP 0\n",
+		  true, "o= address 203.0.113.5" },
+		{ "v=0\no=- 1 1 IN IP4 192.0.2.1\ns=-\nc=IN IP4 192.0.2.1\nt=0 0\nm=audio 30000 RTP/AVP 0\n"
+		  "c=IN IP4 198.51.100.7\n",
+		  false, "c= address 198.51.100.7 in section 1" },
+		{ "v=0\no=- 1 1 IN IP4 192.0.2.1\ns=-\nc=IN IP4 192.0.2.1\nt=0 0\nm=audio 30000 RTP/AVP 0\n"
+		  "a=rtcp:4001 IN IP4 198.51.100.7\n",
+		  false, "a=rtcp with address 198.51.100.7 in section 1" },
+		{ "v=0\no=- 1 1 IN IP4 192.0.2.1\ns=-\nc=IN IP4 192.0.2.1\nt=0 0\nm=audio 30000 RTP/AVP 0\n"
+		  "a=candidate:1 1 UDP 1 192.0.2.1 30000 typ host\n",
+		  false, "an ICE attribute (a=candidate) in section 1" },
+		{ "v=0\no=- 1 1 IN IP4 192.0.2.1\ns=-\nc=IN IP4 192.0.2.1\nt=0 0\na=ice-ufrag:x\nm=audio 30000 RTP/AVP 0\n",
+		  false, "an ICE attribute (a=ice-ufrag) in section 0" },
+		{ "v=0\no=- 1 1 IN IP4 192.0.2.1\ns=-\nc=IN IP4 192.0.2.1\nt=0 0\nm=audio 0 RTP/AVP 0\n"
+		  "c=IN IP4 192.0.2.1\n",
+		  false, "c= address 192.0.2.1 in rejected section 1" },
+	};
+
+	static const char *const ours[] = { "192.0.2.1" };
+	struct ctl_sdp s;
+	char why[160] = "";
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cr_assert_eq(check_sdp(cases[i].text, cases[i].origin, why), -EPERM, "case %zu passed", i);
+		cr_assert_str_eq(why, cases[i].want, "case %zu", i);
+	}
+	/* a live section left without any c= (the parser never makes one; an edit could) */
+	parse_ok("v=0\no=- 1 1 IN IP4 192.0.2.1\ns=-\nt=0 0\nm=audio 30000 RTP/AVP 0\nc=IN IP4 192.0.2.1\n"
+		 "m=audio 30002 RTP/AVP 0\nc=IN IP4 192.0.2.1\n",
+		 &s);
+	s.media[1].conn.present = false;
+	cr_assert_eq(ctl_sdp_check_addresses(&s, ours, 1, false, why, sizeof(why)), -EPERM);
+	cr_assert_str_eq(why, "no address: no c= for section 2");
+	ctl_sdp_free(&s);
+}
+
+Test(sdp_check, rejecting_a_section_leaves_nothing_to_refuse)
+{
+	struct ctl_sdp s;
+	char why[160] = "";
+	static const char *const ours[] = { "192.0.2.1" };
+
+	parse_ok("v=0\no=- 1 1 IN IP4 192.0.2.1\ns=-\nc=IN IP4 192.0.2.1\nt=0 0\n"
+		 "m=audio 4000 RTP/SAVP 0\nc=IN IP4 203.0.113.5\na=rtcp:4001 IN IP4 203.0.113.5\n"
+		 "a=candidate:1 1 UDP 1 203.0.113.5 4000 typ host\na=ice-ufrag:x\n"
+		 "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\n"
+		 "a=rtpmap:0 PCMU/8000\n",
+		 &s);
+	cr_assert_eq(ctl_sdp_check_addresses(&s, ours, 1, false, why, sizeof(why)), -EPERM);
+	cr_assert_eq(ctl_sdp_media_reject(&s, &s.media[0]), 0);
+	cr_assert_eq(ctl_sdp_check_addresses(&s, ours, 1, false, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(s.media[0].port, 0);
+	cr_assert_eq(ctl_sdp_attr_find_type(&s, &s.media[0], CTL_SDP_A_RTPMAP, 0), 0, "formats are kept");
+	ctl_sdp_free(&s);
+}
