@@ -1,0 +1,116 @@
+/* libFuzzer target: ng requests through the call model (offer, answer,
+ * delete, query, ... over the real dataplane, with kernel-UDP legs on
+ * 127.0.0.1), and a checker on every reply: an SDP medius returns names
+ * only its own address (127.0.0.1), a hold's 0.0.0.0, or port-0 sections
+ * without an address, and carries no ICE attribute or candidate
+ * (ctl_sdp_check_addresses, the same rule mediusd applies before it
+ * answers: here it is checked independently of that).
+ *
+ * One input is a sequence of ng datagrams ("cookie request"), separated by
+ * lines of exactly "%%\n". Every call is destroyed after each input. The
+ * workers are started and stopped again once, so that commands to legs run
+ * inline on this thread (no threads, deterministic).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl_bencode.h"
+#include "ctl_call.h"
+#include "ctl_json.h"
+#include "ctl_ng.h"
+#include "ctl_sdp.h"
+#include "dp.h"
+
+#define SEP "%%\n"
+
+static void setup(void)
+{
+	struct dp_eal_conf eal = { .lcores = "0-1", .memory_mb = 128, .hugepages = DP_HUGE_NO };
+	struct dp_media_conf mc;
+
+	dp_log_setup(DP_LOG_ERR, DP_LOG_STDERR, "fuzz_call", "daemon", 0, 0);
+	dp_log_capture_rte(); /* EAL speaks through the logger: errors only */
+	if (dp_eal_start(&eal, "fuzz_call"))
+		abort();
+	dp_media_conf_defaults(&mc);
+	mc.ifaces[0].port_min = 42000;
+	mc.ifaces[0].port_max = 43999;
+	mc.mbufs = 1023;
+	if (dp_media_start(&mc) || dp_workers_start() <= 0)
+		abort();
+	dp_workers_stop(); /* registered, not running: commands run here */
+}
+
+/* The reply's "sdp", if any, must pass the address check. */
+static void check_reply(struct ctl_arena *a, const char *rep, size_t rlen)
+{
+	static const char *const ours[] = { "127.0.0.1" };
+	const char *sp = memchr(rep, ' ', rlen);
+	const struct ctl_val *sdp;
+	struct ctl_sdp s;
+	struct ctl_val *v;
+	size_t used;
+	char why[160];
+	int rc;
+
+	if (!sp)
+		__builtin_trap();
+	ctl_arena_reset(a);
+	rc = sp[1] == '{' ? ctl_json_decode(a, sp + 1, rlen - (size_t)(sp - rep) - 1, &v, &used, NULL)
+			  : ctl_bencode_decode(a, sp + 1, rlen - (size_t)(sp - rep) - 1, &v, &used, NULL);
+	if (rc || v->type != CTL_V_DICT || !ctl_dict_get(v, "result"))
+		__builtin_trap();
+	sdp = ctl_dict_get(v, "sdp");
+	if (!sdp)
+		return;
+	if (sdp->type != CTL_V_STR || ctl_sdp_parse(sdp->u.s.p, sdp->u.s.len, &s, NULL, 0))
+		__builtin_trap(); /* medius wrote an SDP it cannot read back */
+	if (ctl_sdp_check_addresses(&s, ours, 1, false, why, sizeof(why))) {
+		fprintf(stderr, "fuzz_call: a reply exposes a peer's address: %s\n%.*s\n", why, (int)sdp->u.s.len,
+			sdp->u.s.p);
+		__builtin_trap();
+	}
+	ctl_sdp_free(&s);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct ctl_arena a;
+	static uint64_t now;
+	static bool ready;
+	struct ctl_calls_conf cc = { .idle_timeout_s = 0 };
+	struct ctl_calls *calls;
+	struct ctl_ng_conf conf = { .cache_size = 32, .cache_ms = 10, .arena_bytes = 256 * 1024 };
+	struct ctl_ng *ng;
+	const char *p = (const char *)data, *end = p + size;
+
+	if (!ready) {
+		setup();
+		if (ctl_arena_init(&a, 1 << 20))
+			abort();
+		ready = true;
+	}
+	calls = ctl_calls_create(&cc);
+	conf.cmds = ctl_calls_commands(&conf.n_cmds);
+	conf.ctx = calls;
+	ng = calls ? ctl_ng_create(&conf) : NULL;
+	if (!ng)
+		abort();
+	while (p < end) {
+		const char *next = memmem(p, (size_t)(end - p), SEP, sizeof(SEP) - 1);
+		size_t len = next ? (size_t)(next - p) : (size_t)(end - p);
+		const char *rep;
+		size_t rlen;
+
+		now += 1000;
+		if (ctl_ng_handle(ng, p, len, now, &rep, &rlen) == 0)
+			check_reply(&a, rep, rlen);
+		ctl_calls_tick(calls, now);
+		p = next ? next + sizeof(SEP) - 1 : end;
+	}
+	ctl_ng_destroy(ng);
+	ctl_calls_destroy(calls); /* every leg and port goes */
+	return 0;
+}
