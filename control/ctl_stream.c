@@ -219,8 +219,12 @@ static int stream_open(struct ctl_ng_req *r, struct branch *b, struct stream *st
 }
 
 /* What the offerer offers: its audio codecs medius can decode, its
- * telephone-event and CN payload types, its ptime. */
-static void record_offer(struct stream *st, const struct ctl_sdp *s, const struct ctl_sdp_media *m)
+ * telephone-event and CN payload types, its ptime. Kept whole or refused:
+ * more codecs than st->a_codecs holds, or a telephone-event fmtp longer
+ * than st->a_te_fmtp, is an error, never cut. Returns 0, or -1 after the
+ * error reply (i: the section's index). */
+static int record_offer(struct ctl_ng_req *r, struct stream *st, const struct ctl_sdp *s,
+			const struct ctl_sdp_media *m, unsigned i)
 {
 	int ai = ctl_sdp_attr_find_type(s, m, CTL_SDP_A_PTIME, 0);
 
@@ -237,9 +241,13 @@ static void record_offer(struct stream *st, const struct ctl_sdp *s, const struc
 			struct ctl_sdp_codec sc;
 
 			if (st->a_te < 0) {
+				const char *fmtp = !ctl_sdp_media_codec(m, (unsigned)pt, &sc) && sc.fmtp ? sc.fmtp : "0-15";
+
+				if (strlen(fmtp) >= sizeof(st->a_te_fmtp))
+					return ctl_ng_error(r, "Media %u: a telephone-event fmtp of %zu bytes (at most %zu)",
+							    i + 1, strlen(fmtp), sizeof(st->a_te_fmtp) - 1);
 				st->a_te = pt;
-				snprintf(st->a_te_fmtp, sizeof(st->a_te_fmtp), "%s",
-					 !ctl_sdp_media_codec(m, (unsigned)pt, &sc) && sc.fmtp ? sc.fmtp : "0-15");
+				strcpy(st->a_te_fmtp, fmtp);
 			}
 		} else if (fmt.codec == CDC_CN) {
 			if (st->a_cn < 0)
@@ -247,8 +255,12 @@ static void record_offer(struct stream *st, const struct ctl_sdp *s, const struc
 		} else if (st->n_a_codecs < sizeof(st->a_codecs) / sizeof(st->a_codecs[0])) {
 			st->a_codecs[st->n_a_codecs].pt = (uint8_t)pt;
 			st->a_codecs[st->n_a_codecs++].f = fmt;
+		} else {
+			return ctl_ng_error(r, "Media %u offers more than %zu codecs medius can decode", i + 1,
+					    sizeof(st->a_codecs) / sizeof(st->a_codecs[0]));
 		}
 	}
+	return 0;
 }
 
 int ctl_stream_offer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s, unsigned i, const char *proto_b)
@@ -258,12 +270,18 @@ int ctl_stream_offer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s, 
 	bool full = ctl_has_flag(r, "flags", "full rtcp attribute"), no_rtcp = ctl_has_flag(r, "flags", "no rtcp attribute");
 	const struct dp_sdes *theirs;
 
-	snprintf(st->type, sizeof(st->type), "%s", m->type);
+	if (strlen(m->type) >= sizeof(st->type)) /* "audio", "video", ...: never cut */
+		return ctl_ng_error(r, "Media %u: a media type of %zu bytes (at most %zu)", i + 1, strlen(m->type),
+				    sizeof(st->type) - 1);
+	strcpy(st->type, m->type);
 	if (!ctl_sdp_media_is_rtp(m) || m->port == 0) {
 		if (m->port != 0)
 			ctl_ng_warning(r, "media %u (%s %s) is not RTP: rejected (port 0)", i + 1, m->type, m->proto);
 		return ctl_sdp_media_reject(s, m); /* rejected it stays, and names no address */
 	}
+	if (strlen(m->proto) >= sizeof(st->proto[0]))
+		return ctl_ng_error(r, "Media %u: a transport protocol of %zu bytes (at most %zu)", i + 1,
+				    strlen(m->proto), sizeof(st->proto[0]) - 1);
 	if (ctl_sdp_media_has_dtls(s, m) && !first_crypto(s, m))
 		return ctl_ng_error(r, "DTLS-SRTP is not supported yet (media %u)", i + 1);
 	if (!st->active && stream_open(r, b, st))
@@ -271,7 +289,7 @@ int ctl_stream_offer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s, 
 	if (set_remote_from(r, st->leg[0], s, m, i))
 		return -1;
 	st->offer_mux = ctl_sdp_attr_find_type(s, m, CTL_SDP_A_RTCP_MUX, 0) >= 0;
-	snprintf(st->proto[0], sizeof(st->proto[0]), "%s", m->proto);
+	strcpy(st->proto[0], m->proto); /* its length was checked above */
 
 	/* the offerer's side: its keys decrypt what it sends; ours answer it */
 	st->srtp[0] = proto_srtp(m->proto);
@@ -284,14 +302,15 @@ int ctl_stream_offer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s, 
 			return ctl_ng_error(r, "Cannot set up SRTP for media %u", i + 1);
 	}
 
-	record_offer(st, s, m);
+	if (record_offer(r, st, s, m, i))
+		return -1;
 
 	/* codec edits on the way to the answerer */
 	if (ctl_stream_codec_options(r, st, s, m, i))
 		return -1;
 
 	/* the answerer's side */
-	snprintf(st->proto[1], sizeof(st->proto[1]), "%s", proto_b ? proto_b : m->proto);
+	strcpy(st->proto[1], proto_b ? proto_b : m->proto); /* proto_b is one of four (cmd_offer) */
 	st->srtp[1] = proto_srtp(st->proto[1]);
 	if (st->srtp[1]) {
 		st->n_offered = 0;
