@@ -424,6 +424,8 @@ int ctl_stream_reverse(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s
 	}
 	if (m->port == 0)
 		return ctl_sdp_media_reject(s, m);
+	if (!ctl_sdp_media_is_rtp(m))
+		return ctl_ng_error(r, "Media %u: protocol %s is not RTP", i + 1, m->proto);
 	if (st->xcoded && reverse_codecs(r, st, s, m, i, side))
 		return -1;
 	if (set_remote_from(r, st->leg[side], s, m, i))
@@ -463,6 +465,8 @@ int ctl_stream_answer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s,
 			ctl_ng_warning(r, "media %u was rejected in the offer: it stays rejected", i + 1);
 		return ctl_sdp_media_reject(s, m);
 	}
+	if (!ctl_sdp_media_is_rtp(m))
+		return ctl_ng_error(r, "Media %u: the answer's protocol %s is not RTP", i + 1, m->proto);
 	if (set_remote_from(r, st->leg[1], s, m, i))
 		return -1;
 	st->b_te = -1;

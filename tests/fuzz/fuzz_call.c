@@ -65,8 +65,11 @@ static void check_reply(struct ctl_arena *a, const char *rep, size_t rlen)
 	sdp = ctl_dict_get(v, "sdp");
 	if (!sdp)
 		return;
-	if (sdp->type != CTL_V_STR || ctl_sdp_parse(sdp->u.s.p, sdp->u.s.len, &s, NULL, 0))
-		__builtin_trap(); /* medius wrote an SDP it cannot read back */
+	if (sdp->type != CTL_V_STR || ctl_sdp_parse(sdp->u.s.p, sdp->u.s.len, &s, why, sizeof(why))) {
+		fprintf(stderr, "fuzz_call: medius wrote an SDP it cannot read back: %s\n%.*s\n",
+			sdp->type == CTL_V_STR ? why : "not a string", (int)sdp->u.s.len, sdp->u.s.p);
+		__builtin_trap();
+	}
 	if (ctl_sdp_check_addresses(&s, ours, 1, false, why, sizeof(why))) {
 		fprintf(stderr, "fuzz_call: a reply exposes a peer's address: %s\n%.*s\n", why, (int)sdp->u.s.len,
 			sdp->u.s.p);
