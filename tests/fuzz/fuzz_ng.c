@@ -1,39 +1,73 @@
 /* libFuzzer target: ng framing and request handling, as a UDP datagram and
- * as a TCP stream. Every input must get a reply or a clean drop; a reply
- * must echo the cookie and carry a dictionary with "result". */
+ * as a TCP stream, with the call commands (offer, answer, delete, query,
+ * ...) wired to the call model over the real dataplane (kernel-UDP legs on
+ * 127.0.0.1). Every input must get a reply or a clean drop, and every reply
+ * must pass fuzz_reply_check: it echoes the cookie, is a dictionary with
+ * "result", and an SDP in it names only medius's own address (127.0.0.1),
+ * a hold's, or port-0 sections without one, and no ICE.
+ *
+ * Time moves 400 ms per framed request and the calls' idle timeout is 1 s,
+ * so idle timeouts and delete-delays fire within one input. Every call is
+ * destroyed after each input. The workers are started and stopped again
+ * once, so that commands to legs run inline on this thread. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl_bencode.h"
-#include "ctl_json.h"
+#include "ctl_call.h"
 #include "ctl_ng.h"
+#include "dp.h"
+#include "fuzz_reply_check.h"
+
+static const char *const ours[] = { "127.0.0.1" };
+
+static void setup(void)
+{
+	struct dp_eal_conf eal = { .lcores = "0-1", .memory_mb = 128, .hugepages = DP_HUGE_NO };
+	struct dp_media_conf mc;
+
+	dp_log_setup(DP_LOG_ERR, DP_LOG_STDERR, "fuzz_ng", "daemon", 0, 0);
+	dp_log_capture_rte();
+	if (dp_eal_start(&eal, "fuzz_ng"))
+		abort();
+	dp_media_conf_defaults(&mc);
+	mc.ifaces[0].port_min = 44000; /* apart from fuzz_call's, which may run alongside */
+	mc.ifaces[0].port_max = 45999;
+	mc.mbufs = 1023;
+	if (dp_media_start(&mc) || dp_workers_start() <= 0)
+		abort();
+	dp_workers_stop(); /* registered, not running: commands run here */
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct ctl_ng_conf conf = { .cache_size = 32, .cache_ms = 10,
-						 .arena_bytes = 256 * 1024 };
-	static struct ctl_ng *ng;
 	static struct ctl_arena a;
 	static uint64_t now;
-	const char *req = (const char *)data, *rep, *sp;
-	size_t rlen, off = 0, m, used;
-	struct ctl_val *v;
+	static bool ready;
+	struct ctl_calls_conf cc = { .idle_timeout_s = 1 };
+	struct ctl_ng_conf conf = { .cache_size = 32, .cache_ms = 10, .arena_bytes = 256 * 1024 };
+	const char *req = (const char *)data, *rep;
+	struct ctl_calls *calls;
+	struct ctl_ng *ng;
+	size_t rlen, off = 0, m;
 	int rc;
 
-	if (!ng && (!(ng = ctl_ng_create(&conf)) || ctl_arena_init(&a, 1 << 20)))
-		abort();
-	now += 7; /* let the cache expire entries now and then */
-	if (ctl_ng_handle(ng, req, size, now, &rep, &rlen) == 0) {
-		sp = memchr(rep, ' ', rlen);
-		if (!sp || memcmp(rep, req, (size_t)(sp - rep) + 1) != 0)
-			__builtin_trap(); /* the reply must start with the request's cookie */
-		ctl_arena_reset(&a);
-		rc = sp[1] == '{' ? ctl_json_decode(&a, sp + 1, rlen - (size_t)(sp - rep) - 1, &v, &used, NULL)
-				  : ctl_bencode_decode(&a, sp + 1, rlen - (size_t)(sp - rep) - 1, &v, &used, NULL);
-		if (rc || v->type != CTL_V_DICT || !ctl_dict_get(v, "result"))
-			__builtin_trap();
+	if (!ready) {
+		setup();
+		if (ctl_arena_init(&a, 1 << 20))
+			abort();
+		ready = true;
 	}
+	calls = ctl_calls_create(&cc);
+	conf.cmds = ctl_calls_commands(&conf.n_cmds);
+	conf.ctx = calls;
+	ng = calls ? ctl_ng_create(&conf) : NULL;
+	if (!ng)
+		abort();
+	now += 7;
+	if (ctl_ng_handle(ng, req, size, now, &rep, &rlen) == 0)
+		fuzz_reply_check(&a, req, rep, rlen, ours, 1);
 	/* the same bytes as a stream: frame until stuck */
 	while (off < size) {
 		rc = ctl_ng_frame(ng, req + off, size - off, &m);
@@ -41,8 +75,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		if (m == 0 || m > size - off)
 			__builtin_trap();
-		ctl_ng_handle(ng, req + off, m, now, &rep, &rlen);
+		now += 400; /* older replies leave the cache; idle calls and delete-delays end */
+		ctl_calls_tick(calls, now);
+		if (ctl_ng_handle(ng, req + off, m, now, &rep, &rlen) == 0)
+			fuzz_reply_check(&a, req + off, rep, rlen, ours, 1);
 		off += m;
 	}
+	now += 1500;
+	ctl_calls_tick(calls, now); /* whatever is left idles out */
+	ctl_ng_destroy(ng);
+	ctl_calls_destroy(calls); /* every leg and port goes */
 	return 0;
 }
