@@ -12,7 +12,10 @@
      every section rejected the offerer's c= and a=candidate lines passed
      through. Now a rejected section stays rejected with no address, and no
      SDP medius returns names a peer's address.
-Also: call-ids with control bytes or invalid UTF-8 get a precise error, and
+Also: call-ids with control bytes or invalid UTF-8 get a precise error, the
+strings of an offer's SDP that the call model keeps (media type, transport,
+telephone-event fmtp, the codecs it can decode) are refused when over their
+field, never cut, and
 a UTF-8 call-id listed by `mediusctl --wire json list` is shown again by
 `mediusctl show`."""
 import json
@@ -92,6 +95,28 @@ with Daemon("--set", "control.call_idle_timeout_seconds=1") as d:
                               + bencode(sdp(OFFERER, [(4000, "")])) + b"e", timeout=5))[0]
     check(raw.get("result") == "error" and "not valid UTF-8" in raw.get("error-reason", ""),
           f"a call-id of invalid UTF-8 gets a precise error: {raw.get('error-reason')}")
+    for cmd in ("query", "delete"):
+        e = ng(P, command=cmd, call_id=long_id)
+        check(e.get("result") == "error" and "call-id is 300 bytes long" in e.get("error-reason", ""),
+              f"{cmd} with the 300-byte call-id names the bound, not a missing call: {e.get('error-reason')}")
+    # strings of the SDP that the call model keeps: refused when longer than their field, never cut
+    base = sdp(OFFERER, [])
+    for what, body, reason in [
+            ("a 20-byte media type", base + "m=audioaudioaudioaudio 4000 RTP/AVP 0\r\n", "media type of 20 bytes (at most 15)"),
+            ("a 41-byte transport", base + "m=audio 4000 " + "X" * 34 + "RTP/AVP 0\r\n", "transport protocol of 41 bytes (at most 31)"),
+            ("a 109-byte telephone-event fmtp", sdp(OFFERER, [(4000, "")]).replace("RTP/AVP 0 8", "RTP/AVP 0 101")
+             + "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 " + ",".join(map(str, range(40))) + "\r\n",
+             "telephone-event fmtp of 109 bytes (at most 63)"),
+            ("17 codecs medius decodes", base + "m=audio 4000 RTP/AVP " + " ".join(str(96 + i) for i in range(17)) + "\r\n"
+             + "".join(f"a=rtpmap:{96 + i} PCMU/8000\r\n" for i in range(17)), "more than 16 codecs")]:
+        t = ng(P, command="offer", call_id="sdp-bound", from_tag="a", sdp=body)
+        check(t.get("result") == "error" and reason in t.get("error-reason", ""),
+              f"an offer with {what} is refused: {t.get('error-reason')}")
+    ok16 = ng(P, command="offer", call_id="sdp-16", from_tag="a",
+              sdp=base + "m=audio 4000 RTP/AVP " + " ".join(str(96 + i) for i in range(16)) + "\r\n"
+              + "".join(f"a=rtpmap:{96 + i} PCMU/8000\r\n" for i in range(16)))
+    check(ok16.get("result") == "ok", f"... 16 of them are accepted ({ok16.get('error-reason')})")
+    ng(P, command="delete", call_id="sdp-16")
     check(ng(P, command="list").get("calls") == [id255], "none of the refused offers created a call")
 
     # a UTF-8 call-id round-trips through mediusctl's JSON wire
