@@ -1375,3 +1375,33 @@ Test(sdp_check, rejecting_a_section_leaves_nothing_to_refuse)
 	cr_assert_eq(ctl_sdp_attr_find_type(&s, &s.media[0], CTL_SDP_A_RTPMAP, 0), 0, "formats are kept");
 	ctl_sdp_free(&s);
 }
+
+Test(sdp_check, rejected_sections_name_nothing_and_ipv6_peers_are_caught)
+{
+	static const struct { const char *text; bool origin; const char *want; } cases[] = {
+		{ "v=0\no=- 1 1 IN IP4 192.0.2.1\ns=-\nc=IN IP4 192.0.2.1\nt=0 0\nm=audio 0 RTP/AVP 0\n"
+		  "a=rtcp:9 IN IP4 192.0.2.1\n",
+		  false, "a=rtcp with address 192.0.2.1 in section 1" },
+		{ "v=0\no=- 1 1 IN IP4 192.0.2.1\ns=-\nc=IN IP4 192.0.2.1\nt=0 0\nm=audio 0 RTP/SAVP 0\n"
+		  "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\n",
+		  false, "a=crypto in rejected section 1" },
+		{ "v=0\no=- 1 1 IN IP4 192.0.2.1\ns=-\nc=IN IP6 2001:db8::2\nt=0 0\nm=audio 30000 RTP/AVP 0\n",
+		  false, "session c= address 2001:db8::2" },
+		{ "v=0\no=- 1 1 IN IP6 2001:db8::2\ns=-\nc=IN IP4 192.0.2.1\nt=0 0\nm=audio 30000 RTP/AVP 0\n",
+		  true, "o= address 2001:db8::2" },
+		{ "v=0\no=- 1 1 IN IP4 192.0.2.1\ns=-\nc=IN IP4 192.0.2.1\nt=0 0\nm=audio 30000 RTP/AVP 0\n"
+		  "a=remote-candidates:1 192.0.2.1 30000\n",
+		  false, "an ICE attribute (a=remote-candidates) in section 1" },
+	};
+	char why[160] = "";
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cr_assert_eq(check_sdp(cases[i].text, cases[i].origin, why), -EPERM, "case %zu passed", i);
+		cr_assert_str_eq(why, cases[i].want, "case %zu", i);
+	}
+	/* without replace origin, o= is the peer's and passes through (as rtpengine leaves it) */
+	cr_assert_eq(check_sdp("v=0\no=- 1 1 IN IP4 203.0.113.5\ns=-\nc=IN IP4 192.0.2.1\nt=0 0\n"
+			       "m=audio 0 RTP/AVP 0\nm=audio 30000 RTP/AVP 0\na=rtcp:30001\n",
+			       false, why),
+		     0, "%s", why);
+}
