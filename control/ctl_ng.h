@@ -31,6 +31,10 @@ struct ctl_ng_cmd {
  * invalid UTF-8, gets an error reply before any command runs. */
 #define CTL_NG_MAX_CALL_ID 255
 #define CTL_NG_MAX_TAG 127
+/* The largest SDP an offer or answer may return: with the reply's other
+ * fields (a warning is at most 511 bytes) it still fits one UDP datagram
+ * (65,507 bytes). A larger one is an error, and the request changes nothing. */
+#define CTL_NG_MAX_SDP_REPLY 64000
 
 struct ctl_ng_conf {
 	uint32_t cache_size;  /* replies kept for retransmissions */

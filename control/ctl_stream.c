@@ -189,7 +189,13 @@ int ctl_reply_sdp(struct ctl_ng_req *r, const struct ctl_sdp *s)
 	if (check_reply(r, s))
 		return -1;
 	rc = ctl_sdp_write(s, &out);
-
+	if (!rc && out.len > CTL_NG_MAX_SDP_REPLY)
+		rc = -EMSGSIZE;
+	if (rc == -EMSGSIZE) {
+		ctl_buf_free(&out);
+		return ctl_ng_error(r, "The rewritten SDP would be over %u bytes, more than an ng reply over UDP "
+				    "holds", CTL_NG_MAX_SDP_REPLY);
+	}
 	if (rc) {
 		ctl_buf_free(&out);
 		return ctl_ng_error(r, "Failed to write the rewritten SDP (%s)", strerror(-rc));

@@ -135,6 +135,15 @@ with Daemon("--set", "control.call_idle_timeout_seconds=1") as d:
     check(ng(P, command="list").get("calls") == [], "the idle timeout ended the calls")
     check(ng(P, command="ping").get("result") == "pong", "mediusd is still up after the idle timeout")
 
+    # an offer that fits one datagram but whose rewritten SDP would not: an
+    # error reply (before the fix: no reply at all, and the call kept its ports)
+    body = sdp(OFFERER, [(4000 + 2 * j, "") for j in range(16)])
+    pad = 64900 - len(bencode({"command": "offer", "call-id": "big", "from-tag": "a", "sdp": body + "a=x:\r\n"}))
+    big = ng(P, command="offer", call_id="big", from_tag="a", sdp=body + "a=x:" + "p" * pad + "\r\n")
+    check(big.get("result") == "error" and "UDP" in big.get("error-reason", ""),
+          f"an offer whose answer would not fit a UDP reply gets an error reply: {big.get('error-reason')}")
+    check("big" not in ng(P, command="list").get("calls", []), "... and the call was not kept")
+
     # --- 2. rejected sections name no address ---
     o = ng(P, command="offer", call_id="rej1", from_tag="a",
            sdp=sdp(OFFERER, [(4000, cand(OFFERER, 4000)), (0, f"c=IN IP4 {OFFERER}\r\n" + cand(OFFERER, 4002))]))
