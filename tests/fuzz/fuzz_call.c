@@ -3,8 +3,8 @@
  * 127.0.0.1), and a checker on every reply: an SDP medius returns names
  * only its own address (127.0.0.1), a hold's 0.0.0.0, or port-0 sections
  * without an address, and carries no ICE attribute or candidate
- * (ctl_sdp_check_addresses, the same rule mediusd applies before it
- * answers: here it is checked independently of that).
+ * (fuzz_reply_check.h, shared with fuzz_ng: the same rule mediusd applies
+ * before it answers, checked here independently of that).
  *
  * One input is a sequence of ng datagrams ("cookie request"), separated by
  * lines of exactly "%%\n". Every call is destroyed after each input. The
@@ -16,12 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl_bencode.h"
 #include "ctl_call.h"
-#include "ctl_json.h"
 #include "ctl_ng.h"
-#include "ctl_sdp.h"
 #include "dp.h"
+#include "fuzz_reply_check.h"
 
 #define SEP "%%\n"
 
@@ -43,43 +41,9 @@ static void setup(void)
 	dp_workers_stop(); /* registered, not running: commands run here */
 }
 
-/* The reply's "sdp", if any, must pass the address check. */
-static void check_reply(struct ctl_arena *a, const char *rep, size_t rlen)
-{
-	static const char *const ours[] = { "127.0.0.1" };
-	const char *sp = memchr(rep, ' ', rlen);
-	const struct ctl_val *sdp;
-	struct ctl_sdp s;
-	struct ctl_val *v;
-	size_t used;
-	char why[160];
-	int rc;
-
-	if (!sp)
-		__builtin_trap();
-	ctl_arena_reset(a);
-	rc = sp[1] == '{' ? ctl_json_decode(a, sp + 1, rlen - (size_t)(sp - rep) - 1, &v, &used, NULL)
-			  : ctl_bencode_decode(a, sp + 1, rlen - (size_t)(sp - rep) - 1, &v, &used, NULL);
-	if (rc || v->type != CTL_V_DICT || !ctl_dict_get(v, "result"))
-		__builtin_trap();
-	sdp = ctl_dict_get(v, "sdp");
-	if (!sdp)
-		return;
-	if (sdp->type != CTL_V_STR || ctl_sdp_parse(sdp->u.s.p, sdp->u.s.len, &s, why, sizeof(why))) {
-		fprintf(stderr, "fuzz_call: medius wrote an SDP it cannot read back: %s\n%.*s\n",
-			sdp->type == CTL_V_STR ? why : "not a string", (int)sdp->u.s.len, sdp->u.s.p);
-		__builtin_trap();
-	}
-	if (ctl_sdp_check_addresses(&s, ours, 1, false, why, sizeof(why))) {
-		fprintf(stderr, "fuzz_call: a reply exposes a peer's address: %s\n%.*s\n", why, (int)sdp->u.s.len,
-			sdp->u.s.p);
-		__builtin_trap();
-	}
-	ctl_sdp_free(&s);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static const char *const ours[] = { "127.0.0.1" };
 	static struct ctl_arena a;
 	static uint64_t now;
 	static bool ready;
@@ -109,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		now += 1000;
 		if (ctl_ng_handle(ng, p, len, now, &rep, &rlen) == 0)
-			check_reply(&a, rep, rlen);
+			fuzz_reply_check(&a, p, rep, rlen, ours, 1);
 		ctl_calls_tick(calls, now);
 		p = next ? next + sizeof(SEP) - 1 : end;
 	}
