@@ -22,23 +22,6 @@
 
 static const char *const ours[] = { "127.0.0.1" };
 
-static void setup(void)
-{
-	struct dp_eal_conf eal = { .lcores = "0-1", .memory_mb = 128, .hugepages = DP_HUGE_NO };
-	struct dp_media_conf mc;
-
-	dp_log_setup(DP_LOG_ERR, DP_LOG_STDERR, "fuzz_ng", "daemon", 0, 0);
-	dp_log_capture_rte();
-	if (dp_eal_start(&eal, "fuzz_ng"))
-		abort();
-	dp_media_conf_defaults(&mc);
-	mc.ifaces[0].port_min = 44000; /* apart from fuzz_call's, which may run alongside */
-	mc.ifaces[0].port_max = 45999;
-	mc.mbufs = 1023;
-	if (dp_media_start(&mc) || dp_workers_start() <= 0)
-		abort();
-	dp_workers_stop(); /* registered, not running: commands run here */
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -54,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc;
 
 	if (!ready) {
-		setup();
+		fuzz_dataplane_setup("fuzz_ng", 44000); /* apart from the other target's ports */
 		if (ctl_arena_init(&a, 1 << 20))
 			abort();
 		ready = true;

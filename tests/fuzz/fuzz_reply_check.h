@@ -15,10 +15,35 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <stdlib.h>
+
 #include "ctl_bencode.h"
 #include "ctl_json.h"
 #include "ctl_sdp.h"
 #include "ctl_val.h"
+#include "dp.h"
+
+/* EAL and the media layer for a target that drives the call model: one
+ * interface on 127.0.0.1 with ports port_min..port_min+1999; the workers
+ * are started and stopped again, so that commands to legs run inline on
+ * the fuzzing thread. Aborts on failure. */
+static inline void fuzz_dataplane_setup(const char *prog, uint16_t port_min)
+{
+	struct dp_eal_conf eal = { .lcores = "0-1", .memory_mb = 128, .hugepages = DP_HUGE_NO };
+	struct dp_media_conf mc;
+
+	dp_log_setup(DP_LOG_ERR, DP_LOG_STDERR, prog, "daemon", 0, 0);
+	dp_log_capture_rte(); /* EAL speaks through the logger: errors only */
+	if (dp_eal_start(&eal, prog))
+		abort();
+	dp_media_conf_defaults(&mc);
+	mc.ifaces[0].port_min = port_min;
+	mc.ifaces[0].port_max = (uint16_t)(port_min + 1999);
+	mc.mbufs = 1023;
+	if (dp_media_start(&mc) || dp_workers_start() <= 0)
+		abort();
+	dp_workers_stop(); /* registered, not running: commands run here */
+}
 
 static inline void fuzz_reply_check(struct ctl_arena *a, const char *req, const char *rep, size_t rlen,
 				    const char *const *ours, unsigned n)
