@@ -435,19 +435,6 @@ static void sweep_clients(struct ctl_server *s, uint64_t now)
 	}
 }
 
-static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-	if (a->ss_family == AF_INET6)
-		return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-			       &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr));
-	return true;
-}
-
 static void accept_clients(struct ctl_server *s)
 {
 	for (;;) {
@@ -471,7 +458,7 @@ static void accept_clients(struct ctl_server *s)
 			continue;
 		}
 		for (c = s->clients; c; c = c->next)
-			same += same_ip(&c->addr, &peer);
+			same += dp_ip_equal(&c->addr, &peer);
 		if (same >= s->max_per_source) {
 			DP_LOG_RL(DP_LOG_WARNING, "ctl", "ng/tcp: %u clients from the address of %s already, "
 				  "refusing another", same, ctl_addr_str((struct sockaddr *)&peer, a, sizeof(a)));

@@ -250,6 +250,5 @@ bool dp_source_continuous(const struct dp_leg *l, const struct dp_rtp *r, uint64
 /* Remember r as the last valid packet of l's accepted stream. */
 void dp_source_note(struct dp_leg *l, const struct dp_rtp *r, uint64_t now);
 bool dp_addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
-bool dp_ip_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b); /* ports ignored */
 
 #endif

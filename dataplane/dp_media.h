@@ -221,6 +221,10 @@ int dp_iface_get_stats(unsigned i, struct dp_iface_stats *out);
 int dp_iface_advertise(const char *name, char *out, size_t len);
 int dp_iface_advertise_at(unsigned i, char *out, size_t len);
 
+/* Do a and b hold the same IPv4 or IPv6 address (ports ignored)? False for
+ * other families. */
+bool dp_ip_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
+
 /* Log, once per leg, the first source the policy refused on it (address
  * and reason; rate-limited). Control lcore, from a periodic timer. */
 void dp_media_log_refusals(void);
