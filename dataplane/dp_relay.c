@@ -608,8 +608,13 @@ static void flush(struct dp_worker *w, struct tx_batch *tx)
 				unsent(w, tx, iov[sent++].iov_len, DP_DROP_TX_FULL);
 			break;
 		}
-		if (r < 0) { /* this one cannot go (no route, unreachable): try the rest */
-			unsent(w, tx, iov[sent++].iov_len, DP_DROP_TX_ERROR);
+		if (r < 0) { /* no route, unreachable: this packet, and those right behind
+			      * it to the same place, cannot go; try the rest */
+			const struct sockaddr_storage *bad = &tx->dst[sent];
+
+			do
+				unsent(w, tx, iov[sent++].iov_len, DP_DROP_TX_ERROR);
+			while (sent < tx->n && dp_addr_equal(&tx->dst[sent], bad));
 			continue;
 		}
 		for (int i = sent; i < sent + r; i++) {
@@ -726,7 +731,7 @@ void dp_relay_apply(struct dp_worker *w, struct dp_cmd *c)
 		l->remote_rtcp = c->rtcp;
 		break;
 	case DP_CMD_SET_SIP_SRC:
-		if (!(c->rtp.ss_family == 0 && l->sip_src.ss_family == 0) && !dp_ip_equal(&l->sip_src, &c->rtp))
+		if (c->rtp.ss_family != l->sip_src.ss_family || (c->rtp.ss_family && !dp_ip_equal(&l->sip_src, &c->rtp)))
 			l->latched_rtp = l->latched_rtcp = false; /* the NAT moved: learn afresh */
 		l->sip_src = c->rtp;
 		break;

@@ -55,9 +55,7 @@ static int worker_main(void *arg)
 	while (!atomic_load_explicit(&w->stop, memory_order_acquire)) {
 		bool poll = w->eth != NULL;
 		int n = epoll_wait(w->epfd, ev, 64, poll ? 0 : -1);
-		bool wake = false;
-
-		bool tick = false;
+		bool wake = false, tick = false;
 
 		for (int i = 0; i < n; i++) {
 			if (ev[i].data.ptr == NULL) {
@@ -67,7 +65,7 @@ static int worker_main(void *arg)
 				if (read(w->wakefd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 					break;
 			} else if (ev[i].data.ptr == &w->clk) {
-				uint64_t v;
+				uint64_t v; /* the expiry count: dp_clock_run reads the clock itself */
 
 				tick = true;
 				if (read(w->clk.tfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
