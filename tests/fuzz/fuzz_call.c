@@ -30,9 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct ctl_arena a;
 	static uint64_t now;
 	static bool ready;
-	struct ctl_calls_conf cc = { .idle_timeout_s = 0 };
 	struct ctl_calls *calls;
-	struct ctl_ng_conf conf = { .cache_size = 32, .cache_ms = 10, .arena_bytes = 256 * 1024 };
 	struct ctl_ng *ng;
 	const char *p = (const char *)data, *end = p + size;
 
@@ -42,12 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		ready = true;
 	}
-	calls = ctl_calls_create(&cc);
-	conf.cmds = ctl_calls_commands(&conf.n_cmds);
-	conf.ctx = calls;
-	ng = calls ? ctl_ng_create(&conf) : NULL;
-	if (!ng)
-		abort();
+	ng = fuzz_calls_ng(0, &calls);
 	while (p < end) {
 		const char *next = memmem(p, (size_t)(end - p), SEP, sizeof(SEP) - 1);
 		size_t len = next ? (size_t)(next - p) : (size_t)(end - p);

@@ -28,8 +28,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct ctl_arena a;
 	static uint64_t now;
 	static bool ready;
-	struct ctl_calls_conf cc = { .idle_timeout_s = 1 };
-	struct ctl_ng_conf conf = { .cache_size = 32, .cache_ms = 10, .arena_bytes = 256 * 1024 };
 	const char *req = (const char *)data, *rep;
 	struct ctl_calls *calls;
 	struct ctl_ng *ng;
@@ -42,12 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		ready = true;
 	}
-	calls = ctl_calls_create(&cc);
-	conf.cmds = ctl_calls_commands(&conf.n_cmds);
-	conf.ctx = calls;
-	ng = calls ? ctl_ng_create(&conf) : NULL;
-	if (!ng)
-		abort();
+	ng = fuzz_calls_ng(1, &calls);
 	now += 7;
 	if (ctl_ng_handle(ng, req, size, now, &rep, &rlen) == 0)
 		fuzz_reply_check(&a, req, rep, rlen, ours, 1);

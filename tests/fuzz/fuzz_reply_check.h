@@ -18,6 +18,8 @@
 #include <stdlib.h>
 
 #include "ctl_bencode.h"
+#include "ctl_call.h"
+#include "ctl_ng.h"
 #include "ctl_json.h"
 #include "ctl_sdp.h"
 #include "ctl_val.h"
@@ -43,6 +45,24 @@ static inline void fuzz_dataplane_setup(const char *prog, uint16_t port_min)
 	if (dp_media_start(&mc) || dp_workers_start() <= 0)
 		abort();
 	dp_workers_stop(); /* registered, not running: commands run here */
+}
+
+/* A fresh call registry (idle timeout idle_s) and an ng handler wired to
+ * it, for one input; *calls to ctl_calls_destroy after ctl_ng_destroy.
+ * Aborts on no memory. */
+static inline struct ctl_ng *fuzz_calls_ng(uint32_t idle_s, struct ctl_calls **calls)
+{
+	struct ctl_calls_conf cc = { .idle_timeout_s = idle_s };
+	struct ctl_ng_conf conf = { .cache_size = 32, .cache_ms = 10, .arena_bytes = 256 * 1024 };
+	struct ctl_ng *ng;
+
+	*calls = ctl_calls_create(&cc);
+	conf.cmds = ctl_calls_commands(&conf.n_cmds);
+	conf.ctx = *calls;
+	ng = *calls ? ctl_ng_create(&conf) : NULL;
+	if (!ng)
+		abort();
+	return ng;
 }
 
 static inline void fuzz_reply_check(struct ctl_arena *a, const char *req, const char *rep, size_t rlen,
