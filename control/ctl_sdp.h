@@ -46,8 +46,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ctl_sdes.h" /* struct dp_sdes (the dataplane's door) */
 #include "ctl_val.h" /* struct ctl_buf */
-#include "dp_srtp.h" /* struct dp_sdes */
 
 struct cdc_format;
 
@@ -117,7 +117,7 @@ struct ctl_sdp_attr {
 			uint32_t tag;
 			const char *suite, *key_params;
 			const char *session_params; /* NULL: none */
-			const struct dp_sdes *sdes; /* NULL when dp_sdes_parse refused the
+			const struct dp_sdes *sdes; /* NULL when ctl_sdes_parse refused the
 						     * value (unknown suite, MKI, ...) */
 		} crypto;
 		enum ctl_sdp_dir dir;
@@ -343,7 +343,7 @@ int ctl_sdp_check_addresses(const struct ctl_sdp *s, const char *const *ours, un
 int ctl_sdp_media_set_proto(struct ctl_sdp *s, struct ctl_sdp_media *m, const char *proto);
 /* To SDES-SRTP: RTP/AVP -> RTP/SAVP, RTP/AVPF -> RTP/SAVPF (also with a
  * TCP/ prefix), UDP/TLS/RTP/SAVP[F] -> RTP/SAVP[F]; RTP/SAVP[F] stays. Every
- * a=crypto is replaced by keys[0..n) (dp_sdes_format), appended at the end.
+ * a=crypto is replaced by keys[0..n) (ctl_sdes_format), appended at the end.
  * Returns 0; -EINVAL for non-RTP media, an RTP profile other than AVP/SAVP
  * or keys that do not format; -E2BIG; -ENOMEM. Nothing changes on -EINVAL
  * or -E2BIG (on -ENOMEM some crypto lines may be missing). */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ctl_sdes.h"
 #include "ctl_sdp_int.h"
 
 /* ------------------------------------------------------------------ */
@@ -194,7 +195,7 @@ static int attr_classify(struct ctl_sdp *s, struct ctl_sdp_attr *a, char why[160
 			return -ENOMEM;
 		rest = skip_ws(t[2].p + t[2].n);
 		a->u.crypto.session_params = *rest ? rest : NULL;
-		if (dp_sdes_parse(v, &k) == 0) {
+		if (ctl_sdes_parse(v, &k) == 0) {
 			copy = ctl_sdp_mem_alloc(s, sizeof(*copy));
 			if (!copy) {
 				memset(&k, 0, sizeof(k));

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "ctl_sdes.h"
 #include "ctl_sdp_int.h"
 
 /* ------------------------------------------------------------------ */
@@ -69,7 +70,7 @@ int ctl_sdp_media_to_srtp(struct ctl_sdp *s, struct ctl_sdp_media *m,
 	if (m->attrs.n - (unsigned)count_crypto(m) + n > CTL_SDP_MAX_ATTRS)
 		return -E2BIG;
 	for (unsigned i = 0; i < n; i++) {
-		if (dp_sdes_format(&keys[i], buf, sizeof(buf)) < 0)
+		if (ctl_sdes_format(&keys[i], buf, sizeof(buf)) < 0)
 			return -EINVAL;
 		vals[i] = ctl_sdp_strdup(s, buf);
 		memset(buf, 0, sizeof(buf));
@@ -107,7 +108,7 @@ int ctl_sdp_media_add_crypto(struct ctl_sdp *s, struct ctl_sdp_media *m, const s
 	char buf[160];
 	int rc;
 
-	if (!k || dp_sdes_format(k, buf, sizeof(buf)) < 0)
+	if (!k || ctl_sdes_format(k, buf, sizeof(buf)) < 0)
 		return -EINVAL;
 	rc = ctl_sdp_attr_add(s, m, "crypto", buf);
 	memset(buf, 0, sizeof(buf));

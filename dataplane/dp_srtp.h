@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT
  * dataplane/dp_srtp: SRTP and SRTCP (RFC 3711, RFC 7714) with SDES keys
- * (RFC 4568), behind a burst API.
+ * (RFC 4568, struct dp_sdes), behind a burst API. Part of the door through
+ * dp_media.h.
  *
  * A struct dp_srtp is one direction (protect or unprotect) of one master
  * key, valid for any SSRC: every SSRC seen gets its own ROC, replay window
@@ -137,10 +138,14 @@ uint16_t dp_srtcp_protect_burst(struct dp_srtp *s, uint8_t *const pkts[], uint16
 uint16_t dp_srtcp_unprotect_burst(struct dp_srtp *s, uint8_t *const pkts[], uint16_t lens[],
 				  uint16_t room, int16_t rc[], uint16_t n);
 
-/* --- SDES (RFC 4568 a=crypto) ------------------------------------------ */
+/* --- SDES keys (RFC 4568) ------------------------------------------------
+ * The keys a leg takes (dp_leg_set_srtp). Reading and writing them as SDP
+ * a=crypto values is the control plane's (control/ctl_sdes.h). */
+
+#define DP_SDES_TAG_MAX 999999999u /* the largest a=crypto tag (9 digits) */
 
 struct dp_sdes {
-	uint32_t tag;                    /* 0..999999999 */
+	uint32_t tag;                    /* 0..DP_SDES_TAG_MAX */
 	enum dp_srtp_suite suite;
 	uint8_t key_salt_len;            /* dp_srtp_key_len + dp_srtp_salt_len */
 	uint8_t key_salt[DP_SRTP_MAX_KEY_SALT]; /* master key || master salt */
@@ -149,40 +154,9 @@ struct dp_sdes {
 					  * control plane's job. */
 };
 
-/* Parse the value of an a=crypto attribute (everything after "a=crypto:"),
- * e.g. "1 AES_CM_128_HMAC_SHA1_80 inline:<base64 key||salt>|2^20".
- * Grammar accepted: tag (1-9 digits) SP suite SP "inline:" base64
- * ["|" lifetime] ["|" MKI ":" length], single spaces, nothing after.
- * Returns 0 and fills *out, or:
- *   -ENOENT   unknown crypto suite
- *   -ENOTSUP  MKI, more than one key (";"), a key method other than inline,
- *             or any session parameter (UNENCRYPTED_SRTP, KDR=, WSH=, ...)
- *   -EINVAL   anything else: syntax, bad base64, wrong key length, lifetime
- *             out of range (1..2^48), NULL arguments
- * *out is written only on success; decoded key bytes are wiped otherwise. */
-int dp_sdes_parse(const char *crypto_value, struct dp_sdes *out);
-
-/* Format s as an a=crypto value (no "a=crypto:" prefix, no CRLF) into buf,
- * NUL-terminated. The lifetime, if set, is written as "2^N" when a power of
- * two, else in decimal. Returns the length written (without the NUL), or
- * -ENOSPC if buf is too small, -EINVAL for an invalid s. */
-int dp_sdes_format(const struct dp_sdes *s, char *buf, size_t len);
-
 /* Fresh SDES keys for suite from getrandom(); lifetime 0 (not given).
- * Returns 0, -EINVAL (bad suite or tag > 999999999), or -errno of
- * getrandom. */
+ * Returns 0, -EINVAL (bad suite or tag > DP_SDES_TAG_MAX), or -errno of
+ * getrandom. Any thread. */
 int dp_sdes_generate(enum dp_srtp_suite suite, unsigned tag, struct dp_sdes *out);
-
-/* --- base64 (RFC 4648 §4, standard alphabet, padded) --------------------- */
-
-/* Encode n bytes into out (out_len bytes including the NUL).
- * Returns the encoded length, or -ENOSPC. */
-int dp_base64_encode(const uint8_t *in, size_t n, char *out, size_t out_len);
-
-/* Decode exactly len characters. Strict: length a multiple of 4, '=' only as
- * the last one or two characters, unused bits of the last symbol zero, no
- * whitespace. Returns 0 and sets *out_n, -EINVAL for invalid input, -ENOSPC
- * if out_cap is too small. On error out is wiped. */
-int dp_base64_decode(const char *in, size_t len, uint8_t *out, size_t out_cap, size_t *out_n);
 
 #endif

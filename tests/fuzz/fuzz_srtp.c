@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT
- * libFuzzer target for dataplane/dp_srtp.
+ * libFuzzer target for dataplane/dp_srtp, and control/ctl_sdes (which parses
+ * and formats the dataplane's SDES keys).
  *
  * Byte 0 picks the target (byte0 % 6) and the suite ((byte0 >> 3) & 3);
  * for the packet targets the rest is a list of packets, each a 2-byte
@@ -10,9 +11,9 @@
  *   2  RTP protect -> unprotect: every packet protect accepts must come back
  *      identical
  *   3  RTCP protect -> unprotect: the same
- *   4  dp_sdes_parse of the rest (as a string); accepted values must survive
+ *   4  ctl_sdes_parse of the rest (as a string); accepted values must survive
  *      format -> parse unchanged
- *   5  dp_base64_decode of the rest; accepted input must re-encode to itself
+ *   5  ctl_base64_decode of the rest; accepted input must re-encode to itself
  * Fresh streams for every input keep runs deterministic. Any result outside
  * the documented rc set traps.
  */
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl_sdes.h"
 #include "dp_srtp.h"
 
 #define MAX_PKTS 8
@@ -154,16 +156,16 @@ static void sdes(const uint8_t *d, size_t n)
 		abort();
 	memcpy(s, d, n);
 	s[n] = '\0';
-	rc = dp_sdes_parse(s, &a);
+	rc = ctl_sdes_parse(s, &a);
 	free(s);
 	if (rc == -EINVAL || rc == -ENOENT || rc == -ENOTSUP)
 		return;
 	if (rc != 0)
 		__builtin_trap();
-	len = dp_sdes_format(&a, out, sizeof(out));
+	len = ctl_sdes_format(&a, out, sizeof(out));
 	if (len <= 0 || (size_t)len != strlen(out))
 		__builtin_trap();
-	if (dp_sdes_parse(out, &b) != 0 || a.tag != b.tag || a.suite != b.suite ||
+	if (ctl_sdes_parse(out, &b) != 0 || a.tag != b.tag || a.suite != b.suite ||
 	    a.key_salt_len != b.key_salt_len || a.lifetime != b.lifetime ||
 	    memcmp(a.key_salt, b.key_salt, a.key_salt_len) != 0)
 		__builtin_trap();
@@ -178,12 +180,12 @@ static void base64(const uint8_t *d, size_t n)
 
 	if (n > 4096)
 		n = 4096;
-	rc = dp_base64_decode((const char *)d, n, dec, sizeof(dec), &m);
+	rc = ctl_base64_decode((const char *)d, n, dec, sizeof(dec), &m);
 	if (rc == -EINVAL)
 		return;
 	if (rc != 0 || m > n)
 		__builtin_trap();
-	if (dp_base64_encode(dec, m, enc, sizeof(enc)) != (int)n || memcmp(enc, d, n) != 0)
+	if (ctl_base64_encode(dec, m, enc, sizeof(enc)) != (int)n || memcmp(enc, d, n) != 0)
 		__builtin_trap();
 }
 

@@ -40,6 +40,7 @@
 #include <rte_lcore.h>
 
 #include "ctl_addr.h"
+#include "ctl_sdes.h"
 #include "dp.h"
 
 struct leg_opts {
@@ -59,7 +60,7 @@ static int parse_sdes(const char *v, struct dp_sdes *out)
 	if (!colon)
 		return -EINVAL;
 	snprintf(buf, sizeof(buf), "1 %.*s inline:%s", (int)(colon - v), v, colon + 1);
-	return dp_sdes_parse(buf, out);
+	return ctl_sdes_parse(buf, out);
 }
 
 static int parse_leg(char *s, struct leg_opts *o)

@@ -2,12 +2,13 @@
  * reads one packet per line (hex) on stdin and writes each result as hex on
  * stdout, or "ERR <errno name>" for a packet that failed, with one stream
  * context for the whole run (so sequence numbers, ROC and replay behave as
- * on the wire). Built on dataplane/dp_srtp.h. */
+ * on the wire). Built on dataplane/dp_srtp.h, keys read by control/ctl_sdes.h. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl_sdes.h"
 #include "dp_srtp.h"
 
 int main(int argc, char **argv)
@@ -24,7 +25,7 @@ int main(int argc, char **argv)
 	protect = !strcmp(argv[1], "protect");
 	snprintf(crypto, sizeof(crypto), "1 %.*s inline:%s", (int)(strchr(argv[2], ':') - argv[2]), argv[2],
 		 strchr(argv[2], ':') + 1);
-	if (dp_sdes_parse(crypto, &k)) {
+	if (ctl_sdes_parse(crypto, &k)) {
 		fprintf(stderr, "srtp_tool: bad key '%s'\n", argv[2]);
 		return 2;
 	}
