@@ -319,6 +319,26 @@ int cdc_chain_push(struct cdc_chain *ch, uint8_t pt, uint32_t ts, bool marker,
 		   const uint8_t *payload, size_t len, struct cdc_pkt *out);
 void cdc_chain_get_stats(const struct cdc_chain *ch, struct cdc_chain_stats *st);
 
+/* Where the audio a chain's PCM tap sees came from. */
+enum cdc_pcm_kind {
+	CDC_PCM_DECODED,       /* a received payload, decoded */
+	CDC_PCM_CONCEALED,     /* a gap or a corrupt payload, filled by PLC */
+	CDC_PCM_RECOVERED,     /* a lost frame rebuilt from the next packet's FEC (Opus) */
+	CDC_PCM_COMFORT_NOISE, /* a silence after a CN packet */
+	CDC_PCM_TONE,          /* a received RFC 4733 event played as an in-band tone */
+};
+/* fn(ctx, pcm, samples, kind): `samples` per channel of the chain's decoded
+ * PCM (cdc_chain_pcm_rate), in order, with no gap: every sample that goes
+ * on towards the encoder, before the DTMF mask and resampling (in-band
+ * tones the FROM_INBAND mode detects are already muted). Runs inside
+ * cdc_chain_push, on its thread; pcm is valid during the call only. */
+typedef void (*cdc_pcm_tap_fn)(void *ctx, const int16_t *pcm, size_t samples, enum cdc_pcm_kind kind);
+/* Set (fn non-NULL) or clear the chain's PCM tap; from the pushing thread,
+ * or before the chain is shared. */
+void cdc_chain_set_pcm_tap(struct cdc_chain *ch, cdc_pcm_tap_fn fn, void *ctx);
+/* The rate of the PCM the chain decodes to, and its channels. */
+uint32_t cdc_chain_pcm_rate(const struct cdc_chain *ch, unsigned *channels);
+
 /* Make the chain's output carry DTMF event (0-15) for duration_ms
  * (10-5000) at volume (-dBm0; above 63 counts as 63), starting with the
  * next frame the chain emits (ng "play DTMF" on a transcoded stream). With

@@ -76,6 +76,10 @@ struct cdc_chain {
 	struct cdc_te_sender inj_te; /* with an out telephone-event PT */
 	struct cdc_dtmf_gen *inj_gen; /* without: tones at enc_rate */
 
+	cdc_pcm_tap_fn tap;         /* sees what feed() takes (cdc_chain_set_pcm_tap) */
+	void *tap_ctx;
+	enum cdc_pcm_kind kind;     /* of the PCM the next feed() takes */
+
 	int16_t *dec_buf, *conv_buf, *rs_buf, *acc, *det_buf;
 	size_t dec_cap, rs_cap, acc_cap, acc_len; /* in samples per channel */
 	struct cdc_chain_stats st;
@@ -199,6 +203,19 @@ void cdc_chain_destroy(struct cdc_chain *ch)
 	free(ch->det_buf);
 	cdc_mask_fini(&ch->mask);
 	free(ch);
+}
+
+void cdc_chain_set_pcm_tap(struct cdc_chain *ch, cdc_pcm_tap_fn fn, void *ctx)
+{
+	ch->tap = fn;
+	ch->tap_ctx = ctx;
+}
+
+uint32_t cdc_chain_pcm_rate(const struct cdc_chain *ch, unsigned *channels)
+{
+	if (channels)
+		*channels = ch->dch;
+	return ch->dec_rate;
 }
 
 void cdc_chain_get_stats(const struct cdc_chain *ch, struct cdc_chain_stats *st)
@@ -420,6 +437,8 @@ static void take_pcm(struct cdc_chain *ch, const int16_t *pcm, size_t n, struct 
  * masking is off, through the mask's delay line while it is on. */
 static void feed(struct cdc_chain *ch, const int16_t *pcm, size_t n, struct cdc_pkt *out, int *nout)
 {
+	if (ch->tap)
+		ch->tap(ch->tap_ctx, pcm, n, ch->kind);
 	if (!cdc_mask_on(&ch->mask)) {
 		take_pcm(ch, pcm, n, out, nout);
 		return;
@@ -551,8 +570,10 @@ static void fill_gap(struct cdc_chain *ch, uint32_t ticks, const uint8_t *next, 
 
 		if (ch->cn_active) {
 			comfort_noise(ch, ch->dec_buf, n);
+			ch->kind = CDC_PCM_COMFORT_NOISE;
 			got = (int)n;
 		} else {
+			ch->kind = CDC_PCM_CONCEALED;
 			if (ch->c.in.codec == CDC_OPUS)
 				n -= n % (ch->dec_rate / 400u); /* whole 2.5 ms */
 			if (n == 0)
@@ -567,6 +588,7 @@ static void fill_gap(struct cdc_chain *ch, uint32_t ticks, const uint8_t *next, 
 	if (fec) {
 		int got = cdc_dec_recover(ch->dec, next, next_len, ch->dec_buf, (size_t)fec);
 
+		ch->kind = CDC_PCM_RECOVERED;
 		if (got > 0)
 			feed(ch, ch->dec_buf, (size_t)got, out, nout);
 	}
@@ -615,8 +637,10 @@ static int push_audio(struct cdc_chain *ch, uint32_t ts, const uint8_t *payload,
 	if (!place(ch, ts, payload, len, out, &nout))
 		return nout;
 	n = cdc_decode(ch->dec, payload, len, ch->dec_buf, ch->dec_cap);
+	ch->kind = CDC_PCM_DECODED;
 	if (n < 0) {
 		ch->st.decode_errors++;
+		ch->kind = CDC_PCM_CONCEALED;
 		n = cdc_dec_conceal(ch->dec, ch->dec_buf, ch->last_in_samples);
 		if (n <= 0)
 			return nout;
@@ -699,6 +723,7 @@ static int push_te(struct cdc_chain *ch, uint32_t ts, bool marker, const uint8_t
 			if (ch->dch == 2)
 				for (size_t i = n; i-- > 0;)
 					ch->dec_buf[2 * i] = ch->dec_buf[2 * i + 1] = ch->dec_buf[i];
+			ch->kind = CDC_PCM_TONE;
 			feed(ch, ch->dec_buf, n, out, &nout);
 			ch->next_ts += in_ticks(ch, n);
 			ahead = (int32_t)(ts + te.duration - ch->next_ts);

@@ -17,7 +17,7 @@
 #include "ctl_call_int.h"
 #include "ctl_sdp.h"
 #include "ctl_val.h"
-#include "ctl_xcode.h"
+#include "mx.h"
 #include "dp.h"
 
 #define NBUCKETS 4096
@@ -49,8 +49,8 @@ static struct call *find(struct ctl_calls *c, const char *id)
 	return NULL;
 }
 
-/* Free one branch: its legs first (no worker runs a hook after that), then
- * its transcoders. */
+/* Free one branch: its transcoders first (they unhook their legs and stop
+ * their tickers), then its legs. */
 void ctl_branch_free(struct branch *b)
 {
 	struct call *k = b->call;
@@ -59,10 +59,10 @@ void ctl_branch_free(struct branch *b)
 	for (unsigned i = 0; i < CTL_SDP_MAX_MEDIA; i++) {
 		struct stream *st = &b->st[i];
 
+		mx_xcode_destroy(st->xc[0]);
+		mx_xcode_destroy(st->xc[1]);
 		for (int side = 0; side < 2; side++)
 			dp_leg_destroy(st->leg[side]);
-		ctl_xcode_destroy(st->xc[0]);
-		ctl_xcode_destroy(st->xc[1]);
 	}
 	for (unsigned i = 0; i < k->n_br; i++)
 		if (k->br[i] != b)

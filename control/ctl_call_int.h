@@ -27,7 +27,7 @@
 #define CTL_MAX_BRANCHES 8  /* forks of one call */
 #define CTL_MAX_ALIASES 4   /* earlier to-tags one branch answered with */
 
-struct ctl_xcode;
+struct mx_xcode;
 
 struct stream {
 	bool active;            /* relayed: RTP media with a port */
@@ -52,7 +52,7 @@ struct stream {
 	/* transcoding, when the answer's codec is not one the offerer has */
 	bool xcoded;
 	struct cdc_format xfmt[2]; /* the codec each side uses */
-	struct ctl_xcode *xc[2];   /* [0] on leg[0] (offerer -> answerer), [1] the other way */
+	struct mx_xcode *xc[2];    /* [0] terminates leg[0] (offerer -> answerer), [1] the other way */
 	uint8_t xpt[2];            /* the payload type each side uses when transcoded */
 	int xte[2];                /* telephone-event type each side uses when transcoded, -1 none */
 	/* codec options from the offer: "accept" (and "consume", "always

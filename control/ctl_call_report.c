@@ -14,7 +14,7 @@
 #include "ctl_call_int.h"
 #include "ctl_quality.h"
 #include "ctl_val.h"
-#include "ctl_xcode.h"
+#include "mx.h"
 #include "dp.h"
 
 /* ------------------------------------------------------------------ */
@@ -396,7 +396,7 @@ int ctl_cmd_play_dtmf(struct ctl_ng_req *r, void *ctx)
 		if (ms < 10 || ms > 5000)
 			return ctl_ng_error(r, "DTMF duration %lld ms is not within 10-5000", (long long)ms);
 		if (st->xc[from]) /* xc[from] makes what the other party receives */
-			rc = ctl_xcode_play_dtmf(st->xc[from], (uint8_t)event, (uint32_t)ms, (uint8_t)(v > 63 ? 63 : v));
+			rc = mx_xcode_play_dtmf(st->xc[from], (uint8_t)event, (uint32_t)ms, (uint8_t)(v > 63 ? 63 : v));
 		else
 			rc = dp_leg_play_event(st->leg[1 - from], (uint8_t)te, (uint8_t)event,
 					       (uint32_t)(ms * clock / 1000), (uint8_t)(v > 63 ? 63 : v));

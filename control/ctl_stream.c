@@ -15,7 +15,7 @@
 #include "ctl_call_int.h"
 #include "ctl_sdp.h"
 #include "ctl_val.h"
-#include "ctl_xcode.h"
+#include "mx.h"
 #include "dp.h"
 
 /* ------------------------------------------------------------------ */
@@ -549,8 +549,7 @@ void ctl_stream_unhook(struct stream *st)
 static void drop_chain(struct stream *st, int side)
 {
 	if (st->xc[side]) {
-		dp_leg_set_hook(st->leg[side], NULL, NULL); /* the worker lets go here */
-		ctl_xcode_destroy(st->xc[side]);
+		mx_xcode_destroy(st->xc[side]); /* unhooks the leg: the worker lets go here */
 		st->xc[side] = NULL;
 	}
 }
@@ -559,14 +558,14 @@ int ctl_stream_set_mask(struct stream *st, int side, enum cdc_dtmf_mask mode, un
 {
 	struct cdc_chain_conf c;
 	unsigned ptime = side ? st->b_ptime : st->a_ptime;
-	int te = side ? st->b_te : st->a_te;
+	int te = side ? st->b_te : st->a_te, e = 0;
 
 	st->mask[side] = mode;
 	st->mask_freq[side] = freq;
 	if (!st->active)
 		return 0;
 	if (st->xcoded)
-		return st->xc[side] ? ctl_xcode_set_dtmf_mask(st->xc[side], mode, freq) : 0;
+		return st->xc[side] ? mx_xcode_set_dtmf_mask(st->xc[side], mode, freq) : 0;
 	if (mode == CDC_DTMF_MASK_OFF) { /* relayed: back to plain forwarding */
 		drop_chain(st, side);
 		return 0;
@@ -582,16 +581,11 @@ int ctl_stream_set_mask(struct stream *st, int side, enum cdc_dtmf_mask mode, un
 			.dtmf = te >= 0 ? CDC_DTMF_PASS : CDC_DTMF_DROP,
 			.resample_quality = -1,
 		};
-		st->xc[side] = ctl_xcode_create(&c);
+		st->xc[side] = mx_xcode_create(st->leg[side], st->leg[!side], &(struct mx_xcode_conf){ .chain = c }, &e);
 		if (!st->xc[side])
-			return -EINVAL;
-		if (dp_leg_set_hook(st->leg[side], ctl_xcode_hook, st->xc[side])) {
-			ctl_xcode_destroy(st->xc[side]);
-			st->xc[side] = NULL;
-			return -EIO;
-		}
+			return e == -EINVAL ? -EINVAL : -EIO;
 	}
-	return ctl_xcode_set_dtmf_mask(st->xc[side], mode, freq);
+	return mx_xcode_set_dtmf_mask(st->xc[side], mode, freq);
 }
 
 static bool accepted(const struct stream *st, const struct cdc_format *f)
@@ -689,18 +683,19 @@ static int plan_transcoding(struct ctl_ng_req *r, struct stream *st, struct ctl_
 		for (unsigned k = 0; k < st->n_set; k++) /* codec set: the encoder's options */
 			if (cdc_format_compatible(&st->set[k].f, &c[d].out) && st->set[k].bitrate)
 				c[d].enc.bitrate = st->set[k].bitrate;
-		st->xc[d] = ctl_xcode_create(&c[d]);
+	}
+	for (int d = 0; d < 2; d++) {
+		int e = 0;
+
+		st->xc[d] = mx_xcode_create(st->leg[d], st->leg[!d], &(struct mx_xcode_conf){ .chain = c[d] }, &e);
 		if (!st->xc[d]) {
 			ctl_stream_unhook(st);
-			return ctl_ng_error(r, "Cannot transcode %s <-> %s", cdc_codec_name(fa->codec),
-					    cdc_codec_name(fb.codec));
-		}
-	}
-	for (int d = 0; d < 2; d++)
-		if (dp_leg_set_hook(st->leg[d], ctl_xcode_hook, st->xc[d])) {
-			ctl_stream_unhook(st);
+			if (e == -EINVAL)
+				return ctl_ng_error(r, "Cannot transcode %s <-> %s", cdc_codec_name(fa->codec),
+						    cdc_codec_name(fb.codec));
 			return ctl_ng_error(r, "Cannot attach the transcoder");
 		}
+	}
 	st->xcoded = true;
 	st->xfmt[0] = *fa;
 	st->xfmt[1] = fb;

@@ -130,28 +130,50 @@ int dp_leg_set_srtp(struct dp_leg *l, const struct dp_sdes *rx, const struct dp_
 int dp_leg_set_flags(struct dp_leg *l, unsigned flags);
 /* RTP clock rate of the leg's media, for jitter in ms and DP_LEG_REWRITE. */
 int dp_leg_set_clock(struct dp_leg *l, uint32_t clock_rate);
-/* A media hook replaces plain forwarding for what a leg receives: each
- * valid RTP packet's payload goes to fn (on the worker lcore, so fn must not
- * block, lock or allocate), which returns up to max packets to send through
- * the peer leg instead (payloads stay valid until its next call). The
- * dataplane builds their RTP headers (its own SSRC and sequence, ts offset
- * by a random base) and encrypts them for the peer. RTCP is not forwarded
- * across a hooked leg: the dataplane sends the peer its own reports instead
- * (dp_media_conf.rtcp_interval_ms). Transcoding chains (control/ctl_xcode)
- * plug in here. */
-struct dp_pkt_out {
+/* A terminated leg: medius is the RTP endpoint its peer talks to (the
+ * media engine, mixer/, transcodes, mixes or plays out what it receives).
+ * A media hook replaces plain forwarding for what the leg receives: each
+ * valid RTP packet (authenticated and decrypted, source policy applied,
+ * "block DTMF" applied) goes to fn on the worker lcore, which must not
+ * block, lock, allocate or log, and must copy what it keeps: the payload is
+ * valid only during the call. Nothing is forwarded to the peer leg. RTCP is
+ * not forwarded across a hooked leg either: the dataplane reports to the
+ * leg's peer itself (dp_media_conf.rtcp_interval_ms), an SR about what
+ * dp_leg_send sent it and a report block about what it receives. */
+struct dp_rtp_in {
 	uint8_t pt;
 	bool marker;
-	uint32_t ts;
-	uint16_t len;
+	uint16_t seq;
+	uint32_t ts, ssrc;
 	const uint8_t *payload;
+	uint16_t len;
+	uint64_t arrival_tsc; /* rte_rdtsc() when its burst was read */
 };
-typedef int (*dp_media_hook_fn)(void *ctx, uint8_t pt, uint32_t ts, bool marker, const uint8_t *payload,
-				uint16_t len, struct dp_pkt_out *out, int max);
-#define DP_HOOK_MAX_OUT 40
+typedef void (*dp_media_hook_fn)(void *ctx, const struct dp_rtp_in *p);
 /* Set (fn non-NULL) or clear the hook of leg l. Returns 0 or -errno. The
  * previous ctx is no longer used by the worker once this returns. */
 int dp_leg_set_hook(struct dp_leg *l, dp_media_hook_fn fn, void *ctx);
+
+/* One RTP packet the media engine sends: its header fields and payload. */
+struct dp_rtp_out {
+	uint8_t pt;
+	bool marker;
+	uint16_t seq;
+	uint32_t ts, ssrc;
+	const uint8_t *payload;
+	uint16_t len;
+};
+/* Worker side, on the lcore that serves l's call (from a ticker or a media
+ * hook of that call): send n RTP packets, with the header fields the
+ * caller chose (its own SSRC, sequence and timestamp), out of leg l's RTP
+ * port to l's peer (its latched or signalled address), encrypted with l's
+ * tx key. Payloads are copied. The packets count as media medius generated
+ * for l's peer: l's RTCP SR reports them. Returns how many were queued to
+ * the port; the rest are counted as drops on l (no destination yet, no
+ * mbuf, SRTP error, or the port refused). */
+unsigned dp_leg_send(struct dp_leg *l, const struct dp_rtp_out *pk, unsigned n);
+/* The call leg l belongs to (for dp_ticker_add). */
+struct dp_call *dp_leg_call(const struct dp_leg *l);
 
 /* Consume, without forwarding, the RTP packets of payload type pt that the
  * leg receives (ng "block DTMF": pt is the telephone-event type); -1 stops
@@ -192,7 +214,8 @@ struct dp_leg_stats {
 	bool latched;
 	struct sockaddr_storage source; /* the latched source (RTP) */
 	uint64_t drops[DP_DROP__COUNT];
-	uint64_t hook_in, hook_out;    /* packets into and out of the media hook */
+	uint64_t hook_in;              /* packets handed to the media hook (terminated legs) */
+	uint64_t hook_out;             /* packets dp_leg_send sent to the peer */
 	uint64_t blocked;              /* packets of the blocked payload type consumed */
 	uint64_t events_played;        /* RFC 4733 packets injected (ng play DTMF) */
 	uint64_t rtcp_generated;       /* RTCP reports medius sent the peer itself (transcoded legs) */

@@ -247,44 +247,60 @@ static uint8_t *gen_alloc(struct dp_worker *w, struct dp_leg *a, uint16_t len, s
 	return q;
 }
 
-/* Send what a's media hook made of RTP packet p (header r) through b. */
-static void run_hook(struct dp_worker *w, struct dp_leg *a, struct dp_leg *b, const uint8_t *p,
-		     const struct dp_rtp *r, struct tx_batch *tx, uint64_t now)
+/* Hand valid RTP packet p (header r) of terminated leg a to its hook. */
+static void run_hook(struct dp_leg *a, const uint8_t *p, const struct dp_rtp *r, uint64_t now)
 {
-	static _Thread_local struct dp_pkt_out out[DP_HOOK_MAX_OUT];
-	const struct sockaddr_storage *dst = peer_dest(b, false);
-	int n;
+	struct dp_rtp_in in = {
+		.pt = r->pt, .marker = r->marker, .seq = r->seq, .ts = r->ts, .ssrc = r->ssrc,
+		.payload = p + r->payload_off, .len = r->payload_len, .arrival_tsc = now,
+	};
 
 	a->stats.hook_in++;
-	n = a->hook(a->hook_ctx, r->pt, r->ts, r->marker, p + r->payload_off, r->payload_len, out, DP_HOOK_MAX_OUT);
-	if (n <= 0)
-		return;
-	if (dst->ss_family == 0) {
-		drop(w, a, DP_DROP_NO_DEST);
-		return;
-	}
-	for (int i = 0; i < n && i < DP_HOOK_MAX_OUT; i++) {
-		struct rte_mbuf *m;
-		uint8_t *q = gen_alloc(w, a, (uint16_t)(DP_RTP_HDR_LEN + out[i].len), &m);
+	a->hook(a->hook_ctx, &in);
+}
 
-		if (!q)
+unsigned dp_leg_send(struct dp_leg *l, const struct dp_rtp_out *pk, unsigned n)
+{
+	struct dp_worker *w = l->w;
+	const struct sockaddr_storage *dst = peer_dest(l, false);
+	struct tx_batch tx; /* 8.8 KB: set only what is read */
+	uint64_t now = rte_rdtsc();
+	unsigned sent = 0;
+
+	tx.n = 0;
+	tx.from = NULL;
+	for (unsigned i = 0; i < n; i++) {
+		struct rte_mbuf *m;
+		uint8_t *q;
+
+		if (dst->ss_family == 0) {
+			drop(w, l, DP_DROP_NO_DEST);
 			continue;
-		q[1] = (uint8_t)((out[i].marker ? 0x80 : 0) | (out[i].pt & 0x7f));
-		dp_rtp_set_seq(q, b->gen_seq++);
-		dp_rtp_set_ts(q, out[i].ts + b->gen_ts_base);
-		dp_rtp_set_ssrc(q, b->gen_ssrc);
-		memcpy(q + DP_RTP_HDR_LEN, out[i].payload, out[i].len);
-		if (!send_out(w, a, b, false, m, tx, &b->rtp, dst)) {
+		}
+		if (!(q = gen_alloc(w, l, (uint16_t)(DP_RTP_HDR_LEN + pk[i].len), &m)))
+			continue;
+		q[1] = (uint8_t)((pk[i].marker ? 0x80 : 0) | (pk[i].pt & 0x7f));
+		dp_rtp_set_seq(q, pk[i].seq);
+		dp_rtp_set_ts(q, pk[i].ts);
+		dp_rtp_set_ssrc(q, pk[i].ssrc);
+		memcpy(q + DP_RTP_HDR_LEN, pk[i].payload, pk[i].len);
+		if (!send_out(w, l, l, false, m, &tx, &l->rtp, dst)) {
 			rte_pktmbuf_free(m);
 			continue;
 		}
-		a->stats.hook_out++;
-		b->gen_packets++;
-		b->gen_octets += out[i].len;
-		b->gen_last_ts = out[i].ts + b->gen_ts_base;
-		b->gen_last_tsc = now;
+		l->stats.hook_out++;
+		l->gen_ssrc = pk[i].ssrc;
+		l->gen_packets++;
+		l->gen_octets += pk[i].len;
+		l->gen_last_ts = pk[i].ts;
+		l->gen_last_tsc = now;
+		sent++;
 	}
+	flush(w, &tx);
+	return sent;
 }
+
+struct dp_call *dp_leg_call(const struct dp_leg *l) { return l->call; }
 
 /* On a hooked (transcoded) leg medius is the RTP endpoint the peer talks
  * to, so it reports to the peer itself (RFC 3550 6.4): an SR about the media
@@ -521,19 +537,18 @@ static bool relay_one(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf *m
 		rx_stats(w, a, &r, now);
 	}
 
-	/* where to */
-	if (!b) {
-		drop(w, a, DP_DROP_NO_FLOW);
-		return false;
-	}
+	/* where to: a terminated leg's media goes to its hook */
 	if (a->hook) {
-		if (!rtcp)
-		{
-			run_hook(w, a, b, p, &r, tx_rtp, now);
+		if (!rtcp) {
+			run_hook(a, p, &r, now);
 			if (now - a->rtcp_gen_tsc >= (uint64_t)dp_rtcp_interval_ms * w->tsc_hz / 1000u)
 				rtcp_generate(w, a, now, tx_rtcp);
 		}
 		return false; /* consumed: the input mbuf is freed by the caller */
+	}
+	if (!b) {
+		drop(w, a, DP_DROP_NO_FLOW);
+		return false;
 	}
 	mux = b->flags & DP_LEG_RTCP_MUX;
 	if (rtcp && !mux) {

@@ -46,8 +46,9 @@ def send(sock, to, pt, base_seq, law):
         payload = enc(PCM[k * 320:(k + 1) * 320], 2)
         sock.sendto(struct.pack("!BBHII", 0x80, pt, base_seq + k, (base_seq + k) * 160, 0xA) + payload,
                     ("127.0.0.1", to))
-    # and one RFC 4733 event, which blocking must drop
-    sock.sendto(struct.pack("!BBHIIBBH", 0x80, 101, base_seq + 999, base_seq * 160, 0xA, 5, 10, 160),
+    # and one RFC 4733 event, which blocking must drop (numbered right after
+    # the audio, as a sender would: a jitter buffer drops a lone packet far ahead)
+    sock.sendto(struct.pack("!BBHIIBBH", 0x80, 101, base_seq + len(PCM) // 320, base_seq * 160, 0xA, 5, 10, 160),
                 ("127.0.0.1", to))
 
 

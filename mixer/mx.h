@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: MIT
+ * mixer/: the media engine's public door (prefix mx_).
+ *
+ * Where medius terminates media: a leg whose packets go to the engine
+ * instead of being relayed (dp_leg_set_hook) is an endpoint. Its packets
+ * enter a jitter buffer on arrival; the worker's media clock (dp_clock.h)
+ * plays them out in order, paced by their timestamps, into a graph that
+ * decodes, converts and encodes them, and sends the result out of any leg
+ * of the call with the engine's own SSRC, sequence and timestamps
+ * (dp_leg_send). Taps copy what an endpoint hears and says into rings that
+ * a thread off the worker reads.
+ *
+ * Built so far: the jitter buffer (mx_jb), taps (mx_tap), and the 1:1
+ * transcoding graph (mx_xcode). Threads: "worker" functions run on the
+ * lcore that serves the call, from its hook or its ticker, and never lock,
+ * allocate, log or make a syscall; "control" functions run on the control
+ * lcore; "consumer" functions on the thread that drains a tap.
+ */
+#ifndef MX_H
+#define MX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cdc.h"
+#include "dp.h"
+
+/* ------------------------------------------------------------------ */
+/* Jitter buffer                                                        */
+
+/* Play-out delay bounds (ms) and what the buffer holds. */
+struct mx_jb_conf {
+	uint32_t clock_rate;   /* the stream's RTP clock */
+	uint32_t min_ms;       /* the delay never adapts below this */
+	uint32_t max_ms;       /* nor above this */
+	uint16_t slots;        /* packets held at most: a power of 2, 8..1024 */
+	uint16_t max_payload;  /* bytes per packet at most */
+};
+#define MX_JB_MIN_MS_DEFAULT 10
+#define MX_JB_MAX_MS_DEFAULT 300
+#define MX_JB_SLOTS_DEFAULT 64
+/* How long the delay estimate remembers a delay spike: two windows of this. */
+#define MX_JB_WINDOW_MS 2000
+
+/* One packet in or out of the buffer. */
+struct mx_jb_pkt {
+	uint16_t seq;
+	uint32_t ts, ssrc;
+	uint8_t pt;
+	bool marker;
+	uint16_t len;
+	const uint8_t *payload;
+};
+
+struct mx_jb_stats {
+	uint64_t received;    /* packets put */
+	uint64_t played;      /* released in sequence order */
+	uint64_t lost;        /* skipped: never there when a later packet was due (or
+			       * still held when the buffer restarted) */
+	uint64_t late;        /* arrived after their turn (already counted lost): dropped */
+	uint64_t duplicates;  /* a sequence number held or played already: dropped */
+	uint64_t reordered;   /* arrived after a higher sequence number, in time */
+	uint64_t early;       /* too far ahead to hold (or renumbered): dropped; a second
+			       * one in sequence right after restarts the buffer there */
+	uint64_t oversized;   /* payload larger than max_payload: dropped */
+	uint64_t resets;      /* restarts: a new SSRC, or a sequence or timestamp jump */
+	uint32_t held;        /* packets held now */
+	uint32_t delay_ms;    /* the play-out delay now (target, above the fastest packet) */
+	uint32_t delay_max_ms;/* the largest it has been */
+};
+
+struct mx_jb;
+
+/* Bytes of caller memory a buffer for c needs; 0 for a bad c. */
+size_t mx_jb_memsize(const struct mx_jb_conf *c);
+/* Set up a buffer in mem (mx_jb_memsize bytes, 8-byte aligned). Returns it,
+ * or NULL for a bad c. Nothing to free but mem. */
+struct mx_jb *mx_jb_init(void *mem, const struct mx_jb_conf *c);
+
+/* Worker: take packet p, which arrived at now (in the stream's clock units,
+ * from any origin, wrapping at 32 bits; the same origin for every call).
+ * The payload is copied. timing: p's timestamp is its capture time, so its
+ * arrival tells the network's jitter (false for RFC 4733 continuation
+ * packets, which carry their event's start). */
+void mx_jb_put(struct mx_jb *jb, const struct mx_jb_pkt *p, uint32_t now, bool timing);
+/* Worker: the next packet to play at now, in sequence order, once its
+ * time (timestamp + the fastest transit seen + the adaptive delay) has
+ * come; missing packets are skipped (lost) when a later one is due. Returns
+ * 1 with *out filled (its payload valid until the next mx_jb_pop or
+ * mx_jb_put), or 0 when nothing is due. */
+int mx_jb_pop(struct mx_jb *jb, uint32_t now, struct mx_jb_pkt *out);
+/* Counters (a copy; safe from the control lcore, figures may be a packet apart). */
+void mx_jb_get_stats(const struct mx_jb *jb, struct mx_jb_stats *out);
+
+/* ------------------------------------------------------------------ */
+/* Taps: single-producer single-consumer rings of media frames          */
+
+enum mx_tap_kind {
+	MX_TAP_PCM_IN,  /* decoded audio an endpoint received (s16, the graph's decode rate) */
+	MX_TAP_RTP_OUT, /* a whole RTP packet the engine sent (header and payload, before SRTP) */
+};
+
+struct mx_tap_frame {
+	enum mx_tap_kind kind;
+	uint32_t rate;          /* PCM: sample rate; RTP: the stream's clock rate */
+	uint8_t channels;       /* PCM */
+	uint8_t pcm_kind;       /* PCM: enum cdc_pcm_kind (decoded, concealed, ...) */
+	uint32_t seq;           /* frames offered to the tap before this one: a jump marks overruns */
+	uint64_t tsc;           /* rte_rdtsc() on the worker when it was put */
+	uint32_t len;           /* bytes of data */
+};
+
+struct mx_tap;
+
+/* A ring of `frames` slots (a power of 2, 2..65536) of up to max_bytes of
+ * data each. Control. NULL for bad sizes or no memory. */
+struct mx_tap *mx_tap_create(unsigned frames, uint32_t max_bytes);
+/* Free; accepts NULL. Only once the producer can no longer put (its graph
+ * destroyed, or mx_xcode_set_tap replaced it) and the consumer stopped. */
+void mx_tap_destroy(struct mx_tap *t);
+/* Worker (the one producer): copy a frame in. Never blocks: when the ring
+ * is full, or data is larger than a slot, the frame is dropped and counted
+ * as an overrun. Returns true when it was queued. */
+bool mx_tap_put(struct mx_tap *t, const struct mx_tap_frame *f, const void *data);
+/* The same with the data in two pieces: a_len bytes at a, then
+ * f->len - a_len bytes at b. */
+bool mx_tap_putv(struct mx_tap *t, const struct mx_tap_frame *f, const void *a, uint32_t a_len, const void *b);
+/* Consumer (one thread): the next frame, into *f and buf (room for max
+ * bytes; a larger frame is cut). Returns 1, or 0 when the ring is empty. */
+int mx_tap_get(struct mx_tap *t, struct mx_tap_frame *f, void *buf, uint32_t max);
+struct mx_tap_stats {
+	uint64_t put, got, overruns;
+};
+void mx_tap_get_stats(const struct mx_tap *t, struct mx_tap_stats *out);
+
+/* ------------------------------------------------------------------ */
+/* The 1:1 transcoding graph                                            */
+
+/* One direction of a transcoded (or DTMF-masked) leg pair: leg `in` is
+ * terminated (its media enters this graph's jitter buffer), and on every
+ * media-clock tick what is due is decoded, converted and re-encoded by a
+ * codecs/ chain (cdc_chain: DTMF conversion and masking included) and sent
+ * out of leg `out` with the graph's own SSRC, sequence and timestamps.
+ * The other direction is another mx_xcode, or plain relaying. */
+struct mx_xcode;
+
+struct mx_xcode_conf {
+	struct cdc_chain_conf chain;
+	uint32_t jb_min_ms, jb_max_ms; /* 0: the defaults */
+};
+
+/* Control: build the graph for legs in and out (of one call) and start
+ * it: its ticker runs on the call's worker and leg in's hook feeds it.
+ * NULL with *err = -EINVAL (the chain cannot be built), -ENOMEM, or what
+ * the dataplane refused. */
+struct mx_xcode *mx_xcode_create(struct dp_leg *in, struct dp_leg *out, const struct mx_xcode_conf *c,
+				 int *err);
+/* Control: stop it (leg in is unhooked, the ticker removed) and free it,
+ * with any taps it still holds. Accepts NULL. */
+void mx_xcode_destroy(struct mx_xcode *x);
+/* Control: hand the chain ng "play DTMF" / the DTMF mask (cdc.h). */
+int mx_xcode_play_dtmf(struct mx_xcode *x, uint8_t event, uint32_t duration_ms, uint8_t volume);
+int mx_xcode_set_dtmf_mask(struct mx_xcode *x, enum cdc_dtmf_mask mode, unsigned freq_hz);
+
+struct mx_xcode_stats {
+	struct cdc_chain_stats chain;
+	struct mx_jb_stats jb;
+	uint64_t ticks;        /* clock ticks run */
+	uint64_t sent;         /* packets dp_leg_send queued */
+};
+void mx_xcode_get_stats(const struct mx_xcode *x, struct mx_xcode_stats *out);
+/* Control: attach tap t (NULL: detach) to what leg in hears (kind
+ * MX_TAP_PCM_IN: the decoded audio, concealment included) or what the
+ * graph sends out of leg out (MX_TAP_RTP_OUT). The worker sees the change
+ * at its next tick. A tap replaced or detached stays the graph's until
+ * mx_xcode_destroy frees it: the caller must not destroy it itself. */
+int mx_xcode_set_tap(struct mx_xcode *x, enum mx_tap_kind kind, struct mx_tap *t);
+/* The rate and channels of the PCM the PCM_IN tap carries. */
+uint32_t mx_xcode_pcm_rate(const struct mx_xcode *x, unsigned *channels);
+
+#endif

@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: MIT
+ * mx_jb: the adaptive jitter buffer of a terminated leg (see mx.h).
+ *
+ * Packets sit in a ring of slots indexed by sequence number. Each one is
+ * due at  ts + base + delay  (all in the stream's clock units, wrapping):
+ *  - transit = arrival - ts; base is the smallest transit over the last
+ *    one to two windows of MX_JB_WINDOW_MS (the fastest a packet came
+ *    through; the windows let it follow clock drift and route changes);
+ *  - delay is the largest transit above the smallest over the same
+ *    windows (the spread the network added), within [min_ms, max_ms].
+ *    It grows at once when a packet comes later than the delay allows,
+ *    and shrinks by at most SHRINK_MS_PER_S per second of media, so the
+ *    output is never squeezed hard.
+ * A packet that came in time, even out of order, is therefore played with
+ * its own audio. Play-out goes in sequence order: a missing packet is
+ * given up (lost) only when a later one is due; one that comes after its
+ * turn is late. A 64-bit map of what was played tells a duplicate of a
+ * played packet from a late one.
+ */
+#include "mx.h"
+
+#include <string.h>
+
+#define SHRINK_MS_PER_S 50u     /* the delay shrinks at most this fast */
+#define JUMP_SEQ 1000           /* further back than this is not late but renumbered */
+#define JUMP_MS 10000           /* so does a transit jump this big */
+
+struct slot {
+	bool used;
+	bool marker;
+	uint8_t pt;
+	uint16_t seq;
+	uint16_t len;
+	uint32_t ts;
+};
+
+struct win {
+	bool valid;
+	uint32_t min, max; /* transit extremes (compared as signed differences) */
+};
+
+struct mx_jb {
+	struct mx_jb_conf c;
+	uint16_t mask;
+	uint32_t min_delay, max_delay, window, jump_transit;
+
+	bool started, played_any;
+	uint32_t ssrc;
+	uint16_t next_seq;  /* the next to play */
+	uint16_t high_seq;  /* the highest held or played */
+	uint64_t played_map;/* bit i: seq next_seq - 1 - i was played */
+	bool probe_valid;   /* a packet too far off came: probe_seq */
+	uint16_t probe_seq;
+
+	struct win w[2];    /* w[0] the current window, w[1] the one before */
+	uint32_t w_start;
+	uint32_t base, delay;
+	bool base_valid;
+	uint32_t last_ts;   /* of the last timing packet */
+
+	struct mx_jb_stats st;
+	struct slot *slots;
+	uint8_t *payload;
+};
+
+static size_t align8(size_t n) { return (n + 7) & ~(size_t)7; }
+
+size_t mx_jb_memsize(const struct mx_jb_conf *c)
+{
+	if (!c || c->slots < 8 || c->slots > 1024 || (c->slots & (c->slots - 1)) || !c->max_payload ||
+	    !c->clock_rate || c->clock_rate > 192000 || c->min_ms > c->max_ms || c->max_ms > 5000)
+		return 0;
+	return align8(sizeof(struct mx_jb)) + align8(sizeof(struct slot) * c->slots) +
+	       (size_t)c->slots * c->max_payload;
+}
+
+static uint32_t ms_to_clk(const struct mx_jb *jb, uint32_t ms) { return (uint32_t)((uint64_t)ms * jb->c.clock_rate / 1000u); }
+
+static int32_t sdiff(uint32_t a, uint32_t b) { return (int32_t)(a - b); }
+
+struct mx_jb *mx_jb_init(void *mem, const struct mx_jb_conf *c)
+{
+	size_t sz = mx_jb_memsize(c);
+	struct mx_jb *jb = mem;
+
+	if (!sz || !mem)
+		return NULL;
+	memset(mem, 0, sz);
+	jb->c = *c;
+	jb->mask = (uint16_t)(c->slots - 1);
+	jb->slots = (struct slot *)((uint8_t *)mem + align8(sizeof(*jb)));
+	jb->payload = (uint8_t *)jb->slots + align8(sizeof(struct slot) * c->slots);
+	jb->min_delay = ms_to_clk(jb, c->min_ms);
+	jb->max_delay = ms_to_clk(jb, c->max_ms);
+	jb->window = ms_to_clk(jb, MX_JB_WINDOW_MS);
+	jb->jump_transit = ms_to_clk(jb, JUMP_MS);
+	jb->delay = jb->min_delay;
+	return jb;
+}
+
+/* Forget the stream: held packets are dropped, timing starts afresh. */
+static void restart(struct mx_jb *jb, const struct mx_jb_pkt *p)
+{
+	for (unsigned i = 0; i < jb->c.slots; i++)
+		jb->slots[i].used = false;
+	jb->st.lost += jb->st.held; /* what the old stream still had in the buffer */
+	jb->st.held = 0;
+	jb->ssrc = p->ssrc;
+	jb->next_seq = jb->high_seq = p->seq;
+	jb->played_any = false;
+	jb->played_map = 0;
+	jb->w[0].valid = jb->w[1].valid = false;
+	jb->base_valid = false;
+	jb->delay = jb->min_delay;
+	jb->started = true;
+}
+
+static uint32_t delay_ms(const struct mx_jb *jb, uint32_t d) { return (uint32_t)((uint64_t)d * 1000u / jb->c.clock_rate); }
+
+/* Account the transit of a packet that arrived at now: base and delay. */
+static void timing(struct mx_jb *jb, uint32_t ts, uint32_t now)
+{
+	uint32_t transit = now - ts, lo, hi, want;
+	int32_t gap = jb->base_valid ? sdiff(ts, jb->last_ts) : 0; /* media since the last one */
+
+	if (jb->base_valid && (sdiff(transit, jb->base) > (int32_t)jb->jump_transit ||
+			       sdiff(jb->base, transit) > (int32_t)jb->jump_transit)) {
+		/* the sender's timestamps jumped: learn the timing afresh */
+		jb->st.resets++;
+		jb->w[0].valid = jb->w[1].valid = false;
+		jb->base_valid = false;
+	}
+	if (!jb->w[0].valid || sdiff(now, jb->w_start) >= (int32_t)jb->window) {
+		if (jb->w[0].valid)
+			jb->w[1] = jb->w[0];
+		jb->w[0].valid = true;
+		jb->w[0].min = jb->w[0].max = transit;
+		jb->w_start = now;
+	} else {
+		if (sdiff(transit, jb->w[0].min) < 0)
+			jb->w[0].min = transit;
+		if (sdiff(transit, jb->w[0].max) > 0)
+			jb->w[0].max = transit;
+	}
+	lo = jb->w[0].min;
+	hi = jb->w[0].max;
+	if (jb->w[1].valid) {
+		if (sdiff(jb->w[1].min, lo) < 0)
+			lo = jb->w[1].min;
+		if (sdiff(jb->w[1].max, hi) > 0)
+			hi = jb->w[1].max;
+	}
+	jb->base = lo;
+	jb->base_valid = true;
+	jb->last_ts = ts;
+	want = hi - lo;
+	if (want < jb->min_delay)
+		want = jb->min_delay;
+	if (want > jb->max_delay)
+		want = jb->max_delay;
+	if (want >= jb->delay) {
+		jb->delay = want;
+	} else { /* shrink gently: at most SHRINK_MS_PER_S of delay per second of media */
+		uint32_t step = gap > 0 && gap < (int32_t)jb->c.clock_rate
+					? (uint32_t)((uint64_t)gap * SHRINK_MS_PER_S / 1000u) : 0;
+
+		jb->delay = jb->delay - want > step ? jb->delay - step : want;
+	}
+	if (delay_ms(jb, jb->delay) > jb->st.delay_max_ms)
+		jb->st.delay_max_ms = delay_ms(jb, jb->delay);
+	jb->st.delay_ms = delay_ms(jb, jb->delay);
+}
+
+void mx_jb_put(struct mx_jb *jb, const struct mx_jb_pkt *p, uint32_t now, bool timing_ref)
+{
+	int32_t d;
+	struct slot *s;
+
+	jb->st.received++;
+	if (p->len > jb->c.max_payload) {
+		jb->st.oversized++;
+		return;
+	}
+	if (!jb->started || p->ssrc != jb->ssrc) {
+		if (jb->started)
+			jb->st.resets++;
+		restart(jb, p);
+	}
+	d = (int16_t)(uint16_t)(p->seq - jb->next_seq);
+	if (d < -JUMP_SEQ || (d >= 0 && (uint16_t)d >= jb->c.slots)) {
+		/* further off than the ring holds: a lone packet is dropped; a
+		 * second one right after it means the stream moved (RFC 3550
+		 * A.1's probation): start over there */
+		if (!jb->probe_valid || p->seq != (uint16_t)(jb->probe_seq + 1)) {
+			jb->probe_valid = true;
+			jb->probe_seq = p->seq;
+			jb->st.early++;
+			return;
+		}
+		jb->st.resets++;
+		restart(jb, p);
+		jb->played_any = true; /* what was before it is gone, not awaited */
+		d = 0;
+	}
+	jb->probe_valid = false;
+	if (d < 0) {
+		unsigned back = (unsigned)-d;
+
+		if (!jb->played_any && (uint16_t)(jb->high_seq - p->seq) < jb->c.slots) {
+			jb->next_seq = p->seq; /* an earlier packet before play-out began */
+		} else {
+			if (back <= 64 && (jb->played_map >> (back - 1)) & 1)
+				jb->st.duplicates++;
+			else
+				jb->st.late++;
+			return;
+		}
+	}
+	s = &jb->slots[p->seq & jb->mask];
+	if (s->used && s->seq == p->seq) {
+		jb->st.duplicates++;
+		return;
+	}
+	if (!s->used)
+		jb->st.held++;
+	if ((int16_t)(uint16_t)(p->seq - jb->high_seq) < 0)
+		jb->st.reordered++;
+	else
+		jb->high_seq = p->seq;
+	s->used = true;
+	s->seq = p->seq;
+	s->ts = p->ts;
+	s->pt = p->pt;
+	s->marker = p->marker;
+	s->len = p->len;
+	memcpy(jb->payload + (size_t)(p->seq & jb->mask) * jb->c.max_payload, p->payload, p->len);
+	if (timing_ref || !jb->base_valid)
+		timing(jb, p->ts, now);
+}
+
+static bool due(const struct mx_jb *jb, uint32_t ts, uint32_t now)
+{
+	return sdiff(now, ts + jb->base + jb->delay) >= 0;
+}
+
+static void release(struct mx_jb *jb, struct slot *s, struct mx_jb_pkt *out)
+{
+	s->used = false;
+	jb->st.held--;
+	jb->st.played++;
+	jb->played_any = true;
+	jb->played_map = jb->played_map << 1 | 1;
+	jb->next_seq++;
+	out->seq = s->seq;
+	out->ts = s->ts;
+	out->ssrc = jb->ssrc;
+	out->pt = s->pt;
+	out->marker = s->marker;
+	out->len = s->len;
+	out->payload = jb->payload + (size_t)(s->seq & jb->mask) * jb->c.max_payload;
+}
+
+int mx_jb_pop(struct mx_jb *jb, uint32_t now, struct mx_jb_pkt *out)
+{
+	while (jb->started && jb->st.held) {
+		struct slot *s = &jb->slots[jb->next_seq & jb->mask];
+		uint16_t k;
+
+		if (s->used && s->seq == jb->next_seq) {
+			if (!jb->base_valid || !due(jb, s->ts, now))
+				return 0;
+			release(jb, s, out);
+			return 1;
+		}
+		/* a hole: skip it once the next packet held is due */
+		for (k = 1; k < jb->c.slots; k++) {
+			uint16_t q = (uint16_t)(jb->next_seq + k);
+
+			s = &jb->slots[q & jb->mask];
+			if (s->used && s->seq == q)
+				break;
+		}
+		if (k == jb->c.slots || !jb->base_valid || !due(jb, s->ts, now))
+			return 0;
+		jb->st.lost += k;
+		jb->played_map = k >= 64 ? 0 : jb->played_map << k;
+		jb->next_seq = (uint16_t)(jb->next_seq + k);
+	}
+	return 0;
+}
+
+void mx_jb_get_stats(const struct mx_jb *jb, struct mx_jb_stats *out) { *out = jb->st; }
