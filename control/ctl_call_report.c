@@ -62,6 +62,31 @@ void ctl_stats_dataplane(struct ctl_arena *a, struct ctl_val *tot)
 	ctl_dict_add(tot, "media clock", 11, clk);
 }
 
+/* A terminated leg's jitter buffer and what its transcoder concealed. */
+static struct ctl_val *jb_report(struct ctl_arena *a, const struct mx_xcode *x)
+{
+	struct ctl_val *d = ctl_val_dict(a);
+	struct mx_xcode_stats xs;
+
+	if (!d)
+		return NULL;
+	mx_xcode_get_stats(x, &xs);
+	ctl_dict_add_int(a, d, "received", (int64_t)xs.jb.received);
+	ctl_dict_add_int(a, d, "played", (int64_t)xs.jb.played);
+	ctl_dict_add_int(a, d, "lost", (int64_t)xs.jb.lost);
+	ctl_dict_add_int(a, d, "late", (int64_t)xs.jb.late);
+	ctl_dict_add_int(a, d, "duplicates", (int64_t)xs.jb.duplicates);
+	ctl_dict_add_int(a, d, "reordered", (int64_t)xs.jb.reordered);
+	ctl_dict_add_int(a, d, "early", (int64_t)xs.jb.early);
+	ctl_dict_add_int(a, d, "resets", (int64_t)xs.jb.resets);
+	ctl_dict_add_int(a, d, "held", xs.jb.held);
+	ctl_dict_add_int(a, d, "delay ms", xs.jb.delay_ms);
+	ctl_dict_add_int(a, d, "delay max ms", xs.jb.delay_max_ms);
+	ctl_dict_add_int(a, d, "concealed ms", (int64_t)xs.chain.concealed_ms);
+	ctl_dict_add_int(a, d, "packets sent", (int64_t)xs.sent);
+	return d;
+}
+
 static struct ctl_val *leg_stats(struct ctl_ng_req *r, struct stream *st, int side, uint64_t tot[2][3])
 {
 	struct ctl_arena *a = ctl_ng_arena(r);
@@ -105,6 +130,8 @@ static struct ctl_val *leg_stats(struct ctl_ng_req *r, struct stream *st, int si
 	ctl_dict_add_int(a, d, "lost", ls.lost);
 	ctl_dict_add_int(a, d, "jitter ms x1000", (int64_t)(ls.jitter_ms * 1000));
 	ctl_dict_add_int(a, d, "RTT ms", ls.rtt_ms);
+	if (st->xc[side])
+		ctl_dict_add(d, "jitter buffer", 13, jb_report(a, st->xc[side]));
 	loss = ls.expected ? 100.0 * ls.lost / ls.expected : 0;
 	mos = ctl_mos_estimate(st->xcoded ? st->xfmt[side].codec : st->fmt_known ? st->fmt.codec : CDC_PCMU, loss,
 			       (ls.rtt_ms > 0 ? ls.rtt_ms / 2.0 : 0) + 2 * ls.jitter_ms + 20);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT
  * ctl_config: table-driven INI configuration (see ctl_config.h). */
 #include "ctl_config.h"
+#include "mx.h"
 
 #include <errno.h>
 #include <ini.h>
@@ -52,6 +53,8 @@ static const struct key keys[] = {
 	{ "media", "rtcp_interval_ms", K_U32, F(media.rtcp_interval_ms), 500, 60000, false },
 	{ "media", "transcode_workers", K_U32, F(media.transcode_workers), 0, 128, false },
 	{ "media", "clock_ms", K_U32, F(media.clock_ms), 10, 20, false },
+	{ "media", "jitter_buffer_min_ms", K_U32, F(jb_min_ms), 0, 1000, false },
+	{ "media", "jitter_buffer_max_ms", K_U32, F(jb_max_ms), 0, 1000, false },
 };
 
 void ctl_config_defaults(struct ctl_config *c)
@@ -75,6 +78,8 @@ void ctl_config_defaults(struct ctl_config *c)
 	c->tcp_max_pending = 4194304;
 	c->max_request = 1048576;
 	c->call_idle_timeout_s = 60;
+	c->jb_min_ms = MX_JB_MIN_MS_DEFAULT;
+	c->jb_max_ms = MX_JB_MAX_MS_DEFAULT;
 	dp_media_conf_defaults(&c->media);
 }
 
@@ -194,6 +199,11 @@ static int set_iface(struct ctl_config *c, const char *name, const char *key, co
 
 int ctl_config_check(const struct ctl_config *c, char *err, size_t errlen)
 {
+	if (c->jb_min_ms > c->jb_max_ms) {
+		snprintf(err, errlen, "media.jitter_buffer_min_ms (%u) is above media.jitter_buffer_max_ms (%u)",
+			 c->jb_min_ms, c->jb_max_ms);
+		return -EINVAL;
+	}
 	if (c->media.clock_ms != 10 && c->media.clock_ms != 20) {
 		snprintf(err, errlen, "media.clock_ms: %u is not 10 or 20", c->media.clock_ms);
 		return -EINVAL;

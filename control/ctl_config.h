@@ -37,6 +37,7 @@ struct ctl_config {
 	uint32_t tcp_max_pending;     /* reply bytes queued per connection before reading pauses */
 	uint32_t max_request;     /* largest request accepted, bytes */
 	uint32_t call_idle_timeout_s; /* a call with no media this long ends; 0: never */
+	uint32_t jb_min_ms, jb_max_ms; /* [media] jitter_buffer_min_ms / _max_ms (mx_conf) */
 };
 
 /* Fill c with the built-in defaults. */

@@ -21,6 +21,7 @@
 #include "ctl_call.h"
 #include "ctl_config.h"
 #include "ctl_server.h"
+#include "mx.h"
 #include "dp.h"
 
 #ifndef MEDIUS_VERSION
@@ -165,6 +166,7 @@ int main(int argc, char **argv)
 	}
 
 	calls_conf.idle_timeout_s = cfg.call_idle_timeout_s;
+	mx_conf_set(&(struct mx_conf){ .jb_min_ms = cfg.jb_min_ms, .jb_max_ms = cfg.jb_max_ms }); /* checked above */
 	calls = ctl_calls_create(&calls_conf);
 	if (!calls)
 		return EX_OSERR;

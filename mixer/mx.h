@@ -27,6 +27,17 @@
 #include "dp.h"
 
 /* ------------------------------------------------------------------ */
+/* Engine settings                                                      */
+
+struct mx_conf {
+	uint32_t jb_min_ms, jb_max_ms; /* the jitter buffers' delay bounds */
+};
+/* Control, before any graph is made (later graphs take the new values).
+ * Returns 0, or -EINVAL unless 0 <= min <= max <= 1000. */
+int mx_conf_set(const struct mx_conf *c);
+void mx_conf_get(struct mx_conf *out);
+
+/* ------------------------------------------------------------------ */
 /* Jitter buffer                                                        */
 
 /* Play-out delay bounds (ms) and what the buffer holds. */
@@ -147,7 +158,7 @@ struct mx_xcode;
 
 struct mx_xcode_conf {
 	struct cdc_chain_conf chain;
-	uint32_t jb_min_ms, jb_max_ms; /* 0: the defaults */
+	uint32_t jb_min_ms, jb_max_ms; /* both 0: mx_conf_get's */
 };
 
 /* Control: build the graph for legs in and out (of one call) and start

@@ -140,12 +140,25 @@ static uint16_t max_payload(const struct cdc_format *f)
 	return f->codec == CDC_PCMU || f->codec == CDC_PCMA || f->codec == CDC_G722 ? 960 : 1500;
 }
 
+static struct mx_conf conf = { MX_JB_MIN_MS_DEFAULT, MX_JB_MAX_MS_DEFAULT };
+
+int mx_conf_set(const struct mx_conf *c)
+{
+	if (c->jb_min_ms > c->jb_max_ms || c->jb_max_ms > 1000)
+		return -EINVAL;
+	conf = *c;
+	return 0;
+}
+
+void mx_conf_get(struct mx_conf *out) { *out = conf; }
+
 struct mx_xcode *mx_xcode_create(struct dp_leg *in, struct dp_leg *out, const struct mx_xcode_conf *c, int *err)
 {
+	bool dflt = !c->jb_min_ms && !c->jb_max_ms;
 	struct mx_jb_conf jc = {
 		.clock_rate = c->chain.in.clock_rate,
-		.min_ms = c->jb_min_ms ? c->jb_min_ms : MX_JB_MIN_MS_DEFAULT,
-		.max_ms = c->jb_max_ms ? c->jb_max_ms : MX_JB_MAX_MS_DEFAULT,
+		.min_ms = dflt ? conf.jb_min_ms : c->jb_min_ms,
+		.max_ms = dflt ? conf.jb_max_ms : c->jb_max_ms,
 		.slots = MX_JB_SLOTS_DEFAULT,
 		.max_payload = max_payload(&c->chain.in),
 	};

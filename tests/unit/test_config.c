@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ctl_config.h"
+#include "mx.h"
 
 static void same_config(const struct ctl_config *a, const struct ctl_config *b, const char *what)
 {
@@ -994,4 +995,21 @@ Test(config, interfaces_survive_dump)
 	cr_assert_eq(ctl_config_load_string(&b, text, err, sizeof(err)), 0, "%s\n%s", err, text);
 	cr_assert(memcmp(&a.media, &b.media, sizeof(a.media)) == 0, "%s", text);
 	free(text);
+}
+
+Test(config, jitter_buffer_bounds)
+{
+	struct ctl_config c;
+	char err[256];
+
+	load_ok(&c, "");
+	cr_assert_eq(c.jb_min_ms, MX_JB_MIN_MS_DEFAULT);
+	cr_assert_eq(c.jb_max_ms, MX_JB_MAX_MS_DEFAULT);
+	load_ok(&c, "[media]\njitter_buffer_min_ms = 0\njitter_buffer_max_ms = 1000\n");
+	cr_assert_eq(c.jb_min_ms, 0);
+	cr_assert_eq(c.jb_max_ms, 1000);
+	load_err("[media]\njitter_buffer_max_ms = 1001\n", 2, "jitter_buffer_max_ms");
+	load_ok(&c, "[media]\njitter_buffer_min_ms = 200\njitter_buffer_max_ms = 100\n");
+	cr_assert_eq(ctl_config_check(&c, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "jitter_buffer_min_ms"), "%s", err);
 }
