@@ -27,6 +27,7 @@
 #define CTL_MAX_BRANCHES 8  /* forks of one call */
 #define CTL_MAX_ALIASES 4   /* earlier to-tags one branch answered with */
 
+struct ctl_calls;
 struct mx_xcode;
 
 struct stream {
@@ -99,12 +100,7 @@ struct call {
 	struct call *next;
 };
 
-/* ng argument helpers (ctl_call.c) */
-const char *ctl_arg_str(struct ctl_ng_req *r, const char *key);
-/* Element i of the list under key, as a copy in the request arena; NULL
- * when there is no such string. */
-const char *ctl_arg_list_str(struct ctl_ng_req *r, const char *key, unsigned i);
-bool ctl_has_flag(struct ctl_ng_req *r, const char *key, const char *flag);
+/* the registry (ctl_call.c); the ng argument helpers are in ctl_ng_args.h */
 /* The call the request's call-id names; NULL after the error reply. */
 struct call *ctl_find_call(struct ctl_ng_req *r, struct ctl_calls *c, const char *unknown);
 /* Does branch b answer to `tag` (its to-tag or an earlier one)? */

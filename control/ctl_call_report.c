@@ -12,6 +12,7 @@
 #include "ctl_addr.h"
 #include "ctl_call.h"
 #include "ctl_call_int.h"
+#include "ctl_ng_args.h"
 #include "ctl_quality.h"
 #include "ctl_val.h"
 #include "mx.h"

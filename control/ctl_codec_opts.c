@@ -10,8 +10,8 @@
 #include <strings.h>
 
 #include "cdc.h"
-#include "ctl_call.h"
 #include "ctl_call_int.h"
+#include "ctl_ng_args.h"
 #include "ctl_sdp.h"
 #include "ctl_val.h"
 
