@@ -59,8 +59,7 @@ void ctl_branch_free(struct branch *b)
 	for (unsigned i = 0; i < CTL_SDP_MAX_MEDIA; i++) {
 		struct stream *st = &b->st[i];
 
-		mx_xcode_destroy(st->xc[0]);
-		mx_xcode_destroy(st->xc[1]);
+		ctl_stream_unhook(st); /* its transcoders and their taps */
 		for (int side = 0; side < 2; side++)
 			dp_leg_destroy(st->leg[side]);
 	}
@@ -85,6 +84,8 @@ static void call_free(struct ctl_calls *c, struct call *k)
 	free(k);
 	c->count--;
 }
+
+const char *ctl_calls_tap_dir(const struct ctl_calls *c) { return c->conf.tap_dir; }
 
 struct ctl_calls *ctl_calls_create(const struct ctl_calls_conf *conf)
 {
@@ -627,6 +628,8 @@ static const struct ctl_ng_cmd commands[] = {
 	{ "block DTMF", ctl_cmd_block_dtmf },
 	{ "unblock DTMF", ctl_cmd_unblock_dtmf },
 	{ "play DTMF", ctl_cmd_play_dtmf },
+	{ "start tap", ctl_cmd_start_tap },
+	{ "stop tap", ctl_cmd_stop_tap },
 	{ "block media", cmd_not_yet },
 	{ "unblock media", cmd_not_yet },
 };

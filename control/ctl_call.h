@@ -21,6 +21,7 @@ struct ctl_calls;
 
 struct ctl_calls_conf {
 	uint32_t idle_timeout_s; /* a call whose media stopped this long ago ends; 0: never */
+	char tap_dir[256];       /* where ng taps write files; "": taps are off */
 };
 
 /* The call registry. NULL on no memory. */

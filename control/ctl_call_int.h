@@ -29,6 +29,8 @@
 
 struct ctl_calls;
 struct mx_xcode;
+struct ctl_tap;
+struct ctl_tap_stats;
 
 struct stream {
 	bool active;            /* relayed: RTP media with a port */
@@ -54,6 +56,7 @@ struct stream {
 	bool xcoded;
 	struct cdc_format xfmt[2]; /* the codec each side uses */
 	struct mx_xcode *xc[2];    /* [0] terminates leg[0] (offerer -> answerer), [1] the other way */
+	struct ctl_tap *tap[2][2]; /* [side][enum mx_tap_kind]: taps on what that party sends / is sent */
 	uint8_t xpt[2];            /* the payload type each side uses when transcoded */
 	int xte[2];                /* telephone-event type each side uses when transcoded, -1 none */
 	/* codec options from the offer: "accept" (and "consume", "always
@@ -162,6 +165,14 @@ int ctl_dtmf_security(struct ctl_ng_req *r, unsigned *freq);
 /* Apply the "block DTMF" flag of an offer (side 0) or answer (side 1) to
  * branch b's legs on that side. Returns 0 or -1 after an error reply. */
 int ctl_block_dtmf_flag(struct ctl_ng_req *r, struct branch *b, int side);
+/* taps (ctl_call_tap.c; ctx = the registry): "start tap", "stop tap" */
+int ctl_cmd_start_tap(struct ctl_ng_req *r, void *ctx);
+int ctl_cmd_stop_tap(struct ctl_ng_req *r, void *ctx);
+/* Stop the tap of `kind` (enum mx_tap_kind) on party `side`'s media, if
+ * any; its final counters into out (may be NULL). */
+void ctl_stream_stop_tap(struct stream *st, int side, int kind, struct ctl_tap_stats *out);
+/* [media] tap_dir: where taps write; "" when taps are off. */
+const char *ctl_calls_tap_dir(const struct ctl_calls *c);
 /* the DTMF commands (ctl_call_report.c; ctx = the registry) */
 int ctl_cmd_block_dtmf(struct ctl_ng_req *r, void *ctx);
 int ctl_cmd_unblock_dtmf(struct ctl_ng_req *r, void *ctx);

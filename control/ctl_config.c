@@ -55,6 +55,7 @@ static const struct key keys[] = {
 	{ "media", "clock_ms", K_U32, F(media.clock_ms), 10, 20, false },
 	{ "media", "jitter_buffer_min_ms", K_U32, F(jb_min_ms), 0, 1000, false },
 	{ "media", "jitter_buffer_max_ms", K_U32, F(jb_max_ms), 0, 1000, false },
+	{ "media", "tap_dir", K_STR, F(tap_dir), 0, 0, true },
 };
 
 void ctl_config_defaults(struct ctl_config *c)
@@ -199,6 +200,10 @@ static int set_iface(struct ctl_config *c, const char *name, const char *key, co
 
 int ctl_config_check(const struct ctl_config *c, char *err, size_t errlen)
 {
+	if (c->tap_dir[0] && c->tap_dir[0] != '/') {
+		snprintf(err, errlen, "media.tap_dir: '%s' is not an absolute path", c->tap_dir);
+		return -EINVAL;
+	}
 	if (c->jb_min_ms > c->jb_max_ms) {
 		snprintf(err, errlen, "media.jitter_buffer_min_ms (%u) is above media.jitter_buffer_max_ms (%u)",
 			 c->jb_min_ms, c->jb_max_ms);

@@ -548,6 +548,9 @@ void ctl_stream_unhook(struct stream *st)
 
 static void drop_chain(struct stream *st, int side)
 {
+	/* the taps this graph feeds stop first: their threads read its rings */
+	ctl_stream_stop_tap(st, side, MX_TAP_PCM_IN, NULL);
+	ctl_stream_stop_tap(st, !side, MX_TAP_RTP_OUT, NULL);
 	if (st->xc[side]) {
 		mx_xcode_destroy(st->xc[side]); /* unhooks the leg: the worker lets go here */
 		st->xc[side] = NULL;

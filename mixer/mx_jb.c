@@ -171,6 +171,27 @@ static void timing(struct mx_jb *jb, uint32_t ts, uint32_t now)
 	jb->st.delay_ms = delay_ms(jb, jb->delay);
 }
 
+/* A packet came `slots` or more ahead of next_seq. When nothing is held
+ * below new_next, the missing packets there will never be played before
+ * it anyway: give them up (lost) and move the play-out point up to
+ * new_next. Returns false when held packets are in the way (an overflow). */
+static bool slide(struct mx_jb *jb, uint16_t new_next)
+{
+	uint16_t gap = (uint16_t)(new_next - jb->next_seq);
+
+	for (unsigned i = 0; i < jb->c.slots; i++) {
+		const struct slot *s = &jb->slots[i];
+
+		if (s->used && (int16_t)(uint16_t)(s->seq - new_next) < 0)
+			return false;
+	}
+	jb->st.lost += gap;
+	jb->played_map = gap >= 64 ? 0 : jb->played_map << gap;
+	jb->next_seq = new_next;
+	jb->played_any = true;
+	return true;
+}
+
 void mx_jb_put(struct mx_jb *jb, const struct mx_jb_pkt *p, uint32_t now, bool timing_ref)
 {
 	int32_t d;
@@ -187,6 +208,8 @@ void mx_jb_put(struct mx_jb *jb, const struct mx_jb_pkt *p, uint32_t now, bool t
 		restart(jb, p);
 	}
 	d = (int16_t)(uint16_t)(p->seq - jb->next_seq);
+	if (d >= (int32_t)jb->c.slots && d <= JUMP_SEQ && slide(jb, (uint16_t)(p->seq - jb->c.slots + 1)))
+		d = (int16_t)(uint16_t)(p->seq - jb->next_seq); /* the hole before it was given up */
 	if (d < -JUMP_SEQ || (d >= 0 && (uint16_t)d >= jb->c.slots)) {
 		/* further off than the ring holds: a lone packet is dropped; a
 		 * second one right after it means the stream moved (RFC 3550

@@ -294,3 +294,29 @@ Test(jb, bad_configurations_are_refused)
 	cr_assert_eq(mx_jb_memsize(&c), 0);
 	cr_assert_null(mx_jb_init(S.mem, &c));
 }
+
+Test(jb, a_hole_then_a_long_run_slides_the_window_instead_of_restarting)
+{
+	struct mx_jb_stats st;
+	unsigned n = stream(A, 150, 100, 4, NULL);
+
+	/* packets 0-49 came and were played long ago; 50-99 never come; 100
+	 * on arrive with a delay of 300 ms, so the hole is not given up until
+	 * 100 is due, while 114 and more have already come */
+	sim_init(300, 300, 64);
+	{
+		struct mx_jb_pkt p = { .seq = 49, .ts = 100000u - 51 * FRAME, .ssrc = 4, .len = 160 }, q;
+		uint8_t pl[160] = { 0 };
+
+		p.payload = pl;
+		mx_jb_put(S.jb, &p, 100000u - 51 * FRAME + 1000, true);
+		cr_assert_eq(mx_jb_pop(S.jb, 100000u, &q), 1);
+	}
+	run(A, n, 100000, 100000 + 200 * FRAME);
+	mx_jb_get_stats(S.jb, &st);
+	cr_assert_eq(st.early + st.resets, 0);
+	cr_assert_eq(st.lost, 50);
+	cr_assert_eq(S.n_played, 150);
+	cr_assert_eq(S.played[0], 100);
+	cr_assert_eq(S.played[149], 249);
+}
