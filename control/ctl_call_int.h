@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT
  * ctl_call_int: the call model's insides, shared by ctl_call.c (registry,
  * branches, offer/answer/delete routing), ctl_stream.c (one media section:
- * legs, keys, codecs, transcoding) and ctl_call_report.c (query, list,
- * statistics, the DTMF commands). Not a public header: nothing outside
- * these three files includes it.
+ * legs, keys, codecs, transcoding), ctl_codec_opts.c (an offer's codec
+ * options), ctl_call_report.c (query, list, statistics), ctl_call_dtmf.c
+ * (the DTMF commands) and ctl_call_tap.c (taps). Not a public header:
+ * nothing outside these files includes it.
  *
  * A call is one call-id and one offerer (from-tag). Each offer to a
  * different destination (ng via-branch) is a branch, and every branch has
@@ -156,6 +157,8 @@ struct ctl_val *ctl_drops_dict(struct ctl_arena *a, const uint64_t *drops, bool 
  * workers' media clock ("media clock": period, tickers, ticks, missed,
  * lateness p50/p99/max in us). */
 void ctl_stats_dataplane(struct ctl_arena *a, struct ctl_val *tot);
+
+/* DTMF (ctl_call_dtmf.c) */
 /* The request's DTMF-security as a dp_leg_set_dtmf_block replacement
  * (DP_DTMF_DROP when absent); -2 for "off"; -3 after an error reply;
  * CTL_DTMF_SILENCE or CTL_DTMF_TONE (in-band masking, with *freq). */
@@ -173,7 +176,7 @@ int ctl_cmd_stop_tap(struct ctl_ng_req *r, void *ctx);
 void ctl_stream_stop_tap(struct stream *st, int side, int kind, struct ctl_tap_stats *out);
 /* [media] tap_dir: where taps write; "" when taps are off. */
 const char *ctl_calls_tap_dir(const struct ctl_calls *c);
-/* the DTMF commands (ctl_call_report.c; ctx = the registry) */
+/* the DTMF commands (ctl_call_dtmf.c; ctx = the registry) */
 int ctl_cmd_block_dtmf(struct ctl_ng_req *r, void *ctx);
 int ctl_cmd_unblock_dtmf(struct ctl_ng_req *r, void *ctx);
 int ctl_cmd_play_dtmf(struct ctl_ng_req *r, void *ctx);
