@@ -42,7 +42,15 @@ it is created) and delete-delays of 1 s, calls end underneath the random
 operations; delayed deletes and idle calls are followed (queryable, then
 gone) and the statistics' timeoutsessions must grow.
 
-    python3 tests/integration/test_ng_random.py [SEED [OPERATIONS]]"""
+With --media, calls of its own carry media
+all along (media_load: relayed PCMU calls and transcoded PCMU <-> PCMA
+calls, 50 packets a second each way, loopback peers only) while the random
+operations run: every packet of the relayed calls must arrive, in order;
+the transcoded calls' media must keep flowing; and at the end mediusd must
+have received exactly what those calls sent and sent only what their
+peers received.
+
+    python3 tests/integration/test_ng_random.py [--media] [SEED [OPERATIONS]]"""
 import os
 import random
 import re
@@ -50,6 +58,7 @@ import socket
 import sys
 import time
 
+from media_load import MediaLoad
 from medius_test import Daemon, bdecode, bencode, check, finish, ng_request
 
 OURS = {"127.0.0.1", "0.0.0.0", "::"}
@@ -255,6 +264,9 @@ for _bad, _origin in [(_HEAD + "m=audio 3000 RTP/AVP 0\r\n", True),
                       (_HEAD.replace("c=IN IP4 127.0.0.1", "c=IN IP6 ::1") + "m=audio 3000 RTP/AVP 0\r\n", False)]:
     check(sdp_leaks(_bad, _origin) != [], f"sdp_leaks catches {sdp_leaks(_bad, _origin)}")
 
+MEDIA = "--media" in sys.argv
+if MEDIA:
+    sys.argv.remove("--media")
 SEED = int(sys.argv[1]) if len(sys.argv) > 1 else 1
 rng = random.Random(SEED)
 N = int(sys.argv[2]) if len(sys.argv) > 2 else 6000
@@ -355,6 +367,10 @@ with Daemon("--set", "control.call_idle_timeout_seconds=1", tcp=True) as d:
     idling, idle_seen = [], 0      # (due, call-id) of calls left to the idle timeout
     rejects = {"runs": 0, "answered": 0, "kept rejected": 0, "warned": 0}
     sizes = {"runs": 0, "answered": 0, "largest reply": 0}  # offers that fill a datagram
+    load = MediaLoad(d.port) if MEDIA else None
+    if load:
+        known.update(load.ids)
+        load.start()
     t0 = time.time()
     for i in range(N):
         run.op = i
@@ -535,6 +551,21 @@ with Daemon("--set", "control.call_idle_timeout_seconds=1", tcp=True) as d:
             print("DIED at op", i, args)
             break
     run.op = "end"
+    if load:
+        load.stop()
+        res = load.results()
+        for r in res:
+            print(f"    media {r[0]} ({r[1]}): sent {r[2]}, received {r[3]}, missing {r[4]}, out of order {r[5]}")
+        rel = [r for r in res if r[1] == "relayed"]
+        xc = [r for r in res if r[1] == "transcoded"]
+        check(all(r[4] == 0 and r[3] == r[2] and r[5] == 0 for r in rel) and rel[0][2] > 100,
+              f"while {N} random operations ran, the relayed calls lost no packet, duplicated none, reordered none "
+              f"({sum(r[2] for r in rel)} packets)")
+        check(all(r[3] >= r[2] - 10 and r[5] == 0 for r in xc),
+              f"... and the transcoded calls' media kept flowing, in order "
+              f"({sum(r[3] for r in xc)} of {sum(r[2] for r in xc)} packets; the last few may still sit in a jitter buffer)")
+        rtcp = load.rtcp_generated()
+        load.delete()
     tot = run.ask(command="statistics").get("statistics", {}).get("totalstatistics", {})
     elapsed = time.time() - t0
     print("    results:", ", ".join(f"{c} {r} {n}" for (c, r), n in sorted(run.counts.items(), key=str)))
@@ -589,9 +620,10 @@ with Daemon("--set", "control.call_idle_timeout_seconds=1", tcp=True) as d:
     time.sleep(2.5)  # the idle timeout ends what is left
     check(run.calls() == set(), "... and, after the run, every call")
     tot = run.ask(command="statistics").get("statistics", {}).get("totalstatistics", {})
-    check(tot.get("packetsreceived") == 0 and tot.get("packetsrelayed") == 0,
-          f"no media was sent: none to mediusd, none from it to any peer address "
-          f"({tot.get('packetsreceived')} received, {tot.get('packetsrelayed')} relayed)")
+    want_rx, want_tx = (load.sent_total(), load.received_total() + rtcp) if load else (0, 0)
+    check(tot.get("packetsreceived") == want_rx and tot.get("packetsrelayed") == want_tx,
+          f"no media went anywhere but the test's own peers: mediusd received {tot.get('packetsreceived')} "
+          f"packets (sent {want_rx}) and sent {tot.get('packetsrelayed')} (received {want_tx}, RTCP reports included)")
     time.sleep(0.3)
     check(fds() == base, f"every port given back ({fds()} vs {base})")
 finish()
