@@ -217,7 +217,7 @@ static int read_sdp(struct ctl_ng_req *r, const char *sdp, struct ctl_sdp *s, bo
 	warn_unsupported(r);
 	if (offer && ctl_fold_codec_flags(r))
 		return -1;
-	if (ctl_has_flag(r, "flags", "block DTMF") && ctl_dtmf_security(r, &(unsigned){ 0 }) == -3)
+	if (ctl_has_flag(r, "flags", "block DTMF") && ctl_dtmf_security(r, &(int){ 0 }, &(unsigned){ 0 }))
 		return -1;
 	if (ctl_sdp_parse(sdp, strlen(sdp), s, err, sizeof(err)))
 		return ctl_ng_error(r, "Failed to parse SDP: %s", err);

@@ -36,53 +36,56 @@ static int dtmf_select(struct ctl_ng_req *r, struct call *k, const char *tag, st
 	return 1;
 }
 
-/* DTMF-security, as the dataplane's replacement: DP_DTMF_DROP, an event,
- * DP_DTMF_RANDOM; -2 for "off"; CTL_DTMF_SILENCE or CTL_DTMF_TONE (with
- * *freq, default 400 Hz) for in-band masking; -3 after an error reply. */
-int ctl_dtmf_security(struct ctl_ng_req *r, unsigned *freq)
+/* The request's DTMF-security (contract in ctl_call_int.h). */
+int ctl_dtmf_security(struct ctl_ng_req *r, int *mode, unsigned *freq)
 {
-	const char *mode = ctl_arg_str(r, "DTMF-security");
+	const char *name = ctl_arg_str(r, "DTMF-security");
 	const char *digit = ctl_arg_str(r, "digit");
 	const struct ctl_val *di = ctl_dict_get(ctl_ng_args(r), "digit");
 	const struct ctl_val *fv = ctl_dict_get(ctl_ng_args(r), "frequency");
-	int ev;
+	unsigned f = 0;
+	int m, ev;
 
 	if (!digit)
 		digit = ctl_arg_str(r, "code");
-	if (!mode || !strcasecmp(mode, "drop"))
-		return DP_DTMF_DROP;
-	if (!strcasecmp(mode, "off"))
-		return -2;
-	if (!strcasecmp(mode, "zero"))
-		return 0;
-	if (!strcasecmp(mode, "random"))
-		return DP_DTMF_RANDOM;
-	if (!strcasecmp(mode, "silence"))
-		return CTL_DTMF_SILENCE;
-	if (!strcasecmp(mode, "tone")) {
-		*freq = fv && fv->type == CTL_V_INT ? (unsigned)fv->u.i : 400;
+	if (!name || !strcasecmp(name, "drop")) {
+		m = DP_DTMF_DROP;
+	} else if (!strcasecmp(name, "off")) {
+		m = CTL_DTMF_OFF;
+	} else if (!strcasecmp(name, "zero")) {
+		m = 0;
+	} else if (!strcasecmp(name, "random")) {
+		m = DP_DTMF_RANDOM;
+	} else if (!strcasecmp(name, "silence")) {
+		m = CTL_DTMF_SILENCE;
+	} else if (!strcasecmp(name, "tone")) {
+		f = fv && fv->type == CTL_V_INT ? (unsigned)fv->u.i : 400;
 		if (!fv && (fv = ctl_dict_get(ctl_ng_args(r), "frequencies")) && fv->type == CTL_V_INT)
-			*freq = (unsigned)fv->u.i;
-		if (*freq < 100 || *freq > 4000) {
-			ctl_ng_error(r, "DTMF-security 'tone': frequency %u Hz is not within 100-4000", *freq);
-			return -3;
+			f = (unsigned)fv->u.i;
+		if (f < 100 || f > 4000) {
+			ctl_ng_error(r, "DTMF-security 'tone': frequency %u Hz is not within 100-4000", f);
+			return -EINVAL;
 		}
-		return CTL_DTMF_TONE;
-	}
-	if (!strcasecmp(mode, "DTMF")) {
+		m = CTL_DTMF_TONE;
+	} else if (!strcasecmp(name, "DTMF")) {
 		ev = digit && strlen(digit) == 1 ? cdc_dtmf_event(digit[0]) : di && di->type == CTL_V_INT ? (int)di->u.i : -1;
 		if (ev < 0 || ev > 15) {
 			ctl_ng_error(r, "DTMF-security 'DTMF' needs a 'digit' (0-9, *, #, A-D)");
-			return -3;
+			return -EINVAL;
 		}
-		return ev;
+		m = ev;
+	} else {
+		ctl_ng_error(r, "DTMF-security '%s' is not supported: use drop, silence, tone, zero, DTMF, random or off",
+			     name);
+		return -EINVAL;
 	}
-	ctl_ng_error(r, "DTMF-security '%s' is not supported: use drop, silence, tone, zero, DTMF, random or off", mode);
-	return -3;
+	*mode = m;
+	*freq = f;
+	return 0;
 }
 
-/* Apply a ctl_dtmf_security mode (or -2: unblock) to what `side` of st
- * sends: RFC 4733 packets dropped or rewritten in the dataplane, in-band
+/* Apply a ctl_dtmf_security mode (CTL_DTMF_OFF: unblock) to what `side`
+ * of st sends: RFC 4733 packets dropped or rewritten in the dataplane, in-band
  * DTMF masked in a chain for silence/tone. Returns 0 or -errno (-ENOTSUP:
  * no codec known yet for masking; it is applied at the answer). */
 static int dtmf_apply(struct stream *st, int side, int mode, unsigned freq)
@@ -92,8 +95,8 @@ static int dtmf_apply(struct stream *st, int side, int mode, unsigned freq)
 
 	if (!st->active)
 		return 0;
-	dp_leg_set_dtmf_block(st->leg[side], mode == -2 ? -1 : te >= 0 ? te : 101,
-			      mode == -2 || mask ? DP_DTMF_DROP : mode);
+	dp_leg_set_dtmf_block(st->leg[side], mode == CTL_DTMF_OFF ? -1 : te >= 0 ? te : 101,
+			      mode == CTL_DTMF_OFF || mask ? DP_DTMF_DROP : mode);
 	return ctl_stream_set_mask(st, side, mode == CTL_DTMF_SILENCE ? CDC_DTMF_MASK_SILENCE
 					     : mode == CTL_DTMF_TONE ? CDC_DTMF_MASK_TONE : CDC_DTMF_MASK_OFF, freq);
 }
@@ -105,8 +108,7 @@ int ctl_block_dtmf_flag(struct ctl_ng_req *r, struct branch *b, int side)
 
 	if (!ctl_has_flag(r, "flags", "block DTMF"))
 		return 0;
-	mode = ctl_dtmf_security(r, &freq);
-	if (mode == -3)
+	if (ctl_dtmf_security(r, &mode, &freq))
 		return -1;
 	for (unsigned i = 0; i < b->n; i++) {
 		rc = dtmf_apply(&b->st[i], side, mode, freq);
@@ -125,9 +127,10 @@ static int set_dtmf_block(struct ctl_ng_req *r, struct ctl_calls *c, bool block)
 	struct call *k = ctl_find_call(r, c, "Unknown call-id");
 	struct branch *sel[CTL_MAX_BRANCHES];
 	unsigned freq = 0;
-	int n, side, rc, masked = 0, mode = block ? ctl_dtmf_security(r, &freq) : -2;
+	int n, side, rc, masked = 0, mode = CTL_DTMF_OFF;
+	int err = block ? ctl_dtmf_security(r, &mode, &freq) : 0;
 
-	if (!k || mode == -3)
+	if (!k || err)
 		return -1;
 	n = dtmf_select(r, k, ctl_arg_str(r, "from-tag"), sel, &side);
 	if (n < 0)

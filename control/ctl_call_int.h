@@ -159,12 +159,19 @@ struct ctl_val *ctl_drops_dict(struct ctl_arena *a, const uint64_t *drops, bool 
 void ctl_stats_dataplane(struct ctl_arena *a, struct ctl_val *tot);
 
 /* DTMF (ctl_call_dtmf.c) */
-/* The request's DTMF-security as a dp_leg_set_dtmf_block replacement
- * (DP_DTMF_DROP when absent); -2 for "off"; -3 after an error reply;
- * CTL_DTMF_SILENCE or CTL_DTMF_TONE (in-band masking, with *freq). */
-#define CTL_DTMF_SILENCE 100
-#define CTL_DTMF_TONE 101
-int ctl_dtmf_security(struct ctl_ng_req *r, unsigned *freq);
+/* DTMF-security modes besides the dataplane's replacements: */
+#define CTL_DTMF_OFF (-2)     /* "off": events flow again (unblock) */
+#define CTL_DTMF_SILENCE 100  /* in-band DTMF masked with silence */
+#define CTL_DTMF_TONE 101     /* in-band DTMF masked with a tone */
+/* The request's DTMF-security (with "digit"/"code" and "frequency"/
+ * "frequencies") into *mode: a dp_leg_set_dtmf_block replacement
+ * (DP_DTMF_DROP when absent or "drop"; an event 0-15 for "zero" and "DTMF";
+ * DP_DTMF_RANDOM), CTL_DTMF_OFF, CTL_DTMF_SILENCE or CTL_DTMF_TONE; *freq
+ * is the tone's frequency for CTL_DTMF_TONE (default 400 Hz), else 0.
+ * Returns 0, or -EINVAL after an error reply (an unknown mode, a tone
+ * outside 100-4000 Hz, "DTMF" without a digit); *mode and *freq are
+ * written only on success. Control lcore. */
+int ctl_dtmf_security(struct ctl_ng_req *r, int *mode, unsigned *freq);
 /* Apply the "block DTMF" flag of an offer (side 0) or answer (side 1) to
  * branch b's legs on that side. Returns 0 or -1 after an error reply. */
 int ctl_block_dtmf_flag(struct ctl_ng_req *r, struct branch *b, int side);
