@@ -454,7 +454,9 @@ static void input(struct dp_worker *w, struct dp_eth_wport *wp, struct rte_mbuf 
 	struct rte_mbuf *cand[DP_BURST], *run[DP_BURST];
 	struct sockaddr_storage run_src[DP_BURST];
 	struct dp_sock *sock[DP_BURST], *run_sock = NULL;
-	uint16_t nc = 0, nr = 0;
+	struct rte_mbuf *ho[DP_BURST];          /* frames for other workers */
+	struct dp_eth_worker *ho_to[DP_BURST];
+	uint16_t nc = 0, nr = 0, nh = 0;
 
 	for (uint16_t i = 0; i < n; i++) {
 		if (!handed) {
@@ -479,11 +481,15 @@ static void input(struct dp_worker *w, struct dp_eth_wport *wp, struct rte_mbuf 
 			drop(w, x, DP_DROP_NO_FLOW);
 			continue;
 		}
-		if (s->leg->w != w) { /* another worker's call: hand the frame over */
+		if (s->leg->w != w) { /* another worker's call: hand the frame over, below */
 			struct dp_eth_worker *o = s->leg->w->eth;
 
-			if (handed || !o || rte_ring_mp_enqueue(o->handoff, x) != 0)
-				drop(w, x, handed ? DP_DROP_NO_FLOW : DP_DROP_HANDOFF_FULL);
+			if (handed || !o) {
+				drop(w, x, DP_DROP_NO_FLOW);
+			} else {
+				ho_to[nh] = o;
+				ho[nh++] = x;
+			}
 			continue;
 		}
 		rte_pktmbuf_adj(x, u[i].off);
@@ -499,6 +505,17 @@ static void input(struct dp_worker *w, struct dp_eth_wport *wp, struct rte_mbuf 
 	}
 	if (nr)
 		dp_relay_burst(w, run_sock, run, run_src, nr);
+	for (uint16_t i = 0; i < nh;) { /* handed over in bulk: one enqueue per run to one worker */
+		uint16_t k = 1;
+		unsigned done;
+
+		while (i + k < nh && ho_to[i + k] == ho_to[i])
+			k++;
+		done = rte_ring_mp_enqueue_burst(ho_to[i]->handoff, (void **)&ho[i], k, NULL);
+		for (unsigned j = done; j < k; j++)
+			drop(w, ho[i + j], DP_DROP_HANDOFF_FULL);
+		i = (uint16_t)(i + k);
+	}
 }
 
 void dp_eth_input(struct dp_worker *w, struct dp_eth_wport *wp, struct rte_mbuf **m, uint16_t n)
@@ -528,13 +545,19 @@ static void serve_rings(struct dp_worker *w, struct dp_eth_worker *e)
 		rte_pktmbuf_free(m[i]);
 	}
 	n = rte_ring_sc_dequeue_burst(e->handoff, (void **)m, DP_BURST, NULL);
-	for (unsigned i = 0; i < n; i++) {
+	for (unsigned i = 0; i < n;) { /* runs of frames from one port, each a burst */
 		struct dp_eth_wport *wp = wport_by_id(e, m[i]->port);
+		unsigned k = 1;
 
-		if (wp)
-			input(w, wp, &m[i], 1, true);
-		else
-			drop(w, m[i], DP_DROP_NO_FLOW);
+		while (i + k < n && m[i + k]->port == m[i]->port)
+			k++;
+		if (wp) {
+			input(w, wp, &m[i], (uint16_t)k, true);
+		} else {
+			for (unsigned j = 0; j < k; j++)
+				drop(w, m[i + j], DP_DROP_NO_FLOW);
+		}
+		i += k;
 	}
 }
 

@@ -224,6 +224,65 @@ void dp_relay_burst(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf **m,
 uint16_t dp_eth_send(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf **m,
 		     const struct sockaddr_storage *dst, uint16_t n);
 
+/* dp_tx.c: the transmit side of the worker's legs (worker lcore only). */
+
+/* Packets leaving one local endpoint (`from`), to their destinations. */
+struct dp_tx_batch {
+	struct dp_sock *from;
+	uint16_t n;
+	struct rte_mbuf *m[DP_BURST];
+	struct sockaddr_storage dst[DP_BURST];
+};
+static inline void dp_tx_init(struct dp_tx_batch *tx)
+{
+	tx->n = 0;
+	tx->from = NULL;
+}
+/* A drop of a packet that reached leg l (NULL: before any leg), counted on
+ * the worker, the leg and the leg's interface. */
+static inline void dp_drop_count(struct dp_worker *w, struct dp_leg *l, enum dp_drop why)
+{
+	w->stats.drops[why]++;
+	if (l) {
+		l->stats.drops[why]++;
+		w->iface_drops[l->iface][why]++;
+	}
+}
+/* The drop reason of an SRTP burst rc. */
+enum dp_drop dp_srtp_drop_reason(int rc);
+/* Where leg l's peer gets what l sends: on its RTP port, or its RTCP port
+ * (rtcp_port; never with rtcp-mux). The latched source unless the leg is
+ * asymmetric, else the signalled address (ss_family 0: unknown). */
+const struct sockaddr_storage *dp_peer_dest(const struct dp_leg *l, bool rtcp_port);
+/* Protect n packets as leg b sends them (SRTCP when rtcp) with one burst
+ * call; nothing to do without a key. A packet that fails is counted on a
+ * and freed, and m[i] becomes NULL. */
+void dp_tx_protect(struct dp_worker *w, struct dp_leg *a, struct dp_leg *b, bool rtcp, struct rte_mbuf **m,
+		   uint16_t n);
+/* Queue m (already protected) on tx, to dst from local endpoint `from`
+ * (flushing first when tx is full or leaves from another endpoint), and
+ * count it as sent to b's peer. tx owns m from here. */
+void dp_tx_queue(struct dp_worker *w, struct dp_leg *b, struct rte_mbuf *m, struct dp_tx_batch *tx,
+		 struct dp_sock *from, const struct sockaddr_storage *dst);
+/* dp_tx_protect one packet, then dp_tx_queue it. false: dropped and
+ * counted on a, and m freed. */
+bool dp_tx_send(struct dp_worker *w, struct dp_leg *a, struct dp_leg *b, bool rtcp, struct rte_mbuf *m,
+		struct dp_tx_batch *tx, struct dp_sock *from, const struct sockaddr_storage *dst);
+/* Send what tx holds (sendmmsg, or dp_eth_send) and empty it. */
+void dp_tx_flush(struct dp_worker *w, struct dp_tx_batch *tx);
+/* A new RTP packet of len bytes (version byte set), or NULL with
+ * alloc_failed counted on a. */
+uint8_t *dp_tx_alloc(struct dp_worker *w, struct dp_leg *a, uint16_t len, struct rte_mbuf **mp);
+/* Wall-clock NTP time (32.32). */
+uint64_t dp_ntp_now(void);
+/* A terminated leg's own RTCP report to its peer (SR or RR, a report
+ * block, SDES CNAME), through tx (flushed after it). */
+void dp_rtcp_generate(struct dp_worker *w, struct dp_leg *a, uint64_t now, struct dp_tx_batch *tx);
+/* ng play DTMF: after forwarding media packet r (sent with sequence
+ * media_seq) through b, send the event's next RFC 4733 packet(s). */
+void dp_inject_after(struct dp_worker *w, struct dp_leg *a, struct dp_leg *b, const struct dp_rtp *r,
+		     uint16_t media_seq, struct dp_tx_batch *tx, const struct sockaddr_storage *dst);
+
 /* dp_clock.c, worker side: set up the timerfd; apply DP_CMD_*TICKER*; run
  * the ticks that are due (on the timerfd's event, or when the TSC passed
  * clk.next_tsc on a polling worker). Control side: move all of a call's

@@ -1,7 +1,16 @@
 /* SPDX-License-Identifier: MIT
- * dp_relay: the worker side of legs. Reads bursts from a leg's kernel-UDP
- * socket straight into mbufs (recvmmsg), checks and relays each packet to
- * the peer leg (sendmmsg), and applies the control plane's commands.
+ * dp_relay: the receive side of a worker's legs. Reads bursts from a
+ * leg's kernel-UDP socket straight into mbufs (recvmmsg), or takes them
+ * from the ethdev input, and relays them to the peer leg in stages, as
+ * DPDK's l3fwd does: (1) classify every packet and apply the source policy,
+ * (2) SRTP/SRTCP-unprotect all admitted packets with one burst call per
+ * kind, (3) parse, latch and account each one in arrival order (a
+ * terminated leg's media goes to its hook here), (4) write the peer's
+ * headers and SRTP-protect the survivors with one burst call per kind,
+ * (5) queue them for transmission in arrival order (dp_tx.c). While a DTMF
+ * event is being injected into the peer's stream (ng play DTMF) stages 4-5
+ * go one packet at a time, each followed by its event packets. Also
+ * applies the control plane's commands.
  *
  * Who may send to a leg, and who may take its latch, is decided by
  * dp_source.c (the source policy: signalled address first, RTP Bleed and
@@ -22,46 +31,12 @@
 
 extern uint32_t dp_rtcp_interval_ms; /* dp_leg.c */
 
-struct tx_batch {
-	struct dp_sock *from; /* the local endpoint packets leave from */
-	uint16_t n;
-	struct rte_mbuf *m[DP_BURST];
-	struct sockaddr_storage dst[DP_BURST];
-};
-
-static void flush(struct dp_worker *w, struct tx_batch *tx);
-
-static socklen_t addr_len(const struct sockaddr_storage *a)
-{
-	return a->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-}
-
-/* Where leg l's peer gets what l sends: on its RTP port, or on its own
- * RTCP port (rtcp_port; never with rtcp-mux). The latched source unless the
- * leg is asymmetric, else the signalled address (ss_family 0: unknown). */
-static const struct sockaddr_storage *peer_dest(const struct dp_leg *l, bool rtcp_port)
-{
-	bool latch = !(l->flags & DP_LEG_ASYMMETRIC);
-
-	if (rtcp_port)
-		return l->latched_rtcp && latch ? &l->src_rtcp : &l->remote_rtcp;
-	return l->latched_rtp && latch ? &l->src_rtp : &l->remote_rtp;
-}
-
-static void drop(struct dp_worker *w, struct dp_leg *l, enum dp_drop why)
-{
-	w->stats.drops[why]++;
-	if (l) {
-		l->stats.drops[why]++;
-		w->iface_drops[l->iface][why]++;
-	}
-}
 
 /* A source refused by the policy: counted; the first one per leg is kept
  * for the control lcore to log (dp_media_log_refusals). */
 static void refuse(struct dp_worker *w, struct dp_leg *l, const struct sockaddr_storage *src, enum dp_drop why)
 {
-	drop(w, l, why);
+	dp_drop_count(w, l, why);
 	if (!atomic_load_explicit(&l->refused_seen, memory_order_relaxed)) {
 		l->refused_src = *src;
 		l->refused_why = why;
@@ -70,22 +45,26 @@ static void refuse(struct dp_worker *w, struct dp_leg *l, const struct sockaddr_
 }
 
 /* src becomes the leg's latched source on its RTP or RTCP port. RTCP
- * follows RTP: an RTCP latch on another IP than the new RTP one is let go. */
-static void latch(struct dp_leg *a, const struct sockaddr_storage *src, bool rtcp_port)
+ * follows RTP: an RTCP latch on another IP than the new RTP one is let go.
+ * Returns true when the latch moved. */
+static bool latch(struct dp_leg *a, const struct sockaddr_storage *src, bool rtcp_port)
 {
 	if (rtcp_port) {
+		bool moved = !a->latched_rtcp || !dp_addr_equal(src, &a->src_rtcp);
+
 		a->src_rtcp = *src;
 		a->latched_rtcp = true;
-		return;
+		return moved;
 	}
 	if (a->latched_rtp && dp_addr_equal(src, &a->src_rtp))
-		return;
+		return false;
 	a->src_rtp = *src;
 	a->latched_rtp = true;
 	a->stats.latched = true;
 	a->stats.source = *src;
 	if (a->latched_rtcp && !dp_ip_equal(&a->src_rtcp, src))
 		a->latched_rtcp = false;
+	return true;
 }
 
 /* RFC 3550 A.1 (sequence) and A.8 (jitter) for one accepted RTP packet. */
@@ -138,16 +117,6 @@ static void rx_stats(struct dp_worker *w, struct dp_leg *l, const struct dp_rtp 
 	l->stats.jitter_ms = l->clock_rate ? (double)l->stats.jitter_ts * 1000.0 / l->clock_rate : 0;
 }
 
-/* Wall-clock NTP time (32.32): what SRs carry and LSR echoes. One
- * clock_gettime per RTCP packet, every few seconds per leg. */
-static uint64_t ntp_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ((uint64_t)(ts.tv_sec + 2208988800u) << 32) | (uint64_t)(((uint64_t)ts.tv_nsec << 32) / 1000000000u);
-}
-
 /* The peer's receiver reports: how well the peer receives what we send. */
 static void rtcp_stats(struct dp_leg *l, const struct dp_rtcp *c, uint64_t now_tsc)
 {
@@ -165,7 +134,7 @@ static void rtcp_stats(struct dp_leg *l, const struct dp_rtcp *c, uint64_t now_t
 		/* NTP "now" in the same 16.16 units as LSR: wall clock is what the
 		 * SR carried; TSC only gives a monotonic reference, so use the
 		 * real-time clock here (one call per RTCP packet, every few s). */
-		int32_t rtt = dp_rtcp_rtt_ms(c->rb[0].lsr, c->rb[0].dlsr, dp_ntp_middle32(ntp_now()));
+		int32_t rtt = dp_rtcp_rtt_ms(c->rb[0].lsr, c->rb[0].dlsr, dp_ntp_middle32(dp_ntp_now()));
 		l->stats.rtt_ms = rtt >= 0 ? rtt : -1;
 	}
 }
@@ -194,59 +163,6 @@ static void rewrite(struct dp_worker *w, struct dp_leg *out, uint8_t *p, const s
 	dp_rtp_set_ts(p, rw->last_ts);
 }
 
-static enum dp_drop srtp_reason(int rc);
-
-/* Protect m (SRTP, or SRTCP when rtcp) as leg b sends it, and queue it on tx
- * to dst from local socket from, flushing a full batch first. false: dropped
- * and counted on a; the caller still owns m. */
-static bool send_out(struct dp_worker *w, struct dp_leg *a, struct dp_leg *b, bool rtcp, struct rte_mbuf *m,
-		     struct tx_batch *tx, struct dp_sock *from, const struct sockaddr_storage *dst)
-{
-	struct dp_srtp *ctx = rtcp ? b->srtcp_tx : b->srtp_tx;
-	uint16_t len = rte_pktmbuf_data_len(m);
-
-	if (ctx) {
-		uint8_t *pk[1] = { rte_pktmbuf_mtod(m, uint8_t *) };
-		uint16_t ln[1] = { len };
-		uint16_t room = (uint16_t)(len + rte_pktmbuf_tailroom(m));
-		int16_t rc;
-
-		if ((rtcp ? dp_srtcp_protect_burst : dp_srtp_protect_burst)(ctx, pk, ln, room, &rc, 1) != 1) {
-			drop(w, a, srtp_reason(rc));
-			return false;
-		}
-		rte_pktmbuf_append(m, (uint16_t)(ln[0] - len));
-		len = ln[0];
-	}
-	if (tx->n == DP_BURST)
-		flush(w, tx);
-	tx->from = from;
-	tx->m[tx->n] = m;
-	tx->dst[tx->n] = *dst;
-	tx->n++;
-	b->stats.out_packets++;
-	b->stats.out_bytes += len;
-	return true;
-}
-
-/* A new RTP packet of len bytes (header version byte set), or NULL with
- * ALLOC_FAILED counted on a. */
-static uint8_t *gen_alloc(struct dp_worker *w, struct dp_leg *a, uint16_t len, struct rte_mbuf **mp)
-{
-	struct rte_mbuf *m = rte_pktmbuf_alloc(w->pool);
-	uint8_t *q;
-
-	if (!m || !(q = (uint8_t *)rte_pktmbuf_append(m, len))) {
-		if (m)
-			rte_pktmbuf_free(m);
-		drop(w, a, DP_DROP_ALLOC_FAILED);
-		return NULL;
-	}
-	q[0] = 0x80;
-	*mp = m;
-	return q;
-}
-
 /* Hand valid RTP packet p (header r) of terminated leg a to its hook. */
 static void run_hook(struct dp_leg *a, const uint8_t *p, const struct dp_rtp *r, uint64_t now)
 {
@@ -259,172 +175,7 @@ static void run_hook(struct dp_leg *a, const uint8_t *p, const struct dp_rtp *r,
 	a->hook(a->hook_ctx, &in);
 }
 
-unsigned dp_leg_send(struct dp_leg *l, const struct dp_rtp_out *pk, unsigned n)
-{
-	struct dp_worker *w = l->w;
-	const struct sockaddr_storage *dst = peer_dest(l, false);
-	struct tx_batch tx; /* 8.8 KB: set only what is read */
-	uint64_t now = rte_rdtsc();
-	unsigned sent = 0;
-
-	tx.n = 0;
-	tx.from = NULL;
-	for (unsigned i = 0; i < n; i++) {
-		struct rte_mbuf *m;
-		uint8_t *q;
-
-		if (dst->ss_family == 0) {
-			drop(w, l, DP_DROP_NO_DEST);
-			continue;
-		}
-		if (!(q = gen_alloc(w, l, (uint16_t)(DP_RTP_HDR_LEN + pk[i].len), &m)))
-			continue;
-		q[1] = (uint8_t)((pk[i].marker ? 0x80 : 0) | (pk[i].pt & 0x7f));
-		dp_rtp_set_seq(q, pk[i].seq);
-		dp_rtp_set_ts(q, pk[i].ts);
-		dp_rtp_set_ssrc(q, pk[i].ssrc);
-		memcpy(q + DP_RTP_HDR_LEN, pk[i].payload, pk[i].len);
-		if (!send_out(w, l, l, false, m, &tx, &l->rtp, dst)) {
-			rte_pktmbuf_free(m);
-			continue;
-		}
-		l->stats.hook_out++;
-		l->gen_ssrc = pk[i].ssrc;
-		l->gen_packets++;
-		l->gen_octets += pk[i].len;
-		l->gen_last_ts = pk[i].ts;
-		l->gen_last_tsc = now;
-		sent++;
-	}
-	flush(w, &tx);
-	return sent;
-}
-
 struct dp_call *dp_leg_call(const struct dp_leg *l) { return l->call; }
-
-/* On a hooked (transcoded) leg medius is the RTP endpoint the peer talks
- * to, so it reports to the peer itself (RFC 3550 6.4): an SR about the media
- * the hooks sent it (an RR before there was any), one report block about
- * what it receives from the peer, and an SDES CNAME. Sent through tx, alone
- * (tx is flushed before and after: it may hold the other leg's packets). */
-static void rtcp_generate(struct dp_worker *w, struct dp_leg *a, uint64_t now, struct tx_batch *tx)
-{
-	bool mux = a->flags & DP_LEG_RTCP_MUX, sr = a->gen_packets != 0;
-	struct dp_sock *from = mux ? &a->rtp : &a->rtcp;
-	const struct sockaddr_storage *dst = peer_dest(a, !mux);
-	const struct dp_rx_stream *rx = &a->rx;
-	uint16_t sr_len = sr ? 28 : 8, len = (uint16_t)(sr_len + 24 + 20);
-	uint32_t expected, expected_int, received_int, fraction = 0, ext_max;
-	int64_t lost_int;
-	struct rte_mbuf *m;
-	uint8_t *q, *rb, *sd;
-
-	a->rtcp_gen_tsc = now;
-	if (!rx->started || dst->ss_family == 0)
-		return;
-	q = gen_alloc(w, a, len, &m);
-	if (!q)
-		return;
-	/* SR or RR, with one report block */
-	q[0] = 0x81;
-	q[1] = sr ? 200 : 201;
-	dp_put_be16(q + 2, (uint16_t)((sr_len + 24) / 4 - 1));
-	dp_put_be32(q + 4, a->gen_ssrc);
-	if (sr) {
-		uint64_t ntp = ntp_now();
-		uint32_t ts = a->gen_last_ts;
-
-		if (a->clock_rate)
-			ts += (uint32_t)((now - a->gen_last_tsc) * a->clock_rate / w->tsc_hz);
-		dp_put_be32(q + 8, (uint32_t)(ntp >> 32));
-		dp_put_be32(q + 12, (uint32_t)ntp);
-		dp_put_be32(q + 16, ts);
-		dp_put_be32(q + 20, a->gen_packets);
-		dp_put_be32(q + 24, a->gen_octets);
-	}
-	rb = q + sr_len;
-	ext_max = rx->cycles + rx->max_seq;
-	expected = ext_max - rx->base_seq + 1;
-	expected_int = expected - a->rr_expected_prior;
-	received_int = rx->received - a->rr_received_prior;
-	a->rr_expected_prior = expected;
-	a->rr_received_prior = rx->received;
-	lost_int = (int64_t)expected_int - (int64_t)received_int;
-	if (expected_int && lost_int > 0)
-		fraction = (uint32_t)((lost_int << 8) / expected_int);
-	dp_put_be32(rb, rx->ssrc);
-	dp_put_be32(rb + 4, (fraction > 255 ? 255u : fraction) << 24 | (a->stats.lost > 0x7fffff ? 0x7fffffu : a->stats.lost));
-	dp_put_be32(rb + 8, ext_max);
-	dp_put_be32(rb + 12, rx->jitter_q4 >> 4);
-	dp_put_be32(rb + 16, a->peer_sr_mid);
-	dp_put_be32(rb + 20, a->peer_sr_mid ? (uint32_t)((now - a->peer_sr_tsc) * 65536u / w->tsc_hz) : 0);
-	/* SDES: CNAME "medius" */
-	sd = rb + 24;
-	sd[0] = 0x81;
-	sd[1] = 202;
-	dp_put_be16(sd + 2, 4);
-	dp_put_be32(sd + 4, a->gen_ssrc);
-	sd[8] = 1;
-	sd[9] = 6;
-	memcpy(sd + 10, "medius", 6);
-	memset(sd + 16, 0, 4); /* the end of the item list, padding the chunk to 32 bits */
-	if (tx->n && tx->from != from)
-		flush(w, tx);
-	if (!send_out(w, a, a, true, m, tx, from, dst)) {
-		rte_pktmbuf_free(m);
-		return;
-	}
-	flush(w, tx);
-	a->stats.rtcp_generated++;
-}
-
-/* ng play DTMF: after forwarding media packet (seq media_seq, header r)
- * through b, send the event's next RFC 4733 packet(s) in the same stream:
- * its SSRC, the event's start timestamp, the sequence numbers right after
- * (later media is shifted to make room). */
-static void inject_after(struct dp_worker *w, struct dp_leg *a, struct dp_leg *b, const struct dp_rtp *r,
-			 uint16_t media_seq, struct tx_batch *tx, const struct sockaddr_storage *dst)
-{
-	uint32_t elapsed;
-	bool end;
-	int count;
-
-	if (!b->inj_started) {
-		b->inj_started = true;
-		b->inj_start_ts = r->ts;
-	}
-	elapsed = r->ts - b->inj_start_ts;
-	end = elapsed >= b->inj_duration;
-	count = end ? 3 : 1;
-	for (int k = 0; k < count; k++) {
-		uint32_t dur = end ? b->inj_duration : elapsed;
-		struct rte_mbuf *m;
-		uint8_t *q = gen_alloc(w, a, DP_RTP_HDR_LEN + 4, &m);
-
-		if (!q)
-			continue;
-		q[1] = (uint8_t)((elapsed == 0 && k == 0 ? 0x80 : 0) | b->inj_pt);
-		dp_rtp_set_seq(q, (uint16_t)(media_seq + 1 + k));
-		dp_rtp_set_ts(q, b->inj_start_ts);
-		dp_rtp_set_ssrc(q, r->ssrc);
-		q[12] = b->inj_event;
-		q[13] = (uint8_t)((end ? 0x80 : 0) | (b->inj_volume & 0x3f));
-		dp_put_be16(q + 14, (uint16_t)dur);
-		if (!send_out(w, a, b, false, m, tx, &b->rtp, dst)) {
-			rte_pktmbuf_free(m);
-			continue;
-		}
-		b->stats.events_played++;
-	}
-	b->inj_seq_shift = (uint16_t)(b->inj_seq_shift + count);
-	if (end)
-		b->inj_active = false;
-}
-
-static enum dp_drop srtp_reason(int rc)
-{
-	return rc == -EBADMSG ? DP_DROP_SRTP_AUTH : rc == -EALREADY ? DP_DROP_SRTP_REPLAY : DP_DROP_SRTP_OTHER;
-}
 
 /* ng "block DTMF" on an RFC 4733 packet of leg a: true when it is consumed
  * (DP_DTMF_DROP); otherwise its event is rewritten in place (DTMF-security
@@ -450,212 +201,245 @@ static bool dtmf_blocked(struct dp_leg *a, uint8_t *payload, const struct dp_rtp
 	return false;
 }
 
-/* Check, account and rewrite one packet from socket s; returns true when it
- * was queued on one of the two batches (the caller then owns nothing). */
-static bool relay_one(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf *m,
-		      const struct sockaddr_storage *src, uint64_t now, struct tx_batch *tx_rtp,
-		      struct tx_batch *tx_rtcp)
-{
-	struct dp_leg *a = s->leg, *b = a->peer;
-	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
-	uint16_t len = rte_pktmbuf_data_len(m);
-	uint16_t room = (uint16_t)(rte_pktmbuf_data_len(m) + rte_pktmbuf_tailroom(m));
-	bool mux = a->flags & DP_LEG_RTCP_MUX, rtcp;
-	enum dp_src_verdict verdict;
-	const struct sockaddr_storage *dst;
-	struct dp_srtp *ctx;
-	struct dp_rtp r;
-	struct dp_rtcp c;
-	struct tx_batch *tx;
-	struct dp_sock *from;
-	enum dp_drop why;
-	uint16_t media_seq = 0;
-	int16_t rc;
+/* One received packet between the stages of dp_relay_burst. */
+struct rx_pkt {
+	uint8_t *p;
+	uint16_t len;
+	bool ok;                /* still going: not dropped, consumed or queued */
+	bool rtcp;              /* RTCP, on the RTCP port or muxed */
+	bool queued;            /* a tx batch owns its mbuf */
+	enum dp_src_verdict v;
+	uint16_t media_seq;     /* the sequence number it leaves with */
+	struct dp_rtp r;        /* RTP: its header */
+};
 
-	switch (dp_demux(p, len)) {
+/* Stage 1, before any crypto work: what is it, and may src send it? */
+static bool rx_admit(struct dp_worker *w, struct dp_sock *s, struct rx_pkt *x, const struct sockaddr_storage *src,
+		  uint64_t now)
+{
+	struct dp_leg *a = s->leg;
+	bool mux = a->flags & DP_LEG_RTCP_MUX;
+	enum dp_drop why;
+
+	switch (dp_demux(x->p, x->len)) {
 	case DP_DEMUX_RTP:
 		break;
 	case DP_DEMUX_OTHER: /* first byte 80-127 or 192-255: RTP-like, version 1 or 3 */
-		drop(w, a, len < 1 ? DP_DROP_RTP_TRUNC : p[0] >= 80 ? DP_DROP_RTP_VERSION : DP_DROP_NOT_RTP);
+		dp_drop_count(w, a, x->len < 1 ? DP_DROP_RTP_TRUNC : x->p[0] >= 80 ? DP_DROP_RTP_VERSION : DP_DROP_NOT_RTP);
 		return false;
 	default: /* STUN, DTLS, ZRTP, TURN: not handled on a relay leg yet */
-		drop(w, a, DP_DROP_NOT_RTP);
+		dp_drop_count(w, a, DP_DROP_NOT_RTP);
 		return false;
 	}
-	rtcp = s->rtcp || (mux && dp_is_rtcp(p, len));
-	if (len < (rtcp ? 8 : DP_RTP_HDR_LEN)) { /* before any crypto work */
-		drop(w, a, rtcp ? DP_DROP_RTCP_BAD : DP_DROP_RTP_TRUNC);
+	x->rtcp = s->rtcp || (mux && dp_is_rtcp(x->p, x->len));
+	if (x->len < (x->rtcp ? 8 : DP_RTP_HDR_LEN)) {
+		dp_drop_count(w, a, x->rtcp ? DP_DROP_RTCP_BAD : DP_DROP_RTP_TRUNC);
 		return false;
 	}
-	/* who may send: before any decryption work */
-	verdict = dp_source_admit(a, src, rtcp && !mux, rtcp, now, w->tsc_hz, &why);
-	if (verdict == DP_SRC_REFUSE) {
+	x->v = dp_source_admit(a, src, x->rtcp && !mux, x->rtcp, now, w->tsc_hz, &why);
+	if (x->v == DP_SRC_REFUSE) {
 		refuse(w, a, src, why);
 		return false;
 	}
+	return true;
+}
 
-	/* authenticate and decrypt */
-	ctx = rtcp ? a->srtcp_rx : a->srtp_rx;
-	if (ctx) {
-		uint8_t *pk[1] = { p };
-		uint16_t ln[1] = { len };
+/* Stage 2: authenticate and decrypt the admitted packets of one kind (RTP,
+ * or RTCP) with one burst call. */
+static void unprotect(struct dp_worker *w, struct dp_leg *a, bool rtcp, struct rte_mbuf **m, struct rx_pkt *x,
+		      uint16_t n)
+{
+	struct dp_srtp *ctx = rtcp ? a->srtcp_rx : a->srtp_rx;
+	uint8_t *pk[DP_BURST];
+	uint16_t ln[DP_BURST], idx[DP_BURST], k = 0, room = UINT16_MAX;
+	int16_t rc[DP_BURST];
 
-		if ((rtcp ? dp_srtcp_unprotect_burst : dp_srtp_unprotect_burst)(ctx, pk, ln, room, &rc, 1) != 1) {
-			drop(w, a, srtp_reason(rc));
-			return false;
-		}
-		len = ln[0];
-		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - len));
+	if (!ctx)
+		return;
+	for (uint16_t i = 0; i < n; i++) {
+		uint16_t r = (uint16_t)(rte_pktmbuf_data_len(m[i]) + rte_pktmbuf_tailroom(m[i]));
+
+		if (!x[i].ok || x[i].rtcp != rtcp)
+			continue;
+		pk[k] = x[i].p;
+		ln[k] = x[i].len;
+		room = r < room ? r : room;
+		idx[k++] = i;
 	}
-	why = rtcp ? dp_rtcp_parse(p, len, &c) : dp_rtp_parse(p, len, &r);
+	if (!k)
+		return;
+	(rtcp ? dp_srtcp_unprotect_burst : dp_srtp_unprotect_burst)(ctx, pk, ln, room, rc, k);
+	for (uint16_t j = 0; j < k; j++) {
+		struct rx_pkt *y = &x[idx[j]];
+
+		if (rc[j]) {
+			dp_drop_count(w, a, dp_srtp_drop_reason(rc[j]));
+			y->ok = false;
+			continue;
+		}
+		y->len = ln[j];
+		rte_pktmbuf_trim(m[idx[j]], (uint16_t)(rte_pktmbuf_data_len(m[idx[j]]) - ln[j]));
+	}
+}
+
+/* Stage 3, in arrival order: parse, latch, account; a terminated leg's
+ * media goes to its hook. *moved: an earlier packet of this burst moved
+ * the latch, so stage 1's verdict is decided again. True when the packet
+ * goes on to the peer. */
+static bool rx_accept(struct dp_worker *w, struct dp_sock *s, struct rx_pkt *x, const struct sockaddr_storage *src,
+		   uint64_t now, bool *moved, struct dp_tx_batch *tx_rtcp)
+{
+	struct dp_leg *a = s->leg, *b = a->peer;
+	bool mux = a->flags & DP_LEG_RTCP_MUX;
+	struct dp_rtcp c;
+	enum dp_drop why = x->rtcp ? dp_rtcp_parse(x->p, x->len, &c) : dp_rtp_parse(x->p, x->len, &x->r);
+
 	if (why != DP_DROP_NONE) {
-		drop(w, a, why);
+		dp_drop_count(w, a, why);
 		return false;
 	}
-
-	/* valid: latch, account */
-	if (verdict == DP_SRC_TAKEOVER) {
-		if (rtcp || !dp_source_continuous(a, &r, now, w->tsc_hz)) {
+	if (*moved) {
+		x->v = dp_source_admit(a, src, x->rtcp && !mux, x->rtcp, now, w->tsc_hz, &why);
+		if (x->v == DP_SRC_REFUSE) {
+			refuse(w, a, src, why);
+			return false;
+		}
+	}
+	if (x->v == DP_SRC_TAKEOVER) {
+		if (x->rtcp || !dp_source_continuous(a, &x->r, now, w->tsc_hz)) {
 			refuse(w, a, src, DP_DROP_RELATCH_REFUSED);
 			return false;
 		}
-		verdict = DP_SRC_LATCH;
+		x->v = DP_SRC_LATCH;
 	}
-	if (verdict == DP_SRC_LATCH)
-		latch(a, src, rtcp && !mux);
+	if (x->v == DP_SRC_LATCH && latch(a, src, x->rtcp && !mux))
+		*moved = true;
 	a->last_valid_tsc = now;
-	if (!rtcp)
-		dp_source_note(a, &r, now);
-	if (!rtcp && r.pt == a->block_pt && dtmf_blocked(a, p + r.payload_off, &r)) /* ng "block DTMF" */
+	if (!x->rtcp)
+		dp_source_note(a, &x->r, now);
+	if (!x->rtcp && x->r.pt == a->block_pt && dtmf_blocked(a, x->p + x->r.payload_off, &x->r)) /* ng "block DTMF" */
 		return false;
-	if (rtcp) {
+	if (x->rtcp) {
 		a->stats.rtcp_packets++;
 		rtcp_stats(a, &c, now);
 	} else {
 		a->stats.rtp_packets++;
-		a->stats.rtp_bytes += r.payload_len;
-		rx_stats(w, a, &r, now);
+		a->stats.rtp_bytes += x->r.payload_len;
+		rx_stats(w, a, &x->r, now);
 	}
-
-	/* where to: a terminated leg's media goes to its hook */
-	if (a->hook) {
-		if (!rtcp) {
-			run_hook(a, p, &r, now);
+	if (a->hook) { /* terminated: consumed here */
+		if (!x->rtcp) {
+			run_hook(a, x->p, &x->r, now);
 			if (now - a->rtcp_gen_tsc >= (uint64_t)dp_rtcp_interval_ms * w->tsc_hz / 1000u)
-				rtcp_generate(w, a, now, tx_rtcp);
+				dp_rtcp_generate(w, a, now, tx_rtcp);
 		}
-		return false; /* consumed: the input mbuf is freed by the caller */
+		return false;
 	}
 	if (!b) {
-		drop(w, a, DP_DROP_NO_FLOW);
+		dp_drop_count(w, a, DP_DROP_NO_FLOW);
 		return false;
 	}
-	mux = b->flags & DP_LEG_RTCP_MUX;
-	if (rtcp && !mux) {
-		dst = peer_dest(b, true);
-		tx = tx_rtcp;
-		from = &b->rtcp;
-	} else {
-		dst = peer_dest(b, false);
-		tx = tx_rtp;
-		from = &b->rtp;
-	}
-	if (dst->ss_family == 0) {
-		drop(w, a, DP_DROP_NO_DEST);
+	if (dp_peer_dest(b, x->rtcp && !(b->flags & DP_LEG_RTCP_MUX))->ss_family == 0) {
+		dp_drop_count(w, a, DP_DROP_NO_DEST);
 		return false;
 	}
-	if (!rtcp && (b->flags & DP_LEG_REWRITE))
-		rewrite(w, b, p, &r, now);
-	if (!rtcp && b->inj_seq_shift) /* room for events injected earlier */
-		dp_rtp_set_seq(p, (uint16_t)(dp_get_be16(p + 2) + b->inj_seq_shift));
-	media_seq = dp_get_be16(p + 2);
-	if (!send_out(w, a, b, rtcp, m, tx, from, dst))
-		return false;
-	if (!rtcp && b->inj_active)
-		inject_after(w, a, b, &r, media_seq, tx, dst);
 	return true;
 }
 
-/* A packet of len bytes queued on tx that the kernel did not take: counted
- * as `why` on the sending leg, and no longer as sent to its peer. */
-static void unsent(struct dp_worker *w, struct tx_batch *tx, size_t len, enum dp_drop why)
+/* Stage 4a: the header b sends an RTP packet with. */
+static void prepare(struct dp_worker *w, struct dp_leg *b, struct rx_pkt *x, uint64_t now)
 {
-	struct dp_leg *l = tx->from->leg;
-
-	drop(w, l, why);
-	if (l->stats.out_packets) {
-		l->stats.out_packets--;
-		l->stats.out_bytes -= len;
-	}
+	if (x->rtcp)
+		return;
+	if (b->flags & DP_LEG_REWRITE)
+		rewrite(w, b, x->p, &x->r, now);
+	if (b->inj_seq_shift) /* room for events injected earlier */
+		dp_rtp_set_seq(x->p, (uint16_t)(dp_get_be16(x->p + 2) + b->inj_seq_shift));
+	x->media_seq = dp_get_be16(x->p + 2);
 }
 
-static void flush(struct dp_worker *w, struct tx_batch *tx)
+/* Stage 4b: protect packets idx[0..k) of one kind for b, one burst call. */
+static void protect(struct dp_worker *w, struct dp_leg *a, struct dp_leg *b, bool rtcp, struct rte_mbuf **m,
+		    struct rx_pkt *x, const uint16_t *idx, uint16_t k)
 {
-	struct mmsghdr msg[DP_BURST];
-	struct iovec iov[DP_BURST];
-	int sent = 0;
+	struct rte_mbuf *pm[DP_BURST];
+	uint16_t j, np = 0, at[DP_BURST];
 
-	if (!tx->n)
+	if (!(rtcp ? b->srtcp_tx : b->srtp_tx))
 		return;
-	if (tx->from->eth) {
-		uint16_t ok = dp_eth_send(w, tx->from, tx->m, tx->dst, tx->n);
-
-		w->stats.tx_packets += ok;
-		tx->n = 0;
-		return;
-	}
-	for (uint16_t i = 0; i < tx->n; i++) {
-		iov[i].iov_base = rte_pktmbuf_mtod(tx->m[i], void *);
-		iov[i].iov_len = rte_pktmbuf_data_len(tx->m[i]);
-		memset(&msg[i], 0, sizeof(msg[i]));
-		msg[i].msg_hdr.msg_iov = &iov[i];
-		msg[i].msg_hdr.msg_iovlen = 1;
-		msg[i].msg_hdr.msg_name = &tx->dst[i];
-		msg[i].msg_hdr.msg_namelen = addr_len(&tx->dst[i]);
-	}
-	while (sent < tx->n) {
-		int r = sendmmsg(tx->from->fd, msg + sent, (unsigned)(tx->n - sent), MSG_DONTWAIT);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0 && (r == 0 || errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
-			while (sent < tx->n) /* socket buffer full: drop the rest */
-				unsent(w, tx, iov[sent++].iov_len, DP_DROP_TX_FULL);
-			break;
+	for (j = 0; j < k; j++)
+		if (x[idx[j]].rtcp == rtcp) {
+			at[np] = idx[j];
+			pm[np++] = m[idx[j]];
 		}
-		if (r < 0) { /* no route, unreachable: this packet, and those right behind
-			      * it to the same place, cannot go; try the rest */
-			const struct sockaddr_storage *bad = &tx->dst[sent];
+	dp_tx_protect(w, a, b, rtcp, pm, np);
+	for (j = 0; j < np; j++)
+		if (!pm[j]) { /* freed by dp_tx_protect */
+			x[at[j]].ok = false;
+			x[at[j]].queued = true;
+		}
+}
 
-			do
-				unsent(w, tx, iov[sent++].iov_len, DP_DROP_TX_ERROR);
-			while (sent < tx->n && dp_addr_equal(&tx->dst[sent], bad));
-			continue;
-		}
-		for (int i = sent; i < sent + r; i++) {
-			w->stats.tx_packets++;
-			w->stats.tx_bytes += iov[i].iov_len;
-		}
-		sent += r;
-	}
-	rte_pktmbuf_free_bulk(tx->m, tx->n);
-	tx->n = 0;
+/* Stage 5: queue packet i for b's peer, on its RTP or RTCP port. */
+static void tx_queue_fwd(struct dp_worker *w, struct dp_leg *b, struct rte_mbuf *m, struct rx_pkt *x,
+		  struct dp_tx_batch *tx_rtp, struct dp_tx_batch *tx_rtcp)
+{
+	bool rtcp_port = x->rtcp && !(b->flags & DP_LEG_RTCP_MUX);
+
+	dp_tx_queue(w, b, m, rtcp_port ? tx_rtcp : tx_rtp, rtcp_port ? &b->rtcp : &b->rtp, dp_peer_dest(b, rtcp_port));
+	x->queued = true;
 }
 
 void dp_relay_burst(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf **m,
 		    const struct sockaddr_storage *src, uint16_t n)
 {
-	struct tx_batch tx_rtp, tx_rtcp; /* 8.8 KB: set only what is read, not all of it */
+	struct dp_tx_batch tx_rtp, tx_rtcp; /* 4.6 KB each: dp_tx_init sets only what is read */
+	struct rx_pkt x[DP_BURST];
+	struct dp_leg *a = s->leg, *b;
+	uint16_t fwd[DP_BURST], nf = 0;
 	uint64_t now = rte_rdtsc();
+	bool moved = false;
 
-	tx_rtp.n = tx_rtcp.n = 0;
-	tx_rtp.from = tx_rtcp.from = NULL;
+	dp_tx_init(&tx_rtp);
+	dp_tx_init(&tx_rtcp);
+	for (uint16_t i = 0; i < n; i++) { /* 1: classify, admit */
+		x[i].p = rte_pktmbuf_mtod(m[i], uint8_t *);
+		x[i].len = rte_pktmbuf_data_len(m[i]);
+		x[i].queued = false;
+		x[i].ok = rx_admit(w, s, &x[i], &src[i], now);
+	}
+	unprotect(w, a, false, m, x, n); /* 2: SRTP, then SRTCP, over the burst */
+	unprotect(w, a, true, m, x, n);
+	for (uint16_t i = 0; i < n; i++) /* 3: parse, latch, account, hooks */
+		if (x[i].ok && rx_accept(w, s, &x[i], &src[i], now, &moved, &tx_rtcp))
+			fwd[nf++] = i;
+	b = a->peer;
+	if (nf && b->inj_active) { /* an event rides on this stream: one packet at a time */
+		for (uint16_t j = 0; j < nf; j++) {
+			struct rx_pkt *y = &x[fwd[j]];
 
+			prepare(w, b, y, now);
+			protect(w, a, b, y->rtcp, m, x, &fwd[j], 1);
+			if (!y->ok)
+				continue;
+			tx_queue_fwd(w, b, m[fwd[j]], y, &tx_rtp, &tx_rtcp);
+			if (!y->rtcp && b->inj_active)
+				dp_inject_after(w, a, b, &y->r, y->media_seq, &tx_rtp, dp_peer_dest(b, false));
+		}
+	} else if (nf) {
+		for (uint16_t j = 0; j < nf; j++) /* 4: headers, then SRTP and SRTCP over the burst */
+			prepare(w, b, &x[fwd[j]], now);
+		protect(w, a, b, false, m, x, fwd, nf);
+		protect(w, a, b, true, m, x, fwd, nf);
+		for (uint16_t j = 0; j < nf; j++) /* 5: tx, in arrival order */
+			if (x[fwd[j]].ok)
+				tx_queue_fwd(w, b, m[fwd[j]], &x[fwd[j]], &tx_rtp, &tx_rtcp);
+	}
 	for (uint16_t i = 0; i < n; i++)
-		if (!relay_one(w, s, m[i], &src[i], now, &tx_rtp, &tx_rtcp))
+		if (!x[i].queued)
 			rte_pktmbuf_free(m[i]);
-	flush(w, &tx_rtp);
-	flush(w, &tx_rtcp);
+	dp_tx_flush(w, &tx_rtp);
+	dp_tx_flush(w, &tx_rtcp);
 }
 
 void dp_relay_socket(struct dp_worker *w, struct dp_sock *s)
@@ -695,7 +479,7 @@ void dp_relay_socket(struct dp_worker *w, struct dp_sock *s)
 			w->stats.rx_packets++;
 			w->stats.rx_bytes += len;
 			if (msg[i].msg_hdr.msg_flags & MSG_TRUNC) {
-				drop(w, s->leg, DP_DROP_OVERSIZED);
+				dp_drop_count(w, s->leg, DP_DROP_OVERSIZED);
 				rte_pktmbuf_free(m[i]);
 				continue;
 			}
