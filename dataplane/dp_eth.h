@@ -156,8 +156,8 @@ void dp_eth_worker_free(struct dp_worker *w);
  * be zero, patched later), with the port's checksum offloads. Returns 0 or
  * a drop reason (OVERSIZED: no headroom or too long; NO_DEST: family
  * mismatch). */
-enum dp_drop dp_eth_build_udp(struct dp_eth_wport *wp, const struct sockaddr_storage *src,
-			      const struct sockaddr_storage *dst, const uint8_t dst_mac[6],
-			      struct rte_mbuf *m);
+struct dp_addr;
+enum dp_drop dp_eth_build_udp(struct dp_eth_wport *wp, const struct dp_addr *src, const struct dp_addr *dst,
+			      const uint8_t dst_mac[6], struct rte_mbuf *m);
 
 #endif

@@ -56,7 +56,6 @@ struct learn_rec {
 
 struct udp_in {
 	struct dp_flow_key key;
-	struct sockaddr_storage src;
 	uint16_t off, len;
 };
 
@@ -405,11 +404,11 @@ static bool classify(struct dp_worker *w, struct dp_eth_wport *wp, struct rte_mb
 			return false;
 		}
 		dp_flow_key_set(&u->key, AF_INET, ip.dst, udp.dst_port);
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&u->src;
-		memset(s4, 0, sizeof(*s4));
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(udp.src_port);
-		memcpy(&s4->sin_addr, ip.src, 4);
+		struct dp_addr *src = dp_mbuf_src(m); /* the compact source, in the mbuf */
+		memset(src, 0, sizeof(*src));
+		src->family = AF_INET;
+		src->port = htons(udp.src_port);
+		memcpy(src->ip, ip.src, 4);
 		u->off = (uint16_t)(eth.l3_off + ip.hdr_len + DP_UDP_HDR_LEN);
 		u->len = udp.payload_len;
 		return true;
@@ -437,11 +436,10 @@ static bool classify(struct dp_worker *w, struct dp_eth_wport *wp, struct rte_mb
 		return false;
 	}
 	dp_flow_key_set(&u->key, AF_INET6, ip6.dst, udp.dst_port);
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&u->src;
-	memset(s6, 0, sizeof(*s6));
-	s6->sin6_family = AF_INET6;
-	s6->sin6_port = htons(udp.src_port);
-	memcpy(&s6->sin6_addr, ip6.src, 16);
+	struct dp_addr *src = dp_mbuf_src(m);
+	src->family = AF_INET6;
+	src->port = htons(udp.src_port);
+	memcpy(src->ip, ip6.src, 16);
 	u->off = (uint16_t)(eth.l3_off + DP_IPV6_HDR_LEN + DP_UDP_HDR_LEN);
 	u->len = udp.payload_len;
 	return true;
@@ -452,7 +450,6 @@ static void input(struct dp_worker *w, struct dp_eth_wport *wp, struct rte_mbuf 
 	struct udp_in u[DP_BURST];
 	const struct dp_flow_key *keys[DP_BURST];
 	struct rte_mbuf *cand[DP_BURST], *run[DP_BURST];
-	struct sockaddr_storage run_src[DP_BURST];
 	struct dp_sock *sock[DP_BURST], *run_sock = NULL;
 	struct rte_mbuf *ho[DP_BURST];          /* frames for other workers */
 	struct dp_eth_worker *ho_to[DP_BURST];
@@ -496,15 +493,14 @@ static void input(struct dp_worker *w, struct dp_eth_wport *wp, struct rte_mbuf 
 		rte_pktmbuf_trim(x, (uint16_t)(rte_pktmbuf_data_len(x) - u[i].len));
 		x->ol_flags = 0;
 		if (nr && s != run_sock) {
-			dp_relay_burst(w, run_sock, run, run_src, nr);
+			dp_relay_burst(w, run_sock, run, nr);
 			nr = 0;
 		}
 		run_sock = s;
-		run[nr] = x;
-		run_src[nr++] = u[i].src;
+		run[nr++] = x;
 	}
 	if (nr)
-		dp_relay_burst(w, run_sock, run, run_src, nr);
+		dp_relay_burst(w, run_sock, run, nr);
 	for (uint16_t i = 0; i < nh;) { /* handed over in bulk: one enqueue per run to one worker */
 		uint16_t k = 1;
 		unsigned done;
@@ -620,18 +616,18 @@ unsigned dp_eth_poll(struct dp_worker *w)
 	return total;
 }
 
-enum dp_drop dp_eth_build_udp(struct dp_eth_wport *wp, const struct sockaddr_storage *src,
-			      const struct sockaddr_storage *dst, const uint8_t dst_mac[6], struct rte_mbuf *m)
+enum dp_drop dp_eth_build_udp(struct dp_eth_wport *wp, const struct dp_addr *src, const struct dp_addr *dst,
+			      const uint8_t dst_mac[6], struct rte_mbuf *m)
 {
 	const struct dp_eth_port *p = wp->port;
 	struct dp_udp_tx tx;
-	bool v6 = dst->ss_family == AF_INET6;
+	bool v6 = dst->family == AF_INET6;
 	uint16_t plen = rte_pktmbuf_data_len(m), hlen, l3 = v6 ? DP_IPV6_HDR_LEN : DP_IPV4_HDR_LEN;
 	uint64_t ol = 0;
 	uint8_t *h;
 	int rc;
 
-	if (dst->ss_family != src->ss_family || (dst->ss_family != AF_INET && !v6))
+	if (dst->family != src->family || (dst->family != AF_INET && !v6))
 		return DP_DROP_NO_DEST;
 	if (m->nb_segs > 1 || plen > 1500 - l3 - DP_UDP_HDR_LEN)
 		return DP_DROP_OVERSIZED;
@@ -641,23 +637,19 @@ enum dp_drop dp_eth_build_udp(struct dp_eth_wport *wp, const struct sockaddr_sto
 	tx.vlan = DP_VLAN_NONE;
 	tx.tos = 0xb8; /* DSCP EF, as the kernel-UDP path sets */
 	if (v6) {
-		const struct sockaddr_in6 *s = (const void *)src, *d = (const void *)dst;
-
-		memcpy(tx.src, &s->sin6_addr, 16);
-		memcpy(tx.dst, &d->sin6_addr, 16);
-		tx.src_port = ntohs(s->sin6_port);
-		tx.dst_port = ntohs(d->sin6_port);
+		memcpy(tx.src, src->ip, 16);
+		memcpy(tx.dst, dst->ip, 16);
+		tx.src_port = ntohs(src->port);
+		tx.dst_port = ntohs(dst->port);
 		if (p->tx_offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) {
 			tx.flags |= DP_TX_UDP_CSUM_OFFLOAD;
 			ol = RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_UDP_CKSUM;
 		}
 	} else {
-		const struct sockaddr_in *s = (const void *)src, *d = (const void *)dst;
-
-		memcpy(tx.src, &s->sin_addr, 4);
-		memcpy(tx.dst, &d->sin_addr, 4);
-		tx.src_port = ntohs(s->sin_port);
-		tx.dst_port = ntohs(d->sin_port);
+		memcpy(tx.src, src->ip, 4);
+		memcpy(tx.dst, dst->ip, 4);
+		tx.src_port = ntohs(src->port);
+		tx.dst_port = ntohs(dst->port);
 		tx.ip_id = wp->ip_id++;
 		if (p->tx_offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) {
 			tx.flags |= DP_TX_UDP_CSUM_OFFLOAD;
@@ -684,10 +676,11 @@ enum dp_drop dp_eth_build_udp(struct dp_eth_wport *wp, const struct sockaddr_sto
 }
 
 uint16_t dp_eth_send(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf **m,
-		     const struct sockaddr_storage *dst, uint16_t n)
+		     const struct dp_addr *dst, uint16_t n)
 {
 	const struct dp_eth_addr *a = dp_eth_iface_addr(s->leg->iface);
 	struct dp_eth_wport *wp;
+	struct dp_addr local;
 	uint64_t now = rte_rdtsc();
 	uint16_t sent = 0;
 
@@ -697,8 +690,9 @@ uint16_t dp_eth_send(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf **m
 		return 0;
 	}
 	wp = &w->eth->wp[s->eth->idx];
+	dp_addr_from_sa(&local, &s->local);
 	for (uint16_t i = 0; i < n; i++) {
-		enum dp_drop d = dp_eth_build_udp(wp, &s->local, &dst[i], zero_mac, m[i]);
+		enum dp_drop d = dp_eth_build_udp(wp, &local, &dst[i], zero_mac, m[i]);
 		const uint8_t *ip, *nh;
 		uint8_t mac[6];
 		bool req;
@@ -708,8 +702,7 @@ uint16_t dp_eth_send(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf **m
 			s->leg->stats.drops[d]++;
 			continue;
 		}
-		ip = dst[i].ss_family == AF_INET ? (const uint8_t *)&((const struct sockaddr_in *)&dst[i])->sin_addr
-						 : ((const struct sockaddr_in6 *)&dst[i])->sin6_addr.s6_addr;
+		ip = dst[i].ip;
 		nh = a->has_gw && !in_prefix(a->ip, ip, a->prefix_len) ? a->gw : ip;
 		switch (dp_neigh_resolve(wp->neigh, a->family, nh, now, m[i], mac, &req)) {
 		case DP_NEIGH_HIT:
@@ -740,6 +733,10 @@ int dp_eth_worker_init(struct dp_worker *w, struct dp_eth_port *const *ports, un
 
 	if (!e)
 		return -ENOMEM;
+	if (dp_mbuf_fields_init()) {
+		rte_free(e);
+		return -ENOSPC;
+	}
 	e->w = w;
 	e->flush_ticks = hz * DP_ETH_FLUSH_US / 1000000;
 	e->tick_ticks = hz * DP_ETH_TICK_MS / 1000;

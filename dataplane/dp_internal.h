@@ -12,14 +12,17 @@
 #ifndef DP_INTERNAL_H
 #define DP_INTERNAL_H
 
+#include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 
 #include <rte_common.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
 
 #include "dp.h"
 
@@ -27,6 +30,77 @@
 
 struct dp_leg;
 struct dp_worker;
+
+/* A compact transport address: what a packet's metadata and the packet
+ * path carry instead of a 128-byte sockaddr_storage. Unused bytes are
+ * zero, so equality is one compare. */
+struct dp_addr {
+	uint16_t family; /* AF_INET, AF_INET6; 0: none */
+	uint16_t port;   /* network byte order */
+	uint8_t ip[16];  /* IPv4 in the first 4 bytes */
+};
+
+static inline void dp_addr_from_sa(struct dp_addr *a, const struct sockaddr_storage *ss)
+{
+	memset(a, 0, sizeof(*a));
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *)ss;
+
+		a->family = AF_INET;
+		a->port = s4->sin_port;
+		memcpy(a->ip, &s4->sin_addr, 4);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)ss;
+
+		a->family = AF_INET6;
+		a->port = s6->sin6_port;
+		memcpy(a->ip, &s6->sin6_addr, 16);
+	}
+}
+
+/* Into a sockaddr (room for a sockaddr_in6); returns its length, 0 for none. */
+static inline socklen_t dp_addr_to_sa(const struct dp_addr *a, void *sa)
+{
+	if (a->family == AF_INET) {
+		struct sockaddr_in *s4 = sa;
+
+		memset(s4, 0, sizeof(*s4));
+		s4->sin_family = AF_INET;
+		s4->sin_port = a->port;
+		memcpy(&s4->sin_addr, a->ip, 4);
+		return sizeof(*s4);
+	}
+	if (a->family == AF_INET6) {
+		struct sockaddr_in6 *s6 = sa;
+
+		memset(s6, 0, sizeof(*s6));
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = a->port;
+		memcpy(&s6->sin6_addr, a->ip, 16);
+		return sizeof(*s6);
+	}
+	return 0;
+}
+
+/* The same address and port (never for "none"); the same IP. */
+static inline bool dp_addr_eq(const struct dp_addr *a, const struct dp_addr *b)
+{
+	return a->family && memcmp(a, b, sizeof(*a)) == 0;
+}
+static inline bool dp_addr_ip_eq(const struct dp_addr *a, const struct dp_addr *b)
+{
+	return a->family && a->family == b->family && memcmp(a->ip, b->ip, 16) == 0;
+}
+
+/* The source address of a received packet, in the mbuf's metadata (a
+ * dynamic field registered by dp_mbuf_fields_init). */
+extern int dp_mbuf_src_off;
+static inline struct dp_addr *dp_mbuf_src(struct rte_mbuf *m)
+{
+	return RTE_MBUF_DYNFIELD(m, dp_mbuf_src_off, struct dp_addr *);
+}
+/* Register the dynamic field (once; later calls return 0). Returns 0 or -errno. */
+int dp_mbuf_fields_init(void);
 
 struct dp_eth_port;
 struct dp_eth_worker;
@@ -79,8 +153,8 @@ struct dp_leg {
 	/* set through the mailbox, read by the worker */
 	unsigned flags;
 	uint32_t clock_rate;
-	struct sockaddr_storage remote_rtp, remote_rtcp; /* ss_family 0: unknown */
-	struct sockaddr_storage sip_src; /* received-from IP (port 0); ss_family 0: none */
+	struct dp_addr remote_rtp, remote_rtcp; /* family 0: unknown */
+	struct dp_addr sip_src;          /* received-from IP (port 0); family 0: none */
 	bool nat_learning;               /* the interface's nat_learning */
 	struct dp_srtp *srtp_rx, *srtp_tx, *srtcp_rx, *srtcp_tx;
 	struct dp_leg *peer;
@@ -108,7 +182,7 @@ struct dp_leg {
 	uint32_t inj_duration, inj_start_ts;
 	uint16_t inj_seq_shift;      /* added to every forwarded seq once events were injected */
 	bool latched_rtp, latched_rtcp;
-	struct sockaddr_storage src_rtp, src_rtcp;
+	struct dp_addr src_rtp, src_rtcp;
 	uint64_t last_valid_tsc;
 	/* continuity of the accepted RTP stream (dp_source.c, rule 5) */
 	bool cont_valid;
@@ -215,14 +289,14 @@ void dp_relay_apply(struct dp_worker *w, struct dp_cmd *cmd);
 /* Worker side: read and relay what is waiting on kernel socket s. */
 void dp_relay_socket(struct dp_worker *w, struct dp_sock *s);
 /* Worker side: relay n received UDP payloads (mbuf data = the payload) that
- * arrived at local endpoint s from src[i]. Takes ownership of the mbufs. */
-void dp_relay_burst(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf **m,
-		    const struct sockaddr_storage *src, uint16_t n);
+ * arrived at local endpoint s, each from the address in its metadata
+ * (dp_mbuf_src). Takes ownership of the mbufs. */
+void dp_relay_burst(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf **m, uint16_t n);
 /* ethdev interfaces (dp_eth.c): send n UDP payloads from local endpoint s
  * to dst[i], building the Ethernet/IP/UDP headers; takes ownership of the
  * mbufs and returns how many were queued (the rest are counted and freed). */
 uint16_t dp_eth_send(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf **m,
-		     const struct sockaddr_storage *dst, uint16_t n);
+		     const struct dp_addr *dst, uint16_t n);
 
 /* dp_tx.c: the transmit side of the worker's legs (worker lcore only). */
 
@@ -231,7 +305,7 @@ struct dp_tx_batch {
 	struct dp_sock *from;
 	uint16_t n;
 	struct rte_mbuf *m[DP_BURST];
-	struct sockaddr_storage dst[DP_BURST];
+	struct dp_addr dst[DP_BURST];
 };
 static inline void dp_tx_init(struct dp_tx_batch *tx)
 {
@@ -253,7 +327,7 @@ enum dp_drop dp_srtp_drop_reason(int rc);
 /* Where leg l's peer gets what l sends: on its RTP port, or its RTCP port
  * (rtcp_port; never with rtcp-mux). The latched source unless the leg is
  * asymmetric, else the signalled address (ss_family 0: unknown). */
-const struct sockaddr_storage *dp_peer_dest(const struct dp_leg *l, bool rtcp_port);
+const struct dp_addr *dp_peer_dest(const struct dp_leg *l, bool rtcp_port);
 /* Protect n packets as leg b sends them (SRTCP when rtcp) with one burst
  * call; nothing to do without a key. A packet that fails is counted on a
  * and freed, and m[i] becomes NULL. */
@@ -263,11 +337,11 @@ void dp_tx_protect(struct dp_worker *w, struct dp_leg *a, struct dp_leg *b, bool
  * (flushing first when tx is full or leaves from another endpoint), and
  * count it as sent to b's peer. tx owns m from here. */
 void dp_tx_queue(struct dp_worker *w, struct dp_leg *b, struct rte_mbuf *m, struct dp_tx_batch *tx,
-		 struct dp_sock *from, const struct sockaddr_storage *dst);
+		 struct dp_sock *from, const struct dp_addr *dst);
 /* dp_tx_protect one packet, then dp_tx_queue it. false: dropped and
  * counted on a, and m freed. */
 bool dp_tx_send(struct dp_worker *w, struct dp_leg *a, struct dp_leg *b, bool rtcp, struct rte_mbuf *m,
-		struct dp_tx_batch *tx, struct dp_sock *from, const struct sockaddr_storage *dst);
+		struct dp_tx_batch *tx, struct dp_sock *from, const struct dp_addr *dst);
 /* Send what tx holds (sendmmsg, or dp_eth_send) and empty it. */
 void dp_tx_flush(struct dp_worker *w, struct dp_tx_batch *tx);
 /* A new RTP packet of len bytes (version byte set), or NULL with
@@ -281,7 +355,7 @@ void dp_rtcp_generate(struct dp_worker *w, struct dp_leg *a, uint64_t now, struc
 /* ng play DTMF: after forwarding media packet r (sent with sequence
  * media_seq) through b, send the event's next RFC 4733 packet(s). */
 void dp_inject_after(struct dp_worker *w, struct dp_leg *a, struct dp_leg *b, const struct dp_rtp *r,
-		     uint16_t media_seq, struct dp_tx_batch *tx, const struct sockaddr_storage *dst);
+		     uint16_t media_seq, struct dp_tx_batch *tx, const struct dp_addr *dst);
 
 /* dp_clock.c, worker side: set up the timerfd; apply DP_CMD_*TICKER*; run
  * the ticks that are due (on the timerfd's event, or when the TSC passed
@@ -302,12 +376,11 @@ enum dp_src_verdict {
 };
 /* Before any crypto work: may src send to leg l on its RTCP port
  * (rtcp_port) or RTP port, an RTCP packet (rtcp) or RTP? */
-enum dp_src_verdict dp_source_admit(const struct dp_leg *l, const struct sockaddr_storage *src, bool rtcp_port,
+enum dp_src_verdict dp_source_admit(const struct dp_leg *l, const struct dp_addr *src, bool rtcp_port,
 				    bool rtcp, uint64_t now, uint64_t tsc_hz, enum dp_drop *why);
 /* Is valid RTP packet r the continuation of the stream l accepted last? */
 bool dp_source_continuous(const struct dp_leg *l, const struct dp_rtp *r, uint64_t now, uint64_t tsc_hz);
 /* Remember r as the last valid packet of l's accepted stream. */
 void dp_source_note(struct dp_leg *l, const struct dp_rtp *r, uint64_t now);
-bool dp_addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
 
 #endif

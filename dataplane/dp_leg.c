@@ -74,6 +74,9 @@ int dp_media_start(const struct dp_media_conf *c)
 		return -EALREADY;
 	if (c->n_ifaces == 0 || c->n_ifaces > DP_MAX_IFACES)
 		return -EINVAL;
+	rc = dp_mbuf_fields_init(); /* the compact source address in every mbuf */
+	if (rc)
+		return rc;
 	for (unsigned i = 0; i < c->n_ifaces; i++) {
 		struct iface *f = &g.ifaces[i];
 		const struct dp_iface_conf *ic = &c->ifaces[i];

@@ -25,20 +25,36 @@
 #include <sys/socket.h>
 
 #include <rte_cycles.h>
+#include <rte_errno.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
 
 #include "dp_internal.h"
 
 extern uint32_t dp_rtcp_interval_ms; /* dp_leg.c */
 
+int dp_mbuf_src_off = -1;
+
+int dp_mbuf_fields_init(void)
+{
+	static const struct rte_mbuf_dynfield f = {
+		.name = "medius_dp_addr_src", .size = sizeof(struct dp_addr), .align = __alignof__(struct dp_addr),
+	};
+
+	if (dp_mbuf_src_off < 0)
+		dp_mbuf_src_off = rte_mbuf_dynfield_register(&f);
+	return dp_mbuf_src_off < 0 ? -rte_errno : 0;
+}
+
 
 /* A source refused by the policy: counted; the first one per leg is kept
  * for the control lcore to log (dp_media_log_refusals). */
-static void refuse(struct dp_worker *w, struct dp_leg *l, const struct sockaddr_storage *src, enum dp_drop why)
+static void refuse(struct dp_worker *w, struct dp_leg *l, const struct dp_addr *src, enum dp_drop why)
 {
 	dp_drop_count(w, l, why);
 	if (!atomic_load_explicit(&l->refused_seen, memory_order_relaxed)) {
-		l->refused_src = *src;
+		memset(&l->refused_src, 0, sizeof(l->refused_src));
+		dp_addr_to_sa(src, &l->refused_src);
 		l->refused_why = why;
 		atomic_store_explicit(&l->refused_seen, true, memory_order_release);
 	}
@@ -47,22 +63,23 @@ static void refuse(struct dp_worker *w, struct dp_leg *l, const struct sockaddr_
 /* src becomes the leg's latched source on its RTP or RTCP port. RTCP
  * follows RTP: an RTCP latch on another IP than the new RTP one is let go.
  * Returns true when the latch moved. */
-static bool latch(struct dp_leg *a, const struct sockaddr_storage *src, bool rtcp_port)
+static bool latch(struct dp_leg *a, const struct dp_addr *src, bool rtcp_port)
 {
 	if (rtcp_port) {
-		bool moved = !a->latched_rtcp || !dp_addr_equal(src, &a->src_rtcp);
+		bool moved = !a->latched_rtcp || !dp_addr_eq(src, &a->src_rtcp);
 
 		a->src_rtcp = *src;
 		a->latched_rtcp = true;
 		return moved;
 	}
-	if (a->latched_rtp && dp_addr_equal(src, &a->src_rtp))
+	if (a->latched_rtp && dp_addr_eq(src, &a->src_rtp))
 		return false;
 	a->src_rtp = *src;
 	a->latched_rtp = true;
 	a->stats.latched = true;
-	a->stats.source = *src;
-	if (a->latched_rtcp && !dp_ip_equal(&a->src_rtcp, src))
+	memset(&a->stats.source, 0, sizeof(a->stats.source));
+	dp_addr_to_sa(src, &a->stats.source);
+	if (a->latched_rtcp && !dp_addr_ip_eq(&a->src_rtcp, src))
 		a->latched_rtcp = false;
 	return true;
 }
@@ -214,7 +231,7 @@ struct rx_pkt {
 };
 
 /* Stage 1, before any crypto work: what is it, and may src send it? */
-static bool rx_admit(struct dp_worker *w, struct dp_sock *s, struct rx_pkt *x, const struct sockaddr_storage *src,
+static bool rx_admit(struct dp_worker *w, struct dp_sock *s, struct rx_pkt *x, const struct dp_addr *src,
 		  uint64_t now)
 {
 	struct dp_leg *a = s->leg;
@@ -286,7 +303,7 @@ static void unprotect(struct dp_worker *w, struct dp_leg *a, bool rtcp, struct r
  * media goes to its hook. *moved: an earlier packet of this burst moved
  * the latch, so stage 1's verdict is decided again. True when the packet
  * goes on to the peer. */
-static bool rx_accept(struct dp_worker *w, struct dp_sock *s, struct rx_pkt *x, const struct sockaddr_storage *src,
+static bool rx_accept(struct dp_worker *w, struct dp_sock *s, struct rx_pkt *x, const struct dp_addr *src,
 		   uint64_t now, bool *moved, struct dp_tx_batch *tx_rtcp)
 {
 	struct dp_leg *a = s->leg, *b = a->peer;
@@ -339,7 +356,7 @@ static bool rx_accept(struct dp_worker *w, struct dp_sock *s, struct rx_pkt *x, 
 		dp_drop_count(w, a, DP_DROP_NO_FLOW);
 		return false;
 	}
-	if (dp_peer_dest(b, x->rtcp && !(b->flags & DP_LEG_RTCP_MUX))->ss_family == 0) {
+	if (dp_peer_dest(b, x->rtcp && !(b->flags & DP_LEG_RTCP_MUX))->family == 0) {
 		dp_drop_count(w, a, DP_DROP_NO_DEST);
 		return false;
 	}
@@ -390,9 +407,9 @@ static void tx_queue_fwd(struct dp_worker *w, struct dp_leg *b, struct rte_mbuf 
 	x->queued = true;
 }
 
-void dp_relay_burst(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf **m,
-		    const struct sockaddr_storage *src, uint16_t n)
+void dp_relay_burst(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf **m, uint16_t n)
 {
+	const struct dp_addr *src[DP_BURST];
 	struct dp_tx_batch tx_rtp, tx_rtcp; /* 4.6 KB each: dp_tx_init sets only what is read */
 	struct rx_pkt x[DP_BURST];
 	struct dp_leg *a = s->leg, *b;
@@ -406,12 +423,13 @@ void dp_relay_burst(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf **m,
 		x[i].p = rte_pktmbuf_mtod(m[i], uint8_t *);
 		x[i].len = rte_pktmbuf_data_len(m[i]);
 		x[i].queued = false;
-		x[i].ok = rx_admit(w, s, &x[i], &src[i], now);
+		src[i] = dp_mbuf_src(m[i]);
+		x[i].ok = rx_admit(w, s, &x[i], src[i], now);
 	}
 	unprotect(w, a, false, m, x, n); /* 2: SRTP, then SRTCP, over the burst */
 	unprotect(w, a, true, m, x, n);
 	for (uint16_t i = 0; i < n; i++) /* 3: parse, latch, account, hooks */
-		if (x[i].ok && rx_accept(w, s, &x[i], &src[i], now, &moved, &tx_rtcp))
+		if (x[i].ok && rx_accept(w, s, &x[i], src[i], now, &moved, &tx_rtcp))
 			fwd[nf++] = i;
 	b = a->peer;
 	if (nf && b->inj_active) { /* an event rides on this stream: one packet at a time */
@@ -447,7 +465,7 @@ void dp_relay_socket(struct dp_worker *w, struct dp_sock *s)
 	struct rte_mbuf *m[DP_BURST], *ok[DP_BURST];
 	struct mmsghdr msg[DP_BURST];
 	struct iovec iov[DP_BURST];
-	struct sockaddr_storage src[DP_BURST], ok_src[DP_BURST];
+	struct sockaddr_storage src[DP_BURST];
 
 	for (int round = 0; round < 8; round++) { /* then let other sockets have a turn */
 		uint16_t k = 0;
@@ -484,10 +502,10 @@ void dp_relay_socket(struct dp_worker *w, struct dp_sock *s)
 				continue;
 			}
 			rte_pktmbuf_append(m[i], (uint16_t)len);
-			ok[k] = m[i];
-			ok_src[k++] = src[i];
+			dp_addr_from_sa(dp_mbuf_src(m[i]), &src[i]);
+			ok[k++] = m[i];
 		}
-		dp_relay_burst(w, s, ok, ok_src, k);
+		dp_relay_burst(w, s, ok, k);
 		if (n < DP_BURST)
 			return;
 	}
@@ -524,15 +542,26 @@ void dp_relay_apply(struct dp_worker *w, struct dp_cmd *c)
 	case DP_CMD_SET_REMOTE:
 		/* a new address from signalling replaces any latch: media goes
 		 * there until a packet the source policy accepts latches again */
-		if (!dp_addr_equal(&l->remote_rtp, &c->rtp) || !dp_addr_equal(&l->remote_rtcp, &c->rtcp))
+	{
+		struct dp_addr rtp, rtcp;
+
+		dp_addr_from_sa(&rtp, &c->rtp);
+		dp_addr_from_sa(&rtcp, &c->rtcp);
+		if (!dp_addr_eq(&l->remote_rtp, &rtp) || !dp_addr_eq(&l->remote_rtcp, &rtcp))
 			l->latched_rtp = l->latched_rtcp = false;
-		l->remote_rtp = c->rtp;
-		l->remote_rtcp = c->rtcp;
+		l->remote_rtp = rtp;
+		l->remote_rtcp = rtcp;
+	}
 		break;
 	case DP_CMD_SET_SIP_SRC:
-		if (c->rtp.ss_family != l->sip_src.ss_family || (c->rtp.ss_family && !dp_ip_equal(&l->sip_src, &c->rtp)))
+	{
+		struct dp_addr sip;
+
+		dp_addr_from_sa(&sip, &c->rtp);
+		if (sip.family != l->sip_src.family || (sip.family && !dp_addr_ip_eq(&l->sip_src, &sip)))
 			l->latched_rtp = l->latched_rtcp = false; /* the NAT moved: learn afresh */
-		l->sip_src = c->rtp;
+		l->sip_src = sip;
+	}
 		break;
 	case DP_CMD_SET_SRTP:
 		old[0] = l->srtp_rx;
@@ -597,7 +626,7 @@ void dp_relay_apply(struct dp_worker *w, struct dp_cmd *c)
 /* Until an ethdev port exists no endpoint has eth set; this stub keeps the
  * link whole and is replaced by dp_eth.c. */
 __attribute__((weak)) uint16_t dp_eth_send(struct dp_worker *w, struct dp_sock *s,
-					   struct rte_mbuf **m, const struct sockaddr_storage *dst,
+					   struct rte_mbuf **m, const struct dp_addr *dst,
 					   uint16_t n)
 {
 	(void)s;

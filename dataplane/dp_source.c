@@ -41,24 +41,6 @@
 
 extern uint32_t dp_relatch_ms; /* dp_leg.c */
 
-bool dp_addr_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
-
-		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	if (a->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
-
-		return x->sin6_port == y->sin6_port &&
-		       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
-	}
-	return false;
-}
-
 bool dp_ip_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
 	if (a->ss_family != b->ss_family)
@@ -72,19 +54,15 @@ bool dp_ip_equal(const struct sockaddr_storage *a, const struct sockaddr_storage
 	return false;
 }
 
-static uint16_t port_of(const struct sockaddr_storage *a)
-{
-	return ntohs(a->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)a)->sin6_port
-					      : ((const struct sockaddr_in *)a)->sin_port);
-}
+static uint16_t port_of(const struct dp_addr *a) { return ntohs(a->port); }
 
 /* Rule 4: is src's address one this leg may learn? */
-static bool learnable(const struct dp_leg *l, const struct sockaddr_storage *src)
+static bool learnable(const struct dp_leg *l, const struct dp_addr *src)
 {
 	if (l->nat_learning)
 		return true;
 	/* received-from names the NAT only when it differs from the SDP's IP */
-	return l->sip_src.ss_family && !dp_ip_equal(&l->sip_src, &l->remote_rtp) && dp_ip_equal(src, &l->sip_src);
+	return l->sip_src.family && !dp_addr_ip_eq(&l->sip_src, &l->remote_rtp) && dp_addr_ip_eq(src, &l->sip_src);
 }
 
 static bool silent_for_relatch(const struct dp_leg *l, uint64_t now, uint64_t tsc_hz)
@@ -92,28 +70,28 @@ static bool silent_for_relatch(const struct dp_leg *l, uint64_t now, uint64_t ts
 	return (now - l->last_valid_tsc) * 1000u >= (uint64_t)dp_relatch_ms * tsc_hz;
 }
 
-enum dp_src_verdict dp_source_admit(const struct dp_leg *l, const struct sockaddr_storage *src, bool rtcp_port,
+enum dp_src_verdict dp_source_admit(const struct dp_leg *l, const struct dp_addr *src, bool rtcp_port,
 				    bool rtcp, uint64_t now, uint64_t tsc_hz, enum dp_drop *why)
 {
-	const struct sockaddr_storage *sig = rtcp_port ? &l->remote_rtcp : &l->remote_rtp;
+	const struct dp_addr *sig = rtcp_port ? &l->remote_rtcp : &l->remote_rtp;
 
 	*why = DP_DROP_SPOOFED_SOURCE;
 	if (l->flags & DP_LEG_STRICT_SOURCE)
-		return dp_addr_equal(src, sig) ? DP_SRC_ACCEPT : DP_SRC_REFUSE;
+		return dp_addr_eq(src, sig) ? DP_SRC_ACCEPT : DP_SRC_REFUSE;
 	if (l->flags & DP_LEG_ASYMMETRIC)
-		return dp_ip_equal(src, sig) || learnable(l, src) ? DP_SRC_ACCEPT : DP_SRC_REFUSE;
-	if (dp_addr_equal(src, sig))
+		return dp_addr_ip_eq(src, sig) || learnable(l, src) ? DP_SRC_ACCEPT : DP_SRC_REFUSE;
+	if (dp_addr_eq(src, sig))
 		return DP_SRC_LATCH;
 	if (rtcp_port) {
-		if (l->latched_rtcp && dp_addr_equal(src, &l->src_rtcp) &&
-		    (!l->latched_rtp || dp_ip_equal(src, &l->src_rtp)))
+		if (l->latched_rtcp && dp_addr_eq(src, &l->src_rtcp) &&
+		    (!l->latched_rtp || dp_addr_ip_eq(src, &l->src_rtp)))
 			return DP_SRC_ACCEPT;
-		if (l->latched_rtp && dp_ip_equal(src, &l->src_rtp) &&
+		if (l->latched_rtp && dp_addr_ip_eq(src, &l->src_rtp) &&
 		    (port_of(src) == (uint16_t)(port_of(&l->src_rtp) + 1) || learnable(l, src)))
 			return DP_SRC_LATCH;
 		return DP_SRC_REFUSE;
 	}
-	if (l->latched_rtp && dp_addr_equal(src, &l->src_rtp))
+	if (l->latched_rtp && dp_addr_eq(src, &l->src_rtp))
 		return DP_SRC_ACCEPT;
 	if (rtcp || !learnable(l, src)) /* rtcp-mux: RTCP never moves the latch */
 		return DP_SRC_REFUSE;

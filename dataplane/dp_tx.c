@@ -18,15 +18,10 @@
 
 extern uint32_t dp_rtcp_interval_ms; /* dp_leg.c */
 
-static socklen_t addr_len(const struct sockaddr_storage *a)
-{
-	return a->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-}
-
 /* Where leg l's peer gets what l sends: on its RTP port, or on its own
  * RTCP port (rtcp_port; never with rtcp-mux). The latched source unless the
  * leg is asymmetric, else the signalled address (ss_family 0: unknown). */
-const struct sockaddr_storage *dp_peer_dest(const struct dp_leg *l, bool rtcp_port)
+const struct dp_addr *dp_peer_dest(const struct dp_leg *l, bool rtcp_port)
 {
 	bool latch = !(l->flags & DP_LEG_ASYMMETRIC);
 
@@ -75,7 +70,7 @@ void dp_tx_protect(struct dp_worker *w, struct dp_leg *a, struct dp_leg *b, bool
 }
 
 void dp_tx_queue(struct dp_worker *w, struct dp_leg *b, struct rte_mbuf *m, struct dp_tx_batch *tx,
-		 struct dp_sock *from, const struct sockaddr_storage *dst)
+		 struct dp_sock *from, const struct dp_addr *dst)
 {
 	if (tx->n == DP_BURST || (tx->n && tx->from != from))
 		dp_tx_flush(w, tx);
@@ -88,7 +83,7 @@ void dp_tx_queue(struct dp_worker *w, struct dp_leg *b, struct rte_mbuf *m, stru
 }
 
 bool dp_tx_send(struct dp_worker *w, struct dp_leg *a, struct dp_leg *b, bool rtcp, struct rte_mbuf *m,
-		struct dp_tx_batch *tx, struct dp_sock *from, const struct sockaddr_storage *dst)
+		struct dp_tx_batch *tx, struct dp_sock *from, const struct dp_addr *dst)
 {
 	dp_tx_protect(w, a, b, rtcp, &m, 1);
 	if (!m)
@@ -114,6 +109,7 @@ void dp_tx_flush(struct dp_worker *w, struct dp_tx_batch *tx)
 {
 	struct mmsghdr msg[DP_BURST];
 	struct iovec iov[DP_BURST];
+	struct sockaddr_in6 sa[DP_BURST]; /* holds a sockaddr_in too */
 	int sent = 0;
 
 	if (!tx->n)
@@ -131,8 +127,8 @@ void dp_tx_flush(struct dp_worker *w, struct dp_tx_batch *tx)
 		memset(&msg[i], 0, sizeof(msg[i]));
 		msg[i].msg_hdr.msg_iov = &iov[i];
 		msg[i].msg_hdr.msg_iovlen = 1;
-		msg[i].msg_hdr.msg_name = &tx->dst[i];
-		msg[i].msg_hdr.msg_namelen = addr_len(&tx->dst[i]);
+		msg[i].msg_hdr.msg_name = &sa[i];
+		msg[i].msg_hdr.msg_namelen = dp_addr_to_sa(&tx->dst[i], &sa[i]);
 	}
 	while (sent < tx->n) {
 		int r = sendmmsg(tx->from->fd, msg + sent, (unsigned)(tx->n - sent), MSG_DONTWAIT);
@@ -146,11 +142,11 @@ void dp_tx_flush(struct dp_worker *w, struct dp_tx_batch *tx)
 		}
 		if (r < 0) { /* no route, unreachable: this packet, and those right behind
 			      * it to the same place, cannot go; try the rest */
-			const struct sockaddr_storage *bad = &tx->dst[sent];
+			const struct dp_addr *bad = &tx->dst[sent];
 
 			do
 				unsent(w, tx, iov[sent++].iov_len, DP_DROP_TX_ERROR);
-			while (sent < tx->n && dp_addr_equal(&tx->dst[sent], bad));
+			while (sent < tx->n && dp_addr_eq(&tx->dst[sent], bad));
 			continue;
 		}
 		for (int i = sent; i < sent + r; i++) {
@@ -200,7 +196,7 @@ void dp_rtcp_generate(struct dp_worker *w, struct dp_leg *a, uint64_t now, struc
 {
 	bool mux = a->flags & DP_LEG_RTCP_MUX, sr = a->gen_packets != 0;
 	struct dp_sock *from = mux ? &a->rtp : &a->rtcp;
-	const struct sockaddr_storage *dst = dp_peer_dest(a, !mux);
+	const struct dp_addr *dst = dp_peer_dest(a, !mux);
 	const struct dp_rx_stream *rx = &a->rx;
 	uint16_t sr_len = sr ? 28 : 8, len = (uint16_t)(sr_len + 24 + 20);
 	uint32_t expected, expected_int, received_int, fraction = 0, ext_max;
@@ -209,7 +205,7 @@ void dp_rtcp_generate(struct dp_worker *w, struct dp_leg *a, uint64_t now, struc
 	uint8_t *q, *rb, *sd;
 
 	a->rtcp_gen_tsc = now;
-	if (!rx->started || dst->ss_family == 0)
+	if (!rx->started || dst->family == 0)
 		return;
 	q = dp_tx_alloc(w, a, len, &m);
 	if (!q)
@@ -272,7 +268,7 @@ void dp_rtcp_generate(struct dp_worker *w, struct dp_leg *a, uint64_t now, struc
  * its SSRC, the event's start timestamp, the sequence numbers right after
  * (later media is shifted to make room). */
 void dp_inject_after(struct dp_worker *w, struct dp_leg *a, struct dp_leg *b, const struct dp_rtp *r,
-			 uint16_t media_seq, struct dp_tx_batch *tx, const struct sockaddr_storage *dst)
+			 uint16_t media_seq, struct dp_tx_batch *tx, const struct dp_addr *dst)
 {
 	uint32_t elapsed;
 	bool end;
@@ -313,7 +309,7 @@ void dp_inject_after(struct dp_worker *w, struct dp_leg *a, struct dp_leg *b, co
 unsigned dp_leg_send(struct dp_leg *l, const struct dp_rtp_out *pk, unsigned n)
 {
 	struct dp_worker *w = l->w;
-	const struct sockaddr_storage *dst = dp_peer_dest(l, false);
+	const struct dp_addr *dst = dp_peer_dest(l, false);
 	struct dp_tx_batch tx; /* 8.8 KB: set only what is read */
 	uint64_t now = rte_rdtsc();
 	unsigned sent = 0;
@@ -324,7 +320,7 @@ unsigned dp_leg_send(struct dp_leg *l, const struct dp_rtp_out *pk, unsigned n)
 		struct rte_mbuf *m;
 		uint8_t *q;
 
-		if (dst->ss_family == 0) {
+		if (dst->family == 0) {
 			dp_drop_count(w, l, DP_DROP_NO_DEST);
 			continue;
 		}

@@ -375,7 +375,7 @@ static void make_legs(unsigned iface, const struct sockaddr_storage *remote_b)
 		cr_assert_eq(dp_eth_endpoint_open(iface, (uint16_t)(30010 + 2 * i), &l->rtp), 0);
 	}
 	cr_assert_eq(dp_eth_endpoint_open(iface, 30010, &legs[1].rtcp), -EADDRINUSE, "one endpoint per port");
-	legs[1].remote_rtp = *remote_b;
+	dp_addr_from_sa(&legs[1].remote_rtp, remote_b);
 }
 
 static void drop_legs(void)
@@ -461,7 +461,7 @@ Test(stack, relay_resolves_the_next_hop_then_sends)
 
 	/* off-link remote: resolved through the gateway */
 	memcpy(&b->sin_addr, FAR4, 4);
-	legs[1].remote_rtp = rb;
+	dp_addr_from_sa(&legs[1].remote_rtp, &rb);
 	rtp(pl, 3);
 	cr_assert_eq(exchange(f, udp4_frame(f, 30010, pl, 172), out, 8), 1);
 	cr_assert_eq(dp_arp_parse(rte_pktmbuf_mtod(out[0], uint8_t *) + 14, 28, &a), DP_DROP_NONE);
@@ -596,16 +596,13 @@ Test(stack, relay_over_ipv6)
 Test(stack, checksum_offload_leaves_the_sums_to_the_nic)
 {
 	struct dp_eth_wport *wp = &W.eth->wp[0];
-	struct sockaddr_storage src = { 0 }, dst = { 0 };
-	struct sockaddr_in *s = (struct sockaddr_in *)&src, *d = (struct sockaddr_in *)&dst;
+	struct dp_addr src = { .family = AF_INET, .port = htons(30010) };
+	struct dp_addr dst = { .family = AF_INET, .port = htons(6000) };
 	uint8_t pl[172];
 	struct rte_mbuf *m;
 
-	s->sin_family = d->sin_family = AF_INET;
-	s->sin_port = htons(30010);
-	d->sin_port = htons(6000);
-	memcpy(&s->sin_addr, OUR4, 4);
-	memcpy(&d->sin_addr, PEER4, 4);
+	memcpy(src.ip, OUR4, 4);
+	memcpy(dst.ip, PEER4, 4);
 	rtp(pl, 1);
 	m = mbuf_of(pl, sizeof(pl));
 	wp->port->tx_offloads = RTE_ETH_TX_OFFLOAD_UDP_CKSUM | RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
@@ -633,7 +630,7 @@ Test(stack, checksum_offload_leaves_the_sums_to_the_nic)
 	rte_pktmbuf_free(m);
 
 	/* family mismatch and no headroom */
-	struct sockaddr_storage d6 = { .ss_family = AF_INET6 };
+	struct dp_addr d6 = { .family = AF_INET6 };
 	m = mbuf_of(pl, sizeof(pl));
 	cr_assert_eq(dp_eth_build_udp(wp, &src, &d6, PEER_MAC, m), DP_DROP_NO_DEST);
 	rte_pktmbuf_prepend(m, (uint16_t)(rte_pktmbuf_headroom(m) - 10));

@@ -11,16 +11,18 @@
 
 #define HZ 1000000000ull /* TSC ticks per second in these tests */
 
-static struct sockaddr_storage v4(const char *ip, uint16_t port)
+static struct dp_addr v4(const char *ip, uint16_t port)
 {
 	struct sockaddr_storage ss;
 	struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+	struct dp_addr out;
 
 	memset(&ss, 0, sizeof(ss));
 	a->sin_family = AF_INET;
 	a->sin_port = htons(port);
 	cr_assert_eq(inet_pton(AF_INET, ip, &a->sin_addr), 1);
-	return ss;
+	dp_addr_from_sa(&out, &ss);
+	return out;
 }
 
 static struct dp_leg leg;
@@ -37,7 +39,7 @@ static void make(const char *sdp_ip)
 
 static enum dp_src_verdict admit(const char *ip, uint16_t port, bool rtcp_port, bool rtcp, enum dp_drop *why)
 {
-	struct sockaddr_storage src = v4(ip, port);
+	struct dp_addr src = v4(ip, port);
 	enum dp_drop w;
 
 	return dp_source_admit(&leg, &src, rtcp_port, rtcp, 10 * HZ, HZ, why ? why : &w);
