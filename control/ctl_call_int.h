@@ -179,8 +179,12 @@ int ctl_block_dtmf_flag(struct ctl_ng_req *r, struct branch *b, int side);
 int ctl_cmd_start_tap(struct ctl_ng_req *r, void *ctx);
 int ctl_cmd_stop_tap(struct ctl_ng_req *r, void *ctx);
 /* Stop the tap of `kind` (enum mx_tap_kind) on party `side`'s media, if
- * any; its final counters into out (may be NULL). */
+ * any; its final counters into out (may be NULL). (ctl_stream.c) */
 void ctl_stream_stop_tap(struct stream *st, int side, int kind, struct ctl_tap_stats *out);
+/* The graph that feeds such a tap, or NULL: what the party's leg receives
+ * is terminated by xc[side]; what it is sent comes from xc[!side].
+ * (ctl_stream.c) */
+struct mx_xcode *ctl_stream_tap_graph(struct stream *st, int side, int kind);
 /* [media] tap_dir: where taps write; "" when taps are off. */
 const char *ctl_calls_tap_dir(const struct ctl_calls *c);
 /* the DTMF commands (ctl_call_dtmf.c; ctx = the registry) */

@@ -51,13 +51,6 @@ static int tap_target(struct ctl_ng_req *r, struct ctl_calls *c, struct stream *
 	return 0;
 }
 
-/* The graph that feeds a tap of `kind` on `side`: what the party's leg
- * receives is terminated by xc[side]; what it is sent comes from xc[!side]. */
-static struct mx_xcode *tap_graph(struct stream *st, int side, enum mx_tap_kind kind)
-{
-	return kind == MX_TAP_PCM_IN ? st->xc[side] : st->xc[!side];
-}
-
 static void add_stats(struct ctl_ng_req *r, const struct ctl_tap_stats *ts)
 {
 	struct ctl_arena *a = ctl_ng_arena(r);
@@ -97,7 +90,7 @@ int ctl_cmd_start_tap(struct ctl_ng_req *r, void *ctx)
 		return ctl_ng_error(r, "Tap 'buffer-ms' must be 20-600000");
 	while (frames < 65536 && frames * 20u < (uint64_t)buffer_ms) /* 20 ms frames (10 ms with a 10 ms clock) */
 		frames *= 2;
-	if (!(x = tap_graph(st, side, kind)))
+	if (!(x = ctl_stream_tap_graph(st, side, kind)))
 		return ctl_ng_error(r, "That media is relayed, not terminated: only transcoded (or DTMF-masked) media can be tapped");
 	if (st->tap[side][kind])
 		return ctl_ng_error(r, "That party's media is already tapped in that direction");
@@ -132,18 +125,6 @@ int ctl_cmd_start_tap(struct ctl_ng_req *r, void *ctx)
 		}
 	}
 	return 0;
-}
-
-void ctl_stream_stop_tap(struct stream *st, int side, int kind, struct ctl_tap_stats *out)
-{
-	struct mx_xcode *x = tap_graph(st, side, kind);
-
-	if (!st->tap[side][kind])
-		return;
-	if (x)
-		mx_xcode_set_tap(x, kind, NULL);
-	ctl_tap_stop(st->tap[side][kind], out);
-	st->tap[side][kind] = NULL;
 }
 
 int ctl_cmd_stop_tap(struct ctl_ng_req *r, void *ctx)

@@ -15,6 +15,7 @@
 #include "ctl_ng_args.h"
 #include "ctl_sdp.h"
 #include "ctl_val.h"
+#include "ctl_tap.h"
 #include "mx.h"
 #include "dp.h"
 
@@ -538,6 +539,25 @@ int ctl_stream_answer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s,
 }
 
 static void drop_chain(struct stream *st, int side);
+
+/* The graph that feeds a tap of `kind` on `side`: what the party's leg
+ * receives is terminated by xc[side]; what it is sent comes from xc[!side]. */
+struct mx_xcode *ctl_stream_tap_graph(struct stream *st, int side, int kind)
+{
+	return kind == MX_TAP_PCM_IN ? st->xc[side] : st->xc[!side];
+}
+
+void ctl_stream_stop_tap(struct stream *st, int side, int kind, struct ctl_tap_stats *out)
+{
+	struct mx_xcode *x = ctl_stream_tap_graph(st, side, kind);
+
+	if (!st->tap[side][kind])
+		return;
+	if (x)
+		mx_xcode_set_tap(x, kind, NULL);
+	ctl_tap_stop(st->tap[side][kind], out);
+	st->tap[side][kind] = NULL;
+}
 
 void ctl_stream_unhook(struct stream *st)
 {
