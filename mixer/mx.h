@@ -45,11 +45,17 @@ struct mx_jb_conf {
 	uint32_t clock_rate;   /* the stream's RTP clock */
 	uint32_t min_ms;       /* the delay never adapts below this */
 	uint32_t max_ms;       /* nor above this */
+	uint32_t start_ms;     /* the delay a new stream starts with (within min..max) before
+				* it has measured any spread; 0: min_ms */
 	uint16_t slots;        /* packets held at most: a power of 2, 8..1024 */
 	uint16_t max_payload;  /* bytes per packet at most */
 };
 #define MX_JB_MIN_MS_DEFAULT 10
 #define MX_JB_MAX_MS_DEFAULT 300
+/* A new stream starts with this delay, and shrinks towards what it
+ * measures (at most 50 ms per second): the first packets, whose spread is
+ * not known yet, are not given up as lost. */
+#define MX_JB_START_MS_DEFAULT 60
 #define MX_JB_SLOTS_DEFAULT 64
 /* How long the delay estimate remembers a delay spike: two windows of this. */
 #define MX_JB_WINDOW_MS 2000
@@ -69,7 +75,7 @@ struct mx_jb_stats {
 	uint64_t played;      /* released in sequence order */
 	uint64_t lost;        /* skipped: never there when a later packet was due (or
 			       * still held when the buffer restarted) */
-	uint64_t late;        /* arrived after their turn (already counted lost): dropped */
+	uint64_t late;        /* arrived after their turn: dropped (and counted in lost) */
 	uint64_t duplicates;  /* a sequence number held or played already: dropped */
 	uint64_t reordered;   /* arrived after a higher sequence number, in time */
 	uint64_t early;       /* too far ahead to hold (or renumbered): dropped; a second

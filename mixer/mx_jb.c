@@ -42,13 +42,14 @@ struct win {
 struct mx_jb {
 	struct mx_jb_conf c;
 	uint16_t mask;
-	uint32_t min_delay, max_delay, window, jump_transit;
+	uint32_t min_delay, max_delay, start_delay, window, jump_transit;
 
 	bool started, played_any;
 	uint32_t ssrc;
 	uint16_t next_seq;  /* the next to play */
 	uint16_t high_seq;  /* the highest held or played */
 	uint64_t played_map;/* bit i: seq next_seq - 1 - i was played */
+	uint16_t first_seq; /* the first packet played since the (re)start */
 	bool probe_valid;   /* a packet too far off came: probe_seq */
 	uint16_t probe_seq;
 
@@ -94,7 +95,12 @@ struct mx_jb *mx_jb_init(void *mem, const struct mx_jb_conf *c)
 	jb->max_delay = ms_to_clk(jb, c->max_ms);
 	jb->window = ms_to_clk(jb, MX_JB_WINDOW_MS);
 	jb->jump_transit = ms_to_clk(jb, JUMP_MS);
-	jb->delay = jb->min_delay;
+	jb->start_delay = c->start_ms ? ms_to_clk(jb, c->start_ms) : jb->min_delay;
+	if (jb->start_delay < jb->min_delay)
+		jb->start_delay = jb->min_delay;
+	if (jb->start_delay > jb->max_delay)
+		jb->start_delay = jb->max_delay;
+	jb->delay = jb->start_delay;
 	return jb;
 }
 
@@ -111,7 +117,7 @@ static void restart(struct mx_jb *jb, const struct mx_jb_pkt *p)
 	jb->played_map = 0;
 	jb->w[0].valid = jb->w[1].valid = false;
 	jb->base_valid = false;
-	jb->delay = jb->min_delay;
+	jb->delay = jb->start_delay;
 	jb->started = true;
 }
 
@@ -187,6 +193,8 @@ static bool slide(struct mx_jb *jb, uint16_t new_next)
 	}
 	jb->st.lost += gap;
 	jb->played_map = gap >= 64 ? 0 : jb->played_map << gap;
+	if (!jb->played_any)
+		jb->first_seq = jb->next_seq; /* the gap is counted lost already */
 	jb->next_seq = new_next;
 	jb->played_any = true;
 	return true;
@@ -223,6 +231,7 @@ void mx_jb_put(struct mx_jb *jb, const struct mx_jb_pkt *p, uint32_t now, bool t
 		jb->st.resets++;
 		restart(jb, p);
 		jb->played_any = true; /* what was before it is gone, not awaited */
+		jb->first_seq = p->seq;
 		d = 0;
 	}
 	jb->probe_valid = false;
@@ -232,10 +241,13 @@ void mx_jb_put(struct mx_jb *jb, const struct mx_jb_pkt *p, uint32_t now, bool t
 		if (!jb->played_any && (uint16_t)(jb->high_seq - p->seq) < jb->c.slots) {
 			jb->next_seq = p->seq; /* an earlier packet before play-out began */
 		} else {
-			if (back <= 64 && (jb->played_map >> (back - 1)) & 1)
+			if (back <= 64 && (jb->played_map >> (back - 1)) & 1) {
 				jb->st.duplicates++;
-			else
+			} else {
 				jb->st.late++;
+				if ((int16_t)(uint16_t)(p->seq - jb->first_seq) < 0)
+					jb->st.lost++; /* before the stream's first packet played: never awaited */
+			}
 			return;
 		}
 	}
@@ -271,6 +283,8 @@ static void release(struct mx_jb *jb, struct slot *s, struct mx_jb_pkt *out)
 	s->used = false;
 	jb->st.held--;
 	jb->st.played++;
+	if (!jb->played_any)
+		jb->first_seq = s->seq;
 	jb->played_any = true;
 	jb->played_map = jb->played_map << 1 | 1;
 	jb->next_seq++;

@@ -159,6 +159,7 @@ struct mx_xcode *mx_xcode_create(struct dp_leg *in, struct dp_leg *out, const st
 		.clock_rate = c->chain.in.clock_rate,
 		.min_ms = dflt ? conf.jb_min_ms : c->jb_min_ms,
 		.max_ms = dflt ? conf.jb_max_ms : c->jb_max_ms,
+		.start_ms = MX_JB_START_MS_DEFAULT,
 		.slots = MX_JB_SLOTS_DEFAULT,
 		.max_payload = max_payload(&c->chain.in),
 	};

@@ -320,3 +320,34 @@ Test(jb, a_hole_then_a_long_run_slides_the_window_instead_of_restarting)
 	cr_assert_eq(S.played[0], 100);
 	cr_assert_eq(S.played[149], 249);
 }
+
+Test(jb, a_new_stream_starts_at_the_start_delay_and_plays_early_jitter)
+{
+	struct mx_jb_conf c = { .clock_rate = RATE, .min_ms = 10, .max_ms = 300, .start_ms = 60, .slots = 64,
+				.max_payload = 200 };
+	struct mx_jb_stats st;
+	unsigned n = stream(A, 500, 300, 6, jitter60);
+
+	memset(&S, 0, sizeof(S));
+	S.jb = mx_jb_init(S.mem, &c);
+	run(A, n, 100000, 100000 + 520 * FRAME);
+	mx_jb_get_stats(S.jb, &st);
+	/* 0-60 ms of jitter from the very first packet: nothing late, nothing lost */
+	cr_assert_eq(st.late + st.lost, 0, "late %lu lost %lu", (unsigned long)st.late, (unsigned long)st.lost);
+	expect_in_order(300, 500);
+}
+
+Test(jb, a_packet_older_than_the_first_played_is_late_and_lost)
+{
+	struct mx_jb_stats st;
+	unsigned n = stream(A, 50, 1000, 8, NULL);
+
+	sim_init(20, 300, 64);
+	A[0].at += 2000; /* the stream's first packet comes 250 ms late, after play-out began */
+	run(A, n, 100000, 100000 + 80 * FRAME);
+	mx_jb_get_stats(S.jb, &st);
+	cr_assert_eq(st.late, 1);
+	cr_assert_eq(st.lost, 1, "counted lost too, though play-out never waited for it");
+	cr_assert_eq(S.n_played, 49);
+	cr_assert_eq(S.played[0], 1001);
+}
