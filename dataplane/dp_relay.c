@@ -225,7 +225,9 @@ struct rx_pkt {
 	bool ok;                /* still going: not dropped, consumed or queued */
 	bool rtcp;              /* RTCP, on the RTCP port or muxed */
 	bool queued;            /* a tx batch owns its mbuf */
+	bool rtcp_port;         /* leaves through the peer's RTCP port */
 	enum dp_src_verdict v;
+	const struct dp_addr *dst; /* where it goes */
 	uint16_t media_seq;     /* the sequence number it leaves with */
 	struct dp_rtp r;        /* RTP: its header */
 };
@@ -356,7 +358,9 @@ static bool rx_accept(struct dp_worker *w, struct dp_sock *s, struct rx_pkt *x, 
 		dp_drop_count(w, a, DP_DROP_NO_FLOW);
 		return false;
 	}
-	if (dp_peer_dest(b, x->rtcp && !(b->flags & DP_LEG_RTCP_MUX))->family == 0) {
+	x->rtcp_port = x->rtcp && !(b->flags & DP_LEG_RTCP_MUX);
+	x->dst = dp_peer_dest(b, x->rtcp_port);
+	if (x->dst->family == 0) {
 		dp_drop_count(w, a, DP_DROP_NO_DEST);
 		return false;
 	}
@@ -401,9 +405,7 @@ static void protect(struct dp_worker *w, struct dp_leg *a, struct dp_leg *b, boo
 static void tx_queue_fwd(struct dp_worker *w, struct dp_leg *b, struct rte_mbuf *m, struct rx_pkt *x,
 		  struct dp_tx_batch *tx_rtp, struct dp_tx_batch *tx_rtcp)
 {
-	bool rtcp_port = x->rtcp && !(b->flags & DP_LEG_RTCP_MUX);
-
-	dp_tx_queue(w, b, m, rtcp_port ? tx_rtcp : tx_rtp, rtcp_port ? &b->rtcp : &b->rtp, dp_peer_dest(b, rtcp_port));
+	dp_tx_queue(w, b, m, x->rtcp_port ? tx_rtcp : tx_rtp, x->rtcp_port ? &b->rtcp : &b->rtp, x->dst);
 	x->queued = true;
 }
 
@@ -426,8 +428,10 @@ void dp_relay_burst(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf **m,
 		src[i] = dp_mbuf_src(m[i]);
 		x[i].ok = rx_admit(w, s, &x[i], src[i], now);
 	}
-	unprotect(w, a, false, m, x, n); /* 2: SRTP, then SRTCP, over the burst */
-	unprotect(w, a, true, m, x, n);
+	if (a->srtp_rx) /* 2: SRTP, then SRTCP, over the burst */
+		unprotect(w, a, false, m, x, n);
+	if (a->srtcp_rx)
+		unprotect(w, a, true, m, x, n);
 	for (uint16_t i = 0; i < n; i++) /* 3: parse, latch, account, hooks */
 		if (x[i].ok && rx_accept(w, s, &x[i], src[i], now, &moved, &tx_rtcp))
 			fwd[nf++] = i;
@@ -442,13 +446,15 @@ void dp_relay_burst(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf **m,
 				continue;
 			tx_queue_fwd(w, b, m[fwd[j]], y, &tx_rtp, &tx_rtcp);
 			if (!y->rtcp && b->inj_active)
-				dp_inject_after(w, a, b, &y->r, y->media_seq, &tx_rtp, dp_peer_dest(b, false));
+				dp_inject_after(w, a, b, &y->r, y->media_seq, &tx_rtp, y->dst);
 		}
 	} else if (nf) {
 		for (uint16_t j = 0; j < nf; j++) /* 4: headers, then SRTP and SRTCP over the burst */
 			prepare(w, b, &x[fwd[j]], now);
-		protect(w, a, b, false, m, x, fwd, nf);
-		protect(w, a, b, true, m, x, fwd, nf);
+		if (b->srtp_tx)
+			protect(w, a, b, false, m, x, fwd, nf);
+		if (b->srtcp_tx)
+			protect(w, a, b, true, m, x, fwd, nf);
 		for (uint16_t j = 0; j < nf; j++) /* 5: tx, in arrival order */
 			if (x[fwd[j]].ok)
 				tx_queue_fwd(w, b, m[fwd[j]], &x[fwd[j]], &tx_rtp, &tx_rtcp);
