@@ -7,19 +7,13 @@ packets a second both ways from loopback sockets.
     ... the test's own work ...
     load.stop(); r = load.results(); load.delete()
 """
-import re
 import select
 import socket
 import struct
 import threading
 import time
 
-from medius_test import ng
-
-
-def _sdp(port, pt):
-    return ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-            f"m=audio {port} RTP/AVP {pt}\r\na=ptime:20\r\n")
+from medius_test import call_sdp, media_port, ng
 
 
 def _sock():
@@ -41,12 +35,11 @@ class MediaLoad:
             kind = "relayed" if i < relayed else "transcoded"
             pt_b = 0 if kind == "relayed" else 8
             a, b = _sock(), _sock()
-            o = ng(port, command="offer", call_id=cid, from_tag="A", sdp=_sdp(a.getsockname()[1], 0))
-            an = ng(port, command="answer", call_id=cid, from_tag="A", to_tag="B", sdp=_sdp(b.getsockname()[1], pt_b))
+            o = ng(port, command="offer", call_id=cid, from_tag="A", sdp=call_sdp(a.getsockname()[1], pts=(0,)))
+            an = ng(port, command="answer", call_id=cid, from_tag="A", to_tag="B", sdp=call_sdp(b.getsockname()[1], pts=(pt_b,)))
             if o.get("result") != "ok" or an.get("result") != "ok":
                 raise RuntimeError(f"media load call {cid}: {o.get('error-reason')} {an.get('error-reason')}")
-            to_a = int(re.search(r"^m=audio (\d+)", an["sdp"], re.M).group(1))
-            to_b = int(re.search(r"^m=audio (\d+)", o["sdp"], re.M).group(1))
+            to_a, to_b = media_port(an["sdp"]), media_port(o["sdp"])
             self.ids.append(cid)
             self.flows.append(dict(name=f"{cid} A->B", src=a, dst=b, to=to_a, pt=0, kind=kind,
                                    ssrc=0x1000 + 2 * i, sent=0, got=[]))

@@ -46,6 +46,31 @@ def loop_sock(timeout=None):
     return s
 
 
+def rtp_rtcp_pair(rcvbuf=None):
+    """An RTP socket on an even free loopback port and its RTCP socket on
+    port + 1, both non-blocking."""
+    for _ in range(200):
+        r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        r.bind(("127.0.0.1", 0))
+        p = r.getsockname()[1]
+        if p % 2 or p > 65000:
+            r.close()
+            continue
+        c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            c.bind(("127.0.0.1", p + 1))
+        except OSError:
+            r.close()
+            c.close()
+            continue
+        if rcvbuf:
+            r.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        r.setblocking(False)
+        c.setblocking(False)
+        return r, c
+    raise RuntimeError("no free even/odd port pair")
+
+
 def drain(s, n=500, timeout=0.3):
     """What arrives on s until it is quiet for `timeout` seconds (at most n datagrams)."""
     got = []

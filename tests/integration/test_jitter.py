@@ -61,7 +61,7 @@ import threading
 import time
 
 import jitter_audio as ja
-from medius_test import Daemon, check, finish, ng
+from medius_test import Daemon, check, finish, ng, rtp_rtcp_pair
 
 N = int(os.environ.get("JITTER_FRAMES", "400"))
 SEED = int(os.environ.get("JITTER_SEED", "9"))
@@ -108,26 +108,9 @@ def port_of(text):
 
 def pair():
     """An RTP socket on an even port (kernel receive timestamps on) and its RTCP socket on port + 1."""
-    for _ in range(200):
-        r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        r.bind(("127.0.0.1", 0))
-        p = r.getsockname()[1]
-        if p % 2 or p > 65000:
-            r.close()
-            continue
-        c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            c.bind(("127.0.0.1", p + 1))
-        except OSError:
-            r.close()
-            c.close()
-            continue
-        r.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-        r.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-        r.setblocking(False)
-        c.setblocking(False)
-        return r, c
-    raise RuntimeError("no even/odd port pair")
+    r, c = rtp_rtcp_pair(rcvbuf=1 << 20)
+    r.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    return r, c
 
 
 class Receiver(threading.Thread):

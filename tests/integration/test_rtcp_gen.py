@@ -21,34 +21,13 @@ import sys
 import tempfile
 import time
 
-from medius_test import Daemon, call_sdp, check, finish, media_port, ng
+from medius_test import Daemon, call_sdp, check, finish, media_port, ng, rtp_rtcp_pair
 
 TSHARK = os.environ.get("TSHARK", "tshark")
 
 
 
 
-
-
-def pair():
-    """An RTP socket on an even port and its RTCP socket on port + 1."""
-    for _ in range(100):
-        r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        r.bind(("127.0.0.1", 0))
-        p = r.getsockname()[1]
-        if p % 2 or p > 65000:
-            r.close()
-            continue
-        c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            c.bind(("127.0.0.1", p + 1))
-        except OSError:
-            r.close()
-            continue
-        r.setblocking(False)
-        c.setblocking(False)
-        return r, c
-    raise RuntimeError("no even/odd port pair")
 
 
 def rtp(pt, seq, ssrc, payload):
@@ -84,7 +63,7 @@ if not shutil.which(TSHARK):
 with Daemon("--set", "media.rtcp_interval_ms=1000") as d:
     P = d.port
     for case, answer_pts in (("transcoded", (0,)), ("relayed", (8,))):
-        (a, a_rtcp), (b, b_rtcp) = pair(), pair()
+        (a, a_rtcp), (b, b_rtcp) = rtp_rtcp_pair(), rtp_rtcp_pair()
         o = ng(P, command="offer", call_id=case, from_tag="A", sdp=call_sdp(a.getsockname()[1], pts=(8,)))
         an = ng(P, command="answer", call_id=case, from_tag="A", to_tag="B", sdp=call_sdp(b.getsockname()[1], pts=answer_pts))
         to_b, to_a = media_port(o["sdp"]), media_port(an["sdp"])

@@ -12,29 +12,17 @@
      tap on the same media, stop without a tap."""
 import audioop
 import os
-import re
 import socket
 import struct
 import tempfile
 import threading
 import time
 
-from medius_test import Daemon, check, finish, ng
-
-
-def sdp(port, pts, extra=""):
-    return ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-            f"m=audio {port} RTP/AVP {' '.join(map(str, pts))}\r\na=ptime:20\r\n{extra}")
-
-
-def port_of(text):
-    return int(re.search(r"^m=audio (\d+)", text, re.M).group(1))
+from medius_test import Daemon, call_sdp, check, finish, loop_sock, media_port, ng
 
 
 def sock():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    s.settimeout(0.5)
+    s = loop_sock(0.5)
     return s
 
 
@@ -58,9 +46,9 @@ def speech_like(n, seed):
 
 def transcoded_call(P, cid):
     a, b = sock(), sock()
-    o = ng(P, command="offer", call_id=cid, from_tag="A", sdp=sdp(a.getsockname()[1], [0]))
-    an = ng(P, command="answer", call_id=cid, from_tag="A", to_tag="B", sdp=sdp(b.getsockname()[1], [8]))
-    return a, b, port_of(an["sdp"]), port_of(o["sdp"])
+    o = ng(P, command="offer", call_id=cid, from_tag="A", sdp=call_sdp(a.getsockname()[1], pts=(0,)))
+    an = ng(P, command="answer", call_id=cid, from_tag="A", to_tag="B", sdp=call_sdp(b.getsockname()[1], pts=(8,)))
+    return a, b, media_port(an["sdp"]), media_port(o["sdp"])
 
 
 def send(s, port, payload, n, seq0=0, pace=0.02):
@@ -150,8 +138,8 @@ with Daemon("--set", f"media.tap_dir={tapdir}") as d:
     r = ng(P, command="start tap", call_id="tap1", from_tag="A", file="x.raw", direction="sideways")
     check(r["result"] == "error" and "direction" in r["error-reason"], f"a bad direction: {r.get('error-reason')!r}")
     c, dd = sock(), sock()
-    ng(P, command="offer", call_id="relayed", from_tag="A", sdp=sdp(c.getsockname()[1], [0]))
-    ng(P, command="answer", call_id="relayed", from_tag="A", to_tag="B", sdp=sdp(dd.getsockname()[1], [0]))
+    ng(P, command="offer", call_id="relayed", from_tag="A", sdp=call_sdp(c.getsockname()[1], pts=(0,)))
+    ng(P, command="answer", call_id="relayed", from_tag="A", to_tag="B", sdp=call_sdp(dd.getsockname()[1], pts=(0,)))
     r = ng(P, command="start tap", call_id="relayed", from_tag="A", file="r.raw")
     check(r["result"] == "error" and "relayed" in r["error-reason"], f"a relayed stream: {r.get('error-reason')!r}")
     # deleting a call with a running tap stops it (ASan runs see nothing leak)
