@@ -134,35 +134,27 @@ int dp_leg_set_clock(struct dp_leg *l, uint32_t clock_rate);
  * media engine, mixer/, transcodes, mixes or plays out what it receives).
  * A media hook replaces plain forwarding for what the leg receives: each
  * valid RTP packet (authenticated and decrypted, source policy applied,
- * "block DTMF" applied) goes to fn on the worker lcore, which must not
+ * "block DTMF" applied) goes to fn, as a struct dp_rtp_frame (its header
+ * fields and payload), on the worker lcore, which must not
  * block, lock, allocate or log, and must copy what it keeps: the payload is
  * valid only during the call. Nothing is forwarded to the peer leg. RTCP is
  * not forwarded across a hooked leg either: the dataplane reports to the
  * leg's peer itself (dp_media_conf.rtcp_interval_ms), an SR about what
  * dp_leg_send sent it and a report block about what it receives. */
-struct dp_rtp_in {
+struct dp_rtp_frame {
 	uint8_t pt;
 	bool marker;
 	uint16_t seq;
 	uint32_t ts, ssrc;
 	const uint8_t *payload;
 	uint16_t len;
-	uint64_t arrival_tsc; /* rte_rdtsc() when its burst was read */
 };
-typedef void (*dp_media_hook_fn)(void *ctx, const struct dp_rtp_in *p);
+/* fn(ctx, p, arrival_tsc): arrival_tsc is rte_rdtsc() when p's burst was read. */
+typedef void (*dp_media_hook_fn)(void *ctx, const struct dp_rtp_frame *p, uint64_t arrival_tsc);
 /* Set (fn non-NULL) or clear the hook of leg l. Returns 0 or -errno. The
  * previous ctx is no longer used by the worker once this returns. */
 int dp_leg_set_hook(struct dp_leg *l, dp_media_hook_fn fn, void *ctx);
 
-/* One RTP packet the media engine sends: its header fields and payload. */
-struct dp_rtp_out {
-	uint8_t pt;
-	bool marker;
-	uint16_t seq;
-	uint32_t ts, ssrc;
-	const uint8_t *payload;
-	uint16_t len;
-};
 /* Worker side, on the lcore that serves l's call (from a ticker or a media
  * hook of that call): send n RTP packets, with the header fields the
  * caller chose (its own SSRC, sequence and timestamp), out of leg l's RTP
@@ -171,7 +163,7 @@ struct dp_rtp_out {
  * for l's peer: l's RTCP SR reports them. Returns how many were queued to
  * the port; the rest are counted as drops on l (no destination yet, no
  * mbuf, SRTP error, or the port refused). */
-unsigned dp_leg_send(struct dp_leg *l, const struct dp_rtp_out *pk, unsigned n);
+unsigned dp_leg_send(struct dp_leg *l, const struct dp_rtp_frame *pk, unsigned n);
 /* The call leg l belongs to (for dp_ticker_add). */
 struct dp_call *dp_leg_call(const struct dp_leg *l);
 

@@ -183,13 +183,13 @@ static void rewrite(struct dp_worker *w, struct dp_leg *out, uint8_t *p, const s
 /* Hand valid RTP packet p (header r) of terminated leg a to its hook. */
 static void run_hook(struct dp_leg *a, const uint8_t *p, const struct dp_rtp *r, uint64_t now)
 {
-	struct dp_rtp_in in = {
+	struct dp_rtp_frame in = {
 		.pt = r->pt, .marker = r->marker, .seq = r->seq, .ts = r->ts, .ssrc = r->ssrc,
-		.payload = p + r->payload_off, .len = r->payload_len, .arrival_tsc = now,
+		.payload = p + r->payload_off, .len = r->payload_len,
 	};
 
 	a->stats.hook_in++;
-	a->hook(a->hook_ctx, &in);
+	a->hook(a->hook_ctx, &in, now);
 }
 
 struct dp_call *dp_leg_call(const struct dp_leg *l) { return l->call; }

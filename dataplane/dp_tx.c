@@ -306,7 +306,7 @@ void dp_inject_after(struct dp_worker *w, struct dp_leg *a, struct dp_leg *b, co
 		b->inj_active = false;
 }
 
-unsigned dp_leg_send(struct dp_leg *l, const struct dp_rtp_out *pk, unsigned n)
+unsigned dp_leg_send(struct dp_leg *l, const struct dp_rtp_frame *pk, unsigned n)
 {
 	struct dp_worker *w = l->w;
 	const struct dp_addr *dst = dp_peer_dest(l, false);

@@ -60,16 +60,6 @@ struct mx_jb_conf {
 /* How long the delay estimate remembers a delay spike: two windows of this. */
 #define MX_JB_WINDOW_MS 2000
 
-/* One packet in or out of the buffer. */
-struct mx_jb_pkt {
-	uint16_t seq;
-	uint32_t ts, ssrc;
-	uint8_t pt;
-	bool marker;
-	uint16_t len;
-	const uint8_t *payload;
-};
-
 struct mx_jb_stats {
 	uint64_t received;    /* packets put */
 	uint64_t played;      /* released in sequence order */
@@ -100,13 +90,13 @@ struct mx_jb *mx_jb_init(void *mem, const struct mx_jb_conf *c);
  * The payload is copied. timing: p's timestamp is its capture time, so its
  * arrival tells the network's jitter (false for RFC 4733 continuation
  * packets, which carry their event's start). */
-void mx_jb_put(struct mx_jb *jb, const struct mx_jb_pkt *p, uint32_t now, bool timing);
+void mx_jb_put(struct mx_jb *jb, const struct dp_rtp_frame *p, uint32_t now, bool timing);
 /* Worker: the next packet to play at now, in sequence order, once its
  * time (timestamp + the fastest transit seen + the adaptive delay) has
  * come; missing packets are skipped (lost) when a later one is due. Returns
  * 1 with *out filled (its payload valid until the next mx_jb_pop or
  * mx_jb_put), or 0 when nothing is due. */
-int mx_jb_pop(struct mx_jb *jb, uint32_t now, struct mx_jb_pkt *out);
+int mx_jb_pop(struct mx_jb *jb, uint32_t now, struct dp_rtp_frame *out);
 /* Counters (a copy; safe from the control lcore, figures may be a packet apart). */
 void mx_jb_get_stats(const struct mx_jb *jb, struct mx_jb_stats *out);
 

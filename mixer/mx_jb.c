@@ -105,7 +105,7 @@ struct mx_jb *mx_jb_init(void *mem, const struct mx_jb_conf *c)
 }
 
 /* Forget the stream: held packets are dropped, timing starts afresh. */
-static void restart(struct mx_jb *jb, const struct mx_jb_pkt *p)
+static void restart(struct mx_jb *jb, const struct dp_rtp_frame *p)
 {
 	for (unsigned i = 0; i < jb->c.slots; i++)
 		jb->slots[i].used = false;
@@ -200,7 +200,7 @@ static bool slide(struct mx_jb *jb, uint16_t new_next)
 	return true;
 }
 
-void mx_jb_put(struct mx_jb *jb, const struct mx_jb_pkt *p, uint32_t now, bool timing_ref)
+void mx_jb_put(struct mx_jb *jb, const struct dp_rtp_frame *p, uint32_t now, bool timing_ref)
 {
 	int32_t d;
 	struct slot *s;
@@ -278,7 +278,7 @@ static bool due(const struct mx_jb *jb, uint32_t ts, uint32_t now)
 	return sdiff(now, ts + jb->base + jb->delay) >= 0;
 }
 
-static void release(struct mx_jb *jb, struct slot *s, struct mx_jb_pkt *out)
+static void release(struct mx_jb *jb, struct slot *s, struct dp_rtp_frame *out)
 {
 	s->used = false;
 	jb->st.held--;
@@ -297,7 +297,7 @@ static void release(struct mx_jb *jb, struct slot *s, struct mx_jb_pkt *out)
 	out->payload = jb->payload + (size_t)(s->seq & jb->mask) * jb->c.max_payload;
 }
 
-int mx_jb_pop(struct mx_jb *jb, uint32_t now, struct mx_jb_pkt *out)
+int mx_jb_pop(struct mx_jb *jb, uint32_t now, struct dp_rtp_frame *out)
 {
 	while (jb->started && jb->st.held) {
 		struct slot *s = &jb->slots[jb->next_seq & jb->mask];

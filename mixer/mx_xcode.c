@@ -54,15 +54,11 @@ static uint32_t clk(const struct mx_xcode *x, uint64_t t)
 	return (uint32_t)((unsigned __int128)(t - x->tsc0) * x->in_rate / x->tsc_hz);
 }
 
-static void sink(void *ctx, const struct dp_rtp_in *in)
+static void sink(void *ctx, const struct dp_rtp_frame *p, uint64_t arrival_tsc)
 {
 	struct mx_xcode *x = ctx;
-	struct mx_jb_pkt p = {
-		.seq = in->seq, .ts = in->ts, .ssrc = in->ssrc, .pt = in->pt, .marker = in->marker,
-		.len = in->len, .payload = in->payload,
-	};
 
-	mx_jb_put(x->jb, &p, clk(x, in->arrival_tsc), (int)in->pt != x->te_pt);
+	mx_jb_put(x->jb, p, clk(x, arrival_tsc), (int)p->pt != x->te_pt);
 }
 
 /* The chain's decoded audio, into the PCM tap in frames of at most 20 ms. */
@@ -91,11 +87,11 @@ static void on_pcm(void *ctx, const int16_t *pcm, size_t samples, enum cdc_pcm_k
 
 static void send_pkts(struct mx_xcode *x, int n)
 {
-	struct dp_rtp_out o[CDC_CHAIN_MAX_OUT];
+	struct dp_rtp_frame o[CDC_CHAIN_MAX_OUT];
 	struct mx_tap *t = x->cur[MX_TAP_RTP_OUT];
 
 	for (int i = 0; i < n; i++) {
-		o[i] = (struct dp_rtp_out){
+		o[i] = (struct dp_rtp_frame){
 			.pt = pk[i].pt, .marker = pk[i].marker, .seq = x->seq++, .ts = pk[i].ts + x->ts_base,
 			.ssrc = x->ssrc, .payload = pk[i].payload, .len = pk[i].len,
 		};
@@ -118,7 +114,7 @@ static void tick(void *ctx, uint64_t n_tick, uint64_t deadline_ns)
 {
 	struct mx_xcode *x = ctx;
 	uint32_t now = clk(x, rte_rdtsc());
-	struct mx_jb_pkt p;
+	struct dp_rtp_frame p;
 
 	(void)n_tick;
 	(void)deadline_ns;

@@ -51,13 +51,13 @@ static int by_arrival(const void *a, const void *b)
 static void run(struct arrival *a, unsigned n, uint32_t t0, uint32_t t_end)
 {
 	unsigned k = 0;
-	struct mx_jb_pkt p;
+	struct dp_rtp_frame p;
 	uint8_t payload[200];
 
 	qsort(a, n, sizeof(*a), by_arrival);
 	for (uint32_t t = t0; t <= t_end; t += FRAME) {
 		for (; k < n && a[k].at <= t; k++) {
-			struct mx_jb_pkt in = { .seq = a[k].seq, .ts = a[k].ts, .ssrc = a[k].ssrc, .pt = a[k].pt,
+			struct dp_rtp_frame in = { .seq = a[k].seq, .ts = a[k].ts, .ssrc = a[k].ssrc, .pt = a[k].pt,
 						.len = 160, .payload = payload };
 
 			payload[0] = (uint8_t)a[k].seq;
@@ -248,7 +248,7 @@ Test(jb, a_new_ssrc_or_a_renumbered_stream_restarts_it)
 Test(jb, too_far_ahead_restarts_and_oversized_is_dropped)
 {
 	struct mx_jb_stats st;
-	struct mx_jb_pkt p = { .seq = 1, .ts = 0, .ssrc = 1, .len = 160 }, q;
+	struct dp_rtp_frame p = { .seq = 1, .ts = 0, .ssrc = 1, .len = 160 }, q;
 	uint8_t big[300] = { 0 };
 
 	sim_init(20, 300, 16);
@@ -305,7 +305,7 @@ Test(jb, a_hole_then_a_long_run_slides_the_window_instead_of_restarting)
 	 * 100 is due, while 114 and more have already come */
 	sim_init(300, 300, 64);
 	{
-		struct mx_jb_pkt p = { .seq = 49, .ts = 100000u - 51 * FRAME, .ssrc = 4, .len = 160 }, q;
+		struct dp_rtp_frame p = { .seq = 49, .ts = 100000u - 51 * FRAME, .ssrc = 4, .len = 160 }, q;
 		uint8_t pl[160] = { 0 };
 
 		p.payload = pl;
