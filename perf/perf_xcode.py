@@ -608,8 +608,11 @@ def clock_round(after, n, seconds, r):
         jb = {}
         for c in calls:
             d = ng(P, command="query", call_id=c.cid)["tags"]["A"]["medias"][0]["streams"][0]["jitter buffer"]
-            for key in ("received", "played", "lost", "late"):
+            for key in ("received", "played", "lost", "late", "delay ms"):
                 jb[key] = jb.get(key, 0) + d[key]
+            jb["delay max ms"] = max(jb.get("delay max ms", 0), d["delay max ms"])
+        if calls:
+            jb["delay ms"] = round(jb["delay ms"] / len(calls), 1)  # the mean over the calls, now
         for c in calls:
             c.a.close()
             c.b.close()
@@ -643,18 +646,20 @@ def part_clock(after, sizes, seconds, rounds):
             rows.append(row)
     print(f"\n{'calls':>5} {'tickers':>7} {'round':>5} {'ticks':>6} {'missed':>6} {'p50 us':>7} {'p99 us':>7} "
           f"{'max us':>7} {'pps/call':>8} {'total pps':>9} {'worker %':>8} {'rq wait %':>9} {'played':>8} {'lost':>6} "
-          f"{'late':>5}   sent into the tick, us")
+          f"{'late':>5} {'jb ms':>5} {'max':>4}   sent into the tick, us")
     for x in sorted(rows, key=lambda x: (x["n"], x["r"])):
         print(f"{x['n']:5d} {x['tickers']:7d} {x['r']:5d} {x['ticks']:6d} {x['missed']:6d} {x['p50']:7d} "
               f"{x['p99']:7d} {x['mx']:7d} {x['rate']:8.1f} {x['rate'] * x['n']:9.0f} {x['cpu'] * 100:8.1f} "
               f"{x['wait'] * 100:9.1f} "
-              f"{x['jb'].get('played', 0):8d} {x['jb'].get('lost', 0):6d} {x['jb'].get('late', 0):5d}   "
+              f"{x['jb'].get('played', 0):8d} {x['jb'].get('lost', 0):6d} {x['jb'].get('late', 0):5d} "
+              f"{x['jb'].get('delay ms', 0):5.0f} {x['jb'].get('delay max ms', 0):4d}   "
               f"{fmt_into(x['into'])}")
     print("(0 calls: no ticker, so the clock does not run; late: per tick, from its deadline to its first "
           "ticker, as the upper bound of a histogram bucket, ticks during set-up included; sent into the tick: "
           f"the receive times (kernel) of up to {SAMPLE} calls' packets, in groups apart by over 2 ms (a tick "
           "each), from the first of the group: how long a packet waits for the graphs before it in the tick; "
-          "what the clock adds to a packet is about late + sent into the tick)", flush=True)
+          "what the clock adds to a packet is about late + sent into the tick; jb ms: the jitter buffers' delay at "
+          "the end, mean over the calls; max: the largest any had)", flush=True)
     print(f"rounds run again because the box was busy: {retried}\n", flush=True)
 
 
