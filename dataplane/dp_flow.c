@@ -5,9 +5,13 @@
  *
  * Lock-free readers imply "no free on delete": rte_hash_del_key unlinks the
  * key, but its slot (key store entry, and the data pointer readers copy)
- * stays untouched until rte_hash_free_key_with_position. The caller calls
- * that (dp_flow_reclaim) only after every reader has passed a quiescent
- * point, which dp_eth.c gets from the workers' mailboxes.
+ * must stay untouched until every reader has passed a quiescent state. The
+ * dataplane's table is registered with the workers' RCU variable
+ * (dp_flow_rcu_attach: rte_hash_rcu_qsbr_add, defer-queue mode), so
+ * rte_hash_del_key queues the slot and the table reuses it once the grace
+ * period is over (checked, without waiting, on later deletes and on an add
+ * that finds no free slot). A table without RCU (tests) gets its slots back
+ * through dp_flow_reclaim.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -22,6 +26,8 @@
 
 struct dp_flow {
 	struct rte_hash *h;
+	bool rcu;        /* the table reclaims deleted slots itself */
+	uint32_t n;      /* live entries (deleted ones may still hold slots) */
 };
 
 void dp_flow_key_set(struct dp_flow_key *k, int family, const uint8_t *ip, uint16_t port)
@@ -76,6 +82,20 @@ struct dp_flow *dp_flow_create(const char *name, uint32_t entries, int socket)
 	return f;
 }
 
+int dp_flow_rcu_attach(struct dp_flow *f, struct rte_rcu_qsbr *v)
+{
+	struct rte_hash_rcu_config c = { .v = v, .mode = RTE_HASH_QSBR_MODE_DQ };
+
+	if (!f || !v)
+		return -EINVAL;
+	if (rte_hash_rcu_qsbr_add(f->h, &c)) {
+		dp_log(DP_LOG_ERR, "eth", "cannot register the flow table for RCU: %s", rte_strerror(rte_errno));
+		return -rte_errno;
+	}
+	f->rcu = true;
+	return 0;
+}
+
 void dp_flow_destroy(struct dp_flow *f)
 {
 	if (!f)
@@ -95,6 +115,7 @@ int32_t dp_flow_add(struct dp_flow *f, const struct dp_flow_key *k, struct dp_so
 	pos = rte_hash_add_key_data(f->h, k, s);
 	if (pos < 0)
 		return pos == -ENOSPC ? -ENOSPC : -EINVAL;
+	f->n++;
 	/* rte_hash_add_key_data returns 0 on success; the slot is what lookup gives */
 	pos = rte_hash_lookup(f->h, k);
 	return pos < 0 ? -EINVAL : pos;
@@ -104,12 +125,14 @@ int32_t dp_flow_del(struct dp_flow *f, const struct dp_flow_key *k)
 {
 	int32_t pos = rte_hash_del_key(f->h, k);
 
+	if (pos >= 0)
+		f->n--;
 	return pos < 0 ? (pos == -ENOENT ? -ENOENT : -EINVAL) : pos;
 }
 
 void dp_flow_reclaim(struct dp_flow *f, int32_t slot)
 {
-	if (slot >= 0)
+	if (slot >= 0 && !f->rcu) /* with RCU the table frees the slot itself */
 		rte_hash_free_key_with_position(f->h, slot);
 }
 
@@ -134,7 +157,5 @@ unsigned dp_flow_lookup_bulk(const struct dp_flow *f, const struct dp_flow_key *
 
 uint32_t dp_flow_count(const struct dp_flow *f)
 {
-	int32_t c = f ? rte_hash_count(f->h) : 0;
-
-	return c < 0 ? 0 : (uint32_t)c;
+	return f ? f->n : 0;
 }

@@ -3,13 +3,16 @@
  * (dataplane/dp_arp.c: insert, lookup, expiry and refresh, pending queue,
  * retries, fill limit, deletion against a reference model) and the flow
  * table (dataplane/dp_flow.c: insert, bulk lookup, delete, slot reclaim,
- * capacity). EAL as in eth_test_util.h. */
+ * capacity, slots coming back only after an RCU grace period). EAL as in
+ * eth_test_util.h. */
 #include <criterion/criterion.h>
 
 #include <netinet/in.h>
 #include <string.h>
 
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
 
 #include "dp_flow.h"
 #include "dp_neigh.h"
@@ -288,4 +291,57 @@ Test(flow, holds_at_least_its_size)
 	}
 	cr_assert_eq(added, 4096, "every one of `entries` keys fits (extendable buckets)");
 	dp_flow_destroy(f);
+}
+
+/* With RCU (as the dataplane's table has it): a deleted entry's slot is not
+ * reused while a reader that may hold it has not reported a quiescent state
+ * since; once it has, or is offline, an add takes the slot again. Here the
+ * test thread plays the reader (thread id 0) and the writer. */
+Test(flow, rcu_slot_comes_back_after_a_grace_period)
+{
+	struct rte_rcu_qsbr *v = rte_zmalloc(NULL, rte_rcu_qsbr_get_memsize(4), RTE_CACHE_LINE_SIZE);
+	struct dp_flow *f = dp_flow_create("t_flow_rcu", 64, SOCKET_ID_ANY);
+	static struct dp_sock s[80];
+	struct dp_flow_key k[80];
+	const struct dp_flow_key *kp;
+	struct dp_sock *out;
+	uint8_t ip[4] = { 10, 4, 0, 1 };
+	int full = 0;
+
+	cr_assert_not_null(v);
+	cr_assert_not_null(f);
+	cr_assert_eq(rte_rcu_qsbr_init(v, 4), 0);
+	cr_assert_eq(dp_flow_rcu_attach(f, v), 0);
+	cr_assert_eq(rte_rcu_qsbr_thread_register(v, 0), 0);
+	rte_rcu_qsbr_thread_online(v, 0);
+	for (int i = 0; i < 80; i++)
+		dp_flow_key_set(&k[i], AF_INET, ip, (uint16_t)(20000 + i));
+	while (full < 80 && dp_flow_add(f, &k[full], &s[full]) >= 0)
+		full++;
+	cr_assert_geq(full, 64, "the table holds its size");
+	cr_assert_lt(full, 80);
+	cr_assert_eq(dp_flow_count(f), (uint32_t)full);
+
+	/* the reader has not passed a quiescent state since the delete */
+	cr_assert_geq(dp_flow_del(f, &k[0]), 0);
+	cr_assert_eq(dp_flow_count(f), (uint32_t)full - 1, "a deleted entry no longer counts");
+	kp = &k[0];
+	cr_assert_eq(dp_flow_lookup_bulk(f, &kp, 1, &out), 0, "new lookups miss at once");
+	cr_assert_eq(dp_flow_add(f, &k[full], &s[full]), -ENOSPC, "the slot is not reused yet");
+	dp_flow_reclaim(f, 0); /* does nothing with RCU (it would free a live slot) */
+	cr_assert_eq(dp_flow_add(f, &k[full], &s[full]), -ENOSPC);
+
+	rte_rcu_qsbr_quiescent(v, 0);
+	cr_assert_geq(dp_flow_add(f, &k[full], &s[full]), 0, "after the grace period the slot is back");
+	kp = &k[full];
+	cr_assert_eq(dp_flow_lookup_bulk(f, &kp, 1, &out), 1);
+	cr_assert_eq(out, &s[full]);
+
+	/* an offline reader holds nothing up */
+	rte_rcu_qsbr_thread_offline(v, 0);
+	cr_assert_geq(dp_flow_del(f, &k[1]), 0);
+	cr_assert_geq(dp_flow_add(f, &k[1], &s[1]), 0, "the key can come back at once");
+	rte_rcu_qsbr_thread_unregister(v, 0);
+	dp_flow_destroy(f);
+	rte_free(v);
 }
