@@ -58,6 +58,7 @@ static void calls_tick(void *ctx, uint64_t now_ms)
 {
 	ctl_calls_tick(ctx, now_ms);
 	dp_media_log_refusals();
+	dp_workers_reclaim();
 }
 
 int main(int argc, char **argv)

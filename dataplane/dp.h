@@ -57,7 +57,15 @@ void dp_eal_stop(void);
  * Workers sleep in epoll until there is work, so an idle daemon costs
  * nothing. Returns the number of workers started (may be 0), or -errno. */
 int dp_workers_start(void);
-/* Ask every worker to return, and wait for them. Safe to call twice. */
+/* Ask every worker to return, and wait for them (each applies the commands
+ * still queued for it first). Safe to call twice. */
 void dp_workers_stop(void);
+/* Free what the control lcore's commands to the workers replaced (old SRTP
+ * contexts, destroyed legs, removed tickers) once no worker can still be
+ * using it: the worker applied the command and every worker passed a
+ * quiescent state since. Never waits. Control lcore; mediusd calls it from
+ * its periodic timer, and the dataplane after each command and when the
+ * workers stop. */
+void dp_workers_reclaim(void);
 
 #endif

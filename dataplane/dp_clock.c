@@ -94,50 +94,58 @@ static void arm(struct dp_worker *w, bool on)
 		timerfd_settime(k->tfd, on ? TFD_TIMER_ABSTIME : 0, &its, NULL);
 }
 
-static void link_ticker(struct dp_worker *w, struct dp_ticker *t)
+/* Append t and the tickers chained to it by ->next (one ticker, or a
+ * call's whole chain) to the worker's list. */
+static void link_tickers(struct dp_worker *w, struct dp_ticker *t)
 {
 	struct dp_ticker **pp;
+	uint32_t was = w->clk.n;
 
 	for (pp = &w->clk.list; *pp; pp = &(*pp)->next)
 		;
-	t->next = NULL;
 	*pp = t;
-	if (w->clk.n++ == 0)
+	for (; t; t = t->next)
+		w->clk.n++;
+	if (was == 0 && w->clk.n)
 		arm(w, true);
 }
 
-static int unlink_ticker(struct dp_worker *w, struct dp_ticker *t)
+/* Take t off the list, or every ticker of `call` when t is NULL. */
+static int unlink_tickers(struct dp_worker *w, struct dp_ticker *t, const struct dp_call *call)
 {
-	struct dp_ticker **pp;
+	struct dp_ticker **pp = &w->clk.list;
+	uint32_t was = w->clk.n;
 
-	for (pp = &w->clk.list; *pp && *pp != t; pp = &(*pp)->next)
-		;
-	if (!*pp)
-		return -ENOENT;
-	*pp = t->next;
-	if (--w->clk.n == 0)
+	while (*pp) {
+		if (*pp == t || (!t && (*pp)->call == call)) {
+			*pp = (*pp)->next;
+			w->clk.n--;
+		} else {
+			pp = &(*pp)->next;
+		}
+	}
+	if (was && w->clk.n == 0)
 		arm(w, false);
-	return 0;
+	return w->clk.n < was ? 0 : -ENOENT;
 }
 
 void dp_clock_apply(struct dp_worker *w, struct dp_cmd *c)
 {
-	/* the call's ticker list is the control lcore's, and stands still
-	 * while it waits for this command */
+	/* each command carries what it needs: the control lcore may change the
+	 * call's own ticker list (next_in_call) meanwhile */
 	switch (c->op) {
 	case DP_CMD_TICKER_ADD:
-		link_ticker(w, c->ticker);
+		c->ticker->next = NULL;
+		link_tickers(w, c->ticker);
 		break;
 	case DP_CMD_TICKER_DEL:
-		c->result = unlink_ticker(w, c->ticker);
+		c->result = unlink_tickers(w, c->ticker, NULL);
 		break;
-	case DP_CMD_CALL_TICKERS_ADD:
-		for (struct dp_ticker *t = c->call->tickers; t; t = t->next_in_call)
-			link_ticker(w, t);
+	case DP_CMD_CALL_TICKERS_ADD: /* a chain the control lcore linked while no worker had them */
+		link_tickers(w, c->ticker);
 		break;
 	case DP_CMD_CALL_TICKERS_DEL:
-		for (struct dp_ticker *t = c->call->tickers; t; t = t->next_in_call)
-			unlink_ticker(w, t);
+		unlink_tickers(w, NULL, c->call);
 		break;
 	default:
 		break;
@@ -194,42 +202,71 @@ struct dp_ticker *dp_ticker_add(struct dp_call *c, dp_tick_fn fn, void *ctx, int
 	t->ctx = ctx;
 	t->call = c;
 	cmd.ticker = t;
-	*err = dp_worker_exec(c->w, &cmd);
-	if (*err) {
-		free(t);
-		return NULL;
-	}
+	dp_worker_post(c->w, &cmd); /* cannot fail on the worker: no need to wait */
+	*err = 0;
 	t->next_in_call = c->tickers;
 	c->tickers = t;
 	return t;
 }
 
-int dp_call_tickers_move(struct dp_call *c, struct dp_worker *to)
+void dp_call_tickers_detach(struct dp_call *c)
 {
 	struct dp_cmd del = { .op = DP_CMD_CALL_TICKERS_DEL, .call = c };
-	struct dp_cmd add = { .op = DP_CMD_CALL_TICKERS_ADD, .call = c };
-	int rc;
 
-	if (!c->tickers)
-		return 0;
-	rc = dp_worker_exec(c->w, &del);
-	return rc ? rc : dp_worker_exec(to, &add);
+	if (c->tickers)
+		dp_worker_post(c->w, &del);
 }
 
-void dp_ticker_remove(struct dp_ticker *t)
+void dp_call_tickers_attach(struct dp_call *c)
+{
+	struct dp_cmd add = { .op = DP_CMD_CALL_TICKERS_ADD, .ticker = c->tickers };
+
+	if (!c->tickers)
+		return;
+	/* no worker has them (the caller flushed the old one): chain them in
+	 * the call's order, and the new worker appends the chain at once */
+	for (struct dp_ticker *t = c->tickers; t; t = t->next_in_call)
+		t->next = t->next_in_call;
+	dp_worker_post(c->w, &add);
+}
+
+static void unlink_from_call(struct dp_ticker *t)
 {
 	struct dp_ticker **pp;
 
-	struct dp_cmd cmd = { .op = DP_CMD_TICKER_DEL, .ticker = t };
-
-	if (!t)
-		return;
-	dp_worker_exec(t->call->w, &cmd);
 	for (pp = &t->call->tickers; *pp && *pp != t; pp = &(*pp)->next_in_call)
 		;
 	if (*pp)
 		*pp = t->next_in_call;
+}
+
+void dp_ticker_remove(struct dp_ticker *t)
+{
+	struct dp_cmd cmd = { .op = DP_CMD_TICKER_DEL, .ticker = t };
+
+	if (!t)
+		return;
+	unlink_from_call(t);
+	dp_worker_exec(t->call->w, &cmd); /* waits: the caller may free ctx next */
 	free(t);
+}
+
+/* After TICKER_DEL and a grace period: nothing can call fn any more. */
+static void ticker_free(struct dp_cmd *c)
+{
+	if (c->release)
+		c->release(c->ticker->ctx);
+	free(c->ticker);
+}
+
+void dp_ticker_remove_deferred(struct dp_ticker *t, void (*release)(void *ctx))
+{
+	struct dp_cmd cmd = { .op = DP_CMD_TICKER_DEL, .ticker = t, .retire = ticker_free, .release = release };
+
+	if (!t)
+		return;
+	unlink_from_call(t);
+	dp_worker_post(t->call->w, &cmd);
 }
 
 int dp_clock_get_stats(int lcore, struct dp_clock_stats *out)

@@ -36,12 +36,25 @@ struct dp_ticker;
 typedef void (*dp_tick_fn)(void *ctx, uint64_t tick, uint64_t deadline_ns);
 
 /* Run fn(ctx, ...) on every tick of the worker that serves call c, from
- * the next tick on; the call's tickers move with it (dp_call_to_transcode_
- * worker). Control lcore. NULL with *err = -EINVAL or -ENOMEM. */
+ * the first tick after the worker took the command (its next loop turn;
+ * this does not wait for it); the call's tickers move with it
+ * (dp_call_to_transcode_worker). Control lcore. NULL with *err = -EINVAL
+ * or -ENOMEM. */
 struct dp_ticker *dp_ticker_add(struct dp_call *c, dp_tick_fn fn, void *ctx, int *err);
 /* Stop and free the ticker: once this returns, fn is not running and will
- * not run again. NULL is fine. dp_call_destroy removes what is left. */
+ * not run again, so the caller may free ctx. For that it blocks until the
+ * worker applied the removal (a wait in poll(2), not a spin; one loop turn
+ * of the worker): use it only where ctx must be freed at once. NULL is
+ * fine. dp_call_destroy removes what is left this way. */
 void dp_ticker_remove(struct dp_ticker *t);
+/* Stop the ticker without waiting: fn may still be running, or run once
+ * more, until the worker takes the command. Once nothing can call fn any
+ * more (the worker applied it and every worker passed a quiescent state),
+ * release(ctx) runs on the control lcore (release may be NULL) and the
+ * ticker is freed: from dp_workers_reclaim (dp.h), which the control
+ * lcore's periodic timer and later commands run, at the latest when the
+ * workers stop. NULL t is fine. */
+void dp_ticker_remove_deferred(struct dp_ticker *t, void (*release)(void *ctx));
 
 struct dp_clock_stats {
 	uint32_t period_us;       /* the clock's period */

@@ -17,11 +17,11 @@
  *  2. a worker only dereferences a dp_sock it got from a lookup within the
  *     same rx burst (dp_eth_input): it keeps no dp_sock between bursts, and
  *     frames it hands to another worker are looked up again there;
- *  3. the mailbox is served only between bursts, so when DETACH (on the
- *     leg's worker) and a no-op command (on every other worker, only when
- *     there are several) have run, no worker holds the dp_sock any more:
- *     dp_eth_endpoint_release then frees the key slot, and dp_leg_destroy
- *     frees the leg.
+ *  3. every worker reports an RCU quiescent state between bursts, once per
+ *     loop turn (dp_worker.c). The table is registered with the workers'
+ *     RCU variable (rte_hash_rcu_qsbr_add, dp_flow.c), so the key's slot is
+ *     reused only after every worker passed one; the leg (and with it the
+ *     dp_sock) is freed after a grace period too (dp_leg.c's leg_free).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -211,7 +211,13 @@ int dp_eth_media_start(uint32_t endpoints)
 {
 	if (!g.n_ports)
 		return 0;
-	g.flow = dp_flow_create("dp_flow", endpoints + 64, SOCKET_ID_ANY);
+	/* deleted entries keep their slot for a grace period: room for
+	 * DP_ETH_FLOW_SPARE of them beyond every endpoint in use */
+	g.flow = dp_flow_create("dp_flow", endpoints + DP_ETH_FLOW_SPARE, SOCKET_ID_ANY);
+	if (g.flow && dp_flow_rcu_attach(g.flow, dp_worker_qsbr())) {
+		dp_flow_destroy(g.flow);
+		g.flow = NULL;
+	}
 	return g.flow ? 0 : -ENOMEM;
 }
 
@@ -359,32 +365,9 @@ int dp_eth_endpoint_open(unsigned iface, uint16_t port, struct dp_sock *s)
 void dp_eth_endpoint_close(struct dp_sock *s)
 {
 	struct dp_flow_key k;
-	int32_t pos;
 
 	if (!s->eth || !g.flow || dp_flow_key_from_sa(&k, &s->local))
 		return;
-	pos = dp_flow_del(g.flow, &k);
-	s->flow_pos = pos >= 0 ? pos : -1;
-}
-
-void dp_eth_endpoint_release(struct dp_sock *s, bool detached)
-{
-	unsigned n = dp_worker_count();
-
-	if (!s->eth || !g.flow)
-		return;
-	if (s->flow_pos >= 0) {
-		/* the leg's own worker passed DETACH; let every other one pass a
-		 * quiescent point too (point 3 in the comment at the top) */
-		for (unsigned i = 0; i < n; i++) {
-			struct dp_worker *w = dp_worker_get(i);
-			struct dp_cmd cmd = { .op = DP_CMD_NONE };
-
-			if (w != s->leg->w || !detached)
-				dp_worker_exec(w, &cmd);
-		}
-		dp_flow_reclaim(g.flow, s->flow_pos);
-	}
+	dp_flow_del(g.flow, &k); /* its slot is reused after a grace period */
 	s->flow_pos = -1;
-	s->eth = NULL;
 }

@@ -88,6 +88,9 @@ struct dp_eth_worker {
  * something, and at least this often. */
 #define DP_ETH_FLUSH_US 100
 #define DP_ETH_TICK_MS 50
+/* Flow-table slots beyond the endpoints of the port ranges: deleted entries
+ * hold theirs until every worker passed a quiescent state. */
+#define DP_ETH_FLOW_SPARE 1024
 
 /* Control lcore, from dp_media_start: register ethdev interface `iface`
  * (conf->type == DP_IFACE_ETHDEV): find or probe its device, read the MAC,
@@ -117,15 +120,11 @@ const struct dp_eth_addr *dp_eth_iface_addr(unsigned iface);
  * set, s->local filled). -EADDRINUSE when the endpoint exists already. */
 int dp_eth_endpoint_open(unsigned iface, uint16_t port, struct dp_sock *s);
 /* Control lcore, before the DETACH command of s's leg: delete the flow
- * entry so that no new lookup finds s. */
+ * entry so that no new lookup finds s. A worker that found it before may
+ * still hold s until it passes a quiescent state: s is freed (with its
+ * leg) only after a grace period, and the entry's slot is reused only
+ * after one (the table's RCU). s may be opened again at once (a move). */
 void dp_eth_endpoint_close(struct dp_sock *s);
-/* Control lcore, after dp_eth_endpoint_close: make sure no worker still
- * holds s from an earlier lookup, then reuse the flow slot; s may be freed
- * afterwards. `detached`: the leg's DETACH command ran after the close, so
- * its own worker is past a quiescent point and only the others (if any)
- * are asked to pass one; false (a leg that failed to set up): every worker
- * is asked. */
-void dp_eth_endpoint_release(struct dp_sock *s, bool detached);
 
 /* The flow table (NULL before dp_eth_media_start), for tests and tools. */
 struct dp_flow *dp_eth_flow_table(void);

@@ -198,7 +198,7 @@ struct dp_leg {
 	struct dp_tx_rewrite rw;
 };
 
-enum dp_cmd_op { DP_CMD_NONE, DP_CMD_ATTACH, DP_CMD_DETACH, DP_CMD_SET_REMOTE, DP_CMD_SET_SRTP,
+enum dp_cmd_op { DP_CMD_NONE, DP_CMD_DETACH, DP_CMD_SET_REMOTE, DP_CMD_SET_SRTP,
 		 DP_CMD_SET_FLAGS, DP_CMD_SET_CLOCK, DP_CMD_CONNECT, DP_CMD_SET_HOOK,
 		 DP_CMD_SET_BLOCK, DP_CMD_PLAY_EVENT, DP_CMD_SET_SIP_SRC, DP_CMD_TICKER_ADD,
 		 DP_CMD_TICKER_DEL, DP_CMD_CALL_TICKERS_ADD, DP_CMD_CALL_TICKERS_DEL };
@@ -236,9 +236,14 @@ struct dp_clock {
 	} st;
 };
 
-/* One command at a time (the control plane is one thread): the control
- * lcore fills it, bumps `posted` and wakes the worker; the worker runs it
- * at its next quiescent point and sets `done` = posted. */
+/* A command for a worker (dp_worker.c). The caller fills one, usually on
+ * its stack; dp_worker_post copies it into a node the control lcore owns,
+ * numbers it (seq) and puts the node on the worker's command ring; the
+ * worker applies it (dp_relay_apply) at its next quiescent point and
+ * publishes `done` = seq. Fields marked "out" are the worker's answer.
+ * retire, when set, runs on the control lcore once the worker applied the
+ * command and every worker passed a quiescent state since it was posted:
+ * it frees what the command replaced (dp_workers_reclaim). */
 struct dp_cmd {
 	enum dp_cmd_op op;
 	struct dp_leg *leg, *other;
@@ -251,19 +256,33 @@ struct dp_cmd {
 	int block_pt, block_replace;
 	uint8_t ev_pt, ev_event, ev_volume;
 	uint32_t ev_duration;
-	struct dp_ticker *ticker;
-	struct dp_call *call;         /* DP_CMD_CALL_TICKERS_*: all of the call's tickers at once */
-	int result;
+	struct dp_ticker *ticker;     /* DP_CMD_CALL_TICKERS_ADD: the first of a chain linked by ->next */
+	struct dp_call *call;         /* DP_CMD_CALL_TICKERS_DEL: every ticker of this call;
+				       * DP_CMD_DETACH: keep the peer when it is in this call (a move) */
+	int result;                   /* out */
+	void (*retire)(struct dp_cmd *c);
+	void (*release)(void *ctx);   /* for retire: what to call on a removed ticker's ctx */
+	/* dp_worker.c's bookkeeping */
+	struct dp_worker *w;
+	uint64_t seq, token, posted_tsc;
+	struct dp_cmd *next;
 };
 
+/* A worker lcore. Control writes the first group, the worker the second
+ * (each on its own cache lines). */
 struct dp_worker {
 	unsigned lcore;
-	int epfd, wakefd;
+	int epfd, wakefd, ackfd;
 	atomic_bool stop;
 	bool launched;
 	struct rte_mempool *pool;
-	struct dp_cmd cmd;
-	atomic_uint_fast64_t posted, done;
+	struct rte_ring *cmds;        /* struct dp_cmd *, control -> worker (single producer and consumer) */
+	uint64_t posted;              /* control: seq of the last command posted */
+	atomic_bool wake_pending;     /* control wrote wakefd and the worker has not taken the wake-up yet */
+	atomic_uint_fast64_t ack_want; /* control waits for qdone >= this (0: nobody waits) */
+	atomic_uint_fast64_t done __rte_cache_aligned; /* worker: seq of the last command applied */
+	atomic_uint_fast64_t qdone;   /* worker: `done` as of its last quiescent state report */
+	uint64_t qdone_seen;          /* worker: the last qdone it published */
 	struct dp_lcore_stats stats;
 	uint64_t iface_drops[DP_MAX_IFACES][DP_DROP__COUNT]; /* the same, by the leg's interface */
 	uint64_t tsc_hz;
@@ -280,10 +299,29 @@ static inline uint64_t dp_elapsed_ns(const struct timespec *t0, const struct tim
 /* dp_worker.c */
 struct dp_worker *dp_worker_get(unsigned index);   /* index 0..dp_worker_count()-1 */
 unsigned dp_worker_count(void);
-/* Run cmd on w's lcore and wait until it ran (yielding; a warning is logged
- * each second the worker has not answered). Returns cmd->result; with no
- * worker running (tests, shutdown) runs it here. */
+/* Control lcore. Queue a copy of cmd for w and return at once: the worker
+ * applies it at its next quiescent point, in posting order; cmd->retire
+ * runs later (dp_workers_reclaim). The result is not seen. With no worker
+ * running (tests, shutdown) it runs here, now. (Without memory for the copy
+ * it falls back to dp_worker_exec.) */
+void dp_worker_post(struct dp_worker *w, struct dp_cmd *cmd);
+/* Control lcore. Run cmd on w and wait until the worker applied it and
+ * finished that loop turn; cmd gets the worker's answer and the result is
+ * returned. The wait is a blocking poll(2) on an eventfd the worker writes,
+ * never a spin (a warning is logged each second). For commands whose result
+ * the caller needs, or whose caller frees memory the worker used as soon as
+ * it returns. With no worker running it runs here. */
 int dp_worker_exec(struct dp_worker *w, struct dp_cmd *cmd);
+/* Control lcore. Wait (as dp_worker_exec does) until w applied every
+ * command posted to it so far and finished that loop turn. */
+void dp_worker_flush(struct dp_worker *w);
+/* Control lcore. Wait until every running worker passed a quiescent state
+ * (a grace period without spinning: a no-op command to each, and
+ * dp_worker_flush). */
+void dp_workers_synchronize(void);
+/* The RCU variable every worker reports its quiescent states on (thread id
+ * = its lcore); created on first use (NULL without memory). */
+struct rte_rcu_qsbr *dp_worker_qsbr(void);
 /* Worker side: apply a command (dp_relay.c). */
 void dp_relay_apply(struct dp_worker *w, struct dp_cmd *cmd);
 /* Worker side: read and relay what is waiting on kernel socket s. */
@@ -359,12 +397,15 @@ void dp_inject_after(struct dp_worker *w, struct dp_leg *a, struct dp_leg *b, co
 
 /* dp_clock.c, worker side: set up the timerfd; apply DP_CMD_*TICKER*; run
  * the ticks that are due (on the timerfd's event, or when the TSC passed
- * clk.next_tsc on a polling worker). Control side: move all of a call's
- * tickers to worker `to` at once (no tick runs some and not others). */
+ * clk.next_tsc on a polling worker). Control side, to move a call: take all
+ * its tickers off its worker c->w (posted); once that worker applied it
+ * (dp_worker_flush) and c->w is the new one, put them all on it at once
+ * (no tick runs some and not others). */
 int dp_clock_init(struct dp_worker *w);
 void dp_clock_apply(struct dp_worker *w, struct dp_cmd *c);
 void dp_clock_run(struct dp_worker *w);
-int dp_call_tickers_move(struct dp_call *c, struct dp_worker *to);
+void dp_call_tickers_detach(struct dp_call *c);
+void dp_call_tickers_attach(struct dp_call *c);
 
 /* dp_source.c: the source policy (see the rules there). */
 #define DP_SRC_SEQ_WINDOW 64 /* a take-over's sequence number: 1..this ahead */

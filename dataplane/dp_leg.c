@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "dp_eth.h"
@@ -127,6 +128,8 @@ void dp_media_stop(void)
 {
 	while (g.calls)
 		dp_call_destroy(g.calls);
+	dp_workers_synchronize(); /* nothing left to wait for after dp_workers_stop */
+	dp_workers_reclaim();     /* the legs' ports go back before the allocators go */
 	for (unsigned i = 0; i < g.n_ifaces; i++) {
 		free(g.ifaces[i].used);
 		g.ifaces[i].used = NULL;
@@ -179,30 +182,75 @@ struct dp_call *dp_call_create(const char *call_id)
 
 unsigned dp_call_lcore(const struct dp_call *c) { return c->w->lcore; }
 
-static int exec(struct dp_leg *l, struct dp_cmd *cmd);
-
-/* Take l off its worker: ethdev lookups stop finding it, the worker lets go
- * of it (and unhooks its peer) at its quiescent point, and every other
- * worker passes one too before the flow slots are reclaimed. */
-static void leg_detach(struct dp_leg *l)
+/* Put the leg's kernel sockets into its worker's epoll set. Done here, on
+ * the control lcore (the kernel orders epoll_ctl against the worker's
+ * epoll_wait, and the worker then sees the leg as written before), so an
+ * error reaches the caller without waiting for the worker. They come out
+ * again in the worker's DETACH (dp_relay_apply). */
+static int leg_attach(struct dp_leg *l)
 {
-	struct dp_cmd cmd = { .op = DP_CMD_DETACH };
+	struct dp_sock *s[2] = { &l->rtp, &l->rtcp };
 
-	dp_eth_endpoint_close(&l->rtp); /* ethdev: no new lookup finds the leg */
+	for (int i = 0; i < 2; i++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = s[i] };
+
+		if (s[i]->fd >= 0 && epoll_ctl(l->w->epfd, EPOLL_CTL_ADD, s[i]->fd, &ev) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+static uint32_t pair_index(const struct iface *f, uint16_t rtp_port);
+
+/* DETACH's retire: the worker let go of the leg and every worker passed a
+ * quiescent state (no stale flow-table lookup holds it): close its sockets,
+ * free its keys, its port pair and the leg. */
+static void leg_free(struct dp_cmd *c)
+{
+	struct dp_leg *l = c->leg;
+	struct iface *f = &g.ifaces[l->iface];
+
+	if (f->used && l->rtp_port)
+		f->used[pair_index(f, l->rtp_port)] = 0;
+	if (l->rtp.fd >= 0)
+		close(l->rtp.fd);
+	if (l->rtcp.fd >= 0)
+		close(l->rtcp.fd);
+	dp_srtp_destroy(l->srtp_rx);
+	dp_srtp_destroy(l->srtp_tx);
+	dp_srtp_destroy(l->srtcp_rx);
+	dp_srtp_destroy(l->srtcp_tx);
+	free(l);
+}
+
+/* Take l off its worker for good and free it once nobody can use it:
+ * ethdev lookups stop finding it now, its worker lets go at its next
+ * quiescent point, leg_free runs after the grace period. wait: block until
+ * the worker let go (its media hook then runs no more). */
+static void leg_release(struct dp_leg *l, bool wait)
+{
+	struct dp_cmd cmd = { .op = DP_CMD_DETACH, .leg = l, .retire = leg_free };
+
+	dp_eth_endpoint_close(&l->rtp);
 	dp_eth_endpoint_close(&l->rtcp);
-	exec(l, &cmd); /* after this the worker holds no reference */
-	dp_eth_endpoint_release(&l->rtp, true);
-	dp_eth_endpoint_release(&l->rtcp, true);
+	if (wait)
+		dp_worker_exec(l->w, &cmd);
+	else
+		dp_worker_post(l->w, &cmd);
 }
 
 /* Move every leg of c onto worker `to`, each pair still relayed to each
- * other afterwards. Kernel-UDP legs lose nothing (their sockets queue
- * meanwhile); an ethdev leg's flow is off for the few microseconds of the
- * move, and what arrives then is dropped as no-flow. */
+ * other afterwards. The old worker lets go of the legs (keeping the peers
+ * inside the call) and of the tickers; the control lcore waits for that
+ * (the one wait of a move, in poll(2)), and only then hands them to the
+ * new worker, so no two workers ever run one leg. Kernel-UDP legs lose
+ * nothing (their sockets queue meanwhile, and the new epoll set reports
+ * what is queued); an ethdev leg's flow is off for the move, and what
+ * arrives then is dropped as no-flow. */
 static int call_move(struct dp_call *c, struct dp_worker *to)
 {
-	struct dp_cmd attach = { .op = DP_CMD_ATTACH };
-	struct dp_leg *peer[64], *l;
+	struct dp_worker *from = c->w;
+	struct dp_leg *l;
 	bool eth[64][2];
 	unsigned n = 0, i;
 	int rc = 0;
@@ -211,26 +259,28 @@ static int call_move(struct dp_call *c, struct dp_worker *to)
 		if (++n > 64)
 			return -E2BIG;
 	for (l = c->legs, i = 0; l; l = l->next_in_call, i++) {
-		peer[i] = l->peer; /* set only by this thread's commands: safe to read */
+		struct dp_cmd detach = { .op = DP_CMD_DETACH, .leg = l, .call = c };
+
 		eth[i][0] = l->rtp.eth != NULL;
 		eth[i][1] = l->rtcp.eth != NULL;
+		dp_eth_endpoint_close(&l->rtp); /* ethdev: no new lookup finds the leg */
+		dp_eth_endpoint_close(&l->rtcp);
+		dp_worker_post(from, &detach);
 	}
-	for (l = c->legs; l; l = l->next_in_call)
-		leg_detach(l); /* the old worker lets go (and unhooks the peers) */
-	rc = dp_call_tickers_move(c, to); /* all at once, from the old worker to the new */
+	dp_call_tickers_detach(c);
+	dp_worker_flush(from); /* the old worker holds nothing of the call any more */
 	c->w = to;
+	for (l = c->legs; l; l = l->next_in_call)
+		l->w = to; /* before any ticker runs on `to` */
+	dp_call_tickers_attach(c); /* all at once */
 	for (l = c->legs, i = 0; l; l = l->next_in_call, i++) {
-		l->w = to;
 		if (eth[i][0] && !rc)
 			rc = dp_eth_endpoint_open(l->iface, l->rtp_port, &l->rtp);
 		if (eth[i][1] && !rc)
 			rc = dp_eth_endpoint_open(l->iface, l->rtcp_port, &l->rtcp);
 		if (!rc)
-			rc = exec(l, &attach);
+			rc = leg_attach(l);
 	}
-	for (l = c->legs, i = 0; l; l = l->next_in_call, i++)
-		if (peer[i] && peer[i]->call == c && !rc)
-			rc = dp_leg_connect(l, peer[i]);
 	return rc;
 }
 
@@ -257,7 +307,7 @@ void dp_call_destroy(struct dp_call *c)
 	if (!c)
 		return;
 	while (c->tickers)
-		dp_ticker_remove(c->tickers);
+		dp_ticker_remove(c->tickers); /* waits: the caller may free their ctx next */
 	while (c->legs)
 		dp_leg_destroy(c->legs);
 	while (*pp && *pp != c)
@@ -268,6 +318,15 @@ void dp_call_destroy(struct dp_call *c)
 	free(c);
 }
 
+/* A command for l's worker that cannot fail there: posted, not waited for. */
+static int post(struct dp_leg *l, struct dp_cmd *cmd)
+{
+	cmd->leg = l;
+	dp_worker_post(l->w, cmd);
+	return 0;
+}
+
+/* A command whose answer the caller needs: wait for the worker. */
 static int exec(struct dp_leg *l, struct dp_cmd *cmd)
 {
 	cmd->leg = l;
@@ -308,15 +367,15 @@ static int open_ep(const struct iface *f, unsigned fi, uint16_t port, struct dp_
 	return dp_eth_iface_is_eth(fi) ? dp_eth_endpoint_open(fi, port, s) : bind_udp(&f->addr, port, s);
 }
 
-/* Undo open_ep for a leg that never got attached. */
+/* Undo open_ep while looking for free ports. An ethdev endpoint's flow
+ * entry goes (a worker that found it meanwhile may still hold s: the leg
+ * is freed only after a grace period, see dp_leg_create). */
 static void close_ep(struct dp_sock *s)
 {
-	if (s->eth) {
+	if (s->eth)
 		dp_eth_endpoint_close(s);
-		dp_eth_endpoint_release(s, false);
-	} else if (s->fd >= 0) {
+	else if (s->fd >= 0)
 		close(s->fd);
-	}
 	s->fd = -1;
 }
 
@@ -358,7 +417,6 @@ static int alloc_ports(struct iface *f, bool mux, struct dp_leg *l)
 
 struct dp_leg *dp_leg_create(struct dp_call *c, const char *iface, unsigned flags, int *err)
 {
-	struct dp_cmd cmd = { .op = DP_CMD_ATTACH };
 	unsigned fi = 0;
 	struct dp_leg *l;
 	int rc;
@@ -397,13 +455,12 @@ struct dp_leg *dp_leg_create(struct dp_call *c, const char *iface, unsigned flag
 	l->gen_seq = (uint16_t)random();
 	rc = alloc_ports(&g.ifaces[fi], flags & DP_LEG_RTCP_MUX, l);
 	if (!rc)
-		rc = exec(l, &cmd);
+		rc = leg_attach(l);
 	if (rc) {
-		close_ep(&l->rtp);
-		close_ep(&l->rtcp);
-		if (l->rtp_port)
-			g.ifaces[fi].used[pair_index(&g.ifaces[fi], l->rtp_port)] = 0;
-		free(l);
+		if (l->rtp_port || dp_eth_iface_is_eth(fi))
+			leg_release(l, false); /* a worker may have seen it: its ports and memory go later */
+		else
+			free(l);
 		*err = rc;
 		if (rc == -EADDRINUSE)
 			DP_LOG_RL(DP_LOG_WARNING, "dp", "interface %s: media ports exhausted",
@@ -418,27 +475,17 @@ struct dp_leg *dp_leg_create(struct dp_call *c, const char *iface, unsigned flag
 void dp_leg_destroy(struct dp_leg *l)
 {
 	struct dp_leg **pp;
-	struct iface *f;
 
 	if (!l)
 		return;
-	leg_detach(l);
 	for (pp = &l->call->legs; *pp && *pp != l; pp = &(*pp)->next_in_call)
 		;
 	if (*pp)
 		*pp = l->next_in_call;
-	f = &g.ifaces[l->iface];
-	if (f->used)
-		f->used[pair_index(f, l->rtp_port)] = 0;
-	if (l->rtp.fd >= 0)
-		close(l->rtp.fd);
-	if (l->rtcp.fd >= 0)
-		close(l->rtcp.fd);
-	dp_srtp_destroy(l->srtp_rx);
-	dp_srtp_destroy(l->srtp_tx);
-	dp_srtp_destroy(l->srtcp_rx);
-	dp_srtp_destroy(l->srtcp_tx);
-	free(l);
+	/* a hooked leg's caller frees the hook's ctx once this returns
+	 * (dp_media.h): wait for the worker then. l->hook is stable here, as
+	 * dp_leg_set_hook waits for its command. */
+	leg_release(l, l->hook != NULL);
 }
 
 void dp_leg_local(const struct dp_leg *l, struct dp_leg_local *out)
@@ -482,7 +529,7 @@ int dp_leg_set_remote(struct dp_leg *l, const struct sockaddr *rtp, const struct
 		if (!(l->flags & DP_LEG_RTCP_MUX))
 			set_port(&cmd.rtcp, (uint16_t)(get_port(&cmd.rtp) + 1));
 	}
-	return exec(l, &cmd);
+	return post(l, &cmd);
 }
 
 int dp_leg_set_sip_source(struct dp_leg *l, const struct sockaddr *ip)
@@ -495,7 +542,7 @@ int dp_leg_set_sip_source(struct dp_leg *l, const struct sockaddr *ip)
 		memcpy(&cmd.rtp, ip, ip->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
 		set_port(&cmd.rtp, 0);
 	}
-	return exec(l, &cmd);
+	return post(l, &cmd);
 }
 
 static const char *addr_str(const struct sockaddr_storage *a, char *buf, size_t len)
@@ -568,10 +615,16 @@ int dp_iface_get_stats(unsigned i, struct dp_iface_stats *out)
 	return 0;
 }
 
+/* SET_SRTP's retire: the contexts the worker handed back. */
+static void srtp_free(struct dp_cmd *c)
+{
+	for (int i = 0; i < 4; i++)
+		dp_srtp_destroy(c->srtp[i]);
+}
+
 int dp_leg_set_srtp(struct dp_leg *l, const struct dp_sdes *rx, const struct dp_sdes *tx)
 {
-	struct dp_cmd cmd = { .op = DP_CMD_SET_SRTP };
-	int rc;
+	struct dp_cmd cmd = { .op = DP_CMD_SET_SRTP, .retire = srtp_free };
 
 	if (rx) {
 		cmd.srtp[0] = dp_srtp_create(rx->suite, rx->key_salt, rx->key_salt_len, DP_SRTP_UNPROTECT, 0);
@@ -589,24 +642,23 @@ int dp_leg_set_srtp(struct dp_leg *l, const struct dp_sdes *rx, const struct dp_
 			dp_srtp_destroy(cmd.srtp[i]);
 		return supported ? -EINVAL : -ENOTSUP;
 	}
-	rc = exec(l, &cmd);
-	for (int i = 0; i < 4; i++) /* the worker handed the old ones back */
-		dp_srtp_destroy(cmd.srtp[i]);
-	return rc;
+	/* validated here, so the worker cannot refuse it: the old contexts it
+	 * hands back are destroyed after a grace period (srtp_free) */
+	return post(l, &cmd);
 }
 
 int dp_leg_set_flags(struct dp_leg *l, unsigned flags)
 {
 	struct dp_cmd cmd = { .op = DP_CMD_SET_FLAGS, .flags = flags };
 
-	return exec(l, &cmd);
+	return post(l, &cmd);
 }
 
 int dp_leg_set_clock(struct dp_leg *l, uint32_t clock_rate)
 {
 	struct dp_cmd cmd = { .op = DP_CMD_SET_CLOCK, .clock_rate = clock_rate };
 
-	return exec(l, &cmd);
+	return post(l, &cmd);
 }
 
 int dp_leg_set_block_pt(struct dp_leg *l, int pt) { return dp_leg_set_dtmf_block(l, pt, DP_DTMF_DROP); }
@@ -618,7 +670,7 @@ int dp_leg_set_dtmf_block(struct dp_leg *l, int pt, int replace)
 
 	if (replace < DP_DTMF_DROP || replace > DP_DTMF_RANDOM)
 		return -EINVAL;
-	return exec(l, &cmd);
+	return post(l, &cmd);
 }
 
 int dp_leg_play_event(struct dp_leg *l, uint8_t pt, uint8_t event, uint32_t duration_ts, uint8_t volume)
@@ -628,14 +680,14 @@ int dp_leg_play_event(struct dp_leg *l, uint8_t pt, uint8_t event, uint32_t dura
 
 	if (pt > 127 || event > 15 || volume > 63 || duration_ts == 0 || duration_ts > 0xffff)
 		return -EINVAL;
-	return exec(l, &cmd);
+	return exec(l, &cmd); /* only the worker knows whether an event still plays (-EBUSY) */
 }
 
 int dp_leg_set_hook(struct dp_leg *l, dp_media_hook_fn fn, void *ctx)
 {
 	struct dp_cmd cmd = { .op = DP_CMD_SET_HOOK, .hook = fn, .hook_ctx = ctx };
 
-	return exec(l, &cmd);
+	return exec(l, &cmd); /* waits: the caller may free the previous ctx next */
 }
 
 int dp_leg_connect(struct dp_leg *a, struct dp_leg *b)
@@ -648,9 +700,9 @@ int dp_leg_connect(struct dp_leg *a, struct dp_leg *b)
 		return -EXDEV; /* legs of one relay share a worker: put them in one call */
 	if (!a) { /* disconnect b */
 		cmd.other = NULL;
-		return exec(b, &cmd);
+		return post(b, &cmd);
 	}
-	return exec(a, &cmd);
+	return post(a, &cmd);
 }
 
 int dp_leg_get_stats(const struct dp_leg *l, struct dp_leg_stats *out)

@@ -7,8 +7,11 @@
  * other: what leg A receives leaves through leg B's port to B's remote, and
  * the other way round. All legs of a call live on one worker lcore (the
  * call's shard), which owns their packet-path state; the control plane
- * changes a leg only through that worker's mailbox, served between bursts,
- * so the packet path takes no lock. These calls run on the control lcore.
+ * changes a leg only through commands on that worker's ring, applied
+ * between bursts, so the packet path takes no lock. These calls run on the
+ * control lcore. A change returns at once and takes effect from the
+ * worker's next loop turn (before that turn's packets); the few functions
+ * that wait for the worker say so (a blocking poll(2), never a spin).
  */
 #ifndef DP_MEDIA_H
 #define DP_MEDIA_H
@@ -83,7 +86,8 @@ struct dp_leg;
  * the relaying workers). NULL when the media layer is not started, no
  * worker lcore runs, or no memory. */
 struct dp_call *dp_call_create(const char *call_id);
-/* Destroy every leg of the call (their ports are freed) and the call. */
+/* Destroy every leg of the call (as dp_leg_destroy) and the call. Tickers
+ * still registered are removed as dp_ticker_remove does (waiting). */
 void dp_call_destroy(struct dp_call *c);
 /* The worker lcore serving the call. */
 unsigned dp_call_lcore(const struct dp_call *c);
@@ -91,15 +95,22 @@ unsigned dp_call_lcore(const struct dp_call *c);
  * transcoding workers (dp_media_conf.transcode_workers), so codec work
  * never delays relaying on the others. Nothing happens without such
  * workers, or when the call is on one already. Control lcore only; the
- * legs keep their ports, keys, hooks, peers and counters. Returns 0 or
- * -errno (the call may then be left half-moved: destroy it). */
+ * legs keep their ports, keys, hooks, peers and counters. It waits once
+ * for the old worker to let go of the call (one loop turn), so that no two
+ * workers run a leg at once. Returns 0 or -errno (the call may then be left
+ * half-moved: destroy it). */
 int dp_call_to_transcode_worker(struct dp_call *c);
 
 /* A leg with fresh local ports on the named interface (NULL: the first).
  * Returns NULL with *err = -ENOENT (no such interface), -EADDRINUSE (the
  * port range is exhausted), -ENOMEM or another -errno. */
 struct dp_leg *dp_leg_create(struct dp_call *c, const char *iface, unsigned flags, int *err);
-/* Close the leg's ports, unhook it from its peer, free it. */
+/* Close the leg's ports, unhook it from its peer, free it. Returns at once
+ * (l must not be used again): the worker lets go at its next turn, and the
+ * sockets, port pair, keys and memory are freed after that and a grace
+ * period, by dp_workers_reclaim (dp.h: after later commands, and on
+ * mediusd's 1 s timer). A leg with a media hook is the exception: it waits
+ * for its worker, so that the hook's ctx may be freed once this returns. */
 void dp_leg_destroy(struct dp_leg *l);
 
 struct dp_leg_local {
@@ -122,7 +133,9 @@ int dp_leg_set_remote(struct dp_leg *l, const struct sockaddr *rtp, const struct
 int dp_leg_set_sip_source(struct dp_leg *l, const struct sockaddr *ip);
 /* Keys: rx decrypts what the peer sends us, tx encrypts what we send it.
  * NULL for plain RTP on that side. Returns 0, -ENOTSUP (suite unavailable),
- * -EINVAL. The old contexts are destroyed once the worker let go of them. */
+ * -EINVAL: the keys are checked here, and the worker cannot refuse them.
+ * The old contexts are destroyed once the worker let go of them and a
+ * grace period passed (dp_workers_reclaim); this does not wait. */
 int dp_leg_set_srtp(struct dp_leg *l, const struct dp_sdes *rx, const struct dp_sdes *tx);
 /* Replace the leg's options. DP_LEG_RTCP_MUX may be turned on for a leg
  * created without it (RTCP then also uses the RTP port), but stays on for a
@@ -152,7 +165,8 @@ struct dp_rtp_frame {
 /* fn(ctx, p, arrival_tsc): arrival_tsc is rte_rdtsc() when p's burst was read. */
 typedef void (*dp_media_hook_fn)(void *ctx, const struct dp_rtp_frame *p, uint64_t arrival_tsc);
 /* Set (fn non-NULL) or clear the hook of leg l. Returns 0 or -errno. The
- * previous ctx is no longer used by the worker once this returns. */
+ * previous ctx is no longer used by the worker once this returns: for that
+ * it waits for the worker to apply it (one loop turn). */
 int dp_leg_set_hook(struct dp_leg *l, dp_media_hook_fn fn, void *ctx);
 
 /* Worker side, on the lcore that serves l's call (from a ticker or a media
@@ -183,7 +197,8 @@ int dp_leg_set_dtmf_block(struct dp_leg *l, int pt, int replace);
  * units, volume 0-63 (-dBm0). The events ride on the forwarded media: each
  * packet the leg sends carries the event forward (its timestamp, the
  * stream's SSRC, sequence numbers shifted to make room), then three end
- * packets. Returns 0, -EINVAL, or -EBUSY while an event is still playing. */
+ * packets. Returns 0, -EINVAL, or -EBUSY while an event is still playing:
+ * only the worker knows that, so this waits for it (one loop turn). */
 int dp_leg_play_event(struct dp_leg *l, uint8_t pt, uint8_t event, uint32_t duration_ts, uint8_t volume);
 
 /* Relay a <-> b. Either may be NULL to disconnect the other. */

@@ -517,13 +517,6 @@ void dp_relay_socket(struct dp_worker *w, struct dp_sock *s)
 	}
 }
 
-static int epoll_add(struct dp_worker *w, struct dp_sock *s)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = s };
-
-	return s->fd < 0 ? 0 : epoll_ctl(w->epfd, EPOLL_CTL_ADD, s->fd, &ev) ? -errno : 0;
-}
-
 void dp_relay_apply(struct dp_worker *w, struct dp_cmd *c)
 {
 	struct dp_leg *l = c->leg;
@@ -531,19 +524,19 @@ void dp_relay_apply(struct dp_worker *w, struct dp_cmd *c)
 
 	c->result = 0;
 	switch (c->op) {
-	case DP_CMD_ATTACH:
-		c->result = epoll_add(w, &l->rtp);
-		if (!c->result)
-			c->result = epoll_add(w, &l->rtcp);
-		break;
 	case DP_CMD_DETACH:
+		/* the control lcore added the sockets (dp_leg.c); here no later
+		 * epoll_wait of this worker returns them. A leg that moves with
+		 * its call (c->call) keeps its peer when the peer moves too. */
 		if (l->rtp.fd >= 0 && w->epfd >= 0)
 			epoll_ctl(w->epfd, EPOLL_CTL_DEL, l->rtp.fd, NULL);
 		if (l->rtcp.fd >= 0 && w->epfd >= 0)
 			epoll_ctl(w->epfd, EPOLL_CTL_DEL, l->rtcp.fd, NULL);
-		if (l->peer && l->peer->peer == l)
-			l->peer->peer = NULL;
-		l->peer = NULL;
+		if (l->peer && (!c->call || l->peer->call != c->call)) {
+			if (l->peer->peer == l)
+				l->peer->peer = NULL;
+			l->peer = NULL;
+		}
 		break;
 	case DP_CMD_SET_REMOTE:
 		/* a new address from signalling replaces any latch: media goes

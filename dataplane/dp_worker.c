@@ -1,18 +1,52 @@
 /* SPDX-License-Identifier: MIT
- * dp_worker: the worker lcore loop and its mailbox (see dp.h, dp_internal.h).
+ * dp_worker: the worker lcore loop, the command rings from the control
+ * lcore, and the grace periods after which control frees what a command
+ * replaced (see dp.h, dp_internal.h).
  *
- * A worker sleeps in epoll on its legs' kernel-UDP sockets and a wake-up
- * eventfd, so an idle daemon costs nothing. Socket events are relayed in
- * bursts (dp_relay.c). The control lcore's commands arrive through a
- * one-slot mailbox and run only after the current batch of events is done:
- * the quiescent point where no packet of this worker references a leg, so a
- * command may detach and the control plane then free it. A worker with
- * queues on ethdev ports (dp_eth.c) busy-polls instead: each iteration
- * polls its kernel sockets (epoll_wait with no timeout), serves the
- * mailbox, then runs one rx burst per port and flushes what it queued.
+ * A worker sleeps in epoll on its legs' kernel-UDP sockets, a wake-up
+ * eventfd and its media clock's timerfd, so an idle daemon costs nothing.
+ * Socket events are relayed in bursts (dp_relay.c). A worker with queues on
+ * ethdev ports (dp_eth.c) busy-polls instead: each turn polls its kernel
+ * sockets (epoll_wait with no timeout), serves its commands, then runs one
+ * rx burst per port and flushes what it queued.
+ *
+ * Commands. The control lcore is one thread; it never writes a leg's
+ * packet-path state itself, and never spins waiting for a worker.
+ *  - dp_worker_post copies a struct dp_cmd into a node control owns, numbers
+ *    it (w->posted), puts the pointer on the worker's ring (rte_ring, one
+ *    producer, one consumer) and wakes the worker: an eventfd write, left
+ *    out while an earlier one is still pending (wake_pending).
+ *  - Once per turn, as soon as epoll_wait returns and before any packet of
+ *    the turn, the worker applies up to DP_CMD_BURST commands
+ *    (dp_relay_apply) and publishes `done`, the number of the last one.
+ *    There no packet of this worker refers to a leg: it is the worker's
+ *    quiescent point. A command that detaches a leg takes its sockets out
+ *    of the epoll set there; when commands ran, the turn's events are
+ *    fetched again, so no event handled afterwards names a detached leg.
+ *  - At the end of every turn the worker reports a quiescent state on the
+ *    RCU variable (rte_rcu_qsbr_quiescent, thread id = its lcore) and then
+ *    publishes qdone = done. Asleep in epoll it is offline
+ *    (rte_rcu_qsbr_thread_offline/online around the wait), so a sleeping
+ *    worker holds up no grace period. What an event of that wait points to
+ *    is a leg still attached to this worker (see above), which is freed
+ *    only after its DETACH was applied (below).
+ *  - A node with a retire function (old SRTP contexts, a destroyed leg, a
+ *    removed ticker) stays on control's list until the worker applied it
+ *    (done >= its number) and every worker passed a quiescent state since
+ *    it was posted (rte_rcu_qsbr_check on the token taken then, without
+ *    waiting): dp_workers_reclaim runs it then, from control's periodic
+ *    timer, after each post, and at shutdown. Nodes without one are freed
+ *    as soon as they are applied.
+ *  - A caller that needs the worker's answer, or frees memory the worker
+ *    used as soon as it returns, uses dp_worker_exec: it waits for qdone in
+ *    poll(2) on an eventfd (ackfd) that the worker writes when it publishes
+ *    what control asked for (ack_want). It blocks; it does not spin.
+ * With no worker running (unit tests, shutdown) commands run at once on
+ * the caller's thread.
  */
 #include <errno.h>
-#include <sched.h>
+#include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -22,27 +56,92 @@
 #include <rte_cycles.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
 
 #include "dp_eth.h"
 #include "dp_internal.h"
 
 extern uint32_t dp_media_mbufs; /* dp_leg.c */
 
+#define DP_CMD_RING 4096  /* commands in flight per worker */
+#define DP_CMD_BURST 64   /* commands a worker applies per loop turn at most */
+
 static struct dp_worker g_workers[RTE_MAX_LCORE];
 static struct dp_worker *g_list[RTE_MAX_LCORE];
 static unsigned g_count;
+static struct rte_rcu_qsbr *g_qsbr;
+/* Posted nodes not freed yet, oldest first (control lcore). */
+static struct dp_cmd *g_head, *g_tail;
 
 struct dp_worker *dp_worker_get(unsigned index) { return index < g_count ? g_list[index] : NULL; }
 unsigned dp_worker_count(void) { return g_count; }
 
-static void serve_mailbox(struct dp_worker *w)
+struct rte_rcu_qsbr *dp_worker_qsbr(void)
 {
-	uint64_t posted = atomic_load_explicit(&w->posted, memory_order_acquire);
+	size_t sz;
 
-	if (posted != atomic_load_explicit(&w->done, memory_order_relaxed)) {
-		dp_relay_apply(w, &w->cmd);
-		atomic_store_explicit(&w->done, posted, memory_order_release);
+	if (g_qsbr)
+		return g_qsbr;
+	sz = rte_rcu_qsbr_get_memsize(RTE_MAX_LCORE);
+	g_qsbr = rte_zmalloc("dp_qsbr", sz, RTE_CACHE_LINE_SIZE);
+	if (g_qsbr && rte_rcu_qsbr_init(g_qsbr, RTE_MAX_LCORE)) {
+		rte_free(g_qsbr);
+		g_qsbr = NULL;
+	}
+	return g_qsbr;
+}
+
+/* ---- worker side ---- */
+
+/* Apply what is waiting on the ring, up to max commands. Returns how many. */
+static unsigned serve_commands(struct dp_worker *w, unsigned max)
+{
+	struct dp_cmd *c[DP_CMD_BURST];
+	unsigned n = rte_ring_sc_dequeue_burst(w->cmds, (void **)c, RTE_MIN(max, (unsigned)DP_CMD_BURST), NULL);
+
+	if (n == 0)
+		return 0;
+	for (unsigned i = 0; i < n; i++)
+		dp_relay_apply(w, c[i]);
+	/* the nodes are control's again once this is seen: read nothing after */
+	atomic_store_explicit(&w->done, c[n - 1]->seq, memory_order_release);
+	return n;
+}
+
+/* The wake-up eventfd fired: take the wake-up, before the ring is served.
+ * The count first, then the flag: a post before the flag is cleared finds
+ * it set and writes nothing, and its command is on the ring (the exchange
+ * reads that post's write); a post after it writes the eventfd again. The
+ * other order could swallow that later write and leave the flag set. */
+static void take_wake(struct dp_worker *w)
+{
+	uint64_t v;
+
+	if (read(w->wakefd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		DP_LOG_RL(DP_LOG_WARNING, "dp", "lcore %u: reading its wake-up eventfd: %s", w->lcore, strerror(errno));
+	atomic_exchange_explicit(&w->wake_pending, false, memory_order_acq_rel);
+}
+
+/* The end of a turn: no reference to a leg, a ticker or a flow entry is
+ * held any more. Report it, then publish qdone and answer a waiting
+ * control lcore. */
+static void quiescent(struct dp_worker *w)
+{
+	uint64_t d = atomic_load_explicit(&w->done, memory_order_relaxed), want, one = 1;
+
+	rte_rcu_qsbr_quiescent(g_qsbr, w->lcore);
+	if (d == w->qdone_seen)
+		return; /* control saw this qdone before it last asked, or will see it now */
+	w->qdone_seen = d;
+	atomic_store_explicit(&w->qdone, d, memory_order_seq_cst);
+	want = atomic_load_explicit(&w->ack_want, memory_order_seq_cst);
+	if (want && want <= d && atomic_compare_exchange_strong(&w->ack_want, &want, 0)) {
+		ssize_t r = write(w->ackfd, &one, sizeof(one)); /* an eventfd this far below its maximum takes it */
+
+		(void)r;
 	}
 }
 
@@ -52,18 +151,32 @@ static int worker_main(void *arg)
 	struct epoll_event ev[64];
 
 	w->tsc_hz = rte_get_tsc_hz();
+	rte_rcu_qsbr_thread_register(g_qsbr, w->lcore);
+	rte_rcu_qsbr_thread_online(g_qsbr, w->lcore);
 	while (!atomic_load_explicit(&w->stop, memory_order_acquire)) {
 		bool poll = w->eth != NULL;
-		int n = epoll_wait(w->epfd, ev, 64, poll ? 0 : -1);
-		bool wake = false, tick = false;
+		bool sleep = !poll && rte_ring_empty(w->cmds); /* commands left over: do not sleep */
+		bool tick = false;
+		int n;
 
+		if (sleep)
+			rte_rcu_qsbr_thread_offline(g_qsbr, w->lcore);
+		n = epoll_wait(w->epfd, ev, 64, sleep ? -1 : 0);
+		if (sleep)
+			rte_rcu_qsbr_thread_online(g_qsbr, w->lcore);
+		for (int i = 0; i < n; i++)
+			if (ev[i].data.ptr == NULL)
+				take_wake(w);
+		/* The quiescent point: no packet of this worker refers to a leg.
+		 * Commands go first, so one posted before a packet arrived applies
+		 * to that packet. Events fetched before them may name a leg a
+		 * command just detached: fetch them again (level-triggered, so
+		 * what is still ready comes back; a detached leg's sockets do not). */
+		if (serve_commands(w, DP_CMD_BURST) && n > 0)
+			n = epoll_wait(w->epfd, ev, 64, 0);
 		for (int i = 0; i < n; i++) {
 			if (ev[i].data.ptr == NULL) {
-				uint64_t v;
-
-				wake = true;
-				if (read(w->wakefd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-					break;
+				take_wake(w); /* what it announces is served next turn */
 			} else if (ev[i].data.ptr == &w->clk) {
 				uint64_t v; /* the expiry count: dp_clock_run reads the clock itself */
 
@@ -74,43 +187,172 @@ static int worker_main(void *arg)
 				dp_relay_socket(w, ev[i].data.ptr);
 			}
 		}
-		if (wake || poll)
-			serve_mailbox(w);
 		if (poll)
 			dp_eth_poll(w); /* keeps no dp_sock across calls: see dp_eth.c */
 		if (tick || (poll && w->clk.list && rte_rdtsc() >= w->clk.next_tsc))
 			dp_clock_run(w);
+		quiescent(w);
 	}
-	serve_mailbox(w);
+	while (!rte_ring_empty(w->cmds))
+		serve_commands(w, DP_CMD_BURST);
+	quiescent(w);
+	rte_rcu_qsbr_thread_offline(g_qsbr, w->lcore);
+	rte_rcu_qsbr_thread_unregister(g_qsbr, w->lcore);
 	return 0;
+}
+
+/* ---- control side ---- */
+
+static void wake(struct dp_worker *w)
+{
+	uint64_t one = 1;
+
+	if (atomic_exchange_explicit(&w->wake_pending, true, memory_order_acq_rel))
+		return; /* the worker has not taken the last wake-up yet: it will see this command */
+	if (write(w->wakefd, &one, sizeof(one)) < 0)
+		dp_log(DP_LOG_WARNING, "dp", "cannot wake lcore %u: %s", w->lcore, strerror(errno));
+}
+
+/* Block until w's qdone reaches seq: in poll(2) on ackfd, which the worker
+ * writes when it publishes a qdone >= ack_want. */
+static void wait_qdone(struct dp_worker *w, uint64_t seq)
+{
+	struct pollfd p = { .fd = w->ackfd, .events = POLLIN };
+	unsigned waited_s = 0;
+
+	for (;;) {
+		uint64_t v;
+		int r;
+
+		atomic_store_explicit(&w->ack_want, seq, memory_order_seq_cst);
+		if (atomic_load_explicit(&w->qdone, memory_order_seq_cst) >= seq)
+			break;
+		r = poll(&p, 1, 1000);
+		if (r == 0) {
+			/* a worker answers within one turn; waiting longer means it is stuck */
+			DP_LOG_RL(DP_LOG_WARNING, "dp", "lcore %u has not applied a command for %u s", w->lcore,
+				  ++waited_s);
+		} else if (r > 0) {
+			if (read(w->ackfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+				dp_log(DP_LOG_WARNING, "dp", "lcore %u: %s", w->lcore, strerror(errno));
+		} else if (errno != EINTR) {
+			struct timespec ms = { 0, 1000000 };
+
+			nanosleep(&ms, NULL); /* cannot happen; do not spin if it does */
+		}
+	}
+	atomic_store_explicit(&w->ack_want, 0, memory_order_relaxed);
+}
+
+/* Number c and hand it to w (or apply it here when w does not run). */
+static void submit(struct dp_worker *w, struct dp_cmd *c)
+{
+	c->w = w;
+	c->seq = ++w->posted;
+	if (!w->launched) { /* no thread to race with */
+		dp_relay_apply(w, c);
+		atomic_store_explicit(&w->done, c->seq, memory_order_relaxed);
+		atomic_store_explicit(&w->qdone, c->seq, memory_order_relaxed);
+		return;
+	}
+	while (rte_ring_sp_enqueue(w->cmds, c) != 0) /* full: w is DP_CMD_RING commands behind */
+		wait_qdone(w, c->seq - DP_CMD_RING / 2);
+	wake(w);
+}
+
+/* Keep node c until dp_workers_reclaim may free it. */
+static void track(struct dp_cmd *c)
+{
+	c->next = NULL;
+	c->token = c->retire && g_qsbr ? rte_rcu_qsbr_start(g_qsbr) : 0;
+	c->posted_tsc = rte_rdtsc();
+	if (g_tail)
+		g_tail->next = c;
+	else
+		g_head = c;
+	g_tail = c;
 }
 
 int dp_worker_exec(struct dp_worker *w, struct dp_cmd *cmd)
 {
-	uint64_t seq, one = 1;
-	struct timespec t0, t;
+	struct dp_cmd *c;
 
-	if (!w->launched) { /* no thread to race with */
-		dp_relay_apply(w, cmd);
-		return cmd->result;
-	}
-	w->cmd = *cmd;
-	seq = atomic_load_explicit(&w->posted, memory_order_relaxed) + 1;
-	atomic_store_explicit(&w->posted, seq, memory_order_release);
-	if (write(w->wakefd, &one, sizeof(one)) < 0)
-		dp_log(DP_LOG_WARNING, "dp", "cannot wake lcore %u: %s", w->lcore, strerror(errno));
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (atomic_load_explicit(&w->done, memory_order_acquire) != seq) {
-		/* a worker answers within one burst; waiting longer means it is stuck */
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		if (dp_elapsed_ns(&t0, &t) >= 1000000000ull) {
-			DP_LOG_RL(DP_LOG_WARNING, "dp", "lcore %u has not answered a command for 1 s", w->lcore);
-			t0 = t;
+	submit(w, cmd);
+	if (w->launched)
+		wait_qdone(w, cmd->seq); /* after this the worker no longer reads cmd */
+	if (cmd->retire) {
+		c = malloc(sizeof(*c));
+		if (c) {
+			*c = *cmd;
+			track(c);
+		} else { /* no memory to defer it: wait for the grace period here */
+			dp_workers_synchronize();
+			cmd->retire(cmd);
 		}
-		sched_yield();
 	}
-	*cmd = w->cmd;
+	dp_workers_reclaim();
 	return cmd->result;
+}
+
+void dp_worker_post(struct dp_worker *w, struct dp_cmd *cmd)
+{
+	struct dp_cmd *c = malloc(sizeof(*c));
+
+	if (!c) {
+		dp_worker_exec(w, cmd);
+		return;
+	}
+	*c = *cmd;
+	submit(w, c);
+	track(c);
+	dp_workers_reclaim();
+}
+
+void dp_worker_flush(struct dp_worker *w)
+{
+	if (w->launched)
+		wait_qdone(w, w->posted);
+}
+
+void dp_workers_synchronize(void)
+{
+	for (unsigned i = 0; i < g_count; i++) {
+		struct dp_cmd none = { .op = DP_CMD_NONE };
+
+		if (!g_list[i]->launched)
+			continue;
+		submit(g_list[i], &none);
+		/* the worker took the node after every token started so far, so
+		 * the quiescent state it reports at the end of that turn acks them */
+		wait_qdone(g_list[i], none.seq);
+	}
+}
+
+void dp_workers_reclaim(void)
+{
+	static bool busy; /* a retire function may post commands: no re-entry */
+	struct dp_cmd *c;
+
+	if (busy)
+		return;
+	busy = true;
+	while ((c = g_head)) {
+		if (atomic_load_explicit(&c->w->done, memory_order_acquire) < c->seq) {
+			if (rte_rdtsc() - c->posted_tsc > c->w->tsc_hz * 2)
+				DP_LOG_RL(DP_LOG_WARNING, "dp", "lcore %u has not applied a command posted 2 s ago",
+					  c->w->lcore);
+			break;
+		}
+		if (c->retire && g_qsbr && !rte_rcu_qsbr_check(g_qsbr, c->token, false))
+			break;
+		g_head = c->next;
+		if (!g_head)
+			g_tail = NULL;
+		if (c->retire)
+			c->retire(c);
+		free(c);
+	}
+	busy = false;
 }
 
 static void worker_close(struct dp_worker *w)
@@ -119,9 +361,13 @@ static void worker_close(struct dp_worker *w)
 		close(w->epfd);
 	if (w->wakefd >= 0)
 		close(w->wakefd);
+	if (w->ackfd >= 0)
+		close(w->ackfd);
 	if (w->clk.tfd >= 0)
 		close(w->clk.tfd);
-	w->epfd = w->wakefd = w->clk.tfd = -1;
+	w->epfd = w->wakefd = w->ackfd = w->clk.tfd = -1;
+	rte_ring_free(w->cmds);
+	w->cmds = NULL;
 }
 
 int dp_workers_start(void)
@@ -129,26 +375,37 @@ int dp_workers_start(void)
 	unsigned lcore;
 	int started = 0, rc;
 
+	if (!dp_worker_qsbr()) {
+		dp_log(DP_LOG_ERR, "dp", "no memory for the workers' RCU variable");
+		return -ENOMEM;
+	}
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		struct dp_worker *w = &g_workers[lcore];
 		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
 		struct epoll_event tev = { .events = EPOLLIN, .data.ptr = &w->clk };
+		int socket = (int)rte_lcore_to_socket_id(lcore);
 		char name[32];
 
 		w->lcore = lcore;
 		w->tsc_hz = rte_get_tsc_hz();
 		w->epfd = epoll_create1(EPOLL_CLOEXEC);
 		w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		w->ackfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		atomic_store(&w->wake_pending, false);
+		atomic_store(&w->ack_want, 0);
+		snprintf(name, sizeof(name), "dp_cmd_w%u", lcore);
+		w->cmds = rte_ring_create(name, DP_CMD_RING, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
 		snprintf(name, sizeof(name), "mbuf_w%u", lcore);
 		if (!w->pool)
-			w->pool = rte_pktmbuf_pool_create(name, dp_media_mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-							  (int)rte_lcore_to_socket_id(lcore));
-		if (w->epfd < 0 || w->wakefd < 0 || !w->pool || dp_clock_init(w) ||
+			w->pool = rte_pktmbuf_pool_create(name, dp_media_mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+		if (w->epfd < 0 || w->wakefd < 0 || w->ackfd < 0 || !w->pool || !w->cmds || dp_clock_init(w) ||
 		    epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wakefd, &ev) < 0 ||
 		    epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->clk.tfd, &tev) < 0) {
-			rc = w->pool ? -errno : -ENOMEM;
+			bool mem = !w->pool || !w->cmds;
+
+			rc = mem ? -ENOMEM : -errno;
 			dp_log(DP_LOG_ERR, "dp", "lcore %u: cannot set up the worker: %s", lcore,
-			       w->pool ? strerror(errno) : "no memory for its mbuf pool");
+			       mem ? "no memory for its mbuf pool or command ring" : strerror(errno));
 			worker_close(w);
 			dp_workers_stop();
 			return rc;
@@ -190,20 +447,29 @@ void dp_workers_stop(void)
 		atomic_store_explicit(&w->stop, true, memory_order_release);
 		if (write(w->wakefd, &one, sizeof(one)) < 0)
 			dp_log(DP_LOG_WARNING, "dp", "cannot wake lcore %u: %s", w->lcore, strerror(errno));
-		rte_eal_wait_lcore(w->lcore);
+		rte_eal_wait_lcore(w->lcore); /* it applied every command left on its ring */
 		w->launched = false; /* commands now run inline, on the control lcore */
 	}
+	dp_workers_reclaim(); /* no worker is online any more: everything goes */
 }
 
-/* Called by dp_media_stop once no leg is left. */
+/* Called by dp_media_stop once no leg is left (and after dp_eth_stop, whose
+ * flow table used the RCU variable). */
 void dp_workers_release(void)
 {
+	dp_workers_reclaim();
+	if (g_head)
+		dp_log(DP_LOG_ERR, "dp", "commands of running workers are still pending at release");
 	for (unsigned i = 0; i < g_count; i++) {
 		worker_close(g_list[i]);
 		rte_mempool_free(g_list[i]->pool);
 		g_list[i]->pool = NULL;
 	}
 	g_count = 0;
+	if (!g_head) {
+		rte_free(g_qsbr);
+		g_qsbr = NULL;
+	}
 }
 
 int dp_lcore_get_stats(int lcore, struct dp_lcore_stats *out)

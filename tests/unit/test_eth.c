@@ -380,10 +380,8 @@ static void make_legs(unsigned iface, const struct sockaddr_storage *remote_b)
 
 static void drop_legs(void)
 {
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 2; i++)
 		dp_eth_endpoint_close(&legs[i].rtp);
-		dp_eth_endpoint_release(&legs[i].rtp, true);
-	}
 	cr_assert_eq(dp_flow_count(dp_eth_flow_table()), 0);
 }
 
