@@ -112,7 +112,9 @@ class Build:
     def __init__(self, name, path):
         self.name, self.path, self.d = name, path, None
 
-    extra = ()  # for every mediusd: main() sets it from --worker-cpu
+    # for every mediusd: calls idle while the other build's rounds run (a
+    # minute or more with retries) must not time out; main() adds --worker-cpu's
+    extra = ("--set", "control.call_idle_timeout_seconds=3600")
 
     def start(self, *extra):
         extra = Build.extra + extra
@@ -693,7 +695,7 @@ def main():
     cpus = sorted(os.sched_getaffinity(0))
     if len(cpus) > 1 and args.worker_cpu in cpus:
         if args.worker_cpu != 1:  # main lcore 0 on another CPU, worker lcore 1 on worker_cpu
-            Build.extra = ("--set", f"eal.lcores=0@{[c for c in cpus if c != args.worker_cpu][0]},1@{args.worker_cpu}")
+            Build.extra += ("--set", f"eal.lcores=0@{[c for c in cpus if c != args.worker_cpu][0]},1@{args.worker_cpu}")
         os.sched_setaffinity(0, [c for c in cpus if c != args.worker_cpu])  # off the worker's CPU
     random.seed(7)
     before, after = Build("before", args.before), Build("after", args.after)
