@@ -89,8 +89,11 @@ struct mx_jb *mx_jb_init(void *mem, const struct mx_jb_conf *c);
  * from any origin, wrapping at 32 bits; the same origin for every call).
  * The payload is copied. timing: p's timestamp is its capture time, so its
  * arrival tells the network's jitter (false for RFC 4733 continuation
- * packets, which carry their event's start). */
-void mx_jb_put(struct mx_jb *jb, const struct dp_rtp_frame *p, uint32_t now, bool timing);
+ * packets, which carry their event's start). Returns 0 (taken, or dropped
+ * and counted), or -ENOBUFS when p is a slot count or more ahead of
+ * packets still held (the worker fell behind its ticks): nothing was
+ * counted; pop what is due (mx_jb_pop at now) and put p again. */
+int mx_jb_put(struct mx_jb *jb, const struct dp_rtp_frame *p, uint32_t now, bool timing);
 /* Worker: the next packet to play at now, in sequence order, once its
  * time (timestamp + the fastest transit seen + the adaptive delay) has
  * come; missing packets are skipped (lost) when a later one is due. Returns

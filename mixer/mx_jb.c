@@ -19,6 +19,8 @@
  */
 #include "mx.h"
 
+#include <errno.h>
+
 #include <string.h>
 
 #define SHRINK_MS_PER_S 50u     /* the delay shrinks at most this fast */
@@ -177,6 +179,11 @@ static void timing(struct mx_jb *jb, uint32_t ts, uint32_t now)
 	jb->st.delay_ms = delay_ms(jb, jb->delay);
 }
 
+static bool due(const struct mx_jb *jb, uint32_t ts, uint32_t now)
+{
+	return sdiff(now, ts + jb->base + jb->delay) >= 0;
+}
+
 /* A packet came `slots` or more ahead of next_seq. When nothing is held
  * below new_next, the missing packets there will never be played before
  * it anyway: give them up (lost) and move the play-out point up to
@@ -200,15 +207,27 @@ static bool slide(struct mx_jb *jb, uint16_t new_next)
 	return true;
 }
 
-void mx_jb_put(struct mx_jb *jb, const struct dp_rtp_frame *p, uint32_t now, bool timing_ref)
+int mx_jb_put(struct mx_jb *jb, const struct dp_rtp_frame *p, uint32_t now, bool timing_ref)
 {
 	int32_t d;
 	struct slot *s;
 
+	if (jb->started && p->ssrc == jb->ssrc && p->len <= jb->c.max_payload) {
+		d = (int16_t)(uint16_t)(p->seq - jb->next_seq);
+		if (d >= (int32_t)jb->c.slots && d <= JUMP_SEQ && jb->st.held &&
+		    !slide(jb, (uint16_t)(p->seq - jb->c.slots + 1)) && jb->base_valid) {
+			/* held packets are in the way: when the oldest is due, the
+			 * caller plays out first (the worker fell behind its ticks) */
+			const struct slot *o = &jb->slots[jb->next_seq & jb->mask];
+
+			if (!o->used || o->seq != jb->next_seq || due(jb, o->ts, now))
+				return -ENOBUFS;
+		}
+	}
 	jb->st.received++;
 	if (p->len > jb->c.max_payload) {
 		jb->st.oversized++;
-		return;
+		return 0;
 	}
 	if (!jb->started || p->ssrc != jb->ssrc) {
 		if (jb->started)
@@ -226,7 +245,7 @@ void mx_jb_put(struct mx_jb *jb, const struct dp_rtp_frame *p, uint32_t now, boo
 			jb->probe_valid = true;
 			jb->probe_seq = p->seq;
 			jb->st.early++;
-			return;
+			return 0;
 		}
 		jb->st.resets++;
 		restart(jb, p);
@@ -248,13 +267,13 @@ void mx_jb_put(struct mx_jb *jb, const struct dp_rtp_frame *p, uint32_t now, boo
 				if ((int16_t)(uint16_t)(p->seq - jb->first_seq) < 0)
 					jb->st.lost++; /* before the stream's first packet played: never awaited */
 			}
-			return;
+			return 0;
 		}
 	}
 	s = &jb->slots[p->seq & jb->mask];
 	if (s->used && s->seq == p->seq) {
 		jb->st.duplicates++;
-		return;
+		return 0;
 	}
 	if (!s->used)
 		jb->st.held++;
@@ -271,12 +290,9 @@ void mx_jb_put(struct mx_jb *jb, const struct dp_rtp_frame *p, uint32_t now, boo
 	memcpy(jb->payload + (size_t)(p->seq & jb->mask) * jb->c.max_payload, p->payload, p->len);
 	if (timing_ref || !jb->base_valid)
 		timing(jb, p->ts, now);
+	return 0;
 }
 
-static bool due(const struct mx_jb *jb, uint32_t ts, uint32_t now)
-{
-	return sdiff(now, ts + jb->base + jb->delay) >= 0;
-}
 
 static void release(struct mx_jb *jb, struct slot *s, struct dp_rtp_frame *out)
 {

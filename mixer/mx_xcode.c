@@ -54,11 +54,18 @@ static uint32_t clk(const struct mx_xcode *x, uint64_t t)
 	return (uint32_t)((unsigned __int128)(t - x->tsc0) * x->in_rate / x->tsc_hz);
 }
 
+static void play_due(struct mx_xcode *x, uint32_t now);
+
 static void sink(void *ctx, const struct dp_rtp_frame *p, uint64_t arrival_tsc)
 {
 	struct mx_xcode *x = ctx;
+	uint32_t now = clk(x, arrival_tsc);
 
-	mx_jb_put(x->jb, p, clk(x, arrival_tsc), (int)p->pt != x->te_pt);
+	if (mx_jb_put(x->jb, p, now, (int)p->pt != x->te_pt) == -ENOBUFS) {
+		/* the worker fell behind its ticks: what is due goes out now */
+		play_due(x, now);
+		mx_jb_put(x->jb, p, now, (int)p->pt != x->te_pt);
+	}
 }
 
 /* The chain's decoded audio, into the PCM tap in frames of at most 20 ms. */
@@ -110,15 +117,11 @@ static void send_pkts(struct mx_xcode *x, int n)
 	x->sent += dp_leg_send(x->out, o, (unsigned)n);
 }
 
-static void tick(void *ctx, uint64_t n_tick, uint64_t deadline_ns)
+/* Decode, convert and send what the jitter buffer says is due at now. */
+static void play_due(struct mx_xcode *x, uint32_t now)
 {
-	struct mx_xcode *x = ctx;
-	uint32_t now = clk(x, rte_rdtsc());
 	struct dp_rtp_frame p;
 
-	(void)n_tick;
-	(void)deadline_ns;
-	x->ticks++;
 	x->cur[0] = atomic_load_explicit(&x->tap[0], memory_order_acquire);
 	x->cur[1] = atomic_load_explicit(&x->tap[1], memory_order_acquire);
 	while (mx_jb_pop(x->jb, now, &p)) {
@@ -127,6 +130,16 @@ static void tick(void *ctx, uint64_t n_tick, uint64_t deadline_ns)
 		if (n > 0)
 			send_pkts(x, n);
 	}
+}
+
+static void tick(void *ctx, uint64_t n_tick, uint64_t deadline_ns)
+{
+	struct mx_xcode *x = ctx;
+
+	(void)n_tick;
+	(void)deadline_ns;
+	x->ticks++;
+	play_due(x, clk(x, rte_rdtsc()));
 }
 
 /* Largest payload the buffer keeps per packet: 120 ms of G.711/G.722, an

@@ -2,6 +2,7 @@
  * The jitter buffer (mixer/mx_jb.c): ordering, duplicates, loss, lateness,
  * adaptation, restarts, driven by simulated arrival and tick times. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -257,24 +258,24 @@ Test(jb, too_far_ahead_restarts_and_oversized_is_dropped)
 	p.seq = 2;
 	p.ts = 160;
 	mx_jb_put(S.jb, &p, 160, true);
-	p.seq = 40; /* 38 ahead of a 16-slot buffer */
+	p.seq = 40; /* 38 ahead of a 16-slot buffer, before the held ones are due */
 	p.ts = 39 * 160;
-	mx_jb_put(S.jb, &p, 320, true);
+	cr_assert_eq(mx_jb_put(S.jb, &p, 150, true), 0);
 	mx_jb_get_stats(S.jb, &st);
 	cr_assert_eq(st.early, 1, "a lone packet far ahead is dropped");
 	cr_assert_eq(st.held, 2);
 	p.seq = 41; /* the next one confirms the jump */
 	p.ts = 40 * 160;
-	mx_jb_put(S.jb, &p, 330, true);
+	cr_assert_eq(mx_jb_put(S.jb, &p, 155, true), 0);
 	p.seq = 42;
 	p.len = 300;
-	mx_jb_put(S.jb, &p, 340, true);
+	mx_jb_put(S.jb, &p, 158, true);
 	mx_jb_get_stats(S.jb, &st);
 	cr_assert_eq(st.resets, 1);
 	cr_assert_eq(st.lost, 2, "what was held before the jump");
 	cr_assert_eq(st.oversized, 1);
 	cr_assert_eq(st.held, 1);
-	cr_assert_eq(mx_jb_pop(S.jb, 330 + 160, &q), 1);
+	cr_assert_eq(mx_jb_pop(S.jb, 155 + 160, &q), 1);
 	cr_assert_eq(q.seq, 41);
 	cr_assert_eq(mx_jb_pop(S.jb, 100000, &q), 0);
 }
@@ -350,4 +351,34 @@ Test(jb, a_packet_older_than_the_first_played_is_late_and_lost)
 	cr_assert_eq(st.lost, 1, "counted lost too, though play-out never waited for it");
 	cr_assert_eq(S.n_played, 49);
 	cr_assert_eq(S.played[0], 1001);
+}
+
+Test(jb, a_worker_behind_its_ticks_plays_out_before_it_drops)
+{
+	struct mx_jb_stats st;
+	struct dp_rtp_frame p = { .ssrc = 9, .len = 160 }, q;
+	uint8_t pl[160] = { 0 };
+	unsigned played = 0;
+
+	sim_init(20, 300, 16);
+	p.payload = pl;
+	for (uint16_t k = 1; k <= 16; k++) { /* no tick runs: 16 packets pile up */
+		p.seq = k;
+		p.ts = k * FRAME;
+		cr_assert_eq(mx_jb_put(S.jb, &p, k * FRAME, true), 0);
+	}
+	p.seq = 17;
+	p.ts = 17 * FRAME;
+	cr_assert_eq(mx_jb_put(S.jb, &p, 17 * FRAME, true), -ENOBUFS, "full of packets already due: play them first");
+	mx_jb_get_stats(S.jb, &st);
+	cr_assert_eq(st.received, 16, "the refused put counted nothing");
+	while (mx_jb_pop(S.jb, 17 * FRAME, &q))
+		cr_assert_eq(q.seq, ++played);
+	cr_assert_eq(played, 16);
+	cr_assert_eq(mx_jb_put(S.jb, &p, 17 * FRAME, true), 0);
+	cr_assert_eq(mx_jb_pop(S.jb, 18 * FRAME + 160, &q), 1);
+	cr_assert_eq(q.seq, 17);
+	mx_jb_get_stats(S.jb, &st);
+	cr_assert_eq(st.lost + st.early + st.resets + st.late, 0);
+	cr_assert_eq(st.played, 17);
 }
