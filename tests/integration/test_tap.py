@@ -18,21 +18,12 @@ import tempfile
 import threading
 import time
 
-from medius_test import Daemon, call_sdp, check, finish, loop_sock, media_port, ng
+from medius_test import Daemon, call_sdp, check, drain, finish, loop_sock, media_port, ng
 
 
 def sock():
     s = loop_sock(0.5)
     return s
-
-
-def recv_all(s):
-    got = []
-    try:
-        while True:
-            got.append(s.recv(4096))
-    except socket.timeout:
-        return got
 
 
 def speech_like(n, seed):
@@ -71,7 +62,7 @@ with Daemon("--set", f"media.tap_dir={tapdir}") as d:
           f"start tap: in {r_in.get('tap', r_in.get('error-reason'))}, out {r_out.get('tap', r_out.get('error-reason'))}")
     ulaw = speech_like(160 * 50, 7)
     send(a, to_a, ulaw, 50, pace=0.01)
-    got_b = recv_all(b)
+    got_b = drain(b, 1000, 0.5)
     time.sleep(0.2)
     s_in = ng(P, command="stop tap", call_id="tap1", from_tag="A", direction="in")
     s_out = ng(P, command="stop tap", call_id="tap1", from_tag="B", direction="out")
@@ -104,8 +95,7 @@ with Daemon("--set", f"media.tap_dir={tapdir}") as d:
     got_b = []
 
     def receive():
-        b.settimeout(1.0)
-        got_b.extend(recv_all(b))
+        got_b.extend(drain(b, 1000, 1.0))
 
     receiver = threading.Thread(target=receive)
     receiver.start()
