@@ -12,7 +12,6 @@
      tap on the same media, stop without a tap."""
 import audioop
 import os
-import socket
 import struct
 import tempfile
 import threading
