@@ -67,5 +67,12 @@ void dp_workers_stop(void);
  * its periodic timer, and the dataplane after each command and when the
  * workers stop. */
 void dp_workers_reclaim(void);
+/* Wait until every running worker applied every command posted to it so
+ * far and then passed a quiescent state: a grace period, waited for in
+ * poll(2) (one loop turn of each worker), never a spin. Control lcore. For
+ * tools and benchmarks that send media right after setting legs up, so
+ * that no packet meets a leg before its settings; mediusd does not need it
+ * (a peer's media comes after the ng reply). */
+void dp_workers_synchronize(void);
 
 #endif

@@ -315,10 +315,6 @@ int dp_worker_exec(struct dp_worker *w, struct dp_cmd *cmd);
 /* Control lcore. Wait (as dp_worker_exec does) until w applied every
  * command posted to it so far and finished that loop turn. */
 void dp_worker_flush(struct dp_worker *w);
-/* Control lcore. Wait until every running worker passed a quiescent state
- * (a grace period without spinning: a no-op command to each, and
- * dp_worker_flush). */
-void dp_workers_synchronize(void);
 /* The RCU variable every worker reports its quiescent states on (thread id
  * = its lcore); created on first use (NULL without memory). */
 struct rte_rcu_qsbr *dp_worker_qsbr(void);

@@ -17,7 +17,7 @@
  *    producer, one consumer) and wakes the worker: an eventfd write, left
  *    out while an earlier one is still pending (wake_pending).
  *  - Once per turn, as soon as epoll_wait returns and before any packet of
- *    the turn, the worker applies up to DP_CMD_BURST commands
+ *    the turn, the worker applies every command on its ring
  *    (dp_relay_apply) and publishes `done`, the number of the last one.
  *    There no packet of this worker refers to a leg: it is the worker's
  *    quiescent point. A command that detaches a leg takes its sockets out
@@ -67,7 +67,7 @@
 extern uint32_t dp_media_mbufs; /* dp_leg.c */
 
 #define DP_CMD_RING 4096  /* commands in flight per worker */
-#define DP_CMD_BURST 64   /* commands a worker applies per loop turn at most */
+#define DP_CMD_BURST 64   /* commands dequeued at once */
 
 static struct dp_worker g_workers[RTE_MAX_LCORE];
 static struct dp_worker *g_list[RTE_MAX_LCORE];
@@ -96,19 +96,28 @@ struct rte_rcu_qsbr *dp_worker_qsbr(void)
 
 /* ---- worker side ---- */
 
-/* Apply what is waiting on the ring, up to max commands. Returns how many. */
-static unsigned serve_commands(struct dp_worker *w, unsigned max)
+/* Apply every command on the ring now (what control posts meanwhile waits
+ * for the next turn, so this ends: at most DP_CMD_RING). All of them, not
+ * a share per turn: a command posted before a packet arrived must apply
+ * before that packet. Returns how many. */
+static unsigned serve_commands(struct dp_worker *w)
 {
-	struct dp_cmd *c[DP_CMD_BURST];
-	unsigned n = rte_ring_sc_dequeue_burst(w->cmds, (void **)c, RTE_MIN(max, (unsigned)DP_CMD_BURST), NULL);
+	unsigned todo = rte_ring_count(w->cmds), total = 0;
 
-	if (n == 0)
-		return 0;
-	for (unsigned i = 0; i < n; i++)
-		dp_relay_apply(w, c[i]);
-	/* the nodes are control's again once this is seen: read nothing after */
-	atomic_store_explicit(&w->done, c[n - 1]->seq, memory_order_release);
-	return n;
+	while (total < todo) {
+		struct dp_cmd *c[DP_CMD_BURST];
+		unsigned n = rte_ring_sc_dequeue_burst(w->cmds, (void **)c, RTE_MIN(todo - total, (unsigned)DP_CMD_BURST),
+						       NULL);
+
+		if (n == 0)
+			break;
+		for (unsigned i = 0; i < n; i++)
+			dp_relay_apply(w, c[i]);
+		/* the nodes are control's again once this is seen: read nothing after */
+		atomic_store_explicit(&w->done, c[n - 1]->seq, memory_order_release);
+		total += n;
+	}
+	return total;
 }
 
 /* The wake-up eventfd fired: take the wake-up, before the ring is served.
@@ -155,7 +164,7 @@ static int worker_main(void *arg)
 	rte_rcu_qsbr_thread_online(g_qsbr, w->lcore);
 	while (!atomic_load_explicit(&w->stop, memory_order_acquire)) {
 		bool poll = w->eth != NULL;
-		bool sleep = !poll && rte_ring_empty(w->cmds); /* commands left over: do not sleep */
+		bool sleep = !poll && rte_ring_empty(w->cmds); /* posted since the last turn: do not sleep */
 		bool tick = false;
 		int n;
 
@@ -172,7 +181,7 @@ static int worker_main(void *arg)
 		 * to that packet. Events fetched before them may name a leg a
 		 * command just detached: fetch them again (level-triggered, so
 		 * what is still ready comes back; a detached leg's sockets do not). */
-		if (serve_commands(w, DP_CMD_BURST) && n > 0)
+		if (serve_commands(w) && n > 0)
 			n = epoll_wait(w->epfd, ev, 64, 0);
 		for (int i = 0; i < n; i++) {
 			if (ev[i].data.ptr == NULL) {
@@ -193,8 +202,8 @@ static int worker_main(void *arg)
 			dp_clock_run(w);
 		quiescent(w);
 	}
-	while (!rte_ring_empty(w->cmds))
-		serve_commands(w, DP_CMD_BURST);
+	while (serve_commands(w))
+		;
 	quiescent(w);
 	rte_rcu_qsbr_thread_offline(g_qsbr, w->lcore);
 	rte_rcu_qsbr_thread_unregister(g_qsbr, w->lcore);

@@ -460,6 +460,7 @@ static struct result run_relay(const char *variant, unsigned streams, bool srtp)
 	g.a_port = a_port;
 	g.a_ip = (const uint8_t(*)[4])a_ip;
 	g.enc = enc;
+	dp_workers_synchronize(); /* every leg's settings are on the worker before the first frame */
 	r.setup_s = now_s() - t0;
 
 	/* warm-up round (per-SSRC state, caches), then the timed rounds */
@@ -634,6 +635,7 @@ static struct kres run_kernel(unsigned streams, double secs)
 		dp_leg_local(a, &loc);
 		ports[i] = loc.rtp_port;
 	}
+	dp_workers_synchronize(); /* the worker has every leg's settings before the first packet */
 	for (int i = 0; i < 32; i++) {
 		memset(pkt[i], 0xd5, RTP_LEN);
 		pkt[i][0] = 0x80;

@@ -300,6 +300,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "relay_harness: ticker: %s\n", strerror(-err));
 			return 71;
 		}
+	dp_workers_synchronize(); /* the peers start on READY: the worker has the legs' settings by then */
 	printf("READY a_rtp=%u a_rtcp=%u b_rtp=%u b_rtcp=%u\n", loc[0].rtp_port, loc[0].rtcp_port,
 	       loc[1].rtp_port, loc[1].rtcp_port);
 	fflush(stdout);
