@@ -181,7 +181,7 @@ static int worker_main(void *arg)
 		 * to that packet. Events fetched before them may name a leg a
 		 * command just detached: fetch them again (level-triggered, so
 		 * what is still ready comes back; a detached leg's sockets do not). */
-		if (serve_commands(w) && n > 0)
+		if (!rte_ring_empty(w->cmds) && serve_commands(w) && n > 0)
 			n = epoll_wait(w->epfd, ev, 64, 0);
 		for (int i = 0; i < n; i++) {
 			if (ev[i].data.ptr == NULL) {
