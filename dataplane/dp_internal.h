@@ -4,7 +4,7 @@
  * other folders.
  *
  * Ownership: fields under "control" are written by the control lcore only
- * before the leg is handed to its worker, or through a mailbox command;
+ * before the leg is handed to its worker, or through a command on the worker's ring;
  * fields under "worker" are written only by the leg's worker. The control
  * lcore reads the stats without locking (64-bit counters on x86_64 are read
  * whole; a report may mix two packets' worth, which is fine).
@@ -150,7 +150,7 @@ struct dp_leg {
 	struct dp_sock rtp, rtcp;     /* rtcp.fd < 0 with rtcp-mux */
 	struct dp_leg_stats stats;    /* worker writes, control reads */
 
-	/* set through the mailbox, read by the worker */
+	/* set through the worker's command ring, read by the worker */
 	unsigned flags;
 	uint32_t clock_rate;
 	struct dp_addr remote_rtp, remote_rtcp; /* family 0: unknown */
