@@ -162,6 +162,15 @@ struct dp_rtp_frame {
 	const uint8_t *payload;
 	uint16_t len;
 };
+/* Write f's 12-byte RTP header (version 2, no padding, extension or CSRC). */
+static inline void dp_rtp_frame_header(const struct dp_rtp_frame *f, uint8_t h[12])
+{
+	h[0] = 0x80;
+	h[1] = (uint8_t)((f->marker ? 0x80 : 0) | (f->pt & 0x7f));
+	dp_rtp_set_seq(h, f->seq);
+	dp_rtp_set_ts(h, f->ts);
+	dp_rtp_set_ssrc(h, f->ssrc);
+}
 /* fn(ctx, p, arrival_tsc): arrival_tsc is rte_rdtsc() when p's burst was read. */
 typedef void (*dp_media_hook_fn)(void *ctx, const struct dp_rtp_frame *p, uint64_t arrival_tsc);
 /* Set (fn non-NULL) or clear the hook of leg l. Returns 0 or -errno. The

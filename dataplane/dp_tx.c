@@ -326,10 +326,7 @@ unsigned dp_leg_send(struct dp_leg *l, const struct dp_rtp_frame *pk, unsigned n
 		}
 		if (!(q = dp_tx_alloc(w, l, (uint16_t)(DP_RTP_HDR_LEN + pk[i].len), &m)))
 			continue;
-		q[1] = (uint8_t)((pk[i].marker ? 0x80 : 0) | (pk[i].pt & 0x7f));
-		dp_rtp_set_seq(q, pk[i].seq);
-		dp_rtp_set_ts(q, pk[i].ts);
-		dp_rtp_set_ssrc(q, pk[i].ssrc);
+		dp_rtp_frame_header(&pk[i], q);
 		memcpy(q + DP_RTP_HDR_LEN, pk[i].payload, pk[i].len);
 		if (!dp_tx_send(w, l, l, false, m, &tx, &l->rtp, dst)) {
 			rte_pktmbuf_free(m);

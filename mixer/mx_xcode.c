@@ -103,13 +103,11 @@ static void send_pkts(struct mx_xcode *x, int n)
 			.ssrc = x->ssrc, .payload = pk[i].payload, .len = pk[i].len,
 		};
 		if (t) {
-			uint8_t h[12] = { 0x80, (uint8_t)((o[i].marker ? 0x80 : 0) | (o[i].pt & 0x7f)),
-					  (uint8_t)(o[i].seq >> 8), (uint8_t)o[i].seq,
-					  (uint8_t)(o[i].ts >> 24), (uint8_t)(o[i].ts >> 16), (uint8_t)(o[i].ts >> 8),
-					  (uint8_t)o[i].ts, (uint8_t)(x->ssrc >> 24), (uint8_t)(x->ssrc >> 16),
-					  (uint8_t)(x->ssrc >> 8), (uint8_t)x->ssrc };
+			uint8_t h[12];
 			struct mx_tap_frame f = { .kind = MX_TAP_RTP_OUT, .rate = x->out_rate, .tsc = rte_rdtsc(),
 						  .len = (uint32_t)(sizeof(h) + o[i].len) };
+
+			dp_rtp_frame_header(&o[i], h);
 
 			mx_tap_putv(t, &f, h, sizeof(h), o[i].payload);
 		}
