@@ -411,4 +411,133 @@ enum cdc_dtmf_mask {
  * a NULL chain, an unknown mode or a TONE frequency out of range. */
 int cdc_chain_set_dtmf_mask(struct cdc_chain *ch, enum cdc_dtmf_mask mode, unsigned freq_hz);
 
+/* ------------------------------------------------------------------ */
+/* The two halves of a chain: what a media endpoint hears and says      */
+
+/* A decode half (cdc_src) turns one received stream into PCM and tells
+ * its consumer what is not audio as events; an encode half (cdc_sink)
+ * turns PCM (and a decode half's events) into packets. A cdc_chain is one
+ * of each, joined; mixer/'s endpoints use them apart (a conference joins
+ * N of each through a mix). Threads as for the chain: one thread pushes
+ * and writes; cdc_sink_play_dtmf/_playing and cdc_src_set_dtmf_mask are
+ * for another. */
+
+enum cdc_ev_kind {
+	CDC_EV_TE,         /* PASS: an RFC 4733 packet to forward (te as received; marker) */
+	CDC_EV_TONE_BEGIN, /* FROM_INBAND: an in-band digit began (te.event); its audio is muted */
+	CDC_EV_TONE_END,   /* FROM_INBAND: it ended, dur_8k samples at 8 kHz long */
+	CDC_EV_CN,         /* a CN packet came (level, -dBov) */
+	CDC_EV_RESYNC,     /* a gap too long to fill: `gap` input-clock ticks skipped */
+	CDC_EV_MASK_ON,    /* DTMF masking went on: a digit being sent as an event ends now */
+};
+
+struct cdc_ev {
+	enum cdc_ev_kind kind;
+	bool marker;
+	struct cdc_te te;
+	uint8_t level;
+	uint32_t dur_8k;
+	uint32_t gap;
+	/* Where it falls: `ahead` input-clock ticks plus `held` samples at
+	 * dec_rate (audio the DTMF mask holds back) past the PCM handed on so
+	 * far; clock is the input's RTP clock rate. */
+	int32_t ahead;
+	uint32_t held;
+	uint32_t clock, dec_rate;
+};
+
+/* Where a decode half's output goes, called from within cdc_src_push and
+ * cdc_src_fill_to: pcm() with `samples` per channel at the half's out_rate
+ * (valid during the call only), event() in order with it. busy(), which
+ * may be NULL, tells the half its consumer is sending an injected DTMF
+ * event: RFC 4733 events to forward and newly detected digits are then
+ * dropped, as a cdc_chain does. */
+struct cdc_src_out {
+	void (*pcm)(void *ctx, const int16_t *pcm, size_t samples);
+	void (*event)(void *ctx, const struct cdc_ev *ev);
+	bool (*busy)(void *ctx);
+	void *ctx;
+};
+
+struct cdc_src_conf {
+	struct cdc_format in;      /* the audio codec received */
+	uint8_t in_pt;
+	int in_te_pt, in_cn_pt;    /* -1 for none */
+	enum cdc_dtmf_mode dtmf;   /* PASS: events reported; TO_INBAND: played as tones into
+				    * the PCM; FROM_INBAND: in-band digits reported and muted;
+				    * DROP: events dropped */
+	uint32_t out_rate;         /* PCM rate handed on (8, 16, 24, 32 or 48 kHz) */
+	unsigned out_channels;     /* 1 or 2 */
+	int resample_quality;
+};
+
+struct cdc_src;
+/* NULL for an unsupported combination or no memory. */
+struct cdc_src *cdc_src_create(const struct cdc_src_conf *c, const struct cdc_src_out *o);
+void cdc_src_destroy(struct cdc_src *s);
+/* One received payload, in play-out order (a jitter buffer's or arrival's),
+ * as cdc_chain_push: gaps before it are filled or resynced, older audio is
+ * dropped (late). */
+void cdc_src_push(struct cdc_src *s, uint8_t pt, uint32_t ts, bool marker, const uint8_t *payload,
+		  size_t len);
+/* The media clock says input up to timestamp ts should have been heard:
+ * fill what is missing before it (PLC, or comfort noise after CN) now,
+ * without waiting for the packet after the gap, up to
+ * CDC_CHAIN_MAX_FILL_MS in a row; after that the half pauses (nothing more
+ * is filled) and the next packet resyncs. Nothing happens before the
+ * first packet, while paused, or during an RFC 4733 event. Returns 1 when
+ * something was filled. */
+int cdc_src_fill_to(struct cdc_src *s, uint32_t ts);
+/* True once audio came and the half is not paused; *next_ts (may be NULL)
+ * is the input timestamp just past what it handed on. */
+bool cdc_src_started(const struct cdc_src *s, uint32_t *next_ts);
+/* Fills the decode side's counters of st (in_packets, decode_errors, late,
+ * concealed_ms, resyncs, unknown_pt, dtmf_events, dtmf_masked_*,
+ * dtmf_mask_starts); the rest of st is kept. */
+void cdc_src_get_stats(const struct cdc_src *s, struct cdc_chain_stats *st);
+void cdc_src_set_pcm_tap(struct cdc_src *s, cdc_pcm_tap_fn fn, void *ctx);
+uint32_t cdc_src_pcm_rate(const struct cdc_src *s, unsigned *channels);
+int cdc_src_set_dtmf_mask(struct cdc_src *s, enum cdc_dtmf_mask mode, unsigned freq_hz);
+
+struct cdc_sink_conf {
+	struct cdc_format out;     /* the audio codec sent */
+	uint8_t out_pt;
+	unsigned out_ptime;
+	int out_te_pt, out_cn_pt;  /* -1 for none */
+	struct cdc_enc_opts enc;
+	uint32_t in_rate;          /* PCM rate written (Opus encodes at it where it can) */
+	unsigned in_channels;      /* 1 or 2 */
+	bool dtmf_from_inband;     /* detected digits (CDC_EV_TONE_*) go out as events */
+	int resample_quality;
+};
+
+struct cdc_sink;
+struct cdc_sink *cdc_sink_create(const struct cdc_sink_conf *c);
+void cdc_sink_destroy(struct cdc_sink *k);
+/* Write `samples` per channel of PCM; whole frames are encoded into out
+ * from index nout on (room for CDC_CHAIN_MAX_OUT in all). Returns the new
+ * count. Timestamps are in the out clock from 0, as cdc_chain's. */
+int cdc_sink_write(struct cdc_sink *k, const int16_t *pcm, size_t samples, struct cdc_pkt *out, int nout);
+/* A decode half's event, placed after the PCM written so far. */
+int cdc_sink_event(struct cdc_sink *k, const struct cdc_ev *ev, struct cdc_pkt *out, int nout);
+/* Take a pending cdc_sink_play_dtmf request (call before each write). */
+void cdc_sink_take_requests(struct cdc_sink *k);
+/* True while an injected event is pending or playing (for cdc_src_out.busy). */
+bool cdc_sink_busy(const struct cdc_sink *k);
+/* Leave `samples` (at in_rate) of silence out: the timeline jumps, the
+ * partial frame is dropped and the next packet has the marker. */
+int cdc_sink_skip(struct cdc_sink *k, uint32_t samples);
+/* PCM samples per channel (at in_rate) in one outgoing frame. */
+uint32_t cdc_sink_frame_samples(const struct cdc_sink *k);
+/* As cdc_chain_play_dtmf / cdc_chain_playing. */
+int cdc_sink_play_dtmf(struct cdc_sink *k, uint8_t event, uint32_t duration_ms, uint8_t volume);
+bool cdc_sink_playing(const struct cdc_sink *k);
+/* Sets out_packets and dtmf_played of st. */
+void cdc_sink_get_stats(const struct cdc_sink *k, struct cdc_chain_stats *st);
+
+/* The two halves' settings for chain conf c, and the PCM rate between
+ * them (what cdc_chain_create builds). Returns 0 or -EINVAL. */
+int cdc_chain_split(const struct cdc_chain_conf *c, struct cdc_src_conf *sc, struct cdc_sink_conf *kc);
+uint32_t cdc_chain_enc_rate(const struct cdc_chain_conf *c);
+
 #endif
