@@ -482,11 +482,12 @@ void cdc_src_push(struct cdc_src *s, uint8_t pt, uint32_t ts, bool marker, const
 		  size_t len);
 /* The media clock says input up to timestamp ts should have been heard:
  * fill what is missing before it (PLC, or comfort noise after CN) now,
- * without waiting for the packet after the gap, up to
- * CDC_CHAIN_MAX_FILL_MS in a row; after that the half pauses (nothing more
- * is filled) and the next packet resyncs. Nothing happens before the
- * first packet, while paused, or during an RFC 4733 event. Returns 1 when
- * something was filled. */
+ * without waiting for the packet after the gap, in whole frames of the
+ * last packet's duration, up to CDC_CHAIN_MAX_FILL_MS in a row; after that
+ * the half pauses (nothing more is filled) and the next packet resyncs.
+ * Nothing happens before the first packet, while paused, or during an
+ * RFC 4733 event. Returns 1 when something was filled (cdc_src_started
+ * then tells where the input timeline is). */
 int cdc_src_fill_to(struct cdc_src *s, uint32_t ts);
 /* True once audio came and the half is not paused; *next_ts (may be NULL)
  * is the input timestamp just past what it handed on. */
@@ -524,9 +525,6 @@ int cdc_sink_event(struct cdc_sink *k, const struct cdc_ev *ev, struct cdc_pkt *
 void cdc_sink_take_requests(struct cdc_sink *k);
 /* True while an injected event is pending or playing (for cdc_src_out.busy). */
 bool cdc_sink_busy(const struct cdc_sink *k);
-/* Leave `samples` (at in_rate) of silence out: the timeline jumps, the
- * partial frame is dropped and the next packet has the marker. */
-int cdc_sink_skip(struct cdc_sink *k, uint32_t samples);
 /* PCM samples per channel (at in_rate) in one outgoing frame. */
 uint32_t cdc_sink_frame_samples(const struct cdc_sink *k);
 /* As cdc_chain_play_dtmf / cdc_chain_playing. */

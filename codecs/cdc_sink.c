@@ -432,13 +432,3 @@ int cdc_sink_event(struct cdc_sink *k, const struct cdc_ev *ev, struct cdc_pkt *
 	}
 	return k->nout;
 }
-
-int cdc_sink_skip(struct cdc_sink *k, uint32_t samples)
-{
-	uint64_t enc = (uint64_t)samples * k->enc_rate / k->c.in_rate;
-
-	k->out_ts += (uint32_t)((enc + k->acc_len) * k->c.out.clock_rate / k->enc_rate);
-	k->acc_len = 0;
-	k->marker = true;
-	return 0;
-}

@@ -547,23 +547,25 @@ void cdc_src_push(struct cdc_src *s, uint8_t pt, uint32_t ts, bool marker, const
 
 int cdc_src_fill_to(struct cdc_src *s, uint32_t ts)
 {
-	int32_t diff;
 	uint32_t max = (uint32_t)((uint64_t)CDC_CHAIN_MAX_FILL_MS * s->c.in.clock_rate / 1000u);
+	uint32_t frame = in_ticks(s, s->last_in_samples), n;
+	int32_t diff;
 
 	mask_take(s);
-	if (!s->started || s->paused || s->te_in_active)
+	if (!s->started || s->paused || s->te_in_active || !frame)
 		return 0;
 	diff = (int32_t)(ts - s->next_ts);
-	if (diff <= 0)
+	if (diff < (int32_t)frame)
 		return 0;
-	if (s->filled + (uint32_t)diff >= max) {
-		diff = (int32_t)(max - s->filled);
+	n = (uint32_t)diff / frame * frame; /* whole frames, as the packets they stand for */
+	if (s->filled + n > max) {
+		n = s->filled < max ? (max - s->filled) / frame * frame : 0;
 		s->paused = true;
-		if (diff <= 0)
+		if (!n)
 			return 0;
 	}
-	s->filled += (uint32_t)diff;
-	fill_gap(s, (uint32_t)diff, NULL, 0);
+	s->filled += n;
+	fill_gap(s, n, NULL, 0);
 	return 1;
 }
 

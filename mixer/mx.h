@@ -10,8 +10,8 @@
  * (dp_leg_send). Taps copy what an endpoint hears and says into rings that
  * a thread off the worker reads.
  *
- * Built so far: the jitter buffer (mx_jb), taps (mx_tap), and the 1:1
- * transcoding graph (mx_xcode). Threads: "worker" functions run on the
+ * Built so far: the jitter buffer (mx_jb), taps (mx_tap), endpoints
+ * (mx_ep_in, mx_ep_out) and the 1:1 transcoding graph (mx_xcode). Threads: "worker" functions run on the
  * lcore that serves the call, from its hook or its ticker, and never lock,
  * allocate, log or make a syscall; "control" functions run on the control
  * lcore; "consumer" functions on the thread that drains a tap.
@@ -100,6 +100,14 @@ int mx_jb_put(struct mx_jb *jb, const struct dp_rtp_frame *p, uint32_t now, bool
  * 1 with *out filled (its payload valid until the next mx_jb_pop or
  * mx_jb_put), or 0 when nothing is due. */
 int mx_jb_pop(struct mx_jb *jb, uint32_t now, struct dp_rtp_frame *out);
+/* Worker: the latest timestamp due at now (every packet at or before it
+ * may play). False before the buffer has timing. */
+bool mx_jb_due_ts(const struct mx_jb *jb, uint32_t now, uint32_t *ts);
+/* Worker: the audio before ts was concealed (the clock did not wait for
+ * it): a packet before ts that comes now is late, and its missing sequence
+ * number is given up as lost with the hole it leaves. A new stream (SSRC)
+ * forgets it. */
+void mx_jb_set_floor(struct mx_jb *jb, uint32_t ts);
 /* Counters (a copy; safe from the control lcore, figures may be a packet apart). */
 void mx_jb_get_stats(const struct mx_jb *jb, struct mx_jb_stats *out);
 
@@ -145,14 +153,95 @@ struct mx_tap_stats {
 void mx_tap_get_stats(const struct mx_tap *t, struct mx_tap_stats *out);
 
 /* ------------------------------------------------------------------ */
+/* Endpoints: a terminated leg's way in and way out                     */
+
+/* The way in: the leg's packets enter a jitter buffer on arrival (its
+ * media hook); on every tick (mx_ep_in_tick) what is due is decoded by a
+ * codecs/ decode half (cdc_src: PLC, Opus FEC, CN, RFC 4733 and in-band
+ * DTMF) into PCM at the rate its conf asks for, handed with the events
+ * to the consumer given at create: another endpoint's way out in a 1:1
+ * graph (mx_ep_out_feed), a mix in a conference.
+ *
+ * A gap is concealed when the packet after it plays (up to
+ * CDC_CHAIN_MAX_FILL_MS; a longer one resyncs). With conceal_on_clock, for
+ * a consumer that needs audio on every tick (a mix), the clock conceals
+ * instead, a frame at a time, once the frame after the missing one is due
+ * (when the buffer would give it up), also when nothing comes after it:
+ * for up to CDC_CHAIN_MAX_FILL_MS, then the endpoint falls silent until
+ * the next packet. A packet that comes after its audio was made up is
+ * counted late (and its sequence number lost). A 1:1 graph does not: a
+ * stream that stops is not followed by 200 ms of made-up packets, and the
+ * far end conceals a gap itself. */
+struct mx_ep_in;
+
+struct mx_ep_in_conf {
+	struct cdc_src_conf src;
+	uint32_t jb_min_ms, jb_max_ms; /* both 0: mx_conf_get's */
+	bool conceal_on_clock;
+};
+
+/* Control: make the way in of leg (hooking it: its packets stop being
+ * relayed) feeding o. NULL with *err = -EINVAL (bad conf), -ENOMEM, or
+ * what dp_leg_set_hook refused. */
+struct mx_ep_in *mx_ep_in_create(struct dp_leg *leg, const struct mx_ep_in_conf *c,
+				 const struct cdc_src_out *o, int *err);
+/* Control: unhook the leg (waiting for its worker) and free. NULL is fine. */
+void mx_ep_in_destroy(struct mx_ep_in *e);
+/* Control: free an endpoint whose leg the worker no longer hooks it on. */
+void mx_ep_in_free(struct mx_ep_in *e);
+/* Worker, once per media-clock tick of the call: play what is due at
+ * now_tsc (rte_rdtsc), then conceal what is missing. */
+void mx_ep_in_tick(struct mx_ep_in *e, uint64_t now_tsc);
+
+struct mx_ep_in_stats {
+	struct mx_jb_stats jb;
+	struct cdc_chain_stats src; /* the decode side's counters */
+	uint64_t clock_fills;       /* ticks that concealed a missing frame */
+};
+void mx_ep_in_get_stats(const struct mx_ep_in *e, struct mx_ep_in_stats *out);
+/* Control: the MX_TAP_PCM_IN tap (as mx_xcode_set_tap). */
+int mx_ep_in_set_tap(struct mx_ep_in *e, struct mx_tap *t);
+/* The decoded PCM's rate and channels (what the tap carries). */
+uint32_t mx_ep_in_pcm_rate(const struct mx_ep_in *e, unsigned *channels);
+int mx_ep_in_set_dtmf_mask(struct mx_ep_in *e, enum cdc_dtmf_mask mode, unsigned freq_hz);
+
+/* The way out: PCM (at the conf's in_rate) and events are encoded by a
+ * codecs/ encode half (cdc_sink) and sent out of the leg (dp_leg_send)
+ * with the endpoint's own SSRC, sequence and timestamps. */
+struct mx_ep_out;
+
+/* Control. NULL with *err = -EINVAL or -ENOMEM. */
+struct mx_ep_out *mx_ep_out_create(struct dp_leg *leg, const struct cdc_sink_conf *c, int *err);
+/* Control, once no worker can use it (its ticker and any way in that
+ * feeds it are gone). NULL is fine. */
+void mx_ep_out_destroy(struct mx_ep_out *o);
+/* Worker, once per tick before anything is written: adopt a new tap and
+ * a pending play DTMF. */
+void mx_ep_out_begin(struct mx_ep_out *o);
+/* Worker: encode and send. */
+void mx_ep_out_write(struct mx_ep_out *o, const int16_t *pcm, size_t samples);
+void mx_ep_out_event(struct mx_ep_out *o, const struct cdc_ev *ev);
+/* The consumer that feeds a way in's output straight into o. */
+struct cdc_src_out mx_ep_out_feed(struct mx_ep_out *o);
+/* Control: ng "play DTMF" (cdc_sink_play_dtmf). */
+int mx_ep_out_play_dtmf(struct mx_ep_out *o, uint8_t event, uint32_t duration_ms, uint8_t volume);
+struct mx_ep_out_stats {
+	struct cdc_chain_stats sink; /* out_packets and dtmf_played */
+	uint64_t sent;               /* packets dp_leg_send queued */
+};
+void mx_ep_out_get_stats(const struct mx_ep_out *o, struct mx_ep_out_stats *out);
+/* Control: the MX_TAP_RTP_OUT tap (as mx_xcode_set_tap). */
+int mx_ep_out_set_tap(struct mx_ep_out *o, struct mx_tap *t);
+
+/* ------------------------------------------------------------------ */
 /* The 1:1 transcoding graph                                            */
 
-/* One direction of a transcoded (or DTMF-masked) leg pair: leg `in` is
- * terminated (its media enters this graph's jitter buffer), and on every
- * media-clock tick what is due is decoded, converted and re-encoded by a
- * codecs/ chain (cdc_chain: DTMF conversion and masking included) and sent
- * out of leg `out` with the graph's own SSRC, sequence and timestamps.
- * The other direction is another mx_xcode, or plain relaying. */
+/* One direction of a transcoded (or DTMF-masked) leg pair: leg `in`'s way
+ * in (mx_ep_in) feeds leg `out`'s way out (mx_ep_out) on every media-clock
+ * tick of the call, the two halves of a codecs/ chain (cdc_chain_split:
+ * DTMF conversion and masking included) apart. A transcoded call is two
+ * endpoints joined 1:1; the other direction is another mx_xcode, or plain
+ * relaying. */
 struct mx_xcode;
 
 struct mx_xcode_conf {
@@ -176,6 +265,7 @@ int mx_xcode_set_dtmf_mask(struct mx_xcode *x, enum cdc_dtmf_mask mode, unsigned
 struct mx_xcode_stats {
 	struct cdc_chain_stats chain;
 	struct mx_jb_stats jb;
+	uint64_t clock_fills;  /* ticks that concealed a missing frame */
 	uint64_t ticks;        /* clock ticks run */
 	uint64_t sent;         /* packets dp_leg_send queued */
 };

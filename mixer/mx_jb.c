@@ -60,6 +60,8 @@ struct mx_jb {
 	uint32_t base, delay;
 	bool base_valid;
 	uint32_t last_ts;   /* of the last timing packet */
+	bool floor_valid;   /* audio before floor was concealed already (mx_jb_set_floor) */
+	uint32_t floor;
 
 	struct mx_jb_stats st;
 	struct slot *slots;
@@ -119,6 +121,7 @@ static void restart(struct mx_jb *jb, const struct dp_rtp_frame *p)
 	jb->played_map = 0;
 	jb->w[0].valid = jb->w[1].valid = false;
 	jb->base_valid = false;
+	jb->floor_valid = false;
 	jb->delay = jb->start_delay;
 	jb->started = true;
 }
@@ -254,6 +257,10 @@ int mx_jb_put(struct mx_jb *jb, const struct dp_rtp_frame *p, uint32_t now, bool
 		d = 0;
 	}
 	jb->probe_valid = false;
+	if (jb->floor_valid && d >= 0 && sdiff(p->ts, jb->floor) < 0 && sdiff(jb->floor, p->ts) < (int32_t)jb->jump_transit) {
+		jb->st.late++; /* its time was concealed already: the hole before it counts it lost */
+		return 0;
+	}
 	if (d < 0) {
 		unsigned back = (unsigned)-d;
 
@@ -340,6 +347,20 @@ int mx_jb_pop(struct mx_jb *jb, uint32_t now, struct dp_rtp_frame *out)
 		jb->next_seq = (uint16_t)(jb->next_seq + k);
 	}
 	return 0;
+}
+
+bool mx_jb_due_ts(const struct mx_jb *jb, uint32_t now, uint32_t *ts)
+{
+	if (!jb->started || !jb->base_valid)
+		return false;
+	*ts = now - jb->base - jb->delay;
+	return true;
+}
+
+void mx_jb_set_floor(struct mx_jb *jb, uint32_t ts)
+{
+	jb->floor_valid = true;
+	jb->floor = ts;
 }
 
 void mx_jb_get_stats(const struct mx_jb *jb, struct mx_jb_stats *out) { *out = jb->st; }

@@ -7,7 +7,9 @@
  * indexes sit on their own cache lines. Nothing blocks: a full ring drops
  * the new frame and counts an overrun.
  */
-#include "mx.h"
+#include "mx_int.h"
+
+#include <errno.h>
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -105,4 +107,27 @@ void mx_tap_get_stats(const struct mx_tap *t, struct mx_tap_stats *out)
 	out->put = t->put;
 	out->overruns = t->overruns;
 	out->got = atomic_load_explicit(&t->got, memory_order_relaxed);
+}
+
+int mx_tap_slot_set(struct mx_tap_slot *s, struct mx_tap *t)
+{
+	struct mx_tap *old = atomic_load_explicit(&s->tap, memory_order_relaxed);
+
+	if (old == t)
+		return 0;
+	if (old && s->n_retired == MX_TAP_RETIRED_MAX)
+		return -EBUSY;
+	atomic_store_explicit(&s->tap, t, memory_order_release);
+	if (old)
+		s->retired[s->n_retired++] = old;
+	return 0;
+}
+
+void mx_tap_slot_fini(struct mx_tap_slot *s)
+{
+	mx_tap_destroy(atomic_load_explicit(&s->tap, memory_order_relaxed));
+	atomic_store_explicit(&s->tap, NULL, memory_order_relaxed);
+	for (unsigned i = 0; i < s->n_retired; i++)
+		mx_tap_destroy(s->retired[i]);
+	s->n_retired = 0;
 }

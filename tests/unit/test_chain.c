@@ -1351,3 +1351,122 @@ Test(mask, flips_cross_threads_whole)
 	free(x.in);
 	free(x.out);
 }
+
+/* ---- the halves apart: cdc_src and cdc_sink ---- */
+
+struct capture {
+	size_t samples, concealed;
+	struct cdc_ev ev[16];
+	unsigned nev;
+};
+
+static void cap_pcm(void *ctx, const int16_t *pcm, size_t n)
+{
+	(void)pcm;
+	((struct capture *)ctx)->samples += n;
+}
+
+static void cap_ev(void *ctx, const struct cdc_ev *ev)
+{
+	struct capture *c = ctx;
+
+	if (c->nev < 16)
+		c->ev[c->nev++] = *ev;
+}
+
+static void cap_tap(void *ctx, const int16_t *pcm, size_t n, enum cdc_pcm_kind kind)
+{
+	(void)pcm;
+	if (kind == CDC_PCM_CONCEALED)
+		((struct capture *)ctx)->concealed += n;
+}
+
+Test(halves, the_clock_conceals_whole_frames_then_pauses_and_a_packet_resyncs)
+{
+	struct capture cap = { 0 };
+	struct cdc_src_conf sc = { .in_pt = 0, .in_te_pt = -1, .in_cn_pt = -1, .dtmf = CDC_DTMF_DROP,
+				   .out_rate = 8000, .out_channels = 1 };
+	struct cdc_chain_stats st = { 0 };
+	struct cdc_src *s;
+	int16_t pcm[160];
+	uint8_t pay[160];
+	uint32_t next;
+
+	cr_assert_eq(cdc_format_parse("PCMU/8000", NULL, &sc.in), 0);
+	s = cdc_src_create(&sc, &(struct cdc_src_out){ cap_pcm, cap_ev, NULL, &cap });
+	cr_assert_not_null(s);
+	cdc_src_set_pcm_tap(s, cap_tap, &cap);
+	au_tone(pcm, 160, 1000, 8000, 8000);
+	cdc_ulaw_encode(pcm, pay, 160);
+
+	cr_assert_eq(cdc_src_fill_to(s, 1000), 0, "nothing before the first packet");
+	cdc_src_push(s, 0, 0, true, pay, 160);
+	cr_assert_eq(cap.samples, 160);
+	cr_assert_eq(cdc_src_fill_to(s, 319), 0, "less than a frame missing: wait");
+	cr_assert_eq(cdc_src_fill_to(s, 479), 1);
+	cr_assert_eq(cap.samples, 320);
+	cr_assert_eq(cap.concealed, 160, "one whole frame concealed");
+	cr_assert(cdc_src_started(s, &next));
+	cr_assert_eq(next, 320);
+	cdc_src_push(s, 0, 160, false, pay, 160); /* its audio was made up already */
+	cr_assert_eq(cap.samples, 320);
+	cdc_src_push(s, 0, 320, false, pay, 160);
+	cr_assert_eq(cap.samples, 480);
+	cr_assert_eq(cap.concealed, 160);
+	/* the sender stops: 200 ms are concealed, then nothing */
+	cr_assert_eq(cdc_src_fill_to(s, 480 + 8000), 1);
+	cr_assert_eq(cap.concealed, 160 + 1600);
+	cr_assert_not(cdc_src_started(s, NULL), "paused");
+	cr_assert_eq(cdc_src_fill_to(s, 20000), 0);
+	cr_assert_eq(cap.samples, 480 + 1600);
+	cr_assert_eq(cap.nev, 0);
+	cdc_src_push(s, 0, 4000, true, pay, 160);
+	cr_assert_eq(cap.nev, 1);
+	cr_assert_eq(cap.ev[0].kind, CDC_EV_RESYNC);
+	cr_assert_eq(cap.ev[0].gap, 4000 - 2080, "gap %u", cap.ev[0].gap);
+	cr_assert_eq(cap.samples, 480 + 1600 + 160);
+	cr_assert(cdc_src_started(s, &next));
+	cr_assert_eq(next, 4160);
+	cdc_src_get_stats(s, &st);
+	cr_assert_eq(st.late, 1);
+	cr_assert_eq(st.resyncs, 1);
+	cr_assert_eq(st.concealed_ms, 220);
+	cdc_src_destroy(s);
+}
+
+Test(halves, a_sink_resamples_and_downmixes_what_it_is_given)
+{
+	struct cdc_sink_conf kc = { .out_pt = 0, .out_ptime = 20, .out_te_pt = -1, .out_cn_pt = -1,
+				    .in_rate = 16000, .in_channels = 2 };
+	static int16_t in[16000 * 2], mono[16000], dec[8000];
+	struct cdc_chain_stats st = { 0 };
+	struct cdc_sink *k;
+	size_t got = 0;
+	uint32_t ts = 0;
+
+	cr_assert_eq(cdc_format_parse("PCMU/8000", NULL, &kc.out), 0);
+	k = cdc_sink_create(&kc);
+	cr_assert_not_null(k);
+	cr_assert_eq(cdc_sink_frame_samples(k), 320, "a 20 ms frame is 320 samples at 16 kHz");
+	au_tone(mono, 16000, 1000, 8000, 16000);
+	for (size_t i = 0; i < 16000; i++)
+		in[2 * i] = in[2 * i + 1] = mono[i];
+	for (size_t off = 0; off < 16000; off += 320) {
+		int n = cdc_sink_write(k, in + 2 * off, 320, outbuf, 0);
+
+		for (int j = 0; j < n; j++) {
+			cr_assert_eq(outbuf[j].pt, 0);
+			cr_assert_eq(outbuf[j].len, 160);
+			cr_assert_eq(outbuf[j].ts, ts);
+			cr_assert_eq(outbuf[j].marker, ts == 0);
+			ts += 160;
+			cdc_ulaw_decode(outbuf[j].payload, dec + got, 160);
+			got += 160;
+		}
+	}
+	cr_assert_geq(got, 8000 - 160, "1 s in, 1 s out (give or take the resampler's delay): %zu", got);
+	cr_assert_gt(au_tone_ratio(dec + 800, got - 800, 1000, 8000), 0.9, "the tone survives");
+	cdc_sink_get_stats(k, &st);
+	cr_assert_eq(st.out_packets, got / 160);
+	cdc_sink_destroy(k);
+}

@@ -382,3 +382,62 @@ Test(jb, a_worker_behind_its_ticks_plays_out_before_it_drops)
 	cr_assert_eq(st.lost + st.early + st.resets + st.late, 0);
 	cr_assert_eq(st.played, 17);
 }
+
+/* A direct put, for the tests below. */
+static int put1(uint16_t seq, uint32_t ts, uint32_t at)
+{
+	uint8_t b[4] = { (uint8_t)seq };
+	struct dp_rtp_frame p = { .pt = 0, .seq = seq, .ts = ts, .ssrc = 7, .payload = b, .len = sizeof(b) };
+
+	return mx_jb_put(S.jb, &p, at, true);
+}
+
+Test(jb, due_ts_is_what_pop_would_release)
+{
+	struct dp_rtp_frame p;
+	uint32_t due;
+
+	sim_init(40, 300, 64);
+	cr_assert_not(mx_jb_due_ts(S.jb, 1000, &due), "no timing before the first packet");
+	cr_assert_eq(put1(1, 5000, 9000), 0); /* transit 4000, delay starts at min 40 ms = 320 */
+	cr_assert(mx_jb_due_ts(S.jb, 9319, &due));
+	cr_assert_eq(due, 4999);
+	cr_assert_eq(mx_jb_pop(S.jb, 9319, &p), 0, "not due one tick before");
+	cr_assert(mx_jb_due_ts(S.jb, 9320, &due));
+	cr_assert_eq(due, 5000);
+	cr_assert_eq(mx_jb_pop(S.jb, 9320, &p), 1);
+	cr_assert_eq(p.seq, 1);
+}
+
+Test(jb, a_packet_behind_the_floor_is_late_and_its_number_lost)
+{
+	struct mx_jb_stats st;
+	struct dp_rtp_frame p;
+
+	sim_init(40, 300, 64);
+	cr_assert_eq(put1(1, 0, 100), 0);
+	cr_assert_eq(mx_jb_pop(S.jb, 100 + 320, &p), 1);
+	/* the clock concealed seq 2's 20 ms (ts 160..320) */
+	mx_jb_set_floor(S.jb, 320);
+	cr_assert_eq(put1(2, 160, 100 + 160 + 330), 0);
+	cr_assert_eq(put1(3, 320, 100 + 320 + 5), 0);
+	mx_jb_get_stats(S.jb, &st);
+	cr_assert_eq(st.late, 1);
+	cr_assert_eq(st.held, 1, "seq 2 is not held");
+	cr_assert_eq(mx_jb_pop(S.jb, 100 + 320 + 320, &p), 1);
+	cr_assert_eq(p.seq, 3);
+	mx_jb_get_stats(S.jb, &st);
+	cr_assert_eq(st.lost, 1, "the hole seq 2 left is given up");
+	cr_assert_eq(st.played, 2);
+	cr_assert_eq(st.received, st.played + st.late);
+	/* a new stream forgets the floor */
+	{
+		uint8_t b[4] = { 0 };
+		struct dp_rtp_frame q = { .seq = 500, .ts = 100, .ssrc = 8, .payload = b, .len = 4 };
+
+		cr_assert_eq(mx_jb_put(S.jb, &q, 5000, true), 0);
+		mx_jb_get_stats(S.jb, &st);
+		cr_assert_eq(st.late, 1);
+		cr_assert_eq(st.held, 1);
+	}
+}
