@@ -441,3 +441,29 @@ Test(jb, a_packet_behind_the_floor_is_late_and_its_number_lost)
 		cr_assert_eq(st.held, 1);
 	}
 }
+
+Test(jb, a_dtx_pause_is_neither_loss_nor_jitter)
+{
+	struct mx_jb_stats st;
+	unsigned n = stream(A, 300, 4000, 9, NULL);
+
+	/* DTX: after packet 100 the sender sends one packet per 400 ms for
+	 * 2 s, then talks again; sequence numbers stay contiguous, timestamps
+	 * (and arrivals) jump with the silence */
+	for (unsigned i = 101; i < n; i++) {
+		uint32_t shift = i <= 105 ? (i - 100) * 19 * FRAME : 5 * 19 * FRAME;
+
+		A[i].ts += shift;
+		A[i].at += shift;
+	}
+	sim_init(20, 300, 64);
+	run(A, n, 100000, A[n - 1].at + 40 * FRAME);
+	expect_in_order(4000, n);
+	mx_jb_get_stats(S.jb, &st);
+	cr_assert_eq(st.lost, 0);
+	cr_assert_eq(st.late, 0);
+	cr_assert_eq(st.resets, 0);
+	cr_assert_leq(st.delay_max_ms, 60, "the pauses did not raise the delay: %u ms", st.delay_max_ms);
+	for (unsigned i = 1; i < S.n_played; i++) /* each played 1 tick after it arrived, pauses included */
+		cr_assert_leq(S.played_at[i] - A[i].at, (st.delay_max_ms + 20) * 8u, "packet %u", i);
+}
