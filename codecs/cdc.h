@@ -153,6 +153,9 @@ struct cdc_g711_ops {
  * environment caps the initial choice). Returns the variant now in force. */
 enum cdc_isa cdc_isa_select(enum cdc_isa max);
 enum cdc_isa cdc_isa_active(void);
+/* Does this CPU (and the OS, for the wide registers) have the variant?
+ * Other folders' SIMD kernels (mixer/'s mix) use the same dispatch. */
+bool cdc_isa_supported(enum cdc_isa isa);
 const char *cdc_isa_name(enum cdc_isa isa);
 /* A given variant's functions; NULL when this CPU lacks it. */
 const struct cdc_g711_ops *cdc_g711_ops(enum cdc_isa isa);

@@ -123,7 +123,7 @@ const struct cdc_g711_ops cdc_g711_scalar_ops = {
 static _Atomic(const struct cdc_g711_ops *) g_ops = &cdc_g711_scalar_ops;
 
 /* Does this CPU (and OS: libgcc checks XCR0) have the variant? */
-static bool cpu_has(enum cdc_isa isa)
+bool cdc_isa_supported(enum cdc_isa isa)
 {
 	__builtin_cpu_init(); /* needed before libgcc's own constructor ran */
 	switch (isa) {
@@ -141,7 +141,7 @@ static bool cpu_has(enum cdc_isa isa)
 /* A given variant's table, or NULL when the CPU lacks it or isa is bad. */
 const struct cdc_g711_ops *cdc_g711_ops(enum cdc_isa isa)
 {
-	if (!cpu_has(isa))
+	if (!cdc_isa_supported(isa))
 		return NULL;
 	switch (isa) {
 	case CDC_ISA_SCALAR:

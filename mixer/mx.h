@@ -234,6 +234,55 @@ void mx_ep_out_get_stats(const struct mx_ep_out *o, struct mx_ep_out_stats *out)
 int mx_ep_out_set_tap(struct mx_ep_out *o, struct mx_tap *t);
 
 /* ------------------------------------------------------------------ */
+/* Mix kernels: N-1 mixing in 32 bits (scalar, AVX2, AVX-512)            */
+
+/* Gains are Q12: MX_GAIN_UNITY is 0 dB; mx_mix_ops.add takes 0 to
+ * 4 * unity (+12 dB). */
+#define MX_GAIN_SHIFT 12
+#define MX_GAIN_UNITY (1 << MX_GAIN_SHIFT)
+#define MX_GAIN_MAX (4 * MX_GAIN_UNITY)
+/* out_gain clamps its input to this (8x full scale, +18 dB) first, so the
+ * product stays in 32 bits; the limiter's gain covers up to that. */
+#define MX_MIX_CLAMP 262143
+
+/* One set of kernels; every variant gives the scalar one's result bit for
+ * bit. A room sums its talkers into acc once (add, keeping each talker's
+ * scaled contribution c); each listener's frame is then acc minus its own
+ * contribution (c, or NULL for a listener who is not a talker), taken out
+ * before anything saturates. */
+struct mx_mix_ops {
+	/* c[i] = (pcm[i] * gain) >> 12 (arithmetic shift); acc[i] += c[i].
+	 * c may be NULL (the contribution is not kept). */
+	void (*add)(int32_t *acc, int32_t *c, const int16_t *pcm, int32_t gain, size_t n);
+	/* out[i] = saturate16(acc[i] - c[i]); c may be NULL (0). */
+	void (*out_sat)(int16_t *out, const int32_t *acc, const int32_t *c, size_t n);
+	/* max |acc[i] - c[i]| (c may be NULL). */
+	uint32_t (*peak)(const int32_t *acc, const int32_t *c, size_t n);
+	/* out[i] = saturate16((clamp(acc[i] - c[i], +-MX_MIX_CLAMP) * gain) >> 12),
+	 * gain 0..MX_GAIN_UNITY. */
+	void (*out_gain)(int16_t *out, const int32_t *acc, const int32_t *c, int32_t gain, size_t n);
+};
+
+/* The kernels of one variant; NULL when this CPU lacks it. */
+const struct mx_mix_ops *mx_mix_ops(enum cdc_isa isa);
+/* The variant codecs/' dispatch chose (cdc_isa_active). */
+const struct mx_mix_ops *mx_mix_active(void);
+
+/* A soft limiter for one output: per frame, the gain that brings the
+ * frame's peak to MX_LIMIT_THRESHOLD applies at once when it is lower than
+ * the gain in force (nothing clips), and is approached from below by at
+ * most unity per MX_LIMIT_RELEASE_MS (no pumping). */
+#define MX_LIMIT_THRESHOLD 29204 /* -1 dBFS */
+#define MX_LIMIT_RELEASE_MS 500
+struct mx_limiter {
+	int32_t gain, release; /* Q12; release: the most the gain rises per frame */
+};
+void mx_limiter_init(struct mx_limiter *l, unsigned frame_ms);
+/* One listener's frame: acc - c, saturated (l NULL) or limited (l). */
+void mx_mix_out(const struct mx_mix_ops *ops, struct mx_limiter *l, int16_t *out, const int32_t *acc,
+		const int32_t *c, size_t n);
+
+/* ------------------------------------------------------------------ */
 /* The 1:1 transcoding graph                                            */
 
 /* One direction of a transcoded (or DTMF-masked) leg pair: leg `in`'s way
