@@ -283,6 +283,73 @@ void mx_mix_out(const struct mx_mix_ops *ops, struct mx_limiter *l, int16_t *out
 		const int32_t *c, size_t n);
 
 /* ------------------------------------------------------------------ */
+/* A conference room's mixing core                                      */
+
+/* What a room does every tick with its participants' frames, apart from
+ * packets and codecs: talker detection, choosing the talkers, N-1 mixing
+ * with relations. One thread (the room's worker) calls everything. */
+#define MX_MIXER_MAX_TALKERS 8
+#define MX_MIXER_MAX_PARTS 1024
+#define MX_MIXER_MAX_FRAME 960 /* 20 ms at 48 kHz */
+#define MX_MIXER_EVENTS 64
+
+struct mx_mixer_conf {
+	uint32_t rate;        /* 8000, 16000 or 48000 */
+	unsigned frame_ms;    /* 10 or 20 */
+	unsigned max_talkers; /* the loudest this many speakers are mixed (1..8; 3 is usual) */
+	unsigned max_parts;   /* participants at most (1..1024) */
+	bool limit;           /* soft-limit the outputs (mx_limiter); false: saturate */
+};
+int mx_mixer_conf_check(const struct mx_mixer_conf *c);
+
+struct mx_mixer;
+/* ops NULL: mx_mix_active(). NULL for a bad conf or no memory. */
+struct mx_mixer *mx_mixer_create(const struct mx_mixer_conf *c, const struct mx_mix_ops *ops);
+void mx_mixer_destroy(struct mx_mixer *m);
+/* Samples in one frame (rate x frame_ms). */
+unsigned mx_mixer_frame(const struct mx_mixer *m);
+/* A new participant: its id (>= 0), or -ENOSPC. */
+int mx_mixer_join(struct mx_mixer *m);
+int mx_mixer_leave(struct mx_mixer *m, int id);
+
+struct mx_mixer_part_opts {
+	bool muted;   /* nobody hears it */
+	bool deaf;    /* it hears nothing (mx_mixer_output gives NULL) */
+	int32_t gain; /* Q12 on what it says, 0..MX_GAIN_MAX */
+};
+/* Returns 0, -ENOENT (no such participant) or -EINVAL. */
+int mx_mixer_set(struct mx_mixer *m, int id, const struct mx_mixer_part_opts *o);
+/* Whisper/coach: only the n listeners named hear speaker (n < 0: everyone
+ * again). Returns 0, -ENOENT, or -EINVAL for an unknown listener or the
+ * speaker itself (nothing changes then). */
+int mx_mixer_set_audience(struct mx_mixer *m, int speaker, const int *listeners, int n);
+
+/* Each tick: write each participant's frame (mx_mixer_frame samples, mono,
+ * the room's rate) into mx_mixer_input, then mx_mixer_input_done with
+ * present = false when it has none this tick, and its level in -dBov
+ * (0 loudest, 127 silence; RFC 6464's audio level) when the packet told
+ * it, or -1 to have it measured; then mx_mixer_run, then read the outputs. */
+int16_t *mx_mixer_input(struct mx_mixer *m, int id);
+void mx_mixer_input_done(struct mx_mixer *m, int id, bool present, int level);
+void mx_mixer_run(struct mx_mixer *m);
+/* What participant id hears this tick (frame samples): NULL when deaf.
+ * *shared (may be NULL) is true when it is the room's common mix, the
+ * same buffer for every such listener (one encoding per codec setting). */
+const int16_t *mx_mixer_output(const struct mx_mixer *m, int id, bool *shared);
+bool mx_mixer_is_talker(const struct mx_mixer *m, int id);
+/* The level mx_mixer_input_done took or measured, -dBov; -1: no such id. */
+int mx_mixer_level(const struct mx_mixer *m, int id);
+
+/* Talkers starting and stopping, oldest first (the oldest are dropped
+ * past MX_MIXER_EVENTS). Returns 1 with *out, or 0. */
+struct mx_mixer_event {
+	int id;
+	bool start;
+	uint64_t frame; /* the tick's number since the room began */
+};
+int mx_mixer_next_event(struct mx_mixer *m, struct mx_mixer_event *out);
+
+/* ------------------------------------------------------------------ */
 /* The 1:1 transcoding graph                                            */
 
 /* One direction of a transcoded (or DTMF-masked) leg pair: leg `in`'s way
