@@ -185,9 +185,11 @@ struct mx_ep_in_conf {
  * what dp_leg_set_hook refused. */
 struct mx_ep_in *mx_ep_in_create(struct dp_leg *leg, const struct mx_ep_in_conf *c,
 				 const struct cdc_src_out *o, int *err);
-/* Control: unhook the leg (waiting for its worker) and free. NULL is fine. */
+/* Control: unhook the leg (waiting for its worker) and free. Only when no
+ * ticker can still call mx_ep_in_tick on it; otherwise unhook, stop the
+ * ticker, then free. NULL is fine for all three. */
 void mx_ep_in_destroy(struct mx_ep_in *e);
-/* Control: free an endpoint whose leg the worker no longer hooks it on. */
+void mx_ep_in_unhook(struct mx_ep_in *e);
 void mx_ep_in_free(struct mx_ep_in *e);
 /* Worker, once per media-clock tick of the call: play what is due at
  * now_tsc (rte_rdtsc), then conceal what is missing. */

@@ -157,11 +157,15 @@ fail:
 	return NULL;
 }
 
+void mx_ep_in_unhook(struct mx_ep_in *e)
+{
+	if (e)
+		dp_leg_set_hook(e->leg, NULL, NULL); /* waits: no packet reaches e after this */
+}
+
 void mx_ep_in_destroy(struct mx_ep_in *e)
 {
-	if (!e)
-		return;
-	dp_leg_set_hook(e->leg, NULL, NULL); /* waits: no packet reaches e after this */
+	mx_ep_in_unhook(e);
 	mx_ep_in_free(e);
 }
 

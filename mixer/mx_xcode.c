@@ -77,8 +77,9 @@ void mx_xcode_destroy(struct mx_xcode *x)
 {
 	if (!x)
 		return;
-	mx_ep_in_destroy(x->in);     /* unhooks leg in: no packet reaches the graph after this */
+	mx_ep_in_unhook(x->in);      /* no packet reaches the graph after this */
 	dp_ticker_remove(x->ticker); /* no tick runs after this */
+	mx_ep_in_free(x->in);
 	mx_ep_out_destroy(x->out);
 	free(x);
 }
