@@ -110,14 +110,15 @@ static void link_tickers(struct dp_worker *w, struct dp_ticker *t)
 		arm(w, true);
 }
 
-/* Take t off the list, or every ticker of `call` when t is NULL. */
-static int unlink_tickers(struct dp_worker *w, struct dp_ticker *t, const struct dp_call *call)
+/* Take t off the list, or every ticker of a moving call when t is NULL
+ * (the control lcore set call->moving before it posted the command). */
+static int unlink_tickers(struct dp_worker *w, struct dp_ticker *t)
 {
 	struct dp_ticker **pp = &w->clk.list;
 	uint32_t was = w->clk.n;
 
 	while (*pp) {
-		if (*pp == t || (!t && (*pp)->call == call)) {
+		if (*pp == t || (!t && (*pp)->call->moving)) {
 			*pp = (*pp)->next;
 			w->clk.n--;
 		} else {
@@ -139,13 +140,13 @@ void dp_clock_apply(struct dp_worker *w, struct dp_cmd *c)
 		link_tickers(w, c->ticker);
 		break;
 	case DP_CMD_TICKER_DEL:
-		c->result = unlink_tickers(w, c->ticker, NULL);
+		c->result = unlink_tickers(w, c->ticker);
 		break;
 	case DP_CMD_CALL_TICKERS_ADD: /* a chain the control lcore linked while no worker had them */
 		link_tickers(w, c->ticker);
 		break;
 	case DP_CMD_CALL_TICKERS_DEL:
-		unlink_tickers(w, NULL, c->call);
+		unlink_tickers(w, NULL);
 		break;
 	default:
 		break;
@@ -209,25 +210,33 @@ struct dp_ticker *dp_ticker_add(struct dp_call *c, dp_tick_fn fn, void *ctx, int
 	return t;
 }
 
-void dp_call_tickers_detach(struct dp_call *c)
+void dp_tickers_detach(struct dp_call *set, struct dp_worker *from)
 {
-	struct dp_cmd del = { .op = DP_CMD_CALL_TICKERS_DEL, .call = c };
+	struct dp_cmd del = { .op = DP_CMD_CALL_TICKERS_DEL };
 
-	if (c->tickers)
-		dp_worker_post(c->w, &del);
+	for (struct dp_call *c = set; c; c = c->move_next)
+		if (c->tickers) {
+			dp_worker_post(from, &del); /* one command: every ticker of every moving call */
+			return;
+		}
 }
 
-void dp_call_tickers_attach(struct dp_call *c)
+void dp_tickers_attach(struct dp_call *set, struct dp_worker *to)
 {
-	struct dp_cmd add = { .op = DP_CMD_CALL_TICKERS_ADD, .ticker = c->tickers };
+	struct dp_cmd add = { .op = DP_CMD_CALL_TICKERS_ADD };
+	struct dp_ticker **tail = &add.ticker;
 
-	if (!c->tickers)
-		return;
-	/* no worker has them (the caller flushed the old one): chain them in
-	 * the call's order, and the new worker appends the chain at once */
-	for (struct dp_ticker *t = c->tickers; t; t = t->next_in_call)
-		t->next = t->next_in_call;
-	dp_worker_post(c->w, &add);
+	/* no worker has them (the caller flushed the old one): chain them, call
+	 * by call in each call's order, and the new worker appends the whole
+	 * chain at once */
+	for (struct dp_call *c = set; c; c = c->move_next)
+		for (struct dp_ticker *t = c->tickers; t; t = t->next_in_call) {
+			*tail = t;
+			tail = &t->next;
+		}
+	*tail = NULL;
+	if (add.ticker)
+		dp_worker_post(to, &add);
 }
 
 static void unlink_from_call(struct dp_ticker *t)
