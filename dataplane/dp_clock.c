@@ -82,9 +82,13 @@ static void arm(struct dp_worker *w, bool on)
 
 	memset(&its, 0, sizeof(its));
 	if (on) {
+		uint64_t now = mono_ns();
+
+		/* every worker's clock ticks on one grid, the multiples of the
+		 * period, so a ticker that moves to another worker keeps its phase */
 		k->period_ns = (uint64_t)dp_clock_ms * 1000000u;
-		k->next_ns = mono_ns() + k->period_ns;
-		k->next_tsc = rte_rdtsc() + k->period_ns * w->tsc_hz / 1000000000u;
+		k->next_ns = (now / k->period_ns + 1) * k->period_ns;
+		k->next_tsc = rte_rdtsc() + (k->next_ns - now) * w->tsc_hz / 1000000000u;
 		its.it_value.tv_sec = (time_t)(k->next_ns / 1000000000u);
 		its.it_value.tv_nsec = (long)(k->next_ns % 1000000000u);
 		its.it_interval.tv_sec = (time_t)(k->period_ns / 1000000000u);
@@ -153,6 +157,26 @@ void dp_clock_apply(struct dp_worker *w, struct dp_cmd *c)
 	}
 }
 
+/* Run t for the worker's current deadline. A ticker that came from another
+ * worker (a call's move) has its own last deadline: one this worker has
+ * not reached yet is not run again, and the deadlines it missed while it
+ * moved (at most DP_CLOCK_MAX_CATCHUP) run first, so that a ticker sees
+ * every deadline once, in order, wherever it runs. One compare otherwise. */
+static inline void run_ticker(struct dp_clock *k, struct dp_ticker *t)
+{
+	uint64_t d = t->last_ns + k->period_ns;
+
+	if (unlikely(d != k->next_ns) && t->last_ns) {
+		if (t->last_ns >= k->next_ns)
+			return;
+		if (k->next_ns - d <= DP_CLOCK_MAX_CATCHUP * k->period_ns)
+			for (; d < k->next_ns; d += k->period_ns)
+				t->fn(t->ctx, k->tick, d);
+	}
+	t->last_ns = k->next_ns;
+	t->fn(t->ctx, k->tick, k->next_ns);
+}
+
 void dp_clock_run(struct dp_worker *w)
 {
 	struct dp_clock *k = &w->clk;
@@ -174,7 +198,7 @@ void dp_clock_run(struct dp_worker *w)
 		if (late_us > k->st.late_max_us)
 			k->st.late_max_us = (uint32_t)(late_us > UINT32_MAX ? UINT32_MAX : late_us);
 		for (struct dp_ticker *t = k->list; t; t = t->next)
-			t->fn(t->ctx, k->tick, k->next_ns);
+			run_ticker(k, t);
 		k->tick++;
 		k->st.ticks++;
 		k->next_ns += k->period_ns;

@@ -228,6 +228,8 @@ struct dp_ticker {
 	struct dp_call *call;
 	struct dp_ticker *next_in_call; /* control */
 	struct dp_ticker *next;         /* the worker's list (worker) */
+	uint64_t last_ns;               /* worker: the deadline of its last tick (0: none yet); it
+					 * moves with the ticker, so no deadline repeats or is skipped */
 };
 
 /* A worker's media clock (dp_clock.c); the worker writes, control reads. */
