@@ -82,9 +82,13 @@ static void arm(struct dp_worker *w, bool on)
 
 	memset(&its, 0, sizeof(its));
 	if (on) {
+		uint64_t now = mono_ns();
+
+		/* every worker's clock ticks on one grid, the multiples of the
+		 * period, so a ticker that moves to another worker keeps its phase */
 		k->period_ns = (uint64_t)dp_clock_ms * 1000000u;
-		k->next_ns = mono_ns() + k->period_ns;
-		k->next_tsc = rte_rdtsc() + k->period_ns * w->tsc_hz / 1000000000u;
+		k->next_ns = (now / k->period_ns + 1) * k->period_ns;
+		k->next_tsc = rte_rdtsc() + (k->next_ns - now) * w->tsc_hz / 1000000000u;
 		its.it_value.tv_sec = (time_t)(k->next_ns / 1000000000u);
 		its.it_value.tv_nsec = (long)(k->next_ns % 1000000000u);
 		its.it_interval.tv_sec = (time_t)(k->period_ns / 1000000000u);
@@ -110,14 +114,15 @@ static void link_tickers(struct dp_worker *w, struct dp_ticker *t)
 		arm(w, true);
 }
 
-/* Take t off the list, or every ticker of `call` when t is NULL. */
-static int unlink_tickers(struct dp_worker *w, struct dp_ticker *t, const struct dp_call *call)
+/* Take t off the list, or every ticker of a moving call when t is NULL
+ * (the control lcore set call->moving before it posted the command). */
+static int unlink_tickers(struct dp_worker *w, struct dp_ticker *t)
 {
 	struct dp_ticker **pp = &w->clk.list;
 	uint32_t was = w->clk.n;
 
 	while (*pp) {
-		if (*pp == t || (!t && (*pp)->call == call)) {
+		if (*pp == t || (!t && (*pp)->call->moving)) {
 			*pp = (*pp)->next;
 			w->clk.n--;
 		} else {
@@ -139,17 +144,37 @@ void dp_clock_apply(struct dp_worker *w, struct dp_cmd *c)
 		link_tickers(w, c->ticker);
 		break;
 	case DP_CMD_TICKER_DEL:
-		c->result = unlink_tickers(w, c->ticker, NULL);
+		c->result = unlink_tickers(w, c->ticker);
 		break;
 	case DP_CMD_CALL_TICKERS_ADD: /* a chain the control lcore linked while no worker had them */
 		link_tickers(w, c->ticker);
 		break;
 	case DP_CMD_CALL_TICKERS_DEL:
-		unlink_tickers(w, NULL, c->call);
+		unlink_tickers(w, NULL);
 		break;
 	default:
 		break;
 	}
+}
+
+/* Run t for the worker's current deadline. A ticker that came from another
+ * worker (a call's move) has its own last deadline: one this worker has
+ * not reached yet is not run again, and the deadlines it missed while it
+ * moved (at most DP_CLOCK_MAX_CATCHUP) run first, so that a ticker sees
+ * every deadline once, in order, wherever it runs. One compare otherwise. */
+static inline void run_ticker(struct dp_clock *k, struct dp_ticker *t)
+{
+	uint64_t d = t->last_ns + k->period_ns;
+
+	if (unlikely(d != k->next_ns) && t->last_ns) {
+		if (t->last_ns >= k->next_ns)
+			return;
+		if (k->next_ns - d <= DP_CLOCK_MAX_CATCHUP * k->period_ns)
+			for (; d < k->next_ns; d += k->period_ns)
+				t->fn(t->ctx, k->tick, d);
+	}
+	t->last_ns = k->next_ns;
+	t->fn(t->ctx, k->tick, k->next_ns);
 }
 
 void dp_clock_run(struct dp_worker *w)
@@ -173,7 +198,7 @@ void dp_clock_run(struct dp_worker *w)
 		if (late_us > k->st.late_max_us)
 			k->st.late_max_us = (uint32_t)(late_us > UINT32_MAX ? UINT32_MAX : late_us);
 		for (struct dp_ticker *t = k->list; t; t = t->next)
-			t->fn(t->ctx, k->tick, k->next_ns);
+			run_ticker(k, t);
 		k->tick++;
 		k->st.ticks++;
 		k->next_ns += k->period_ns;
@@ -209,25 +234,33 @@ struct dp_ticker *dp_ticker_add(struct dp_call *c, dp_tick_fn fn, void *ctx, int
 	return t;
 }
 
-void dp_call_tickers_detach(struct dp_call *c)
+void dp_tickers_detach(struct dp_call *set, struct dp_worker *from)
 {
-	struct dp_cmd del = { .op = DP_CMD_CALL_TICKERS_DEL, .call = c };
+	struct dp_cmd del = { .op = DP_CMD_CALL_TICKERS_DEL };
 
-	if (c->tickers)
-		dp_worker_post(c->w, &del);
+	for (struct dp_call *c = set; c; c = c->move_next)
+		if (c->tickers) {
+			dp_worker_post(from, &del); /* one command: every ticker of every moving call */
+			return;
+		}
 }
 
-void dp_call_tickers_attach(struct dp_call *c)
+void dp_tickers_attach(struct dp_call *set, struct dp_worker *to)
 {
-	struct dp_cmd add = { .op = DP_CMD_CALL_TICKERS_ADD, .ticker = c->tickers };
+	struct dp_cmd add = { .op = DP_CMD_CALL_TICKERS_ADD };
+	struct dp_ticker **tail = &add.ticker;
 
-	if (!c->tickers)
-		return;
-	/* no worker has them (the caller flushed the old one): chain them in
-	 * the call's order, and the new worker appends the chain at once */
-	for (struct dp_ticker *t = c->tickers; t; t = t->next_in_call)
-		t->next = t->next_in_call;
-	dp_worker_post(c->w, &add);
+	/* no worker has them (the caller flushed the old one): chain them, call
+	 * by call in each call's order, and the new worker appends the whole
+	 * chain at once */
+	for (struct dp_call *c = set; c; c = c->move_next)
+		for (struct dp_ticker *t = c->tickers; t; t = t->next_in_call) {
+			*tail = t;
+			tail = &t->next;
+		}
+	*tail = NULL;
+	if (add.ticker)
+		dp_worker_post(to, &add);
 }
 
 static void unlink_from_call(struct dp_ticker *t)

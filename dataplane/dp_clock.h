@@ -32,13 +32,17 @@ struct dp_ticker;
 #define DP_CLOCK_HIST_BUCKETS 61
 
 /* fn(ctx, tick, deadline_ns) on the worker: tick counts this worker's
- * clock ticks, deadline_ns is the tick's due time (CLOCK_MONOTONIC). */
+ * clock ticks, deadline_ns is the tick's due time (CLOCK_MONOTONIC), a
+ * multiple of the period: every worker ticks on that one grid. A ticker
+ * sees each deadline once and in order, also across a move of its call to
+ * another worker (the deadlines it missed while moving run at once, at
+ * most DP_CLOCK_MAX_CATCHUP of them); tick then jumps. */
 typedef void (*dp_tick_fn)(void *ctx, uint64_t tick, uint64_t deadline_ns);
 
 /* Run fn(ctx, ...) on every tick of the worker that serves call c, from
  * the first tick after the worker took the command (its next loop turn;
  * this does not wait for it); the call's tickers move with it
- * (dp_call_to_transcode_worker). Control lcore. NULL with *err = -EINVAL
+ * (dp_call_move and the others in dp_media.h). Control lcore. NULL with *err = -EINVAL
  * or -ENOMEM. */
 struct dp_ticker *dp_ticker_add(struct dp_call *c, dp_tick_fn fn, void *ctx, int *err);
 /* Stop and free the ticker: once this returns, fn is not running and will

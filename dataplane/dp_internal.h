@@ -30,6 +30,7 @@
 
 struct dp_leg;
 struct dp_worker;
+struct dp_shard;
 
 /* A compact transport address: what a packet's metadata and the packet
  * path carry instead of a 128-byte sockaddr_storage. Unused bytes are
@@ -203,14 +204,21 @@ enum dp_cmd_op { DP_CMD_NONE, DP_CMD_DETACH, DP_CMD_SET_REMOTE, DP_CMD_SET_SRTP,
 		 DP_CMD_SET_BLOCK, DP_CMD_PLAY_EVENT, DP_CMD_SET_SIP_SRC, DP_CMD_TICKER_ADD,
 		 DP_CMD_TICKER_DEL, DP_CMD_CALL_TICKERS_ADD, DP_CMD_CALL_TICKERS_DEL };
 
-/* A call: a group of legs (and tickers) served by one worker. Control lcore. */
+/* A call: a group of legs (and tickers) served by one worker. Control
+ * lcore, except `moving`, which a worker reads while it applies a move's
+ * commands (control writes it before posting them and after waiting for
+ * them). */
 struct dp_call {
 	char *id;          /* whole, for logs */
-	uint32_t hash;     /* of the id: picks the worker */
 	struct dp_worker *w;
+	struct dp_shard *shard;       /* the calls that share its worker (dp_place.c) */
+	struct dp_call *next_in_shard;
+	struct dp_call *move_next;    /* dp_place.c: the set being moved */
+	bool transcoding;  /* dp_call_to_transcode_worker: stays on a transcoding worker */
+	bool moving;       /* its legs and tickers are leaving their worker (a move's DETACH, TICKERS_DEL) */
 	struct dp_leg *legs;
 	struct dp_ticker *tickers;
-	struct dp_call *next;
+	struct dp_call *next, *prev;  /* every call (dp_place.c) */
 };
 
 /* A function run on every tick of its call's worker (dp_clock.h). */
@@ -220,6 +228,8 @@ struct dp_ticker {
 	struct dp_call *call;
 	struct dp_ticker *next_in_call; /* control */
 	struct dp_ticker *next;         /* the worker's list (worker) */
+	uint64_t last_ns;               /* worker: the deadline of its last tick (0: none yet); it
+					 * moves with the ticker, so no deadline repeats or is skipped */
 };
 
 /* A worker's media clock (dp_clock.c); the worker writes, control reads. */
@@ -257,8 +267,8 @@ struct dp_cmd {
 	uint8_t ev_pt, ev_event, ev_volume;
 	uint32_t ev_duration;
 	struct dp_ticker *ticker;     /* DP_CMD_CALL_TICKERS_ADD: the first of a chain linked by ->next */
-	struct dp_call *call;         /* DP_CMD_CALL_TICKERS_DEL: every ticker of this call;
-				       * DP_CMD_DETACH: keep the peer when it is in this call (a move) */
+	struct dp_call *call;         /* DP_CMD_DETACH: non-NULL for a move (keep the peer when its
+				       * call moves too: ->moving) */
 	int result;                   /* out */
 	void (*retire)(struct dp_cmd *c);
 	void (*release)(void *ctx);   /* for retire: what to call on a removed ticker's ctx */
@@ -393,15 +403,25 @@ void dp_inject_after(struct dp_worker *w, struct dp_leg *a, struct dp_leg *b, co
 
 /* dp_clock.c, worker side: set up the timerfd; apply DP_CMD_*TICKER*; run
  * the ticks that are due (on the timerfd's event, or when the TSC passed
- * clk.next_tsc on a polling worker). Control side, to move a call: take all
- * its tickers off its worker c->w (posted); once that worker applied it
- * (dp_worker_flush) and c->w is the new one, put them all on it at once
- * (no tick runs some and not others). */
+ * clk.next_tsc on a polling worker). Control side, to move a set of calls
+ * (linked by move_next, all on worker `from`, each marked `moving`): take
+ * every ticker of the set off `from` with one command (posted); once that
+ * worker applied it (dp_worker_flush) and the calls' w is the new one, put
+ * them all on it with one command (no tick runs some and not others). */
 int dp_clock_init(struct dp_worker *w);
 void dp_clock_apply(struct dp_worker *w, struct dp_cmd *c);
 void dp_clock_run(struct dp_worker *w);
-void dp_call_tickers_detach(struct dp_call *c);
-void dp_call_tickers_attach(struct dp_call *c);
+void dp_tickers_detach(struct dp_call *set, struct dp_worker *from);
+void dp_tickers_attach(struct dp_call *set, struct dp_worker *to);
+
+/* dp_place.c: calls, shards and moves (dp_media.h); dp_leg.c's part. */
+void dp_place_start(uint32_t transcode_workers); /* dp_media_start */
+void dp_calls_destroy_all(void);                 /* dp_media_stop */
+struct dp_call *dp_calls_first(void);            /* every call, by ->next */
+bool dp_media_started(void);
+/* Put the leg's kernel sockets into its worker's epoll set (control side;
+ * the worker's DETACH takes them out). Returns 0 or -errno. */
+int dp_leg_attach(struct dp_leg *l);
 
 /* dp_source.c: the source policy (see the rules there). */
 #define DP_SRC_SEQ_WINDOW 64 /* a take-over's sequence number: 1..this ahead */

@@ -16,7 +16,6 @@
 uint32_t dp_relatch_ms = 3000;
 uint32_t dp_rtcp_interval_ms = 5000;
 extern uint32_t dp_clock_ms; /* dp_clock.c */
-static uint32_t g_transcode_workers; /* the last ones of the worker list; see relay_workers() */
 uint32_t dp_media_mbufs = 8191;
 
 void dp_workers_release(void); /* dp_worker.c */
@@ -32,8 +31,9 @@ static struct {
 	bool started;
 	struct iface ifaces[DP_MAX_IFACES];
 	unsigned n_ifaces;
-	struct dp_call *calls;
 } g;
+
+bool dp_media_started(void) { return g.started; }
 
 void dp_media_conf_defaults(struct dp_media_conf *c)
 {
@@ -114,11 +114,7 @@ int dp_media_start(const struct dp_media_conf *c)
 	dp_relatch_ms = c->relatch_ms;
 	dp_rtcp_interval_ms = c->rtcp_interval_ms;
 	dp_clock_ms = c->clock_ms == 10 ? 10 : 20;
-	g_transcode_workers = c->transcode_workers;
-	if (g_transcode_workers && g_transcode_workers >= dp_worker_count())
-		dp_log(DP_LOG_WARNING, "dp", "media.transcode_workers = %u, but there are %u worker(s): %s",
-		       g_transcode_workers, dp_worker_count(),
-		       dp_worker_count() > 1 ? "keeping one for relaying" : "the one worker does both");
+	dp_place_start(c->transcode_workers);
 	dp_media_mbufs = c->mbufs;
 	g.started = true;
 	return 0;
@@ -126,8 +122,7 @@ int dp_media_start(const struct dp_media_conf *c)
 
 void dp_media_stop(void)
 {
-	while (g.calls)
-		dp_call_destroy(g.calls);
+	dp_calls_destroy_all();
 	dp_workers_synchronize(); /* nothing left to wait for after dp_workers_stop */
 	dp_workers_reclaim();     /* the legs' ports go back before the allocators go */
 	for (unsigned i = 0; i < g.n_ifaces; i++) {
@@ -140,54 +135,12 @@ void dp_media_stop(void)
 	dp_workers_release();
 }
 
-static uint32_t hash_str(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	while (*s)
-		h = (h ^ (uint8_t)*s++) * 16777619u;
-	return h;
-}
-
-/* How many workers take transcoded calls only (the last ones); the rest
- * relay. At least one worker relays; with one worker, it does both. */
-static unsigned transcode_workers(void)
-{
-	unsigned n = dp_worker_count();
-
-	return n <= 1 ? 0 : g_transcode_workers >= n ? n - 1 : g_transcode_workers;
-}
-
-struct dp_call *dp_call_create(const char *call_id)
-{
-	struct dp_call *c;
-	unsigned n = dp_worker_count();
-
-	if (!g.started || n == 0)
-		return NULL; /* no worker lcore: nothing would serve the media */
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return NULL;
-	c->id = strdup(call_id ? call_id : "");
-	if (!c->id) {
-		free(c);
-		return NULL;
-	}
-	c->hash = hash_str(c->id);
-	c->w = dp_worker_get(c->hash % (n - transcode_workers()));
-	c->next = g.calls;
-	g.calls = c;
-	return c;
-}
-
-unsigned dp_call_lcore(const struct dp_call *c) { return c->w->lcore; }
-
 /* Put the leg's kernel sockets into its worker's epoll set. Done here, on
  * the control lcore (the kernel orders epoll_ctl against the worker's
  * epoll_wait, and the worker then sees the leg as written before), so an
  * error reaches the caller without waiting for the worker. They come out
  * again in the worker's DETACH (dp_relay_apply). */
-static int leg_attach(struct dp_leg *l)
+int dp_leg_attach(struct dp_leg *l)
 {
 	struct dp_sock *s[2] = { &l->rtp, &l->rtcp };
 
@@ -237,85 +190,6 @@ static void leg_release(struct dp_leg *l, bool wait)
 		dp_worker_exec(l->w, &cmd);
 	else
 		dp_worker_post(l->w, &cmd);
-}
-
-/* Move every leg of c onto worker `to`, each pair still relayed to each
- * other afterwards. The old worker lets go of the legs (keeping the peers
- * inside the call) and of the tickers; the control lcore waits for that
- * (the one wait of a move, in poll(2)), and only then hands them to the
- * new worker, so no two workers ever run one leg. Kernel-UDP legs lose
- * nothing (their sockets queue meanwhile, and the new epoll set reports
- * what is queued); an ethdev leg's flow is off for the move, and what
- * arrives then is dropped as no-flow. */
-static int call_move(struct dp_call *c, struct dp_worker *to)
-{
-	struct dp_worker *from = c->w;
-	struct dp_leg *l;
-	bool eth[64][2];
-	unsigned n = 0, i;
-	int rc = 0;
-
-	for (l = c->legs; l; l = l->next_in_call)
-		if (++n > 64)
-			return -E2BIG;
-	for (l = c->legs, i = 0; l; l = l->next_in_call, i++) {
-		struct dp_cmd detach = { .op = DP_CMD_DETACH, .leg = l, .call = c };
-
-		eth[i][0] = l->rtp.eth != NULL;
-		eth[i][1] = l->rtcp.eth != NULL;
-		dp_eth_endpoint_close(&l->rtp); /* ethdev: no new lookup finds the leg */
-		dp_eth_endpoint_close(&l->rtcp);
-		dp_worker_post(from, &detach);
-	}
-	dp_call_tickers_detach(c);
-	dp_worker_flush(from); /* the old worker holds nothing of the call any more */
-	c->w = to;
-	for (l = c->legs; l; l = l->next_in_call)
-		l->w = to; /* before any ticker runs on `to` */
-	dp_call_tickers_attach(c); /* all at once */
-	for (l = c->legs, i = 0; l; l = l->next_in_call, i++) {
-		if (eth[i][0] && !rc)
-			rc = dp_eth_endpoint_open(l->iface, l->rtp_port, &l->rtp);
-		if (eth[i][1] && !rc)
-			rc = dp_eth_endpoint_open(l->iface, l->rtcp_port, &l->rtcp);
-		if (!rc)
-			rc = leg_attach(l);
-	}
-	return rc;
-}
-
-int dp_call_to_transcode_worker(struct dp_call *c)
-{
-	unsigned n = dp_worker_count(), t = transcode_workers();
-	struct dp_worker *to;
-
-	if (!c || !t)
-		return 0;
-	to = dp_worker_get(n - t + c->hash % t);
-	if (c->w == to)
-		return 0;
-	for (unsigned i = n - t; i < n; i++)
-		if (c->w == dp_worker_get(i))
-			return 0; /* already on a transcoding worker */
-	return call_move(c, to);
-}
-
-void dp_call_destroy(struct dp_call *c)
-{
-	struct dp_call **pp = &g.calls;
-
-	if (!c)
-		return;
-	while (c->tickers)
-		dp_ticker_remove(c->tickers); /* waits: the caller may free their ctx next */
-	while (c->legs)
-		dp_leg_destroy(c->legs);
-	while (*pp && *pp != c)
-		pp = &(*pp)->next;
-	if (*pp)
-		*pp = c->next;
-	free(c->id);
-	free(c);
 }
 
 /* A command for l's worker that cannot fail there: posted, not waited for. */
@@ -455,7 +329,7 @@ struct dp_leg *dp_leg_create(struct dp_call *c, const char *iface, unsigned flag
 	l->gen_seq = (uint16_t)random();
 	rc = alloc_ports(&g.ifaces[fi], flags & DP_LEG_RTCP_MUX, l);
 	if (!rc)
-		rc = leg_attach(l);
+		rc = dp_leg_attach(l);
 	if (rc) {
 		if (l->rtp_port || dp_eth_iface_is_eth(fi))
 			leg_release(l, false); /* a worker may have seen it: its ports and memory go later */
@@ -564,7 +438,7 @@ void dp_media_log_refusals(void)
 	static struct dp_log_rl rl;
 	char from[80];
 
-	for (struct dp_call *c = g.calls; c; c = c->next)
+	for (struct dp_call *c = dp_calls_first(); c; c = c->next)
 		for (struct dp_leg *l = c->legs; l; l = l->next_in_call) {
 			if (l->refused_logged || !atomic_load_explicit(&l->refused_seen, memory_order_acquire))
 				continue;

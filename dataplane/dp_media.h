@@ -82,24 +82,84 @@ enum {
 struct dp_call;
 struct dp_leg;
 
-/* A call (a group of legs on one worker, chosen by hashing call_id among
- * the relaying workers). NULL when the media layer is not started, no
- * worker lcore runs, or no memory. */
+/* Calls and their placement.
+ *
+ * A call is a group of legs (and tickers, dp_clock.h) served by one worker
+ * lcore. Calls are placed by shard: a shard is a set of calls that share a
+ * worker, named by a shard key (the call id unless the caller gives
+ * another: a conference room's name for the room's calls). A shard lives
+ * on one worker, always: a new shard goes to the relaying worker its key
+ * hashes to, a new call of an existing shard to the shard's worker
+ * (wherever the shard has moved since), and a move takes the whole shard.
+ * So everything that must run on one worker (a media graph's legs, a
+ * room's participants) is put in one shard: created with one shard key,
+ * or joined with dp_call_colocate.
+ *
+ * The transcoding rule: with transcoding workers (dp_media_conf.
+ * transcode_workers > 0), a shard that holds a transcoding call
+ * (dp_call_to_transcode_worker) lives on a transcoding worker, and never
+ * moves off one. Its relayed calls relay from there (a relayed call
+ * colocated with a transcoded one, or created in its shard, pays for
+ * sharing that worker with codec work; a room's calls are all terminated
+ * anyway). Without transcoding workers every worker does both and the
+ * rule is void.
+ *
+ * Moves: the old worker lets go of every leg and ticker of the shard at its
+ * next quiescent point; the control lcore waits for that (one loop turn of
+ * that worker, blocked in poll(2), never a spin; with an ethdev leg in the
+ * shard it waits for a grace period of every worker instead), then hands
+ * them to the new worker: tickers all at once, legs with their ports,
+ * sockets, SRTP contexts, latches, hooks, peers, statistics and RTCP state
+ * unchanged. A kernel-UDP leg loses no packet and keeps their order (its
+ * sockets queue meanwhile, and the new worker reads on from where the old
+ * one stopped); an ethdev leg's flow entries are off during the move, so
+ * what arrives then is dropped (no_flow). The tickers' next tick is the
+ * new worker's (within one clock period). Everything here runs on the
+ * control lcore only. */
+
+/* A call in the shard of call_id: dp_call_create_in(call_id, NULL). */
 struct dp_call *dp_call_create(const char *call_id);
-/* Destroy every leg of the call (as dp_leg_destroy) and the call. Tickers
- * still registered are removed as dp_ticker_remove does (waiting). */
+/* A call in shard `shard_key` (NULL or "": the call id): on the shard's
+ * worker when the shard has calls, else on the relaying worker (the first
+ * workers, see dp_media_conf.transcode_workers) the key hashes to. NULL
+ * when the media layer is not started, no worker lcore runs, or no memory.
+ * Does not wait. */
+struct dp_call *dp_call_create_in(const char *call_id, const char *shard_key);
+/* Destroy every leg of the call (as dp_leg_destroy) and the call; it
+ * leaves its shard. Tickers still registered are removed as
+ * dp_ticker_remove does (waiting). */
 void dp_call_destroy(struct dp_call *c);
 /* The worker lcore serving the call. */
 unsigned dp_call_lcore(const struct dp_call *c);
-/* The call needs transcoding: move it, all its legs, onto one of the
- * transcoding workers (dp_media_conf.transcode_workers), so codec work
- * never delays relaying on the others. Nothing happens without such
- * workers, or when the call is on one already. Control lcore only; the
- * legs keep their ports, keys, hooks, peers and counters. It waits once
- * for the old worker to let go of the call (one loop turn), so that no two
- * workers run a leg at once. Returns 0 or -errno (the call may then be left
- * half-moved: destroy it). */
+/* How many calls share c's worker by placement (c's shard, c included). */
+unsigned dp_call_shard_size(const struct dp_call *c);
+/* Move c's shard (c and every call placed with it) to worker lcore
+ * `lcore`, as described above; waits for the old worker. Returns 0 (also
+ * when it is there already), -ENOENT (not a worker lcore), -EPERM (the
+ * shard holds a transcoding call and lcore is not a transcoding worker)
+ * or -errno, when the shard may be left half-moved (destroy its calls). */
+int dp_call_move(struct dp_call *c, unsigned lcore);
+/* Put call b on call a's worker: b leaves its shard (the other calls of
+ * that shard stay where they are, and a peer b's legs had among them is
+ * disconnected) and joins a's. When the pair needs a transcoding worker
+ * (either shard transcodes, and there are transcoding workers) and a's
+ * worker relays, a's shard moves first, to b's worker if that is a
+ * transcoding worker, else to the one a's shard key hashes to. So the
+ * transcoding rule holds and afterwards dp_call_lcore(a) ==
+ * dp_call_lcore(b). Waits as dp_call_move does (for each move it makes:
+ * none, one or two). Returns 0 or the error of a move; b may then still
+ * be in its old shard. */
+int dp_call_colocate(struct dp_call *b, struct dp_call *a);
+/* The call needs transcoding: mark it so (for good) and, when there are
+ * transcoding workers and its shard is on a relaying worker, move the
+ * shard to the transcoding worker its shard key hashes to, so codec work
+ * never delays relaying on the others. Nothing moves without such
+ * workers, or when the shard is on one already. Returns 0 or -errno as
+ * dp_call_move. */
 int dp_call_to_transcode_worker(struct dp_call *c);
+/* Worker i (0..), in placement order: its lcore, and whether it is a
+ * transcoding worker. Returns 0 or -ENOENT past the last. */
+int dp_media_worker(unsigned i, unsigned *lcore, bool *transcodes);
 
 /* A leg with fresh local ports on the named interface (NULL: the first).
  * Returns NULL with *err = -ENOENT (no such interface), -EADDRINUSE (the

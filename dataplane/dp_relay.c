@@ -526,13 +526,15 @@ void dp_relay_apply(struct dp_worker *w, struct dp_cmd *c)
 	switch (c->op) {
 	case DP_CMD_DETACH:
 		/* the control lcore added the sockets (dp_leg.c); here no later
-		 * epoll_wait of this worker returns them. A leg that moves with
-		 * its call (c->call) keeps its peer when the peer moves too. */
+		 * epoll_wait of this worker returns them. A leg that moves
+		 * (c->call) keeps its peer when the peer's call moves too: the
+		 * control lcore marked it `moving` before posting, and clears
+		 * that only once this worker applied the move's commands. */
 		if (l->rtp.fd >= 0 && w->epfd >= 0)
 			epoll_ctl(w->epfd, EPOLL_CTL_DEL, l->rtp.fd, NULL);
 		if (l->rtcp.fd >= 0 && w->epfd >= 0)
 			epoll_ctl(w->epfd, EPOLL_CTL_DEL, l->rtcp.fd, NULL);
-		if (l->peer && (!c->call || l->peer->call != c->call)) {
+		if (l->peer && (!c->call || !l->peer->call->moving)) {
 			if (l->peer->peer == l)
 				l->peer->peer = NULL;
 			l->peer = NULL;
