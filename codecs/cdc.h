@@ -492,6 +492,10 @@ void cdc_src_push(struct cdc_src *s, uint8_t pt, uint32_t ts, bool marker, const
  * RFC 4733 event. Returns 1 when something was filled (cdc_src_started
  * then tells where the input timeline is). */
 int cdc_src_fill_to(struct cdc_src *s, uint32_t ts);
+/* The sender started a new stream (a new SSRC, or its numbering or
+ * timestamps jumped): forget the input timeline, so its packets are not
+ * taken for late ones; the consumer gets a CDC_EV_RESYNC with gap 0. */
+void cdc_src_restart(struct cdc_src *s);
 /* True once audio came and the half is not paused; *next_ts (may be NULL)
  * is the input timestamp just past what it handed on. */
 bool cdc_src_started(const struct cdc_src *s, uint32_t *next_ts);

@@ -569,6 +569,21 @@ int cdc_src_fill_to(struct cdc_src *s, uint32_t ts)
 	return 1;
 }
 
+void cdc_src_restart(struct cdc_src *s)
+{
+	if (s->started) {
+		struct cdc_ev ev = { .kind = CDC_EV_RESYNC, .gap = 0 };
+
+		event(s, &ev, s->next_ts); /* the partial frame goes, the next packet has the marker */
+	}
+	s->started = s->paused = false;
+	s->filled = 0;
+	s->cn_active = false;
+	if (s->te_in_active && s->c.dtmf == CDC_DTMF_TO_INBAND)
+		cdc_dtmf_gen_start(s->gen, 0, 0, -10); /* stop */
+	s->te_in_active = false;
+}
+
 bool cdc_src_started(const struct cdc_src *s, uint32_t *next_ts)
 {
 	if (next_ts)

@@ -110,6 +110,8 @@ bool mx_jb_due_ts(const struct mx_jb *jb, uint32_t now, uint32_t *ts);
 void mx_jb_set_floor(struct mx_jb *jb, uint32_t ts);
 /* Counters (a copy; safe from the control lcore, figures may be a packet apart). */
 void mx_jb_get_stats(const struct mx_jb *jb, struct mx_jb_stats *out);
+/* Worker: restarts so far (mx_jb_stats.resets): a change tells a new stream. */
+uint64_t mx_jb_resets(const struct mx_jb *jb);
 
 /* ------------------------------------------------------------------ */
 /* Taps: single-producer single-consumer rings of media frames          */
@@ -350,6 +352,58 @@ struct mx_mixer_event {
 	uint64_t frame; /* the tick's number since the room began */
 };
 int mx_mixer_next_event(struct mx_mixer *m, struct mx_mixer_event *out);
+
+/* ------------------------------------------------------------------ */
+/* A conference room on the media engine                                */
+
+/* A room mixes its participants on the worker of its home call, on that
+ * call's media clock: each participant is a terminated leg of a call in
+ * the same shard (dp_call_create_in with the room's key, or
+ * dp_call_colocate), with a way in concealing on the clock and a way out.
+ * Control functions never wait for the worker except where they unhook a
+ * leg or stop the ticker (a poll, one worker turn); requests reach the
+ * worker at its next tick. */
+struct mx_room;
+
+struct mx_room_conf {
+	struct mx_mixer_conf mix;
+};
+
+struct mx_room_part_conf {
+	struct cdc_src_conf in;   /* what it sends; out_rate/out_channels are the room's */
+	struct cdc_sink_conf out; /* what it receives; in_rate/in_channels are the room's */
+	uint32_t jb_min_ms, jb_max_ms; /* both 0: mx_conf_get's */
+};
+
+/* Control. NULL with *err = -EINVAL (bad conf) or what the dataplane refused. */
+struct mx_room *mx_room_create(struct dp_call *home, const struct mx_room_conf *c, int *err);
+/* Control: unhook every participant, stop the ticker (waiting), free. */
+void mx_room_destroy(struct mx_room *r);
+/* Control: leg joins (it is hooked: its media stops being relayed).
+ * Returns the participant's id (>= 0), or -EXDEV when the leg's call is
+ * not on the room's worker, -ENOSPC, -EINVAL (codecs), -ENOMEM, -EBUSY
+ * (too many requests in flight). */
+int mx_room_join(struct mx_room *r, struct dp_leg *leg, const struct mx_room_part_conf *pc, int *err);
+/* Control: unhook and leave (freed once the worker let go). 0 or -ENOENT. */
+int mx_room_leave(struct mx_room *r, int pid);
+/* Control: mute, deaf, gain; whisper (as mx_mixer_set_audience; at most
+ * 16 listeners). 0, -ENOENT, -EINVAL or -EBUSY. */
+int mx_room_set(struct mx_room *r, int pid, const struct mx_mixer_part_opts *o);
+int mx_room_set_audience(struct mx_room *r, int speaker, const int *listeners, int n);
+
+struct mx_room_part_stats {
+	struct mx_ep_in_stats in;
+	struct mx_ep_out_stats out;
+	uint64_t frames_in;       /* ticks it had a frame for the mix */
+	uint64_t frames_absent;   /* ticks it had none (silent, paused or not yet started) */
+	uint64_t dropped_samples; /* decoded audio dropped: too much waiting */
+	bool talker;
+	int level;                /* -dBov, the last tick's */
+};
+int mx_room_get_stats(struct mx_room *r, int pid, struct mx_room_part_stats *out);
+uint64_t mx_room_ticks(const struct mx_room *r);
+/* Control: talker start/stop (ids are participant ids). 1 with *out, or 0. */
+int mx_room_next_event(struct mx_room *r, struct mx_mixer_event *out);
 
 /* ------------------------------------------------------------------ */
 /* The 1:1 transcoding graph                                            */

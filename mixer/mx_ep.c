@@ -34,6 +34,7 @@ struct mx_ep_in {
 	int te_pt;
 	uint64_t tsc_hz, tsc0;
 	bool conceal_on_clock;
+	uint64_t jb_resets;     /* the buffer's restarts seen so far */
 	struct mx_tap_slot tap; /* MX_TAP_PCM_IN */
 	uint64_t clock_fills;
 	_Alignas(8) uint8_t jb_mem[];
@@ -52,8 +53,15 @@ static void play(struct mx_ep_in *e, uint32_t now)
 	uint32_t due, next;
 
 	mx_tap_slot_load(&e->tap);
-	while (mx_jb_pop(e->jb, now, &p))
+	while (mx_jb_pop(e->jb, now, &p)) {
+		uint64_t resets = mx_jb_resets(e->jb);
+
+		if (resets != e->jb_resets) { /* a new stream: a new timeline */
+			e->jb_resets = resets;
+			cdc_src_restart(e->src);
+		}
 		cdc_src_push(e->src, p.pt, p.ts, p.marker, p.payload, p.len);
+	}
 	if (e->conceal_on_clock && mx_jb_due_ts(e->jb, now, &due) && cdc_src_fill_to(e->src, due)) {
 		e->clock_fills++;
 		cdc_src_started(e->src, &next);

@@ -364,3 +364,5 @@ void mx_jb_set_floor(struct mx_jb *jb, uint32_t ts)
 }
 
 void mx_jb_get_stats(const struct mx_jb *jb, struct mx_jb_stats *out) { *out = jb->st; }
+
+uint64_t mx_jb_resets(const struct mx_jb *jb) { return jb->st.resets; }

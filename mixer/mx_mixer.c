@@ -223,6 +223,8 @@ void mx_mixer_input_done(struct mx_mixer *m, int id, bool present, int level)
 		return;
 	p->present = present;
 	p->level = present ? level : LEVEL_SILENT;
+	if (!present) /* heard as silence while its hangover lasts */
+		memset(p->in, 0, m->frame * sizeof(int16_t));
 	if (present && level < 0) { /* measure it: RMS in -dBov */
 		double e = 0;
 
@@ -261,7 +263,7 @@ static void vad(struct mx_mixer *m, struct part *p)
 		p->hang = m->hang_frames;
 	else if (p->hang)
 		p->hang--;
-	p->speaking = p->present && (loud || p->hang > 0);
+	p->speaking = loud || p->hang > 0; /* a missing frame is silence: the hangover bridges it */
 	p->loud = 0.8 * p->loud + 0.2 * pow(10.0, -lvl / 10.0);
 }
 

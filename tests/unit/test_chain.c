@@ -1470,3 +1470,31 @@ Test(halves, a_sink_resamples_and_downmixes_what_it_is_given)
 	cr_assert_eq(st.out_packets, got / 160);
 	cdc_sink_destroy(k);
 }
+
+Test(halves, a_restart_takes_a_new_stream_whose_timestamps_go_back)
+{
+	struct capture cap = { 0 };
+	struct cdc_src_conf sc = { .in_pt = 0, .in_te_pt = -1, .in_cn_pt = -1, .dtmf = CDC_DTMF_DROP,
+				   .out_rate = 8000, .out_channels = 1 };
+	struct cdc_chain_stats st = { 0 };
+	struct cdc_src *s;
+	uint8_t pay[160];
+
+	memset(pay, 0xff, sizeof(pay));
+	cr_assert_eq(cdc_format_parse("PCMU/8000", NULL, &sc.in), 0);
+	s = cdc_src_create(&sc, &(struct cdc_src_out){ cap_pcm, cap_ev, NULL, &cap });
+	cr_assert_not_null(s);
+	cdc_src_push(s, 0, 50000, true, pay, 160);
+	cdc_src_push(s, 0, 1000, true, pay, 160); /* a new sender, timestamps far behind */
+	cr_assert_eq(cap.samples, 160, "without a restart it is late");
+	cdc_src_restart(s);
+	cr_assert_eq(cap.nev, 1);
+	cr_assert_eq(cap.ev[0].kind, CDC_EV_RESYNC);
+	cr_assert_eq(cap.ev[0].gap, 0);
+	cdc_src_push(s, 0, 1000, true, pay, 160);
+	cdc_src_push(s, 0, 1160, false, pay, 160);
+	cr_assert_eq(cap.samples, 480);
+	cdc_src_get_stats(s, &st);
+	cr_assert_eq(st.late, 1);
+	cdc_src_destroy(s);
+}

@@ -1,0 +1,418 @@
+/* SPDX-License-Identifier: MIT
+ * mx_room: a conference room on the media engine (see mx.h).
+ *
+ * Each participant is a terminated leg: its way in (mx_ep_in, concealing
+ * on the clock) decodes into a small FIFO at the room's rate; on every
+ * tick of the room's ticker the room takes one frame from each FIFO into
+ * its mixing core (mx_mixer), runs it, and writes each participant's
+ * output into its way out (mx_ep_out).
+ *
+ * The control lcore never touches what the worker runs. It prepares a
+ * participant (endpoints, FIFO), then hands the room requests through a
+ * single-producer single-consumer queue of fixed slots (`ops`): the
+ * worker applies them at the start of a tick and publishes how far it got
+ * (`done`, release). A participant that leaves is unhooked first (so no
+ * packet reaches it), then its LEAVE is queued; it is freed by the control
+ * lcore once `done` shows the worker applied that request.
+ */
+#include "mx.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+
+#define OPS 64                /* requests in flight at most */
+#define FIFO_FRAMES 8         /* a participant's decoded audio waiting for the mix */
+#define KEEP_FRAMES 3         /* more than this waiting: the oldest are dropped (latency) */
+
+enum op_kind { OP_JOIN, OP_LEAVE, OP_SET, OP_AUDIENCE };
+
+struct op {
+	enum op_kind kind;
+	int pid;
+	struct mx_mixer_part_opts opts;
+	int n;                    /* OP_AUDIENCE: listeners, -1 for everyone */
+	int listeners[16];
+};
+
+struct part {
+	struct mx_room *r;
+	int pid;                  /* its slot in r->p */
+	struct mx_ep_in *in;
+	struct mx_ep_out *out;
+	int mid;                  /* mixer id (worker) */
+	bool active;              /* joined and not left (worker) */
+	uint64_t leave_op;        /* control: the LEAVE request's number, once queued */
+	bool leaving;
+	int16_t *fifo;            /* worker */
+	size_t fifo_len, fifo_cap;
+	_Atomic uint64_t dropped; /* samples dropped: FIFO full or too much waiting */
+	_Atomic uint64_t frames_in, frames_absent;
+	_Atomic bool talker;
+	_Atomic int level;
+};
+
+struct mx_room {
+	struct mx_room_conf c;
+	struct mx_mixer *mix;
+	struct dp_ticker *ticker;
+	unsigned lcore;
+	unsigned frame;
+	struct part *p[MX_MIXER_MAX_PARTS]; /* control's; the worker reads an entry only to apply a request */
+	struct part *act[MX_MIXER_MAX_PARTS]; /* the worker's: who is mixed */
+	unsigned n_act;
+	struct op ops[OPS];
+	_Atomic uint64_t head;    /* requests queued (control, release) */
+	_Atomic uint64_t done;    /* requests applied (worker, release) */
+	_Atomic uint64_t ticks;
+	struct {                  /* talker events, worker -> control */
+		struct mx_mixer_event ev[MX_MIXER_EVENTS];
+		_Atomic uint64_t head, tail;
+	} evq;
+};
+
+/* ---- the worker side ---- */
+
+static void fifo_pcm(void *ctx, const int16_t *pcm, size_t n)
+{
+	struct part *p = ctx;
+	size_t room = p->fifo_cap - p->fifo_len, k = n < room ? n : room;
+
+	memcpy(p->fifo + p->fifo_len, pcm, k * sizeof(int16_t));
+	p->fifo_len += k;
+	if (k < n)
+		atomic_fetch_add_explicit(&p->dropped, n - k, memory_order_relaxed);
+}
+
+static void fifo_event(void *ctx, const struct cdc_ev *ev)
+{
+	(void)ctx; /* DTMF and CN from a participant are not mixed */
+	(void)ev;
+}
+
+static void apply(struct mx_room *r, const struct op *o)
+{
+	struct part *p = r->p[o->pid];
+
+	switch (o->kind) {
+	case OP_JOIN:
+		p->mid = mx_mixer_join(r->mix);
+		p->active = p->mid >= 0;
+		if (p->active)
+			r->act[r->n_act++] = p;
+		break;
+	case OP_LEAVE:
+		if (p->active) {
+			mx_mixer_leave(r->mix, p->mid);
+			for (unsigned k = 0; k < r->n_act; k++)
+				if (r->act[k] == p)
+					r->act[k] = r->act[--r->n_act];
+		}
+		p->active = false;
+		break;
+	case OP_SET:
+		if (p->active)
+			mx_mixer_set(r->mix, p->mid, &o->opts);
+		break;
+	case OP_AUDIENCE:
+		if (p->active) {
+			int mids[16];
+
+			for (int k = 0; k < o->n; k++)
+				mids[k] = r->p[o->listeners[k]]->mid;
+			mx_mixer_set_audience(r->mix, p->mid, mids, o->n);
+		}
+		break;
+	}
+}
+
+static void publish_events(struct mx_room *r)
+{
+	struct mx_mixer_event e;
+
+	while (mx_mixer_next_event(r->mix, &e)) {
+		uint64_t h = atomic_load_explicit(&r->evq.head, memory_order_relaxed);
+
+		if (h - atomic_load_explicit(&r->evq.tail, memory_order_acquire) == MX_MIXER_EVENTS)
+			continue; /* nobody reads them: the newest are dropped */
+		for (unsigned k = 0; k < r->n_act; k++) /* mixer id -> participant */
+			if (r->act[k]->mid == e.id) {
+				e.id = r->act[k]->pid;
+				break;
+			}
+		r->evq.ev[h % MX_MIXER_EVENTS] = e;
+		atomic_store_explicit(&r->evq.head, h + 1, memory_order_release);
+	}
+}
+
+static void tick(void *ctx, uint64_t n_tick, uint64_t deadline_ns)
+{
+	struct mx_room *r = ctx;
+	uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
+	uint64_t d = atomic_load_explicit(&r->done, memory_order_relaxed), now = rte_rdtsc();
+
+	(void)n_tick;
+	(void)deadline_ns;
+	for (; d < head; d++)
+		apply(r, &r->ops[d % OPS]);
+	for (unsigned i = 0; i < r->n_act; i++) {
+		struct part *p = r->act[i];
+
+		mx_ep_out_begin(p->out);
+		mx_ep_in_tick(p->in, now);
+		if (p->fifo_len > (size_t)KEEP_FRAMES * r->frame) { /* catch up: the oldest go */
+			size_t drop = p->fifo_len - (size_t)KEEP_FRAMES * r->frame;
+
+			memmove(p->fifo, p->fifo + drop, (p->fifo_len - drop) * sizeof(int16_t));
+			p->fifo_len -= drop;
+			atomic_fetch_add_explicit(&p->dropped, drop, memory_order_relaxed);
+		}
+		if (p->fifo_len >= r->frame) {
+			memcpy(mx_mixer_input(r->mix, p->mid), p->fifo, r->frame * sizeof(int16_t));
+			p->fifo_len -= r->frame;
+			memmove(p->fifo, p->fifo + r->frame, p->fifo_len * sizeof(int16_t));
+			mx_mixer_input_done(r->mix, p->mid, true, -1);
+			atomic_fetch_add_explicit(&p->frames_in, 1, memory_order_relaxed);
+		} else {
+			mx_mixer_input_done(r->mix, p->mid, false, -1);
+			atomic_fetch_add_explicit(&p->frames_absent, 1, memory_order_relaxed);
+		}
+	}
+	mx_mixer_run(r->mix);
+	for (unsigned i = 0; i < r->n_act; i++) {
+		struct part *p = r->act[i];
+		const int16_t *o;
+
+		atomic_store_explicit(&p->talker, mx_mixer_is_talker(r->mix, p->mid), memory_order_relaxed);
+		atomic_store_explicit(&p->level, mx_mixer_level(r->mix, p->mid), memory_order_relaxed);
+		if ((o = mx_mixer_output(r->mix, p->mid, NULL)))
+			mx_ep_out_write(p->out, o, r->frame);
+	}
+	publish_events(r);
+	atomic_fetch_add_explicit(&r->ticks, 1, memory_order_relaxed);
+	/* last: once control sees a LEAVE done, this tick no longer touches it */
+	atomic_store_explicit(&r->done, d, memory_order_release);
+}
+
+/* ---- the control side ---- */
+
+static void part_free(struct part *p)
+{
+	if (!p)
+		return;
+	mx_ep_in_free(p->in);
+	mx_ep_out_destroy(p->out);
+	free(p->fifo);
+	free(p);
+}
+
+/* Free the participants whose LEAVE the worker applied. */
+static void reap(struct mx_room *r)
+{
+	uint64_t done = atomic_load_explicit(&r->done, memory_order_acquire);
+
+	for (unsigned i = 0; i < MX_MIXER_MAX_PARTS; i++)
+		if (r->p[i] && r->p[i]->leaving && r->p[i]->leave_op < done) {
+			part_free(r->p[i]);
+			r->p[i] = NULL;
+		}
+}
+
+static int post(struct mx_room *r, const struct op *o, uint64_t *num)
+{
+	uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+
+	reap(r);
+	if (h - atomic_load_explicit(&r->done, memory_order_acquire) >= OPS)
+		return -EBUSY;
+	r->ops[h % OPS] = *o;
+	if (num)
+		*num = h;
+	atomic_store_explicit(&r->head, h + 1, memory_order_release);
+	return 0;
+}
+
+struct mx_room *mx_room_create(struct dp_call *home, const struct mx_room_conf *c, int *err)
+{
+	struct mx_room *r;
+	int e = -EINVAL;
+
+	if (!home || mx_mixer_conf_check(&c->mix))
+		goto fail;
+	e = -ENOMEM;
+	if (!(r = calloc(1, sizeof(*r))))
+		goto fail;
+	r->c = *c;
+	r->mix = mx_mixer_create(&c->mix, NULL);
+	if (!r->mix) {
+		free(r);
+		goto fail;
+	}
+	r->frame = mx_mixer_frame(r->mix);
+	r->lcore = dp_call_lcore(home);
+	r->ticker = dp_ticker_add(home, tick, r, &e);
+	if (!r->ticker) {
+		mx_mixer_destroy(r->mix);
+		free(r);
+		goto fail;
+	}
+	return r;
+fail:
+	if (err)
+		*err = e;
+	return NULL;
+}
+
+void mx_room_destroy(struct mx_room *r)
+{
+	if (!r)
+		return;
+	for (unsigned i = 0; i < MX_MIXER_MAX_PARTS; i++)
+		if (r->p[i] && !r->p[i]->leaving)
+			mx_ep_in_unhook(r->p[i]->in);
+	dp_ticker_remove(r->ticker); /* waits: no tick runs after this */
+	for (unsigned i = 0; i < MX_MIXER_MAX_PARTS; i++)
+		part_free(r->p[i]);
+	mx_mixer_destroy(r->mix);
+	free(r);
+}
+
+int mx_room_join(struct mx_room *r, struct dp_leg *leg, const struct mx_room_part_conf *pc, int *err)
+{
+	struct mx_ep_in_conf ic = { .src = pc->in, .jb_min_ms = pc->jb_min_ms, .jb_max_ms = pc->jb_max_ms,
+				    .conceal_on_clock = true };
+	struct cdc_sink_conf kc = pc->out;
+	struct cdc_src_out feed;
+	struct part *p = NULL;
+	unsigned slot;
+	int e = -EINVAL;
+
+	reap(r);
+	if (!leg)
+		goto fail;
+	if (dp_call_lcore(dp_leg_call(leg)) != r->lcore) {
+		e = -EXDEV; /* the caller places the leg's call with the room first */
+		goto fail;
+	}
+	for (slot = 0; slot < r->c.mix.max_parts && r->p[slot]; slot++)
+		;
+	e = -ENOSPC;
+	if (slot == r->c.mix.max_parts)
+		goto fail;
+	e = -ENOMEM;
+	if (!(p = calloc(1, sizeof(*p))))
+		goto fail;
+	p->r = r;
+	p->pid = (int)slot;
+	p->fifo_cap = (size_t)r->frame * FIFO_FRAMES;
+	if (!(p->fifo = calloc(p->fifo_cap, sizeof(int16_t))))
+		goto fail;
+	ic.src.out_rate = r->c.mix.rate;
+	ic.src.out_channels = 1;
+	kc.in_rate = r->c.mix.rate;
+	kc.in_channels = 1;
+	if (!(p->out = mx_ep_out_create(leg, &kc, &e)))
+		goto fail;
+	feed = (struct cdc_src_out){ fifo_pcm, fifo_event, NULL, p };
+	r->p[slot] = p; /* before the hook: the worker may write the FIFO from now on */
+	if (!(p->in = mx_ep_in_create(leg, &ic, &feed, &e))) {
+		r->p[slot] = NULL;
+		goto fail;
+	}
+	if ((e = post(r, &(struct op){ .kind = OP_JOIN, .pid = (int)slot }, NULL))) {
+		mx_ep_in_unhook(p->in);
+		r->p[slot] = NULL;
+		goto fail;
+	}
+	return (int)slot;
+fail:
+	part_free(p);
+	if (err)
+		*err = e;
+	return e;
+}
+
+static struct part *part(struct mx_room *r, int pid)
+{
+	if (pid < 0 || pid >= MX_MIXER_MAX_PARTS || !r->p[pid] || r->p[pid]->leaving)
+		return NULL;
+	return r->p[pid];
+}
+
+int mx_room_leave(struct mx_room *r, int pid)
+{
+	struct part *p = part(r, pid);
+	uint64_t num;
+	int e;
+
+	if (!p)
+		return -ENOENT;
+	mx_ep_in_unhook(p->in); /* waits: no packet reaches it after this */
+	e = post(r, &(struct op){ .kind = OP_LEAVE, .pid = pid }, &num);
+	if (e)
+		return e; /* unhooked but still mixed: leave again later */
+	p->leave_op = num;
+	p->leaving = true;
+	return 0;
+}
+
+int mx_room_set(struct mx_room *r, int pid, const struct mx_mixer_part_opts *o)
+{
+	if (!part(r, pid))
+		return -ENOENT;
+	if (o->gain < 0 || o->gain > MX_GAIN_MAX)
+		return -EINVAL;
+	return post(r, &(struct op){ .kind = OP_SET, .pid = pid, .opts = *o }, NULL);
+}
+
+int mx_room_set_audience(struct mx_room *r, int speaker, const int *listeners, int n)
+{
+	struct op o = { .kind = OP_AUDIENCE, .pid = speaker, .n = n < 0 ? -1 : n };
+
+	if (!part(r, speaker))
+		return -ENOENT;
+	if (n > 16)
+		return -EINVAL;
+	for (int k = 0; k < n; k++) {
+		if (!part(r, listeners[k]) || listeners[k] == speaker)
+			return -EINVAL;
+		o.listeners[k] = listeners[k];
+	}
+	return post(r, &o, NULL);
+}
+
+int mx_room_get_stats(struct mx_room *r, int pid, struct mx_room_part_stats *out)
+{
+	struct part *p = part(r, pid);
+
+	if (!p)
+		return -ENOENT;
+	memset(out, 0, sizeof(*out));
+	mx_ep_in_get_stats(p->in, &out->in);
+	mx_ep_out_get_stats(p->out, &out->out);
+	out->frames_in = atomic_load_explicit(&p->frames_in, memory_order_relaxed);
+	out->frames_absent = atomic_load_explicit(&p->frames_absent, memory_order_relaxed);
+	out->dropped_samples = atomic_load_explicit(&p->dropped, memory_order_relaxed);
+	out->talker = atomic_load_explicit(&p->talker, memory_order_relaxed);
+	out->level = atomic_load_explicit(&p->level, memory_order_relaxed);
+	return 0;
+}
+
+uint64_t mx_room_ticks(const struct mx_room *r)
+{
+	return atomic_load_explicit(&r->ticks, memory_order_relaxed);
+}
+
+int mx_room_next_event(struct mx_room *r, struct mx_mixer_event *out)
+{
+	uint64_t t = atomic_load_explicit(&r->evq.tail, memory_order_relaxed);
+
+	if (t == atomic_load_explicit(&r->evq.head, memory_order_acquire))
+		return 0;
+	*out = r->evq.ev[t % MX_MIXER_EVENTS];
+	atomic_store_explicit(&r->evq.tail, t + 1, memory_order_release);
+	return 1;
+}
