@@ -532,6 +532,11 @@ int cdc_sink_event(struct cdc_sink *k, const struct cdc_ev *ev, struct cdc_pkt *
 void cdc_sink_take_requests(struct cdc_sink *k);
 /* True while an injected event is pending or playing (for cdc_src_out.busy). */
 bool cdc_sink_busy(const struct cdc_sink *k);
+/* How many frames of the audio it missed an encoder should be given
+ * again (encoded, not sent) before it takes over a stream another encoder
+ * of the same settings made, so the receiver's decoder state still fits:
+ * 2 for G.722, 0 for the others (stateless, or Opus: measured no better). */
+unsigned cdc_sink_prime_frames(const struct cdc_sink *k);
 /* PCM samples per channel (at in_rate) in one outgoing frame. */
 uint32_t cdc_sink_frame_samples(const struct cdc_sink *k);
 /* As cdc_chain_play_dtmf / cdc_chain_playing. */

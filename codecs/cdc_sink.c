@@ -147,6 +147,18 @@ void cdc_sink_get_stats(const struct cdc_sink *k, struct cdc_chain_stats *st)
 	st->dtmf_played = k->dtmf_played;
 }
 
+unsigned cdc_sink_prime_frames(const struct cdc_sink *k)
+{
+	/* G.722's ADPCM state follows the audio: an encoder that missed some
+	 * must hear the last 40 ms again (measured: the worst 20 ms after a
+	 * switch from silence-adapted state went from -5.6 dB to 10.8 dB SNR
+	 * against the continuous stream; 20 ms gave 4.7 dB). G.711 and L16
+	 * have no state; Opus measured no better primed (7.8 dB on the first
+	 * frame unprimed, then 25 dB; primed, 11.6 dB and 12-20 dB for 80 ms):
+	 * its decoder resyncs within a frame. */
+	return k->c.out.codec == CDC_G722 ? 2 : 0;
+}
+
 uint32_t cdc_sink_frame_samples(const struct cdc_sink *k)
 {
 	return (uint32_t)((uint64_t)k->frame * k->c.in_rate / k->enc_rate);

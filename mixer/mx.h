@@ -225,6 +225,19 @@ void mx_ep_out_begin(struct mx_ep_out *o);
 /* Worker: encode and send. */
 void mx_ep_out_write(struct mx_ep_out *o, const int16_t *pcm, size_t samples);
 void mx_ep_out_event(struct mx_ep_out *o, const struct cdc_ev *ev);
+/* Worker, for a graph that chooses per tick between an endpoint's own
+ * encoder and a shared one (a room): encode with o's own encoder without
+ * sending (packets into out, room for CDC_CHAIN_MAX_OUT; returns how
+ * many); send packets from any encoder as consecutive frames of o's
+ * ptime, stamped from o's own frame cursor (so the stream stays
+ * continuous whichever encoder made them); or let one frame's time pass
+ * with nothing sent (the next packet gets the marker). */
+int mx_ep_out_encode(struct mx_ep_out *o, const int16_t *pcm, size_t samples, struct cdc_pkt *out);
+void mx_ep_out_send_frames(struct mx_ep_out *o, const struct cdc_pkt *p, int n);
+void mx_ep_out_skip_frame(struct mx_ep_out *o);
+/* Frames of missed audio o's encoder wants before it takes over a stream
+ * (cdc_sink_prime_frames). */
+unsigned mx_ep_out_prime_frames(const struct mx_ep_out *o);
 /* The consumer that feeds a way in's output straight into o. */
 struct cdc_src_out mx_ep_out_feed(struct mx_ep_out *o);
 /* Control: ng "play DTMF" (cdc_sink_play_dtmf). */
@@ -340,6 +353,8 @@ void mx_mixer_run(struct mx_mixer *m);
  * *shared (may be NULL) is true when it is the room's common mix, the
  * same buffer for every such listener (one encoding per codec setting). */
 const int16_t *mx_mixer_output(const struct mx_mixer *m, int id, bool *shared);
+/* The room's common mix this tick (what shared listeners hear). */
+const int16_t *mx_mixer_shared(const struct mx_mixer *m);
 bool mx_mixer_is_talker(const struct mx_mixer *m, int id);
 /* The level mx_mixer_input_done took or measured, -dBov; -1: no such id. */
 int mx_mixer_level(const struct mx_mixer *m, int id);
@@ -360,6 +375,12 @@ int mx_mixer_next_event(struct mx_mixer *m, struct mx_mixer_event *out);
  * call's media clock: each participant is a terminated leg of a call in
  * the same shard (dp_call_create_in with the room's key, or
  * dp_call_colocate), with a way in concealing on the clock and a way out.
+ * Participants with alike encoders and a ptime of one room frame share
+ * one encoding of the common mix, each under its own SSRC, sequence and
+ * timestamps; a talker (N-1) or a whisper's listener encodes its own. An
+ * encoder that sat out a tick is primed with the last common mix frames
+ * (cdc_sink_prime_frames: 40 ms for G.722) before it is used again, so
+ * its state fits the receiver's decoder and switching does not click.
  * Control functions never wait for the worker except where they unhook a
  * leg or stop the ticker (a poll, one worker turn); requests reach the
  * worker at its next tick. */
@@ -397,6 +418,9 @@ struct mx_room_part_stats {
 	uint64_t frames_in;       /* ticks it had a frame for the mix */
 	uint64_t frames_absent;   /* ticks it had none (silent, paused or not yet started) */
 	uint64_t dropped_samples; /* decoded audio dropped: too much waiting */
+	uint64_t frames_shared;   /* frames it got from its group's shared encoder */
+	uint64_t primes;          /* encoders primed before it used them again */
+	bool grouped;             /* it has a shared encoder (ptime of one room frame) */
 	bool talker;
 	int level;                /* -dBov, the last tick's */
 };

@@ -224,6 +224,8 @@ struct mx_ep_out {
 	uint32_t out_rate;
 	uint32_t ssrc, ts_base;
 	uint16_t seq;
+	uint32_t cursor, step;  /* clocked sending: the next frame's timestamp, a frame's length */
+	bool gap;               /* clocked: frames were skipped, the next packet has the marker */
 	struct mx_tap_slot tap; /* MX_TAP_RTP_OUT */
 	uint64_t sent;
 };
@@ -250,6 +252,8 @@ struct mx_ep_out *mx_ep_out_create(struct dp_leg *leg, const struct cdc_sink_con
 		return NULL;
 	}
 	o->out_rate = c->out.clock_rate;
+	o->step = cdc_frame_ts(&c->out, c->out_ptime);
+	o->gap = true;
 	o->ssrc = (uint32_t)rte_rand();
 	o->ts_base = (uint32_t)rte_rand();
 	o->seq = (uint16_t)rte_rand();
@@ -265,16 +269,23 @@ void mx_ep_out_destroy(struct mx_ep_out *o)
 	free(o);
 }
 
-static void send_pkts(struct mx_ep_out *o, int n)
+/* Send n packets; with clocked, the timestamps are the endpoint's own
+ * cursor (one frame of `step` a packet) instead of the encoder's. */
+static void send_out(struct mx_ep_out *o, const struct cdc_pkt *pk, int n, bool clocked, uint32_t step)
 {
 	struct dp_rtp_frame f[CDC_CHAIN_MAX_OUT];
 	struct mx_tap *t = o->tap.cur;
 
 	for (int i = 0; i < n; i++) {
 		f[i] = (struct dp_rtp_frame){
-			.pt = pk[i].pt, .marker = pk[i].marker, .seq = o->seq++, .ts = pk[i].ts + o->ts_base,
+			.pt = pk[i].pt, .marker = pk[i].marker || (clocked && o->gap), .seq = o->seq++,
+			.ts = (clocked ? o->cursor : pk[i].ts) + o->ts_base,
 			.ssrc = o->ssrc, .payload = pk[i].payload, .len = pk[i].len,
 		};
+		if (clocked) {
+			o->cursor += step;
+			o->gap = false;
+		}
 		if (t) {
 			uint8_t h[12];
 			struct mx_tap_frame tf = { .kind = MX_TAP_RTP_OUT, .rate = o->out_rate, .tsc = rte_rdtsc(),
@@ -286,6 +297,32 @@ static void send_pkts(struct mx_ep_out *o, int n)
 	}
 	if (n > 0)
 		o->sent += dp_leg_send(o->leg, f, (unsigned)n);
+}
+
+static void send_pkts(struct mx_ep_out *o, int n)
+{
+	send_out(o, pk, n, false, 0);
+}
+
+int mx_ep_out_encode(struct mx_ep_out *o, const int16_t *pcm, size_t samples, struct cdc_pkt *out)
+{
+	return cdc_sink_write(o->sink, pcm, samples, out, 0);
+}
+
+unsigned mx_ep_out_prime_frames(const struct mx_ep_out *o)
+{
+	return cdc_sink_prime_frames(o->sink);
+}
+
+void mx_ep_out_send_frames(struct mx_ep_out *o, const struct cdc_pkt *p, int n)
+{
+	send_out(o, p, n, true, o->step);
+}
+
+void mx_ep_out_skip_frame(struct mx_ep_out *o)
+{
+	o->cursor += o->step;
+	o->gap = true;
 }
 
 void mx_ep_out_begin(struct mx_ep_out *o)

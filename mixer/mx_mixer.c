@@ -397,6 +397,8 @@ const int16_t *mx_mixer_output(const struct mx_mixer *m, int id, bool *shared)
 	return !special && !p->talker ? m->shared : p->out;
 }
 
+const int16_t *mx_mixer_shared(const struct mx_mixer *m) { return m->shared; }
+
 bool mx_mixer_is_talker(const struct mx_mixer *m, int id)
 {
 	return id >= 0 && (unsigned)id < m->c.max_parts && m->p[id].used && m->p[id].talker;

@@ -7,6 +7,28 @@
  * its mixing core (mx_mixer), runs it, and writes each participant's
  * output into its way out (mx_ep_out).
  *
+ * Shared encoding: participants whose encoders would be set up alike
+ * (same codec, payload types, options, and a ptime of one room frame)
+ * form a group with one encoder of its own. Every tick the group encodes
+ * the room's common mix once, and each member that hears the common mix
+ * sends those packets under its own SSRC, sequence and timestamps
+ * (mx_ep_out_send_frames). A member that hears something else (a talker's
+ * N-1, a whisper) encodes with its own encoder. An encoder that sat out a
+ * tick is primed with the common mix of the tick before (encoded, not
+ * sent) before it is used again, so its state is close to the one the
+ * receiver's decoder followed, and the switch does not click.
+ *
+ * Shared encoding: participants whose encoders would be set up alike
+ * (same codec, payload types, options, and a ptime of one room frame)
+ * form a group with one encoder of its own. Every tick the group encodes
+ * the room's common mix once, and each member that hears the common mix
+ * sends those packets under its own SSRC, sequence and timestamps
+ * (mx_ep_out_send_frames). A member that hears something else (a talker's
+ * N-1, a whisper) encodes with its own encoder. An encoder that sat out a
+ * tick is primed with the common mix of the tick before (encoded, not
+ * sent) before it is used again, so its state is close to the one the
+ * receiver's decoder followed, and the switch does not click.
+ *
  * The control lcore never touches what the worker runs. It prepares a
  * participant (endpoints, FIFO), then hands the room requests through a
  * single-producer single-consumer queue of fixed slots (`ops`): the
@@ -27,6 +49,16 @@
 #define OPS 64                /* requests in flight at most */
 #define FIFO_FRAMES 8         /* a participant's decoded audio waiting for the mix */
 #define KEEP_FRAMES 3         /* more than this waiting: the oldest are dropped (latency) */
+#define GROUPS 32             /* shared encoders per room */
+
+struct group {
+	struct cdc_sink_conf key;
+	struct cdc_sink *sink;
+	unsigned refs;            /* control: members, leaving ones included until freed */
+	bool used_now, fresh;     /* worker: encoded this tick; encoded the tick before */
+	int n;
+	struct cdc_pkt pk[CDC_CHAIN_MAX_OUT];
+};
 
 enum op_kind { OP_JOIN, OP_LEAVE, OP_SET, OP_AUDIENCE };
 
@@ -47,10 +79,12 @@ struct part {
 	bool active;              /* joined and not left (worker) */
 	uint64_t leave_op;        /* control: the LEAVE request's number, once queued */
 	bool leaving;
+	struct group *g;          /* its shared encoder, or NULL */
+	bool own_fresh;           /* worker: its own encoder encoded the tick before */
 	int16_t *fifo;            /* worker */
 	size_t fifo_len, fifo_cap;
 	_Atomic uint64_t dropped; /* samples dropped: FIFO full or too much waiting */
-	_Atomic uint64_t frames_in, frames_absent;
+	_Atomic uint64_t frames_in, frames_absent, frames_shared, primes;
 	_Atomic bool talker;
 	_Atomic int level;
 };
@@ -64,6 +98,9 @@ struct mx_room {
 	struct part *p[MX_MIXER_MAX_PARTS]; /* control's; the worker reads an entry only to apply a request */
 	struct part *act[MX_MIXER_MAX_PARTS]; /* the worker's: who is mixed */
 	unsigned n_act;
+	struct group *groups[GROUPS];         /* control's */
+	int16_t hist[2][MX_MIXER_MAX_FRAME];  /* worker: the last two ticks' common mix, oldest first */
+	unsigned hist_n;                      /* how many of them are valid */
 	struct op ops[OPS];
 	_Atomic uint64_t head;    /* requests queued (control, release) */
 	_Atomic uint64_t done;    /* requests applied (worker, release) */
@@ -75,6 +112,9 @@ struct mx_room {
 };
 
 /* ---- the worker side ---- */
+
+/* Scratch for a participant's own encoder: one per worker thread. */
+static _Thread_local struct cdc_pkt scratch[CDC_CHAIN_MAX_OUT];
 
 static void fifo_pcm(void *ctx, const int16_t *pcm, size_t n)
 {
@@ -148,6 +188,24 @@ static void publish_events(struct mx_room *r)
 	}
 }
 
+/* Give an encoder (a group's sink, or a participant's own) the common mix
+ * it missed, as much as its codec wants; the packets are thrown away.
+ * Returns true when it primed. */
+static bool prime(struct mx_room *r, struct cdc_sink *gs, struct mx_ep_out *own)
+{
+	unsigned want = gs ? cdc_sink_prime_frames(gs) : mx_ep_out_prime_frames(own);
+
+	if (want > r->hist_n)
+		want = r->hist_n;
+	for (unsigned k = 2 - want; k < 2; k++) {
+		if (gs)
+			cdc_sink_write(gs, r->hist[k], r->frame, scratch, 0);
+		else
+			mx_ep_out_encode(own, r->hist[k], r->frame, scratch);
+	}
+	return want > 0;
+}
+
 static void tick(void *ctx, uint64_t n_tick, uint64_t deadline_ns)
 {
 	struct mx_room *r = ctx;
@@ -182,15 +240,56 @@ static void tick(void *ctx, uint64_t n_tick, uint64_t deadline_ns)
 		}
 	}
 	mx_mixer_run(r->mix);
+	for (unsigned i = 0; i < r->n_act; i++)
+		if (r->act[i]->g)
+			r->act[i]->g->used_now = false;
 	for (unsigned i = 0; i < r->n_act; i++) {
 		struct part *p = r->act[i];
 		const int16_t *o;
+		bool shared;
 
 		atomic_store_explicit(&p->talker, mx_mixer_is_talker(r->mix, p->mid), memory_order_relaxed);
 		atomic_store_explicit(&p->level, mx_mixer_level(r->mix, p->mid), memory_order_relaxed);
-		if ((o = mx_mixer_output(r->mix, p->mid, NULL)))
-			mx_ep_out_write(p->out, o, r->frame);
+		o = mx_mixer_output(r->mix, p->mid, &shared);
+		if (!p->g) { /* not in a group: its own encoder, its own framing */
+			if (o)
+				mx_ep_out_write(p->out, o, r->frame);
+			continue;
+		}
+		if (!o) { /* deaf: time passes, nothing is sent */
+			mx_ep_out_skip_frame(p->out);
+			p->own_fresh = false;
+			continue;
+		}
+		if (shared) {
+			struct group *g = p->g;
+
+			if (!g->used_now) {
+				if (!g->fresh && prime(r, g->sink, NULL))
+					atomic_fetch_add_explicit(&p->primes, 1, memory_order_relaxed);
+				g->n = cdc_sink_write(g->sink, o, r->frame, g->pk, 0);
+				g->used_now = true;
+			}
+			mx_ep_out_send_frames(p->out, g->pk, g->n);
+			p->own_fresh = false;
+			atomic_fetch_add_explicit(&p->frames_shared, 1, memory_order_relaxed);
+		} else {
+			int n;
+
+			if (!p->own_fresh && prime(r, NULL, p->out))
+				atomic_fetch_add_explicit(&p->primes, 1, memory_order_relaxed);
+			n = mx_ep_out_encode(p->out, o, r->frame, scratch);
+			mx_ep_out_send_frames(p->out, scratch, n);
+			p->own_fresh = true;
+		}
 	}
+	for (unsigned i = 0; i < r->n_act; i++)
+		if (r->act[i]->g)
+			r->act[i]->g->fresh = r->act[i]->g->used_now;
+	memcpy(r->hist[0], r->hist[1], r->frame * sizeof(int16_t));
+	memcpy(r->hist[1], mx_mixer_shared(r->mix), r->frame * sizeof(int16_t));
+	if (r->hist_n < 2)
+		r->hist_n++;
 	publish_events(r);
 	atomic_fetch_add_explicit(&r->ticks, 1, memory_order_relaxed);
 	/* last: once control sees a LEAVE done, this tick no longer touches it */
@@ -199,10 +298,73 @@ static void tick(void *ctx, uint64_t n_tick, uint64_t deadline_ns)
 
 /* ---- the control side ---- */
 
-static void part_free(struct part *p)
+static bool same_format(const struct cdc_format *a, const struct cdc_format *b)
+{
+	return a->codec == b->codec && a->clock_rate == b->clock_rate && a->sample_rate == b->sample_rate &&
+	       a->channels == b->channels && a->pcm_channels == b->pcm_channels &&
+	       a->opus.maxplaybackrate == b->opus.maxplaybackrate &&
+	       a->opus.maxaveragebitrate == b->opus.maxaveragebitrate && a->opus.stereo == b->opus.stereo &&
+	       a->opus.useinbandfec == b->opus.useinbandfec && a->opus.usedtx == b->opus.usedtx &&
+	       a->opus.cbr == b->opus.cbr;
+}
+
+/* Would encoders made from a and b produce the same packets from the same PCM? */
+static bool same_sink(const struct cdc_sink_conf *a, const struct cdc_sink_conf *b)
+{
+	return same_format(&a->out, &b->out) && a->out_pt == b->out_pt && a->out_ptime == b->out_ptime &&
+	       a->out_te_pt == b->out_te_pt && a->out_cn_pt == b->out_cn_pt &&
+	       a->enc.complexity == b->enc.complexity && a->enc.bitrate == b->enc.bitrate &&
+	       a->enc.fec == b->enc.fec && a->enc.dtx == b->enc.dtx &&
+	       a->enc.packet_loss_pct == b->enc.packet_loss_pct && a->enc.app == b->enc.app &&
+	       a->in_rate == b->in_rate && a->in_channels == b->in_channels &&
+	       a->dtmf_from_inband == b->dtmf_from_inband && a->resample_quality == b->resample_quality;
+}
+
+/* The group for encoders like kc (made if need be), or NULL: a ptime
+ * other than the room's frame is framed by the participant's own encoder. */
+static struct group *group_get(struct mx_room *r, const struct cdc_sink_conf *kc)
+{
+	struct group *g;
+	int free_slot = -1;
+
+	if (kc->out_ptime != r->c.mix.frame_ms)
+		return NULL;
+	for (int i = 0; i < GROUPS; i++) {
+		if (r->groups[i] && same_sink(&r->groups[i]->key, kc)) {
+			r->groups[i]->refs++;
+			return r->groups[i];
+		}
+		if (!r->groups[i] && free_slot < 0)
+			free_slot = i;
+	}
+	if (free_slot < 0 || !(g = calloc(1, sizeof(*g))))
+		return NULL; /* no room for another group: its own encoder will do */
+	g->key = *kc;
+	if (!(g->sink = cdc_sink_create(kc))) {
+		free(g);
+		return NULL;
+	}
+	g->refs = 1;
+	r->groups[free_slot] = g;
+	return g;
+}
+
+static void group_put(struct mx_room *r, struct group *g)
+{
+	if (!g || --g->refs)
+		return;
+	for (int i = 0; i < GROUPS; i++)
+		if (r->groups[i] == g)
+			r->groups[i] = NULL;
+	cdc_sink_destroy(g->sink);
+	free(g);
+}
+
+static void part_free(struct mx_room *r, struct part *p)
 {
 	if (!p)
 		return;
+	group_put(r, p->g);
 	mx_ep_in_free(p->in);
 	mx_ep_out_destroy(p->out);
 	free(p->fifo);
@@ -216,7 +378,7 @@ static void reap(struct mx_room *r)
 
 	for (unsigned i = 0; i < MX_MIXER_MAX_PARTS; i++)
 		if (r->p[i] && r->p[i]->leaving && r->p[i]->leave_op < done) {
-			part_free(r->p[i]);
+			part_free(r, r->p[i]);
 			r->p[i] = NULL;
 		}
 }
@@ -275,7 +437,7 @@ void mx_room_destroy(struct mx_room *r)
 			mx_ep_in_unhook(r->p[i]->in);
 	dp_ticker_remove(r->ticker); /* waits: no tick runs after this */
 	for (unsigned i = 0; i < MX_MIXER_MAX_PARTS; i++)
-		part_free(r->p[i]);
+		part_free(r, r->p[i]);
 	mx_mixer_destroy(r->mix);
 	free(r);
 }
@@ -316,6 +478,7 @@ int mx_room_join(struct mx_room *r, struct dp_leg *leg, const struct mx_room_par
 	kc.in_channels = 1;
 	if (!(p->out = mx_ep_out_create(leg, &kc, &e)))
 		goto fail;
+	p->g = group_get(r, &kc);
 	feed = (struct cdc_src_out){ fifo_pcm, fifo_event, NULL, p };
 	r->p[slot] = p; /* before the hook: the worker may write the FIFO from now on */
 	if (!(p->in = mx_ep_in_create(leg, &ic, &feed, &e))) {
@@ -329,7 +492,7 @@ int mx_room_join(struct mx_room *r, struct dp_leg *leg, const struct mx_room_par
 	}
 	return (int)slot;
 fail:
-	part_free(p);
+	part_free(r, p);
 	if (err)
 		*err = e;
 	return e;
@@ -396,6 +559,9 @@ int mx_room_get_stats(struct mx_room *r, int pid, struct mx_room_part_stats *out
 	out->frames_in = atomic_load_explicit(&p->frames_in, memory_order_relaxed);
 	out->frames_absent = atomic_load_explicit(&p->frames_absent, memory_order_relaxed);
 	out->dropped_samples = atomic_load_explicit(&p->dropped, memory_order_relaxed);
+	out->frames_shared = atomic_load_explicit(&p->frames_shared, memory_order_relaxed);
+	out->primes = atomic_load_explicit(&p->primes, memory_order_relaxed);
+	out->grouped = p->g != NULL;
 	out->talker = atomic_load_explicit(&p->talker, memory_order_relaxed);
 	out->level = atomic_load_explicit(&p->level, memory_order_relaxed);
 	return 0;

@@ -10,7 +10,10 @@ sends it with GStreamer. Judged by Goertzel energy in the decoded audio:
   2. Mute, deaf, gain, whisper: participant 1 muted is heard by nobody;
      participant 2 deaf receives nothing; participant 3 at -12 dB is
      weaker; participant 4 whispers to participant 5 only.
-  3. Talker events: every participant started talking; leave works.
+  3. Shared encoding: p1 and p5 (both PCMU, 20 ms) only listen; their RTP,
+     captured raw, carries byte-identical payloads under two SSRCs, and
+     holds the three talkers' tones.
+  4. Talker events: every participant started talking; leave works.
 
 Standard library only (plus gst-launch-1.0).
 """
@@ -165,6 +168,55 @@ def shares(pcm):
     return [goertzel_share(w, part[3]) for part in PARTS]
 
 
+def shared_phase(ports, seconds=3.0):
+    """p2, p3, p4 send; p1's and p5's RTP is captured raw: {name: [(ssrc, seq, ts, payload)]}."""
+    socks = {}
+    for idx in (0, 4):
+        so = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        so.bind(("127.0.0.1", ports[idx][1]))
+        so.settimeout(0.2)
+        socks[PARTS[idx][0]] = so
+    tx = [sender(PARTS[k], ports[k][0], seconds) for k in (1, 2, 3)]
+    got = {n: [] for n in socks}
+    end = time.time() + seconds + 2.0
+    while time.time() < end:
+        for n, so in socks.items():
+            try:
+                while True:
+                    d = so.recv(2048)
+                    if len(d) > 12:
+                        seq, ts, ssrc = struct.unpack("!HII", d[2:12])
+                        got[n].append((ssrc, seq, ts, d[12:]))
+            except (socket.timeout, BlockingIOError):
+                pass
+    for p in tx:
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+    for so in socks.values():
+        so.close()
+    return got
+
+
+def ulaw_pcm(pk):
+    out = []
+    for _, _, _, pl in sorted(pk, key=lambda x: x[1]):
+        for b in pl:
+            b = ~b & 0xff
+            t = ((b & 0x0f) << 3) + 0x84
+            t <<= (b & 0x70) >> 4
+            out.append((0x84 - t) if b & 0x80 else (t - 0x84))
+    return out
+
+
+def window8(pcm):
+    if len(pcm) < 16000:
+        return pcm
+    mid = len(pcm) // 2
+    return pcm[mid - 4000: mid + 4000]
+
+
 HEARD = 0.05      # another participant's tone: at least this share of the power
 NOT_HEARD = 0.005  # its own (or a muted one): at most this
 
@@ -238,7 +290,35 @@ def main():
             s = shares(pcm[i])
             check(s[3] < NOT_HEARD, f"{PARTS[i][0]} does not hear p4's whisper ({s[3]:.4f})")
 
-        # 3. leave
+        # 3. shared encoding: p1 and p5 (PCMU, 20 ms: one group) only listen
+        for who in ("p1", "p2", "p3"):
+            check(h("set", who, 0, 0, 0).get("rc") == 0, f"{who} back to normal")
+        check(h("whisper", "p4").get("rc") == 0, "p4 heard by everyone again")
+        got = shared_phase(ports)
+        a, b = got["p1"], got["p5"]
+        check(len(a) > 100 and len(b) > 100, f"shared: p1 got {len(a)} packets, p5 {len(b)}")
+        ssrc_a = {x[0] for x in a}
+        ssrc_b = {x[0] for x in b}
+        check(len(ssrc_a) == 1 and len(ssrc_b) == 1 and ssrc_a != ssrc_b,
+              f"shared: each listener has its own SSRC ({ssrc_a}, {ssrc_b})")
+        # the two streams carry the very same encoded frames
+        set_a, set_b = {x[3] for x in a}, {x[3] for x in b}
+        a_in_b = sum(x[3] in set_b for x in a) / max(1, len(a))
+        b_in_a = sum(x[3] in set_a for x in b) / max(1, len(b))
+        check(a_in_b > 0.9 and b_in_a > 0.9,
+              f"shared: {a_in_b:.0%} of p1's {len(a)} payloads are byte for byte among p5's, {b_in_a:.0%} "
+              f"of p5's {len(b)} among p1's (one encoding for both)")
+        for who, pk in got.items():
+            pcm = ulaw_pcm(pk)
+            sh = [goertzel_share(window8(pcm), PARTS[k][3], 8000) for k in range(len(PARTS))]
+            check(all(sh[k] > HEARD for k in (1, 2, 3)) and sh[0] < NOT_HEARD and sh[4] < NOT_HEARD,
+                  f"shared: {who} hears p2, p3 and p4 ({', '.join(f'{x:.3f}' for x in sh)})")
+        for who in ("p1", "p5"):
+            st = h("stats", who)
+            check(st.get("grouped") and st.get("frames_shared", 0) > 100,
+                  f"shared: {who} sent {st.get('frames_shared')} frames of the shared encoding")
+
+        # 4. leave
         check(h("leave", "p5").get("rc") == 0, "p5 leaves")
         check(h("stats", "p5").get("rc") == -2, "p5 is gone")
         check(h("leave", "p5").get("rc") == -2, "leaving twice is refused")

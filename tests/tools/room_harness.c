@@ -141,13 +141,15 @@ static void stats(struct hpart *p)
 	}
 	printf("{\"rc\": 0, \"received\": %llu, \"played\": %llu, \"lost\": %llu, \"late\": %llu, "
 	       "\"concealed_ms\": %llu, \"clock_fills\": %llu, \"frames_in\": %llu, \"frames_absent\": %llu, "
-	       "\"dropped_samples\": %llu, \"sent\": %llu, \"talker\": %s, \"level\": %d, \"ticks\": %llu}\n",
+	       "\"dropped_samples\": %llu, \"sent\": %llu, \"talker\": %s, \"level\": %d, \"ticks\": %llu, "
+	       "\"grouped\": %s, \"frames_shared\": %llu, \"primes\": %llu}\n",
 	       (unsigned long long)s.in.jb.received, (unsigned long long)s.in.jb.played,
 	       (unsigned long long)s.in.jb.lost, (unsigned long long)s.in.jb.late,
 	       (unsigned long long)s.in.src.concealed_ms, (unsigned long long)s.in.clock_fills,
 	       (unsigned long long)s.frames_in, (unsigned long long)s.frames_absent,
 	       (unsigned long long)s.dropped_samples, (unsigned long long)s.out.sent, s.talker ? "true" : "false",
-	       s.level, (unsigned long long)mx_room_ticks(p->room->r));
+	       s.level, (unsigned long long)mx_room_ticks(p->room->r), s.grouped ? "true" : "false",
+	       (unsigned long long)s.frames_shared, (unsigned long long)s.primes);
 }
 
 static const char *part_name(struct hroom *h, int pid)
