@@ -1,5 +1,6 @@
 """Shared helpers for medius integration tests: start mediusd on free
 loopback ports, talk ng to it, stop it. Standard library only."""
+import json
 import os
 import random
 import signal
@@ -222,3 +223,44 @@ def ng(port, **cmd):
     """Send an ng command (keyword names with _ become -) and return the reply dict."""
     msg = {k.replace("_", "-"): v for k, v in cmd.items()}
     return bdecode(ng_request(port, bencode(msg), timeout=5))[0]
+
+class LineHarness:
+    """A test tool driven line by line on stdin, one JSON line back per
+    command, that prints READY once it runs (tests/tools/*_harness.c).
+    close() sends quit and fails the test on a bad exit status or on any
+    sanitizer report in its stderr."""
+
+    def __init__(self, path, *args):
+        self.name = os.path.basename(path)
+        self.err = tempfile.NamedTemporaryFile(prefix=self.name + "-", suffix=".log", delete=False)
+        self.p = subprocess.Popen([path, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=self.err, text=True, bufsize=1)
+        line = self.p.stdout.readline().strip()
+        if line != "READY":
+            raise RuntimeError(f"{self.name} did not start: {line!r} {self.stderr()}")
+
+    def stderr(self):
+        with open(self.err.name, errors="replace") as f:
+            return f.read()
+
+    def __call__(self, *words):
+        self.p.stdin.write(" ".join(map(str, words)) + "\n")
+        self.p.stdin.flush()
+        return json.loads(self.p.stdout.readline())
+
+    def close(self, what=""):
+        self.p.stdin.write("quit\n")
+        self.p.stdin.flush()
+        try:
+            self.p.wait(30)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+        text = self.stderr()
+        os.unlink(self.err.name)
+        label = f"{what}: " if what else ""
+        check(self.p.returncode == 0, f"{label}{self.name} exited {self.p.returncode}")
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            if marker in text:
+                at = text.index(marker)
+                check(False, f"{label}sanitizer report:\n{text[max(0, at - 200):at + 3000]}")

@@ -33,7 +33,7 @@ import tempfile
 import threading
 import time
 
-from medius_test import check, finish
+from medius_test import LineHarness, check, finish
 
 HARNESS = os.environ.get("PLACE_HARNESS", "build/tests/place_harness")
 LCORES = "0@0,(1-3)@1"
@@ -41,39 +41,9 @@ SPREAD = "0@0,(1-2)@1,3@0"
 INTERVAL = 0.001  # a packet every 1 ms each way (1,000 pps per direction)
 
 
-class Harness:
+class Harness(LineHarness):
     def __init__(self, *args, lcores=LCORES):
-        self.err = tempfile.NamedTemporaryFile(prefix="place-", suffix=".log", delete=False)
-        self.p = subprocess.Popen([HARNESS, "--lcores", lcores, *args], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, stderr=self.err, text=True, bufsize=1)
-        line = self.p.stdout.readline().strip()
-        if line != "READY":
-            raise RuntimeError(f"place_harness did not start: {line!r} {self.stderr()}")
-
-    def stderr(self):
-        with open(self.err.name, errors="replace") as f:
-            return f.read()
-
-    def __call__(self, *words):
-        self.p.stdin.write(" ".join(map(str, words)) + "\n")
-        self.p.stdin.flush()
-        return json.loads(self.p.stdout.readline())
-
-    def close(self, what):
-        self.p.stdin.write("quit\n")
-        self.p.stdin.flush()
-        try:
-            self.p.wait(30)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait()
-        text = self.stderr()
-        os.unlink(self.err.name)
-        check(self.p.returncode == 0, f"{what}: place_harness exited {self.p.returncode}")
-        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
-            if marker in text:
-                at = text.index(marker)
-                check(False, f"{what}: sanitizer report:\n{text[max(0, at - 200):at + 3000]}")
+        super().__init__(HARNESS, "--lcores", lcores, *args)
 
 
 class Media:

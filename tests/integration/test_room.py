@@ -20,6 +20,7 @@ Standard library only (plus gst-launch-1.0).
 import json
 import math
 import os
+import select
 import signal
 import socket
 import struct
@@ -28,13 +29,13 @@ import sys
 import tempfile
 import time
 
-from medius_test import check, finish
+from medius_test import LineHarness, check, finish
 
 HARNESS = os.environ.get("ROOM_HARNESS", "build/tests/room_harness")
 GST = os.environ.get("GST_LAUNCH", "gst-launch-1.0")
 LCORES = "0@0,1@1"
 RATE_OUT = 16000   # what the receivers convert everything to for the analysis
-SECONDS = 4.0
+SECONDS = 6.0
 
 # name, rtpmap, pt, tone Hz, GStreamer raw rate, encoder, payloader, depayloader, decoder, encoding-name, clock
 PARTS = [
@@ -44,41 +45,6 @@ PARTS = [
     ("p4", "opus/48000/2", 96, 1100, 48000, "opusenc", "rtpopuspay", "rtpopusdepay", "opusdec", "OPUS", 48000),
     ("p5", "PCMU/8000", 0, 1300, 8000, "mulawenc", "rtppcmupay", "rtppcmudepay", "mulawdec", "PCMU", 8000),
 ]
-
-
-class Harness:
-    def __init__(self):
-        self.err = tempfile.NamedTemporaryFile(prefix="room-", suffix=".log", delete=False)
-        self.p = subprocess.Popen([HARNESS, "--lcores", LCORES], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  stderr=self.err, text=True, bufsize=1)
-        line = self.p.stdout.readline().strip()
-        if line != "READY":
-            raise RuntimeError(f"room_harness did not start: {line!r} {self.stderr()}")
-
-    def stderr(self):
-        with open(self.err.name, errors="replace") as f:
-            return f.read()
-
-    def __call__(self, *words):
-        self.p.stdin.write(" ".join(map(str, words)) + "\n")
-        self.p.stdin.flush()
-        return json.loads(self.p.stdout.readline())
-
-    def close(self):
-        self.p.stdin.write("quit\n")
-        self.p.stdin.flush()
-        try:
-            self.p.wait(30)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait()
-        text = self.stderr()
-        os.unlink(self.err.name)
-        check(self.p.returncode == 0, f"room_harness exited {self.p.returncode}")
-        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
-            if marker in text:
-                at = text.index(marker)
-                check(False, f"sanitizer report:\n{text[max(0, at - 200):at + 3000]}")
 
 
 def free_udp_port():
@@ -174,21 +140,18 @@ def shared_phase(ports, seconds=3.0):
     for idx in (0, 4):
         so = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         so.bind(("127.0.0.1", ports[idx][1]))
-        so.settimeout(0.2)
         socks[PARTS[idx][0]] = so
     tx = [sender(PARTS[k], ports[k][0], seconds) for k in (1, 2, 3)]
     got = {n: [] for n in socks}
+    by_sock = {so: n for n, so in socks.items()}
     end = time.time() + seconds + 2.0
     while time.time() < end:
-        for n, so in socks.items():
-            try:
-                while True:
-                    d = so.recv(2048)
-                    if len(d) > 12:
-                        seq, ts, ssrc = struct.unpack("!HII", d[2:12])
-                        got[n].append((ssrc, seq, ts, d[12:]))
-            except (socket.timeout, BlockingIOError):
-                pass
+        ready, _, _ = select.select(list(by_sock), [], [], 0.1)
+        for so in ready:
+            d = so.recv(2048)
+            if len(d) > 12:
+                seq, ts, ssrc = struct.unpack("!HII", d[2:12])
+                got[by_sock[so]].append((ssrc, seq, ts, d[12:]))
     for p in tx:
         try:
             p.wait(10)
@@ -226,7 +189,7 @@ def main():
     if r.returncode:
         print("SKIP: gst-launch-1.0 not available")
         sys.exit(77)
-    h = Harness()
+    h = LineHarness(HARNESS, "--lcores", LCORES)
     try:
         rm = h("room", "care", 16000, 5, 0)
         check(rm.get("rc") == 0, f"room created ({rm})")
@@ -254,7 +217,7 @@ def main():
             check(s[i] < NOT_HEARD, f"N-1: {part[0]} does not hear its own {part[3]} Hz ({s[i]:.4f})")
         for part in PARTS:
             st = h("stats", part[0])
-            check(st.get("rc") == 0 and st["received"] > 100 and st["lost"] == 0 and st["sent"] > 100,
+            check(st.get("rc") == 0 and st["received"] > 100 and st["lost"] <= st["received"] // 20 and st["sent"] > 100,
                   f"{part[0]}: received {st.get('received')}, lost {st.get('lost')}, sent {st.get('sent')}, "
                   f"frames in {st.get('frames_in')}, absent {st.get('frames_absent')}, "
                   f"concealed {st.get('concealed_ms')} ms")
@@ -269,7 +232,7 @@ def main():
         check(h("set", "p3", 0, 0, -12).get("rc") == 0, "p3 at -12 dB")
         check(h("whisper", "p4", "p5").get("rc") == 0, "p4 whispers to p5")
         check(h("whisper", "p4", "nobody").get("rc") == -22, "a whisper to an unknown participant is refused")
-        pcm = run_phase(h, ports, 3.0)
+        pcm = run_phase(h, ports, 4.0)
         for part in PARTS:
             st = h("stats", part[0])
             print(f"     phase 2 {part[0]}: received {st.get('received')}, lost {st.get('lost')}, sent "
