@@ -26,7 +26,7 @@
  *   lcores                    per worker lcore: rx_packets
  *   destroy NAME              dp_call_destroy
  *   quit                      stop (also at end of input), exit 0
- * Prints "READY" first, once the workers run.
+ * Prints "READY" first, once the workers run (harness_main.h).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,6 +37,7 @@
 #include <rte_lcore.h>
 
 #include "dp.h"
+#include "harness_main.h"
 
 #define MAX_CALLS 64
 #define MAX_LC 128
@@ -257,47 +258,14 @@ static int command(char *line)
 	return 0;
 }
 
-int main(int argc, char **argv)
+static void cleanup(void)
 {
-	struct dp_eal_conf eal = { .memory_mb = 256, .hugepages = DP_HUGE_AUTO };
-	struct dp_media_conf mc;
-	int transcode_workers = 0;
-	char line[512];
-
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--lcores") && i + 1 < argc) {
-			snprintf(eal.lcores, sizeof(eal.lcores), "%s", argv[++i]);
-		} else if (!strcmp(argv[i], "--eal") && i + 1 < argc) {
-			snprintf(eal.extra_args, sizeof(eal.extra_args), "%s", argv[++i]);
-		} else if (!strcmp(argv[i], "--transcode-workers") && i + 1 < argc) {
-			transcode_workers = atoi(argv[++i]);
-		} else {
-			fprintf(stderr, "usage: place_harness [--lcores LIST] [--eal ARGS] [--transcode-workers N]\n");
-			return 2;
-		}
-	}
-	dp_log_setup(DP_LOG_WARNING, DP_LOG_STDERR, "place_harness", "daemon", 10, 5000);
-	dp_log_capture_rte();
-	if (dp_eal_start(&eal, "place_harness"))
-		return 69;
-	dp_media_conf_defaults(&mc);
-	mc.transcode_workers = (uint32_t)transcode_workers;
-	if (dp_media_start(&mc) || dp_workers_start() <= 0) {
-		fprintf(stderr, "place_harness: no worker lcore (need at least 2 lcores)\n");
-		return 70;
-	}
-	printf("READY\n");
-	fflush(stdout);
-	while (fgets(line, sizeof(line), stdin)) {
-		int q = command(line);
-
-		fflush(stdout);
-		if (q)
-			break;
-	}
 	for (int i = 0; i < MAX_CALLS; i++)
 		if (calls[i].c)
 			destroy(&calls[i]);
-	dp_eal_stop();
-	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	return harness_main(argc, argv, "place_harness", true, command, cleanup);
 }

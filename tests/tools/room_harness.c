@@ -23,7 +23,7 @@
  *   events ROOM                      talker events so far: {"events": [[P, start], ...]}
  *   leave P                          {"rc"}
  *   quit                             stop (also at end of input), exit 0
- * Prints "READY" first, once the workers run.
+ * Prints "READY" first, once the workers run (harness_main.h).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "mx.h"
+#include "harness_main.h"
 
 #define MAX_ROOMS 4
 #define MAX_PARTS 32
@@ -223,40 +224,8 @@ static int command(char *line)
 	return 0;
 }
 
-int main(int argc, char **argv)
+static void cleanup(void)
 {
-	struct dp_eal_conf eal = { .memory_mb = 256, .hugepages = DP_HUGE_AUTO };
-	struct dp_media_conf mc;
-	char line[1024];
-
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--lcores") && i + 1 < argc) {
-			snprintf(eal.lcores, sizeof(eal.lcores), "%s", argv[++i]);
-		} else if (!strcmp(argv[i], "--eal") && i + 1 < argc) {
-			snprintf(eal.extra_args, sizeof(eal.extra_args), "%s", argv[++i]);
-		} else {
-			fprintf(stderr, "usage: room_harness [--lcores LIST] [--eal ARGS]\n");
-			return 2;
-		}
-	}
-	dp_log_setup(DP_LOG_WARNING, DP_LOG_STDERR, "room_harness", "daemon", 10, 5000);
-	dp_log_capture_rte();
-	if (dp_eal_start(&eal, "room_harness"))
-		return 69;
-	dp_media_conf_defaults(&mc);
-	if (dp_media_start(&mc) || dp_workers_start() <= 0) {
-		fprintf(stderr, "room_harness: no worker lcore (need at least 2 lcores)\n");
-		return 70;
-	}
-	printf("READY\n");
-	fflush(stdout);
-	while (fgets(line, sizeof(line), stdin)) {
-		int q = command(line);
-
-		fflush(stdout);
-		if (q)
-			break;
-	}
 	for (int i = 0; i < MAX_ROOMS; i++)
 		if (rooms[i].r)
 			mx_room_destroy(rooms[i].r); /* unhooks every leg, stops the ticker */
@@ -266,6 +235,9 @@ int main(int argc, char **argv)
 	for (int i = 0; i < MAX_ROOMS; i++)
 		if (rooms[i].home)
 			dp_call_destroy(rooms[i].home);
-	dp_eal_stop();
-	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	return harness_main(argc, argv, "room_harness", false, command, cleanup);
 }
