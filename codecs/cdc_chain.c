@@ -21,11 +21,6 @@ struct cdc_chain {
 	int nout;
 };
 
-static bool opus_rate(uint32_t r)
-{
-	return r == 8000 || r == 12000 || r == 16000 || r == 24000 || r == 48000;
-}
-
 static bool conf_ok(const struct cdc_chain_conf *c)
 {
 	bool in_te = c->in_te_pt >= 0, out_te = c->out_te_pt >= 0;
@@ -62,7 +57,7 @@ static bool on_busy(void *ctx)
 
 uint32_t cdc_chain_enc_rate(const struct cdc_chain_conf *c)
 {
-	if (c->out.codec == CDC_OPUS && c->in.codec != CDC_OPUS && opus_rate(c->in.sample_rate))
+	if (c->out.codec == CDC_OPUS && c->in.codec != CDC_OPUS && cdc_opus_rate(c->in.sample_rate))
 		return c->in.sample_rate;
 	return c->out.sample_rate;
 }

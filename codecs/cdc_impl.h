@@ -35,6 +35,12 @@ struct cdc_enc {
 	OpusRepacketizer *rp;
 };
 
+/* The rates libopus runs at (and so resamples to and from itself). */
+static inline bool cdc_opus_rate(uint32_t r)
+{
+	return r == 8000 || r == 12000 || r == 16000 || r == 24000 || r == 48000;
+}
+
 /* Per-codec set-up: fill the function pointers and state. Return 0 or -errno. */
 int cdc_g711_dec_init(struct cdc_dec *d);
 int cdc_g711_enc_init(struct cdc_enc *e);

@@ -10,11 +10,6 @@
 
 #define OPUS_MAX_MS 120
 
-static bool opus_rate_ok(uint32_t r)
-{
-	return r == 8000 || r == 12000 || r == 16000 || r == 24000 || r == 48000;
-}
-
 static int map_err(int rc)
 {
 	return rc == OPUS_BUFFER_TOO_SMALL ? -ENOSPC : -EINVAL;
@@ -57,7 +52,7 @@ int cdc_opus_dec_init(struct cdc_dec *d)
 {
 	int err;
 
-	if (!opus_rate_ok(d->f.sample_rate) || d->f.pcm_channels < 1 || d->f.pcm_channels > 2)
+	if (!cdc_opus_rate(d->f.sample_rate) || d->f.pcm_channels < 1 || d->f.pcm_channels > 2)
 		return -EINVAL;
 	d->opus = opus_decoder_create((opus_int32)d->f.sample_rate, d->f.pcm_channels, &err);
 	if (!d->opus)
@@ -126,7 +121,7 @@ int cdc_opus_enc_init(struct cdc_enc *e)
 	uint32_t bitrate = o->bitrate ? o->bitrate : e->f.opus.maxaveragebitrate;
 	int err;
 
-	if (!opus_rate_ok(e->f.sample_rate) || e->f.pcm_channels < 1 || e->f.pcm_channels > 2 ||
+	if (!cdc_opus_rate(e->f.sample_rate) || e->f.pcm_channels < 1 || e->f.pcm_channels > 2 ||
 	    complexity > 10 || (unsigned)o->app > CDC_OPUS_LOWDELAY || o->packet_loss_pct > 100 ||
 	    (bitrate && (bitrate < 6000 || bitrate > 510000)))
 		return -EINVAL;

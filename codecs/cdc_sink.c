@@ -66,11 +66,6 @@ struct cdc_sink {
 	uint64_t out_packets, dtmf_played;
 };
 
-static bool opus_rate(uint32_t r)
-{
-	return r == 8000 || r == 12000 || r == 16000 || r == 24000 || r == 48000;
-}
-
 static size_t enc_frame_bytes_max(const struct cdc_format *f, uint32_t frame, unsigned ch)
 {
 	switch (f->codec) {
@@ -96,7 +91,7 @@ struct cdc_sink *cdc_sink_create(const struct cdc_sink_conf *c)
 	k->c = *c;
 	ef = c->out;
 	/* Let Opus encode at the rate it is given where it can. */
-	if (ef.codec == CDC_OPUS && opus_rate(c->in_rate))
+	if (ef.codec == CDC_OPUS && cdc_opus_rate(c->in_rate))
 		ef.sample_rate = c->in_rate;
 	k->enc_rate = ef.sample_rate;
 	k->ech = ef.pcm_channels;

@@ -65,11 +65,6 @@ struct cdc_src {
 	uint32_t mask_te_ts;        /* its timestamp */
 };
 
-static bool opus_rate(uint32_t r)
-{
-	return r == 8000 || r == 12000 || r == 16000 || r == 24000 || r == 48000;
-}
-
 static bool conf_ok(const struct cdc_src_conf *c)
 {
 	bool in_te = c->in_te_pt >= 0;
@@ -99,7 +94,7 @@ struct cdc_src *cdc_src_create(const struct cdc_src_conf *c, const struct cdc_sr
 	s->o = *o;
 	df = c->in;
 	/* Let Opus do the rate change itself where the consumer's rate allows. */
-	if (df.codec == CDC_OPUS && opus_rate(c->out_rate))
+	if (df.codec == CDC_OPUS && cdc_opus_rate(c->out_rate))
 		df.sample_rate = c->out_rate;
 	s->dec_rate = df.sample_rate;
 	s->dch = df.pcm_channels;
