@@ -171,7 +171,19 @@ static inline void dp_rtp_frame_header(const struct dp_rtp_frame *f, uint8_t h[1
 	dp_rtp_set_ts(h, f->ts);
 	dp_rtp_set_ssrc(h, f->ssrc);
 }
-/* fn(ctx, p, arrival_tsc): arrival_tsc is rte_rdtsc() when p's burst was read. */
+/* fn(ctx, p, arrival_tsc): arrival_tsc is when p arrived, in rte_rdtsc()
+ * units (the TSC is one clock on every lcore). On a kernel-UDP interface
+ * it is the kernel's receive time of the datagram (SO_TIMESTAMPNS, which
+ * the dataplane turns on for the RTP socket of a hooked leg only), mapped
+ * from the real-time clock to the TSC by one clock_gettime + rte_rdtsc
+ * pair per burst: packets that queued in the socket while the worker was
+ * busy keep their real spacing, so a jitter buffer sees the network's
+ * jitter, not the worker's. On an ethdev interface it is the TSC of the
+ * rx burst that brought p. Either way it is never earlier than when the
+ * worker took this hook (a packet that waited in the socket from before
+ * counts as arriving then) nor later than when the worker read p, and the
+ * leg's jitter statistics (dp_leg_stats, its RTCP report blocks) use the
+ * same time. */
 typedef void (*dp_media_hook_fn)(void *ctx, const struct dp_rtp_frame *p, uint64_t arrival_tsc);
 /* Set (fn non-NULL) or clear the hook of leg l. Returns 0 or -errno. The
  * previous ctx is no longer used by the worker once this returns: for that

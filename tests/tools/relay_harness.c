@@ -16,6 +16,10 @@
  *   --transcode-workers: media.transcode_workers; then SIGUSR1 moves the call
  *     to a transcoding worker (dp_call_to_transcode_worker) and prints
  *     "MOVED from=LCORE to=LCORE rc=N"
+ *   --hook record: leg a is terminated (dp_leg_set_hook): the hook records
+ *     each packet's arrival_tsc and the TSC it ran at (up to 256); with
+ *     --stall-ms MS it spins MS ms on the first packet (a stalled worker).
+ *     The JSON then has "hook": both, in us from the first packet's arrival.
  *   OPTS: comma-separated key=value:
  *     remote=IP:PORT   where the leg's peer receives (without it: no source is
  *                      accepted unless sip= or --nat-learning allows it)
@@ -37,7 +41,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <rte_cycles.h>
 #include <rte_lcore.h>
+#include <rte_pause.h>
 
 #include "ctl_addr.h"
 #include "ctl_sdes.h"
@@ -161,6 +167,48 @@ static void print_clock(int n_tickers)
 	printf("], ");
 }
 
+/* --hook record */
+#define MAX_REC 256
+static struct {
+	uint64_t stall_tsc;
+	unsigned n;
+	uint64_t arrival[MAX_REC], ran[MAX_REC];
+} rec;
+
+static void spin_tsc(uint64_t cycles)
+{
+	uint64_t t0 = rte_rdtsc();
+
+	while (rte_rdtsc() - t0 < cycles)
+		rte_pause();
+}
+
+static void rec_hook(void *ctx, const struct dp_rtp_frame *p, uint64_t arrival_tsc)
+{
+	(void)ctx;
+	(void)p;
+	if (rec.n < MAX_REC) {
+		rec.arrival[rec.n] = arrival_tsc;
+		rec.ran[rec.n] = rte_rdtsc();
+	}
+	if (rec.n++ == 0 && rec.stall_tsc)
+		spin_tsc(rec.stall_tsc); /* the worker is stalled: what comes meanwhile waits in the socket */
+}
+
+static void print_rec(void)
+{
+	double us = 1e6 / (double)rte_get_tsc_hz();
+	unsigned n = rec.n < MAX_REC ? rec.n : MAX_REC;
+
+	printf("\"hook\": {\"packets\": %u, \"arrival_us\": [", rec.n);
+	for (unsigned i = 0; i < n; i++)
+		printf("%s%.1f", i ? ", " : "", (double)(int64_t)(rec.arrival[i] - rec.arrival[0]) * us);
+	printf("], \"ran_us\": [");
+	for (unsigned i = 0; i < n; i++)
+		printf("%s%.1f", i ? ", " : "", (double)(int64_t)(rec.ran[i] - rec.arrival[0]) * us);
+	printf("]}, ");
+}
+
 static void print_leg(const char *name, struct dp_leg *l)
 {
 	struct dp_leg_stats st;
@@ -201,6 +249,8 @@ int main(int argc, char **argv)
 	int sig, err, relatch_ms = -1, transcode_workers = 0;
 	bool nat_learning = false;
 	int n_tickers = 0, clock_ms = 20;
+	const char *hook = NULL;
+	double stall_ms = 0;
 	char eth_dev[128] = "", eth_addr[64] = "";
 
 	for (int i = 1; i < argc; i++) {
@@ -212,6 +262,12 @@ int main(int argc, char **argv)
 				return 2;
 		} else if (!strcmp(argv[i], "--clock-ms") && i + 1 < argc) {
 			clock_ms = atoi(argv[++i]);
+		} else if (!strcmp(argv[i], "--hook") && i + 1 < argc) {
+			hook = argv[++i];
+			if (strcmp(hook, "record"))
+				return 2;
+		} else if (!strcmp(argv[i], "--stall-ms") && i + 1 < argc) {
+			stall_ms = atof(argv[++i]);
 		} else if (!strcmp(argv[i], "--nat-learning")) {
 			nat_learning = true;
 		} else if (!strcmp(argv[i], "--transcode-workers") && i + 1 < argc) {
@@ -300,6 +356,9 @@ int main(int argc, char **argv)
 			fprintf(stderr, "relay_harness: ticker: %s\n", strerror(-err));
 			return 71;
 		}
+	rec.stall_tsc = (uint64_t)(stall_ms * 1e-3 * (double)rte_get_tsc_hz());
+	if (hook && !strcmp(hook, "record"))
+		dp_leg_set_hook(leg[0], rec_hook, NULL);
 	dp_workers_synchronize(); /* the peers start on READY: the worker has the legs' settings by then */
 	printf("READY a_rtp=%u a_rtcp=%u b_rtp=%u b_rtcp=%u\n", loc[0].rtp_port, loc[0].rtcp_port,
 	       loc[1].rtp_port, loc[1].rtcp_port);
@@ -313,7 +372,11 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < n_tickers; i++)
 		dp_ticker_remove(tickers[i].t); /* no tick runs after this */
+	if (hook && !strcmp(hook, "record"))
+		dp_leg_set_hook(leg[0], NULL, NULL);
 	printf("{");
+	if (hook && !strcmp(hook, "record"))
+		print_rec();
 	print_clock(n_tickers);
 	print_leg("a", leg[0]);
 	printf(", ");
