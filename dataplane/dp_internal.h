@@ -254,8 +254,8 @@ struct dp_cmd {
 	uint32_t clock_rate;
 	struct sockaddr_storage rtp, rtcp;
 	struct dp_srtp *srtp[4];      /* in: new rx, tx, rtcp rx, rtcp tx; out: the old ones */
-	dp_media_hook_fn hook;
-	void *hook_ctx;
+	dp_media_hook_fn hook;        /* in: the new hook; out: the one it replaced */
+	void *hook_ctx;               /* the same for its ctx */
 	int block_pt, block_replace;
 	uint8_t ev_pt, ev_event, ev_volume;
 	uint32_t ev_duration;
@@ -264,7 +264,7 @@ struct dp_cmd {
 				       * DP_CMD_DETACH: keep the peer when it is in this call (a move) */
 	int result;                   /* out */
 	void (*retire)(struct dp_cmd *c);
-	void (*release)(void *ctx);   /* for retire: what to call on a removed ticker's ctx */
+	void (*release)(void *ctx);   /* for retire: what to call on a removed ticker's or replaced hook's ctx */
 	/* dp_worker.c's bookkeeping */
 	struct dp_worker *w;
 	uint64_t seq, token, posted_tsc;

@@ -483,7 +483,8 @@ void dp_leg_destroy(struct dp_leg *l)
 	if (*pp)
 		*pp = l->next_in_call;
 	/* a hooked leg's caller frees the hook's ctx once this returns
-	 * (dp_media.h): wait for the worker then. */
+	 * (dp_media.h): wait for the worker then. A hook cleared with
+	 * dp_leg_set_hook_deferred needs no wait: its release comes later. */
 	leg_release(l, l->hooked);
 }
 
@@ -702,6 +703,24 @@ int dp_leg_set_hook(struct dp_leg *l, dp_media_hook_fn fn, void *ctx)
 
 	rx_timestamps(l, fn != NULL);
 	return exec(l, &cmd); /* waits: the caller may free the previous ctx next */
+}
+
+/* SET_HOOK's retire (deferred): the worker applied it and a grace period
+ * passed, so nothing calls the hook it replaced any more. */
+static void hook_release(struct dp_cmd *c)
+{
+	if (c->hook && c->release)
+		c->release(c->hook_ctx);
+}
+
+int dp_leg_set_hook_deferred(struct dp_leg *l, dp_media_hook_fn fn, void *ctx, void (*release)(void *ctx))
+{
+	struct dp_cmd cmd = { .op = DP_CMD_SET_HOOK, .hook = fn, .hook_ctx = ctx, .release = release };
+
+	if (release)
+		cmd.retire = hook_release;
+	rx_timestamps(l, fn != NULL);
+	return post(l, &cmd);
 }
 
 int dp_leg_connect(struct dp_leg *a, struct dp_leg *b)

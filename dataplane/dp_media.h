@@ -110,7 +110,9 @@ struct dp_leg *dp_leg_create(struct dp_call *c, const char *iface, unsigned flag
  * sockets, port pair, keys and memory are freed after that and a grace
  * period, by dp_workers_reclaim (dp.h: after later commands, and on
  * mediusd's 1 s timer). A leg with a media hook is the exception: it waits
- * for its worker, so that the hook's ctx may be freed once this returns. */
+ * for its worker, so that the hook's ctx may be freed once this returns
+ * (clear the hook with dp_leg_set_hook_deferred first to destroy it without
+ * waiting). */
 void dp_leg_destroy(struct dp_leg *l);
 
 struct dp_leg_local {
@@ -189,6 +191,28 @@ typedef void (*dp_media_hook_fn)(void *ctx, const struct dp_rtp_frame *p, uint64
  * previous ctx is no longer used by the worker once this returns: for that
  * it waits for the worker to apply it (one loop turn). */
 int dp_leg_set_hook(struct dp_leg *l, dp_media_hook_fn fn, void *ctx);
+/* The same without waiting: returns at once (0 or -errno); the worker
+ * takes the new hook (fn NULL: none) at its next loop turn, before that
+ * turn's packets, and until then may still call the previous one. Once it
+ * can no more (the worker applied this and every worker passed a quiescent
+ * state), release(previous ctx) runs on the control lcore, from
+ * dp_workers_reclaim (dp.h: after later commands, on mediusd's 1 s timer,
+ * at the latest when the workers stop). release may be NULL; it is not
+ * called when the leg had no hook before.
+ *
+ * Ordering: the commands for one call's worker (this, dp_ticker_add,
+ * dp_ticker_remove_deferred, dp_leg_destroy, ...) apply in the order they
+ * were posted, and deferred releases run in that order too, each after
+ * its own command and everything posted before it applied. So a release
+ * attached to the *last* of several deferred commands for one call also
+ * covers the earlier ones: to tear down a graph whose ctx serves a hook and
+ * a ticker of the same call without waiting, clear the hook with release
+ * NULL, then dp_ticker_remove_deferred(ticker, free_ctx) (or the other way
+ * round: remove the ticker with NULL, then clear the hook with free_ctx).
+ * A release on the first of them would run while the other may still use
+ * ctx. A leg whose hook was cleared this way is destroyed without waiting
+ * (dp_leg_destroy). */
+int dp_leg_set_hook_deferred(struct dp_leg *l, dp_media_hook_fn fn, void *ctx, void (*release)(void *ctx));
 
 /* Worker side, on the lcore that serves l's call (from a ticker or a media
  * hook of that call): send n RTP packets, with the header fields the

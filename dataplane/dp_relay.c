@@ -649,9 +649,16 @@ void dp_relay_apply(struct dp_worker *w, struct dp_cmd *c)
 		l->block_replace = c->block_replace;
 		break;
 	case DP_CMD_SET_HOOK:
+	{
+		dp_media_hook_fn fn = l->hook;
+		void *ctx = l->hook_ctx;
+
 		l->hook = c->hook;
 		l->hook_ctx = c->hook_ctx;
 		l->hook_tsc = rte_rdtsc(); /* no packet given to this hook arrived earlier */
+		c->hook = fn; /* for a deferred release (dp_leg_set_hook_deferred) */
+		c->hook_ctx = ctx;
+	}
 		break;
 	case DP_CMD_CONNECT:
 		if (l && l->peer && l->peer->peer == l)

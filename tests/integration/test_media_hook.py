@@ -1,9 +1,18 @@
 """A terminated leg's media hook (dataplane/dp_media.h), through the real
-dataplane in relay_harness (kernel UDP on loopback). Arrival times: the
-hook stalls the worker for 0.5 s on the first packet; the six packets sent
-meanwhile, 40 ms apart, wait in the socket and are read together, yet
-their arrival_tsc keep the spacing they were sent with (the kernel's
-receive time, SO_TIMESTAMPNS), not one read time."""
+dataplane in relay_harness (kernel UDP on loopback):
+
+1. arrival times: the hook stalls the worker for 0.5 s on the first
+   packet; the six packets sent meanwhile, 40 ms apart, wait in the socket
+   and are read together, yet their arrival_tsc keep the spacing they were
+   sent with (the kernel's receive time, SO_TIMESTAMPNS), not one read
+   time;
+2. tearing down without waiting: for 3 s a hook and a ticker sharing one
+   ctx are set up and torn down every 1 ms (every 4th once it ticked) with
+   dp_leg_set_hook_deferred and dp_ticker_remove_deferred (the release on
+   the one posted last) while packets arrive and the hook keeps the worker
+   busy; no hook or tick call may find its ctx released, and every ctx is
+   released. (A harness that released at once instead, as a waiting
+   teardown could, finds thousands of such calls.)"""
 import json
 import os
 import signal
@@ -61,4 +70,20 @@ if h["packets"] == 7:
     check(arr[6] - arr[1] > 150000, f"stall: packets 1-6 spread over {(arr[6] - arr[1]) / 1e3:.1f} ms, not one read time")
     check(all(a <= r + 1 for a, r in zip(arr, ran)), "stall: no packet arrives after the hook ran")
 
+# 2. set-up and teardown without waiting, under load
+p, peer, dst = start("--hook", "churn", "--spin-us", "200")
+t0 = time.monotonic()
+n = 0
+while time.monotonic() - t0 < 3.0:
+    for _ in range(2):
+        peer.sendto(rtp(n), dst)
+        n += 1
+    time.sleep(0.001)
+c = result(p)["churn"]
+print(f"churn: {n} packets sent; {c}")
+check(c["violations"] == 0, f"churn: no hook or tick call found its ctx released ({c['violations']})")
+check(c["generations"] >= 20 and c["released"] == c["generations"],
+      f"churn: every one of {c['generations']} generations released ({c['released']})")
+check(c["hook_calls"] > 100 and c["tick_calls"] > 0,
+      f"churn: the hooks ({c['hook_calls']} calls) and tickers ({c['tick_calls']} ticks) ran meanwhile")
 finish()
