@@ -112,6 +112,7 @@ struct dp_eth_worker;
 struct dp_sock {
 	int fd;
 	bool rtcp;            /* the RTCP port (false for RTP and for rtcp-mux) */
+	bool stamped;         /* worker: a hooked leg's RTP socket: read its kernel receive times */
 	struct dp_leg *leg;
 	struct sockaddr_storage local;
 	struct dp_eth_port *eth;

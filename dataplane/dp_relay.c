@@ -504,7 +504,7 @@ void dp_relay_socket(struct dp_worker *w, struct dp_sock *s)
 	 * reached the socket, not when this worker got round to reading it:
 	 * dp_leg_set_hook turned SO_TIMESTAMPNS on for its RTP socket. Relayed
 	 * legs take none (nor the kernel's work of building them). */
-	bool stamped = s->leg->hook != NULL && !s->rtcp;
+	bool stamped = s->stamped;
 	union rx_cmsg cm[DP_BURST];
 	uint64_t arrival[DP_BURST];
 
@@ -656,6 +656,7 @@ void dp_relay_apply(struct dp_worker *w, struct dp_cmd *c)
 		l->hook = c->hook;
 		l->hook_ctx = c->hook_ctx;
 		l->hook_tsc = rte_rdtsc(); /* no packet given to this hook arrived earlier */
+		l->rtp.stamped = l->hook != NULL && l->rtp.fd >= 0;
 		c->hook = fn; /* for a deferred release (dp_leg_set_hook_deferred) */
 		c->hook_ctx = ctx;
 	}
