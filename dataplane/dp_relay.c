@@ -488,6 +488,32 @@ static uint64_t rx_time(const struct dp_worker *w, const struct dp_leg *l, struc
 	return tsc;
 }
 
+/* The real-time clock (what the kernel stamps packets with, ns) and the
+ * TSC at one instant: the real time read between two TSC readings, their
+ * middle taken. A pair torn by an interrupt or preemption in between would
+ * shift a whole burst's arrival times: a pair wider than 20 us is read
+ * again (twice at most; the narrowest is kept). */
+static uint64_t clock_pair(const struct dp_worker *w, uint64_t *tsc)
+{
+	uint64_t best = UINT64_MAX, rt_ns = 0, limit = w->tsc_hz / 50000u;
+
+	for (int k = 0; k < 3; k++) {
+		struct timespec rt;
+		uint64_t t0 = rte_rdtsc(), t1;
+
+		clock_gettime(CLOCK_REALTIME, &rt);
+		t1 = rte_rdtsc();
+		if (t1 - t0 < best) {
+			best = t1 - t0;
+			*tsc = t0 + (t1 - t0) / 2;
+			rt_ns = (uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec;
+		}
+		if (best <= limit)
+			break;
+	}
+	return rt_ns;
+}
+
 /* Kernel receive times: a control buffer per message. */
 union rx_cmsg {
 	char buf[CMSG_SPACE(sizeof(struct timespec))];
@@ -538,12 +564,8 @@ void dp_relay_socket(struct dp_worker *w, struct dp_sock *s)
 		}
 		rte_pktmbuf_free_bulk(m + n, (unsigned)(DP_BURST - n));
 		if (stamped) { /* one clock pair per burst maps the kernel's times to the TSC */
-			struct timespec rt;
-			uint64_t tsc, rt_ns;
+			uint64_t tsc = 0, rt_ns = clock_pair(w, &tsc);
 
-			clock_gettime(CLOCK_REALTIME, &rt); /* the kernel stamps with the real-time clock */
-			tsc = rte_rdtsc();
-			rt_ns = (uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec;
 			for (int i = 0, j = 0; i < n; i++)
 				if (!(msg[i].msg_hdr.msg_flags & MSG_TRUNC))
 					arrival[j++] = rx_time(w, s->leg, &msg[i].msg_hdr, rt_ns, tsc);
