@@ -197,8 +197,9 @@ int dp_leg_set_hook(struct dp_leg *l, dp_media_hook_fn fn, void *ctx);
  * can no more (the worker applied this and every worker passed a quiescent
  * state), release(previous ctx) runs on the control lcore, from
  * dp_workers_reclaim (dp.h: after later commands, on mediusd's 1 s timer,
- * at the latest when the workers stop). release may be NULL; it is not
- * called when the leg had no hook before.
+ * at the latest when the workers stop: so it may run from inside a later
+ * dp_* call on the control lcore). release may be NULL; it is not called
+ * when the leg had no hook before.
  *
  * Ordering: the commands for one call's worker (this, dp_ticker_add,
  * dp_ticker_remove_deferred, dp_leg_destroy, ...) apply in the order they
