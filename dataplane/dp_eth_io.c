@@ -493,14 +493,14 @@ static void input(struct dp_worker *w, struct dp_eth_wport *wp, struct rte_mbuf 
 		rte_pktmbuf_trim(x, (uint16_t)(rte_pktmbuf_data_len(x) - u[i].len));
 		x->ol_flags = 0;
 		if (nr && s != run_sock) {
-			dp_relay_burst(w, run_sock, run, nr);
+			dp_relay_burst(w, run_sock, run, nr, NULL);
 			nr = 0;
 		}
 		run_sock = s;
 		run[nr++] = x;
 	}
 	if (nr)
-		dp_relay_burst(w, run_sock, run, nr);
+		dp_relay_burst(w, run_sock, run, nr, NULL);
 	for (uint16_t i = 0; i < nh;) { /* handed over in bulk: one enqueue per run to one worker */
 		uint16_t k = 1;
 		unsigned done;

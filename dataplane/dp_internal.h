@@ -113,6 +113,7 @@ struct dp_eth_worker;
 struct dp_sock {
 	int fd;
 	bool rtcp;            /* the RTCP port (false for RTP and for rtcp-mux) */
+	bool stamped;         /* worker: a hooked leg's RTP socket: read its kernel receive times */
 	struct dp_leg *leg;
 	struct sockaddr_storage local;
 	struct dp_eth_port *eth;
@@ -161,11 +162,14 @@ struct dp_leg {
 	struct dp_leg *peer;
 	dp_media_hook_fn hook;
 	void *hook_ctx;
+	uint64_t hook_tsc;          /* worker: when it took the hook (arrival times start there) */
 	int block_pt;               /* -1: none */
 	int block_replace;          /* DP_DTMF_DROP, an event 0-15, or DP_DTMF_RANDOM */
 	uint32_t block_rand_ts, block_rand_event; /* the event a random replacement picked */
 
 	bool refused_logged;        /* control: the first refused source was logged */
+	bool hooked;                /* control: a hook was set last (not cleared); its RTP socket
+				     * has kernel receive timestamps on (SO_TIMESTAMPNS) */
 
 	/* worker */
 	uint32_t gen_ssrc, gen_ts_base; /* headers of hook output sent *to* this leg */
@@ -261,8 +265,8 @@ struct dp_cmd {
 	uint32_t clock_rate;
 	struct sockaddr_storage rtp, rtcp;
 	struct dp_srtp *srtp[4];      /* in: new rx, tx, rtcp rx, rtcp tx; out: the old ones */
-	dp_media_hook_fn hook;
-	void *hook_ctx;
+	dp_media_hook_fn hook;        /* in: the new hook; out: the one it replaced */
+	void *hook_ctx;               /* the same for its ctx */
 	int block_pt, block_replace;
 	uint8_t ev_pt, ev_event, ev_volume;
 	uint32_t ev_duration;
@@ -271,7 +275,7 @@ struct dp_cmd {
 				       * call moves too: ->moving) */
 	int result;                   /* out */
 	void (*retire)(struct dp_cmd *c);
-	void (*release)(void *ctx);   /* for retire: what to call on a removed ticker's ctx */
+	void (*release)(void *ctx);   /* for retire: what to call on a removed ticker's or replaced hook's ctx */
 	/* dp_worker.c's bookkeeping */
 	struct dp_worker *w;
 	uint64_t seq, token, posted_tsc;
@@ -296,6 +300,7 @@ struct dp_worker {
 	struct dp_lcore_stats stats;
 	uint64_t iface_drops[DP_MAX_IFACES][DP_DROP__COUNT]; /* the same, by the leg's interface */
 	uint64_t tsc_hz;
+	uint64_t tsc_per_ns_q32;      /* tsc_hz / 1e9 in 32.32 fixed point: kernel receive times to TSC */
 	struct dp_eth_worker *eth;    /* its queues on ethdev ports (dp_eth.c); NULL: none, sleep in epoll */
 	struct dp_clock clk;          /* the media clock (dp_clock.c) */
 } __rte_cache_aligned;
@@ -334,8 +339,26 @@ void dp_relay_apply(struct dp_worker *w, struct dp_cmd *cmd);
 void dp_relay_socket(struct dp_worker *w, struct dp_sock *s);
 /* Worker side: relay n received UDP payloads (mbuf data = the payload) that
  * arrived at local endpoint s, each from the address in its metadata
- * (dp_mbuf_src). Takes ownership of the mbufs. */
-void dp_relay_burst(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf **m, uint16_t n);
+ * (dp_mbuf_src). Takes ownership of the mbufs. arrival: NULL, or each
+ * packet's receive time (TSC) for a terminated leg's hook and its jitter
+ * statistics (the kernel's, dp_relay_socket); NULL or not, everything else
+ * (source policy, latching, RTCP timing) uses the burst's TSC. */
+void dp_relay_burst(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf **m, uint16_t n,
+		    const uint64_t *arrival);
+/* Worker side: a kernel receive time (CLOCK_REALTIME, ns) in the TSC
+ * domain, mapped through one pair (rt_ns, tsc) read together just after
+ * the packet was read, and kept within [floor, tsc]. */
+static inline uint64_t dp_rt_to_tsc(const struct dp_worker *w, uint64_t kernel_ns, uint64_t rt_ns, uint64_t tsc,
+				    uint64_t floor)
+{
+	uint64_t age_ns = rt_ns > kernel_ns ? rt_ns - kernel_ns : 0; /* a clock step back: now */
+	uint64_t age_tsc = age_ns >= (uint64_t)1 << 34 ? UINT64_MAX /* over 17 s: the floor */
+			   : (uint64_t)(((unsigned __int128)age_ns * w->tsc_per_ns_q32) >> 32);
+
+	if (tsc <= floor)
+		return tsc;
+	return age_tsc > tsc - floor ? floor : tsc - age_tsc;
+}
 /* ethdev interfaces (dp_eth.c): send n UDP payloads from local endpoint s
  * to dst[i], building the Ethernet/IP/UDP headers; takes ownership of the
  * mbufs and returns how many were queued (the rest are counted and freed). */

@@ -357,9 +357,9 @@ void dp_leg_destroy(struct dp_leg *l)
 	if (*pp)
 		*pp = l->next_in_call;
 	/* a hooked leg's caller frees the hook's ctx once this returns
-	 * (dp_media.h): wait for the worker then. l->hook is stable here, as
-	 * dp_leg_set_hook waits for its command. */
-	leg_release(l, l->hook != NULL);
+	 * (dp_media.h): wait for the worker then. A hook cleared with
+	 * dp_leg_set_hook_deferred needs no wait: its release comes later. */
+	leg_release(l, l->hooked);
 }
 
 void dp_leg_local(const struct dp_leg *l, struct dp_leg_local *out)
@@ -557,11 +557,44 @@ int dp_leg_play_event(struct dp_leg *l, uint8_t pt, uint8_t event, uint32_t dura
 	return exec(l, &cmd); /* only the worker knows whether an event still plays (-EBUSY) */
 }
 
+/* A terminated leg's jitter buffer needs when each packet reached the
+ * socket (dp_relay_socket): the kernel stamps its RTP socket's packets
+ * while it has a hook. Relayed legs' sockets stay without. ethdev legs
+ * have no socket: their packets carry the TSC of their rx burst. */
+static void rx_timestamps(struct dp_leg *l, bool on)
+{
+	int v = on;
+
+	if (l->rtp.fd >= 0 && on != l->hooked &&
+	    setsockopt(l->rtp.fd, SOL_SOCKET, SO_TIMESTAMPNS, &v, sizeof(v)) < 0)
+		DP_LOG_RL(DP_LOG_WARNING, "dp", "SO_TIMESTAMPNS on a media socket: %s", strerror(errno));
+	l->hooked = on;
+}
+
 int dp_leg_set_hook(struct dp_leg *l, dp_media_hook_fn fn, void *ctx)
 {
 	struct dp_cmd cmd = { .op = DP_CMD_SET_HOOK, .hook = fn, .hook_ctx = ctx };
 
+	rx_timestamps(l, fn != NULL);
 	return exec(l, &cmd); /* waits: the caller may free the previous ctx next */
+}
+
+/* SET_HOOK's retire (deferred): the worker applied it and a grace period
+ * passed, so nothing calls the hook it replaced any more. */
+static void hook_release(struct dp_cmd *c)
+{
+	if (c->hook && c->release)
+		c->release(c->hook_ctx);
+}
+
+int dp_leg_set_hook_deferred(struct dp_leg *l, dp_media_hook_fn fn, void *ctx, void (*release)(void *ctx))
+{
+	struct dp_cmd cmd = { .op = DP_CMD_SET_HOOK, .hook = fn, .hook_ctx = ctx, .release = release };
+
+	if (release)
+		cmd.retire = hook_release;
+	rx_timestamps(l, fn != NULL);
+	return post(l, &cmd);
 }
 
 int dp_leg_connect(struct dp_leg *a, struct dp_leg *b)

@@ -170,7 +170,9 @@ struct dp_leg *dp_leg_create(struct dp_call *c, const char *iface, unsigned flag
  * sockets, port pair, keys and memory are freed after that and a grace
  * period, by dp_workers_reclaim (dp.h: after later commands, and on
  * mediusd's 1 s timer). A leg with a media hook is the exception: it waits
- * for its worker, so that the hook's ctx may be freed once this returns. */
+ * for its worker, so that the hook's ctx may be freed once this returns
+ * (clear the hook with dp_leg_set_hook_deferred first to destroy it without
+ * waiting). */
 void dp_leg_destroy(struct dp_leg *l);
 
 struct dp_leg_local {
@@ -231,12 +233,47 @@ static inline void dp_rtp_frame_header(const struct dp_rtp_frame *f, uint8_t h[1
 	dp_rtp_set_ts(h, f->ts);
 	dp_rtp_set_ssrc(h, f->ssrc);
 }
-/* fn(ctx, p, arrival_tsc): arrival_tsc is rte_rdtsc() when p's burst was read. */
+/* fn(ctx, p, arrival_tsc): arrival_tsc is when p arrived, in rte_rdtsc()
+ * units (the TSC is one clock on every lcore). On a kernel-UDP interface
+ * it is the kernel's receive time of the datagram (SO_TIMESTAMPNS, which
+ * the dataplane turns on for the RTP socket of a hooked leg only), mapped
+ * from the real-time clock to the TSC by one clock_gettime + rte_rdtsc
+ * pair per burst: packets that queued in the socket while the worker was
+ * busy keep their real spacing, so a jitter buffer sees the network's
+ * jitter, not the worker's. On an ethdev interface it is the TSC of the
+ * rx burst that brought p. Either way it is never earlier than when the
+ * worker took this hook (a packet that waited in the socket from before
+ * counts as arriving then) nor later than when the worker read p, and the
+ * leg's jitter statistics (dp_leg_stats, its RTCP report blocks) use the
+ * same time. */
 typedef void (*dp_media_hook_fn)(void *ctx, const struct dp_rtp_frame *p, uint64_t arrival_tsc);
 /* Set (fn non-NULL) or clear the hook of leg l. Returns 0 or -errno. The
  * previous ctx is no longer used by the worker once this returns: for that
  * it waits for the worker to apply it (one loop turn). */
 int dp_leg_set_hook(struct dp_leg *l, dp_media_hook_fn fn, void *ctx);
+/* The same without waiting: returns at once (0 or -errno); the worker
+ * takes the new hook (fn NULL: none) at its next loop turn, before that
+ * turn's packets, and until then may still call the previous one. Once it
+ * can no more (the worker applied this and every worker passed a quiescent
+ * state), release(previous ctx) runs on the control lcore, from
+ * dp_workers_reclaim (dp.h: after later commands, on mediusd's 1 s timer,
+ * at the latest when the workers stop: so it may run from inside a later
+ * dp_* call on the control lcore). release may be NULL; it is not called
+ * when the leg had no hook before.
+ *
+ * Ordering: the commands for one call's worker (this, dp_ticker_add,
+ * dp_ticker_remove_deferred, dp_leg_destroy, ...) apply in the order they
+ * were posted, and deferred releases run in that order too, each after
+ * its own command and everything posted before it applied. So a release
+ * attached to the *last* of several deferred commands for one call also
+ * covers the earlier ones: to tear down a graph whose ctx serves a hook and
+ * a ticker of the same call without waiting, clear the hook with release
+ * NULL, then dp_ticker_remove_deferred(ticker, free_ctx) (or the other way
+ * round: remove the ticker with NULL, then clear the hook with free_ctx).
+ * A release on the first of them would run while the other may still use
+ * ctx. A leg whose hook was cleared this way is destroyed without waiting
+ * (dp_leg_destroy). */
+int dp_leg_set_hook_deferred(struct dp_leg *l, dp_media_hook_fn fn, void *ctx, void (*release)(void *ctx));
 
 /* Worker side, on the lcore that serves l's call (from a ticker or a media
  * hook of that call): send n RTP packets, with the header fields the

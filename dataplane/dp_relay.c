@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <rte_cycles.h>
 #include <rte_errno.h>
@@ -180,7 +181,8 @@ static void rewrite(struct dp_worker *w, struct dp_leg *out, uint8_t *p, const s
 	dp_rtp_set_ts(p, rw->last_ts);
 }
 
-/* Hand valid RTP packet p (header r) of terminated leg a to its hook. */
+/* Hand valid RTP packet p (header r) of terminated leg a to its hook; now:
+ * when it arrived. */
 static void run_hook(struct dp_leg *a, const uint8_t *p, const struct dp_rtp *r, uint64_t now)
 {
 	struct dp_rtp_frame in = {
@@ -303,10 +305,12 @@ static void unprotect(struct dp_worker *w, struct dp_leg *a, bool rtcp, struct r
 
 /* Stage 3, in arrival order: parse, latch, account; a terminated leg's
  * media goes to its hook. *moved: an earlier packet of this burst moved
- * the latch, so stage 1's verdict is decided again. True when the packet
+ * the latch, so stage 1's verdict is decided again. arrival: when the
+ * packet arrived (the kernel's receive time on a hooked kernel-UDP leg,
+ * else now), for the jitter statistics and the hook. True when the packet
  * goes on to the peer. */
 static bool rx_accept(struct dp_worker *w, struct dp_sock *s, struct rx_pkt *x, const struct dp_addr *src,
-		   uint64_t now, bool *moved, struct dp_tx_batch *tx_rtcp)
+		   uint64_t now, uint64_t arrival, bool *moved, struct dp_tx_batch *tx_rtcp)
 {
 	struct dp_leg *a = s->leg, *b = a->peer;
 	bool mux = a->flags & DP_LEG_RTCP_MUX;
@@ -344,11 +348,11 @@ static bool rx_accept(struct dp_worker *w, struct dp_sock *s, struct rx_pkt *x, 
 	} else {
 		a->stats.rtp_packets++;
 		a->stats.rtp_bytes += x->r.payload_len;
-		rx_stats(w, a, &x->r, now);
+		rx_stats(w, a, &x->r, arrival);
 	}
 	if (a->hook) { /* terminated: consumed here */
 		if (!x->rtcp) {
-			run_hook(a, x->p, &x->r, now);
+			run_hook(a, x->p, &x->r, arrival);
 			if (now - a->rtcp_gen_tsc >= (uint64_t)dp_rtcp_interval_ms * w->tsc_hz / 1000u)
 				dp_rtcp_generate(w, a, now, tx_rtcp);
 		}
@@ -409,7 +413,8 @@ static void tx_queue_fwd(struct dp_worker *w, struct dp_leg *b, struct rte_mbuf 
 	x->queued = true;
 }
 
-void dp_relay_burst(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf **m, uint16_t n)
+void dp_relay_burst(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf **m, uint16_t n,
+		    const uint64_t *arrival)
 {
 	const struct dp_addr *src[DP_BURST];
 	struct dp_tx_batch tx_rtp, tx_rtcp; /* 4.6 KB each: dp_tx_init sets only what is read */
@@ -433,7 +438,7 @@ void dp_relay_burst(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf **m,
 	if (a->srtcp_rx)
 		unprotect(w, a, true, m, x, n);
 	for (uint16_t i = 0; i < n; i++) /* 3: parse, latch, account, hooks */
-		if (x[i].ok && rx_accept(w, s, &x[i], src[i], now, &moved, &tx_rtcp))
+		if (x[i].ok && rx_accept(w, s, &x[i], src[i], now, arrival ? arrival[i] : now, &moved, &tx_rtcp))
 			fwd[nf++] = i;
 	b = a->peer;
 	if (nf && b->inj_active) { /* an event rides on this stream: one packet at a time */
@@ -466,12 +471,68 @@ void dp_relay_burst(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf **m,
 	dp_tx_flush(w, &tx_rtcp);
 }
 
+/* The kernel's receive time of msg (SO_TIMESTAMPNS), as the TSC when it
+ * arrived; the burst's read time (tsc) without one (the option was only
+ * just turned on). */
+static uint64_t rx_time(const struct dp_worker *w, const struct dp_leg *l, struct msghdr *msg, uint64_t rt_ns,
+			uint64_t tsc)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+			struct timespec ts;
+
+			memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+			return dp_rt_to_tsc(w, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec, rt_ns, tsc,
+					    l->hook_tsc);
+		}
+	return tsc;
+}
+
+/* The real-time clock (what the kernel stamps packets with, ns) and the
+ * TSC at one instant: the real time read between two TSC readings, their
+ * middle taken. A pair torn by an interrupt or preemption in between would
+ * shift a whole burst's arrival times: a pair wider than 20 us is read
+ * again (twice at most; the narrowest is kept). */
+static uint64_t clock_pair(const struct dp_worker *w, uint64_t *tsc)
+{
+	uint64_t best = UINT64_MAX, rt_ns = 0, limit = w->tsc_hz / 50000u;
+
+	for (int k = 0; k < 3; k++) {
+		struct timespec rt;
+		uint64_t t0 = rte_rdtsc(), t1;
+
+		clock_gettime(CLOCK_REALTIME, &rt);
+		t1 = rte_rdtsc();
+		if (t1 - t0 < best) {
+			best = t1 - t0;
+			*tsc = t0 + (t1 - t0) / 2;
+			rt_ns = (uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec;
+		}
+		if (best <= limit)
+			break;
+	}
+	return rt_ns;
+}
+
+/* Kernel receive times: a control buffer per message. */
+union rx_cmsg {
+	char buf[CMSG_SPACE(sizeof(struct timespec))];
+	struct cmsghdr align;
+};
+
 void dp_relay_socket(struct dp_worker *w, struct dp_sock *s)
 {
 	struct rte_mbuf *m[DP_BURST], *ok[DP_BURST];
 	struct mmsghdr msg[DP_BURST];
 	struct iovec iov[DP_BURST];
 	struct sockaddr_storage src[DP_BURST];
+	/* A terminated leg's hook (its jitter buffer) needs when each packet
+	 * reached the socket, not when this worker got round to reading it:
+	 * dp_leg_set_hook turned SO_TIMESTAMPNS on for its RTP socket. Relayed
+	 * legs take none (nor the kernel's work of building them). */
+	bool stamped = s->stamped;
+	union rx_cmsg cm[DP_BURST];
+	uint64_t arrival[DP_BURST];
 
 	for (int round = 0; round < 8; round++) { /* then let other sockets have a turn */
 		uint16_t k = 0;
@@ -491,12 +552,24 @@ void dp_relay_socket(struct dp_worker *w, struct dp_sock *s)
 			msg[i].msg_hdr.msg_name = &src[i];
 			msg[i].msg_hdr.msg_namelen = sizeof(src[i]);
 		}
+		if (stamped)
+			for (int i = 0; i < DP_BURST; i++) {
+				msg[i].msg_hdr.msg_control = cm[i].buf;
+				msg[i].msg_hdr.msg_controllen = sizeof(cm[i].buf);
+			}
 		n = recvmmsg(s->fd, msg, DP_BURST, MSG_DONTWAIT, NULL);
 		if (n <= 0) {
 			rte_pktmbuf_free_bulk(m, DP_BURST);
 			return;
 		}
 		rte_pktmbuf_free_bulk(m + n, (unsigned)(DP_BURST - n));
+		if (stamped) { /* one clock pair per burst maps the kernel's times to the TSC */
+			uint64_t tsc = 0, rt_ns = clock_pair(w, &tsc);
+
+			for (int i = 0, j = 0; i < n; i++)
+				if (!(msg[i].msg_hdr.msg_flags & MSG_TRUNC))
+					arrival[j++] = rx_time(w, s->leg, &msg[i].msg_hdr, rt_ns, tsc);
+		}
 		for (int i = 0; i < n; i++) {
 			uint32_t len = msg[i].msg_len;
 
@@ -511,7 +584,7 @@ void dp_relay_socket(struct dp_worker *w, struct dp_sock *s)
 			dp_addr_from_sa(dp_mbuf_src(m[i]), &src[i]);
 			ok[k++] = m[i];
 		}
-		dp_relay_burst(w, s, ok, k);
+		dp_relay_burst(w, s, ok, k, stamped ? arrival : NULL);
 		if (n < DP_BURST)
 			return;
 	}
@@ -600,8 +673,17 @@ void dp_relay_apply(struct dp_worker *w, struct dp_cmd *c)
 		l->block_replace = c->block_replace;
 		break;
 	case DP_CMD_SET_HOOK:
+	{
+		dp_media_hook_fn fn = l->hook;
+		void *ctx = l->hook_ctx;
+
 		l->hook = c->hook;
 		l->hook_ctx = c->hook_ctx;
+		l->hook_tsc = rte_rdtsc(); /* no packet given to this hook arrived earlier */
+		l->rtp.stamped = l->hook != NULL && l->rtp.fd >= 0;
+		c->hook = fn; /* for a deferred release (dp_leg_set_hook_deferred) */
+		c->hook_ctx = ctx;
+	}
 		break;
 	case DP_CMD_CONNECT:
 		if (l && l->peer && l->peer->peer == l)

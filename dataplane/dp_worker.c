@@ -397,6 +397,7 @@ int dp_workers_start(void)
 
 		w->lcore = lcore;
 		w->tsc_hz = rte_get_tsc_hz();
+		w->tsc_per_ns_q32 = (uint64_t)(((unsigned __int128)w->tsc_hz << 32) / 1000000000u);
 		w->epfd = epoll_create1(EPOLL_CLOEXEC);
 		w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		w->ackfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

@@ -182,8 +182,8 @@ struct mx_ep_in_conf {
 	bool conceal_on_clock;
 };
 
-/* Control: make the way in of leg (hooking it: its packets stop being
- * relayed) feeding o. NULL with *err = -EINVAL (bad conf), -ENOMEM, or
+/* Control: make the way in of leg (hooking it without waiting: its
+ * packets stop being relayed from the worker's next turn) feeding o. NULL with *err = -EINVAL (bad conf), -ENOMEM, or
  * what dp_leg_set_hook refused. */
 struct mx_ep_in *mx_ep_in_create(struct dp_leg *leg, const struct mx_ep_in_conf *c,
 				 const struct cdc_src_out *o, int *err);
@@ -193,6 +193,11 @@ struct mx_ep_in *mx_ep_in_create(struct dp_leg *leg, const struct mx_ep_in_conf 
 void mx_ep_in_destroy(struct mx_ep_in *e);
 void mx_ep_in_unhook(struct mx_ep_in *e);
 void mx_ep_in_free(struct mx_ep_in *e);
+/* Control: clear the leg's hook without waiting (dp_leg_set_hook_deferred);
+ * fn(ctx), when fn is not NULL, runs on the control lcore once no packet
+ * can reach e any more. Without fn, a later deferred command's release on
+ * the same worker (dp_ticker_remove_deferred) covers it. Returns 0 or -errno. */
+int mx_ep_in_unhook_deferred(struct mx_ep_in *e, void (*fn)(void *ctx), void *ctx);
 /* Worker, once per media-clock tick of the call: play what is due at
  * now_tsc (rte_rdtsc), then conceal what is missing. */
 void mx_ep_in_tick(struct mx_ep_in *e, uint64_t now_tsc);
@@ -381,9 +386,8 @@ int mx_mixer_next_event(struct mx_mixer *m, struct mx_mixer_event *out);
  * encoder that sat out a tick is primed with the last common mix frames
  * (cdc_sink_prime_frames: 40 ms for G.722) before it is used again, so
  * its state fits the receiver's decoder and switching does not click.
- * Control functions never wait for the worker except where they unhook a
- * leg or stop the ticker (a poll, one worker turn); requests reach the
- * worker at its next tick. */
+ * Control functions never wait for the worker; requests reach it at its
+ * next tick. */
 struct mx_room;
 
 struct mx_room_conf {
@@ -398,14 +402,17 @@ struct mx_room_part_conf {
 
 /* Control. NULL with *err = -EINVAL (bad conf) or what the dataplane refused. */
 struct mx_room *mx_room_create(struct dp_call *home, const struct mx_room_conf *c, int *err);
-/* Control: unhook every participant, stop the ticker (waiting), free. */
+/* Control: unhook every participant and stop the ticker without waiting;
+ * the room is freed once the worker let go (a deferred release). */
 void mx_room_destroy(struct mx_room *r);
 /* Control: leg joins (it is hooked: its media stops being relayed).
  * Returns the participant's id (>= 0), or -EXDEV when the leg's call is
  * not on the room's worker, -ENOSPC, -EINVAL (codecs), -ENOMEM, -EBUSY
  * (too many requests in flight). */
 int mx_room_join(struct mx_room *r, struct dp_leg *leg, const struct mx_room_part_conf *pc, int *err);
-/* Control: unhook and leave (freed once the worker let go). 0 or -ENOENT. */
+/* Control: unhook and leave, without waiting (the participant is freed
+ * once its hook is gone and the worker applied the request). 0, -ENOENT
+ * or -EBUSY. */
 int mx_room_leave(struct mx_room *r, int pid);
 /* Control: mute, deaf, gain; whisper (as mx_mixer_set_audience; at most
  * 16 listeners). 0, -ENOENT, -EINVAL or -EBUSY. */
@@ -451,8 +458,10 @@ struct mx_xcode_conf {
  * the dataplane refused. */
 struct mx_xcode *mx_xcode_create(struct dp_leg *in, struct dp_leg *out, const struct mx_xcode_conf *c,
 				 int *err);
-/* Control: stop it (leg in is unhooked, the ticker removed) and free it,
- * with any taps it still holds. Accepts NULL. */
+/* Control: stop it (leg in is unhooked, the ticker removed) without
+ * waiting for the worker; it is freed, with any taps it still holds, once
+ * the worker let go (a deferred release: dp_workers_reclaim). Leg in may
+ * be destroyed at once after this. Accepts NULL. */
 void mx_xcode_destroy(struct mx_xcode *x);
 /* Control: hand the chain ng "play DTMF" / the DTMF mask (cdc.h). */
 int mx_xcode_play_dtmf(struct mx_xcode *x, uint8_t event, uint32_t duration_ms, uint8_t volume);

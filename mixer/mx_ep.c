@@ -35,6 +35,8 @@ struct mx_ep_in {
 	uint64_t tsc_hz, tsc0;
 	bool conceal_on_clock;
 	uint64_t jb_resets;     /* the buffer's restarts seen so far */
+	void (*unhooked)(void *ctx); /* mx_ep_in_unhook_deferred's callback */
+	void *unhooked_ctx;
 	struct mx_tap_slot tap; /* MX_TAP_PCM_IN */
 	uint64_t clock_fills;
 	_Alignas(8) uint8_t jb_mem[];
@@ -152,7 +154,7 @@ struct mx_ep_in *mx_ep_in_create(struct dp_leg *leg, const struct mx_ep_in_conf 
 	e->tsc_hz = rte_get_tsc_hz();
 	e->tsc0 = rte_rdtsc();
 	cdc_src_set_pcm_tap(e->src, on_pcm, e);
-	rc = dp_leg_set_hook(leg, sink, e);
+	rc = dp_leg_set_hook_deferred(leg, sink, e, NULL); /* no hook before: nothing to release */
 	if (rc) {
 		cdc_src_destroy(e->src);
 		free(e);
@@ -169,6 +171,21 @@ void mx_ep_in_unhook(struct mx_ep_in *e)
 {
 	if (e)
 		dp_leg_set_hook(e->leg, NULL, NULL); /* waits: no packet reaches e after this */
+}
+
+static void unhooked(void *ctx)
+{
+	struct mx_ep_in *e = ctx;
+
+	if (e->unhooked)
+		e->unhooked(e->unhooked_ctx);
+}
+
+int mx_ep_in_unhook_deferred(struct mx_ep_in *e, void (*fn)(void *ctx), void *ctx)
+{
+	e->unhooked = fn;
+	e->unhooked_ctx = ctx;
+	return dp_leg_set_hook_deferred(e->leg, NULL, NULL, fn ? unhooked : NULL);
 }
 
 void mx_ep_in_destroy(struct mx_ep_in *e)

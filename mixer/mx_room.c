@@ -79,6 +79,7 @@ struct part {
 	bool active;              /* joined and not left (worker) */
 	uint64_t leave_op;        /* control: the LEAVE request's number, once queued */
 	bool leaving;
+	bool unhooked;            /* control: no packet can reach its way in any more */
 	struct group *g;          /* its shared encoder, or NULL */
 	bool own_fresh;           /* worker: its own encoder encoded the tick before */
 	int16_t *fifo;            /* worker */
@@ -371,13 +372,14 @@ static void part_free(struct mx_room *r, struct part *p)
 	free(p);
 }
 
-/* Free the participants whose LEAVE the worker applied. */
+/* Free the participants that left: their hook is gone and the worker
+ * applied their LEAVE. */
 static void reap(struct mx_room *r)
 {
 	uint64_t done = atomic_load_explicit(&r->done, memory_order_acquire);
 
 	for (unsigned i = 0; i < MX_MIXER_MAX_PARTS; i++)
-		if (r->p[i] && r->p[i]->leaving && r->p[i]->leave_op < done) {
+		if (r->p[i] && r->p[i]->leaving && r->p[i]->unhooked && r->p[i]->leave_op < done) {
 			part_free(r, r->p[i]);
 			r->p[i] = NULL;
 		}
@@ -428,18 +430,26 @@ fail:
 	return NULL;
 }
 
+/* Once no hook and no tick can run: every participant's hook was
+ * cleared before the ticker's removal was posted, on the same worker. */
+static void room_release(void *ctx)
+{
+	struct mx_room *r = ctx;
+
+	for (unsigned i = 0; i < MX_MIXER_MAX_PARTS; i++)
+		part_free(r, r->p[i]);
+	mx_mixer_destroy(r->mix);
+	free(r);
+}
+
 void mx_room_destroy(struct mx_room *r)
 {
 	if (!r)
 		return;
 	for (unsigned i = 0; i < MX_MIXER_MAX_PARTS; i++)
 		if (r->p[i] && !r->p[i]->leaving)
-			mx_ep_in_unhook(r->p[i]->in);
-	dp_ticker_remove(r->ticker); /* waits: no tick runs after this */
-	for (unsigned i = 0; i < MX_MIXER_MAX_PARTS; i++)
-		part_free(r, r->p[i]);
-	mx_mixer_destroy(r->mix);
-	free(r);
+			mx_ep_in_unhook_deferred(r->p[i]->in, NULL, NULL);
+	dp_ticker_remove_deferred(r->ticker, room_release);
 }
 
 int mx_room_join(struct mx_room *r, struct dp_leg *leg, const struct mx_room_part_conf *pc, int *err)
@@ -486,7 +496,7 @@ int mx_room_join(struct mx_room *r, struct dp_leg *leg, const struct mx_room_par
 		goto fail;
 	}
 	if ((e = post(r, &(struct op){ .kind = OP_JOIN, .pid = (int)slot }, NULL))) {
-		mx_ep_in_unhook(p->in);
+		mx_ep_in_unhook(p->in); /* waits: a rare path (too many requests in flight) */
 		r->p[slot] = NULL;
 		goto fail;
 	}
@@ -505,6 +515,14 @@ static struct part *part(struct mx_room *r, int pid)
 	return r->p[pid];
 }
 
+static void part_unhooked(void *ctx)
+{
+	struct part *p = ctx;
+
+	p->unhooked = true;
+	reap(p->r);
+}
+
 int mx_room_leave(struct mx_room *r, int pid)
 {
 	struct part *p = part(r, pid);
@@ -513,13 +531,12 @@ int mx_room_leave(struct mx_room *r, int pid)
 
 	if (!p)
 		return -ENOENT;
-	mx_ep_in_unhook(p->in); /* waits: no packet reaches it after this */
 	e = post(r, &(struct op){ .kind = OP_LEAVE, .pid = pid }, &num);
 	if (e)
-		return e; /* unhooked but still mixed: leave again later */
+		return e; /* -EBUSY: nothing changed, leave again later */
 	p->leave_op = num;
 	p->leaving = true;
-	return 0;
+	return mx_ep_in_unhook_deferred(p->in, part_unhooked, p);
 }
 
 int mx_room_set(struct mx_room *r, int pid, const struct mx_mixer_part_opts *o)

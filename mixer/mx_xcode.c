@@ -73,15 +73,23 @@ fail:
 	return NULL;
 }
 
+/* Once neither the hook nor the ticker can run (the ticker's removal is
+ * posted after the hook's, so its release covers both). */
+static void release(void *ctx)
+{
+	struct mx_xcode *x = ctx;
+
+	mx_ep_in_free(x->in);
+	mx_ep_out_destroy(x->out);
+	free(x);
+}
+
 void mx_xcode_destroy(struct mx_xcode *x)
 {
 	if (!x)
 		return;
-	mx_ep_in_unhook(x->in);      /* no packet reaches the graph after this */
-	dp_ticker_remove(x->ticker); /* no tick runs after this */
-	mx_ep_in_free(x->in);
-	mx_ep_out_destroy(x->out);
-	free(x);
+	mx_ep_in_unhook_deferred(x->in, NULL, NULL);
+	dp_ticker_remove_deferred(x->ticker, release);
 }
 
 int mx_xcode_play_dtmf(struct mx_xcode *x, uint8_t event, uint32_t duration_ms, uint8_t volume)

@@ -46,14 +46,19 @@
  *    streams by default (--srtp-max 10000 adds 10k: ~75 s of set-up and
  *    ~0.75 ms per packet, beyond the 2-minute budget).
  *
- * Usage: perf_relay [--quick] [--srtp-max N] [--only STREAMS [rtp|srtp]]
+ * Usage: perf_relay [--quick] [--srtp-max N] [--only STREAMS [rtp|srtp]] [--only-kernel STREAMS SECS [lone]]
  *   --quick: up to 10k streams, plain RTP only; --only: that one run on
- *   the ring variant, five times (for profiling).
+ *   the ring variant, five times (for profiling); --only-kernel: one
+ *   kernel-UDP run (for callgrind: --toggle-collect=dp_relay_socket);
+ *   lone: one packet at a time, each sent once the last came back, so
+ *   every burst holds one packet and callgrind's count per packet does not
+ *   depend on how the two threads were scheduled.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <sys/resource.h>
 #include <stdlib.h>
@@ -589,12 +594,13 @@ static int udp_sock(uint16_t port, int rcvbuf)
 struct kres {
 	unsigned streams;
 	double sent_pps, recv_pps;
+	uint64_t worker_rx; /* packets the worker read */
 };
 
 /* The main lcore sends (sendmmsg bursts of 32, round robin over the legs)
  * and receives what the worker relays, for `secs`: both ends share one
  * core, so this is a lower bound of what the worker could do. */
-static struct kres run_kernel(unsigned streams, double secs)
+static struct kres run_kernel(unsigned streams, double secs, bool lone)
 {
 	struct kres r = { .streams = streams };
 	struct dp_media_conf mc;
@@ -665,6 +671,16 @@ static struct kres run_kernel(unsigned streams, double secs)
 			dp_rtp_set_seq(pkt[i], (uint16_t)(seq / streams));
 			dp_rtp_set_ssrc(pkt[i], 0x20000u + s);
 		}
+		if (lone) { /* one packet, then wait for it: every burst the worker reads holds one */
+			struct pollfd pf = { .fd = rx, .events = POLLIN };
+
+			seq -= 31;
+			sent += sendmmsg(tx, msg, 1, 0) == 1;
+			if (poll(&pf, 1, 100) == 1 && recvmmsg(rx, rmsg, 32, MSG_DONTWAIT, NULL) > 0)
+				got++;
+			t1 = now_s();
+			continue;
+		}
 		n = sendmmsg(tx, msg, 32, 0);
 		sent += n > 0 ? (uint64_t)n : 0;
 		while ((n = recvmmsg(rx, rmsg, 32, MSG_DONTWAIT, NULL)) > 0)
@@ -680,6 +696,12 @@ static struct kres run_kernel(unsigned streams, double secs)
 	}
 	r.sent_pps = (double)sent / (t1 - t0);
 	r.recv_pps = (double)got / (t1 - t0);
+	{
+		struct dp_lcore_stats ls;
+
+		dp_lcore_get_stats(-1, &ls);
+		r.worker_rx = ls.rx_packets;
+	}
 	for (unsigned i = streams; i-- > 0;)
 		dp_call_destroy(calls[i]);
 	dp_workers_stop();
@@ -710,7 +732,9 @@ int main(int argc, char **argv)
 	struct kres kr[3];
 	unsigned nres = 0;
 	bool quick = false, only_srtp = false;
-	unsigned only = 0;
+	unsigned only = 0, only_kernel = 0;
+	double only_kernel_s = 1.0;
+	bool only_kernel_lone = false;
 	double io, ref1k = 0, t_start = now_s();
 
 	for (int i = 1; i < argc; i++) {
@@ -718,7 +742,12 @@ int main(int argc, char **argv)
 			quick = true;
 		else if (!strcmp(argv[i], "--srtp-max") && i + 1 < argc)
 			srtp_max = (unsigned)atoi(argv[++i]);
-		else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
+		else if (!strcmp(argv[i], "--only-kernel") && i + 2 < argc) {
+			only_kernel = (unsigned)atoi(argv[++i]);
+			only_kernel_s = atof(argv[++i]);
+			if (i + 1 < argc && !strcmp(argv[i + 1], "lone"))
+				only_kernel_lone = ++i > 0;
+		} else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
 			only = (unsigned)atoi(argv[++i]);
 			if (i + 1 < argc && !strcmp(argv[i + 1], "srtp"))
 				only_srtp = ++i > 0;
@@ -755,6 +784,14 @@ int main(int argc, char **argv)
 		memcpy(ring_mac, a.addr_bytes, 6);
 	}
 
+	if (only_kernel) {
+		struct kres k = run_kernel(only_kernel, only_kernel_s, only_kernel_lone);
+
+		printf("kernel UDP, %u streams, %.1f s: sent %.0f pps, relayed %.0f pps; the worker received %llu\n",
+		       only_kernel, only_kernel_s, k.sent_pps, k.recv_pps, (unsigned long long)k.worker_rx);
+		rte_eal_cleanup();
+		return 0;
+	}
 	io = io_ceiling();
 	if (only) {
 		for (int k = 0; k < 5; k++) {
@@ -776,9 +813,9 @@ int main(int argc, char **argv)
 			if (!quick && scales[s] <= srtp_max)
 				res[nres++] = run_relay(v ? "ring" : "null", scales[s], true);
 		}
-	kr[0] = run_kernel(1, 1.0);
-	kr[1] = run_kernel(1000, 1.0);
-	kr[2] = run_kernel(5000, 1.0); /* 10k sockets: 10k streams would pass this host's 20000-fd hard limit */
+	kr[0] = run_kernel(1, 1.0, false);
+	kr[1] = run_kernel(1000, 1.0, false);
+	kr[2] = run_kernel(5000, 1.0, false); /* 10k sockets: 10k streams would pass this host's 20000-fd hard limit */
 
 	printf("\nperf_relay: one worker lcore, %.2f GHz TSC; RTP %u bytes (SRTP %u), frames %u/%u bytes\n",
 	       (double)hz / 1e9, RTP_LEN, RTP_LEN + 10, 42 + RTP_LEN, 42 + RTP_LEN + 10);

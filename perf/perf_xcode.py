@@ -31,7 +31,8 @@ the other CPU.
                other): the fraction of frames that come out exact,
                only in their second half (the first frame after a
                concealment is cross-faded into it), or not at all.
-  3 clock      "after" only: the media clock's lateness (ng statistics,
+  3 clock      "after" (with --clock-builds before,after both builds,
+               alternating): the media clock's lateness (ng statistics,
                "media clock" late p50/p99/max) with 0, 1, 100 and 1,000
                PCMU -> PCMA calls terminated on the worker, media in one
                direction at 50 packets a second each; a fresh mediusd per
@@ -39,7 +40,10 @@ the other CPU.
                bench actually achieved (one socket per call, all of a
                slot's sends in a tight loop), and when up to 100 calls'
                packets left (kernel receive times modulo 20 ms): how far
-               into the tick's work a packet goes out.
+               into the tick's work a packet goes out. With both
+               builds it ends with the jitter buffers' delay side by
+               side (after/before), e.g. to see what a change to the
+               arrival times the jitter buffer is given changes.
 
 Every part prints the worker's CPU and its run-queue wait (the time it
 was runnable but another job had its CPU): read the figures with it.
@@ -49,6 +53,7 @@ Usage:
   python3 perf/perf_xcode.py [--quick] [--before PATH] [--after PATH]
                              [--parts 1,2,3] [--rounds R] [--calls N]
                              [--seconds S] [--clock-sizes 0,1,100,1000]
+                             [--clock-builds after|before,after]
                              [--worker-cpu 0|1]
 
 Environment: MEDIUSD_BEFORE and MEDIUSD (the after build) unless given as
@@ -584,7 +589,7 @@ def fmt_into(v):
 
 
 def clock_round(after, n, seconds, r):
-    """One size on a fresh mediusd: set up, feed, read the clock's figures."""
+    """One size on a fresh mediusd (build `after`): set up, feed, read the clock's figures."""
     after.start()
     try:
         P = after.port
@@ -620,37 +625,38 @@ def clock_round(after, n, seconds, r):
             c.b.close()
     finally:
         after.stop()
-    return dict(n=n, r=r, setup=t_setup, ticks_setup=s0["ticks"], ticks=s1["ticks"], missed=s1["missed"],
+    return dict(b=after.name, n=n, r=r, setup=t_setup, ticks_setup=s0["ticks"], ticks=s1["ticks"], missed=s1["missed"],
                 tickers=s1["tickers"], p50=s1["late p50 us"], p99=s1["late p99 us"], mx=s1["late max us"],
                 rate=sent / wall / n if n else 0, lag=lag, cpu=u["cores"], wait=u["wait"], jb=jb, sent=sent,
                 into=into, sampled=len(sample))
 
 
-def part_clock(after, sizes, seconds, rounds):
-    print(f"== 3. media clock lateness (after only): N PCMU -> PCMA calls, media A -> B at 50 packets/s each, "
-          f"{seconds:g} s, a fresh mediusd per size and round", flush=True)
+def part_clock(blds, sizes, seconds, rounds):
+    print(f"== 3. media clock lateness ({' and '.join(b.name for b in blds)}): N PCMU -> PCMA calls, media A -> B "
+          f"at 50 packets/s each, {seconds:g} s, a fresh mediusd per size, build and round", flush=True)
     rows = []
     retried = 0
     for r in range(rounds):
         for n in (sizes if r % 2 == 0 else sizes[::-1]):
-            for attempt in range(TRIES):
-                row = clock_round(after, n, seconds, r)
-                busy = row["wait"] > BUSY or row["lag"] > LAG_MS
-                print(f"  round {r} calls {n:4d}: tickers {row['tickers']}, ticks {row['ticks']} "
-                      f"({row['ticks_setup']} during set-up), late p50 {row['p50']} p99 {row['p99']} max {row['mx']} "
-                      f"us, missed {row['missed']}; fed {row['rate']:.1f} pps/call (sender lag max {row['lag']:.1f} "
-                      f"ms), worker {row['cpu'] * 100:.1f}% (waited for its CPU {row['wait'] * 100:.1f}%); "
-                      f"jb {row['jb']}; sent into the tick ({row['sampled']} calls): {fmt_into(row['into'])}"
-                      + ("  [box busy: again]" if busy and attempt < TRIES - 1 else ""), flush=True)
-                if not busy:
-                    break
-                retried += attempt < TRIES - 1
-            rows.append(row)
-    print(f"\n{'calls':>5} {'tickers':>7} {'round':>5} {'ticks':>6} {'missed':>6} {'p50 us':>7} {'p99 us':>7} "
+            for b in (blds if r % 2 == 0 else blds[::-1]):
+                for attempt in range(TRIES):
+                    row = clock_round(b, n, seconds, r)
+                    busy = row["wait"] > BUSY or row["lag"] > LAG_MS
+                    print(f"  round {r} {b.name:6} calls {n:4d}: tickers {row['tickers']}, ticks {row['ticks']} "
+                          f"({row['ticks_setup']} during set-up), late p50 {row['p50']} p99 {row['p99']} max {row['mx']} "
+                          f"us, missed {row['missed']}; fed {row['rate']:.1f} pps/call (sender lag max {row['lag']:.1f} "
+                          f"ms), worker {row['cpu'] * 100:.1f}% (waited for its CPU {row['wait'] * 100:.1f}%); "
+                          f"jb {row['jb']}; sent into the tick ({row['sampled']} calls): {fmt_into(row['into'])}"
+                          + ("  [box busy: again]" if busy and attempt < TRIES - 1 else ""), flush=True)
+                    if not busy:
+                        break
+                    retried += attempt < TRIES - 1
+                rows.append(row)
+    print(f"\n{'build':6} {'calls':>5} {'tickers':>7} {'round':>5} {'ticks':>6} {'missed':>6} {'p50 us':>7} {'p99 us':>7} "
           f"{'max us':>7} {'pps/call':>8} {'total pps':>9} {'worker %':>8} {'rq wait %':>9} {'played':>8} {'lost':>6} "
           f"{'late':>5} {'jb ms':>5} {'max':>4}   sent into the tick, us")
-    for x in sorted(rows, key=lambda x: (x["n"], x["r"])):
-        print(f"{x['n']:5d} {x['tickers']:7d} {x['r']:5d} {x['ticks']:6d} {x['missed']:6d} {x['p50']:7d} "
+    for x in sorted(rows, key=lambda x: (x["n"], x["b"], x["r"])):
+        print(f"{x['b']:6} {x['n']:5d} {x['tickers']:7d} {x['r']:5d} {x['ticks']:6d} {x['missed']:6d} {x['p50']:7d} "
               f"{x['p99']:7d} {x['mx']:7d} {x['rate']:8.1f} {x['rate'] * x['n']:9.0f} {x['cpu'] * 100:8.1f} "
               f"{x['wait'] * 100:9.1f} "
               f"{x['jb'].get('played', 0):8d} {x['jb'].get('lost', 0):6d} {x['jb'].get('late', 0):5d} "
@@ -662,6 +668,19 @@ def part_clock(after, sizes, seconds, rounds):
           "each), from the first of the group: how long a packet waits for the graphs before it in the tick; "
           "what the clock adds to a packet is about late + sent into the tick; jb ms: the jitter buffers' delay at "
           "the end, mean over the calls; max: the largest any had)", flush=True)
+    if len(blds) > 1:
+        print("jitter buffers' delay at the end (mean over the calls; max: the largest any had), per round, and "
+              "after/before of the means over the rounds:")
+        for n in sorted({x["n"] for x in rows if x["n"]}):
+            mean = {}
+            for b in blds:
+                xs = [x for x in rows if x["n"] == n and x["b"] == b.name]
+                mean[b.name] = sum(x["jb"].get("delay ms", 0) for x in xs) / max(1, len(xs))
+                print(f"  {n:5d} calls {b.name:6}: delay ms " + ", ".join(
+                    f"{x['jb'].get('delay ms', 0):.1f} (max {x['jb'].get('delay max ms', 0)}, worker waited "
+                    f"{x['wait'] * 100:.0f}%)" for x in xs) + f"; mean {mean[b.name]:.1f}")
+            a, bb = mean[blds[-1].name], mean[blds[0].name]
+            print(f"  {n:5d} calls {blds[-1].name}/{blds[0].name}: {a / bb if bb else float('nan'):.2f}")
     print(f"rounds run again because the box was busy: {retried}\n", flush=True)
 
 
@@ -677,6 +696,7 @@ def main():
     ap.add_argument("--calls", type=int, help="part 1's calls (default 200)")
     ap.add_argument("--seconds", type=float, help="seconds per round in parts 1 and 3")
     ap.add_argument("--clock-sizes", default="0,1,100,1000")
+    ap.add_argument("--clock-builds", default="after", help="part 3's builds: after, or before,after")
     ap.add_argument("--worker-cpu", type=int, default=1,
                     help="the CPU of mediusd's worker lcore (default 1, EAL's default; 0 moves the control lcore to "
                          "CPU 1); the bench runs on another CPU")
@@ -717,7 +737,10 @@ def main():
             before.stop()
             after.stop()
     if 3 in parts:
-        part_clock(after, [int(x) for x in args.clock_sizes.split(",")], seconds, max(1, rounds - 1))
+        blds = [{"before": before, "after": after}[x] for x in args.clock_builds.split(",")]
+        if before in blds and not args.before:
+            ap.error("--clock-builds before: --before PATH or MEDIUSD_BEFORE")
+        part_clock(blds, [int(x) for x in args.clock_sizes.split(",")], seconds, max(1, rounds - 1))
     print(f"total run time {time.perf_counter() - t_all:.0f} s")
 
 

@@ -16,6 +16,18 @@
  *   --transcode-workers: media.transcode_workers; then SIGUSR1 moves the call
  *     to a transcoding worker (dp_call_to_transcode_worker) and prints
  *     "MOVED from=LCORE to=LCORE rc=N"
+ *   --hook record: leg a is terminated (dp_leg_set_hook): the hook records
+ *     each packet's arrival_tsc and the TSC it ran at (up to 256); with
+ *     --stall-ms MS it spins MS ms on the first packet (a stalled worker).
+ *     The JSON then has "hook": both, in us from the first packet's arrival.
+ *   --hook churn: leg a's hook and a ticker on the call are set up and torn
+ *     down again after ~1 ms (every 4th once it ticked) until SIGTERM, never waiting
+ *     (dp_leg_set_hook_deferred, dp_ticker_remove_deferred; the release on
+ *     the one posted last, alternating which), each generation with its own
+ *     ctx; release marks a ctx dead. The hook spins --spin-us US (default
+ *     200) per packet so the worker is busy when the teardown is posted.
+ *     The JSON's "churn" counts generations, releases, hook and tick calls,
+ *     and calls that found their ctx released ("violations": must be 0).
  *   OPTS: comma-separated key=value:
  *     remote=IP:PORT   where the leg's peer receives (without it: no source is
  *                      accepted unless sip= or --nat-learning allows it)
@@ -37,7 +49,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <rte_cycles.h>
 #include <rte_lcore.h>
+#include <rte_pause.h>
+#include <stdatomic.h>
+#include <time.h>
 
 #include "ctl_addr.h"
 #include "ctl_sdes.h"
@@ -161,6 +177,137 @@ static void print_clock(int n_tickers)
 	printf("], ");
 }
 
+/* --hook record */
+#define MAX_REC 256
+static struct {
+	uint64_t stall_tsc;
+	unsigned n;
+	uint64_t arrival[MAX_REC], ran[MAX_REC];
+} rec;
+
+static void spin_tsc(uint64_t cycles)
+{
+	uint64_t t0 = rte_rdtsc();
+
+	while (rte_rdtsc() - t0 < cycles)
+		rte_pause();
+}
+
+static void rec_hook(void *ctx, const struct dp_rtp_frame *p, uint64_t arrival_tsc)
+{
+	(void)ctx;
+	(void)p;
+	if (rec.n < MAX_REC) {
+		rec.arrival[rec.n] = arrival_tsc;
+		rec.ran[rec.n] = rte_rdtsc();
+	}
+	if (rec.n++ == 0 && rec.stall_tsc)
+		spin_tsc(rec.stall_tsc); /* the worker is stalled: what comes meanwhile waits in the socket */
+}
+
+static void print_rec(void)
+{
+	double us = 1e6 / (double)rte_get_tsc_hz();
+	unsigned n = rec.n < MAX_REC ? rec.n : MAX_REC;
+
+	printf("\"hook\": {\"packets\": %u, \"arrival_us\": [", rec.n);
+	for (unsigned i = 0; i < n; i++)
+		printf("%s%.1f", i ? ", " : "", (double)(int64_t)(rec.arrival[i] - rec.arrival[0]) * us);
+	printf("], \"ran_us\": [");
+	for (unsigned i = 0; i < n; i++)
+		printf("%s%.1f", i ? ", " : "", (double)(int64_t)(rec.ran[i] - rec.arrival[0]) * us);
+	printf("]}, ");
+}
+
+/* --hook churn */
+#define CHURN_LIVE 0x4c495645u
+#define CHURN_DEAD 0xdeadu
+struct churn_gen {
+	_Atomic uint32_t magic;
+	_Atomic uint64_t ticks;
+	struct dp_ticker *t;
+	struct churn_gen *next_dead;
+};
+static struct {
+	uint64_t spin_tsc;
+	_Atomic uint64_t hook_calls, tick_calls, violations; /* the worker writes, control reads at the end */
+	uint64_t gens, released;
+	struct churn_gen *dead;
+} churn;
+
+static void churn_hook(void *ctx, const struct dp_rtp_frame *p, uint64_t arrival_tsc)
+{
+	struct churn_gen *g = ctx;
+
+	(void)p;
+	(void)arrival_tsc;
+	if (atomic_load_explicit(&g->magic, memory_order_acquire) != CHURN_LIVE) {
+		atomic_fetch_add_explicit(&churn.violations, 1, memory_order_relaxed);
+		return;
+	}
+	atomic_fetch_add_explicit(&churn.hook_calls, 1, memory_order_relaxed);
+	spin_tsc(churn.spin_tsc);
+	if (atomic_load_explicit(&g->magic, memory_order_acquire) != CHURN_LIVE) /* released while it ran */
+		atomic_fetch_add_explicit(&churn.violations, 1, memory_order_relaxed);
+}
+
+static void churn_tick(void *ctx, uint64_t tick, uint64_t deadline_ns)
+{
+	struct churn_gen *g = ctx;
+
+	(void)tick;
+	(void)deadline_ns;
+	if (atomic_load_explicit(&g->magic, memory_order_acquire) != CHURN_LIVE)
+		atomic_fetch_add_explicit(&churn.violations, 1, memory_order_relaxed);
+	else {
+		atomic_fetch_add_explicit(&churn.tick_calls, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&g->ticks, 1, memory_order_relaxed);
+	}
+}
+
+/* Control lcore, once nothing can call the generation's hook or ticker:
+ * mark it dead (kept, so a late call reads the mark, not freed memory). */
+static void churn_release(void *ctx)
+{
+	struct churn_gen *g = ctx;
+
+	atomic_store_explicit(&g->magic, CHURN_DEAD, memory_order_release);
+	g->next_dead = churn.dead;
+	churn.dead = g;
+	churn.released++;
+}
+
+static struct churn_gen *churn_start(struct dp_call *call, struct dp_leg *a)
+{
+	struct churn_gen *g = calloc(1, sizeof(*g));
+	int err;
+
+	if (!g)
+		return NULL;
+	atomic_store(&g->magic, CHURN_LIVE);
+	g->t = dp_ticker_add(call, churn_tick, g, &err);
+	if (!g->t) {
+		free(g);
+		return NULL;
+	}
+	dp_leg_set_hook_deferred(a, churn_hook, g, NULL); /* the leg had no hook: nothing to release */
+	churn.gens++;
+	return g;
+}
+
+/* Tear generation g down without waiting; the release goes on the command
+ * posted last (dp_media.h), alternating which that is. */
+static void churn_stop(struct churn_gen *g, struct dp_leg *a)
+{
+	if (churn.gens & 1) {
+		dp_leg_set_hook_deferred(a, NULL, NULL, NULL);
+		dp_ticker_remove_deferred(g->t, churn_release);
+	} else {
+		dp_ticker_remove_deferred(g->t, NULL);
+		dp_leg_set_hook_deferred(a, NULL, NULL, churn_release);
+	}
+}
+
 static void print_leg(const char *name, struct dp_leg *l)
 {
 	struct dp_leg_stats st;
@@ -198,9 +345,11 @@ int main(int argc, char **argv)
 	struct dp_leg_local loc[2];
 	struct dp_lcore_stats ls;
 	sigset_t mask;
-	int sig, err, relatch_ms = -1, transcode_workers = 0;
+	int sig = 0, err, relatch_ms = -1, transcode_workers = 0;
 	bool nat_learning = false;
 	int n_tickers = 0, clock_ms = 20;
+	const char *hook = NULL;
+	double stall_ms = 0, spin_us = 200;
 	char eth_dev[128] = "", eth_addr[64] = "";
 
 	for (int i = 1; i < argc; i++) {
@@ -212,6 +361,14 @@ int main(int argc, char **argv)
 				return 2;
 		} else if (!strcmp(argv[i], "--clock-ms") && i + 1 < argc) {
 			clock_ms = atoi(argv[++i]);
+		} else if (!strcmp(argv[i], "--hook") && i + 1 < argc) {
+			hook = argv[++i];
+			if (strcmp(hook, "record") && strcmp(hook, "churn"))
+				return 2;
+		} else if (!strcmp(argv[i], "--stall-ms") && i + 1 < argc) {
+			stall_ms = atof(argv[++i]);
+		} else if (!strcmp(argv[i], "--spin-us") && i + 1 < argc) {
+			spin_us = atof(argv[++i]);
 		} else if (!strcmp(argv[i], "--nat-learning")) {
 			nat_learning = true;
 		} else if (!strcmp(argv[i], "--transcode-workers") && i + 1 < argc) {
@@ -300,11 +457,34 @@ int main(int argc, char **argv)
 			fprintf(stderr, "relay_harness: ticker: %s\n", strerror(-err));
 			return 71;
 		}
+	rec.stall_tsc = (uint64_t)(stall_ms * 1e-3 * (double)rte_get_tsc_hz());
+	churn.spin_tsc = (uint64_t)(spin_us * 1e-6 * (double)rte_get_tsc_hz());
+	if (hook && !strcmp(hook, "record"))
+		dp_leg_set_hook(leg[0], rec_hook, NULL);
 	dp_workers_synchronize(); /* the peers start on READY: the worker has the legs' settings by then */
 	printf("READY a_rtp=%u a_rtcp=%u b_rtp=%u b_rtcp=%u\n", loc[0].rtp_port, loc[0].rtcp_port,
 	       loc[1].rtp_port, loc[1].rtcp_port);
 	fflush(stdout);
-	while (sigwait(&mask, &sig) == 0 && sig == SIGUSR1) {
+	if (hook && !strcmp(hook, "churn")) {
+		struct timespec ms = { 0, 1000000 };
+		struct churn_gen *g = churn_start(call, leg[0]);
+		int waited = 0;
+
+		/* every 4th generation lives until it ticked (at most 200 ms) */
+		while (g && sigtimedwait(&mask, NULL, &ms) < 0) {
+			if (churn.gens % 4 == 0 && !atomic_load(&g->ticks) && ++waited < 200)
+				continue;
+			waited = 0;
+			churn_stop(g, leg[0]);
+			g = churn_start(call, leg[0]);
+		}
+		if (g)
+			churn_stop(g, leg[0]);
+		dp_workers_synchronize(); /* every teardown applied, and a grace period */
+		dp_workers_reclaim();
+		sig = SIGTERM;
+	}
+	while (sig != SIGTERM && sig != SIGINT && sigwait(&mask, &sig) == 0 && sig == SIGUSR1) {
 		unsigned from = dp_call_lcore(call);
 
 		err = dp_call_to_transcode_worker(call);
@@ -313,7 +493,17 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < n_tickers; i++)
 		dp_ticker_remove(tickers[i].t); /* no tick runs after this */
+	if (hook && !strcmp(hook, "record"))
+		dp_leg_set_hook(leg[0], NULL, NULL);
 	printf("{");
+	if (hook && !strcmp(hook, "record"))
+		print_rec();
+	if (hook && !strcmp(hook, "churn"))
+		printf("\"churn\": {\"generations\": %llu, \"released\": %llu, \"hook_calls\": %llu, "
+		       "\"tick_calls\": %llu, \"violations\": %llu}, ",
+		       (unsigned long long)churn.gens, (unsigned long long)churn.released,
+		       (unsigned long long)atomic_load(&churn.hook_calls), (unsigned long long)atomic_load(&churn.tick_calls),
+		       (unsigned long long)atomic_load(&churn.violations));
 	print_clock(n_tickers);
 	print_leg("a", leg[0]);
 	printf(", ");
