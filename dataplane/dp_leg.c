@@ -15,7 +15,7 @@
 
 uint32_t dp_relatch_ms = 3000;
 uint32_t dp_rtcp_interval_ms = 5000;
-extern uint32_t dp_clock_ms; /* dp_clock.c */
+extern uint32_t dp_clock_ms, dp_clock_slice_us; /* dp_clock.c */
 static uint32_t g_transcode_workers; /* the last ones of the worker list; see relay_workers() */
 uint32_t dp_media_mbufs = 8191;
 
@@ -47,6 +47,7 @@ void dp_media_conf_defaults(struct dp_media_conf *c)
 	c->mbufs = 8191;
 	c->rtcp_interval_ms = 5000;
 	c->clock_ms = 20;
+	c->tick_slice_us = DP_CLOCK_SLICE_US;
 }
 
 static int parse_ip(const char *s, struct sockaddr_storage *ss)
@@ -114,6 +115,7 @@ int dp_media_start(const struct dp_media_conf *c)
 	dp_relatch_ms = c->relatch_ms;
 	dp_rtcp_interval_ms = c->rtcp_interval_ms;
 	dp_clock_ms = c->clock_ms == 10 ? 10 : 20;
+	dp_clock_slice_us = c->tick_slice_us;
 	g_transcode_workers = c->transcode_workers;
 	if (g_transcode_workers && g_transcode_workers >= dp_worker_count())
 		dp_log(DP_LOG_WARNING, "dp", "media.transcode_workers = %u, but there are %u worker(s): %s",
