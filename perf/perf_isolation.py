@@ -12,10 +12,12 @@ in the same process (these machines are noisy: compare the ratio):
              media.transcode_workers = 1): the transcoded calls move off
              the relay worker when answered
 
-With --before PATH (or MEDIUSD_BEFORE), a third set-up runs first:
+and, first, the shared set-up twice more:
 
-  shared/before   the shared set-up with the mediusd at PATH (e.g. a build
-                  from before the media clock's ticks ran in slices)
+  shared/whole    media.tick_slice_us = 0: each media clock tick runs in one
+                  piece, the relayed probe waiting behind it
+  shared/before   (with --before PATH, or MEDIUSD_BEFORE) the mediusd at
+                  PATH, e.g. a build from before ticks ran in slices
 
 Prints the probe's relay latency (p50, p90, p99, max) for each, with the
 transcoding load off (baseline) and on, and the on/off ratios. Usage:
@@ -133,13 +135,14 @@ def main():
     args = ap.parse_args()
     rows = []
     after = medius_test.MEDIUSD
-    setups = [("shared", "0@0,1@1", 0, after), ("isolated", "0@0,1@1,2@0", 1, after)]
+    setups = [("shared/whole", "0@0,1@1", 0, after, ["--set", "media.tick_slice_us=0"]),
+              ("shared", "0@0,1@1", 0, after, []), ("isolated", "0@0,1@1,2@0", 1, after, [])]
     if args.before:
-        setups.insert(0, ("shared/before", "0@0,1@1", 0, args.before))
+        setups.insert(0, ("shared/before", "0@0,1@1", 0, args.before, []))
     extra = [a for kv in args.set for a in ("--set", kv)]
-    for name, lcores, tw, binary in setups:
+    for name, lcores, tw, binary, own in setups:
         medius_test.MEDIUSD = binary
-        with Daemon("--set", f"eal.lcores={lcores}", "--set", f"media.transcode_workers={tw}", *extra) as d:
+        with Daemon("--set", f"eal.lcores={lcores}", "--set", f"media.transcode_workers={tw}", *own, *extra) as d:
             P = d.port
             calls = setup_load(P, args.calls)
             lcores_used = sorted({ng(P, command="query", call_id=f"x{i}")["lcore"] for i in range(args.calls)})
@@ -158,6 +161,9 @@ def main():
     sh, iso = rows[-2][3], rows[-1][3]
     print(f"under load, shared / isolated: p50 x{percentile(sh, .5) / percentile(iso, .5):.2f}, "
           f"p99 x{percentile(sh, .99) / percentile(iso, .99):.2f}")
+    wh = rows[-3][3]
+    print(f"under load, shared: sliced / whole ticks: p50 x{percentile(sh, .5) / percentile(wh, .5):.2f}, "
+          f"p90 x{percentile(sh, .9) / percentile(wh, .9):.2f}, p99 x{percentile(sh, .99) / percentile(wh, .99):.2f}")
     if args.before:
         bf = rows[0][3]
         print(f"under load, shared: after / before: p50 x{percentile(sh, .5) / percentile(bf, .5):.2f}, "
