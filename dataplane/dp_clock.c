@@ -91,6 +91,7 @@ static void arm(struct dp_worker *w, bool on)
 
 	memset(&its, 0, sizeof(its));
 	k->cur = NULL; /* no tick in progress: armed afresh, or nothing left to run */
+	k->in_tick = false;
 	k->more = false;
 	if (on) {
 		k->period_ns = (uint64_t)dp_clock_ms * 1000000u;
@@ -194,11 +195,12 @@ void dp_clock_run(struct dp_worker *w)
 	k->more = false;
 	if (!k->list) {
 		k->cur = NULL;
+		k->in_tick = false;
 		return;
 	}
 	now = mono_ns();
 	for (;;) {
-		if (!k->cur) { /* start the tick that is due, if one is */
+		if (!k->in_tick) { /* start the tick that is due, if one is */
 			uint64_t late_us;
 
 			if (now < k->next_ns)
@@ -213,18 +215,22 @@ void dp_clock_run(struct dp_worker *w)
 			if (late_us > k->st.late_max_us)
 				k->st.late_max_us = (uint32_t)(late_us > UINT32_MAX ? UINT32_MAX : late_us);
 			k->cur = k->list;
+			k->in_tick = true;
 			k->tick_start_tsc = rte_rdtsc();
 		}
-		ran = true;
-		do {
-			struct dp_ticker *t = k->cur;
+		if (k->cur) { /* NULL: the tickers left in the tick were removed */
+			ran = true;
+			do {
+				struct dp_ticker *t = k->cur;
 
-			k->cur = t->next; /* first: a ticker may not touch the list, but be safe */
-			t->fn(t->ctx, k->tick, k->next_ns);
-		} while (k->cur && rte_rdtsc() - t0 < k->slice_tsc);
-		if (k->cur)
-			break; /* the budget is spent in the middle of the tick */
+				k->cur = t->next; /* first: a ticker may not touch the list, but be safe */
+				t->fn(t->ctx, k->tick, k->next_ns);
+			} while (k->cur && rte_rdtsc() - t0 < k->slice_tsc);
+			if (k->cur)
+				break; /* the budget is spent in the middle of the tick */
+		}
 		tick_done(k, w->tsc_hz);
+		k->in_tick = false;
 		now = mono_ns();
 		/* no budget: one whole tick a turn (a worker whose ticks take longer
 		 * than the period still serves its commands and packets) */
@@ -232,7 +238,7 @@ void dp_clock_run(struct dp_worker *w)
 			break;
 	}
 	k->st.slices += ran;
-	k->more = k->cur || now >= k->next_ns;
+	k->more = k->in_tick || now >= k->next_ns;
 	k->next_tsc = k->more ? 0 : rte_rdtsc() + (k->next_ns - now) * w->tsc_hz / 1000000000u;
 }
 

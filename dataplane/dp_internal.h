@@ -234,6 +234,7 @@ struct dp_clock {
 	 * in progress (NULL: none in progress); more: a slice is to run next
 	 * turn (a tick in progress, or one due), so the worker must not sleep. */
 	struct dp_ticker *cur;
+	bool in_tick;           /* a tick is in progress (cur may be NULL: its last tickers were removed) */
 	bool more;
 	uint64_t slice_tsc;     /* UINT64_MAX: a tick runs in one slice */
 	uint64_t tick_start_tsc; /* when the tick in progress began */

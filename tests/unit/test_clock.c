@@ -285,3 +285,24 @@ Test(slices, without_a_budget_a_worker_behind_runs_one_whole_tick_a_turn)
 	}
 	cr_assert_eq(w.clk.st.missed, 0u);
 }
+
+Test(slices, a_tick_whose_last_tickers_are_removed_ends_once)
+{
+	w.clk.slice_tsc = 1;
+	for (int i = 0; i < 3; i++)
+		add(i, &call_a);
+	due();
+	dp_clock_run(&w);
+	cr_assert_eq(w.clk.cur, &tk[1]);
+	cr_assert_eq(del(1), 0);
+	cr_assert_eq(del(2), 0);
+	cr_assert(w.clk.in_tick && !w.clk.cur && w.clk.more, "the tick is not over yet");
+	while (w.clk.more)
+		dp_clock_run(&w);
+	cr_assert_eq(ncalls, 1u, "ticker 0 ran once, not again in a restarted tick (%u calls)", ncalls);
+	cr_assert_eq(w.clk.st.ticks, 1u);
+	cr_assert_not(w.clk.in_tick);
+	due();
+	dp_clock_run(&w);
+	cr_assert(ncalls == 2 && calls[1].who == 0 && calls[1].tick == 1, "the next tick");
+}
