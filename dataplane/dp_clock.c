@@ -181,8 +181,9 @@ static void tick_done(struct dp_clock *k, uint64_t hz)
 /* One slice: go on with the tick in progress, or start the one due, and
  * run tickers until about slice_tsc cycles went by (at least one ticker);
  * then start the next tick in the same slice only if it is due and time is
- * left (with no budget, never: a whole tick a slice). What is left runs in the next turn's slice, after that turn's
- * packets: k->more tells the worker loop not to sleep meanwhile. A tick's
+ * left (with no budget, never: a whole tick a slice). What is left runs in
+ * the next turn's slice, after that turn's packets: k->more tells the
+ * worker loop not to sleep meanwhile. A tick's
  * lateness is how late its first ticker started; span_max_us is the
  * longest a tick took from its first ticker to the end of its last, the
  * packets served between its slices included. */
