@@ -56,6 +56,8 @@ void ctl_stats_dataplane(struct ctl_arena *a, struct ctl_val *tot)
 	ctl_dict_add_int(a, clk, "late p50 us", cs.late_p50_us);
 	ctl_dict_add_int(a, clk, "late p99 us", cs.late_p99_us);
 	ctl_dict_add_int(a, clk, "late max us", cs.late_max_us);
+	ctl_dict_add_int(a, clk, "slices", (int64_t)cs.slices);
+	ctl_dict_add_int(a, clk, "span max us", cs.span_max_us);
 	ctl_dict_add(tot, "media clock", 11, clk);
 }
 

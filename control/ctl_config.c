@@ -53,6 +53,7 @@ static const struct key keys[] = {
 	{ "media", "rtcp_interval_ms", K_U32, F(media.rtcp_interval_ms), 500, 60000, false },
 	{ "media", "transcode_workers", K_U32, F(media.transcode_workers), 0, 128, false },
 	{ "media", "clock_ms", K_U32, F(media.clock_ms), 10, 20, false },
+	{ "media", "tick_slice_us", K_U32, F(media.tick_slice_us), 0, 20000, false },
 	{ "media", "jitter_buffer_min_ms", K_U32, F(jb_min_ms), 0, 1000, false },
 	{ "media", "jitter_buffer_max_ms", K_U32, F(jb_max_ms), 0, 1000, false },
 	{ "media", "tap_dir", K_STR, F(tap_dir), 0, 0, true },

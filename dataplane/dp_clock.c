@@ -13,6 +13,7 @@
 #include "dp_internal.h"
 
 uint32_t dp_clock_ms = 20; /* dp_media_conf.clock_ms (dp_leg.c sets it) */
+uint32_t dp_clock_slice_us = DP_CLOCK_SLICE_US; /* dp_media_conf.tick_slice_us (dp_leg.c sets it) */
 
 static uint64_t mono_ns(void)
 {
@@ -68,9 +69,17 @@ uint32_t dp_clock_percentile(const uint64_t h[DP_CLOCK_HIST_BUCKETS], double p)
 
 /* ---- worker side ---- */
 
+void dp_clock_set_slice(struct dp_worker *w, uint32_t slice_us)
+{
+	uint64_t hz = w->tsc_hz ? w->tsc_hz : rte_get_tsc_hz();
+
+	w->clk.slice_tsc = slice_us ? RTE_MAX((uint64_t)slice_us * hz / 1000000u, (uint64_t)1) : UINT64_MAX;
+}
+
 int dp_clock_init(struct dp_worker *w)
 {
 	memset(&w->clk, 0, sizeof(w->clk));
+	dp_clock_set_slice(w, dp_clock_slice_us);
 	w->clk.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	return w->clk.tfd < 0 ? -errno : 0;
 }
@@ -81,6 +90,9 @@ static void arm(struct dp_worker *w, bool on)
 	struct itimerspec its;
 
 	memset(&its, 0, sizeof(its));
+	k->cur = NULL; /* no tick in progress: armed afresh, or nothing left to run */
+	k->in_tick = false;
+	k->more = false;
 	if (on) {
 		uint64_t now = mono_ns();
 
@@ -123,6 +135,8 @@ static int unlink_tickers(struct dp_worker *w, struct dp_ticker *t)
 
 	while (*pp) {
 		if (*pp == t || (!t && (*pp)->call->moving)) {
+			if (*pp == w->clk.cur) /* the tick in progress goes on with the next one */
+				w->clk.cur = (*pp)->next;
 			*pp = (*pp)->next;
 			w->clk.n--;
 		} else {
@@ -177,34 +191,81 @@ static inline void run_ticker(struct dp_clock *k, struct dp_ticker *t)
 	t->fn(t->ctx, k->tick, k->next_ns);
 }
 
+/* The tick in progress has run its last ticker. */
+static void tick_done(struct dp_clock *k, uint64_t hz)
+{
+	uint64_t span_us = (rte_rdtsc() - k->tick_start_tsc) * 1000000u / hz;
+
+	if (span_us > k->st.span_max_us)
+		k->st.span_max_us = (uint32_t)RTE_MIN(span_us, (uint64_t)UINT32_MAX);
+	k->tick++;
+	k->st.ticks++;
+	k->next_ns += k->period_ns;
+}
+
+/* One slice: go on with the tick in progress, or start the one due, and
+ * run tickers until about slice_tsc cycles went by (at least one ticker);
+ * then start the next tick in the same slice only if it is due and time is
+ * left (with no budget, never: a whole tick a slice). What is left runs in
+ * the next turn's slice, after that turn's packets: k->more tells the
+ * worker loop not to sleep meanwhile. A tick's
+ * lateness is how late its first ticker started; span_max_us is the
+ * longest a tick took from its first ticker to the end of its last, the
+ * packets served between its slices included. */
 void dp_clock_run(struct dp_worker *w)
 {
 	struct dp_clock *k = &w->clk;
-	uint64_t now = mono_ns(), behind;
+	uint64_t t0 = rte_rdtsc(), now, behind;
+	bool ran = false;
 
-	if (!k->list)
+	k->more = false;
+	if (!k->list) {
+		k->cur = NULL;
+		k->in_tick = false;
 		return;
-	if (now >= k->next_ns) {
-		behind = (now - k->next_ns) / k->period_ns;
-		if (behind > DP_CLOCK_MAX_CATCHUP) { /* too far behind: skip, stay on the grid */
-			k->next_ns += (behind - DP_CLOCK_MAX_CATCHUP) * k->period_ns;
-			k->st.missed += behind - DP_CLOCK_MAX_CATCHUP;
-		}
 	}
-	while (now >= k->next_ns) {
-		uint64_t late_us = (now - k->next_ns) / 1000u;
+	now = mono_ns();
+	for (;;) {
+		if (!k->in_tick) { /* start the tick that is due, if one is */
+			uint64_t late_us;
 
-		k->st.hist[dp_clock_bucket(late_us)]++;
-		if (late_us > k->st.late_max_us)
-			k->st.late_max_us = (uint32_t)(late_us > UINT32_MAX ? UINT32_MAX : late_us);
-		for (struct dp_ticker *t = k->list; t; t = t->next)
-			run_ticker(k, t);
-		k->tick++;
-		k->st.ticks++;
-		k->next_ns += k->period_ns;
+			if (now < k->next_ns)
+				break;
+			behind = (now - k->next_ns) / k->period_ns;
+			if (behind > DP_CLOCK_MAX_CATCHUP) { /* too far behind: skip, stay on the grid */
+				k->next_ns += (behind - DP_CLOCK_MAX_CATCHUP) * k->period_ns;
+				k->st.missed += behind - DP_CLOCK_MAX_CATCHUP;
+			}
+			late_us = (now - k->next_ns) / 1000u;
+			k->st.hist[dp_clock_bucket(late_us)]++;
+			if (late_us > k->st.late_max_us)
+				k->st.late_max_us = (uint32_t)(late_us > UINT32_MAX ? UINT32_MAX : late_us);
+			k->cur = k->list;
+			k->in_tick = true;
+			k->tick_start_tsc = rte_rdtsc();
+		}
+		if (k->cur) { /* NULL: the tickers left in the tick were removed */
+			ran = true;
+			do {
+				struct dp_ticker *t = k->cur;
+
+				k->cur = t->next; /* first: a ticker may not touch the list, but be safe */
+				run_ticker(k, t);
+			} while (k->cur && rte_rdtsc() - t0 < k->slice_tsc);
+			if (k->cur)
+				break; /* the budget is spent in the middle of the tick */
+		}
+		tick_done(k, w->tsc_hz);
+		k->in_tick = false;
 		now = mono_ns();
+		/* no budget: one whole tick a turn (a worker whose ticks take longer
+		 * than the period still serves its commands and packets) */
+		if (k->slice_tsc == UINT64_MAX || rte_rdtsc() - t0 >= k->slice_tsc)
+			break;
 	}
-	k->next_tsc = rte_rdtsc() + (k->next_ns - now) * w->tsc_hz / 1000000000u;
+	k->st.slices += ran;
+	k->more = k->in_tick || now >= k->next_ns;
+	k->next_tsc = k->more ? 0 : rte_rdtsc() + (k->next_ns - now) * w->tsc_hz / 1000000000u;
 }
 
 /* ---- control side ---- */
@@ -318,6 +379,9 @@ int dp_clock_get_stats(int lcore, struct dp_clock_stats *out)
 		out->tickers += k->n;
 		out->ticks += k->st.ticks;
 		out->missed += k->st.missed;
+		out->slices += k->st.slices;
+		if (k->st.span_max_us > out->span_max_us)
+			out->span_max_us = k->st.span_max_us;
 		if (k->st.late_max_us > out->late_max_us)
 			out->late_max_us = k->st.late_max_us;
 		for (unsigned b = 0; b < DP_CLOCK_HIST_BUCKETS; b++)

@@ -11,11 +11,19 @@
  *    same epoll set (absolute CLOCK_MONOTONIC deadlines, so ticks do not
  *    drift);
  *  - a worker that busy-polls ethdev ports checks the TSC on every turn.
- * Each tick calls every ticker of the worker in registration order, on the
- * worker lcore, after the packets of that turn: a ticker must not block,
- * lock, allocate or log. A tick that comes late still runs (its lateness is
- * recorded); when the worker falls more than DP_CLOCK_MAX_CATCHUP periods
- * behind, the missed ticks are skipped and counted, and the clock resyncs.
+ * Each tick calls every ticker of the worker once, in registration order,
+ * on the worker lcore: a ticker must not block, lock, allocate or log.
+ * A tick runs in slices so that it does not hold the worker's packets up:
+ * a slice runs tickers until dp_media_conf.tick_slice_us went by (at least
+ * one ticker; 0: the whole tick), after the packets of its turn, and the
+ * rest of the tick runs in the next turns, each after that turn's packets
+ * and commands. A ticker added during a tick runs in it if the tick has
+ * not ended; one removed is skipped. A tick that comes late still runs.
+ * Its lateness is how late its first ticker started (the histogram); how
+ * long it took to its last ticker's end, packets between slices included,
+ * is its span (the maximum is kept). When the worker falls more than
+ * DP_CLOCK_MAX_CATCHUP periods behind, the missed ticks are skipped and
+ * counted, and the clock resyncs.
  */
 #ifndef DP_CLOCK_H
 #define DP_CLOCK_H
@@ -26,6 +34,8 @@ struct dp_call;
 struct dp_ticker;
 
 #define DP_CLOCK_MAX_CATCHUP 4
+/* The default of dp_media_conf.tick_slice_us, microseconds. */
+#define DP_CLOCK_SLICE_US 250
 /* The lateness histogram, in microseconds: exact below 8 us, then 4
  * buckets per octave (at most 25% wide) up to 2^16 us; the last bucket
  * holds everything from 65.536 ms up. */
@@ -65,6 +75,8 @@ struct dp_clock_stats {
 	uint32_t tickers;         /* registered now */
 	uint64_t ticks;           /* ticks run */
 	uint64_t missed;          /* ticks skipped after falling too far behind */
+	uint64_t slices;          /* slices the ticks ran in (slices / ticks: the mean per tick) */
+	uint32_t span_max_us;     /* the longest a tick took, first ticker to end of last, packets between included */
 	uint32_t late_p50_us, late_p99_us, late_max_us; /* how late ticks ran (bucket upper bounds) */
 	uint64_t hist[DP_CLOCK_HIST_BUCKETS];
 };

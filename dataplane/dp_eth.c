@@ -221,8 +221,31 @@ int dp_eth_media_start(uint32_t endpoints)
 	return g.flow ? 0 : -ENOMEM;
 }
 
+/* Discard what the port's rx queues hold before any worker polls them (the
+ * control lcore, at start): net_af_packet opens its socket for every
+ * protocol and sets its ring up before it binds the socket to its
+ * interface, so the ring can hold frames of any interface of the host
+ * (loopback traffic, other veths) from that moment; medius would count
+ * them as ip_not_local. A NIC's queues are empty here. Returns how many. */
+static unsigned drain_rx(const struct dp_eth_port *p, unsigned n)
+{
+	struct rte_mbuf *m[32];
+	unsigned total = 0;
+
+	for (unsigned q = 0; q < n; q++) {
+		uint16_t k;
+
+		while ((k = rte_eth_rx_burst(p->port_id, (uint16_t)q, m, 32)) > 0 && total < 1u << 20) {
+			rte_pktmbuf_free_bulk(m, k);
+			total += k;
+		}
+	}
+	return total;
+}
+
 static int port_start(struct dp_eth_port *p, struct dp_worker *const *workers, unsigned n)
 {
+	unsigned stale;
 	struct rte_eth_dev_info di;
 	struct rte_eth_conf conf;
 	uint16_t nb_rxd = RX_DESC, nb_txd = TX_DESC;
@@ -273,6 +296,9 @@ static int port_start(struct dp_eth_port *p, struct dp_worker *const *workers, u
 		v6 |= p->addrs[i]->family == AF_INET6;
 	if (v6) /* solicited-node groups; a NIC that filters multicast needs this */
 		rte_eth_allmulticast_enable(p->port_id);
+	stale = drain_rx(p, n);
+	if (stale)
+		dp_log(DP_LOG_INFO, "eth", "%s: discarded %u frame(s) queued before it started", p->name, stale);
 	dp_log(DP_LOG_INFO, "eth", "%s started: %u queue pair(s), tx checksum offload %s, rx %s", p->name, n,
 	       (p->tx_offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) ? "UDP" : "none (software)",
 	       (p->rx_offloads & RTE_ETH_RX_OFFLOAD_UDP_CKSUM) ? "UDP" : "none (software)");

@@ -103,6 +103,31 @@ static const struct dp_eth_addr *local_addr(const struct dp_eth_port *p, int fam
 	return NULL;
 }
 
+/* An IPv6 multicast group medius is in on port p: all-nodes (ff02::1) and
+ * the solicited-node group (ff02::1:ffXX:XXXX) of each of its addresses.
+ * It sends no MLD report for them (see docs/relay.md). */
+static bool joined6(const struct dp_eth_port *p, const uint8_t *g)
+{
+	static const uint8_t all_nodes[16] = { 0xff, 0x02, [15] = 1 };
+	static const uint8_t sn_prefix[13] = { 0xff, 0x02, [11] = 1, [12] = 0xff };
+
+	if (!memcmp(g, all_nodes, 16))
+		return true;
+	if (memcmp(g, sn_prefix, 13))
+		return false;
+	for (unsigned i = 0; i < p->n_addrs; i++)
+		if (p->addrs[i]->family == AF_INET6 && !memcmp(p->addrs[i]->ip + 13, g + 13, 3))
+			return true;
+	return false;
+}
+
+/* Not for us: a frame to a group address (Ethernet multicast or broadcast,
+ * IP multicast) is not an error, one to a unicast address is. */
+static enum dp_drop not_local(const struct dp_eth *eth, bool ip_group)
+{
+	return (eth->dst[0] & 1) || ip_group ? DP_DROP_MCAST_NOT_FOR_US : DP_DROP_IP_NOT_LOCAL;
+}
+
 static bool in_prefix(const uint8_t *a, const uint8_t *b, unsigned bits)
 {
 	unsigned bytes = bits / 8, rest = bits % 8;
@@ -254,8 +279,8 @@ static void rx_arp(struct dp_worker *w, struct dp_eth_wport *wp, struct rte_mbuf
 	 * Not from ARP probes (sender 0.0.0.0) nor claiming our own address. */
 	if (memcmp(a.spa, any, 4) && !local_addr(wp->port, AF_INET, a.spa))
 		learn(w, wp, AF_INET, a.spa, a.sha, me != NULL, true);
-	if (!me) {
-		drop(w, m, DP_DROP_IP_NOT_LOCAL);
+	if (!me) { /* a broadcast request (or gratuitous ARP) for another address is no error */
+		drop(w, m, eth->dst[0] & 1 ? DP_DROP_MCAST_NOT_FOR_US : DP_DROP_IP_NOT_LOCAL);
 		return;
 	}
 	if (a.op != DP_ARP_OP_REQUEST) { /* a reply to us: learnt above */
@@ -288,7 +313,7 @@ static void rx_icmp6(struct dp_worker *w, struct dp_eth_wport *wp, struct rte_mb
 		     const struct dp_eth *eth, const struct dp_ipv6 *ip)
 {
 	uint8_t *f = rte_pktmbuf_mtod(m, uint8_t *);
-	const uint8_t *icmp = f + eth->l3_off + DP_IPV6_HDR_LEN;
+	const uint8_t *icmp = f + eth->l3_off + ip->payload_off;
 	size_t len = rte_pktmbuf_data_len(m), out = 0;
 	size_t cap = len + rte_pktmbuf_tailroom(m);
 	const struct dp_eth_addr *me;
@@ -384,7 +409,7 @@ static bool classify(struct dp_worker *w, struct dp_eth_wport *wp, struct rte_mb
 
 		d = dp_ipv4_parse(f + eth.l3_off, len - eth.l3_off, &ip);
 		if (!d && !(me = local_addr(p, AF_INET, ip.dst)))
-			d = DP_DROP_IP_NOT_LOCAL;
+			d = not_local(&eth, ip.dst[0] >= 224); /* multicast, class E, broadcast */
 		if (d) {
 			drop(w, m, d);
 			return false;
@@ -421,16 +446,20 @@ static bool classify(struct dp_worker *w, struct dp_eth_wport *wp, struct rte_mb
 		drop(w, m, d);
 		return false;
 	}
+	if (ip6.dst[0] == 0xff && !joined6(p, ip6.dst)) { /* MLD reports, RS, others' DAD, mDNS */
+		drop(w, m, DP_DROP_MCAST_NOT_FOR_US);
+		return false;
+	}
 	if (ip6.next_hdr == DP_IPPROTO_ICMPV6) {
 		rx_icmp6(w, wp, m, &eth, &ip6);
 		return false;
 	}
 	if (!local_addr(p, AF_INET6, ip6.dst)) {
-		drop(w, m, DP_DROP_IP_NOT_LOCAL);
+		drop(w, m, not_local(&eth, ip6.dst[0] == 0xff));
 		return false;
 	}
 	flags = rx_udp_flags(m, &bad);
-	d = bad ? bad : dp_udp6_parse(&ip6, f + eth.l3_off + DP_IPV6_HDR_LEN, ip6.payload_len, flags, &udp);
+	d = bad ? bad : dp_udp6_parse(&ip6, f + eth.l3_off + ip6.payload_off, ip6.payload_len, flags, &udp);
 	if (d) {
 		drop(w, m, d);
 		return false;
@@ -440,7 +469,7 @@ static bool classify(struct dp_worker *w, struct dp_eth_wport *wp, struct rte_mb
 	src->family = AF_INET6;
 	src->port = htons(udp.src_port);
 	memcpy(src->ip, ip6.src, 16);
-	u->off = (uint16_t)(eth.l3_off + DP_IPV6_HDR_LEN + DP_UDP_HDR_LEN);
+	u->off = (uint16_t)(eth.l3_off + ip6.payload_off + DP_UDP_HDR_LEN);
 	u->len = udp.payload_len;
 	return true;
 }

@@ -97,7 +97,7 @@ static enum dp_drop icmp6_locate(const uint8_t *frame, size_t len, struct dp_eth
 		return d;
 	if (ip6->next_hdr != DP_IPPROTO_ICMPV6)
 		return DP_DROP_IP_PROTO;
-	icmp = frame + eth->l3_off + DP_IPV6_HDR_LEN;
+	icmp = frame + eth->l3_off + ip6->payload_off;
 	if (ip6->payload_len < 4)
 		return DP_DROP_ICMP_BAD;
 	if (dp_csum_fold(dp_csum_partial(icmp, ip6->payload_len,
@@ -118,13 +118,19 @@ enum dp_drop dp_icmp6_echo_reply(uint8_t *frame, size_t len, const uint8_t mac[6
 	if (d)
 		return d;
 	h = frame + eth.l3_off;
-	icmp = h + DP_IPV6_HDR_LEN;
+	icmp = h + ip6.payload_off;
 	if (icmp[0] != DP_ICMP6_ECHO_REQUEST)
 		return DP_DROP_ICMP_UNHANDLED;
 	if (icmp[1] != 0 || ip6.payload_len < 8)
 		return DP_DROP_ICMP_BAD;
 	if (memcmp(ip6.dst, ip, 16) != 0)
 		return DP_DROP_IP_NOT_LOCAL;
+	if (ip6.payload_off != DP_IPV6_HDR_LEN) { /* the request's options are not ours to echo */
+		memmove(h + DP_IPV6_HDR_LEN, icmp, ip6.payload_len);
+		icmp = h + DP_IPV6_HDR_LEN;
+		h[6] = DP_IPPROTO_ICMPV6;
+		dp_put_be16(h + 4, ip6.payload_len);
+	}
 
 	memcpy(frame, eth.src, 6);
 	memcpy(frame + 6, mac, 6);
@@ -218,7 +224,7 @@ enum dp_drop dp_ndp_ns_reply(uint8_t *frame, size_t len, size_t cap, const uint8
 
 	if (d)
 		return d;
-	icmp = frame + eth.l3_off + DP_IPV6_HDR_LEN;
+	icmp = frame + eth.l3_off + ip6.payload_off;
 	d = ndp_check(&ip6, icmp, DP_ICMP6_NS);
 	if (d)
 		return d;

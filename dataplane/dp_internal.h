@@ -241,11 +241,20 @@ struct dp_clock {
 	int tfd;                /* timerfd in the epoll set (kernel-UDP workers) */
 	struct dp_ticker *list; /* run in this order on every tick */
 	uint32_t n;
-	uint64_t period_ns, next_ns, tick;
-	uint64_t next_tsc;      /* polling workers: the TSC when the next tick is due */
+	uint64_t period_ns, next_ns, tick; /* next_ns, tick: the tick in progress, or the next one */
+	uint64_t next_tsc;      /* polling workers: the TSC when the next tick is due (0: now) */
+	/* A tick runs in slices of about slice_tsc cycles, with the turn's
+	 * packets between them (dp_clock.c). cur: the next ticker of the tick
+	 * in progress (NULL: none in progress); more: a slice is to run next
+	 * turn (a tick in progress, or one due), so the worker must not sleep. */
+	struct dp_ticker *cur;
+	bool in_tick;           /* a tick is in progress (cur may be NULL: its last tickers were removed) */
+	bool more;
+	uint64_t slice_tsc;     /* UINT64_MAX: a tick runs in one slice */
+	uint64_t tick_start_tsc; /* when the tick in progress began */
 	struct {
-		uint64_t ticks, missed;
-		uint32_t late_max_us;
+		uint64_t ticks, missed, slices;
+		uint32_t late_max_us, span_max_us;
 		uint64_t hist[DP_CLOCK_HIST_BUCKETS];
 	} st;
 };
@@ -431,7 +440,11 @@ void dp_inject_after(struct dp_worker *w, struct dp_leg *a, struct dp_leg *b, co
  * every ticker of the set off `from` with one command (posted); once that
  * worker applied it (dp_worker_flush) and the calls' w is the new one, put
  * them all on it with one command (no tick runs some and not others). */
+/* dp_clock_run runs one slice (see struct dp_clock: more); set_slice sets
+ * the slice's length (0: a whole tick), dp_clock_init to
+ * dp_media_conf.tick_slice_us. */
 int dp_clock_init(struct dp_worker *w);
+void dp_clock_set_slice(struct dp_worker *w, uint32_t slice_us);
 void dp_clock_apply(struct dp_worker *w, struct dp_cmd *c);
 void dp_clock_run(struct dp_worker *w);
 void dp_tickers_detach(struct dp_call *set, struct dp_worker *from);

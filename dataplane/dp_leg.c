@@ -15,7 +15,7 @@
 
 uint32_t dp_relatch_ms = 3000;
 uint32_t dp_rtcp_interval_ms = 5000;
-extern uint32_t dp_clock_ms; /* dp_clock.c */
+extern uint32_t dp_clock_ms, dp_clock_slice_us; /* dp_clock.c */
 uint32_t dp_media_mbufs = 8191;
 
 void dp_workers_release(void); /* dp_worker.c */
@@ -47,6 +47,7 @@ void dp_media_conf_defaults(struct dp_media_conf *c)
 	c->mbufs = 8191;
 	c->rtcp_interval_ms = 5000;
 	c->clock_ms = 20;
+	c->tick_slice_us = DP_CLOCK_SLICE_US;
 }
 
 static int parse_ip(const char *s, struct sockaddr_storage *ss)
@@ -114,6 +115,7 @@ int dp_media_start(const struct dp_media_conf *c)
 	dp_relatch_ms = c->relatch_ms;
 	dp_rtcp_interval_ms = c->rtcp_interval_ms;
 	dp_clock_ms = c->clock_ms == 10 ? 10 : 20;
+	dp_clock_slice_us = c->tick_slice_us;
 	dp_place_start(c->transcode_workers);
 	dp_media_mbufs = c->mbufs;
 	g.started = true;

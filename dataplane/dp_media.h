@@ -59,11 +59,12 @@ struct dp_media_conf {
 	uint32_t rtcp_interval_ms; /* RTCP medius sends on transcoded legs: at most this often */
 	uint32_t transcode_workers; /* the last N workers take transcoded calls only; 0: every worker does both */
 	uint32_t clock_ms;     /* the media clock's period: 20 or 10 (dp_clock.h) */
+	uint32_t tick_slice_us; /* a tick yields to packets after this long (dp_clock.h); 0: never */
 };
 
 /* Fill c with one interface "default" on 127.0.0.1, ports 30000-39999,
  * re-latching after 3000 ms, 8191 mbufs per worker, RTCP every 5000 ms, a
- * 20 ms media clock. */
+ * 20 ms media clock whose ticks yield to packets every DP_CLOCK_SLICE_US. */
 void dp_media_conf_defaults(struct dp_media_conf *c);
 /* Set up the media layer after EAL and before dp_workers_start: mbuf pools,
  * interfaces and port allocators. Returns 0 or -errno (logged). */

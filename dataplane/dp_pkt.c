@@ -20,6 +20,7 @@ static const char *const drop_names[DP_DROP__COUNT] = {
 	[DP_DROP_IP_PROTO] = "ip_proto",
 	[DP_DROP_IP_TTL] = "ip_ttl",
 	[DP_DROP_IP_NOT_LOCAL] = "ip_not_local",
+	[DP_DROP_MCAST_NOT_FOR_US] = "mcast_not_for_us",
 	[DP_DROP_IP_BAD_SOURCE] = "ip_bad_source",
 	[DP_DROP_IPV6_EXT] = "ipv6_ext",
 	[DP_DROP_ICMP_BAD] = "icmp_bad",
@@ -313,7 +314,7 @@ static enum dp_drop ipv6_next_hdr(uint8_t nh)
 		return DP_DROP_NONE;
 	case 44: /* fragment */
 		return DP_DROP_IP_FRAGMENT;
-	case 0:   /* hop-by-hop options */
+	case 0:   /* hop-by-hop options (not here: first only, see dp_ipv6_parse) */
 	case 43:  /* routing */
 	case 50:  /* ESP */
 	case 51:  /* AH */
@@ -329,11 +330,34 @@ static enum dp_drop ipv6_next_hdr(uint8_t nh)
 	}
 }
 
+/* The options of a hop-by-hop or destination options header (RFC 8200
+ * 4.2): Pad1, PadN and options whose type says "skip if unknown" (the two
+ * top bits 00, e.g. Router Alert is 5) pass; any other option asks a node
+ * that does not know it to discard the packet, and so do we. */
+static enum dp_drop ipv6_options(const uint8_t *o, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		if (o[off] == 0) { /* Pad1 */
+			off++;
+			continue;
+		}
+		if (len - off < 2 || (size_t)o[off + 1] + 2 > len - off)
+			return DP_DROP_IPV6_EXT;
+		if (o[off] >> 6)
+			return DP_DROP_IPV6_EXT;
+		off += (size_t)o[off + 1] + 2;
+	}
+	return DP_DROP_NONE;
+}
+
 enum dp_drop dp_ipv6_parse(const uint8_t *p, size_t len, struct dp_ipv6 *out)
 {
-	uint16_t plen;
+	uint16_t plen, off = DP_IPV6_HDR_LEN;
 	uint32_t vtf;
 	enum dp_drop d;
+	uint8_t nh;
 
 	if (len < DP_IPV6_HDR_LEN)
 		return DP_DROP_IP_TRUNC;
@@ -343,19 +367,37 @@ enum dp_drop dp_ipv6_parse(const uint8_t *p, size_t len, struct dp_ipv6 *out)
 	plen = dp_get_be16(p + 4);
 	if ((size_t)plen + DP_IPV6_HDR_LEN > len)
 		return DP_DROP_IP_TRUNC;
-	d = ipv6_next_hdr(p[6]);
+	/* a hop-by-hop header (first only), then destination options headers:
+	 * skipped once their options are checked (MLD comes with a Router
+	 * Alert in a hop-by-hop header) */
+	nh = p[6];
+	for (unsigned n = 0; (nh == 0 && n == 0) || (nh == 60 && n < 2); n++) {
+		size_t hl;
+
+		if ((size_t)plen + DP_IPV6_HDR_LEN - off < 8)
+			return DP_DROP_IP_TRUNC;
+		hl = ((size_t)p[off + 1] + 1) * 8;
+		if (hl > (size_t)plen + DP_IPV6_HDR_LEN - off)
+			return DP_DROP_IP_TRUNC;
+		d = ipv6_options(p + off + 2, hl - 2);
+		if (d)
+			return d;
+		nh = p[off];
+		off = (uint16_t)(off + hl);
+	}
+	d = ipv6_next_hdr(nh);
 	if (d)
 		return d;
 	if (p[8] == 0xff || memcmp(p + 8, ip6_loopback, 16) == 0)
 		return DP_DROP_IP_BAD_SOURCE;
 	memcpy(out->src, p + 8, 16);
 	memcpy(out->dst, p + 24, 16);
-	out->next_hdr = p[6];
+	out->next_hdr = nh;
 	out->hop_limit = p[7];
 	out->tclass = (uint8_t)(vtf >> 20);
 	out->flow_label = vtf & 0xfffff;
-	out->payload_off = DP_IPV6_HDR_LEN;
-	out->payload_len = plen;
+	out->payload_off = off;
+	out->payload_len = (uint16_t)(plen - (off - DP_IPV6_HDR_LEN));
 	return DP_DROP_NONE;
 }
 

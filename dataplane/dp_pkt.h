@@ -45,8 +45,9 @@ enum dp_drop {
 	DP_DROP_IP_PROTO,        /* protocol/next header other than UDP and ICMP(v6) */
 	DP_DROP_IP_TTL,          /* unacceptable TTL/hop limit (NDP needs 255) */
 	DP_DROP_IP_NOT_LOCAL,    /* addressed (or ARP/NS target) not to us */
+	DP_DROP_MCAST_NOT_FOR_US, /* multicast/broadcast not meant for medius: a group it is not in (MLD reports, router solicitations, others' DAD, mDNS), an ARP request for another address */
 	DP_DROP_IP_BAD_SOURCE,   /* source multicast, broadcast or loopback */
-	DP_DROP_IPV6_EXT,        /* an IPv6 extension header (hop-by-hop, routing, ...) */
+	DP_DROP_IPV6_EXT,        /* an IPv6 extension header we do not take (routing, ...; an option to discard on) */
 	DP_DROP_ICMP_BAD,        /* ICMP/ICMPv6 truncated, bad checksum, bad code/options */
 	DP_DROP_ICMP_UNHANDLED,  /* valid ICMP of a type we do not answer */
 	DP_DROP_UDP_TRUNC,       /* UDP length < 8 or beyond the IP payload */
@@ -210,19 +211,23 @@ enum dp_drop dp_ipv4_parse(const uint8_t *p, size_t len, struct dp_ipv4 *out);
 
 struct dp_ipv6 {
 	uint8_t src[16], dst[16];
-	uint8_t next_hdr;     /* DP_IPPROTO_UDP or DP_IPPROTO_ICMPV6 */
+	uint8_t next_hdr;     /* DP_IPPROTO_UDP or DP_IPPROTO_ICMPV6 (after the extension headers) */
 	uint8_t hop_limit;
 	uint8_t tclass;
 	uint32_t flow_label;
-	uint16_t payload_off; /* 40 */
-	uint16_t payload_len; /* the header's payload length */
+	uint16_t payload_off; /* 40, plus the hop-by-hop and destination options headers */
+	uint16_t payload_len; /* of the UDP/ICMPv6 message: the header's payload length less those */
 };
 
-/* Validate the IPv6 header at p. Drops: IP_TRUNC, IP_VERSION, IP_FRAGMENT
- * (fragment header), IPV6_EXT (hop-by-hop, routing, destination options,
- * AH, ESP, mobility, HIP, shim6, experimental: none is walked), IP_PROTO
- * (anything else but UDP/ICMPv6, e.g. TCP or no-next-header), IP_BAD_SOURCE
- * (source multicast ff00::/8 or loopback ::1; :: is allowed for DAD). */
+/* Validate the IPv6 header at p. A hop-by-hop options header (first) and
+ * up to two destination options headers are walked and skipped, when every
+ * option in them is padding or of a type marked "skip if unknown" (Router
+ * Alert, as on MLD); payload_off then points past them. Drops: IP_TRUNC,
+ * IP_VERSION, IP_FRAGMENT (fragment header), IPV6_EXT (an option that asks
+ * for a discard, a hop-by-hop header not first; routing, AH, ESP, mobility,
+ * HIP, shim6, experimental headers), IP_PROTO (anything else but
+ * UDP/ICMPv6, e.g. TCP or no-next-header), IP_BAD_SOURCE (source multicast
+ * ff00::/8 or loopback ::1; :: is allowed for DAD). */
 enum dp_drop dp_ipv6_parse(const uint8_t *p, size_t len, struct dp_ipv6 *out);
 
 /* ---- UDP ---- */

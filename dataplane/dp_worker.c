@@ -8,7 +8,9 @@
  * Socket events are relayed in bursts (dp_relay.c). A worker with queues on
  * ethdev ports (dp_eth.c) busy-polls instead: each turn polls its kernel
  * sockets (epoll_wait with no timeout), serves its commands, then runs one
- * rx burst per port and flushes what it queued.
+ * rx burst per port and flushes what it queued. The media clock's ticks
+ * run at the end of a turn, one slice per turn (dp_clock.c), so a long
+ * tick lets the packets that arrive meanwhile through between its slices.
  *
  * Commands. The control lcore is one thread; it never writes a leg's
  * packet-path state itself, and never spins waiting for a worker.
@@ -164,7 +166,8 @@ static int worker_main(void *arg)
 	rte_rcu_qsbr_thread_online(g_qsbr, w->lcore);
 	while (!atomic_load_explicit(&w->stop, memory_order_acquire)) {
 		bool poll = w->eth != NULL;
-		bool sleep = !poll && rte_ring_empty(w->cmds); /* posted since the last turn: do not sleep */
+		/* posted since the last turn, or a tick to go on with: do not sleep */
+		bool sleep = !poll && rte_ring_empty(w->cmds) && !w->clk.more;
 		bool tick = false;
 		int n;
 
@@ -198,7 +201,8 @@ static int worker_main(void *arg)
 		}
 		if (poll)
 			dp_eth_poll(w); /* keeps no dp_sock across calls: see dp_eth.c */
-		if (tick || (poll && w->clk.list && rte_rdtsc() >= w->clk.next_tsc))
+		/* one slice of the tick (dp_clock.c): the rest after the next turn's packets */
+		if (tick || w->clk.more || (poll && w->clk.list && rte_rdtsc() >= w->clk.next_tsc))
 			dp_clock_run(w);
 		quiescent(w);
 	}

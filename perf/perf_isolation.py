@@ -12,12 +12,21 @@ in the same process (these machines are noisy: compare the ratio):
              media.transcode_workers = 1): the transcoded calls move off
              the relay worker when answered
 
+and, first, the shared set-up twice more:
+
+  shared/whole    media.tick_slice_us = 0: each media clock tick runs in one
+                  piece, the relayed probe waiting behind it
+  shared/before   (with --before PATH, or MEDIUSD_BEFORE) the mediusd at
+                  PATH, e.g. a build from before ticks ran in slices
+
 Prints the probe's relay latency (p50, p90, p99, max) for each, with the
 transcoding load off (baseline) and on, and the on/off ratios. Usage:
 
-  python3 perf/perf_isolation.py [--calls N] [--seconds S]
+  python3 perf/perf_isolation.py [--calls N] [--seconds S] [--before PATH] [--set KEY=VALUE]...
 
-Environment: MEDIUSD (default build/control/mediusd). Loopback only.
+--set passes a configuration override to every mediusd (the before one
+too), e.g. --set media.tick_slice_us=0. Environment: MEDIUSD (default
+build/control/mediusd). Loopback only.
 """
 import argparse
 import audioop
@@ -29,6 +38,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "integration"))
+import medius_test  # noqa: E402
 from medius_test import Daemon, call_sdp, media_port, ng  # noqa: E402
 
 OPUS = "a=rtpmap:96 opus/48000/2\r\n"
@@ -120,10 +130,19 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--calls", type=int, default=100)
     ap.add_argument("--seconds", type=float, default=5)
+    ap.add_argument("--before", default=os.environ.get("MEDIUSD_BEFORE"))
+    ap.add_argument("--set", action="append", default=[])
     args = ap.parse_args()
     rows = []
-    for name, lcores, tw in (("shared", "0@0,1@1", 0), ("isolated", "0@0,1@1,2@0", 1)):
-        with Daemon("--set", f"eal.lcores={lcores}", "--set", f"media.transcode_workers={tw}") as d:
+    after = medius_test.MEDIUSD
+    setups = [("shared/whole", "0@0,1@1", 0, after, ["--set", "media.tick_slice_us=0"]),
+              ("shared", "0@0,1@1", 0, after, []), ("isolated", "0@0,1@1,2@0", 1, after, [])]
+    if args.before:
+        setups.insert(0, ("shared/before", "0@0,1@1", 0, args.before, []))
+    extra = [a for kv in args.set for a in ("--set", kv)]
+    for name, lcores, tw, binary, own in setups:
+        medius_test.MEDIUSD = binary
+        with Daemon("--set", f"eal.lcores={lcores}", "--set", f"media.transcode_workers={tw}", *own, *extra) as d:
             P = d.port
             calls = setup_load(P, args.calls)
             lcores_used = sorted({ng(P, command="query", call_id=f"x{i}")["lcore"] for i in range(args.calls)})
@@ -131,17 +150,24 @@ def main():
             loaded = run(P, [(a, port) for a, port, _ in calls], args.seconds)
             rows.append((name, lcores_used, base, loaded))
     print(f"probe relay latency, µs ({args.calls} transcoded PCMU->Opus calls as load, {args.seconds:g} s each)")
-    print(f"{'set-up':10} {'load on lcore':14} {'load':5} {'n':>6} {'p50':>8} {'p90':>8} {'p99':>8} {'max':>9}")
+    print(f"{'set-up':14} {'load on lcore':14} {'load':5} {'n':>6} {'p50':>8} {'p90':>8} {'p99':>8} {'max':>9}")
     for name, lc, base, loaded in rows:
         for label, v in (("off", base), ("on", loaded)):
-            print(f"{name:10} {str(lc):14} {label:5} {len(v):6d} {percentile(v, .5):8.0f} {percentile(v, .9):8.0f} "
+            print(f"{name:14} {str(lc):14} {label:5} {len(v):6d} {percentile(v, .5):8.0f} {percentile(v, .9):8.0f} "
                   f"{percentile(v, .99):8.0f} {max(v) if v else float('nan'):9.0f}")
     for name, lc, base, loaded in rows:
         print(f"{name}: load on / off: p50 x{percentile(loaded, .5) / percentile(base, .5):.2f}, "
               f"p99 x{percentile(loaded, .99) / percentile(base, .99):.2f}")
-    sh, iso = rows[0][3], rows[1][3]
+    sh, iso = rows[-2][3], rows[-1][3]
     print(f"under load, shared / isolated: p50 x{percentile(sh, .5) / percentile(iso, .5):.2f}, "
           f"p99 x{percentile(sh, .99) / percentile(iso, .99):.2f}")
+    wh = rows[-3][3]
+    print(f"under load, shared: sliced / whole ticks: p50 x{percentile(sh, .5) / percentile(wh, .5):.2f}, "
+          f"p90 x{percentile(sh, .9) / percentile(wh, .9):.2f}, p99 x{percentile(sh, .99) / percentile(wh, .99):.2f}")
+    if args.before:
+        bf = rows[0][3]
+        print(f"under load, shared: after / before: p50 x{percentile(sh, .5) / percentile(bf, .5):.2f}, "
+              f"p90 x{percentile(sh, .9) / percentile(bf, .9):.2f}, p99 x{percentile(sh, .99) / percentile(bf, .99):.2f}")
 
 
 if __name__ == "__main__":

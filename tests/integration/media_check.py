@@ -183,7 +183,8 @@ def check_relayed_tones(name, seen_by, out1, out2, r1, r2, a_srtp, b_srtp, pcap,
               f"{common[1]} packets of {common[0]} bytes (want {want}); payload read as mu-law: "
               f"{freq} Hz at {snr:.1f} dB SNR ({'noise, as ciphertext should be' if srtp else 'the tone in clear'})")
     drops = stats["lcores"]["drops"]
-    check(not drops, f"{name}: no drops in the dataplane: {drops}")
+    real = {k: v for k, v in drops.items() if k != "mcast_not_for_us"}  # multicast a live link carries
+    check(not real, f"{name}: no drops in the dataplane: {drops}")
     a, b = stats["a"], stats["b"]
     check(a["rtp_packets"] >= seconds * 50 - 2 and b["out_packets"] >= seconds * 50 - 2
           and b["rtp_packets"] >= seconds * 50 - 2 and a["out_packets"] >= seconds * 50 - 2,

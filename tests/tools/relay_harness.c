@@ -13,6 +13,9 @@
  *     each counts its ticks and checks they come in order; the JSON then has
  *     "clock" (ticks, missed, lateness) per worker and the tickers' counts
  *   --clock-ms MS: media.clock_ms (20 or 10)
+ *   --ticker-us US: each ticker busy-waits US microseconds per tick (a
+ *     transcoding graph's work, for the media clock's slices)
+ *   --tick-slice-us US: media.tick_slice_us (0: a tick runs in one piece)
  *   --transcode-workers: media.transcode_workers; then SIGUSR1 moves the call
  *     to a transcoding worker (dp_call_to_transcode_worker) and prints
  *     "MOVED from=LCORE to=LCORE rc=N"
@@ -136,6 +139,7 @@ static struct tick_count {
 	uint64_t n, last, out_of_order, lcore_changes;
 	unsigned lcore;
 } tickers[MAX_TICKERS];
+static uint64_t ticker_tsc; /* --ticker-us in TSC cycles */
 
 static void on_tick(void *ctx, uint64_t tick, uint64_t deadline_ns)
 {
@@ -149,6 +153,12 @@ static void on_tick(void *ctx, uint64_t tick, uint64_t deadline_ns)
 	c->last = tick;
 	c->n++;
 	(void)deadline_ns;
+	if (ticker_tsc) {
+		uint64_t t0 = rte_rdtsc();
+
+		while (rte_rdtsc() - t0 < ticker_tsc) /* no rte_pause: in a VM, PAUSE loops may give the vCPU away */
+			;
+	}
 }
 
 static void print_clock(int n_tickers)
@@ -169,9 +179,11 @@ static void print_clock(int n_tickers)
 	for (int lc = 0, first = 1; lc < 128; lc++)
 		if (dp_clock_get_stats(lc, &cs) == 0) {
 			printf("%s{\"lcore\": %d, \"period_us\": %u, \"tickers\": %u, \"ticks\": %llu, \"missed\": %llu, "
-			       "\"late_p50_us\": %u, \"late_p99_us\": %u, \"late_max_us\": %u}",
+			       "\"late_p50_us\": %u, \"late_p99_us\": %u, \"late_max_us\": %u, \"slices\": %llu, "
+			       "\"span_max_us\": %u}",
 			       first ? "" : ", ", lc, cs.period_us, cs.tickers, (unsigned long long)cs.ticks,
-			       (unsigned long long)cs.missed, cs.late_p50_us, cs.late_p99_us, cs.late_max_us);
+			       (unsigned long long)cs.missed, cs.late_p50_us, cs.late_p99_us, cs.late_max_us,
+			       (unsigned long long)cs.slices, cs.span_max_us);
 			first = 0;
 		}
 	printf("], ");
@@ -347,7 +359,7 @@ int main(int argc, char **argv)
 	sigset_t mask;
 	int sig = 0, err, relatch_ms = -1, transcode_workers = 0;
 	bool nat_learning = false;
-	int n_tickers = 0, clock_ms = 20;
+	int n_tickers = 0, clock_ms = 20, ticker_us = 0, slice_us = -1;
 	const char *hook = NULL;
 	double stall_ms = 0, spin_us = 200;
 	char eth_dev[128] = "", eth_addr[64] = "";
@@ -369,6 +381,10 @@ int main(int argc, char **argv)
 			stall_ms = atof(argv[++i]);
 		} else if (!strcmp(argv[i], "--spin-us") && i + 1 < argc) {
 			spin_us = atof(argv[++i]);
+		} else if (!strcmp(argv[i], "--ticker-us") && i + 1 < argc) {
+			ticker_us = atoi(argv[++i]);
+		} else if (!strcmp(argv[i], "--tick-slice-us") && i + 1 < argc) {
+			slice_us = atoi(argv[++i]);
 		} else if (!strcmp(argv[i], "--nat-learning")) {
 			nat_learning = true;
 		} else if (!strcmp(argv[i], "--transcode-workers") && i + 1 < argc) {
@@ -414,6 +430,9 @@ int main(int argc, char **argv)
 	mc.transcode_workers = (uint32_t)transcode_workers;
 	mc.ifaces[0].nat_learning = nat_learning;
 	mc.clock_ms = (uint32_t)clock_ms;
+	if (slice_us >= 0)
+		mc.tick_slice_us = (uint32_t)slice_us;
+	ticker_tsc = (uint64_t)(ticker_us > 0 ? ticker_us : 0) * rte_get_tsc_hz() / 1000000u;
 	if (eth_dev[0]) {
 		struct dp_iface_conf *f = &mc.ifaces[0];
 		char *slash = strchr(eth_addr, '/');

@@ -137,11 +137,13 @@ Test(stack, arp_request_for_us_is_answered_and_teaches_the_cache)
 	cr_assert_eq(W.stats.tx_packets, 1);
 	rte_pktmbuf_free(out[0]);
 
-	/* for somebody else: dropped, counted, not learnt */
+	/* for somebody else: dropped, counted (a broadcast not meant for us,
+	 * not an error), not learnt */
 	static const uint8_t other[4] = { 10, 1, 1, 77 }, x[4] = { 10, 1, 1, 5 };
 	len = dp_arp_build_request(req, sizeof(req), DP_VLAN_NONE, PEER_MAC, x, other);
 	cr_assert_eq(exchange(req, (size_t)len, out, 4), 0);
-	cr_assert_eq(drops(DP_DROP_IP_NOT_LOCAL), 1);
+	cr_assert_eq(drops(DP_DROP_MCAST_NOT_FOR_US), 1);
+	cr_assert_eq(drops(DP_DROP_IP_NOT_LOCAL), 0);
 	cr_assert_eq(dp_neigh_peek(W.eth->wp[0].neigh, AF_INET, x, rte_rdtsc(), mac), 0);
 }
 
@@ -236,10 +238,11 @@ Test(stack, ndp_and_icmpv6_echo_are_answered)
 	cr_assert_eq(dp_neigh_peek(W.eth->wp[0].neigh, AF_INET6, PEER6, rte_rdtsc(), mac), 1, "solicitor learnt");
 	rte_pktmbuf_free(out[0]);
 
-	/* NS for an address we do not own: no answer */
+	/* NS for an address we do not own (to its solicited-node group, which
+	 * we are not in): no answer */
 	len = dp_ndp_ns_build(f, sizeof(f), DP_VLAN_NONE, PEER_MAC, PEER6, (const uint8_t[16]){ 0xfd, [15] = 0x42 });
 	cr_assert_eq(exchange(f, (size_t)len, out, 4), 0);
-	cr_assert_eq(drops(DP_DROP_IP_NOT_LOCAL), 1);
+	cr_assert_eq(drops(DP_DROP_MCAST_NOT_FOR_US), 1);
 
 	/* ICMPv6 echo */
 	uint8_t *h = f;
@@ -634,4 +637,199 @@ Test(stack, checksum_offload_leaves_the_sums_to_the_nic)
 	rte_pktmbuf_prepend(m, (uint16_t)(rte_pktmbuf_headroom(m) - 10));
 	cr_assert_eq(dp_eth_build_udp(wp, &src, &dst, PEER_MAC, m), DP_DROP_OVERSIZED);
 	rte_pktmbuf_free(m);
+}
+
+/* ---- multicast not meant for us; IPv6 extension headers before ICMPv6 ---- */
+
+static const uint8_t PEER_LL[16] = { 0xfe, 0x80, [15] = 9 };
+
+/* Ethernet + IPv6 from src to dst (Ethernet destination eth_dst; NULL: ours),
+ * hop limit hl; with hbh, a hop-by-hop header first (opt: its 6 option
+ * bytes, NULL: Router Alert + PadN as MLD sends); then an upper-layer
+ * message (proto; ICMPv6 gets its checksum). */
+static size_t ip6_frame(uint8_t *f, const uint8_t *eth_dst, const uint8_t src[16], const uint8_t dst[16],
+			uint8_t hl, bool hbh, const uint8_t *opt, uint8_t proto, const uint8_t *l4, size_t l4_len)
+{
+	static const uint8_t ra[6] = { 5, 2, 0, 0, 1, 0 }; /* Router Alert (MLD), PadN */
+	uint8_t *h = f + 14, *u = h + 40 + (hbh ? 8 : 0);
+
+	memcpy(f, eth_dst ? eth_dst : our_mac, 6);
+	memcpy(f + 6, PEER_MAC, 6);
+	dp_put_be16(f + 12, DP_ETHERTYPE_IPV6);
+	dp_put_be32(h, 6u << 28);
+	dp_put_be16(h + 4, (uint16_t)(l4_len + (hbh ? 8 : 0)));
+	h[6] = hbh ? 0 : proto;
+	h[7] = hl;
+	memcpy(h + 8, src, 16);
+	memcpy(h + 24, dst, 16);
+	if (hbh) {
+		h[40] = proto;
+		h[41] = 0;
+		memcpy(h + 42, opt ? opt : ra, 6);
+	}
+	memcpy(u, l4, l4_len);
+	if (proto == DP_IPPROTO_ICMPV6) {
+		dp_put_be16(u + 2, 0);
+		dp_put_be16(u + 2, dp_csum_fold(dp_csum_partial(u, l4_len, dp_phdr_sum6(src, dst, 58, (uint32_t)l4_len))));
+	}
+	return (size_t)(u - f) + l4_len;
+}
+
+Test(stack, multicast_not_meant_for_us_has_its_own_counter)
+{
+	static const uint8_t mld2_mac[6] = { 0x33, 0x33, 0, 0, 0, 0x16 }, all_routers_mac[6] = { 0x33, 0x33, 0, 0, 0, 2 };
+	static const uint8_t mld2_routers[16] = { 0xff, 0x02, [15] = 0x16 }, all_routers[16] = { 0xff, 0x02, [15] = 2 };
+	static const uint8_t peer_sn[16] = { 0xff, 0x02, [11] = 1, 0xff, 0, 0, 9 };
+	static const uint8_t unspec[16], other6[16] = { 0xfd, [15] = 0x42 };
+	uint8_t f[256], l4[64];
+	struct rte_mbuf *out[4];
+	size_t len;
+	uint64_t mcast = drops(DP_DROP_MCAST_NOT_FOR_US);
+
+	/* MLDv2 report (what the kernel sends when an interface comes up): a
+	 * hop-by-hop header with Router Alert, then ICMPv6 143, to ff02::16 */
+	memset(l4, 0, sizeof(l4));
+	l4[0] = 143;
+	dp_put_be16(l4 + 6, 1);
+	l4[8] = 4; /* CHANGE_TO_EXCLUDE_MODE, no source */
+	memcpy(l4 + 12, peer_sn, 16);
+	len = ip6_frame(f, mld2_mac, PEER_LL, mld2_routers, 1, true, NULL, DP_IPPROTO_ICMPV6, l4, 28);
+	cr_assert_eq(exchange(f, len, out, 4), 0);
+	cr_assert_eq(drops(DP_DROP_MCAST_NOT_FOR_US), mcast + 1, "MLDv2 report: not for us");
+	/* MLDv1 report to the group itself */
+	memset(l4, 0, sizeof(l4));
+	l4[0] = 131;
+	memcpy(l4 + 8, peer_sn, 16);
+	len = ip6_frame(f, (const uint8_t[6]){ 0x33, 0x33, 0xff, 0, 0, 9 }, PEER_LL, peer_sn, 1, true, NULL,
+			DP_IPPROTO_ICMPV6, l4, 24);
+	cr_assert_eq(exchange(f, len, out, 4), 0);
+	cr_assert_eq(drops(DP_DROP_MCAST_NOT_FOR_US), mcast + 2, "MLDv1 report");
+	/* a router solicitation to ff02::2 */
+	memset(l4, 0, sizeof(l4));
+	l4[0] = 133;
+	len = ip6_frame(f, all_routers_mac, PEER_LL, all_routers, 255, false, NULL, DP_IPPROTO_ICMPV6, l4, 8);
+	cr_assert_eq(exchange(f, len, out, 4), 0);
+	cr_assert_eq(drops(DP_DROP_MCAST_NOT_FOR_US), mcast + 3, "router solicitation");
+	/* another node's DAD for fd00::42, to that address's solicited-node group */
+	memset(l4, 0, sizeof(l4));
+	l4[0] = DP_ICMP6_NS;
+	memcpy(l4 + 8, other6, 16);
+	len = ip6_frame(f, (const uint8_t[6]){ 0x33, 0x33, 0xff, 0, 0, 0x42 }, unspec,
+			(const uint8_t[16]){ 0xff, 0x02, [11] = 1, 0xff, 0, 0, 0x42 }, 255, false, NULL,
+			DP_IPPROTO_ICMPV6, l4, 24);
+	cr_assert_eq(exchange(f, len, out, 4), 0);
+	cr_assert_eq(drops(DP_DROP_MCAST_NOT_FOR_US), mcast + 4, "another node's DAD");
+	/* mDNS over IPv4 to 224.0.0.251 */
+	{
+		uint8_t pl[12] = { 0 };
+		static const uint8_t mdns4[4] = { 224, 0, 0, 251 };
+
+		len = udp4_frame(f, 5353, pl, sizeof(pl));
+		memcpy(f, (const uint8_t[6]){ 1, 0, 0x5e, 0, 0, 0xfb }, 6);
+		memcpy(f + 14 + 16, mdns4, 4);
+		dp_put_be16(f + 14 + 10, 0);
+		dp_put_be16(f + 14 + 10, dp_ipv4_csum(f + 14, 20));
+		cr_assert_eq(exchange(f, len, out, 4), 0);
+		cr_assert_eq(drops(DP_DROP_MCAST_NOT_FOR_US), mcast + 5, "mDNS to 224.0.0.251");
+	}
+	cr_assert_eq(drops(DP_DROP_IP_NOT_LOCAL), 0, "none of it counts as a packet for an address not ours");
+	cr_assert_eq(drops(DP_DROP_IPV6_EXT), 0, "MLD's hop-by-hop header is walked, not refused");
+	cr_assert_eq(total_drops(), mcast + 5);
+	/* unicast IPv6 to an address not ours is still ip_not_local */
+	memset(l4, 0, sizeof(l4));
+	l4[0] = DP_ICMP6_ECHO_REQUEST;
+	len = ip6_frame(f, NULL, PEER6, other6, 64, false, NULL, DP_IPPROTO_ICMPV6, l4, 16);
+	cr_assert_eq(exchange(f, len, out, 4), 0);
+	cr_assert_eq(drops(DP_DROP_IP_NOT_LOCAL), 1);
+}
+
+Test(stack, ndp_and_echo_behind_a_hop_by_hop_header_are_answered)
+{
+	static const uint8_t our_sn[16] = { 0xff, 0x02, [11] = 1, 0xff, 0, 0, 1 };
+	static const uint8_t padn[6] = { 1, 4, 0, 0, 0, 0 }, discard[6] = { 0x45, 4, 0, 0, 0, 0 };
+	uint8_t f[256], l4[64];
+	struct rte_mbuf *out[4];
+	struct dp_ipv6 ip;
+	struct dp_ndp_na na;
+	size_t len;
+
+	/* NS for our address, a hop-by-hop header (PadN) in front */
+	memset(l4, 0, sizeof(l4));
+	l4[0] = DP_ICMP6_NS;
+	memcpy(l4 + 8, OUR6, 16);
+	l4[24] = 1; /* source link-layer address */
+	l4[25] = 1;
+	memcpy(l4 + 26, PEER_MAC, 6);
+	len = ip6_frame(f, (const uint8_t[6]){ 0x33, 0x33, 0xff, 0, 0, 1 }, PEER6, our_sn, 255, true, padn,
+			DP_IPPROTO_ICMPV6, l4, 32);
+	cr_assert_eq(exchange(f, len, out, 4), 1, "answered");
+	const uint8_t *r = rte_pktmbuf_mtod(out[0], const uint8_t *);
+	cr_assert_eq(dp_ipv6_parse(r + 14, rte_pktmbuf_data_len(out[0]) - 14, &ip), DP_DROP_NONE);
+	cr_assert_eq(dp_ndp_na_parse(&ip, r + 14 + ip.payload_off, ip.payload_len, &na), DP_DROP_NONE, "a valid NA");
+	cr_assert(na.solicited && memcmp(na.target, OUR6, 16) == 0);
+	rte_pktmbuf_free(out[0]);
+
+	/* echo request with a hop-by-hop header: the reply carries none */
+	memset(l4, 0, sizeof(l4));
+	l4[0] = DP_ICMP6_ECHO_REQUEST;
+	dp_put_be16(l4 + 4, 7);
+	memcpy(l4 + 8, "medius!!", 8);
+	len = ip6_frame(f, NULL, PEER6, OUR6, 64, true, padn, DP_IPPROTO_ICMPV6, l4, 16);
+	cr_assert_eq(exchange(f, len, out, 4), 1);
+	r = rte_pktmbuf_mtod(out[0], const uint8_t *);
+	cr_assert_eq(rte_pktmbuf_data_len(out[0]), 14 + 40 + 16u);
+	cr_assert_eq(r[14 + 6], DP_IPPROTO_ICMPV6);
+	cr_assert_eq(dp_get_be16(r + 14 + 4), 16);
+	cr_assert_eq(r[54], DP_ICMP6_ECHO_REPLY);
+	cr_assert_arr_eq(r + 62, "medius!!", 8);
+	cr_assert_eq(dp_csum_fold(dp_csum_partial(r + 54, 16, dp_phdr_sum6(OUR6, PEER6, 58, 16))), 0);
+	rte_pktmbuf_free(out[0]);
+
+	/* an option whose type says "discard if unknown" (0x45: action 01) */
+	len = ip6_frame(f, NULL, PEER6, OUR6, 64, true, discard, DP_IPPROTO_ICMPV6, l4, 16);
+	cr_assert_eq(exchange(f, len, out, 4), 0);
+	cr_assert_eq(drops(DP_DROP_IPV6_EXT), 1);
+}
+
+/* ---- what the rx queues hold before the port starts ---- */
+
+static void eal_only(void)
+{
+	eal_up();
+}
+
+TestSuite(start, .init = eal_only, .fini = eal_down);
+
+/* net_af_packet's ring can hold frames of other interfaces from before its
+ * socket was bound; the port's queues are drained at start, uncounted. */
+Test(start, frames_queued_before_the_port_starts_are_discarded_uncounted)
+{
+	struct dp_iface_conf c4 = { .name = "v4", .address = "10.1.1.1", .type = DP_IFACE_ETHDEV,
+				    .device = "net_ring0", .prefix_len = 24, .port_min = 30000, .port_max = 30099 };
+	struct dp_worker *list[1] = { &W };
+	struct rte_ring *r = rte_ring_lookup("ETH_RXTX0_net_ring0");
+	uint8_t f[64] = { 0 };
+
+	cr_assert_not_null(r);
+	memset(&W, 0, sizeof(W));
+	W.lcore = rte_lcore_id();
+	W.pool = pool;
+	W.tsc_hz = rte_get_tsc_hz();
+	W.epfd = W.wakefd = -1;
+	cr_assert_eq(dp_eth_iface_add(0, &c4), 0);
+	cr_assert_eq(dp_eth_media_start(200), 0);
+	/* a loopback frame (MACs zero) and two more, queued before the start */
+	dp_put_be16(f + 12, DP_ETHERTYPE_IPV4);
+	for (int i = 0; i < 3; i++) {
+		struct rte_mbuf *m = mbuf_of(f, sizeof(f));
+
+		cr_assert_eq(rte_ring_enqueue(r, m), 0);
+	}
+	cr_assert_eq(rte_ring_count(r), 3u);
+	cr_assert_eq(dp_eth_start(list, 1), 0);
+	cr_assert_eq(rte_ring_count(r), 0u, "drained at start");
+	dp_eth_poll(&W);
+	cr_assert_eq(total_drops(), 0u, "and not counted as drops");
+	cr_assert_eq(W.stats.rx_packets, 0u);
+	dp_eth_stop();
 }

@@ -709,7 +709,7 @@ Test(ipv6, parse)
 Test(ipv6, drops)
 {
 	uint8_t h[220];
-	static const uint8_t ext[] = { 0, 43, 50, 51, 60, 135, 139, 140, 253, 254 };
+	static const uint8_t ext[] = { 43, 50, 51, 135, 139, 140, 253, 254 }; /* 0 and 60: walked (below) */
 
 #define MUT6(stmt, want)                                 \
 	do {                                             \
@@ -732,6 +732,67 @@ Test(ipv6, drops)
 	MUT6((memset(h + 8, 0, 16), h[23] = 1), DP_DROP_IP_BAD_SOURCE); /* ::1 */
 	MUT6(memset(h + 8, 0, 16), DP_DROP_NONE);                       /* :: */
 #undef MUT6
+}
+
+/* f_udp6_rtp's packet with an 8-byte options header of type `type` (0
+ * hop-by-hop, 60 destination options) holding opt[6] inserted before UDP;
+ * returns its length (228). */
+static size_t with_options(uint8_t *h, uint8_t type, const uint8_t opt[6])
+{
+	memcpy(h, f_udp6_rtp + 14, 40);
+	memcpy(h + 48, f_udp6_rtp + 14 + 40, 180);
+	h[40] = h[6];
+	h[41] = 0;
+	memcpy(h + 42, opt, 6);
+	h[6] = type;
+	dp_put_be16(h + 4, 188);
+	return 228;
+}
+
+Test(ipv6, hop_by_hop_and_destination_options_are_walked)
+{
+	static const uint8_t ra[6] = { 5, 2, 0, 0, 1, 0 };     /* Router Alert, PadN: MLD's */
+	static const uint8_t pad1[6] = { 0, 0, 0, 0, 0, 0 };   /* six Pad1 */
+	static const uint8_t skip[6] = { 0x1e, 4, 1, 2, 3, 4 }; /* unknown, action 00: skip it */
+	static const uint8_t disc[6] = { 0x45, 4, 1, 2, 3, 4 }; /* unknown, action 01: discard */
+	static const uint8_t icmp[6] = { 0x85, 4, 1, 2, 3, 4 }; /* action 10: discard (+ ICMP) */
+	static const uint8_t over[6] = { 1, 5, 0, 0, 0, 0 };    /* PadN longer than the header */
+	uint8_t h[240];
+	struct dp_ipv6 ip;
+	size_t n;
+
+	n = with_options(h, 0, ra);
+	assert_drop(dp_ipv6_parse(h, n, &ip), DP_DROP_NONE);
+	cr_assert_eq(ip.next_hdr, DP_IPPROTO_UDP);
+	cr_assert_eq(ip.payload_off, 48);
+	cr_assert_eq(ip.payload_len, 180, "the UDP datagram's length, less the options header");
+	n = with_options(h, 60, pad1);
+	assert_drop(dp_ipv6_parse(h, n, &ip), DP_DROP_NONE);
+	cr_assert_eq(ip.payload_off, 48);
+	n = with_options(h, 0, skip);
+	assert_drop(dp_ipv6_parse(h, n, &ip), DP_DROP_NONE);
+	n = with_options(h, 0, disc);
+	assert_drop(dp_ipv6_parse(h, n, &ip), DP_DROP_IPV6_EXT);
+	n = with_options(h, 60, icmp);
+	assert_drop(dp_ipv6_parse(h, n, &ip), DP_DROP_IPV6_EXT);
+	n = with_options(h, 0, over);
+	assert_drop(dp_ipv6_parse(h, n, &ip), DP_DROP_IPV6_EXT);
+	/* a hop-by-hop header is only allowed first */
+	n = with_options(h, 60, ra);
+	h[40] = 0;
+	assert_drop(dp_ipv6_parse(h, n, &ip), DP_DROP_IPV6_EXT);
+	/* a routing header after the hop-by-hop one is still refused */
+	n = with_options(h, 0, ra);
+	h[40] = 43;
+	assert_drop(dp_ipv6_parse(h, n, &ip), DP_DROP_IPV6_EXT);
+	/* a header longer than the payload */
+	n = with_options(h, 0, ra);
+	h[41] = 30;
+	assert_drop(dp_ipv6_parse(h, n, &ip), DP_DROP_IP_TRUNC);
+	/* the fragment header behind hop-by-hop is a fragment */
+	n = with_options(h, 0, ra);
+	h[40] = 44;
+	assert_drop(dp_ipv6_parse(h, n, &ip), DP_DROP_IP_FRAGMENT);
 }
 
 /* ---- UDP ---- */
@@ -1589,7 +1650,7 @@ Test(drop, every_reason_reachable)
 	SEE(respond(ns_resp, MUT(f_ns, f[21] = 1), sizeof(f_ns)));
 	SEE(respond(icmp4_resp, MUT(f_icmp4_req, (memcpy(f + 30, IP4_C, 4), fix_ip4_csum(f + 14))),
 		    sizeof(f_icmp4_req)));
-	SEE(chain_of(MUT(f_udp6_rtp, f[20] = 0), sizeof(f_udp6_rtp)));
+	SEE(chain_of(MUT(f_udp6_rtp, f[20] = 43), sizeof(f_udp6_rtp)));
 	SEE(chain_of(MUT(f_udp6_rtp, f[22] = 0xff), sizeof(f_udp6_rtp)));
 	SEE(respond(icmp6_resp, MUT(f_icmp6_req, f[60] ^= 1), sizeof(f_icmp6_req)));
 	SEE(respond(icmp6_resp, f_icmp6_reply, sizeof(f_icmp6_reply)));
