@@ -212,7 +212,9 @@ Test(slices, tickers_added_and_removed_in_the_middle_of_a_tick)
 	{
 		struct dp_cmd cmd = { .op = DP_CMD_CALL_TICKERS_DEL, .call = &call_b };
 
+		call_b.moving = true; /* what a move of call b's shard detaches */
 		dp_clock_apply(&w, &cmd);
+		call_b.moving = false;
 	}
 	cr_assert_eq(w.clk.cur, &tk[4], "call b's ticker 3 is skipped");
 	while (w.clk.more)
