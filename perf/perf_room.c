@@ -46,6 +46,7 @@ struct participant {
 	size_t got;
 	uint8_t pkt[50][1500]; /* a second of its own packets, replayed */
 	uint16_t len[50];
+	uint8_t sent[1500];    /* what the packetiser would send it */
 };
 
 static void on_pcm(void *ctx, const int16_t *pcm, size_t n)
@@ -134,11 +135,14 @@ static struct cost run(const char *rtpmap, int pt, unsigned n, enum mode mode, u
 				if (ns < 0)
 					ns = cdc_sink_write(shared, o, FRAME, out, 0);
 				k = ns;
-			} else {
+			} else if (ps[i].own) {
 				k = cdc_sink_write(ps[i].own, o, FRAME, out, 0);
+			} else { /* cannot happen: only the talkers hear their own mix */
+				fprintf(stderr, "perf_room: participant %u is not a talker but hears its own mix\n", i);
+				exit(1);
 			}
 			if (k > 0) { /* the packetiser's copy into the packet */
-				memcpy(ps[i].pkt[49], out[0].payload, out[0].len);
+				memcpy(ps[i].sent, out[0].payload, out[0].len);
 				sink_bytes += out[0].len;
 			}
 		}
