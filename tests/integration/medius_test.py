@@ -178,7 +178,14 @@ class Daemon:
             if marker in text:
                 at = text.index(marker)
                 check(False, f"mediusd: sanitizer report:\n{text[max(0, at - 200):at + 3000]}")
-        os.unlink(self.log.name)
+        if _failures or exc[0] is not None:
+            # a failed run keeps the daemon's log, and shows its warnings
+            warn = [ln for ln in text.splitlines() if "] warning " in ln or "] error " in ln]
+            print(f"     mediusd's log kept: {self.log.name} ({len(warn)} warning/error lines; last ones below)")
+            for ln in warn[-15:]:
+                print("     | " + ln)
+        else:
+            os.unlink(self.log.name)
 
 
 # ---- bencode and an ng client (standard library only) ----
