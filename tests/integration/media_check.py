@@ -23,8 +23,10 @@ def pcm_from_bytes(data):
 
 
 def goertzel_power(x, rate, freq):
-    """Mean power of the component at freq in x (a sine of peak A gives A^2/2)."""
+    """Mean power of the component at freq in x (a sine of peak A gives A^2/2); 0 for no samples."""
     n = len(x)
+    if n == 0:
+        return 0.0
     w = 2 * math.pi * freq / rate
     c = 2 * math.cos(w)
     s1 = s2 = 0.0
