@@ -9,8 +9,10 @@
  * headers and SRTP-protect the survivors with one burst call per kind,
  * (5) queue them for transmission in arrival order (dp_tx.c). While a DTMF
  * event is being injected into the peer's stream (ng play DTMF) stages 4-5
- * go one packet at a time, each followed by its event packets. Also
- * applies the control plane's commands.
+ * go one packet at a time, each followed by its event packets. A run of
+ * one packet (interleaved streams) takes the same stages without the
+ * burst's arrays and loops (relay_one). Also applies the control plane's
+ * commands.
  *
  * Who may send to a leg, and who may take its latch, is decided by
  * dp_source.c (the source policy: signalled address first, RTP Bleed and
@@ -234,9 +236,12 @@ struct rx_pkt {
 	struct dp_rtp r;        /* RTP: its header */
 };
 
-/* Stage 1, before any crypto work: what is it, and may src send it? */
-static bool rx_admit(struct dp_worker *w, struct dp_sock *s, struct rx_pkt *x, const struct dp_addr *src,
-		  uint64_t now)
+/* Stage 1, before any crypto work: what is it, and may src send it?
+ * Stages 1, 3 and 4a are inlined in both dp_relay_burst and relay_one:
+ * called, they cost ~80 instructions per relayed packet (callgrind,
+ * docs/performance.md). */
+static __rte_always_inline bool rx_admit(struct dp_worker *w, struct dp_sock *s, struct rx_pkt *x,
+					 const struct dp_addr *src, uint64_t now)
 {
 	struct dp_leg *a = s->leg;
 	bool mux = a->flags & DP_LEG_RTCP_MUX;
@@ -309,8 +314,9 @@ static void unprotect(struct dp_worker *w, struct dp_leg *a, bool rtcp, struct r
  * packet arrived (the kernel's receive time on a hooked kernel-UDP leg,
  * else now), for the jitter statistics and the hook. True when the packet
  * goes on to the peer. */
-static bool rx_accept(struct dp_worker *w, struct dp_sock *s, struct rx_pkt *x, const struct dp_addr *src,
-		   uint64_t now, uint64_t arrival, bool *moved, struct dp_tx_batch *tx_rtcp)
+static __rte_always_inline bool rx_accept(struct dp_worker *w, struct dp_sock *s, struct rx_pkt *x,
+					  const struct dp_addr *src, uint64_t now, uint64_t arrival, bool *moved,
+					  struct dp_tx_batch *tx_rtcp)
 {
 	struct dp_leg *a = s->leg, *b = a->peer;
 	bool mux = a->flags & DP_LEG_RTCP_MUX;
@@ -372,7 +378,7 @@ static bool rx_accept(struct dp_worker *w, struct dp_sock *s, struct rx_pkt *x, 
 }
 
 /* Stage 4a: the header b sends an RTP packet with. */
-static void prepare(struct dp_worker *w, struct dp_leg *b, struct rx_pkt *x, uint64_t now)
+static __rte_always_inline void prepare(struct dp_worker *w, struct dp_leg *b, struct rx_pkt *x, uint64_t now)
 {
 	if (x->rtcp)
 		return;
@@ -413,6 +419,60 @@ static void tx_queue_fwd(struct dp_worker *w, struct dp_leg *b, struct rte_mbuf 
 	x->queued = true;
 }
 
+/* A run of one packet, the common case when many streams interleave (on
+ * ethdev each run of one socket's packets is relayed apart): the same
+ * stages, in the same order, without the burst's arrays and loops. One tx
+ * batch serves both ports: at most one packet (and its injected events,
+ * on the RTP port) leaves, and an RTCP report generated for a hooked leg
+ * is flushed inside dp_rtcp_generate. */
+static void relay_one(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf *m, uint64_t now,
+		      uint64_t arrival)
+{
+	struct dp_tx_batch tx; /* dp_tx_init sets only what is read */
+	struct dp_leg *a = s->leg, *b;
+	const struct dp_addr *src = dp_mbuf_src(m);
+	struct dp_srtp *ctx;
+	struct rx_pkt x;
+	bool moved = false;
+
+	x.p = rte_pktmbuf_mtod(m, uint8_t *);
+	x.len = rte_pktmbuf_data_len(m);
+	if (!rx_admit(w, s, &x, src, now)) { /* 1 */
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if ((ctx = x.rtcp ? a->srtcp_rx : a->srtp_rx)) { /* 2 */
+		uint8_t *pk = x.p;
+		uint16_t ln = x.len, room = (uint16_t)(rte_pktmbuf_data_len(m) + rte_pktmbuf_tailroom(m));
+		int16_t rc;
+
+		(x.rtcp ? dp_srtcp_unprotect_burst : dp_srtp_unprotect_burst)(ctx, &pk, &ln, room, &rc, 1);
+		if (rc) {
+			dp_drop_count(w, a, dp_srtp_drop_reason(rc));
+			rte_pktmbuf_free(m);
+			return;
+		}
+		x.len = ln;
+		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - ln));
+	}
+	dp_tx_init(&tx);
+	if (!rx_accept(w, s, &x, src, now, arrival, &moved, &tx)) { /* 3 */
+		rte_pktmbuf_free(m);
+		return; /* tx: empty, dp_rtcp_generate flushed it */
+	}
+	b = a->peer;
+	prepare(w, b, &x, now); /* 4 */
+	if (x.rtcp ? b->srtcp_tx : b->srtp_tx) {
+		dp_tx_protect(w, a, b, x.rtcp, &m, 1);
+		if (!m) /* dropped, counted and freed */
+			return;
+	}
+	dp_tx_queue(w, b, m, &tx, x.rtcp_port ? &b->rtcp : &b->rtp, x.dst); /* 5 */
+	if (!x.rtcp && b->inj_active)
+		dp_inject_after(w, a, b, &x.r, x.media_seq, &tx, x.dst);
+	dp_tx_flush(w, &tx);
+}
+
 void dp_relay_burst(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf **m, uint16_t n,
 		    const uint64_t *arrival)
 {
@@ -424,6 +484,10 @@ void dp_relay_burst(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf **m,
 	uint64_t now = rte_rdtsc();
 	bool moved = false;
 
+	if (n == 1) {
+		relay_one(w, s, m[0], now, arrival ? arrival[0] : now);
+		return;
+	}
 	dp_tx_init(&tx_rtp);
 	dp_tx_init(&tx_rtcp);
 	for (uint16_t i = 0; i < n; i++) { /* 1: classify, admit */
