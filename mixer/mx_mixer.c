@@ -28,7 +28,8 @@
 #define NOISE_RISE_DB_S 3.0  /* the noise floor follows a louder background this fast */
 
 struct part {
-	bool used, present, muted, deaf, speaking, talker;
+	bool used, muted, deaf, speaking, talker;
+	bool special;             /* this tick: it hears a whisper, so it gets its own sum */
 	int32_t gain;             /* Q12 on what it says */
 	int level;                /* this frame's, -dBov */
 	double noise_db;          /* the noise floor's level, -dBov (larger is quieter) */
@@ -221,7 +222,6 @@ void mx_mixer_input_done(struct mx_mixer *m, int id, bool present, int level)
 
 	if (!p)
 		return;
-	p->present = present;
 	p->level = present ? level : LEVEL_SILENT;
 	if (!present) /* heard as silence while its hangover lasts */
 		memset(p->in, 0, m->frame * sizeof(int16_t));
@@ -338,19 +338,19 @@ void mx_mixer_run(struct mx_mixer *m)
 	mx_mix_out(o, m->c.limit ? &m->shared_lim : NULL, m->shared, m->acc, NULL, f);
 	for (unsigned i = 0; i < m->c.max_parts; i++) {
 		struct part *p = &m->p[i];
-		bool special = false;
 
 		if (!p->used || p->deaf)
 			continue;
+		p->special = false;
 		for (unsigned k = 0; k < m->n_talkers; k++) {
 			unsigned s = m->talkers[k];
 
 			if (s != i && m->p[s].audience >= 0 && hears(m, i, s))
-				special = true; /* a whisper it hears */
+				p->special = true; /* a whisper it hears */
 		}
-		if (!special && !p->talker)
+		if (!p->special && !p->talker)
 			continue; /* hears the shared mix */
-		if (!special) { /* N-1: its own voice out of the shared sum */
+		if (!p->special) { /* N-1: its own voice out of the shared sum */
 			mx_mix_out(o, m->c.limit ? &p->lim : NULL, p->out, m->acc,
 				   p->audience < 0 ? p->c : NULL, f);
 			continue;
@@ -381,20 +381,15 @@ void mx_mixer_run(struct mx_mixer *m)
 const int16_t *mx_mixer_output(const struct mx_mixer *m, int id, bool *shared)
 {
 	const struct part *p;
-	bool special = false;
+	bool own;
 
 	if (id < 0 || (unsigned)id >= m->c.max_parts || !m->p[id].used || m->p[id].deaf)
 		return NULL;
 	p = &m->p[id];
-	for (unsigned k = 0; k < m->n_talkers; k++) {
-		unsigned s = m->talkers[k];
-
-		if (s != (unsigned)id && m->p[s].audience >= 0 && hears(m, (unsigned)id, s))
-			special = true;
-	}
+	own = p->special || p->talker; /* as mx_mixer_run decided */
 	if (shared)
-		*shared = !special && !p->talker;
-	return !special && !p->talker ? m->shared : p->out;
+		*shared = !own;
+	return own ? p->out : m->shared;
 }
 
 const int16_t *mx_mixer_shared(const struct mx_mixer *m) { return m->shared; }
