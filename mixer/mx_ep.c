@@ -287,8 +287,8 @@ void mx_ep_out_destroy(struct mx_ep_out *o)
 }
 
 /* Send n packets; with clocked, the timestamps are the endpoint's own
- * cursor (one frame of `step` a packet) instead of the encoder's. */
-static void send_out(struct mx_ep_out *o, const struct cdc_pkt *pk, int n, bool clocked, uint32_t step)
+ * cursor (one frame of its ptime a packet) instead of the encoder's. */
+static void send_out(struct mx_ep_out *o, const struct cdc_pkt *pk, int n, bool clocked)
 {
 	struct dp_rtp_frame f[CDC_CHAIN_MAX_OUT];
 	struct mx_tap *t = o->tap.cur;
@@ -300,7 +300,7 @@ static void send_out(struct mx_ep_out *o, const struct cdc_pkt *pk, int n, bool 
 			.ssrc = o->ssrc, .payload = pk[i].payload, .len = pk[i].len,
 		};
 		if (clocked) {
-			o->cursor += step;
+			o->cursor += o->step;
 			o->gap = false;
 		}
 		if (t) {
@@ -318,7 +318,7 @@ static void send_out(struct mx_ep_out *o, const struct cdc_pkt *pk, int n, bool 
 
 static void send_pkts(struct mx_ep_out *o, int n)
 {
-	send_out(o, pk, n, false, 0);
+	send_out(o, pk, n, false);
 }
 
 int mx_ep_out_encode(struct mx_ep_out *o, const int16_t *pcm, size_t samples, struct cdc_pkt *out)
@@ -333,7 +333,7 @@ unsigned mx_ep_out_prime_frames(const struct mx_ep_out *o)
 
 void mx_ep_out_send_frames(struct mx_ep_out *o, const struct cdc_pkt *p, int n)
 {
-	send_out(o, p, n, true, o->step);
+	send_out(o, p, n, true);
 }
 
 void mx_ep_out_skip_frame(struct mx_ep_out *o)
