@@ -14,28 +14,19 @@
  * sends those packets under its own SSRC, sequence and timestamps
  * (mx_ep_out_send_frames). A member that hears something else (a talker's
  * N-1, a whisper) encodes with its own encoder. An encoder that sat out a
- * tick is primed with the common mix of the tick before (encoded, not
- * sent) before it is used again, so its state is close to the one the
- * receiver's decoder followed, and the switch does not click.
- *
- * Shared encoding: participants whose encoders would be set up alike
- * (same codec, payload types, options, and a ptime of one room frame)
- * form a group with one encoder of its own. Every tick the group encodes
- * the room's common mix once, and each member that hears the common mix
- * sends those packets under its own SSRC, sequence and timestamps
- * (mx_ep_out_send_frames). A member that hears something else (a talker's
- * N-1, a whisper) encodes with its own encoder. An encoder that sat out a
- * tick is primed with the common mix of the tick before (encoded, not
- * sent) before it is used again, so its state is close to the one the
- * receiver's decoder followed, and the switch does not click.
+ * tick is first given the common mix it missed, as much as its codec
+ * wants (cdc_sink_prime_frames; encoded, not sent), so its state is close
+ * to the one the receiver's decoder followed, and the switch does not
+ * click.
  *
  * The control lcore never touches what the worker runs. It prepares a
  * participant (endpoints, FIFO), then hands the room requests through a
  * single-producer single-consumer queue of fixed slots (`ops`): the
  * worker applies them at the start of a tick and publishes how far it got
- * (`done`, release). A participant that leaves is unhooked first (so no
- * packet reaches it), then its LEAVE is queued; it is freed by the control
- * lcore once `done` shows the worker applied that request.
+ * (`done`, release, at the end of the tick). A participant that leaves
+ * has its LEAVE queued and its hook cleared without waiting; the control
+ * lcore frees it once the hook's release ran (no packet reaches it) and
+ * `done` shows the worker applied the LEAVE (no tick touches it).
  */
 #include "mx.h"
 
@@ -94,11 +85,12 @@ struct mx_room {
 	struct mx_room_conf c;
 	struct mx_mixer *mix;
 	struct dp_ticker *ticker;
-	unsigned lcore;
+	struct dp_call *home;     /* its ticker's call: the room's worker is this call's */
 	unsigned frame;
 	struct part *p[MX_MIXER_MAX_PARTS]; /* control's; the worker reads an entry only to apply a request */
 	struct part *act[MX_MIXER_MAX_PARTS]; /* the worker's: who is mixed */
 	unsigned n_act;
+	int pid_of[MX_MIXER_MAX_PARTS];       /* the worker's: mixer id -> participant id */
 	struct group *groups[GROUPS];         /* control's */
 	int16_t hist[2][MX_MIXER_MAX_FRAME];  /* worker: the last two ticks' common mix, oldest first */
 	unsigned hist_n;                      /* how many of them are valid */
@@ -134,6 +126,21 @@ static void fifo_event(void *ctx, const struct cdc_ev *ev)
 	(void)ev;
 }
 
+static void publish_events(struct mx_room *r)
+{
+	struct mx_mixer_event e;
+
+	while (mx_mixer_next_event(r->mix, &e)) {
+		uint64_t h = atomic_load_explicit(&r->evq.head, memory_order_relaxed);
+
+		if (h - atomic_load_explicit(&r->evq.tail, memory_order_acquire) == MX_MIXER_EVENTS)
+			continue; /* nobody reads them: the newest are dropped */
+		e.id = r->pid_of[e.id];
+		r->evq.ev[h % MX_MIXER_EVENTS] = e;
+		atomic_store_explicit(&r->evq.head, h + 1, memory_order_release);
+	}
+}
+
 static void apply(struct mx_room *r, const struct op *o)
 {
 	struct part *p = r->p[o->pid];
@@ -142,12 +149,15 @@ static void apply(struct mx_room *r, const struct op *o)
 	case OP_JOIN:
 		p->mid = mx_mixer_join(r->mix);
 		p->active = p->mid >= 0;
-		if (p->active)
+		if (p->active) {
 			r->act[r->n_act++] = p;
+			r->pid_of[p->mid] = p->pid;
+		}
 		break;
 	case OP_LEAVE:
 		if (p->active) {
 			mx_mixer_leave(r->mix, p->mid);
+			publish_events(r); /* its stop event, before a join reuses its mixer id */
 			for (unsigned k = 0; k < r->n_act; k++)
 				if (r->act[k] == p)
 					r->act[k] = r->act[--r->n_act];
@@ -167,25 +177,6 @@ static void apply(struct mx_room *r, const struct op *o)
 			mx_mixer_set_audience(r->mix, p->mid, mids, o->n);
 		}
 		break;
-	}
-}
-
-static void publish_events(struct mx_room *r)
-{
-	struct mx_mixer_event e;
-
-	while (mx_mixer_next_event(r->mix, &e)) {
-		uint64_t h = atomic_load_explicit(&r->evq.head, memory_order_relaxed);
-
-		if (h - atomic_load_explicit(&r->evq.tail, memory_order_acquire) == MX_MIXER_EVENTS)
-			continue; /* nobody reads them: the newest are dropped */
-		for (unsigned k = 0; k < r->n_act; k++) /* mixer id -> participant */
-			if (r->act[k]->mid == e.id) {
-				e.id = r->act[k]->pid;
-				break;
-			}
-		r->evq.ev[h % MX_MIXER_EVENTS] = e;
-		atomic_store_explicit(&r->evq.head, h + 1, memory_order_release);
 	}
 }
 
@@ -378,7 +369,7 @@ static void reap(struct mx_room *r)
 {
 	uint64_t done = atomic_load_explicit(&r->done, memory_order_acquire);
 
-	for (unsigned i = 0; i < MX_MIXER_MAX_PARTS; i++)
+	for (unsigned i = 0; i < r->c.mix.max_parts; i++)
 		if (r->p[i] && r->p[i]->leaving && r->p[i]->unhooked && r->p[i]->leave_op < done) {
 			part_free(r, r->p[i]);
 			r->p[i] = NULL;
@@ -416,7 +407,7 @@ struct mx_room *mx_room_create(struct dp_call *home, const struct mx_room_conf *
 		goto fail;
 	}
 	r->frame = mx_mixer_frame(r->mix);
-	r->lcore = dp_call_lcore(home);
+	r->home = home;
 	r->ticker = dp_ticker_add(home, tick, r, &e);
 	if (!r->ticker) {
 		mx_mixer_destroy(r->mix);
@@ -436,7 +427,7 @@ static void room_release(void *ctx)
 {
 	struct mx_room *r = ctx;
 
-	for (unsigned i = 0; i < MX_MIXER_MAX_PARTS; i++)
+	for (unsigned i = 0; i < r->c.mix.max_parts; i++)
 		part_free(r, r->p[i]);
 	mx_mixer_destroy(r->mix);
 	free(r);
@@ -446,7 +437,7 @@ void mx_room_destroy(struct mx_room *r)
 {
 	if (!r)
 		return;
-	for (unsigned i = 0; i < MX_MIXER_MAX_PARTS; i++)
+	for (unsigned i = 0; i < r->c.mix.max_parts; i++)
 		if (r->p[i] && !r->p[i]->leaving)
 			mx_ep_in_unhook_deferred(r->p[i]->in, NULL, NULL);
 	dp_ticker_remove_deferred(r->ticker, room_release);
@@ -465,7 +456,7 @@ int mx_room_join(struct mx_room *r, struct dp_leg *leg, const struct mx_room_par
 	reap(r);
 	if (!leg)
 		goto fail;
-	if (dp_call_lcore(dp_leg_call(leg)) != r->lcore) {
+	if (dp_call_lcore(dp_leg_call(leg)) != dp_call_lcore(r->home)) {
 		e = -EXDEV; /* the caller places the leg's call with the room first */
 		goto fail;
 	}

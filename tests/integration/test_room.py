@@ -281,7 +281,16 @@ def main():
             check(st.get("grouped") and st.get("frames_shared", 0) > 100,
                   f"shared: {who} sent {st.get('frames_shared')} frames of the shared encoding")
 
-        # 4. leave
+        # 4. leave, a talker among them
+        h("events", "care")  # drop what came before
+        tx = sender(PARTS[1], ports[1][0], 2.5)
+        time.sleep(1.5)
+        talking = h("stats", "p2").get("talker")
+        check(h("leave", "p2").get("rc") == 0, f"p2 leaves while it talks (talker: {talking})")
+        tx.wait(20)
+        ev = h("events", "care").get("events", [])
+        check(["p2", False] in ev and all(e[0] in ("p1", "p2", "p3", "p4", "p5") for e in ev),
+              f"its leaving ends its talking, and every event names its participant ({ev})")
         check(h("leave", "p5").get("rc") == 0, "p5 leaves")
         check(h("stats", "p5").get("rc") == -2, "p5 is gone")
         check(h("leave", "p5").get("rc") == -2, "leaving twice is refused")

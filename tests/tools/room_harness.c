@@ -155,8 +155,8 @@ static void stats(struct hpart *p)
 
 static const char *part_name(struct hroom *h, int pid)
 {
-	for (int i = 0; i < MAX_PARTS; i++)
-		if (parts[i].c && parts[i].room == h && parts[i].pid == pid)
+	for (int i = 0; i < MAX_PARTS; i++) /* those that left too: their last events come after */
+		if (parts[i].room == h && parts[i].pid == pid)
 			return parts[i].name;
 	return "?";
 }
