@@ -18,7 +18,6 @@ sends it with GStreamer. Judged by Goertzel energy in the decoded audio:
 Standard library only (plus gst-launch-1.0).
 """
 import json
-import math
 import os
 import select
 import signal
@@ -29,6 +28,7 @@ import sys
 import tempfile
 import time
 
+from media_check import goertzel_power
 from medius_test import LineHarness, check, finish
 
 HARNESS = os.environ.get("ROOM_HARNESS", "build/tests/room_harness")
@@ -75,19 +75,8 @@ def sender(part, port, seconds):
 
 def goertzel_share(pcm, freq, rate=RATE_OUT):
     """Share of the window's power at freq (about 1 for a lone tone)."""
-    n = len(pcm)
-    if n == 0:
-        return 0.0
-    w = 2 * math.pi * freq / rate
-    coeff = 2 * math.cos(w)
-    s1 = s2 = 0.0
-    total = 0.0
-    for x in pcm:
-        s0 = x + coeff * s1 - s2
-        s2, s1 = s1, s0
-        total += x * x
-    p = s1 * s1 + s2 * s2 - coeff * s1 * s2
-    return 2 * p / (n * total) if total > 0 else 0.0
+    total = sum(x * x for x in pcm)
+    return goertzel_power(pcm, rate, freq) * len(pcm) / total if total > 0 else 0.0
 
 
 def run_phase(h, ports, seconds=SECONDS):
