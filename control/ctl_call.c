@@ -27,6 +27,7 @@ struct ctl_calls {
 	struct call *bucket[NBUCKETS];
 	unsigned count;
 	uint64_t total, idle_ended, deleted;
+	struct ctl_rooms *rooms;
 };
 
 /* ------------------------------------------------------------------ */
@@ -59,6 +60,8 @@ void ctl_branch_free(struct branch *b)
 	for (unsigned i = 0; i < CTL_SDP_MAX_MEDIA; i++) {
 		struct stream *st = &b->st[i];
 
+		for (int side = 0; side < 2; side++)
+			ctl_room_part_gone(st, side); /* before its leg goes */
 		ctl_stream_unhook(st); /* its transcoders and their taps */
 		for (int side = 0; side < 2; side++)
 			dp_leg_destroy(st->leg[side]);
@@ -69,6 +72,10 @@ void ctl_branch_free(struct branch *b)
 	k->n_br = j;
 	free(b);
 }
+
+struct call *ctl_call_lookup(struct ctl_calls *c, const char *id) { return find(c, id); }
+
+struct ctl_rooms *ctl_calls_rooms(struct ctl_calls *c) { return c->rooms; }
 
 static void call_free(struct ctl_calls *c, struct call *k)
 {
@@ -91,9 +98,41 @@ struct ctl_calls *ctl_calls_create(const struct ctl_calls_conf *conf)
 {
 	struct ctl_calls *c = calloc(1, sizeof(*c));
 
+	if (c && !(c->rooms = ctl_rooms_create())) {
+		free(c);
+		return NULL;
+	}
 	if (c && conf)
 		c->conf = *conf;
 	return c;
+}
+
+void ctl_call_free(struct ctl_calls *c, struct call *k) { call_free(c, k); }
+
+struct call *ctl_call_add(struct ctl_ng_req *r, struct ctl_calls *c, const char *id, const char *from,
+			  const char *shard)
+{
+	struct call *k;
+
+	if (strlen(id) >= sizeof(k->id) || strlen(from) >= sizeof(k->from_tag)) { /* ctl_ng bounds them */
+		ctl_ng_error(r, "call-id or from-tag too long");
+		return NULL;
+	}
+	k = calloc(1, sizeof(*k));
+	if (!k || !(k->dp = dp_call_create_in(id, shard))) {
+		free(k);
+		ctl_ng_error(r, "Cannot create the call (no worker lcore running?)");
+		return NULL;
+	}
+	strcpy(k->id, id);
+	strcpy(k->from_tag, from);
+	k->created = time(NULL);
+	k->bucket = hash(k->id);
+	k->next = c->bucket[k->bucket];
+	c->bucket[k->bucket] = k;
+	c->count++;
+	c->total++;
+	return k;
 }
 
 void ctl_calls_destroy(struct ctl_calls *c)
@@ -103,6 +142,7 @@ void ctl_calls_destroy(struct ctl_calls *c)
 	for (unsigned b = 0; b < NBUCKETS; b++)
 		while (c->bucket[b])
 			call_free(c, c->bucket[b]);
+	ctl_rooms_destroy(c->rooms);
 	free(c);
 }
 
@@ -123,6 +163,7 @@ static uint64_t call_packets(const struct call *k)
 
 void ctl_calls_tick(struct ctl_calls *c, uint64_t now_ms)
 {
+	ctl_rooms_tick(c->rooms, now_ms);
 	for (unsigned b = 0; b < NBUCKETS; b++) {
 		struct call *k = c->bucket[b], *next;
 
@@ -267,7 +308,7 @@ struct branch *ctl_branch_newest(struct call *k, bool unanswered_only)
 	return best;
 }
 
-static struct branch *branch_new(struct ctl_ng_req *r, struct call *k, const char *via)
+struct branch *ctl_branch_add(struct ctl_ng_req *r, struct call *k, const char *via)
 {
 	struct branch *b;
 
@@ -351,6 +392,13 @@ static int cmd_offer(struct ctl_ng_req *r, void *ctx)
 
 	if (sdp_args(r, &id, &from, &sdp))
 		return -1;
+	if (ctl_dict_get(ctl_ng_args(r), "conference")) {
+		const char *room = ctl_arg_str(r, "conference");
+
+		if (!room || !*room)
+			return ctl_ng_error(r, "conference: the room's name must be a non-empty string");
+		return ctl_room_offer(r, c, room);
+	}
 	if (proto_b && strcmp(proto_b, "RTP/AVP") && strcmp(proto_b, "RTP/SAVP") && strcmp(proto_b, "RTP/AVPF") &&
 	    strcmp(proto_b, "RTP/SAVPF"))
 		return ctl_ng_error(r, "Unsupported transport-protocol '%s'", proto_b);
@@ -362,6 +410,10 @@ static int cmd_offer(struct ctl_ng_req *r, void *ctx)
 		return -1;
 
 	k = find(c, id);
+	if (k && k->conference) {
+		ctl_sdp_free(&s);
+		return ctl_ng_error(r, "Call-ID '%s' is a conference participant: re-offer it with its conference key", id);
+	}
 	if (k && strcmp(k->from_tag, from)) {
 		b = ctl_branch_by_tag(k, from);
 		if (!b) {
@@ -374,32 +426,17 @@ static int cmd_offer(struct ctl_ng_req *r, void *ctx)
 		return rc;
 	}
 	if (!k) {
-		k = calloc(1, sizeof(*k));
-		if (!k || !(k->dp = dp_call_create(id))) {
-			free(k);
+		k = ctl_call_add(r, c, id, from, NULL);
+		if (!k) {
 			ctl_sdp_free(&s);
-			return ctl_ng_error(r, "Cannot create the call (no worker lcore running?)");
+			return -1;
 		}
-		if (strlen(id) >= sizeof(k->id) || strlen(from) >= sizeof(k->from_tag)) { /* ctl_ng bounds them */
-			dp_call_destroy(k->dp);
-			free(k);
-			ctl_sdp_free(&s);
-			return ctl_ng_error(r, "call-id or from-tag too long");
-		}
-		strcpy(k->id, id);
-		strcpy(k->from_tag, from);
-		k->created = time(NULL);
-		k->bucket = hash(k->id);
-		k->next = c->bucket[k->bucket];
-		c->bucket[k->bucket] = k;
-		c->count++;
-		c->total++;
 		fresh = true;
 	} else {
 		b = offer_branch(k, to, via);
 	}
 	if (!b) {
-		b = branch_new(r, k, via);
+		b = ctl_branch_add(r, k, via);
 		if (!b) {
 			rc = -1;
 			goto out;
@@ -477,6 +514,8 @@ static int cmd_answer(struct ctl_ng_req *r, void *ctx)
 	k = ctl_find_call(r, c, "Unknown call-id");
 	if (!k)
 		return -1;
+	if (k->conference)
+		return ctl_ng_error(r, "Call-ID '%s' is a conference participant: medius answered its offer itself", id);
 	b = strcmp(k->from_tag, from) ? ctl_branch_by_tag(k, from) : NULL;
 	if (strcmp(k->from_tag, from) && !(b && b->reverse_pending))
 		return ctl_ng_error(r, "Unknown from-tag for this call");
@@ -632,6 +671,13 @@ static const struct ctl_ng_cmd commands[] = {
 	{ "stop tap", ctl_cmd_stop_tap },
 	{ "block media", cmd_not_yet },
 	{ "unblock media", cmd_not_yet },
+	{ "create room", ctl_cmd_create_room },
+	{ "destroy room", ctl_cmd_destroy_room },
+	{ "list rooms", ctl_cmd_list_rooms },
+	{ "query room", ctl_cmd_query_room },
+	{ "set participant", ctl_cmd_set_participant },
+	{ "kick participant", ctl_cmd_kick_participant },
+	{ "connect", ctl_cmd_connect },
 };
 
 const struct ctl_ng_cmd *ctl_calls_commands(size_t *n)

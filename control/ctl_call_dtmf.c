@@ -132,6 +132,8 @@ static int set_dtmf_block(struct ctl_ng_req *r, struct ctl_calls *c, bool block)
 
 	if (!k || err)
 		return -1;
+	if (k->conference)
+		return ctl_ng_error(r, "Call-ID '%s' is a conference participant: DTMF commands are for calls", k->id);
 	n = dtmf_select(r, k, ctl_arg_str(r, "from-tag"), sel, &side);
 	if (n < 0)
 		return -1;
@@ -174,6 +176,8 @@ int ctl_cmd_play_dtmf(struct ctl_ng_req *r, void *ctx)
 
 	if (!k)
 		return -1;
+	if (k->conference)
+		return ctl_ng_error(r, "Call-ID '%s' is a conference participant: DTMF commands are for calls", k->id);
 	if (!code_s)
 		code_s = ctl_arg_str(r, "digit");
 	if (code_s && strlen(code_s) == 1)

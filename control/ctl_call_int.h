@@ -32,6 +32,8 @@ struct ctl_calls;
 struct mx_xcode;
 struct ctl_tap;
 struct ctl_tap_stats;
+struct ctl_part;   /* a conference room's participant (ctl_room.c) */
+struct ctl_rooms;
 
 struct stream {
 	bool active;            /* relayed: RTP media with a port */
@@ -74,6 +76,11 @@ struct stream {
 	/* DTMF-security silence/tone: in-band DTMF masked in what each side sends */
 	enum cdc_dtmf_mask mask[2];
 	unsigned mask_freq[2];
+	/* conferencing: the participant each side's leg is in a room, or
+	 * NULL. A conference participant's call (medius answered it for a
+	 * room) has leg[0] only; a call joined to a room by "connect" has
+	 * both legs in the room. */
+	struct ctl_part *part[2];
 };
 
 struct call;
@@ -101,6 +108,7 @@ struct call {
 	time_t created, last_signal;
 	uint64_t delete_at_ms;    /* 0: not scheduled */
 	uint64_t last_packets, last_change_ms;
+	bool conference;          /* medius answered it for a room (ctl_room_offer) */
 	struct call *next;
 };
 
@@ -114,10 +122,37 @@ bool ctl_branch_has_tag(const struct branch *b, const char *tag);
 struct branch *ctl_branch_newest(struct call *k, bool unanswered_only);
 /* The branch whose answerer has `tag`; NULL if none. */
 struct branch *ctl_branch_by_tag(struct call *k, const char *tag);
-/* Free one branch (its legs and transcoders), or the whole call. */
+/* Free one branch (its legs and transcoders; its room participants
+ * leave first), or the whole call. */
 void ctl_branch_free(struct branch *b);
+/* The call with this call-id, or NULL. */
+struct call *ctl_call_lookup(struct ctl_calls *c, const char *id);
+/* A new call (id, from-tag) in shard `shard` (NULL: its own; see
+ * dp_call_create_in), registered; NULL after the error reply. */
+struct call *ctl_call_add(struct ctl_ng_req *r, struct ctl_calls *c, const char *id, const char *from,
+			  const char *shard);
+/* Unregister and free a call (ctl_branch_free of each branch). */
+void ctl_call_free(struct ctl_calls *c, struct call *k);
+/* A new branch of k for via-branch via (may be NULL); NULL after the error reply. */
+struct branch *ctl_branch_add(struct ctl_ng_req *r, struct call *k, const char *via);
+/* The room registry (ctl_room.c) the call registry owns. */
+struct ctl_rooms *ctl_calls_rooms(struct ctl_calls *c);
 
 /* one media section (ctl_stream.c); each returns 0 or -1 after an error reply */
+/* Point leg at what media section m (number i) of s says (c=, port,
+ * a=rtcp; the "SIP source address" flag), and give it the SIP source. */
+int ctl_stream_set_remote(struct ctl_ng_req *r, struct dp_leg *leg, const struct ctl_sdp *s,
+			  const struct ctl_sdp_media *m, unsigned i);
+/* Rewrite m to point at leg: c=, port, a=rtcp (full: with the address;
+ * no_rtcp: none). Returns 0 or -errno (no reply). */
+int ctl_stream_point_at(struct ctl_sdp *s, struct ctl_sdp_media *m, struct dp_leg *leg, bool full_rtcp,
+			bool no_rtcp);
+/* The first a=crypto of m whose suite medius can use, or NULL. */
+const struct dp_sdes *ctl_stream_first_crypto(const struct ctl_sdp *s, const struct ctl_sdp_media *m);
+/* Rewrite m to list codec f as payload type pt, with telephone-event type
+ * te (-1: none; te_fmtp its events) after it, and nothing else. 0 or -1. */
+int ctl_stream_only_codec(struct ctl_sdp *s, struct ctl_sdp_media *m, const struct cdc_format *f, uint8_t pt,
+			  int te, const char *te_fmtp);
 int ctl_stream_offer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s, unsigned i, const char *proto_b);
 int ctl_stream_answer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s, unsigned i);
 int ctl_stream_reverse(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s, unsigned i, int side);
@@ -191,5 +226,24 @@ const char *ctl_calls_tap_dir(const struct ctl_calls *c);
 int ctl_cmd_block_dtmf(struct ctl_ng_req *r, void *ctx);
 int ctl_cmd_unblock_dtmf(struct ctl_ng_req *r, void *ctx);
 int ctl_cmd_play_dtmf(struct ctl_ng_req *r, void *ctx);
+
+/* conference rooms (ctl_room.c; ctx = the call registry) */
+struct ctl_rooms *ctl_rooms_create(void);
+/* After every call is gone (they leave their rooms as they go). */
+void ctl_rooms_destroy(struct ctl_rooms *rs);
+/* About once a second: talker events to the log and each room's record. */
+void ctl_rooms_tick(struct ctl_rooms *rs, uint64_t now_ms);
+/* An offer with a "conference" key: medius answers it for room `name`.
+ * The whole command (the call is made, or re-offered). */
+int ctl_room_offer(struct ctl_ng_req *r, struct ctl_calls *c, const char *name);
+/* The participant on side `side` of st leaves its room (before its leg goes). */
+void ctl_room_part_gone(struct stream *st, int side);
+int ctl_cmd_create_room(struct ctl_ng_req *r, void *ctx);
+int ctl_cmd_destroy_room(struct ctl_ng_req *r, void *ctx);
+int ctl_cmd_list_rooms(struct ctl_ng_req *r, void *ctx);
+int ctl_cmd_query_room(struct ctl_ng_req *r, void *ctx);
+int ctl_cmd_set_participant(struct ctl_ng_req *r, void *ctx);
+int ctl_cmd_kick_participant(struct ctl_ng_req *r, void *ctx);
+int ctl_cmd_connect(struct ctl_ng_req *r, void *ctx);
 
 #endif

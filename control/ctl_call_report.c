@@ -175,7 +175,7 @@ static struct ctl_val *tag_report(struct ctl_ng_req *r, struct branch *const *br
 			ctl_dict_add_cstr(a, md, "codec", cdc_codec_name(st->fmt.codec));
 		}
 		for (unsigned b = 0; b < n_br; b++)
-			if (i < br[b]->n && br[b]->st[i].active)
+			if (i < br[b]->n && br[b]->st[i].active && br[b]->st[i].leg[side])
 				ctl_list_append(streams, leg_stats(r, &br[b]->st[i], side, tot));
 		ctl_dict_add(md, "streams", 7, streams);
 		ctl_list_append(medias, md);

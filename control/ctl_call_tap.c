@@ -30,6 +30,8 @@ static int tap_target(struct ctl_ng_req *r, struct ctl_calls *c, struct stream *
 
 	if (!k)
 		return -1;
+	if (k->conference)
+		return ctl_ng_error(r, "Call-ID '%s' is a conference participant: taps are for calls", k->id);
 	if (!tag || !*tag)
 		return ctl_ng_error(r, "A tap needs the from-tag of the party it listens to");
 	if (!strcmp(tag, k->from_tag)) {

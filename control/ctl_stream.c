@@ -69,8 +69,8 @@ static int set_sip_source(struct ctl_ng_req *r, struct dp_leg *leg)
 /* Point leg at what media section m (number i) of s says (c=, port,
  * a=rtcp), and give it the SIP source address. Returns 0, or -1 after
  * ctl_ng_error. */
-static int set_remote_from(struct ctl_ng_req *r, struct dp_leg *leg, const struct ctl_sdp *s,
-			   const struct ctl_sdp_media *m, unsigned i)
+int ctl_stream_set_remote(struct ctl_ng_req *r, struct dp_leg *leg, const struct ctl_sdp *s,
+			  const struct ctl_sdp_media *m, unsigned i)
 {
 	const struct ctl_sdp_conn *c = ctl_sdp_media_conn(s, m);
 	const char *src = sip_source(r), *addr;
@@ -108,8 +108,8 @@ static int set_remote_from(struct ctl_ng_req *r, struct dp_leg *leg, const struc
 }
 
 /* Rewrite m to point at our leg: c=, port, a=rtcp. */
-static int point_at(struct ctl_sdp *s, struct ctl_sdp_media *m, struct dp_leg *leg, bool full_rtcp,
-		    bool no_rtcp)
+int ctl_stream_point_at(struct ctl_sdp *s, struct ctl_sdp_media *m, struct dp_leg *leg, bool full_rtcp,
+			bool no_rtcp)
 {
 	struct dp_leg_local loc;
 	int rc;
@@ -126,7 +126,7 @@ static int point_at(struct ctl_sdp *s, struct ctl_sdp_media *m, struct dp_leg *l
 static bool proto_srtp(const char *proto) { return strstr(proto, "SAVP") != NULL; }
 
 /* The first a=crypto of m medius can use. */
-static const struct dp_sdes *first_crypto(const struct ctl_sdp *s, const struct ctl_sdp_media *m)
+const struct dp_sdes *ctl_stream_first_crypto(const struct ctl_sdp *s, const struct ctl_sdp_media *m)
 {
 	for (int i = ctl_sdp_attr_find_type(s, m, CTL_SDP_A_CRYPTO, 0); i >= 0;
 	     i = ctl_sdp_attr_find_type(s, m, CTL_SDP_A_CRYPTO, (unsigned)i + 1)) {
@@ -289,11 +289,11 @@ int ctl_stream_offer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s, 
 	if (strlen(m->proto) >= sizeof(st->proto[0]))
 		return ctl_ng_error(r, "Media %u: a transport protocol of %zu bytes (at most %zu)", i + 1,
 				    strlen(m->proto), sizeof(st->proto[0]) - 1);
-	if (ctl_sdp_media_has_dtls(s, m) && !first_crypto(s, m))
+	if (ctl_sdp_media_has_dtls(s, m) && !ctl_stream_first_crypto(s, m))
 		return ctl_ng_error(r, "DTLS-SRTP is not supported yet (media %u)", i + 1);
 	if (!st->active && stream_open(r, b, st))
 		return -1;
-	if (set_remote_from(r, st->leg[0], s, m, i))
+	if (ctl_stream_set_remote(r, st->leg[0], s, m, i))
 		return -1;
 	st->offer_mux = ctl_sdp_attr_find_type(s, m, CTL_SDP_A_RTCP_MUX, 0) >= 0;
 	strcpy(st->proto[0], m->proto); /* its length was checked above */
@@ -301,7 +301,7 @@ int ctl_stream_offer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s, 
 	/* the offerer's side: its keys decrypt what it sends; ours answer it */
 	st->srtp[0] = proto_srtp(m->proto);
 	if (st->srtp[0]) {
-		theirs = first_crypto(s, m);
+		theirs = ctl_stream_first_crypto(s, m);
 		if (!theirs)
 			return ctl_ng_error(r, "No supported SRTP crypto suite in media %u", i + 1);
 		if (dp_sdes_generate(theirs->suite, theirs->tag, &st->key[0]) ||
@@ -348,7 +348,7 @@ int ctl_stream_offer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s, 
 			ctl_sdp_media_set_ptime(s, m, st->want_ptime);
 		}
 	}
-	if (point_at(s, m, st->leg[1], full, no_rtcp))
+	if (ctl_stream_point_at(s, m, st->leg[1], full, no_rtcp))
 		return ctl_ng_error(r, "Cannot rewrite media %u", i + 1);
 	return 0;
 }
@@ -356,8 +356,8 @@ int ctl_stream_offer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s, 
 /* Rewrite m to list codec f as payload type pt, with telephone-event type
  * te (-1: none) after it, and nothing else: what one side of a transcoded
  * stream is told. Returns 0 or -1. */
-static int only_codec(struct ctl_sdp *s, struct ctl_sdp_media *m, const struct cdc_format *f, uint8_t pt, int te,
-		      const char *te_fmtp)
+int ctl_stream_only_codec(struct ctl_sdp *s, struct ctl_sdp_media *m, const struct cdc_format *f, uint8_t pt,
+			  int te, const char *te_fmtp)
 {
 	char rtpmap[48], fmtp[128];
 	uint8_t keep[2];
@@ -404,7 +404,7 @@ static int reverse_codecs(struct ctl_ng_req *r, struct stream *st, struct ctl_sd
 	if (pt != st->xpt[side])
 		return ctl_ng_error(r, "Media %u: %s moved from payload type %u to %d; not supported on a transcoded stream",
 				    i + 1, cdc_codec_name(st->xfmt[side].codec), st->xpt[side], pt);
-	if (only_codec(s, m, &st->xfmt[other], st->xpt[other], st->xte[other],
+	if (ctl_stream_only_codec(s, m, &st->xfmt[other], st->xpt[other], st->xte[other],
 		       other ? "0-15" : st->a_te_fmtp))
 		return ctl_ng_error(r, "Cannot rewrite the codecs of media %u", i + 1);
 	if (!other)
@@ -435,10 +435,10 @@ int ctl_stream_reverse(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s
 		return ctl_ng_error(r, "Media %u: protocol %s is not RTP", i + 1, m->proto);
 	if (st->xcoded && reverse_codecs(r, st, s, m, i, side))
 		return -1;
-	if (set_remote_from(r, st->leg[side], s, m, i))
+	if (ctl_stream_set_remote(r, st->leg[side], s, m, i))
 		return -1;
 	if (st->srtp[side]) {
-		const struct dp_sdes *theirs = first_crypto(s, m);
+		const struct dp_sdes *theirs = ctl_stream_first_crypto(s, m);
 
 		if (!theirs || dp_leg_set_srtp(st->leg[side], theirs, &st->key[side]))
 			return ctl_ng_error(r, "No usable SRTP key in media %u", i + 1);
@@ -448,7 +448,7 @@ int ctl_stream_reverse(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s
 		return ctl_ng_error(r, "Cannot rewrite media %u", i + 1);
 	if (strcmp(m->proto, st->proto[other]) && ctl_sdp_media_set_proto(s, m, st->proto[other]))
 		return ctl_ng_error(r, "Cannot rewrite media %u", i + 1);
-	if (point_at(s, m, st->leg[other], full, no_rtcp))
+	if (ctl_stream_point_at(s, m, st->leg[other], full, no_rtcp))
 		return ctl_ng_error(r, "Cannot rewrite media %u", i + 1);
 	return 0;
 }
@@ -474,7 +474,7 @@ int ctl_stream_answer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s,
 	}
 	if (!ctl_sdp_media_is_rtp(m))
 		return ctl_ng_error(r, "Media %u: the answer's protocol %s is not RTP", i + 1, m->proto);
-	if (set_remote_from(r, st->leg[1], s, m, i))
+	if (ctl_stream_set_remote(r, st->leg[1], s, m, i))
 		return -1;
 	st->b_te = -1;
 	for (unsigned f = 0; f < m->n_fmts && st->b_te < 0; f++) {
@@ -485,7 +485,7 @@ int ctl_stream_answer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s,
 	}
 	/* the answerer's keys, and which of ours it chose */
 	if (st->srtp[1]) {
-		const struct dp_sdes *theirs = first_crypto(s, m);
+		const struct dp_sdes *theirs = ctl_stream_first_crypto(s, m);
 		const struct dp_sdes *ours = NULL;
 
 		for (unsigned j = 0; theirs && j < st->n_offered; j++)
@@ -533,7 +533,7 @@ int ctl_stream_answer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s,
 	}
 	if (strcmp(m->proto, st->proto[0]) && ctl_sdp_media_set_proto(s, m, st->proto[0]))
 		return ctl_ng_error(r, "Cannot restore the transport of media %u", i + 1);
-	if (point_at(s, m, st->leg[0], full, no_rtcp))
+	if (ctl_stream_point_at(s, m, st->leg[0], full, no_rtcp))
 		return ctl_ng_error(r, "Cannot rewrite media %u", i + 1);
 	return 0;
 }
@@ -728,7 +728,7 @@ static int plan_transcoding(struct ctl_ng_req *r, struct stream *st, struct ctl_
 	st->xte[1] = te_b;
 	dp_leg_set_clock(st->leg[0], fa->clock_rate);
 	/* the answer to the offerer names its own codec */
-	if (only_codec(s, m, fa, pt_a, st->a_te, st->a_te_fmtp))
+	if (ctl_stream_only_codec(s, m, fa, pt_a, st->a_te, st->a_te_fmtp))
 		return ctl_ng_error(r, "Cannot rewrite the answer's codecs");
 	cdc_format_rtpmap(fa, rtpmap, sizeof(rtpmap));
 	ctl_sdp_media_set_ptime(s, m, st->a_ptime);
