@@ -102,6 +102,27 @@ def relations(d, ports):
         check(shares(pcm[i])[3] < NOT_HEARD, f"{PARTS[i][0]} does not hear p4's whisper ({shares(pcm[i])[3]:.4f})")
 
 
+def hold(d, ports):
+    """p2 re-offers sendonly (hold): answered recvonly, muted and deafened; then sendrecv again."""
+    peer = ports[1][1]
+    r = ng(d.port, command="offer", call_id="call-p2", from_tag="tag-p2", conference="care",
+           sdp=offer_sdp(peer, PARTS[1], "sendonly"), flags=["asymmetric"])
+    mem, _ = members(d.port)
+    check(r.get("result") == "ok" and "a=recvonly" in r.get("sdp", "") and answer_port(r["sdp"])[0] == ports[1][0],
+          f"hold: a sendonly re-offer is answered recvonly on the same port ({r.get('error-reason')})")
+    check(mem["call-p2"]["on hold"] == 1 and mem["call-p2"]["muted"] == 0,
+          f"hold: p2 is on hold, its own mute setting untouched ({mem['call-p2']['on hold']})")
+    r = ng(d.port, command="offer", call_id="call-p2", from_tag="tag-p2", conference="care",
+           sdp=offer_sdp(peer, PARTS[1]), flags=["asymmetric"])
+    mem, _ = members(d.port)
+    check(r.get("result") == "ok" and "a=sendrecv" in r.get("sdp", "") and mem["call-p2"]["on hold"] == 0,
+          "hold: resumed with a sendrecv re-offer")
+    r = ng(d.port, command="offer", call_id="call-p2", from_tag="tag-p2", conference="care",
+           sdp=offer_sdp(peer, PARTS[0]), flags=["asymmetric"])
+    check(r.get("result") == "error" and "keeps its codec" in r.get("error-reason", ""),
+          f"a re-offer that changes the codec is refused ({r.get('error-reason')})")
+
+
 def bad_input(d):
     before, _ = members(d.port)
     part = PARTS[0]
@@ -210,6 +231,7 @@ def main():
               f"create room care ({r})")
         ports = conference_part(d)
         relations(d, ports)
+        hold(d, ports)
         bad_input(d)
         leave(d)
         connect(d)
