@@ -32,6 +32,7 @@ struct ctl_calls;
 struct mx_xcode;
 struct ctl_tap;
 struct ctl_tap_stats;
+struct ctl_play;
 
 struct stream {
 	bool active;            /* relayed: RTP media with a port */
@@ -74,6 +75,8 @@ struct stream {
 	/* DTMF-security silence/tone: in-band DTMF masked in what each side sends */
 	enum cdc_dtmf_mask mask[2];
 	unsigned mask_freq[2];
+	/* ng "play media": a file played to that party (ctl_call_play.c) */
+	struct ctl_play *play[2];
 };
 
 struct call;
@@ -191,5 +194,14 @@ const char *ctl_calls_tap_dir(const struct ctl_calls *c);
 int ctl_cmd_block_dtmf(struct ctl_ng_req *r, void *ctx);
 int ctl_cmd_unblock_dtmf(struct ctl_ng_req *r, void *ctx);
 int ctl_cmd_play_dtmf(struct ctl_ng_req *r, void *ctx);
+/* playback (ctl_call_play.c; ctx = the registry): "play media", "stop media" */
+int ctl_cmd_play_media(struct ctl_ng_req *r, void *ctx);
+int ctl_cmd_stop_media(struct ctl_ng_req *r, void *ctx);
+/* Stop the playback to party `side` of st, if any (its legs go back to
+ * relaying; nothing waits). */
+void ctl_stream_stop_play(struct stream *st, int side);
+/* From the registry's timer: playbacks that played to the end are logged
+ * ("playback finished") and their legs given back to relaying. */
+void ctl_play_tick(void);
 
 #endif
