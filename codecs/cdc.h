@@ -182,6 +182,13 @@ void cdc_resampler_destroy(struct cdc_resampler *r);
  * -ENOSPC when max_out is too small for that. */
 int cdc_resample(struct cdc_resampler *r, const int16_t *in, size_t in_samples, int16_t *out,
 		 size_t max_out);
+/* Resample a whole mono buffer at once (a media file, off the workers):
+ * any rates from 1 to 384 kHz, quality as above. The filter's delay is
+ * taken out and its tail flushed, so out gets exactly
+ * round(n * out_rate / in_rate) samples, aligned with in. Returns that
+ * count, -ENOSPC when max_out is smaller, -EINVAL for bad rates, -ENOMEM. */
+long cdc_resample_buffer(const int16_t *in, size_t n, uint32_t in_rate, int16_t *out, size_t max_out,
+			 uint32_t out_rate, int quality);
 
 /* ------------------------------------------------------------------ */
 /* DTMF: RFC 4733 events and in-band tones                              */

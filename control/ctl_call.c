@@ -164,6 +164,7 @@ static uint64_t call_packets(const struct call *k)
 void ctl_calls_tick(struct ctl_calls *c, uint64_t now_ms)
 {
 	ctl_rooms_tick(c->rooms, now_ms);
+	ctl_play_tick(); /* playbacks that ended: relaying again */
 	for (unsigned b = 0; b < NBUCKETS; b++) {
 		struct call *k = c->bucket[b], *next;
 
@@ -662,8 +663,8 @@ static const struct ctl_ng_cmd commands[] = {
 	{ "start recording", cmd_not_yet },
 	{ "stop recording", cmd_not_yet },
 	{ "pause recording", cmd_not_yet },
-	{ "play media", cmd_not_yet },
-	{ "stop media", cmd_not_yet },
+	{ "play media", ctl_cmd_play_media },
+	{ "stop media", ctl_cmd_stop_media },
 	{ "block DTMF", ctl_cmd_block_dtmf },
 	{ "unblock DTMF", ctl_cmd_unblock_dtmf },
 	{ "play DTMF", ctl_cmd_play_dtmf },

@@ -34,6 +34,7 @@ struct ctl_tap;
 struct ctl_tap_stats;
 struct ctl_part;   /* a conference room's participant (ctl_room.c) */
 struct ctl_rooms;
+struct ctl_play;
 
 struct stream {
 	bool active;            /* relayed: RTP media with a port */
@@ -81,6 +82,8 @@ struct stream {
 	 * room) has leg[0] only; a call joined to a room by "connect" has
 	 * both legs in the room. */
 	struct ctl_part *part[2];
+	/* ng "play media": a file played to that party (ctl_call_play.c) */
+	struct ctl_play *play[2];
 };
 
 struct call;
@@ -226,6 +229,15 @@ const char *ctl_calls_tap_dir(const struct ctl_calls *c);
 int ctl_cmd_block_dtmf(struct ctl_ng_req *r, void *ctx);
 int ctl_cmd_unblock_dtmf(struct ctl_ng_req *r, void *ctx);
 int ctl_cmd_play_dtmf(struct ctl_ng_req *r, void *ctx);
+/* playback (ctl_call_play.c; ctx = the registry): "play media", "stop media" */
+int ctl_cmd_play_media(struct ctl_ng_req *r, void *ctx);
+int ctl_cmd_stop_media(struct ctl_ng_req *r, void *ctx);
+/* Stop the playback to party `side` of st, if any (its legs go back to
+ * relaying; nothing waits). */
+void ctl_stream_stop_play(struct stream *st, int side);
+/* From the registry's timer: playbacks that played to the end are logged
+ * ("playback finished") and their legs given back to relaying. */
+void ctl_play_tick(void);
 
 /* conference rooms (ctl_room.c; ctx = the call registry) */
 struct ctl_rooms *ctl_rooms_create(void);
@@ -245,5 +257,8 @@ int ctl_cmd_query_room(struct ctl_ng_req *r, void *ctx);
 int ctl_cmd_set_participant(struct ctl_ng_req *r, void *ctx);
 int ctl_cmd_kick_participant(struct ctl_ng_req *r, void *ctx);
 int ctl_cmd_connect(struct ctl_ng_req *r, void *ctx);
+/* play media / stop media with a "conference" key (from ctl_call_play.c) */
+int ctl_room_play(struct ctl_ng_req *r, struct ctl_calls *c);
+int ctl_room_stop_play(struct ctl_ng_req *r, struct ctl_calls *c);
 
 #endif

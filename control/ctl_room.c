@@ -29,6 +29,7 @@
 #include "ctl_call.h"
 #include "ctl_call_int.h"
 #include "ctl_ng_args.h"
+#include "ctl_play.h"
 #include "ctl_sdp.h"
 #include "ctl_val.h"
 #include "dp.h"
@@ -57,7 +58,10 @@ struct room_event {
 	uint64_t seq;
 	time_t at;
 	bool start;
-	int pid;
+	int pid;            /* the participant, or -1 for a playback's end */
+	int play_id;        /* the playback that ended (pid -1) */
+	bool play_stopped;
+	uint64_t played_ms;
 	char call_id[CTL_NG_MAX_CALL_ID + 1];
 	char tag[CTL_NG_MAX_TAG + 1];
 };
@@ -127,10 +131,26 @@ static struct ctl_room *call_room(const struct call *k)
 	return NULL;
 }
 
-/* Talker events from the worker into the room's record and the log. */
+/* Talker events and playbacks' ends from the worker into the room's
+ * record and the log. */
 static void drain_events(struct ctl_room *m)
 {
 	struct mx_mixer_event e;
+	struct mx_room_play_event pe;
+
+	while (mx_room_next_play_event(m->mx, &pe) == 1) {
+		struct room_event *re = &m->ev[m->n_ev % ROOM_EVENTS];
+
+		memset(re, 0, sizeof(*re));
+		re->seq = ++m->n_ev;
+		re->at = time(NULL);
+		re->pid = -1;
+		re->play_id = pe.id;
+		re->play_stopped = pe.stopped;
+		re->played_ms = pe.played_ms;
+		dp_log(DP_LOG_INFO, "room", "room %s: playback %d %s (%llu ms played)", m->name, pe.id,
+		       pe.stopped ? "stopped" : "finished", (unsigned long long)pe.played_ms);
+	}
 
 	while (mx_room_next_event(m->mx, &e) == 1) {
 		struct room_event *re = &m->ev[m->n_ev % ROOM_EVENTS];
@@ -138,6 +158,7 @@ static void drain_events(struct ctl_room *m)
 
 		if (!p)
 			continue; /* it left before the event was read */
+		memset(re, 0, sizeof(*re));
 		re->seq = ++m->n_ev;
 		re->at = time(NULL);
 		re->start = e.start;
@@ -527,6 +548,14 @@ int ctl_cmd_query_room(struct ctl_ng_req *r, void *ctx)
 			return ctl_ng_error(r, "Reply too large");
 		ctl_dict_add_int(a, d, "seq", (int64_t)e->seq);
 		ctl_dict_add_int(a, d, "time", e->at);
+		if (e->pid < 0) {
+			ctl_dict_add_cstr(a, d, "event", e->play_stopped ? "playback stopped" : "playback finished");
+			ctl_dict_add_int(a, d, "playback", e->play_id);
+			ctl_dict_add_int(a, d, "played-ms", (int64_t)e->played_ms);
+			if (ctl_list_append(evs, d))
+				return ctl_ng_error(r, "Reply too large");
+			continue;
+		}
 		ctl_dict_add_cstr(a, d, "event", e->start ? "talking" : "silent");
 		ctl_dict_add_int(a, d, "id", e->pid);
 		ctl_dict_add(d, "call-id", 7, ctl_val_strdup(a, e->call_id, strlen(e->call_id)));
@@ -1162,5 +1191,55 @@ int ctl_cmd_connect(struct ctl_ng_req *r, void *ctx)
 	}
 	dp_log(DP_LOG_INFO, "room", "room %s: calls %s and %s connected", m->name, id, to);
 	room_describe(r, m, ctl_ng_reply(r));
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* playback                                                             */
+
+/* play media with a "conference" key: the file is mixed into the room on
+ * top of the talkers, heard by every participant (ctl_call_play.c hands
+ * the request here). The reply has "duration" (one play, ms) and
+ * "playback" (its id, for stop media and the room's events). */
+int ctl_room_play(struct ctl_ng_req *r, struct ctl_calls *c)
+{
+	struct ctl_room *m = room_arg(r, ctl_calls_rooms(c));
+	struct mx_player *p = NULL;
+	uint64_t dur;
+	int id = -EBUSY;
+
+	if (!m || ctl_play_parse(r, &p))
+		return -1;
+	dur = mx_player_duration_ms(p);
+	for (int tries = 0; tries < 100 && (id = mx_room_play(m->mx, p)) == -EBUSY; tries++)
+		short_wait();
+	if (id < 0) {
+		mx_player_destroy(p);
+		return ctl_ng_error(r, "Cannot play media into conference room '%s' (%s)", m->name,
+				    id == -ENOSPC ? "no free slot: 4 playbacks at once at most, one participant slot each"
+						  : strerror(-id));
+	}
+	dp_log(DP_LOG_INFO, "room", "room %s: playback %d starts (%llu ms)", m->name, id, (unsigned long long)dur);
+	ctl_dict_add_int(ctl_ng_arena(r), ctl_ng_reply(r), "duration", (int64_t)dur);
+	ctl_dict_add_int(ctl_ng_arena(r), ctl_ng_reply(r), "playback", id);
+	return 0;
+}
+
+/* stop media with a "conference" key: the playback `playback` names
+ * stops (its end is a room event). */
+int ctl_room_stop_play(struct ctl_ng_req *r, struct ctl_calls *c)
+{
+	struct ctl_room *m = room_arg(r, ctl_calls_rooms(c));
+	int64_t id;
+	int rc = -EBUSY;
+
+	if (!m || arg_int(r, "playback", -1, 0, INT32_MAX, &id))
+		return -1;
+	if (id < 0)
+		return ctl_ng_error(r, "No playback (the id play media gave) in message");
+	for (int tries = 0; tries < 100 && (rc = mx_room_stop_play(m->mx, (int)id)) == -EBUSY; tries++)
+		short_wait();
+	if (rc)
+		return ctl_ng_error(r, "No playback %lld playing in conference room '%s'", (long long)id, m->name);
 	return 0;
 }

@@ -561,8 +561,10 @@ void ctl_stream_stop_tap(struct stream *st, int side, int kind, struct ctl_tap_s
 
 void ctl_stream_unhook(struct stream *st)
 {
-	for (int d = 0; d < 2; d++)
+	for (int d = 0; d < 2; d++) {
+		ctl_stream_stop_play(st, d); /* it hooks a leg too */
 		drop_chain(st, d);
+	}
 	st->xcoded = false;
 }
 
@@ -594,6 +596,7 @@ int ctl_stream_set_mask(struct stream *st, int side, enum cdc_dtmf_mask mode, un
 		return 0;
 	}
 	if (!st->xc[side]) {
+		ctl_stream_stop_play(st, !side); /* it holds leg[side]'s media back: the chain takes the leg */
 		if (!st->fmt_known || st->fmt_pt < 0 || st->fmt.codec == CDC_TELEPHONE_EVENT || st->fmt.codec == CDC_CN)
 			return -ENOTSUP;
 		c = (struct cdc_chain_conf){

@@ -11,7 +11,8 @@
  * a thread off the worker reads.
  *
  * Built so far: the jitter buffer (mx_jb), taps (mx_tap), endpoints
- * (mx_ep_in, mx_ep_out) and the 1:1 transcoding graph (mx_xcode). Threads: "worker" functions run on the
+ * (mx_ep_in, mx_ep_out), the 1:1 transcoding graph (mx_xcode), rooms
+ * (mx_mixer, mx_room) and playback (mx_player, mx_play_leg). Threads: "worker" functions run on the
  * lcore that serves the call, from its hook or its ticker, and never lock,
  * allocate, log or make a syscall; "control" functions run on the control
  * lcore; "consumer" functions on the thread that drains a tap.
@@ -305,6 +306,72 @@ void mx_mix_out(const struct mx_mix_ops *ops, struct mx_limiter *l, int16_t *out
 		const int32_t *c, size_t n);
 
 /* ------------------------------------------------------------------ */
+/* Playback: a media file's audio, decoded before it plays               */
+
+/* A player holds a file's whole audio, decoded, down-mixed to mono and
+ * (mx_player_set_rate) resampled, in memory: opening does all the file
+ * I/O and decoding on the control lcore, so a worker's tick only copies
+ * samples. WAV (and whatever else libsndfile reads: any rate, channels and
+ * sample format) and Ogg Opus (libopusfile, 48 kHz), from a file or from
+ * memory. At most MX_PLAY_MAX_S seconds. Then graphs play it: a room
+ * (mx_room_play) or one party of a relayed call (mx_play_leg). */
+#define MX_PLAY_MAX_S 600
+struct mx_player;
+
+/* Control: open and decode. NULL with *err = -ENOENT, -EACCES, -EISDIR
+ * (the path), -EINVAL (not a format medius reads, or corrupt), -ENODATA
+ * (no audio), -EFBIG (longer than MX_PLAY_MAX_S), -ENOMEM; and, when msg
+ * is not NULL, a sentence for an ng error reply in msg (msglen bytes). */
+struct mx_player *mx_player_open_file(const char *path, int *err, char *msg, size_t msglen);
+struct mx_player *mx_player_open_blob(const void *data, size_t len, int *err, char *msg, size_t msglen);
+/* Control: free (NULL is fine). Only a player no graph holds. */
+void mx_player_destroy(struct mx_player *p);
+/* Control, before the player is handed to a graph: play it `times` times
+ * in a row (1: once, the default; at least 1). */
+int mx_player_set_repeat(struct mx_player *p, unsigned times);
+/* Control, before it is handed to a graph: resample its audio to rate
+ * (1-384 kHz; the graphs call it). 0, -EINVAL or -ENOMEM (it keeps its
+ * audio then). */
+int mx_player_set_rate(struct mx_player *p, uint32_t rate);
+uint32_t mx_player_rate(const struct mx_player *p);
+/* One play's length in ms (what ng's `duration` reports). */
+uint64_t mx_player_duration_ms(const struct mx_player *p);
+/* Worker: the next n samples (mono, at its rate) into out, looping as
+ * its repeat count says; past the end out is filled with silence.
+ * Returns how many samples of audio it gave (n until the end, then less,
+ * then 0). */
+size_t mx_player_read(struct mx_player *p, int16_t *out, size_t n);
+/* Any thread: it has given all its audio; and how much it gave (ms, all
+ * repeats). */
+bool mx_player_done(const struct mx_player *p);
+uint64_t mx_player_played_ms(const struct mx_player *p);
+
+/* Playback to one party of a relayed call: what the other party sends
+ * (leg `hold` receives it) is held back, not relayed, while the file's
+ * audio goes out of leg `out` (towards the party) through a way out
+ * (mx_ep_out) in the codec that party takes (c: its out format, payload
+ * type and ptime; in_rate is set here), under its own SSRC, sequence and
+ * timestamps, the first packet with the marker. When the file ended (its
+ * last frame sent, padded with silence), the hook forwards hold's packets
+ * out of `out` as they are until control stops the graph
+ * (mx_play_leg_stop), which gives the legs back to plain relaying. */
+struct mx_play_leg;
+/* Control: start; it owns p from then on. hold must have no media hook
+ * (the caller knows: a transcoder or a room would be displaced). NULL
+ * with *err = -EINVAL (codec), -ENOMEM or what the dataplane refused; the
+ * caller keeps p then. */
+struct mx_play_leg *mx_play_leg_start(struct dp_leg *hold, struct dp_leg *out, const struct cdc_sink_conf *c,
+				      struct mx_player *p, int *err);
+/* Control: the file was played to its end (all repeats) and sent. */
+bool mx_play_leg_done(const struct mx_play_leg *pl);
+/* Control: audio sent so far, ms (all repeats). */
+uint64_t mx_play_leg_played_ms(const struct mx_play_leg *pl);
+/* Control: stop without waiting: hold's hook is cleared and the ticker
+ * removed; pl and its player are freed once the worker let go. NULL is
+ * fine. */
+void mx_play_leg_stop(struct mx_play_leg *pl);
+
+/* ------------------------------------------------------------------ */
 /* A conference room's mixing core                                      */
 
 /* What a room does every tick with its participants' frames, apart from
@@ -341,6 +408,11 @@ struct mx_mixer_part_opts {
 };
 /* Returns 0, -ENOENT (no such participant) or -EINVAL. */
 int mx_mixer_set(struct mx_mixer *m, int id, const struct mx_mixer_part_opts *o);
+/* A participant that is always mixed, on top of the talkers, whenever it
+ * has a frame (a played file: prompts must be heard): never measured for
+ * talker selection, never a talker (no events), heard by everyone (its
+ * gain and mute apply; an audience does not). Returns 0 or -ENOENT. */
+int mx_mixer_set_always(struct mx_mixer *m, int id, bool always);
 /* Whisper/coach: only the n listeners named hear speaker (n < 0: everyone
  * again). Returns 0, -ENOENT, or -EINVAL for an unknown listener or the
  * speaker itself (nothing changes then). */
@@ -435,6 +507,31 @@ int mx_room_get_stats(struct mx_room *r, int pid, struct mx_room_part_stats *out
 uint64_t mx_room_ticks(const struct mx_room *r);
 /* Control: talker start/stop (ids are participant ids). 1 with *out, or 0. */
 int mx_room_next_event(struct mx_room *r, struct mx_mixer_event *out);
+
+/* Playback into a room: a player (mx_player, below) is mixed like a
+ * participant without a leg that never listens: always mixed, on top of
+ * the talkers (mx_mixer_set_always), so a prompt is heard whoever speaks;
+ * it takes one of the mixer's participant slots while it plays. At most
+ * MX_ROOM_PLAYERS play at once. Control: the room takes p (resampled to
+ * the room's rate here) and owns it from then on, also on the worker's
+ * side: it frees it once the worker let go. Returns the playback's id
+ * (>= 0), or -ENOSPC (players or participant slots full), -ENOMEM,
+ * -EBUSY (too many requests in flight); on error the caller keeps p. */
+#define MX_ROOM_PLAYERS 4
+int mx_room_play(struct mx_room *r, struct mx_player *p);
+/* Control: stop playback id (without waiting): an event with stopped set
+ * follows. 0, or -ENOENT (no such playback, or it ended already), -EBUSY. */
+int mx_room_stop_play(struct mx_room *r, int id);
+/* A playback that ended: played to the end (every repeat), or stopped
+ * (mx_room_stop_play). A room destroyed while it plays reports nothing. */
+struct mx_room_play_event {
+	int id;
+	bool stopped;
+	uint64_t played_ms; /* audio it gave the mix, all repeats */
+	uint64_t frame;     /* the room's tick when it ended */
+};
+/* Control: the next playback that ended, oldest first. 1 with *out, or 0. */
+int mx_room_next_play_event(struct mx_room *r, struct mx_room_play_event *out);
 
 /* ------------------------------------------------------------------ */
 /* The 1:1 transcoding graph                                            */

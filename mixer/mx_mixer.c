@@ -29,6 +29,7 @@
 
 struct part {
 	bool used, muted, deaf, speaking, talker;
+	bool always, present;     /* mixed whenever present, on top of the talkers (playback) */
 	bool special;             /* this tick: it hears a whisper, so it gets its own sum */
 	int32_t gain;             /* Q12 on what it says */
 	int level;                /* this frame's, -dBov */
@@ -51,6 +52,7 @@ struct mx_mixer {
 	int16_t *shared;
 	struct mx_limiter shared_lim;
 	unsigned talkers[MX_MIXER_MAX_TALKERS], n_talkers;
+	unsigned n_always;        /* participants mixed always (playback) */
 	struct mx_mixer_event ev[MX_MIXER_EVENTS];
 	unsigned ev_head, ev_tail;
 	uint64_t frames;
@@ -169,6 +171,8 @@ int mx_mixer_leave(struct mx_mixer *m, int id)
 		return -ENOENT;
 	if (p->talker)
 		event(m, id, false);
+	if (p->always)
+		m->n_always--;
 	p->used = false;
 	for (unsigned s = 0; s < m->c.max_parts; s++) /* it leaves every audience */
 		m->aud[s * m->c.max_parts + (unsigned)id] = 0;
@@ -184,6 +188,20 @@ int mx_mixer_set(struct mx_mixer *m, int id, const struct mx_mixer_part_opts *o)
 	p->muted = o->muted;
 	p->deaf = o->deaf;
 	p->gain = o->gain;
+	return 0;
+}
+
+int mx_mixer_set_always(struct mx_mixer *m, int id, bool always)
+{
+	struct part *p = part(m, id);
+
+	if (!p)
+		return -ENOENT;
+	if (p->always != always)
+		m->n_always += always ? 1 : -1u;
+	p->always = always;
+	p->speaking = false;
+	p->hang = 0;
 	return 0;
 }
 
@@ -223,6 +241,7 @@ void mx_mixer_input_done(struct mx_mixer *m, int id, bool present, int level)
 	if (!p)
 		return;
 	p->level = present ? level : LEVEL_SILENT;
+	p->present = present;
 	if (!present) /* heard as silence while its hangover lasts */
 		memset(p->in, 0, m->frame * sizeof(int16_t));
 	if (present && level < 0) { /* measure it: RMS in -dBov */
@@ -323,7 +342,7 @@ void mx_mixer_run(struct mx_mixer *m)
 	unsigned f = m->frame;
 
 	for (unsigned i = 0; i < m->c.max_parts; i++)
-		if (m->p[i].used)
+		if (m->p[i].used && !m->p[i].always) /* never a talker: it is mixed anyway */
 			vad(m, &m->p[i]);
 	pick_talkers(m);
 	memset(m->acc, 0, f * sizeof(int32_t));
@@ -334,6 +353,12 @@ void mx_mixer_run(struct mx_mixer *m)
 
 		if (t->audience < 0)
 			o->add(m->acc, t->c, t->in, t->gain, f);
+	}
+	for (unsigned i = 0; m->n_always && i < m->c.max_parts; i++) { /* playback: on top, for everyone */
+		struct part *a = &m->p[i];
+
+		if (a->used && a->always && a->present && !a->muted)
+			o->add(m->acc, NULL, a->in, a->gain, f);
 	}
 	mx_mix_out(o, m->c.limit ? &m->shared_lim : NULL, m->shared, m->acc, NULL, f);
 	for (unsigned i = 0; i < m->c.max_parts; i++) {

@@ -51,11 +51,11 @@ struct group {
 	struct cdc_pkt pk[CDC_CHAIN_MAX_OUT];
 };
 
-enum op_kind { OP_JOIN, OP_LEAVE, OP_SET, OP_AUDIENCE };
+enum op_kind { OP_JOIN, OP_LEAVE, OP_SET, OP_AUDIENCE, OP_PLAY, OP_STOP_PLAY };
 
 struct op {
 	enum op_kind kind;
-	int pid;
+	int pid;                  /* OP_PLAY, OP_STOP_PLAY: the player's slot */
 	struct mx_mixer_part_opts opts;
 	int n;                    /* OP_AUDIENCE: listeners, -1 for everyone */
 	int listeners[16];
@@ -81,6 +81,19 @@ struct part {
 	_Atomic int level;
 };
 
+/* A playback: a player mixed like a deaf participant without a leg. */
+struct play {
+	struct mx_player *p;
+	int id;                   /* what mx_room_play returned */
+	int mid;                  /* mixer id (worker) */
+	bool active;              /* worker: joined and playing */
+	bool stop_posted;         /* control: a STOP_PLAY is queued, number stop_op */
+	uint64_t stop_op;
+	_Atomic bool ended;       /* worker, last: it no longer touches this slot */
+};
+
+#define PLAY_EVENTS 16
+
 struct mx_room {
 	struct mx_room_conf c;
 	struct mx_mixer *mix;
@@ -102,6 +115,14 @@ struct mx_room {
 		struct mx_mixer_event ev[MX_MIXER_EVENTS];
 		_Atomic uint64_t head, tail;
 	} evq;
+	struct play *pl[MX_ROOM_PLAYERS];   /* control's; the worker reads an entry only to apply a request */
+	struct play *pact[MX_ROOM_PLAYERS]; /* the worker's: who plays */
+	unsigned n_pact;
+	int next_play_id;                   /* control */
+	struct {                  /* playbacks that ended, worker -> control */
+		struct mx_room_play_event ev[PLAY_EVENTS];
+		_Atomic uint64_t head, tail;
+	} pq;
 };
 
 /* ---- the worker side ---- */
@@ -141,9 +162,58 @@ static void publish_events(struct mx_room *r)
 	}
 }
 
+/* The playback ends (worker): out of the mix, an event, and the slot is
+ * control's again. */
+static void play_end(struct mx_room *r, struct play *pl, bool stopped)
+{
+	uint64_t h = atomic_load_explicit(&r->pq.head, memory_order_relaxed);
+
+	if (pl->active) {
+		mx_mixer_leave(r->mix, pl->mid);
+		for (unsigned k = 0; k < r->n_pact; k++)
+			if (r->pact[k] == pl)
+				r->pact[k] = r->pact[--r->n_pact];
+	}
+	pl->active = false;
+	if (h - atomic_load_explicit(&r->pq.tail, memory_order_acquire) < PLAY_EVENTS) {
+		r->pq.ev[h % PLAY_EVENTS] = (struct mx_room_play_event){
+			.id = pl->id, .stopped = stopped, .played_ms = mx_player_played_ms(pl->p),
+			.frame = atomic_load_explicit(&r->ticks, memory_order_relaxed),
+		};
+		atomic_store_explicit(&r->pq.head, h + 1, memory_order_release);
+	}
+	atomic_store_explicit(&pl->ended, true, memory_order_release);
+}
+
+static void apply_play(struct mx_room *r, const struct op *o)
+{
+	struct play *pl = r->pl[o->pid];
+
+	if (o->kind == OP_STOP_PLAY) {
+		if (!atomic_load_explicit(&pl->ended, memory_order_relaxed))
+			play_end(r, pl, true);
+		return;
+	}
+	pl->mid = mx_mixer_join(r->mix);
+	if (pl->mid < 0) {
+		play_end(r, pl, true); /* no slot in the mixer after all */
+		return;
+	}
+	mx_mixer_set(r->mix, pl->mid, &(struct mx_mixer_part_opts){ .deaf = true, .gain = MX_GAIN_UNITY });
+	mx_mixer_set_always(r->mix, pl->mid, true);
+	pl->active = true;
+	r->pact[r->n_pact++] = pl;
+}
+
 static void apply(struct mx_room *r, const struct op *o)
 {
-	struct part *p = r->p[o->pid];
+	struct part *p;
+
+	if (o->kind == OP_PLAY || o->kind == OP_STOP_PLAY) {
+		apply_play(r, o);
+		return;
+	}
+	p = r->p[o->pid];
 
 	switch (o->kind) {
 	case OP_JOIN:
@@ -177,6 +247,9 @@ static void apply(struct mx_room *r, const struct op *o)
 			mx_mixer_set_audience(r->mix, p->mid, mids, o->n);
 		}
 		break;
+	case OP_PLAY:
+	case OP_STOP_PLAY:
+		break; /* apply_play's */
 	}
 }
 
@@ -230,6 +303,17 @@ static void tick(void *ctx, uint64_t n_tick, uint64_t deadline_ns)
 			mx_mixer_input_done(r->mix, p->mid, false, -1);
 			atomic_fetch_add_explicit(&p->frames_absent, 1, memory_order_relaxed);
 		}
+	}
+	for (unsigned i = 0; i < r->n_pact; i++) { /* playback: a frame of the file each */
+		struct play *pl = r->pact[i];
+		size_t got = mx_player_read(pl->p, mx_mixer_input(r->mix, pl->mid), r->frame);
+
+		if (!got && mx_player_done(pl->p)) {
+			play_end(r, pl, false); /* played to the end */
+			i--;
+			continue;
+		}
+		mx_mixer_input_done(r->mix, pl->mid, got > 0, -1);
 	}
 	mx_mixer_run(r->mix);
 	for (unsigned i = 0; i < r->n_act; i++)
@@ -364,11 +448,18 @@ static void part_free(struct mx_room *r, struct part *p)
 }
 
 /* Free the participants that left: their hook is gone and the worker
- * applied their LEAVE. */
+ * applied their LEAVE; and the playbacks that ended. */
 static void reap(struct mx_room *r)
 {
 	uint64_t done = atomic_load_explicit(&r->done, memory_order_acquire);
 
+	for (unsigned i = 0; i < MX_ROOM_PLAYERS; i++)
+		if (r->pl[i] && atomic_load_explicit(&r->pl[i]->ended, memory_order_acquire) &&
+		    (!r->pl[i]->stop_posted || r->pl[i]->stop_op < done)) { /* no request names it any more */
+			mx_player_destroy(r->pl[i]->p);
+			free(r->pl[i]);
+			r->pl[i] = NULL;
+		}
 	for (unsigned i = 0; i < r->c.mix.max_parts; i++)
 		if (r->p[i] && r->p[i]->leaving && r->p[i]->unhooked && r->p[i]->leave_op < done) {
 			part_free(r, r->p[i]);
@@ -429,6 +520,11 @@ static void room_release(void *ctx)
 
 	for (unsigned i = 0; i < r->c.mix.max_parts; i++)
 		part_free(r, r->p[i]);
+	for (unsigned i = 0; i < MX_ROOM_PLAYERS; i++)
+		if (r->pl[i]) {
+			mx_player_destroy(r->pl[i]->p);
+			free(r->pl[i]);
+		}
 	mx_mixer_destroy(r->mix);
 	free(r);
 }
@@ -588,5 +684,73 @@ int mx_room_next_event(struct mx_room *r, struct mx_mixer_event *out)
 		return 0;
 	*out = r->evq.ev[t % MX_MIXER_EVENTS];
 	atomic_store_explicit(&r->evq.tail, t + 1, memory_order_release);
+	return 1;
+}
+
+/* ---- playback ---- */
+
+int mx_room_play(struct mx_room *r, struct mx_player *p)
+{
+	unsigned used = 0, slot = MX_ROOM_PLAYERS;
+	struct play *pl;
+	int e;
+
+	reap(r);
+	if (!p)
+		return -EINVAL;
+	for (unsigned i = 0; i < r->c.mix.max_parts; i++)
+		used += r->p[i] != NULL;
+	for (unsigned i = 0; i < MX_ROOM_PLAYERS; i++) {
+		used += r->pl[i] != NULL;
+		if (!r->pl[i] && slot == MX_ROOM_PLAYERS)
+			slot = i;
+	}
+	if (slot == MX_ROOM_PLAYERS || used >= r->c.mix.max_parts)
+		return -ENOSPC; /* a player takes a mixer slot as a participant does */
+	if ((e = mx_player_set_rate(p, r->c.mix.rate)))
+		return e;
+	if (!(pl = calloc(1, sizeof(*pl))))
+		return -ENOMEM;
+	pl->p = p;
+	pl->id = r->next_play_id++;
+	if (r->next_play_id < 0)
+		r->next_play_id = 0;
+	r->pl[slot] = pl;
+	if ((e = post(r, &(struct op){ .kind = OP_PLAY, .pid = (int)slot }, NULL))) {
+		r->pl[slot] = NULL;
+		free(pl);
+		return e;
+	}
+	return pl->id;
+}
+
+int mx_room_stop_play(struct mx_room *r, int id)
+{
+	reap(r);
+	for (unsigned i = 0; i < MX_ROOM_PLAYERS; i++) {
+		struct play *pl = r->pl[i];
+
+		if (!pl || pl->id != id)
+			continue;
+		if (pl->stop_posted || atomic_load_explicit(&pl->ended, memory_order_acquire))
+			return -ENOENT;
+		int e = post(r, &(struct op){ .kind = OP_STOP_PLAY, .pid = (int)i }, &pl->stop_op);
+
+		if (!e)
+			pl->stop_posted = true;
+		return e;
+	}
+	return -ENOENT;
+}
+
+int mx_room_next_play_event(struct mx_room *r, struct mx_room_play_event *out)
+{
+	uint64_t t = atomic_load_explicit(&r->pq.tail, memory_order_relaxed);
+
+	reap(r);
+	if (t == atomic_load_explicit(&r->pq.head, memory_order_acquire))
+		return 0;
+	*out = r->pq.ev[t % PLAY_EVENTS];
+	atomic_store_explicit(&r->pq.tail, t + 1, memory_order_release);
 	return 1;
 }

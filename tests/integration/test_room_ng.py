@@ -21,17 +21,22 @@ reuses). Judged by Goertzel energy in the decoded audio.
 
 Standard library only (plus gst-launch-1.0).
 """
+import math
 import os
 import re
+import signal
+import struct
 import subprocess
 import sys
+import tempfile
 import time
+import wave
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from medius_test import Daemon, check, finish, ng  # noqa: E402
-from test_room import (GST, HEARD, NOT_HEARD, PARTS, RATE_OUT, free_udp_port, run_phase,  # noqa: E402
-                       shares)
+from test_room import (GST, HEARD, NOT_HEARD, PARTS, RATE_OUT, free_udp_port, goertzel_share,  # noqa: E402
+                       receiver, run_phase, shares)
 
 SECONDS = 6.0
 
@@ -121,6 +126,63 @@ def hold(d, ports):
            sdp=offer_sdp(peer, PARTS[0]), flags=["asymmetric"])
     check(r.get("result") == "error" and "keeps its codec" in r.get("error-reason", ""),
           f"a re-offer that changes the codec is refused ({r.get('error-reason')})")
+
+
+PLAY_HZ, PLAY_S = 1700, 1.5
+
+
+def playback(d, ports):
+    """play media into the room: every participant hears the file's tone, for its length."""
+    wav = tempfile.NamedTemporaryFile(prefix="room-play-", suffix=".wav", delete=False).name
+    with wave.open(wav, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * PLAY_HZ * i / 16000)))
+                               for i in range(int(16000 * PLAY_S))))
+    outs, rx = [], []
+    for part, (_, peer) in zip(PARTS, ports):
+        out = tempfile.NamedTemporaryFile(prefix=f"room-play-{part[0]}-", suffix=".raw", delete=False).name
+        outs.append(out)
+        rx.append(receiver(part, peer, out))
+    time.sleep(1.0)
+    r = ng(d.port, command="play media", conference="care", file=wav)
+    check(r.get("result") == "ok" and abs(r.get("duration", 0) - PLAY_S * 1000) <= 20,
+          f"play media into the room: duration {r.get('duration')} ms ({r.get('error-reason')})")
+    pid = r.get("playback")
+    time.sleep(PLAY_S + 1.5)
+    for p in rx:
+        p.send_signal(signal.SIGINT)
+        p.wait(10)
+    for part, out in zip(PARTS, outs):
+        with open(out, "rb") as f:
+            data = f.read()
+        os.unlink(out)
+        pcm = struct.unpack(f"<{len(data) // 2}h", data[: len(data) // 2 * 2])
+        win = RATE_OUT // 50
+        toned = sum(1 for k in range(0, len(pcm) - win, win)
+                    if sum(x * x for x in pcm[k:k + win]) > win * 100 ** 2
+                    and goertzel_share(pcm[k:k + win], PLAY_HZ) > 0.5)
+        check(abs(toned - PLAY_S * 50) <= 4,
+              f"play media: {part[0]} ({part[1]}) hears the {PLAY_HZ} Hz file for {toned} frames of 20 ms "
+              f"(the file: {int(PLAY_S * 50)})")
+    _, q = members(d.port)
+    ends = [e for e in q.get("events", []) if e["event"] == "playback finished" and e.get("playback") == pid]
+    check(len(ends) == 1 and abs(ends[0]["played-ms"] - PLAY_S * 1000) <= 20,
+          f"query room: the playback's end is an event ({ends})")
+    r = ng(d.port, command="play media", conference="care", file=wav + ".missing")
+    check(r.get("result") == "error" and "Cannot play media" in r.get("error-reason", ""),
+          f"an unreadable file is an error before playback starts ({r.get('error-reason')})")
+    r = ng(d.port, command="stop media", conference="care", playback=pid)
+    check(r.get("result") == "error", f"stop media of a playback that ended is an error ({r.get('error-reason')})")
+    r = ng(d.port, command="play media", conference="care", file=wav, repeat_times=100)
+    r2 = ng(d.port, command="stop media", conference="care", playback=r.get("playback", -1))
+    check(r.get("result") == "ok" and r2.get("result") == "ok", f"stop media stops a room's playback ({r2})")
+    time.sleep(1.2)
+    _, q = members(d.port)
+    check(any(e["event"] == "playback stopped" and e.get("playback") == r.get("playback") for e in q["events"]),
+          "query room: the stopped playback's end is an event")
+    os.unlink(wav)
 
 
 def bad_input(d):
@@ -230,6 +292,7 @@ def main():
         check(r.get("result") == "ok" and r.get("rate") == 16000 and r.get("talkers") == 5,
               f"create room care ({r})")
         ports = conference_part(d)
+        playback(d, ports)
         relations(d, ports)
         hold(d, ports)
         bad_input(d)

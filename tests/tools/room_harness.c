@@ -22,6 +22,11 @@
  *   stats P                          the participant's counters
  *   events ROOM                      talker events so far: {"events": [[P, start], ...]}
  *   leave P                          {"rc"}
+ *   play ROOM FILE REPEAT            mx_player_open_file + mx_room_play:
+ *                                    {"rc", "id", "duration" (ms, one play)}
+ *   stopplay ROOM ID                 mx_room_stop_play: {"rc"}
+ *   playevents ROOM                  playbacks that ended:
+ *                                    {"events": [[ID, STOPPED, PLAYED_MS], ...]}
  *   quit                             stop (also at end of input), exit 0
  * Prints "READY" first, once the workers run (harness_main.h).
  */
@@ -192,6 +197,41 @@ static int command(char *line)
 		printf("{\"rc\": 0, \"events\": [");
 		for (int n = 0; mx_room_next_event(h->r, &e); n++)
 			printf("%s[\"%s\", %s]", n ? ", " : "", part_name(h, e.id), e.start ? "true" : "false");
+		printf("]}\n");
+	} else if (!strcmp(argv[0], "play") && argc == 4) {
+		char msg[160] = "";
+		struct mx_player *pl;
+		int e = 0;
+
+		if (!(h = find_room(argv[1]))) {
+			printf("{\"rc\": %d}\n", -ENOENT);
+			return 0;
+		}
+		if (!(pl = mx_player_open_file(argv[2], &e, msg, sizeof(msg)))) {
+			printf("{\"rc\": %d, \"error\": \"%s\"}\n", e, msg);
+			return 0;
+		}
+		mx_player_set_repeat(pl, (unsigned)atoi(argv[3]));
+		uint64_t dur = mx_player_duration_ms(pl);
+
+		rc = mx_room_play(h->r, pl);
+		if (rc < 0)
+			mx_player_destroy(pl);
+		printf("{\"rc\": %d, \"id\": %d, \"duration\": %llu}\n", rc < 0 ? rc : 0, rc, (unsigned long long)dur);
+	} else if (!strcmp(argv[0], "stopplay") && argc == 3) {
+		h = find_room(argv[1]);
+		printf("{\"rc\": %d}\n", h ? mx_room_stop_play(h->r, atoi(argv[2])) : -ENOENT);
+	} else if (!strcmp(argv[0], "playevents") && argc == 2) {
+		struct mx_room_play_event e;
+
+		if (!(h = find_room(argv[1]))) {
+			printf("{\"rc\": %d}\n", -ENOENT);
+			return 0;
+		}
+		printf("{\"rc\": 0, \"events\": [");
+		for (int n = 0; mx_room_next_play_event(h->r, &e); n++)
+			printf("%s[%d, %s, %llu]", n ? ", " : "", e.id, e.stopped ? "true" : "false",
+			       (unsigned long long)e.played_ms);
 		printf("]}\n");
 	} else if (argc < 2 || !(p = find_part(argv[1]))) {
 		printf("{\"rc\": %d}\n", -ENOENT);
