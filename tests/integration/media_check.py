@@ -327,20 +327,26 @@ def check_sipp(who, rc, files, took=None):
             print(f"    {os.path.basename(f)}: {read_text(f)[-1500:]}")
 
 
-def start_kamailio(template, name, tmp, listen_port, **fields):
+def start_kamailio(template, name, tmp, listen_port, defines=(), **fields):
     """Kamailio running template (in KAMAILIO_CFG_DIR) filled in with
     fields, LISTEN_PORT and MPATH as tmp/name.cfg, logging to tmp/name.log,
     once it listens on listen_port; checks that kamailio -c accepts the
-    config. (process, log path)."""
-    cfg = fill_config(template, os.path.join(tmp, f"{name}.cfg"), LISTEN_PORT=listen_port, MPATH=KAMAILIO_MPATH,
-                      **fields)
-    r = subprocess.run([KAMAILIO, "-c", "-f", cfg], capture_output=True, text=True, timeout=30)
+    config. A template given as an absolute path (a shipped config) is run
+    as it is, set up by its preprocessor defines (each passed as -A).
+    (process, log path)."""
+    if os.path.isabs(template):
+        cfg = template
+    else:
+        cfg = fill_config(template, os.path.join(tmp, f"{name}.cfg"), LISTEN_PORT=listen_port,
+                          MPATH=KAMAILIO_MPATH, **fields)
+    defs = [a for d in defines for a in ("-A", d)]
+    r = subprocess.run([KAMAILIO, "-c", "-f", cfg, *defs], capture_output=True, text=True, timeout=30)
     check(r.returncode == 0, f"kamailio -c accepts {name}.cfg" + ("" if r.returncode == 0 else ": " + r.stderr[-1500:]))
     log_path = os.path.join(tmp, f"{name}.log")
     rundir = os.path.join(tmp, name)
     os.makedirs(rundir, exist_ok=True)
     with open(log_path, "wb") as log:
-        kam = subprocess.Popen([KAMAILIO, "-f", cfg, "-DD", "-E", "-n", "1", "-m", "32", "-M", "4",
+        kam = subprocess.Popen([KAMAILIO, "-f", cfg, *defs, "-DD", "-E", "-n", "1", "-m", "32", "-M", "4",
                                 "-w", rundir, "-Y", rundir, "-P", os.path.join(rundir, "kamailio.pid")],
                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
     if not wait_bound(kam, listen_port, 15):
@@ -350,12 +356,12 @@ def start_kamailio(template, name, tmp, listen_port, **fields):
     return kam, log_path
 
 
-def end_kamailio(name, kam, log_path, calls):
-    """Check Kamailio's log (each of rtpengine_offer(), _answer() and
-    _delete() succeeded `calls` times, no error), then stop it and check
-    that it exits cleanly."""
+def end_kamailio(name, kam, log_path, calls, fns=("rtpengine_offer", "rtpengine_answer", "rtpengine_delete")):
+    """Check Kamailio's log (each of the functions fns, by default
+    rtpengine_offer(), _answer() and _delete(), succeeded `calls` times, no
+    error), then stop it and check that it exits cleanly."""
     klog = read_text(log_path)
-    for fn in ("rtpengine_offer", "rtpengine_answer", "rtpengine_delete"):
+    for fn in fns:
         k = klog.count(f"{fn}: ok")
         check(k == calls, f"{name}: Kamailio's rtpengine module: {fn}() succeeded {k} times (of {calls})")
     bad = "failed" in klog or "ERROR" in klog
