@@ -19,7 +19,8 @@
  *   set P MUTED DEAF GAIN_DB         mx_room_set: {"rc"}
  *   whisper P [LISTENER...]          only the listeners hear P; none named:
  *                                    everyone again: {"rc"}
- *   stats P                          the participant's counters
+ *   stats P                          the participant's counters (jitter
+ *                                    buffer, decode, mix, encode)
  *   events ROOM                      talker events so far: {"events": [[P, start], ...]}
  *   leave P                          {"rc"}
  *   quit                             stop (also at end of input), exit 0
@@ -143,14 +144,17 @@ static void stats(struct hpart *p)
 	printf("{\"rc\": 0, \"received\": %llu, \"played\": %llu, \"lost\": %llu, \"late\": %llu, "
 	       "\"concealed_ms\": %llu, \"clock_fills\": %llu, \"frames_in\": %llu, \"frames_absent\": %llu, "
 	       "\"dropped_samples\": %llu, \"sent\": %llu, \"talker\": %s, \"level\": %d, \"ticks\": %llu, "
-	       "\"grouped\": %s, \"frames_shared\": %llu, \"primes\": %llu}\n",
+	       "\"grouped\": %s, \"frames_shared\": %llu, \"primes\": %llu, \"reordered\": %llu, "
+	       "\"duplicates\": %llu, \"early\": %llu, \"resets\": %llu, \"delay_max_ms\": %u}\n",
 	       (unsigned long long)s.in.jb.received, (unsigned long long)s.in.jb.played,
 	       (unsigned long long)s.in.jb.lost, (unsigned long long)s.in.jb.late,
 	       (unsigned long long)s.in.src.concealed_ms, (unsigned long long)s.in.clock_fills,
 	       (unsigned long long)s.frames_in, (unsigned long long)s.frames_absent,
 	       (unsigned long long)s.dropped_samples, (unsigned long long)s.out.sent, s.talker ? "true" : "false",
 	       s.level, (unsigned long long)mx_room_ticks(p->room->r), s.grouped ? "true" : "false",
-	       (unsigned long long)s.frames_shared, (unsigned long long)s.primes);
+	       (unsigned long long)s.frames_shared, (unsigned long long)s.primes,
+	       (unsigned long long)s.in.jb.reordered, (unsigned long long)s.in.jb.duplicates,
+	       (unsigned long long)s.in.jb.early, (unsigned long long)s.in.jb.resets, s.in.jb.delay_max_ms);
 }
 
 static const char *part_name(struct hroom *h, int pid)
