@@ -23,6 +23,11 @@
  *                                    buffer, decode, mix, encode)
  *   events ROOM                      talker events so far: {"events": [[P, start], ...]}
  *   leave P                          {"rc"}
+ *   clock                            the workers' media clocks, summed
+ *                                    (dp_clock_get_stats): {"rc", "ticks",
+ *                                    "missed", "late_max_us",
+ *                                    "late_over_10ms": ticks that ran more
+ *                                    than 10 ms late (a stalled host)}
  *   quit                             stop (also at end of input), exit 0
  * Prints "READY" first, once the workers run (harness_main.h).
  */
@@ -157,6 +162,22 @@ static void stats(struct hpart *p)
 	       (unsigned long long)s.in.jb.early, (unsigned long long)s.in.jb.resets, s.in.jb.delay_max_ms);
 }
 
+static void clock_stats(void)
+{
+	struct dp_clock_stats cs;
+	uint64_t over = 0;
+
+	if (dp_clock_get_stats(-1, &cs)) {
+		printf("{\"rc\": %d}\n", -ENOENT);
+		return;
+	}
+	for (unsigned b = 0; b < DP_CLOCK_HIST_BUCKETS; b++)
+		if (dp_clock_bucket_max_us(b) > 10000)
+			over += cs.hist[b];
+	printf("{\"rc\": 0, \"ticks\": %llu, \"missed\": %llu, \"late_max_us\": %u, \"late_over_10ms\": %llu}\n",
+	       (unsigned long long)cs.ticks, (unsigned long long)cs.missed, cs.late_max_us, (unsigned long long)over);
+}
+
 static const char *part_name(struct hroom *h, int pid)
 {
 	for (int i = 0; i < MAX_PARTS; i++) /* those that left too: their last events come after */
@@ -197,6 +218,8 @@ static int command(char *line)
 		for (int n = 0; mx_room_next_event(h->r, &e); n++)
 			printf("%s[\"%s\", %s]", n ? ", " : "", part_name(h, e.id), e.start ? "true" : "false");
 		printf("]}\n");
+	} else if (!strcmp(argv[0], "clock") && argc == 1) {
+		clock_stats();
 	} else if (argc < 2 || !(p = find_part(argv[1]))) {
 		printf("{\"rc\": %d}\n", -ENOENT);
 	} else if (!strcmp(argv[0], "set") && argc == 5) {
