@@ -24,7 +24,11 @@ hears the other two (60000 peak, its own encoder).
         of its fitted 400 Hz sinusoid at the crests, reaches full scale
         in clip0, stays at -1 dBFS and sine-shaped in clip1.
 The same checks run first on a frame wrapped as a 16-bit adder without
-saturation would give it, and must reject it.
+saturation would give it, and must reject it. A run whose checks fail
+while the media clock ran over 10 ms late or the sender stalled (a
+jitter buffer grew past its 60 ms start: a loaded host, whose stalls
+leave whole frames of the mix silent) is repeated, at most ATTEMPTS
+times.
 
 Standard library only.
 """
@@ -48,6 +52,12 @@ SECONDS = 5.0
 SETTLE = 1.2         # s: the rooms' start-up (jitter buffers, talkers joining one by one) is not judged
 THRESHOLD = 29204    # mx.h MX_LIMIT_THRESHOLD (-1 dBFS)
 TALKERS = ("t1", "t2", "t3")
+ATTEMPTS = 3         # runs at most, when checks fail while the host stalled (a loaded 2-core machine)
+_out = []            # (ok, text) of the current attempt
+
+
+def verdict(ok, text):
+    _out.append((ok, text))
 
 TONE = [int(round(AMP * math.sin(2 * math.pi * FREQ * i / RATE))) for i in range(FRAME)]
 
@@ -110,7 +120,7 @@ def judge_l16(label, frames, k, limit):
         exact = sum(f == [sat16(v) for v in ref] for f in frames)
         full = sum(sum(abs(v) >= 32767 for v in f) for f in frames)
         ok = n > 100 and exact == n
-        check(ok, f"{label}: {exact} of {n} steady frames are exactly saturate16({k} x the tone) "
+        verdict(ok, f"{label}: {exact} of {n} steady frames are exactly saturate16({k} x the tone) "
                   f"({full // max(1, n)} samples a frame at full scale: flat tops)")
     else:
         gains = [gain_of(f, ref) for f in frames]
@@ -119,12 +129,12 @@ def judge_l16(label, frames, k, limit):
         at_full = sum(sum(abs(v) >= 32767 for v in f) for f in frames)
         gset = sorted({g for g in gains if g is not None})
         ok = n > 100 and scaled == n and at_full == 0 and THRESHOLD * 0.98 <= min(peaks) and max(peaks) <= THRESHOLD
-        check(ok, f"{label}: {scaled} of {n} steady frames are ({k} x the tone x g) >> 12 for one gain "
+        verdict(ok, f"{label}: {scaled} of {n} steady frames are ({k} x the tone x g) >> 12 for one gain "
                   f"(gains {gset[:4]}); peaks {min(peaks)}..{max(peaks)} (threshold {THRESHOLD}); "
                   f"{at_full} samples at full scale")
     flips = sum(wrap_flips(f, ref) for f in frames)
     jump = max((max_jump(f) for f in frames), default=0)
-    check(n > 0 and flips == 0 and jump <= want_jump,
+    verdict(n > 0 and flips == 0 and jump <= want_jump,
           f"{label}: no crest folded over ({flips} samples against the sum's sign), largest step {jump} "
           f"(the expected waveform's: {want_jump})")
 
@@ -133,20 +143,20 @@ def judge_pcmu(label, pk, span, limit):
     """The checks of the PCMU listener (8 kHz, resampled by medius), decoded here."""
     x = [ulaw_to_linear(b) for p in steady(pk, span) for b in p[5]]
     if len(x) < 8000:
-        check(False, f"{label}: only {len(x)} samples received")
+        verdict(False, f"{label}: only {len(x)} samples received")
         return
     fit, amp = sine_fit(x, 8000, FREQ)
     flips = wrap_flips(x, fit)
     peak = max(abs(v) for v in x)
     resid = math.sqrt(sum((a - b) ** 2 for a, b in zip(x, fit)) / len(x)) / (amp / math.sqrt(2))
-    check(flips == 0, f"{label}: decoded PCMU follows its fitted {FREQ} Hz sinusoid's sign at every crest "
+    verdict(flips == 0, f"{label}: decoded PCMU follows its fitted {FREQ} Hz sinusoid's sign at every crest "
                       f"({flips} samples against it, amplitude {amp:.0f})")
     if not limit:
         near_full = sum(abs(v) >= 30000 for v in x) / len(x)
-        check(peak >= 31000 and near_full > 0.3,
+        verdict(peak >= 31000 and near_full > 0.3,
               f"{label}: saturated: peak {peak}, {near_full:.0%} of the samples at 30000 or more")
     else:
-        check(THRESHOLD * 0.9 <= peak <= THRESHOLD * 1.06 and resid < 0.1,
+        verdict(THRESHOLD * 0.9 <= peak <= THRESHOLD * 1.06 and resid < 0.1,
               f"{label}: limited: peak {peak} (threshold {THRESHOLD}, mu-law steps allowed), "
               f"sine-shaped: residual {resid:.3f} of the tone's rms")
 
@@ -155,17 +165,18 @@ def self_check():
     """The checks reject what a wrapping adder would give."""
     ref = [3 * v for v in TONE]
     wrapped = [wrap16(v) for v in ref]
-    check(wrapped != [sat16(v) for v in ref] and wrap_flips(wrapped, ref) > 0
+    verdict(wrapped != [sat16(v) for v in ref] and wrap_flips(wrapped, ref) > 0
           and max_jump(wrapped) > max_jump([sat16(v) for v in ref]) and gain_of(wrapped, ref) is None,
           f"self-check: a wrapped 3 x tone frame is told apart ({wrap_flips(wrapped, ref)} folded samples, "
           f"largest step {max_jump(wrapped)} against {max_jump([sat16(v) for v in ref])})")
     dec = wrapped[::2]
     fit, _ = sine_fit(dec * 20, 8000, FREQ)
-    check(wrap_flips(dec * 20, fit) > 0, "self-check: a wrapped frame at 8 kHz goes against its fitted sinusoid")
+    verdict(wrap_flips(dec * 20, fit) > 0, "self-check: a wrapped frame at 8 kHz goes against its fitted sinusoid")
 
 
-def main():
-    self_check()
+def attempt():
+    """One run in a fresh room_harness: why the host may have stalled, or None."""
+    stalled = None
     h = LineHarness(HARNESS, "--lcores", LCORES)
     names = [f"{r}{n}" for r in ("c0", "c1") for n in TALKERS + ("ls", "lu")]
     cap = RtpCapture(names)
@@ -175,33 +186,41 @@ def main():
         for limit in (0, 1):
             room = f"clip{limit}"
             rm = h("room", room, RATE, 3, limit)
-            check(rm.get("rc") == 0, f"{room} created (limit {limit}): {rm}")
+            verdict(rm.get("rc") == 0, f"{room} created (limit {limit}): {rm}")
             pre = f"c{limit}"
             for t in TALKERS:
                 j = h("join", room, pre + t, "L16/16000", 96, 20, cap.port(pre + t))
-                check(j.get("rc") == 0, f"{room}: talker {t} joins over L16/16000 ({j})")
+                verdict(j.get("rc") == 0, f"{room}: talker {t} joins over L16/16000 ({j})")
                 dests.append((j.get("port"), ssrc))
                 ssrc += 1
             j = h("join", room, pre + "ls", "L16/16000", 96, 20, cap.port(pre + "ls"))
-            check(j.get("rc") == 0, f"{room}: an L16 listener joins ({j})")
+            verdict(j.get("rc") == 0, f"{room}: an L16 listener joins ({j})")
             j = h("join", room, pre + "lu", "PCMU/8000", 0, 20, cap.port(pre + "lu"))
-            check(j.get("rc") == 0, f"{room}: a PCMU listener joins ({j})")
+            verdict(j.get("rc") == 0, f"{room}: a PCMU listener joins ({j})")
         span = []
+        clock0 = h("clock")
         tx = threading.Thread(target=sender, args=(dests, SECONDS, stop, span))
         tx.start()
         tx.join(SECONDS + 30)
         time.sleep(0.3)
+        clock1 = h("clock")
+        late = clock1.get("late_over_10ms", 0) - clock0.get("late_over_10ms", 0)
         stats = {n: h("stats", n) for n in names}
+        slow = max(stats[n].get("delay_max_ms", 0) for n in names)
+        if late:
+            stalled = f"the media clock ran {late} ticks over 10 ms late"
+        elif slow > 60:
+            stalled = f"the sender stalled (a jitter buffer grew to {slow} ms)"
         got = cap.stop()
         for limit in (0, 1):
             pre = f"c{limit}"
             room = f"clip{limit}"
             for t in TALKERS:
                 st = stats[pre + t]
-                check(st.get("rc") == 0 and st.get("talker") and st.get("received", 0) > SECONDS * 50 - 5,
+                verdict(st.get("rc") == 0 and st.get("talker") and st.get("received", 0) > SECONDS * 50 - 5,
                       f"{room}: {t} is a talker (received {st.get('received')}, level {st.get('level')} -dBov)")
             st = stats[pre + "ls"]
-            check(st.get("grouped") and st.get("frames_shared", 0) > 100,
+            verdict(st.get("grouped") and st.get("frames_shared", 0) > 100,
                   f"{room}: the L16 listener hears the shared mix ({st.get('frames_shared')} frames)")
             judge_l16(f"{room} L16 listener (3 talkers)", l16_frames(got[pre + "ls"], span), 3, limit)
             for t in TALKERS:
@@ -210,6 +229,25 @@ def main():
     finally:
         stop.set()
         h.close()
+    return stalled
+
+
+def main():
+    self_check()
+    for ok, t in _out:
+        check(ok, t)
+    for n in range(1, ATTEMPTS + 1):
+        _out.clear()
+        stalled = attempt()
+        bad = [t for ok, t in _out if not ok]
+        if bad and stalled and n < ATTEMPTS:
+            print(f"     attempt {n}: {len(bad)} checks failed while {stalled}; running again. First: {bad[0]}")
+            continue
+        if stalled:
+            print(f"     note: {stalled}")
+        for ok, t in _out:
+            check(ok, t)
+        break
     finish()
 
 
