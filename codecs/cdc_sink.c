@@ -148,10 +148,15 @@ unsigned cdc_sink_prime_frames(const struct cdc_sink *k)
 	 * must hear the last 40 ms again (measured: the worst 20 ms after a
 	 * switch from silence-adapted state went from -5.6 dB to 10.8 dB SNR
 	 * against the continuous stream; 20 ms gave 4.7 dB). G.711 and L16
-	 * have no state; Opus measured no better primed (7.8 dB on the first
-	 * frame unprimed, then 25 dB; primed, 11.6 dB and 12-20 dB for 80 ms):
-	 * its decoder resyncs within a frame. */
-	return k->c.out.codec == CDC_G722 ? 2 : 0;
+	 * have no state. Opus: by SNR against the continuous stream priming
+	 * helps the first frame only (7.8 dB unprimed, then 25 dB; primed,
+	 * 11.6 dB and 12-20 dB for 80 ms), but an encoder that never ran, or
+	 * ran long ago, starts with its look-ahead empty or stale: a room
+	 * talker's first switch to its own encoder clicked (integration test
+	 * room_switch: the worst 5 ms of high-passed audio -10 dB against the
+	 * background tone unprimed, -16 dB primed with 40 ms, as at any later
+	 * switch and no worse than the stream's worst moments elsewhere). */
+	return k->c.out.codec == CDC_G722 || k->c.out.codec == CDC_OPUS ? 2 : 0;
 }
 
 uint32_t cdc_sink_frame_samples(const struct cdc_sink *k)

@@ -343,18 +343,21 @@ def write_pcap(path, packets, sport=5000, dport=6000):
             f.write(frame)
 
 
-def decode_pcap(pcap, codec, pt, out):
-    """Decode the RTP in pcap with GStreamer (pcapparse, rtpopusdepay+opusdec
-    or rtppcmudepay+mulawdec) to S16LE mono at 8 kHz in out; (samples,
-    gst-launch's exit code, its stderr)."""
+def decode_pcap(pcap, codec, pt, out, out_rate=RATE):
+    """Decode the RTP in pcap with GStreamer (pcapparse, rtpopusdepay+opusdec,
+    rtpg722depay+avdec_g722 or rtppcmudepay+mulawdec) to S16LE mono at
+    out_rate (8 kHz unless told) in out; (samples, gst-launch's exit code,
+    its stderr)."""
     if codec == "opus":
         rate, name, dec = 48000, "OPUS", "rtpopusdepay ! opusdec"
+    elif codec == "g722":
+        rate, name, dec = 8000, "G722", "rtpg722depay ! avdec_g722"
     else:
         rate, name, dec = 8000, "PCMU", "rtppcmudepay ! mulawdec"
     caps = (f"application/x-rtp,media=(string)audio,clock-rate=(int){rate},encoding-name=(string){name},"
             f"payload=(int){pt}")
     pipe = (f"filesrc location={pcap} ! pcapparse caps={caps} ! {dec} ! audioconvert ! audioresample "
-            f"! audio/x-raw,format=S16LE,rate={RATE},channels=1 ! filesink location={out}")
+            f"! audio/x-raw,format=S16LE,rate={out_rate},channels=1 ! filesink location={out}")
     r = subprocess.run(["gst-launch-1.0", "-q"] + pipe.split(), capture_output=True, text=True, timeout=120)
     data = b""
     if os.path.exists(out):

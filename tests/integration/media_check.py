@@ -4,14 +4,17 @@ import array
 import math
 import os
 import re
+import select
 import shutil
 import signal
+import struct
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 
-from medius_test import MEDIUSCTL, bdecode, check, free_port, ng
+from medius_test import MEDIUSCTL, bdecode, check, free_port, loop_sock, ng
 
 
 def pcm_from_bytes(data):
@@ -550,3 +553,94 @@ def clean_up(tmp, also=()):
         print(f"kept {tmp}")
     else:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ---- conference rooms (room_harness): raw RTP capture and waveform checks ----
+
+class RtpCapture:
+    """Raw RTP received on loopback sockets (one per name, bound on free
+    ports before anything is sent there), recorded by a thread:
+    {name: [(arrival time, seq, ts, ssrc, marker, payload)]}. port(name) is
+    where to send; stop() ends the thread and returns the packets."""
+
+    def __init__(self, names):
+        self.socks = {n: loop_sock() for n in names}
+        self.got = {n: [] for n in names}
+        self._run = True
+        self._t = threading.Thread(target=self._loop, daemon=True)
+        self._t.start()
+
+    def port(self, name):
+        return self.socks[name].getsockname()[1]
+
+    def _loop(self):
+        by = {s: n for n, s in self.socks.items()}
+        while self._run:
+            ready, _, _ = select.select(list(by), [], [], 0.05)
+            now = time.time()
+            for s in ready:
+                d = s.recv(4096)
+                if len(d) < 12:
+                    continue
+                b0, b1, seq, ts, ssrc = struct.unpack("!BBHII", d[:12])
+                off = 12 + 4 * (b0 & 0x0f)
+                self.got[by[s]].append((now, seq, ts, ssrc, bool(b1 & 0x80), d[off:]))
+
+    def stop(self):
+        self._run = False
+        self._t.join(5)
+        for s in self.socks.values():
+            s.close()
+        return self.got
+
+
+def in_order(pk):
+    """Captured packets (RtpCapture's tuples) in sequence order (16-bit wrap followed)."""
+    out, ext, last = [], 0, None
+    for p in pk:
+        if last is not None and p[1] < last and last - p[1] > 0x8000:
+            ext += 0x10000
+        last = p[1]
+        out.append((ext + p[1], p))
+    return [p for _, p in sorted(out, key=lambda x: x[0])]
+
+
+def l16_samples(payload):
+    """The samples of an L16 payload (big-endian signed 16 bits)."""
+    a = array.array("h")
+    a.frombytes(payload[: len(payload) // 2 * 2])
+    if sys.byteorder == "little":
+        a.byteswap()
+    return a
+
+
+def sine_fit(x, rate, freq):
+    """Least-squares fit of a*cos + b*sin at freq (plus an offset) to x:
+    (fitted samples, amplitude)."""
+    n = len(x)
+    w = 2 * math.pi * freq / rate
+    c = [math.cos(w * i) for i in range(n)]
+    s = [math.sin(w * i) for i in range(n)]
+    cc = sum(v * v for v in c)
+    ss = sum(v * v for v in s)
+    cs = sum(a * b for a, b in zip(c, s))
+    xc = sum(a * b for a, b in zip(x, c))
+    xs = sum(a * b for a, b in zip(x, s))
+    det = cc * ss - cs * cs
+    a = (xc * ss - xs * cs) / det if det else 0.0
+    b = (xs * cc - xc * cs) / det if det else 0.0
+    fit = [a * ci + b * si for ci, si in zip(c, s)]
+    return fit, math.hypot(a, b)
+
+
+def wrap_flips(x, ref, frac=0.5):
+    """Samples of x whose sign is opposite to ref's where |ref| is over
+    frac of ref's peak: what an adder that wraps instead of saturating
+    does at a loud waveform's crests (a zero is no flip)."""
+    peak = max(abs(v) for v in ref) if ref else 0
+    return sum(1 for a, b in zip(x, ref) if abs(b) > frac * peak and a * b < 0)
+
+
+def max_jump(x):
+    """The largest step between neighbouring samples."""
+    return max((abs(x[i + 1] - x[i]) for i in range(len(x) - 1)), default=0)

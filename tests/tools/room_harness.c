@@ -19,7 +19,8 @@
  *   set P MUTED DEAF GAIN_DB         mx_room_set: {"rc"}
  *   whisper P [LISTENER...]          only the listeners hear P; none named:
  *                                    everyone again: {"rc"}
- *   stats P                          the participant's counters
+ *   stats P                          the participant's counters (jitter
+ *                                    buffer, decode, mix, encode)
  *   events ROOM                      talker events so far: {"events": [[P, start], ...]}
  *   leave P                          {"rc"}
  *   play ROOM FILE REPEAT            mx_player_open_file + mx_room_play:
@@ -27,6 +28,11 @@
  *   stopplay ROOM ID                 mx_room_stop_play: {"rc"}
  *   playevents ROOM                  playbacks that ended:
  *                                    {"events": [[ID, STOPPED, PLAYED_MS], ...]}
+ *   clock                            the workers' media clocks, summed
+ *                                    (dp_clock_get_stats): {"rc", "ticks",
+ *                                    "missed", "late_max_us",
+ *                                    "late_over_10ms": ticks that ran more
+ *                                    than 10 ms late (a stalled host)}
  *   quit                             stop (also at end of input), exit 0
  * Prints "READY" first, once the workers run (harness_main.h).
  */
@@ -148,14 +154,33 @@ static void stats(struct hpart *p)
 	printf("{\"rc\": 0, \"received\": %llu, \"played\": %llu, \"lost\": %llu, \"late\": %llu, "
 	       "\"concealed_ms\": %llu, \"clock_fills\": %llu, \"frames_in\": %llu, \"frames_absent\": %llu, "
 	       "\"dropped_samples\": %llu, \"sent\": %llu, \"talker\": %s, \"level\": %d, \"ticks\": %llu, "
-	       "\"grouped\": %s, \"frames_shared\": %llu, \"primes\": %llu}\n",
+	       "\"grouped\": %s, \"frames_shared\": %llu, \"primes\": %llu, \"reordered\": %llu, "
+	       "\"duplicates\": %llu, \"early\": %llu, \"resets\": %llu, \"delay_max_ms\": %u}\n",
 	       (unsigned long long)s.in.jb.received, (unsigned long long)s.in.jb.played,
 	       (unsigned long long)s.in.jb.lost, (unsigned long long)s.in.jb.late,
 	       (unsigned long long)s.in.src.concealed_ms, (unsigned long long)s.in.clock_fills,
 	       (unsigned long long)s.frames_in, (unsigned long long)s.frames_absent,
 	       (unsigned long long)s.dropped_samples, (unsigned long long)s.out.sent, s.talker ? "true" : "false",
 	       s.level, (unsigned long long)mx_room_ticks(p->room->r), s.grouped ? "true" : "false",
-	       (unsigned long long)s.frames_shared, (unsigned long long)s.primes);
+	       (unsigned long long)s.frames_shared, (unsigned long long)s.primes,
+	       (unsigned long long)s.in.jb.reordered, (unsigned long long)s.in.jb.duplicates,
+	       (unsigned long long)s.in.jb.early, (unsigned long long)s.in.jb.resets, s.in.jb.delay_max_ms);
+}
+
+static void clock_stats(void)
+{
+	struct dp_clock_stats cs;
+	uint64_t over = 0;
+
+	if (dp_clock_get_stats(-1, &cs)) {
+		printf("{\"rc\": %d}\n", -ENOENT);
+		return;
+	}
+	for (unsigned b = 0; b < DP_CLOCK_HIST_BUCKETS; b++)
+		if (dp_clock_bucket_max_us(b) > 10000)
+			over += cs.hist[b];
+	printf("{\"rc\": 0, \"ticks\": %llu, \"missed\": %llu, \"late_max_us\": %u, \"late_over_10ms\": %llu}\n",
+	       (unsigned long long)cs.ticks, (unsigned long long)cs.missed, cs.late_max_us, (unsigned long long)over);
 }
 
 static const char *part_name(struct hroom *h, int pid)
@@ -233,6 +258,8 @@ static int command(char *line)
 			printf("%s[%d, %s, %llu]", n ? ", " : "", e.id, e.stopped ? "true" : "false",
 			       (unsigned long long)e.played_ms);
 		printf("]}\n");
+	} else if (!strcmp(argv[0], "clock") && argc == 1) {
+		clock_stats();
 	} else if (argc < 2 || !(p = find_part(argv[1]))) {
 		printf("{\"rc\": %d}\n", -ENOENT);
 	} else if (!strcmp(argv[0], "set") && argc == 5) {
