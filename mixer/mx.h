@@ -215,9 +215,9 @@ void mx_ep_in_tick(struct mx_ep_in *e, uint64_t now_tsc);
  * than quiet is not decoded (quiet -1, the default: every packet is). The
  * decode half's timeline ends at the first such packet (the clock
  * conceals nothing while none is decoded); when a packet is decoded again,
- * the last 40 ms of skipped packets are decoded first and their audio
- * thrown away, so the decoder's state has followed the sender's and the
- * restart is clean (mx_int.h, mx_level.c). */
+ * the last skipped packets (Opus 40 ms, G.722 160 ms) are decoded first
+ * and their audio thrown away, so the decoder's state has followed the
+ * sender's and the restart does not click (mx_int.h, mx_level.c). */
 void mx_ep_in_set_quiet(struct mx_ep_in *e, int quiet);
 /* Worker, after mx_ep_in_tick: the level (0..127 -dBov) the latest audio
  * packet played carried, while its audio is due (-1: it had none, its

@@ -165,6 +165,7 @@ struct mx_ep_in *mx_ep_in_create(struct dp_leg *leg, const struct mx_ep_in_conf 
 	struct mx_jb_conf jc;
 	struct mx_ep_in *e;
 	size_t jsz;
+	unsigned warm_ms;
 	int rc = -EINVAL;
 
 	mx_conf_get(&g);
@@ -180,7 +181,8 @@ struct mx_ep_in *mx_ep_in_create(struct dp_leg *leg, const struct mx_ep_in_conf 
 	if (!leg || !jsz || !o)
 		goto fail;
 	rc = -ENOMEM;
-	if (!(e = calloc(1, sizeof(*e) + jsz + (c->level_ext_id ? (size_t)MX_LEVEL_WARM_PKTS * jc.max_payload : 0))))
+	warm_ms = c->level_ext_id ? mx_level_warm_ms(&c->src.in) : 0;
+	if (!(e = calloc(1, sizeof(*e) + jsz + mx_level_warm_memsize(warm_ms, jc.max_payload))))
 		goto fail;
 	e->leg = leg;
 	e->jb = mx_jb_init(e->jb_mem, &jc);
@@ -197,8 +199,8 @@ struct mx_ep_in *mx_ep_in_create(struct dp_leg *leg, const struct mx_ep_in_conf 
 		rc = -EINVAL;
 		goto fail;
 	}
-	mx_level_gate_init(&e->gate, e->src, c->src.in_pt, c->src.in.clock_rate, MX_LEVEL_WARM_MS,
-			   e->level_id ? e->jb_mem + jsz : NULL, jc.max_payload);
+	mx_level_gate_init(&e->gate, e->src, c->src.in_pt, c->src.in.clock_rate, warm_ms,
+			   warm_ms ? e->jb_mem + jsz : NULL, jc.max_payload);
 	e->in_rate = c->src.in.clock_rate;
 	e->pcm_rate = cdc_src_pcm_rate(e->src, &e->pcm_ch);
 	e->te_pt = c->src.in_te_pt;

@@ -52,19 +52,26 @@ int mx_level_parse(const struct dp_rtp_frame *p, uint8_t id, bool *malformed);
  * true meanwhile: the consumer's pcm() must drop what it gets), so the
  * decoder's state (Opus's, G.722's ADPCM) has followed the sender's
  * encoder into the new audio; then the timeline restarts there. */
-#define MX_LEVEL_WARM_PKTS 4
-#define MX_LEVEL_WARM_MS 40
+#define MX_LEVEL_WARM_PKTS 16 /* kept at most: 160 ms of 10 ms packets */
+/* How much skipped audio a decoder of f is warmed up with (unit test
+ * `level`): Opus 40 ms, G.722 160 ms (its ADPCM step size and predictor
+ * take that long to forget loud speech), none for stateless G.711 and
+ * L16. */
+unsigned mx_level_warm_ms(const struct cdc_format *f);
+/* Bytes of warm-up memory a gate for warm_ms and max_payload needs. */
+size_t mx_level_warm_memsize(unsigned warm_ms, uint16_t max_payload);
 struct mx_level_gate {
 	struct cdc_src *src;
 	uint8_t audio_pt;
 	uint32_t clock_rate, warm_ticks;
 	uint16_t max_payload;
-	uint8_t *warm_mem;          /* MX_LEVEL_WARM_PKTS x max_payload, the caller's */
+	uint8_t *warm_mem;          /* warm_slots x max_payload, the caller's */
 	struct {
 		uint32_t ts;
 		uint16_t len;
 		bool marker;
 	} warm[MX_LEVEL_WARM_PKTS];
+	unsigned warm_slots;        /* packets it keeps (warm_ms / 10 ms) */
 	unsigned warm_n, warm_next; /* kept packets; the slot for the next */
 	bool skipping;              /* decoding stopped at a quiet packet */
 	bool discard;               /* the PCM made now is warm-up */
@@ -73,8 +80,8 @@ struct mx_level_gate {
 	uint32_t level_ts, dur;     /* its timestamp; the audio packets' spacing */
 	uint64_t skipped, resumes, warm_decoded;
 };
-/* warm_mem: MX_LEVEL_WARM_PKTS * max_payload bytes (may be NULL with
- * warm_ms 0: no warm-up). */
+/* warm_mem: mx_level_warm_memsize(warm_ms, max_payload) bytes (NULL: no
+ * warm-up). */
 void mx_level_gate_init(struct mx_level_gate *g, struct cdc_src *src, uint8_t audio_pt, uint32_t clock_rate,
 			unsigned warm_ms, uint8_t *warm_mem, uint16_t max_payload);
 /* A packet the jitter buffer played, with its level (-1: none): into the

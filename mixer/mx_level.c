@@ -10,11 +10,13 @@
  * state of the audio just before the packet that resumes decoding. G.722's
  * ADPCM predictor and step sizes, Opus's SILK LPC and pitch memory and
  * CELT's overlap then disagree for the first frames, which a listener
- * hears as a click where speech starts. Decoding the last 40 ms that were
- * skipped first (their PCM thrown away) brings the decoder's state to what
- * the sender's encoder had, at the cost of two or four packets' decoding
- * per resume (unit test `level`: the first 20 ms after a resume against a
- * decoder that never skipped).
+ * hears as a click where speech starts. Decoding the last of the skipped
+ * packets first (their PCM thrown away) brings the decoder's state to what
+ * the sender's encoder had, at the cost of a few packets' decoding per
+ * resume. Measured (unit test `level`: speech after 1 s of -66 dBov noise,
+ * the first 20 ms after the resume against a decoder that never skipped):
+ * Opus, cold 13 dB SNR, 40 ms warm-up identical; G.722, cold -9 dB with
+ * full-scale steps (a click), 40 ms -2 dB, 120 ms 22 dB, 160 ms 34 dB. 
  */
 #include "mx_int.h"
 
@@ -38,6 +40,27 @@ int mx_level_parse(const struct dp_rtp_frame *p, uint8_t id, bool *malformed)
 	return rc == 1 ? d[0] & 0x7f : -1; /* -ENOTSUP: not RFC 8285 elements, no level */
 }
 
+unsigned mx_level_warm_ms(const struct cdc_format *f)
+{
+	switch (f->codec) {
+	case CDC_OPUS: return 40;
+	case CDC_G722: return 160;
+	default: return 0;
+	}
+}
+
+static unsigned warm_slots(unsigned warm_ms)
+{
+	unsigned n = (warm_ms + 9) / 10;
+
+	return n > MX_LEVEL_WARM_PKTS ? MX_LEVEL_WARM_PKTS : n;
+}
+
+size_t mx_level_warm_memsize(unsigned warm_ms, uint16_t max_payload)
+{
+	return (size_t)warm_slots(warm_ms) * max_payload;
+}
+
 void mx_level_gate_init(struct mx_level_gate *g, struct cdc_src *src, uint8_t audio_pt, uint32_t clock_rate,
 			unsigned warm_ms, uint8_t *warm_mem, uint16_t max_payload)
 {
@@ -45,7 +68,8 @@ void mx_level_gate_init(struct mx_level_gate *g, struct cdc_src *src, uint8_t au
 	g->src = src;
 	g->audio_pt = audio_pt;
 	g->clock_rate = clock_rate;
-	g->warm_ticks = warm_mem ? (uint32_t)((uint64_t)warm_ms * clock_rate / 1000u) : 0;
+	g->warm_slots = warm_mem ? warm_slots(warm_ms) : 0;
+	g->warm_ticks = g->warm_slots ? (uint32_t)((uint64_t)warm_ms * clock_rate / 1000u) : 0;
 	g->warm_mem = warm_mem;
 	g->max_payload = max_payload;
 	g->level = -1;
@@ -74,8 +98,8 @@ static void keep(struct mx_level_gate *g, const struct dp_rtp_frame *p)
 	g->warm[k].ts = p->ts;
 	g->warm[k].len = p->len;
 	g->warm[k].marker = p->marker;
-	g->warm_next = (k + 1) % MX_LEVEL_WARM_PKTS;
-	if (g->warm_n < MX_LEVEL_WARM_PKTS)
+	g->warm_next = (k + 1) % g->warm_slots;
+	if (g->warm_n < g->warm_slots)
 		g->warm_n++;
 }
 
@@ -85,7 +109,7 @@ static void warm_up(struct mx_level_gate *g, uint32_t ts)
 {
 	g->discard = true;
 	for (unsigned i = 0; i < g->warm_n; i++) {
-		unsigned k = (g->warm_next + MX_LEVEL_WARM_PKTS - g->warm_n + i) % MX_LEVEL_WARM_PKTS;
+		unsigned k = (g->warm_next + g->warm_slots - g->warm_n + i) % g->warm_slots;
 		int32_t back = (int32_t)(ts - g->warm[k].ts);
 
 		if (back <= 0 || (uint32_t)back > g->warm_ticks)
