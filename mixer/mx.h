@@ -426,6 +426,11 @@ int mx_mixer_next_event(struct mx_mixer *m, struct mx_mixer_event *out);
  * encoder that sat out a tick is primed with the last common mix frames
  * (cdc_sink_prime_frames: 40 ms for G.722) before it is used again, so
  * its state fits the receiver's decoder and switching does not click.
+ * A participant joined with level_ext_id sends RFC 6464 audio levels:
+ * unless it is a talker, its audio whose level is quieter than the
+ * mixer's VAD would call speech (mx_mixer_quiet_level) is not decoded, the
+ * mixer gets the level alone; a level loud enough is given to the mixer
+ * with the decoded audio (mx_ep_in_set_quiet, mx_ep_in_level).
  * Control functions never wait for the worker; requests reach it at its
  * next tick. */
 struct mx_room;
