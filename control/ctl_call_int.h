@@ -82,6 +82,7 @@ struct stream {
 	 * room) has leg[0] only; a call joined to a room by "connect" has
 	 * both legs in the room. */
 	struct ctl_part *part[2];
+	uint8_t level_ext;        /* a conference participant's RFC 6464 extmap id, 0 none */
 	/* ng "play media": a file played to that party (ctl_call_play.c) */
 	struct ctl_play *play[2];
 };

@@ -513,6 +513,8 @@ static struct ctl_val *part_report(struct ctl_ng_req *r, struct ctl_part *p)
 		ctl_dict_add_int(a, d, "concealed ms", (int64_t)s.in.src.concealed_ms);
 		ctl_dict_add_int(a, d, "packets sent", (int64_t)s.out.sent);
 		ctl_dict_add_int(a, d, "frames shared", (int64_t)s.frames_shared);
+		ctl_dict_add_int(a, d, "packets with level", (int64_t)s.in.level_packets);
+		ctl_dict_add_int(a, d, "packets not decoded", (int64_t)s.in.level_skipped);
 	}
 	return d;
 }
@@ -740,7 +742,39 @@ struct join {
 	uint8_t pt;
 	int te, cn;        /* payload types, -1 none */
 	unsigned ptime;
+	uint8_t level_ext; /* RFC 6464 audio level extmap id, 0 none */
 };
+
+#define AUDIO_LEVEL_URI "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+
+/* The offer's a=extmap id for the RFC 6464 client-to-mixer audio level
+ * (RFC 8285: "id[/direction] uri [attributes]"), 0 when none (or one
+ * medius cannot take: an id outside 1-255, a direction that is not
+ * sendonly or sendrecv from the participant). Its attribute index in *ai. */
+static uint8_t level_extmap(const struct ctl_sdp *s, const struct ctl_sdp_media *md, int *ai)
+{
+	for (int a = ctl_sdp_attr_find(s, md, "extmap", 0); a >= 0; a = ctl_sdp_attr_find(s, md, "extmap", (unsigned)a + 1)) {
+		const char *v = md->attrs.v[a].value;
+		char *end;
+		long id;
+
+		if (!v)
+			continue;
+		id = strtol(v, &end, 10);
+		if (id < 1 || id > 255 || end == v)
+			continue;
+		if (*end == '/' && strncmp(end, "/sendonly", 9) && strncmp(end, "/sendrecv", 9))
+			continue;
+		end += strcspn(end, " ");
+		end += strspn(end, " ");
+		if (!strncmp(end, AUDIO_LEVEL_URI, strlen(AUDIO_LEVEL_URI)) &&
+		    (end[strlen(AUDIO_LEVEL_URI)] == '\0' || end[strlen(AUDIO_LEVEL_URI)] == ' ')) {
+			*ai = a;
+			return (uint8_t)id;
+		}
+	}
+	return 0;
+}
 
 static bool room_takes(const struct ctl_room *m, const struct cdc_format *f)
 {
@@ -759,6 +793,7 @@ static struct ctl_part *part_join(struct ctl_ng_req *r, struct ctl_room *m, stru
 	struct mx_room_part_conf pc = {
 		.in = { .in = j->fmt, .in_pt = j->pt, .in_te_pt = j->te, .in_cn_pt = j->cn, .dtmf = CDC_DTMF_DROP },
 		.out = { .out = j->fmt, .out_pt = j->pt, .out_ptime = j->ptime, .out_te_pt = -1, .out_cn_pt = -1 },
+		.level_ext_id = j->level_ext,
 	};
 	struct ctl_part *p = calloc(1, sizeof(*p));
 	int err = 0, pid = -1;
@@ -800,6 +835,7 @@ static int choose_codec(struct ctl_ng_req *r, struct ctl_room *m, const struct c
 	bool got = false;
 
 	j->te = j->cn = -1;
+	j->level_ext = 0;
 	j->ptime = ai >= 0 && cdc_ptime_valid(md->attrs.v[ai].u.ptime) ? md->attrs.v[ai].u.ptime : 20;
 	for (unsigned f = 0; f < md->n_fmts; f++) {
 		int pt = ctl_sdp_media_pt(md, f);
@@ -843,13 +879,13 @@ static int choose_codec(struct ctl_ng_req *r, struct ctl_room *m, const struct c
 }
 
 /* Keep in an answered section only what an answer says: codecs, ptime,
- * direction, RTCP, crypto and mid. */
-static void answer_attrs(struct ctl_sdp *s, struct ctl_sdp_media *md)
+ * direction, RTCP, crypto and mid (and attribute `keep`, -1 none). */
+static void answer_attrs(struct ctl_sdp *s, struct ctl_sdp_media *md, int keep)
 {
 	for (int a = (int)md->attrs.n - 1; a >= 0; a--) {
 		enum ctl_sdp_atype t = md->attrs.v[a].type;
 
-		if (t != CTL_SDP_A_RTPMAP && t != CTL_SDP_A_FMTP && t != CTL_SDP_A_PTIME && t != CTL_SDP_A_MAXPTIME &&
+		if (a != keep && t != CTL_SDP_A_RTPMAP && t != CTL_SDP_A_FMTP && t != CTL_SDP_A_PTIME && t != CTL_SDP_A_MAXPTIME &&
 		    t != CTL_SDP_A_RTCP && t != CTL_SDP_A_RTCP_MUX && t != CTL_SDP_A_CRYPTO && t != CTL_SDP_A_DIRECTION &&
 		    t != CTL_SDP_A_MID)
 			ctl_sdp_attr_delete(s, md, (unsigned)a);
@@ -871,7 +907,7 @@ static int conf_section(struct ctl_ng_req *r, struct ctl_room *m, struct branch 
 	enum ctl_sdp_dir dir = ctl_sdp_media_dir(s, md);
 	bool mux = ctl_sdp_attr_find_type(s, md, CTL_SDP_A_RTCP_MUX, 0) >= 0;
 	bool fresh = !st->active;
-	int err = 0;
+	int err = 0, level_ai = -1;
 
 	if (ctl_sdp_media_has_dtls(s, md) && !ctl_stream_first_crypto(s, md))
 		return ctl_ng_error(r, "DTLS-SRTP is not supported yet (media %u)", i + 1);
@@ -879,7 +915,11 @@ static int conf_section(struct ctl_ng_req *r, struct ctl_room *m, struct branch 
 		return ctl_ng_error(r, "Media %u: a transport protocol of %zu bytes", i + 1, strlen(md->proto));
 	if (choose_codec(r, m, s, md, i, &j, te_fmtp, sizeof(te_fmtp)))
 		return -1;
-	if (!fresh) { /* a re-offer: the codec stays */
+	j.level_ext = level_extmap(s, md, &level_ai);
+	if (!fresh) { /* a re-offer: the codec and the audio level id stay */
+		if (j.level_ext != st->level_ext)
+			return ctl_ng_error(r, "Media %u: a participant keeps its audio level extmap id (%u) in a re-offer",
+					    i + 1, st->level_ext);
 		if (!cdc_format_compatible(&j.fmt, &st->fmt) || j.pt != st->fmt_pt)
 			return ctl_ng_error(r, "Media %u: a participant keeps its codec (%s, payload type %d) in a "
 					    "re-offer", i + 1, cdc_codec_name(st->fmt.codec), st->fmt_pt);
@@ -912,6 +952,7 @@ static int conf_section(struct ctl_ng_req *r, struct ctl_room *m, struct branch 
 	st->fmt_pt = j.pt;
 	st->a_ptime = st->b_ptime = j.ptime;
 	st->a_te = j.te;
+	st->level_ext = j.level_ext;
 	if (fresh && !part_join(r, m, b->call, st, 0, &j))
 		return -1;
 	{
@@ -925,8 +966,16 @@ static int conf_section(struct ctl_ng_req *r, struct ctl_room *m, struct branch 
 				return ctl_ng_error(r, "Cannot apply the hold state");
 		}
 	}
-	/* the answer */
-	answer_attrs(s, md);
+	/* the answer (the audio level extmap, taken, stays in it) */
+	answer_attrs(s, md, level_ai);
+	if (level_ai >= 0) { /* it goes one way: participant to medius */
+		char v[80];
+
+		snprintf(v, sizeof(v), "%u/recvonly %s", j.level_ext, AUDIO_LEVEL_URI);
+		for (unsigned a = 0; a < md->attrs.n; a++)
+			if (md->attrs.v[a].name && !strcmp(md->attrs.v[a].name, "extmap"))
+				ctl_sdp_attr_replace(s, md, a, "extmap", v);
+	}
 	if (ctl_stream_only_codec(s, md, &j.fmt, j.pt, j.te, te_fmtp))
 		return ctl_ng_error(r, "Cannot write the answer's codecs for media %u", i + 1);
 	ctl_sdp_media_set_ptime(s, md, j.ptime);
@@ -1041,7 +1090,7 @@ int ctl_room_offer(struct ctl_ng_req *r, struct ctl_calls *c, const char *name)
 			if (md->port)
 				ctl_ng_warning(r, "media %u (%s) is not the room's audio: rejected (port 0)", i + 1, md->type);
 			snprintf(b->st[i].type, sizeof(b->st[i].type), "%s", md->type);
-			answer_attrs(&s, md);
+			answer_attrs(&s, md, -1);
 			rc = ctl_sdp_media_reject(&s, md);
 		}
 	}

@@ -107,6 +107,31 @@ def relations(d, ports):
         check(shares(pcm[i])[3] < NOT_HEARD, f"{PARTS[i][0]} does not hear p4's whisper ({shares(pcm[i])[3]:.4f})")
 
 
+def levels(d):
+    """A silent Opus participant that sends RFC 6464 levels (GStreamer's level element and the payloader's
+    audio-level extension, as test_room_levels.py) joins over ng with a=extmap: medius answers the extmap
+    (recvonly) and does not decode its quiet packets."""
+    import test_room_levels as tl
+    peer = free_udp_port()
+    sdp = offer_sdp(peer, PARTS[3]).replace("a=ptime:20\r\n", f"a=ptime:20\r\na=extmap:1 {tl.URI}\r\n")
+    r = ng(d.port, command="offer", call_id="call-lv", from_tag="tag-lv", conference="care", sdp=sdp,
+           flags=["asymmetric"])
+    check(r.get("result") == "ok" and f"a=extmap:1/recvonly {tl.URI}" in r.get("sdp", ""),
+          f"levels: the answer takes the audio level extension ({r.get('error-reason')})")
+    port = answer_port(r["sdp"])[0]
+    tx = tl.gst((tl.branch("s1", port, tl.tone_src(0, 3.0, 48000))).split())
+    tx.wait(20)
+    time.sleep(0.3)
+    mem, _ = members(d.port)
+    lv = mem.get("call-lv", {})
+    check(lv.get("packets with level", 0) > 100 and lv.get("packets not decoded", 0) > 100
+          and lv.get("packets not decoded", 0) >= lv.get("packets with level", 0) - 5,
+          f"levels: its quiet packets carry levels and are not decoded ({lv.get('packets with level')} with a "
+          f"level, {lv.get('packets not decoded')} not decoded, {lv.get('packets received')} received)")
+    r = ng(d.port, command="delete", call_id="call-lv")
+    check(r.get("result") == "ok", "levels: the participant leaves")
+
+
 def hold(d, ports):
     """p2 re-offers sendonly (hold): answered recvonly, muted and deafened; then sendrecv again."""
     peer = ports[1][1]
@@ -293,6 +318,7 @@ def main():
               f"create room care ({r})")
         ports = conference_part(d)
         playback(d, ports)
+        levels(d)
         relations(d, ports)
         hold(d, ports)
         bad_input(d)
