@@ -173,6 +173,18 @@ HEARD = 0.05      # another participant's tone: at least this share of the power
 NOT_HEARD = 0.005  # its own (or a muted one): at most this
 
 
+def check_n_minus_1(pcm, seconds=SECONDS):
+    """Each participant received the phase's audio, hears every other tone and not its own."""
+    for i, part in enumerate(PARTS):
+        s = shares(pcm[i])
+        got = len(pcm[i]) / RATE_OUT
+        check(got > seconds - 1.0, f"N-1: {part[0]} ({part[1]}) received {got:.1f} s of audio")
+        others = [f"{PARTS[k][3]} Hz {s[k]:.3f}" for k in range(len(PARTS)) if k != i]
+        check(all(s[k] > HEARD for k in range(len(PARTS)) if k != i),
+              f"N-1: {part[0]} hears every other tone ({', '.join(others)})")
+        check(s[i] < NOT_HEARD, f"N-1: {part[0]} does not hear its own {part[3]} Hz ({s[i]:.4f})")
+
+
 def main():
     r = subprocess.run([GST, "--version"], capture_output=True)
     if r.returncode:
@@ -196,14 +208,7 @@ def main():
 
         # 1. N-1
         pcm = run_phase(h, ports)
-        for i, part in enumerate(PARTS):
-            s = shares(pcm[i])
-            got = len(pcm[i]) / RATE_OUT
-            check(got > SECONDS - 1.0, f"N-1: {part[0]} ({part[1]}) received {got:.1f} s of audio")
-            others = [f"{PARTS[k][3]} Hz {s[k]:.3f}" for k in range(len(PARTS)) if k != i]
-            check(all(s[k] > HEARD for k in range(len(PARTS)) if k != i),
-                  f"N-1: {part[0]} hears every other tone ({', '.join(others)})")
-            check(s[i] < NOT_HEARD, f"N-1: {part[0]} does not hear its own {part[3]} Hz ({s[i]:.4f})")
+        check_n_minus_1(pcm)
         for part in PARTS:
             st = h("stats", part[0])
             check(st.get("rc") == 0 and st["received"] > 100 and st["lost"] <= st["received"] // 20 and st["sent"] > 100,
