@@ -13,7 +13,7 @@
  * 2. Every 20 ms each participant sends one packet: a second of audio
  *    pre-encoded with codecs/ (cdc_sink, 16 kHz mono PCM in) replayed
  *    with its own SSRC, sequence and timestamps. The first T participants
- *    send tones (300, 500, 700 Hz... at -15 dBov), the others low noise
+ *    send tones (300, 500, 700 Hz..., -18 dBov RMS), the others low noise
  *    (uniform, RMS about -63 dBov: encoded near-silence, packets never absent).
  *    The 20 ms are cut into K slots (default 10, 2 ms each) on an absolute
  *    timerfd; slot k sends the participants i with i % K == k, so the
