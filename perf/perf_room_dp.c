@@ -1,0 +1,731 @@
+/* SPDX-License-Identifier: MIT
+ * perf/perf_room_dp.c: conference participants per core, medius alone on
+ * DPDK ports with the traffic generated in process.
+ *
+ * Set-up (nothing leaves the process):
+ *  - One worker lcore serves every room: rooms of R participants (50 by
+ *    default), 3 talkers each (tones), the rest sending silence. Each
+ *    participant is a call of its own in its room's shard
+ *    (dp_call_create_in(id, room)) with one leg on an ethdev interface,
+ *    joined with mx_room_join; the room's 16 kHz mix ticks every 20 ms on
+ *    the worker's media clock, as mediusd runs them.
+ *  - The legs' interface sits on a net_ring port (rte_eth_from_rings). The
+ *    main lcore writes each participant's 20 ms RTP packets at real-time
+ *    rate (50 a second each, spread evenly over the period) into the rx
+ *    ring: pre-encoded payloads (a second of a tone for talkers, of silence
+ *    for the rest, made with codecs/' encoder), sequence and timestamp
+ *    rewritten per packet, with an RFC 6464 audio level (one-byte header
+ *    extension, id 1) when the row has levels, in Ethernet/IPv4/UDP frames
+ *    from the participant's address (off-link, behind a gateway whose MAC
+ *    the worker learns from an ARP request) to its leg. What the worker
+ *    sends lands in the tx ring; the main lcore drains and frees it.
+ *  - Real time, the criterion for a load N to pass, over the measured
+ *    window (after a warm-up): the media clock missed no tick, its
+ *    lateness p99 stays below 5 ms (a quarter period), the rx ring never
+ *    overflowed, the worker dropped nothing, and every participant was sent
+ *    at least 99% of the window's frames (its mix). Participants per core:
+ *    the largest N that passes, found with coarse steps (x2) and then
+ *    bisection to one room (or 5%).
+ *  - Busy fraction: an rx callback on the ring port sees every loop turn
+ *    of the worker (one rx_burst each): a turn that found no packet and
+ *    ended within 5 us is idle polling; the rest is busy. The dataplane
+ *    itself keeps no busy-cycle counter, so this is the bench's own
+ *    measure (and it counts time the VM took the vCPU away as busy).
+ *
+ * The split of the worker's time into packet I/O, decode, mix, encode and
+ * send comes from perf_room_split.py over `perf record -g` of the worker
+ * thread during a fixed-N run (--only N --profile FILE).
+ *
+ * Usage: perf_room_dp [--seconds S] [--warm S] [--room R] [--rows LIST]
+ *                     [--only N [--profile FILE]] [--late-us US]
+ *   rows: pcmu-levels,opus-levels,opus (default all three; also pcmu)
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "mx.h"
+#include "perf_eth.h"
+
+#define PROG "perf_room_dp"
+#define RATE 16000
+#define TALKERS 3
+#define PAY_MAX 400          /* bytes of payload at most */
+#define FRAME_ROOM 512
+#define RING (1u << 16)
+#define POOL_FRAMES (RING + 8191)
+#define LEVEL_EXT_ID 1
+#define MAX_PARTS 32256u     /* rtcp-mux legs in ports 1024-65535 of one address */
+#define SEQS 4               /* payload sequences: 3 tones, silence */
+#define SEQ_FRAMES 50
+
+static const uint8_t leg_ip[4] = { 10, 0, 0, 1 };
+static const uint8_t gw_ip[4] = { 10, 0, 255, 254 };
+
+static struct rte_mempool *fpool;
+static struct perf_ring_port rp;
+static uint64_t hz;
+static double late_bound_us = 5000;
+static const char *profile_file;
+
+static void die(const char *what)
+{
+	perf_die(PROG, what);
+}
+
+/* ---- rows ---- */
+
+struct row {
+	const char *key, *name, *rtpmap;
+	int pt;
+	uint32_t ts_step; /* RTP clock units per 20 ms */
+	bool levels;
+	unsigned start;   /* the search's first N */
+	unsigned goal;    /* the participants per core (0: none) */
+};
+
+static const struct row rows_all[] = {
+	{ "pcmu-levels", "PCMU, levels", "PCMU/8000", 0, 160, true, 2000, 10000 },
+	{ "opus-levels", "Opus, levels", "opus/48000/2", 96, 960, true, 500, 2000 },
+	{ "opus", "Opus, no levels", "opus/48000/2", 96, 960, false, 500, 0 },
+	{ "pcmu", "PCMU, no levels", "PCMU/8000", 0, 160, false, 2000, 0 },
+};
+
+/* The payloads: SEQS sequences of a second of 20 ms frames, and each
+ * frame's RFC 6464 level (-dBov, from its PCM). */
+static struct {
+	uint8_t pay[SEQS][SEQ_FRAMES][PAY_MAX];
+	uint16_t len[SEQS][SEQ_FRAMES];
+	uint8_t level[SEQS][SEQ_FRAMES];
+} media;
+
+static void make_media(const struct row *rw)
+{
+	struct cdc_sink_conf kc = { .out_pt = (uint8_t)rw->pt, .out_ptime = 20, .out_te_pt = -1, .out_cn_pt = -1,
+				    .in_rate = RATE, .in_channels = 1 };
+	static struct cdc_pkt out[CDC_CHAIN_MAX_OUT];
+	int16_t pcm[RATE / 50];
+
+	if (cdc_format_parse(rw->rtpmap, NULL, &kc.out))
+		die("codec");
+	for (int s = 0; s < SEQS; s++) {
+		struct cdc_sink *k = cdc_sink_create(&kc);
+
+		if (!k)
+			die("encoder");
+		for (int f = 0; f < SEQ_FRAMES; f++) {
+			double e = 0;
+			int n;
+
+			for (int j = 0; j < RATE / 50; j++) {
+				pcm[j] = s < TALKERS ? (int16_t)(6000 * sin(2 * M_PI * (300 + 200 * s) *
+									    (f * (RATE / 50) + j) / RATE))
+						     : 0;
+				e += (double)pcm[j] * pcm[j];
+			}
+			n = cdc_sink_write(k, pcm, RATE / 50, out, 0);
+			if (n != 1 || out[0].len > PAY_MAX)
+				die("encoding the payloads");
+			memcpy(media.pay[s][f], out[0].payload, out[0].len);
+			media.len[s][f] = out[0].len;
+			e = sqrt(e / (RATE / 50)) / 32768.0;
+			media.level[s][f] = e > 0 ? (uint8_t)fmin(127, lrint(-20 * log10(e))) : 127;
+		}
+		cdc_sink_destroy(k);
+	}
+}
+
+/* ---- the worker's loop turns, seen from an rx callback ---- */
+
+static struct {
+	volatile uint64_t idle, total; /* TSC */
+	uint64_t last, idle_max;
+	uint16_t last_n;
+	volatile int tid;
+} B;
+
+static uint16_t turn_cb(uint16_t port, uint16_t q, struct rte_mbuf **pkts, uint16_t n, uint16_t max, void *u)
+{
+	uint64_t now = rte_rdtsc();
+
+	(void)port, (void)q, (void)pkts, (void)max, (void)u;
+	if (B.last) {
+		uint64_t d = now - B.last;
+
+		B.total += d;
+		if (!B.last_n && d < B.idle_max)
+			B.idle += d;
+	}
+	B.last = now;
+	B.last_n = n;
+	if (!B.tid)
+		B.tid = gettid();
+	return n;
+}
+
+/* ---- participants and rooms ---- */
+
+struct part {
+	struct dp_call *c;
+	struct dp_leg *leg;
+	unsigned room;
+	int pid;
+	uint8_t seq;      /* its payload sequence: 0..2 a talker's tone, 3 silence */
+	uint16_t port;
+	uint8_t src[4];
+	uint64_t sent0, lost0, late0;
+};
+
+struct room {
+	struct dp_call *home;
+	struct mx_room *r;
+};
+
+/* ---- the generator (main lcore) ---- */
+
+struct gen {
+	const struct row *rw;
+	struct part *p;
+	unsigned n;
+	uint64_t next;    /* packets generated: packet next / n of participant next % n */
+	double t0;
+	uint64_t overflow, no_mbuf, tx_frames;
+	double lag_max_ms;
+};
+
+static struct rte_mbuf *gen_one(struct gen *g)
+{
+	unsigned i = (unsigned)(g->next % g->n);
+	uint32_t k = (uint32_t)(g->next / g->n);
+	const struct part *p = &g->p[i];
+	unsigned f = k % SEQ_FRAMES, h = 12;
+	uint8_t b[12 + 8 + PAY_MAX];
+
+	g->next++;
+	b[0] = 0x80;
+	b[1] = (uint8_t)((k == 0 ? 0x80 : 0) | g->rw->pt);
+	dp_rtp_set_seq(b, (uint16_t)k);
+	dp_rtp_set_ts(b, k * g->rw->ts_step);
+	dp_rtp_set_ssrc(b, 0x10000u + i);
+	if (g->rw->levels) { /* RFC 8285 one-byte header, one element: RFC 6464 ssrc-audio-level */
+		uint8_t lv = media.level[p->seq][f];
+
+		b[0] |= 0x10;
+		b[12] = 0xbe;
+		b[13] = 0xde;
+		b[14] = 0;
+		b[15] = 1; /* one 32-bit word follows */
+		b[16] = (uint8_t)(LEVEL_EXT_ID << 4); /* length 1 byte (encoded as 0) */
+		b[17] = (uint8_t)((lv < 127 ? 0x80 : 0) | lv); /* V: voice activity */
+		b[18] = b[19] = 0;
+		h = 20;
+	}
+	memcpy(b + h, media.pay[p->seq][f], media.len[p->seq][f]);
+	return perf_udp_frame(fpool, rp.mac, p->src, leg_ip, 5000, p->port, b, (uint16_t)(h + media.len[p->seq][f]));
+}
+
+static void drain_tx(struct gen *g)
+{
+	struct rte_mbuf *m[256];
+	unsigned n;
+
+	while ((n = rte_ring_dequeue_burst(rp.tx, (void **)m, 256, NULL)) > 0) {
+		rte_pktmbuf_free_bulk(m, n);
+		if (g)
+			g->tx_frames += n;
+	}
+}
+
+/* Generate what is due at now; returns how many frames went into the ring. */
+static unsigned gen_step(struct gen *g, double now)
+{
+	uint64_t due = (uint64_t)((now - g->t0) * 50.0 * g->n);
+	struct rte_mbuf *m[64];
+	unsigned total = 0;
+
+	if (due > g->next) {
+		double lag = (double)(due - g->next) / (50.0 * g->n) * 1e3;
+
+		if (lag > g->lag_max_ms)
+			g->lag_max_ms = lag;
+	}
+	while (g->next < due) {
+		unsigned n = 0, q;
+
+		while (n < 64 && g->next < due) {
+			struct rte_mbuf *x = gen_one(g);
+
+			if (!x) {
+				g->no_mbuf++;
+				drain_tx(g);
+				continue;
+			}
+			m[n++] = x;
+		}
+		q = rte_ring_sp_enqueue_burst(rp.rx, (void **)m, n, NULL);
+		if (q < n) {
+			g->overflow += n - q;
+			rte_pktmbuf_free_bulk(m + q, n - q);
+		}
+		total += q;
+		drain_tx(g);
+	}
+	drain_tx(g);
+	return total;
+}
+
+/* ---- one load ---- */
+
+struct result {
+	unsigned n;
+	bool pass;
+	char why[200];
+	uint64_t ticks, missed, drops, overflow, short_parts, lost, late;
+	uint32_t late_p50, late_p99, late_max, span_max;
+	double busy, lag_max_ms, setup_s, sent_min_ratio;
+	double cpu_got;   /* the worker's time on a CPU / the window */
+	double load;      /* (its CPU time - idle polling) / the window: the core it needs */
+};
+
+/* The worker thread's time on a CPU and waiting for one (ns, the
+ * scheduler's own accounting), so that a load measured on a shared machine
+ * counts only the CPU the worker got. */
+static void sched_of(int tid, uint64_t *run_ns, uint64_t *wait_ns)
+{
+	char path[64];
+	unsigned long long r = 0, w = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", tid);
+	if ((f = fopen(path, "r"))) {
+		if (fscanf(f, "%llu %llu", &r, &w) != 2)
+			r = w = 0;
+		fclose(f);
+	}
+	*run_ns = r;
+	*wait_ns = w;
+}
+
+static void snap_clock(struct dp_clock_stats *c)
+{
+	if (dp_clock_get_stats(-1, c))
+		memset(c, 0, sizeof(*c));
+}
+
+static uint64_t drops_total(void)
+{
+	struct dp_lcore_stats ls;
+	uint64_t d = 0;
+
+	dp_lcore_get_stats(-1, &ls);
+	for (int i = 1; i < DP_DROP__COUNT; i++)
+		d += ls.drops[i];
+	return d;
+}
+
+static void drops_note(char *out, size_t len)
+{
+	struct dp_lcore_stats ls;
+
+	dp_lcore_get_stats(-1, &ls);
+	for (int i = 1; i < DP_DROP__COUNT; i++)
+		if (ls.drops[i]) {
+			size_t u = strlen(out);
+
+			snprintf(out + u, len - u, " %s=%" PRIu64, dp_drop_name((enum dp_drop)i), ls.drops[i]);
+		}
+}
+
+static pid_t start_profile(int tid, double secs)
+{
+	char t[32], s[32];
+	pid_t pid;
+
+	snprintf(t, sizeof(t), "%d", tid);
+	snprintf(s, sizeof(s), "%.1f", secs);
+	pid = fork();
+	if (pid == 0) {
+		execlp("perf", "perf", "record", "-q", "-e", "cpu-clock:u", "-F", "1999", "--call-graph", "dwarf,16384",
+		       "-t", t, "-o", profile_file, "--", "sleep", s, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+static struct result run(const struct row *rw, unsigned n, unsigned room_size, double warm_s, double secs)
+{
+	struct result res = { .n = n };
+	unsigned nrooms = (n + room_size - 1) / room_size;
+	struct part *P = calloc(n, sizeof(*P));
+	struct room *R = calloc(nrooms, sizeof(*R));
+	struct dp_media_conf mc;
+	struct dp_iface_conf *f;
+	const struct rte_eth_rxtx_callback *cb;
+	struct gen g = { .rw = rw, .p = P, .n = n };
+	struct dp_clock_stats c0, c1;
+	uint64_t d0, idle0, total0, ov0, run0 = 0, run1, wait0 = 0, wait1;
+	double t0 = perf_now_s(), t_meas, t_end, now;
+	pid_t prof = -1;
+	bool measuring = false;
+
+	if (!P || !R)
+		die("no memory");
+	dp_media_conf_defaults(&mc);
+	mc.n_ifaces = 1;
+	mc.mbufs = 65535;
+	f = &mc.ifaces[0];
+	memset(f, 0, sizeof(*f));
+	snprintf(f->name, sizeof(f->name), "A0");
+	snprintf(f->address, sizeof(f->address), "10.0.0.1");
+	f->type = DP_IFACE_ETHDEV;
+	snprintf(f->device, sizeof(f->device), "net_ring_room");
+	f->port_min = 1024;
+	f->port_max = 65535;
+	f->prefix_len = 16;
+	snprintf(f->gateway, sizeof(f->gateway), "10.0.255.254");
+	if (dp_media_start(&mc) || dp_workers_start() != 1)
+		die("media layer / worker start");
+	memset((void *)&B, 0, sizeof(B));
+	B.idle_max = hz * 5 / 1000000;
+	if (!(cb = rte_eth_add_rx_callback(rp.port, 0, turn_cb, NULL)))
+		die("rx callback");
+	{ /* the gateway introduces itself */
+		struct rte_mbuf *m = perf_arp_from_gateway(fpool, gw_ip, leg_ip);
+
+		while (rte_ring_sp_enqueue(rp.rx, m))
+			rte_pause();
+		rte_delay_ms(20);
+		drain_tx(NULL);
+	}
+	for (unsigned r = 0; r < nrooms; r++) {
+		struct mx_room_conf rc = { .mix = { .rate = RATE, .frame_ms = 20, .max_talkers = TALKERS,
+						    .max_parts = room_size } };
+		char id[32], key[32];
+		int err = 0;
+
+		snprintf(id, sizeof(id), "room:%u", r);
+		snprintf(key, sizeof(key), "r%u", r);
+		if (!(R[r].home = dp_call_create_in(id, key)) || !(R[r].r = mx_room_create(R[r].home, &rc, &err)))
+			die("room");
+	}
+	for (unsigned i = 0; i < n; i++) {
+		struct mx_room_part_conf pc = { .in = { .in_pt = (uint8_t)rw->pt, .in_te_pt = -1, .in_cn_pt = -1,
+							.dtmf = CDC_DTMF_DROP },
+						.out = { .out_pt = (uint8_t)rw->pt, .out_ptime = 20, .out_te_pt = -1,
+							 .out_cn_pt = -1 } };
+		struct sockaddr_in rem = { .sin_family = AF_INET, .sin_port = htons(5000) };
+		struct part *p = &P[i];
+		struct dp_leg_local loc;
+		char id[32], key[32];
+		int err = 0;
+
+#ifdef MX_MIXER_VAD_FLOOR /* mx.h with RFC 6464 levels */
+		if (rw->levels)
+			pc.level_ext_id = LEVEL_EXT_ID;
+#endif
+		cdc_format_parse(rw->rtpmap, NULL, &pc.in.in);
+		cdc_format_parse(rw->rtpmap, NULL, &pc.out.out);
+		p->room = i / room_size;
+		p->seq = (uint8_t)(i % room_size < TALKERS ? i % room_size : TALKERS);
+		p->src[0] = 192;
+		p->src[1] = 168;
+		p->src[2] = (uint8_t)(i >> 8);
+		p->src[3] = (uint8_t)i;
+		snprintf(id, sizeof(id), "p%u", i);
+		snprintf(key, sizeof(key), "r%u", p->room);
+		memcpy(&rem.sin_addr, p->src, 4);
+		if (!(p->c = dp_call_create_in(id, key)) ||
+		    !(p->leg = dp_leg_create(p->c, "A0", DP_LEG_ASYMMETRIC | DP_LEG_RTCP_MUX, &err)) ||
+		    dp_leg_set_remote(p->leg, (struct sockaddr *)&rem, NULL) || dp_leg_set_clock(p->leg, pc.in.in.clock_rate))
+			die("leg");
+		while ((p->pid = mx_room_join(R[p->room].r, p->leg, &pc, &err)) == -EBUSY)
+			usleep(2000); /* the room takes 64 requests a tick */
+		if (p->pid < 0)
+			die("join");
+		dp_leg_local(p->leg, &loc);
+		p->port = loc.rtp_port;
+	}
+	dp_workers_synchronize();
+	res.setup_s = perf_now_s() - t0;
+
+	/* traffic: warm-up, then the measured window */
+	g.t0 = perf_now_s();
+	t_meas = g.t0 + warm_s;
+	t_end = t_meas + secs;
+	snap_clock(&c0);
+	d0 = drops_total();
+	idle0 = total0 = ov0 = 0;
+	while ((now = perf_now_s()) < t_end) {
+		if (!measuring && now >= t_meas) {
+			measuring = true;
+			snap_clock(&c0);
+			d0 = drops_total();
+			idle0 = B.idle;
+			total0 = B.total;
+			ov0 = g.overflow + g.no_mbuf;
+			sched_of(B.tid, &run0, &wait0);
+			g.lag_max_ms = 0;
+			for (unsigned i = 0; i < n; i++) {
+				struct mx_room_part_stats s;
+
+				mx_room_get_stats(R[P[i].room].r, P[i].pid, &s);
+				P[i].sent0 = s.out.sent;
+				P[i].lost0 = s.in.jb.lost;
+				P[i].late0 = s.in.jb.late;
+			}
+			if (profile_file && B.tid)
+				prof = start_profile(B.tid, secs);
+		}
+		if (!gen_step(&g, now))
+			usleep(50);
+	}
+	snap_clock(&c1);
+	sched_of(B.tid, &run1, &wait1);
+	res.cpu_got = (double)(run1 - run0) / (secs * 1e9);
+	res.load = ((double)(run1 - run0) - (double)(B.idle - idle0) * 1e9 / (double)hz) / (secs * 1e9);
+	res.drops = drops_total() - d0;
+	res.overflow = g.overflow + g.no_mbuf - ov0;
+	res.busy = B.total - total0 ? 1.0 - (double)(B.idle - idle0) / (double)(B.total - total0) : 0;
+	res.lag_max_ms = g.lag_max_ms;
+	res.ticks = c1.ticks - c0.ticks;
+	res.missed = c1.missed - c0.missed;
+	{
+		uint64_t h[DP_CLOCK_HIST_BUCKETS];
+
+		for (unsigned b = 0; b < DP_CLOCK_HIST_BUCKETS; b++)
+			h[b] = c1.hist[b] - c0.hist[b];
+		res.late_p50 = dp_clock_percentile(h, 50);
+		res.late_p99 = dp_clock_percentile(h, 99);
+		res.late_max = dp_clock_percentile(h, 100);
+	}
+	res.span_max = c1.span_max_us;
+	res.sent_min_ratio = 1e9;
+	for (unsigned i = 0; i < n; i++) {
+		struct mx_room_part_stats s;
+		double want = secs * 50.0, got;
+
+		mx_room_get_stats(R[P[i].room].r, P[i].pid, &s);
+		got = (double)(s.out.sent - P[i].sent0);
+		if (got < 0.99 * want)
+			res.short_parts++;
+		if (got / want < res.sent_min_ratio)
+			res.sent_min_ratio = got / want;
+		res.lost += s.in.jb.lost - P[i].lost0;
+		res.late += s.in.jb.late - P[i].late0;
+	}
+	if (prof > 0) {
+		int st;
+
+		waitpid(prof, &st, 0);
+		if (!WIFEXITED(st) || WEXITSTATUS(st))
+			fprintf(stderr, PROG ": perf record failed (status %d)\n", st);
+	}
+	res.pass = res.missed == 0 && res.late_p99 <= late_bound_us && res.overflow == 0 && res.drops == 0 &&
+		   res.short_parts == 0;
+	if (res.missed)
+		snprintf(res.why + strlen(res.why), sizeof(res.why) - strlen(res.why), " missed=%" PRIu64, res.missed);
+	if (res.late_p99 > late_bound_us)
+		snprintf(res.why + strlen(res.why), sizeof(res.why) - strlen(res.why), " late-p99=%uus", res.late_p99);
+	if (res.overflow)
+		snprintf(res.why + strlen(res.why), sizeof(res.why) - strlen(res.why), " rx-overflow=%" PRIu64,
+			 res.overflow);
+	if (res.short_parts)
+		snprintf(res.why + strlen(res.why), sizeof(res.why) - strlen(res.why), " short=%" PRIu64 "(min %.2f)",
+			 res.short_parts, res.sent_min_ratio);
+	if (res.drops)
+		drops_note(res.why + strlen(res.why), sizeof(res.why) - strlen(res.why));
+
+	/* tear down */
+	for (unsigned r = 0; r < nrooms; r++)
+		mx_room_destroy(R[r].r); /* unhooks every leg, stops the ticker */
+	for (unsigned i = n; i-- > 0;)
+		dp_call_destroy(P[i].c);
+	for (unsigned r = nrooms; r-- > 0;)
+		dp_call_destroy(R[r].home);
+	dp_workers_stop();
+	rte_eth_remove_rx_callback(rp.port, 0, cb);
+	dp_media_stop();
+	drain_tx(NULL);
+	perf_ring_free_all(rp.rx);
+	free(P);
+	free(R);
+	return res;
+}
+
+static void print_trial(const struct row *rw, const struct result *r)
+{
+	printf("  %-16s N=%5u %s busy %5.1f%% (on CPU %5.1f%%, load %5.1f%%)  ticks %5" PRIu64 " late p50/p99/max %u/%u/%u us  lost %" PRIu64
+	       " late %" PRIu64 "  gen lag %.1f ms  set-up %.1f s%s\n",
+	       rw->name, r->n, r->pass ? "pass" : "FAIL", r->busy * 100, r->cpu_got * 100, r->load * 100, r->ticks, r->late_p50, r->late_p99,
+	       r->late_max, r->lost, r->late, r->lag_max_ms, r->setup_s, r->why);
+	fflush(stdout);
+}
+
+struct found {
+	const struct row *rw;
+	unsigned max_pass, min_fail;
+	struct result best; /* the run at max_pass */
+};
+
+static struct found search(const struct row *rw, unsigned room, double warm, double secs)
+{
+	struct found fd = { .rw = rw, .min_fail = MAX_PARTS + room };
+	unsigned n = (rw->start + room - 1) / room * room;
+
+	make_media(rw);
+	/* coarse: double while it passes (down by half while it fails) */
+	for (;;) {
+		struct result r = run(rw, n, room, warm, secs);
+
+		print_trial(rw, &r);
+		if (r.pass) {
+			fd.max_pass = n;
+			fd.best = r;
+			if (fd.min_fail <= MAX_PARTS || 2 * n > MAX_PARTS)
+				break;
+			n *= 2;
+		} else {
+			fd.min_fail = n;
+			if (fd.max_pass || n <= room)
+				break;
+			n = (n / 2 + room - 1) / room * room;
+		}
+	}
+	/* bisection to one room or 5% */
+	while (fd.max_pass && fd.min_fail <= MAX_PARTS) {
+		unsigned step = fd.max_pass / 20 > room ? fd.max_pass / 20 : room;
+		struct result r;
+
+		if (fd.min_fail - fd.max_pass <= step)
+			break;
+		n = (fd.max_pass + fd.min_fail) / 2 / room * room;
+		if (n <= fd.max_pass)
+			break;
+		r = run(rw, n, room, warm, secs);
+		print_trial(rw, &r);
+		if (r.pass) {
+			fd.max_pass = n;
+			fd.best = r;
+		} else {
+			fd.min_fail = n;
+		}
+	}
+	return fd;
+}
+
+int main(int argc, char **argv)
+{
+	char *eal[] = { PROG, "-l", "0-1", "--no-huge", "-m", "2048", "--no-shconf", "--no-pci", "--no-telemetry",
+			"--log-level=3", NULL };
+	double secs = 10, warm = 2, t_start = perf_now_s();
+	unsigned room = 50, only = 0, nrows = 0;
+	const char *rows_arg = "pcmu-levels,opus-levels,opus";
+	const struct row *rows[8];
+	struct found fd[8];
+	char *list, *tok, *save = NULL;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
+			secs = atof(argv[++i]);
+		else if (!strcmp(argv[i], "--warm") && i + 1 < argc)
+			warm = atof(argv[++i]);
+		else if (!strcmp(argv[i], "--room") && i + 1 < argc)
+			room = (unsigned)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--rows") && i + 1 < argc)
+			rows_arg = argv[++i];
+		else if (!strcmp(argv[i], "--only") && i + 1 < argc)
+			only = (unsigned)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--profile") && i + 1 < argc)
+			profile_file = argv[++i];
+		else if (!strcmp(argv[i], "--late-us") && i + 1 < argc)
+			late_bound_us = atof(argv[++i]);
+		else
+			die("usage: perf_room_dp [--seconds S] [--warm S] [--room R] [--rows LIST] [--only N [--profile FILE]] "
+			    "[--late-us US]");
+	}
+	if (room < TALKERS + 1 || room > MX_MIXER_MAX_PARTS || secs <= 0)
+		die("bad --room or --seconds");
+	list = strdup(rows_arg);
+	for (tok = strtok_r(list, ",", &save); tok && nrows < 8; tok = strtok_r(NULL, ",", &save)) {
+		unsigned k;
+
+		for (k = 0; k < sizeof(rows_all) / sizeof(rows_all[0]) && strcmp(rows_all[k].key, tok); k++)
+			;
+		if (k == sizeof(rows_all) / sizeof(rows_all[0]))
+			die("unknown row (pcmu-levels, opus-levels, opus, pcmu)");
+#ifndef MX_MIXER_VAD_FLOOR
+		if (rows_all[k].levels) {
+			fprintf(stderr, PROG ": row %s skipped: this mixer has no RFC 6464 levels\n", tok);
+			continue;
+		}
+#endif
+		rows[nrows++] = &rows_all[k];
+	}
+	dp_log_setup(DP_LOG_WARNING, DP_LOG_STDERR, PROG, "daemon", 10, 5000);
+	dp_log_capture_rte();
+	if (rte_eal_init((int)(sizeof(eal) / sizeof(eal[0])) - 1, eal) < 0)
+		die("EAL (needs 2 lcores)");
+	hz = rte_get_tsc_hz();
+	fpool = rte_pktmbuf_pool_create("room_frames", POOL_FRAMES, 512, 0, RTE_PKTMBUF_HEADROOM + FRAME_ROOM,
+					SOCKET_ID_ANY);
+	if (!fpool || perf_ring_port_make(&rp, "room", RING))
+		die("frame pool, ring port");
+	printf("perf_room_dp: conference rooms of %u on one worker lcore (DPDK net_ring port, traffic from the main "
+	       "lcore at real time), %d talkers a room, 16 kHz mix, %.0f s windows after %.0f s warm-up; TSC %.2f GHz\n"
+	       "pass: no missed tick, tick lateness p99 <= %.0f us, no rx overflow or drop, every participant sent >= 99%% "
+	       "of its frames\n",
+	       room, TALKERS, secs, warm, (double)hz / 1e9, late_bound_us);
+	fflush(stdout);
+	if (only) {
+		for (unsigned k = 0; k < nrows; k++) {
+			struct result r;
+
+			make_media(rows[k]);
+			r = run(rows[k], only, room, warm, secs);
+			print_trial(rows[k], &r);
+			printf("  %s: %u participants, worker busy %.1f%%: %.0f participants per core at this load's cost\n",
+			       rows[k]->name, only, r.busy * 100, r.busy > 0 ? only / r.busy : 0);
+		}
+		rte_eal_cleanup();
+		return 0;
+	}
+	for (unsigned k = 0; k < nrows; k++)
+		fd[k] = search(rows[k], room, warm, secs);
+	printf("\nparticipants per core (rooms of %u, one worker lcore, packet I/O included):\n", room);
+	printf("  %-16s %10s %10s %8s %14s %8s %s\n", "row", "sustained", "failed at", "busy", "N / busy", "goal",
+	       "");
+	for (unsigned k = 0; k < nrows; k++) {
+		const struct found *x = &fd[k];
+		char failed[16] = "-";
+
+		if (x->min_fail <= MAX_PARTS)
+			snprintf(failed, sizeof(failed), "%u", x->min_fail);
+		printf("  %-16s %10u %10s %7.1f%% %14.0f %8u %s\n", x->rw->name, x->max_pass, failed, x->best.busy * 100,
+		       x->best.busy > 0 ? x->max_pass / x->best.busy : 0, x->rw->goal,
+		       !x->rw->goal ? "" : x->max_pass >= x->rw->goal ? "met" : "MISSED");
+	}
+	for (unsigned k = 0; k < nrows; k++)
+		for (unsigned j = 0; j < nrows; j++)
+			if (j != k && fd[k].rw->pt == fd[j].rw->pt && fd[k].rw->levels && !fd[j].rw->levels &&
+			    fd[j].max_pass)
+				printf("  %s / %s: x%.2f\n", fd[k].rw->name, fd[j].rw->name,
+				       (double)fd[k].max_pass / fd[j].max_pass);
+	printf("total run time %.0f s\n", perf_now_s() - t_start);
+	rte_eal_cleanup();
+	return 0;
+}
