@@ -224,6 +224,11 @@ struct dp_rtp_frame {
 	uint32_t ts, ssrc;
 	const uint8_t *payload;
 	uint16_t len;
+	/* A hook's packet: its header extension block as received (RFC 8285
+	 * elements: dp_rtp_ext_find), valid as the payload is; NULL (and 0)
+	 * without one. Not sent by dp_leg_send. */
+	const uint8_t *ext;
+	uint16_t ext_len, ext_profile;
 };
 /* Write f's 12-byte RTP header (version 2, no padding, extension or CSRC). */
 static inline void dp_rtp_frame_header(const struct dp_rtp_frame *f, uint8_t h[12])

@@ -383,6 +383,37 @@ struct dp_rtp {
  * OVERSIZED (len > 65535). */
 enum dp_drop dp_rtp_parse(const uint8_t *p, size_t len, struct dp_rtp *out);
 
+/* RFC 8285 header extension elements, in a block dp_rtp_parse found
+ * (ext_profile, and ext_len bytes at ext_off). The one-byte form (profile
+ * 0xBEDE): per element a byte ID (4 bits) | L (4 bits) and L + 1 bytes of
+ * data; ID 0 is a padding byte (0x00; ID 0 with L != 0 is malformed); ID 15
+ * ends the walk (what follows is not looked at, RFC 8285 4.2). The two-byte
+ * form (profile 0x100X, the low 4 bits an application's): per element a
+ * byte ID, a byte of length 0..255 and that many bytes; ID 0 is a padding
+ * byte. An element running past the block is malformed. No allocation:
+ * the walker points into the block. */
+#define DP_RTP_EXT_ONE_BYTE 0xBEDEu
+#define DP_RTP_EXT_TWO_BYTE 0x1000u /* the profile's top 12 bits */
+struct dp_rtp_ext_it {
+	const uint8_t *p;
+	uint16_t len, off;
+	bool two_byte, done, bad;
+};
+/* Start a walk over block ext (len bytes) of profile. 0, or -ENOTSUP for
+ * a profile of neither form (nothing to walk). */
+int dp_rtp_ext_begin(struct dp_rtp_ext_it *it, uint16_t profile, const uint8_t *ext, size_t len);
+/* The next element: 1 with *id (1..14 one-byte, 1..255 two-byte), *data
+ * and *dlen (0..16 one-byte, 0..255 two-byte); 0 at the end (or an ID 15
+ * stop); -EBADMSG when the block is malformed there (and at every call
+ * after). */
+int dp_rtp_ext_next(struct dp_rtp_ext_it *it, uint8_t *id, const uint8_t **data, uint8_t *dlen);
+/* The first element with local id `id` in the block: 1 with *data and
+ * *dlen, 0 when the block has none, -EBADMSG when the block is malformed
+ * anywhere (a block is walked to its end, so a bad one is never half
+ * believed), -ENOTSUP for a profile of neither form. */
+int dp_rtp_ext_find(uint16_t profile, const uint8_t *ext, size_t len, uint8_t id, const uint8_t **data,
+		    uint8_t *dlen);
+
 /* Rewrite fields of an RTP header in place; p must hold >= 12 bytes (a
  * packet dp_rtp_parse accepted). */
 static inline void dp_rtp_set_seq(uint8_t *p, uint16_t seq)

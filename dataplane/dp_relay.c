@@ -190,6 +190,7 @@ static void run_hook(struct dp_leg *a, const uint8_t *p, const struct dp_rtp *r,
 	struct dp_rtp_frame in = {
 		.pt = r->pt, .marker = r->marker, .seq = r->seq, .ts = r->ts, .ssrc = r->ssrc,
 		.payload = p + r->payload_off, .len = r->payload_len,
+		.ext = r->ext ? p + r->ext_off : NULL, .ext_len = r->ext_len, .ext_profile = r->ext_profile,
 	};
 
 	a->stats.hook_in++;

@@ -83,6 +83,84 @@ enum dp_drop dp_rtp_parse(const uint8_t *p, size_t len, struct dp_rtp *out)
 	return DP_DROP_NONE;
 }
 
+int dp_rtp_ext_begin(struct dp_rtp_ext_it *it, uint16_t profile, const uint8_t *ext, size_t len)
+{
+	*it = (struct dp_rtp_ext_it){ .p = ext, .len = (uint16_t)(len > 0xffff ? 0xffff : len) };
+	if (profile == DP_RTP_EXT_ONE_BYTE)
+		return 0;
+	if ((profile & 0xfff0u) == DP_RTP_EXT_TWO_BYTE) {
+		it->two_byte = true;
+		return 0;
+	}
+	it->done = true;
+	return -ENOTSUP;
+}
+
+int dp_rtp_ext_next(struct dp_rtp_ext_it *it, uint8_t *id, const uint8_t **data, uint8_t *dlen)
+{
+	while (!it->done && it->off < it->len) {
+		uint8_t b = it->p[it->off];
+		size_t n;
+
+		if (b == 0) { /* padding, in either form */
+			it->off++;
+			continue;
+		}
+		if (!it->two_byte) {
+			if (b >> 4 == 15) { /* reserved: the walk stops here */
+				it->done = true;
+				return 0;
+			}
+			if (b >> 4 == 0) /* ID 0 with a length */
+				goto bad;
+			n = (size_t)(b & 0x0f) + 1;
+			if (n > (size_t)it->len - it->off - 1)
+				goto bad;
+			*id = b >> 4;
+			*data = it->p + it->off + 1;
+			*dlen = (uint8_t)n;
+			it->off = (uint16_t)(it->off + 1 + n);
+			return 1;
+		}
+		if ((size_t)it->len - it->off < 2)
+			goto bad;
+		n = it->p[it->off + 1];
+		if (n > (size_t)it->len - it->off - 2)
+			goto bad;
+		*id = b;
+		*data = it->p + it->off + 2;
+		*dlen = (uint8_t)n;
+		it->off = (uint16_t)(it->off + 2 + n);
+		return 1;
+	}
+	if (it->bad)
+		return -EBADMSG; /* remembered: every later call says so too */
+	it->done = true;
+	return 0;
+bad:
+	it->done = it->bad = true;
+	return -EBADMSG;
+}
+
+int dp_rtp_ext_find(uint16_t profile, const uint8_t *ext, size_t len, uint8_t id, const uint8_t **data,
+		    uint8_t *dlen)
+{
+	struct dp_rtp_ext_it it;
+	const uint8_t *d;
+	uint8_t eid, n;
+	int rc, found = 0;
+
+	if ((rc = dp_rtp_ext_begin(&it, profile, ext, len)))
+		return rc;
+	while ((rc = dp_rtp_ext_next(&it, &eid, &d, &n)) > 0)
+		if (eid == id && !found) {
+			found = 1;
+			*data = d;
+			*dlen = n;
+		}
+	return rc < 0 ? rc : found;
+}
+
 /* Report blocks of one SR/RR: n blocks at rb, carried by `reporter`. */
 static void rtcp_blocks(struct dp_rtcp *r, const uint8_t *rb, unsigned n, uint32_t reporter)
 {

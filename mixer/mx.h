@@ -100,6 +100,11 @@ int mx_jb_put(struct mx_jb *jb, const struct dp_rtp_frame *p, uint32_t now, bool
  * 1 with *out filled (its payload valid until the next mx_jb_pop or
  * mx_jb_put), or 0 when nothing is due. */
 int mx_jb_pop(struct mx_jb *jb, uint32_t now, struct dp_rtp_frame *out);
+/* The same, with the packet's RFC 6464 audio level (0..127 -dBov; -1:
+ * none), kept with it and given back by mx_jb_pop_level (-1 for a packet
+ * put without one). */
+int mx_jb_put_level(struct mx_jb *jb, const struct dp_rtp_frame *p, uint32_t now, bool timing, int level);
+int mx_jb_pop_level(struct mx_jb *jb, uint32_t now, struct dp_rtp_frame *out, int *level);
 /* Worker: the latest timestamp due at now (every packet at or before it
  * may play). False before the buffer has timing. */
 bool mx_jb_due_ts(const struct mx_jb *jb, uint32_t now, uint32_t *ts);
@@ -180,6 +185,8 @@ struct mx_ep_in_conf {
 	struct cdc_src_conf src;
 	uint32_t jb_min_ms, jb_max_ms; /* both 0: mx_conf_get's */
 	bool conceal_on_clock;
+	uint8_t level_ext_id; /* RFC 6464 ssrc-audio-level extmap id (1..14 one-byte, up to
+			       * 255 two-byte); 0: none (levels are not looked at) */
 };
 
 /* Control: make the way in of leg (hooking it without waiting: its
@@ -202,10 +209,30 @@ int mx_ep_in_unhook_deferred(struct mx_ep_in *e, void (*fn)(void *ctx), void *ct
  * now_tsc (rte_rdtsc), then conceal what is missing. */
 void mx_ep_in_tick(struct mx_ep_in *e, uint64_t now_tsc);
 
+/* RFC 6464 audio levels (level_ext_id set): each packet's level is read
+ * on arrival and travels with it through the jitter buffer. Worker: from
+ * mx_ep_in_set_quiet on, an audio packet whose level is larger (quieter)
+ * than quiet is not decoded (quiet -1, the default: every packet is). The
+ * decode half's timeline ends at the first such packet (the clock
+ * conceals nothing while none is decoded); when a packet is decoded again,
+ * the last skipped packets (Opus 40 ms, G.722 160 ms) are decoded first
+ * and their audio thrown away, so the decoder's state has followed the
+ * sender's and the restart does not click (mx_int.h, mx_level.c). */
+void mx_ep_in_set_quiet(struct mx_ep_in *e, int quiet);
+/* Worker, after mx_ep_in_tick: the level (0..127 -dBov) the latest audio
+ * packet played carried, while its audio is due (-1: it had none, its
+ * audio is over, or no levels); *skipped: that packet was not decoded. */
+int mx_ep_in_level(const struct mx_ep_in *e, bool *skipped);
+
 struct mx_ep_in_stats {
 	struct mx_jb_stats jb;
 	struct cdc_chain_stats src; /* the decode side's counters */
 	uint64_t clock_fills;       /* ticks that concealed a missing frame */
+	uint64_t level_packets;     /* packets that carried an audio level */
+	uint64_t level_malformed;   /* header extension blocks that could not be walked: no level */
+	uint64_t level_skipped;     /* audio packets not decoded: their level said quiet */
+	uint64_t level_resumes;     /* times decoding resumed after skipped packets */
+	uint64_t level_warm_decoded;/* skipped packets decoded again (audio thrown away) to warm up */
 };
 void mx_ep_in_get_stats(const struct mx_ep_in *e, struct mx_ep_in_stats *out);
 /* Control: the MX_TAP_PCM_IN tap (as mx_xcode_set_tap). */
@@ -350,9 +377,22 @@ int mx_mixer_set_audience(struct mx_mixer *m, int speaker, const int *listeners,
  * the room's rate) into mx_mixer_input, then mx_mixer_input_done with
  * present = false when it has none this tick, and its level in -dBov
  * (0 loudest, 127 silence; RFC 6464's audio level) when the packet told
- * it, or -1 to have it measured; then mx_mixer_run, then read the outputs. */
+ * it, or -1 to have it measured; then mx_mixer_run, then read the outputs.
+ * A frame not present is silence (its input is zeroed) at level 127, or
+ * at the level given (0..127): audio the packets said is quiet and that
+ * was not decoded, which the VAD and the noise floor still follow. */
 int16_t *mx_mixer_input(struct mx_mixer *m, int id);
 void mx_mixer_input_done(struct mx_mixer *m, int id, bool present, int level);
+/* The VAD: a frame is speech when its level is at most MX_MIXER_VAD_FLOOR
+ * -dBov and MX_MIXER_VAD_ABOVE_NOISE dB above the participant's noise
+ * floor; speech goes on for MX_MIXER_HANGOVER_MS after the last such frame. */
+#define MX_MIXER_VAD_FLOOR 55
+#define MX_MIXER_VAD_ABOVE_NOISE 9
+#define MX_MIXER_HANGOVER_MS 300
+/* The largest level (-dBov, 0..55) that id's next frame would need to be
+ * speech (min(MX_MIXER_VAD_FLOOR, noise floor - 9)): a quieter frame (a
+ * larger level) would not start or prolong its speech. -1: no such id. */
+int mx_mixer_quiet_level(const struct mx_mixer *m, int id);
 void mx_mixer_run(struct mx_mixer *m);
 /* What participant id hears this tick (frame samples): NULL when deaf.
  * *shared (may be NULL) is true when it is the room's common mix, the
@@ -386,6 +426,11 @@ int mx_mixer_next_event(struct mx_mixer *m, struct mx_mixer_event *out);
  * encoder that sat out a tick is primed with the last common mix frames
  * (cdc_sink_prime_frames: 40 ms for G.722) before it is used again, so
  * its state fits the receiver's decoder and switching does not click.
+ * A participant joined with level_ext_id sends RFC 6464 audio levels:
+ * unless it is a talker, its audio whose level is quieter than the
+ * mixer's VAD would call speech (mx_mixer_quiet_level) is not decoded, the
+ * mixer gets the level alone; a level loud enough is given to the mixer
+ * with the decoded audio (mx_ep_in_set_quiet, mx_ep_in_level).
  * Control functions never wait for the worker; requests reach it at its
  * next tick. */
 struct mx_room;
@@ -398,6 +443,7 @@ struct mx_room_part_conf {
 	struct cdc_src_conf in;   /* what it sends; out_rate/out_channels are the room's */
 	struct cdc_sink_conf out; /* what it receives; in_rate/in_channels are the room's */
 	uint32_t jb_min_ms, jb_max_ms; /* both 0: mx_conf_get's */
+	uint8_t level_ext_id; /* RFC 6464 extmap id (1..14 one-byte, up to 255 two-byte); 0: none */
 };
 
 /* Control. NULL with *err = -EINVAL (bad conf) or what the dataplane refused. */
@@ -427,6 +473,11 @@ struct mx_room_part_stats {
 	uint64_t dropped_samples; /* decoded audio dropped: too much waiting */
 	uint64_t frames_shared;   /* frames it got from its group's shared encoder */
 	uint64_t primes;          /* encoders primed before it used them again */
+	uint64_t frames_level;    /* frames mixed with the level its packets gave (not measured) */
+	uint64_t frames_quiet;    /* ticks its packets' levels said quiet and were not decoded
+				   * (the mixer got the level and no audio; not in frames_absent);
+				   * in.level_skipped counts the packets, in.level_malformed the
+				   * extension blocks that could not be read */
 	bool grouped;             /* it has a shared encoder (ptime of one room frame) */
 	bool talker;
 	int level;                /* -dBov, the last tick's */

@@ -39,7 +39,14 @@ struct mx_ep_in {
 	void *unhooked_ctx;
 	struct mx_tap_slot tap; /* MX_TAP_PCM_IN */
 	uint64_t clock_fills;
-	_Alignas(8) uint8_t jb_mem[];
+	uint8_t level_id;       /* RFC 6464 extmap id; 0: levels are not looked at */
+	int quiet;              /* mx_ep_in_set_quiet's */
+	bool due_valid;         /* the buffer's due timestamp at the last tick */
+	uint32_t due;
+	struct cdc_src_out o;   /* the consumer, behind the gate's discard (levels only) */
+	struct mx_level_gate gate;
+	uint64_t level_packets, level_malformed;
+	_Alignas(8) uint8_t jb_mem[]; /* then the gate's warm-up packets (levels only) */
 };
 
 /* The input clock at TSC t (wrapping at 32 bits). */
@@ -54,17 +61,24 @@ static void play(struct mx_ep_in *e, uint32_t now)
 	struct dp_rtp_frame p;
 	uint32_t due, next;
 
+	int level;
+
 	mx_tap_slot_load(&e->tap);
-	while (mx_jb_pop(e->jb, now, &p)) {
+	while (mx_jb_pop_level(e->jb, now, &p, &level)) {
 		uint64_t resets = mx_jb_resets(e->jb);
 
 		if (resets != e->jb_resets) { /* a new stream: a new timeline */
 			e->jb_resets = resets;
 			cdc_src_restart(e->src);
 		}
-		cdc_src_push(e->src, p.pt, p.ts, p.marker, p.payload, p.len);
+		if (e->level_id)
+			mx_level_gate_push(&e->gate, &p, level, e->quiet);
+		else
+			cdc_src_push(e->src, p.pt, p.ts, p.marker, p.payload, p.len);
 	}
-	if (e->conceal_on_clock && mx_jb_due_ts(e->jb, now, &due) && cdc_src_fill_to(e->src, due)) {
+	e->due_valid = mx_jb_due_ts(e->jb, now, &due);
+	e->due = due;
+	if (e->conceal_on_clock && e->due_valid && !e->gate.skipping && cdc_src_fill_to(e->src, due)) {
 		e->clock_fills++;
 		cdc_src_started(e->src, &next);
 		mx_jb_set_floor(e->jb, next);
@@ -75,12 +89,41 @@ static void sink(void *ctx, const struct dp_rtp_frame *p, uint64_t arrival_tsc)
 {
 	struct mx_ep_in *e = ctx;
 	uint32_t now = clk(e, arrival_tsc);
+	int level = -1;
 
-	if (mx_jb_put(e->jb, p, now, (int)p->pt != e->te_pt) == -ENOBUFS) {
+	if (e->level_id) {
+		bool bad;
+
+		level = mx_level_parse(p, e->level_id, &bad);
+		e->level_malformed += bad;
+		e->level_packets += level >= 0;
+	}
+	if (mx_jb_put_level(e->jb, p, now, (int)p->pt != e->te_pt, level) == -ENOBUFS) {
 		/* the worker fell behind its ticks: what is due goes out now */
 		play(e, now);
-		mx_jb_put(e->jb, p, now, (int)p->pt != e->te_pt);
+		mx_jb_put_level(e->jb, p, now, (int)p->pt != e->te_pt, level);
 	}
+}
+
+/* With levels, the decode half's output passes here: warm-up PCM stops. */
+static void gate_pcm(void *ctx, const int16_t *pcm, size_t samples)
+{
+	struct mx_ep_in *e = ctx;
+
+	if (!e->gate.discard)
+		e->o.pcm(e->o.ctx, pcm, samples);
+}
+static void gate_event(void *ctx, const struct cdc_ev *ev)
+{
+	struct mx_ep_in *e = ctx;
+
+	e->o.event(e->o.ctx, ev);
+}
+static bool gate_busy(void *ctx)
+{
+	struct mx_ep_in *e = ctx;
+
+	return e->o.busy(e->o.ctx);
 }
 
 /* The decoded audio, into the PCM tap in frames of at most 20 ms. */
@@ -91,7 +134,7 @@ static void on_pcm(void *ctx, const int16_t *pcm, size_t samples, enum cdc_pcm_k
 	size_t step = e->pcm_rate / 50u;
 	uint64_t now;
 
-	if (!t)
+	if (!t || e->gate.discard)
 		return;
 	now = rte_rdtsc();
 	while (samples) {
@@ -122,6 +165,7 @@ struct mx_ep_in *mx_ep_in_create(struct dp_leg *leg, const struct mx_ep_in_conf 
 	struct mx_jb_conf jc;
 	struct mx_ep_in *e;
 	size_t jsz;
+	unsigned warm_ms;
 	int rc = -EINVAL;
 
 	mx_conf_get(&g);
@@ -134,19 +178,29 @@ struct mx_ep_in *mx_ep_in_create(struct dp_leg *leg, const struct mx_ep_in_conf 
 		.max_payload = max_payload(&c->src.in),
 	};
 	jsz = mx_jb_memsize(&jc);
-	if (!leg || !jsz)
+	if (!leg || !jsz || !o)
 		goto fail;
 	rc = -ENOMEM;
-	if (!(e = calloc(1, sizeof(*e) + jsz)))
+	warm_ms = c->level_ext_id ? mx_level_warm_ms(&c->src.in) : 0;
+	if (!(e = calloc(1, sizeof(*e) + jsz + mx_level_warm_memsize(warm_ms, jc.max_payload))))
 		goto fail;
 	e->leg = leg;
 	e->jb = mx_jb_init(e->jb_mem, &jc);
-	e->src = cdc_src_create(&c->src, o);
+	e->level_id = c->level_ext_id;
+	e->quiet = -1;
+	e->o = *o;
+	if (e->level_id) /* the consumer behind the gate's discard */
+		e->src = cdc_src_create(&c->src, &(struct cdc_src_out){ gate_pcm, gate_event,
+									 o->busy ? gate_busy : NULL, e });
+	else
+		e->src = cdc_src_create(&c->src, o);
 	if (!e->src) {
 		free(e);
 		rc = -EINVAL;
 		goto fail;
 	}
+	mx_level_gate_init(&e->gate, e->src, c->src.in_pt, c->src.in.clock_rate, warm_ms,
+			   warm_ms ? e->jb_mem + jsz : NULL, jc.max_payload);
 	e->in_rate = c->src.in.clock_rate;
 	e->pcm_rate = cdc_src_pcm_rate(e->src, &e->pcm_ch);
 	e->te_pt = c->src.in_te_pt;
@@ -214,6 +268,24 @@ void mx_ep_in_get_stats(const struct mx_ep_in *e, struct mx_ep_in_stats *out)
 	mx_jb_get_stats(e->jb, &out->jb);
 	cdc_src_get_stats(e->src, &out->src);
 	out->clock_fills = e->clock_fills;
+	out->level_packets = e->level_packets;
+	out->level_malformed = e->level_malformed;
+	out->level_skipped = e->gate.skipped;
+	out->level_resumes = e->gate.resumes;
+	out->level_warm_decoded = e->gate.warm_decoded;
+}
+
+void mx_ep_in_set_quiet(struct mx_ep_in *e, int quiet)
+{
+	e->quiet = quiet;
+}
+
+int mx_ep_in_level(const struct mx_ep_in *e, bool *skipped)
+{
+	*skipped = false;
+	if (!e->level_id || !e->due_valid)
+		return -1;
+	return mx_level_gate_level(&e->gate, e->due, skipped);
 }
 
 int mx_ep_in_set_tap(struct mx_ep_in *e, struct mx_tap *t)

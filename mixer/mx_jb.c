@@ -30,6 +30,7 @@
 struct slot {
 	bool used;
 	bool marker;
+	int8_t level;       /* what mx_jb_put_level was given: -1 none */
 	uint8_t pt;
 	uint16_t seq;
 	uint16_t len;
@@ -212,6 +213,11 @@ static bool slide(struct mx_jb *jb, uint16_t new_next)
 
 int mx_jb_put(struct mx_jb *jb, const struct dp_rtp_frame *p, uint32_t now, bool timing_ref)
 {
+	return mx_jb_put_level(jb, p, now, timing_ref, -1);
+}
+
+int mx_jb_put_level(struct mx_jb *jb, const struct dp_rtp_frame *p, uint32_t now, bool timing_ref, int level)
+{
 	int32_t d;
 	struct slot *s;
 
@@ -293,6 +299,7 @@ int mx_jb_put(struct mx_jb *jb, const struct dp_rtp_frame *p, uint32_t now, bool
 	s->ts = p->ts;
 	s->pt = p->pt;
 	s->marker = p->marker;
+	s->level = (int8_t)(level < 0 || level > 127 ? -1 : level);
 	s->len = p->len;
 	memcpy(jb->payload + (size_t)(p->seq & jb->mask) * jb->c.max_payload, p->payload, p->len);
 	if (timing_ref || !jb->base_valid)
@@ -301,7 +308,7 @@ int mx_jb_put(struct mx_jb *jb, const struct dp_rtp_frame *p, uint32_t now, bool
 }
 
 
-static void release(struct mx_jb *jb, struct slot *s, struct dp_rtp_frame *out)
+static void release(struct mx_jb *jb, struct slot *s, struct dp_rtp_frame *out, int *level)
 {
 	s->used = false;
 	jb->st.held--;
@@ -318,9 +325,18 @@ static void release(struct mx_jb *jb, struct slot *s, struct dp_rtp_frame *out)
 	out->marker = s->marker;
 	out->len = s->len;
 	out->payload = jb->payload + (size_t)(s->seq & jb->mask) * jb->c.max_payload;
+	out->ext = NULL;
+	out->ext_len = out->ext_profile = 0;
+	if (level)
+		*level = s->level;
 }
 
 int mx_jb_pop(struct mx_jb *jb, uint32_t now, struct dp_rtp_frame *out)
+{
+	return mx_jb_pop_level(jb, now, out, NULL);
+}
+
+int mx_jb_pop_level(struct mx_jb *jb, uint32_t now, struct dp_rtp_frame *out, int *level)
 {
 	while (jb->started && jb->st.held) {
 		struct slot *s = &jb->slots[jb->next_seq & jb->mask];
@@ -329,7 +345,7 @@ int mx_jb_pop(struct mx_jb *jb, uint32_t now, struct dp_rtp_frame *out)
 		if (s->used && s->seq == jb->next_seq) {
 			if (!jb->base_valid || !due(jb, s->ts, now))
 				return 0;
-			release(jb, s, out);
+			release(jb, s, out, level);
 			return 1;
 		}
 		/* a hole: skip it once the next packet held is due */

@@ -22,9 +22,9 @@
 #include <string.h>
 
 #define LEVEL_SILENT 127     /* -dBov */
-#define VAD_FLOOR 55         /* quieter than -55 dBov is never speech */
-#define VAD_ABOVE_NOISE 9    /* dB above the noise floor to count as speech */
-#define HANGOVER_MS 300      /* speech goes on this long after the level drops */
+#define VAD_FLOOR MX_MIXER_VAD_FLOOR             /* quieter than -55 dBov is never speech */
+#define VAD_ABOVE_NOISE MX_MIXER_VAD_ABOVE_NOISE /* dB above the noise floor to count as speech */
+#define HANGOVER_MS MX_MIXER_HANGOVER_MS         /* speech goes on this long after the level drops */
 #define NOISE_RISE_DB_S 3.0  /* the noise floor follows a louder background this fast */
 
 struct part {
@@ -222,7 +222,7 @@ void mx_mixer_input_done(struct mx_mixer *m, int id, bool present, int level)
 
 	if (!p)
 		return;
-	p->level = present ? level : LEVEL_SILENT;
+	p->level = present || (level >= 0 && level <= LEVEL_SILENT) ? level : LEVEL_SILENT;
 	if (!present) /* heard as silence while its hangover lasts */
 		memset(p->in, 0, m->frame * sizeof(int16_t));
 	if (present && level < 0) { /* measure it: RMS in -dBov */
@@ -265,6 +265,21 @@ static void vad(struct mx_mixer *m, struct part *p)
 		p->hang--;
 	p->speaking = loud || p->hang > 0; /* a missing frame is silence: the hangover bridges it */
 	p->loud = 0.8 * p->loud + 0.2 * pow(10.0, -lvl / 10.0);
+}
+
+int mx_mixer_quiet_level(const struct mx_mixer *m, int id)
+{
+	const struct part *p;
+	double t;
+
+	if (id < 0 || (unsigned)id >= m->c.max_parts || !m->p[id].used)
+		return -1;
+	p = &m->p[id];
+	/* vad(): loud iff level <= VAD_FLOOR and level <= noise_db - VAD_ABOVE_NOISE */
+	t = floor(p->noise_db - VAD_ABOVE_NOISE);
+	if (t > VAD_FLOOR)
+		t = VAD_FLOOR;
+	return t < 0 ? 0 : (int)t;
 }
 
 /* The loudest max_talkers of those speaking and not muted. */

@@ -73,10 +73,11 @@ struct part {
 	bool unhooked;            /* control: no packet can reach its way in any more */
 	struct group *g;          /* its shared encoder, or NULL */
 	bool own_fresh;           /* worker: its own encoder encoded the tick before */
+	bool levels;              /* it sends RFC 6464 audio levels (an extmap id) */
 	int16_t *fifo;            /* worker */
 	size_t fifo_len, fifo_cap;
 	_Atomic uint64_t dropped; /* samples dropped: FIFO full or too much waiting */
-	_Atomic uint64_t frames_in, frames_absent, frames_shared, primes;
+	_Atomic uint64_t frames_in, frames_absent, frames_shared, primes, frames_level, frames_quiet;
 	_Atomic bool talker;
 	_Atomic int level;
 };
@@ -211,8 +212,16 @@ static void tick(void *ctx, uint64_t n_tick, uint64_t deadline_ns)
 	for (unsigned i = 0; i < r->n_act; i++) {
 		struct part *p = r->act[i];
 
+		bool quiet = false;
+		int level = -1;
+
 		mx_ep_out_begin(p->out);
+		if (p->levels) /* audio its levels say is not speech, nor needed by a talker, is not decoded */
+			mx_ep_in_set_quiet(p->in, mx_mixer_is_talker(r->mix, p->mid) ? -1
+							: mx_mixer_quiet_level(r->mix, p->mid));
 		mx_ep_in_tick(p->in, now);
+		if (p->levels)
+			level = mx_ep_in_level(p->in, &quiet);
 		if (p->fifo_len > (size_t)KEEP_FRAMES * r->frame) { /* catch up: the oldest go */
 			size_t drop = p->fifo_len - (size_t)KEEP_FRAMES * r->frame;
 
@@ -224,8 +233,13 @@ static void tick(void *ctx, uint64_t n_tick, uint64_t deadline_ns)
 			memcpy(mx_mixer_input(r->mix, p->mid), p->fifo, r->frame * sizeof(int16_t));
 			p->fifo_len -= r->frame;
 			memmove(p->fifo, p->fifo + r->frame, p->fifo_len * sizeof(int16_t));
-			mx_mixer_input_done(r->mix, p->mid, true, -1);
+			mx_mixer_input_done(r->mix, p->mid, true, level);
 			atomic_fetch_add_explicit(&p->frames_in, 1, memory_order_relaxed);
+			if (level >= 0)
+				atomic_fetch_add_explicit(&p->frames_level, 1, memory_order_relaxed);
+		} else if (level >= 0 && quiet) { /* not decoded: its level, no audio */
+			mx_mixer_input_done(r->mix, p->mid, false, level);
+			atomic_fetch_add_explicit(&p->frames_quiet, 1, memory_order_relaxed);
 		} else {
 			mx_mixer_input_done(r->mix, p->mid, false, -1);
 			atomic_fetch_add_explicit(&p->frames_absent, 1, memory_order_relaxed);
@@ -446,7 +460,7 @@ void mx_room_destroy(struct mx_room *r)
 int mx_room_join(struct mx_room *r, struct dp_leg *leg, const struct mx_room_part_conf *pc, int *err)
 {
 	struct mx_ep_in_conf ic = { .src = pc->in, .jb_min_ms = pc->jb_min_ms, .jb_max_ms = pc->jb_max_ms,
-				    .conceal_on_clock = true };
+				    .conceal_on_clock = true, .level_ext_id = pc->level_ext_id };
 	struct cdc_sink_conf kc = pc->out;
 	struct cdc_src_out feed;
 	struct part *p = NULL;
@@ -470,6 +484,7 @@ int mx_room_join(struct mx_room *r, struct dp_leg *leg, const struct mx_room_par
 		goto fail;
 	p->r = r;
 	p->pid = (int)slot;
+	p->levels = pc->level_ext_id != 0;
 	p->fifo_cap = (size_t)r->frame * FIFO_FRAMES;
 	if (!(p->fifo = calloc(p->fifo_cap, sizeof(int16_t))))
 		goto fail;
@@ -569,6 +584,8 @@ int mx_room_get_stats(struct mx_room *r, int pid, struct mx_room_part_stats *out
 	out->dropped_samples = atomic_load_explicit(&p->dropped, memory_order_relaxed);
 	out->frames_shared = atomic_load_explicit(&p->frames_shared, memory_order_relaxed);
 	out->primes = atomic_load_explicit(&p->primes, memory_order_relaxed);
+	out->frames_level = atomic_load_explicit(&p->frames_level, memory_order_relaxed);
+	out->frames_quiet = atomic_load_explicit(&p->frames_quiet, memory_order_relaxed);
 	out->grouped = p->g != NULL;
 	out->talker = atomic_load_explicit(&p->talker, memory_order_relaxed);
 	out->level = atomic_load_explicit(&p->level, memory_order_relaxed);

@@ -11,14 +11,25 @@
  *            (mx_room's groups), talkers encode their own N-1;
  *   own      every participant has its own encoder (what Janus and
  *            FreeSWITCH do);
- *   levels   as shared, and silent participants are not decoded at all
- *            (an RFC 6464 audio level in their packets says they are
- *            silent: what the issue's 2,000 Opus participants need).
+ *   levels   as shared, and every participant's packets carry an RFC 6464
+ *            audio level which mx_room's path reads (mx_level_parse on the
+ *            packet's extension block) and which goes through the same gate
+ *            (mx_level_gate_push, with mx_mixer_quiet_level's threshold for
+ *            non-talkers): the silent ones are not decoded at all, the
+ *            mixer gets their level without audio; the talkers are decoded
+ *            and their level given (what the issue's 2,000 Opus
+ *            participants need).
  * It prints TSC cycles per participant and tick split into decode, mix
  * and encode+copy, and participants per core (a core's 20 ms divided by
  * the cost per participant), for PCMU and Opus rooms of 10, 50 and 200.
  *
  *   perf_room [--rounds R] [--ticks T]
+ *   perf_room --one CODEC N MODE [--ticks T]   one room only (CODEC PCMU or
+ *            Opus, MODE shared, own or levels), for callgrind: a silent
+ *            participant's input work per tick is in_silent_decoded
+ *            (shared, own) or in_silent_levels (levels):
+ *     valgrind --tool=callgrind --toggle-collect=in_silent_decoded \
+ *       --toggle-collect=in_silent_levels perf_room --one Opus 10 levels
  * Packet I/O is not included: ./medius bench relay measures it.
  */
 #include <math.h>
@@ -28,7 +39,7 @@
 #include <time.h>
 #include <x86intrin.h>
 
-#include "mx.h"
+#include "mx_int.h"
 
 #define RATE 16000
 #define FRAME 320
@@ -39,6 +50,8 @@ static const char *const mode_name[MODES] = { "shared", "own", "levels" };
 
 struct participant {
 	struct cdc_src *src;
+	struct mx_level_gate gate;
+	int level[50];         /* its packets' levels, as a sender measures them */
 	struct cdc_sink *own;
 	struct mx_mixer *m;
 	int id;
@@ -53,6 +66,8 @@ static void on_pcm(void *ctx, const int16_t *pcm, size_t n)
 {
 	struct participant *p = ctx;
 
+	if (p->gate.discard) /* a warm-up's: mx_ep's gate_pcm drops it */
+		return;
 	if (p->got + n <= FRAME)
 		memcpy(p->in + p->got, pcm, n * sizeof(int16_t));
 	p->got += n;
@@ -61,6 +76,39 @@ static void on_pcm(void *ctx, const int16_t *pcm, size_t n)
 static void on_ev(void *ctx, const struct cdc_ev *ev) { (void)ctx; (void)ev; }
 
 static volatile uint32_t sink_bytes;
+
+/* A silent participant's input work in a tick, decoded (no levels). */
+__attribute__((noinline)) void in_silent_decoded(struct participant *p, int pt, uint32_t ts, bool first,
+						 unsigned k)
+{
+	cdc_src_push(p->src, (uint8_t)pt, ts, first, p->pkt[k], p->len[k]);
+	mx_mixer_input_done(p->m, p->id, p->got >= FRAME, -1);
+}
+
+/* A participant's input work with levels, as mx_room does it: the level
+ * read from the packet's header extension (one-byte form, id 1), then the
+ * gate with the mixer's quiet threshold unless it is a talker; the mixer
+ * gets the level, with the audio when it was decoded. */
+static void in_levels(struct participant *p, int pt, uint32_t ts, bool first, unsigned k)
+{
+	uint8_t ext[4] = { 0x10, (uint8_t)(0x80 | p->level[k]), 0, 0 };
+	struct dp_rtp_frame f = { .pt = (uint8_t)pt, .marker = first, .ts = ts, .payload = p->pkt[k],
+				  .len = p->len[k], .ext = ext, .ext_len = 4, .ext_profile = 0xbede };
+	bool bad;
+	int level = mx_level_parse(&f, 1, &bad);
+	int quiet = mx_mixer_is_talker(p->m, p->id) ? -1 : mx_mixer_quiet_level(p->m, p->id);
+
+	if (mx_level_gate_push(&p->gate, &f, level, quiet))
+		mx_mixer_input_done(p->m, p->id, p->got >= FRAME, level);
+	else
+		mx_mixer_input_done(p->m, p->id, false, level);
+}
+
+__attribute__((noinline)) void in_silent_levels(struct participant *p, int pt, uint32_t ts, bool first,
+						unsigned k)
+{
+	in_levels(p, pt, ts, first, k);
+}
 
 struct cost { double decode, mix, encode; };
 
@@ -94,12 +142,14 @@ static struct cost run(const char *rtpmap, int pt, unsigned n, enum mode mode, u
 		p->id = mx_mixer_join(m);
 		p->in = mx_mixer_input(m, p->id);
 		p->src = cdc_src_create(&sc, &(struct cdc_src_out){ on_pcm, on_ev, NULL, p });
+		mx_level_gate_init(&p->gate, p->src, (uint8_t)pt, sc.in.clock_rate, 0, NULL, 0);
 		if (mode == OWN || i < TALKERS)
 			p->own = cdc_sink_create(&kc);
 		for (unsigned k = 0; k < 50; k++) { /* its packets: a tone for talkers, silence for the rest */
 			for (int j = 0; j < FRAME; j++)
 				tone[j] = i < TALKERS ? (int16_t)(6000 * sin(2 * M_PI * (300 + 200 * i) * (k * FRAME + j) / RATE)) : 0;
 			cdc_sink_write(gen, tone, FRAME, out, 0);
+			p->level[k] = i < TALKERS ? 18 : 127; /* RMS of the 6000 peak tone: -17.7 dBov */
 			memcpy(p->pkt[k], out[0].payload, out[0].len);
 			p->len[k] = out[0].len;
 		}
@@ -113,8 +163,15 @@ static struct cost run(const char *rtpmap, int pt, unsigned n, enum mode mode, u
 			bool silent = i >= TALKERS;
 
 			p->got = 0;
-			if (mode == LEVELS && silent) { /* its audio level says silence: not decoded */
-				mx_mixer_input_done(m, p->id, true, 127);
+			if (mode == LEVELS) {
+				if (silent)
+					in_silent_levels(p, pt, t * (sc.in.clock_rate / 50u), t == 0, t % 50);
+				else
+					in_levels(p, pt, t * (sc.in.clock_rate / 50u), t == 0, t % 50);
+				continue;
+			}
+			if (silent) {
+				in_silent_decoded(p, pt, t * (sc.in.clock_rate / 50u), t == 0, t % 50);
 				continue;
 			}
 			cdc_src_push(p->src, (uint8_t)pt, t * (sc.in.clock_rate / 50u), t == 0, p->pkt[t % 50],
@@ -186,6 +243,18 @@ int main(int argc, char **argv)
 	unsigned rounds = 3, ticks = 250;
 	double hz = tsc_hz();
 
+	for (int i = 1; i + 1 < argc; i += 2)
+		if (!strcmp(argv[i], "--ticks"))
+			ticks = (unsigned)atoi(argv[i + 1]);
+	if (argc >= 5 && !strcmp(argv[1], "--one")) {
+		int c = !strcmp(argv[2], "Opus");
+		int md = !strcmp(argv[4], "own") ? OWN : !strcmp(argv[4], "levels") ? LEVELS : SHARED;
+		struct cost x = run(codecs[c].rtpmap, codecs[c].pt, (unsigned)atoi(argv[3]), (enum mode)md, ticks);
+
+		printf("%s %s %s: decode %.0f mix %.0f encode %.0f TSC cycles per participant and tick\n",
+		       codecs[c].name, argv[3], mode_name[md], x.decode, x.mix, x.encode);
+		return 0;
+	}
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--rounds"))
 			rounds = (unsigned)atoi(argv[i + 1]);

@@ -11,10 +11,14 @@
  *   room NAME RATE TALKERS LIMIT     a room (RATE 8000|16000|48000, 20 ms
  *                                    frames, LIMIT 0 saturate | 1 limit):
  *                                    {"rc", "lcore"}
- *   join ROOM P RTPMAP PT PTIME PEER participant P joins with codec RTPMAP
+ *   join ROOM P RTPMAP PT PTIME PEER [LEVEL_ID]
+ *                                    participant P joins with codec RTPMAP
  *                                    ("PCMU/8000", "opus/48000/2"...) on
  *                                    payload type PT both ways, sending
- *                                    PTIME ms packets to 127.0.0.1:PEER:
+ *                                    PTIME ms packets to 127.0.0.1:PEER;
+ *                                    LEVEL_ID: the extmap id of the RFC
+ *                                    6464 audio levels it sends (0 or
+ *                                    absent: none):
  *                                    {"rc", "pid", "port", "lcore"}
  *   set P MUTED DEAF GAIN_DB         mx_room_set: {"rc"}
  *   whisper P [LISTENER...]          only the listeners hear P; none named:
@@ -94,12 +98,13 @@ static int new_room(const char *name, int rate, int talkers, int limit)
 	return 0;
 }
 
-static int join(struct hroom *h, const char *name, const char *rtpmap, int pt, int ptime, int peer)
+static int join(struct hroom *h, const char *name, const char *rtpmap, int pt, int ptime, int peer, int level_id)
 {
 	struct mx_room_part_conf pc = { .in = { .in_pt = (uint8_t)pt, .in_te_pt = -1, .in_cn_pt = -1,
 						.dtmf = CDC_DTMF_DROP },
 					.out = { .out_pt = (uint8_t)pt, .out_ptime = (unsigned)ptime, .out_te_pt = -1,
-						 .out_cn_pt = -1 } };
+						 .out_cn_pt = -1 },
+					.level_ext_id = (uint8_t)level_id };
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)peer) };
 	struct dp_leg_local loc;
 	struct hpart *p = NULL;
@@ -110,6 +115,8 @@ static int join(struct hroom *h, const char *name, const char *rtpmap, int pt, i
 			p = &parts[i];
 	if (!p || find_part(name))
 		return -EEXIST;
+	if (level_id < 0 || level_id > 255)
+		return -EINVAL;
 	if (cdc_format_parse(rtpmap, NULL, &pc.in.in) || cdc_format_parse(rtpmap, NULL, &pc.out.out))
 		return -EINVAL;
 	memset(p, 0, sizeof(*p));
@@ -143,14 +150,21 @@ static void stats(struct hpart *p)
 	printf("{\"rc\": 0, \"received\": %llu, \"played\": %llu, \"lost\": %llu, \"late\": %llu, "
 	       "\"concealed_ms\": %llu, \"clock_fills\": %llu, \"frames_in\": %llu, \"frames_absent\": %llu, "
 	       "\"dropped_samples\": %llu, \"sent\": %llu, \"talker\": %s, \"level\": %d, \"ticks\": %llu, "
-	       "\"grouped\": %s, \"frames_shared\": %llu, \"primes\": %llu}\n",
+	       "\"grouped\": %s, \"frames_shared\": %llu, \"primes\": %llu, \"frames_level\": %llu, "
+	       "\"frames_quiet\": %llu, \"level_packets\": %llu, \"level_malformed\": %llu, "
+	       "\"level_skipped\": %llu, \"level_resumes\": %llu, \"level_warm_decoded\": %llu, "
+	       "\"in_packets\": %llu}\n",
 	       (unsigned long long)s.in.jb.received, (unsigned long long)s.in.jb.played,
 	       (unsigned long long)s.in.jb.lost, (unsigned long long)s.in.jb.late,
 	       (unsigned long long)s.in.src.concealed_ms, (unsigned long long)s.in.clock_fills,
 	       (unsigned long long)s.frames_in, (unsigned long long)s.frames_absent,
 	       (unsigned long long)s.dropped_samples, (unsigned long long)s.out.sent, s.talker ? "true" : "false",
 	       s.level, (unsigned long long)mx_room_ticks(p->room->r), s.grouped ? "true" : "false",
-	       (unsigned long long)s.frames_shared, (unsigned long long)s.primes);
+	       (unsigned long long)s.frames_shared, (unsigned long long)s.primes,
+	       (unsigned long long)s.frames_level, (unsigned long long)s.frames_quiet,
+	       (unsigned long long)s.in.level_packets, (unsigned long long)s.in.level_malformed,
+	       (unsigned long long)s.in.level_skipped, (unsigned long long)s.in.level_resumes,
+	       (unsigned long long)s.in.level_warm_decoded, (unsigned long long)s.in.src.in_packets);
 }
 
 static const char *part_name(struct hroom *h, int pid)
@@ -177,10 +191,11 @@ static int command(char *line)
 	if (!strcmp(argv[0], "room") && argc == 5) {
 		if ((rc = new_room(argv[1], atoi(argv[2]), atoi(argv[3]), atoi(argv[4]))))
 			printf("{\"rc\": %d}\n", rc);
-	} else if (!strcmp(argv[0], "join") && argc == 7) {
+	} else if (!strcmp(argv[0], "join") && (argc == 7 || argc == 8)) {
 		if (!(h = find_room(argv[1])))
 			printf("{\"rc\": %d}\n", -ENOENT);
-		else if ((rc = join(h, argv[2], argv[3], atoi(argv[4]), atoi(argv[5]), atoi(argv[6]))))
+		else if ((rc = join(h, argv[2], argv[3], atoi(argv[4]), atoi(argv[5]), atoi(argv[6]),
+				    argc == 8 ? atoi(argv[7]) : 0)))
 			printf("{\"rc\": %d}\n", rc);
 	} else if (!strcmp(argv[0], "events") && argc == 2) {
 		struct mx_mixer_event e;

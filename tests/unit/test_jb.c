@@ -467,3 +467,39 @@ Test(jb, a_dtx_pause_is_neither_loss_nor_jitter)
 	for (unsigned i = 1; i < S.n_played; i++) /* each played 1 tick after it arrived, pauses included */
 		cr_assert_leq(S.played_at[i] - A[i].at, (st.delay_max_ms + 20) * 8u, "packet %u", i);
 }
+
+Test(jb, audio_levels_travel_with_their_packets)
+{
+	/* 20 packets, put in a shuffled order with levels seq % 128 (every
+	 * third without one), popped in sequence order with their own */
+	static const unsigned order[20] = { 0, 2, 1, 3, 5, 4, 6, 7, 9, 8, 10, 12, 11, 13, 14, 16, 15, 17, 19, 18 };
+	struct dp_rtp_frame p;
+	uint8_t payload[4] = { 0 };
+	int level;
+	unsigned n = 0;
+
+	sim_init(40, 200, 64);
+	for (unsigned i = 0; i < 20; i++) {
+		unsigned k = order[i];
+		struct dp_rtp_frame in = { .seq = (uint16_t)(500 + k), .ts = 1000u + k * FRAME, .ssrc = 7, .len = 4,
+					   .payload = payload };
+
+		cr_assert_eq(mx_jb_put_level(S.jb, &in, 1000u + 5000u + k * FRAME, true, k % 3 ? (int)(k * 6) : -1), 0);
+	}
+	while (mx_jb_pop_level(S.jb, 1000u + 5000u + 40 * FRAME, &p, &level)) {
+		unsigned k = (uint16_t)(p.seq - 500);
+
+		cr_assert_eq(k, n, "in order");
+		cr_assert_eq(level, k % 3 ? (int)(k * 6) : -1, "packet %u: level %d", k, level);
+		n++;
+	}
+	cr_assert_eq(n, 20);
+	/* out of range: none */
+	{
+		struct dp_rtp_frame in = { .seq = 600, .ts = 100000, .ssrc = 7, .len = 4, .payload = payload };
+
+		mx_jb_put_level(S.jb, &in, 200000, true, 200);
+		cr_assert(mx_jb_pop_level(S.jb, 400000, &p, &level));
+		cr_assert_eq(level, -1);
+	}
+}

@@ -1370,6 +1370,154 @@ Test(rtp, csrc_extension_padding)
 	cr_assert(memcmp(f_rtp_full + r.payload_off, "hello", 5) == 0);
 }
 
+/* ---- RFC 8285 header extension elements ---- */
+
+/* Every element of block b (profile prof) as "id:hex,..." into out; the
+ * walk's last return code. */
+static int ext_walk(uint16_t prof, const uint8_t *b, size_t len, char *out, size_t cap)
+{
+	struct dp_rtp_ext_it it;
+	const uint8_t *d;
+	uint8_t id, n;
+	int rc;
+	size_t o = 0;
+
+	out[0] = 0;
+	if ((rc = dp_rtp_ext_begin(&it, prof, b, len)))
+		return rc;
+	while ((rc = dp_rtp_ext_next(&it, &id, &d, &n)) > 0) {
+		o += (size_t)snprintf(out + o, cap - o, "%s%u:", o ? "," : "", id);
+		for (unsigned i = 0; i < n; i++)
+			o += (size_t)snprintf(out + o, cap - o, "%02x", d[i]);
+	}
+	return rc;
+}
+
+Test(rtp_ext, one_byte_elements_and_padding)
+{
+	/* id 1 (audio level, L=0: V + 0x2a), padding, id 3 with 2 bytes, id 14
+	 * with 16 bytes, padding to the word */
+	static const uint8_t b[] = { 0x10, 0xaa, 0x00, 0x00, 0x31, 0xbe, 0xef, 0xef,
+				     0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+				     0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x00, 0x00, 0x00, 0x00 };
+	const uint8_t *d;
+	uint8_t n;
+	char s[256];
+
+	cr_assert_eq(ext_walk(0xbede, b, sizeof(b), s, sizeof(s)), 0);
+	cr_assert_str_eq(s, "1:aa,3:beef,14:000102030405060708090a0b0c0d0e0f");
+	cr_assert_eq(dp_rtp_ext_find(0xbede, b, sizeof(b), 1, &d, &n), 1);
+	cr_assert(d == b + 1 && n == 1);
+	cr_assert_eq(dp_rtp_ext_find(0xbede, b, sizeof(b), 14, &d, &n), 1);
+	cr_assert(d == b + 8 && n == 16);
+	cr_assert_eq(dp_rtp_ext_find(0xbede, b, sizeof(b), 2, &d, &n), 0);
+	/* only padding, or nothing */
+	cr_assert_eq(dp_rtp_ext_find(0xbede, b + 24, 4, 1, &d, &n), 0);
+	cr_assert_eq(dp_rtp_ext_find(0xbede, b, 0, 1, &d, &n), 0);
+}
+
+Test(rtp_ext, one_byte_id15_stops_the_walk)
+{
+	/* id 2, then ID 15 (its length ignored: 0xf would run past the end),
+	 * then what looks like id 1: never looked at */
+	static const uint8_t b[] = { 0x20, 0x11, 0xff, 0x10, 0x7f, 0x00, 0x00, 0x00 };
+	const uint8_t *d;
+	uint8_t n;
+	char s[64];
+
+	cr_assert_eq(ext_walk(0xbede, b, sizeof(b), s, sizeof(s)), 0);
+	cr_assert_str_eq(s, "2:11");
+	cr_assert_eq(dp_rtp_ext_find(0xbede, b, sizeof(b), 1, &d, &n), 0);
+	cr_assert_eq(dp_rtp_ext_find(0xbede, b, sizeof(b), 2, &d, &n), 1);
+	cr_assert(d == b + 1 && n == 1);
+}
+
+Test(rtp_ext, one_byte_malformed)
+{
+	static const uint8_t trunc[] = { 0x10, 0x05, 0x32, 0x01 }; /* id 3 wants 3 bytes, 1 left */
+	static const uint8_t id0len[] = { 0x10, 0x05, 0x03, 0x00 }; /* ID 0 with L = 3 */
+	const uint8_t *d;
+	uint8_t n;
+	char s[64];
+
+	cr_assert_eq(ext_walk(0xbede, trunc, sizeof(trunc), s, sizeof(s)), -EBADMSG);
+	cr_assert_str_eq(s, "1:05"); /* the element before was seen */
+	/* find walks the whole block: the level before the bad element is not believed */
+	cr_assert_eq(dp_rtp_ext_find(0xbede, trunc, sizeof(trunc), 1, &d, &n), -EBADMSG);
+	cr_assert_eq(dp_rtp_ext_find(0xbede, id0len, sizeof(id0len), 1, &d, &n), -EBADMSG);
+	/* a block cut at every length: never read past it, never a crash */
+	{
+		static const uint8_t b[] = { 0x10, 0xaa, 0x31, 0xbe, 0xef, 0x00, 0x00, 0x00 };
+
+		for (size_t l = 0; l <= sizeof(b); l++) {
+			uint8_t *q = copy_of(b, l);
+			int rc = dp_rtp_ext_find(0xbede, q, l, 3, &d, &n);
+
+			if (l == 0 || l == 2 || l >= 5)
+				cr_assert_eq(rc, l >= 5 ? 1 : 0, "length %zu: %d", l, rc);
+			else
+				cr_assert_eq(rc, -EBADMSG, "length %zu: %d", l, rc);
+			free(q);
+		}
+	}
+}
+
+Test(rtp_ext, two_byte)
+{
+	/* id 1 with 1 byte, padding, id 15 (an ordinary id here) with 0 bytes,
+	 * id 200 with 3 bytes, padding */
+	static const uint8_t b[] = { 0x01, 0x01, 0x85, 0x00, 0x0f, 0x00, 0xc8, 0x03, 0x0a, 0x0b, 0x0c, 0x00 };
+	const uint8_t *d;
+	uint8_t n;
+	char s[64];
+
+	cr_assert_eq(ext_walk(0x1000, b, sizeof(b), s, sizeof(s)), 0);
+	cr_assert_str_eq(s, "1:85,15:,200:0a0b0c");
+	cr_assert_eq(ext_walk(0x100f, b, sizeof(b), s, sizeof(s)), 0); /* appbits are the application's */
+	cr_assert_eq(dp_rtp_ext_find(0x1003, b, sizeof(b), 200, &d, &n), 1);
+	cr_assert(d == b + 8 && n == 3);
+	cr_assert_eq(dp_rtp_ext_find(0x1000, b, sizeof(b), 15, &d, &n), 1);
+	cr_assert_eq(n, 0);
+	/* cut at every length */
+	for (size_t l = 0; l <= sizeof(b); l++) {
+		uint8_t *q = copy_of(b, l);
+		int rc = dp_rtp_ext_find(0x1000, q, l, 200, &d, &n);
+		int want = l >= 11 ? 1 : (l == 0 || l == 3 || l == 4 || l == 6) ? 0 : -EBADMSG;
+
+		cr_assert_eq(rc, want, "length %zu: %d, want %d", l, rc, want);
+		free(q);
+	}
+}
+
+Test(rtp_ext, other_profiles)
+{
+	static const uint8_t b[] = { 0x10, 0xaa, 0x00, 0x00 };
+	struct dp_rtp_ext_it it;
+	const uint8_t *d;
+	uint8_t n;
+
+	cr_assert_eq(dp_rtp_ext_find(0x0001, b, sizeof(b), 1, &d, &n), -ENOTSUP);
+	cr_assert_eq(dp_rtp_ext_find(0x2000, b, sizeof(b), 1, &d, &n), -ENOTSUP);
+	cr_assert_eq(dp_rtp_ext_begin(&it, 0xbedf, b, sizeof(b)), -ENOTSUP);
+	cr_assert_eq(dp_rtp_ext_next(&it, &n, &d, &n), 0);
+}
+
+Test(rtp_ext, in_a_parsed_packet)
+{
+	/* f_rtp_full: two CSRCs, then a one-byte block of 4 bytes: id 1, 0xaa, padding */
+	struct dp_rtp r;
+	const uint8_t *d;
+	uint8_t n;
+	int rc;
+
+	assert_drop(dp_rtp_parse(f_rtp_full, sizeof(f_rtp_full), &r), DP_DROP_NONE);
+	rc = dp_rtp_ext_find(r.ext_profile, f_rtp_full + r.ext_off, r.ext_len, 1, &d, &n);
+	cr_assert_eq(rc, 1);
+	cr_assert(d == f_rtp_full + 25 && n == 1);
+	cr_assert_eq(*d & 0x7f, 0x2a); /* an audio level: V set, 42 -dBov */
+	cr_assert_eq(*d >> 7, 1);
+}
+
 Test(rtp, plain)
 {
 	struct dp_rtp r;
