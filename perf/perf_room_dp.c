@@ -164,13 +164,79 @@ static void make_media(const struct row *rw)
 
 /* ---- the worker's loop turns, seen from an rx callback ---- */
 
+#define HB (64 * 8) /* log histogram of cycles: 8 buckets an octave */
+
+static unsigned hbucket(uint64_t v)
+{
+	unsigned msb = v ? 63u - (unsigned)__builtin_clzll(v) : 0;
+
+	return msb < 3 ? (unsigned)v : msb * 8 + (unsigned)((v >> (msb - 3)) & 7);
+}
+
+static double hvalue(unsigned b)
+{
+	unsigned msb = b / 8, sub = b % 8;
+
+	return msb < 3 ? b : (double)((8u + sub) * (1ull << (msb - 3))) + (double)(1ull << (msb - 3)) / 2;
+}
+
+/* The mean of what a histogram holds, its largest `trim` share left out
+ * (the samples a preemption or an interrupt stretched). */
+static double trimmed_mean(const uint64_t *h, unsigned nb, double trim)
+{
+	uint64_t n = 0, keep, seen = 0;
+	double sum = 0;
+
+	for (unsigned b = 0; b < nb; b++)
+		n += h[b];
+	keep = (uint64_t)((1.0 - trim) * (double)n);
+	for (unsigned b = 0; b < nb && seen < keep; b++) {
+		uint64_t k = h[b] < keep - seen ? h[b] : keep - seen;
+
+		sum += hvalue(b) * (double)k;
+		seen += k;
+	}
+	return seen ? sum / (double)seen : 0;
+}
+
 static struct {
 	volatile uint64_t idle, total;  /* TSC: turns that found nothing and ended within idle_max; all turns */
 	volatile uint64_t n_idle, n_empty; /* how many such short empty turns; empty turns of any length */
 	uint64_t last, idle_max;
 	uint16_t last_n;
 	volatile int tid;
+	uint64_t turns;                 /* loop turns so far */
+	uint64_t first_marker;          /* TSC of the first marker ticker of this turn, 0: none ran */
+	volatile bool armed;            /* the window: collect the costs below */
+	uint64_t rx_hist[HB];           /* cycles a received packet cost, one count per packet */
 } B;
+
+/* Marker tickers, registered before each room and after the last, so
+ * that room k's tick runs right after marker k: it ends at marker k + 1
+ * when that runs in the same loop turn, else (the tick's slice ended after
+ * room k) when the turn ends, seen at the next turn's rx_burst less what an
+ * idle turn costs. */
+static struct {
+	unsigned n;                     /* rooms */
+	uint64_t *tsc;                  /* [n + 1]: when marker k last ran */
+	int open;                       /* the room running since its marker, or -1 */
+	uint64_t (*hist)[HB];           /* [n]: room k's tick cycles */
+	struct dp_ticker **t;
+} K = { .open = -1 };
+
+static void marker(void *ctx, uint64_t tick, uint64_t deadline_ns)
+{
+	unsigned k = (unsigned)(uintptr_t)ctx;
+	uint64_t now = rte_rdtsc();
+
+	(void)tick, (void)deadline_ns;
+	if (!B.first_marker)
+		B.first_marker = now;
+	if (B.armed && k > 0 && K.open == (int)k - 1)
+		K.hist[k - 1][hbucket(now - K.tsc[k - 1])]++;
+	K.tsc[k] = now;
+	K.open = k < K.n ? (int)k : -1;
+}
 
 static uint16_t turn_cb(uint16_t port, uint16_t q, struct rte_mbuf **pkts, uint16_t n, uint16_t max, void *u)
 {
@@ -187,10 +253,26 @@ static uint16_t turn_cb(uint16_t port, uint16_t q, struct rte_mbuf **pkts, uint1
 				B.idle += d;
 				B.n_idle++;
 			}
+		} else if (B.armed && B.n_idle) {
+			/* the last turn's packets: up to its tick slice if one ran, else the turn less
+			 * what an idle one costs (epoll_wait, empty polls) */
+			uint64_t idle = B.idle / B.n_idle, rx;
+
+			rx = B.first_marker ? B.first_marker - B.last : d > idle ? d - idle : 0;
+			B.rx_hist[hbucket(rx / B.last_n)] += B.last_n;
 		}
+	}
+	if (K.open >= 0) { /* the slice ended after room K.open */
+		uint64_t idle = B.n_idle ? B.idle / B.n_idle : 0, d = now - K.tsc[K.open];
+
+		if (B.armed)
+			K.hist[K.open][hbucket(d > idle ? d - idle : 0)]++;
+		K.open = -1;
 	}
 	B.last = now;
 	B.last_n = n;
+	B.turns++;
+	B.first_marker = 0;
 	if (!B.tid)
 		B.tid = gettid();
 	return n;
@@ -206,7 +288,7 @@ struct part {
 	uint8_t seq;      /* its payload sequence: 0..2 a talker's tone, 3 silence */
 	uint16_t port;
 	uint8_t src[4];
-	uint64_t sent0, lost0, late0;
+	uint64_t sent0, lost0, late0, quiet0, malformed0;
 };
 
 struct room {
@@ -315,11 +397,16 @@ struct result {
 	bool pass;        /* kept up, and in real time (tick lateness) */
 	char why[200];
 	uint64_t ticks, missed, drops, overflow, short_parts, lost, late;
+	uint64_t quiet, malformed; /* silent participants' frames not decoded (levels); level blocks unreadable */
+	double quiet_share;        /* quiet / (silent participants x window frames) */
 	uint32_t late_p50, late_p99, late_max, span_max;
 	double busy, lag_max_ms, setup_s, sent_min_ratio;
 	double cpu_got;   /* the worker's time on a CPU / the window */
 	double load;      /* (its CPU time - idle polling) / the window: the core it needs */
 	double idle_turn_ns; /* what a loop turn that found nothing costs */
+	double tick_us;   /* the rooms' ticks, per 20 ms (each room's trimmed mean, summed) */
+	double rx_ns;     /* a received packet (trimmed mean) */
+	double by_cost;   /* N x 20 ms / (tick_us + N x rx_ns) */
 };
 
 /* The worker thread's time on a CPU and waiting for one (ns, the
@@ -422,6 +509,13 @@ static struct result run(const struct row *rw, unsigned n, unsigned room_size, d
 		die("media layer / worker start");
 	memset((void *)&B, 0, sizeof(B));
 	B.idle_max = hz * 5 / 1000000;
+	K.n = nrooms;
+	K.open = -1;
+	K.tsc = calloc(nrooms + 1, sizeof(*K.tsc));
+	K.hist = calloc(nrooms, sizeof(*K.hist));
+	K.t = calloc(nrooms + 1, sizeof(*K.t));
+	if (!K.tsc || !K.hist || !K.t)
+		die("no memory");
 	if (!(cb = rte_eth_add_rx_callback(rp.port, 0, turn_cb, NULL)))
 		die("rx callback");
 	{ /* the gateway introduces itself */
@@ -440,7 +534,10 @@ static struct result run(const struct row *rw, unsigned n, unsigned room_size, d
 
 		snprintf(id, sizeof(id), "room:%u", r);
 		snprintf(key, sizeof(key), "r%u", r);
-		if (!(R[r].home = dp_call_create_in(id, key)) || !(R[r].r = mx_room_create(R[r].home, &rc, &err)))
+		if (!(R[r].home = dp_call_create_in(id, key)) ||
+		    !(K.t[r] = dp_ticker_add(R[r].home, marker, (void *)(uintptr_t)r, &err)) ||
+		    !(R[r].r = mx_room_create(R[r].home, &rc, &err)) ||
+		    (r == nrooms - 1 && !(K.t[nrooms] = dp_ticker_add(R[r].home, marker, (void *)(uintptr_t)nrooms, &err))))
 			die("room");
 	}
 	for (unsigned i = 0; i < n; i++) {
@@ -507,15 +604,28 @@ static struct result run(const struct row *rw, unsigned n, unsigned room_size, d
 				P[i].sent0 = s.out.sent;
 				P[i].lost0 = s.in.jb.lost;
 				P[i].late0 = s.in.jb.late;
+				P[i].quiet0 = s.frames_quiet;
+				P[i].malformed0 = s.in.level_malformed;
 			}
+			B.armed = true;
 			if (profile_file && B.tid)
 				prof = start_profile(B.tid, secs < 5 ? secs : 5); /* 5 s: ~160 MB of stacks */
 		}
 		if (!gen_step(&g, now))
 			usleep(50);
 	}
+	B.armed = false;
 	snap_clock(&c1);
 	sched_of(B.tid, &run1, &wait1);
+	{ /* the costs: each room's tick and each packet's rx, trimmed of the slowest 10% */
+		double tick_cy = 0, rx_cy = trimmed_mean(B.rx_hist, HB, 0.10);
+
+		for (unsigned r = 0; r < nrooms; r++)
+			tick_cy += trimmed_mean(K.hist[r], HB, 0.10);
+		res.tick_us = tick_cy * 1e6 / (double)hz;
+		res.rx_ns = rx_cy * 1e9 / (double)hz;
+		res.by_cost = tick_cy + rx_cy * n > 0 ? n * (0.020 * (double)hz) / (tick_cy + rx_cy * n) : 0;
+	}
 	res.cpu_got = (double)(run1 - run0) / (secs * 1e9);
 	{ /* idle polling: every empty turn costs what a short one does (the rest of a long one is work,
 	   * e.g. a tick slice; time off the CPU is not in run_ns) */
@@ -542,6 +652,7 @@ static struct result run(const struct row *rw, unsigned n, unsigned room_size, d
 	}
 	res.span_max = c1.span_max_us;
 	res.sent_min_ratio = 1e9;
+	unsigned n_silent = 0;
 	for (unsigned i = 0; i < n; i++) {
 		struct mx_room_part_stats s;
 		double want = secs * 50.0, got;
@@ -554,7 +665,12 @@ static struct result run(const struct row *rw, unsigned n, unsigned room_size, d
 			res.sent_min_ratio = got / want;
 		res.lost += s.in.jb.lost - P[i].lost0;
 		res.late += s.in.jb.late - P[i].late0;
+		res.quiet += s.frames_quiet - P[i].quiet0;
+		res.malformed += s.in.level_malformed - P[i].malformed0;
+		if (P[i].seq == TALKERS)
+			n_silent++;
 	}
+	res.quiet_share = n_silent ? (double)res.quiet / (n_silent * secs * 50.0) : 0;
 	if (prof > 0) {
 		int st;
 
@@ -574,6 +690,9 @@ static struct result run(const struct row *rw, unsigned n, unsigned room_size, d
 	if (res.short_parts)
 		snprintf(res.why + strlen(res.why), sizeof(res.why) - strlen(res.why), " short=%" PRIu64 "(min %.2f)",
 			 res.short_parts, res.sent_min_ratio);
+	if (res.malformed)
+		snprintf(res.why + strlen(res.why), sizeof(res.why) - strlen(res.why), " level-malformed=%" PRIu64,
+			 res.malformed);
 	if (res.drops)
 		drops_note(res.why + strlen(res.why), sizeof(res.why) - strlen(res.why));
 
@@ -591,6 +710,11 @@ static struct result run(const struct row *rw, unsigned n, unsigned room_size, d
 	perf_ring_free_all(rp.rx);
 	free(P);
 	free(R);
+	free(K.tsc);
+	free(K.hist);
+	free(K.t);
+	memset(&K, 0, sizeof(K));
+	K.open = -1;
 	return res;
 }
 
@@ -608,11 +732,11 @@ static void print_trial(const struct row *rw, const struct result *r)
 	char a[16], b[16], c[16];
 
 	printf("  %-16s N=%5u %-4s busy %5.1f%%, on CPU %5.1f%%, load %5.1f%% (%6.0f/core); ticks %4" PRIu64
-	       ", late p50/p99/max %s/%s/%s us; jb lost %" PRIu64 " late %" PRIu64 "; gen lag %.1f ms; idle turn %.0f ns; "
+	       "; by cost: ticks %.0f us/20 ms + rx %.0f ns/pkt (%.0f/core); late p50/p99/max %s/%s/%s us; jb lost %" PRIu64 " late %" PRIu64 "; silent undecoded %.0f%%; gen lag %.1f ms; idle turn %.0f ns; "
 	       "set-up %.1f s%s\n",
 	       rw->name, r->n, r->pass ? "pass" : r->kept_up ? "LATE" : "FAIL", r->busy * 100, r->cpu_got * 100,
-	       r->load * 100, r->load > 0 ? r->n / r->load : 0, r->ticks, us_str(r->late_p50, a), us_str(r->late_p99, b),
-	       us_str(r->late_max, c), r->lost, r->late, r->lag_max_ms, r->idle_turn_ns, r->setup_s, r->why);
+	       r->load * 100, r->load > 0 ? r->n / r->load : 0, r->ticks, r->tick_us, r->rx_ns, r->by_cost, us_str(r->late_p50, a), us_str(r->late_p99, b),
+	       us_str(r->late_max, c), r->lost, r->late, r->quiet_share * 100, r->lag_max_ms, r->idle_turn_ns, r->setup_s, r->why);
 	fflush(stdout);
 }
 
