@@ -745,13 +745,38 @@ struct found {
 	unsigned max_pass, min_fail;
 	struct result best; /* the run at max_pass */
 	struct result kept; /* the largest run that kept up (its load is the whole work's) */
+	double cost[32];    /* by_cost of every run that kept up */
+	unsigned n_cost;
 };
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The median of the runs' by-cost figures, and their range. */
+static double cost_median(const struct found *fd, double *lo, double *hi)
+{
+	double v[32];
+
+	if (!fd->n_cost)
+		return *lo = *hi = 0;
+	memcpy(v, fd->cost, fd->n_cost * sizeof(double));
+	qsort(v, fd->n_cost, sizeof(double), cmp_double);
+	*lo = v[0];
+	*hi = v[fd->n_cost - 1];
+	return fd->n_cost % 2 ? v[fd->n_cost / 2] : (v[fd->n_cost / 2 - 1] + v[fd->n_cost / 2]) / 2;
+}
 
 static void note(struct found *fd, const struct result *r)
 {
 	print_trial(fd->rw, r);
 	if (r->kept_up && r->n >= fd->kept.n)
 		fd->kept = *r;
+	if (r->kept_up && fd->n_cost < 32)
+		fd->cost[fd->n_cost++] = r->by_cost;
 }
 
 static struct found search(const struct row *rw, unsigned room, double warm, double secs)
@@ -889,7 +914,11 @@ int main(int argc, char **argv)
 		}
 	for (unsigned k = 0; split && k < nfd; k++) { /* where the worker's time goes, at the load found */
 		const struct row *rw = fd[k].rw;
+		/* half the load found: the shares of the work are the same, and a run there still keeps up
+		 * when the machine takes the worker's CPU away for a while */
 		unsigned n = fd[k].max_pass ? fd[k].max_pass : fd[k].kept.n ? fd[k].kept.n : rw->start;
+
+		n = (n / 2 + fd_room[k] - 1) / fd_room[k] * fd_room[k];
 		char file[96], cmd[512];
 		struct result r;
 
@@ -911,8 +940,10 @@ int main(int argc, char **argv)
 	       "  real time: the largest N that passed (failed at: the smallest that did not);\n"
 	       "  by load: N / load of the largest run that kept up (every tick, every packet): the worker's CPU time\n"
 	       "  less idle polling over the window, so a core's worth of that work whatever share the machine gave\n");
-	printf("  %-16s %5s %10s %10s %8s %10s %8s %8s %8s\n", "row", "room", "real time", "failed at", "load at",
-	       "by load", "goal", "rt", "load");
+	printf("  by cost: N x 20 ms / (the rooms' ticks + N packets' rx), each trimmed of its slowest 10%%: the median\n"
+	       "  (and range) over the search's runs that kept up\n");
+	printf("  %-16s %5s %9s %9s %7s %8s %8s %13s %6s %6s %6s %6s\n", "row", "room", "real time", "failed at",
+	       "load at", "by load", "by cost", "(range)", "goal", "rt", "load", "cost");
 	for (unsigned k = 0; k < nfd; k++) {
 		const struct found *x = &fd[k];
 		char failed[16] = "-";
@@ -920,17 +951,30 @@ int main(int argc, char **argv)
 
 		if (x->min_fail <= MAX_PARTS)
 			snprintf(failed, sizeof(failed), "%u", x->min_fail);
-		printf("  %-16s %5u %10u %10s %8u %10.0f %8u %8s %8s\n", x->rw->name, fd_room[k], x->max_pass, failed,
-		       x->kept.n, per, x->rw->goal, !x->rw->goal ? "" : x->max_pass >= x->rw->goal ? "met" : "MISSED",
-		       !x->rw->goal ? "" : per >= x->rw->goal ? "met" : "MISSED");
+		double lo, hi, med = cost_median(x, &lo, &hi);
+		char range[32];
+
+		snprintf(range, sizeof(range), "%.0f-%.0f", lo, hi);
+		printf("  %-16s %5u %9u %9s %7u %8.0f %8.0f %13s %6u %6s %6s %6s\n", x->rw->name, fd_room[k], x->max_pass,
+		       failed, x->kept.n, per, med, range, x->rw->goal,
+		       !x->rw->goal ? "" : x->max_pass >= x->rw->goal ? "met" : "MISSED",
+		       !x->rw->goal ? "" : per >= x->rw->goal ? "met" : "MISSED",
+		       !x->rw->goal ? "" : med >= x->rw->goal ? "met" : "MISSED");
 	}
 	for (unsigned k = 0; k < nfd; k++)
 		for (unsigned j = 0; j < nfd; j++)
 			if (fd_room[j] == fd_room[k] && fd[k].rw->pt == fd[j].rw->pt && fd[k].rw->levels &&
 			    !fd[j].rw->levels && fd[j].kept.load > 0 && fd[k].kept.load > 0)
-				printf("  rooms of %u, %s / %s: x%.2f real time, x%.2f by load\n", fd_room[k], fd[k].rw->name,
-				       fd[j].rw->name, fd[j].max_pass ? (double)fd[k].max_pass / fd[j].max_pass : 0,
-				       (fd[k].kept.n / fd[k].kept.load) / (fd[j].kept.n / fd[j].kept.load));
+			{
+				double l, h, ck = cost_median(&fd[k], &l, &h), cj = cost_median(&fd[j], &l, &h);
+				char rt[16] = "-";
+
+				if (fd[j].max_pass)
+					snprintf(rt, sizeof(rt), "x%.2f", (double)fd[k].max_pass / fd[j].max_pass);
+				printf("  rooms of %u, %s / %s: %s real time, x%.2f by load, x%.2f by cost\n", fd_room[k],
+				       fd[k].rw->name, fd[j].rw->name, rt,
+				       (fd[k].kept.n / fd[k].kept.load) / (fd[j].kept.n / fd[j].kept.load), cj > 0 ? ck / cj : 0);
+			}
 	printf("total run time %.0f s\n", perf_now_s() - t_start);
 	rte_eal_cleanup();
 	return 0;
