@@ -80,12 +80,12 @@
 #include "dp.h"
 #include "dp_pkt.h"
 #include "dp_srtp.h"
+#include "perf_eth.h"
 
 #define PAIRS_PER_IF 32256u /* RTP/RTCP pairs in ports 1024-65535 */
 #define RTP_LEN 172          /* 12-byte header + 160 bytes of G.711 */
 #define FRAME_ROOM 256
 #define RX_RING (1u << 15)
-#define TX_RING (1u << 15)
 #define DEPTH 4096u          /* warm-up: frames kept queued ahead of the worker */
 #define CHUNK 16384u         /* timed frames pre-filled at once */
 #define POOL_FRAMES 65535u
@@ -95,13 +95,13 @@
 #define SUITE DP_SRTP_AES_CM_128_HMAC_SHA1_80
 
 static struct rte_mempool *fpool, *iopool;
-static struct rte_ring *r_rx, *r_tx;
-static uint16_t p_ring, p_null, p_io;
-static uint8_t ring_mac[6];
+static struct perf_ring_port rp; /* "net_ring_bench" */
+#define r_rx rp.rx
+#define r_tx rp.tx
+#define p_ring rp.port
+static uint16_t p_null, p_io;
 static int ts_off = -1;
 static uint64_t hz;
-static const uint8_t peer_mac[6] = { 0x02, 0x70, 0x65, 0x65, 0x72, 0x01 };
-static const uint8_t gw_mac[6] = { 0x02, 0x67, 0x77, 0x00, 0x00, 0x01 };
 static const uint8_t gw_ip[4] = { 10, 1, 255, 254 };
 
 static void die(const char *what)
@@ -213,31 +213,16 @@ static double percentile(double p)
 static struct rte_mbuf *build_udp(const uint8_t src[4], const uint8_t dst[4], uint16_t sport, uint16_t dport,
 				  const uint8_t *payload, uint16_t plen)
 {
-	struct dp_udp_tx tx = { .vlan = DP_VLAN_NONE, .src_port = sport, .dst_port = dport };
-	struct rte_mbuf *m = rte_pktmbuf_alloc(fpool);
-	uint8_t *f;
+	struct rte_mbuf *m = perf_udp_frame(fpool, rp.mac, src, dst, sport, dport, payload, plen);
 
 	if (!m)
 		die("frame pool exhausted");
-	f = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(42 + plen));
-	memcpy(tx.eth_dst, ring_mac, 6);
-	memcpy(tx.eth_src, peer_mac, 6);
-	memcpy(tx.src, src, 4);
-	memcpy(tx.dst, dst, 4);
-	memcpy(f + 42, payload, plen);
-	if (dp_udp4_build(f, 42, &tx, f + 42, plen) != 42)
-		die("dp_udp4_build");
 	return m;
 }
 
 static struct rte_mbuf *arp_from_gateway(const uint8_t target[4])
 {
-	struct rte_mbuf *m = rte_pktmbuf_alloc(fpool);
-	int len = dp_arp_build_request(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_tailroom(m), DP_VLAN_NONE,
-				       gw_mac, gw_ip, target);
-
-	rte_pktmbuf_append(m, (uint16_t)len);
-	return m;
+	return perf_arp_from_gateway(fpool, gw_ip, target);
 }
 
 /* ---- the runs ---- */
@@ -338,13 +323,7 @@ static void feed(struct gen *g, uint64_t end)
 	}
 }
 
-static double now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
+#define now_s perf_now_s
 
 static void ip_of(uint8_t out[4], uint8_t net, unsigned idx)
 {
@@ -768,21 +747,12 @@ int main(int argc, char **argv)
 	fpool = rte_pktmbuf_pool_create("bench_frames", POOL_FRAMES, 512, 0, RTE_PKTMBUF_HEADROOM + FRAME_ROOM,
 					SOCKET_ID_ANY);
 	iopool = rte_pktmbuf_pool_create("bench_io", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
-	r_rx = rte_ring_create("bench_rx", RX_RING, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	r_tx = rte_ring_create("bench_tx", TX_RING, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	if (ts_off < 0 || !fpool || !iopool || !r_rx || !r_tx)
-		die("pools, rings, dynamic field");
+	if (ts_off < 0 || !fpool || !iopool)
+		die("pools, dynamic field");
 	/* the ethdev of rte_eth_from_rings("bench") is named "net_ring_bench" */
-	if (rte_eth_from_rings("bench", &r_rx, 1, &r_tx, 1, SOCKET_ID_ANY) < 0 ||
-	    rte_eth_dev_get_port_by_name("net_ring_bench", &p_ring) || rte_eth_dev_get_port_by_name("net_null1", &p_null) ||
+	if (perf_ring_port_make(&rp, "bench", RX_RING) || rte_eth_dev_get_port_by_name("net_null1", &p_null) ||
 	    rte_eth_dev_get_port_by_name("net_null2", &p_io))
 		die("ports");
-	{
-		struct rte_ether_addr a;
-
-		rte_eth_macaddr_get(p_ring, &a);
-		memcpy(ring_mac, a.addr_bytes, 6);
-	}
 
 	if (only_kernel) {
 		struct kres k = run_kernel(only_kernel, only_kernel_s, only_kernel_lone);
