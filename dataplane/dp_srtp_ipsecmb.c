@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: MIT
+ * dataplane/dp_srtp_ipsecmb: the intel-ipsec-mb engine under dp_srtp (the
+ * library under DPDK's aesni_mb PMD), through its multi-buffer job API.
+ *
+ * A burst becomes one job per packet, all submitted before one flush, so the
+ * library runs several packets per AVX2/AVX-512/VAES lane set. AES-CM +
+ * HMAC-SHA1 is one chained job (IMB_CIPHER_CNTR with the full 16-byte
+ * counter block; IMB_AUTH_HMAC_SHA_1 on the contiguous region the protocol
+ * layer prepared). The library refuses a 10-byte HMAC-SHA1 tag, so it is
+ * asked for 12 and dp_srtp keeps 10 (or 4). AES-GCM is IMB_CIPHER_GCM with
+ * IMB_AUTH_AES_GMAC; the tag of an open is compared here in constant time.
+ *
+ * Keys are expanded at init (AES key schedules, GCM hash keys, the SHA-1
+ * states after the HMAC ipad and opad blocks). The IMB_MGR holds a job
+ * queue, so each thread has its own, made the first time the thread uses
+ * the engine (the worker's first burst, or the control thread's first
+ * create) and freed when the thread exits; every burst ends with a flush,
+ * so no job outlives the call.
+ */
+#include "dp_srtp_engine.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <intel-ipsec-mb.h>
+
+struct imb {
+	DECLARE_ALIGNED(uint8_t enc[2][16 * 15], 64);
+	DECLARE_ALIGNED(uint8_t dec[2][16 * 15], 64);
+	DECLARE_ALIGNED(uint8_t ipad[2][32], 64);
+	DECLARE_ALIGNED(uint8_t opad[2][32], 64);
+	DECLARE_ALIGNED(struct gcm_key_data gk[2], 64);
+	uint64_t key_len;
+};
+
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t mgr_key;
+static __thread IMB_MGR *tl_mgr;
+
+static void mgr_free(void *m)
+{
+	free_mb_mgr(m);
+}
+
+static void key_init(void)
+{
+	pthread_key_create(&mgr_key, mgr_free);
+}
+
+static IMB_MGR *mgr(void)
+{
+	IMB_ARCH arch;
+
+	if (tl_mgr)
+		return tl_mgr;
+	pthread_once(&key_once, key_init);
+	tl_mgr = alloc_mb_mgr(0);
+	if (!tl_mgr)
+		return NULL;
+	init_mb_mgr_auto(tl_mgr, &arch);
+	if (imb_get_errno(tl_mgr) != 0 || arch < IMB_ARCH_SSE) {
+		free_mb_mgr(tl_mgr);
+		tl_mgr = NULL;
+		return NULL;
+	}
+	pthread_setspecific(mgr_key, tl_mgr);
+	return tl_mgr;
+}
+
+static bool imb_available(void)
+{
+	IMB_MGR *m = mgr();
+
+	return m && (m->features & IMB_FEATURE_AESNI);
+}
+
+static void imb_fini(void *st)
+{
+	explicit_bzero(st, sizeof(struct imb));
+	free(st);
+}
+
+static void *imb_init(enum dp_srtp_suite suite, const struct dp_srtp_keys *k)
+{
+	IMB_MGR *m = mgr();
+	struct imb *e;
+
+	(void)suite;
+	if (!m) {
+		errno = EIO;
+		return NULL;
+	}
+	e = aligned_alloc(64, (sizeof(*e) + 63) & ~(size_t)63);
+	if (!e) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	memset(e, 0, sizeof(*e));
+	e->key_len = k->enc_len;
+	for (int d = 0; d < 2; d++) {
+		DECLARE_ALIGNED(uint8_t blk[64], 16);
+
+		if (k->gcm) {
+			if (k->enc_len == 32)
+				IMB_AES256_GCM_PRE(m, k->enc[d], &e->gk[d]);
+			else
+				IMB_AES128_GCM_PRE(m, k->enc[d], &e->gk[d]);
+			continue;
+		}
+		if (k->enc_len == 32)
+			IMB_AES_KEYEXP_256(m, k->enc[d], e->enc[d], e->dec[d]);
+		else
+			IMB_AES_KEYEXP_128(m, k->enc[d], e->enc[d], e->dec[d]);
+		memset(blk, 0x36, sizeof(blk));
+		for (int i = 0; i < 20; i++)
+			blk[i] ^= k->auth[d][i];
+		IMB_SHA1_ONE_BLOCK(m, blk, e->ipad[d]);
+		for (int i = 0; i < 64; i++)
+			blk[i] ^= 0x36 ^ 0x5c;
+		IMB_SHA1_ONE_BLOCK(m, blk, e->opad[d]);
+		explicit_bzero(blk, sizeof(blk));
+	}
+	return e;
+}
+
+static void done(IMB_JOB *j, bool gcm_open)
+{
+	struct dp_srtp_op *x = j->user_data;
+
+	if (j->status != IMB_STATUS_COMPLETED) {
+		x->fail = true;
+		return;
+	}
+	if (gcm_open)
+		x->auth_ok = dp_srtp_ct_eq(x->digest, x->rtag, 16);
+}
+
+static void run(void *st, struct dp_srtp_op *const ops[], uint16_t n, bool rtcp, bool protect,
+		bool gcm)
+{
+	struct imb *e = st;
+	IMB_MGR *m = mgr();
+	IMB_JOB *j;
+	bool open = gcm && !protect;
+
+	if (!m) {
+		for (uint16_t i = 0; i < n; i++)
+			ops[i]->fail = true;
+		return;
+	}
+	for (uint16_t i = 0; i < n; i++) {
+		struct dp_srtp_op *x = ops[i];
+
+		j = IMB_GET_NEXT_JOB(m);
+		j->src = x->pkt;
+		j->dst = x->pkt + x->enc_off;
+		j->cipher_start_src_offset_in_bytes = x->enc_off;
+		j->msg_len_to_cipher_in_bytes = x->enc_len;
+		j->key_len_in_bytes = e->key_len;
+		j->iv = x->iv;
+		j->cipher_direction = protect ? IMB_DIR_ENCRYPT : IMB_DIR_DECRYPT;
+		j->chain_order = protect ? IMB_ORDER_CIPHER_HASH : IMB_ORDER_HASH_CIPHER;
+		j->auth_tag_output = x->digest;
+		j->user_data = x;
+		x->auth_ok = false;
+		if (gcm) {
+			j->cipher_mode = IMB_CIPHER_GCM;
+			j->hash_alg = IMB_AUTH_AES_GMAC;
+			j->enc_keys = j->dec_keys = &e->gk[rtcp];
+			j->iv_len_in_bytes = 12;
+			j->hash_start_src_offset_in_bytes = x->enc_off;
+			j->msg_len_to_hash_in_bytes = x->enc_len;
+			j->u.GCM.aad = x->aad;
+			j->u.GCM.aad_len_in_bytes = x->aad_len;
+			j->auth_tag_output_len_in_bytes = 16;
+		} else {
+			/* a zero-length cipher region: hash only */
+			j->cipher_mode = x->enc_len ? IMB_CIPHER_CNTR : IMB_CIPHER_NULL;
+			j->hash_alg = IMB_AUTH_HMAC_SHA_1;
+			j->enc_keys = e->enc[rtcp];
+			j->dec_keys = e->enc[rtcp]; /* CTR decrypts with the encryption schedule */
+			j->iv_len_in_bytes = 16;
+			j->hash_start_src_offset_in_bytes = 0;
+			j->msg_len_to_hash_in_bytes = x->auth_len;
+			j->u.HMAC._hashed_auth_key_xor_ipad = e->ipad[rtcp];
+			j->u.HMAC._hashed_auth_key_xor_opad = e->opad[rtcp];
+			j->auth_tag_output_len_in_bytes = 12; /* 10 is refused: keep 10 of 12 */
+		}
+		j = IMB_SUBMIT_JOB(m);
+		while (j) {
+			done(j, open);
+			j = IMB_GET_COMPLETED_JOB(m);
+		}
+	}
+	while ((j = IMB_FLUSH_JOB(m)) != NULL)
+		done(j, open);
+}
+
+static void imb_ctr_hmac(void *st, struct dp_srtp_op *const ops[], uint16_t n, bool rtcp,
+			 bool protect)
+{
+	run(st, ops, n, rtcp, protect, false);
+}
+
+static void imb_gcm(void *st, struct dp_srtp_op *const ops[], uint16_t n, bool rtcp, bool protect)
+{
+	run(st, ops, n, rtcp, protect, true);
+}
+
+const struct dp_srtp_crypto dp_srtp_crypto_ipsec_mb = {
+	.name = "ipsec-mb",
+	.available = imb_available,
+	.init = imb_init,
+	.fini = imb_fini,
+	.ctr_hmac = imb_ctr_hmac,
+	.gcm = imb_gcm,
+};
