@@ -805,6 +805,35 @@ static int16_t prepare(struct dp_srtp *s, enum op op, uint8_t *p, uint16_t len, 
 	return -EINVAL;
 }
 
+static bool auth_ok(const struct dp_srtp *s, const struct dp_srtp_op *o, bool rtcp)
+{
+	return s->gcm ? o->auth_ok
+		      : dp_srtp_ct_eq(o->digest, o->rtag, rtcp ? s->rtcp_tag : s->rtp_tag);
+}
+
+/* An SRTP packet that failed authentication when its index was estimated
+ * against the state before the burst: if the packets of the burst already
+ * committed move the estimate (a burst spanning more than half the sequence
+ * space), undo the decryption (the same keystream again) and try the new
+ * index. True when it then authenticates. */
+static bool redo(struct dp_srtp *s, struct pend *x)
+{
+	struct dp_srtp_op *o = &x->op, *one[1] = {o};
+	int e = ssrc_find(s, x->ssrc);
+	uint64_t idx = estimate(e < 0 ? 0 : s->ent[e].rtp_hi, be16(o->pkt + 2));
+
+	if (idx == x->idx)
+		return false;
+	(s->gcm ? s->eng->gcm : s->eng->ctr_hmac)(s->est, one, 1, false, false); /* restore */
+	x->idx = idx;
+	iv_rtp(s, o->iv, x->ssrc, idx);
+	if (!s->gcm)
+		put32(o->pkt + x->plen, (uint32_t)(idx >> 16));
+	o->fail = false;
+	(s->gcm ? s->eng->gcm : s->eng->ctr_hmac)(s->est, one, 1, false, false);
+	return !o->fail && auth_ok(s, o, false);
+}
+
 /* After the engine: tag out (protect) or tag check and replay commit
  * (unprotect). 0 and *len, or the rc. */
 static int16_t finish(struct dp_srtp *s, enum op op, struct pend *x, uint16_t *len)
@@ -842,8 +871,7 @@ static int16_t finish(struct dp_srtp *s, enum op op, struct pend *x, uint16_t *l
 	case OP_RTCP_UNPROTECT: {
 		bool rtcp = op == OP_RTCP_UNPROTECT;
 
-		if (!(s->gcm ? o->auth_ok
-			     : dp_srtp_ct_eq(o->digest, o->rtag, rtcp ? s->rtcp_tag : s->rtp_tag)))
+		if (!auth_ok(s, o, rtcp) && (rtcp || !redo(s, x)))
 			return -EBADMSG;
 		e = ssrc_find(s, x->ssrc);
 		if (e < 0 && (e = ssrc_add(s, x->ssrc)) < 0)

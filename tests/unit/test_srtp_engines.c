@@ -466,3 +466,39 @@ Test(srtp_engines, ssrc_flood_allocates_nothing)
 		dp_srtp_destroy(rx);
 	}
 }
+
+/* One unprotect burst whose packets move the ROC estimate of the later ones
+ * (seq 1, 40000, then 5 = ROC 1): the sender protects them one by one, the
+ * receiver takes them in one burst and still gets them all. */
+Test(srtp_engines, burst_moves_the_roc_estimate)
+{
+	static const uint16_t seqs[] = {1, 40000, 5, 6};
+	uint8_t key[DP_SRTP_MAX_KEY_SALT] = {3, 1, 4, 1, 5};
+
+	for (int e = 1; e < NE; e++)
+		for (int s = 0; s < DP_SRTP_SUITE_COUNT; s++) {
+			uint8_t b[4][ROOM], p[4][ROOM], *pk[4];
+			uint16_t ln[4];
+			int16_t rc[4];
+			struct dp_srtp *tx, *rx;
+
+			if (!runs((enum dp_srtp_engine)e, (enum dp_srtp_suite)s))
+				continue;
+			tx = mk((enum dp_srtp_engine)e, (enum dp_srtp_suite)s, key, NULL, 0, DP_SRTP_PROTECT);
+			rx = mk((enum dp_srtp_engine)e, (enum dp_srtp_suite)s, key, NULL, 0,
+				DP_SRTP_UNPROTECT);
+			for (int i = 0; i < 4; i++) {
+				ln[i] = (uint16_t)make_rtp(p[i], seqs[i], 0x77, 50);
+				memcpy(b[i], p[i], ln[i]);
+				pk[i] = b[i];
+				cr_assert_eq(one(false, false, tx, b[i], &ln[i]), 0);
+			}
+			cr_assert_eq(dp_srtp_unprotect_burst(rx, pk, ln, ROOM, rc, 4), 4, "%s %s: %d %d %d %d",
+				     dp_srtp_engine_name((enum dp_srtp_engine)e),
+				     dp_srtp_suite_name((enum dp_srtp_suite)s), rc[0], rc[1], rc[2], rc[3]);
+			for (int i = 0; i < 4; i++)
+				cr_assert_arr_eq(b[i], p[i], ln[i]);
+			dp_srtp_destroy(tx);
+			dp_srtp_destroy(rx);
+		}
+}
