@@ -38,11 +38,13 @@
 #define CHUNK 32
 #define MAX_SSRCS 1024
 
+/* One SSRC's state; its SRTP replay bitmap (words 64-bit words) follows. */
 struct ssrc_ent {
 	uint64_t rtp_hi;       /* highest SRTP index (ROC << 16 | seq) */
 	uint32_t rtcp_hi;      /* unprotect: highest SRTCP index; protect: last used */
 	uint32_t pad;
 	uint64_t rtcp_bits[2]; /* SRTCP replay window, bit k = rtcp_hi - k */
+	uint64_t rtp_bits[];   /* SRTP replay window, bit k = rtp_hi - k */
 };
 
 struct dp_srtp {
@@ -52,7 +54,8 @@ struct dp_srtp {
 	const struct dp_srtp_crypto *eng;
 	void *est;
 	struct dp_srtp_lib *lib;
-	bool gcm;
+	bool gcm, est_live;
+	size_t alloc_len;
 	uint8_t rtp_tag, rtcp_tag, mki_len;
 	uint8_t mki[DP_SRTP_MAX_MKI];
 	uint8_t salt_len;
@@ -60,10 +63,21 @@ struct dp_srtp {
 	uint32_t window;       /* SRTP replay window, packets */
 	uint16_t words;        /* 64-bit words per SRTP bitmap */
 	uint16_t max_ssrcs, n_ssrcs, last;
+	uint32_t stride;       /* bytes per SSRC entry (with its bitmap) */
 	uint32_t *ssrcs;       /* [max_ssrcs] */
-	struct ssrc_ent *ent;  /* [max_ssrcs] */
-	uint64_t *bits;        /* [max_ssrcs * words] */
+	uint8_t *recs;         /* [max_ssrcs] entries of stride bytes */
 };
+
+/* Everything of a stream is one allocation (fewer cache and TLB misses at
+ * 100k streams): the struct, the SSRC keys, the entries, the engine's state,
+ * each part on a cache line of its own. */
+#define LINE 64
+#define ALIGN_UP(x) (((x) + LINE - 1) & ~(size_t)(LINE - 1))
+
+static inline struct ssrc_ent *ent(const struct dp_srtp *s, int i)
+{
+	return (struct ssrc_ent *)(s->recs + (size_t)i * s->stride);
+}
 
 /* --- suites ------------------------------------------------------------- */
 
@@ -332,6 +346,14 @@ enum dp_srtp_engine dp_srtp_get_default_engine(void)
 	return dp_srtp_engine_resolve(default_engine);
 }
 
+void dp_srtp_thread_prepare(void)
+{
+	engines_ready();
+	if (eng_suite[DP_SRTP_ENGINE_IPSEC_MB][DP_SRTP_AES_CM_128_HMAC_SHA1_80] ||
+	    eng_suite[DP_SRTP_ENGINE_IPSEC_MB][DP_SRTP_AEAD_AES_128_GCM])
+		dp_srtp_crypto_ipsec_mb.available();
+}
+
 bool dp_srtp_suite_supported(enum dp_srtp_suite suite)
 {
 	return dp_srtp_engine_supports(dp_srtp_get_default_engine(), suite);
@@ -370,13 +392,27 @@ static struct dp_srtp *create(const struct dp_srtp_params *p, bool checked)
 	window = p->replay_window ? p->replay_window : DP_SRTP_DEFAULT_WINDOW;
 	max = p->max_ssrcs ? p->max_ssrcs : DP_SRTP_DEFAULT_SSRCS;
 	words = (window + 63) / 64;
-	s = calloc(1, sizeof(*s));
-	if (!s || !(s->ssrcs = calloc(max, sizeof(*s->ssrcs))) ||
-	    !(s->ent = calloc(max, sizeof(*s->ent))) ||
-	    (e != DP_SRTP_ENGINE_LIBSRTP && !(s->bits = calloc(max * words, sizeof(uint64_t))))) {
-		dp_srtp_destroy(s);
-		errno = ENOMEM;
-		return NULL;
+	{
+		const struct dp_srtp_crypto *eng = own_engine(e);
+		size_t stride = (sizeof(struct ssrc_ent) + words * sizeof(uint64_t) + 15) & ~(size_t)15;
+		size_t o_ssrc = ALIGN_UP(sizeof(*s)), o_rec = o_ssrc + ALIGN_UP(max * sizeof(uint32_t));
+		size_t o_eng = o_rec + ALIGN_UP(max * stride), total = o_eng;
+
+		if (e == DP_SRTP_ENGINE_LIBSRTP)
+			stride = sizeof(struct ssrc_ent), o_eng = total = o_rec + ALIGN_UP(max * stride);
+		else
+			total += ALIGN_UP(eng->state_size(suites[p->suite].gcm, suites[p->suite].key_len));
+		s = aligned_alloc(LINE, total);
+		if (!s) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		memset(s, 0, total);
+		s->ssrcs = (uint32_t *)((uint8_t *)s + o_ssrc);
+		s->recs = (uint8_t *)s + o_rec;
+		s->stride = (uint32_t)stride;
+		s->est = e == DP_SRTP_ENGINE_LIBSRTP ? NULL : (uint8_t *)s + o_eng;
+		s->alloc_len = total;
 	}
 	s->suite = p->suite;
 	s->dir = p->dir;
@@ -404,9 +440,8 @@ static struct dp_srtp *create(const struct dp_srtp_params *p, bool checked)
 	if (!rc) {
 		s->salt_len = k.salt_len;
 		memcpy(s->salt, k.salt, sizeof(s->salt));
-		s->est = s->eng->init(p->suite, &k);
-		if (!s->est)
-			rc = -(errno ? errno : EIO);
+		rc = s->eng->init(s->est, p->suite, &k);
+		s->est_live = rc == 0;
 	}
 	explicit_bzero(&k, sizeof(k));
 	if (rc) {
@@ -437,12 +472,9 @@ void dp_srtp_destroy(struct dp_srtp *s)
 	if (!s)
 		return;
 	dp_srtp_lib_free(s->lib);
-	if (s->est)
+	if (s->est_live)
 		s->eng->fini(s->est);
-	free(s->ssrcs);
-	free(s->ent);
-	free(s->bits);
-	explicit_bzero(s, sizeof(*s));
+	explicit_bzero(s, s->alloc_len); /* keys, engine state, SSRCs */
 	free(s);
 }
 
@@ -490,9 +522,7 @@ static int ssrc_add(struct dp_srtp *s, uint32_t ssrc)
 	if (i == s->max_ssrcs)
 		return -1;
 	s->ssrcs[i] = ssrc;
-	memset(&s->ent[i], 0, sizeof(s->ent[i]));
-	if (s->bits)
-		memset(s->bits + (size_t)i * s->words, 0, s->words * sizeof(uint64_t));
+	memset(ent(s, (int)i), 0, s->stride);
 	s->n_ssrcs++;
 	s->last = (uint16_t)i;
 	return (int)i;
@@ -689,8 +719,8 @@ static int16_t prepare(struct dp_srtp *s, enum op op, uint8_t *p, uint16_t len, 
 		e = ssrc_find(s, x->ssrc);
 		if (e < 0 && (e = ssrc_add(s, x->ssrc)) < 0)
 			return -ENOBUFS;
-		en = &s->ent[e];
-		bits = s->bits + (size_t)e * s->words;
+		en = ent(s, e);
+		bits = en->rtp_bits;
 		x->idx = estimate(en->rtp_hi, be16(p + 2));
 		if (!win_test(bits, s->window, en->rtp_hi, x->idx))
 			return -EALREADY; /* keystream reuse */
@@ -718,9 +748,8 @@ static int16_t prepare(struct dp_srtp *s, enum op op, uint8_t *p, uint16_t len, 
 		e = ssrc_find(s, x->ssrc);
 		if (e < 0 && s->n_ssrcs == s->max_ssrcs)
 			return -ENOBUFS;
-		x->idx = estimate(e < 0 ? 0 : s->ent[e].rtp_hi, be16(p + 2));
-		if (e >= 0 && !win_test(s->bits + (size_t)e * s->words, s->window,
-					s->ent[e].rtp_hi, x->idx))
+		x->idx = estimate(e < 0 ? 0 : ent(s, e)->rtp_hi, be16(p + 2));
+		if (e >= 0 && !win_test(ent(s, e)->rtp_bits, s->window, ent(s, e)->rtp_hi, x->idx))
 			return -EALREADY;
 		x->plen = (uint16_t)plen;
 		iv_rtp(s, o->iv, x->ssrc, x->idx);
@@ -744,9 +773,9 @@ static int16_t prepare(struct dp_srtp *s, enum op op, uint8_t *p, uint16_t len, 
 		e = ssrc_find(s, x->ssrc);
 		if (e < 0 && (e = ssrc_add(s, x->ssrc)) < 0)
 			return -ENOBUFS;
-		if (s->ent[e].rtcp_hi >= 0x7fffffffu)
+		if (ent(s, e)->rtcp_hi >= 0x7fffffffu)
 			return -EKEYEXPIRED;
-		x->idx = ++s->ent[e].rtcp_hi;
+		x->idx = ++ent(s, e)->rtcp_hi;
 		ei = 0x80000000u | (uint32_t)x->idx;
 		iv_rtcp(s, o->iv, x->ssrc, (uint32_t)x->idx);
 		o->enc_off = 8;
@@ -780,7 +809,7 @@ static int16_t prepare(struct dp_srtp *s, enum op op, uint8_t *p, uint16_t len, 
 		if (e >= 0) {
 			uint64_t hi;
 
-			en = &s->ent[e];
+			en = ent(s, e);
 			hi = en->rtcp_hi;
 			if (!win_test(en->rtcp_bits, 128, hi, x->idx))
 				return -EALREADY;
@@ -820,7 +849,7 @@ static bool redo(struct dp_srtp *s, struct pend *x)
 {
 	struct dp_srtp_op *o = &x->op, *one[1] = {o};
 	int e = ssrc_find(s, x->ssrc);
-	uint64_t idx = estimate(e < 0 ? 0 : s->ent[e].rtp_hi, be16(o->pkt + 2));
+	uint64_t idx = estimate(e < 0 ? 0 : ent(s, e)->rtp_hi, be16(o->pkt + 2));
 
 	if (idx == x->idx)
 		return false;
@@ -877,7 +906,7 @@ static int16_t finish(struct dp_srtp *s, enum op op, struct pend *x, uint16_t *l
 		if (e < 0 && (e = ssrc_add(s, x->ssrc)) < 0)
 			return -ENOBUFS;
 		if (rtcp) {
-			struct ssrc_ent *en = &s->ent[e];
+			struct ssrc_ent *en = ent(s, e);
 			uint64_t hi = en->rtcp_hi;
 
 			if (!win_test(en->rtcp_bits, 128, hi, x->idx))
@@ -885,14 +914,15 @@ static int16_t finish(struct dp_srtp *s, enum op op, struct pend *x, uint16_t *l
 			win_add(en->rtcp_bits, 2, 128, &hi, x->idx);
 			en->rtcp_hi = (uint32_t)hi;
 		} else {
-			uint64_t *bits = s->bits + (size_t)e * s->words;
+			struct ssrc_ent *en = ent(s, e);
+			uint64_t *bits = en->rtp_bits;
 
 			/* a packet of the same burst may have moved the
 			 * window: re-estimate is not needed (the index was
 			 * authenticated), only the replay check */
-			if (!win_test(bits, s->window, s->ent[e].rtp_hi, x->idx))
+			if (!win_test(bits, s->window, en->rtp_hi, x->idx))
 				return -EALREADY;
-			win_add(bits, s->words, s->window, &s->ent[e].rtp_hi, x->idx);
+			win_add(bits, s->words, s->window, &en->rtp_hi, x->idx);
 		}
 		*len = x->plen;
 		return 0;

@@ -109,6 +109,10 @@ enum dp_srtp_engine dp_srtp_engine_resolve(enum dp_srtp_engine e);
  * start-up, from one thread). */
 int dp_srtp_set_default_engine(enum dp_srtp_engine e);
 enum dp_srtp_engine dp_srtp_get_default_engine(void);
+/* Make the calling thread's engine state (intel-ipsec-mb's job managers)
+ * now, so a worker's first packet allocates nothing. Any thread; once is
+ * enough, more is harmless. */
+void dp_srtp_thread_prepare(void);
 
 /* --- streams ------------------------------------------------------------ */
 

@@ -20,7 +20,7 @@
  *    time) and sets auth_ok.
  *
  * rtcp selects the SRTCP session keys instead of the SRTP ones. Engines
- * allocate only in init (called on the control thread at dp_srtp_create);
+ * allocate (if at all) only in init (on the control thread at create);
  * run never allocates, locks, logs or makes a syscall. libsrtp is not an
  * engine of this kind: it runs the whole protocol itself (dp_srtp_libsrtp.c).
  */
@@ -60,11 +60,16 @@ struct dp_srtp_op {
 
 struct dp_srtp_crypto {
 	const char *name;
-	/* Library present and usable on this CPU (called once). */
+	/* Library present and usable on this CPU (called once per thread
+	 * that uses the engine: it also makes the thread's state). */
 	bool (*available)(void);
-	/* Engine state for one session; NULL with errno set. */
-	void *(*init)(enum dp_srtp_suite suite, const struct dp_srtp_keys *k);
-	void (*fini)(void *state);
+	/* Bytes of state one session needs (dp_srtp allocates them with the
+	 * stream, 64-byte aligned and zeroed). */
+	size_t (*state_size)(bool gcm, unsigned key_len);
+	/* Make the state for one session in st: 0 or -errno. */
+	int (*init)(void *st, enum dp_srtp_suite suite, const struct dp_srtp_keys *k);
+	/* Release what init took outside st (dp_srtp wipes st itself). */
+	void (*fini)(void *st);
 	void (*ctr_hmac)(void *state, struct dp_srtp_op *const ops[], uint16_t n, bool rtcp,
 			 bool protect);
 	void (*gcm)(void *state, struct dp_srtp_op *const ops[], uint16_t n, bool rtcp,

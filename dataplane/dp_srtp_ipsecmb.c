@@ -20,19 +20,27 @@
 #include "dp_srtp_engine.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <intel-ipsec-mb.h>
 
+/* Session state: the key length, then the AES-CM or the GCM keys only. */
+struct imb_cm {
+	DECLARE_ALIGNED(uint8_t enc[2][16 * 15], 64); /* AES key schedules (CTR: encryption only) */
+	DECLARE_ALIGNED(uint8_t ipad[2][32], 32);     /* SHA-1 state after the HMAC ipad block */
+	DECLARE_ALIGNED(uint8_t opad[2][32], 32);     /* ... after the opad block */
+};
+
 struct imb {
-	DECLARE_ALIGNED(uint8_t enc[2][16 * 15], 64);
-	DECLARE_ALIGNED(uint8_t dec[2][16 * 15], 64);
-	DECLARE_ALIGNED(uint8_t ipad[2][32], 64);
-	DECLARE_ALIGNED(uint8_t opad[2][32], 64);
-	DECLARE_ALIGNED(struct gcm_key_data gk[2], 64);
 	uint64_t key_len;
+	uint8_t pad[56];
+	union {
+		struct imb_cm cm;
+		struct gcm_key_data gk[2];
+	} u;
 };
 
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
@@ -97,53 +105,52 @@ static bool imb_available(void)
 	return m && (m->features & IMB_FEATURE_AESNI);
 }
 
-static void imb_fini(void *st)
+static size_t imb_state_size(bool gcm, unsigned key_len)
 {
-	explicit_bzero(st, sizeof(struct imb));
-	free(st);
+	(void)key_len;
+	return offsetof(struct imb, u) + (gcm ? sizeof(struct gcm_key_data[2]) : sizeof(struct imb_cm));
 }
 
-static void *imb_init(enum dp_srtp_suite suite, const struct dp_srtp_keys *k)
+static void imb_fini(void *st)
+{
+	(void)st; /* nothing outside st */
+}
+
+static int imb_init(void *st, enum dp_srtp_suite suite, const struct dp_srtp_keys *k)
 {
 	IMB_MGR *m = mgr(!k->gcm); /* GCM key tables are in the format of the manager that runs them */
-	struct imb *e;
+	struct imb *e = st;
 
 	(void)suite;
-	if (!m) {
-		errno = EIO;
-		return NULL;
-	}
-	e = aligned_alloc(64, (sizeof(*e) + 63) & ~(size_t)63);
-	if (!e) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	memset(e, 0, sizeof(*e));
+	if (!m)
+		return -EIO;
 	e->key_len = k->enc_len;
 	for (int d = 0; d < 2; d++) {
 		DECLARE_ALIGNED(uint8_t blk[64], 16);
+		DECLARE_ALIGNED(uint8_t dec[16 * 15], 16);
 
 		if (k->gcm) {
 			if (k->enc_len == 32)
-				IMB_AES256_GCM_PRE(m, k->enc[d], &e->gk[d]);
+				IMB_AES256_GCM_PRE(m, k->enc[d], &e->u.gk[d]);
 			else
-				IMB_AES128_GCM_PRE(m, k->enc[d], &e->gk[d]);
+				IMB_AES128_GCM_PRE(m, k->enc[d], &e->u.gk[d]);
 			continue;
 		}
 		if (k->enc_len == 32)
-			IMB_AES_KEYEXP_256(m, k->enc[d], e->enc[d], e->dec[d]);
+			IMB_AES_KEYEXP_256(m, k->enc[d], e->u.cm.enc[d], dec);
 		else
-			IMB_AES_KEYEXP_128(m, k->enc[d], e->enc[d], e->dec[d]);
+			IMB_AES_KEYEXP_128(m, k->enc[d], e->u.cm.enc[d], dec);
+		explicit_bzero(dec, sizeof(dec));
 		memset(blk, 0x36, sizeof(blk));
 		for (int i = 0; i < 20; i++)
 			blk[i] ^= k->auth[d][i];
-		IMB_SHA1_ONE_BLOCK(m, blk, e->ipad[d]);
+		IMB_SHA1_ONE_BLOCK(m, blk, e->u.cm.ipad[d]);
 		for (int i = 0; i < 64; i++)
 			blk[i] ^= 0x36 ^ 0x5c;
-		IMB_SHA1_ONE_BLOCK(m, blk, e->opad[d]);
+		IMB_SHA1_ONE_BLOCK(m, blk, e->u.cm.opad[d]);
 		explicit_bzero(blk, sizeof(blk));
 	}
-	return e;
+	return 0;
 }
 
 static void done(IMB_JOB *j, bool gcm_open)
@@ -189,7 +196,7 @@ static void run(void *st, struct dp_srtp_op *const ops[], uint16_t n, bool rtcp,
 		if (gcm) {
 			j->cipher_mode = IMB_CIPHER_GCM;
 			j->hash_alg = IMB_AUTH_AES_GMAC;
-			j->enc_keys = j->dec_keys = &e->gk[rtcp];
+			j->enc_keys = j->dec_keys = &e->u.gk[rtcp];
 			j->iv_len_in_bytes = 12;
 			j->hash_start_src_offset_in_bytes = x->enc_off;
 			j->msg_len_to_hash_in_bytes = x->enc_len;
@@ -200,13 +207,13 @@ static void run(void *st, struct dp_srtp_op *const ops[], uint16_t n, bool rtcp,
 			/* a zero-length cipher region: hash only */
 			j->cipher_mode = x->enc_len ? IMB_CIPHER_CNTR : IMB_CIPHER_NULL;
 			j->hash_alg = IMB_AUTH_HMAC_SHA_1;
-			j->enc_keys = e->enc[rtcp];
-			j->dec_keys = e->enc[rtcp]; /* CTR decrypts with the encryption schedule */
+			j->enc_keys = e->u.cm.enc[rtcp];
+			j->dec_keys = e->u.cm.enc[rtcp]; /* CTR decrypts with the encryption schedule */
 			j->iv_len_in_bytes = 16;
 			j->hash_start_src_offset_in_bytes = 0;
 			j->msg_len_to_hash_in_bytes = x->auth_len;
-			j->u.HMAC._hashed_auth_key_xor_ipad = e->ipad[rtcp];
-			j->u.HMAC._hashed_auth_key_xor_opad = e->opad[rtcp];
+			j->u.HMAC._hashed_auth_key_xor_ipad = e->u.cm.ipad[rtcp];
+			j->u.HMAC._hashed_auth_key_xor_opad = e->u.cm.opad[rtcp];
 			j->auth_tag_output_len_in_bytes = 12; /* 10 is refused: keep 10 of 12 */
 		}
 		j = IMB_SUBMIT_JOB(m);
@@ -233,6 +240,7 @@ static void imb_gcm(void *st, struct dp_srtp_op *const ops[], uint16_t n, bool r
 const struct dp_srtp_crypto dp_srtp_crypto_ipsec_mb = {
 	.name = "ipsec-mb",
 	.available = imb_available,
+	.state_size = imb_state_size,
 	.init = imb_init,
 	.fini = imb_fini,
 	.ctr_hmac = imb_ctr_hmac,

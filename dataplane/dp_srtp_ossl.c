@@ -31,26 +31,26 @@ static bool ossl_available(void)
 	return true;
 }
 
+static size_t ossl_state_size(bool gcm, unsigned key_len)
+{
+	(void)gcm, (void)key_len;
+	return sizeof(struct ossl);
+}
+
 static void ossl_fini(void *st)
 {
 	struct ossl *o = st;
 
 	for (int d = 0; d < 2; d++)
 		EVP_CIPHER_CTX_free(o->c[d]); /* cleans the key schedule */
-	explicit_bzero(o, sizeof(*o));
-	free(o);
 }
 
-static void *ossl_init(enum dp_srtp_suite suite, const struct dp_srtp_keys *k)
+static int ossl_init(void *st, enum dp_srtp_suite suite, const struct dp_srtp_keys *k)
 {
-	struct ossl *o = calloc(1, sizeof(*o));
+	struct ossl *o = st;
 	const EVP_CIPHER *ci;
 
 	(void)suite;
-	if (!o) {
-		errno = ENOMEM;
-		return NULL;
-	}
 	if (k->gcm)
 		ci = k->enc_len == 32 ? EVP_aes_256_gcm() : EVP_aes_128_gcm();
 	else
@@ -61,8 +61,8 @@ static void *ossl_init(enum dp_srtp_suite suite, const struct dp_srtp_keys *k)
 		o->c[d] = EVP_CIPHER_CTX_new();
 		if (!o->c[d] || !EVP_CipherInit_ex(o->c[d], ci, NULL, k->enc[d], NULL, 1)) {
 			ossl_fini(o);
-			errno = EIO;
-			return NULL;
+			o->c[0] = o->c[1] = NULL;
+			return -EIO;
 		}
 		if (k->gcm)
 			continue;
@@ -77,7 +77,7 @@ static void *ossl_init(enum dp_srtp_suite suite, const struct dp_srtp_keys *k)
 		SHA1_Update(&o->opad[d], blk, 64);
 		explicit_bzero(blk, sizeof(blk));
 	}
-	return o;
+	return 0;
 }
 
 static void hmac(const struct ossl *o, int d, const uint8_t *p, size_t n, uint8_t out[20])
@@ -145,6 +145,7 @@ static void ossl_gcm(void *st, struct dp_srtp_op *const ops[], uint16_t n, bool 
 const struct dp_srtp_crypto dp_srtp_crypto_openssl = {
 	.name = "openssl",
 	.available = ossl_available,
+	.state_size = ossl_state_size,
 	.init = ossl_init,
 	.fini = ossl_fini,
 	.ctr_hmac = ossl_ctr_hmac,
