@@ -52,7 +52,7 @@ static pthread_key_t mgr_key;
  * dozen packets, by 2.5x for one packet; above, the 16 lanes win by up to
  * 1.4x), else [0]. Both take the same AES key schedules and HMAC states. */
 #define SHANI_BELOW 12
-static __thread IMB_MGR *tl_mgr[2];
+static __thread IMB_MGR *tl_mgr[2] __attribute__((tls_model("initial-exec")));
 
 static void mgr_free(void *m)
 {
