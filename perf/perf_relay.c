@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT
  * perf/perf_relay.c: packets per second of one worker lcore relaying RTP
- * (plain, and SRTP->SRTP re-encryption with AES_CM_128_HMAC_SHA1_80) on an
- * ethdev interface, at 1k, 10k and 100k concurrent streams, the latency the
- * relay adds, and in the same run the I/O-only ceiling (net_null rx_burst ->
- * tx_burst, no processing) and the kernel-UDP path over loopback.
+ * (plain, and SRTP->SRTP re-encryption with AES_CM_128_HMAC_SHA1_80 and
+ * AEAD_AES_128_GCM on each SRTP engine: intel-ipsec-mb, OpenSSL, libsrtp2)
+ * on an ethdev interface, at 10, 1k, 10k and 100k concurrent streams, the
+ * latency the relay adds, and in the same run the I/O-only ceiling
+ * (net_null rx_burst -> tx_burst, no processing), each SRTP row's crypto
+ * floor (the engine alone over the same packets, crypto_floor) and the
+ * kernel-UDP path over loopback.
  *
  * Set-up (pure CPU, nothing leaves the process):
  *  - A stream is one RTP flow into a leg A, relayed out of its peer leg B
@@ -38,15 +41,20 @@
  *    queueing before rx. Then LIGHT frames go one at a time (the next once
  *    the last has left): the latency of a lone packet on an idle worker.
  *  - 10 streams is a reference row: everything stays in cache.
- *  - Limits found: SRTP contexts from Debian's libsrtp2 (on NSS) cost ~29 KB
- *    each, their creation time grows with the number alive (~110 us each at
- *    4k, ~250 us at 10k) and so does the per-packet cost (protect round
- *    robin over 4k contexts: ~26 us, against ~3 us on one). A stream needs
- *    4 (SRTP + SRTCP, rx on A and tx on B), so SRTP runs at 10 and 1k
- *    streams by default (--srtp-max 10000 adds 10k: ~75 s of set-up and
- *    ~0.75 ms per packet, beyond the 2-minute budget).
+ *  - SRTP rows run on net_null tx, one per engine and suite. Limits found:
+ *    SRTP contexts from Debian's libsrtp2 (on NSS) cost ~29 KB each, their
+ *    creation time grows with the number alive (~110 us each at 4k, ~250 us
+ *    at 10k) and so does the per-packet cost. A stream needs 4 (SRTP +
+ *    SRTCP, rx on A and tx on B), so libsrtp runs at 10 and 1k streams by
+ *    default (--srtp-max 10000 adds 10k); medius's own engines run at every
+ *    scale.
  *
- * Usage: perf_relay [--quick] [--srtp-max N] [--only STREAMS [rtp|srtp]] [--only-kernel STREAMS SECS [lone]]
+ * Usage: perf_relay [--quick] [--srtp-max N] [--engine E] [--suite S] [--only STREAMS [rtp|srtp]]
+ *                   [--only-kernel STREAMS SECS [lone]]
+ *   --engine/--suite: only that engine's / suite's SRTP rows (and --only's
+ *   engine and suite; default the auto engine, AES_CM_128_HMAC_SHA1_80);
+ *   PERF_RELAY_FLOOR=N in the environment: only the AES-CM crypto floors of
+ *   each engine at N streams;
  *   --quick: up to 10k streams, plain RTP only; --only: that one run on
  *   the ring variant, five times (for profiling); --only-kernel: one
  *   kernel-UDP run (for callgrind: --toggle-collect=dp_relay_socket);
