@@ -6,8 +6,10 @@
  * is byte-identical (every suite here is deterministic). Bad input: wrong
  * tags, replays, truncation, a wrong MKI and SSRC floods each give their
  * own rc and drop reason, and good packets pass after them; an SSRC flood
- * allocates nothing. (The RFC 3711 / RFC 7714 vectors and the OpenSSL
- * reference run per engine in test_srtp.c, which meson runs once per
+ * allocates nothing. RFC 7714 16-17 (GCM, SRTP and SRTCP, 128 and 256)
+ * and RFC 3711 B.2 (the AES-CM keystream) straight through each batched
+ * engine. (RFC 3711 B.3's keys in libsrtp's known answers, and the OpenSSL
+ * reference, run per engine in test_srtp.c, which meson runs once per
  * engine.)
  */
 #include "dp_srtp.h"
@@ -570,5 +572,158 @@ Test(srtp_engines, full_bursts_match)
 			}
 			dp_srtp_destroy(rx);
 		}
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* RFC 7714 16-17 through each batched engine directly: the vectors give
+ * session keys (no KDF), so they are fed to the engine under dp_srtp with
+ * the IV and AAD of RFC 7714 8.1 / 9.1 formed here. (The protocol layer's
+ * own IVs are tied to these engines by the byte-identical cross tests with
+ * libsrtp.) */
+#include "dp_srtp_engine.h"
+
+static size_t unhex(const char *s, uint8_t *out, size_t cap)
+{
+	size_t n = 0;
+
+	while (*s && n < cap) {
+		unsigned v;
+
+		if (*s == ' ') {
+			s++;
+			continue;
+		}
+		cr_assert_eq(sscanf(s, "%2x", &v), 1);
+		out[n++] = (uint8_t)v;
+		s += 2;
+	}
+	return n;
+}
+
+static void rfc7714_one(const struct dp_srtp_crypto *eng, unsigned klen, bool rtcp, const char *plain_hex,
+			const char *want_hex)
+{
+	uint8_t k[32], salt[12], p[160], want[200], b[200];
+	struct dp_srtp_keys keys = {.enc_len = (uint8_t)klen, .salt_len = 12, .gcm = true};
+	struct dp_srtp_op op = {0}, *ops[1] = {&op};
+	size_t plen, wlen;
+	void *st;
+
+	unhex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", k, sizeof(k));
+	unhex("517569642070726f2071756f", salt, sizeof(salt));
+	plen = unhex(plain_hex, p, sizeof(p));
+	wlen = unhex(want_hex, want, sizeof(want));
+	memcpy(keys.enc[0], k, klen);
+	memcpy(keys.enc[1], k, klen);
+	st = aligned_alloc(64, (eng->state_size(true, klen) + 63) & ~(size_t)63);
+	cr_assert_not_null(st);
+	memset(st, 0, eng->state_size(true, klen));
+	cr_assert_eq(eng->init(st, klen == 32 ? DP_SRTP_AEAD_AES_256_GCM : DP_SRTP_AEAD_AES_128_GCM, &keys), 0);
+	memset(op.iv, 0, sizeof(op.iv));
+	memcpy(op.iv + 2, p + (rtcp ? 4 : 8), 4); /* SSRC */
+	if (rtcp) { /* 00 00 | SSRC | 00 00 | 0 | index (0x5d4) */
+		op.iv[8] = 0, op.iv[9] = 0, op.iv[10] = 0x05, op.iv[11] = 0xd4;
+		memcpy(op.aad_buf, p, 8);
+		op.aad_buf[8] = 0x80, op.aad_buf[9] = 0, op.aad_buf[10] = 0x05, op.aad_buf[11] = 0xd4;
+		op.aad = op.aad_buf;
+		op.aad_len = 12;
+		op.enc_off = 8;
+	} else { /* 00 00 | SSRC | ROC 0 | SEQ */
+		memcpy(op.iv + 10, p + 2, 2);
+		op.aad = b;
+		op.aad_len = 12;
+		op.enc_off = 12;
+	}
+	for (int i = 0; i < 12; i++)
+		op.iv[i] ^= salt[i];
+	memcpy(b, p, plen);
+	op.pkt = b;
+	op.enc_len = (uint32_t)(plen - op.enc_off);
+	eng->gcm(st, ops, 1, rtcp, true);
+	cr_assert(!op.fail);
+	memcpy(b + plen, op.digest, 16);
+	if (rtcp)
+		memcpy(b + plen + 16, "\x80\x00\x05\xd4", 4);
+	cr_assert_eq(plen + 16 + (rtcp ? 4 : 0), wlen);
+	cr_assert_arr_eq(b, want, wlen, "%s: RFC 7714 %s AES-%u", eng->name, rtcp ? "SRTCP" : "SRTP", klen * 8);
+	/* and open it again; a flipped tag bit fails */
+	memcpy(op.rtag, b + plen, 16);
+	eng->gcm(st, ops, 1, rtcp, false);
+	cr_assert(op.auth_ok && !op.fail);
+	cr_assert_arr_eq(b, p, plen);
+	memcpy(b, want, wlen);
+	op.rtag[15] ^= 1;
+	eng->gcm(st, ops, 1, rtcp, false);
+	cr_assert(!op.auth_ok);
+	eng->fini(st);
+	free(st);
+}
+
+Test(srtp_engines, rfc7714_vectors_per_engine)
+{
+	static const char rtp[] = "8040f17b 8041f8d3 5501a0b2 47616c6c 69612065 7374206f"
+				  "6d6e6973 20646976 69736120 696e2070 61727465 73207472 6573";
+	static const char rtcp[] = "81c8000d 4d617273 4e545031 4e545032 52545020 0000042a"
+				   "0000e930 4c756e61 deadbeef deadbeef deadbeef deadbeef deadbeef";
+	const struct dp_srtp_crypto *engs[] = {&dp_srtp_crypto_ipsec_mb, &dp_srtp_crypto_openssl};
+
+	for (unsigned i = 0; i < 2; i++) {
+		if (!dp_srtp_engine_supports(i ? DP_SRTP_ENGINE_OPENSSL : DP_SRTP_ENGINE_IPSEC_MB,
+					     DP_SRTP_AEAD_AES_128_GCM))
+			continue;
+		rfc7714_one(engs[i], 16, false, rtp,
+			    "8040f17b 8041f8d3 5501a0b2 f24de3a3 fb34de6c acba861c 9d7e4bca be633bd5"
+			    "0d294e6f 42a5f47a 51c7d19b 36de3adf 8833899d 7f27beb1 6a9152cf 765ee439 0cce");
+		rfc7714_one(engs[i], 32, false, rtp,
+			    "8040f17b 8041f8d3 5501a0b2 32b1de78 a822fe12 ef9f78fa 332e33aa b1801238"
+			    "9a58e2f3 b50b2a02 76ffae0f 1ba63799 b87b7aa3 db36dfff d6b0f9bb 7878d7a7 6c13");
+		rfc7714_one(engs[i], 16, true, rtcp,
+			    "81c8000d 4d617273 63e94885 dcdab67c a727d766 2f6b7e99 7ff5c0f7 6c06f32d"
+			    "c676a5f1 730d6fda 4ce09b46 86303ded 0bb9275b c84aa458 96cf4d2f c5abf872"
+			    "45d9eade 800005d4");
+		rfc7714_one(engs[i], 32, true, rtcp,
+			    "81c8000d 4d617273 d50ae4d1 f5ce5d30 4ba297e4 7d470c28 2c3ece5d bffe0a50"
+			    "a2eaa5c1 110555be 8415f658 c61de047 6f1b6fad 1d1eb30c 4446839f 57ff6f6c"
+			    "b26ac3be 800005d4");
+	}
+}
+
+/* RFC 3711 B.2: the AES-CM keystream (session key and salt given, SSRC 0,
+ * index 0), blocks 0-2, through each batched engine's AES-CTR, both ways. */
+Test(srtp_engines, rfc3711_b2_keystream_per_engine)
+{
+	const struct dp_srtp_crypto *engs[] = {&dp_srtp_crypto_ipsec_mb, &dp_srtp_crypto_openssl};
+	uint8_t want[48], b[64];
+
+	unhex("E03EAD0935C95E80E166B16DD92B4EB4 D23513162B02D0F72A43A2FE4A5F97AB"
+	      "41E95B3BB0A2E8DD477901E4FCA894C0", want, sizeof(want));
+	for (unsigned i = 0; i < 2; i++) {
+		struct dp_srtp_keys keys = {.enc_len = 16, .salt_len = 14};
+		struct dp_srtp_op op = {0}, *ops[1] = {&op};
+		void *st;
+
+		if (!dp_srtp_engine_supports(i ? DP_SRTP_ENGINE_OPENSSL : DP_SRTP_ENGINE_IPSEC_MB,
+					     DP_SRTP_AES_CM_128_HMAC_SHA1_80))
+			continue;
+		unhex("2B7E151628AED2A6ABF7158809CF4F3C", keys.enc[0], 16);
+		st = aligned_alloc(64, (engs[i]->state_size(false, 16) + 63) & ~(size_t)63);
+		cr_assert_not_null(st);
+		memset(st, 0, engs[i]->state_size(false, 16));
+		cr_assert_eq(engs[i]->init(st, DP_SRTP_AES_CM_128_HMAC_SHA1_80, &keys), 0);
+		unhex("F0F1F2F3F4F5F6F7F8F9FAFBFCFD", op.iv, 14); /* IV = salt << 16 */
+		for (int dir = 0; dir < 2; dir++) {
+			memset(b, 0, sizeof(b));
+			op.pkt = b;
+			op.enc_off = 4;
+			op.enc_len = 48;
+			op.auth_len = 52;
+			engs[i]->ctr_hmac(st, ops, 1, false, dir == 0);
+			cr_assert(!op.fail);
+			cr_assert_arr_eq(b + 4, want, 48, "%s: RFC 3711 B.2 keystream (%s)", engs[i]->name,
+					 dir ? "unprotect" : "protect");
+		}
+		engs[i]->fini(st);
+		free(st);
 	}
 }
