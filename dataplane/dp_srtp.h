@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT
- * dataplane/dp_srtp: SRTP and SRTCP (RFC 3711, RFC 7714) with SDES keys
+ * dataplane/dp_srtp: SRTP and SRTCP (RFC 3711, RFC 6188, RFC 7714) with SDES keys
  * (RFC 4568, struct dp_sdes), behind a burst API. Part of the door through
  * dp_media.h.
  *
