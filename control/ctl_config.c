@@ -54,6 +54,7 @@ static const struct key keys[] = {
 	{ "media", "transcode_workers", K_U32, F(media.transcode_workers), 0, 128, false },
 	{ "media", "clock_ms", K_U32, F(media.clock_ms), 10, 20, false },
 	{ "media", "tick_slice_us", K_U32, F(media.tick_slice_us), 0, 20000, false },
+	{ "media", "srtp_engine", K_STR, F(media.srtp_engine), 0, 0, false },
 	{ "media", "jitter_buffer_min_ms", K_U32, F(jb_min_ms), 0, 1000, false },
 	{ "media", "jitter_buffer_max_ms", K_U32, F(jb_max_ms), 0, 1000, false },
 	{ "media", "tap_dir", K_STR, F(tap_dir), 0, 0, true },
@@ -208,6 +209,12 @@ int ctl_config_check(const struct ctl_config *c, char *err, size_t errlen)
 	if (c->jb_min_ms > c->jb_max_ms) {
 		snprintf(err, errlen, "media.jitter_buffer_min_ms (%u) is above media.jitter_buffer_max_ms (%u)",
 			 c->jb_min_ms, c->jb_max_ms);
+		return -EINVAL;
+	}
+	if (strcmp(c->media.srtp_engine, "auto") && strcmp(c->media.srtp_engine, "ipsec-mb") &&
+	    strcmp(c->media.srtp_engine, "openssl") && strcmp(c->media.srtp_engine, "libsrtp")) {
+		snprintf(err, errlen, "media.srtp_engine: '%s' is not auto, ipsec-mb, openssl or libsrtp",
+			 c->media.srtp_engine);
 		return -EINVAL;
 	}
 	if (c->media.clock_ms != 10 && c->media.clock_ms != 20) {

@@ -48,6 +48,7 @@ void dp_media_conf_defaults(struct dp_media_conf *c)
 	c->rtcp_interval_ms = 5000;
 	c->clock_ms = 20;
 	c->tick_slice_us = DP_CLOCK_SLICE_US;
+	strcpy(c->srtp_engine, "auto");
 }
 
 static int parse_ip(const char *s, struct sockaddr_storage *ss)
@@ -76,6 +77,21 @@ int dp_media_start(const struct dp_media_conf *c)
 		return -EALREADY;
 	if (c->n_ifaces == 0 || c->n_ifaces > DP_MAX_IFACES)
 		return -EINVAL;
+	{
+		enum dp_srtp_engine e = DP_SRTP_ENGINE_AUTO;
+
+		if (c->srtp_engine[0] && dp_srtp_engine_parse(c->srtp_engine, &e)) {
+			dp_log(DP_LOG_ERR, "dp", "media.srtp_engine: unknown engine '%s'", c->srtp_engine);
+			return -EINVAL;
+		}
+		rc = dp_srtp_set_default_engine(e);
+		if (rc) {
+			dp_log(DP_LOG_ERR, "dp", "media.srtp_engine: %s does not run here", c->srtp_engine);
+			return rc;
+		}
+		dp_log(DP_LOG_INFO, "dp", "SRTP engine: %s",
+		       dp_srtp_engine_name(dp_srtp_get_default_engine()));
+	}
 	rc = dp_mbuf_fields_init(); /* the compact source address in every mbuf */
 	if (rc)
 		return rc;

@@ -60,14 +60,18 @@ struct dp_media_conf {
 	uint32_t transcode_workers; /* the last N workers take transcoded calls only; 0: every worker does both */
 	uint32_t clock_ms;     /* the media clock's period: 20 or 10 (dp_clock.h) */
 	uint32_t tick_slice_us; /* a tick yields to packets after this long (dp_clock.h); 0: never */
+	char srtp_engine[16];  /* "auto", "ipsec-mb", "openssl", "libsrtp" (dp_srtp_engine_parse) */
 };
 
 /* Fill c with one interface "default" on 127.0.0.1, ports 30000-39999,
  * re-latching after 3000 ms, 8191 mbufs per worker, RTCP every 5000 ms, a
- * 20 ms media clock whose ticks yield to packets every DP_CLOCK_SLICE_US. */
+ * 20 ms media clock whose ticks yield to packets every DP_CLOCK_SLICE_US,
+ * the "auto" SRTP engine. */
 void dp_media_conf_defaults(struct dp_media_conf *c);
-/* Set up the media layer after EAL and before dp_workers_start: mbuf pools,
- * interfaces and port allocators. Returns 0 or -errno (logged). */
+/* Set up the media layer after EAL and before dp_workers_start: the SRTP
+ * engine (-EINVAL for an unknown name, -ENOTSUP for one that does not run
+ * here), mbuf pools, interfaces and port allocators. Returns 0 or -errno
+ * (logged). */
 int dp_media_start(const struct dp_media_conf *c);
 /* Destroy every call and release the media layer (after dp_workers_stop). */
 void dp_media_stop(void);

@@ -61,7 +61,10 @@ enum dp_drop {
 	DP_DROP_SPOOFED_SOURCE,  /* flow found, source address/port not the peer's */
 	DP_DROP_SRTP_AUTH,       /* SRTP/SRTCP authentication failed */
 	DP_DROP_SRTP_REPLAY,     /* SRTP replay check failed */
-	DP_DROP_SRTP_OTHER,      /* other SRTP failure */
+	DP_DROP_SRTP_OTHER,      /* other SRTP failure (no room for the trailer, key expired, engine error) */
+	DP_DROP_SRTP_MALFORMED,  /* SRTP/SRTCP truncated (no room for header and trailer) or not version 2 */
+	DP_DROP_SRTP_MKI,        /* SRTP/SRTCP MKI not the leg's */
+	DP_DROP_SRTP_SSRC_LIMIT, /* a new SSRC while the SRTP context keeps state for as many as it may */
 	DP_DROP_NOT_RTP,         /* STUN/DTLS/other first byte not handled here */
 	DP_DROP_TX_FULL,         /* transmit queue or socket buffer full (or no way out) */
 	DP_DROP_NO_ARP,          /* next hop MAC unknown (ARP/NDP unresolved) */

@@ -32,7 +32,20 @@ const struct dp_addr *dp_peer_dest(const struct dp_leg *l, bool rtcp_port)
 
 enum dp_drop dp_srtp_drop_reason(int rc)
 {
-	return rc == -EBADMSG ? DP_DROP_SRTP_AUTH : rc == -EALREADY ? DP_DROP_SRTP_REPLAY : DP_DROP_SRTP_OTHER;
+	switch (rc) {
+	case -EBADMSG:
+		return DP_DROP_SRTP_AUTH;
+	case -EALREADY:
+		return DP_DROP_SRTP_REPLAY;
+	case -EINVAL:
+		return DP_DROP_SRTP_MALFORMED;
+	case -ENOKEY:
+		return DP_DROP_SRTP_MKI;
+	case -ENOBUFS:
+		return DP_DROP_SRTP_SSRC_LIMIT;
+	default:
+		return DP_DROP_SRTP_OTHER;
+	}
 }
 
 

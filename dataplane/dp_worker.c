@@ -162,6 +162,7 @@ static int worker_main(void *arg)
 	struct epoll_event ev[64];
 
 	w->tsc_hz = rte_get_tsc_hz();
+	dp_srtp_thread_prepare(); /* the SRTP engines' per-thread state, now rather than on a packet */
 	rte_rcu_qsbr_thread_register(g_qsbr, w->lcore);
 	rte_rcu_qsbr_thread_online(g_qsbr, w->lcore);
 	while (!atomic_load_explicit(&w->stop, memory_order_acquire)) {

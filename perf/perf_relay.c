@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT
  * perf/perf_relay.c: packets per second of one worker lcore relaying RTP
- * (plain, and SRTP->SRTP re-encryption with AES_CM_128_HMAC_SHA1_80) on an
- * ethdev interface, at 1k, 10k and 100k concurrent streams, the latency the
- * relay adds, and in the same run the I/O-only ceiling (net_null rx_burst ->
- * tx_burst, no processing) and the kernel-UDP path over loopback.
+ * (plain, and SRTP->SRTP re-encryption with AES_CM_128_HMAC_SHA1_80 and
+ * AEAD_AES_128_GCM on each SRTP engine: intel-ipsec-mb, OpenSSL, libsrtp2)
+ * on an ethdev interface, at 10, 1k, 10k and 100k concurrent streams, the
+ * latency the relay adds, and in the same run the I/O-only ceiling
+ * (net_null rx_burst -> tx_burst, no processing), each SRTP row's crypto
+ * floor (the engine alone over the same packets, crypto_floor) and the
+ * kernel-UDP path over loopback.
  *
  * Set-up (pure CPU, nothing leaves the process):
  *  - A stream is one RTP flow into a leg A, relayed out of its peer leg B
@@ -38,15 +41,20 @@
  *    queueing before rx. Then LIGHT frames go one at a time (the next once
  *    the last has left): the latency of a lone packet on an idle worker.
  *  - 10 streams is a reference row: everything stays in cache.
- *  - Limits found: SRTP contexts from Debian's libsrtp2 (on NSS) cost ~29 KB
- *    each, their creation time grows with the number alive (~110 us each at
- *    4k, ~250 us at 10k) and so does the per-packet cost (protect round
- *    robin over 4k contexts: ~26 us, against ~3 us on one). A stream needs
- *    4 (SRTP + SRTCP, rx on A and tx on B), so SRTP runs at 10 and 1k
- *    streams by default (--srtp-max 10000 adds 10k: ~75 s of set-up and
- *    ~0.75 ms per packet, beyond the 2-minute budget).
+ *  - SRTP rows run on net_null tx, one per engine and suite. Limits found:
+ *    SRTP contexts from Debian's libsrtp2 (on NSS) cost ~29 KB each, their
+ *    creation time grows with the number alive (~110 us each at 4k, ~250 us
+ *    at 10k) and so does the per-packet cost. A stream needs 4 (SRTP +
+ *    SRTCP, rx on A and tx on B), so libsrtp runs at 10 and 1k streams by
+ *    default (--srtp-max 10000 adds 10k); medius's own engines run at every
+ *    scale.
  *
- * Usage: perf_relay [--quick] [--srtp-max N] [--only STREAMS [rtp|srtp]] [--only-kernel STREAMS SECS [lone]]
+ * Usage: perf_relay [--quick] [--srtp-max N] [--engine E] [--suite S] [--only STREAMS [rtp|srtp]]
+ *                   [--only-kernel STREAMS SECS [lone]]
+ *   --engine/--suite: only that engine's / suite's SRTP rows (and --only's
+ *   engine and suite; default the auto engine, AES_CM_128_HMAC_SHA1_80);
+ *   PERF_RELAY_FLOOR=N in the environment: only the AES-CM crypto floors of
+ *   each engine at N streams;
  *   --quick: up to 10k streams, plain RTP only; --only: that one run on
  *   the ring variant, five times (for profiling); --only-kernel: one
  *   kernel-UDP run (for callgrind: --toggle-collect=dp_relay_socket);
@@ -92,7 +100,6 @@
 #define PLAIN_TIMED (8 * CHUNK)
 #define SRTP_TIMED 20000u
 #define LIGHT 2000u           /* frames sent one at a time for the light-load latency */
-#define SUITE DP_SRTP_AES_CM_128_HMAC_SHA1_80
 
 static struct rte_mempool *fpool, *iopool;
 static struct perf_ring_port rp; /* "net_ring_bench" */
@@ -231,6 +238,9 @@ struct result {
 	const char *variant;
 	unsigned streams;
 	bool srtp;
+	enum dp_srtp_engine engine;
+	enum dp_srtp_suite suite;
+	double floor1, floor32; /* crypto alone, Mpps: the relay's call pattern; 32 a call */
 	bool ok;
 	double pps, p50, p99, l50, l99, setup_s;
 	uint64_t frames, drops;
@@ -243,7 +253,7 @@ struct gen {
 	uint64_t next;
 	const uint16_t *a_port;
 	const uint8_t (*a_ip)[4];
-	struct dp_srtp *enc;
+	struct dp_srtp **enc; /* one per stream (a stream's SSRC table holds its one SSRC) */
 };
 
 static struct rte_mbuf *gen_one(struct gen *g)
@@ -261,7 +271,7 @@ static struct rte_mbuf *gen_one(struct gen *g)
 	dp_rtp_set_seq(p, (uint16_t)k);
 	dp_rtp_set_ts(p, k * 160u);
 	dp_rtp_set_ssrc(p, 0x10000u + i);
-	if (g->enc && dp_srtp_protect_burst(g->enc, &pp, &len, sizeof(p), &rc, 1) != 1)
+	if (g->enc && dp_srtp_protect_burst(g->enc[i], &pp, &len, sizeof(p), &rc, 1) != 1)
 		die("SRTP protect");
 	return build_udp(src, g->a_ip[i], 5000, g->a_port[i], p, len);
 }
@@ -333,11 +343,107 @@ static void ip_of(uint8_t out[4], uint8_t net, unsigned idx)
 	out[3] = 1;
 }
 
-static struct result run_relay(const char *variant, unsigned streams, bool srtp)
+/* The crypto floor: the same SRTP work as the relay (per packet, unprotect
+ * on the stream's rx context and protect on its tx context) with nothing
+ * else, on the engine under test. Packets as gen_one makes them; `per`
+ * packets of one stream per call: 1 is the relay's call pattern at >= 32
+ * streams (a burst's packets belong to different streams), 32 is the
+ * engine's best case. Only the burst calls are timed. Returns packets per
+ * second. */
+static double crypto_floor(enum dp_srtp_engine eng, enum dp_srtp_suite suite, unsigned streams, unsigned per)
 {
-	struct result r = { .variant = variant, .streams = streams, .srtp = srtp };
+	enum { FB = 32 };
+	static uint8_t buf[CHUNK][FRAME_ROOM];
+	static uint16_t blen[CHUNK];
+	uint8_t key[DP_SRTP_MAX_KEY_SALT];
+	size_t klen = dp_srtp_key_len(suite) + dp_srtp_salt_len(suite);
+	struct dp_srtp_params prm = { .engine = eng, .suite = suite, .key_salt = key, .key_salt_len = klen };
+	struct dp_srtp **rx = calloc(streams, sizeof(*rx)), **tx = calloc(streams, sizeof(*tx)),
+		       **gen = calloc(streams, sizeof(*gen));
+	uint32_t *seq = calloc(streams, sizeof(*seq));
+	uint64_t cycles = 0, done = 0, want = eng == DP_SRTP_ENGINE_LIBSRTP ? SRTP_TIMED : PLAIN_TIMED;
+	unsigned cur = 0;
+	bool warm = false;
+
+	if (!rx || !tx || !gen || !seq)
+		die("no memory");
+	for (size_t i = 0; i < klen; i++)
+		key[i] = (uint8_t)(i * 7 + 1);
+	for (unsigned i = 0; i < streams; i++) {
+		prm.dir = DP_SRTP_UNPROTECT;
+		rx[i] = dp_srtp_create_ex(&prm);
+		prm.dir = DP_SRTP_PROTECT;
+		tx[i] = dp_srtp_create_ex(&prm);
+		gen[i] = dp_srtp_create_ex(&prm);
+		if (!rx[i] || !tx[i] || !gen[i])
+			die("crypto floor: SRTP contexts");
+	}
+	while (done < want) {
+		unsigned n = 0;
+		uint64_t t0, t1;
+
+		/* a chunk: `per` consecutive packets of each stream in turn; the
+		 * first chunks (untimed) go once round every stream */
+		bool wrapped = false;
+
+		while (n + per <= CHUNK && !(wrapped && !warm)) {
+			unsigned i = cur;
+
+			cur = (cur + 1) % streams;
+			wrapped = cur == 0;
+			for (unsigned k = 0; k < per; k++, n++) {
+				uint8_t *p = buf[n];
+				int16_t rc;
+
+				memset(p, 0xd5, RTP_LEN);
+				p[0] = 0x80;
+				p[1] = 0;
+				dp_rtp_set_seq(p, (uint16_t)++seq[i]);
+				dp_rtp_set_ts(p, seq[i] * 160u);
+				dp_rtp_set_ssrc(p, 0x10000u + i);
+				blen[n] = RTP_LEN;
+				if (dp_srtp_protect_burst(gen[i], &p, &blen[n], FRAME_ROOM, &rc, 1) != 1)
+					die("crypto floor: generator");
+			}
+		}
+		t0 = rte_rdtsc();
+		for (unsigned j = 0; j < n; j += per) {
+			unsigned i = (unsigned)(dp_get_be32(buf[j] + 8) - 0x10000u);
+			uint8_t *pk[FB];
+			int16_t rc[FB];
+
+			for (unsigned k = 0; k < per; k++)
+				pk[k] = buf[j + k];
+			if (dp_srtp_unprotect_burst(rx[i], pk, &blen[j], FRAME_ROOM, rc, (uint16_t)per) != per ||
+			    dp_srtp_protect_burst(tx[i], pk, &blen[j], FRAME_ROOM, rc, (uint16_t)per) != per)
+				die("crypto floor: a packet failed");
+		}
+		t1 = rte_rdtsc();
+		if (warm) { /* the first pass puts every SSRC in its tables */
+			cycles += t1 - t0;
+			done += n;
+		}
+		warm = warm || wrapped;
+	}
+	for (unsigned i = 0; i < streams; i++) {
+		dp_srtp_destroy(rx[i]);
+		dp_srtp_destroy(tx[i]);
+		dp_srtp_destroy(gen[i]);
+	}
+	free(rx);
+	free(tx);
+	free(gen);
+	free(seq);
+	return cycles ? (double)done * (double)hz / (double)cycles : 0;
+}
+
+static struct result run_relay(const char *variant, unsigned streams, bool srtp, enum dp_srtp_engine eng,
+			       enum dp_srtp_suite suite)
+{
+	struct result r = { .variant = variant, .streams = streams, .srtp = srtp, .engine = eng, .suite = suite };
 	unsigned nif = (streams + PAIRS_PER_IF - 1) / PAIRS_PER_IF;
-	unsigned timed = srtp ? SRTP_TIMED : PLAIN_TIMED;
+	unsigned timed = srtp && eng == DP_SRTP_ENGINE_LIBSRTP ? SRTP_TIMED : PLAIN_TIMED;
+	uint8_t klen = (uint8_t)(dp_srtp_key_len(suite) + dp_srtp_salt_len(suite));
 	unsigned rounds = 1 + (timed + streams - 1) / streams;
 	bool null_tx = !strcmp(variant, "null");
 	uint16_t b_port = null_tx ? p_null : p_ring;
@@ -347,8 +453,8 @@ static struct result run_relay(const char *variant, unsigned streams, bool srtp)
 	uint8_t (*a_ip)[4];
 	struct gen g = { .streams = streams };
 	const struct rte_eth_rxtx_callback *cb_rx, *cb_tx, *cb_inj = NULL;
-	struct dp_sdes k_in = { .suite = SUITE, .key_salt_len = 30 }, k_out = k_in;
-	struct dp_srtp *enc = NULL;
+	struct dp_sdes k_in = { .suite = suite, .key_salt_len = klen }, k_out = k_in;
+	struct dp_srtp **enc = NULL;
 	struct dp_lcore_stats ls;
 	double t0 = now_s();
 	uint64_t total, busy = 0;
@@ -356,7 +462,7 @@ static struct result run_relay(const char *variant, unsigned streams, bool srtp)
 	if (rounds < 2)
 		rounds = 2;
 	total = (uint64_t)streams * rounds;
-	for (int i = 0; i < 30; i++) {
+	for (int i = 0; i < klen; i++) {
 		k_in.key_salt[i] = (uint8_t)(i * 7 + 1);
 		k_out.key_salt[i] = (uint8_t)(i * 11 + 3);
 	}
@@ -364,6 +470,7 @@ static struct result run_relay(const char *variant, unsigned streams, bool srtp)
 	dp_media_conf_defaults(&mc);
 	mc.n_ifaces = 2 * nif;
 	mc.mbufs = 16383;
+	snprintf(mc.srtp_engine, sizeof(mc.srtp_engine), "%s", dp_srtp_engine_name(eng));
 	for (unsigned i = 0; i < 2 * nif; i++) {
 		struct dp_iface_conf *f = &mc.ifaces[i];
 		bool b = i >= nif;
@@ -384,7 +491,7 @@ static struct result run_relay(const char *variant, unsigned streams, bool srtp)
 	if (dp_media_start(&mc) || dp_workers_start() != 1)
 		die("media layer / worker start");
 	memset((void *)&M, 0, sizeof(M));
-	M.frame_len = (uint16_t)(42 + RTP_LEN + (srtp ? 10 : 0));
+	M.frame_len = (uint16_t)(42 + RTP_LEN + (srtp ? dp_srtp_rtp_trailer_len(suite) : 0));
 	cb_rx = rte_eth_add_rx_callback(p_ring, 0, rx_cb, NULL);
 	cb_tx = rte_eth_add_tx_callback(b_port, 0, tx_cb, NULL);
 	if (!cb_rx || !cb_tx)
@@ -439,8 +546,12 @@ static struct result run_relay(const char *variant, unsigned streams, bool srtp)
 		a_port[i] = loc.rtp_port;
 		inet_pton(AF_INET, loc.address, a_ip[i]);
 	}
-	if (srtp)
-		enc = dp_srtp_create(SUITE, k_in.key_salt, 30, DP_SRTP_PROTECT, 0);
+	if (srtp) {
+		enc = calloc(streams, sizeof(*enc));
+		for (unsigned i = 0; enc && i < streams; i++)
+			if (!(enc[i] = dp_srtp_create(suite, k_in.key_salt, klen, DP_SRTP_PROTECT, 0)))
+				die("SRTP generator");
+	}
 	g.a_port = a_port;
 	g.a_ip = (const uint8_t(*)[4])a_ip;
 	g.enc = enc;
@@ -489,7 +600,9 @@ static struct result run_relay(const char *variant, unsigned streams, bool srtp)
 	M.armed = false;
 	r.l50 = percentile(0.50);
 	r.l99 = percentile(0.99);
-	dp_srtp_destroy(enc);
+	for (unsigned i = 0; enc && i < streams; i++)
+		dp_srtp_destroy(enc[i]);
+	free(enc);
 	r.frames = total - streams;
 	r.pps = busy ? (double)r.frames * (double)hz / (double)busy : 0;
 	dp_lcore_get_stats(-1, &ls);
@@ -707,10 +820,11 @@ int main(int argc, char **argv)
 			"--no-telemetry", "--log-level=3", "--vdev=net_null1,no-rx=1", "--vdev=net_null2,size=214",
 			NULL };
 	unsigned scales[] = { 10, 1000, 10000, 100000 }, n_scales = 4, srtp_max = 1000;
-	struct result res[32];
+	struct result res[64];
 	struct kres kr[3];
 	unsigned nres = 0;
 	bool quick = false, only_srtp = false;
+	int only_engine = -1, only_suite = -1;
 	unsigned only = 0, only_kernel = 0;
 	double only_kernel_s = 1.0;
 	bool only_kernel_lone = false;
@@ -726,6 +840,18 @@ int main(int argc, char **argv)
 			only_kernel_s = atof(argv[++i]);
 			if (i + 1 < argc && !strcmp(argv[i + 1], "lone"))
 				only_kernel_lone = ++i > 0;
+		} else if (!strcmp(argv[i], "--engine") && i + 1 < argc) {
+			enum dp_srtp_engine e;
+
+			if (dp_srtp_engine_parse(argv[++i], &e))
+				die("--engine: auto, ipsec-mb, openssl or libsrtp");
+			only_engine = (int)dp_srtp_engine_resolve(e);
+		} else if (!strcmp(argv[i], "--suite") && i + 1 < argc) {
+			enum dp_srtp_suite su;
+
+			if (dp_srtp_suite_parse(argv[++i], &su))
+				die("--suite: an SDP suite name");
+			only_suite = (int)su;
 		} else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
 			only = (unsigned)atoi(argv[++i]);
 			if (i + 1 < argc && !strcmp(argv[i + 1], "srtp"))
@@ -734,7 +860,8 @@ int main(int argc, char **argv)
 				i++;
 		}
 		else
-			die("usage: perf_relay [--quick] [--srtp-max N]");
+			die("usage: perf_relay [--quick] [--srtp-max N] [--engine E] [--suite S] [--only STREAMS [rtp|srtp]] "
+			    "[--only-kernel STREAMS SECS [lone]]");
 	}
 	if (quick)
 		n_scales = 3;
@@ -762,10 +889,24 @@ int main(int argc, char **argv)
 		rte_eal_cleanup();
 		return 0;
 	}
+	if (getenv("PERF_RELAY_FLOOR")) { /* crypto floors alone: PERF_RELAY_FLOOR=streams */
+		unsigned n = (unsigned)atoi(getenv("PERF_RELAY_FLOOR"));
+
+		for (int e = DP_SRTP_ENGINE_IPSEC_MB; e < DP_SRTP_ENGINE_COUNT; e++)
+			printf("%s %u streams: floor1 %.3f Mpps, floor32 %.3f Mpps\n", dp_srtp_engine_name((enum dp_srtp_engine)e),
+			       n, crypto_floor((enum dp_srtp_engine)e, DP_SRTP_AES_CM_128_HMAC_SHA1_80, n, 1) / 1e6,
+			       crypto_floor((enum dp_srtp_engine)e, DP_SRTP_AES_CM_128_HMAC_SHA1_80, n, 32) / 1e6);
+		rte_eal_cleanup();
+		return 0;
+	}
 	io = io_ceiling();
 	if (only) {
 		for (int k = 0; k < 5; k++) {
-			struct result r = run_relay("ring", only, only_srtp);
+			struct result r = run_relay("ring", only, only_srtp,
+						    only_engine >= 0 ? (enum dp_srtp_engine)only_engine
+								     : dp_srtp_engine_resolve(DP_SRTP_ENGINE_AUTO),
+						    only_suite >= 0 ? (enum dp_srtp_suite)only_suite
+								    : DP_SRTP_AES_CM_128_HMAC_SHA1_80);
 
 			printf("%u streams %s: %.3f Mpps, %.0f ns/pkt, p50 %.1f us, p99 %.1f us, lone packet p50 %.2f us "
 			       "p99 %.2f us, %s\n",
@@ -777,18 +918,35 @@ int main(int argc, char **argv)
 		rte_eal_cleanup();
 		return 0;
 	}
-	for (unsigned s = 0; s < n_scales; s++)
-		for (int v = 0; v < 2; v++) {
-			res[nres++] = run_relay(v ? "ring" : "null", scales[s], false);
-			if (!quick && scales[s] <= srtp_max)
-				res[nres++] = run_relay(v ? "ring" : "null", scales[s], true);
-		}
+	for (unsigned s = 0; s < n_scales; s++) {
+		static const enum dp_srtp_suite srtp_suites[] = { DP_SRTP_AES_CM_128_HMAC_SHA1_80,
+								  DP_SRTP_AEAD_AES_128_GCM };
+
+		for (int v = 0; v < 2; v++)
+			res[nres++] = run_relay(v ? "ring" : "null", scales[s], false, DP_SRTP_ENGINE_AUTO,
+						DP_SRTP_AES_CM_128_HMAC_SHA1_80);
+		/* SRTP->SRTP on net_null, each engine and suite, next to its crypto floor */
+		for (int e = DP_SRTP_ENGINE_IPSEC_MB; !quick && e < DP_SRTP_ENGINE_COUNT; e++)
+			for (unsigned su = 0; su < 2; su++) {
+				struct result *r;
+
+				if ((only_engine >= 0 && e != only_engine) ||
+				    (only_suite >= 0 && (int)srtp_suites[su] != only_suite) ||
+				    !dp_srtp_engine_supports((enum dp_srtp_engine)e, srtp_suites[su]) ||
+				    (e == DP_SRTP_ENGINE_LIBSRTP && scales[s] > srtp_max) || nres >= 62)
+					continue;
+				r = &res[nres++];
+				*r = run_relay("null", scales[s], true, (enum dp_srtp_engine)e, srtp_suites[su]);
+				r->floor1 = crypto_floor((enum dp_srtp_engine)e, srtp_suites[su], scales[s], 1);
+				r->floor32 = crypto_floor((enum dp_srtp_engine)e, srtp_suites[su], scales[s], 32);
+			}
+	}
 	kr[0] = run_kernel(1, 1.0, false);
 	kr[1] = run_kernel(1000, 1.0, false);
 	kr[2] = run_kernel(5000, 1.0, false); /* 10k sockets: 10k streams would pass this host's 20000-fd hard limit */
 
-	printf("\nperf_relay: one worker lcore, %.2f GHz TSC; RTP %u bytes (SRTP %u), frames %u/%u bytes\n",
-	       (double)hz / 1e9, RTP_LEN, RTP_LEN + 10, 42 + RTP_LEN, 42 + RTP_LEN + 10);
+	printf("\nperf_relay: one worker lcore, %.2f GHz TSC; RTP %u bytes (SRTP +10 or +16), frames %u bytes (+10, +16)\n",
+	       (double)hz / 1e9, RTP_LEN, 42 + RTP_LEN);
 	printf("I/O ceiling (net_null rx_burst -> tx_burst, no processing, %u-byte frames): %.2f Mpps\n\n", 214,
 	       io / 1e6);
 	printf("%-5s %-5s %7s %8s %8s %7s %7s %8s %8s %8s %8s %7s %s\n", "tx", "relay", "streams", "Mpps", "ns/pkt",
@@ -799,12 +957,36 @@ int main(int argc, char **argv)
 		const struct result *r = &res[i];
 		double plain = 0;
 
+		if (r->srtp)
+			continue;
 		for (unsigned j = 0; j < nres; j++)
 			if (!res[j].srtp && res[j].streams == r->streams && !strcmp(res[j].variant, r->variant))
 				plain = res[j].pps;
 		printf("%-5s %-5s %7u %8.3f %8.0f %7.3f %7.3f %8.1f %8.1f %8.2f %8.2f %7.1f %s\n", r->variant,
 		       r->srtp ? "SRTP" : "RTP", r->streams, r->pps / 1e6, r->pps > 0 ? 1e9 / r->pps : 0, r->pps / io,
 		       plain > 0 ? r->pps / plain : 0, r->p50, r->p99, r->l50, r->l99, r->setup_s,
+		       r->ok && !r->drops ? "ok" : r->drops ? "DROPS" : "INCOMPLETE");
+		if (r->drops)
+			printf("      drops:%s\n", r->drop_note);
+	}
+	printf("\nSRTP->SRTP on net_null (unprotect on A, protect on B), each engine, next to the crypto floor\n"
+	       "measured in the same run (the engine alone over the same packets: floor1 = one packet a call, the\n"
+	       "relay's pattern; floor32 = 32 packets of one stream a call):\n");
+	printf("%-9s %-24s %7s %8s %8s %7s %8s %8s %7s %8s %8s %s\n", "engine", "suite", "streams", "Mpps", "ns/pkt",
+	       "vs RTP", "floor1", "floor32", "x fl1", "sat p99", "1pk p50", "check");
+	for (unsigned i = 0; i < nres; i++) {
+		const struct result *r = &res[i];
+		double plain = 0;
+
+		if (!r->srtp)
+			continue;
+		for (unsigned j = 0; j < nres; j++)
+			if (!res[j].srtp && res[j].streams == r->streams && !strcmp(res[j].variant, r->variant))
+				plain = res[j].pps;
+		printf("%-9s %-24s %7u %8.3f %8.0f %7.3f %8.3f %8.3f %7.3f %8.1f %8.2f %s\n",
+		       dp_srtp_engine_name(r->engine), dp_srtp_suite_name(r->suite), r->streams, r->pps / 1e6,
+		       r->pps > 0 ? 1e9 / r->pps : 0, plain > 0 ? r->pps / plain : 0, r->floor1 / 1e6, r->floor32 / 1e6,
+		       r->floor1 > 0 ? r->pps / r->floor1 : 0, r->p99, r->l50,
 		       r->ok && !r->drops ? "ok" : r->drops ? "DROPS" : "INCOMPLETE");
 		if (r->drops)
 			printf("      drops:%s\n", r->drop_note);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT
- * perf/perf_srtp.c: ns per packet of dp_srtp protect and unprotect (today
- * libsrtp2 underneath; on Debian 12 libsrtp2 is built on NSS) against an
- * OpenSSL-only implementation of the same operation, measured side by side
- * in one run.
+ * perf/perf_srtp.c: ns per packet of dp_srtp protect and unprotect on each
+ * engine (intel-ipsec-mb, OpenSSL, libsrtp2; on Debian 12 libsrtp2 is built
+ * on NSS) against an OpenSSL-only implementation of the same operation,
+ * measured side by side in one run.
  *
  * Work: 184-byte RTP packets (12-byte header + 172-byte payload, 20 ms of
  * G.711 plus a little), one SSRC, sequence numbers counting up, handed over
@@ -114,7 +114,7 @@ static void ref_init(struct ref *r, enum dp_srtp_suite suite, const uint8_t *mas
 	if (r->gcm)
 		cip = kl == 32 ? EVP_aes_256_gcm() : EVP_aes_128_gcm();
 	else
-		cip = EVP_aes_128_ctr();
+		cip = kl == 32 ? EVP_aes_256_ctr() : EVP_aes_128_ctr();
 	r->enc = EVP_CIPHER_CTX_new();
 	r->dec = EVP_CIPHER_CTX_new();
 	if (!r->enc || !r->dec || !EVP_EncryptInit_ex(r->enc, cip, NULL, k, NULL) ||
@@ -429,10 +429,11 @@ int main(int argc, char **argv)
 	printf("perf_srtp: %d-byte RTP packets (%d-byte payload), bursts of %d, %d packets x %d "
 	       "rounds, median ns per packet\n",
 	       PKT, PAYLOAD, BURST, ROUND_PKTS, rounds);
-	printf("dp_srtp engine: libsrtp2 as linked (Debian 12: built on NSS); reference: %s\n",
-	       OpenSSL_version(OPENSSL_VERSION));
-	printf("%-24s %10s %10s %7s   %10s %10s %7s\n", "suite", "protect", "openssl", "ratio",
-	       "unprotect", "openssl", "ratio");
+	printf("dp_srtp engines: each that runs here (libsrtp2 as linked: Debian 12 builds it on NSS); "
+	       "reference: %s\n", OpenSSL_version(OPENSSL_VERSION));
+	printf("%-9s %-24s %10s %10s %7s   %10s %10s %7s\n", "engine", "suite", "protect", "openssl",
+	       "ratio", "unprotect", "openssl", "ratio");
+	for (int e = DP_SRTP_ENGINE_IPSEC_MB; e < DP_SRTP_ENGINE_COUNT; e++)
 	for (int si = 0; si < DP_SRTP_SUITE_COUNT; si++) {
 		enum dp_srtp_suite suite = (enum dp_srtp_suite)si;
 		uint8_t key[DP_SRTP_MAX_KEY_SALT];
@@ -440,8 +441,9 @@ int main(int argc, char **argv)
 		struct ref r;
 		double m[4];
 
-		if (!dp_srtp_suite_supported(suite)) {
-			printf("%-24s not supported by this build\n", dp_srtp_suite_name(suite));
+		if (dp_srtp_set_default_engine((enum dp_srtp_engine)e) || !dp_srtp_suite_supported(suite)) {
+			printf("%-9s %-24s not supported here\n", dp_srtp_engine_name((enum dp_srtp_engine)e),
+			       dp_srtp_suite_name(suite));
 			continue;
 		}
 		for (size_t i = 0; i < klen; i++)
@@ -465,8 +467,8 @@ int main(int argc, char **argv)
 		}
 		for (int i = 0; i < 4; i++)
 			m[i] = median(t[i], rounds);
-		printf("%-24s %10.0f %10.0f %6.2fx   %10.0f %10.0f %6.2fx\n",
-		       dp_srtp_suite_name(suite), m[0], m[1], m[0] / m[1], m[2], m[3], m[2] / m[3]);
+		printf("%-9s %-24s %10.0f %10.0f %6.2fx   %10.0f %10.0f %6.2fx\n",
+		       dp_srtp_engine_name((enum dp_srtp_engine)e), dp_srtp_suite_name(suite), m[0], m[1], m[0] / m[1], m[2], m[3], m[2] / m[3]);
 		ref_free(&r);
 	}
 	printf("ratio = dp_srtp / OpenSSL reference (docs/architecture.md: NSS libsrtp2 ~1750 ns vs "

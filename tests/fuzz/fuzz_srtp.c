@@ -76,6 +76,7 @@ static void check_burst(uint16_t done, const int16_t rc[], const uint16_t lens[]
 			break;
 		case -EINVAL:
 		case -EALREADY:
+		case -ENOBUFS: /* more SSRCs than the stream keeps */
 			break;
 		case -ENOSPC:
 			if (!protect)

@@ -141,6 +141,12 @@ class Daemon:
         if tcp:
             args += ["--listen-ng-tcp", f"127.0.0.1:{self.port}"]
         self.log = tempfile.NamedTemporaryFile(prefix="mediusd-", suffix=".log", delete=False)
+        engine = os.environ.get("SRTP_ENGINE")  # run a test on one SRTP engine (media.srtp_engine)
+        if engine and not any(a in ("-c", "--config") for a in extra):
+            self.conf = tempfile.NamedTemporaryFile("w", prefix="mediusd-", suffix=".conf", delete=False)
+            self.conf.write(f"[media]\nsrtp_engine = {engine}\n")
+            self.conf.close()
+            args += ["--config", self.conf.name]
         self.proc = subprocess.Popen(args + list(extra), stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 30
         while time.time() < deadline:

@@ -94,12 +94,24 @@ bad = [
     ("replayed", good[0], "srtp_replay"),
     ("oversized", b"\x80" + b"\x00" * 3999, "oversized"),
     ("STUN on a media port", b"\x00\x01\x00\x00" + b"\x21\x12\xa4\x42" + os.urandom(12), "not_rtp"),
+    ("truncated SRTP (no room for the tag)", good[30][:17], "srtp_malformed"),
 ]
 for what, pkt, counter in bad:
     peer1.sendto(pkt, a)
     send_good(1)
     time.sleep(0.05)
     check(received(rx) == 1, f"after a {what} packet the call carries on")
+# an SSRC flood from the latched peer, every packet authentic: the leg's
+# SRTP context keeps state for 16 SSRCs (0x1111 is one), the rest are refused
+flood = protect(key, [rtp(1, ssrc=0x5000 + i) for i in range(20)])
+check(len(flood) == 20, "srtp_tool made 20 SRTP packets of 20 SSRCs")
+for f in flood:
+    peer1.sendto(f, a)
+time.sleep(0.1)
+check(received(rx) == 15, "SSRC flood: 15 new SSRCs fit in the context and are relayed")
+send_good(1)
+time.sleep(0.05)
+check(received(rx) == 1, "after an SSRC flood the call carries on")
 stranger.sendto(good[20], a)  # a valid packet, from the wrong address
 send_good(1)
 time.sleep(0.05)
@@ -118,10 +130,11 @@ st = counters(p)
 drops = st["a"]["drops"]
 for what, _, counter in bad:
     check(drops.get(counter) == 1, f"{what}: counted as {counter} ({drops.get(counter)})")
+check(drops.get("srtp_ssrc_limit") == 5, f"SSRC flood: 5 counted as srtp_ssrc_limit ({drops.get('srtp_ssrc_limit')})")
 check(drops.get("relatch_refused") == 2 and not drops.get("spoofed_source"),
       f"refused take-overs counted as relatch_refused: {drops}")
-check(st["a"]["rtp_packets"] == 11 and st["b"]["out_packets"] == 11,  # 3 + 6 + 1 + 1
-      f"leg A accepted {st['a']['rtp_packets']}, leg B sent {st['b']['out_packets']} (want 11)")
+check(st["a"]["rtp_packets"] == 28 and st["b"]["out_packets"] == 28,  # 3 + 7 + 15 + 1 + 1 + 1
+      f"leg A accepted {st['a']['rtp_packets']}, leg B sent {st['b']['out_packets']} (want 28)")
 check(sum(st["lcores"]["drops"].values()) == sum(drops.values()),
       f"the lcore counters agree: {st['lcores']['drops']}")
 

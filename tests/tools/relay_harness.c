@@ -425,6 +425,8 @@ int main(int argc, char **argv)
 	if (dp_eal_start(&eal, "relay_harness"))
 		return 69;
 	dp_media_conf_defaults(&mc);
+	if (getenv("SRTP_ENGINE")) /* the SRTP engine the test runs on (media.srtp_engine) */
+		snprintf(mc.srtp_engine, sizeof(mc.srtp_engine), "%s", getenv("SRTP_ENGINE"));
 	if (relatch_ms >= 0)
 		mc.relatch_ms = (uint32_t)relatch_ms;
 	mc.transcode_workers = (uint32_t)transcode_workers;

@@ -2,7 +2,10 @@
  * reads one packet per line (hex) on stdin and writes each result as hex on
  * stdout, or "ERR <errno name>" for a packet that failed, with one stream
  * context for the whole run (so sequence numbers, ROC and replay behave as
- * on the wire). Built on dataplane/dp_srtp.h, keys read by control/ctl_sdes.h. */
+ * on the wire; up to 1024 SSRCs). Built on dataplane/dp_srtp.h, keys read by
+ * control/ctl_sdes.h. Its engine is libsrtp2 (SRTP_TOOL_ENGINE names
+ * another), so a test's peer runs other crypto code than mediusd's default
+ * engine. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +32,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "srtp_tool: bad key '%s'\n", argv[2]);
 		return 2;
 	}
-	s = dp_srtp_create(k.suite, k.key_salt, k.key_salt_len, protect ? DP_SRTP_PROTECT : DP_SRTP_UNPROTECT, 0);
+	{
+		struct dp_srtp_params prm = { .engine = DP_SRTP_ENGINE_LIBSRTP, .suite = k.suite, .key_salt = k.key_salt,
+					      .key_salt_len = k.key_salt_len,
+					      .dir = protect ? DP_SRTP_PROTECT : DP_SRTP_UNPROTECT, .max_ssrcs = 1024 };
+		const char *e = getenv("SRTP_TOOL_ENGINE");
+
+		if (e && dp_srtp_engine_parse(e, &prm.engine)) {
+			fprintf(stderr, "srtp_tool: unknown engine '%s'\n", e);
+			return 2;
+		}
+		s = dp_srtp_create_ex(&prm);
+	}
 	if (!s) {
 		fprintf(stderr, "srtp_tool: cannot create the stream\n");
 		return 1;

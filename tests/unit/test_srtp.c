@@ -140,10 +140,26 @@ static int one(burst_fn fn, struct dp_srtp *s, uint8_t *p, size_t *len, size_t r
 	return rc[0];
 }
 
+/* The engine under test: SRTP_ENGINE in the environment (meson runs this
+ * file once per engine), else the default. */
+static enum dp_srtp_engine engine(void)
+{
+	const char *e = getenv("SRTP_ENGINE");
+	enum dp_srtp_engine v = DP_SRTP_ENGINE_AUTO;
+
+	if (e && *e)
+		cr_assert_eq(dp_srtp_engine_parse(e, &v), 0, "SRTP_ENGINE=%s", e);
+	if (!dp_srtp_engine_available(v))
+		cr_skip_test("engine %s does not run here", e);
+	return v;
+}
+
 static struct dp_srtp *mk(enum dp_srtp_suite suite, const uint8_t *k, size_t klen,
 			  enum dp_srtp_dir dir, uint32_t window)
 {
-	struct dp_srtp *s = dp_srtp_create(suite, k, klen, dir, window);
+	struct dp_srtp_params p = {.engine = engine(), .suite = suite, .key_salt = k,
+				   .key_salt_len = klen, .dir = dir, .replay_window = window};
+	struct dp_srtp *s = dp_srtp_create_ex(&p);
 
 	cr_assert_not_null(s, "create %s: %s", dp_srtp_suite_name(suite), strerror(errno));
 	return s;
@@ -156,7 +172,7 @@ static bool is_gcm(enum dp_srtp_suite s)
 
 static void need_suite(enum dp_srtp_suite s)
 {
-	if (!dp_srtp_suite_supported(s))
+	if (!dp_srtp_engine_supports(engine(), s))
 		cr_skip_test("%s is not supported by this libsrtp2 build (self-test failed), "
 			     "dp_srtp_create returns ENOTSUP for it",
 			     dp_srtp_suite_name(s));
@@ -357,6 +373,8 @@ Test(srtp, suite_names_and_lengths)
 		{"AES_CM_128_HMAC_SHA1_32", 16, 14, 4, 14},
 		{"AEAD_AES_128_GCM", 16, 12, 16, 20},
 		{"AEAD_AES_256_GCM", 32, 12, 16, 20},
+		{"AES_256_CM_HMAC_SHA1_80", 32, 14, 10, 14},
+		{"AES_256_CM_HMAC_SHA1_32", 32, 14, 4, 14},
 	};
 	enum dp_srtp_suite s = DP_SRTP_SUITE_COUNT;
 
@@ -373,7 +391,7 @@ Test(srtp, suite_names_and_lengths)
 	}
 	s = DP_SRTP_AEAD_AES_256_GCM;
 	cr_assert_eq(dp_srtp_suite_parse("aes_cm_128_hmac_sha1_80", &s), -ENOENT);
-	cr_assert_eq(dp_srtp_suite_parse("AES_256_CM_HMAC_SHA1_80", &s), -ENOENT);
+	cr_assert_eq(dp_srtp_suite_parse("AES_192_CM_HMAC_SHA1_80", &s), -ENOENT);
 	cr_assert_eq(dp_srtp_suite_parse("F8_128_HMAC_SHA1_80", &s), -ENOENT);
 	cr_assert_eq(dp_srtp_suite_parse("", &s), -ENOENT);
 	cr_assert_eq(dp_srtp_suite_parse(NULL, &s), -EINVAL);
@@ -641,6 +659,16 @@ Test(srtp, known_answer_aead_aes_128_gcm)
 	{                                                                                          \
 		need_suite(DP_SRTP_AEAD_AES_256_GCM);                                              \
 		name(DP_SRTP_AEAD_AES_256_GCM);                                                    \
+	}                                                                                          \
+	Test(srtp, name##_cm256_80)                                                                \
+	{                                                                                          \
+		need_suite(DP_SRTP_AES_256_CM_HMAC_SHA1_80);                                       \
+		name(DP_SRTP_AES_256_CM_HMAC_SHA1_80);                                             \
+	}                                                                                          \
+	Test(srtp, name##_cm256_32)                                                                \
+	{                                                                                          \
+		need_suite(DP_SRTP_AES_256_CM_HMAC_SHA1_32);                                       \
+		name(DP_SRTP_AES_256_CM_HMAC_SHA1_32);                                             \
 	}
 
 /* Protect across a sequence wrap (ROC 0 -> 1) with CSRCs, extensions and
@@ -650,7 +678,7 @@ PER_SUITE(matches_reference)
 static void matches_reference(enum dp_srtp_suite suite)
 {
 	static const size_t payloads[] = {0, 1, 15, 16, 17, 160, 172, 1200};
-	uint8_t key[44], p[1400], want[1500];
+	uint8_t key[DP_SRTP_MAX_KEY_SALT], p[1400], want[1500];
 	size_t klen;
 	struct dp_srtp *tx, *rx;
 	struct ref r;
@@ -706,7 +734,7 @@ PER_SUITE(round_trip_bursts)
 static void round_trip_bursts(enum dp_srtp_suite suite)
 {
 	enum { N = 32 };
-	uint8_t key[44], orig[N][300], *pk[N];
+	uint8_t key[DP_SRTP_MAX_KEY_SALT], orig[N][300], *pk[N];
 	uint16_t lens[N], room = 300;
 	int16_t rc[N];
 	size_t olen[N], klen;
@@ -745,7 +773,7 @@ static void round_trip_bursts(enum dp_srtp_suite suite)
 PER_SUITE(tamper_every_byte)
 static void tamper_every_byte(enum dp_srtp_suite suite)
 {
-	uint8_t key[44], p[100], good[128], b[128];
+	uint8_t key[DP_SRTP_MAX_KEY_SALT], p[100], good[128], b[128];
 	size_t klen, len, glen;
 	struct dp_srtp *tx;
 
@@ -790,7 +818,7 @@ PER_SUITE(replay_window)
 static void replay_window(enum dp_srtp_suite suite)
 {
 	static const uint16_t seqs[] = {800, 872, 873, 900, 1000, 1001}; /* protect: ascending */
-	uint8_t key[44], pk[6][128], p[100];
+	uint8_t key[DP_SRTP_MAX_KEY_SALT], pk[6][128], p[100];
 	size_t klen, len[6];
 	struct dp_srtp *tx, *rx, *rx512;
 
@@ -840,7 +868,7 @@ static void roc_wrap(enum dp_srtp_suite suite)
 	static const int order[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18,
 				    19, 21, 20, 23, 22, 24, 26, 25, 27, 28, 29, 31, 30, 32, 33, 34,
 				    35, 36, 37, 38, 39};
-	uint8_t key[44], pk[N][64], p[64];
+	uint8_t key[DP_SRTP_MAX_KEY_SALT], pk[N][64], p[64];
 	size_t klen, len[N];
 	struct dp_srtp *tx, *rx;
 	struct ref r;
@@ -884,7 +912,7 @@ static void roc_wrap(enum dp_srtp_suite suite)
 PER_SUITE(srtcp)
 static void srtcp(enum dp_srtp_suite suite)
 {
-	uint8_t key[44], p[128], good[160], b[160];
+	uint8_t key[DP_SRTP_MAX_KEY_SALT], p[128], good[160], b[160];
 	size_t klen, len, glen, l;
 	struct dp_srtp *tx, *rx;
 
@@ -944,7 +972,7 @@ static void srtcp(enum dp_srtp_suite suite)
 Test(srtp, mixed_unprotect_burst)
 {
 	enum dp_srtp_suite suite = DP_SRTP_AES_CM_128_HMAC_SHA1_80;
-	uint8_t key[44], a[64], bb[64], c[64], d[64], e[64], f[64], g[64], p[64];
+	uint8_t key[DP_SRTP_MAX_KEY_SALT], a[64], bb[64], c[64], d[64], e[64], f[64], g[64], p[64];
 	uint8_t *pk[8] = {a, bb, c, d, e, f, NULL, g};
 	uint16_t lens[8];
 	int16_t rc[8];
@@ -986,7 +1014,7 @@ Test(srtp, mixed_unprotect_burst)
 Test(srtp, mixed_protect_burst_and_malformed)
 {
 	enum dp_srtp_suite suite = DP_SRTP_AES_CM_128_HMAC_SHA1_32;
-	uint8_t key[44], pk[8][64], p[64];
+	uint8_t key[DP_SRTP_MAX_KEY_SALT], pk[8][64], p[64];
 	uint8_t *pp[8];
 	uint16_t lens[8];
 	int16_t rc[8];
@@ -1041,7 +1069,7 @@ Test(srtp, mixed_protect_burst_and_malformed)
 
 Test(srtp, wrong_direction_and_null)
 {
-	uint8_t key[44], p[64];
+	uint8_t key[DP_SRTP_MAX_KEY_SALT], p[64];
 	size_t klen, l;
 	struct dp_srtp *tx, *rx;
 
@@ -1064,7 +1092,7 @@ Test(srtp, wrong_direction_and_null)
 static void *thread_main(void *arg)
 {
 	enum dp_srtp_suite suite = (enum dp_srtp_suite)(uintptr_t)arg;
-	uint8_t key[44] = {7}, p[64], b[64];
+	uint8_t key[DP_SRTP_MAX_KEY_SALT] = {7}, p[64], b[64];
 	size_t klen = dp_srtp_key_len(suite) + dp_srtp_salt_len(suite);
 	int bad = 0;
 
