@@ -993,15 +993,19 @@ static int conf_section(struct ctl_ng_req *r, struct ctl_room *m, struct branch 
 /* The answer's session part: our origin, name and address. */
 static int conf_session(struct ctl_ng_req *r, struct ctl_sdp *s, struct branch *b, struct ctl_room *m)
 {
-	char ver[24];
+	char ver[24], id[24];
+	uint32_t h = 2166136261u;
 
+	for (const char *c = b->call->id; *c; c++) /* a numeric session id (RFC 8866), the same for the call's answers */
+		h = (h ^ (uint8_t)*c) * 16777619u;
+	snprintf(id, sizeof(id), "%u", h);
 	for (int a = (int)s->attrs.n - 1; a >= 0; a--)
 		ctl_sdp_attr_delete(s, NULL, (unsigned)a); /* BUNDLE groups, msid semantics: the offerer's */
 	if (ctl_session_rewrite(r, s, b, 0))
 		return -1;
 	snprintf(ver, sizeof(ver), "%llu", (unsigned long long)b->seq);
 	s->origin.username = "medius";
-	s->origin.sess_id = ctl_sdp_strdup(s, b->via[0] ? b->via : "1");
+	s->origin.sess_id = ctl_sdp_strdup(s, id);
 	s->origin.sess_version = ctl_sdp_strdup(s, ver);
 	s->name = ctl_sdp_strdup(s, m->name);
 	if (!s->origin.sess_id || !s->origin.sess_version || !s->name)
