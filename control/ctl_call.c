@@ -289,6 +289,12 @@ struct branch *ctl_branch_by_tag(struct call *k, const char *tag)
 	return NULL;
 }
 
+struct branch *ctl_party_branch(struct call *k, const char *tag, int *side)
+{
+	*side = strcmp(tag, k->from_tag) != 0;
+	return *side ? ctl_branch_by_tag(k, tag) : ctl_branch_newest(k, false);
+}
+
 static struct branch *branch_by_via(struct call *k, const char *via)
 {
 	for (unsigned i = 0; via && *via && i < k->n_br; i++)

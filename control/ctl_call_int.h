@@ -126,6 +126,9 @@ bool ctl_branch_has_tag(const struct branch *b, const char *tag);
 struct branch *ctl_branch_newest(struct call *k, bool unanswered_only);
 /* The branch whose answerer has `tag`; NULL if none. */
 struct branch *ctl_branch_by_tag(struct call *k, const char *tag);
+/* The branch and side of the party `tag` names: the offerer (side 0, the
+ * newest branch) or an answerer (side 1, its branch). NULL if none. */
+struct branch *ctl_party_branch(struct call *k, const char *tag, int *side);
 /* Free one branch (its legs and transcoders; its room participants
  * leave first), or the whole call. */
 void ctl_branch_free(struct branch *b);

@@ -146,13 +146,7 @@ static int play_target(struct ctl_ng_req *r, struct ctl_calls *c, struct call **
 				    k->id);
 	if (!tag || !*tag)
 		return ctl_ng_error(r, "play media and stop media need the from-tag of the party that hears it");
-	if (!strcmp(tag, k->from_tag)) {
-		side = 0;
-		b = ctl_branch_newest(k, false);
-	} else {
-		side = 1;
-		b = ctl_branch_by_tag(k, tag);
-	}
+	b = ctl_party_branch(k, tag, &side);
 	if (!b)
 		return ctl_ng_error(r, "Unknown from-tag for this call");
 	for (unsigned i = 0; i < b->n; i++)

@@ -34,13 +34,7 @@ static int tap_target(struct ctl_ng_req *r, struct ctl_calls *c, struct stream *
 		return ctl_ng_error(r, "Call-ID '%s' is a conference participant: taps are for calls", k->id);
 	if (!tag || !*tag)
 		return ctl_ng_error(r, "A tap needs the from-tag of the party it listens to");
-	if (!strcmp(tag, k->from_tag)) {
-		side = 0;
-		b = ctl_branch_newest(k, false);
-	} else {
-		side = 1;
-		b = ctl_branch_by_tag(k, tag);
-	}
+	b = ctl_party_branch(k, tag, &side);
 	if (!b)
 		return ctl_ng_error(r, "Unknown from-tag for this call");
 	if (dir && strcmp(dir, "in") && strcmp(dir, "out"))
