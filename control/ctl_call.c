@@ -93,6 +93,7 @@ static void call_free(struct ctl_calls *c, struct call *k)
 }
 
 const char *ctl_calls_tap_dir(const struct ctl_calls *c) { return c->conf.tap_dir; }
+const char *ctl_calls_play_dir(const struct ctl_calls *c) { return c->conf.play_dir; }
 
 struct ctl_calls *ctl_calls_create(const struct ctl_calls_conf *conf)
 {

@@ -22,6 +22,7 @@ struct ctl_calls;
 struct ctl_calls_conf {
 	uint32_t idle_timeout_s; /* a call whose media stopped this long ago ends; 0: never */
 	char tap_dir[256];       /* where ng taps write files; "": taps are off */
+	char play_dir[256];      /* the files ng play media may read; "": none */
 };
 
 /* The call registry. NULL on no memory. */

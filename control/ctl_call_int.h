@@ -229,6 +229,8 @@ void ctl_stream_stop_tap(struct stream *st, int side, int kind, struct ctl_tap_s
 struct mx_xcode *ctl_stream_tap_graph(struct stream *st, int side, int kind);
 /* [media] tap_dir: where taps write; "" when taps are off. */
 const char *ctl_calls_tap_dir(const struct ctl_calls *c);
+/* [media] play_dir: the files play media may read; "" when none. */
+const char *ctl_calls_play_dir(const struct ctl_calls *c);
 /* the DTMF commands (ctl_call_dtmf.c; ctx = the registry) */
 int ctl_cmd_block_dtmf(struct ctl_ng_req *r, void *ctx);
 int ctl_cmd_unblock_dtmf(struct ctl_ng_req *r, void *ctx);

@@ -13,6 +13,7 @@
  * back to plain relaying. "stop media" does that early.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,8 +38,36 @@ struct ctl_play {
 
 static struct ctl_play *playing; /* every playback, for the timer */
 
-int ctl_play_parse(struct ctl_ng_req *r, struct mx_player **out)
+/* The file `file` names, resolved (realpath: no "..", no symbolic link
+ * left) into path, if it lies inside play_dir: 0, or -1 after an error
+ * reply. A request can thus read only what the operator put under
+ * play_dir, never a recording, a key or a peer's tap. */
+static int play_path(struct ctl_ng_req *r, const char *play_dir, const char *file, char path[PATH_MAX])
 {
+	char dir[PATH_MAX], want[PATH_MAX];
+	size_t n;
+
+	if (!play_dir[0])
+		return ctl_ng_error(r, "Playing files is off: set [media] play_dir in the configuration "
+				       "(or send the media as 'blob')");
+	if (!file[0])
+		return ctl_ng_error(r, "'file' is empty");
+	if (!realpath(play_dir, dir))
+		return ctl_ng_error(r, "Cannot play media: play_dir %s: %s", play_dir, strerror(errno));
+	if ((size_t)snprintf(want, sizeof(want), "%s%s%s", file[0] == '/' ? "" : dir, file[0] == '/' ? "" : "/",
+			     file) >= sizeof(want))
+		return ctl_ng_error(r, "'file' is too long");
+	if (!realpath(want, path))
+		return ctl_ng_error(r, "Cannot play media: %s", strerror(errno));
+	n = strlen(dir);
+	if (strcmp(dir, "/") && (strncmp(path, dir, n) || path[n] != '/'))
+		return ctl_ng_error(r, "Cannot play media: '%s' is not inside play_dir", file);
+	return 0;
+}
+
+int ctl_play_parse(struct ctl_ng_req *r, const char *play_dir, struct mx_player **out)
+{
+	char path[PATH_MAX];
 	const struct ctl_val *args = ctl_ng_args(r);
 	const struct ctl_val *blob = ctl_dict_get(args, "blob"), *b64 = ctl_dict_get(args, "blob64");
 	const struct ctl_val *rep = ctl_dict_get(args, "repeat-times");
@@ -63,7 +92,9 @@ int ctl_play_parse(struct ctl_ng_req *r, struct mx_player **out)
 	if (times < 1 || times > MAX_REPEAT)
 		return ctl_ng_error(r, "'repeat-times' must be 1-%d", MAX_REPEAT);
 	if (file) {
-		p = mx_player_open_file(file, &e, msg, sizeof(msg));
+		if (play_path(r, play_dir, file, path))
+			return -1;
+		p = mx_player_open_file(path, &e, msg, sizeof(msg));
 	} else if (blob) {
 		if (blob->type != CTL_V_STR)
 			return ctl_ng_error(r, "'blob' must be a byte string");
@@ -180,7 +211,7 @@ int ctl_cmd_play_media(struct ctl_ng_req *r, void *ctx)
 		return ctl_ng_error(r, "play media into a transcoded or DTMF-masked stream is not supported yet");
 	if (!st->fmt_known || st->fmt_pt < 0 || st->fmt.codec == CDC_TELEPHONE_EVENT || st->fmt.codec == CDC_CN)
 		return ctl_ng_error(r, "No codec negotiated to play media in (answer the call first)");
-	if (ctl_play_parse(r, &p))
+	if (ctl_play_parse(r, ctl_calls_play_dir(ctx), &p))
 		return -1;
 	ptime = side ? st->b_ptime : st->a_ptime;
 	struct cdc_sink_conf kc = {

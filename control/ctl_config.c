@@ -58,6 +58,7 @@ static const struct key keys[] = {
 	{ "media", "jitter_buffer_min_ms", K_U32, F(jb_min_ms), 0, 1000, false },
 	{ "media", "jitter_buffer_max_ms", K_U32, F(jb_max_ms), 0, 1000, false },
 	{ "media", "tap_dir", K_STR, F(tap_dir), 0, 0, true },
+	{ "media", "play_dir", K_STR, F(play_dir), 0, 0, true },
 };
 
 void ctl_config_defaults(struct ctl_config *c)
@@ -204,6 +205,10 @@ int ctl_config_check(const struct ctl_config *c, char *err, size_t errlen)
 {
 	if (c->tap_dir[0] && c->tap_dir[0] != '/') {
 		snprintf(err, errlen, "media.tap_dir: '%s' is not an absolute path", c->tap_dir);
+		return -EINVAL;
+	}
+	if (c->play_dir[0] && c->play_dir[0] != '/') {
+		snprintf(err, errlen, "media.play_dir: '%s' is not an absolute path", c->play_dir);
 		return -EINVAL;
 	}
 	if (c->jb_min_ms > c->jb_max_ms) {

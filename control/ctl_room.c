@@ -1261,7 +1261,7 @@ int ctl_room_play(struct ctl_ng_req *r, struct ctl_calls *c)
 	uint64_t dur;
 	int id = -EBUSY;
 
-	if (!m || ctl_play_parse(r, &p))
+	if (!m || ctl_play_parse(r, ctl_calls_play_dir(c), &p))
 		return -1;
 	dur = mx_player_duration_ms(p);
 	for (int tries = 0; tries < 100 && (id = mx_room_play(m->mx, p)) == -EBUSY; tries++)

@@ -17,7 +17,11 @@ checked:
   - a file as a blob (1 s, 8 kHz mono: an ng datagram's worth) plays the same;
   - stop media after 0.5 s ends it early and relaying resumes;
   - a missing file, no file at all, an unknown call: error replies, and the
-    call still relays.
+    call still relays;
+  - files come only from [media] play_dir: a plain name is taken inside
+    it; a path outside it, "../" out of it, or a symbolic link in it that
+    points out of it are refused, and a daemon without play_dir plays no
+    file at all (blobs still play).
 """
 import audioop
 import math
@@ -140,7 +144,12 @@ write_wav(wav)
 small = os.path.join(tmp, "small.wav")  # a blob fits in one ng datagram: 1 s, 8 kHz mono (16 kB)
 write_wav(small, secs=1.0, rate=8000, channels=1)
 
-with Daemon() as d:
+outside = tempfile.mkdtemp(prefix="medius-outside-")  # a file mediusd can read, not under play_dir
+secret = os.path.join(outside, "secret.wav")
+write_wav(secret, secs=1.0, rate=8000, channels=1)
+os.symlink(secret, os.path.join(tmp, "link.wav"))
+
+with Daemon("--set", f"media.play_dir={tmp}") as d:
     P = d.port
     a, b = loop_sock(), loop_sock()
     off = ng(P, command="offer", call_id="play", from_tag="A", sdp=call_sdp(a.getsockname()[1], pts=(0,)))
@@ -216,12 +225,30 @@ with Daemon() as d:
               f"{e4.get('error-reason')!r})")
         check(len(still) >= 20 and all(hdr(p)[4] == B_SSRC for _, p in still),
               f"after the errors the call still relays B ({len(still)} packets)")
+        refused = [ng(P, command="play media", call_id="play", from_tag="A", file=f)
+                   for f in (secret, os.path.join(tmp, "..", os.path.basename(outside), "secret.wav"), "link.wav")]
+        check(all(e.get("result") == "error" and "not inside play_dir" in e.get("error-reason", "") for e in refused),
+              f"outside play_dir (absolute, ../, a symbolic link out): refused "
+              f"{[e.get('error-reason') for e in refused]}")
 
         # 6. B hears a file while A keeps talking? the other party: play to B
-        r = ng(P, command="play media", call_id="play", from_tag="B", file=wav)
-        check(r.get("result") == "ok", f"play media to B (the answerer): {r}")
+        r = ng(P, command="play media", call_id="play", from_tag="B", file="tone.wav")
+        check(r.get("result") == "ok", f"play media to B (the answerer), a name inside play_dir: {r}")
         ng(P, command="stop media", call_id="play", from_tag="B")
     finally:
         peer.stop()
     ng(P, command="delete", call_id="play")
+
+# without play_dir no file plays, whatever its path; a blob still does
+with Daemon() as d:
+    a, b = loop_sock(), loop_sock()
+    ng(d.port, command="offer", call_id="off", from_tag="A", sdp=call_sdp(a.getsockname()[1], pts=(0,)))
+    ng(d.port, command="answer", call_id="off", from_tag="A", to_tag="B", sdp=call_sdp(b.getsockname()[1], pts=(0,)))
+    e = ng(d.port, command="play media", call_id="off", from_tag="A", file=wav)
+    check(e.get("result") == "error" and "play_dir" in e.get("error-reason", ""),
+          f"no play_dir: a file is refused and the reply says why: {e.get('error-reason')!r}")
+    with open(small, "rb") as f:
+        r = ng(d.port, command="play media", call_id="off", from_tag="A", blob=f.read())
+    check(r.get("result") == "ok" and r.get("duration") == 1000, f"no play_dir: a blob still plays ({r})")
+    ng(d.port, command="delete", call_id="off")
 finish()

@@ -300,7 +300,7 @@ def main():
     if subprocess.run([GST, "--version"], capture_output=True).returncode:
         print("SKIP: gst-launch-1.0 not available")
         sys.exit(77)
-    with Daemon() as d:
+    with Daemon("--set", f"media.play_dir={tempfile.gettempdir()}") as d:
         r = ng(d.port, command="offer", call_id="early", from_tag="f", conference="care",
                sdp=offer_sdp(4000, PARTS[0]))
         check(r.get("result") == "error" and "Unknown conference room" in r.get("error-reason", ""),
