@@ -212,6 +212,28 @@ uint16_t dp_srtcp_protect_burst(struct dp_srtp *s, uint8_t *const pkts[], uint16
 uint16_t dp_srtcp_unprotect_burst(struct dp_srtp *s, uint8_t *const pkts[], uint16_t lens[],
 				  uint16_t room, int16_t rc[], uint16_t n);
 
+/* --- bursts across streams ----------------------------------------------
+ * One call for the packets of many streams (a relay's rx burst holds one
+ * packet of each of many legs): the crypto engine then runs them together
+ * (intel-ipsec-mb fills its lanes with the packets of different keys).
+ * Each packet names its stream, its room and whether it is RTCP; results
+ * as the burst API (in rc and len). Every stream of one call must have the
+ * call's direction (else -EBADF for its packets). Packets of one stream are
+ * handled in their order in pk[], exactly as a one-stream burst of them
+ * would be. Streams on different engines may mix. */
+struct dp_srtp_pkt {
+	struct dp_srtp *s;   /* its stream (NULL: -EINVAL) */
+	uint8_t *p;          /* the packet, in place */
+	uint16_t len;        /* in: its length; out: the new one (rc 0), else unchanged */
+	uint16_t room;       /* bytes of buffer at p */
+	bool rtcp;           /* SRTCP (else SRTP) */
+	int16_t rc;          /* out: 0 or the -errno of the burst API */
+};
+
+/* Protect / unprotect n packets of any streams; returns how many have rc 0. */
+uint16_t dp_srtp_protect_multi(struct dp_srtp_pkt pk[], uint16_t n);
+uint16_t dp_srtp_unprotect_multi(struct dp_srtp_pkt pk[], uint16_t n);
+
 /* --- SDES keys (RFC 4568) ------------------------------------------------
  * The keys a leg takes (dp_leg_set_srtp). Reading and writing them as SDP
  * a=crypto values is the control plane's (control/ctl_sdes.h). */
