@@ -1121,6 +1121,8 @@ int dp_sdes_generate(enum dp_srtp_suite suite, unsigned tag, struct dp_sdes *out
 	memset(out->key_salt, 0, sizeof(out->key_salt));
 	memcpy(out->key_salt, key, klen);
 	out->lifetime = 0;
+	out->mki_len = 0;
+	memset(out->mki, 0, sizeof(out->mki));
 	explicit_bzero(key, sizeof(key));
 	return 0;
 }

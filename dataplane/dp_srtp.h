@@ -248,9 +248,13 @@ struct dp_sdes {
 	uint64_t lifetime;               /* packets, from "|2^N" or "|N"; 0: not given.
 					  * Recorded, not enforced: rekeying is the
 					  * control plane's job. */
+	uint8_t mki_len;                 /* 0: no MKI; 1..DP_SRTP_MAX_MKI */
+	uint8_t mki[DP_SRTP_MAX_MKI];    /* the MKI every packet carries (RFC 3711 3.1),
+					  * big-endian: "|1:2" is 00 01 */
 };
 
-/* Fresh SDES keys for suite from getrandom(); lifetime 0 (not given).
+/* Fresh SDES keys for suite from getrandom(); lifetime 0 (not given), no
+ * MKI.
  * Returns 0, -EINVAL (bad suite or tag > DP_SDES_TAG_MAX), or -errno of
  * getrandom. Any thread. */
 int dp_sdes_generate(enum dp_srtp_suite suite, unsigned tag, struct dp_sdes *out);
