@@ -1,18 +1,19 @@
 /* SPDX-License-Identifier: MIT
  * dp_relay: the receive side of a worker's legs. Reads bursts from a
- * leg's kernel-UDP socket straight into mbufs (recvmmsg), or takes them
- * from the ethdev input, and relays them to the peer leg in stages, as
- * DPDK's l3fwd does: (1) classify every packet and apply the source policy,
- * (2) SRTP/SRTCP-unprotect all admitted packets with one burst call per
- * kind, (3) parse, latch and account each one in arrival order (a
- * terminated leg's media goes to its hook here), (4) write the peer's
- * headers and SRTP-protect the survivors with one burst call per kind,
- * (5) queue them for transmission in arrival order (dp_tx.c). While a DTMF
- * event is being injected into the peer's stream (ng play DTMF) stages 4-5
- * go one packet at a time, each followed by its event packets. A run of
- * one packet (interleaved streams) takes the same stages without the
- * burst's arrays and loops (relay_one). Also applies the control plane's
- * commands.
+ * leg's kernel-UDP socket straight into mbufs (recvmmsg; dp_relay_burst,
+ * one socket's packets), or takes a whole rx burst of every leg from the
+ * ethdev input (dp_relay_multi), and relays them to the peer legs in
+ * stages, as DPDK's l3fwd does: (1) classify every packet and apply its
+ * leg's source policy, (2) SRTP/SRTCP-unprotect all admitted packets of
+ * every leg with one call (dp_srtp_unprotect_multi: the engine fills its
+ * lanes with the packets of many keys), (3) parse, latch and account each
+ * one in arrival order (a terminated leg's media goes to its hook here),
+ * (4) write the peers' headers and SRTP-protect the survivors with one
+ * call, (5) queue them for transmission in arrival order (dp_tx.c). While
+ * a DTMF event is being injected into some peer's stream (ng play DTMF)
+ * stages 4-5 go one packet at a time, each followed by its event packets.
+ * A lone packet takes the same stages without the burst's arrays and loops
+ * (relay_one). Also applies the control plane's commands.
  *
  * Who may send to a leg, and who may take its latch, is decided by
  * dp_source.c (the source policy: signalled address first, RTP Bleed and
