@@ -944,6 +944,7 @@ static int conf_section(struct ctl_ng_req *r, struct ctl_room *m, struct branch 
 		if ((fresh || st->key[0].suite != theirs->suite) && dp_sdes_generate(theirs->suite, theirs->tag, &st->key[0]))
 			return ctl_ng_error(r, "Cannot generate SRTP keys");
 		st->key[0].tag = theirs->tag;
+		ctl_sdes_answer_mki(&st->key[0], theirs);
 		if (dp_leg_set_srtp(st->leg[0], theirs, &st->key[0]))
 			return ctl_ng_error(r, "Cannot set up SRTP for media %u", i + 1);
 	}

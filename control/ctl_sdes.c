@@ -140,16 +140,39 @@ static int parse_lifetime(const char *s, const char *end, uint64_t *out)
 	return 0;
 }
 
-/* MKI field "value:length" (RFC 4568: 1*DIGIT ":" 1*3DIGIT), between s
- * and end. Well-formed MKIs are refused as unsupported, others as invalid. */
-static bool valid_mki(const char *s, const char *end)
+/* MKI field "value:length" (RFC 4568: 1*DIGIT ":" 1*3DIGIT, length 1..128
+ * bytes), between s and end: 0 and the MKI as length big-endian bytes in
+ * mki; -ENOTSUP for a well-formed one longer than DP_SRTP_MAX_MKI bytes;
+ * -EINVAL for a malformed one or a value that does not fit its length. */
+static int parse_mki(const char *s, const char *end, uint8_t mki[DP_SRTP_MAX_MKI], uint8_t *mki_len)
 {
-	uint64_t v;
+	const char *val = s;
+	uint64_t v = 0, len;
+	unsigned digits;
 
-	if (parse_digits(&s, 20, &v) || *s != ':')
-		return false;
+	while (s < end && *s >= '0' && *s <= '9')
+		s++;
+	digits = (unsigned)(s - val);
+	if (digits == 0 || digits > 20 || s == end || *s != ':')
+		return -EINVAL;
 	s++;
-	return !parse_digits(&s, 3, &v) && s == end && v >= 1 && v <= 128;
+	if (parse_digits(&s, 3, &len) || s != end || len < 1 || len > 128)
+		return -EINVAL;
+	if (len > DP_SRTP_MAX_MKI)
+		return -ENOTSUP;
+	if (digits > 10) /* more than 2^32 - 1 cannot fit 4 bytes (leading zeros aside) */
+		while (digits > 10 && *val == '0')
+			val++, digits--;
+	if (digits > 10)
+		return -EINVAL;
+	for (const char *c = val; *c != ':'; c++)
+		v = v * 10 + (uint64_t)(*c - '0');
+	if (len < 8 && v >> (8 * len))
+		return -EINVAL; /* the value does not fit its length */
+	for (unsigned i = 0; i < len; i++)
+		mki[i] = (uint8_t)(v >> (8 * (len - 1 - i)));
+	*mki_len = (uint8_t)len;
+	return 0;
 }
 
 /* Suite name chars per RFC 4568: 1*(ALPHA / DIGIT / "_"). */
@@ -167,8 +190,9 @@ int ctl_sdes_parse(const char *v, struct dp_sdes *out)
 	const char *p = v, *b64;
 	uint64_t tag, lifetime = 0;
 	size_t nlen = 0, klen;
-	bool mki = false;
-	int rc;
+	uint8_t mki[DP_SRTP_MAX_MKI] = {0}, mki_len = 0;
+	bool has_mki = false;
+	int rc, mrc = 0;
 
 	if (!v || !out)
 		return -EINVAL;
@@ -214,9 +238,11 @@ int ctl_sdes_parse(const char *v, struct dp_sdes *out)
 		while (*p && *p != '|' && *p != ';' && *p != ' ')
 			p++;
 		if (memchr(f, ':', (size_t)(p - f))) {
-			if (mki || !valid_mki(f, p))
+			if (has_mki)
 				rc = -EINVAL;
-			mki = true;
+			else if ((mrc = parse_mki(f, p, mki, &mki_len)) == -EINVAL)
+				rc = -EINVAL;
+			has_mki = true;
 		} else if (field == 1 || parse_lifetime(f, p, &lifetime)) {
 			rc = -EINVAL; /* bad lifetime, or lifetime not first */
 		}
@@ -229,8 +255,8 @@ int ctl_sdes_parse(const char *v, struct dp_sdes *out)
 		rc = p[1] ? -ENOTSUP : -EINVAL; /* session parameters */
 	if (!rc && *p != '\0')
 		rc = -EINVAL;
-	if (!rc && mki)
-		rc = -ENOTSUP;
+	if (!rc && mrc)
+		rc = mrc; /* an MKI longer than dp_srtp takes */
 	if (rc) {
 		explicit_bzero(key, sizeof(key));
 		return rc;
@@ -241,6 +267,8 @@ int ctl_sdes_parse(const char *v, struct dp_sdes *out)
 	memset(out->key_salt, 0, sizeof(out->key_salt));
 	memcpy(out->key_salt, key, klen);
 	out->lifetime = lifetime;
+	out->mki_len = mki_len;
+	memcpy(out->mki, mki, sizeof(out->mki));
 	explicit_bzero(key, sizeof(key));
 	return 0;
 }
@@ -248,15 +276,22 @@ int ctl_sdes_parse(const char *v, struct dp_sdes *out)
 int ctl_sdes_format(const struct dp_sdes *s, char *buf, size_t len)
 {
 	char b64[((DP_SRTP_MAX_KEY_SALT + 2) / 3) * 4 + 1];
-	char life[32] = "";
+	char life[32] = "", mki[32] = "";
 	const char *name = s ? dp_srtp_suite_name(s->suite) : NULL; /* NULL: no such suite */
 	size_t need;
 	int n;
 
 	if (!s || !buf || !name || s->tag > DP_SDES_TAG_MAX ||
 	    s->key_salt_len != dp_srtp_key_len(s->suite) + dp_srtp_salt_len(s->suite) ||
-	    s->lifetime > SDES_LIFETIME_MAX)
+	    s->lifetime > SDES_LIFETIME_MAX || s->mki_len > DP_SRTP_MAX_MKI)
 		return -EINVAL;
+	if (s->mki_len) {
+		uint32_t v = 0;
+
+		for (unsigned i = 0; i < s->mki_len; i++)
+			v = v << 8 | s->mki[i];
+		snprintf(mki, sizeof(mki), "|%u:%u", v, s->mki_len);
+	}
 	if (s->lifetime) {
 		uint64_t l = s->lifetime;
 
@@ -266,13 +301,21 @@ int ctl_sdes_format(const struct dp_sdes *s, char *buf, size_t len)
 			snprintf(life, sizeof(life), "|%llu", (unsigned long long)l);
 	}
 	ctl_base64_encode(s->key_salt, s->key_salt_len, b64, sizeof(b64));
-	n = snprintf(NULL, 0, "%u %s inline:%s%s", s->tag, name, b64, life);
+	n = snprintf(NULL, 0, "%u %s inline:%s%s%s", s->tag, name, b64, life, mki);
 	need = (size_t)n;
 	if (n < 0 || need >= len) {
 		explicit_bzero(b64, sizeof(b64));
 		return -ENOSPC;
 	}
-	snprintf(buf, len, "%u %s inline:%s%s", s->tag, name, b64, life);
+	snprintf(buf, len, "%u %s inline:%s%s%s", s->tag, name, b64, life, mki);
 	explicit_bzero(b64, sizeof(b64));
 	return n;
+}
+
+void ctl_sdes_answer_mki(struct dp_sdes *ours, const struct dp_sdes *theirs)
+{
+	memset(ours->mki, 0, sizeof(ours->mki));
+	ours->mki_len = theirs->mki_len <= DP_SRTP_MAX_MKI ? theirs->mki_len : 0;
+	if (ours->mki_len)
+		ours->mki[ours->mki_len - 1] = 1;
 }

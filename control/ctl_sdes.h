@@ -20,20 +20,30 @@
  * e.g. "1 AES_CM_128_HMAC_SHA1_80 inline:<base64 key||salt>|2^20".
  * Grammar accepted: tag (1-9 digits) SP suite SP "inline:" base64
  * ["|" lifetime] ["|" MKI ":" length], single spaces, nothing after.
+ * The MKI "value:length" (RFC 4568 6.1) becomes out->mki, length bytes
+ * big-endian (RFC 3711: what every packet carries); none: mki_len 0.
  * Returns 0 and fills *out, or:
  *   -ENOENT   unknown crypto suite
- *   -ENOTSUP  MKI, more than one key (";"), a key method other than inline,
- *             or any session parameter (UNENCRYPTED_SRTP, KDR=, WSH=, ...)
+ *   -ENOTSUP  an MKI longer than DP_SRTP_MAX_MKI (4) bytes, more than one
+ *             key (";"), a key method other than inline, or any session
+ *             parameter (UNENCRYPTED_SRTP, KDR=, WSH=, ...)
  *   -EINVAL   anything else: syntax, bad base64, wrong key length, lifetime
- *             out of range (1..2^48), NULL arguments
+ *             out of range (1..2^48), an MKI length outside 1..128 or a
+ *             value that does not fit it, NULL arguments
  * *out is written only on success; decoded key bytes are wiped otherwise. */
 int ctl_sdes_parse(const char *crypto_value, struct dp_sdes *out);
 
 /* Format s as an a=crypto value (no "a=crypto:" prefix, no CRLF) into buf,
  * NUL-terminated. The lifetime, if set, is written as "2^N" when a power of
- * two, else in decimal. Returns the length written (without the NUL), or
+ * two, else in decimal; an MKI (mki_len 1..4) as "|value:length". Returns the length written (without the NUL), or
  * -ENOSPC if buf is too small, -EINVAL for an invalid s. */
 int ctl_sdes_format(const struct dp_sdes *s, char *buf, size_t len);
+
+/* The MKI of our answering key given the offerer's key: an MKI of the same
+ * length, value 1, when the offer carried one (a peer that tags its packets
+ * with an MKI expects ours tagged too; libsrtp configured for MKI refuses
+ * packets without one), none otherwise. */
+void ctl_sdes_answer_mki(struct dp_sdes *ours, const struct dp_sdes *theirs);
 
 /* --- base64 (RFC 4648 §4, standard alphabet, padded) --------------------- */
 

@@ -304,8 +304,10 @@ int ctl_stream_offer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s, 
 		theirs = ctl_stream_first_crypto(s, m);
 		if (!theirs)
 			return ctl_ng_error(r, "No supported SRTP crypto suite in media %u", i + 1);
-		if (dp_sdes_generate(theirs->suite, theirs->tag, &st->key[0]) ||
-		    dp_leg_set_srtp(st->leg[0], theirs, &st->key[0]))
+		if (dp_sdes_generate(theirs->suite, theirs->tag, &st->key[0]))
+			return ctl_ng_error(r, "Cannot set up SRTP for media %u", i + 1);
+		ctl_sdes_answer_mki(&st->key[0], theirs);
+		if (dp_leg_set_srtp(st->leg[0], theirs, &st->key[0]))
 			return ctl_ng_error(r, "Cannot set up SRTP for media %u", i + 1);
 	}
 

@@ -8,8 +8,9 @@
  * ARP and NDP teach the neighbour cache; UDP datagrams to our addresses are
  * looked up in the flow table in one bulk lookup per burst, trimmed to
  * their payload (rte_pktmbuf_adj past the headers, Ethernet padding cut)
- * and handed to dp_relay_burst with their source address, runs of
- * consecutive frames of one endpoint in one call. Everything else drops to
+ * and handed to dp_relay_multi with their source address, the frames of
+ * every endpoint of one rx burst in one call (its stages, SRTP included,
+ * run over all of them together). Everything else drops to
  * its own counter: fragments (ip_fragment), bad checksums (ip_bad_cksum,
  * udp_bad_cksum), unknown protocols (ip_proto / eth_type), truncation
  * (eth_trunc, ip_trunc, udp_trunc), not for us (ip_not_local), no leg
@@ -479,7 +480,7 @@ static void input(struct dp_worker *w, struct dp_eth_wport *wp, struct rte_mbuf 
 	struct udp_in u[DP_BURST];
 	const struct dp_flow_key *keys[DP_BURST];
 	struct rte_mbuf *cand[DP_BURST], *run[DP_BURST];
-	struct dp_sock *sock[DP_BURST], *run_sock = NULL;
+	struct dp_sock *sock[DP_BURST], *run_sock[DP_BURST];
 	struct rte_mbuf *ho[DP_BURST];          /* frames for other workers */
 	struct dp_eth_worker *ho_to[DP_BURST];
 	uint16_t nc = 0, nr = 0, nh = 0;
@@ -521,15 +522,11 @@ static void input(struct dp_worker *w, struct dp_eth_wport *wp, struct rte_mbuf 
 		rte_pktmbuf_adj(x, u[i].off);
 		rte_pktmbuf_trim(x, (uint16_t)(rte_pktmbuf_data_len(x) - u[i].len));
 		x->ol_flags = 0;
-		if (nr && s != run_sock) {
-			dp_relay_burst(w, run_sock, run, nr, NULL);
-			nr = 0;
-		}
-		run_sock = s;
+		run_sock[nr] = s;
 		run[nr++] = x;
 	}
-	if (nr)
-		dp_relay_burst(w, run_sock, run, nr, NULL);
+	if (nr) /* every leg's frames together: SRTP runs over all of them at once */
+		dp_relay_multi(w, run_sock, run, nr);
 	for (uint16_t i = 0; i < nh;) { /* handed over in bulk: one enqueue per run to one worker */
 		uint16_t k = 1;
 		unsigned done;

@@ -354,6 +354,13 @@ void dp_relay_socket(struct dp_worker *w, struct dp_sock *s);
  * (source policy, latching, RTCP timing) uses the burst's TSC. */
 void dp_relay_burst(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf **m, uint16_t n,
 		    const uint64_t *arrival);
+/* Worker side: relay n received UDP payloads, packet i arrived at local
+ * endpoint s[i] (any endpoints of this worker's legs; the ethdev input's
+ * whole rx burst), from the address in its metadata. The stages run over
+ * all of them together (one SRTP unprotect and one protect call for every
+ * leg's packets), each packet treated as dp_relay_burst treats it. Takes
+ * ownership of the mbufs; arrival is the burst's TSC. */
+void dp_relay_multi(struct dp_worker *w, struct dp_sock *const *s, struct rte_mbuf **m, uint16_t n);
 /* Worker side: a kernel receive time (CLOCK_REALTIME, ns) in the TSC
  * domain, mapped through one pair (rt_ns, tsc) read together just after
  * the packet was read, and kept within [floor, tsc]. */

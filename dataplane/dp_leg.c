@@ -514,17 +514,27 @@ static void srtp_free(struct dp_cmd *c)
 		dp_srtp_destroy(c->srtp[i]);
 }
 
+/* One direction of keys k (with its MKI). */
+static struct dp_srtp *srtp_from_sdes(const struct dp_sdes *k, enum dp_srtp_dir dir)
+{
+	struct dp_srtp_params p = { .engine = DP_SRTP_ENGINE_AUTO, .suite = k->suite, .key_salt = k->key_salt,
+				    .key_salt_len = k->key_salt_len, .dir = dir, .mki_len = k->mki_len };
+
+	memcpy(p.mki, k->mki, sizeof(p.mki));
+	return dp_srtp_create_ex(&p);
+}
+
 int dp_leg_set_srtp(struct dp_leg *l, const struct dp_sdes *rx, const struct dp_sdes *tx)
 {
 	struct dp_cmd cmd = { .op = DP_CMD_SET_SRTP, .retire = srtp_free };
 
 	if (rx) {
-		cmd.srtp[0] = dp_srtp_create(rx->suite, rx->key_salt, rx->key_salt_len, DP_SRTP_UNPROTECT, 0);
-		cmd.srtp[2] = dp_srtp_create(rx->suite, rx->key_salt, rx->key_salt_len, DP_SRTP_UNPROTECT, 0);
+		cmd.srtp[0] = srtp_from_sdes(rx, DP_SRTP_UNPROTECT);
+		cmd.srtp[2] = srtp_from_sdes(rx, DP_SRTP_UNPROTECT);
 	}
 	if (tx) {
-		cmd.srtp[1] = dp_srtp_create(tx->suite, tx->key_salt, tx->key_salt_len, DP_SRTP_PROTECT, 0);
-		cmd.srtp[3] = dp_srtp_create(tx->suite, tx->key_salt, tx->key_salt_len, DP_SRTP_PROTECT, 0);
+		cmd.srtp[1] = srtp_from_sdes(tx, DP_SRTP_PROTECT);
+		cmd.srtp[3] = srtp_from_sdes(tx, DP_SRTP_PROTECT);
 	}
 	if ((rx && (!cmd.srtp[0] || !cmd.srtp[2])) || (tx && (!cmd.srtp[1] || !cmd.srtp[3]))) {
 		bool supported = (!rx || dp_srtp_suite_supported(rx->suite)) &&

@@ -1,18 +1,19 @@
 /* SPDX-License-Identifier: MIT
  * dp_relay: the receive side of a worker's legs. Reads bursts from a
- * leg's kernel-UDP socket straight into mbufs (recvmmsg), or takes them
- * from the ethdev input, and relays them to the peer leg in stages, as
- * DPDK's l3fwd does: (1) classify every packet and apply the source policy,
- * (2) SRTP/SRTCP-unprotect all admitted packets with one burst call per
- * kind, (3) parse, latch and account each one in arrival order (a
- * terminated leg's media goes to its hook here), (4) write the peer's
- * headers and SRTP-protect the survivors with one burst call per kind,
- * (5) queue them for transmission in arrival order (dp_tx.c). While a DTMF
- * event is being injected into the peer's stream (ng play DTMF) stages 4-5
- * go one packet at a time, each followed by its event packets. A run of
- * one packet (interleaved streams) takes the same stages without the
- * burst's arrays and loops (relay_one). Also applies the control plane's
- * commands.
+ * leg's kernel-UDP socket straight into mbufs (recvmmsg; dp_relay_burst,
+ * one socket's packets), or takes a whole rx burst of every leg from the
+ * ethdev input (dp_relay_multi), and relays them to the peer legs in
+ * stages, as DPDK's l3fwd does: (1) classify every packet and apply its
+ * leg's source policy, (2) SRTP/SRTCP-unprotect all admitted packets of
+ * every leg with one call (dp_srtp_unprotect_multi: the engine fills its
+ * lanes with the packets of many keys), (3) parse, latch and account each
+ * one in arrival order (a terminated leg's media goes to its hook here),
+ * (4) write the peers' headers and SRTP-protect the survivors with one
+ * call, (5) queue them for transmission in arrival order (dp_tx.c). While
+ * a DTMF event is being injected into some peer's stream (ng play DTMF)
+ * stages 4-5 go one packet at a time, each followed by its event packets.
+ * A lone packet takes the same stages without the burst's arrays and loops
+ * (relay_one). Also applies the control plane's commands.
  *
  * Who may send to a leg, and who may take its latch, is decided by
  * dp_source.c (the source policy: signalled address first, RTP Bleed and
@@ -233,6 +234,7 @@ struct rx_pkt {
 	bool rtcp_port;         /* leaves through the peer's RTCP port */
 	enum dp_src_verdict v;
 	const struct dp_addr *dst; /* where it goes */
+	struct dp_addr dst_at;  /* *dst when it was accepted (a later packet of the burst may move b's latch) */
 	uint16_t media_seq;     /* the sequence number it leaves with */
 	struct dp_rtp r;        /* RTP: its header */
 };
@@ -269,44 +271,6 @@ static __rte_always_inline bool rx_admit(struct dp_worker *w, struct dp_sock *s,
 		return false;
 	}
 	return true;
-}
-
-/* Stage 2: authenticate and decrypt the admitted packets of one kind (RTP,
- * or RTCP) with one burst call. */
-static void unprotect(struct dp_worker *w, struct dp_leg *a, bool rtcp, struct rte_mbuf **m, struct rx_pkt *x,
-		      uint16_t n)
-{
-	struct dp_srtp *ctx = rtcp ? a->srtcp_rx : a->srtp_rx;
-	uint8_t *pk[DP_BURST];
-	uint16_t ln[DP_BURST], idx[DP_BURST], k = 0, room = UINT16_MAX;
-	int16_t rc[DP_BURST];
-
-	if (!ctx)
-		return;
-	for (uint16_t i = 0; i < n; i++) {
-		uint16_t r = (uint16_t)(rte_pktmbuf_data_len(m[i]) + rte_pktmbuf_tailroom(m[i]));
-
-		if (!x[i].ok || x[i].rtcp != rtcp)
-			continue;
-		pk[k] = x[i].p;
-		ln[k] = x[i].len;
-		room = r < room ? r : room;
-		idx[k++] = i;
-	}
-	if (!k)
-		return;
-	(rtcp ? dp_srtcp_unprotect_burst : dp_srtp_unprotect_burst)(ctx, pk, ln, room, rc, k);
-	for (uint16_t j = 0; j < k; j++) {
-		struct rx_pkt *y = &x[idx[j]];
-
-		if (rc[j]) {
-			dp_drop_count(w, a, dp_srtp_drop_reason(rc[j]));
-			y->ok = false;
-			continue;
-		}
-		y->len = ln[j];
-		rte_pktmbuf_trim(m[idx[j]], (uint16_t)(rte_pktmbuf_data_len(m[idx[j]]) - ln[j]));
-	}
 }
 
 /* Stage 3, in arrival order: parse, latch, account; a terminated leg's
@@ -474,41 +438,94 @@ static void relay_one(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf *m
 	dp_tx_flush(w, &tx);
 }
 
-void dp_relay_burst(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf **m, uint16_t n,
-		    const uint64_t *arrival)
+/* Whether leg a is among the n legs in l. */
+static inline bool leg_in(struct dp_leg *const *l, uint16_t n, const struct dp_leg *a)
+{
+	for (uint16_t i = 0; i < n; i++)
+		if (l[i] == a)
+			return true;
+	return false;
+}
+
+/* Packets i of sk[i]'s leg (any legs), through the stages together:
+ * (1) classify and admit each; (2) one SRTP/SRTCP unprotect call over all
+ * of them (dp_srtp_unprotect_multi: the engine runs the packets of every
+ * leg's key at once); (3) parse, latch, account and hooks, each in arrival
+ * order; (4) each one's header for its peer, then one protect call over
+ * all; (5) queue for transmission in arrival order. Per packet this is
+ * what a run of one leg's packets went through: a leg's packets keep their
+ * order in every stage, a latch one of them moves makes the leg's later
+ * packets be admitted again (per leg, as before), and where a packet goes
+ * is copied when it is accepted. While an event is injected into some
+ * peer's stream (ng play DTMF) stages 4-5 go one packet at a time. */
+static void relay_stages(struct dp_worker *w, struct dp_sock *const *sk, struct rte_mbuf **m, uint16_t n,
+			 const uint64_t *arrival)
 {
 	const struct dp_addr *src[DP_BURST];
 	struct dp_tx_batch tx_rtp, tx_rtcp; /* 4.6 KB each: dp_tx_init sets only what is read */
 	struct rx_pkt x[DP_BURST];
-	struct dp_leg *a = s->leg, *b;
-	uint16_t fwd[DP_BURST], nf = 0;
+	struct dp_srtp_pkt q[DP_BURST];
+	struct dp_leg *moved[DP_BURST];
+	uint16_t fwd[DP_BURST], qi[DP_BURST], nf = 0, nq = 0, nmoved = 0;
 	uint64_t now = rte_rdtsc();
-	bool moved = false;
+	bool inj = false;
 
-	if (n == 1) {
-		relay_one(w, s, m[0], now, arrival ? arrival[0] : now);
-		return;
-	}
 	dp_tx_init(&tx_rtp);
 	dp_tx_init(&tx_rtcp);
 	for (uint16_t i = 0; i < n; i++) { /* 1: classify, admit */
+		struct dp_leg *a = sk[i]->leg;
+		struct dp_srtp *ctx;
+
+		if (i + 1 < n)
+			rte_prefetch0(sk[i + 1]->leg);
 		x[i].p = rte_pktmbuf_mtod(m[i], uint8_t *);
 		x[i].len = rte_pktmbuf_data_len(m[i]);
 		x[i].queued = false;
 		src[i] = dp_mbuf_src(m[i]);
-		x[i].ok = rx_admit(w, s, &x[i], src[i], now);
+		x[i].ok = rx_admit(w, sk[i], &x[i], src[i], now);
+		if (x[i].ok && (ctx = x[i].rtcp ? a->srtcp_rx : a->srtp_rx)) {
+			q[nq].s = ctx;
+			q[nq].p = x[i].p;
+			q[nq].len = x[i].len;
+			q[nq].room = (uint16_t)(rte_pktmbuf_data_len(m[i]) + rte_pktmbuf_tailroom(m[i]));
+			q[nq].rtcp = x[i].rtcp;
+			qi[nq++] = i;
+		}
 	}
-	if (a->srtp_rx) /* 2: SRTP, then SRTCP, over the burst */
-		unprotect(w, a, false, m, x, n);
-	if (a->srtcp_rx)
-		unprotect(w, a, true, m, x, n);
-	for (uint16_t i = 0; i < n; i++) /* 3: parse, latch, account, hooks */
-		if (x[i].ok && rx_accept(w, s, &x[i], src[i], now, arrival ? arrival[i] : now, &moved, &tx_rtcp))
+	if (nq) { /* 2: SRTP and SRTCP of every leg, one call */
+		dp_srtp_unprotect_multi(q, nq);
+		for (uint16_t j = 0; j < nq; j++) {
+			uint16_t i = qi[j];
+
+			if (q[j].rc) {
+				dp_drop_count(w, sk[i]->leg, dp_srtp_drop_reason(q[j].rc));
+				x[i].ok = false;
+				continue;
+			}
+			x[i].len = q[j].len;
+			rte_pktmbuf_trim(m[i], (uint16_t)(rte_pktmbuf_data_len(m[i]) - q[j].len));
+		}
+	}
+	for (uint16_t i = 0; i < n; i++) { /* 3: parse, latch, account, hooks */
+		struct dp_leg *a = sk[i]->leg;
+		bool mv, mv0;
+
+		if (!x[i].ok)
+			continue;
+		mv = mv0 = nmoved && leg_in(moved, nmoved, a);
+		if (rx_accept(w, sk[i], &x[i], src[i], now, arrival ? arrival[i] : now, &mv, &tx_rtcp)) {
+			x[i].dst_at = *x[i].dst;
+			x[i].dst = &x[i].dst_at;
+			inj |= a->peer->inj_active;
 			fwd[nf++] = i;
-	b = a->peer;
-	if (nf && b->inj_active) { /* an event rides on this stream: one packet at a time */
+		}
+		if (mv && !mv0)
+			moved[nmoved++] = a;
+	}
+	if (inj) { /* an event rides on some peer's stream: one packet at a time */
 		for (uint16_t j = 0; j < nf; j++) {
 			struct rx_pkt *y = &x[fwd[j]];
+			struct dp_leg *a = sk[fwd[j]]->leg, *b = a->peer;
 
 			prepare(w, b, y, now);
 			protect(w, a, b, y->rtcp, m, x, &fwd[j], 1);
@@ -519,21 +536,74 @@ void dp_relay_burst(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf **m,
 				dp_inject_after(w, a, b, &y->r, y->media_seq, &tx_rtp, y->dst);
 		}
 	} else if (nf) {
-		for (uint16_t j = 0; j < nf; j++) /* 4: headers, then SRTP and SRTCP over the burst */
-			prepare(w, b, &x[fwd[j]], now);
-		if (b->srtp_tx)
-			protect(w, a, b, false, m, x, fwd, nf);
-		if (b->srtcp_tx)
-			protect(w, a, b, true, m, x, fwd, nf);
+		nq = 0;
+		for (uint16_t j = 0; j < nf; j++) { /* 4: headers, then SRTP and SRTCP of every peer, one call */
+			uint16_t i = fwd[j];
+			struct dp_leg *b = sk[i]->leg->peer;
+			struct dp_srtp *ctx;
+
+			prepare(w, b, &x[i], now);
+			if ((ctx = x[i].rtcp ? b->srtcp_tx : b->srtp_tx)) {
+				q[nq].s = ctx;
+				q[nq].p = x[i].p;
+				q[nq].len = x[i].len = rte_pktmbuf_data_len(m[i]);
+				q[nq].room = (uint16_t)(q[nq].len + rte_pktmbuf_tailroom(m[i]));
+				q[nq].rtcp = x[i].rtcp;
+				qi[nq++] = i;
+			}
+		}
+		if (nq) {
+			dp_srtp_protect_multi(q, nq);
+			for (uint16_t j = 0; j < nq; j++) {
+				uint16_t i = qi[j];
+
+				if (q[j].rc) { /* counted on the receiving leg, as dp_tx_protect does */
+					dp_drop_count(w, sk[i]->leg, dp_srtp_drop_reason(q[j].rc));
+					rte_pktmbuf_free(m[i]);
+					x[i].ok = false;
+					x[i].queued = true;
+					continue;
+				}
+				rte_pktmbuf_append(m[i], (uint16_t)(q[j].len - rte_pktmbuf_data_len(m[i])));
+			}
+		}
 		for (uint16_t j = 0; j < nf; j++) /* 5: tx, in arrival order */
 			if (x[fwd[j]].ok)
-				tx_queue_fwd(w, b, m[fwd[j]], &x[fwd[j]], &tx_rtp, &tx_rtcp);
+				tx_queue_fwd(w, sk[fwd[j]]->leg->peer, m[fwd[j]], &x[fwd[j]], &tx_rtp, &tx_rtcp);
 	}
 	for (uint16_t i = 0; i < n; i++)
 		if (!x[i].queued)
 			rte_pktmbuf_free(m[i]);
 	dp_tx_flush(w, &tx_rtp);
 	dp_tx_flush(w, &tx_rtcp);
+}
+
+void dp_relay_burst(struct dp_worker *w, struct dp_sock *s, struct rte_mbuf **m, uint16_t n,
+		    const uint64_t *arrival)
+{
+	struct dp_sock *sk[DP_BURST];
+
+	if (n == 1) {
+		uint64_t now = rte_rdtsc();
+
+		relay_one(w, s, m[0], now, arrival ? arrival[0] : now);
+		return;
+	}
+	for (uint16_t i = 0; i < n; i++)
+		sk[i] = s;
+	relay_stages(w, sk, m, n, arrival);
+}
+
+void dp_relay_multi(struct dp_worker *w, struct dp_sock *const *s, struct rte_mbuf **m, uint16_t n)
+{
+	if (n == 1) {
+		uint64_t now = rte_rdtsc();
+
+		relay_one(w, s[0], m[0], now, now);
+		return;
+	}
+	if (n)
+		relay_stages(w, s, m, n, NULL);
 }
 
 /* The kernel's receive time of msg (SO_TIMESTAMPNS), as the TSC when it

@@ -655,10 +655,13 @@ static int16_t precheck(const struct dp_srtp *s, enum op op, const uint8_t *p, u
 
 struct pend {
 	struct dp_srtp_op op;
+	struct dp_srtp *s;
 	uint64_t idx;
 	uint32_t ssrc;
 	uint16_t len, plen; /* original length; payload end (unprotect) */
 	int16_t rc;
+	uint8_t kind;       /* enum op */
+	bool lib;           /* run whole by libsrtp: rc is final */
 };
 
 static void iv_rtp(const struct dp_srtp *s, uint8_t iv[16], uint32_t ssrc, uint64_t idx)
@@ -709,6 +712,10 @@ static int16_t prepare(struct dp_srtp *s, enum op op, uint8_t *p, uint16_t len, 
 	x->len = len;
 	o->pkt = p;
 	o->fail = false;
+	o->st = s->est;
+	o->gcm = s->gcm;
+	o->rtcp = op >= OP_RTCP_PROTECT;
+	s->eng->prefetch(s->est, s->gcm, o->rtcp);
 	switch (op) {
 	case OP_RTP_PROTECT: {
 		unsigned h = (unsigned)rtp_header_len(p, len);
@@ -853,13 +860,13 @@ static bool redo(struct dp_srtp *s, struct pend *x)
 
 	if (idx == x->idx)
 		return false;
-	(s->gcm ? s->eng->gcm : s->eng->ctr_hmac)(s->est, one, 1, false, false); /* restore */
+	s->eng->run(one, 1, false); /* restore */
 	x->idx = idx;
 	iv_rtp(s, o->iv, x->ssrc, idx);
 	if (!s->gcm)
 		put32(o->pkt + x->plen, (uint32_t)(idx >> 16));
 	o->fail = false;
-	(s->gcm ? s->eng->gcm : s->eng->ctr_hmac)(s->est, one, 1, false, false);
+	s->eng->run(one, 1, false);
 	return !o->fail && auth_ok(s, o, false);
 }
 
@@ -931,87 +938,136 @@ static int16_t finish(struct dp_srtp *s, enum op op, struct pend *x, uint16_t *l
 	return -EINVAL;
 }
 
-/* The libsrtp engine: whole packets, the SSRC table as a bound only. */
-static uint16_t run_lib(struct dp_srtp *s, enum op op, uint8_t *const pkts[], uint16_t lens[],
-			uint16_t room, int16_t rc[], uint16_t n)
+/* The libsrtp engine: one whole packet, the SSRC table as a bound only. */
+static int16_t run_lib(struct dp_srtp *s, enum op op, uint8_t *p, uint16_t *lens, uint16_t room)
 {
-	uint16_t done = 0;
+	int len = *lens, e;
+	uint32_t ssrc;
+	int16_t r = precheck(s, op, p, *lens, room);
 
-	for (uint16_t i = 0; i < n; i++) {
-		uint8_t *p = pkts[i];
-		int len = lens[i], e;
-		uint32_t ssrc;
-		int16_t r = precheck(s, op, p, lens[i], room);
-
-		if (r) {
-			rc[i] = r;
-			continue;
-		}
-		ssrc = be32(p + (op >= OP_RTCP_PROTECT ? 4 : 8));
-		e = ssrc_find(s, ssrc);
-		if (e < 0 && s->n_ssrcs == s->max_ssrcs) {
-			rc[i] = -ENOBUFS;
-			continue;
-		}
-		r = dp_srtp_lib_run(s->lib, (int)op, p, &len);
-		if (!r && e < 0)
-			ssrc_add(s, ssrc);
-		rc[i] = r;
-		if (!r) {
-			lens[i] = (uint16_t)len;
-			done++;
-		}
-	}
-	return done;
+	if (r)
+		return r;
+	ssrc = be32(p + (op >= OP_RTCP_PROTECT ? 4 : 8));
+	e = ssrc_find(s, ssrc);
+	if (e < 0 && s->n_ssrcs == s->max_ssrcs)
+		return -ENOBUFS;
+	r = dp_srtp_lib_run(s->lib, (int)op, p, &len);
+	if (!r && e < 0)
+		ssrc_add(s, ssrc);
+	if (!r)
+		*lens = (uint16_t)len;
+	return r;
 }
 
-static uint16_t run_burst(struct dp_srtp *s, enum op op, uint8_t *const pkts[], uint16_t lens[],
-			  uint16_t room, int16_t rc[], uint16_t n)
+/* Where a stream's first lines are, for a prefetch one packet ahead: the
+ * struct and its SSRC keys (the entries follow at a size-dependent
+ * offset). */
+static inline void prefetch_stream(const struct dp_srtp *s)
 {
-	enum dp_srtp_dir want = (op == OP_RTP_PROTECT || op == OP_RTCP_PROTECT)
-					? DP_SRTP_PROTECT
-					: DP_SRTP_UNPROTECT;
-	bool rtcp = op >= OP_RTCP_PROTECT, protect = want == DP_SRTP_PROTECT;
+	if (s) {
+		__builtin_prefetch(s);
+		__builtin_prefetch((const uint8_t *)s + ALIGN_UP(sizeof(*s)));
+	}
+}
+
+/* Packets of any streams (each q[i].s), all protect or all unprotect, in
+ * chunks of CHUNK: prepare each in order (its stream's checks, SSRC state,
+ * IV), one engine call per engine for the chunk, finish each in order.
+ * Packets of one stream keep their order, so a burst of one stream and a
+ * burst mixing many behave alike for each stream. */
+static uint16_t run_multi(struct dp_srtp_pkt *q, uint16_t n, bool protect)
+{
+	enum dp_srtp_dir want = protect ? DP_SRTP_PROTECT : DP_SRTP_UNPROTECT;
 	struct pend x[CHUNK];
-	struct dp_srtp_op *ops[CHUNK];
+	struct dp_srtp_op *ops[2][CHUNK]; /* [0] ipsec-mb, [1] openssl */
 	uint16_t done = 0;
 
-	if (!s || s->dir != want) {
-		for (uint16_t i = 0; i < n; i++)
-			rc[i] = s ? -EBADF : -EINVAL;
-		return 0;
-	}
-	if (s->lib)
-		return run_lib(s, op, pkts, lens, room, rc, n);
 	for (uint16_t base = 0; base < n; base += CHUNK) {
-		uint16_t m = (uint16_t)(n - base < CHUNK ? n - base : CHUNK), k = 0;
+		uint16_t m = (uint16_t)(n - base < CHUNK ? n - base : CHUNK), k[2] = {0, 0};
 
+		prefetch_stream(q[base].s);
 		for (uint16_t i = 0; i < m; i++) {
-			uint16_t j = (uint16_t)(base + i);
-			int16_t r = precheck(s, op, pkts[j], lens[j], room);
+			struct dp_srtp_pkt *y = &q[base + i];
+			struct dp_srtp *s = y->s;
+			enum op op = protect ? (y->rtcp ? OP_RTCP_PROTECT : OP_RTP_PROTECT)
+					     : (y->rtcp ? OP_RTCP_UNPROTECT : OP_RTP_UNPROTECT);
+			int16_t r;
 
-			if (!r)
-				r = prepare(s, op, pkts[j], lens[j], &x[i]);
+			if (i + 1 < m)
+				prefetch_stream(y[1].s);
+			x[i].s = s;
+			x[i].kind = (uint8_t)op;
+			x[i].lib = false;
+			if (!s) {
+				r = -EINVAL;
+			} else if (s->dir != want) {
+				r = -EBADF;
+			} else if (s->lib) {
+				x[i].lib = true;
+				r = run_lib(s, op, y->p, &y->len, y->room);
+			} else {
+				r = precheck(s, op, y->p, y->len, y->room);
+				if (!r)
+					r = prepare(s, op, y->p, y->len, &x[i]);
+				if (!r) {
+					unsigned e = s->eng != &dp_srtp_crypto_ipsec_mb;
+
+					ops[e][k[e]++] = &x[i].op;
+				}
+			}
 			x[i].rc = r;
-			if (!r)
-				ops[k++] = &x[i].op;
 		}
-		if (k) {
-			if (s->gcm)
-				s->eng->gcm(s->est, ops, k, rtcp, protect);
-			else
-				s->eng->ctr_hmac(s->est, ops, k, rtcp, protect);
-		}
+		if (k[0])
+			dp_srtp_crypto_ipsec_mb.run(ops[0], k[0], protect);
+		if (k[1])
+			dp_srtp_crypto_openssl.run(ops[1], k[1], protect);
 		for (uint16_t i = 0; i < m; i++) {
-			uint16_t j = (uint16_t)(base + i);
+			struct dp_srtp_pkt *y = &q[base + i];
 
-			if (!x[i].rc)
-				x[i].rc = finish(s, op, &x[i], &lens[j]);
-			rc[j] = x[i].rc;
+			if (!x[i].rc && !x[i].lib)
+				x[i].rc = finish(x[i].s, (enum op)x[i].kind, &x[i], &y->len);
+			y->rc = x[i].rc;
 			done += !x[i].rc;
 		}
 	}
 	return done; /* x holds IVs and tags only, nothing secret: not wiped */
+}
+
+uint16_t dp_srtp_protect_multi(struct dp_srtp_pkt pk[], uint16_t n)
+{
+	return run_multi(pk, n, true);
+}
+
+uint16_t dp_srtp_unprotect_multi(struct dp_srtp_pkt pk[], uint16_t n)
+{
+	return run_multi(pk, n, false);
+}
+
+/* The one-stream burst API over run_multi, a chunk at a time. */
+static uint16_t run_burst(struct dp_srtp *s, enum op op, uint8_t *const pkts[], uint16_t lens[],
+			  uint16_t room, int16_t rc[], uint16_t n)
+{
+	struct dp_srtp_pkt q[CHUNK];
+	bool rtcp = op >= OP_RTCP_PROTECT, protect = op == OP_RTP_PROTECT || op == OP_RTCP_PROTECT;
+	uint16_t done = 0;
+
+	for (uint16_t base = 0; base < n; base += CHUNK) {
+		uint16_t m = (uint16_t)(n - base < CHUNK ? n - base : CHUNK);
+
+		for (uint16_t i = 0; i < m; i++) {
+			q[i].s = s;
+			q[i].p = pkts[base + i];
+			q[i].len = lens[base + i];
+			q[i].room = room;
+			q[i].rtcp = rtcp;
+		}
+		done = (uint16_t)(done + run_multi(q, m, protect));
+		for (uint16_t i = 0; i < m; i++) {
+			lens[base + i] = q[i].len;
+			rc[base + i] = q[i].rc;
+		}
+	}
+	return done;
 }
 
 uint16_t dp_srtp_protect_burst(struct dp_srtp *s, uint8_t *const pkts[], uint16_t lens[],
@@ -1065,6 +1121,8 @@ int dp_sdes_generate(enum dp_srtp_suite suite, unsigned tag, struct dp_sdes *out
 	memset(out->key_salt, 0, sizeof(out->key_salt));
 	memcpy(out->key_salt, key, klen);
 	out->lifetime = 0;
+	out->mki_len = 0;
+	memset(out->mki, 0, sizeof(out->mki));
 	explicit_bzero(key, sizeof(key));
 	return 0;
 }

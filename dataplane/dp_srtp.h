@@ -212,6 +212,28 @@ uint16_t dp_srtcp_protect_burst(struct dp_srtp *s, uint8_t *const pkts[], uint16
 uint16_t dp_srtcp_unprotect_burst(struct dp_srtp *s, uint8_t *const pkts[], uint16_t lens[],
 				  uint16_t room, int16_t rc[], uint16_t n);
 
+/* --- bursts across streams ----------------------------------------------
+ * One call for the packets of many streams (a relay's rx burst holds one
+ * packet of each of many legs): the crypto engine then runs them together
+ * (intel-ipsec-mb fills its lanes with the packets of different keys).
+ * Each packet names its stream, its room and whether it is RTCP; results
+ * as the burst API (in rc and len). Every stream of one call must have the
+ * call's direction (else -EBADF for its packets). Packets of one stream are
+ * handled in their order in pk[], exactly as a one-stream burst of them
+ * would be. Streams on different engines may mix. */
+struct dp_srtp_pkt {
+	struct dp_srtp *s;   /* its stream (NULL: -EINVAL) */
+	uint8_t *p;          /* the packet, in place */
+	uint16_t len;        /* in: its length; out: the new one (rc 0), else unchanged */
+	uint16_t room;       /* bytes of buffer at p */
+	bool rtcp;           /* SRTCP (else SRTP) */
+	int16_t rc;          /* out: 0 or the -errno of the burst API */
+};
+
+/* Protect / unprotect n packets of any streams; returns how many have rc 0. */
+uint16_t dp_srtp_protect_multi(struct dp_srtp_pkt pk[], uint16_t n);
+uint16_t dp_srtp_unprotect_multi(struct dp_srtp_pkt pk[], uint16_t n);
+
 /* --- SDES keys (RFC 4568) ------------------------------------------------
  * The keys a leg takes (dp_leg_set_srtp). Reading and writing them as SDP
  * a=crypto values is the control plane's (control/ctl_sdes.h). */
@@ -226,9 +248,13 @@ struct dp_sdes {
 	uint64_t lifetime;               /* packets, from "|2^N" or "|N"; 0: not given.
 					  * Recorded, not enforced: rekeying is the
 					  * control plane's job. */
+	uint8_t mki_len;                 /* 0: no MKI; 1..DP_SRTP_MAX_MKI */
+	uint8_t mki[DP_SRTP_MAX_MKI];    /* the MKI every packet carries (RFC 3711 3.1),
+					  * big-endian: "|1:2" is 00 01 */
 };
 
-/* Fresh SDES keys for suite from getrandom(); lifetime 0 (not given).
+/* Fresh SDES keys for suite from getrandom(); lifetime 0 (not given), no
+ * MKI.
  * Returns 0, -EINVAL (bad suite or tag > DP_SDES_TAG_MAX), or -errno of
  * getrandom. Any thread. */
 int dp_sdes_generate(enum dp_srtp_suite suite, unsigned tag, struct dp_sdes *out);

@@ -5,7 +5,9 @@
  * dp_srtp.c is the protocol layer (RFC 3711, RFC 7714): per-SSRC state,
  * ROC estimation, replay windows, the SRTCP index and E flag, MKI, IV and AAD
  * formation, tag placement and the constant-time tag check. It hands an
- * engine a burst of prepared operations of one kind, all for one session:
+ * engine a burst of prepared operations, all protect or all unprotect, of
+ * any sessions of that engine (each op names its session state, its kind
+ * and its session keys: a relay's burst holds the packets of many legs):
  *
  *  - AES-CM + HMAC-SHA1 (ctr_hmac): for each op, AES-CTR over
  *    pkt[enc_off, enc_off + enc_len) in place with the 16-byte counter block
@@ -19,8 +21,8 @@
  *    the 16-byte tag into digest; open checks it against rtag (constant
  *    time) and sets auth_ok.
  *
- * rtcp selects the SRTCP session keys instead of the SRTP ones. Engines
- * allocate (if at all) only in init (on the control thread at create);
+ * op->rtcp selects the SRTCP session keys instead of the SRTP ones, op->gcm
+ * the kind (the session's suite). Engines allocate (if at all) only in init (on the control thread at create);
  * run never allocates, locks, logs or makes a syscall. libsrtp is not an
  * engine of this kind: it runs the whole protocol itself (dp_srtp_libsrtp.c).
  */
@@ -45,6 +47,8 @@ struct dp_srtp_keys {
 };
 
 struct dp_srtp_op {
+	void *st;             /* the session's engine state (init made it) */
+	bool gcm, rtcp;       /* AES-GCM (else AES-CM + HMAC-SHA1); the SRTCP keys */
 	uint8_t *pkt;
 	const uint8_t *aad;   /* GCM */
 	uint32_t aad_len;
@@ -70,10 +74,13 @@ struct dp_srtp_crypto {
 	int (*init)(void *st, enum dp_srtp_suite suite, const struct dp_srtp_keys *k);
 	/* Release what init took outside st (dp_srtp wipes st itself). */
 	void (*fini)(void *st);
-	void (*ctr_hmac)(void *state, struct dp_srtp_op *const ops[], uint16_t n, bool rtcp,
-			 bool protect);
-	void (*gcm)(void *state, struct dp_srtp_op *const ops[], uint16_t n, bool rtcp,
-		    bool protect);
+	/* Prefetch what an op of this session, kind and direction reads first
+	 * (dp_srtp calls it when it prepares a packet, ahead of run). */
+	void (*prefetch)(const void *st, bool gcm, bool rtcp);
+	/* Run n ops (of any sessions of this engine, either kind): protect
+	 * (encrypt; AES-CM: then hash; GCM: seal) or unprotect (AES-CM: hash,
+	 * then decrypt; GCM: open). */
+	void (*run)(struct dp_srtp_op *const ops[], uint16_t n, bool protect);
 };
 
 extern const struct dp_srtp_crypto dp_srtp_crypto_openssl;

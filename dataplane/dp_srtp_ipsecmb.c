@@ -27,20 +27,25 @@
 
 #include <intel-ipsec-mb.h>
 
-/* Session state: the key length, then the AES-CM or the GCM keys only. */
-struct imb_cm {
-	DECLARE_ALIGNED(uint8_t enc[2][16 * 15], 64); /* AES key schedules (CTR: encryption only) */
-	DECLARE_ALIGNED(uint8_t ipad[2][32], 32);     /* SHA-1 state after the HMAC ipad block */
-	DECLARE_ALIGNED(uint8_t opad[2][32], 32);     /* ... after the opad block */
+/* Session state: per direction (SRTP, SRTCP) everything a job reads, on
+ * cache lines of its own (AES-CM: the HMAC states, the key schedule and the
+ * key length in five lines), so a packet of a cold session misses on its
+ * own key material only (dp_srtp prefetches it at prepare: imb_prefetch). */
+struct imb_cm_dir {
+	DECLARE_ALIGNED(uint8_t ipad[32], 64); /* SHA-1 state after the HMAC ipad block */
+	uint8_t opad[32];                      /* ... after the opad block */
+	DECLARE_ALIGNED(uint8_t enc[16 * 15], 64); /* AES key schedule (CTR: encryption only) */
+	uint64_t key_len;
 };
 
-struct imb {
+struct imb_gcm_dir {
+	DECLARE_ALIGNED(struct gcm_key_data gk, 64); /* the VAES code stores it aligned */
 	uint64_t key_len;
-	uint8_t pad[56];
-	union {
-		struct imb_cm cm;
-		struct gcm_key_data gk[2];
-	} u;
+};
+
+union imb {
+	struct imb_cm_dir cm[2];
+	struct imb_gcm_dir g[2];
 };
 
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
@@ -111,7 +116,20 @@ static bool imb_available(void)
 static size_t imb_state_size(bool gcm, unsigned key_len)
 {
 	(void)key_len;
-	return offsetof(struct imb, u) + (gcm ? sizeof(struct gcm_key_data[2]) : sizeof(struct imb_cm));
+	return gcm ? sizeof(struct imb_gcm_dir[2]) : sizeof(struct imb_cm_dir[2]);
+}
+
+/* The lines a job of this session and direction reads first: the AES-CM
+ * direction whole (5 lines); of GCM's 1 KB the key schedule and the first
+ * hash keys (what a packet of a few hundred bytes uses). */
+static void imb_prefetch(const void *st, bool gcm, bool rtcp)
+{
+	const union imb *e = st;
+	const uint8_t *p = gcm ? (const uint8_t *)&e->g[rtcp] : (const uint8_t *)&e->cm[rtcp];
+	unsigned lines = gcm ? 16 : 5;
+
+	for (unsigned i = 0; i < lines; i++)
+		__builtin_prefetch(p + 64 * i);
 }
 
 static void imb_fini(void *st)
@@ -122,41 +140,42 @@ static void imb_fini(void *st)
 static int imb_init(void *st, enum dp_srtp_suite suite, const struct dp_srtp_keys *k)
 {
 	IMB_MGR *m = mgr(!k->gcm); /* GCM key tables are in the format of the manager that runs them */
-	struct imb *e = st;
+	union imb *e = st;
 
 	(void)suite;
 	if (!m)
 		return -EIO;
-	e->key_len = k->enc_len;
 	for (int d = 0; d < 2; d++) {
 		DECLARE_ALIGNED(uint8_t blk[64], 16);
 		DECLARE_ALIGNED(uint8_t dec[16 * 15], 16);
 
 		if (k->gcm) {
+			e->g[d].key_len = k->enc_len;
 			if (k->enc_len == 32)
-				IMB_AES256_GCM_PRE(m, k->enc[d], &e->u.gk[d]);
+				IMB_AES256_GCM_PRE(m, k->enc[d], &e->g[d].gk);
 			else
-				IMB_AES128_GCM_PRE(m, k->enc[d], &e->u.gk[d]);
+				IMB_AES128_GCM_PRE(m, k->enc[d], &e->g[d].gk);
 			continue;
 		}
+		e->cm[d].key_len = k->enc_len;
 		if (k->enc_len == 32)
-			IMB_AES_KEYEXP_256(m, k->enc[d], e->u.cm.enc[d], dec);
+			IMB_AES_KEYEXP_256(m, k->enc[d], e->cm[d].enc, dec);
 		else
-			IMB_AES_KEYEXP_128(m, k->enc[d], e->u.cm.enc[d], dec);
+			IMB_AES_KEYEXP_128(m, k->enc[d], e->cm[d].enc, dec);
 		explicit_bzero(dec, sizeof(dec));
 		memset(blk, 0x36, sizeof(blk));
 		for (int i = 0; i < 20; i++)
 			blk[i] ^= k->auth[d][i];
-		IMB_SHA1_ONE_BLOCK(m, blk, e->u.cm.ipad[d]);
+		IMB_SHA1_ONE_BLOCK(m, blk, e->cm[d].ipad);
 		for (int i = 0; i < 64; i++)
 			blk[i] ^= 0x36 ^ 0x5c;
-		IMB_SHA1_ONE_BLOCK(m, blk, e->u.cm.opad[d]);
+		IMB_SHA1_ONE_BLOCK(m, blk, e->cm[d].opad);
 		explicit_bzero(blk, sizeof(blk));
 	}
 	return 0;
 }
 
-static void done(IMB_JOB *j, bool gcm_open)
+static void done(IMB_JOB *j, bool protect)
 {
 	struct dp_srtp_op *x = j->user_data;
 
@@ -164,42 +183,39 @@ static void done(IMB_JOB *j, bool gcm_open)
 		x->fail = true;
 		return;
 	}
-	if (gcm_open)
+	if (x->gcm && !protect)
 		x->auth_ok = dp_srtp_ct_eq(x->digest, x->rtag, 16);
 }
 
-static void run(void *st, struct dp_srtp_op *const ops[], uint16_t n, bool rtcp, bool protect,
-		bool gcm)
+/* Submit the ops of ops[0..n) whose kind is gcm (either: both) on m, then
+ * flush: every job is done on return. */
+static void run_on(IMB_MGR *m, struct dp_srtp_op *const ops[], uint16_t n, bool protect, int kind)
 {
-	struct imb *e = st;
-	IMB_MGR *m = mgr(!gcm && n < SHANI_BELOW);
 	IMB_JOB *j;
-	bool open = gcm && !protect;
 
-	if (!m) {
-		for (uint16_t i = 0; i < n; i++)
-			ops[i]->fail = true;
-		return;
-	}
 	for (uint16_t i = 0; i < n; i++) {
 		struct dp_srtp_op *x = ops[i];
 
+		if (kind >= 0 && x->gcm != (bool)kind)
+			continue;
 		j = IMB_GET_NEXT_JOB(m);
 		j->src = x->pkt;
 		j->dst = x->pkt + x->enc_off;
 		j->cipher_start_src_offset_in_bytes = x->enc_off;
 		j->msg_len_to_cipher_in_bytes = x->enc_len;
-		j->key_len_in_bytes = e->key_len;
 		j->iv = x->iv;
 		j->cipher_direction = protect ? IMB_DIR_ENCRYPT : IMB_DIR_DECRYPT;
 		j->chain_order = protect ? IMB_ORDER_CIPHER_HASH : IMB_ORDER_HASH_CIPHER;
 		j->auth_tag_output = x->digest;
 		j->user_data = x;
 		x->auth_ok = false;
-		if (gcm) {
+		if (x->gcm) {
+			const struct imb_gcm_dir *g = &((const union imb *)x->st)->g[x->rtcp];
+
+			j->key_len_in_bytes = g->key_len;
 			j->cipher_mode = IMB_CIPHER_GCM;
 			j->hash_alg = IMB_AUTH_AES_GMAC;
-			j->enc_keys = j->dec_keys = &e->u.gk[rtcp];
+			j->enc_keys = j->dec_keys = &g->gk;
 			j->iv_len_in_bytes = 12;
 			j->hash_start_src_offset_in_bytes = x->enc_off;
 			j->msg_len_to_hash_in_bytes = x->enc_len;
@@ -207,37 +223,54 @@ static void run(void *st, struct dp_srtp_op *const ops[], uint16_t n, bool rtcp,
 			j->u.GCM.aad_len_in_bytes = x->aad_len;
 			j->auth_tag_output_len_in_bytes = 16;
 		} else {
+			const struct imb_cm_dir *c = &((const union imb *)x->st)->cm[x->rtcp];
+
+			j->key_len_in_bytes = c->key_len;
 			/* a zero-length cipher region: hash only */
 			j->cipher_mode = x->enc_len ? IMB_CIPHER_CNTR : IMB_CIPHER_NULL;
 			j->hash_alg = IMB_AUTH_HMAC_SHA_1;
-			j->enc_keys = e->u.cm.enc[rtcp];
-			j->dec_keys = e->u.cm.enc[rtcp]; /* CTR decrypts with the encryption schedule */
+			j->enc_keys = c->enc;
+			j->dec_keys = c->enc; /* CTR decrypts with the encryption schedule */
 			j->iv_len_in_bytes = 16;
 			j->hash_start_src_offset_in_bytes = 0;
 			j->msg_len_to_hash_in_bytes = x->auth_len;
-			j->u.HMAC._hashed_auth_key_xor_ipad = e->u.cm.ipad[rtcp];
-			j->u.HMAC._hashed_auth_key_xor_opad = e->u.cm.opad[rtcp];
+			j->u.HMAC._hashed_auth_key_xor_ipad = c->ipad;
+			j->u.HMAC._hashed_auth_key_xor_opad = c->opad;
 			j->auth_tag_output_len_in_bytes = 12; /* 10 is refused: keep 10 of 12 */
 		}
 		j = IMB_SUBMIT_JOB(m);
 		while (j) {
-			done(j, open);
+			done(j, protect);
 			j = IMB_GET_COMPLETED_JOB(m);
 		}
 	}
 	while ((j = IMB_FLUSH_JOB(m)) != NULL)
-		done(j, open);
+		done(j, protect);
 }
 
-static void imb_ctr_hmac(void *st, struct dp_srtp_op *const ops[], uint16_t n, bool rtcp,
-			 bool protect)
+/* Ops of several sessions and both kinds: AES-CM on the SHA-NI manager
+ * when they are few, GCM on the best one; one submission when both are the
+ * same manager. */
+static void imb_run(struct dp_srtp_op *const ops[], uint16_t n, bool protect)
 {
-	run(st, ops, n, rtcp, protect, false);
-}
+	uint16_t ncm = 0;
+	IMB_MGR *mg, *mc;
 
-static void imb_gcm(void *st, struct dp_srtp_op *const ops[], uint16_t n, bool rtcp, bool protect)
-{
-	run(st, ops, n, rtcp, protect, true);
+	for (uint16_t i = 0; i < n; i++)
+		ncm = (uint16_t)(ncm + !ops[i]->gcm);
+	mg = mgr(false);
+	mc = mgr(ncm < SHANI_BELOW);
+	if (!mg || !mc) {
+		for (uint16_t i = 0; i < n; i++)
+			ops[i]->fail = true;
+		return;
+	}
+	if (mc == mg || ncm == n || ncm == 0) {
+		run_on(ncm ? mc : mg, ops, n, protect, -1);
+		return;
+	}
+	run_on(mc, ops, n, protect, 0);
+	run_on(mg, ops, n, protect, 1);
 }
 
 const struct dp_srtp_crypto dp_srtp_crypto_ipsec_mb = {
@@ -246,6 +279,6 @@ const struct dp_srtp_crypto dp_srtp_crypto_ipsec_mb = {
 	.state_size = imb_state_size,
 	.init = imb_init,
 	.fini = imb_fini,
-	.ctr_hmac = imb_ctr_hmac,
-	.gcm = imb_gcm,
+	.prefetch = imb_prefetch,
+	.run = imb_run,
 };

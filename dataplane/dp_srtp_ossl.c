@@ -92,54 +92,63 @@ static void hmac(const struct ossl *o, int d, const uint8_t *p, size_t n, uint8_
 	SHA1_Final(out, &c);
 }
 
-static void ossl_ctr_hmac(void *st, struct dp_srtp_op *const ops[], uint16_t n, bool rtcp,
-			  bool protect)
+static void ctr_hmac(struct dp_srtp_op *x, bool protect)
 {
-	struct ossl *o = st;
-	EVP_CIPHER_CTX *c = o->c[rtcp];
+	struct ossl *o = x->st;
+	EVP_CIPHER_CTX *c = o->c[x->rtcp];
+	uint8_t *t = x->pkt + x->enc_off;
+	int l;
 
-	for (uint16_t i = 0; i < n; i++) {
-		struct dp_srtp_op *x = ops[i];
-		uint8_t *t = x->pkt + x->enc_off;
-		int l;
+	if (!protect)
+		hmac(o, x->rtcp, x->pkt, x->auth_len, x->digest);
+	if (!EVP_EncryptInit_ex(c, NULL, NULL, NULL, x->iv) ||
+	    !EVP_EncryptUpdate(c, t, &l, t, (int)x->enc_len)) {
+		x->fail = true;
+		return;
+	}
+	if (protect)
+		hmac(o, x->rtcp, x->pkt, x->auth_len, x->digest);
+}
 
-		if (!protect)
-			hmac(o, rtcp, x->pkt, x->auth_len, x->digest);
-		if (!EVP_EncryptInit_ex(c, NULL, NULL, NULL, x->iv) ||
-		    !EVP_EncryptUpdate(c, t, &l, t, (int)x->enc_len)) {
-			x->fail = true;
-			continue;
-		}
-		if (protect)
-			hmac(o, rtcp, x->pkt, x->auth_len, x->digest);
+static void gcm(struct dp_srtp_op *x, bool protect)
+{
+	struct ossl *o = x->st;
+	EVP_CIPHER_CTX *c = o->c[x->rtcp];
+	uint8_t *t = x->pkt + x->enc_off, fin[16];
+	int l;
+
+	x->auth_ok = false;
+	if (!EVP_CipherInit_ex(c, NULL, NULL, NULL, x->iv, protect) ||
+	    !EVP_CipherUpdate(c, NULL, &l, x->aad, (int)x->aad_len) ||
+	    !EVP_CipherUpdate(c, t, &l, t, (int)x->enc_len)) {
+		x->fail = true;
+		return;
+	}
+	if (protect) {
+		x->fail = !EVP_CipherFinal_ex(c, fin, &l) ||
+			  !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, x->digest);
+	} else {
+		x->auth_ok = EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, x->rtag) &&
+			     EVP_CipherFinal_ex(c, fin, &l) > 0;
 	}
 }
 
-static void ossl_gcm(void *st, struct dp_srtp_op *const ops[], uint16_t n, bool rtcp, bool protect)
+/* One op after the other: libcrypto has no multi-buffer API. */
+static void ossl_run(struct dp_srtp_op *const ops[], uint16_t n, bool protect)
 {
-	struct ossl *o = st;
-	EVP_CIPHER_CTX *c = o->c[rtcp];
+	for (uint16_t i = 0; i < n; i++)
+		(ops[i]->gcm ? gcm : ctr_hmac)(ops[i], protect);
+}
 
-	for (uint16_t i = 0; i < n; i++) {
-		struct dp_srtp_op *x = ops[i];
-		uint8_t *t = x->pkt + x->enc_off, fin[16];
-		int l;
+static void ossl_prefetch(const void *st, bool gcm_, bool rtcp)
+{
+	const struct ossl *o = st;
 
-		x->auth_ok = false;
-		if (!EVP_CipherInit_ex(c, NULL, NULL, NULL, x->iv, protect) ||
-		    !EVP_CipherUpdate(c, NULL, &l, x->aad, (int)x->aad_len) ||
-		    !EVP_CipherUpdate(c, t, &l, t, (int)x->enc_len)) {
-			x->fail = true;
-			continue;
-		}
-		if (protect) {
-			x->fail = !EVP_CipherFinal_ex(c, fin, &l) ||
-				  !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, x->digest);
-		} else {
-			x->auth_ok = EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, x->rtag) &&
-				     EVP_CipherFinal_ex(c, fin, &l) > 0;
-		}
-	}
+	(void)gcm_;
+	__builtin_prefetch(o);
+	__builtin_prefetch(&o->ipad[rtcp]);
+	__builtin_prefetch(&o->opad[rtcp]);
+	__builtin_prefetch(o->c[rtcp]);
 }
 
 const struct dp_srtp_crypto dp_srtp_crypto_openssl = {
@@ -148,6 +157,6 @@ const struct dp_srtp_crypto dp_srtp_crypto_openssl = {
 	.state_size = ossl_state_size,
 	.init = ossl_init,
 	.fini = ossl_fini,
-	.ctr_hmac = ossl_ctr_hmac,
-	.gcm = ossl_gcm,
+	.prefetch = ossl_prefetch,
+	.run = ossl_run,
 };

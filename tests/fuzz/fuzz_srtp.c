@@ -2,10 +2,15 @@
  * libFuzzer target for dataplane/dp_srtp, and control/ctl_sdes (which parses
  * and formats the dataplane's SDES keys).
  *
- * Byte 0 picks the target (byte0 % 6) and the suite ((byte0 >> 3) & 3);
- * for the packet targets the rest is a list of packets, each a 2-byte
- * big-endian length then that many bytes (cut short at the end of the
- * input), at most MAX_PKTS of them, handed over as one burst:
+ * Byte 0 picks the target (byte0 % 6). For the packet targets byte 1 picks
+ * the set-up: the suite (b % 6: all six), the engine ((b / 6) % 3:
+ * ipsec-mb, openssl, libsrtp; one the build lacks for the suite is
+ * skipped), the MKI ((b / 18) % 3: none, 1 byte, 4 bytes) and, for
+ * b >= 54, the cross-stream API (dp_srtp_*_multi) with the packets dealt
+ * to two streams of different keys, the second on the next engine, so one
+ * call mixes streams and engines. The rest is a list of packets, each a
+ * 2-byte big-endian length then that many bytes (cut short at the end of
+ * the input), at most MAX_PKTS of them, handed over as one burst:
  *   0  SRTP unprotect     (fixed key)
  *   1  SRTCP unprotect    (fixed key)
  *   2  RTP protect -> unprotect: every packet protect accepts must come back
@@ -78,6 +83,10 @@ static void check_burst(uint16_t done, const int16_t rc[], const uint16_t lens[]
 		case -EALREADY:
 		case -ENOBUFS: /* more SSRCs than the stream keeps */
 			break;
+		case -ENOKEY: /* not the stream's MKI */
+			if (protect)
+				__builtin_trap();
+			break;
 		case -ENOSPC:
 			if (!protect)
 				__builtin_trap();
@@ -96,55 +105,112 @@ static void check_burst(uint16_t done, const int16_t rc[], const uint16_t lens[]
 		__builtin_trap();
 }
 
-static void packets(enum dp_srtp_suite suite, int mode, const uint8_t *d, size_t n)
-{
-	uint8_t key[DP_SRTP_MAX_KEY_SALT], *pk[MAX_PKTS];
-	uint16_t lens[MAX_PKTS], before[MAX_PKTS], k, done;
-	int16_t rc[MAX_PKTS];
-	size_t klen = dp_srtp_key_len(suite) + dp_srtp_salt_len(suite);
-	struct dp_srtp *tx = NULL, *rx;
-	bool rtcp = mode == 1 || mode == 3;
+static const enum dp_srtp_engine engines[3] = {DP_SRTP_ENGINE_IPSEC_MB, DP_SRTP_ENGINE_OPENSSL,
+						DP_SRTP_ENGINE_LIBSRTP};
 
-	if (!dp_srtp_suite_supported(suite))
-		return;
+/* A stream of the fuzz key (stream k: the key's bytes + k), or NULL when
+ * the engine does not run the suite here. */
+static struct dp_srtp *stream(enum dp_srtp_suite suite, enum dp_srtp_engine e, unsigned mki_len, unsigned k,
+			      enum dp_srtp_dir dir)
+{
+	uint8_t key[DP_SRTP_MAX_KEY_SALT];
+	size_t klen = dp_srtp_key_len(suite) + dp_srtp_salt_len(suite);
+	struct dp_srtp_params p = {.engine = e, .suite = suite, .key_salt = key, .key_salt_len = klen,
+				   .dir = dir, .mki_len = (uint8_t)mki_len};
+	struct dp_srtp *s;
+
+	if (!dp_srtp_engine_supports(e, suite))
+		return NULL;
 	fuzz_key(key, klen);
-	rx = dp_srtp_create(suite, key, klen, DP_SRTP_UNPROTECT, 0);
-	if (!rx)
+	for (size_t i = 0; i < klen; i++)
+		key[i] = (uint8_t)(key[i] + k);
+	for (unsigned i = 0; i < mki_len; i++)
+		p.mki[i] = (uint8_t)(0xa0 + i + k);
+	s = dp_srtp_create_ex(&p);
+	if (!s)
 		abort();
+	return s;
+}
+
+/* One burst through the one-stream API (multi false: s[0]) or the
+ * cross-stream one (packet i on s[i % 2]). */
+static uint16_t run(bool protect, bool rtcp, bool multi, struct dp_srtp *const s[2], uint8_t *pk[],
+		    uint16_t lens[], int16_t rc[], uint16_t n)
+{
+	struct dp_srtp_pkt q[MAX_PKTS];
+	uint16_t done;
+
+	if (!multi)
+		return protect ? (rtcp ? dp_srtcp_protect_burst : dp_srtp_protect_burst)(s[0], pk, lens, ROOM, rc, n)
+			       : (rtcp ? dp_srtcp_unprotect_burst : dp_srtp_unprotect_burst)(s[0], pk, lens, ROOM,
+											     rc, n);
+	for (uint16_t i = 0; i < n; i++)
+		q[i] = (struct dp_srtp_pkt){.s = s[i % 2], .p = pk[i], .len = lens[i], .room = ROOM, .rtcp = rtcp};
+	done = protect ? dp_srtp_protect_multi(q, n) : dp_srtp_unprotect_multi(q, n);
+	for (uint16_t i = 0; i < n; i++) {
+		lens[i] = q[i].len;
+		rc[i] = q[i].rc;
+	}
+	return done;
+}
+
+static void packets(uint8_t cfg, int mode, const uint8_t *d, size_t n)
+{
+	enum dp_srtp_suite suite = (enum dp_srtp_suite)(cfg % 6);
+	unsigned e = (cfg / 6) % 3, mki = (cfg / 18) % 3 == 0 ? 0 : (cfg / 18) % 3 == 1 ? 1 : 4;
+	bool multi = cfg >= 54, rtcp = mode == 1 || mode == 3;
+	uint8_t *pk[MAX_PKTS];
+	uint16_t lens[MAX_PKTS], before[MAX_PKTS], in[MAX_PKTS], k, done;
+	int16_t rc[MAX_PKTS];
+	struct dp_srtp *tx[2] = {NULL, NULL}, *rx[2] = {NULL, NULL};
+
+	for (unsigned j = 0; j < (multi ? 2u : 1u); j++) {
+		enum dp_srtp_engine eng = engines[(e + j) % 3];
+
+		/* libsrtp 2.5 cannot unprotect SRTCP with an MKI under the _32
+		 * suites, not even its own (tests/unit/test_srtp_engines.c) */
+		if (eng == DP_SRTP_ENGINE_LIBSRTP && mode == 3 && mki &&
+		    (suite == DP_SRTP_AES_CM_128_HMAC_SHA1_32 || suite == DP_SRTP_AES_256_CM_HMAC_SHA1_32))
+			goto out;
+
+		rx[j] = stream(suite, eng, mki, j, DP_SRTP_UNPROTECT);
+		if (mode >= 2)
+			tx[j] = stream(suite, eng, mki, j, DP_SRTP_PROTECT);
+		if (!rx[j] || (mode >= 2 && !tx[j]))
+			goto out;
+	}
 	k = split(d, n, pk, lens);
 	if (mode >= 2) {
-		tx = dp_srtp_create(suite, key, klen, DP_SRTP_PROTECT, 0);
-		if (!tx)
-			abort();
 		memcpy(before, lens, sizeof(before));
-		done = rtcp ? dp_srtcp_protect_burst(tx, pk, lens, ROOM, rc, k)
-			    : dp_srtp_protect_burst(tx, pk, lens, ROOM, rc, k);
+		done = run(true, rtcp, multi, tx, pk, lens, rc, k);
 		check_burst(done, rc, lens, before, k, true);
-		/* keep what was protected, in order */
-		uint16_t m = 0;
+		/* keep what was protected, in order, each on its stream's side */
 		for (uint16_t i = 0; i < k; i++) {
-			if (rc[i])
+			if (!rc[i])
 				continue;
-			pk[m] = pk[i];
-			lens[m] = lens[i];
-			before[m] = before[i];
-			memmove(orig[m], orig[i], before[i]);
-			m++;
+			lens[i] = 0; /* refused: an empty packet, refused again below */
+			before[i] = 0;
 		}
-		k = m;
 	}
-	uint16_t in[MAX_PKTS];
 	memcpy(in, lens, sizeof(in));
-	done = rtcp ? dp_srtcp_unprotect_burst(rx, pk, lens, ROOM, rc, k)
-		    : dp_srtp_unprotect_burst(rx, pk, lens, ROOM, rc, k);
+	done = run(false, rtcp, multi, rx, pk, lens, rc, k);
 	check_burst(done, rc, lens, in, k, false);
 	if (mode >= 2) {
-		for (uint16_t i = 0; i < k; i++)
+		for (uint16_t i = 0; i < k; i++) {
+			if (!before[i]) {
+				if (!rc[i])
+					__builtin_trap(); /* an empty packet is never valid */
+				continue;
+			}
 			if (rc[i] || lens[i] != before[i] || memcmp(pk[i], orig[i], lens[i]))
 				__builtin_trap();
+		}
 	}
-	dp_srtp_destroy(tx);
-	dp_srtp_destroy(rx);
+out:
+	for (unsigned j = 0; j < 2; j++) {
+		dp_srtp_destroy(tx[j]);
+		dp_srtp_destroy(rx[j]);
+	}
 }
 
 static void sdes(const uint8_t *d, size_t n)
@@ -167,7 +233,8 @@ static void sdes(const uint8_t *d, size_t n)
 	if (len <= 0 || (size_t)len != strlen(out))
 		__builtin_trap();
 	if (ctl_sdes_parse(out, &b) != 0 || a.tag != b.tag || a.suite != b.suite ||
-	    a.key_salt_len != b.key_salt_len || a.lifetime != b.lifetime ||
+	    a.key_salt_len != b.key_salt_len || a.lifetime != b.lifetime || a.mki_len != b.mki_len ||
+	    memcmp(a.mki, b.mki, a.mki_len) != 0 ||
 	    memcmp(a.key_salt, b.key_salt, a.key_salt_len) != 0)
 		__builtin_trap();
 }
@@ -193,12 +260,10 @@ static void base64(const uint8_t *d, size_t n)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	int mode;
-	enum dp_srtp_suite suite;
 
 	if (size < 1)
 		return 0;
 	mode = data[0] % 6;
-	suite = (enum dp_srtp_suite)((data[0] >> 3) & 3);
 	data++, size--;
 	switch (mode) {
 	case 4:
@@ -208,7 +273,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		base64(data, size);
 		break;
 	default:
-		packets(suite, mode, data, size);
+		if (size < 1)
+			return 0;
+		packets(data[0], mode, data + 1, size - 1);
 		break;
 	}
 	return 0;

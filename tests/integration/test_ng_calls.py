@@ -301,6 +301,38 @@ with Daemon("--set", "control.call_idle_timeout_seconds=3", tcp=True) as d:
     check(dec == [rtp(i, 0x4242) for i in range(10)], "B's RTP reaches A encrypted with the answered key")
     ng(P, command="delete", call_id="c3")
 
+    # --- SRTP with an MKI (RFC 4568 |MKI:LEN) from A, plain towards B: libsrtp
+    # (srtp_tool) tags A's packets with MKI 5 in 2 bytes; the answer to A
+    # carries our key with a 2-byte MKI, and B's RTP reaches A tagged with it ---
+    a, b = sock(), sock()
+    akey = base64.b64encode(os.urandom(30)).decode()
+    off = sdp(a.getsockname()[1], "RTP/SAVP", (0,), f"a=crypto:3 AES_CM_128_HMAC_SHA1_80 inline:{akey}|2^20|5:2\r\n")
+    o = ng(P, command="offer", call_id="c4", from_tag="A", sdp=off, **{"transport-protocol": "RTP/AVP"})
+    to_b, proto = media_port(o["sdp"])
+    check(o["result"] == "ok" and proto == "RTP/AVP", "an offer whose key has an MKI is taken")
+    an = ng(P, command="answer", call_id="c4", from_tag="A", to_tag="B", sdp=sdp(b.getsockname()[1], pts=(0,)))
+    to_a, proto_a = media_port(an["sdp"])
+    mk = re.search(r"a=crypto:3 AES_CM_128_HMAC_SHA1_80 inline:([A-Za-z0-9+/=]+)\|1:2\r\n", an["sdp"])
+    check(proto_a == "RTP/SAVP" and mk, "answer to A: our key with an MKI of the offer's length (|1:2)")
+    sent = srtp("protect", f"AES_CM_128_HMAC_SHA1_80:{akey}|2^20|5:2", [rtp(i) for i in range(10)])
+    check(all(len(p) == 184 and p[-12:-10] == b"\x00\x05" for p in sent), "srtp_tool's packets carry MKI 00 05")
+    for p in sent:
+        a.sendto(p, ("127.0.0.1", to_a))
+    got = drain(b)
+    check(got == [rtp(i) for i in range(10)], f"A's SRTP with an MKI reaches B as plain RTP: {len(got)} of 10")
+    wrong = srtp("protect", f"AES_CM_128_HMAC_SHA1_80:{akey}|2^20|6:2", [rtp(i, 0x5151) for i in range(3)])
+    for p in wrong:
+        a.sendto(p, ("127.0.0.1", to_a))
+    check(drain(b) == [], "packets with another MKI are dropped")
+    for i in range(10):
+        b.sendto(rtp(i, 0x4343), ("127.0.0.1", to_b))
+    enc = drain(a)
+    check(len(enc) == 10 and all(len(p) == 184 and p[-12:-10] == b"\x00\x01" for p in enc),
+          f"B's RTP reaches A as SRTP tagged with MKI 00 01 ({len(enc)} packets)")
+    dec = srtp("unprotect", f"AES_CM_128_HMAC_SHA1_80:{mk.group(1) if mk else ''}|1:2", enc)
+    check(dec == [rtp(i, 0x4343) for i in range(10)], "libsrtp with the answered key and MKI decrypts them")
+    ng(P, command="delete", call_id="c4")
+
     # --- bad requests: each an error reply, nothing leaked ---
     errs = {
         "broken SDP": dict(command="offer", call_id="e1", from_tag="A", sdp="v=0\r\nm=audio x RTP/AVP 0\r\n"),

@@ -1,4 +1,5 @@
 /* srtp_tool: SRTP for test scripts. `srtp_tool protect|unprotect SUITE:BASE64`
+ * (the key as a=crypto writes it after "inline:", so "|2^20|1:4" adds an MKI)
  * reads one packet per line (hex) on stdin and writes each result as hex on
  * stdout, or "ERR <errno name>" for a packet that failed, with one stream
  * context for the whole run (so sequence numbers, ROC and replay behave as
@@ -35,8 +36,11 @@ int main(int argc, char **argv)
 	{
 		struct dp_srtp_params prm = { .engine = DP_SRTP_ENGINE_LIBSRTP, .suite = k.suite, .key_salt = k.key_salt,
 					      .key_salt_len = k.key_salt_len,
-					      .dir = protect ? DP_SRTP_PROTECT : DP_SRTP_UNPROTECT, .max_ssrcs = 1024 };
+					      .dir = protect ? DP_SRTP_PROTECT : DP_SRTP_UNPROTECT, .max_ssrcs = 1024,
+					      .mki_len = k.mki_len };
 		const char *e = getenv("SRTP_TOOL_ENGINE");
+
+		memcpy(prm.mki, k.mki, sizeof(prm.mki));
 
 		if (e && dp_srtp_engine_parse(e, &prm.engine)) {
 			fprintf(stderr, "srtp_tool: unknown engine '%s'\n", e);

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <criterion/criterion.h>
@@ -41,13 +42,74 @@ Test(sdes, parse_rfc4568_example)
 	cr_assert_eq(ctl_sdes_format(&s, out, sizeof(out)), 78);
 	cr_assert_str_eq(out, "1 AES_CM_128_HMAC_SHA1_80 "
 			      "inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^20");
-	/* the RFC's own example carries an MKI: refused */
+	/* the RFC's own example carries a 32-byte MKI: longer than dp_srtp takes */
 	s.tag = 77;
 	cr_assert_eq(ctl_sdes_parse("1 AES_CM_128_HMAC_SHA1_80 "
 				   "inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^20|1:32",
 				   &s),
 		     -ENOTSUP);
 	cr_assert_eq(s.tag, 77, "out written on failure");
+}
+
+#define K30 "WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz" /* 30 bytes */
+
+/* RFC 4568 6.1: "|MKI:LEN" is the MKI value in LEN bytes, what every
+ * packet carries (RFC 3711 3.1), big-endian; it survives format -> parse. */
+Test(sdes, mki_parsed_and_formatted)
+{
+	static const struct {
+		const char *tail;
+		uint8_t len, mki[4];
+		uint64_t lifetime;
+		const char *formatted; /* NULL: the input's tail */
+	} ok[] = {
+		{"|1:1", 1, {1}, 0, NULL},
+		{"|255:1", 1, {0xff}, 0, NULL},
+		{"|2^20|1:4", 4, {0, 0, 0, 1}, 1u << 20, NULL},
+		{"|2^31|258:2", 2, {1, 2}, 1u << 31, NULL},
+		{"|16909060:4", 4, {1, 2, 3, 4}, 0, NULL},
+		{"|4294967295:4", 4, {0xff, 0xff, 0xff, 0xff}, 0, NULL},
+		{"|1000|65535:3", 3, {0, 0xff, 0xff}, 1000, NULL},
+		{"|0:2", 2, {0, 0}, 0, NULL},
+		{"|007:1", 1, {7}, 0, "|7:1"},
+		{"|00000000000000000001:4", 4, {0, 0, 0, 1}, 0, "|1:4"},
+	};
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		char in[160], out[160], want[160];
+		struct dp_sdes s, t;
+
+		snprintf(in, sizeof(in), "3 AES_CM_128_HMAC_SHA1_80 inline:" K30 "%s", ok[i].tail);
+		memset(&s, 0x5c, sizeof(s));
+		cr_assert_eq(ctl_sdes_parse(in, &s), 0, "%s", in);
+		cr_assert_eq(s.mki_len, ok[i].len, "%s", in);
+		cr_assert_arr_eq(s.mki, ok[i].mki, ok[i].len, "%s", in);
+		cr_assert_eq(s.lifetime, ok[i].lifetime, "%s", in);
+		cr_assert_gt(ctl_sdes_format(&s, out, sizeof(out)), 0);
+		snprintf(want, sizeof(want), "3 AES_CM_128_HMAC_SHA1_80 inline:" K30 "%s",
+			 ok[i].formatted ? ok[i].formatted : ok[i].tail);
+		cr_assert_str_eq(out, want);
+		cr_assert_eq(ctl_sdes_parse(out, &t), 0);
+		cr_assert_eq(t.mki_len, s.mki_len);
+		cr_assert_arr_eq(t.mki, s.mki, s.mki_len);
+	}
+}
+
+/* The answering key mirrors the offer's MKI length (value 1), or has none. */
+Test(sdes, answer_mki)
+{
+	struct dp_sdes theirs, ours;
+
+	cr_assert_eq(ctl_sdes_parse("1 AEAD_AES_128_GCM inline:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGw==|7:3",
+				    &theirs), 0);
+	cr_assert_eq(dp_sdes_generate(theirs.suite, theirs.tag, &ours), 0);
+	cr_assert_eq(ours.mki_len, 0);
+	ctl_sdes_answer_mki(&ours, &theirs);
+	cr_assert_eq(ours.mki_len, 3);
+	cr_assert_arr_eq(ours.mki, "\0\0\1", 3);
+	theirs.mki_len = 0;
+	ctl_sdes_answer_mki(&ours, &theirs);
+	cr_assert_eq(ours.mki_len, 0);
 }
 
 Test(sdes, generate_format_parse_all_suites)
@@ -106,7 +168,6 @@ Test(sdes, generate_format_parse_all_suites)
 	}
 }
 
-#define K30 "WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz" /* 30 bytes */
 #define K28 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGw=="  /* 28 bytes */
 #define K44 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKis=" /* 44 */
 
@@ -153,7 +214,8 @@ Test(sdes, parse_errors)
 		{"1 AEAD_AES_192_GCM inline:" K28, -ENOENT},
 		/* unsupported features */
 		{"1 AES_CM_128_HMAC_SHA1_80 inline:" K30 "|2^20|1:32", -ENOTSUP},
-		{"1 AES_CM_128_HMAC_SHA1_80 inline:" K30 "|1:4", -ENOTSUP},
+		{"1 AES_CM_128_HMAC_SHA1_80 inline:" K30 "|1:5", -ENOTSUP},
+		{"1 AES_CM_128_HMAC_SHA1_80 inline:" K30 "|2^20|99999999999999999999:128", -ENOTSUP},
 		{"1 AES_CM_128_HMAC_SHA1_80 inline:" K30 "|2^20|1:32;inline:" K30 "|2^20|2:32",
 		 -ENOTSUP},
 		{"1 AES_CM_128_HMAC_SHA1_80 inline:" K30 ";inline:" K30, -ENOTSUP},
@@ -188,6 +250,16 @@ Test(sdes, parse_errors)
 		{"1 AES_CM_128_HMAC_SHA1_80 inline:" K30 "|1:0", -EINVAL},
 		{"1 AES_CM_128_HMAC_SHA1_80 inline:" K30 "|1:1000", -EINVAL},
 		{"1 AES_CM_128_HMAC_SHA1_80 inline:" K30 "|a:4", -EINVAL},
+		/* MKI values that do not fit their length; malformed MKIs */
+		{"1 AES_CM_128_HMAC_SHA1_80 inline:" K30 "|256:1", -EINVAL},
+		{"1 AES_CM_128_HMAC_SHA1_80 inline:" K30 "|65536:2", -EINVAL},
+		{"1 AES_CM_128_HMAC_SHA1_80 inline:" K30 "|4294967296:4", -EINVAL},
+		{"1 AES_CM_128_HMAC_SHA1_80 inline:" K30 "|123456789012345678901:4", -EINVAL},
+		{"1 AES_CM_128_HMAC_SHA1_80 inline:" K30 "|1:", -EINVAL},
+		{"1 AES_CM_128_HMAC_SHA1_80 inline:" K30 "|:4", -EINVAL},
+		{"1 AES_CM_128_HMAC_SHA1_80 inline:" K30 "|1:4|2^20", -EINVAL},
+		{"1 AES_CM_128_HMAC_SHA1_80 inline:" K30 "|1:4|1:4", -EINVAL},
+		{"1 AES_CM_128_HMAC_SHA1_80 inline:" K30 "|1:2:3", -EINVAL},
 		/* syntax */
 		{"", -EINVAL},
 		{"1", -EINVAL},

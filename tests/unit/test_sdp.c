@@ -435,7 +435,9 @@ Test(sdp, sdes_crypto_kept_raw_and_parsed)
 	cr_assert_str_eq(c1->u.crypto.key_params,
 			 "inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^20|1:4");
 	cr_assert_null(c1->u.crypto.session_params);
-	cr_assert_null(c1->u.crypto.sdes); /* MKI: dp_sdes refuses, text kept */
+	cr_assert_not_null(c1->u.crypto.sdes); /* a 4-byte MKI: taken, text kept */
+	cr_assert_eq(c1->u.crypto.sdes->mki_len, 4);
+	cr_assert_arr_eq(c1->u.crypto.sdes->mki, "\0\0\0\1", 4);
 	cr_assert_eq(c2->u.crypto.tag, 2);
 	cr_assert_not_null(c2->u.crypto.sdes);
 	cr_assert_eq(c2->u.crypto.sdes->suite, DP_SRTP_AES_CM_128_HMAC_SHA1_32);

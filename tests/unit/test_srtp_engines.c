@@ -640,8 +640,11 @@ static void rfc7714_one(const struct dp_srtp_crypto *eng, unsigned klen, bool rt
 		op.iv[i] ^= salt[i];
 	memcpy(b, p, plen);
 	op.pkt = b;
+	op.st = st;
+	op.gcm = true;
+	op.rtcp = rtcp;
 	op.enc_len = (uint32_t)(plen - op.enc_off);
-	eng->gcm(st, ops, 1, rtcp, true);
+	eng->run(ops, 1, true);
 	cr_assert(!op.fail);
 	memcpy(b + plen, op.digest, 16);
 	if (rtcp)
@@ -650,12 +653,12 @@ static void rfc7714_one(const struct dp_srtp_crypto *eng, unsigned klen, bool rt
 	cr_assert_arr_eq(b, want, wlen, "%s: RFC 7714 %s AES-%u", eng->name, rtcp ? "SRTCP" : "SRTP", klen * 8);
 	/* and open it again; a flipped tag bit fails */
 	memcpy(op.rtag, b + plen, 16);
-	eng->gcm(st, ops, 1, rtcp, false);
+	eng->run(ops, 1, false);
 	cr_assert(op.auth_ok && !op.fail);
 	cr_assert_arr_eq(b, p, plen);
 	memcpy(b, want, wlen);
 	op.rtag[15] ^= 1;
-	eng->gcm(st, ops, 1, rtcp, false);
+	eng->run(ops, 1, false);
 	cr_assert(!op.auth_ok);
 	eng->fini(st);
 	free(st);
@@ -719,12 +722,121 @@ Test(srtp_engines, rfc3711_b2_keystream_per_engine)
 			op.enc_off = 4;
 			op.enc_len = 48;
 			op.auth_len = 52;
-			engs[i]->ctr_hmac(st, ops, 1, false, dir == 0);
+			op.st = st;
+			engs[i]->run(ops, 1, dir == 0);
 			cr_assert(!op.fail);
 			cr_assert_arr_eq(b + 4, want, 48, "%s: RFC 3711 B.2 keystream (%s)", engs[i]->name,
 					 dir ? "unprotect" : "protect");
 		}
 		engs[i]->fini(st);
 		free(st);
+	}
+}
+
+/* The cross-stream calls: 12 streams (every suite, the engines in turn, RTP
+ * and RTCP, MKIs of 0, 1 and 4 bytes) and 96 packets dealt among them in a
+ * shuffled order, 32 a call. Each stream's packets must come out of
+ * dp_srtp_protect_multi byte for byte as from its own one-stream bursts,
+ * one stream of another direction must get -EBADF without disturbing the
+ * others, and dp_srtp_unprotect_multi must give every plaintext back. */
+Test(srtp_engines, multi_streams_match_one_stream_bursts)
+{
+	enum { NS = 12, NP = 96 };
+	static uint8_t a[NP][ROOM], b[NP][ROOM], orig[NP][ROOM];
+	struct dp_srtp *tx_m[NS], *tx_1[NS], *rx_m[NS], *wrong;
+	enum dp_srtp_engine eng[NS];
+	bool rtcp[NS];
+	uint16_t la[NP], lb[NP], lo[NP], who[NP];
+	uint16_t seq[NS] = {0};
+	struct dp_srtp_pkt q[32];
+
+	for (unsigned i = 0; i < NS; i++) {
+		enum dp_srtp_suite s = (enum dp_srtp_suite)(i % DP_SRTP_SUITE_COUNT);
+		uint8_t key[DP_SRTP_MAX_KEY_SALT], mki[4] = {9, 8, 7, (uint8_t)i};
+		unsigned ml = i % 3 == 0 ? 0 : i % 3 == 1 ? 1 : 4;
+
+		eng[i] = DP_SRTP_ENGINE_COUNT;
+		for (unsigned k = 0; k < 3 && eng[i] == DP_SRTP_ENGINE_COUNT; k++) {
+			enum dp_srtp_engine e = (enum dp_srtp_engine)(DP_SRTP_ENGINE_IPSEC_MB + (i + k) % 3);
+
+			if (runs(e, s))
+				eng[i] = e;
+		}
+		cr_assert_neq(eng[i], DP_SRTP_ENGINE_COUNT, "no engine runs %s", dp_srtp_suite_name(s));
+		rtcp[i] = i % 4 == 3 && !libsrtp_mki_bug(eng[i], s, true, ml);
+		for (size_t k = 0; k < sizeof(key); k++)
+			key[k] = (uint8_t)(rnd() + i);
+		tx_m[i] = mk(eng[i], s, key, mki, ml, DP_SRTP_PROTECT);
+		tx_1[i] = mk(eng[i], s, key, mki, ml, DP_SRTP_PROTECT);
+		rx_m[i] = mk(eng[i], s, key, mki, ml, DP_SRTP_UNPROTECT);
+	}
+	wrong = rx_m[0];
+	for (unsigned j = 0; j < NP; j++) {
+		unsigned i = (j * 7 + rnd() % 3) % NS; /* shuffled, several per stream */
+
+		who[j] = (uint16_t)i;
+		lo[j] = (uint16_t)(rtcp[i] ? make_rtcp(orig[j], 0x100 + i, 2 + rnd() % 20)
+					   : make_rtp(orig[j], ++seq[i], 0x100 + i, rnd() % 200));
+		memcpy(a[j], orig[j], lo[j]);
+		memcpy(b[j], orig[j], lo[j]);
+		la[j] = lb[j] = lo[j];
+	}
+	/* one-stream bursts, each stream's packets in their order */
+	for (unsigned i = 0; i < NS; i++)
+		for (unsigned j = 0; j < NP; j++) {
+			uint8_t *p = b[j];
+			int16_t rc;
+
+			if (who[j] != i)
+				continue;
+			cr_assert_eq((rtcp[i] ? dp_srtcp_protect_burst : dp_srtp_protect_burst)(tx_1[i], &p, &lb[j],
+												  ROOM, &rc, 1), 1);
+		}
+	/* the same, mixed, 32 a call; one packet of a stream of the other
+	 * direction in the middle of the first call */
+	for (unsigned base = 0; base < NP; base += 32) {
+		unsigned n = 0;
+
+		for (unsigned j = base; j < base + 32; j++) {
+			q[n++] = (struct dp_srtp_pkt){.s = tx_m[who[j]], .p = a[j], .len = la[j], .room = ROOM,
+						      .rtcp = rtcp[who[j]]};
+			if (j == 5 && base == 0) {
+				uint8_t junk[ROOM];
+
+				memcpy(junk, orig[j], lo[j]);
+				cr_assert_eq(dp_srtp_protect_multi(&(struct dp_srtp_pkt){.s = wrong, .p = junk,
+					.len = lo[j], .room = ROOM, .rtcp = rtcp[who[j]]}, 1), 0);
+			}
+		}
+		q[n - 1].s = wrong; /* the last of each call: refused, the others unaffected */
+		cr_assert_eq(dp_srtp_protect_multi(q, (uint16_t)n), n - 1);
+		cr_assert_eq(q[n - 1].rc, -EBADF);
+		cr_assert_eq(q[n - 1].len, la[base + 31]);
+		q[n - 1].s = tx_m[who[base + 31]];
+		cr_assert_eq(dp_srtp_protect_multi(&q[n - 1], 1), 1);
+		for (unsigned k = 0; k < n; k++) {
+			cr_assert_eq(q[k].rc, 0);
+			la[base + k] = q[k].len;
+		}
+	}
+	for (unsigned j = 0; j < NP; j++) {
+		cr_assert_eq(la[j], lb[j], "packet %u (%s, %s)", j, dp_srtp_engine_name(eng[who[j]]),
+			     dp_srtp_suite_name(dp_srtp_get_suite(tx_m[who[j]])));
+		cr_assert_arr_eq(a[j], b[j], la[j], "packet %u", j);
+	}
+	for (unsigned base = 0; base < NP; base += 32) {
+		for (unsigned k = 0; k < 32; k++)
+			q[k] = (struct dp_srtp_pkt){.s = rx_m[who[base + k]], .p = a[base + k], .len = la[base + k],
+						    .room = ROOM, .rtcp = rtcp[who[base + k]]};
+		cr_assert_eq(dp_srtp_unprotect_multi(q, 32), 32);
+		for (unsigned k = 0; k < 32; k++) {
+			cr_assert_eq(q[k].len, lo[base + k]);
+			cr_assert_arr_eq(a[base + k], orig[base + k], lo[base + k]);
+		}
+	}
+	for (unsigned i = 0; i < NS; i++) {
+		dp_srtp_destroy(tx_m[i]);
+		dp_srtp_destroy(tx_1[i]);
+		dp_srtp_destroy(rx_m[i]);
 	}
 }
