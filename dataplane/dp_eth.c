@@ -141,6 +141,12 @@ static struct dp_eth_port *port_for(const char *device, int *err)
 		return NULL;
 	}
 	memcpy(p->mac, mac.addr_bytes, 6);
+	{
+		struct rte_eth_dev_info di;
+
+		if (rte_eth_dev_info_get(pid, &di) == 0 && di.driver_name)
+			snprintf(p->driver, sizeof(p->driver), "%s", di.driver_name);
+	}
 	g.n_ports++;
 	return p;
 }
@@ -200,8 +206,8 @@ int dp_eth_iface_add(unsigned iface, const struct dp_iface_conf *conf)
 	a->port = p;
 	p->addrs[p->n_addrs++] = a;
 	g.is_eth[iface] = true;
-	dp_log(DP_LOG_INFO, "eth", "interface %s: %s/%u on port %u (%s, %02x:%02x:%02x:%02x:%02x:%02x)%s%s",
-	       conf->name, conf->address, conf->prefix_len, p->port_id, p->name, p->mac[0], p->mac[1],
+	dp_log(DP_LOG_INFO, "eth", "interface %s: %s/%u on port %u (%s, driver %s, %02x:%02x:%02x:%02x:%02x:%02x)%s%s",
+	       conf->name, conf->address, conf->prefix_len, p->port_id, p->name, p->driver, p->mac[0], p->mac[1],
 	       p->mac[2], p->mac[3], p->mac[4], p->mac[5], a->has_gw ? " via " : "",
 	       a->has_gw ? conf->gateway : "");
 	return 0;
@@ -257,9 +263,10 @@ static int port_start(struct dp_eth_port *p, struct dp_worker *const *workers, u
 		goto fail;
 	if (di.max_rx_queues < n || di.max_tx_queues < n) {
 		dp_log(DP_LOG_ERR, "eth",
-		       "%s has %u rx / %u tx queues, but each of the %u workers needs a pair "
-		       "(af_packet: add qpairs=%u to the device)", p->name, di.max_rx_queues,
-		       di.max_tx_queues, n, n);
+		       "%s (%s) has %u rx / %u tx queues, but each of the %u workers needs a pair "
+		       "(af_packet: add qpairs=%u to the device; af_xdp: queue_count=%u, on an interface "
+		       "with that many combined channels, ethtool -L; a veth has one)", p->name, p->driver,
+		       di.max_rx_queues, di.max_tx_queues, n, n, n);
 		return -EINVAL;
 	}
 	memset(&conf, 0, sizeof(conf));
@@ -299,7 +306,8 @@ static int port_start(struct dp_eth_port *p, struct dp_worker *const *workers, u
 	stale = drain_rx(p, n);
 	if (stale)
 		dp_log(DP_LOG_INFO, "eth", "%s: discarded %u frame(s) queued before it started", p->name, stale);
-	dp_log(DP_LOG_INFO, "eth", "%s started: %u queue pair(s), tx checksum offload %s, rx %s", p->name, n,
+	dp_log(DP_LOG_INFO, "eth", "%s (driver %s) started: %u queue pair(s), tx checksum offload %s, rx %s",
+	       p->name, p->driver, n,
 	       (p->tx_offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) ? "UDP" : "none (software)",
 	       (p->rx_offloads & RTE_ETH_RX_OFFLOAD_UDP_CKSUM) ? "UDP" : "none (software)");
 	return 0;
@@ -349,6 +357,29 @@ void dp_eth_stop(void)
 	}
 	dp_flow_destroy(g.flow);
 	memset(&g, 0, sizeof(g));
+}
+
+int dp_eth_iface_stats(unsigned iface, struct dp_iface_stats *out)
+{
+	const struct dp_eth_port *p = dp_eth_iface_port(iface);
+	struct rte_eth_stats st;
+
+	if (!p)
+		return -ENODEV;
+	out->ethdev = true;
+	snprintf(out->device, sizeof(out->device), "%s", p->name);
+	snprintf(out->driver, sizeof(out->driver), "%s", p->driver);
+	if (!p->started || rte_eth_stats_get(p->port_id, &st) != 0)
+		return 0;
+	out->port_rx_packets = st.ipackets;
+	out->port_tx_packets = st.opackets;
+	out->port_rx_bytes = st.ibytes;
+	out->port_tx_bytes = st.obytes;
+	out->port_rx_missed = st.imissed;
+	out->port_rx_errors = st.ierrors;
+	out->port_tx_errors = st.oerrors;
+	out->port_rx_nombuf = st.rx_nombuf;
+	return 0;
 }
 
 int dp_eth_endpoint_open(unsigned iface, uint16_t port, struct dp_sock *s)
