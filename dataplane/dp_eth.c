@@ -28,12 +28,14 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <rte_bus.h>
 #include <rte_dev.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
+#include <rte_mempool.h>
 
 #include "dp_eth.h"
 
@@ -101,8 +103,10 @@ static int find_or_probe(const char *device, uint16_t *port_id, bool *hotplugged
 		return 0;
 	rc = rte_dev_probe(device);
 	if (rc < 0) {
-		dp_log(DP_LOG_ERR, "eth", "cannot probe device '%s': %s", device, rte_strerror(-rc));
-		return rc;
+		/* a driver that refuses the device returns -1, not an errno */
+		dp_log(DP_LOG_ERR, "eth", "cannot probe device '%s': %s", device,
+		       rc == -1 ? "its driver refused it (see the dpdk lines above)" : rte_strerror(-rc));
+		return rc == -1 ? -ENODEV : rc;
 	}
 	if (rte_eth_dev_get_port_by_name(name, port_id) != 0) {
 		dp_log(DP_LOG_ERR, "eth", "device '%s' was probed but has no ethdev port named '%s'",
@@ -249,6 +253,30 @@ static unsigned drain_rx(const struct dp_eth_port *p, unsigned n)
 	return total;
 }
 
+/* What net_af_xdp needs that medius cannot see (logged when its port would
+ * not start). DPDK 22.11's PMD registers each rx queue's whole mbuf pool as
+ * the AF_XDP umem (pinned memory, counted against RLIMIT_MEMLOCK unless the
+ * process has CAP_IPC_LOCK) and puts 2048 of the pool's mbufs in the
+ * queue's fill ring at once. Measured with libxdp 1.3: creating the umem
+ * needs CAP_NET_RAW, attaching the XDP program CAP_NET_ADMIN, and setting
+ * up the socket CAP_SYS_ADMIN (CAP_BPF alone is not enough). */
+static void af_xdp_hint(const struct dp_eth_port *p, const struct rte_mempool *pool)
+{
+	struct rlimit rl = { 0, 0 };
+	uint64_t umem = (uint64_t)pool->populated_size * rte_mempool_calc_obj_size(pool->elt_size, pool->flags, NULL);
+	char lim[32] = "unlimited";
+
+	getrlimit(RLIMIT_MEMLOCK, &rl);
+	if (rl.rlim_cur != RLIM_INFINITY)
+		snprintf(lim, sizeof(lim), "%llu KiB", (unsigned long long)rl.rlim_cur / 1024);
+	dp_log(DP_LOG_ERR, "eth",
+	       "%s: af_xdp needs the capabilities NET_RAW, NET_ADMIN and SYS_ADMIN, locked "
+	       "memory for its umem (the worker's %u-mbuf pool, %llu KiB; RLIMIT_MEMLOCK is %s: raise it or "
+	       "grant IPC_LOCK), more than 2048 mbufs per worker (media.mbufs_per_worker) and XDP on the "
+	       "interface (see the dpdk and libxdp lines above)",
+	       p->name, pool->populated_size, (unsigned long long)(umem / 1024), lim);
+}
+
 static int port_start(struct dp_eth_port *p, struct dp_worker *const *workers, unsigned n)
 {
 	unsigned stale;
@@ -313,6 +341,8 @@ static int port_start(struct dp_eth_port *p, struct dp_worker *const *workers, u
 	return 0;
 fail:
 	dp_log(DP_LOG_ERR, "eth", "%s: cannot start the port: %s", p->name, rte_strerror(rc < 0 ? -rc : rc));
+	if (!strcmp(p->driver, "net_af_xdp"))
+		af_xdp_hint(p, workers[0]->pool);
 	return rc < 0 ? rc : -rc;
 }
 
