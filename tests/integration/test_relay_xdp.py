@@ -1,5 +1,5 @@
-"""A real call through mediusd on a DPDK net_af_xdp port, driven over ng,
-between two peers in two network namespaces; then the same call on
+"""A real call through mediusd on DPDK net_af_xdp ports, driven over ng,
+between two peers in two network namespaces; then the same calls on
 net_af_packet, so the two drivers are held to the same result.
 
 The wiring (every namespace and veth is this test's own, removed at the
@@ -24,6 +24,13 @@ the same socket. The test asserts, per direction:
     statistics, rte_eth_stats) saw at least that many packets, the port
     lost none (rx missed, errors), and nothing was dropped but multicast
     not meant for medius.
+
+Part 2 gives each peer a port of its own: namespaces L and R, each with a
+veth straight into the root namespace, mediusd with two ethdev interfaces
+(net_af_xdp0 on vL, net_af_xdp1 on vR, one worker polling both), and the
+call crossing from one to the other (ng direction [left, right]). With
+af_xdp both sockets' umems are the one worker pool, so frames received on
+one port are sent on the other; the same checks apply.
 
 That it really ran on af_xdp: statistics names driver net_af_xdp for the
 interface, mediusd's log says "(driver net_af_xdp) started", and while it
@@ -69,6 +76,14 @@ DEVICES = {
     "net_af_xdp": f"net_af_xdp0,iface={VM},start_queue=0,queue_count=1",
     "net_af_packet": f"net_af_packet0,iface={VM}",
 }
+# part 2: a veth per peer namespace, straight into the root namespace
+NS_L, NS_R = f"mx-l-{PID}", f"mx-r-{PID}"
+VL, VLP, VR, VRP = f"xL{TAG}", f"xLp{TAG}", f"xR{TAG}", f"xRp{TAG}"
+L_US, L_IP, R_US, R_IP = f"10.96.{N}.1", f"10.96.{N}.2", f"10.95.{N}.1", f"10.95.{N}.2"
+TWO = {
+    "net_af_xdp": (f"net_af_xdp0,iface={VL}", f"net_af_xdp1,iface={VR}"),
+    "net_af_packet": (f"net_af_packet0,iface={VL}", f"net_af_packet1,iface={VR}"),
+}
 
 
 def sh(*args, check_rc=True, timeout=30):
@@ -83,7 +98,7 @@ def ns(name, *args, **kw):
 
 
 def setup():
-    for name in (NS_SW, NS_A, NS_B):
+    for name in (NS_SW, NS_A, NS_B, NS_L, NS_R):
         sh("ip", "netns", "add", name)
         # no IPv6 on anything made in the namespace: no DAD, MLD, RS chatter
         ns(name, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1")
@@ -105,11 +120,20 @@ def setup():
     for vs in (VMS, VAS, VBS):
         ns(NS_SW, "ip", "link", "set", vs, "master", "br0")
         ns(NS_SW, "ip", "link", "set", vs, "up")
+    for peer, v, vp, ip in ((NS_L, VL, VLP, L_IP), (NS_R, VR, VRP, R_IP)):
+        sh("ip", "link", "add", v, "type", "veth", "peer", "name", vp)
+        sh("sysctl", "-qw", f"net.ipv6.conf.{v}.disable_ipv6=1")
+        sh("ip", "link", "set", vp, "netns", peer)
+        sh("ip", "link", "set", v, "up")
+        ns(peer, "ip", "link", "set", vp, "up")
+        ns(peer, "ip", "addr", "add", f"{ip}/24", "dev", vp)
+        ns(peer, "ethtool", "-K", vp, "tx", "off")
 
 
 def teardown():
-    sh("ip", "link", "del", VM, check_rc=False)
-    for name in (NS_A, NS_B, NS_SW):
+    for v in (VM, VL, VR):
+        sh("ip", "link", "del", v, check_rc=False)
+    for name in (NS_A, NS_B, NS_SW, NS_L, NS_R):
         sh("ip", "netns", "del", name, check_rc=False)
 
 
@@ -174,8 +198,8 @@ def expected(ssrc, seq0, n):
     return out
 
 
-def start_peer(name, me, my_port, their_port, ssrc, seq0):
-    p = subprocess.Popen(["ip", "netns", "exec", name, sys.executable, "-c", PEER, me, str(my_port), US,
+def start_peer(name, me, my_port, us, their_port, ssrc, seq0):
+    p = subprocess.Popen(["ip", "netns", "exec", name, sys.executable, "-c", PEER, me, str(my_port), us,
                           str(their_port), str(PACKETS), str(ssrc), str(seq0)],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = p.stdout.readline().strip()
@@ -185,7 +209,7 @@ def start_peer(name, me, my_port, their_port, ssrc, seq0):
     return p
 
 
-def compare(label, want, got):
+def compare(label, want, got, us):
     """Every packet of `want` arrived once, in order, intact."""
     rows = [g[:5] for g in got]
     seqs = [g[0] for g in got]
@@ -197,8 +221,8 @@ def compare(label, want, got):
     check(rows == want, f"{label}: every packet's SSRC, timestamp, length and payload digest as sent "
           f"({missing} differ or are missing)")
     srcs = {(g[5], g[6]) for g in got}
-    check(len(srcs) == 1 and all(ip == US for ip, _ in srcs),
-          f"{label}: every packet came from medius's one port at {US}: {sorted(srcs)[:3]}")
+    check(len(srcs) == 1 and all(ip == us for ip, _ in srcs),
+          f"{label}: every packet came from medius's one port at {us}: {sorted(srcs)[:3]}")
 
 
 def sdp(ip, port):
@@ -212,21 +236,18 @@ def sdp_addr(text):
     return (c.group(1) if c else None), (int(m.group(1)) if m else None)
 
 
-def xdp_attached():
-    return "prog/xdp" in sh("ip", "-d", "link", "show", VM).stdout
+def xdp_attached(dev):
+    return "prog/xdp" in sh("ip", "-d", "link", "show", dev).stdout
 
 
-def interface_stats(port):
-    st = ng(port, command="statistics")["statistics"]["totalstatistics"]
-    return st, {i["name"]: i for i in st["interfaces"]}
-
-
-def write_conf(tmp, device):
+def write_conf(tmp, ifaces):
+    """ifaces: [(name, device, address)], each a /24."""
     path = os.path.join(tmp, "mediusd.conf")
     with open(path, "w") as f:
-        f.write(f"[eal]\nlcores = 0-1\nhugepages = no\nmemory_mb = 256\n\n"
-                f"[interface ext]\ntype = ethdev\ndevice = {device}\naddress = {US}\nprefix_len = 24\n"
-                f"port_min = 31000\nport_max = 31999\n")
+        f.write("[eal]\nlcores = 0-1\nhugepages = no\nmemory_mb = 256\n")
+        for k, (name, device, address) in enumerate(ifaces):
+            f.write(f"\n[interface {name}]\ntype = ethdev\ndevice = {device}\naddress = {address}\n"
+                    f"prefix_len = 24\nport_min = {31000 + 1000 * k}\nport_max = {31999 + 1000 * k}\n")
     return path
 
 
@@ -235,13 +256,10 @@ def dpdk_errors(log):
             if "] error " in ln or ln.startswith(("libxdp", "libbpf"))]
 
 
-def call(driver, tmp):
-    """One call on `driver`. Returns None, or why the driver could not run."""
-    conf = write_conf(tmp, DEVICES[driver])
-    for name in (NS_A, NS_B):
-        ns(name, "ip", "neigh", "flush", "all")
+def start_daemon(driver, conf):
+    """(Daemon, None), or (None, why af_xdp cannot run here)."""
     try:
-        d = Daemon("-c", conf, "--log-level", "info")
+        return Daemon("-c", conf, "--log-level", "info"), None
     except RuntimeError as e:
         errs = dpdk_errors(str(e))
         # the PMD refused the device, or the kernel the AF_XDP socket, its
@@ -249,68 +267,117 @@ def call(driver, tmp):
         # say why); any other failure to start is medius's own
         if driver == "net_af_xdp" and any(k in x for x in errs for k in (
                 "cannot probe device", "Failed to configure xdp socket", "libxdp: Error", "af_xdp needs")):
-            return "mediusd could not set up net_af_xdp0: " + " | ".join(errs)
+            return None, "mediusd could not set up net_af_xdp: " + " | ".join(errs)
         check(False, f"{driver}: mediusd started: {e}")
-        return None
-    label = driver
+        return None, None
+
+
+def relay_call(d, label, a, b, direction=None):
+    """A offers, B answers, both send PACKETS at once; a and b are
+    (namespace, own ip, own port, medius's ip there)."""
+    cid = f"{label}-{PID}".replace(" ", "-")
+    extra = {"direction": direction} if direction else {}
+    off = ng(d.port, command="offer", call_id=cid, from_tag="a", sdp=sdp(a[1], a[2]), **extra)
+    ans = ng(d.port, command="answer", call_id=cid, from_tag="a", to_tag="b", sdp=sdp(b[1], b[2]))
+    (ip_b, port_b), (ip_a, port_a) = sdp_addr(off.get("sdp", "")), sdp_addr(ans.get("sdp", ""))
+    check(off.get("result") == "ok" and ans.get("result") == "ok" and ip_a == a[3] and ip_b == b[3],
+          f"{label}: offer/answer: A sends to {ip_a}:{port_a}, B to {ip_b}:{port_b} "
+          f"({off.get('error-reason', '')}{ans.get('error-reason', '')})")
+    if not (port_a and port_b):
+        return
+    ssrc_a, ssrc_b = 0x1000 + N, 0x2000 + N
+    seq_a, seq_b = 65000, 100  # A's sequence wraps past 65535
+    pa = start_peer(a[0], a[1], a[2], a[3], port_a, ssrc_a, seq_a)
+    pb = start_peer(b[0], b[1], b[2], b[3], port_b, ssrc_b, seq_b)
+    t0 = time.time()
+    for p in (pa, pb):
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    out = {}
+    for name, p in (("A", pa), ("B", pb)):
+        o, e = p.communicate(timeout=60 + PACKETS * 0.01)
+        out[name] = json.loads(o.strip().splitlines()[-1]) if o.strip() else {"sent": 0, "got": []}
+        if p.returncode:
+            check(False, f"{label}: peer {name} failed: {e.strip()[-400:]}")
+    print(f"     {label}: {PACKETS} packets each way in {time.time() - t0:.1f} s", flush=True)
+    check(out["A"]["sent"] == PACKETS and out["B"]["sent"] == PACKETS, f"{label}: both peers sent {PACKETS}")
+    compare(f"{label} A->B", expected(ssrc_a, seq_a, PACKETS), out["B"]["got"], b[3])
+    compare(f"{label} B->A", expected(ssrc_b, seq_b, PACKETS), out["A"]["got"], a[3])
+    q = ng(d.port, command="query", call_id=cid)
+    legs = {t: q["tags"][t]["medias"][0]["streams"][0]["stats"]["packets"] for t in ("a", "b")}
+    check(min(legs.values()) >= PACKETS, f"{label}: ng query counts every packet on both legs: {legs}")
+    ng(d.port, command="delete", call_id=cid)
+
+
+def check_ports(d, label, driver, ifaces, frames):
+    """Each interface's port is on `driver` and moved at least `frames`
+    frames each way without losing one; no drops but foreign multicast."""
+    st = ng(d.port, command="statistics")["statistics"]["totalstatistics"]
+    ifs = {i["name"]: i for i in st["interfaces"]}
+    for name, device, _ in ifaces:
+        i = ifs.get(name, {})
+        port = i.get("port", {})
+        check(i.get("type") == "ethdev" and i.get("driver") == driver and i.get("device") == device.split(",")[0],
+              f"{label}: ng statistics names interface {name}'s DPDK port: {i.get('device')} driver {i.get('driver')}")
+        check(port.get("rx packets", 0) >= frames and port.get("tx packets", 0) >= frames,
+              f"{label}: {name}'s port counters carried the call: rx {port.get('rx packets')} "
+              f"tx {port.get('tx packets')} (>= {frames})")
+        lost = {k: port.get(k) for k in ("rx missed", "rx errors", "tx errors", "rx no mbuf")}
+        check(not any(lost.values()), f"{label}: {name}'s port lost nothing: {lost}")
+    drops = {k: v for k, v in st["drops"].items() if v and k != "mcast_not_for_us"}
+    check(not drops, f"{label}: no drops in the dataplane (but multicast not for medius): {drops}")
+
+
+def check_driver(d, label, driver, devs):
+    log = d.log_text()
+    check(f"(driver {driver}) started: 1 queue pair(s)" in log,
+          f"{label}: mediusd's log says the port runs on {driver}: "
+          f"{[ln.split('] ', 1)[-1] for ln in log.splitlines() if ' eth: ' in ln and 'started' in ln]}")
+    if driver == "net_af_xdp":
+        for dev in devs:
+            check(xdp_attached(dev), f"{label}: the kernel shows an XDP program on {dev} (ip link: prog/xdp)")
+
+
+def one_port(driver, tmp):
+    """Part 1: one port, both peers behind the bridge. Returns why af_xdp
+    cannot run here, or None."""
+    label = f"{driver} one port"
+    ifaces = [("ext", DEVICES[driver], US)]
+    for name in (NS_A, NS_B):
+        ns(name, "ip", "neigh", "flush", "all")
+    d, why = start_daemon(driver, write_conf(tmp, ifaces))
+    if not d:
+        return why
     with d:
-        log = d.log_text()
-        check(f"(driver {driver}) started: 1 queue pair(s)" in log,
-              f"{label}: mediusd's log says the port runs on {driver}: "
-              f"{[ln.split('] ', 1)[-1] for ln in log.splitlines() if ' eth: ' in ln]}")
-        if driver == "net_af_xdp":
-            check(xdp_attached(), f"{label}: the kernel shows an XDP program on {VM} (ip link: prog/xdp)")
+        check_driver(d, label, driver, [VM])
         for name in (NS_A, NS_B):
             r = ns(name, "ping", "-c", "2", "-i", "0.2", "-W", "2", US, check_rc=False)
             check(r.returncode == 0, f"{label}: ping {US} from {name} (ARP and ICMP echo answered by medius)")
-        cid = f"xdp-{driver}-{PID}"
-        off = ng(d.port, command="offer", call_id=cid, from_tag="a", sdp=sdp(A_IP, A_PORT))
-        ans = ng(d.port, command="answer", call_id=cid, from_tag="a", to_tag="b", sdp=sdp(B_IP, B_PORT))
-        (ip_b, port_b), (ip_a, port_a) = sdp_addr(off.get("sdp", "")), sdp_addr(ans.get("sdp", ""))
-        check(off.get("result") == "ok" and ans.get("result") == "ok" and ip_a == US and ip_b == US,
-              f"{label}: offer/answer: A sends to {ip_a}:{port_a}, B to {ip_b}:{port_b} "
-              f"({off.get('error-reason', '')}{ans.get('error-reason', '')})")
-        if not (port_a and port_b):
-            return None
-        ssrc_a, ssrc_b = 0x1000 + N, 0x2000 + N
-        seq_a, seq_b = 65000, 100  # A's sequence wraps past 65535
-        pa = start_peer(NS_A, A_IP, A_PORT, port_a, ssrc_a, seq_a)
-        pb = start_peer(NS_B, B_IP, B_PORT, port_b, ssrc_b, seq_b)
-        t0 = time.time()
-        for p in (pa, pb):
-            p.stdin.write("go\n")
-            p.stdin.flush()
-        out = {}
-        for name, p in (("A", pa), ("B", pb)):
-            o, e = p.communicate(timeout=60 + PACKETS * 0.01)
-            out[name] = json.loads(o.strip().splitlines()[-1]) if o.strip() else {"sent": 0, "got": []}
-            if p.returncode:
-                check(False, f"{label}: peer {name} failed: {e.strip()[-400:]}")
-        secs = time.time() - t0
-        print(f"     {driver}: {PACKETS} packets each way in {secs:.1f} s", flush=True)
-        check(out["A"]["sent"] == PACKETS and out["B"]["sent"] == PACKETS, f"{label}: both peers sent {PACKETS}")
-        compare(f"{label} A->B", expected(ssrc_a, seq_a, PACKETS), out["B"]["got"])
-        compare(f"{label} B->A", expected(ssrc_b, seq_b, PACKETS), out["A"]["got"])
-
-        q = ng(d.port, command="query", call_id=cid)
-        legs = {t: q["tags"][t]["medias"][0]["streams"][0]["stats"]["packets"] for t in ("a", "b")}
-        check(min(legs.values()) >= PACKETS, f"{label}: ng query counts every packet on both legs: {legs}")
-        tot, ifs = interface_stats(d.port)
-        i = ifs.get("ext", {})
-        port = i.get("port", {})
-        check(i.get("type") == "ethdev" and i.get("driver") == driver and
-              i.get("device") == DEVICES[driver].split(",")[0],
-              f"{label}: ng statistics names the interface's DPDK port: {i.get('device')} driver {i.get('driver')}")
-        check(port.get("rx packets", 0) >= 2 * PACKETS and port.get("tx packets", 0) >= 2 * PACKETS,
-              f"{label}: the port's own counters carried the call: rx {port.get('rx packets')} "
-              f"tx {port.get('tx packets')} (>= {2 * PACKETS})")
-        lost = {k: port.get(k) for k in ("rx missed", "rx errors", "tx errors", "rx no mbuf")}
-        check(not any(lost.values()), f"{label}: the port lost nothing: {lost}")
-        drops = {k: v for k, v in tot["drops"].items() if v and k != "mcast_not_for_us"}
-        check(not drops, f"{label}: no drops in the dataplane (but multicast not for medius): {drops}")
-        ng(d.port, command="delete", call_id=cid)
+        relay_call(d, label, (NS_A, A_IP, A_PORT, US), (NS_B, B_IP, B_PORT, US))
+        check_ports(d, label, driver, ifaces, 2 * PACKETS)
     if driver == "net_af_xdp":
-        check(not xdp_attached(), f"{label}: mediusd stopped and its XDP program left {VM}")
+        check(not xdp_attached(VM), f"{label}: mediusd stopped and its XDP program left {VM}")
+    return None
+
+
+def two_ports(driver, tmp):
+    """Part 2: a port per peer, the call crossing from one to the other
+    (ng direction): with af_xdp, two AF_XDP sockets whose umems are the
+    same worker pool, frames received on one sent on the other."""
+    label = f"{driver} two ports"
+    ifaces = [("left", TWO[driver][0], L_US), ("right", TWO[driver][1], R_US)]
+    for name in (NS_L, NS_R):
+        ns(name, "ip", "neigh", "flush", "all")
+    d, why = start_daemon(driver, write_conf(tmp, ifaces))
+    if not d:
+        return why
+    with d:
+        check_driver(d, label, driver, [VL, VR])
+        for name, us in ((NS_L, L_US), (NS_R, R_US)):
+            r = ns(name, "ping", "-c", "1", "-W", "2", us, check_rc=False)
+            check(r.returncode == 0, f"{label}: ping {us} from {name}")
+        relay_call(d, label, (NS_L, L_IP, A_PORT, L_US), (NS_R, R_IP, B_PORT, R_US), direction=["left", "right"])
+        check_ports(d, label, driver, ifaces, PACKETS)
     return None
 
 
@@ -331,16 +398,19 @@ def main():
         except (RuntimeError, OSError) as e:
             print(f"SKIP: cannot create the namespaces, bridge and veth pairs: {e}")
             sys.exit(77)
-        blocked = af_xdp_blocker() or call("net_af_xdp", tmp)
-        call("net_af_packet", tmp)
+        blocked = af_xdp_blocker() or one_port("net_af_xdp", tmp)
+        if not blocked:
+            blocked = two_ports("net_af_xdp", tmp)
+        one_port("net_af_packet", tmp)
+        two_ports("net_af_packet", tmp)
     finally:
         teardown()
         shutil.rmtree(tmp, ignore_errors=True)
     if blocked:
+        import medius_test  # the af_packet calls' result
         print(f"af_xdp could not run here: {blocked}")
-        from medius_test import _checks, _failures  # noqa: the af_packet call's result
-        print(f"{_checks - _failures} passed, {_failures} failed")
-        if _failures:
+        print(f"{medius_test._checks - medius_test._failures} passed, {medius_test._failures} failed")
+        if medius_test._failures:
             sys.exit(1)
         print(f"SKIP: net_af_xdp: {blocked}")
         sys.exit(77)
