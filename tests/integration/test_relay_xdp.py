@@ -60,7 +60,7 @@ import sys
 import tempfile
 import time
 
-from medius_test import Daemon, check, finish, ng
+from medius_test import MEDIUSCTL, Daemon, check, finish, ng
 
 PACKETS = int(os.environ.get("XDP_PACKETS", "1000"))
 PID = os.getpid()
@@ -326,6 +326,12 @@ def check_ports(d, label, driver, ifaces, frames):
         check(not any(lost.values()), f"{label}: {name}'s port lost nothing: {lost}")
     drops = {k: v for k, v in st["drops"].items() if v and k != "mcast_not_for_us"}
     check(not drops, f"{label}: no drops in the dataplane (but multicast not for medius): {drops}")
+    out = subprocess.run([MEDIUSCTL, "-s", f"127.0.0.1:{d.port}", "stats"], capture_output=True, text=True,
+                         timeout=30).stdout
+    lines = [ln for ln in out.splitlines() if ln.startswith("interface ")]
+    check(len(lines) == len(ifaces) and all(re.match(
+        rf"interface {name}: ethdev {re.escape(dev.split(',')[0])} \(driver {driver}\), port rx \d+ tx \d+ missed 0 ", ln)
+        for (name, dev, _), ln in zip(ifaces, lines)), f"{label}: mediusctl stats shows each port: {lines}")
 
 
 def check_driver(d, label, driver, devs):
