@@ -33,7 +33,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "integration"))
-from medius_test import Daemon, ng  # noqa: E402
+import medius_test  # noqa: E402
+from medius_test import Daemon, ng, ping  # noqa: E402
 
 PID = os.getpid()
 N = 100 + PID % 150
@@ -220,22 +221,120 @@ def run(driver, calls, window, tmp):
     return res
 
 
+def callgrind_totals(path):
+    """(Ir of the worker loop, calls of dp_eth_poll = loop turns) in a dump."""
+    names, ir, turns, cfn = {}, 0, 0, None
+    with open(path) as f:
+        for ln in f:
+            if ln.startswith(("summary:", "totals:")):
+                ir = int(ln.split()[1])
+            elif ln.startswith(("fn=", "cfn=")):
+                fid, _, name = ln.split("=", 1)[1].strip().partition(" ")
+                if name:
+                    names[fid] = name
+                if ln.startswith("cfn="):
+                    cfn = names.get(fid)
+            elif ln.startswith("calls=") and cfn == "dp_eth_poll":
+                turns += int(ln[6:].split()[0])
+    return ir, turns
+
+
+def run_callgrind(driver, calls, window, tmp):
+    """mediusd under callgrind (the worker loop only: --toggle-collect=
+    worker_main), an idle window and a loaded one: instructions per loop
+    turn idle, and per packet relayed beyond that. User space only."""
+    conf = os.path.join(tmp, "mediusd.conf")
+    with open(conf, "w") as f:
+        f.write(f"[eal]\nlcores = 0@0,1@1\nhugepages = no\nmemory_mb = 256\n\n[control]\ncall_idle_timeout_seconds = 0\n\n"
+                f"[interface ext]\ntype = ethdev\ndevice = {DEVICES[driver]}\naddress = {US}\nprefix_len = 24\n"
+                f"port_min = 30000\nport_max = 39999\n")
+    for name in (NS_A, NS_B):
+        ns(name, "ip", "neigh", "flush", "all")
+    port = medius_test.free_port()
+    out = os.path.join(tmp, f"cg-{driver}")
+    proc = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+                             "--toggle-collect=worker_main", medius_test.MEDIUSD, "-c", conf, "-l", f"127.0.0.1:{port}",
+                             "-L", "notice"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 180
+        while not ping(port, timeout=0.5):
+            if proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError(f"mediusd under callgrind did not start ({proc.poll()})")
+        ctl = lambda *a: subprocess.run(["callgrind_control", *a, str(proc.pid)], capture_output=True, timeout=120)
+        for name in (NS_A, NS_B):
+            ns(name, "ping", "-c", "1", "-W", "5", US)
+        time.sleep(2)
+        ctl("-z")
+        time.sleep(window)
+        ctl("-d", "idle")
+        pa, pb = [], []
+        sdp = lambda ip, p: f"v=0\r\no=- 1 1 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\nm=audio {p} RTP/AVP 0\r\n"
+        for c in range(calls):
+            off = ng(port, command="offer", call_id=f"c{c}", from_tag="a", sdp=sdp(A_IP, A_PORT))
+            ans = ng(port, command="answer", call_id=f"c{c}", from_tag="a", to_tag="b", sdp=sdp(B_IP, B_PORT))
+            pb.append(int(off["sdp"].split("m=audio ")[1].split()[0]))
+            pa.append(int(ans["sdp"].split("m=audio ")[1].split()[0]))
+        senders = []
+        for name, me, my, ports, ssrc in ((NS_A, A_IP, A_PORT, pa, 0x10000), (NS_B, B_IP, B_PORT, pb, 0x20000)):
+            p = subprocess.Popen(["ip", "netns", "exec", name, "taskset", "-c", "0", sys.executable, "-c", SENDER,
+                                  me, str(my), US, ",".join(map(str, ports)), str(ssrc)], stdout=subprocess.PIPE, text=True)
+            assert p.stdout.readline().strip() == "ready"
+            senders.append(p)
+        time.sleep(3)
+        ps0, _ = port_stats(port)
+        ctl("-z")
+        time.sleep(window)
+        ctl("-d", "load")
+        ps1, drops = port_stats(port)
+        for p in senders:
+            p.terminate()
+            p.communicate(timeout=10)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    dumps = sorted((f for f in os.listdir(tmp) if f.startswith(f"cg-{driver}.")), key=lambda f: int(f.rsplit(".", 1)[1]))
+    (ir_i, t_i), (ir_l, t_l) = [callgrind_totals(os.path.join(tmp, f)) for f in dumps[:2]]
+    rx = ps1["rx packets"] - ps0["rx packets"]
+    per_turn = ir_i / max(t_i, 1)
+    return {"rx": rx, "idle_ir": ir_i, "idle_turns": t_i, "load_ir": ir_l, "load_turns": t_l,
+            "per_turn": per_turn, "per_packet": (ir_l - per_turn * t_l) / max(rx, 1),
+            "drops": {k: v for k, v in drops.items() if v}}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--calls", default="100,1000")
     ap.add_argument("--window", type=float, default=5.0)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--drivers", default="net_af_xdp,net_af_packet")
+    ap.add_argument("--callgrind", type=int, default=0, metavar="CALLS",
+                    help="instead: mediusd under callgrind with CALLS calls, instructions per packet")
     a = ap.parse_args()
     if os.geteuid() != 0:
         print("needs root (namespaces, veths, XDP)")
         return 77
     import tempfile
-    tmp = tempfile.mkdtemp(prefix="perf-xdp-")
+    tmp = tempfile.mkdtemp(prefix="perf-xdp-")  # kept: callgrind's dumps
     drivers = a.drivers.split(",")
     results = {}
     try:
         setup()
+        if a.callgrind:
+            res = {}
+            for drv in drivers:
+                x = res[drv] = run_callgrind(drv, a.callgrind, a.window, tmp)
+                print(f"{drv:14s} callgrind, {a.callgrind} calls: idle {x['idle_turns']} loop turns, "
+                      f"{x['per_turn']:.0f} instructions a turn; loaded {x['rx']} packets in, {x['load_turns']} turns, "
+                      f"{x['load_ir']} instructions: {x['per_packet']:.0f} a packet beyond the idle turns; "
+                      f"drops {x['drops']}", flush=True)
+            if len(res) == 2:
+                xa, xp = res["net_af_xdp"]["per_packet"], res["net_af_packet"]["per_packet"]
+                print(f"ratio af_xdp / af_packet, worker instructions per packet (user space): x{xa / xp:.2f}")
+            return 0
         for calls in map(int, a.calls.split(",")):
             for r in range(a.rounds):
                 order = drivers if r % 2 == 0 else drivers[::-1]  # alternate which runs first
