@@ -41,7 +41,7 @@ N = 100 + PID % 150
 TAG = PID % 100000
 NS_A, NS_B, NS_SW = f"px-a-{PID}", f"px-b-{PID}", f"px-sw-{PID}"
 VM, VMS = f"pM{TAG}", f"pMs{TAG}"
-US, A_IP, B_IP = f"10.97.{N}.1", f"10.97.{N}.2", f"10.97.{N}.3"
+US, A_IP, B_IP = f"10.94.{N}.1", f"10.94.{N}.2", f"10.94.{N}.3"
 A_PORT, B_PORT = 20000, 22000
 DEVICES = {
     "net_af_xdp": f"net_af_xdp0,iface={VM},start_queue=0,queue_count=1",

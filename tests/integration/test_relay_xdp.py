@@ -70,7 +70,7 @@ NS_A, NS_B, NS_SW = f"mx-a-{PID}", f"mx-b-{PID}", f"mx-sw-{PID}"
 VM, VMS = f"xM{TAG}", f"xMs{TAG}"
 VA, VAS = f"xA{TAG}", f"xAs{TAG}"
 VB, VBS = f"xB{TAG}", f"xBs{TAG}"
-US, A_IP, B_IP = f"10.98.{N}.1", f"10.98.{N}.2", f"10.98.{N}.3"
+US, A_IP, B_IP = f"10.91.{N}.1", f"10.91.{N}.2", f"10.91.{N}.3"
 A_PORT, B_PORT = 20000 + 2 * N, 22000 + 2 * N
 DEVICES = {
     "net_af_xdp": f"net_af_xdp0,iface={VM},start_queue=0,queue_count=1",
@@ -79,7 +79,7 @@ DEVICES = {
 # part 2: a veth per peer namespace, straight into the root namespace
 NS_L, NS_R = f"mx-l-{PID}", f"mx-r-{PID}"
 VL, VLP, VR, VRP = f"xL{TAG}", f"xLp{TAG}", f"xR{TAG}", f"xRp{TAG}"
-L_US, L_IP, R_US, R_IP = f"10.96.{N}.1", f"10.96.{N}.2", f"10.95.{N}.1", f"10.95.{N}.2"
+L_US, L_IP, R_US, R_IP = f"10.92.{N}.1", f"10.92.{N}.2", f"10.93.{N}.1", f"10.93.{N}.2"
 TWO = {
     "net_af_xdp": (f"net_af_xdp0,iface={VL}", f"net_af_xdp1,iface={VR}"),
     "net_af_packet": (f"net_af_packet0,iface={VL}", f"net_af_packet1,iface={VR}"),
