@@ -13,9 +13,9 @@ end even on failure):
 mediusd runs one worker (a veth has one queue, so net_af_xdp takes
 queue_count=1; see docs/operations.md). A offers, B answers (ng offer /
 answer, SDP with each peer's own address), then both peers send at once,
-1,000 RTP packets each (XDP_PACKETS), paced 2 ms apart, of sizes from 20 to 1,400 bytes of
-payload, from the port their SDP names (symmetric RTP). Each receives on
-the same socket. The test asserts, per direction:
+1,000 RTP packets each (XDP_PACKETS), paced 2 ms apart, of sizes from 20
+to 1,400 bytes of payload, from the port their SDP names (symmetric RTP).
+Each receives on the same socket. The test asserts, per direction:
 
   * every packet arrived, once, in order: sequence numbers contiguous from
     the first sent to the last, SSRC and timestamp as sent;
