@@ -42,6 +42,24 @@ void ctl_stats_dataplane(struct ctl_arena *a, struct ctl_val *tot)
 		if (!d || dp_iface_get_stats(i, &is))
 			continue;
 		ctl_dict_add(d, "name", 4, ctl_val_strdup(a, is.name, strlen(is.name)));
+		ctl_dict_add(d, "type", 4, ctl_val_strdup(a, is.ethdev ? "ethdev" : "udp", is.ethdev ? 6 : 3));
+		if (is.ethdev) {
+			struct ctl_val *port = ctl_val_dict(a);
+
+			ctl_dict_add(d, "device", 6, ctl_val_strdup(a, is.device, strlen(is.device)));
+			ctl_dict_add(d, "driver", 6, ctl_val_strdup(a, is.driver, strlen(is.driver)));
+			if (port) { /* the DPDK port's own counters */
+				ctl_dict_add_int(a, port, "rx packets", (int64_t)is.port_rx_packets);
+				ctl_dict_add_int(a, port, "tx packets", (int64_t)is.port_tx_packets);
+				ctl_dict_add_int(a, port, "rx bytes", (int64_t)is.port_rx_bytes);
+				ctl_dict_add_int(a, port, "tx bytes", (int64_t)is.port_tx_bytes);
+				ctl_dict_add_int(a, port, "rx missed", (int64_t)is.port_rx_missed);
+				ctl_dict_add_int(a, port, "rx errors", (int64_t)is.port_rx_errors);
+				ctl_dict_add_int(a, port, "tx errors", (int64_t)is.port_tx_errors);
+				ctl_dict_add_int(a, port, "rx no mbuf", (int64_t)is.port_rx_nombuf);
+				ctl_dict_add(d, "port", 4, port);
+			}
+		}
 		ctl_dict_add(d, "drops", 5, ctl_drops_dict(a, is.drops, false));
 		ctl_list_append(ifs, d);
 	}

@@ -256,6 +256,27 @@ static unsigned print_drops(const char *lead, const struct ctl_val *drops)
 	return n;
 }
 
+/* statistics' interfaces: one line each; an ethdev one names its DPDK
+ * device and driver and shows the port's counters, then its drops. */
+static void print_interfaces(const struct ctl_val *ifs)
+{
+	for (const struct ctl_val *i = ifs->u.c.head; i; i = i->next) {
+		char name[64], type[16], dev[80], drv[48];
+		const struct ctl_val *port = ctl_dict_get(i, "port");
+
+		printf("interface %s: %s", str(i, "name", name, sizeof(name)), str(i, "type", type, sizeof(type)));
+		if (ctl_dict_get(i, "device"))
+			printf(" %s (driver %s)", str(i, "device", dev, sizeof(dev)), str(i, "driver", drv, sizeof(drv)));
+		if (port)
+			printf(", port rx %lld tx %lld missed %lld errors %lld/%lld no-mbuf %lld",
+			       (long long)num(port, "rx packets"), (long long)num(port, "tx packets"),
+			       (long long)num(port, "rx missed"), (long long)num(port, "rx errors"),
+			       (long long)num(port, "tx errors"), (long long)num(port, "rx no mbuf"));
+		putchar('\n');
+		print_drops("  drops: ", ctl_dict_get(i, "drops"));
+	}
+}
+
 /* A call's streams as a table: one row per leg, and under a leg that
  * dropped packets a line with the reasons. */
 static void print_call(const char *id, const struct ctl_val *q)
@@ -397,6 +418,8 @@ int main(int argc, char **argv)
 
 		for (const struct ctl_val *g = st && st->type == CTL_V_DICT ? st->u.c.head : NULL; g; g = g->next)
 			for (const struct ctl_val *k = g->type == CTL_V_DICT ? g->u.c.head : NULL; k; k = k->next) {
+				if (k->type == CTL_V_LIST && k->key_len == 10 && !memcmp(k->key, "interfaces", 10))
+					print_interfaces(k);
 				if (k->type == CTL_V_INT)
 					printf("%-20.*s %lld\n", (int)k->key_len, k->key, (long long)k->u.i);
 				if (k->type != CTL_V_DICT || k->key_len != 5 || memcmp(k->key, "drops", 5))

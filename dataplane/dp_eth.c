@@ -28,12 +28,14 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <rte_bus.h>
 #include <rte_dev.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
+#include <rte_mempool.h>
 
 #include "dp_eth.h"
 
@@ -101,8 +103,10 @@ static int find_or_probe(const char *device, uint16_t *port_id, bool *hotplugged
 		return 0;
 	rc = rte_dev_probe(device);
 	if (rc < 0) {
-		dp_log(DP_LOG_ERR, "eth", "cannot probe device '%s': %s", device, rte_strerror(-rc));
-		return rc;
+		/* a driver that refuses the device returns -1, not an errno */
+		dp_log(DP_LOG_ERR, "eth", "cannot probe device '%s': %s", device,
+		       rc == -1 ? "its driver refused it (see the dpdk lines above)" : rte_strerror(-rc));
+		return rc == -1 ? -ENODEV : rc;
 	}
 	if (rte_eth_dev_get_port_by_name(name, port_id) != 0) {
 		dp_log(DP_LOG_ERR, "eth", "device '%s' was probed but has no ethdev port named '%s'",
@@ -141,6 +145,12 @@ static struct dp_eth_port *port_for(const char *device, int *err)
 		return NULL;
 	}
 	memcpy(p->mac, mac.addr_bytes, 6);
+	{
+		struct rte_eth_dev_info di;
+
+		if (rte_eth_dev_info_get(pid, &di) == 0 && di.driver_name)
+			snprintf(p->driver, sizeof(p->driver), "%s", di.driver_name);
+	}
 	g.n_ports++;
 	return p;
 }
@@ -200,8 +210,8 @@ int dp_eth_iface_add(unsigned iface, const struct dp_iface_conf *conf)
 	a->port = p;
 	p->addrs[p->n_addrs++] = a;
 	g.is_eth[iface] = true;
-	dp_log(DP_LOG_INFO, "eth", "interface %s: %s/%u on port %u (%s, %02x:%02x:%02x:%02x:%02x:%02x)%s%s",
-	       conf->name, conf->address, conf->prefix_len, p->port_id, p->name, p->mac[0], p->mac[1],
+	dp_log(DP_LOG_INFO, "eth", "interface %s: %s/%u on port %u (%s, driver %s, %02x:%02x:%02x:%02x:%02x:%02x)%s%s",
+	       conf->name, conf->address, conf->prefix_len, p->port_id, p->name, p->driver, p->mac[0], p->mac[1],
 	       p->mac[2], p->mac[3], p->mac[4], p->mac[5], a->has_gw ? " via " : "",
 	       a->has_gw ? conf->gateway : "");
 	return 0;
@@ -243,6 +253,30 @@ static unsigned drain_rx(const struct dp_eth_port *p, unsigned n)
 	return total;
 }
 
+/* What net_af_xdp needs that medius cannot see (logged when its port would
+ * not start). DPDK 22.11's PMD registers each rx queue's whole mbuf pool as
+ * the AF_XDP umem (pinned memory, counted against RLIMIT_MEMLOCK unless the
+ * process has CAP_IPC_LOCK) and puts 2048 of the pool's mbufs in the
+ * queue's fill ring at once. Measured with libxdp 1.3: creating the umem
+ * needs CAP_NET_RAW, attaching the XDP program CAP_NET_ADMIN, and setting
+ * up the socket CAP_SYS_ADMIN (CAP_BPF alone is not enough). */
+static void af_xdp_hint(const struct dp_eth_port *p, const struct rte_mempool *pool)
+{
+	struct rlimit rl = { 0, 0 };
+	uint64_t umem = (uint64_t)pool->populated_size * rte_mempool_calc_obj_size(pool->elt_size, pool->flags, NULL);
+	char lim[32] = "unlimited";
+
+	getrlimit(RLIMIT_MEMLOCK, &rl);
+	if (rl.rlim_cur != RLIM_INFINITY)
+		snprintf(lim, sizeof(lim), "%llu KiB", (unsigned long long)rl.rlim_cur / 1024);
+	dp_log(DP_LOG_ERR, "eth",
+	       "%s: af_xdp needs the capabilities NET_RAW, NET_ADMIN and SYS_ADMIN, locked "
+	       "memory for its umem (the worker's %u-mbuf pool, %llu KiB; RLIMIT_MEMLOCK is %s: raise it or "
+	       "grant IPC_LOCK), more than 2048 mbufs per worker (media.mbufs_per_worker) and XDP on the "
+	       "interface (see the dpdk and libxdp lines above)",
+	       p->name, pool->populated_size, (unsigned long long)(umem / 1024), lim);
+}
+
 static int port_start(struct dp_eth_port *p, struct dp_worker *const *workers, unsigned n)
 {
 	unsigned stale;
@@ -257,9 +291,10 @@ static int port_start(struct dp_eth_port *p, struct dp_worker *const *workers, u
 		goto fail;
 	if (di.max_rx_queues < n || di.max_tx_queues < n) {
 		dp_log(DP_LOG_ERR, "eth",
-		       "%s has %u rx / %u tx queues, but each of the %u workers needs a pair "
-		       "(af_packet: add qpairs=%u to the device)", p->name, di.max_rx_queues,
-		       di.max_tx_queues, n, n);
+		       "%s (%s) has %u rx / %u tx queues, but each of the %u workers needs a pair "
+		       "(af_packet: add qpairs=%u to the device; af_xdp: queue_count=%u, on an interface "
+		       "with that many combined channels, ethtool -L; a veth has one)", p->name, p->driver,
+		       di.max_rx_queues, di.max_tx_queues, n, n, n);
 		return -EINVAL;
 	}
 	memset(&conf, 0, sizeof(conf));
@@ -299,12 +334,15 @@ static int port_start(struct dp_eth_port *p, struct dp_worker *const *workers, u
 	stale = drain_rx(p, n);
 	if (stale)
 		dp_log(DP_LOG_INFO, "eth", "%s: discarded %u frame(s) queued before it started", p->name, stale);
-	dp_log(DP_LOG_INFO, "eth", "%s started: %u queue pair(s), tx checksum offload %s, rx %s", p->name, n,
+	dp_log(DP_LOG_INFO, "eth", "%s (driver %s) started: %u queue pair(s), tx checksum offload %s, rx %s",
+	       p->name, p->driver, n,
 	       (p->tx_offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) ? "UDP" : "none (software)",
 	       (p->rx_offloads & RTE_ETH_RX_OFFLOAD_UDP_CKSUM) ? "UDP" : "none (software)");
 	return 0;
 fail:
 	dp_log(DP_LOG_ERR, "eth", "%s: cannot start the port: %s", p->name, rte_strerror(rc < 0 ? -rc : rc));
+	if (!strcmp(p->driver, "net_af_xdp"))
+		af_xdp_hint(p, workers[0]->pool);
 	return rc < 0 ? rc : -rc;
 }
 
@@ -349,6 +387,29 @@ void dp_eth_stop(void)
 	}
 	dp_flow_destroy(g.flow);
 	memset(&g, 0, sizeof(g));
+}
+
+int dp_eth_iface_stats(unsigned iface, struct dp_iface_stats *out)
+{
+	const struct dp_eth_port *p = dp_eth_iface_port(iface);
+	struct rte_eth_stats st;
+
+	if (!p)
+		return -ENODEV;
+	out->ethdev = true;
+	snprintf(out->device, sizeof(out->device), "%s", p->name);
+	snprintf(out->driver, sizeof(out->driver), "%s", p->driver);
+	if (!p->started || rte_eth_stats_get(p->port_id, &st) != 0)
+		return 0;
+	out->port_rx_packets = st.ipackets;
+	out->port_tx_packets = st.opackets;
+	out->port_rx_bytes = st.ibytes;
+	out->port_tx_bytes = st.obytes;
+	out->port_rx_missed = st.imissed;
+	out->port_rx_errors = st.ierrors;
+	out->port_tx_errors = st.oerrors;
+	out->port_rx_nombuf = st.rx_nombuf;
+	return 0;
 }
 
 int dp_eth_endpoint_open(unsigned iface, uint16_t port, struct dp_sock *s)

@@ -48,6 +48,7 @@ struct dp_eth_port {
 	unsigned idx;          /* in the port list, and in dp_eth_worker.wp[] */
 	uint16_t port_id;
 	char name[RTE_ETH_NAME_MAX_LEN];
+	char driver[32];       /* the PMD's name (net_af_xdp, net_af_packet, net_ice...) */
 	bool hotplugged;       /* probed by us: removed again at stop */
 	bool started;
 	uint8_t mac[6];
@@ -125,6 +126,12 @@ int dp_eth_endpoint_open(unsigned iface, uint16_t port, struct dp_sock *s);
  * leg) only after a grace period, and the entry's slot is reused only
  * after one (the table's RCU). s may be opened again at once (a move). */
 void dp_eth_endpoint_close(struct dp_sock *s);
+
+/* Control lcore: fill the ethdev fields of *out (device, driver, the
+ * port's rte_eth_stats) for interface `iface`. Returns 0, or -ENODEV for
+ * an interface that is not ethdev. */
+struct dp_iface_stats;
+int dp_eth_iface_stats(unsigned iface, struct dp_iface_stats *out);
 
 /* The flow table (NULL before dp_eth_media_start), for tests and tools. */
 struct dp_flow *dp_eth_flow_table(void);

@@ -504,6 +504,8 @@ int dp_iface_get_stats(unsigned i, struct dp_iface_stats *out)
 		for (int d = 0; d < DP_DROP__COUNT; d++)
 			out->drops[d] += w->iface_drops[i][d];
 	}
+	if (dp_eth_iface_is_eth(i))
+		dp_eth_iface_stats(i, out);
 	return 0;
 }
 

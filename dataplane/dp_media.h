@@ -353,10 +353,20 @@ struct dp_lcore_stats {
 int dp_lcore_get_stats(int lcore, struct dp_lcore_stats *out);
 
 /* Drops of the packets that reached a leg, summed over the workers by the
- * leg's interface (source-policy refusals among them). */
+ * leg's interface (source-policy refusals among them). An ethdev interface
+ * also names its DPDK port (device and driver, e.g. net_af_xdp0 and
+ * net_af_xdp) and reports the port's own counters (rte_eth_stats: every
+ * frame the port moved, ARP and ICMP included, and what it lost before
+ * medius saw it). */
 struct dp_iface_stats {
 	char name[32];
 	uint64_t drops[DP_DROP__COUNT];
+	bool ethdev;                   /* the fields below are set */
+	char device[64];               /* the ethdev's name */
+	char driver[32];               /* its PMD */
+	uint64_t port_rx_packets, port_tx_packets, port_rx_bytes, port_tx_bytes;
+	uint64_t port_rx_missed;       /* dropped by the port: rx ring full (imissed) */
+	uint64_t port_rx_errors, port_tx_errors, port_rx_nombuf;
 };
 unsigned dp_iface_count(void);
 /* Interface i (0..dp_iface_count()-1). Returns 0 or -ENOENT. */
