@@ -1,5 +1,7 @@
 /* Test helpers for audio: signal generators and measurements (SNR with
- * delay search, segmental SNR, Goertzel tone power). Header-only. */
+ * delay search, segmental SNR, Goertzel tone power, log-spectral distance
+ * through a small FFT). Header-only; au_lsd uses static buffers (one
+ * thread at a time). */
 #ifndef AUDIO_UTIL_H
 #define AUDIO_UTIL_H
 
