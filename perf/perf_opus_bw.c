@@ -28,10 +28,11 @@
  * avdec_opus (gstreamer1.0-libav).
  *
  *   perf_opus_bw [--quick] [--no-callgrind] [--no-ffmpeg] [--bitrate BPS]
- *                [--wav FILE] [--seconds S] [--keep DIR]
+ *                [--wav FILE] [--seconds S] [--keep DIR] [--decoder ffmpeg|gst]
  * --quick: complexities 0,1,2,3,5,8,10 only. --bitrate: a fixed bitrate
  * for both paths (default: the encoder's choice, as medius's chains).
- * --keep: leave the Ogg files and the decoded audio in DIR.
+ * --keep: leave the Ogg files and the decoded audio in DIR. --decoder: the
+ * way to FFmpeg's decoder (default: ffmpeg if installed, else gst).
  */
 #include <errno.h>
 #include <math.h>
@@ -450,11 +451,12 @@ static long ffmpeg_decode(const char *ogg, const char *raw, uint32_t rate, int16
 	return m;
 }
 
-static enum indep find_independent(void)
+static enum indep find_independent(const char *want)
 {
-	if (system("ffmpeg -hide_banner -decoders 2>/dev/null | grep -q ' opus '") == 0)
+	if ((!want || !strcmp(want, "ffmpeg")) &&
+	    system("ffmpeg -hide_banner -decoders 2>/dev/null | grep -q ' opus '") == 0)
 		return INDEP_FFMPEG;
-	if (system("gst-inspect-1.0 avdec_opus >/dev/null 2>&1") == 0)
+	if ((!want || !strcmp(want, "gst")) && system("gst-inspect-1.0 avdec_opus >/dev/null 2>&1") == 0)
 		return INDEP_GST;
 	return INDEP_NONE;
 }
@@ -590,7 +592,7 @@ int main(int argc, char **argv)
 		const char *codec, *name;
 	} sources[] = { { 8000, "PCMU/8000", "PCMU (8 kHz)" }, { 16000, "G722/8000", "G.722 (16 kHz)" } };
 	bool use_cg = true, use_ff = true, quick_only = false;
-	const char *wav = NULL, *keep = NULL, *what = NULL;
+	const char *wav = NULL, *keep = NULL, *what = NULL, *want_dec = NULL;
 	uint32_t bitrate = 0;
 	int seconds = 12;
 	char tmpl[] = "/tmp/perf_opus_bw.XXXXXX";
@@ -611,11 +613,13 @@ int main(int argc, char **argv)
 			wav = argv[++i];
 		else if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
 			seconds = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--decoder") && i + 1 < argc)
+			want_dec = argv[++i];
 		else if (!strcmp(argv[i], "--keep") && i + 1 < argc)
 			keep = argv[++i];
 		else {
 			fprintf(stderr, "usage: %s [--quick] [--no-callgrind] [--no-ffmpeg] [--bitrate BPS] "
-					"[--wav FILE] [--seconds S] [--keep DIR]\n", argv[0]);
+					"[--wav FILE] [--seconds S] [--keep DIR] [--decoder ffmpeg|gst]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -639,7 +643,7 @@ int main(int argc, char **argv)
 		printf("valgrind not found: no instruction counts\n");
 		use_cg = false;
 	}
-	if (use_ff && (indep = find_independent()) == INDEP_NONE) {
+	if (use_ff && (indep = find_independent(want_dec)) == INDEP_NONE) {
 		printf("neither ffmpeg nor GStreamer's avdec_opus found: no independent decoding\n");
 		use_ff = false;
 	}
@@ -741,8 +745,11 @@ int main(int argc, char **argv)
 			const struct row *nw = &rows[i], *od = &rows[i + 1];
 			const struct quality *qn = use_ff ? &nw->ff : &nw->own, *qo = use_ff ? &od->ff : &od->own;
 
-			printf("%3d %9.3f %9.3f %5.1f/%5.1f %+10.2f %+10.2f\n", nw->complexity,
-			       use_cg ? (nw->enc_ir + nw->dec_ir) / (od->enc_ir + od->dec_ir) : 0.0,
+			char ir[16] = "        -";
+
+			if (use_cg)
+				snprintf(ir, sizeof(ir), "%9.3f", (nw->enc_ir + nw->dec_ir) / (od->enc_ir + od->dec_ir));
+			printf("%3d %s %9.3f %5.1f/%5.1f %+10.2f %+10.2f\n", nw->complexity, ir,
 			       (nw->enc_cyc + nw->dec_cyc) / (od->enc_cyc + od->dec_cyc), nw->kbps, od->kbps,
 			       qn->lsd - qo->lsd, qn->snr - qo->snr);
 		}

@@ -253,3 +253,54 @@ Test(opus_bw, default_complexity_is_settable_and_checked)
 	cr_assert_eq(cdc_opus_set_default_complexity(was), 0);
 	cr_assert_eq(cdc_opus_default_complexity(), was);
 }
+
+/* Encode 1 s of speech-like audio at 8 kHz with opts o; returns the bytes
+ * of all packets and fills sig (a checksum of the packets). */
+static size_t encode_with(const struct cdc_enc_opts *o, uint32_t *sig)
+{
+	struct cdc_format f;
+	int16_t pcm[8000];
+	uint8_t pkt[1500];
+	size_t total = 0;
+	struct cdc_enc *e;
+
+	cr_assert_eq(cdc_format_parse("opus/48000/2", NULL, &f), 0);
+	f.sample_rate = 8000;
+	e = cdc_enc_create(&f, o);
+	cr_assert(e);
+	au_speech(pcm, 8000, 8000, 3);
+	*sig = 2166136261u;
+	for (int i = 0; i < 50; i++) {
+		int n = cdc_encode(e, pcm + i * 160, 160, pkt, sizeof(pkt));
+
+		cr_assert_gt(n, 0);
+		for (int k = 0; k < n; k++)
+			*sig = (*sig ^ pkt[k]) * 16777619u;
+		total += (size_t)n;
+	}
+	cdc_enc_destroy(e);
+	return total;
+}
+
+/* The default (media.opus_complexity) reaches encoders that ask for none,
+ * and not those that ask for one. */
+Test(opus_bw, the_default_complexity_reaches_encoders_that_ask_for_none)
+{
+	int was = cdc_opus_default_complexity();
+	uint32_t s0, s10, s_def0, s_def10, s_fixed0, s_fixed10;
+
+	cr_assert_eq(cdc_opus_set_default_complexity(0), 0);
+	encode_with(&(struct cdc_enc_opts){ 0 }, &s_def0);
+	encode_with(&(struct cdc_enc_opts){ .complexity = 10 }, &s_fixed0);
+	cr_assert_eq(cdc_opus_set_default_complexity(10), 0);
+	encode_with(&(struct cdc_enc_opts){ 0 }, &s_def10);
+	encode_with(&(struct cdc_enc_opts){ .complexity = 10 }, &s_fixed10);
+	cr_assert_eq(cdc_opus_set_default_complexity(was), 0);
+	encode_with(&(struct cdc_enc_opts){ .complexity = -1 }, &s0);
+	encode_with(&(struct cdc_enc_opts){ .complexity = 10 }, &s10);
+	cr_assert_neq(s0, s10, "complexity 0 and 10 code differently");
+	cr_assert_eq(s_def0, s0, "default 0: encoders asking for none code as complexity 0");
+	cr_assert_eq(s_def10, s10, "default 10: encoders asking for none code as complexity 10");
+	cr_assert_eq(s_fixed0, s10, "an encoder asking for 10 gets 10 whatever the default");
+	cr_assert_eq(s_fixed10, s10);
+}
