@@ -125,6 +125,11 @@ struct cdc_enc_opts {
 /* The Opus complexity used when none is asked for; docs/codecs.md has the
  * measurement behind it. */
 #define CDC_OPUS_DEFAULT_COMPLEXITY 5
+/* Set (0..10, at start-up, before encoders are made: [media]
+ * opus_complexity) or read the complexity that encoders asked for none
+ * get. Returns 0 or -EINVAL. */
+int cdc_opus_set_default_complexity(int complexity);
+int cdc_opus_default_complexity(void);
 
 /* An encoder for an audio format. NULL for an unsupported format, bad
  * options or no memory. */
@@ -135,6 +140,10 @@ void cdc_enc_destroy(struct cdc_enc *e);
  * for a frame size the codec cannot take; -ENOSPC when out is too small. */
 int cdc_encode(struct cdc_enc *e, const int16_t *pcm, size_t samples, uint8_t *out,
 	       size_t max_len);
+/* An Opus encoder's bandwidth cap as audio bandwidth in Hz (4000 NB, 6000
+ * MB, 8000 WB, 12000 SWB, 20000 FB): the narrower of what its input rate
+ * holds and the receiver's maxplaybackrate. 0 for other codecs. */
+int cdc_enc_opus_bandwidth_hz(const struct cdc_enc *e);
 
 /* ------------------------------------------------------------------ */
 /* G.711 with run-time selected SIMD (scalar reference, AVX2, AVX-512)    */
@@ -349,6 +358,18 @@ void cdc_chain_set_pcm_tap(struct cdc_chain *ch, cdc_pcm_tap_fn fn, void *ctx);
 /* The rate of the PCM the chain decodes to, and its channels. */
 uint32_t cdc_chain_pcm_rate(const struct cdc_chain *ch, unsigned *channels);
 
+/* What a chain (or a half) was built as, for tests and introspection. */
+struct cdc_chain_info {
+	uint32_t dec_rate;      /* the rate the decoder runs at (the decode half's PCM before conversion) */
+	uint32_t enc_rate;      /* the rate the encoder runs at */
+	unsigned resamplers;    /* sample-rate converters in the audio path: 0 when the rates match */
+	int opus_bandwidth_hz;  /* the Opus encoder's cap (cdc_enc_opus_bandwidth_hz), 0 if not Opus */
+};
+/* Fill out for a chain; the halves fill their side's fields (dec_rate or
+ * enc_rate, opus_bandwidth_hz) and add their resamplers to out->resamplers,
+ * so zero out first and call both for a pair of halves. */
+void cdc_chain_get_info(const struct cdc_chain *ch, struct cdc_chain_info *out);
+
 /* Make the chain's output carry DTMF event (0-15) for duration_ms
  * (10-5000) at volume (-dBm0; above 63 counts as 63), starting with the
  * next frame the chain emits (ng "play DTMF" on a transcoded stream). With
@@ -551,6 +572,9 @@ int cdc_sink_play_dtmf(struct cdc_sink *k, uint8_t event, uint32_t duration_ms, 
 bool cdc_sink_playing(const struct cdc_sink *k);
 /* Sets out_packets and dtmf_played of st. */
 void cdc_sink_get_stats(const struct cdc_sink *k, struct cdc_chain_stats *st);
+/* See cdc_chain_get_info. */
+void cdc_src_get_info(const struct cdc_src *s, struct cdc_chain_info *out);
+void cdc_sink_get_info(const struct cdc_sink *k, struct cdc_chain_info *out);
 
 /* The two halves' settings for chain conf c, and the PCM rate between
  * them (what cdc_chain_create builds). Returns 0 or -EINVAL. */

@@ -150,3 +150,10 @@ int cdc_chain_set_dtmf_mask(struct cdc_chain *ch, enum cdc_dtmf_mask mode, unsig
 {
 	return ch ? cdc_src_set_dtmf_mask(ch->src, mode, freq_hz) : -EINVAL;
 }
+
+void cdc_chain_get_info(const struct cdc_chain *ch, struct cdc_chain_info *out)
+{
+	*out = (struct cdc_chain_info){ 0 };
+	cdc_src_get_info(ch->src, out);
+	cdc_sink_get_info(ch->sink, out);
+}

@@ -2,11 +2,15 @@
  * cdc_opus: Opus through libopus. The decoder and encoder run at the
  * format's sample_rate (8, 12, 16, 24 or 48 kHz): libopus resamples
  * internally, so a chain to an 8 kHz codec needs no resampler of its own.
+ * The encoder's bandwidth is capped by both its input rate (8 kHz audio
+ * is coded narrowband, 16 kHz wideband: there is nothing above the input's
+ * Nyquist frequency to spend bits on) and the receiver's maxplaybackrate.
  * 30 ms frames, which Opus cannot code as one frame, are three 10 ms frames
  * joined into one packet by the repacketizer. */
 #include "cdc_impl.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 
 #define OPUS_MAX_MS 120
 
@@ -100,13 +104,55 @@ static void opus_enc_fini(struct cdc_enc *e)
 		opus_repacketizer_destroy(e->rp);
 }
 
-static int max_bandwidth(uint32_t maxplaybackrate)
+/* The widest Opus bandwidth audio at `rate` Hz fills (NB 4 kHz audio
+ * bandwidth for 8 kHz, WB for 16 kHz, ...). */
+static int bandwidth_of(uint32_t rate)
 {
-	return maxplaybackrate <= 8000	  ? OPUS_BANDWIDTH_NARROWBAND
-	       : maxplaybackrate <= 12000 ? OPUS_BANDWIDTH_MEDIUMBAND
-	       : maxplaybackrate <= 16000 ? OPUS_BANDWIDTH_WIDEBAND
-	       : maxplaybackrate <= 24000 ? OPUS_BANDWIDTH_SUPERWIDEBAND
-					  : OPUS_BANDWIDTH_FULLBAND;
+	return rate <= 8000    ? OPUS_BANDWIDTH_NARROWBAND
+	       : rate <= 12000 ? OPUS_BANDWIDTH_MEDIUMBAND
+	       : rate <= 16000 ? OPUS_BANDWIDTH_WIDEBAND
+	       : rate <= 24000 ? OPUS_BANDWIDTH_SUPERWIDEBAND
+			       : OPUS_BANDWIDTH_FULLBAND;
+}
+
+/* The encoder's cap: what its input holds, and no more than the receiver
+ * plays (the OPUS_BANDWIDTH_* constants are in increasing order). */
+static int max_bandwidth(uint32_t sample_rate, uint32_t maxplaybackrate)
+{
+	int in = bandwidth_of(sample_rate), play = bandwidth_of(maxplaybackrate ? maxplaybackrate : 48000);
+
+	return in < play ? in : play;
+}
+
+static _Atomic int default_complexity = CDC_OPUS_DEFAULT_COMPLEXITY;
+
+int cdc_opus_set_default_complexity(int complexity)
+{
+	if (complexity < 0 || complexity > 10)
+		return -EINVAL;
+	atomic_store_explicit(&default_complexity, complexity, memory_order_relaxed);
+	return 0;
+}
+
+int cdc_opus_default_complexity(void)
+{
+	return atomic_load_explicit(&default_complexity, memory_order_relaxed);
+}
+
+int cdc_enc_opus_bandwidth_hz(const struct cdc_enc *e)
+{
+	opus_int32 bw = 0;
+
+	if (!e || e->f.codec != CDC_OPUS || !e->opus)
+		return 0;
+	opus_encoder_ctl(e->opus, OPUS_GET_MAX_BANDWIDTH(&bw));
+	switch (bw) {
+	case OPUS_BANDWIDTH_NARROWBAND: return 4000;
+	case OPUS_BANDWIDTH_MEDIUMBAND: return 6000;
+	case OPUS_BANDWIDTH_WIDEBAND: return 8000;
+	case OPUS_BANDWIDTH_SUPERWIDEBAND: return 12000;
+	default: return 20000;
+	}
 }
 
 int cdc_opus_enc_init(struct cdc_enc *e)
@@ -115,7 +161,7 @@ int cdc_opus_enc_init(struct cdc_enc *e)
 				    [CDC_OPUS_AUDIO] = OPUS_APPLICATION_AUDIO,
 				    [CDC_OPUS_LOWDELAY] = OPUS_APPLICATION_RESTRICTED_LOWDELAY };
 	const struct cdc_enc_opts *o = &e->o;
-	int complexity = o->complexity == 0 ? CDC_OPUS_DEFAULT_COMPLEXITY : o->complexity < 0 ? 0 : o->complexity;
+	int complexity = o->complexity == 0 ? cdc_opus_default_complexity() : o->complexity < 0 ? 0 : o->complexity;
 	bool fec = o->fec ? o->fec > 0 : e->f.opus.useinbandfec;
 	bool dtx = o->dtx ? o->dtx > 0 : e->f.opus.usedtx;
 	uint32_t bitrate = o->bitrate ? o->bitrate : e->f.opus.maxaveragebitrate;
@@ -136,7 +182,7 @@ int cdc_opus_enc_init(struct cdc_enc *e)
 	opus_encoder_ctl(e->opus, OPUS_SET_DTX(dtx));
 	opus_encoder_ctl(e->opus, OPUS_SET_PACKET_LOSS_PERC(o->packet_loss_pct ? o->packet_loss_pct : (fec ? 10 : 0)));
 	opus_encoder_ctl(e->opus, OPUS_SET_VBR(!e->f.opus.cbr));
-	opus_encoder_ctl(e->opus, OPUS_SET_MAX_BANDWIDTH(max_bandwidth(e->f.opus.maxplaybackrate ? e->f.opus.maxplaybackrate : 48000)));
+	opus_encoder_ctl(e->opus, OPUS_SET_MAX_BANDWIDTH(max_bandwidth(e->f.sample_rate, e->f.opus.maxplaybackrate)));
 	opus_encoder_ctl(e->opus, OPUS_SET_SIGNAL(OPUS_SIGNAL_VOICE));
 	e->encode = opus_enc;
 	return 0;

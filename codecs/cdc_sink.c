@@ -142,6 +142,13 @@ void cdc_sink_get_stats(const struct cdc_sink *k, struct cdc_chain_stats *st)
 	st->dtmf_played = k->dtmf_played;
 }
 
+void cdc_sink_get_info(const struct cdc_sink *k, struct cdc_chain_info *out)
+{
+	out->enc_rate = k->enc_rate;
+	out->opus_bandwidth_hz = cdc_enc_opus_bandwidth_hz(k->enc);
+	out->resamplers += k->rs && k->c.in_rate != k->enc_rate;
+}
+
 unsigned cdc_sink_prime_frames(const struct cdc_sink *k)
 {
 	/* G.722's ADPCM state follows the audio: an encoder that missed some

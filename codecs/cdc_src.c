@@ -31,7 +31,7 @@ struct cdc_src {
 	struct cdc_src_conf c;
 	struct cdc_src_out o;
 	struct cdc_dec *dec;
-	struct cdc_resampler *rs;  /* dec_rate -> out_rate (copy when equal) */
+	struct cdc_resampler *rs;  /* dec_rate -> out_rate; NULL when equal */
 	struct cdc_resampler *det_rs; /* dec_rate -> 8 kHz for DTMF detection */
 	struct cdc_dtmf_det *det;
 	struct cdc_dtmf_gen *gen;
@@ -106,11 +106,15 @@ struct cdc_src *cdc_src_create(const struct cdc_src_conf *c, const struct cdc_sr
 	if (cdc_mask_init(&s->mask, s->dec_rate, s->dch))
 		goto fail;
 	s->dec = cdc_dec_create(&df);
-	s->rs = cdc_resampler_create(s->dec_rate, c->out_rate, s->och, c->resample_quality);
+	if (s->dec_rate != c->out_rate) { /* equal rates: decoded PCM goes on as it is */
+		s->rs = cdc_resampler_create(s->dec_rate, c->out_rate, s->och, c->resample_quality);
+		s->rs_buf = malloc(s->rs_cap * 2 * sizeof(int16_t));
+		if (!s->rs || !s->rs_buf)
+			goto fail;
+	}
 	s->dec_buf = malloc(s->dec_cap * 2 * sizeof(int16_t));
 	s->conv_buf = malloc(s->dec_cap * 2 * sizeof(int16_t));
-	s->rs_buf = malloc(s->rs_cap * 2 * sizeof(int16_t));
-	if (!s->dec || !s->rs || !s->dec_buf || !s->conv_buf || !s->rs_buf)
+	if (!s->dec || !s->dec_buf || !s->conv_buf)
 		goto fail;
 	if (c->dtmf == CDC_DTMF_FROM_INBAND) {
 		s->det = cdc_dtmf_det_create();
@@ -151,6 +155,12 @@ void cdc_src_set_pcm_tap(struct cdc_src *s, cdc_pcm_tap_fn fn, void *ctx)
 {
 	s->tap = fn;
 	s->tap_ctx = ctx;
+}
+
+void cdc_src_get_info(const struct cdc_src *s, struct cdc_chain_info *out)
+{
+	out->dec_rate = s->dec_rate;
+	out->resamplers += s->rs != NULL;
 }
 
 uint32_t cdc_src_pcm_rate(const struct cdc_src *s, unsigned *channels)
@@ -211,6 +221,11 @@ static void take_pcm(struct cdc_src *s, const int16_t *pcm, size_t n)
 		for (size_t i = 0; i < n; i++)
 			s->conv_buf[2 * i] = s->conv_buf[2 * i + 1] = pcm[i];
 		src = s->conv_buf;
+	}
+	if (!s->rs) {
+		if (n)
+			s->o.pcm(s->o.ctx, src, n);
+		return;
 	}
 	r = cdc_resample(s->rs, src, n, s->rs_buf, s->rs_cap);
 	if (r > 0)

@@ -59,6 +59,7 @@ static const struct key keys[] = {
 	{ "media", "jitter_buffer_max_ms", K_U32, F(jb_max_ms), 0, 1000, false },
 	{ "media", "tap_dir", K_STR, F(tap_dir), 0, 0, true },
 	{ "media", "play_dir", K_STR, F(play_dir), 0, 0, true },
+	{ "media", "opus_complexity", K_U32, F(opus_complexity), 0, 10, false },
 };
 
 void ctl_config_defaults(struct ctl_config *c)
@@ -84,6 +85,7 @@ void ctl_config_defaults(struct ctl_config *c)
 	c->call_idle_timeout_s = 60;
 	c->jb_min_ms = MX_JB_MIN_MS_DEFAULT;
 	c->jb_max_ms = MX_JB_MAX_MS_DEFAULT;
+	c->opus_complexity = CDC_OPUS_DEFAULT_COMPLEXITY;
 	dp_media_conf_defaults(&c->media);
 }
 

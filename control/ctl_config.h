@@ -38,6 +38,7 @@ struct ctl_config {
 	uint32_t max_request;     /* largest request accepted, bytes */
 	uint32_t call_idle_timeout_s; /* a call with no media this long ends; 0: never */
 	uint32_t jb_min_ms, jb_max_ms; /* [media] jitter_buffer_min_ms / _max_ms (mx_conf) */
+	uint32_t opus_complexity; /* [media] opus_complexity: Opus encoders' default (cdc_opus_set_default_complexity) */
 	char tap_dir[256];        /* [media] tap_dir: where ng taps write; empty: taps off */
 	char play_dir[256];       /* [media] play_dir: the files ng play media may read; empty: none */
 };

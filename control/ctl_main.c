@@ -170,6 +170,7 @@ int main(int argc, char **argv)
 	snprintf(calls_conf.tap_dir, sizeof(calls_conf.tap_dir), "%s", cfg.tap_dir);
 	snprintf(calls_conf.play_dir, sizeof(calls_conf.play_dir), "%s", cfg.play_dir);
 	mx_conf_set(&(struct mx_conf){ .jb_min_ms = cfg.jb_min_ms, .jb_max_ms = cfg.jb_max_ms }); /* checked above */
+	cdc_opus_set_default_complexity((int)cfg.opus_complexity); /* 0..10, checked by the config */
 	calls = ctl_calls_create(&calls_conf);
 	if (!calls)
 		return EX_OSERR;

@@ -142,6 +142,13 @@ with Daemon() as d:
     pcm = pcm_from_bytes(out)
     dom = dominance(pcm, 48000, 1000) if len(pcm) > 48000 // 2 else -99
     check(dom > 25, f"PCMU -> opus: libopus decodes the 1 kHz tone at {dom:.1f} dB dominance ({err.decode().strip()})")
+    # the Opus encoder runs at the PCMU side's 8 kHz, capped at narrowband:
+    # every packet's TOC byte says NB (RFC 6716 3.1)
+    bw = re.search(r"opus_bandwidth NB=(\d+) MB=(\d+) WB=(\d+) SWB=(\d+) FB=(\d+)", err.decode())
+    npk = re.search(r"packets=(\d+)", err.decode())
+    check(bw is not None and npk is not None and int(bw.group(1)) == int(npk.group(1)) > 0
+          and sum(int(x) for x in bw.groups()[1:]) == 0,
+          f"PCMU -> opus: the Opus packets are narrowband ({bw.group(0) if bw else err.decode().strip()})")
     tx = subprocess.Popen([CDC_RTP, "--from", str(b_port), "send", "opus/48000/2", str(opus_pt), "20", f"127.0.0.1:{to_b}"],
                           stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     tx.communicate(tone(440, 48000, 48000), timeout=20)

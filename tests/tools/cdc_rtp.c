@@ -13,7 +13,8 @@
  *       binds 127.0.0.1:PORT, decodes RTP payloads of type PT for SECONDS
  *       at most (or until 1 s without a packet once one came), concealing
  *       sequence gaps, and writes raw s16le PCM to stdout. One summary line
- *       on stderr.
+ *       on stderr (for Opus a second: the packets by the bandwidth their
+ *       TOC byte says, "opus_bandwidth NB=.. MB=.. WB=.. SWB=.. FB=..").
  *
  * Exit codes: 0 done; 1 run-time error (socket, codec, I/O); 2 bad
  * arguments; 3 (recv) no packet of type PT arrived.
@@ -328,6 +329,7 @@ static int cmd_recv(int argc, char **argv)
 	struct cdc_dec *dec;
 	static int16_t pcm[MAX_FRAME * 2];
 	uint8_t buf[65536];
+	uint64_t opus_bw[5] = { 0 }; /* Opus packets by TOC bandwidth: NB MB WB SWB FB */
 	uint64_t packets = 0, bytes = 0, lost = 0, late = 0, other_pt = 0, bad_rtp = 0,
 		 dec_errors = 0, samples_out = 0;
 	uint16_t last_seq = 0;
@@ -454,6 +456,12 @@ static int cmd_recv(int argc, char **argv)
 		last_seq = seq;
 		packets++;
 		bytes += plen - hdr;
+		if (f.codec == CDC_OPUS) { /* the bandwidth the TOC byte says (RFC 6716 3.1) */
+			unsigned config = buf[hdr] >> 3;
+
+			opus_bw[config < 12 ? config / 4 : config < 16 ? 3 + (config - 12) / 2
+								   : (unsigned[]){ 0, 2, 3, 4 }[(config - 16) / 4]]++;
+		}
 		got = cdc_decode(dec, buf + hdr, plen - hdr, pcm, MAX_FRAME);
 		if (got < 0) {
 			dec_errors++;
@@ -480,6 +488,9 @@ out:
 		" samples=%" PRIu64 " rate=%u channels=%u\n",
 		prog, packets, bytes, lost, late, other_pt, bad_rtp, dec_errors, samples_out,
 		f.sample_rate, f.pcm_channels);
+	if (f.codec == CDC_OPUS)
+		fprintf(stderr, "%s recv: opus_bandwidth NB=%" PRIu64 " MB=%" PRIu64 " WB=%" PRIu64 " SWB=%" PRIu64
+			" FB=%" PRIu64 "\n", prog, opus_bw[0], opus_bw[1], opus_bw[2], opus_bw[3], opus_bw[4]);
 	close(fd);
 	cdc_dec_destroy(dec);
 	if (!ret && !packets) {

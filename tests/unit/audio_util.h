@@ -1,5 +1,7 @@
 /* Test helpers for audio: signal generators and measurements (SNR with
- * delay search, segmental SNR, Goertzel tone power). Header-only. */
+ * delay search, segmental SNR, Goertzel tone power, log-spectral distance
+ * through a small FFT). Header-only; au_lsd uses static buffers (one
+ * thread at a time). */
 #ifndef AUDIO_UTIL_H
 #define AUDIO_UTIL_H
 
@@ -126,6 +128,97 @@ static inline double au_rms(const int16_t *x, size_t n)
 	for (size_t i = 0; i < n; i++)
 		e += (double)x[i] * x[i];
 	return n ? sqrt(e / n) : 0;
+}
+
+/* In-place radix-2 FFT of n (a power of 2, at most 4096) complex values. */
+static inline void au_fft(double *re, double *im, size_t n)
+{
+	for (size_t i = 1, j = 0; i < n; i++) { /* bit reversal */
+		size_t bit = n >> 1;
+
+		for (; j & bit; bit >>= 1)
+			j ^= bit;
+		j |= bit;
+		if (i < j) {
+			double t = re[i];
+			re[i] = re[j];
+			re[j] = t;
+			t = im[i];
+			im[i] = im[j];
+			im[j] = t;
+		}
+	}
+	for (size_t len = 2; len <= n; len <<= 1) {
+		double a = -2 * M_PI / (double)len;
+
+		for (size_t i = 0; i < n; i += len)
+			for (size_t k = 0; k < len / 2; k++) {
+				double wr = cos(a * (double)k), wi = sin(a * (double)k);
+				double *ur = &re[i + k], *ui = &im[i + k], *vr = &re[i + k + len / 2], *vi = &im[i + k + len / 2];
+				double xr = *vr * wr - *vi * wi, xi = *vr * wi + *vi * wr;
+
+				*vr = *ur - xr;
+				*vi = *ui - xi;
+				*ur += xr;
+				*ui += xi;
+			}
+	}
+}
+
+/* Log-spectral distance in dB between x and y (y delayed by lag): over
+ * frames of `frame` samples (at most 2048; Hann window, zero-padded to a
+ * power of 2), the RMS over the bins from DC (excluded) to Nyquist of
+ * 10 log10 of the power ratio, averaged over the frames whose energy is
+ * within 40 dB of the loudest frame's (speech, not pauses). Each bin's
+ * power has a floor 40 dB under the frame's mean bin power so that empty
+ * bins do not dominate. Lower is closer; 0 is identical spectra. */
+static inline double au_lsd(const int16_t *x, const int16_t *y, size_t n, size_t lag, size_t frame,
+			    size_t skip)
+{
+	static double xr[4096], xi[4096], yr[4096], yi[4096];
+	size_t fft = 1, frames = 0;
+	double emax = 0, sum = 0;
+
+	while (fft < frame)
+		fft <<= 1;
+	for (size_t s0 = skip; s0 + frame + lag <= n; s0 += frame) {
+		double e = 0;
+
+		for (size_t i = s0; i < s0 + frame; i++)
+			e += (double)x[i] * x[i];
+		if (e > emax)
+			emax = e;
+	}
+	for (size_t s0 = skip; s0 + frame + lag <= n; s0 += frame) {
+		double e = 0, px_mean = 0, d2 = 0;
+
+		for (size_t i = s0; i < s0 + frame; i++)
+			e += (double)x[i] * x[i];
+		if (e <= 0 || e < emax * 1e-4)
+			continue;
+		for (size_t i = 0; i < fft; i++) {
+			double w = i < frame ? 0.5 - 0.5 * cos(2 * M_PI * (double)i / (double)frame) : 0;
+
+			xr[i] = i < frame ? w * x[s0 + i] : 0;
+			yr[i] = i < frame ? w * y[s0 + i + lag] : 0;
+			xi[i] = yi[i] = 0;
+		}
+		au_fft(xr, xi, fft);
+		au_fft(yr, yi, fft);
+		for (size_t k = 1; k <= fft / 2; k++)
+			px_mean += xr[k] * xr[k] + xi[k] * xi[k];
+		px_mean /= (double)(fft / 2);
+		for (size_t k = 1; k <= fft / 2; k++) {
+			double floor = px_mean * 1e-4;
+			double px = xr[k] * xr[k] + xi[k] * xi[k] + floor, py = yr[k] * yr[k] + yi[k] * yi[k] + floor;
+			double d = 10 * log10(px / py);
+
+			d2 += d * d;
+		}
+		sum += sqrt(d2 / (double)(fft / 2));
+		frames++;
+	}
+	return frames ? sum / (double)frames : -1;
 }
 
 #endif

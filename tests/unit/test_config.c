@@ -1013,3 +1013,16 @@ Test(config, jitter_buffer_bounds)
 	cr_assert_eq(ctl_config_check(&c, err, sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, "jitter_buffer_min_ms"), "%s", err);
 }
+
+Test(config, opus_complexity)
+{
+	struct ctl_config c;
+
+	load_ok(&c, "");
+	cr_assert_eq(c.opus_complexity, CDC_OPUS_DEFAULT_COMPLEXITY);
+	load_ok(&c, "[media]\nopus_complexity = 0\n");
+	cr_assert_eq(c.opus_complexity, 0);
+	load_ok(&c, "[media]\nopus_complexity = 10\n");
+	cr_assert_eq(c.opus_complexity, 10);
+	load_err("[media]\nopus_complexity = 11\n", 2, "opus_complexity");
+}
