@@ -206,7 +206,7 @@ class Medius:
         for kv in args.medius_conf:
             extra += ["--set", kv if "." in kv.split("=", 1)[0] else "media." + kv]
         self.log = open(os.path.join(self.dir, "mediusd.log"), "w")
-        self.p = popen(["taskset", "-c", cpu, MEDIUSD, "-c", path] + extra, stdout=self.log,
+        self.p = popen(server_prefix(args) + ["taskset", "-c", cpu, MEDIUSD, "-c", path] + extra, stdout=self.log,
                        stderr=subprocess.STDOUT)
         self.addr = MEDIUS_ETH_ADDR if eth else "127.0.0.1"
         self.eth = eth
@@ -240,7 +240,7 @@ class Rtpengine:
         with open(path, "w") as f:
             f.write(conf)
         self.log = open(os.path.join(self.dir, "rtpengine.log"), "w")
-        self.p = popen(["taskset", "-c", args.server_cpu, RTPENGINE, "--config-file", path,
+        self.p = popen(server_prefix(args) + ["taskset", "-c", args.server_cpu, RTPENGINE, "--config-file", path,
                         "--config-section", "rtpengine", "--pidfile", os.path.join(self.dir, "pid")],
                        stdout=self.log, stderr=subprocess.STDOUT)
         wait_ping(self)
@@ -253,6 +253,13 @@ class Rtpengine:
         reap(self.p)
         self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def server_prefix(args):
+    """Both servers run at the same raised CFS priority (nice), so that on a
+    shared box other jobs on the server core take little of it (their CPU
+    time is what is measured, but a starved server loses packets)."""
+    return ["nice", "-n", str(args.server_nice)] if args.server_nice else []
 
 
 def wait_ping(srv):
@@ -329,8 +336,10 @@ def run_round(server_cls, kind, n, args, eth=False, profile=None):
             cmd = ["ip", "netns", "exec", NS] + cmd
         # SCHED_FIFO keeps the generator's 2 ms slots on time on a shared box
         # (it sleeps in epoll_wait between slots; never spins)
-        if os.geteuid() == 0:
+        if args.gen_sched == "fifo" and os.geteuid() == 0:
             cmd = ["chrt", "-f", "10"] + cmd
+        elif args.gen_sched == "nice" and args.server_nice:
+            cmd = ["nice", "-n", str(args.server_nice)] + cmd
         gen = popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
         line = gen.stdout.readline().split()
         if not line or line[0] != "PORTS":
@@ -348,7 +357,7 @@ def run_round(server_cls, kind, n, args, eth=False, profile=None):
             out = out.strip()
             if out in ("WINDOW START", "WINDOW END"):
                 m = dict(t=time.monotonic(), cpu=proc_cpu(srv.p.pid), tasks=task_cpu(srv.p.pid))
-                if srv.name == "medius" and eth:
+                if srv.name == "medius":
                     m["stats"] = srv.stats()
                 marks[out] = m
                 if profile and out == "WINDOW START":
@@ -383,6 +392,11 @@ def run_round(server_cls, kind, n, args, eth=False, profile=None):
             r["poll_busy_share"] = busy / polled if polled else 0.0
             r["worker_cores"] = cpu_of(workers, True) / wall
             r["cpu_s"] = cpu_of(workers, True) * r["poll_busy_share"] + cpu_of(workers, False)
+        if srv.name == "medius":  # what medius itself counted in the window
+            r["srv_rx"] = e["stats"]["packetsreceived"] - s["stats"]["packetsreceived"]
+            r["srv_tx"] = e["stats"]["packetsrelayed"] - s["stats"]["packetsrelayed"]
+            r["srv_drops"] = {k: v - s["stats"]["drops"].get(k, 0) for k, v in e["stats"]["drops"].items()
+                              if v - s["stats"]["drops"].get(k, 0)}
         r["cores"] = r["cpu_s"] / wall
         rx = r["a_rx"] + r["b_rx"]
         sent = r["a_sent"] + r["b_sent"]
@@ -401,6 +415,8 @@ def fmt(srv, r):
     if "poll_busy_share" in r:
         extra = (f" (worker on CPU {r['worker_cores']:.3f}, {r['poll_busy_share'] * 100:.1f}% of its loop in turns "
                  f"that did work; process CPU {r['cores_stat']:.3f})")
+    if "srv_rx" in r:
+        extra += f" [medius counted rx {r['srv_rx']} tx {r['srv_tx']} drops {r['srv_drops'] or 0}]"
     srtp = f" srtp ok {r['srtp_ok']} fail {r['srtp_fail']}" if r["srtp_ok"] or r["srtp_fail"] else ""
     return (f"  {srv:<9} {r['us_per_pkt']:6.2f} us/pkt  cores {r['cores']:.3f}{extra}  rx {r['rx']} of {r['sent']} "
             f"(loss {r['loss'] * 100:.2f}%, A min {r['a_rx_min']} B min {r['b_rx_min']} of "
@@ -487,6 +503,10 @@ def main():
     ap.add_argument("--server-cpu", default="1", help="the core both servers are pinned to")
     ap.add_argument("--gen-cpus", default="0", help="the core(s) of the generator")
     ap.add_argument("--servers", default="medius,rtpengine")
+    ap.add_argument("--gen-sched", choices=("fifo", "nice", "none"), default="fifo",
+                    help="the generator's scheduling: SCHED_FIFO, the servers' nice value, or none")
+    ap.add_argument("--server-nice", type=int, default=-20 if os.geteuid() == 0 else 0,
+                    help="the servers' nice value (default -20 as root: other jobs on the core get little of it)")
     ap.add_argument("--rtpengine-threads", type=int, default=1,
                     help="rtpengine's num-threads (its poller threads; it is pinned to one core)")
     ap.add_argument("--medius-conf", action="append", default=[], metavar="[SECTION.]KEY=VALUE",
@@ -520,7 +540,7 @@ def main():
     print(f"medius vs rtpengine ({ver}, userspace): calls of 2 endpoints x 50 pps, 20 ms PCMU (172-byte RTP); "
           f"servers on cpu {args.server_cpu}, the generator (perf_udpload) on cpu {args.gen_cpus}; "
           f"warm-up {args.warm:g} s, window {args.window:g} s; {args.rounds} rounds each, alternating; "
-          f"rtpengine num-threads {args.rtpengine_threads}; medius settings: {args.medius_conf or 'defaults'}")
+          f"servers at nice {args.server_nice}; rtpengine num-threads {args.rtpengine_threads}; medius settings: {args.medius_conf or 'defaults'}")
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     summary = []
     try:
