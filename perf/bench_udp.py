@@ -196,7 +196,13 @@ class Medius:
         cpuset = f"({cpu})" if "," in cpu or "-" in cpu else cpu
         iface = (f"type = ethdev\ndevice = {args.eth_device.format(iface=MEDIUS_VETH)}\n"
                  f"address = {MEDIUS_ETH_ADDR}\nprefix_len = 24\n" if eth else "address = 127.0.0.1\n")
-        conf = (f"[general]\nlog_level = warning\n[eal]\nlcores = 0@{cpuset},1@{cpuset}\n"
+        # on kernel UDP the worker sleeps in epoll_wait and both lcores share
+        # the server core; a busy-polling worker (eth) would leave its control
+        # lcore on that core only scheduler ticks (call set-up then takes
+        # ~160 ms a call on a shared box), so there the control lcore runs on
+        # the generator's core; its CPU time counts all the same
+        ctl = args.gen_cpus.split(",")[0] if eth else cpuset
+        conf = (f"[general]\nlog_level = warning\n[eal]\nlcores = 0@{ctl},1@{cpuset}\n"
                 f"[control]\nlisten_ng = 127.0.0.1:{self.port}\ncall_idle_timeout_seconds = 3600\n"
                 f"[interface default]\n{iface}port_min = 20000\nport_max = 29999\n")
         path = os.path.join(self.dir, "mediusd.conf")
@@ -206,7 +212,7 @@ class Medius:
         for kv in args.medius_conf:
             extra += ["--set", kv if "." in kv.split("=", 1)[0] else "media." + kv]
         self.log = open(os.path.join(self.dir, "mediusd.log"), "w")
-        self.p = popen(server_prefix(args) + ["taskset", "-c", cpu, MEDIUSD, "-c", path] + extra, stdout=self.log,
+        self.p = popen(server_prefix(args) + ["taskset", "-c", f"{cpu},{ctl}" if eth else cpu, MEDIUSD, "-c", path] + extra, stdout=self.log,
                        stderr=subprocess.STDOUT)
         self.addr = MEDIUS_ETH_ADDR if eth else "127.0.0.1"
         self.eth = eth
@@ -361,10 +367,10 @@ def run_round(server_cls, kind, n, args, eth=False, profile=None):
                     m["stats"] = srv.stats()
                 marks[out] = m
                 if profile and out == "WINDOW START":
-                    perf = popen(["perf", "record", "-g", "-q", "-o", profile, "-p", str(srv.p.pid)],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    perf = popen(["perf", "record", "-g", "-o", profile, "-p", str(srv.p.pid), "--",
+                                  "sleep", str(args.window)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 elif perf:
-                    reap(perf, signal.SIGINT, 30)
+                    perf.wait(60)
             elif out.startswith("RESULT "):
                 result = json.loads(out[7:])
         gen.wait(30)
@@ -376,6 +382,10 @@ def run_round(server_cls, kind, n, args, eth=False, profile=None):
         wall = e["t"] - s["t"]
         r = dict(result, setup_s=t_setup, idle_cores=idle, threads=threads(srv.p.pid))
         r["cpu_s"] = e["cpu"] - s["cpu"]
+        by_name = {}
+        for tid, (name, c) in e["tasks"].items():
+            by_name[name] = by_name.get(name, 0.0) + c - s["tasks"].get(tid, (name, 0.0))[1]
+        r["thread_cores"] = {k: v / wall for k, v in sorted(by_name.items(), key=lambda kv: -kv[1])[:3] if v > 0}
         r["cores_stat"] = r["cpu_s"] / wall
         if srv.name == "medius" and eth:
             # the worker busy-polls: its load is the share of its loop's time
@@ -418,6 +428,7 @@ def fmt(srv, r):
     if "srv_rx" in r:
         extra += f" [medius counted rx {r['srv_rx']} tx {r['srv_tx']} drops {r['srv_drops'] or 0}]"
     srtp = f" srtp ok {r['srtp_ok']} fail {r['srtp_fail']}" if r["srtp_ok"] or r["srtp_fail"] else ""
+    extra += " threads " + ", ".join(f"{k} {v:.3f}" for k, v in r["thread_cores"].items())
     return (f"  {srv:<9} {r['us_per_pkt']:6.2f} us/pkt  cores {r['cores']:.3f}{extra}  rx {r['rx']} of {r['sent']} "
             f"(loss {r['loss'] * 100:.2f}%, A min {r['a_rx_min']} B min {r['b_rx_min']} of "
             f"{r['expected_per_ep']}){srtp}  payload rx A {r['a_rx_payload']:.0f} B {r['b_rx_payload']:.0f} B  "
@@ -476,7 +487,9 @@ def ramp(args, servers):
             ok = steady(r)
             print(fmt(s, r) + f"  calls/core {cpc:.0f}" + ("" if ok else "  LOSING"), flush=True)
             if ok:
-                best[s] = dict(n=n, cores=r["cores"], cpc=cpc, us=r["us_per_pkt"])
+                best[s] = dict(n=n, cores=r["cores"], cpc=cpc, us=r["us_per_pkt"], losing=False)
+            elif best[s] is None:  # lost packets at once: its CPU per call at this N, flagged
+                best[s] = dict(n=n, cores=r["cores"], cpc=cpc, us=r["us_per_pkt"], losing=True, loss=r["loss"])
             if not ok or r["cores"] >= args.xcode_stop:
                 done[s] = True
         if all(done.values()):
@@ -484,8 +497,12 @@ def ramp(args, servers):
     for s in servers:
         b = best[s]
         reach = "" if done[s] else f" (did not reach {args.xcode_stop:g} of a core within the steps)"
-        print(f"  {s}: " + (f"{b['n']} calls without loss on {b['cores']:.3f} cores: {b['cpc']:.0f} calls/core"
-                            f"{reach}" if b else "no step without loss"), flush=True)
+        if b and b["losing"]:
+            print(f"  {s}: lost {b['loss'] * 100:.1f}% of the packets already at {b['n']} calls, on {b['cores']:.3f} "
+                  f"cores: {b['cpc']:.0f} calls/core by its CPU there (an upper bound: it did not serve them)")
+        else:
+            print(f"  {s}: " + (f"{b['n']} calls without loss on {b['cores']:.3f} cores: {b['cpc']:.0f} calls/core"
+                                f"{reach}" if b else "no step"), flush=True)
     return best
 
 
@@ -574,7 +591,8 @@ def main():
     for title, kind, n, m in summary:
         if kind == "xcode":
             line = f"  {title:<28}" + "".join(
-                f"{s} {m[s]['cpc']:.0f} calls/core  " if m[s] else f"{s} -  " for s in servers)
+                f"{s} {m[s]['cpc']:.0f} calls/core{' (losing)' if m[s]['losing'] else ''}  " if m[s] else f"{s} -  "
+                for s in servers)
             if both and m["medius"] and m["rtpengine"]:
                 x = m["medius"]["cpc"] / m["rtpengine"]["cpc"]
                 met = m["medius"]["cpc"] >= GOAL_XCODE_CALLS and x >= GOAL_XCODE_X
