@@ -598,6 +598,8 @@ def main():
                 met = m["medius"]["cpc"] >= GOAL_XCODE_CALLS and x >= GOAL_XCODE_X
                 line += (f"x{x:.2f}  goal >= {GOAL_XCODE_CALLS} calls/core and >= {GOAL_XCODE_X:g}x: "
                          f"{'met' if met else 'MISSED'}")
+            if any(m[s] and m[s]["losing"] for s in servers):
+                line += "  [(losing): lost > 1% at its first step: not a verdict]"
             print(line)
             continue
         line = f"  {title:<28}" + "".join(f"{s} {m[s]['us']:6.2f}  " for s in servers)
@@ -607,6 +609,9 @@ def main():
             line += f"x{x:.2f}"
             if goal:
                 line += f"  goal >= {goal:g}x: {'met' if x >= goal else 'MISSED'}"
+        unsteady = [s for s in servers if not m[s]["steady"]]
+        if unsteady:
+            line += f"  [no steady round for {', '.join(unsteady)}: loss > 1% or the generator late; not a verdict]"
         if kind == "srtp" and n in plain:
             over = {s: m[s]["us"] - plain[n][s]["us"] for s in servers}
             line += "  SRTP over plain: " + ", ".join(f"{s} {over[s]:+.2f} us" for s in servers)
