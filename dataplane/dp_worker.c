@@ -212,11 +212,18 @@ static int worker_main(void *arg)
 		}
 		quiescent(w);
 		if (poll) { /* the polling worker's load: one TSC read a turn */
-			uint64_t t = rte_rdtsc();
+			uint64_t t = rte_rdtsc(), d = t - turn_tsc;
 
-			w->poll_tsc += t - turn_tsc;
-			if (polled || n > 0 || tick)
-				w->poll_busy_tsc += t - turn_tsc;
+			/* a turn over 1 ms was preempted (a tick slice is ~250 us):
+			 * left out, or a shared core's preemptions, which land
+			 * mostly in turns that make syscalls, would count as work */
+			if (d > w->tsc_hz / 1000) {
+				w->poll_long_turns++;
+			} else {
+				w->poll_tsc += d;
+				if (polled || n > 0 || tick)
+					w->poll_busy_tsc += d;
+			}
 			turn_tsc = t;
 		}
 	}
@@ -514,6 +521,7 @@ int dp_lcore_get_stats(int lcore, struct dp_lcore_stats *out)
 		out->tx_bytes += s->tx_bytes;
 		for (int d = 0; d < DP_DROP__COUNT; d++)
 			out->drops[d] += s->drops[d];
+		out->poll_long_turns += g_list[i]->poll_long_turns;
 		if (g_list[i]->tsc_hz) {
 			out->poll_ns += (uint64_t)((unsigned __int128)g_list[i]->poll_tsc * 1000000000u / g_list[i]->tsc_hz);
 			out->poll_busy_ns +=

@@ -389,9 +389,9 @@ def run_round(server_cls, kind, n, args, eth=False, profile=None):
         r["cores_stat"] = r["cpu_s"] / wall
         if srv.name == "medius" and eth:
             # the worker busy-polls: its load is the share of its loop's time
-            # in turns that did work, applied to its CPU time (on a shared
-            # core the TSC also runs while it is preempted, in any turn); the
-            # other threads (control lcore, DPDK's) count by their CPU time
+            # in turns that did work (turns over 1 ms, preempted, left out by
+            # the dataplane), applied to its CPU time; the other threads
+            # (control lcore, DPDK's) count by their CPU time
             workers = {tid for tid, (name, _) in e["tasks"].items() if name.startswith(("rte-worker", "lcore-worker"))}
 
             def cpu_of(tids, inside):
@@ -400,6 +400,7 @@ def run_round(server_cls, kind, n, args, eth=False, profile=None):
             busy = (e["stats"]["poll busy us"] - s["stats"]["poll busy us"]) / 1e6
             polled = (e["stats"]["poll us"] - s["stats"]["poll us"]) / 1e6
             r["poll_busy_share"] = busy / polled if polled else 0.0
+            r["long_turns"] = e["stats"]["poll long turns"] - s["stats"]["poll long turns"]
             r["worker_cores"] = cpu_of(workers, True) / wall
             r["cpu_s"] = cpu_of(workers, True) * r["poll_busy_share"] + cpu_of(workers, False)
         if srv.name == "medius":  # what medius itself counted in the window
@@ -424,7 +425,7 @@ def fmt(srv, r):
     extra = ""
     if "poll_busy_share" in r:
         extra = (f" (worker on CPU {r['worker_cores']:.3f}, {r['poll_busy_share'] * 100:.1f}% of its loop in turns "
-                 f"that did work; process CPU {r['cores_stat']:.3f})")
+                 f"that did work, {r['long_turns']} turns over 1 ms left out; process CPU {r['cores_stat']:.3f})")
     if "srv_rx" in r:
         extra += f" [medius counted rx {r['srv_rx']} tx {r['srv_tx']} drops {r['srv_drops'] or 0}]"
     srtp = f" srtp ok {r['srtp_ok']} fail {r['srtp_fail']}" if r["srtp_ok"] or r["srtp_fail"] else ""
