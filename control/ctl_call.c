@@ -645,6 +645,10 @@ static int cmd_statistics(struct ctl_ng_req *r, void *ctx)
 	ctl_dict_add_int(a, tot, "packetsreceived", (int64_t)ls.rx_packets);
 	ctl_dict_add_int(a, tot, "errors", (int64_t)drops);
 	ctl_dict_add(tot, "drops", 5, ctl_drops_dict(a, ls.drops, true)); /* errors by reason */
+	/* busy-polling workers (ethdev): loop time, and the part that did work */
+	ctl_dict_add_int(a, tot, "poll us", (int64_t)(ls.poll_ns / 1000));
+	ctl_dict_add_int(a, tot, "poll busy us", (int64_t)(ls.poll_busy_ns / 1000));
+	ctl_dict_add_int(a, tot, "poll long turns", (int64_t)ls.poll_long_turns);
 	ctl_stats_dataplane(a, tot);
 	ctl_dict_add(st, "currentstatistics", 17, cur);
 	ctl_dict_add(st, "totalstatistics", 15, tot);

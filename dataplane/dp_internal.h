@@ -311,6 +311,10 @@ struct dp_worker {
 	uint64_t tsc_hz;
 	uint64_t tsc_per_ns_q32;      /* tsc_hz / 1e9 in 32.32 fixed point: kernel receive times to TSC */
 	struct dp_eth_worker *eth;    /* its queues on ethdev ports (dp_eth.c); NULL: none, sleep in epoll */
+	/* a polling worker's loop time (TSC): every turn, and the turns that did
+	 * work (packets, events, a tick); CPU time says nothing of a busy poller.
+	 * Turns over 1 ms (preempted) are only counted, in poll_long_turns. */
+	uint64_t poll_tsc, poll_busy_tsc, poll_long_turns;
 	struct dp_clock clk;          /* the media clock (dp_clock.c) */
 } __rte_cache_aligned;
 

@@ -345,10 +345,17 @@ struct dp_leg_stats {
 };
 int dp_leg_get_stats(const struct dp_leg *l, struct dp_leg_stats *out);
 
-/* Per-lcore packet counters (every worker, summed when lcore < 0). */
+/* Per-lcore packet counters (every worker, summed when lcore < 0).
+ * poll_ns, poll_busy_ns: a worker that busy-polls ethdev ports (others
+ * count 0): the time of its loop turns, and of those that did work
+ * (packets, epoll events, a media-clock tick), the rest being empty polls:
+ * its load, which its CPU time (always a whole core) does not show. Turns
+ * over 1 ms (the worker was preempted in them) are left out of both and
+ * counted in poll_long_turns. */
 struct dp_lcore_stats {
 	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
 	uint64_t drops[DP_DROP__COUNT];
+	uint64_t poll_ns, poll_busy_ns, poll_long_turns;
 };
 int dp_lcore_get_stats(int lcore, struct dp_lcore_stats *out);
 

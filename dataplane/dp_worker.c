@@ -160,13 +160,16 @@ static int worker_main(void *arg)
 {
 	struct dp_worker *w = arg;
 	struct epoll_event ev[64];
+	uint64_t turn_tsc;
 
 	w->tsc_hz = rte_get_tsc_hz();
 	dp_srtp_thread_prepare(); /* the SRTP engines' per-thread state, now rather than on a packet */
 	rte_rcu_qsbr_thread_register(g_qsbr, w->lcore);
 	rte_rcu_qsbr_thread_online(g_qsbr, w->lcore);
+	turn_tsc = rte_rdtsc();
 	while (!atomic_load_explicit(&w->stop, memory_order_acquire)) {
 		bool poll = w->eth != NULL;
+		unsigned polled = 0;
 		/* posted since the last turn, or a tick to go on with: do not sleep */
 		bool sleep = !poll && rte_ring_empty(w->cmds) && !w->clk.more;
 		bool tick = false;
@@ -201,11 +204,28 @@ static int worker_main(void *arg)
 			}
 		}
 		if (poll)
-			dp_eth_poll(w); /* keeps no dp_sock across calls: see dp_eth.c */
+			polled = dp_eth_poll(w); /* keeps no dp_sock across calls: see dp_eth.c */
 		/* one slice of the tick (dp_clock.c): the rest after the next turn's packets */
-		if (tick || w->clk.more || (poll && w->clk.list && rte_rdtsc() >= w->clk.next_tsc))
+		if (tick || w->clk.more || (poll && w->clk.list && rte_rdtsc() >= w->clk.next_tsc)) {
 			dp_clock_run(w);
+			tick = true;
+		}
 		quiescent(w);
+		if (poll) { /* the polling worker's load: one TSC read a turn */
+			uint64_t t = rte_rdtsc(), d = t - turn_tsc;
+
+			/* a turn over 1 ms was preempted (a tick slice is ~250 us):
+			 * left out, or a shared core's preemptions, which land
+			 * mostly in turns that make syscalls, would count as work */
+			if (d > w->tsc_hz / 1000) {
+				w->poll_long_turns++;
+			} else {
+				w->poll_tsc += d;
+				if (polled || n > 0 || tick)
+					w->poll_busy_tsc += d;
+			}
+			turn_tsc = t;
+		}
 	}
 	while (serve_commands(w))
 		;
@@ -501,6 +521,12 @@ int dp_lcore_get_stats(int lcore, struct dp_lcore_stats *out)
 		out->tx_bytes += s->tx_bytes;
 		for (int d = 0; d < DP_DROP__COUNT; d++)
 			out->drops[d] += s->drops[d];
+		out->poll_long_turns += g_list[i]->poll_long_turns;
+		if (g_list[i]->tsc_hz) {
+			out->poll_ns += (uint64_t)((unsigned __int128)g_list[i]->poll_tsc * 1000000000u / g_list[i]->tsc_hz);
+			out->poll_busy_ns +=
+				(uint64_t)((unsigned __int128)g_list[i]->poll_busy_tsc * 1000000000u / g_list[i]->tsc_hz);
+		}
 		if (lcore >= 0)
 			return 0;
 	}
