@@ -3,11 +3,14 @@
  * lcore, and the grace periods after which control frees what a command
  * replaced (see dp.h, dp_internal.h).
  *
- * A worker sleeps in epoll on its legs' kernel-UDP sockets, a wake-up
- * eventfd and its media clock's timerfd, so an idle daemon costs nothing.
+ * A worker sleeps on its legs' kernel-UDP sockets, a wake-up eventfd and
+ * its media clock's timerfd, so an idle daemon costs nothing: in
+ * io_uring_enter (dp_uring.c, the default) or epoll_wait (media.kernel_io
+ * = epoll, or where io_uring does not work), after polling on for a budget
+ * that follows the gaps between packets (bp_after; never when idle).
  * Socket events are relayed in bursts (dp_relay.c). A worker with queues on
  * ethdev ports (dp_eth.c) busy-polls instead: each turn polls its kernel
- * sockets (epoll_wait with no timeout), serves its commands, then runs one
+ * sockets (without waiting), serves its commands, then runs one
  * rx burst per port and flushes what it queued. The media clock's ticks
  * run at the end of a turn, one slice per turn (dp_clock.c), so a long
  * tick lets the packets that arrive meanwhile through between its slices.

@@ -65,7 +65,9 @@
  *   --kernel-io: the kernel-UDP relay on epoll and on io_uring
  *   (media.kernel_io), alternating, ROUNDS runs each: what it relayed and
  *   the worker thread's CPU time per packet (/proc schedstat); PPS 0: as
- *   fast as the sender goes, else paced at PPS in all (1000 streams x 50).
+ *   fast as the sender goes, else paced at PPS in all (1000 streams x 50);
+ *   PERF_KIO_ONLY=epoll|uring in the environment: that backend alone (to
+ *   count its system calls with perf stat --per-thread).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -77,6 +79,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <linux/perf_event.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -695,7 +699,47 @@ struct kres {
 	uint64_t worker_rx; /* packets the worker read */
 	double cpu_ns, user_s, sys_s; /* the worker thread's CPU time over the timed part */
 	double secs;
+	double syscalls, switches;    /* the worker thread's system calls and context switches (perf events; -1: none) */
 };
+
+/* A counter of the worker thread: a software event, or the
+ * raw_syscalls:sys_enter tracepoint (tracepoint true). -1 when the kernel
+ * does not let us. */
+static int thread_counter(pid_t tid, bool tracepoint)
+{
+	struct perf_event_attr a;
+
+	memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	a.disabled = 0;
+	if (tracepoint) {
+		FILE *f = fopen("/sys/kernel/tracing/events/raw_syscalls/sys_enter/id", "r");
+		unsigned long long id;
+
+		if (!f)
+			f = fopen("/sys/kernel/debug/tracing/events/raw_syscalls/sys_enter/id", "r");
+		if (!f)
+			return -1;
+		if (fscanf(f, "%llu", &id) != 1) {
+			fclose(f);
+			return -1;
+		}
+		fclose(f);
+		a.type = PERF_TYPE_TRACEPOINT;
+		a.config = id;
+	} else {
+		a.type = PERF_TYPE_SOFTWARE;
+		a.config = PERF_COUNT_SW_CONTEXT_SWITCHES;
+	}
+	return (int)syscall(SYS_perf_event_open, &a, tid, -1, -1, 0);
+}
+
+static double counter_read(int fd)
+{
+	uint64_t v;
+
+	return fd >= 0 && read(fd, &v, sizeof(v)) == (ssize_t)sizeof(v) ? (double)v : -1;
+}
 
 /* The worker lcore's thread (its kernel task id), for its CPU times. */
 static pid_t worker_tid;
@@ -761,6 +805,7 @@ static struct kres run_kernel_io(unsigned streams, double secs, bool lone, const
 	struct iovec iov[32], riov[32];
 	uint64_t sent = 0, got = 0, seq = 0, rx0;
 	double t0, t1, c0, u0, s0, c1, u1, s1;
+	int fd_sys, fd_cs;
 
 	getsockname(rx, (struct sockaddr *)&rxa, &sl);
 	getsockname(tx, (struct sockaddr *)&txa, &tl);
@@ -818,6 +863,8 @@ static struct kres run_kernel_io(unsigned streams, double secs, bool lone, const
 		rx0 = ls.rx_packets;
 	}
 	worker_cpu(&c0, &u0, &s0);
+	fd_sys = thread_counter(worker_tid, true);
+	fd_cs = thread_counter(worker_tid, false);
 	t0 = now_s();
 	t1 = t0;
 	while (t1 - t0 < secs) {
@@ -865,6 +912,12 @@ static struct kres run_kernel_io(unsigned streams, double secs, bool lone, const
 			got += (uint64_t)n;
 	}
 	worker_cpu(&c1, &u1, &s1);
+	r.syscalls = counter_read(fd_sys);
+	r.switches = counter_read(fd_cs);
+	if (fd_sys >= 0)
+		close(fd_sys);
+	if (fd_cs >= 0)
+		close(fd_cs);
 	r.secs = t1 - t0;
 	r.cpu_ns = c1 - c0;
 	r.user_s = u1 - u0;
@@ -905,7 +958,7 @@ static int cmp_dbl(const void *a, const void *b)
 static void compare_kernel_io(unsigned streams, double pps, double secs, unsigned rounds)
 {
 	static const char *kio[2] = { "epoll", "uring" };
-	double per[2][64], got[2][64];
+	double per[2][64], got[2][64], sys[2][64], sw[2][64];
 
 	unsetenv("MEDIUS_KERNEL_IO"); /* each run names its backend */
 	if (rounds > 64)
@@ -914,22 +967,37 @@ static void compare_kernel_io(unsigned streams, double pps, double secs, unsigne
 	       pps > 0 ? "paced" : "as fast as the sender goes", secs);
 	if (pps > 0)
 		printf("  offered %.0f pps in all (%.1f pps a stream)\n", pps, pps / streams);
-	printf("  %-6s %5s %10s %10s %10s %10s %10s\n", "kio", "round", "relayed/s", "worker CPU", "us/pkt", "user s",
-	       "sys s");
+	printf("  %-6s %5s %10s %10s %10s %10s %10s %10s %10s\n", "kio", "round", "relayed/s", "worker CPU", "us/pkt",
+	       "user s", "sys s", "calls/pkt", "cswch/pkt");
 	for (unsigned r = 0; r < rounds; r++)
 		for (int k0 = 0; k0 < 2; k0++) {
 			int k = (int)((k0 + r) % 2); /* A B, then B A */
-			struct kres x = run_kernel_io(streams, secs, false, kio[k], pps);
+			const char *only = getenv("PERF_KIO_ONLY"); /* one backend (for perf stat --per-thread) */
+			struct kres x;
+
+			if (only && strcmp(only, kio[k])) {
+				per[k][r] = got[k][r] = sys[k][r] = sw[k][r] = 0;
+				continue;
+			}
+			x = run_kernel_io(streams, secs, false, kio[k], pps);
 
 			per[k][r] = x.worker_rx ? x.cpu_ns / 1000.0 / (double)x.worker_rx : 0;
 			got[k][r] = x.recv_pps;
-			printf("  %-6s %5u %10.0f %9.1f%% %10.3f %10.2f %10.2f\n", kio[k], r, x.recv_pps,
-			       100.0 * x.cpu_ns / 1e9 / x.secs, per[k][r], x.user_s, x.sys_s);
+			sys[k][r] = x.worker_rx && x.syscalls >= 0 ? x.syscalls / (double)x.worker_rx : -1;
+			sw[k][r] = x.worker_rx && x.switches >= 0 ? x.switches / (double)x.worker_rx : -1;
+			printf("  %-6s %5u %10.0f %9.1f%% %10.3f %10.2f %10.2f %10.3f %10.3f\n", kio[k], r, x.recv_pps,
+			       100.0 * x.cpu_ns / 1e9 / x.secs, per[k][r], x.user_s, x.sys_s, sys[k][r], sw[k][r]);
 		}
 	qsort(per[0], rounds, sizeof(double), cmp_dbl);
 	qsort(per[1], rounds, sizeof(double), cmp_dbl);
 	qsort(got[0], rounds, sizeof(double), cmp_dbl);
 	qsort(got[1], rounds, sizeof(double), cmp_dbl);
+	for (int k = 0; k < 2; k++) {
+		qsort(sys[k], rounds, sizeof(double), cmp_dbl);
+		qsort(sw[k], rounds, sizeof(double), cmp_dbl);
+	}
+	printf("  median system calls per packet: epoll %.3f, io_uring %.3f; context switches per packet: epoll %.3f, "
+	       "io_uring %.3f\n", sys[0][rounds / 2], sys[1][rounds / 2], sw[0][rounds / 2], sw[1][rounds / 2]);
 	printf("  median: epoll %.3f us/pkt, %.0f relayed/s; io_uring %.3f us/pkt, %.0f relayed/s; "
 	       "io_uring/epoll CPU per packet %.3f, relayed %.3f\n",
 	       per[0][rounds / 2], got[0][rounds / 2], per[1][rounds / 2], got[1][rounds / 2],
