@@ -66,8 +66,8 @@
  *   (media.kernel_io), alternating, ROUNDS runs each: what it relayed and
  *   the worker thread's CPU time per packet (/proc schedstat); PPS 0: as
  *   fast as the sender goes, else paced at PPS in all (1000 streams x 50);
- *   PERF_KIO_ONLY=epoll|uring in the environment: that backend alone (to
- *   count its system calls with perf stat --per-thread).
+ *   PERF_KIO_ONLY=epoll|uring in the environment: that backend alone;
+ *   PERF_BUSY_POLL_US=N: media.busy_poll_us (default 20).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -814,6 +814,8 @@ static struct kres run_kernel_io(unsigned streams, double secs, bool lone, const
 	mc.ifaces[0].port_max = 59999; /* 25000 pairs: 12500 streams of two legs */
 	if (kio)
 		snprintf(mc.kernel_io, sizeof(mc.kernel_io), "%s", kio);
+	if (getenv("PERF_BUSY_POLL_US")) /* media.busy_poll_us for these runs */
+		mc.busy_poll_us = (uint32_t)atoi(getenv("PERF_BUSY_POLL_US"));
 	if (dp_media_start(&mc))
 		die("media layer (kernel UDP)");
 	rte_eal_remote_launch(note_tid, NULL, rte_get_next_lcore(-1, 1, 0));
