@@ -187,7 +187,7 @@ static void arm(struct dp_uring *ur, uint32_t idx)
 		return;
 	sqe = sqe_get(ur);
 	if (!sqe) { /* cannot happen right after a submit; try again next turn */
-		if (!sl->queued) {
+		if (!sl->queued && ur->n_rearm < ur->nslots) {
 			sl->queued = true;
 			ur->rearm[ur->n_rearm++] = idx;
 		}
@@ -382,7 +382,7 @@ static unsigned rx_live(struct dp_worker *w, struct dp_uring *ur, const struct u
 	if (!(e->flags & IORING_CQE_F_MORE)) {
 		sl->armed = false;
 		/* ended: no buffer (-ENOBUFS), a full completion ring, an error */
-		if (!draining && e->res != -EINVAL && e->res != -EOPNOTSUPP && !sl->queued) {
+		if (!draining && e->res != -EINVAL && e->res != -EOPNOTSUPP && !sl->queued && ur->n_rearm < ur->nslots) {
 			sl->queued = true;
 			ur->rearm[ur->n_rearm++] = idx;
 		} else if (e->res == -EINVAL || e->res == -EOPNOTSUPP) {
@@ -500,6 +500,7 @@ void dp_uring_attach(struct dp_worker *w, struct dp_sock *s)
 	ur->slots[idx].s = s;
 	ur->slots[idx].gen = (ur->slots[idx].gen + 1) & 0xffffffu;
 	ur->slots[idx].armed = false;
+	ur->slots[idx].queued = false; /* a stale re-arm list entry of its last user finds it armed */
 	s->uslot = (int32_t)idx;
 	arm(ur, idx);
 }
