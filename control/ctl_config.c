@@ -55,6 +55,8 @@ static const struct key keys[] = {
 	{ "media", "clock_ms", K_U32, F(media.clock_ms), 10, 20, false },
 	{ "media", "tick_slice_us", K_U32, F(media.tick_slice_us), 0, 20000, false },
 	{ "media", "srtp_engine", K_STR, F(media.srtp_engine), 0, 0, false },
+	{ "media", "kernel_io", K_STR, F(media.kernel_io), 0, 0, false },
+	{ "media", "busy_poll_us", K_U32, F(media.busy_poll_us), 0, 1000, false },
 	{ "media", "jitter_buffer_min_ms", K_U32, F(jb_min_ms), 0, 1000, false },
 	{ "media", "jitter_buffer_max_ms", K_U32, F(jb_max_ms), 0, 1000, false },
 	{ "media", "tap_dir", K_STR, F(tap_dir), 0, 0, true },
@@ -223,6 +225,14 @@ int ctl_config_check(const struct ctl_config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "media.srtp_engine: '%s' is not auto, ipsec-mb, openssl or libsrtp",
 			 c->media.srtp_engine);
 		return -EINVAL;
+	}
+	{
+		int kio;
+
+		if (dp_kernel_io_parse(c->media.kernel_io, &kio)) {
+			snprintf(err, errlen, "media.kernel_io: '%s' is not auto, uring or epoll", c->media.kernel_io);
+			return -EINVAL;
+		}
 	}
 	if (c->media.clock_ms != 10 && c->media.clock_ms != 20) {
 		snprintf(err, errlen, "media.clock_ms: %u is not 10 or 20", c->media.clock_ms);

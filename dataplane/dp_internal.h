@@ -31,6 +31,8 @@
 struct dp_leg;
 struct dp_worker;
 struct dp_shard;
+struct dp_tx_batch;
+struct dp_uring;
 
 /* A compact transport address: what a packet's metadata and the packet
  * path carry instead of a 128-byte sockaddr_storage. Unused bytes are
@@ -118,6 +120,7 @@ struct dp_sock {
 	struct sockaddr_storage local;
 	struct dp_eth_port *eth;
 	int32_t flow_pos;     /* ethdev: the flow-table slot, kept from delete until reclaim */
+	int32_t uslot;        /* worker: its slot in the worker's io_uring socket table (dp_uring.c); -1: none */
 };
 
 /* Per-source receive state (RFC 3550 A.1, A.8). */
@@ -206,7 +209,7 @@ struct dp_leg {
 enum dp_cmd_op { DP_CMD_NONE, DP_CMD_DETACH, DP_CMD_SET_REMOTE, DP_CMD_SET_SRTP,
 		 DP_CMD_SET_FLAGS, DP_CMD_SET_CLOCK, DP_CMD_CONNECT, DP_CMD_SET_HOOK,
 		 DP_CMD_SET_BLOCK, DP_CMD_PLAY_EVENT, DP_CMD_SET_SIP_SRC, DP_CMD_TICKER_ADD,
-		 DP_CMD_TICKER_DEL, DP_CMD_CALL_TICKERS_ADD, DP_CMD_CALL_TICKERS_DEL };
+		 DP_CMD_TICKER_DEL, DP_CMD_CALL_TICKERS_ADD, DP_CMD_CALL_TICKERS_DEL, DP_CMD_ATTACH };
 
 /* A call: a group of legs (and tickers) served by one worker. Control
  * lcore, except `moving`, which a worker reads while it applies a move's
@@ -316,6 +319,16 @@ struct dp_worker {
 	 * Turns over 1 ms (preempted) are only counted, in poll_long_turns. */
 	uint64_t poll_tsc, poll_busy_tsc, poll_long_turns;
 	struct dp_clock clk;          /* the media clock (dp_clock.c) */
+	/* The kernel-UDP port's backend (dp_uring.c). ur: set by control before
+	 * launch when the worker is to use io_uring (control then posts
+	 * DP_CMD_ATTACH instead of adding sockets to epfd itself); use_uring:
+	 * the worker's, true while its ring runs (false: epoll). */
+	struct dp_uring *ur;
+	bool use_uring;
+	/* Adaptive busy polling (worker): after a turn that received packets the
+	 * worker polls on for bp_tsc cycles before it sleeps; bp_tsc follows the
+	 * gaps between packets, up to bp_max_tsc (media.busy_poll_us). */
+	uint64_t bp_max_tsc, bp_tsc, bp_until, bp_idle_tsc;
 } __rte_cache_aligned;
 
 /* Nanoseconds from t0 to t (CLOCK_MONOTONIC; t not before t0). */
@@ -350,6 +363,42 @@ struct rte_rcu_qsbr *dp_worker_qsbr(void);
 void dp_relay_apply(struct dp_worker *w, struct dp_cmd *cmd);
 /* Worker side: read and relay what is waiting on kernel socket s. */
 void dp_relay_socket(struct dp_worker *w, struct dp_sock *s);
+/* The real-time clock (ns) and the TSC (*tsc) at one instant, for mapping
+ * kernel receive times (dp_rt_to_tsc); dp_relay.c. */
+uint64_t dp_clock_pair(const struct dp_worker *w, uint64_t *tsc);
+
+/* dp_uring.c: the io_uring backend of the kernel-UDP port (see there).
+ * Control lcore, before the worker runs: dp_uring_create makes w->ur (a
+ * ring created disabled, a provided-buffer ring of mbufs, the socket and
+ * send tables), or returns -errno (io_uring missing or refused). Worker:
+ * dp_uring_enable once at start (the worker becomes the ring's only
+ * submitter; sets use_uring), dp_uring_stop at exit (every request ends,
+ * every mbuf goes back; clears use_uring). dp_uring_destroy (control,
+ * after the worker returned) frees the rest. */
+enum dp_kernel_io { DP_KIO_AUTO, DP_KIO_URING, DP_KIO_EPOLL };
+int dp_uring_create(struct dp_worker *w, unsigned max_socks);
+int dp_uring_enable(struct dp_worker *w);
+void dp_uring_stop(struct dp_worker *w);
+void dp_uring_destroy(struct dp_worker *w);
+/* Worker: start receiving on s (a multishot recvmsg); stop (cancel it,
+ * relay what it already received, never touch s again). */
+void dp_uring_attach(struct dp_worker *w, struct dp_sock *s);
+void dp_uring_detach(struct dp_worker *w, struct dp_sock *s);
+/* Worker, once a turn: submit what is queued (sends, re-arms) and collect
+ * completions, waiting for one new event when `sleep`. Returns a mask of
+ * DP_URING_WAKE (the wake-up eventfd fired), DP_URING_TICK (the timerfd). */
+#define DP_URING_WAKE 1u
+#define DP_URING_TICK 2u
+unsigned dp_uring_wait(struct dp_worker *w, bool sleep);
+/* Worker: the same flags for completions collected since (by a DETACH). */
+unsigned dp_uring_take_flags(struct dp_worker *w);
+/* Worker: is anything waiting to be collected (no syscall)? */
+bool dp_uring_ready(const struct dp_worker *w);
+/* Worker: relay the packets collected, in bursts per socket; returns how many. */
+unsigned dp_uring_rx(struct dp_worker *w);
+/* Worker: queue tx's packets as one send each (sent with the next
+ * dp_uring_wait); their mbufs are freed on completion. Empties tx. */
+void dp_uring_send(struct dp_worker *w, struct dp_tx_batch *tx);
 /* Worker side: relay n received UDP payloads (mbuf data = the payload) that
  * arrived at local endpoint s, each from the address in its metadata
  * (dp_mbuf_src). Takes ownership of the mbufs. arrival: NULL, or each

@@ -17,6 +17,21 @@ uint32_t dp_relatch_ms = 3000;
 uint32_t dp_rtcp_interval_ms = 5000;
 extern uint32_t dp_clock_ms, dp_clock_slice_us; /* dp_clock.c */
 uint32_t dp_media_mbufs = 8191;
+int dp_kernel_io = DP_KIO_AUTO;            /* dp_worker.c */
+uint32_t dp_busy_poll_us = DP_BUSY_POLL_US; /* dp_worker.c */
+uint32_t dp_kernel_endpoints;              /* kernel-UDP endpoints of all interfaces (dp_worker.c) */
+
+int dp_kernel_io_parse(const char *s, int *out)
+{
+	static const char *names[] = { [DP_KIO_AUTO] = "auto", [DP_KIO_URING] = "uring", [DP_KIO_EPOLL] = "epoll" };
+
+	for (int i = 0; i < 3; i++)
+		if (!strcmp(s, names[i])) {
+			*out = i;
+			return 0;
+		}
+	return -EINVAL;
+}
 
 void dp_workers_release(void); /* dp_worker.c */
 
@@ -49,6 +64,8 @@ void dp_media_conf_defaults(struct dp_media_conf *c)
 	c->clock_ms = 20;
 	c->tick_slice_us = DP_CLOCK_SLICE_US;
 	strcpy(c->srtp_engine, "auto");
+	strcpy(c->kernel_io, "auto");
+	c->busy_poll_us = DP_BUSY_POLL_US;
 }
 
 static int parse_ip(const char *s, struct sockaddr_storage *ss)
@@ -70,7 +87,7 @@ static int parse_ip(const char *s, struct sockaddr_storage *ss)
 
 int dp_media_start(const struct dp_media_conf *c)
 {
-	uint32_t endpoints = 0;
+	uint32_t endpoints = 0, kernel_endpoints = 0;
 	int rc;
 
 	if (g.started)
@@ -91,6 +108,18 @@ int dp_media_start(const struct dp_media_conf *c)
 		}
 		dp_log(DP_LOG_INFO, "dp", "SRTP engine: %s",
 		       dp_srtp_engine_name(dp_srtp_get_default_engine()));
+	}
+	{
+		const char *env = getenv("MEDIUS_KERNEL_IO"), *kio = env && env[0] ? env : c->kernel_io;
+
+		if (kio[0] && dp_kernel_io_parse(kio, &dp_kernel_io)) {
+			dp_log(DP_LOG_ERR, "dp", "%s: unknown kernel_io '%s' (auto, uring, epoll)",
+			       kio == env ? "MEDIUS_KERNEL_IO" : "media.kernel_io", kio);
+			return -EINVAL;
+		}
+		if (!kio[0])
+			dp_kernel_io = DP_KIO_AUTO;
+		dp_busy_poll_us = c->busy_poll_us;
 	}
 	rc = dp_mbuf_fields_init(); /* the compact source address in every mbuf */
 	if (rc)
@@ -120,6 +149,8 @@ int dp_media_start(const struct dp_media_conf *c)
 				return rc;
 			}
 			endpoints += 2 * f->npairs;
+		} else {
+			kernel_endpoints += 2 * f->npairs;
 		}
 	}
 	rc = dp_eth_media_start(endpoints);
@@ -134,6 +165,7 @@ int dp_media_start(const struct dp_media_conf *c)
 	dp_clock_slice_us = c->tick_slice_us;
 	dp_place_start(c->transcode_workers);
 	dp_media_mbufs = c->mbufs;
+	dp_kernel_endpoints = kernel_endpoints;
 	g.started = true;
 	return 0;
 }
@@ -157,11 +189,20 @@ void dp_media_stop(void)
  * the control lcore (the kernel orders epoll_ctl against the worker's
  * epoll_wait, and the worker then sees the leg as written before), so an
  * error reaches the caller without waiting for the worker. They come out
- * again in the worker's DETACH (dp_relay_apply). */
+ * again in the worker's DETACH (dp_relay_apply). An io_uring worker is its
+ * ring's only submitter: it gets a DP_CMD_ATTACH instead (posted, applied
+ * before any later command of the leg). */
 int dp_leg_attach(struct dp_leg *l)
 {
 	struct dp_sock *s[2] = { &l->rtp, &l->rtcp };
 
+	if (l->w->ur && (l->rtp.fd >= 0 || l->rtcp.fd >= 0)) {
+		/* an io_uring worker arms the sockets' receive itself (one submitter) */
+		struct dp_cmd cmd = { .op = DP_CMD_ATTACH, .leg = l };
+
+		dp_worker_post(l->w, &cmd);
+		return 0;
+	}
 	for (int i = 0; i < 2; i++) {
 		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = s[i] };
 
@@ -337,6 +378,7 @@ struct dp_leg *dp_leg_create(struct dp_call *c, const char *iface, unsigned flag
 	l->flags = flags;
 	l->nat_learning = g.ifaces[fi].conf.nat_learning;
 	l->rtp.fd = l->rtcp.fd = -1;
+	l->rtp.uslot = l->rtcp.uslot = -1;
 	l->rtp.leg = l->rtcp.leg = l;
 	l->rtcp.rtcp = true;
 	l->stats.rtt_ms = -1;

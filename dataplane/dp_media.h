@@ -51,6 +51,8 @@ struct dp_iface_conf {
 	bool nat_learning;
 };
 
+#define DP_BUSY_POLL_US 20
+
 struct dp_media_conf {
 	struct dp_iface_conf ifaces[DP_MAX_IFACES];
 	unsigned n_ifaces;
@@ -61,12 +63,27 @@ struct dp_media_conf {
 	uint32_t clock_ms;     /* the media clock's period: 20 or 10 (dp_clock.h) */
 	uint32_t tick_slice_us; /* a tick yields to packets after this long (dp_clock.h); 0: never */
 	char srtp_engine[16];  /* "auto", "ipsec-mb", "openssl", "libsrtp" (dp_srtp_engine_parse) */
+	/* How workers wait for and move kernel-UDP packets: "uring" (io_uring:
+	 * multishot receive into mbufs, every send of a loop turn submitted
+	 * with one system call), "epoll" (epoll_wait, recvmmsg, sendmmsg per
+	 * socket), "auto" (uring where io_uring initialises, else epoll). The
+	 * environment variable MEDIUS_KERNEL_IO overrides it (tests). */
+	char kernel_io[8];
+	/* Adaptive busy polling: after a loop turn that received packets a
+	 * worker keeps polling for up to this long (adapted to the gaps between
+	 * packets: twice the last gap, 0 once gaps are longer) before it
+	 * sleeps. 0: never. */
+	uint32_t busy_poll_us;
 };
+
+/* Parse a kernel_io name ("auto", "uring", "epoll"): 0, or -EINVAL. */
+int dp_kernel_io_parse(const char *s, int *out);
 
 /* Fill c with one interface "default" on 127.0.0.1, ports 30000-39999,
  * re-latching after 3000 ms, 8191 mbufs per worker, RTCP every 5000 ms, a
  * 20 ms media clock whose ticks yield to packets every DP_CLOCK_SLICE_US,
- * the "auto" SRTP engine. */
+ * the "auto" SRTP engine, kernel_io "auto", busy polling up to
+ * DP_BUSY_POLL_US. */
 void dp_media_conf_defaults(struct dp_media_conf *c);
 /* Set up the media layer after EAL and before dp_workers_start: the SRTP
  * engine (-EINVAL for an unknown name, -ENOTSUP for one that does not run

@@ -628,7 +628,7 @@ static uint64_t rx_time(const struct dp_worker *w, const struct dp_leg *l, struc
  * middle taken. A pair torn by an interrupt or preemption in between would
  * shift a whole burst's arrival times: a pair wider than 20 us is read
  * again (twice at most; the narrowest is kept). */
-static uint64_t clock_pair(const struct dp_worker *w, uint64_t *tsc)
+uint64_t dp_clock_pair(const struct dp_worker *w, uint64_t *tsc)
 {
 	uint64_t best = UINT64_MAX, rt_ns = 0, limit = w->tsc_hz / 50000u;
 
@@ -699,7 +699,7 @@ void dp_relay_socket(struct dp_worker *w, struct dp_sock *s)
 		}
 		rte_pktmbuf_free_bulk(m + n, (unsigned)(DP_BURST - n));
 		if (stamped) { /* one clock pair per burst maps the kernel's times to the TSC */
-			uint64_t tsc = 0, rt_ns = clock_pair(w, &tsc);
+			uint64_t tsc = 0, rt_ns = dp_clock_pair(w, &tsc);
 
 			for (int i = 0, j = 0; i < n; i++)
 				if (!(msg[i].msg_hdr.msg_flags & MSG_TRUNC))
@@ -732,16 +732,37 @@ void dp_relay_apply(struct dp_worker *w, struct dp_cmd *c)
 
 	c->result = 0;
 	switch (c->op) {
+	case DP_CMD_ATTACH:
+		/* io_uring workers (dp_leg_attach posts this instead of adding
+		 * the sockets to the epoll set itself); a worker whose ring could
+		 * not be enabled falls back to its epoll set */
+		for (struct dp_sock *s = &l->rtp; s; s = s == &l->rtp ? &l->rtcp : NULL) {
+			struct epoll_event ev = { .events = EPOLLIN, .data.ptr = s };
+
+			if (s->fd < 0)
+				continue;
+			if (w->use_uring)
+				dp_uring_attach(w, s);
+			else if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, s->fd, &ev) < 0)
+				c->result = -errno;
+		}
+		break;
 	case DP_CMD_DETACH:
-		/* the control lcore added the sockets (dp_leg.c); here no later
-		 * epoll_wait of this worker returns them. A leg that moves
-		 * (c->call) keeps its peer when the peer's call moves too: the
-		 * control lcore marked it `moving` before posting, and clears
+		/* the control lcore added the sockets (dp_leg.c), or this worker
+		 * armed their receive (ATTACH); here no later epoll_wait or
+		 * completion of this worker returns them (an io_uring worker
+		 * relays what its request already received first). A leg that
+		 * moves (c->call) keeps its peer when the peer's call moves too:
+		 * the control lcore marked it `moving` before posting, and clears
 		 * that only once this worker applied the move's commands. */
-		if (l->rtp.fd >= 0 && w->epfd >= 0)
-			epoll_ctl(w->epfd, EPOLL_CTL_DEL, l->rtp.fd, NULL);
-		if (l->rtcp.fd >= 0 && w->epfd >= 0)
-			epoll_ctl(w->epfd, EPOLL_CTL_DEL, l->rtcp.fd, NULL);
+		for (struct dp_sock *s = &l->rtp; s; s = s == &l->rtp ? &l->rtcp : NULL) {
+			if (s->fd < 0)
+				continue;
+			if (s->uslot >= 0 && w->use_uring)
+				dp_uring_detach(w, s);
+			else if (w->epfd >= 0)
+				epoll_ctl(w->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+		}
 		if (l->peer && (!c->call || !l->peer->call->moving)) {
 			if (l->peer->peer == l)
 				l->peer->peer = NULL;

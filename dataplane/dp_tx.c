@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT
  * dp_tx: the transmit side of a worker's legs. Batches of packets leaving
- * one local endpoint (sendmmsg on kernel UDP, dp_eth_send on ethdev), SRTP
- * protection for the sending leg, and the media medius makes itself: the
+ * one local endpoint (on kernel UDP sendmmsg, or one io_uring send each,
+ * dp_uring.c; dp_eth_send on ethdev), SRTP protection for the sending
+ * leg, and the media medius makes itself: the
  * media engine's packets (dp_leg_send), the RTCP reports of terminated
  * legs, and RFC 4733 events injected by ng "play DTMF".
  */
@@ -132,6 +133,10 @@ void dp_tx_flush(struct dp_worker *w, struct dp_tx_batch *tx)
 
 		w->stats.tx_packets += ok;
 		tx->n = 0;
+		return;
+	}
+	if (w->use_uring) { /* one send each, submitted with the loop turn's io_uring_enter */
+		dp_uring_send(w, tx);
 		return;
 	}
 	for (uint16_t i = 0; i < tx->n; i++) {

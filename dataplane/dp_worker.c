@@ -3,11 +3,14 @@
  * lcore, and the grace periods after which control frees what a command
  * replaced (see dp.h, dp_internal.h).
  *
- * A worker sleeps in epoll on its legs' kernel-UDP sockets, a wake-up
- * eventfd and its media clock's timerfd, so an idle daemon costs nothing.
+ * A worker sleeps on its legs' kernel-UDP sockets, a wake-up eventfd and
+ * its media clock's timerfd, so an idle daemon costs nothing: in
+ * io_uring_enter (dp_uring.c, the default) or epoll_wait (media.kernel_io
+ * = epoll, or where io_uring does not work), after polling on for a budget
+ * that follows the gaps between packets (bp_after; never when idle).
  * Socket events are relayed in bursts (dp_relay.c). A worker with queues on
  * ethdev ports (dp_eth.c) busy-polls instead: each turn polls its kernel
- * sockets (epoll_wait with no timeout), serves its commands, then runs one
+ * sockets (without waiting), serves its commands, then runs one
  * rx burst per port and flushes what it queued. The media clock's ticks
  * run at the end of a turn, one slice per turn (dp_clock.c), so a long
  * tick lets the packets that arrive meanwhile through between its slices.
@@ -66,7 +69,8 @@
 #include "dp_eth.h"
 #include "dp_internal.h"
 
-extern uint32_t dp_media_mbufs; /* dp_leg.c */
+extern uint32_t dp_media_mbufs, dp_busy_poll_us, dp_kernel_endpoints; /* dp_leg.c */
+extern int dp_kernel_io;                                              /* dp_leg.c */
 
 #define DP_CMD_RING 4096  /* commands in flight per worker */
 #define DP_CMD_BURST 64   /* commands dequeued at once */
@@ -156,79 +160,194 @@ static void quiescent(struct dp_worker *w)
 	}
 }
 
-static int worker_main(void *arg)
+/* Adaptive busy polling. A sleep and its wake-up cost the worker (and
+ * whoever wakes it) far more than a short poll, so after a turn that
+ * received packets the worker polls on for bp_tsc cycles before it sleeps.
+ * bp_tsc follows the traffic: when packets came (gap: since the last turn
+ * that received any) within the maximum (media.busy_poll_us), polling that
+ * long would have caught them, so it becomes twice the gap (at most the
+ * maximum); a longer gap halves it. So it is 0 on an idle worker or one
+ * with a few calls (packets 20 ms apart), and polls only under load.
+ * Called after a turn's receive; got: packets it received, t: when its
+ * wait returned. */
+static void bp_after(struct dp_worker *w, unsigned got, uint64_t t)
 {
-	struct dp_worker *w = arg;
+	uint64_t now;
+
+	if (!got || !w->bp_max_tsc)
+		return;
+	if (w->bp_idle_tsc) {
+		uint64_t gap = t - w->bp_idle_tsc;
+
+		if (gap <= w->bp_max_tsc)
+			w->bp_tsc = RTE_MIN(w->bp_max_tsc, RTE_MAX(w->bp_tsc, 2 * gap));
+		else
+			w->bp_tsc /= 2;
+		if (w->bp_tsc < w->tsc_hz / 1000000u)
+			w->bp_tsc = 0; /* under a microsecond: not worth it */
+	}
+	now = rte_rdtsc();
+	w->bp_idle_tsc = now;
+	w->bp_until = w->bp_tsc ? now + w->bp_tsc : 0;
+}
+
+/* May the worker sleep now? Not with commands or a tick slice waiting, nor
+ * on a polling (ethdev) worker. */
+static bool may_sleep(struct dp_worker *w)
+{
+	return w->eth == NULL && rte_ring_empty(w->cmds) && !w->clk.more;
+}
+
+/* One loop turn on epoll (the fallback backend). */
+static bool turn_epoll(struct dp_worker *w)
+{
 	struct epoll_event ev[64];
-	uint64_t turn_tsc;
+	bool sleep = may_sleep(w), tick = false;
+	uint64_t t, rx0 = w->stats.rx_packets;
+	unsigned polled = 0;
+	int n = 0;
 
-	w->tsc_hz = rte_get_tsc_hz();
-	dp_srtp_thread_prepare(); /* the SRTP engines' per-thread state, now rather than on a packet */
-	rte_rcu_qsbr_thread_register(g_qsbr, w->lcore);
-	rte_rcu_qsbr_thread_online(g_qsbr, w->lcore);
-	turn_tsc = rte_rdtsc();
-	while (!atomic_load_explicit(&w->stop, memory_order_acquire)) {
-		bool poll = w->eth != NULL;
-		unsigned polled = 0;
-		/* posted since the last turn, or a tick to go on with: do not sleep */
-		bool sleep = !poll && rte_ring_empty(w->cmds) && !w->clk.more;
-		bool tick = false;
-		int n;
-
+	if (sleep && w->bp_until) { /* busy polling: epoll_wait without a timeout until the budget ends */
+		while ((n = epoll_wait(w->epfd, ev, 64, 0)) == 0 && rte_rdtsc() < w->bp_until && rte_ring_empty(w->cmds))
+			rte_pause();
+		sleep = n == 0 && rte_ring_empty(w->cmds);
+		w->bp_until = 0;
+	}
+	if (n == 0) {
 		if (sleep)
 			rte_rcu_qsbr_thread_offline(g_qsbr, w->lcore);
 		n = epoll_wait(w->epfd, ev, 64, sleep ? -1 : 0);
 		if (sleep)
 			rte_rcu_qsbr_thread_online(g_qsbr, w->lcore);
-		for (int i = 0; i < n; i++)
-			if (ev[i].data.ptr == NULL)
-				take_wake(w);
-		/* The quiescent point: no packet of this worker refers to a leg.
-		 * Commands go first, so one posted before a packet arrived applies
-		 * to that packet. Events fetched before them may name a leg a
-		 * command just detached: fetch them again (level-triggered, so
-		 * what is still ready comes back; a detached leg's sockets do not). */
-		if (!rte_ring_empty(w->cmds) && serve_commands(w) && n > 0)
-			n = epoll_wait(w->epfd, ev, 64, 0);
-		for (int i = 0; i < n; i++) {
-			if (ev[i].data.ptr == NULL) {
-				take_wake(w); /* what it announces is served next turn */
-			} else if (ev[i].data.ptr == &w->clk) {
-				uint64_t v; /* the expiry count: dp_clock_run reads the clock itself */
+	}
+	t = rte_rdtsc();
+	for (int i = 0; i < n; i++)
+		if (ev[i].data.ptr == NULL)
+			take_wake(w);
+	/* The quiescent point: no packet of this worker refers to a leg.
+	 * Commands go first, so one posted before a packet arrived applies
+	 * to that packet. Events fetched before them may name a leg a
+	 * command just detached: fetch them again (level-triggered, so
+	 * what is still ready comes back; a detached leg's sockets do not). */
+	if (!rte_ring_empty(w->cmds) && serve_commands(w) && n > 0)
+		n = epoll_wait(w->epfd, ev, 64, 0);
+	for (int i = 0; i < n; i++) {
+		if (ev[i].data.ptr == NULL) {
+			take_wake(w); /* what it announces is served next turn */
+		} else if (ev[i].data.ptr == &w->clk) {
+			uint64_t v; /* the expiry count: dp_clock_run reads the clock itself */
 
-				tick = true;
-				if (read(w->clk.tfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-					break;
-			} else {
-				dp_relay_socket(w, ev[i].data.ptr);
-			}
-		}
-		if (poll)
-			polled = dp_eth_poll(w); /* keeps no dp_sock across calls: see dp_eth.c */
-		/* one slice of the tick (dp_clock.c): the rest after the next turn's packets */
-		if (tick || w->clk.more || (poll && w->clk.list && rte_rdtsc() >= w->clk.next_tsc)) {
-			dp_clock_run(w);
 			tick = true;
+			if (read(w->clk.tfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+				break;
+		} else {
+			dp_relay_socket(w, ev[i].data.ptr);
 		}
-		quiescent(w);
-		if (poll) { /* the polling worker's load: one TSC read a turn */
-			uint64_t t = rte_rdtsc(), d = t - turn_tsc;
+	}
+	bp_after(w, (unsigned)(w->stats.rx_packets - rx0), t);
+	if (w->eth)
+		polled = dp_eth_poll(w); /* keeps no dp_sock across calls: see dp_eth.c */
+	/* one slice of the tick (dp_clock.c): the rest after the next turn's packets */
+	if (tick || w->clk.more || (w->eth && w->clk.list && rte_rdtsc() >= w->clk.next_tsc)) {
+		dp_clock_run(w);
+		tick = true;
+	}
+	return polled || n > 0 || tick;
+}
 
-			/* a turn over 1 ms was preempted (a tick slice is ~250 us):
-			 * left out, or a shared core's preemptions, which land
-			 * mostly in turns that make syscalls, would count as work */
-			if (d > w->tsc_hz / 1000) {
-				w->poll_long_turns++;
-			} else {
-				w->poll_tsc += d;
-				if (polled || n > 0 || tick)
-					w->poll_busy_tsc += d;
-			}
-			turn_tsc = t;
-		}
+/* One loop turn on io_uring (dp_uring.c): one io_uring_enter submits the
+ * last turn's sends and re-arms and collects (or waits for) completions;
+ * commands; then the packets received, in bursts per socket. */
+static bool turn_uring(struct dp_worker *w)
+{
+	bool sleep = may_sleep(w), tick = false;
+	unsigned f, got, polled = 0;
+	uint64_t t;
+
+	if (sleep && w->bp_until) { /* busy polling: look at the rings (no system call) until the budget ends */
+		while (!dp_uring_ready(w) && rte_rdtsc() < w->bp_until && rte_ring_empty(w->cmds))
+			rte_pause();
+		sleep = !dp_uring_ready(w) && rte_ring_empty(w->cmds);
+		w->bp_until = 0;
+	}
+	if (sleep)
+		rte_rcu_qsbr_thread_offline(g_qsbr, w->lcore);
+	f = dp_uring_wait(w, sleep);
+	if (sleep)
+		rte_rcu_qsbr_thread_online(g_qsbr, w->lcore);
+	t = rte_rdtsc();
+	if (f & DP_URING_WAKE)
+		take_wake(w);
+	/* The quiescent point, as on epoll. A DETACH relays what its socket
+	 * already received and lets go of it; completions collected later
+	 * for it find its slot dead. */
+	if (!rte_ring_empty(w->cmds) && serve_commands(w)) {
+		unsigned more = dp_uring_take_flags(w); /* collected by a DETACH */
+
+		if (more & DP_URING_WAKE)
+			take_wake(w); /* what it announces is served next turn */
+		f |= more;
+	}
+	if (f & DP_URING_TICK) {
+		uint64_t v; /* the expiry count: dp_clock_run reads the clock itself */
+		ssize_t r = read(w->clk.tfd, &v, sizeof(v));
+
+		(void)r;
+		tick = true;
+	}
+	got = dp_uring_rx(w);
+	bp_after(w, got, t);
+	if (w->eth)
+		polled = dp_eth_poll(w);
+	if (tick || w->clk.more || (w->eth && w->clk.list && rte_rdtsc() >= w->clk.next_tsc)) {
+		dp_clock_run(w);
+		tick = true;
+	}
+	return polled || got || f || tick;
+}
+
+/* A polling worker's load (one TSC read a turn): a turn over 1 ms was
+ * preempted (a tick slice is ~250 us) and is left out, or a shared core's
+ * preemptions, which land mostly in turns that make syscalls, would count
+ * as work. */
+static void poll_account(struct dp_worker *w, bool busy, uint64_t *turn_tsc)
+{
+	uint64_t t = rte_rdtsc(), d = t - *turn_tsc;
+
+	if (d > w->tsc_hz / 1000) {
+		w->poll_long_turns++;
+	} else {
+		w->poll_tsc += d;
+		if (busy)
+			w->poll_busy_tsc += d;
+	}
+	*turn_tsc = t;
+}
+
+static int worker_main(void *arg)
+{
+	struct dp_worker *w = arg;
+	uint64_t turn_tsc;
+
+	w->tsc_hz = rte_get_tsc_hz();
+	w->bp_max_tsc = (uint64_t)dp_busy_poll_us * w->tsc_hz / 1000000u;
+	w->bp_tsc = w->bp_until = w->bp_idle_tsc = 0;
+	dp_srtp_thread_prepare(); /* the SRTP engines' per-thread state, now rather than on a packet */
+	rte_rcu_qsbr_thread_register(g_qsbr, w->lcore);
+	rte_rcu_qsbr_thread_online(g_qsbr, w->lcore);
+	if (w->ur && dp_uring_enable(w)) /* the ring's submitter is this thread from now on */
+		DP_LOG_RL(DP_LOG_ERR, "dp", "lcore %u: cannot enable its io_uring: using epoll", w->lcore);
+	turn_tsc = rte_rdtsc();
+	while (!atomic_load_explicit(&w->stop, memory_order_acquire)) {
+		bool busy = w->use_uring ? turn_uring(w) : turn_epoll(w);
+
+		quiescent(w);
+		if (w->eth)
+			poll_account(w, busy, &turn_tsc);
 	}
 	while (serve_commands(w))
 		;
+	dp_uring_stop(w); /* every request ends; what is in flight is dropped */
 	quiescent(w);
 	rte_rcu_qsbr_thread_offline(g_qsbr, w->lcore);
 	rte_rcu_qsbr_thread_unregister(g_qsbr, w->lcore);
@@ -391,6 +510,7 @@ void dp_workers_reclaim(void)
 
 static void worker_close(struct dp_worker *w)
 {
+	dp_uring_destroy(w);
 	if (w->epfd >= 0)
 		close(w->epfd);
 	if (w->wakefd >= 0)
@@ -448,6 +568,29 @@ int dp_workers_start(void)
 		atomic_store(&w->stop, false);
 		g_list[g_count++] = w;
 	}
+	/* the kernel-UDP backend: io_uring unless told otherwise and where it works */
+	for (unsigned i = 0; i < g_count && dp_kernel_io != DP_KIO_EPOLL; i++) {
+		struct dp_worker *w = g_list[i];
+
+		rc = dp_uring_create(w, dp_kernel_endpoints + 1024); /* + room for sockets moving away */
+		if (rc && dp_kernel_io == DP_KIO_URING) {
+			dp_log(DP_LOG_ERR, "dp", "lcore %u: media.kernel_io = uring, but io_uring does not work here: %s",
+			       w->lcore, strerror(-rc));
+			for (unsigned j = 0; j < g_count; j++)
+				worker_close(g_list[j]);
+			g_count = 0;
+			return rc;
+		}
+		if (rc) {
+			dp_log(DP_LOG_NOTICE, "dp", "kernel UDP: io_uring does not work here (%s): epoll", strerror(-rc));
+			for (unsigned j = 0; j < i; j++)
+				dp_uring_destroy(g_list[j]);
+			break;
+		}
+	}
+	if (g_count)
+		dp_log(DP_LOG_INFO, "dp", "kernel UDP: %s, busy polling up to %u us",
+		       g_list[0]->ur ? "io_uring" : "epoll", dp_busy_poll_us);
 	/* ethdev ports: one queue pair per worker, rx into its pool */
 	rc = dp_eth_start(g_list, g_count);
 	for (unsigned i = 0; i < g_count && !rc; i++) {

@@ -50,7 +50,7 @@
  *    scale.
  *
  * Usage: perf_relay [--quick] [--srtp-max N] [--engine E] [--suite S] [--only STREAMS [rtp|srtp]]
- *                   [--only-kernel STREAMS SECS [lone]]
+ *                   [--only-kernel STREAMS SECS [lone]] [--kernel-io STREAMS PPS SECS ROUNDS]
  *   --engine/--suite: only that engine's / suite's SRTP rows (and --only's
  *   engine and suite; default the auto engine, AES_CM_128_HMAC_SHA1_80);
  *   PERF_RELAY_FLOOR=N in the environment: only the AES-CM crypto floors of
@@ -60,7 +60,14 @@
  *   kernel-UDP run (for callgrind: --toggle-collect=dp_relay_socket);
  *   lone: one packet at a time, each sent once the last came back, so
  *   every burst holds one packet and callgrind's count per packet does not
- *   depend on how the two threads were scheduled.
+ *   depend on how the two threads were scheduled (MEDIUS_KERNEL_IO=epoll
+ *   or uring picks the backend);
+ *   --kernel-io: the kernel-UDP relay on epoll and on io_uring
+ *   (media.kernel_io), alternating, ROUNDS runs each: what it relayed and
+ *   the worker thread's CPU time per packet (/proc schedstat); PPS 0: as
+ *   fast as the sender goes, else paced at PPS in all (1000 streams x 50);
+ *   PERF_KIO_ONLY=epoll|uring in the environment: that backend alone;
+ *   PERF_BUSY_POLL_US=N: media.busy_poll_us (default 20).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -72,6 +79,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <linux/perf_event.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -713,33 +723,130 @@ struct kres {
 	unsigned streams;
 	double sent_pps, recv_pps;
 	uint64_t worker_rx; /* packets the worker read */
+	double cpu_ns, user_s, sys_s; /* the worker thread's CPU time over the timed part */
+	double secs;
+	double syscalls, switches;    /* the worker thread's system calls and context switches (perf events; -1: none) */
 };
+
+/* A counter of the worker thread: a software event, or the
+ * raw_syscalls:sys_enter tracepoint (tracepoint true). -1 when the kernel
+ * does not let us. */
+static int thread_counter(pid_t tid, bool tracepoint)
+{
+	struct perf_event_attr a;
+
+	memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	a.disabled = 0;
+	if (tracepoint) {
+		FILE *f = fopen("/sys/kernel/tracing/events/raw_syscalls/sys_enter/id", "r");
+		unsigned long long id;
+
+		if (!f)
+			f = fopen("/sys/kernel/debug/tracing/events/raw_syscalls/sys_enter/id", "r");
+		if (!f)
+			return -1;
+		if (fscanf(f, "%llu", &id) != 1) {
+			fclose(f);
+			return -1;
+		}
+		fclose(f);
+		a.type = PERF_TYPE_TRACEPOINT;
+		a.config = id;
+	} else {
+		a.type = PERF_TYPE_SOFTWARE;
+		a.config = PERF_COUNT_SW_CONTEXT_SWITCHES;
+	}
+	return (int)syscall(SYS_perf_event_open, &a, tid, -1, -1, 0);
+}
+
+static double counter_read(int fd)
+{
+	uint64_t v;
+
+	return fd >= 0 && read(fd, &v, sizeof(v)) == (ssize_t)sizeof(v) ? (double)v : -1;
+}
+
+/* The worker lcore's thread (its kernel task id), for its CPU times. */
+static pid_t worker_tid;
+
+static int note_tid(void *arg)
+{
+	(void)arg;
+	worker_tid = (pid_t)syscall(SYS_gettid);
+	return 0;
+}
+
+/* The worker thread's CPU time: ns on a CPU (schedstat), and user and
+ * system seconds (stat, clock ticks). */
+static void worker_cpu(double *ns, double *user_s, double *sys_s)
+{
+	char path[64], buf[1024];
+	FILE *f;
+
+	*ns = *user_s = *sys_s = 0;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", (int)worker_tid);
+	if ((f = fopen(path, "r"))) {
+		unsigned long long v;
+
+		if (fscanf(f, "%llu", &v) == 1)
+			*ns = (double)v;
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)worker_tid);
+	if ((f = fopen(path, "r"))) {
+		if (fgets(buf, sizeof(buf), f)) {
+			char *p = strrchr(buf, ')');
+			unsigned long long ut = 0, st = 0;
+
+			/* after ") ": state(3) ... utime is field 14, stime 15 */
+			if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) == 2) {
+				*user_s = (double)ut / (double)sysconf(_SC_CLK_TCK);
+				*sys_s = (double)st / (double)sysconf(_SC_CLK_TCK);
+			}
+		}
+		fclose(f);
+	}
+}
 
 /* The main lcore sends (sendmmsg bursts of 32, round robin over the legs)
  * and receives what the worker relays, for `secs`: both ends share one
- * core, so this is a lower bound of what the worker could do. */
-static struct kres run_kernel(unsigned streams, double secs, bool lone)
+ * core, so this is a lower bound of what the worker could do. kio: the
+ * worker's media.kernel_io. pps: 0 for as fast as the sender goes, else
+ * this many packets a second in all, each when it is due (the main lcore
+ * spins), so they arrive spread out as independent calls' packets do
+ * (streams x 50 pps is a call's rate). */
+static struct kres run_kernel_io(unsigned streams, double secs, bool lone, const char *kio, double pps)
 {
 	struct kres r = { .streams = streams };
 	struct dp_media_conf mc;
 	struct dp_call **calls = calloc(streams, sizeof(*calls));
 	uint16_t *ports = calloc(streams, sizeof(*ports));
-	int tx = udp_sock(0, 1 << 20), rx = udp_sock(0, 8 << 20);
+	int tx = udp_sock(0, 4 << 20), rx = udp_sock(0, 8 << 20);
 	struct sockaddr_in rxa, txa;
 	socklen_t sl = sizeof(rxa), tl = sizeof(txa);
 	uint8_t pkt[32][RTP_LEN], rbuf[32][256];
 	struct sockaddr_in dst[32];
 	struct mmsghdr msg[32], rmsg[32];
 	struct iovec iov[32], riov[32];
-	uint64_t sent = 0, got = 0, seq = 0;
-	double t0, t1;
+	uint64_t sent = 0, got = 0, seq = 0, rx0;
+	double t0, t1, c0, u0, s0, c1, u1, s1;
+	int fd_sys, fd_cs;
 
 	getsockname(rx, (struct sockaddr *)&rxa, &sl);
 	getsockname(tx, (struct sockaddr *)&txa, &tl);
 	dp_media_conf_defaults(&mc);
 	mc.ifaces[0].port_min = 10000;
 	mc.ifaces[0].port_max = 59999; /* 25000 pairs: 12500 streams of two legs */
-	if (dp_media_start(&mc) || dp_workers_start() != 1)
+	if (kio)
+		snprintf(mc.kernel_io, sizeof(mc.kernel_io), "%s", kio);
+	if (getenv("PERF_BUSY_POLL_US")) /* media.busy_poll_us for these runs */
+		mc.busy_poll_us = (uint32_t)atoi(getenv("PERF_BUSY_POLL_US"));
+	if (dp_media_start(&mc))
+		die("media layer (kernel UDP)");
+	rte_eal_remote_launch(note_tid, NULL, rte_get_next_lcore(-1, 1, 0));
+	rte_eal_mp_wait_lcore();
+	if (dp_workers_start() != 1)
 		die("media layer (kernel UDP)");
 	for (unsigned i = 0; i < streams; i++) {
 		char id[32];
@@ -777,12 +884,32 @@ static struct kres run_kernel(unsigned streams, double secs, bool lone)
 		dst[i] = (struct sockaddr_in){ .sin_family = AF_INET };
 		dst[i].sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	}
+	{
+		struct dp_lcore_stats ls;
+
+		dp_lcore_get_stats(-1, &ls);
+		rx0 = ls.rx_packets;
+	}
+	worker_cpu(&c0, &u0, &s0);
+	fd_sys = thread_counter(worker_tid, true);
+	fd_cs = thread_counter(worker_tid, false);
 	t0 = now_s();
 	t1 = t0;
 	while (t1 - t0 < secs) {
-		int n;
+		int n, burst = 32;
 
-		for (int i = 0; i < 32; i++, seq++) {
+		if (pps > 0) { /* paced: what is due by now, in bursts of at most 32 */
+			double due = (t1 - t0) * pps - (double)sent;
+
+			if (due < 1) { /* spin: packets leave one by one, spread as independent calls' are */
+				while ((n = recvmmsg(rx, rmsg, 32, MSG_DONTWAIT, NULL)) > 0)
+					got += (uint64_t)n;
+				t1 = now_s();
+				continue;
+			}
+			burst = due < 32 ? (int)due : 32;
+		}
+		for (int i = 0; i < burst; i++, seq++) {
 			unsigned s = (unsigned)(seq % streams);
 
 			dst[i].sin_port = htons(ports[s]);
@@ -799,7 +926,7 @@ static struct kres run_kernel(unsigned streams, double secs, bool lone)
 			t1 = now_s();
 			continue;
 		}
-		n = sendmmsg(tx, msg, 32, 0);
+		n = sendmmsg(tx, msg, (unsigned)burst, 0);
 		sent += n > 0 ? (uint64_t)n : 0;
 		while ((n = recvmmsg(rx, rmsg, 32, MSG_DONTWAIT, NULL)) > 0)
 			got += (uint64_t)n;
@@ -812,13 +939,24 @@ static struct kres run_kernel(unsigned streams, double secs, bool lone)
 		while ((n = recvmmsg(rx, rmsg, 32, MSG_DONTWAIT, NULL)) > 0)
 			got += (uint64_t)n;
 	}
+	worker_cpu(&c1, &u1, &s1);
+	r.syscalls = counter_read(fd_sys);
+	r.switches = counter_read(fd_cs);
+	if (fd_sys >= 0)
+		close(fd_sys);
+	if (fd_cs >= 0)
+		close(fd_cs);
+	r.secs = t1 - t0;
+	r.cpu_ns = c1 - c0;
+	r.user_s = u1 - u0;
+	r.sys_s = s1 - s0;
 	r.sent_pps = (double)sent / (t1 - t0);
 	r.recv_pps = (double)got / (t1 - t0);
 	{
 		struct dp_lcore_stats ls;
 
 		dp_lcore_get_stats(-1, &ls);
-		r.worker_rx = ls.rx_packets;
+		r.worker_rx = ls.rx_packets - rx0;
 	}
 	for (unsigned i = streams; i-- > 0;)
 		dp_call_destroy(calls[i]);
@@ -829,6 +967,70 @@ static struct kres run_kernel(unsigned streams, double secs, bool lone)
 	free(calls);
 	free(ports);
 	return r;
+}
+
+static struct kres run_kernel(unsigned streams, double secs, bool lone)
+{
+	return run_kernel_io(streams, secs, lone, NULL, 0);
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* --kernel-io: epoll and io_uring side by side, alternating, `rounds`
+ * each; the worker's CPU per packet it relayed, and what it relayed. */
+static void compare_kernel_io(unsigned streams, double pps, double secs, unsigned rounds)
+{
+	static const char *kio[2] = { "epoll", "uring" };
+	double per[2][64], got[2][64], sys[2][64], sw[2][64];
+
+	unsetenv("MEDIUS_KERNEL_IO"); /* each run names its backend */
+	if (rounds > 64)
+		rounds = 64;
+	printf("kernel UDP over loopback, %u streams, %s, %.1f s a run, epoll and io_uring alternating:\n", streams,
+	       pps > 0 ? "paced" : "as fast as the sender goes", secs);
+	if (pps > 0)
+		printf("  offered %.0f pps in all (%.1f pps a stream)\n", pps, pps / streams);
+	printf("  %-6s %5s %10s %10s %10s %10s %10s %10s %10s\n", "kio", "round", "relayed/s", "worker CPU", "us/pkt",
+	       "user s", "sys s", "calls/pkt", "cswch/pkt");
+	for (unsigned r = 0; r < rounds; r++)
+		for (int k0 = 0; k0 < 2; k0++) {
+			int k = (int)((k0 + r) % 2); /* A B, then B A */
+			const char *only = getenv("PERF_KIO_ONLY"); /* one backend (for perf stat --per-thread) */
+			struct kres x;
+
+			if (only && strcmp(only, kio[k])) {
+				per[k][r] = got[k][r] = sys[k][r] = sw[k][r] = 0;
+				continue;
+			}
+			x = run_kernel_io(streams, secs, false, kio[k], pps);
+
+			per[k][r] = x.worker_rx ? x.cpu_ns / 1000.0 / (double)x.worker_rx : 0;
+			got[k][r] = x.recv_pps;
+			sys[k][r] = x.worker_rx && x.syscalls >= 0 ? x.syscalls / (double)x.worker_rx : -1;
+			sw[k][r] = x.worker_rx && x.switches >= 0 ? x.switches / (double)x.worker_rx : -1;
+			printf("  %-6s %5u %10.0f %9.1f%% %10.3f %10.2f %10.2f %10.3f %10.3f\n", kio[k], r, x.recv_pps,
+			       100.0 * x.cpu_ns / 1e9 / x.secs, per[k][r], x.user_s, x.sys_s, sys[k][r], sw[k][r]);
+		}
+	qsort(per[0], rounds, sizeof(double), cmp_dbl);
+	qsort(per[1], rounds, sizeof(double), cmp_dbl);
+	qsort(got[0], rounds, sizeof(double), cmp_dbl);
+	qsort(got[1], rounds, sizeof(double), cmp_dbl);
+	for (int k = 0; k < 2; k++) {
+		qsort(sys[k], rounds, sizeof(double), cmp_dbl);
+		qsort(sw[k], rounds, sizeof(double), cmp_dbl);
+	}
+	printf("  median system calls per packet: epoll %.3f, io_uring %.3f; context switches per packet: epoll %.3f, "
+	       "io_uring %.3f\n", sys[0][rounds / 2], sys[1][rounds / 2], sw[0][rounds / 2], sw[1][rounds / 2]);
+	printf("  median: epoll %.3f us/pkt, %.0f relayed/s; io_uring %.3f us/pkt, %.0f relayed/s; "
+	       "io_uring/epoll CPU per packet %.3f, relayed %.3f\n",
+	       per[0][rounds / 2], got[0][rounds / 2], per[1][rounds / 2], got[1][rounds / 2],
+	       per[0][rounds / 2] > 0 ? per[1][rounds / 2] / per[0][rounds / 2] : 0,
+	       got[0][rounds / 2] > 0 ? got[1][rounds / 2] / got[0][rounds / 2] : 0);
 }
 
 int main(int argc, char **argv)
@@ -851,7 +1053,8 @@ int main(int argc, char **argv)
 	unsigned nres = 0;
 	bool quick = false, only_srtp = false;
 	int only_engine = -1, only_suite = -1;
-	unsigned only = 0, only_kernel = 0;
+	unsigned only = 0, only_kernel = 0, cmp_streams = 0, cmp_rounds = 3;
+	double cmp_pps = 0, cmp_secs = 2;
 	double only_kernel_s = 1.0;
 	bool only_kernel_lone = false;
 	double io, ref1k = 0, t_start = now_s();
@@ -861,7 +1064,12 @@ int main(int argc, char **argv)
 			quick = true;
 		else if (!strcmp(argv[i], "--srtp-max") && i + 1 < argc)
 			srtp_max = (unsigned)atoi(argv[++i]);
-		else if (!strcmp(argv[i], "--only-kernel") && i + 2 < argc) {
+		else if (!strcmp(argv[i], "--kernel-io") && i + 4 < argc) {
+			cmp_streams = (unsigned)atoi(argv[++i]);
+			cmp_pps = atof(argv[++i]);
+			cmp_secs = atof(argv[++i]);
+			cmp_rounds = (unsigned)atoi(argv[++i]);
+		} else if (!strcmp(argv[i], "--only-kernel") && i + 2 < argc) {
 			only_kernel = (unsigned)atoi(argv[++i]);
 			only_kernel_s = atof(argv[++i]);
 			if (i + 1 < argc && !strcmp(argv[i + 1], "lone"))
@@ -887,7 +1095,7 @@ int main(int argc, char **argv)
 		}
 		else
 			die("usage: perf_relay [--quick] [--srtp-max N] [--engine E] [--suite S] [--only STREAMS [rtp|srtp]] "
-			    "[--only-kernel STREAMS SECS [lone]]");
+			    "[--only-kernel STREAMS SECS [lone]] [--kernel-io STREAMS PPS SECS ROUNDS]");
 	}
 	if (quick)
 		n_scales = 3;
@@ -907,6 +1115,11 @@ int main(int argc, char **argv)
 	    rte_eth_dev_get_port_by_name("net_null2", &p_io))
 		die("ports");
 
+	if (cmp_streams) {
+		compare_kernel_io(cmp_streams, cmp_pps, cmp_secs, cmp_rounds ? cmp_rounds : 1);
+		rte_eal_cleanup();
+		return 0;
+	}
 	if (only_kernel) {
 		struct kres k = run_kernel(only_kernel, only_kernel_s, only_kernel_lone);
 
