@@ -125,6 +125,7 @@ uint64_t mx_jb_resets(const struct mx_jb *jb);
 enum mx_tap_kind {
 	MX_TAP_PCM_IN,  /* decoded audio an endpoint received (s16, the graph's decode rate) */
 	MX_TAP_RTP_OUT, /* a whole RTP packet the engine sent (header and payload, before SRTP) */
+	MX_TAP_RTP_IN,  /* a whole RTP packet a leg received, decrypted (recording/'s copy, dp_leg_set_rec) */
 };
 
 struct mx_tap_frame {
