@@ -335,6 +335,12 @@ static bool yes(const char *v)
 	return v && (!strcasecmp(v, "yes") || !strcasecmp(v, "on") || !strcasecmp(v, "true") || !strcmp(v, "1"));
 }
 
+/* A copy of s under key (the recording may be freed before the reply is encoded). */
+static void add_str(struct ctl_arena *a, struct ctl_val *d, const char *key, const char *s)
+{
+	ctl_dict_add(d, key, strlen(key), ctl_val_strdup(a, s, strlen(s)));
+}
+
 static struct ctl_val *rec_dict(struct ctl_arena *a, struct ctl_rec *cr, const struct rec_stats *st, const char *state)
 {
 	struct ctl_val *d = ctl_val_dict(a), *files = ctl_val_list(a), *ov = ctl_val_list(a), *lost = ctl_val_list(a),
@@ -342,13 +348,21 @@ static struct ctl_val *rec_dict(struct ctl_arena *a, struct ctl_rec *cr, const s
 
 	if (!d || !files || !ov || !lost || !ev)
 		return NULL;
-	ctl_dict_add_cstr(a, d, "id", cr->id);
-	ctl_dict_add_cstr(a, d, "path", cr->files[0]);
+	add_str(a, d, "id", cr->id);
+	add_str(a, d, "path", cr->files[0]);
 	for (unsigned i = 0; i < cr->n_files; i++)
 		ctl_list_append(files, ctl_val_strdup(a, cr->files[i], strlen(cr->files[i])));
 	ctl_dict_add(d, "files", 5, files);
 	ctl_dict_add_cstr(a, d, "format", rec_format_name(cr->format));
 	ctl_dict_add_cstr(a, d, "state", state);
+	{
+		struct ctl_val *src = ctl_val_list(a);
+		static const char *const names[] = { "none", "rtp", "decoded" };
+
+		for (int c = 0; src && c < 2; c++) /* where each channel's audio comes from */
+			ctl_list_append(src, ctl_val_cstr(a, names[cr->side[c].kind]));
+		ctl_dict_add(d, "sources", 7, src);
+	}
 	if (st) {
 		ctl_dict_add_int(a, d, "duration_ms", (int64_t)st->duration_ms);
 		for (int c = 0; c < 2; c++) {
@@ -365,7 +379,7 @@ static struct ctl_val *rec_dict(struct ctl_arena *a, struct ctl_rec *cr, const s
 		ctl_dict_add(d, "events", 6, ev);
 		ctl_dict_add_int(a, d, "write errors", (int64_t)st->write_errors);
 		if (st->error)
-			ctl_dict_add_cstr(a, d, "alarm", strerror(-st->error));
+			add_str(a, d, "alarm", strerror(-st->error));
 	}
 	return d;
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT
  * rec_ogg: the Ogg Opus sink (libopusenc) and the recovery of an Ogg file
  * a crash cut short. libopusenc hands us finished Ogg pages through a
- * write callback; its muxing delay is set to 200 ms, so at most that much
- * encoded audio waits in memory. An Ogg stream cut after a whole page
+ * write callback; its decision and muxing delays are set to 200 ms each,
+ * so at most about 400 ms of audio waits in memory. An Ogg stream cut after a whole page
  * plays; rec_ogg_fix cuts a file after its last whole page.
  */
 #include <errno.h>
@@ -121,7 +121,11 @@ struct rec_sink *rec_ogg_open(const char *path, uint32_t rate, unsigned channels
 		free(o);
 		return NULL;
 	}
-	ope_encoder_ctl(o->enc, OPE_SET_MUXING_DELAY(9600)); /* 200 ms at 48 kHz */
+	/* libopusenc holds up to its decision delay of audio before encoding
+	 * (2 s by default) and its muxing delay of packets before a page: 200
+	 * ms each (in 48 kHz samples), so a crash loses little */
+	ope_encoder_ctl(o->enc, OPE_SET_DECISION_DELAY(9600));
+	ope_encoder_ctl(o->enc, OPE_SET_MUXING_DELAY(9600));
 	ope_encoder_ctl(o->enc, OPUS_SET_BITRATE(channels > 1 ? 48000 : 32000));
 	ope_encoder_flush_header(o->enc);
 	o->s.ops = &ogg_ops;

@@ -542,9 +542,10 @@ static void finalise(struct rec *r)
 	for (unsigned i = 0; i < r->n_sink; i++) {
 		struct rec_sink *s = r->sink[i];
 		char path[REC_PATH_MAX];
-		int e = s->ops->close(s);
+		int e;
 
 		snprintf(path, sizeof(path), "%s", s->path);
+		e = s->ops->close(s); /* frees s */
 		r->sink[i] = NULL;
 		if (e) {
 			ok = false;
