@@ -693,6 +693,27 @@ static void *run(void *arg)
 
 /* ---- control ---- */
 
+/* The TSC rate: EAL's, or measured once (tools and tests without EAL). */
+static uint64_t tsc_hz(void)
+{
+	static uint64_t measured;
+	struct timespec a, b;
+	uint64_t t0, t1;
+
+	if (rte_get_tsc_hz())
+		return rte_get_tsc_hz();
+	if (measured)
+		return measured;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	t0 = rte_rdtsc();
+	do
+		clock_gettime(CLOCK_MONOTONIC, &b);
+	while ((b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec) < 20000000L);
+	t1 = rte_rdtsc();
+	measured = (t1 - t0) * 1000000000u / (uint64_t)((b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec));
+	return measured;
+}
+
 static int mkdirs(const char *base)
 {
 	char d[REC_PATH_MAX];
@@ -809,7 +830,7 @@ struct rec *rec_create(const struct rec_params *p, int *err)
 		pthread_cond_init(&r->wake, &ca);
 		pthread_condattr_destroy(&ca);
 	}
-	r->hz = rte_get_tsc_hz();
+	r->hz = tsc_hz();
 	r->t0_tsc = rte_rdtsc();
 	clock_gettime(CLOCK_REALTIME, &ts);
 	r->t0_wall_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;

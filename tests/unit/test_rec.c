@@ -10,12 +10,15 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <opusfile.h>
 #include <sndfile.h>
+
+#include <rte_cycles.h>
 
 #include "rec_int.h"
 
@@ -240,4 +243,130 @@ Test(rec, sidecar_is_marked_incomplete_once)
 	cr_assert_eq(strstr(strstr(text, "\"recovered\"") + 1, "\"recovered\""), NULL);
 	cr_assert_not_null(strstr(text, "\"call-id\": \"c\\\"1\""));
 	cr_assert_not_null(strstr(text, "\"type\": \"overrun\", \"channel\": 1, \"at_ms\": 1000, \"duration_ms\": 60"));
+}
+
+static uint64_t measure_hz(void)
+{
+	struct timespec a, b;
+	uint64_t t0, t1;
+	long ns;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	t0 = rte_rdtsc();
+	usleep(50000);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	t1 = rte_rdtsc();
+	ns = (b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec);
+	return (t1 - t0) * 1000000000u / (uint64_t)ns;
+}
+
+/* A recorder whose ring overflows: the frames it dropped are a marked gap
+ * (an overrun event with its count and length) and silence in the audio,
+ * while what came before and after is there. */
+Test(rec, overruns_are_marked_gaps)
+{
+	struct rec_params p = params();
+	struct rec_src_conf c = { .kind = REC_SRC_RTP, .channel = 0, .ring_frames = 8, .n_codecs = 1 };
+	struct rec_stats st;
+	struct rec_src *s;
+	struct rec *r;
+	uint8_t pkt[12 + 160];
+	int16_t pcm[160], wav[8000];
+	uint64_t t, hz;
+	int e = 0;
+	char json[PATH_MAX + 16], text[8192], *ev;
+	SF_INFO info = { 0 };
+	SNDFILE *sf;
+	FILE *f;
+	size_t n;
+
+	snprintf(p.base, sizeof(p.base), "%s/ov", dir);
+	p.format = REC_FMT_WAV;
+	p.rate = 8000;
+	p.fsync_ms = 100;
+	cr_assert_eq(cdc_format_from_static_pt(0, &c.codecs[0].f), 0);
+	c.codecs[0].pt = 0;
+	r = rec_create(&p, &e);
+	cr_assert_not_null(r, "rec_create: %d", e);
+	s = rec_src_add(r, &c, true, &e);
+	cr_assert_not_null(s);
+	usleep(50000); /* the thread takes the source */
+	hz = measure_hz();
+	t = rte_rdtsc();
+	for (int i = 0; i < 160; i++)
+		pcm[i] = (int16_t)(8000 * sin(2 * M_PI * 400 * i / 8000.0));
+	for (int i = 0; i < 20; i++) {
+		pkt[0] = 0x80;
+		pkt[1] = 0;
+		pkt[2] = 0;
+		pkt[3] = (uint8_t)i;
+		pkt[4] = pkt[5] = 0;
+		pkt[6] = (uint8_t)((i * 160) >> 8);
+		pkt[7] = (uint8_t)(i * 160);
+		memset(pkt + 8, 0x42, 4);
+		cdc_ulaw_encode(pcm, pkt + 12, 160);
+		if (i == 12)
+			usleep(60000); /* 0-7 were queued, 8-11 found the ring full; the thread drains it now */
+		rec_src_rtp_fn(s, pkt, sizeof(pkt), t + (uint64_t)i * hz / 50); /* arrivals 20 ms apart */
+	}
+	usleep(400000);
+	rec_get_stats(r, &st);
+	cr_assert_eq(st.overruns[0], 4, "overruns %llu", (unsigned long long)st.overruns[0]);
+	cr_assert_eq(st.frames[0], 16);
+	rec_src_remove(r, s);
+	rec_stop(r);
+	cr_assert_eq(rec_wait_all(5000), 0);
+
+	snprintf(json, sizeof(json), "%s/ov.json", dir);
+	f = fopen(json, "r");
+	cr_assert_not_null(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = 0;
+	ev = strstr(text, "\"type\": \"overrun\"");
+	cr_assert_not_null(ev, "%s", text);
+	cr_assert_not_null(strstr(text, "\"state\": \"complete\""));
+	{
+		unsigned long long at, dur, count;
+		const char *k = strstr(ev, "\"at_ms\": "), *d = strstr(ev, "\"duration_ms\": "), *cn = strstr(ev, "\"count\": ");
+
+		cr_assert(k && d && cn);
+		at = strtoull(k + 9, NULL, 10);
+		dur = strtoull(d + 15, NULL, 10);
+		count = strtoull(cn + 9, NULL, 10);
+		cr_assert_eq(count, 4);
+		cr_assert(dur >= 75 && dur <= 85, "the gap: %llu ms", dur); /* 4 packets of 20 ms */
+		{
+			char wavp[PATH_MAX + 16];
+			int64_t gap0 = (int64_t)at * 8, base;
+
+			snprintf(wavp, sizeof(wavp), "%s/ov.wav", dir);
+			sf = sf_open(wavp, SFM_READ, &info);
+			cr_assert_not_null(sf);
+			cr_assert_eq(info.channels, 2);
+			{
+				int16_t fr[2 * 4000];
+				sf_count_t got = sf_readf_short(sf, fr, 4000);
+
+				for (sf_count_t i = 0; i < got && i < 8000; i++)
+					wav[i] = fr[2 * i];
+				cr_assert_gt(got, gap0 + 640 + 400);
+			}
+			sf_close(sf);
+			base = gap0 - 8 * 8 * 20; /* the first packet: 8 packets before the gap */
+			cr_assert(base >= 0);
+			for (int64_t i = gap0 + 16; i < gap0 + 640 - 16; i++) /* the gap is silence */
+				cr_assert_eq(wav[i], 0, "sample %lld in the gap: %d", (long long)i, wav[i]);
+			{
+				int loud_before = 0, loud_after = 0;
+
+				for (int64_t i = base + 100; i < gap0 - 16; i++)
+					loud_before += abs(wav[i]) > 2000;
+				for (int64_t i = gap0 + 640 + 16; i < gap0 + 640 + 400; i++)
+					loud_after += abs(wav[i]) > 2000;
+				cr_assert_gt(loud_before, 300);
+				cr_assert_gt(loud_after, 100);
+			}
+		}
+	}
 }
