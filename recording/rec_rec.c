@@ -744,7 +744,7 @@ static void close_all(struct rec *r)
 struct rec *rec_create(const struct rec_params *p, int *err)
 {
 	struct rec *r;
-	char path[4][REC_PATH_MAX + 16];
+	char path[5][REC_PATH_MAX + 16];
 	const char *fmt[4];
 	unsigned n = 0;
 	struct stat st;
@@ -767,7 +767,8 @@ struct rec *rec_create(const struct rec_params *p, int *err)
 		snprintf(path[n], sizeof(path[n]), "%s.pcap", p->base);
 		fmt[n++] = "pcap";
 	}
-	for (unsigned i = 0; i < n; i++)
+	snprintf(path[n], sizeof(path[n]), "%s.json", p->base); /* another recording's sidecar */
+	for (unsigned i = 0; i <= n; i++)
 		if (!stat(path[i], &st)) {
 			*err = -EEXIST;
 			return NULL;
@@ -849,6 +850,7 @@ struct rec *rec_create(const struct rec_params *p, int *err)
 		pthread_cond_destroy(&r->done);
 		goto fail;
 	}
+	pthread_setname_np(r->th, "medius-rec");
 	pthread_detach(r->th);
 	rec_emit("started", r->id, r->sink[0]->path, "");
 	return r;
