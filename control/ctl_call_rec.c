@@ -98,8 +98,8 @@ static void unbind_side(struct ctl_rec *cr, int side)
 		dp_leg_set_rec(s->leg, NULL, NULL); /* waits: the worker copies no more */
 		rec_src_remove(cr->rec, s->src);
 	} else if (s->kind == SRC_PCM) {
-		mx_xcode_set_tap(s->xc, MX_TAP_PCM_IN, NULL); /* the graph keeps the ring until it goes */
-		rec_src_remove(cr->rec, s->src);
+		mx_xcode_set_tap(s->xc, MX_TAP_PCM_IN, NULL); /* the graph keeps its reference until it goes */
+		rec_src_remove(cr->rec, s->src);          /* the thread drops the source's when it is done */
 	}
 	memset(s, 0, sizeof(*s));
 }
@@ -123,7 +123,7 @@ static int bind_rtp(struct ctl_rec *cr, struct stream *st, int side)
 	if (!st->leg[side])
 		return -ENOENT;
 	rtp_conf(st, side, &c);
-	s = rec_src_add(cr->rec, &c, true, &e);
+	s = rec_src_add(cr->rec, &c, &e);
 	if (!s)
 		return e;
 	if ((e = dp_leg_set_rec(st->leg[side], rec_src_rtp_fn, s))) {
@@ -147,13 +147,14 @@ static int bind_pcm(struct ctl_rec *cr, struct stream *st, int side)
 	int e = 0;
 
 	c.max_frame_bytes = (rate ? rate : 48000) / 50u * ch * 2u;
-	s = rec_src_add(cr->rec, &c, false, &e);
+	s = rec_src_add(cr->rec, &c, &e);
 	if (!s)
 		return e;
 	t = rec_src_tap(s);
+	mx_tap_ref(t); /* the graph's reference */
 	if ((e = mx_xcode_set_tap(x, MX_TAP_PCM_IN, t))) {
-		rec_src_remove(cr->rec, s);
 		mx_tap_destroy(t);
+		rec_src_remove(cr->rec, s);
 		return e;
 	}
 	cr->side[side].kind = SRC_PCM;

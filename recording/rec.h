@@ -134,18 +134,20 @@ struct rec_src_conf {
 
 struct rec_src;
 
-/* Add a source to r. Its ring is made here: rec_src_tap() gives it, for
- * mx_xcode_set_tap (REC_SRC_PCM; the graph then owns and frees it: say so
- * with own_tap false) or as the ctx of dp_leg_set_rec (REC_SRC_RTP: give
- * rec_src_rtp_fn and the source; own_tap true). NULL with *err. */
-struct rec_src *rec_src_add(struct rec *r, const struct rec_src_conf *c, bool own_tap, int *err);
+/* Add a source to r. Its ring is made here, and the source holds one
+ * reference to it: rec_src_tap() gives it, for mx_xcode_set_tap
+ * (REC_SRC_PCM: take a reference for the graph first, mx_tap_ref) or for
+ * dp_leg_set_rec (REC_SRC_RTP: give rec_src_rtp_fn and the source). NULL
+ * with *err. */
+struct rec_src *rec_src_add(struct rec *r, const struct rec_src_conf *c, int *err);
 struct mx_tap *rec_src_tap(struct rec_src *s);
 /* New codecs and pcap addresses for an RTP source (a re-answer, a latch). */
 void rec_src_update(struct rec_src *s, const struct rec_src_conf *c);
-/* Remove a source once its producer stopped (dp_leg_set_rec(NULL)
- * returned, or mx_xcode_set_tap(NULL) was called and the graph still
- * exists): the thread takes what the ring still holds, then lets go; this
- * waits for that (milliseconds). Frees the ring if the source owns it. */
+/* Remove a source once its producer stopped or is stopping
+ * (dp_leg_set_rec(NULL) returned, or mx_xcode_set_tap(NULL) was called):
+ * returns at once; the thread takes what the ring still holds, marks
+ * frames the ring dropped after its last one, and drops its reference to
+ * the ring. The source must not be used after this. */
 void rec_src_remove(struct rec *r, struct rec_src *s);
 /* The dataplane's copy function for REC_SRC_RTP (dp_rec_fn): worker. */
 void rec_src_rtp_fn(void *ctx, const uint8_t *pkt, uint16_t len, uint64_t arrival_tsc);

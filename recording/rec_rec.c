@@ -21,8 +21,11 @@
  *
  * Locking: r->mu guards what the control lcore and the thread share
  * (requests, the new-source list, stats); the thread never holds it
- * during file I/O, and the control lcore waits on it only to remove a
- * source (the thread finishes its current pass first).
+ * during file I/O, and the control lcore never waits for the thread:
+ * removing a source and stopping return at once, and the rings are
+ * reference-counted (mx_tap_ref), so a graph and the thread each let go
+ * of one when done. No fsync runs on the caller's thread: the first
+ * sidecar too is written by the recording's thread.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -57,10 +60,10 @@ struct codec_slot {
 struct rec_src {
 	struct rec *r;
 	struct rec_src_conf c;
-	struct mx_tap *tap;
-	bool own_tap;
+	struct mx_tap *tap;     /* one reference is the source's */
 	/* shared (r->mu) */
-	bool removing, removed, conf_changed;
+	bool removing, conf_changed;
+	uint64_t drained_ov_pub;  /* drained_ov as of the last publish */
 	struct rec_src_conf new_conf;
 	struct rec_src *next_new;
 	/* the thread's */
@@ -71,6 +74,7 @@ struct rec_src {
 	uint16_t last_seq;
 	int64_t anchor_pos, next_pos;
 	uint64_t pending_overrun;
+	uint64_t drained_ov;      /* overruns the frame numbers showed so far */
 	struct cdc_resampler *pcm_rs;
 	uint32_t pcm_rate;
 };
@@ -86,7 +90,7 @@ struct rec {
 	uint64_t t0_tsc, hz, t0_wall_ns, started_ms;
 	pthread_t th;
 	pthread_mutex_t mu;
-	pthread_cond_t wake, done;
+	pthread_cond_t wake;
 	/* shared (mu) */
 	bool stopping, paused, meta_changed, kick;
 	char metadata[REC_META_MAX], party[2][256];
@@ -188,6 +192,8 @@ static void add_event(struct rec *r, enum rec_event_type t, int ch, int64_t at, 
 					       .wall_ms = rec_wall_ms(), .count = count, .error = error, .file = file };
 }
 
+static void flush(struct rec *r, int64_t horizon);
+
 /* Put n samples of channel ch at position pos. */
 static void place(struct rec *r, unsigned ch, int64_t pos, const int16_t *pcm, size_t n)
 {
@@ -203,7 +209,9 @@ static void place(struct rec *r, unsigned ch, int64_t pos, const int16_t *pcm, s
 		pos = r->flushed;
 	}
 	if (pos + (int64_t)n > r->flushed + (int64_t)r->nb)
-		return; /* too far ahead (the anchor logic keeps media within LAG of now) */
+		flush(r, pos + (int64_t)n - (int64_t)r->nb); /* after a stall of the thread (a slow disk): the
+								* anchors keep pos within 40 ms of arrival, so
+								* this writes out only the past */
 	while (n) {
 		size_t at = (size_t)(pos % (int64_t)r->nb), m = r->nb - at < n ? r->nb - at : n;
 
@@ -314,8 +322,7 @@ static void src_free(struct rec_src *s)
 {
 	codecs_free(s);
 	cdc_resampler_destroy(s->pcm_rs);
-	if (s->own_tap)
-		mx_tap_destroy(s->tap);
+	mx_tap_destroy(s->tap); /* the source's reference */
 	free(s);
 }
 
@@ -458,6 +465,7 @@ static void drain(struct rec *r, struct rec_src *s, bool paused)
 			uint32_t lost = f.seq - s->tap_seq_next;
 
 			r->my.overruns[s->c.channel] += lost;
+			s->drained_ov += lost;
 			if (!paused)
 				s->pending_overrun += lost;
 		}
@@ -526,6 +534,8 @@ static void sync_all(struct rec *r)
 static void publish(struct rec *r)
 {
 	pthread_mutex_lock(&r->mu);
+	for (struct rec_src *s = r->srcs; s; s = s->next)
+		s->drained_ov_pub = s->drained_ov;
 	r->st = r->my;
 	r->st.paused = r->was_paused;
 	r->st.duration_ms = samples_to_ms(r, r->flushed);
@@ -574,6 +584,7 @@ static void *run(void *arg)
 {
 	struct rec *r = arg;
 
+	write_meta(r, "recording", false);
 	for (;;) {
 		struct rec_src *n, **pp;
 		bool stopping, paused;
@@ -634,10 +645,18 @@ static void *run(void *arg)
 		for (pp = &r->srcs; *pp;) {
 			n = *pp;
 			if (n->removing) {
+				struct mx_tap_stats ts;
+
 				drain(r, n, paused);
+				mx_tap_get_stats(n->tap, &ts);
+				if (ts.overruns > n->drained_ov) { /* dropped after the last frame: no jump showed them */
+					uint64_t k = ts.overruns - n->drained_ov;
+
+					r->my.overruns[n->c.channel] += k;
+					add_event(r, REC_EV_OVERRUN, (int)n->c.channel, r->flushed, 0, k, 0, -1);
+				}
 				*pp = n->next;
-				n->removed = true;
-				pthread_cond_broadcast(&r->done);
+				src_free(n);
 			} else {
 				pp = &n->next;
 			}
@@ -671,6 +690,12 @@ static void *run(void *arg)
 		pthread_mutex_unlock(&r->mu);
 	}
 	finalise(r);
+	while (r->news) { /* added, never taken */
+		struct rec_src *n = r->news;
+
+		r->news = n->next_new;
+		src_free(n);
+	}
 	while (r->srcs) { /* sources not removed (the caller's duty; their producers must have stopped) */
 		struct rec_src *n = r->srcs;
 
@@ -679,7 +704,6 @@ static void *run(void *arg)
 	}
 	pthread_mutex_destroy(&r->mu);
 	pthread_cond_destroy(&r->wake);
-	pthread_cond_destroy(&r->done);
 	free(r->chb[0]);
 	free(r->chb[1]);
 	free(r->ev);
@@ -822,7 +846,6 @@ struct rec *rec_create(const struct rec_params *p, int *err)
 	if (e)
 		goto fail;
 	pthread_mutex_init(&r->mu, NULL);
-	pthread_cond_init(&r->done, NULL);
 	{
 		pthread_condattr_t ca;
 
@@ -837,7 +860,7 @@ struct rec *rec_create(const struct rec_params *p, int *err)
 	r->t0_wall_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	r->started_ms = r->t0_wall_ns / 1000000u;
 	r->last_sync_ms = r->last_meta_ms = r->started_ms;
-	write_meta(r, "recording", false);
+	r->dirty = true; /* the thread writes the first sidecar: no fsync on the caller's thread */
 	pthread_mutex_lock(&g_mu);
 	g_live++;
 	pthread_mutex_unlock(&g_mu);
@@ -847,8 +870,7 @@ struct rec *rec_create(const struct rec_params *p, int *err)
 		pthread_mutex_unlock(&g_mu);
 		pthread_mutex_destroy(&r->mu);
 		pthread_cond_destroy(&r->wake);
-		pthread_cond_destroy(&r->done);
-		goto fail;
+			goto fail;
 	}
 	pthread_setname_np(r->th, "medius-rec");
 	pthread_detach(r->th);
@@ -910,6 +932,13 @@ void rec_get_stats(const struct rec *r, struct rec_stats *out)
 	pthread_mutex_lock((pthread_mutex_t *)&r->mu);
 	*out = r->st;
 	out->paused = r->paused;
+	for (const struct rec_src *s = r->srcs; s; s = s->next) { /* what the rings dropped and the thread has not seen yet */
+		struct mx_tap_stats ts;
+
+		mx_tap_get_stats(s->tap, &ts);
+		if (ts.overruns > s->drained_ov_pub)
+			out->overruns[s->c.channel] += ts.overruns - s->drained_ov_pub;
+	}
 	pthread_mutex_unlock((pthread_mutex_t *)&r->mu);
 }
 
@@ -943,7 +972,7 @@ unsigned rec_wait_all(unsigned timeout_ms)
 	return left;
 }
 
-struct rec_src *rec_src_add(struct rec *r, const struct rec_src_conf *c, bool own_tap, int *err)
+struct rec_src *rec_src_add(struct rec *r, const struct rec_src_conf *c, int *err)
 {
 	struct rec_src *s;
 	unsigned frames = c->ring_frames ? c->ring_frames : 256;
@@ -961,7 +990,6 @@ struct rec_src *rec_src_add(struct rec *r, const struct rec_src_conf *c, bool ow
 	}
 	s->r = r;
 	s->c = *c;
-	s->own_tap = own_tap;
 	pthread_mutex_lock(&r->mu);
 	s->next_new = r->news;
 	r->news = s;
@@ -984,18 +1012,9 @@ void rec_src_remove(struct rec *r, struct rec_src *s)
 	if (!s)
 		return;
 	pthread_mutex_lock(&r->mu);
-	for (struct rec_src **pp = &r->news; *pp; pp = &(*pp)->next_new)
-		if (*pp == s) { /* the thread never took it */
-			*pp = s->next_new;
-			s->removed = true;
-			break;
-		}
-	s->removing = true;
+	s->removing = true; /* the thread drains it and frees it (a new one too, once it took it) */
 	kick(r);
-	while (!s->removed)
-		pthread_cond_wait(&r->done, &r->mu);
 	pthread_mutex_unlock(&r->mu);
-	src_free(s);
 }
 
 void rec_src_rtp_fn(void *ctx, const uint8_t *pkt, uint16_t len, uint64_t arrival_tsc)

@@ -288,7 +288,7 @@ Test(rec, overruns_are_marked_gaps)
 	c.codecs[0].pt = 0;
 	r = rec_create(&p, &e);
 	cr_assert_not_null(r, "rec_create: %d", e);
-	s = rec_src_add(r, &c, true, &e);
+	s = rec_src_add(r, &c, &e);
 	cr_assert_not_null(s);
 	usleep(50000); /* the thread takes the source */
 	hz = measure_hz();
