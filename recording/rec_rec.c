@@ -40,77 +40,7 @@
 #include <rte_cycles.h>
 
 #include "dp.h"
-#include "rec_int.h"
-
-#define PERIOD_MS 20
-#define LAG_MS 200         /* audio is written this long after it is due */
-#define BUF_S 4            /* seconds of each channel held ahead of what was written */
-#define CHUNK 960          /* frames per write */
-#define RTP_SLOT 1024      /* bytes of an RTP source's ring slot */
-#define MAX_DEC 5760       /* samples per channel one packet decodes to (120 ms at 48 kHz) */
-
-struct codec_slot {
-	uint8_t pt;
-	struct cdc_format f;
-	struct cdc_dec *dec;
-	struct cdc_resampler *rs;
-	bool tried;
-};
-
-struct rec_src {
-	struct rec *r;
-	struct rec_src_conf c;
-	struct mx_tap *tap;     /* one reference is the source's */
-	/* shared (r->mu) */
-	bool removing, conf_changed;
-	uint64_t drained_ov_pub;  /* drained_ov as of the last publish */
-	struct rec_src_conf new_conf;
-	struct rec_src *next_new;
-	/* the thread's */
-	struct rec_src *next;
-	struct codec_slot slot[REC_MAX_CODECS];
-	bool anchored, have_seq, tap_seq_valid;
-	uint32_t ssrc, anchor_ts, next_ts, tap_seq_next, clock;
-	uint16_t last_seq;
-	int64_t anchor_pos, next_pos;
-	uint64_t pending_overrun;
-	uint64_t drained_ov;      /* overruns the frame numbers showed so far */
-	struct cdc_resampler *pcm_rs;
-	uint32_t pcm_rate;
-};
-
-struct rec {
-	struct rec_params p;
-	char id[REC_ID_LEN + 1];
-	struct rec_sink *sink[4];
-	unsigned n_sink;
-	int leg_sink[2], pcap_sink, err_ev[4];
-	unsigned main_ch;
-	uint32_t rate;
-	uint64_t t0_tsc, hz, t0_wall_ns, started_ms;
-	pthread_t th;
-	pthread_mutex_t mu;
-	pthread_cond_t wake;
-	/* shared (mu) */
-	bool stopping, paused, meta_changed, kick;
-	char metadata[REC_META_MAX], party[2][256];
-	struct rec_src *news;
-	struct rec_stats st;
-	/* the thread's */
-	struct rec_src *srcs;
-	bool was_paused;
-	int pause_ev;
-	int64_t flushed;
-	int16_t *chb[2];
-	size_t nb;
-	struct rec_event *ev;
-	unsigned n_ev;
-	bool dirty;
-	uint64_t last_sync_ms, last_meta_ms;
-	struct rec_stats my;  /* the thread's counters, copied to st under mu */
-	int16_t dec[MAX_DEC * 2], mono[MAX_DEC], res[MAX_DEC * 2], out[CHUNK * 2], leg[CHUNK];
-	uint8_t fbuf[65536];
-};
+#include "rec_core.h"
 
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_cv = PTHREAD_COND_INITIALIZER;
@@ -149,29 +79,7 @@ void rec_emit(const char *what, const char *id, const char *path, const char *de
 
 /* ---- the timeline ---- */
 
-static int64_t ms_to_samples(const struct rec *r, uint64_t ms) { return (int64_t)(ms * r->rate / 1000u); }
-static uint64_t samples_to_ms(const struct rec *r, int64_t n) { return n > 0 ? (uint64_t)n * 1000u / r->rate : 0; }
-
-static int64_t pos_of(const struct rec *r, uint64_t tsc)
-{
-	uint64_t d;
-
-	if (tsc <= r->t0_tsc)
-		return 0;
-	d = tsc - r->t0_tsc;
-	return (int64_t)(d / r->hz * r->rate + d % r->hz * r->rate / r->hz);
-}
-
-static int64_t now_pos(const struct rec *r) { return pos_of(r, rte_rdtsc()); }
-
-static uint64_t wall_ns_of(const struct rec *r, uint64_t tsc)
-{
-	uint64_t d = tsc > r->t0_tsc ? tsc - r->t0_tsc : 0;
-
-	return r->t0_wall_ns + d / r->hz * 1000000000u + d % r->hz * 1000000000u / r->hz;
-}
-
-static void add_event(struct rec *r, enum rec_event_type t, int ch, int64_t at, int64_t dur, uint64_t count,
+void rec_add_event(struct rec *r, enum rec_event_type t, int ch, int64_t at, int64_t dur, uint64_t count,
 		      int error, int file)
 {
 	struct rec_event *last = r->n_ev ? &r->ev[r->n_ev - 1] : NULL;
@@ -195,13 +103,13 @@ static void add_event(struct rec *r, enum rec_event_type t, int ch, int64_t at, 
 static void flush(struct rec *r, int64_t horizon);
 
 /* Put n samples of channel ch at position pos. */
-static void place(struct rec *r, unsigned ch, int64_t pos, const int16_t *pcm, size_t n)
+void rec_place(struct rec *r, unsigned ch, int64_t pos, const int16_t *pcm, size_t n)
 {
 	if (pos < r->flushed) {
 		int64_t skip = r->flushed - pos;
 
 		if ((size_t)skip >= n) {
-			add_event(r, REC_EV_LATE, (int)ch, pos, (int64_t)n, 1, 0, -1);
+			rec_add_event(r, REC_EV_LATE, (int)ch, pos, (int64_t)n, 1, 0, -1);
 			return;
 		}
 		pcm += skip;
@@ -222,7 +130,7 @@ static void place(struct rec *r, unsigned ch, int64_t pos, const int16_t *pcm, s
 	}
 }
 
-static void sink_failed(struct rec *r, unsigned i, int err)
+void rec_sink_failed(struct rec *r, unsigned i, int err)
 {
 	char d[128];
 
@@ -231,7 +139,7 @@ static void sink_failed(struct rec *r, unsigned i, int err)
 	if (!r->my.error)
 		r->my.error = err;
 	r->err_ev[i] = (int)r->n_ev;
-	add_event(r, REC_EV_WRITE_ERROR, -1, r->flushed, 0, 0, err, (int)i);
+	rec_add_event(r, REC_EV_WRITE_ERROR, -1, r->flushed, 0, 0, err, (int)i);
 	if (r->err_ev[i] >= (int)r->n_ev)
 		r->err_ev[i] = -1;
 	snprintf(d, sizeof(d), "%s (media keeps flowing; the rest of this file is lost)", strerror(-err));
@@ -245,7 +153,7 @@ static void sink_pcm(struct rec *r, unsigned i, const int16_t *pcm, size_t frame
 	if (!r->sink[i] || r->sink[i]->error)
 		return;
 	if ((e = r->sink[i]->ops->pcm(r->sink[i], pcm, frames)))
-		sink_failed(r, i, e);
+		rec_sink_failed(r, i, e);
 }
 
 /* Write out the timeline up to horizon. */
@@ -287,199 +195,6 @@ static void flush(struct rec *r, int64_t horizon)
 }
 
 /* ---- sources ---- */
-
-static struct codec_slot *codec_for(struct rec_src *s, uint8_t pt, uint32_t rate)
-{
-	for (unsigned i = 0; i < s->c.n_codecs && i < REC_MAX_CODECS; i++) {
-		struct codec_slot *k = &s->slot[i];
-
-		if (s->c.codecs[i].pt != pt)
-			continue;
-		if (!k->tried) {
-			k->tried = true;
-			k->pt = pt;
-			k->f = s->c.codecs[i].f;
-			if (k->f.codec != CDC_TELEPHONE_EVENT && k->f.codec != CDC_CN) {
-				k->dec = cdc_dec_create(&k->f);
-				k->rs = k->dec ? cdc_resampler_create(k->f.sample_rate, rate, 1, -1) : NULL;
-			}
-		}
-		return k->dec && k->rs ? k : NULL;
-	}
-	return NULL;
-}
-
-static void codecs_free(struct rec_src *s)
-{
-	for (unsigned i = 0; i < REC_MAX_CODECS; i++) {
-		cdc_dec_destroy(s->slot[i].dec);
-		cdc_resampler_destroy(s->slot[i].rs);
-		memset(&s->slot[i], 0, sizeof(s->slot[i]));
-	}
-}
-
-static void src_free(struct rec_src *s)
-{
-	codecs_free(s);
-	cdc_resampler_destroy(s->pcm_rs);
-	mx_tap_destroy(s->tap); /* the source's reference */
-	free(s);
-}
-
-/* n samples of pcm_channels-channel audio at src_rate into the mono buffer,
- * resampled to the recording's rate: the count, or <= 0. */
-static int to_mono(struct rec *r, struct cdc_resampler *rs, const int16_t *in, int n, unsigned chans)
-{
-	if (chans > 1) {
-		for (int i = 0; i < n; i++) {
-			int v = 0;
-
-			for (unsigned c = 0; c < chans; c++)
-				v += in[i * (int)chans + (int)c];
-			r->mono[i] = (int16_t)(v / (int)chans);
-		}
-		in = r->mono;
-	}
-	return cdc_resample(rs, in, (size_t)n, r->res, MAX_DEC * 2);
-}
-
-static void rtp_frame(struct rec *r, struct rec_src *s, const struct mx_tap_frame *f, const uint8_t *p)
-{
-	unsigned ch = s->c.channel, off, len = f->len;
-	int64_t apos = pos_of(r, f->tsc), pos, slack = ms_to_samples(r, 40);
-	uint32_t ts, ssrc;
-	uint16_t seq;
-	uint8_t pt;
-	struct codec_slot *k;
-	int n;
-
-	if (len < 12 || p[0] >> 6 != 2)
-		return;
-	if (r->pcap_sink >= 0 && !r->sink[r->pcap_sink]->error) {
-		struct rec_pkt pk = { .data = p, .len = (uint16_t)len, .wall_ns = wall_ns_of(r, f->tsc),
-				      .src = &s->c.pcap_src, .dst = &s->c.pcap_dst };
-		int e = r->sink[r->pcap_sink]->ops->packet(r->sink[r->pcap_sink], &pk);
-
-		if (e)
-			sink_failed(r, (unsigned)r->pcap_sink, e);
-	}
-	pt = p[1] & 0x7f;
-	seq = (uint16_t)(p[2] << 8 | p[3]);
-	ts = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 | p[7];
-	ssrc = (uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 | (uint32_t)p[10] << 8 | p[11];
-	off = 12u + 4u * (p[0] & 15u);
-	if ((p[0] & 0x10) && off + 4 <= len)
-		off += 4u + 4u * (unsigned)(p[off + 2] << 8 | p[off + 3]);
-	if ((p[0] & 0x20) && len > off)
-		len -= p[len - 1] < len - off ? p[len - 1] : 0;
-	if (off >= len || !(k = codec_for(s, pt, r->rate)))
-		return; /* telephone-event, CN, a codec not decoded: not audio */
-	if (s->anchored && ssrc == s->ssrc && k->f.clock_rate == s->clock) {
-		pos = s->anchor_pos + (int64_t)(int32_t)(ts - s->anchor_ts) * r->rate / s->clock;
-		if (pos > apos + slack || pos < apos - ms_to_samples(r, LAG_MS) + slack)
-			s->anchored = false; /* an early packet (a better anchor), or timestamps drifted from arrival */
-	}
-	if (!s->anchored || ssrc != s->ssrc || k->f.clock_rate != s->clock) {
-		if (s->ssrc != ssrc)
-			s->have_seq = false;
-		s->anchored = true;
-		s->ssrc = ssrc;
-		s->clock = k->f.clock_rate;
-		s->anchor_pos = apos;
-		s->anchor_ts = ts;
-	}
-	pos = s->anchor_pos + (int64_t)(int32_t)(ts - s->anchor_ts) * r->rate / s->clock;
-	if (s->have_seq) {
-		uint16_t gap = (uint16_t)(seq - s->last_seq - 1);
-
-		if (gap >= 0x8000) /* reordered or repeated: placed by its timestamp, nothing else */
-			goto decode;
-		if (gap) {
-			int64_t at = s->anchor_pos + (int64_t)(int32_t)(s->next_ts - s->anchor_ts) * r->rate / s->clock;
-
-			r->my.lost[ch] += gap;
-			add_event(r, s->pending_overrun ? REC_EV_OVERRUN : REC_EV_LOSS, (int)ch, at, pos - at,
-				  s->pending_overrun ? s->pending_overrun : gap, 0, -1);
-			s->pending_overrun = 0;
-		}
-	}
-	if (s->pending_overrun) { /* dropped frames that left no sequence gap (a new stream began) */
-		add_event(r, REC_EV_OVERRUN, (int)ch, pos, 0, s->pending_overrun, 0, -1);
-		s->pending_overrun = 0;
-	}
-	s->have_seq = true;
-	s->last_seq = seq;
-decode:
-	n = cdc_decode(k->dec, p + off, len - off, r->dec, MAX_DEC);
-	if (n <= 0)
-		return;
-	if ((uint16_t)(seq - s->last_seq) == 0)
-		s->next_ts = ts + (uint32_t)((uint64_t)n * k->f.clock_rate / k->f.sample_rate);
-	n = to_mono(r, k->rs, r->dec, n, k->f.pcm_channels ? k->f.pcm_channels : 1);
-	if (n > 0)
-		place(r, ch, pos, r->res, (size_t)n);
-}
-
-static void pcm_frame(struct rec *r, struct rec_src *s, const struct mx_tap_frame *f, const int16_t *pcm)
-{
-	unsigned ch = s->c.channel, chans = f->channels ? f->channels : 1;
-	int n = (int)(f->len / 2 / chans), m;
-	int64_t apos;
-
-	if (n <= 0)
-		return;
-	if (!s->pcm_rs || s->pcm_rate != f->rate) {
-		cdc_resampler_destroy(s->pcm_rs);
-		s->pcm_rs = cdc_resampler_create(f->rate, r->rate, 1, -1);
-		s->pcm_rate = f->rate;
-		if (!s->pcm_rs)
-			return;
-	}
-	m = to_mono(r, s->pcm_rs, pcm, n, chans);
-	if (m <= 0)
-		return;
-	apos = pos_of(r, f->tsc) - m; /* the frame ends when the worker put it */
-	if (s->pending_overrun) {
-		if (s->anchored)
-			add_event(r, REC_EV_OVERRUN, (int)ch, s->next_pos, apos - s->next_pos, s->pending_overrun, 0, -1);
-		else
-			add_event(r, REC_EV_OVERRUN, (int)ch, apos, 0, s->pending_overrun, 0, -1);
-		s->pending_overrun = 0;
-		s->anchored = false;
-	}
-	if (!s->anchored || s->next_pos > apos + ms_to_samples(r, 60) || s->next_pos < apos - ms_to_samples(r, 100)) {
-		s->anchored = true;
-		s->next_pos = apos;
-	}
-	place(r, ch, s->next_pos, r->res, (size_t)m);
-	s->next_pos += m;
-}
-
-/* Take what source s's ring holds. */
-static void drain(struct rec *r, struct rec_src *s, bool paused)
-{
-	struct mx_tap_frame f;
-
-	while (mx_tap_get(s->tap, &f, r->fbuf, sizeof(r->fbuf))) {
-		if (s->tap_seq_valid && f.seq != s->tap_seq_next) {
-			uint32_t lost = f.seq - s->tap_seq_next;
-
-			r->my.overruns[s->c.channel] += lost;
-			s->drained_ov += lost;
-			if (!paused)
-				s->pending_overrun += lost;
-		}
-		s->tap_seq_valid = true;
-		s->tap_seq_next = f.seq + 1;
-		r->my.frames[s->c.channel]++;
-		if (paused)
-			continue;
-		if (f.kind == MX_TAP_RTP_IN)
-			rtp_frame(r, s, &f, r->fbuf);
-		else if (f.kind == MX_TAP_PCM_IN)
-			pcm_frame(r, s, &f, (const int16_t *)r->fbuf);
-	}
-}
 
 /* ---- the sidecar ---- */
 
@@ -527,7 +242,7 @@ static void sync_all(struct rec *r)
 		int e;
 
 		if (!r->sink[i]->error && (e = r->sink[i]->ops->sync(r->sink[i])))
-			sink_failed(r, i, e);
+			rec_sink_failed(r, i, e);
 	}
 }
 
@@ -598,17 +313,8 @@ static void *run(void *arg)
 			r->srcs = n;
 		}
 		for (n = r->srcs; n; n = n->next)
-			if (n->conf_changed) {
-				if (n->c.n_codecs != n->new_conf.n_codecs ||
-				    memcmp(n->c.codecs, n->new_conf.codecs, sizeof(n->c.codecs))) {
-					codecs_free(n);
-					memcpy(n->c.codecs, n->new_conf.codecs, sizeof(n->c.codecs));
-					n->c.n_codecs = n->new_conf.n_codecs;
-				}
-				n->c.pcap_src = n->new_conf.pcap_src;
-				n->c.pcap_dst = n->new_conf.pcap_dst;
-				n->conf_changed = false;
-			}
+			if (n->conf_changed)
+				rec_src_take_conf(n);
 		stopping = r->stopping;
 		paused = r->paused;
 		if (r->meta_changed) {
@@ -622,7 +328,7 @@ static void *run(void *arg)
 		if (paused != r->was_paused) {
 			if (paused) {
 				r->pause_ev = (int)r->n_ev;
-				add_event(r, REC_EV_PAUSE, -1, now, 0, 0, 0, -1);
+				rec_add_event(r, REC_EV_PAUSE, -1, now, 0, 0, 0, -1);
 				if (r->pause_ev >= (int)r->n_ev)
 					r->pause_ev = -1;
 				rec_emit("paused", r->id, r->sink[0]->path, "");
@@ -638,7 +344,7 @@ static void *run(void *arg)
 			write_meta(r, paused ? "paused" : "recording", false);
 		}
 		for (n = r->srcs; n; n = n->next)
-			drain(r, n, paused);
+			rec_drain(r, n, paused);
 		flush(r, stopping ? now : now - ms_to_samples(r, LAG_MS));
 		/* sources being removed: their producer stopped, their ring is empty now */
 		pthread_mutex_lock(&r->mu);
@@ -647,16 +353,16 @@ static void *run(void *arg)
 			if (n->removing) {
 				struct mx_tap_stats ts;
 
-				drain(r, n, paused);
+				rec_drain(r, n, paused);
 				mx_tap_get_stats(n->tap, &ts);
 				if (ts.overruns > n->drained_ov) { /* dropped after the last frame: no jump showed them */
 					uint64_t k = ts.overruns - n->drained_ov;
 
 					r->my.overruns[n->c.channel] += k;
-					add_event(r, REC_EV_OVERRUN, (int)n->c.channel, r->flushed, 0, k, 0, -1);
+					rec_add_event(r, REC_EV_OVERRUN, (int)n->c.channel, r->flushed, 0, k, 0, -1);
 				}
 				*pp = n->next;
-				src_free(n);
+				rec_src_free(n);
 			} else {
 				pp = &n->next;
 			}
@@ -694,13 +400,13 @@ static void *run(void *arg)
 		struct rec_src *n = r->news;
 
 		r->news = n->next_new;
-		src_free(n);
+		rec_src_free(n);
 	}
 	while (r->srcs) { /* sources not removed (the caller's duty; their producers must have stopped) */
 		struct rec_src *n = r->srcs;
 
 		r->srcs = n->next;
-		src_free(n);
+		rec_src_free(n);
 	}
 	pthread_mutex_destroy(&r->mu);
 	pthread_cond_destroy(&r->wake);
@@ -896,7 +602,7 @@ const char *rec_id(const struct rec *r) { return r->id; }
 const char *rec_path(const struct rec *r) { return r->sink[0]->path; }
 const char *rec_file(const struct rec *r, unsigned i) { return i < r->n_sink ? r->sink[i]->path : NULL; }
 
-static void kick(struct rec *r)
+void rec_kick(struct rec *r)
 {
 	r->kick = true;
 	pthread_cond_signal(&r->wake);
@@ -906,7 +612,7 @@ void rec_set_paused(struct rec *r, bool paused)
 {
 	pthread_mutex_lock(&r->mu);
 	r->paused = paused;
-	kick(r);
+	rec_kick(r);
 	pthread_mutex_unlock(&r->mu);
 }
 
@@ -948,7 +654,7 @@ void rec_stop(struct rec *r)
 		return;
 	pthread_mutex_lock(&r->mu);
 	r->stopping = true;
-	kick(r);
+	rec_kick(r);
 	pthread_mutex_unlock(&r->mu); /* the thread finalises and frees r */
 }
 
@@ -970,57 +676,4 @@ unsigned rec_wait_all(unsigned timeout_ms)
 	left = g_live;
 	pthread_mutex_unlock(&g_mu);
 	return left;
-}
-
-struct rec_src *rec_src_add(struct rec *r, const struct rec_src_conf *c, int *err)
-{
-	struct rec_src *s;
-	unsigned frames = c->ring_frames ? c->ring_frames : 256;
-	uint32_t bytes = c->kind == REC_SRC_RTP ? RTP_SLOT : c->max_frame_bytes;
-
-	if (c->channel > 1 || !bytes || bytes > sizeof(((struct rec *)0)->fbuf)) {
-		*err = -EINVAL;
-		return NULL;
-	}
-	s = calloc(1, sizeof(*s));
-	if (!s || !(s->tap = mx_tap_create(frames, bytes))) {
-		free(s);
-		*err = -ENOMEM;
-		return NULL;
-	}
-	s->r = r;
-	s->c = *c;
-	pthread_mutex_lock(&r->mu);
-	s->next_new = r->news;
-	r->news = s;
-	pthread_mutex_unlock(&r->mu);
-	return s;
-}
-
-struct mx_tap *rec_src_tap(struct rec_src *s) { return s->tap; }
-
-void rec_src_update(struct rec_src *s, const struct rec_src_conf *c)
-{
-	pthread_mutex_lock(&s->r->mu);
-	s->new_conf = *c;
-	s->conf_changed = true;
-	pthread_mutex_unlock(&s->r->mu);
-}
-
-void rec_src_remove(struct rec *r, struct rec_src *s)
-{
-	if (!s)
-		return;
-	pthread_mutex_lock(&r->mu);
-	s->removing = true; /* the thread drains it and frees it (a new one too, once it took it) */
-	kick(r);
-	pthread_mutex_unlock(&r->mu);
-}
-
-void rec_src_rtp_fn(void *ctx, const uint8_t *pkt, uint16_t len, uint64_t arrival_tsc)
-{
-	struct rec_src *s = ctx;
-	struct mx_tap_frame f = { .kind = MX_TAP_RTP_IN, .tsc = arrival_tsc, .len = len };
-
-	mx_tap_put(s->tap, &f, pkt); /* a full ring, or a packet larger than a slot: an overrun */
 }
