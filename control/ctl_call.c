@@ -57,6 +57,7 @@ void ctl_branch_free(struct branch *b)
 	struct call *k = b->call;
 	unsigned j = 0;
 
+	ctl_rec_branch_going(b); /* the recording lets go of the legs first */
 	for (unsigned i = 0; i < CTL_SDP_MAX_MEDIA; i++) {
 		struct stream *st = &b->st[i];
 
@@ -85,6 +86,7 @@ static void call_free(struct ctl_calls *c, struct call *k)
 		pp = &(*pp)->next;
 	if (*pp)
 		*pp = k->next;
+	ctl_rec_call_going(k); /* finalised */
 	while (k->n_br)
 		ctl_branch_free(k->br[k->n_br - 1]);
 	dp_call_destroy(k->dp);
@@ -94,6 +96,7 @@ static void call_free(struct ctl_calls *c, struct call *k)
 
 const char *ctl_calls_tap_dir(const struct ctl_calls *c) { return c->conf.tap_dir; }
 const char *ctl_calls_play_dir(const struct ctl_calls *c) { return c->conf.play_dir; }
+const struct ctl_calls_conf *ctl_calls_conf(const struct ctl_calls *c) { return &c->conf; }
 
 struct ctl_calls *ctl_calls_create(const struct ctl_calls_conf *conf)
 {
@@ -177,6 +180,7 @@ void ctl_calls_tick(struct ctl_calls *c, uint64_t now_ms)
 				call_free(c, k);
 				continue;
 			}
+			ctl_rec_tick(k);
 			pk = call_packets(k);
 			if (pk != k->last_packets || !k->last_change_ms) {
 				k->last_packets = pk;
@@ -412,8 +416,6 @@ static int cmd_offer(struct ctl_ng_req *r, void *ctx)
 		return ctl_ng_error(r, "Unsupported transport-protocol '%s'", proto_b);
 	if (ice && strcasecmp(ice, "remove"))
 		ctl_ng_warning(r, "ICE '%s' is not supported: ICE is removed", ice);
-	if (ctl_has_flag(r, "flags", "record call") || ctl_arg_str(r, "record-call"))
-		ctl_ng_warning(r, "recording is not supported yet");
 	if (read_sdp(r, sdp, &s, true))
 		return -1;
 
@@ -473,6 +475,8 @@ static int cmd_offer(struct ctl_ng_req *r, void *ctx)
 		rc = ctl_session_rewrite(r, &s, b, 1);
 		if (!rc)
 			rc = ctl_block_dtmf_flag(r, b, 0);
+		if (!rc)
+			rc = ctl_rec_signalling(r, c, k);
 		if (!rc)
 			rc = ctl_reply_sdp(r, &s);
 	}
@@ -547,12 +551,15 @@ static int cmd_answer(struct ctl_ng_req *r, void *ctx)
 		if (!rc)
 			rc = ctl_block_dtmf_flag(r, b, 1);
 		if (!rc)
+			rc = ctl_rec_signalling(r, c, k);
+		if (!rc)
 			rc = ctl_reply_sdp(r, &s);
 	}
 	if (!rc) {
 		snprintf(b->to_tag, sizeof(b->to_tag), "%s", to ? to : "");
 		b->seq = ++k->seq;
 		k->last_signal = time(NULL);
+		ctl_rec_refresh_party(k);
 	}
 	ctl_sdp_free(&s);
 	return rc;
@@ -650,6 +657,7 @@ static int cmd_statistics(struct ctl_ng_req *r, void *ctx)
 	ctl_dict_add_int(a, tot, "poll busy us", (int64_t)(ls.poll_busy_ns / 1000));
 	ctl_dict_add_int(a, tot, "poll long turns", (int64_t)ls.poll_long_turns);
 	ctl_stats_dataplane(a, tot);
+	ctl_rec_stats(a, tot);
 	ctl_dict_add(st, "currentstatistics", 17, cur);
 	ctl_dict_add(st, "totalstatistics", 15, tot);
 	ctl_dict_add(ctl_ng_reply(r), "statistics", 10, st);
@@ -671,9 +679,9 @@ static const struct ctl_ng_cmd commands[] = {
 	{ "query", cmd_query },
 	{ "list", cmd_list },
 	{ "statistics", cmd_statistics },
-	{ "start recording", cmd_not_yet },
-	{ "stop recording", cmd_not_yet },
-	{ "pause recording", cmd_not_yet },
+	{ "start recording", ctl_cmd_start_recording },
+	{ "stop recording", ctl_cmd_stop_recording },
+	{ "pause recording", ctl_cmd_pause_recording },
 	{ "play media", ctl_cmd_play_media },
 	{ "stop media", ctl_cmd_stop_media },
 	{ "block DTMF", ctl_cmd_block_dtmf },

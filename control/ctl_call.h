@@ -13,6 +13,7 @@
 #define CTL_CALL_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "ctl_ng.h"
@@ -23,6 +24,12 @@ struct ctl_calls_conf {
 	uint32_t idle_timeout_s; /* a call whose media stopped this long ago ends; 0: never */
 	char tap_dir[256];       /* where ng taps write files; "": taps are off */
 	char play_dir[256];      /* the files ng play media may read; "": none */
+	/* [recording] (docs/config.md): rec_dir "": recording is off */
+	char rec_dir[256];
+	char rec_format[16];     /* wav, mono, opus */
+	char rec_pattern[256];   /* the default file name pattern */
+	uint32_t rec_rate, rec_fsync_ms;
+	bool rec_pcap;           /* a pcap with every recording */
 };
 
 /* The call registry. NULL on no memory. */

@@ -35,6 +35,8 @@ struct ctl_tap_stats;
 struct ctl_part;   /* a conference room's participant (ctl_room.c) */
 struct ctl_rooms;
 struct ctl_play;
+struct ctl_rec;   /* a call's recording (ctl_call_rec.c) */
+struct ctl_calls_conf;
 
 struct stream {
 	bool active;            /* relayed: RTP media with a port */
@@ -85,6 +87,8 @@ struct stream {
 	uint8_t level_ext;        /* a conference participant's RFC 6464 extmap id, 0 none */
 	/* ng "play media": a file played to that party (ctl_call_play.c) */
 	struct ctl_play *play[2];
+	/* the recording bound to this stream (ctl_call_rec.c), or NULL */
+	struct ctl_rec *rec;
 };
 
 struct call;
@@ -113,6 +117,7 @@ struct call {
 	uint64_t delete_at_ms;    /* 0: not scheduled */
 	uint64_t last_packets, last_change_ms;
 	bool conference;          /* medius answered it for a room (ctl_room_offer) */
+	struct ctl_rec *rec;      /* its recording, or NULL (ctl_call_rec.c) */
 	struct call *next;
 };
 
@@ -231,6 +236,32 @@ struct mx_xcode *ctl_stream_tap_graph(struct stream *st, int side, int kind);
 const char *ctl_calls_tap_dir(const struct ctl_calls *c);
 /* [media] play_dir: the files play media may read; "" when none. */
 const char *ctl_calls_play_dir(const struct ctl_calls *c);
+/* The registry's configuration. */
+const struct ctl_calls_conf *ctl_calls_conf(const struct ctl_calls *c);
+/* recording (ctl_call_rec.c; ctx = the registry): "start recording",
+ * "stop recording", "pause recording" */
+int ctl_cmd_start_recording(struct ctl_ng_req *r, void *ctx);
+int ctl_cmd_stop_recording(struct ctl_ng_req *r, void *ctx);
+int ctl_cmd_pause_recording(struct ctl_ng_req *r, void *ctx);
+/* After a successful offer or answer of k: the "record call" flag or key
+ * (start, or stop for no/off), "metadata", and the recording follows the
+ * call's streams. 0, or -1 after an error reply. */
+int ctl_rec_signalling(struct ctl_ng_req *r, struct ctl_calls *c, struct call *k);
+/* A stream's graph on `side` is about to go (or its PCM tap is wanted by
+ * "start tap"): a recording reading it moves to the leg's RTP. */
+void ctl_rec_graph_going(struct stream *st, int side);
+/* Branch b is about to be freed: the recording lets go of its legs. */
+void ctl_rec_branch_going(struct branch *b);
+/* Call k is about to be freed: its recording stops and is finalised. */
+void ctl_rec_call_going(struct call *k);
+/* The answerer's tag, once the answer took it. */
+void ctl_rec_refresh_party(struct call *k);
+/* About once a second, per call. */
+void ctl_rec_tick(struct call *k);
+/* query/delete: the call's "recording" dictionary into the reply. */
+void ctl_rec_report(struct ctl_ng_req *r, struct call *k);
+/* statistics: "recording" counters into tot. */
+void ctl_rec_stats(struct ctl_arena *a, struct ctl_val *tot);
 /* the DTMF commands (ctl_call_dtmf.c; ctx = the registry) */
 int ctl_cmd_block_dtmf(struct ctl_ng_req *r, void *ctx);
 int ctl_cmd_unblock_dtmf(struct ctl_ng_req *r, void *ctx);

@@ -241,6 +241,8 @@ int ctl_call_report(struct ctl_ng_req *r, struct call *k, struct branch *only)
 		add_keyed(a, tags, tag[0] ? tag : br[b]->via, t); /* not answered yet: by via-branch */
 	}
 	ctl_dict_add(reply, "tags", 4, tags);
+	if (!only)
+		ctl_rec_report(r, k);
 	for (int p = 0; p < 2; p++) {
 		struct ctl_val *d = ctl_val_dict(a);
 

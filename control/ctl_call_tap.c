@@ -95,6 +95,8 @@ int ctl_cmd_start_tap(struct ctl_ng_req *r, void *ctx)
 	if (kind == MX_TAP_RTP_OUT)
 		rate = st->xfmt[side].clock_rate;
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	if (kind == MX_TAP_PCM_IN)
+		ctl_rec_graph_going(st, side); /* a recording on this graph's tap takes the leg's RTP instead */
 	if (!(t = mx_tap_create(frames, bytes)))
 		return ctl_ng_error(r, "No memory for the tap");
 	e = mx_xcode_set_tap(x, kind, t);

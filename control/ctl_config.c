@@ -62,6 +62,12 @@ static const struct key keys[] = {
 	{ "media", "tap_dir", K_STR, F(tap_dir), 0, 0, true },
 	{ "media", "play_dir", K_STR, F(play_dir), 0, 0, true },
 	{ "media", "opus_complexity", K_U32, F(opus_complexity), 0, 10, false },
+	{ "recording", "dir", K_STR, F(rec.dir), 0, 0, true },
+	{ "recording", "format", K_STR, F(rec.format), 0, 0, false },
+	{ "recording", "pattern", K_STR, F(rec.pattern), 0, 0, false },
+	{ "recording", "rate", K_U32, F(rec.rate), 8000, 48000, false },
+	{ "recording", "fsync_ms", K_U32, F(rec.fsync_ms), 50, 1000, false },
+	{ "recording", "pcap", K_U32, F(rec.pcap), 0, 1, false },
 };
 
 void ctl_config_defaults(struct ctl_config *c)
@@ -89,6 +95,10 @@ void ctl_config_defaults(struct ctl_config *c)
 	c->jb_max_ms = MX_JB_MAX_MS_DEFAULT;
 	c->opus_complexity = CDC_OPUS_DEFAULT_COMPLEXITY;
 	dp_media_conf_defaults(&c->media);
+	strcpy(c->rec.format, "wav");
+	strcpy(c->rec.pattern, "%c-%r");
+	c->rec.rate = 16000;
+	c->rec.fsync_ms = 500;
 }
 
 /* An address alone, as "addr:0" (IPv6 in brackets) for ctl_addr_parse. */
@@ -209,6 +219,18 @@ int ctl_config_check(const struct ctl_config *c, char *err, size_t errlen)
 {
 	if (c->tap_dir[0] && c->tap_dir[0] != '/') {
 		snprintf(err, errlen, "media.tap_dir: '%s' is not an absolute path", c->tap_dir);
+		return -EINVAL;
+	}
+	if (c->rec.dir[0] && c->rec.dir[0] != '/') {
+		snprintf(err, errlen, "recording.dir: '%s' is not an absolute path", c->rec.dir);
+		return -EINVAL;
+	}
+	if (strcmp(c->rec.format, "wav") && strcmp(c->rec.format, "mono") && strcmp(c->rec.format, "opus")) {
+		snprintf(err, errlen, "recording.format: '%s' is not wav, mono or opus", c->rec.format);
+		return -EINVAL;
+	}
+	if (c->rec.rate != 8000 && c->rec.rate != 16000 && c->rec.rate != 48000) {
+		snprintf(err, errlen, "recording.rate: %u is not 8000, 16000 or 48000", c->rec.rate);
 		return -EINVAL;
 	}
 	if (c->play_dir[0] && c->play_dir[0] != '/') {

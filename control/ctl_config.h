@@ -41,6 +41,12 @@ struct ctl_config {
 	uint32_t opus_complexity; /* [media] opus_complexity: Opus encoders' default (cdc_opus_set_default_complexity) */
 	char tap_dir[256];        /* [media] tap_dir: where ng taps write; empty: taps off */
 	char play_dir[256];       /* [media] play_dir: the files ng play media may read; empty: none */
+	struct {                  /* [recording] (docs/config.md) */
+		char dir[256];    /* the root recordings go under; empty: recording is off */
+		char format[16];  /* wav, mono, opus */
+		char pattern[256]; /* file name pattern (docs/recording.md) */
+		uint32_t rate, fsync_ms, pcap;
+	} rec;
 };
 
 /* Fill c with the built-in defaults. */

@@ -22,6 +22,7 @@
 #include "ctl_config.h"
 #include "ctl_server.h"
 #include "mx.h"
+#include "rec.h"
 #include "dp.h"
 
 #ifndef MEDIUS_VERSION
@@ -169,6 +170,20 @@ int main(int argc, char **argv)
 	calls_conf.idle_timeout_s = cfg.call_idle_timeout_s;
 	snprintf(calls_conf.tap_dir, sizeof(calls_conf.tap_dir), "%s", cfg.tap_dir);
 	snprintf(calls_conf.play_dir, sizeof(calls_conf.play_dir), "%s", cfg.play_dir);
+	snprintf(calls_conf.rec_dir, sizeof(calls_conf.rec_dir), "%s", cfg.rec.dir);
+	snprintf(calls_conf.rec_format, sizeof(calls_conf.rec_format), "%s", cfg.rec.format);
+	snprintf(calls_conf.rec_pattern, sizeof(calls_conf.rec_pattern), "%s", cfg.rec.pattern);
+	calls_conf.rec_rate = cfg.rec.rate;
+	calls_conf.rec_fsync_ms = cfg.rec.fsync_ms;
+	calls_conf.rec_pcap = cfg.rec.pcap != 0;
+	if (cfg.rec.dir[0]) { /* what a crash left: finalised before any new recording */
+		int n = rec_recover(cfg.rec.dir);
+
+		if (n < 0)
+			dp_log(DP_LOG_ERR, "rec", "recording.dir %s: %s", cfg.rec.dir, strerror(-n));
+		else if (n > 0)
+			dp_log(DP_LOG_WARNING, "rec", "%d recording file(s) left by a crash finalised (marked incomplete)", n);
+	}
 	mx_conf_set(&(struct mx_conf){ .jb_min_ms = cfg.jb_min_ms, .jb_max_ms = cfg.jb_max_ms }); /* checked above */
 	cdc_opus_set_default_complexity((int)cfg.opus_complexity); /* 0..10, checked by the config */
 	calls = ctl_calls_create(&calls_conf);
@@ -227,6 +242,8 @@ int main(int argc, char **argv)
 		dp_log(DP_LOG_ERR, "main", "control loop failed: %s", strerror(-sig));
 	ctl_server_destroy(srv);
 	ctl_calls_destroy(calls); /* before the workers stop: legs detach through them */
+	if (rec_wait_all(10000))
+		dp_log(DP_LOG_ERR, "rec", "recordings still being finalised at exit");
 	dp_eal_stop();
 	close(sigfd);
 	dp_log(DP_LOG_NOTICE, "main", "stopped");

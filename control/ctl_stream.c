@@ -573,6 +573,8 @@ void ctl_stream_unhook(struct stream *st)
 static void drop_chain(struct stream *st, int side)
 {
 	/* the taps this graph feeds stop first: their threads read its rings */
+	if (st->xc[side])
+		ctl_rec_graph_going(st, side); /* a recording reading it takes the leg's RTP */
 	ctl_stream_stop_tap(st, side, MX_TAP_PCM_IN, NULL);
 	ctl_stream_stop_tap(st, !side, MX_TAP_RTP_OUT, NULL);
 	if (st->xc[side]) {

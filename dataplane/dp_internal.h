@@ -166,6 +166,8 @@ struct dp_leg {
 	dp_media_hook_fn hook;
 	void *hook_ctx;
 	uint64_t hook_tsc;          /* worker: when it took the hook (arrival times start there) */
+	dp_rec_fn rec;              /* a recording's copy of accepted RTP (dp_rec.c), or NULL */
+	void *rec_ctx;
 	int block_pt;               /* -1: none */
 	int block_replace;          /* DP_DTMF_DROP, an event 0-15, or DP_DTMF_RANDOM */
 	uint32_t block_rand_ts, block_rand_event; /* the event a random replacement picked */
@@ -209,7 +211,7 @@ struct dp_leg {
 enum dp_cmd_op { DP_CMD_NONE, DP_CMD_DETACH, DP_CMD_SET_REMOTE, DP_CMD_SET_SRTP,
 		 DP_CMD_SET_FLAGS, DP_CMD_SET_CLOCK, DP_CMD_CONNECT, DP_CMD_SET_HOOK,
 		 DP_CMD_SET_BLOCK, DP_CMD_PLAY_EVENT, DP_CMD_SET_SIP_SRC, DP_CMD_TICKER_ADD,
-		 DP_CMD_TICKER_DEL, DP_CMD_CALL_TICKERS_ADD, DP_CMD_CALL_TICKERS_DEL, DP_CMD_ATTACH };
+		 DP_CMD_TICKER_DEL, DP_CMD_CALL_TICKERS_ADD, DP_CMD_CALL_TICKERS_DEL, DP_CMD_ATTACH, DP_CMD_SET_REC };
 
 /* A call: a group of legs (and tickers) served by one worker. Control
  * lcore, except `moving`, which a worker reads while it applies a move's
@@ -278,7 +280,8 @@ struct dp_cmd {
 	struct sockaddr_storage rtp, rtcp;
 	struct dp_srtp *srtp[4];      /* in: new rx, tx, rtcp rx, rtcp tx; out: the old ones */
 	dp_media_hook_fn hook;        /* in: the new hook; out: the one it replaced */
-	void *hook_ctx;               /* the same for its ctx */
+	void *hook_ctx;               /* the same for its ctx (and DP_CMD_SET_REC's) */
+	dp_rec_fn rec;                /* DP_CMD_SET_REC: the new copy function */
 	int block_pt, block_replace;
 	uint8_t ev_pt, ev_event, ev_volume;
 	uint32_t ev_duration;
@@ -506,6 +509,8 @@ void dp_inject_after(struct dp_worker *w, struct dp_leg *a, struct dp_leg *b, co
 int dp_clock_init(struct dp_worker *w);
 void dp_clock_set_slice(struct dp_worker *w, uint32_t slice_us);
 void dp_clock_apply(struct dp_worker *w, struct dp_cmd *c);
+/* dp_rec.c, worker side: apply DP_CMD_SET_REC. */
+void dp_rec_apply(struct dp_worker *w, struct dp_cmd *c);
 void dp_clock_run(struct dp_worker *w);
 void dp_tickers_detach(struct dp_call *set, struct dp_worker *from);
 void dp_tickers_attach(struct dp_call *set, struct dp_worker *to);

@@ -302,6 +302,20 @@ int dp_leg_set_hook(struct dp_leg *l, dp_media_hook_fn fn, void *ctx);
  * (dp_leg_destroy). */
 int dp_leg_set_hook_deferred(struct dp_leg *l, dp_media_hook_fn fn, void *ctx, void (*release)(void *ctx));
 
+/* Recording copy (dp_rec.c): each RTP packet leg l accepts (source policy,
+ * SRTP unprotect, parsing and "block DTMF" passed; counted in its
+ * statistics) is also handed, whole and decrypted (header, extension and
+ * payload as received), to fn(ctx, pkt, len, arrival_tsc) on the worker,
+ * which must copy what it keeps into a ring and never block, lock,
+ * allocate or log (recording/ gives a function that copies into a mixer/
+ * tap and counts an overrun when it is full). Relayed and terminated legs
+ * alike; the packet goes on as before (relayed, or to the media hook).
+ * arrival_tsc as for a media hook. fn NULL: no copy. Control lcore;
+ * waits for the worker (one loop turn): the previous ctx is no longer used
+ * once this returns. Returns 0 or -errno. Clear it before dp_leg_destroy. */
+typedef void (*dp_rec_fn)(void *ctx, const uint8_t *pkt, uint16_t len, uint64_t arrival_tsc);
+int dp_leg_set_rec(struct dp_leg *l, dp_rec_fn fn, void *ctx);
+
 /* Worker side, on the lcore that serves l's call (from a ticker or a media
  * hook of that call): send n RTP packets, with the header fields the
  * caller chose (its own SSRC, sequence and timestamp), out of leg l's RTP

@@ -320,6 +320,8 @@ static __rte_always_inline bool rx_accept(struct dp_worker *w, struct dp_sock *s
 		a->stats.rtp_packets++;
 		a->stats.rtp_bytes += x->r.payload_len;
 		rx_stats(w, a, &x->r, arrival);
+		if (a->rec) /* a recorded leg: a copy into the recorder's ring (dp_rec.c) */
+			a->rec(a->rec_ctx, x->p, x->len, arrival);
 	}
 	if (a->hook) { /* terminated: consumed here */
 		if (!x->rtcp) {
@@ -856,6 +858,9 @@ void dp_relay_apply(struct dp_worker *w, struct dp_cmd *c)
 	case DP_CMD_CALL_TICKERS_ADD:
 	case DP_CMD_CALL_TICKERS_DEL:
 		dp_clock_apply(w, c);
+		break;
+	case DP_CMD_SET_REC:
+		dp_rec_apply(w, c);
 		break;
 	case DP_CMD_NONE:
 		break;

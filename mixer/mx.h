@@ -125,6 +125,7 @@ uint64_t mx_jb_resets(const struct mx_jb *jb);
 enum mx_tap_kind {
 	MX_TAP_PCM_IN,  /* decoded audio an endpoint received (s16, the graph's decode rate) */
 	MX_TAP_RTP_OUT, /* a whole RTP packet the engine sent (header and payload, before SRTP) */
+	MX_TAP_RTP_IN,  /* a whole RTP packet a leg received, decrypted (recording/'s copy, dp_leg_set_rec) */
 };
 
 struct mx_tap_frame {
@@ -142,9 +143,14 @@ struct mx_tap;
 /* A ring of `frames` slots (a power of 2, 2..65536) of up to max_bytes of
  * data each. Control. NULL for bad sizes or no memory. */
 struct mx_tap *mx_tap_create(unsigned frames, uint32_t max_bytes);
-/* Free; accepts NULL. Only once the producer can no longer put (its graph
+/* Free (or drop one reference: mx_tap_ref); accepts NULL. The last
+ * reference goes only once the producer can no longer put (its graph
  * destroyed, or mx_xcode_set_tap replaced it) and the consumer stopped. */
 void mx_tap_destroy(struct mx_tap *t);
+/* One more owner: the ring is freed by the last mx_tap_destroy (so a graph
+ * and a consumer thread can each let go of it when they are done, in
+ * either order). Any thread. */
+void mx_tap_ref(struct mx_tap *t);
 /* Worker (the one producer): copy a frame in. Never blocks: when the ring
  * is full, or data is larger than a slot, the frame is dropped and counted
  * as an overrun. Returns true when it was queued. */

@@ -27,6 +27,7 @@ struct mx_tap {
 	uint64_t put, overruns;             /* producer's counters */
 	_Alignas(64) _Atomic uint64_t tail; /* frames taken (consumer) */
 	_Atomic uint64_t got;
+	_Atomic unsigned refs;              /* mx_tap_ref; freed when the last one goes */
 };
 
 struct mx_tap *mx_tap_create(unsigned frames, uint32_t max_bytes)
@@ -39,6 +40,7 @@ struct mx_tap *mx_tap_create(unsigned frames, uint32_t max_bytes)
 	if (!t)
 		return NULL;
 	memset(t, 0, sizeof(*t));
+	atomic_init(&t->refs, 1);
 	t->mask = frames - 1;
 	t->max_bytes = max_bytes;
 	t->slot_size = (sizeof(struct slot_hdr) + max_bytes + 63) & ~(size_t)63;
@@ -50,9 +52,14 @@ struct mx_tap *mx_tap_create(unsigned frames, uint32_t max_bytes)
 	return t;
 }
 
+void mx_tap_ref(struct mx_tap *t)
+{
+	atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+}
+
 void mx_tap_destroy(struct mx_tap *t)
 {
-	if (!t)
+	if (!t || atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	free(t->slots);
 	free(t);

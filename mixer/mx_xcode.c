@@ -125,6 +125,7 @@ int mx_xcode_set_tap(struct mx_xcode *x, enum mx_tap_kind kind, struct mx_tap *t
 	switch (kind) {
 	case MX_TAP_PCM_IN: return mx_ep_in_set_tap(x->in, t);
 	case MX_TAP_RTP_OUT: return mx_ep_out_set_tap(x->out, t);
+	case MX_TAP_RTP_IN: break; /* fed by the dataplane (dp_leg_set_rec), not a graph */
 	}
 	return -EINVAL;
 }
