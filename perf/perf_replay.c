@@ -47,6 +47,15 @@ static void usage(FILE *f)
 		"69 mediusd did not answer.\n");
 }
 
+/* an error may quote capture bytes: print them safely */
+static const char *printable(char *s)
+{
+	for (char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			*p = '?';
+	return s;
+}
+
 static void dry_run(const struct perf_model *m)
 {
 	printf("calls from %s: %u; media datagrams %llu (%llu of no call); RTP streams %u\n", m->source,
@@ -152,7 +161,7 @@ int main(int argc, char **argv)
 		return EX_USAGE;
 	}
 	if (perf_model_load(&m, argv[optind], &mo, err, sizeof(err))) {
-		fprintf(stderr, "medius-replay: %s\n", err);
+		fprintf(stderr, "medius-replay: %s\n", printable(err));
 		perf_model_free(&m);
 		return EX_DATAERR;
 	}
@@ -177,7 +186,7 @@ int main(int argc, char **argv)
 	memset(&rep, 0, sizeof(rep));
 	rc = perf_run(&m, &ro, &rep, err, sizeof(err));
 	if (rc) {
-		fprintf(stderr, "medius-replay: %s\n", err);
+		fprintf(stderr, "medius-replay: %s\n", printable(err));
 		perf_model_free(&m);
 		perf_report_free(&rep);
 		return strstr(err, "no reply") ? EX_UNAVAILABLE : EX_INCOMPLETE;
@@ -187,7 +196,7 @@ int main(int argc, char **argv)
 		perf_report_print(&rep, stdout);
 	rc = EX_OK;
 	if (json && perf_report_json(&rep, json, err, sizeof(err))) {
-		fprintf(stderr, "medius-replay: %s\n", err);
+		fprintf(stderr, "medius-replay: %s\n", printable(err));
 		rc = EX_INCOMPLETE;
 	}
 	if (rep.ng_errors || rep.send_errors)
