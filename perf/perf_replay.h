@@ -274,6 +274,10 @@ struct perf_report {
 	uint64_t rtp_sent, rtp_received, rtcp_sent, rtcp_received, other_sent, other_received;
 	uint64_t send_errors;
 	uint64_t skipped; /* media of a call not set up (yet, or refused) or deleted */
+	/* the schedule moved later because ng replies made the sender late:
+	 * total, the largest single move, how many moves */
+	double shift_ms, shift_max_ms;
+	uint64_t shifts;
 	double duration_s;    /* first send to the end of the drain */
 	double send_pps, recv_pps;
 	struct perf_lat lat;

@@ -2,12 +2,21 @@
  * perf_replay_ng.c: medius-replay's ng client: one request at a time,
  * bencoded over UDP with a cookie, retransmitted on silence with the same
  * cookie (mediusd's cookie cache answers a retransmission once).
+ *
+ * The cookie is "r<64 random bits>_<sequence>". mediusd (like rtpengine)
+ * caches replies by cookie alone, for cookie_cache_seconds (30 s): a
+ * cookie another replay used within that time gets that replay's reply
+ * back, not an execution. The random part is what keeps consecutive runs
+ * apart (it was getpid() ^ time(), which two runs a second and a pid apart,
+ * or in fresh PID namespaces, share: the second run then got the first
+ * one's offer replies, ports of a deleted call, and nothing came back).
  */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,7 +33,7 @@ struct perf_ng {
 	struct ctl_arena a;
 	struct ctl_buf b;
 	uint64_t seq;
-	uint32_t salt;
+	uint64_t salt;
 	char rbuf[65536];
 };
 
@@ -49,7 +58,13 @@ int perf_ng_open(struct perf_ng **out, const char *hostport, char *err, size_t e
 		goto fail;
 	}
 	snprintf(ng->name, sizeof(ng->name), "%s", hostport);
-	ng->salt = (uint32_t)getpid() ^ (uint32_t)time(NULL);
+	if (getrandom(&ng->salt, sizeof(ng->salt), 0) != (ssize_t)sizeof(ng->salt)) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ng->salt = ((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec) * 0x9e3779b97f4a7c15ull ^
+			   (uint64_t)getpid() << 32;
+	}
 	ng->b.max = 1 << 20;
 	*out = ng;
 	return 0;
@@ -105,8 +120,9 @@ const char *perf_ng_str(struct perf_ng *ng, const struct ctl_val *d, const char 
 int perf_ng_call(struct perf_ng *ng, struct ctl_val *req, const struct ctl_val **reply, char *err,
 		 size_t errlen)
 {
-	char cookie[32];
-	int cl = snprintf(cookie, sizeof(cookie), "r%x_%llu ", ng->salt, (unsigned long long)++ng->seq);
+	char cookie[48];
+	int cl = snprintf(cookie, sizeof(cookie), "r%016llx_%llu ", (unsigned long long)ng->salt,
+			  (unsigned long long)++ng->seq);
 
 	ctl_buf_clear(&ng->b);
 	if (ctl_buf_put(&ng->b, cookie, (size_t)cl) || ctl_bencode_encode(req, &ng->b)) {

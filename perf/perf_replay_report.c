@@ -132,6 +132,9 @@ void perf_report_print(const struct perf_report *r, FILE *f)
 	fprintf(f, "%.2f s, %.0f pps out, %.0f pps in; MOS min %.2f, mean %.2f%s\n", r->duration_s,
 		r->send_pps, r->recv_pps, r->mos_min, r->mos_mean,
 		r->skipped ? "" : "");
+	if (r->shifts)
+		fprintf(f, "schedule shifted %.1f ms later in %llu step(s) (largest %.1f ms): media waited for slow ng replies\n",
+			r->shift_ms, (unsigned long long)r->shifts, r->shift_max_ms);
 	if (r->skipped)
 		fprintf(f, "not sent: %llu packets of calls not set up (or already deleted) at their time\n",
 			(unsigned long long)r->skipped);
@@ -192,13 +195,14 @@ int perf_report_json(const struct perf_report *r, const char *path, char *err, s
 		   "\"rtcp_sent\": %llu, \"rtcp_received\": %llu, \"other_sent\": %llu, \"other_received\": %llu,\n"
 		   "    \"lost\": %llu, \"duplicates\": %llu, \"reordered\": %llu, \"mismatched\": %llu, "
 		   "\"unmatched\": %llu, \"send_errors\": %llu, \"not_sent\": %llu,\n"
+		   "    \"schedule_shift_ms\": %.3f, \"schedule_shift_max_ms\": %.3f, \"schedule_shifts\": %llu,\n"
 		   "    \"duration_s\": %.3f, \"send_pps\": %.1f, \"recv_pps\": %.1f, \"mos_min\": %.3f, \"mos_mean\": %.3f,\n"
 		   "    \"latency\": ",
 		U(r->calls), U(r->calls_set_up), U(r->calls_deleted), U(r->ng_requests), U(r->ng_errors),
 		U(r->sent), U(r->received), U(r->rtp_sent), U(r->rtp_received), U(r->rtcp_sent),
 		U(r->rtcp_received), U(r->other_sent), U(r->other_received), U(r->lost), U(r->duplicates),
 		U(r->reordered), U(r->mismatched), U(r->unmatched), U(r->send_errors), U(r->skipped),
-		r->duration_s, r->send_pps, r->recv_pps, r->mos_min, r->mos_mean);
+		r->shift_ms, r->shift_max_ms, U(r->shifts), r->duration_s, r->send_pps, r->recv_pps, r->mos_min, r->mos_mean);
 	jlat(f, &r->lat);
 	fprintf(f, "},\n  \"capture_stats\": {\"records\": %llu, \"udp\": %llu, \"cut\": %llu, \"fragments\": %llu, "
 		   "\"not_udp\": %llu, \"malformed\": %llu, \"unassigned\": %llu},\n  \"streams\": [",

@@ -83,6 +83,7 @@ struct run {
 	/* sender totals */
 	uint64_t sent_total, other_sent, send_errors, skipped;
 	uint64_t ng_requests, ng_errors, set_up, deleted;
+	uint64_t shift_ns, shift_max_ns, shifts; /* the schedule moved for slow ng replies */
 	uint8_t scratch[65536];
 };
 
@@ -517,6 +518,40 @@ static void heap_down(struct heap_ent *h, uint32_t n, uint32_t i)
 	}
 }
 
+/* After an ng request: the sender waited for the reply (a call's media is
+ * never sent before medius answered). When that made it late for the next
+ * event by more than SHIFT_TOL_NS, the rest of the schedule moves later by
+ * the lateness (every copy, every call: their relative timing is kept, no
+ * catch-up burst) and the shift is reported. */
+#define SHIFT_TOL_NS 2000000ull
+
+static void shift_after_ng(struct run *r, uint64_t *mono0, uint64_t next_due)
+{
+	uint64_t now = now_ns(CLOCK_MONOTONIC) - *mono0, late;
+
+	if (r->o->speed <= 0 || next_due == UINT64_MAX || now <= next_due + SHIFT_TOL_NS)
+		return;
+	late = now - next_due;
+	*mono0 += late;
+	r->shift_ns += late;
+	r->shifts++;
+	if (late > r->shift_max_ns)
+		r->shift_max_ns = late;
+}
+
+static uint64_t next_due(const struct heap_ent *h, uint32_t nh, const uint32_t *dq, uint32_t dq_head,
+			 uint32_t dq_tail, const uint64_t *dq_due)
+{
+	uint64_t d = UINT64_MAX;
+
+	(void)dq;
+	if (nh)
+		d = h[0].key;
+	if (dq_head != dq_tail && dq_due[dq_head] < d)
+		d = dq_due[dq_head];
+	return d;
+}
+
 static int sender(struct run *r, char *err, size_t errlen)
 {
 	const struct perf_model *m = r->m;
@@ -578,6 +613,7 @@ static int sender(struct run *r, char *err, size_t errlen)
 			if (do_op(r, &r->ccs[dq[dq_head]], &del, err, errlen))
 				goto out;
 			dq_head = (dq_head + 1) % (uint32_t)(ncc + 1);
+			shift_after_ng(r, &mono0, next_due(h, nh, dq, dq_head, dq_tail, dq_due));
 			continue;
 		}
 		due = o->speed > 0 ? h[0].key : 0;
@@ -598,6 +634,7 @@ static int sender(struct run *r, char *err, size_t errlen)
 		{
 			struct heap_ent *e = &h[0];
 			const struct ev *v = &evs[e->cursor];
+			bool ng_op = false;
 			uint32_t call = v->type ? m->pkts[v->a].call : v->a;
 			struct cc *c = &r->ccs[(size_t)call * r->K + e->copy];
 
@@ -608,8 +645,10 @@ static int sender(struct run *r, char *err, size_t errlen)
 				dq[dq_tail] = (uint32_t)((size_t)call * r->K + e->copy);
 				dq_due[dq_tail] = now + o->delete_grace_ms * 1000000ull;
 				dq_tail = (dq_tail + 1) % (uint32_t)(ncc + 1);
-			} else if (do_op(r, c, &m->calls[call].ops[v->b], err, errlen)) {
-				goto out;
+			} else {
+				if (do_op(r, c, &m->calls[call].ops[v->b], err, errlen))
+					goto out;
+				ng_op = true;
 			}
 			if (++e->cursor >= nev) {
 				h[0] = h[--nh];
@@ -620,6 +659,8 @@ static int sender(struct run *r, char *err, size_t errlen)
 				e->key = e->cursor;
 			}
 			heap_down(h, nh, 0);
+			if (ng_op)
+				shift_after_ng(r, &mono0, next_due(h, nh, dq, dq_head, dq_tail, dq_due));
 		}
 	}
 	rc = 0;
@@ -798,6 +839,9 @@ static int build_report(struct run *r, struct perf_report *rep, double dur)
 	rep->other_received = r->other_rcvd;
 	rep->send_errors = r->send_errors;
 	rep->skipped = r->skipped;
+	rep->shift_ms = (double)r->shift_ns / 1e6;
+	rep->shift_max_ms = (double)r->shift_max_ns / 1e6;
+	rep->shifts = r->shifts;
 	rep->duration_s = dur;
 	rep->send_pps = dur > 0 ? (double)rep->sent / dur : 0;
 	rep->recv_pps = dur > 0 ? (double)rep->received / dur : 0;

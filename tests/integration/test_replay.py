@@ -200,6 +200,67 @@ def report(d, cap, *args):
     return rc, (json.load(open(out)) if os.path.exists(out) else None), se
 
 
+class SlowNg:
+    """A UDP proxy in front of mediusd's ng port that holds every reply to an
+    `offer` for `delay` seconds (a loaded signalling path)."""
+
+    def __init__(self, port, delay):
+        import threading
+        self.up = ("127.0.0.1", port)
+        self.delay = delay
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.s.bind(("127.0.0.1", 0))
+        self.port = self.s.getsockname()[1]
+        self.s.settimeout(0.2)
+        self.stop = False
+        self.t = threading.Thread(target=self.run, daemon=True)
+        self.t.start()
+
+    def run(self):
+        import time
+        while not self.stop:
+            try:
+                req, client = self.s.recvfrom(70000)
+            except socket.timeout:
+                continue
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u.settimeout(5)
+            u.sendto(req, self.up)
+            try:
+                rep = u.recv(70000)
+            except socket.timeout:
+                continue
+            finally:
+                u.close()
+            if b"5:offer" in req:
+                time.sleep(self.delay)
+            self.s.sendto(rep, client)
+
+    def close(self):
+        self.stop = True
+        self.t.join()
+        self.s.close()
+
+
+def same_pid_same_second(d, c, paths):
+    """Two replays in fresh PID namespaces (both are pid 1) started in one
+    second: whatever they derive from the pid and the time is equal. Their ng
+    cookies must still differ: mediusd caches replies by cookie alone, and a
+    reused cookie gets the earlier replay's replies (ports of a call it
+    deleted) instead of an execution. None when unshare is not permitted."""
+    import time
+    if subprocess.run(["unshare", "-pf", "true"], capture_output=True).returncode != 0:
+        return None
+    got = []
+    time.sleep(1.02 - time.time() % 1)
+    for path in paths:
+        out = os.path.join(TMP, "ns.json")
+        subprocess.run(["unshare", "-pf", REPLAY, "--ng", f"127.0.0.1:{d.port}", "--quiet", "--speed", "40",
+                        "--drain-ms", "100", "--grace-ms", "20", "--json", out, path], capture_output=True, timeout=60)
+        got.append(json.load(open(out))["totals"]["rtp_received"] if os.path.exists(out) else -1)
+    return got
+
+
 def no_calls_left(d, what):
     lst = ng(d.port, command="list")
     check(lst.get("result") == "ok" and lst.get("calls") == [], f"{what}: no call left in medius ({lst.get('calls')})")
@@ -301,6 +362,38 @@ def main():
             if i == 0:
                 check(t.get("duration_s", 0) >= 1.9, f"{name}: original timing: the 2 s capture took {t.get('duration_s')} s")
             no_calls_left(d, name)
+        # consecutive replays that share a pid and a second: distinct ng cookies
+        got = same_pid_same_second(d, c, [os.path.join(TMP, n) for n in ("sll.pcap", "sll2.pcap", "raw.pcap")])
+        if got is None:
+            print("skip: unshare -p not permitted (same-pid replays)")
+        else:
+            check(got == [c.rtp] * 3, f"three replays with one pid in one second: each gets its {c.rtp} RTP back ({got})")
+        no_calls_left(d, "same pid")
+        # slow ng: every offer's reply held 300 ms; media waits for the set-up
+        # and the schedule moves later instead of bursting to catch up
+        slow = SlowNg(d.port, 0.3)
+        try:
+            out = os.path.join(TMP, "slow.json")
+            rc, so, se = replay("--ng", f"127.0.0.1:{slow.port}", "--verify", "--json", out, "--speed", "2",
+                                os.path.join(TMP, "eth-vlan.pcap"))
+            r = json.load(open(out)) if os.path.exists(out) else {"totals": {}}
+            t = r["totals"]
+            check(rc == 0 and t.get("rtp_received") == c.rtp and t.get("rtcp_received") == c.rtcp and t.get("lost") == 0
+                  and t.get("not_sent") == 0, f"slow ng (offers answered after 300 ms): every packet sent and relayed ({t.get('rtp_received')})")
+            # three offers (two calls and the re-INVITE), each ~300 ms late
+            shift = t.get("schedule_shift_ms", 0)
+            check(t.get("schedule_shifts", 0) >= 3 and shift >= 800 and "schedule shifted" in so,
+                  f"slow ng: the schedule shifted ~3 x 300 ms and says so ({t.get('schedule_shifts')} shifts, {shift} ms)")
+            # the run took the capture's 1 s (at --speed 2), the grace, the drain and the shift: no phantom shift
+            rest = t.get("duration_s", 0) - shift / 1000
+            check(1.4 <= rest <= 2.6, f"slow ng: duration minus the shift is the schedule's 1.6 s ({rest:.2f} s)")
+            # spacing kept: after the last shift the 20 ms packets still go out 10 ms apart (--speed 2)
+            tl = r.get("timeline", {}).get("sent", [])
+            busy = [n for n in tl if n]
+            check(busy and max(busy) <= 60, f"slow ng: no catch-up burst (at most {max(busy) if busy else None} packets per 100 ms)")
+        finally:
+            slow.close()
+        no_calls_left(d, "slow ng")
         # multiplied: 4 copies of both calls, every copy torn down
         rc, r, _ = report(d, os.path.join(TMP, "eth-vlan.pcap"), "--speed", "4", "--multiply", "4")
         t = r["totals"] if r else {}
