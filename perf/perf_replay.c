@@ -21,6 +21,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: medius-replay [OPTIONS] CAPTURE\n"
+		"       medius-replay synth [OPTIONS] OUT.pcap   (write a capture: synth --help)\n"
 		"Replay the calls of a pcap/pcapng capture through mediusd over ng and report\n"
 		"loss, duplicates, reordering, the latency medius adds, jitter and a MOS estimate.\n"
 		"\n"
@@ -32,7 +33,10 @@ static void usage(FILE *f)
 		"  --spread-ms MS     copies start spread over MS ms (default 20)\n"
 		"  --calls FILE       the calls of a capture without SIP (JSON side file)\n"
 		"  --auto             without SIP: one call per pair of opposite flows\n"
-		"  --verify           compare every received payload with the one sent\n"
+		"  --verify           compare every received payload with the one sent (SRTP:\n"
+		"                     decrypted, against the capture's plaintext)\n"
+		"  --reference FILE   the plaintext twin of an SRTP capture (synth --plaintext):\n"
+		"                     what --verify compares against instead of decrypting\n"
 		"  --json FILE        write the report as JSON\n"
 		"  --drain-ms MS      wait for late packets after the last send (default 500)\n"
 		"  --grace-ms MS      a BYE's delete waits this long (default 100)\n"
@@ -90,6 +94,7 @@ int main(int argc, char **argv)
 		{"drain-ms", required_argument, NULL, 'd'}, {"grace-ms", required_argument, NULL, 'g'},
 		{"skip-cut", no_argument, NULL, 'C'},      {"bind", required_argument, NULL, 'b'},
 		{"dry-run", no_argument, NULL, 'D'},       {"quiet", no_argument, NULL, 'q'},
+		{"reference", required_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
@@ -100,11 +105,14 @@ int main(int argc, char **argv)
 	struct perf_model_opts mo = {0};
 	struct perf_model m;
 	struct perf_report rep;
-	const char *json = NULL;
+	const char *json = NULL, *reference = NULL;
+	struct perf_model refm;
 	bool dry = false, quiet = false;
 	char err[1024];
 	int c, rc;
 
+	if (argc > 1 && !strcmp(argv[1], "synth"))
+		return perf_synth_main(argc - 1, argv + 1);
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		char *end = NULL;
 		unsigned long v = 0;
@@ -118,6 +126,7 @@ int main(int argc, char **argv)
 		}
 		switch (c) {
 		case 'n': ro.ng = optarg; break;
+		case 'r': reference = optarg; break;
 		case 's':
 			if (!strcmp(optarg, "max")) {
 				ro.speed = 0;
@@ -182,9 +191,20 @@ int main(int argc, char **argv)
 		perf_model_free(&m);
 		return EX_OK;
 	}
+	if (reference) {
+		if (perf_model_load(&refm, reference, &mo, err, sizeof(err))) {
+			fprintf(stderr, "medius-replay: --reference: %s\n", printable(err));
+			perf_model_free(&refm);
+			perf_model_free(&m);
+			return EX_DATAERR;
+		}
+		ro.reference = &refm;
+	}
 	ro.progress = !quiet && isatty(STDERR_FILENO);
 	memset(&rep, 0, sizeof(rep));
 	rc = perf_run(&m, &ro, &rep, err, sizeof(err));
+	if (reference)
+		perf_model_free(&refm);
 	if (rc) {
 		fprintf(stderr, "medius-replay: %s\n", printable(err));
 		perf_model_free(&m);

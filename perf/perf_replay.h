@@ -265,6 +265,8 @@ struct perf_stream_report {
 	double burst_r;
 	double r, mos;
 	bool mos_valid, ie_assumed;
+	bool srtp;            /* sent as SDES SRTP */
+	uint32_t srtp_key_id; /* FNV-1a of this copy's key (perf_srtp_key_id) */
 };
 
 struct perf_report {
@@ -278,6 +280,9 @@ struct perf_report {
 	 * total, the largest single move, how many moves */
 	double shift_ms, shift_max_ms;
 	uint64_t shifts;
+	/* SRTP: captured packets that did not decrypt with their SDP's keys,
+	 * received ones that did not decrypt, copies that could not be encrypted */
+	uint64_t srtp_cap_errors, srtp_rx_errors, srtp_tx_errors;
 	double duration_s;    /* first send to the end of the drain */
 	double send_pps, recv_pps;
 	struct perf_lat lat;
@@ -363,6 +368,35 @@ int perf_ng_call(struct perf_ng *ng, struct ctl_val *req, const struct ctl_val *
 const char *perf_ng_str(struct perf_ng *ng, const struct ctl_val *d, const char *key);
 void perf_ng_close(struct perf_ng *ng);
 
+/* ---- SDES SRTP (perf_replay_srtp.c, libsrtp2) ---- */
+
+struct perf_srtp_key {
+	unsigned tag;      /* the a=crypto tag */
+	unsigned tag_bits; /* 80 or 32: AES_CM_128_HMAC_SHA1_80 / _32 */
+	uint8_t key[30];   /* master key (16) and salt (14) */
+	uint32_t b64_off;  /* where the inline key starts in the attribute */
+};
+
+/* an a=crypto value ("1 AES_CM_128_HMAC_SHA1_80 inline:KEY[|lifetime]");
+ * -1 for another suite, an MKI or a bad key */
+int perf_srtp_parse(const char *attr, struct perf_srtp_key *k);
+void perf_srtp_b64(const uint8_t key[30], char out[41]);
+/* copy k's key: the capture's xor'ed with a per-copy stream (copy 0 keeps it) */
+void perf_srtp_derive(const struct perf_srtp_key *in, uint32_t copy, struct perf_srtp_key *out);
+uint32_t perf_srtp_key_id(const struct perf_srtp_key *k); /* FNV-1a of the key: names it in reports */
+/* every a=crypto key of an SDP replaced by copy's derived key, in place;
+ * returns how many */
+int perf_sdp_rekey(char *sdp, size_t len, uint32_t copy);
+int perf_srtp_init(void);
+void *perf_srtp_session(const struct perf_srtp_key *k, bool outbound); /* srtp_t, NULL on failure */
+void perf_srtp_free(void *s);
+int perf_srtp_protect(void *s, uint8_t *p, int *len, bool rtcp);   /* room for the trailer: 148 bytes */
+int perf_srtp_unprotect(void *s, uint8_t *p, int *len, bool rtcp);
+
+/* ---- the synthesiser (perf_replay_synth.c): `medius-replay synth` ---- */
+
+int perf_synth_main(int argc, char **argv);
+
 /* ---- the run (perf_replay_run.c) ---- */
 
 struct perf_run_opts {
@@ -377,6 +411,7 @@ struct perf_run_opts {
 	const char *ip;        /* local address of the replayer's endpoints */
 	const struct perf_tp_ops *tp;
 	const char *ng_flags;  /* extra ng flags (comma-separated), e.g. for SRTP later */
+	const struct perf_model *reference; /* --reference: the plaintext twin of an SRTP capture */
 };
 
 int perf_run(const struct perf_model *m, const struct perf_run_opts *o, struct perf_report *r,

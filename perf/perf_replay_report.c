@@ -132,6 +132,10 @@ void perf_report_print(const struct perf_report *r, FILE *f)
 	fprintf(f, "%.2f s, %.0f pps out, %.0f pps in; MOS min %.2f, mean %.2f%s\n", r->duration_s,
 		r->send_pps, r->recv_pps, r->mos_min, r->mos_mean,
 		r->skipped ? "" : "");
+	if (r->srtp_cap_errors || r->srtp_rx_errors || r->srtp_tx_errors)
+		fprintf(f, "SRTP: %llu captured packets did not decrypt, %llu received did not, %llu copies not encrypted\n",
+			(unsigned long long)r->srtp_cap_errors, (unsigned long long)r->srtp_rx_errors,
+			(unsigned long long)r->srtp_tx_errors);
 	if (r->shifts)
 		fprintf(f, "schedule shifted %.1f ms later in %llu step(s) (largest %.1f ms): media waited for slow ng replies\n",
 			r->shift_ms, (unsigned long long)r->shifts, r->shift_max_ms);
@@ -195,6 +199,7 @@ int perf_report_json(const struct perf_report *r, const char *path, char *err, s
 		   "\"rtcp_sent\": %llu, \"rtcp_received\": %llu, \"other_sent\": %llu, \"other_received\": %llu,\n"
 		   "    \"lost\": %llu, \"duplicates\": %llu, \"reordered\": %llu, \"mismatched\": %llu, "
 		   "\"unmatched\": %llu, \"send_errors\": %llu, \"not_sent\": %llu,\n"
+		   "    \"srtp_capture_errors\": %llu, \"srtp_receive_errors\": %llu, \"srtp_send_errors\": %llu,\n"
 		   "    \"schedule_shift_ms\": %.3f, \"schedule_shift_max_ms\": %.3f, \"schedule_shifts\": %llu,\n"
 		   "    \"duration_s\": %.3f, \"send_pps\": %.1f, \"recv_pps\": %.1f, \"mos_min\": %.3f, \"mos_mean\": %.3f,\n"
 		   "    \"latency\": ",
@@ -202,6 +207,7 @@ int perf_report_json(const struct perf_report *r, const char *path, char *err, s
 		U(r->sent), U(r->received), U(r->rtp_sent), U(r->rtp_received), U(r->rtcp_sent),
 		U(r->rtcp_received), U(r->other_sent), U(r->other_received), U(r->lost), U(r->duplicates),
 		U(r->reordered), U(r->mismatched), U(r->unmatched), U(r->send_errors), U(r->skipped),
+		U(r->srtp_cap_errors), U(r->srtp_rx_errors), U(r->srtp_tx_errors),
 		r->shift_ms, r->shift_max_ms, U(r->shifts), r->duration_s, r->send_pps, r->recv_pps, r->mos_min, r->mos_mean);
 	jlat(f, &r->lat);
 	fprintf(f, "},\n  \"capture_stats\": {\"records\": %llu, \"udp\": %llu, \"cut\": %llu, \"fragments\": %llu, "
@@ -228,6 +234,8 @@ int perf_report_json(const struct perf_report *r, const char *path, char *err, s
 			fprintf(f, "\"jitter_ms\": %.4f, ", s->jitter_ms);
 		else
 			fprintf(f, "\"jitter_ms\": null, ");
+		if (s->srtp)
+			fprintf(f, "\"srtp_key_id\": %u, ", s->srtp_key_id);
 		if (s->mos_valid)
 			fprintf(f, "\"r\": %.2f, \"mos\": %.3f, \"ie_assumed\": %s,", s->r, s->mos,
 				s->ie_assumed ? "true" : "false");

@@ -43,6 +43,12 @@ struct cc {
 	bool answered;
 	uint64_t rtcp_sent[2][MAXM], rtcp_rcvd[2][MAXM], rtcp_bad[2][MAXM];
 	uint32_t rtcp_next[2][MAXM];
+	/* SDES SRTP: what party X sends in section m is encrypted with tx (the
+	 * copy's own key; copy 0 sends the captured bytes), what it receives is
+	 * decrypted with rx (the key medius put in its reply to X) */
+	void *tx[2][MAXM];
+	void *rx[2][MAXM];
+	uint32_t tx_id[2][MAXM], rx_id[2][MAXM];
 };
 
 /* one copy of one RTP stream */
@@ -83,6 +89,18 @@ struct run {
 	/* sender totals */
 	uint64_t sent_total, other_sent, send_errors, skipped;
 	uint64_t ng_requests, ng_errors, set_up, deleted;
+	/* SRTP: the capture's plaintext per model packet (plain_len 0: not SRTP) */
+	uint8_t *plain;
+	uint64_t *plain_off;
+	uint32_t *plain_len;
+	bool *sec_srtp;                 /* [(call * 2 + party) * MAXM + media]: the sender encrypts */
+	struct perf_srtp_key *sec_key;  /* its key in the capture */
+	uint64_t srtp_cap_errors;       /* captured SRTP that did not decrypt */
+	uint64_t srtp_rx_errors;        /* received SRTP that did not decrypt */
+	uint64_t srtp_tx_errors;
+	void **dead;                    /* rx sessions replaced by a re-INVITE: freed at the end */
+	uint32_t ndead, cap_dead;
+	uint8_t rxbuf[65536 + 256];
 	uint64_t shift_ns, shift_max_ns, shifts; /* the schedule moved for slow ng replies */
 	uint8_t scratch[65536];
 };
@@ -148,18 +166,48 @@ static void rtcp_xor(uint8_t *p, uint32_t len, uint32_t x)
 	}
 }
 
-/* the bytes a copy sends for packet k (into scratch unless unchanged) */
-static const uint8_t *payload_for(struct run *r, const struct perf_pkt *k, uint32_t x)
+/* the plaintext of model packet i (the captured bytes unless SRTP) */
+static const uint8_t *ref_of(const struct run *r, uint64_t i, uint32_t *len)
+{
+	if (r->plain_len && r->plain_len[i]) {
+		*len = r->plain_len[i];
+		return r->plain + r->plain_off[i];
+	}
+	*len = r->m->pkts[i].len;
+	return r->m->data + r->m->pkts[i].off;
+}
+
+/* the bytes a copy sends for packet k (into scratch unless unchanged);
+ * NULL when an SRTP packet cannot be re-encrypted */
+static const uint8_t *payload_for(struct run *r, struct cc *c, const struct perf_pkt *k, uint32_t *len)
 {
 	const uint8_t *p = r->m->data + k->off;
+	uint32_t x = c->xor;
+	void *tx = k->media < MAXM ? c->tx[k->party][k->media] : NULL;
+	int l;
 
+	*len = k->len;
 	if (!x || k->kind == PERF_PKT_OTHER)
 		return p;
-	memcpy(r->scratch, p, k->len);
+	if (tx) {
+		/* SRTP: the plaintext, the copy's SSRCs, encrypted with the copy's key */
+		uint64_t i = (uint64_t)(k - r->m->pkts);
+
+		if (!r->plain_len[i])
+			return NULL;
+		p = ref_of(r, i, len);
+	}
+	memcpy(r->scratch, p, *len);
 	if (k->kind == PERF_PKT_RTP)
 		xor32(r->scratch + 8, x);
 	else
-		rtcp_xor(r->scratch, k->len, x);
+		rtcp_xor(r->scratch, *len, x);
+	if (tx) {
+		l = (int)*len;
+		if (perf_srtp_protect(tx, r->scratch, &l, k->kind == PERF_PKT_RTCP))
+			return NULL;
+		*len = (uint32_t)l;
+	}
 	return r->scratch;
 }
 
@@ -186,14 +234,15 @@ static void rx_rtcp(struct run *r, struct cc *c, uint8_t sender, uint8_t media, 
 		return;
 	/* in order, as sent; look a few ahead for one lost on the way */
 	for (uint32_t i = c->rtcp_next[sender][media]; i < l->n && i < c->rtcp_next[sender][media] + 8; i++) {
-		const struct perf_pkt *k = &r->m->pkts[l->pkt[i]];
+		uint32_t len;
+		const uint8_t *ref = ref_of(r, l->pkt[i], &len);
 
-		if (k->len != rx->len || k->len > sizeof(buf))
+		if (len != rx->len || len > sizeof(buf))
 			continue;
-		memcpy(buf, r->m->data + k->off, k->len);
+		memcpy(buf, ref, len);
 		if (c->xor)
-			rtcp_xor(buf, k->len, c->xor);
-		if (!memcmp(buf, rx->data, k->len)) {
+			rtcp_xor(buf, len, c->xor);
+		if (!memcmp(buf, rx->data, len)) {
 			c->rtcp_next[sender][media] = i + 1;
 			return;
 		}
@@ -201,9 +250,36 @@ static void rx_rtcp(struct run *r, struct cc *c, uint8_t sender, uint8_t media, 
 	c->rtcp_bad[sender][media]++;
 }
 
+static void on_rx_plain(struct run *r, const struct perf_rx *rx);
+
 static void on_rx(void *arg, const struct perf_rx *rx)
 {
 	struct run *r = arg;
+	struct cc *c = &r->ccs[rx->ep->copy_call];
+	void *s = rx->ep->media < MAXM ? __atomic_load_n(&c->rx[rx->ep->party][rx->ep->media], __ATOMIC_ACQUIRE) : NULL;
+	struct perf_rx d;
+	int len;
+
+	if (!s || rx->len < 12 || rx->len > 65536) {
+		on_rx_plain(r, rx);
+		return;
+	}
+	/* SRTP from medius: decrypted with the key of its reply to this party */
+	memcpy(r->rxbuf, rx->data, rx->len);
+	len = (int)rx->len;
+	if (perf_srtp_unprotect(s, r->rxbuf, &len, r->rxbuf[1] >= 192 && r->rxbuf[1] <= 223)) {
+		r->srtp_rx_errors++;
+		r->rcvd_total++;
+		return;
+	}
+	d = *rx;
+	d.data = r->rxbuf;
+	d.len = (uint32_t)len;
+	on_rx_plain(r, &d);
+}
+
+static void on_rx_plain(struct run *r, const struct perf_rx *rx)
+{
 	const struct perf_model *m = r->m;
 	struct cc *c = &r->ccs[rx->ep->copy_call];
 	uint8_t sender = (uint8_t)(1 - rx->ep->party), media = rx->ep->media;
@@ -277,7 +353,8 @@ static void on_rx(void *arg, const struct perf_rx *rx)
 	s->received++;
 	s->pt_rcvd[p[1] & 0x7f]++;
 	{
-		const struct perf_pkt *k = &m->pkts[st->pkt[idx]];
+		uint32_t ref_len;
+		const uint8_t *ref = ref_of(r, st->pkt[idx], &ref_len);
 		uint64_t sent = __atomic_load_n(&s->sent_ns[idx], __ATOMIC_ACQUIRE);
 		int64_t lat = (int64_t)(rx->t_ns - sent);
 		uint32_t clock = st->clock ? st->clock : 8000;
@@ -285,7 +362,7 @@ static void on_rx(void *arg, const struct perf_rx *rx)
 		double transit = (double)(rx->t_ns - r->t_start) * (r->o->speed > 0 ? r->o->speed : 1) * clock / 1e9 -
 				 (double)rd32(p + 4);
 
-		if (r->o->verify && (k->len != rx->len || !same_rtp(p, m->data + k->off, k->len, c->xor)))
+		if (r->o->verify && (ref_len != rx->len || !same_rtp(p, ref, ref_len, c->xor)))
 			s->mismatched++;
 		s->lat[idx] = lat;
 		if (s->any && (int16_t)(seq - s->max_seq) < 0)
@@ -319,7 +396,7 @@ static void *receiver(void *arg)
 
 /* ---- ng ---- */
 
-static void reply_dst(struct cc *c, uint8_t party, const char *sdp, int nmedia)
+static void reply_dst(struct run *r, struct cc *c, uint8_t party, const char *sdp, int nmedia)
 {
 	struct perf_sdp s;
 	char why[160];
@@ -327,6 +404,29 @@ static void reply_dst(struct cc *c, uint8_t party, const char *sdp, int nmedia)
 	if (!sdp || perf_sdp_parse(sdp, strlen(sdp), &s, why, sizeof(why)))
 		return;
 	for (int i = 0; i < s.nmedia && i < nmedia; i++) {
+		struct perf_srtp_key k;
+
+		/* medius encrypts what it sends this party with the key it offers here */
+		if (strstr(s.m[i].proto, "SAVP") && s.m[i].ncrypto && !perf_srtp_parse(s.m[i].crypto[0], &k) &&
+		    perf_srtp_key_id(&k) != c->rx_id[party][i]) {
+			void *n = perf_srtp_session(&k, false), *old = c->rx[party][i];
+
+			if (old) {
+				if (r->ndead == r->cap_dead) {
+					uint32_t nc = r->cap_dead ? 2 * r->cap_dead : 64;
+					void **d = realloc(r->dead, nc * sizeof(*d));
+
+					if (d) {
+						r->dead = d;
+						r->cap_dead = nc;
+					}
+				}
+				if (r->ndead < r->cap_dead)
+					r->dead[r->ndead++] = old;
+			}
+			__atomic_store_n(&c->rx[party][i], n, __ATOMIC_RELEASE);
+			c->rx_id[party][i] = n ? perf_srtp_key_id(&k) : 0;
+		}
 		if (!s.m[i].addr.port) {
 			c->have_dst[party][i] = false;
 			continue;
@@ -337,7 +437,32 @@ static void reply_dst(struct cc *c, uint8_t party, const char *sdp, int nmedia)
 	}
 }
 
-static int do_op(struct run *r, struct cc *c, const struct perf_op *op, char *err, size_t errlen)
+/* The protocol the answerer will use, when the call's next answer after op
+ * (index oi) says another one than the offer: a signalling server that
+ * knows its callee asks medius for that with transport-protocol (an SRTP
+ * caller bridged to a plain callee, or the reverse). */
+static const char *answer_proto(const struct perf_call *call, int oi, char *buf, size_t len)
+{
+	struct perf_sdp o, a;
+	char why[160];
+
+	if (oi < 0 || perf_sdp_parse(call->ops[oi].sdp, call->ops[oi].sdp_len, &o, why, sizeof(why)))
+		return NULL;
+	for (int i = oi + 1; i < call->nops; i++) {
+		if (call->ops[i].kind == PERF_OP_OFFER || call->ops[i].kind == PERF_OP_DELETE)
+			return NULL;
+		if (call->ops[i].kind == PERF_OP_ANSWER && call->ops[i].sdp) {
+			if (perf_sdp_parse(call->ops[i].sdp, call->ops[i].sdp_len, &a, why, sizeof(why)) || !o.nmedia ||
+			    !a.nmedia || !strcmp(o.m[0].proto, a.m[0].proto))
+				return NULL;
+			snprintf(buf, len, "%s", a.m[0].proto);
+			return buf;
+		}
+	}
+	return NULL;
+}
+
+static int do_op(struct run *r, struct cc *c, const struct perf_op *op, int oi, char *err, size_t errlen)
 {
 	struct perf_call *call = &r->m->calls[c->call];
 	struct ctl_val *req;
@@ -366,13 +491,19 @@ static int do_op(struct run *r, struct cc *c, const struct perf_op *op, char *er
 			snprintf(err, errlen, "call %s: SDP too long to rewrite", c->call_id);
 			return -1;
 		}
+		if (c->copy)
+			perf_sdp_rekey(sdp, (size_t)n, c->copy); /* the copy's own SDES keys */
 		req = perf_ng_request(r->ng, op->kind == PERF_OP_OFFER ? "offer" : "answer");
 		if (!req || perf_ng_add_str(r->ng, req, "call-id", c->call_id, strlen(c->call_id))) {
 			free(sdp);
 			goto oom;
 		}
 		if (op->kind == PERF_OP_OFFER) {
-			if (perf_ng_add_str(r->ng, req, "from-tag", c->tag[x], strlen(c->tag[x])) ||
+			char pb[24];
+			const char *tp = answer_proto(call, oi, pb, sizeof(pb));
+
+			if ((tp && perf_ng_add_str(r->ng, req, "transport-protocol", tp, strlen(tp))) ||
+			    perf_ng_add_str(r->ng, req, "from-tag", c->tag[x], strlen(c->tag[x])) ||
 			    (c->answered && perf_ng_add_str(r->ng, req, "to-tag", c->tag[1 - x], strlen(c->tag[1 - x])))) {
 				free(sdp);
 				goto oom;
@@ -387,7 +518,7 @@ static int do_op(struct run *r, struct cc *c, const struct perf_op *op, char *er
 		r->ng_requests++;
 		rc = rc ? -1 : perf_ng_call(r->ng, req, &rep, why, sizeof(why));
 		if (rc == 0) {
-			reply_dst(c, (uint8_t)(1 - x), perf_ng_str(r->ng, rep, "sdp"), call->nmedia);
+			reply_dst(r, c, (uint8_t)(1 - x), perf_ng_str(r->ng, rep, "sdp"), call->nmedia);
 			if (c->state == 0)
 				c->state = 1;
 			if (op->kind == PERF_OP_ANSWER && !c->answered) {
@@ -443,12 +574,18 @@ static void send_pkt(struct run *r, struct cc *c, const struct perf_pkt *k)
 	const uint8_t *p;
 	uint64_t t, tt;
 	struct cs *s = NULL;
+	uint32_t len;
 
 	if (c->state != 1 || k->media >= MAXM || !c->have_dst[x][k->media]) {
 		r->skipped++;
 		return;
 	}
-	p = payload_for(r, k, c->xor);
+	p = payload_for(r, c, k, &len);
+	if (!p) {
+		r->srtp_tx_errors++;
+		r->skipped++;
+		return;
+	}
 	t = now_ns(CLOCK_REALTIME);
 	if (k->kind == PERF_PKT_RTP) {
 		s = &r->css[(size_t)k->stream * r->K + c->copy];
@@ -459,7 +596,7 @@ static void send_pkt(struct run *r, struct cc *c, const struct perf_pkt *k)
 			s->sent++;
 		}
 	}
-	if (r->o->tp->send(r->tp, &c->ep[x][k->media][sock], &c->dst[x][k->media][sock], p, k->len, &tt)) {
+	if (r->o->tp->send(r->tp, &c->ep[x][k->media][sock], &c->dst[x][k->media][sock], p, len, &tt)) {
 		r->send_errors++;
 		if (s)
 			s->sent--;
@@ -610,7 +747,7 @@ static int sender(struct run *r, char *err, size_t errlen)
 				clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
 				continue;
 			}
-			if (do_op(r, &r->ccs[dq[dq_head]], &del, err, errlen))
+			if (do_op(r, &r->ccs[dq[dq_head]], &del, -1, err, errlen))
 				goto out;
 			dq_head = (dq_head + 1) % (uint32_t)(ncc + 1);
 			shift_after_ng(r, &mono0, next_due(h, nh, dq, dq_head, dq_tail, dq_due));
@@ -646,7 +783,7 @@ static int sender(struct run *r, char *err, size_t errlen)
 				dq_due[dq_tail] = now + o->delete_grace_ms * 1000000ull;
 				dq_tail = (dq_tail + 1) % (uint32_t)(ncc + 1);
 			} else {
-				if (do_op(r, c, &m->calls[call].ops[v->b], err, errlen))
+				if (do_op(r, c, &m->calls[call].ops[v->b], v->b, err, errlen))
 					goto out;
 				ng_op = true;
 			}
@@ -670,6 +807,122 @@ out:
 	free(dq);
 	free(dq_due);
 	return rc;
+}
+
+/* ---- SRTP set-up ---- */
+
+/* Which sections of the capture are SDES SRTP, their keys, and the
+ * plaintext of every packet sent in them: from --reference (the
+ * synthesiser's plaintext twin) or decrypted here with the capture's keys.
+ * The key of a section is the first a=crypto of the sender's latest SDP
+ * (a re-INVITE that changes keys is not followed). */
+static int srtp_setup(struct run *r, char *err, size_t errlen)
+{
+	const struct perf_model *m = r->m, *ref = r->o->reference;
+	size_t nsec = (size_t)m->ncalls * 2 * MAXM;
+	void **dec;
+	uint64_t total = 0, nsrtp = 0;
+	bool any = false;
+
+	r->sec_srtp = calloc(nsec + 1, sizeof(bool));
+	r->sec_key = calloc(nsec + 1, sizeof(*r->sec_key));
+	if (!r->sec_srtp || !r->sec_key)
+		goto oom;
+	for (uint32_t c = 0; c < m->ncalls; c++)
+		for (int p = 0; p < 2; p++)
+			for (int i = 0; i < m->calls[c].sdp[p].nmedia && i < MAXM; i++) {
+				const struct perf_sdp_media *sm = &m->calls[c].sdp[p].m[i];
+				size_t si = ((size_t)c * 2 + p) * MAXM + i;
+
+				if (!strstr(sm->proto, "SAVP") || !sm->ncrypto)
+					continue;
+				if (perf_srtp_parse(sm->crypto[0], &r->sec_key[si])) {
+					snprintf(err, errlen, "call %s: a=crypto not understood (AES_CM_128_HMAC_SHA1_80 or _32 "
+						 "with an inline key, no MKI): %.80s", m->calls[c].call_id, sm->crypto[0]);
+					return -1;
+				}
+				r->sec_srtp[si] = true;
+				any = true;
+			}
+	if (!any)
+		return 0;
+	if (perf_srtp_init()) {
+		snprintf(err, errlen, "libsrtp2 did not initialise");
+		return -1;
+	}
+	if (ref && ref->npkts != m->npkts) {
+		snprintf(err, errlen, "--reference: %llu media datagrams, the capture has %llu: not its twin",
+			 (unsigned long long)ref->npkts, (unsigned long long)m->npkts);
+		return -1;
+	}
+	r->plain_off = calloc(m->npkts + 1, sizeof(uint64_t));
+	r->plain_len = calloc(m->npkts + 1, sizeof(uint32_t));
+	dec = calloc(nsec + 1, sizeof(void *));
+	if (!r->plain_off || !r->plain_len || !dec) {
+		free(dec);
+		goto oom;
+	}
+	for (uint64_t i = 0; i < m->npkts; i++) {
+		const struct perf_pkt *k = &m->pkts[i];
+
+		if (k->call != UINT32_MAX && k->media < MAXM && k->kind != PERF_PKT_OTHER &&
+		    r->sec_srtp[((size_t)k->call * 2 + k->party) * MAXM + k->media]) {
+			r->plain_off[i] = total;
+			total += k->len;
+			nsrtp++;
+		}
+	}
+	r->plain = malloc(total + 1);
+	if (!r->plain) {
+		free(dec);
+		goto oom;
+	}
+	for (uint64_t i = 0; i < m->npkts; i++) {
+		const struct perf_pkt *k = &m->pkts[i];
+		size_t si;
+		int len;
+
+		if (k->call == UINT32_MAX || k->media >= MAXM || k->kind == PERF_PKT_OTHER)
+			continue;
+		si = ((size_t)k->call * 2 + k->party) * MAXM + k->media;
+		if (!r->sec_srtp[si])
+			continue;
+		if (ref) {
+			const struct perf_pkt *q = &ref->pkts[i];
+
+			if (q->len > k->len) {
+				snprintf(err, errlen, "--reference: datagram %llu is longer than the capture's: not its plaintext",
+					 (unsigned long long)i + 1);
+				free(dec);
+				return -1;
+			}
+			memcpy(r->plain + r->plain_off[i], ref->data + q->off, q->len);
+			r->plain_len[i] = q->len;
+			continue;
+		}
+		if (!dec[si] && !(dec[si] = perf_srtp_session(&r->sec_key[si], false))) {
+			snprintf(err, errlen, "libsrtp2: cannot make a session");
+			free(dec);
+			return -1;
+		}
+		memcpy(r->plain + r->plain_off[i], m->data + k->off, k->len);
+		len = (int)k->len;
+		if (perf_srtp_unprotect(dec[si], r->plain + r->plain_off[i], &len, k->kind == PERF_PKT_RTCP))
+			r->srtp_cap_errors++;
+		else
+			r->plain_len[i] = (uint32_t)len;
+	}
+	for (size_t i = 0; i < nsec; i++)
+		perf_srtp_free(dec[i]);
+	free(dec);
+	if (r->srtp_cap_errors)
+		fprintf(stderr, "medius-replay: %llu of %llu SRTP packets of the capture do not decrypt with their SDP's keys: "
+			"copy 0 sends them as captured, other copies do not\n",
+			(unsigned long long)r->srtp_cap_errors, (unsigned long long)nsrtp);
+	return 0;
+oom:
+	snprintf(err, errlen, "out of memory");
+	return -1;
 }
 
 /* ---- set-up, report ---- */
@@ -791,6 +1044,10 @@ static int build_report(struct run *r, struct perf_report *rep, double dur)
 				if (!lost)
 					sr->burst_r = 1;
 			}
+			if (r->sec_srtp && r->sec_srtp[((size_t)st->call * 2 + st->party) * MAXM + st->media]) {
+				sr->srtp = true;
+				sr->srtp_key_id = c->tx_id[st->party][st->media];
+			}
 			sr->rtcp_sent = c->rtcp_sent[st->party][st->media];
 			sr->rtcp_received = c->rtcp_rcvd[st->party][st->media];
 			sr->rtcp_mismatched = c->rtcp_bad[st->party][st->media];
@@ -839,6 +1096,9 @@ static int build_report(struct run *r, struct perf_report *rep, double dur)
 	rep->other_received = r->other_rcvd;
 	rep->send_errors = r->send_errors;
 	rep->skipped = r->skipped;
+	rep->srtp_cap_errors = r->srtp_cap_errors;
+	rep->srtp_rx_errors = r->srtp_rx_errors;
+	rep->srtp_tx_errors = r->srtp_tx_errors;
 	rep->shift_ms = (double)r->shift_ns / 1e6;
 	rep->shift_max_ms = (double)r->shift_max_ns / 1e6;
 	rep->shifts = r->shifts;
@@ -941,6 +1201,8 @@ int perf_run(const struct perf_model *m, const struct perf_run_opts *o, struct p
 			if (!s->sent_ns || !s->lat || !s->rc)
 				goto oom;
 		}
+	if (srtp_setup(r, err, errlen))
+		goto out;
 	for (uint32_t c = 0; c < m->ncalls; c++)
 		nep += (size_t)m->calls[c].nmedia * 4 * K;
 	r->tp = o->tp->create(o->ip, (uint32_t)nep, err, errlen);
@@ -968,6 +1230,18 @@ int perf_run(const struct perf_model *m, const struct perf_run_opts *o, struct p
 			}
 			for (int p = 0; p < 2; p++)
 				for (int i = 0; i < call->nmedia && i < MAXM; i++) {
+					size_t si = ((size_t)ci * 2 + p) * MAXM + i;
+
+					if (r->sec_srtp && r->sec_srtp[si]) {
+						struct perf_srtp_key ck;
+
+						perf_srtp_derive(&r->sec_key[si], k, &ck);
+						c->tx_id[p][i] = perf_srtp_key_id(&ck);
+						if (k && !(c->tx[p][i] = perf_srtp_session(&ck, true))) {
+							snprintf(err, errlen, "libsrtp2: cannot make a session");
+							goto out;
+						}
+					}
 					for (int j = 0; j < 2; j++)
 						c->ep[p][i][j] = (struct perf_ep){-1, (uint32_t)((size_t)ci * K + k),
 										  (uint8_t)p, (uint8_t)i, (uint8_t)j};
@@ -998,7 +1272,7 @@ int perf_run(const struct perf_model *m, const struct perf_run_opts *o, struct p
 	for (size_t i = 0; i < ncc; i++) {
 		static const struct perf_op del = {.kind = PERF_OP_DELETE};
 
-		if ((r->ccs[i].state == 1 || r->ccs[i].state == 3) && do_op(r, &r->ccs[i], &del, err, errlen))
+		if ((r->ccs[i].state == 1 || r->ccs[i].state == 3) && do_op(r, &r->ccs[i], &del, -1, err, errlen))
 			goto stop;
 	}
 	rc = 0;
@@ -1021,9 +1295,20 @@ out:
 	}
 	for (size_t i = 0; r->ccs && i < ncc; i++)
 		for (int p = 0; p < 2; p++)
-			for (int j = 0; j < MAXM; j++)
+			for (int j = 0; j < MAXM; j++) {
 				if (r->ccs[i].port[p][j] && r->tp)
 					o->tp->close_pair(r->tp, &r->ccs[i].ep[p][j][0], &r->ccs[i].ep[p][j][1]);
+				perf_srtp_free(r->ccs[i].tx[p][j]);
+				perf_srtp_free(r->ccs[i].rx[p][j]);
+			}
+	for (uint32_t i = 0; i < r->ndead; i++)
+		perf_srtp_free(r->dead[i]);
+	free(r->dead);
+	free(r->plain);
+	free(r->plain_off);
+	free(r->plain_len);
+	free(r->sec_srtp);
+	free(r->sec_key);
 	if (r->tp)
 		o->tp->destroy(r->tp);
 	perf_ng_close(r->ng);
