@@ -38,6 +38,8 @@ static void usage(FILE *f)
 		"  --reference FILE   the plaintext twin of an SRTP capture (synth --plaintext):\n"
 		"                     what --verify compares against instead of decrypting\n"
 		"  --json FILE        write the report as JSON\n"
+		"  --plots DIR        latency histogram, throughput and loss over time, SVG and\n"
+		"                     PNG (gnuplot)\n"
 		"  --drain-ms MS      wait for late packets after the last send (default 500)\n"
 		"  --grace-ms MS      a BYE's delete waits this long (default 100)\n"
 		"  --skip-cut         skip records cut by the snaplen (else an error)\n"
@@ -94,7 +96,7 @@ int main(int argc, char **argv)
 		{"drain-ms", required_argument, NULL, 'd'}, {"grace-ms", required_argument, NULL, 'g'},
 		{"skip-cut", no_argument, NULL, 'C'},      {"bind", required_argument, NULL, 'b'},
 		{"dry-run", no_argument, NULL, 'D'},       {"quiet", no_argument, NULL, 'q'},
-		{"reference", required_argument, NULL, 'r'},
+		{"reference", required_argument, NULL, 'r'}, {"plots", required_argument, NULL, 'p'},
 		{"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
@@ -105,7 +107,7 @@ int main(int argc, char **argv)
 	struct perf_model_opts mo = {0};
 	struct perf_model m;
 	struct perf_report rep;
-	const char *json = NULL, *reference = NULL;
+	const char *json = NULL, *reference = NULL, *plots = NULL;
 	struct perf_model refm;
 	bool dry = false, quiet = false;
 	char err[1024];
@@ -127,6 +129,7 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'n': ro.ng = optarg; break;
 		case 'r': reference = optarg; break;
+		case 'p': plots = optarg; break;
 		case 's':
 			if (!strcmp(optarg, "max")) {
 				ro.speed = 0;
@@ -216,6 +219,10 @@ int main(int argc, char **argv)
 		perf_report_print(&rep, stdout);
 	rc = EX_OK;
 	if (json && perf_report_json(&rep, json, err, sizeof(err))) {
+		fprintf(stderr, "medius-replay: %s\n", printable(err));
+		rc = EX_INCOMPLETE;
+	}
+	if (plots && perf_report_plots(&rep, plots, err, sizeof(err))) {
 		fprintf(stderr, "medius-replay: %s\n", printable(err));
 		rc = EX_INCOMPLETE;
 	}

@@ -297,6 +297,11 @@ struct perf_report {
 	uint32_t nbins;
 	uint32_t bin_ms;
 	uint64_t *bin_sent, *bin_received;
+	uint64_t *bin_rtp_sent, *bin_lost; /* RTP sent in the bin, and of those never received */
+	/* the latency histogram: nlat_bins bins of lat_bin_us from 0, then lat_over above */
+	uint32_t nlat_bins;
+	double lat_bin_us;
+	uint64_t *lat_hist, lat_over;
 	/* from the capture */
 	struct perf_cap_stats cap;
 	uint64_t unassigned;
@@ -305,6 +310,10 @@ struct perf_report {
 };
 
 void perf_report_free(struct perf_report *r);
+/* Plots with gnuplot (perf_replay_plot.c): latency.{svg,png}, throughput.{svg,png},
+ * loss.{svg,png} in dir, with their data (*.dat) and the script (plots.gp).
+ * -1 with a message when dir cannot be written or gnuplot fails. */
+int perf_report_plots(const struct perf_report *r, const char *dir, char *err, size_t errlen);
 void perf_report_print(const struct perf_report *r, FILE *f);
 int perf_report_json(const struct perf_report *r, const char *path, char *err, size_t errlen);
 

@@ -71,6 +71,9 @@ void perf_report_free(struct perf_report *r)
 	free(r->streams);
 	free(r->bin_sent);
 	free(r->bin_received);
+	free(r->bin_rtp_sent);
+	free(r->bin_lost);
+	free(r->lat_hist);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -257,6 +260,16 @@ int perf_report_json(const struct perf_report *r, const char *path, char *err, s
 	fprintf(f, "], \"received\": [");
 	for (uint32_t i = 0; i < r->nbins && r->bin_received; i++)
 		fprintf(f, "%s%llu", i ? ", " : "", U(r->bin_received[i]));
+	fprintf(f, "], \"rtp_sent\": [");
+	for (uint32_t i = 0; i < r->nbins && r->bin_rtp_sent; i++)
+		fprintf(f, "%s%llu", i ? ", " : "", U(r->bin_rtp_sent[i]));
+	fprintf(f, "], \"lost\": [");
+	for (uint32_t i = 0; i < r->nbins && r->bin_lost; i++)
+		fprintf(f, "%s%llu", i ? ", " : "", U(r->bin_lost[i]));
+	fprintf(f, "]},\n  \"latency_histogram\": {\"bin_us\": %.3f, \"over\": %llu, \"counts\": [", r->lat_bin_us,
+		U(r->lat_over));
+	for (uint32_t i = 0; i < r->nlat_bins && r->lat_hist; i++)
+		fprintf(f, "%s%llu", i ? ", " : "", U(r->lat_hist[i]));
 	fprintf(f, "]}\n}\n");
 #undef U
 	if (fclose(f)) {

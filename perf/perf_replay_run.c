@@ -1072,6 +1072,18 @@ static int build_report(struct run *r, struct perf_report *rep, double dur)
 		}
 	}
 	percentiles(all, all_n, &rep->lat);
+	/* the latency histogram: 60 bins up to 1.25 x p99 (all is sorted now) */
+	rep->nlat_bins = 60;
+	rep->lat_hist = calloc(rep->nlat_bins, sizeof(uint64_t));
+	rep->lat_bin_us = rep->lat.p99_us > 0 ? ceil(rep->lat.p99_us * 1.25 / 60 * 10) / 10 : 1;
+	for (uint64_t i = 0; rep->lat_hist && i < all_n; i++) {
+		uint64_t b = (uint64_t)((double)all[i] / 1e3 / rep->lat_bin_us);
+
+		if (b < rep->nlat_bins)
+			rep->lat_hist[b]++;
+		else
+			rep->lat_over++;
+	}
 	free(all);
 	free(one);
 	if (!mos_n)
@@ -1113,6 +1125,25 @@ static int build_report(struct run *r, struct perf_report *rep, double dur)
 	if (rep->nbins > MAX_BINS)
 		rep->nbins = MAX_BINS;
 	rep->bin_sent = calloc(rep->nbins, sizeof(uint64_t));
+	rep->bin_rtp_sent = calloc(rep->nbins, sizeof(uint64_t));
+	rep->bin_lost = calloc(rep->nbins, sizeof(uint64_t));
+	/* RTP sent and lost per bin of the send time: loss over time */
+	for (uint32_t si = 0; rep->bin_rtp_sent && rep->bin_lost && si < m->nstreams; si++)
+		for (uint32_t k = 0; k < r->K; k++) {
+			const struct cs *s = &r->css[(size_t)si * r->K + k];
+
+			for (uint32_t i = 0; i < m->streams[si].npkts; i++) {
+				uint64_t b;
+
+				if (!s->sent_ns[i])
+					continue;
+				b = s->sent_ns[i] > r->t_start ? (s->sent_ns[i] - r->t_start) / (BIN_MS * 1000000ull) : 0;
+				if (b >= rep->nbins)
+					b = rep->nbins - 1;
+				rep->bin_rtp_sent[b]++;
+				rep->bin_lost[b] += !s->rc[i];
+			}
+		}
 	rep->bin_received = calloc(rep->nbins, sizeof(uint64_t));
 	if (rep->bin_sent && rep->bin_received) {
 		memcpy(rep->bin_sent, r->bin_sent, rep->nbins * sizeof(uint64_t));

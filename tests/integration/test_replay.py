@@ -316,6 +316,35 @@ def sockets_back(d, before):
     return n
 
 
+def png_ok(path):
+    """A well-formed PNG: the signature, chunks with good CRCs, IHDR first, IEND last; (width, height)."""
+    import zlib
+    b = open(path, "rb").read()
+    if b[:8] != b"\x89PNG\r\n\x1a\n":
+        return None
+    off, names, size = 8, [], None
+    while off + 12 <= len(b):
+        n, name = struct.unpack("!I4s", b[off:off + 8])
+        body = b[off + 8:off + 8 + n]
+        if len(body) != n or struct.unpack("!I", b[off + 8 + n:off + 12 + n])[0] != zlib.crc32(name + body):
+            return None
+        if name == b"IHDR":
+            size = struct.unpack("!II", body[:8])
+        names.append(name)
+        off += 12 + n
+    return size if names and names[0] == b"IHDR" and names[-1] == b"IEND" and off == len(b) else None
+
+
+def svg_ok(path):
+    """A well-formed SVG document that draws something."""
+    import xml.etree.ElementTree as ET
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError:
+        return False
+    return root.tag.endswith("svg") and any(e.tag.endswith(("path", "polyline", "rect")) for e in root.iter())
+
+
 def synth(*args):
     p = subprocess.run([REPLAY, "synth", *map(str, args)], capture_output=True, text=True, timeout=300)
     return p.returncode, p.stdout + p.stderr
@@ -352,7 +381,8 @@ def synth_tests(d):
     check(sizes == {172} and len(opus_sizes) > 5, f"synth: PCMU 160 bytes a frame, Opus variable ({sorted(opus_sizes)[:6]}...)")
     # replayed: every call set up and torn down, the counters the capture's
     socks = mediusd_sockets(d)
-    rc, r, se = report(d, cap, "--speed", "4")
+    plots = os.path.join(TMP, "plots")
+    rc, r, se = report(d, cap, "--speed", "4", "--plots", plots)
     t = r["totals"] if r else {}
     check(rc == 0 and t.get("calls") == 100 and t.get("calls_set_up") == 100 and t.get("calls_deleted") == 100
           and t.get("ng_requests") == 300 and t.get("ng_errors") == 0,
@@ -368,6 +398,17 @@ def synth_tests(d):
             got[int(pt)] = got.get(int(pt), 0) + n
     check(got == pts, f"synth 100: packets per payload type as in the capture ({got})")
     no_calls_left(d, "synth 100")
+    # the plots (gnuplot), and the data behind them in the JSON
+    for name in ("latency", "throughput", "loss"):
+        check(svg_ok(os.path.join(plots, name + ".svg")), f"--plots: {name}.svg is a well-formed SVG drawing")
+        size = png_ok(os.path.join(plots, name + ".png"))
+        check(size == (900, 500), f"--plots: {name}.png is a well-formed 900x500 PNG ({size})")
+    h = r.get("latency_histogram", {}) if r else {}
+    tl = r.get("timeline", {}) if r else {}
+    check(sum(h.get("counts", [])) + h.get("over", -1) == t.get("latency", {}).get("n") and len(h.get("counts", [])) == 60,
+          f"latency histogram: its 60 bins and the overflow count every packet ({t.get('latency', {}).get('n')})")
+    check(sum(tl.get("rtp_sent", [])) == t.get("rtp_sent") and sum(tl.get("lost", [])) == t.get("lost"),
+          "timeline: RTP sent and lost per 100 ms add up to the totals")
     n = sockets_back(d, socks)
     check(n == socks, f"synth 100: no port left allocated in medius ({n} sockets, {socks} before)")
 
