@@ -38,6 +38,8 @@ static void usage(FILE *f)
 		"  --reference FILE   the plaintext twin of an SRTP capture (synth --plaintext):\n"
 		"                     what --verify compares against instead of decrypting\n"
 		"  --json FILE        write the report as JSON\n"
+		"  --offer-json JSON  members added to every ng offer, e.g.\n"
+		"                     '{\"codec\": {\"transcode\": [\"opus\"]}}' (--answer-json: answers)\n"
 		"  --plots DIR        latency histogram, throughput and loss over time, SVG and\n"
 		"                     PNG (gnuplot)\n"
 		"  --drain-ms MS      wait for late packets after the last send (default 500)\n"
@@ -97,6 +99,7 @@ int main(int argc, char **argv)
 		{"skip-cut", no_argument, NULL, 'C'},      {"bind", required_argument, NULL, 'b'},
 		{"dry-run", no_argument, NULL, 'D'},       {"quiet", no_argument, NULL, 'q'},
 		{"reference", required_argument, NULL, 'r'}, {"plots", required_argument, NULL, 'p'},
+		{"offer-json", required_argument, NULL, 'O'}, {"answer-json", required_argument, NULL, 'A'},
 		{"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
@@ -130,6 +133,8 @@ int main(int argc, char **argv)
 		case 'n': ro.ng = optarg; break;
 		case 'r': reference = optarg; break;
 		case 'p': plots = optarg; break;
+		case 'O': ro.offer_json = optarg; break;
+		case 'A': ro.answer_json = optarg; break;
 		case 's':
 			if (!strcmp(optarg, "max")) {
 				ro.speed = 0;

@@ -265,6 +265,7 @@ struct perf_stream_report {
 	double burst_r;
 	double r, mos;
 	bool mos_valid, ie_assumed;
+	uint32_t ssrc_out;    /* nonzero: medius re-originated the stream (transcoding) with this SSRC */
 	bool srtp;            /* sent as SDES SRTP */
 	uint32_t srtp_key_id; /* FNV-1a of this copy's key (perf_srtp_key_id) */
 };
@@ -376,6 +377,8 @@ int perf_ng_call(struct perf_ng *ng, struct ctl_val *req, const struct ctl_val *
 /* a string member of the reply as a NUL-terminated copy; NULL when absent */
 const char *perf_ng_str(struct perf_ng *ng, const struct ctl_val *d, const char *key);
 void perf_ng_close(struct perf_ng *ng);
+/* the members of a JSON object added to a request dict (--offer-json) */
+int perf_ng_merge_json(struct perf_ng *ng, struct ctl_val *d, const char *json, char *err, size_t errlen);
 
 /* ---- SDES SRTP (perf_replay_srtp.c, libsrtp2) ---- */
 
@@ -420,6 +423,7 @@ struct perf_run_opts {
 	const char *ip;        /* local address of the replayer's endpoints */
 	const struct perf_tp_ops *tp;
 	const char *ng_flags;  /* extra ng flags (comma-separated), e.g. for SRTP later */
+	const char *offer_json, *answer_json; /* members added to every offer / answer */
 	const struct perf_model *reference; /* --reference: the plaintext twin of an SRTP capture */
 };
 

@@ -23,6 +23,7 @@
 
 #include "ctl_addr.h"
 #include "ctl_bencode.h"
+#include "ctl_json.h"
 #include "perf_replay.h"
 
 struct perf_ng {
@@ -100,6 +101,25 @@ int perf_ng_add_str(struct perf_ng *ng, struct ctl_val *d, const char *key, cons
 	struct ctl_val *s = ctl_val_str(&ng->a, v, n);
 
 	return s ? ctl_dict_add(d, key, strlen(key), s) : -1;
+}
+
+int perf_ng_merge_json(struct perf_ng *ng, struct ctl_val *d, const char *json, char *err, size_t errlen)
+{
+	struct ctl_val *v, *m, *next;
+	size_t used = 0, pos = 0;
+
+	if (ctl_json_decode(&ng->a, json, strlen(json), &v, &used, &pos) || v->type != CTL_V_DICT) {
+		snprintf(err, errlen, "not a JSON object (at byte %zu): %.60s", pos, json);
+		return -1;
+	}
+	for (m = v->u.c.head; m; m = next) {
+		next = m->next;
+		if (ctl_dict_add(d, m->key, m->key_len, m)) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+	}
+	return 0;
 }
 
 const char *perf_ng_str(struct perf_ng *ng, const struct ctl_val *d, const char *key)

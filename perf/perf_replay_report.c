@@ -239,6 +239,8 @@ int perf_report_json(const struct perf_report *r, const char *path, char *err, s
 			fprintf(f, "\"jitter_ms\": null, ");
 		if (s->srtp)
 			fprintf(f, "\"srtp_key_id\": %u, ", s->srtp_key_id);
+		if (s->ssrc_out)
+			fprintf(f, "\"ssrc_out\": %u, ", s->ssrc_out);
 		if (s->mos_valid)
 			fprintf(f, "\"r\": %.2f, \"mos\": %.3f, \"ie_assumed\": %s,", s->r, s->mos,
 				s->ie_assumed ? "true" : "false");

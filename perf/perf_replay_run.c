@@ -49,6 +49,12 @@ struct cc {
 	void *tx[2][MAXM];
 	void *rx[2][MAXM];
 	uint32_t tx_id[2][MAXM], rx_id[2][MAXM];
+	/* a stream medius re-originates (transcoding: its own SSRC and sequence
+	 * numbers): the SSRC it sends for sender X's section m and the offset
+	 * from its sequence numbers to the captured ones (receiver thread) */
+	bool mapped[2][MAXM];
+	uint32_t map_ssrc[2][MAXM], map_si[2][MAXM];
+	uint16_t map_off[2][MAXM];
 };
 
 /* one copy of one RTP stream */
@@ -57,6 +63,7 @@ struct cs {
 	int64_t *lat;      /* latency of the first receipt, ns; -1 none */
 	uint8_t *rc;       /* receipts, saturating */
 	uint64_t sent, received, dups, reordered, mismatched;
+	uint32_t ssrc_out; /* re-originated (transcoded): the SSRC medius used */
 	uint16_t max_seq;
 	bool any, have_prev;
 	double jit, jit2, prev_transit;
@@ -310,13 +317,45 @@ static void on_rx_plain(struct run *r, const struct perf_rx *rx)
 			break;
 		}
 	}
+	seq = (uint16_t)(p[2] << 8 | p[3]);
+	if (si == UINT32_MAX && media < MAXM) {
+		/* not an SSRC that was sent: medius re-originated the stream
+		 * (transcoding). When the sender has exactly one stream in this
+		 * section, the first packet of a new SSRC is taken as the relay of
+		 * the first packet sent, and later ones by their sequence numbers
+		 * from there (frames 1:1, as a transcoder of equal ptime sends) */
+		uint32_t rs = rd32(p + 8);
+
+		if (!c->mapped[sender][media]) {
+			uint32_t cand = UINT32_MAX, n = 0;
+
+			for (uint32_t i = r->cstr_off[c->call]; i < r->cstr_off[c->call + 1]; i++) {
+				const struct perf_stream *x = &m->streams[r->cstr[i]];
+
+				if (x->party == sender && x->media == media) {
+					cand = r->cstr[i];
+					n++;
+				}
+			}
+			if (n == 1 && m->streams[cand].npkts) {
+				c->mapped[sender][media] = true;
+				c->map_ssrc[sender][media] = rs;
+				c->map_si[sender][media] = cand;
+				c->map_off[sender][media] = (uint16_t)(seq - m->streams[cand].seq[0]);
+				r->css[(size_t)cand * r->K + c->copy].ssrc_out = rs;
+			}
+		}
+		if (c->mapped[sender][media] && c->map_ssrc[sender][media] == rs) {
+			si = c->map_si[sender][media];
+			seq = (uint16_t)(seq - c->map_off[sender][media]);
+		}
+	}
 	if (si == UINT32_MAX) {
 		r->unmatched++;
 		return;
 	}
 	st = &m->streams[si];
 	s = &r->css[(size_t)si * r->K + c->copy];
-	seq = (uint16_t)(p[2] << 8 | p[3]);
 	/* the packet numbers with this seq: the first not received yet */
 	lo = 0;
 	hi = st->npkts;
@@ -362,7 +401,7 @@ static void on_rx_plain(struct run *r, const struct perf_rx *rx)
 		double transit = (double)(rx->t_ns - r->t_start) * (r->o->speed > 0 ? r->o->speed : 1) * clock / 1e9 -
 				 (double)rd32(p + 4);
 
-		if (r->o->verify && (ref_len != rx->len || !same_rtp(p, ref, ref_len, c->xor)))
+		if (r->o->verify && !s->ssrc_out && (ref_len != rx->len || !same_rtp(p, ref, ref_len, c->xor)))
 			s->mismatched++;
 		s->lat[idx] = lat;
 		if (s->any && (int16_t)(seq - s->max_seq) < 0)
@@ -514,6 +553,15 @@ static int do_op(struct run *r, struct cc *c, const struct perf_op *op, int oi, 
 			goto oom;
 		}
 		rc = perf_ng_add_str(r->ng, req, "sdp", sdp, (size_t)n);
+		{
+			const char *js = op->kind == PERF_OP_OFFER ? r->o->offer_json : r->o->answer_json;
+
+			if (!rc && js && perf_ng_merge_json(r->ng, req, js, why, sizeof(why))) {
+				free(sdp);
+				snprintf(err, errlen, "--%s-json: %s", op->kind == PERF_OP_OFFER ? "offer" : "answer", why);
+				return -1;
+			}
+		}
 		/* the arena keeps a pointer into sdp until the call returns */
 		r->ng_requests++;
 		rc = rc ? -1 : perf_ng_call(r->ng, req, &rep, why, sizeof(why));
@@ -1048,6 +1096,7 @@ static int build_report(struct run *r, struct perf_report *rep, double dur)
 				sr->srtp = true;
 				sr->srtp_key_id = c->tx_id[st->party][st->media];
 			}
+			sr->ssrc_out = s->ssrc_out;
 			sr->rtcp_sent = c->rtcp_sent[st->party][st->media];
 			sr->rtcp_received = c->rtcp_rcvd[st->party][st->media];
 			sr->rtcp_mismatched = c->rtcp_bad[st->party][st->media];

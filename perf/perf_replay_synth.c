@@ -296,6 +296,7 @@ static const struct option synth_opts[] = {
 	{"burst", required_argument, NULL, 'b'},   {"jitter-ms", required_argument, NULL, 'j'},
 	{"seed", required_argument, NULL, 'S'},    {"summary", required_argument, NULL, 'J'},
 	{"plaintext", required_argument, NULL, 'P'}, {"no-rtcp", no_argument, NULL, 'R'},
+	{"answer-codec", required_argument, NULL, 'a'},
 	{"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
 };
 
@@ -319,7 +320,10 @@ static void synth_usage(FILE *f)
 		"  --summary FILE     what the capture holds, as JSON (calls, packets per kind)\n"
 		"  --plaintext FILE   a twin capture with every SRTP packet in clear (the reference\n"
 		"                     for `medius-replay --verify --reference FILE`)\n"
-		"  --no-rtcp          no RTCP sender reports\n");
+		"  --no-rtcp          no RTCP sender reports\n"
+		"  --answer-codec C   the callee answers and sends codec C (pcmu, pcma, g722, opus):\n"
+		"                     a capture taken on both sides of a transcoding relay; replay\n"
+		"                     it with --offer-json '{\"codec\": {\"transcode\": [\"C\"]}}'\n");
 }
 
 int perf_synth_main(int argc, char **argv)
@@ -330,7 +334,7 @@ int perf_synth_main(int argc, char **argv)
 	double duration = 5, loss = 0, burst = 1, jitter = 0;
 	bool use[4] = {true, true, true, true}, rtcp = true;
 	const char *summary = NULL, *plain_path = NULL, *out;
-	int cset[4], nc = 0, c, rc = 1;
+	int cset[4], nc = 0, c, rc = 1, answer_codec = -1;
 	uint64_t seed = 1;
 	pcap_t *pd = NULL;
 	pcap_dumper_t *dump = NULL, *pdump = NULL;
@@ -351,6 +355,12 @@ int perf_synth_main(int argc, char **argv)
 		case 'J': summary = optarg; break;
 		case 'P': plain_path = optarg; break;
 		case 'R': rtcp = false; break;
+		case 'a':
+			for (answer_codec = 0; answer_codec < 4 && strcasecmp(optarg, codecs[answer_codec].name); answer_codec++)
+				;
+			if (answer_codec == 4)
+				goto usage;
+			break;
 		case 's':
 			if (!strcmp(optarg, "none"))
 				srtp_mode = 0;
@@ -398,26 +408,27 @@ int perf_synth_main(int argc, char **argv)
 		return 70;
 	}
 	for (unsigned ci = 0; ci < ncalls; ci++) {
-		const struct codec_def *cd = &codecs[cset[ci % (unsigned)nc]];
-		struct cdc_format fmt;
+		const struct codec_def *cdp[2];
+		struct cdc_format fmtp[2];
 		struct cdc_enc_opts eo = {0};
 		struct party P[2];
 		uint32_t proxy_a = 0x0a000001, proxy_b = 0x0a000002; /* 10.0.0.1, 10.0.0.2 */
 		uint64_t t0 = (uint64_t)ci * interval_ms * 1000000ull + 1700000000ull * 1000000000ull;
 		uint64_t t_media, t_end;
 		char cid[64], ftag[24], ttag[24], sdp_a[1024], sdp_b[1024], first[128];
-		uint32_t frame_samples, frame_ts, nframes;
+		uint32_t nframes;
 		int16_t pcm[960 * 2];
 
 		snprintf(cid, sizeof(cid), "synth-%u-%08llx@synth.example", ci, (unsigned long long)(rnd(s) & 0xffffffff));
 		snprintf(ftag, sizeof(ftag), "a%08llx", (unsigned long long)(rnd(s) & 0xffffffff));
 		snprintf(ttag, sizeof(ttag), "b%08llx", (unsigned long long)(rnd(s) & 0xffffffff));
-		if (cdc_format_parse(cd->rtpmap, cd->pt == 111 ? "useinbandfec=1" : NULL, &fmt)) {
-			fprintf(stderr, "medius-replay synth: codec %s not available\n", cd->rtpmap);
-			goto out;
-		}
-		frame_samples = cdc_frame_samples(&fmt, 20);
-		frame_ts = cdc_frame_ts(&fmt, 20);
+		cdp[0] = &codecs[cset[ci % (unsigned)nc]];
+		cdp[1] = answer_codec >= 0 ? &codecs[answer_codec] : cdp[0];
+		for (int p = 0; p < 2; p++)
+			if (cdc_format_parse(cdp[p]->rtpmap, cdp[p]->pt == 111 ? "useinbandfec=1" : NULL, &fmtp[p])) {
+				fprintf(stderr, "medius-replay synth: codec %s not available\n", cdp[p]->rtpmap);
+				goto out;
+			}
 		nframes = (uint32_t)(duration * 50);
 		for (int p = 0; p < 2; p++) {
 			struct party *x = &P[p];
@@ -432,9 +443,9 @@ int perf_synth_main(int argc, char **argv)
 			for (int i = 0; i < 30; i++)
 				x->key[i] = (uint8_t)rnd(s);
 			x->net = (struct net){.loss = loss, .burst = burst, .jitter_ms = jitter};
-			x->enc = cdc_enc_create(&fmt, &eo);
+			x->enc = cdc_enc_create(&fmtp[p], &eo);
 			if (!x->enc) {
-				fprintf(stderr, "medius-replay synth: cannot create a %s encoder\n", cd->rtpmap);
+				fprintf(stderr, "medius-replay synth: cannot create a %s encoder\n", cdp[p]->rtpmap);
 				goto out;
 			}
 			if (srtp_mode == 2 || (srtp_mode == 1 && p == 0)) {
@@ -452,8 +463,8 @@ int perf_synth_main(int argc, char **argv)
 				}
 			}
 		}
-		sdp_body(sdp_a, sizeof(sdp_a), P[0].ip, P[0].port, cd, P[0].srtp, P[0].key, rnd(s) >> 20);
-		sdp_body(sdp_b, sizeof(sdp_b), P[1].ip, P[1].port, cd, P[1].srtp, P[1].key, rnd(s) >> 20);
+		sdp_body(sdp_a, sizeof(sdp_a), P[0].ip, P[0].port, cdp[0], P[0].srtp, P[0].key, rnd(s) >> 20);
+		sdp_body(sdp_b, sizeof(sdp_b), P[1].ip, P[1].port, cdp[1], P[1].srtp, P[1].key, rnd(s) >> 20);
 		/* the dialog: A -> proxy INVITE, the proxy's 100, 180, 200 OK, A's ACK */
 		snprintf(first, sizeof(first), "INVITE sip:bob%u@synth.example SIP/2.0", ci);
 		if (sip_msg(s, t0, P[0].ip, proxy_a, first, cid, "alice", ftag, "bob", NULL, 1, "INVITE", sdp_a, (uint32_t)rnd(s)) ||
@@ -469,6 +480,9 @@ int perf_synth_main(int argc, char **argv)
 		/* media: both parties, 20 ms frames */
 		for (int p = 0; p < 2; p++) {
 			struct party *x = &P[p], *y = &P[1 - p];
+			const struct codec_def *cd = cdp[p];
+			const struct cdc_format *fm = &fmtp[p];
+			uint32_t frame_samples = cdc_frame_samples(fm, 20), frame_ts = cdc_frame_ts(fm, 20);
 			bool talking = false;
 			double t_state = 0;
 			uint32_t sr_every = 250; /* RTCP SR every 5 s */
@@ -495,7 +509,7 @@ int perf_synth_main(int argc, char **argv)
 					uint32_t sec = f / 50;
 
 					if (held != (int64_t)sec) {
-						au_speech(speech, fmt.sample_rate, fmt.sample_rate, x->seed + sec);
+						au_speech(speech, fm->sample_rate, fm->sample_rate, x->seed + sec);
 						held = sec;
 					}
 					memcpy(pcm, speech + (f % 50) * frame_samples, frame_samples * sizeof(int16_t));
@@ -539,7 +553,7 @@ int perf_synth_main(int argc, char **argv)
 					    x->srtp ? plain : NULL, (uint32_t)(12 + n)))
 					goto oom;
 				s->rtp++;
-				s->per_codec[cset[ci % (unsigned)nc]]++;
+				s->per_codec[cd - codecs]++;
 				if (rtcp && !x->srtp && f && f % sr_every == 0) {
 					/* an SR (no report blocks) and an SDES CNAME */
 					uint8_t r[64];
