@@ -266,6 +266,7 @@ struct perf_stream_report {
 	double r, mos;
 	bool mos_valid, ie_assumed;
 	uint32_t ssrc_out;    /* nonzero: medius re-originated the stream (transcoding) with this SSRC */
+	uint16_t seq_off;     /* its sequence numbers minus the captured ones (mod 2^16) */
 	bool srtp;            /* sent as SDES SRTP */
 	uint32_t srtp_key_id; /* FNV-1a of this copy's key (perf_srtp_key_id) */
 };

@@ -240,7 +240,7 @@ int perf_report_json(const struct perf_report *r, const char *path, char *err, s
 		if (s->srtp)
 			fprintf(f, "\"srtp_key_id\": %u, ", s->srtp_key_id);
 		if (s->ssrc_out)
-			fprintf(f, "\"ssrc_out\": %u, ", s->ssrc_out);
+			fprintf(f, "\"ssrc_out\": %u, \"seq_offset\": %u, ", s->ssrc_out, s->seq_off);
 		if (s->mos_valid)
 			fprintf(f, "\"r\": %.2f, \"mos\": %.3f, \"ie_assumed\": %s,", s->r, s->mos,
 				s->ie_assumed ? "true" : "false");

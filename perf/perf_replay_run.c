@@ -64,6 +64,7 @@ struct cs {
 	uint8_t *rc;       /* receipts, saturating */
 	uint64_t sent, received, dups, reordered, mismatched;
 	uint32_t ssrc_out; /* re-originated (transcoded): the SSRC medius used */
+	uint16_t seq_off;  /* and its sequence numbers minus the captured ones */
 	uint16_t max_seq;
 	bool any, have_prev;
 	double jit, jit2, prev_transit;
@@ -343,6 +344,7 @@ static void on_rx_plain(struct run *r, const struct perf_rx *rx)
 				c->map_si[sender][media] = cand;
 				c->map_off[sender][media] = (uint16_t)(seq - m->streams[cand].seq[0]);
 				r->css[(size_t)cand * r->K + c->copy].ssrc_out = rs;
+				r->css[(size_t)cand * r->K + c->copy].seq_off = c->map_off[sender][media];
 			}
 		}
 		if (c->mapped[sender][media] && c->map_ssrc[sender][media] == rs) {
@@ -1097,6 +1099,7 @@ static int build_report(struct run *r, struct perf_report *rep, double dur)
 				sr->srtp_key_id = c->tx_id[st->party][st->media];
 			}
 			sr->ssrc_out = s->ssrc_out;
+			sr->seq_off = s->seq_off;
 			sr->rtcp_sent = c->rtcp_sent[st->party][st->media];
 			sr->rtcp_received = c->rtcp_rcvd[st->party][st->media];
 			sr->rtcp_mismatched = c->rtcp_bad[st->party][st->media];

@@ -51,7 +51,7 @@ static const struct codec_def codecs[4] = {
 	{"pcmu", "PCMU/8000", 0},
 	{"pcma", "PCMA/8000", 8},
 	{"g722", "G722/8000", 9},
-	{"opus", "opus/48000/2", 111},
+	{"opus", "opus/48000/2", 96}, /* the first dynamic type, as rtpengine and most offerers number it */
 };
 
 static uint64_t rnd(struct synth *s)
@@ -209,7 +209,7 @@ static int sdp_body(char *out, size_t len, uint32_t ip, uint16_t port, const str
 			"m=audio %u RTP/%sAVP %u 101\r\na=rtpmap:%u %s\r\n%s"
 			"a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=ptime:20\r\n%sa=sendrecv\r\n",
 			(unsigned long long)sess, a, a, port, srtp ? "S" : "", c->pt, c->pt, c->rtpmap,
-			c->pt == 111 ? "a=fmtp:111 useinbandfec=1\r\n" : "", crypto);
+			c->pt == 96 ? "a=fmtp:96 useinbandfec=1\r\n" : "", crypto);
 }
 
 static int sip_msg(struct synth *s, uint64_t t, uint32_t src, uint32_t dst, const char *first, const char *cid,
@@ -425,7 +425,7 @@ int perf_synth_main(int argc, char **argv)
 		cdp[0] = &codecs[cset[ci % (unsigned)nc]];
 		cdp[1] = answer_codec >= 0 ? &codecs[answer_codec] : cdp[0];
 		for (int p = 0; p < 2; p++)
-			if (cdc_format_parse(cdp[p]->rtpmap, cdp[p]->pt == 111 ? "useinbandfec=1" : NULL, &fmtp[p])) {
+			if (cdc_format_parse(cdp[p]->rtpmap, cdp[p]->pt == 96 ? "useinbandfec=1" : NULL, &fmtp[p])) {
 				fprintf(stderr, "medius-replay synth: codec %s not available\n", cdp[p]->rtpmap);
 				goto out;
 			}

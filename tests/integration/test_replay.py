@@ -368,8 +368,8 @@ def synth_tests(d):
             if (b - a) & 0xffff > 1:
                 gaps.append(((b - a) & 0xffff) - 1)
     total = sum(pts.values())
-    check(len(flows) == 200 and total == sm.get("rtp") and set(pts) == {0, 8, 9, 111}
-          and pts[0] == sm["rtp_per_codec"]["PCMU"] and pts[111] == sm["rtp_per_codec"]["opus"],
+    check(len(flows) == 200 and total == sm.get("rtp") and set(pts) == {0, 8, 9, 96}
+          and pts[0] == sm["rtp_per_codec"]["PCMU"] and pts[96] == sm["rtp_per_codec"]["opus"],
           f"synth: 200 RTP streams, PCMU/PCMA/G.722/Opus ({pts}), as the summary says")
     lost = sum(gaps)
     # (a stream's last packets lost leave no gap)
@@ -377,7 +377,7 @@ def synth_tests(d):
           f"synth: Gilbert-Elliott loss 2% ({lost} of {lost + total}: {100 * lost / (lost + total):.2f}%)")
     check(gaps and 2.2 < lost / len(gaps) < 4.0, f"synth: mean loss burst 3 packets ({lost / max(1, len(gaps)):.2f})")
     sizes = {len(u) for pk in flows.values() for q, pt, u in pk if pt == 0}
-    opus_sizes = {len(u) for pk in flows.values() for q, pt, u in pk if pt == 111}
+    opus_sizes = {len(u) for pk in flows.values() for q, pt, u in pk if pt == 96}
     check(sizes == {172} and len(opus_sizes) > 5, f"synth: PCMU 160 bytes a frame, Opus variable ({sorted(opus_sizes)[:6]}...)")
     # replayed: every call set up and torn down, the counters the capture's
     socks = mediusd_sockets(d)
