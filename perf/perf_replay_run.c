@@ -712,13 +712,20 @@ static void heap_down(struct heap_ent *h, uint32_t n, uint32_t i)
  * catch-up burst) and the shift is reported. */
 #define SHIFT_TOL_NS 2000000ull
 
-static void shift_after_ng(struct run *r, uint64_t *mono0, uint64_t next_due)
+static void shift_after_ng(struct run *r, uint64_t *mono0, uint64_t next_due, uint64_t t_before)
 {
-	uint64_t now = now_ns(CLOCK_MONOTONIC) - *mono0, late;
+	uint64_t t = now_ns(CLOCK_MONOTONIC), now = t - *mono0, late;
 
 	if (r->o->speed <= 0 || next_due == UINT64_MAX || now <= next_due + SHIFT_TOL_NS)
 		return;
+	/* only what the ng request itself cost: a sender that is behind for
+	 * other reasons (more packets than it can send) stays behind, it is
+	 * not excused by a shift */
 	late = now - next_due;
+	if (late > t - t_before)
+		late = t - t_before;
+	if (late <= SHIFT_TOL_NS)
+		return;
 	*mono0 += late;
 	r->shift_ns += late;
 	r->shifts++;
@@ -781,7 +788,7 @@ static int sender(struct run *r, char *err, size_t errlen)
 	mono0 = now_ns(CLOCK_MONOTONIC);
 	next_prog = mono0 + 250000000ull;
 	while (nh || dq_head != dq_tail) {
-		uint64_t now = now_ns(CLOCK_MONOTONIC) - mono0, due;
+		uint64_t now = now_ns(CLOCK_MONOTONIC) - mono0, due, t_ng;
 
 		if (o->progress && now + mono0 >= next_prog) {
 			progress(r, now_ns(CLOCK_REALTIME), false);
@@ -797,10 +804,11 @@ static int sender(struct run *r, char *err, size_t errlen)
 				clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
 				continue;
 			}
+			t_ng = now_ns(CLOCK_MONOTONIC);
 			if (do_op(r, &r->ccs[dq[dq_head]], &del, -1, err, errlen))
 				goto out;
 			dq_head = (dq_head + 1) % (uint32_t)(ncc + 1);
-			shift_after_ng(r, &mono0, next_due(h, nh, dq, dq_head, dq_tail, dq_due));
+			shift_after_ng(r, &mono0, next_due(h, nh, dq, dq_head, dq_tail, dq_due), t_ng);
 			continue;
 		}
 		due = o->speed > 0 ? h[0].key : 0;
@@ -822,6 +830,9 @@ static int sender(struct run *r, char *err, size_t errlen)
 			struct heap_ent *e = &h[0];
 			const struct ev *v = &evs[e->cursor];
 			bool ng_op = false;
+			/* on the schedule's axis (not the clock's): a late sender and the
+			 * shifts keep a BYE's delete where the schedule put it */
+			uint64_t ev_due = o->speed > 0 ? e->key : now;
 			uint32_t call = v->type ? m->pkts[v->a].call : v->a;
 			struct cc *c = &r->ccs[(size_t)call * r->K + e->copy];
 
@@ -830,9 +841,10 @@ static int sender(struct run *r, char *err, size_t errlen)
 			} else if (m->calls[call].ops[v->b].kind == PERF_OP_DELETE) {
 				/* a BYE: the delete waits the grace time, so media in flight lands */
 				dq[dq_tail] = (uint32_t)((size_t)call * r->K + e->copy);
-				dq_due[dq_tail] = now + o->delete_grace_ms * 1000000ull;
+				dq_due[dq_tail] = ev_due + o->delete_grace_ms * 1000000ull;
 				dq_tail = (dq_tail + 1) % (uint32_t)(ncc + 1);
 			} else {
+				t_ng = now_ns(CLOCK_MONOTONIC);
 				if (do_op(r, c, &m->calls[call].ops[v->b], v->b, err, errlen))
 					goto out;
 				ng_op = true;
@@ -847,7 +859,7 @@ static int sender(struct run *r, char *err, size_t errlen)
 			}
 			heap_down(h, nh, 0);
 			if (ng_op)
-				shift_after_ng(r, &mono0, next_due(h, nh, dq, dq_head, dq_tail, dq_due));
+				shift_after_ng(r, &mono0, next_due(h, nh, dq, dq_head, dq_tail, dq_due), t_ng);
 		}
 	}
 	rc = 0;
