@@ -156,7 +156,8 @@ def round_(server, cap, extra, k, out, plots):
     return {"server": server, "multiply": k, "calls": t["calls"], "set_up": t["calls_set_up"], "cpu_s": cpu,
             "wall_s": wall, "relayed": relayed, "cpu_per_mpkt": cpu / relayed * 1e6 if relayed else None,
             "p99_us": t["latency"]["p99_us"], "p50_us": t["latency"]["p50_us"], "loss_pct": loss,
-            "ng_errors": t["ng_errors"], "rc": p.returncode, "transcoded": transcoded}
+            "ng_errors": t["ng_errors"], "rc": p.returncode, "transcoded": transcoded,
+            "duration_s": t["duration_s"], "send_pps": t["send_pps"], "shift_ms": t.get("schedule_shift_ms", 0)}
 
 
 def gnuplot(path_base, title, ylabel, series, logy=False):
@@ -220,6 +221,11 @@ def main():
                 tag = f"{sc}-{srv}-x{k}"
                 r = round_(srv, cap, rargs, k, os.path.join(out, tag + ".json"), os.path.join(out, tag))
                 r["concurrent"] = a.calls * k
+                # the replayer shares the machine: when it took much longer than the
+                # capture (plus the shifts its ng waits caused), it could not keep the
+                # schedule and the step measures it as much as the server
+                span = a.duration + a.calls * a.interval_ms / 1000 + 1.5
+                r["replayer_bound"] = r["duration_s"] - r["shift_ms"] / 1000 > 1.3 * span
                 r["valid"] = sc != "transcode" or r["transcoded"]
                 rows.append(r)
                 if not r["valid"]:
@@ -229,7 +235,9 @@ def main():
                 alive[srv] = ok
                 print(f"  {sc:9} {srv:9} {r['concurrent']:6} calls  CPU {r['cpu_s']:6.2f} s  "
                       f"{(r['cpu_per_mpkt'] or 0):7.1f} CPU s/Mpkt  p50 {r['p50_us']:8.0f} us  p99 {r['p99_us']:8.0f} us  "
-                      f"loss {r['loss_pct']:.3f}%{'' if ok else '  (over the limit: last step for ' + srv + ')'}",
+                      f"loss {r['loss_pct']:.3f}%  {r['send_pps']:.0f} pps"
+                      f"{'  (the replayer fell behind its schedule)' if r['replayer_bound'] else ''}"
+                      f"{'' if ok else '  (over the limit: last step for ' + srv + ')'}",
                       flush=True)
         results[sc] = rows
         summ = {}
