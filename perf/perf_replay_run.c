@@ -508,7 +508,7 @@ static int do_op(struct run *r, struct cc *c, const struct perf_op *op, int oi, 
 	struct perf_call *call = &r->m->calls[c->call];
 	struct ctl_val *req;
 	const struct ctl_val *rep;
-	char why[512];
+	char why[512], pb[24]; /* pb: the offer's transport-protocol, which the request points at */
 	int rc;
 
 	if (c->state == 2 || (c->state == 3 && op->kind != PERF_OP_DELETE))
@@ -540,8 +540,7 @@ static int do_op(struct run *r, struct cc *c, const struct perf_op *op, int oi, 
 			goto oom;
 		}
 		if (op->kind == PERF_OP_OFFER) {
-			char pb[24];
-			const char *tp = answer_proto(call, oi, pb, sizeof(pb));
+			const char *tp = answer_proto(call, oi, pb, sizeof(pb)); /* in pb: req points at it */
 
 			if ((tp && perf_ng_add_str(r->ng, req, "transport-protocol", tp, strlen(tp))) ||
 			    perf_ng_add_str(r->ng, req, "from-tag", c->tag[x], strlen(c->tag[x])) ||
