@@ -215,6 +215,10 @@ int perf_model_from_cap(struct perf_model *m, struct perf_cap *c, const struct p
 			char *err, size_t errlen);
 void perf_model_free(struct perf_model *m);
 
+/* Grow *p (an array of elements of elem bytes, *cap of them) to hold at
+ * least need, doubling; 0, or -1 on no memory (*p is left as it was). */
+int perf_grow(void **p, uint64_t *cap, uint64_t need, size_t elem);
+
 /* building blocks, shared by the side file and the SIP reader */
 int perf_model_add_call(struct perf_model *m, const char *call_id, const char *tag_a,
 			const char *tag_b);

@@ -15,7 +15,7 @@
 
 /* ---- growing arrays ---- */
 
-static int grow(void **p, uint64_t *cap, uint64_t need, size_t elem)
+int perf_grow(void **p, uint64_t *cap, uint64_t need, size_t elem)
 {
 	uint64_t n = *cap ? *cap : 16;
 	void *q;
@@ -38,7 +38,7 @@ int perf_model_add_call(struct perf_model *m, const char *call_id, const char *t
 	uint64_t cap = m->cap_calls;
 	struct perf_call *c;
 
-	if (grow((void **)&m->calls, &cap, (uint64_t)m->ncalls + 1, sizeof(*m->calls)))
+	if (perf_grow((void **)&m->calls, &cap, (uint64_t)m->ncalls + 1, sizeof(*m->calls)))
 		return -1;
 	m->cap_calls = (uint32_t)cap;
 	c = &m->calls[m->ncalls];
@@ -77,7 +77,7 @@ int perf_call_add_op(struct perf_model *m, uint32_t ci, enum perf_op_kind kind, 
 	} else if (c->ended) {
 		return 0;
 	}
-	if (grow((void **)&c->ops, &cap, (uint64_t)c->nops + 1, sizeof(*c->ops)))
+	if (perf_grow((void **)&c->ops, &cap, (uint64_t)c->nops + 1, sizeof(*c->ops)))
 		goto oom;
 	c->cap_ops = (int)cap;
 	op = &c->ops[c->nops];
@@ -466,7 +466,7 @@ static int ep_add(struct ep_table *t, const struct perf_addr *a, uint64_t ts, ui
 {
 	if (!a->family || !a->port)
 		return 0;
-	if (grow((void **)&t->e, &t->cap, t->n + 1, sizeof(*t->e)))
+	if (perf_grow((void **)&t->e, &t->cap, t->n + 1, sizeof(*t->e)))
 		return -1;
 	t->e[t->n++] = (struct endpoint){*a, ts, call, party, media, rtcp};
 	return 0;
@@ -542,9 +542,9 @@ static int add_datagram(struct perf_model *m, struct raw_pkt **raw, uint64_t *ra
 	uint64_t cap = m->cap_pkts;
 	struct perf_pkt *k;
 
-	if (grow((void **)&m->pkts, &cap, m->npkts + 1, sizeof(*m->pkts)) ||
-	    grow((void **)raw, raw_cap, m->npkts + 1, sizeof(**raw)) ||
-	    grow((void **)&m->data, &m->data_cap, m->data_len + p->len, 1))
+	if (perf_grow((void **)&m->pkts, &cap, m->npkts + 1, sizeof(*m->pkts)) ||
+	    perf_grow((void **)raw, raw_cap, m->npkts + 1, sizeof(**raw)) ||
+	    perf_grow((void **)&m->data, &m->data_cap, m->data_len + p->len, 1))
 		return -1;
 	m->cap_pkts = cap;
 	k = &m->pkts[m->npkts];
@@ -666,7 +666,7 @@ static int auto_calls(struct perf_model *m, const struct raw_pkt *raw, char *err
 		int kind = classify(p, len, false);
 
 		if (k < 0) {
-			if (grow((void **)&f, &fcap, (uint64_t)nf + 1, sizeof(*f)))
+			if (perf_grow((void **)&f, &fcap, (uint64_t)nf + 1, sizeof(*f)))
 				goto oom;
 			k = (int)nf++;
 			memset(&f[k], 0, sizeof(f[k]));
@@ -765,7 +765,7 @@ static int assign(struct perf_model *m, const struct raw_pkt *raw, char *err, si
 			for (uint64_t j = 0; j < m->unassigned_flows && !seen; j++)
 				seen = perf_addr_eq(&unflows[j], &raw[i].dst);
 			if (!seen) {
-				if (grow((void **)&unflows, &ucap, m->unassigned_flows + 1, sizeof(*unflows)))
+				if (perf_grow((void **)&unflows, &ucap, m->unassigned_flows + 1, sizeof(*unflows)))
 					goto oom;
 				unflows[m->unassigned_flows++] = raw[i].dst;
 			}
@@ -828,7 +828,7 @@ static int build_streams(struct perf_model *m, char *err, size_t errlen)
 			struct perf_stream *s;
 
 			if (!slot[j]) {
-				if (grow((void **)&m->streams, &cap, (uint64_t)m->nstreams + 1, sizeof(*m->streams)))
+				if (perf_grow((void **)&m->streams, &cap, (uint64_t)m->nstreams + 1, sizeof(*m->streams)))
 					goto oom;
 				s = &m->streams[m->nstreams];
 				memset(s, 0, sizeof(*s));

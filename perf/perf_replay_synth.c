@@ -33,9 +33,11 @@ struct rec {
 
 struct synth {
 	struct rec *recs;
-	size_t nrecs, cap;
+	size_t nrecs;
+	uint64_t cap;
 	uint8_t *data;
-	size_t dlen, dcap;
+	size_t dlen;
+	uint64_t dcap;
 	uint64_t rng;
 	/* what the capture holds */
 	uint64_t rtp, rtcp, sip, lost, calls;
@@ -74,23 +76,6 @@ static double rexp(struct synth *s, double mean)
 	return -mean * log(1 - rnd01(s));
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	size_t n = *cap ? *cap : 1024;
-	void *q;
-
-	if (need <= *cap)
-		return 0;
-	while (n < need)
-		n *= 2;
-	q = realloc(*p, n * elem);
-	if (!q)
-		return -1;
-	*p = q;
-	*cap = n;
-	return 0;
-}
-
 static uint16_t csum(const uint8_t *p, size_t n)
 {
 	uint32_t s = 0;
@@ -112,7 +97,7 @@ static int64_t put_frame(struct synth *s, const uint32_t src, uint16_t sport, ui
 	uint8_t *f;
 	size_t off = s->dlen;
 
-	if (grow((void **)&s->data, &s->dcap, s->dlen + flen, 1))
+	if (perf_grow((void **)&s->data, &s->dcap, s->dlen + flen, 1))
 		return -1;
 	f = s->data + off;
 	memcpy(f, "\x02\0\0\0\0\x02\x02\0\0\0\0\x01\x08\x00", 14);
@@ -161,7 +146,7 @@ static int add_rec(struct synth *s, uint64_t t_ns, uint32_t src, uint16_t sport,
 		if (poff < 0)
 			return -1;
 	}
-	if (grow((void **)&s->recs, &s->cap, s->nrecs + 1, sizeof(*s->recs)))
+	if (perf_grow((void **)&s->recs, &s->cap, s->nrecs + 1, sizeof(*s->recs)))
 		return -1;
 	r = &s->recs[s->nrecs++];
 	r->t_ns = t_ns;
