@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "rec_int.h"
+#include "rec_seal_int.h"
 
 uint64_t rec_wall_ms(void)
 {
@@ -172,7 +172,7 @@ int rec_meta_write(const char *base, const struct rec_meta *m)
 		put(&o, "}");
 	}
 	put(&o, "%s]\n}\n", m->n_ev ? "\n  " : "");
-	rc = o.full ? -ENOSPC : write_file(base, o.p, o.n);
+	rc = o.full ? -ENOSPC : rec_seal_kek() ? rec_meta_seal_write(base, o.p, o.n) : write_file(base, o.p, o.n);
 	free(o.p);
 	return rc;
 }
@@ -182,18 +182,11 @@ int rec_meta_mark_incomplete(const char *json_path)
 	static const char *const from[] = { "  \"state\": \"recording\",\n", "  \"state\": \"paused\",\n" };
 	char base[REC_PATH_MAX], *text = NULL, *at = NULL, *out = NULL;
 	size_t len = 0, k;
-	FILE *f = fopen(json_path, "re");
-	int rc = 0;
+	bool sealed = strlen(json_path) > 9 && !strcmp(json_path + strlen(json_path) - 9, ".json" REC_SEAL_EXT);
+	int rc = rec_meta_read(json_path, &text, &len); /* plain or sealed */
 
-	if (!f)
-		return -errno;
-	if (fseek(f, 0, SEEK_END) == 0 && (long)(len = (size_t)ftell(f)) >= 0 && len < (1u << 24) &&
-	    fseek(f, 0, SEEK_SET) == 0 && (text = malloc(len + 1)))
-		len = fread(text, 1, len, f);
-	fclose(f);
-	if (!text)
-		return -EIO;
-	text[len] = 0;
+	if (rc)
+		return rc;
 	for (unsigned i = 0; i < 2 && !at; i++)
 		if ((at = strstr(text, from[i])))
 			k = strlen(from[i]);
@@ -213,9 +206,9 @@ int rec_meta_mark_incomplete(const char *json_path)
 		put(&o, "%.*s  \"state\": \"incomplete\",\n  \"recovered\": ", (int)(at - text), text);
 		iso(&o, now);
 		put(&o, ",\n%s", at + k);
-		k = strlen(json_path);
-		snprintf(base, sizeof(base), "%.*s", (int)(k > 5 ? k - 5 : 0), json_path); /* without ".json" */
-		rc = o.full ? -ENOSPC : write_file(base, o.p, o.n);
+		k = strlen(json_path) - (sealed ? 9 : 5);
+		snprintf(base, sizeof(base), "%.*s", (int)k, json_path); /* without ".json" or ".json.enc" */
+		rc = o.full ? -ENOSPC : sealed ? rec_meta_seal_write(base, o.p, o.n) : write_file(base, o.p, o.n);
 	}
 	free(out);
 	free(text);

@@ -15,30 +15,23 @@
 
 #include <opusenc.h>
 
-#include "rec_int.h"
+#include "rec_seal_int.h"
 
 struct ogg {
 	struct rec_sink s;
 	OggOpusEnc *enc;
-	int fd;
+	struct rec_out out; /* plain or sealed (rec_seal_int.h) */
 	int werr; /* the first write error of the callback */
 };
 
 static int cb_write(void *user, const unsigned char *p, opus_int32 len)
 {
 	struct ogg *o = user;
+	int e = rec_out_write(&o->out, p, (size_t)len);
 
-	while (len > 0) {
-		ssize_t w = write(o->fd, p, (size_t)len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			o->werr = w < 0 ? -errno : -EIO;
-			return 1;
-		}
-		p += w;
-		len -= (opus_int32)w;
+	if (e) {
+		o->werr = e;
+		return 1;
 	}
 	return 0;
 }
@@ -67,22 +60,22 @@ static int ogg_sync(struct rec_sink *s)
 
 	if (o->werr)
 		return o->werr;
-	return fdatasync(o->fd) ? -errno : 0;
+	return rec_out_sync(&o->out);
 }
 
 static int ogg_close(struct rec_sink *s)
 {
 	struct ogg *o = (struct ogg *)s;
-	int rc = 0;
+	int rc = 0, e;
 
 	if (!o->werr && ope_encoder_drain(o->enc) != OPE_OK)
 		rc = -EIO;
 	if (o->werr)
 		rc = o->werr;
 	ope_encoder_destroy(o->enc);
-	if (fsync(o->fd) && !rc)
-		rc = -errno;
-	close(o->fd);
+	e = rec_out_close(&o->out);
+	if (e && !rc)
+		rc = e;
 	free(o);
 	return rc;
 }
@@ -91,7 +84,6 @@ static const struct rec_sink_ops ogg_ops = { .pcm = ogg_pcm, .sync = ogg_sync, .
 
 struct rec_sink *rec_ogg_open(const char *path, uint32_t rate, unsigned channels, const char *title, int *err)
 {
-	char part[REC_PATH_MAX + 8];
 	struct ogg *o = calloc(1, sizeof(*o));
 	OggOpusComments *c;
 	int e = 0;
@@ -104,10 +96,8 @@ struct rec_sink *rec_ogg_open(const char *path, uint32_t rate, unsigned channels
 	ope_comments_add(c, "ENCODER", "medius");
 	if (title && *title)
 		ope_comments_add(c, "TITLE", title);
-	snprintf(part, sizeof(part), "%s.part", path);
-	o->fd = open(part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-	if (o->fd < 0) {
-		*err = -errno;
+	if ((e = rec_out_open(&o->out, path, o->s.path))) {
+		*err = e;
 		ope_comments_destroy(c);
 		free(o);
 		return NULL;
@@ -116,8 +106,7 @@ struct rec_sink *rec_ogg_open(const char *path, uint32_t rate, unsigned channels
 	ope_comments_destroy(c);
 	if (!o->enc) {
 		*err = -EINVAL;
-		close(o->fd);
-		unlink(part);
+		rec_out_discard(&o->out, o->s.path);
 		free(o);
 		return NULL;
 	}
@@ -129,7 +118,6 @@ struct rec_sink *rec_ogg_open(const char *path, uint32_t rate, unsigned channels
 	ope_encoder_ctl(o->enc, OPUS_SET_BITRATE(channels > 1 ? 48000 : 32000));
 	ope_encoder_flush_header(o->enc);
 	o->s.ops = &ogg_ops;
-	snprintf(o->s.path, sizeof(o->s.path), "%s", path);
 	o->s.format = "opus";
 	o->s.channels = channels;
 	return &o->s;

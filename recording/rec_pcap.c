@@ -17,35 +17,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "rec_int.h"
+#include "rec_seal_int.h"
 
 #define BUF 65536
 
 struct pcap {
 	struct rec_sink s;
-	int fd;
+	struct rec_out out; /* plain or sealed (rec_seal_int.h) */
 	size_t used;
 	uint8_t buf[BUF];
 };
 
-static int put_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return w < 0 ? -errno : -EIO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static int drain(struct pcap *c)
 {
-	int rc = put_all(c->fd, c->buf, c->used);
+	int rc = rec_out_write(&c->out, c->buf, c->used);
 
 	c->used = 0;
 	return rc;
@@ -125,17 +110,16 @@ static int pcap_sync(struct rec_sink *s)
 	struct pcap *c = (struct pcap *)s;
 	int rc = drain(c);
 
-	return rc ? rc : fdatasync(c->fd) ? -errno : 0;
+	return rc ? rc : rec_out_sync(&c->out);
 }
 
 static int pcap_close(struct rec_sink *s)
 {
 	struct pcap *c = (struct pcap *)s;
-	int rc = drain(c);
+	int rc = drain(c), e = rec_out_close(&c->out);
 
-	if (fsync(c->fd) && !rc)
-		rc = -errno;
-	close(c->fd);
+	if (e && !rc)
+		rc = e;
 	free(c);
 	return rc;
 }
@@ -144,7 +128,6 @@ static const struct rec_sink_ops pcap_ops = { .packet = pcap_packet, .sync = pca
 
 struct rec_sink *rec_pcap_open(const char *path, int *err)
 {
-	char part[REC_PATH_MAX + 8];
 	struct pcap *c = calloc(1, sizeof(*c));
 	uint32_t gh[6] = { 0xa1b2c3d4u, 2u | 4u << 16, 0, 0, 65535, 101 };
 	int rc;
@@ -153,22 +136,18 @@ struct rec_sink *rec_pcap_open(const char *path, int *err)
 		*err = -ENOMEM;
 		return NULL;
 	}
-	snprintf(part, sizeof(part), "%s.part", path);
-	c->fd = open(part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-	if (c->fd < 0) {
-		*err = -errno;
+	if ((rc = rec_out_open(&c->out, path, c->s.path))) {
+		*err = rc;
 		free(c);
 		return NULL;
 	}
-	if ((rc = put_all(c->fd, (const uint8_t *)gh, sizeof(gh)))) {
+	if ((rc = rec_out_write(&c->out, (const uint8_t *)gh, sizeof(gh)))) {
 		*err = rc;
-		close(c->fd);
-		unlink(part);
+		rec_out_discard(&c->out, c->s.path);
 		free(c);
 		return NULL;
 	}
 	c->s.ops = &pcap_ops;
-	snprintf(c->s.path, sizeof(c->s.path), "%s", path);
 	c->s.format = "pcap";
 	return &c->s;
 }

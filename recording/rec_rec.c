@@ -41,6 +41,7 @@
 
 #include "dp.h"
 #include "rec_core.h"
+#include "rec_seal.h"
 
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_cv = PTHREAD_COND_INITIALIZER;
@@ -474,7 +475,7 @@ static void close_all(struct rec *r)
 struct rec *rec_create(const struct rec_params *p, int *err)
 {
 	struct rec *r;
-	char path[5][REC_PATH_MAX + 16];
+	char path[6][REC_PATH_MAX + 16];
 	const char *fmt[4];
 	unsigned n = 0;
 	struct stat st;
@@ -498,7 +499,8 @@ struct rec *rec_create(const struct rec_params *p, int *err)
 		fmt[n++] = "pcap";
 	}
 	snprintf(path[n], sizeof(path[n]), "%s.json", p->base); /* another recording's sidecar */
-	for (unsigned i = 0; i <= n; i++)
+	snprintf(path[n + 1], sizeof(path[n + 1]), "%s.json" REC_SEAL_EXT, p->base); /* sealed (rec_seal.h) */
+	for (unsigned i = 0; i <= n + 1; i++)
 		if (!stat(path[i], &st)) {
 			*err = -EEXIST;
 			return NULL;
@@ -588,6 +590,8 @@ fail:
 		char j[REC_PATH_MAX + 8];
 
 		snprintf(j, sizeof(j), "%s.json", p->base);
+		unlink(j);
+		snprintf(j, sizeof(j), "%s.json" REC_SEAL_EXT, p->base);
 		unlink(j);
 	}
 	free(r->chb[0]);

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "rec_int.h"
+#include "rec_seal_int.h"
 
 static int fixed, failed;
 
@@ -31,7 +31,12 @@ static int visit_part(const char *path, const struct stat *st, int type, struct 
 	if (type != FTW_F || !ends(path, ".part") || strlen(path) >= sizeof(final))
 		return 0;
 	snprintf(final, sizeof(final), "%.*s", (int)(strlen(path) - 5), path);
-	if (ends(final, ".wav"))
+	if (ends(final, REC_SEAL_EXT)) { /* sealed (rec_seal.c): whole chunks kept, a FINAL chunk appended */
+		char err[REC_PATH_MAX + 256];
+
+		if ((e = rec_seal_fix(path, rec_seal_kek(), err, sizeof(err))))
+			rec_emit("error", "-", path, err);
+	} else if (ends(final, ".wav"))
 		e = rec_wav_fix(path);
 	else if (ends(final, ".opus") || ends(final, ".ogg"))
 		e = rec_ogg_fix(path);
@@ -57,9 +62,9 @@ static int visit_json(const char *path, const struct stat *st, int type, struct 
 {
 	(void)st;
 	(void)f;
-	if (type == FTW_F && ends(path, ".json.tmp"))
+	if (type == FTW_F && (ends(path, ".json.tmp") || ends(path, ".json" REC_SEAL_EXT ".tmp")))
 		unlink(path);
-	else if (type == FTW_F && ends(path, ".json"))
+	else if (type == FTW_F && (ends(path, ".json") || ends(path, ".json" REC_SEAL_EXT)))
 		rec_meta_mark_incomplete(path);
 	return 0;
 }

@@ -15,7 +15,7 @@
 
 #include <sndfile.h>
 
-#include "rec_int.h"
+#include "rec_seal_int.h"
 
 struct wav {
 	struct rec_sink s;
@@ -62,8 +62,11 @@ struct rec_sink *rec_wav_open(const char *path, uint32_t rate, unsigned channels
 	SF_INFO info = { .samplerate = (int)rate, .channels = (int)channels,
 			 .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16 };
 	char part[REC_PATH_MAX + 8];
-	struct wav *w = calloc(1, sizeof(*w));
+	struct wav *w;
 
+	if (rec_seal_kek()) /* encryption at rest: rec_seal_sink.c */
+		return rec_wav_sealed_open(path, rate, channels, err);
+	w = calloc(1, sizeof(*w));
 	if (!w) {
 		*err = -ENOMEM;
 		return NULL;
