@@ -68,6 +68,8 @@ static const struct key keys[] = {
 	{ "recording", "rate", K_U32, F(rec.rate), 8000, 48000, false },
 	{ "recording", "fsync_ms", K_U32, F(rec.fsync_ms), 50, 1000, false },
 	{ "recording", "pcap", K_U32, F(rec.pcap), 0, 1, false },
+	{ "recording", "key_file", K_STR, F(rec.key_file), 0, 0, true },
+	{ "recording", "key_id", K_STR, F(rec.key_id), 0, 0, true },
 };
 
 void ctl_config_defaults(struct ctl_config *c)
@@ -227,6 +229,10 @@ int ctl_config_check(const struct ctl_config *c, char *err, size_t errlen)
 	}
 	if (strcmp(c->rec.format, "wav") && strcmp(c->rec.format, "mono") && strcmp(c->rec.format, "opus")) {
 		snprintf(err, errlen, "recording.format: '%s' is not wav, mono or opus", c->rec.format);
+		return -EINVAL;
+	}
+	if (c->rec.key_file[0] && c->rec.key_file[0] != '/') {
+		snprintf(err, errlen, "recording.key_file: '%s' is not an absolute path", c->rec.key_file);
 		return -EINVAL;
 	}
 	if (c->rec.rate != 8000 && c->rec.rate != 16000 && c->rec.rate != 48000) {

@@ -46,6 +46,8 @@ struct ctl_config {
 		char format[16];  /* wav, mono, opus */
 		char pattern[256]; /* file name pattern (docs/recording.md) */
 		uint32_t rate, fsync_ms, pcap;
+		char key_file[256]; /* the KEK: every recording file is sealed; empty: plain files */
+		char key_id[32];  /* the KEK's id in the files' headers; empty: derived from the key */
 	} rec;
 };
 

@@ -20,6 +20,7 @@
 
 #include "ctl_call.h"
 #include "ctl_config.h"
+#include "rec_seal.h"
 #include "ctl_server.h"
 #include "mx.h"
 #include "rec.h"
@@ -176,6 +177,13 @@ int main(int argc, char **argv)
 	calls_conf.rec_rate = cfg.rec.rate;
 	calls_conf.rec_fsync_ms = cfg.rec.fsync_ms;
 	calls_conf.rec_pcap = cfg.rec.pcap != 0;
+	if (cfg.rec.key_file[0]) { /* encryption at rest: before recovery (it opens sealed files) */
+		if (rec_seal_configure(cfg.rec.key_file, cfg.rec.key_id, err, sizeof(err))) {
+			dp_log(DP_LOG_ERR, "rec", "recording.key_file: %s", err);
+			return EX_CONFIG;
+		}
+		dp_log(DP_LOG_INFO, "rec", "recordings are sealed under key id %s", rec_seal_kek()->id);
+	}
 	if (cfg.rec.dir[0]) { /* what a crash left: finalised before any new recording */
 		int n = rec_recover(cfg.rec.dir);
 

@@ -3,6 +3,7 @@
  *
  *   mediusctl ping                 -> "pong"
  *   mediusctl ng '{"command":"ping"}'  -> the reply, as JSON
+ *   mediusctl recording export ID  -> a sealed recording decrypted (ctl_mediusctl_rec.c)
  *
  * Over UDP a request is retried with the same cookie, so a lost datagram is
  * answered from the daemon's cookie cache rather than executed twice.
@@ -22,6 +23,7 @@
 #include "ctl_addr.h"
 #include "ctl_bencode.h"
 #include "ctl_json.h"
+#include "ctl_mediusctl_rec.h"
 #include "ctl_val.h"
 
 #define EXIT_REPLY_ERROR 1
@@ -49,6 +51,8 @@ static void usage(FILE *out)
 		"  delete CALL-ID  end a call and show its final statistics\n"
 		"  ng JSON         send JSON (a dictionary with a \"command\" key) as an\n"
 		"                  ng request and print the reply as JSON\n"
+		"  recording ...   export or re-key sealed recordings, offline (first on the\n"
+		"                  line: mediusctl recording --help)\n"
 		"\n"
 		"Options:\n"
 		"  -s, --server ADDR:PORT  daemon's ng address (default $MEDIUS_NG or\n"
@@ -341,6 +345,8 @@ int main(int argc, char **argv)
 	bool json = false;
 	int opt, rc, nargs;
 
+	if (argc > 1 && !strcmp(argv[1], "recording")) /* offline: the files, not the daemon */
+		return ctl_mediusctl_recording(argc - 1, argv + 1);
 	o.server = getenv("MEDIUS_NG") ? getenv("MEDIUS_NG") : "127.0.0.1:2223";
 	while ((opt = getopt_long(argc, argv, "s:T:r:hj", lopts, NULL)) != -1) {
 		switch (opt) {
