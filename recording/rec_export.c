@@ -101,6 +101,43 @@ static int fix_wav(struct exp *e)
 	return 0;
 }
 
+/* What a crash may leave at the end of a recovered file, inside its last
+ * chunk: part of an Ogg page or of a pcap record (the writer's 64 KiB
+ * chunks do not follow their framing). Cut after the last whole one, as
+ * rec_ogg_fix and rec_pcap_fix do for plain files. */
+static int cut_framed(struct exp *e)
+{
+	off_t off, size = (off_t)e->n;
+	uint8_t h[27 + 255];
+
+	if (e->n >= 27 && !memcmp(e->head, "OggS", 4)) {
+		for (off = 0;;) {
+			off_t body;
+			unsigned len = 0;
+
+			if (off + 27 > size || pread(e->fd, h, 27, off) != 27 || memcmp(h, "OggS", 4))
+				break;
+			if (off + 27 + h[26] > size || pread(e->fd, h + 27, h[26], off + 27) != (ssize_t)h[26])
+				break;
+			for (unsigned i = 0; i < h[26]; i++)
+				len += h[27 + i];
+			body = off + 27 + h[26];
+			if (body + len > size)
+				break;
+			off = body + len;
+		}
+	} else if (e->n >= 24 && le32(e->head) == 0xa1b2c3d4u) {
+		for (off = 24; off + 16 <= size && pread(e->fd, h, 16, off) == 16 && le32(h + 8) <= 65535 &&
+			       off + 16 + (off_t)le32(h + 8) <= size;)
+			off += 16 + (off_t)le32(h + 8);
+	} else {
+		return 0;
+	}
+	if (off < size && ftruncate(e->fd, off))
+		return -errno;
+	return 0;
+}
+
 int rec_export(const char *sealed, const char *out_path, const struct rec_kek *k, char *err, size_t errlen)
 {
 	char tmp[4096], dir[4096];
@@ -125,8 +162,8 @@ int rec_export(const char *sealed, const char *out_path, const struct rec_kek *k
 		goto out;
 	}
 	rc = rec_seal_read(sealed, k, exp_out, &e, err, errlen);
-	if (!rc && (rc = fix_wav(&e)))
-		snprintf(err, errlen, "%s: cannot set the WAV header's sizes: %s", out_path, strerror(-rc));
+	if (!rc && ((rc = fix_wav(&e)) || (rc = cut_framed(&e))))
+		snprintf(err, errlen, "%s: cannot make it playable: %s", out_path, strerror(-rc));
 	if (!rc && fsync(e.fd)) {
 		rc = -errno;
 		snprintf(err, errlen, "%s: %s", out_path, strerror(errno));

@@ -37,6 +37,8 @@ static const uint8_t magic[8] = { 'M', 'E', 'D', 'S', 'E', 'A', 'L', '1' };
 struct rec_seal {
 	int fd;
 	crypto_secretstream_xchacha20poly1305_state st;
+	off_t good;     /* the end of the last chunk wholly written */
+	int err;        /* a chunk failed to write (disk full): nothing more but the FINAL chunk */
 	size_t used;
 	uint8_t pt[REC_SEAL_CHUNK];
 	uint8_t ct[4 + MAX_CT];
@@ -144,6 +146,7 @@ struct rec_seal *rec_seal_open(int fd, const struct rec_kek *k, int *err)
 	}
 	s->fd = fd;
 	s->used = 0;
+	s->err = 0;
 	crypto_secretstream_xchacha20poly1305_keygen(file_key);
 	memcpy(h, magic, sizeof(magic));
 	h[8] = 1;
@@ -151,9 +154,9 @@ struct rec_seal *rec_seal_open(int fd, const struct rec_kek *k, int *err)
 	crypto_secretstream_xchacha20poly1305_init_push(&s->st, h + H_SS, file_key);
 	wrap(h, file_key, k);
 	sodium_memzero(file_key, sizeof(file_key));
-	if ((rc = put_all(fd, h, sizeof(h)))) {
+	if ((rc = put_all(fd, h, sizeof(h))) || (s->good = lseek(fd, 0, SEEK_CUR)) < 0) {
 		rec_seal_abandon(s);
-		*err = rc;
+		*err = rc ? rc : -errno;
 		return NULL;
 	}
 	return s;
@@ -168,10 +171,36 @@ static int emit(int fd, crypto_secretstream_xchacha20poly1305_state *st, uint8_t
 	return put_all(fd, ct, 4 + len + ABYTES);
 }
 
+/* The writer's chunk of s->used bytes. A chunk that does not get wholly
+ * written (disk full, I/O error) is cut off again and the stream's state
+ * put back, so that the FINAL chunk at close follows the last whole one
+ * and the file stays valid up to the error. */
+static int wemit(struct rec_seal *s, uint8_t tag)
+{
+	crypto_secretstream_xchacha20poly1305_state saved = s->st;
+	size_t len = s->err ? 0 : s->used;
+	int rc = emit(s->fd, &s->st, s->ct, s->pt, len, tag);
+
+	s->used = 0;
+	if (rc) {
+		s->st = saved;
+		if (!ftruncate(s->fd, s->good))
+			lseek(s->fd, s->good, SEEK_SET);
+		if (!s->err)
+			s->err = rc;
+	} else {
+		s->good += (off_t)(4 + len + ABYTES);
+	}
+	sodium_memzero(&saved, sizeof(saved));
+	return rc;
+}
+
 int rec_seal_write(struct rec_seal *s, const void *p, size_t n)
 {
 	const uint8_t *b = p;
 
+	if (s->err)
+		return s->err;
 	while (n) {
 		size_t m = REC_SEAL_CHUNK - s->used < n ? REC_SEAL_CHUNK - s->used : n;
 		int rc;
@@ -180,25 +209,17 @@ int rec_seal_write(struct rec_seal *s, const void *p, size_t n)
 		s->used += m;
 		b += m;
 		n -= m;
-		if (s->used == REC_SEAL_CHUNK) {
-			rc = emit(s->fd, &s->st, s->ct, s->pt, s->used, crypto_secretstream_xchacha20poly1305_TAG_MESSAGE);
-			s->used = 0;
-			if (rc)
-				return rc;
-		}
+		if (s->used == REC_SEAL_CHUNK && (rc = wemit(s, crypto_secretstream_xchacha20poly1305_TAG_MESSAGE)))
+			return rc;
 	}
 	return 0;
 }
 
 int rec_seal_flush(struct rec_seal *s)
 {
-	int rc;
-
-	if (!s->used)
-		return 0;
-	rc = emit(s->fd, &s->st, s->ct, s->pt, s->used, crypto_secretstream_xchacha20poly1305_TAG_MESSAGE);
-	s->used = 0;
-	return rc;
+	if (s->err)
+		return s->err;
+	return s->used ? wemit(s, crypto_secretstream_xchacha20poly1305_TAG_MESSAGE) : 0;
 }
 
 void rec_seal_abandon(struct rec_seal *s)
@@ -211,10 +232,10 @@ void rec_seal_abandon(struct rec_seal *s)
 
 int rec_seal_close(struct rec_seal *s)
 {
-	int rc = emit(s->fd, &s->st, s->ct, s->pt, s->used, crypto_secretstream_xchacha20poly1305_TAG_FINAL);
+	int was = s->err, rc = wemit(s, crypto_secretstream_xchacha20poly1305_TAG_FINAL); /* after an error: empty */
 
 	rec_seal_abandon(s);
-	return rc;
+	return rc ? rc : was;
 }
 
 /* ---- reading ---- */

@@ -65,7 +65,11 @@ const struct rec_kek *rec_seal_kek(void);
  * REC_SEAL_CHUNK bytes are held; rec_seal_flush writes what is held as
  * one chunk (nothing when empty; no fsync: the caller syncs fd);
  * rec_seal_close writes the FINAL chunk (what is held, maybe nothing),
- * wipes the key and frees (fd stays open). -errno on write errors. */
+ * wipes the key and frees (fd stays open). -errno on write errors. A
+ * chunk that could not be wholly written (disk full) is cut off again:
+ * the writer then takes nothing more, and close writes an empty FINAL
+ * chunk after the last whole one (and still returns the first error), so
+ * the file is valid up to the error. */
 struct rec_seal;
 struct rec_seal *rec_seal_open(int fd, const struct rec_kek *k, int *err);
 int rec_seal_write(struct rec_seal *s, const void *p, size_t n);

@@ -12,7 +12,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -595,4 +597,105 @@ Test(seal, recovery_marks_a_sealed_sidecar_incomplete)
 	cr_assert_not_null(strstr(text, "\"state\": \"incomplete\""), "%s", text);
 	cr_assert_not_null(strstr(text, "\"recovered\": "));
 	free(text);
+}
+
+Test(seal, a_full_disk_leaves_a_sealed_file_valid_up_to_the_error)
+{
+	char kf[PATH_MAX], err[1024], path[PATH_MAX], final[PATH_MAX], part[PATH_MAX + 16], out[PATH_MAX + 16];
+	static int16_t pcm[2 * 16000 * 10], back[2 * 16000 * 10];
+	struct rlimit was, lim;
+	struct rec_sink *s;
+	SF_INFO info = { 0 };
+	SNDFILE *sf;
+	int e = 0, first = 0;
+
+	key_file("f.key", 15, kf, sizeof(kf));
+	cr_assert_eq(rec_seal_configure(kf, NULL, err, sizeof(err)), 0, "%s", err);
+	snprintf(path, sizeof(path), "%s/full.wav", dir);
+	s = rec_wav_open(path, 16000, 2, &e);
+	cr_assert_not_null(s, "%d", e);
+	snprintf(final, sizeof(final), "%s", s->path);
+	snprintf(part, sizeof(part), "%s.part", final);
+	tone(pcm, 16000 * 10, 2, 16000);
+	/* a file may not grow past 200,000 bytes: writes fail with EFBIG, as on a full disk */
+	signal(SIGXFSZ, SIG_IGN);
+	cr_assert_eq(getrlimit(RLIMIT_FSIZE, &was), 0);
+	lim = was;
+	lim.rlim_cur = 200000;
+	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	for (int i = 0; i < 500 && !first; i++) { /* 20 ms writes, a sync every 200 ms */
+		first = s->ops->pcm(s, pcm + i * 640, 320);
+		if (!first && i % 10 == 9)
+			first = s->ops->sync(s);
+	}
+	cr_assert_eq(first, -EFBIG, "the write failed: %d", first);
+	cr_assert_eq(s->ops->close(s), -EFBIG, "close says so");
+	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &was), 0);
+	cr_assert_leq(size_of(part), 200000);
+	cr_assert_eq(rename(part, final), 0);
+	snprintf(out, sizeof(out), "%s/full-out.wav", dir);
+	cr_assert_eq(rec_export(final, out, rec_seal_kek(), err, sizeof(err)), 0, "what was written exports: %s", err);
+	sf = sf_open(out, SFM_READ, &info);
+	cr_assert_not_null(sf);
+	cr_assert_gt(info.frames, 40000, "%lld frames (2.5 s) of the ~3.1 s that fit", (long long)info.frames);
+	cr_assert_leq(info.frames, 50000);
+	cr_assert_eq(info.frames % 3200, 0, "whole syncs of 200 ms: %lld", (long long)info.frames);
+	cr_assert_eq(sf_readf_short(sf, back, info.frames), info.frames);
+	cr_assert_eq(memcmp(back, pcm, (size_t)info.frames * 4), 0);
+	sf_close(sf);
+}
+
+Test(seal, a_recovered_ogg_cut_inside_a_page_exports_whole_pages)
+{
+	char kf[PATH_MAX], err[1024], path[PATH_MAX], part[PATH_MAX + 16], crash[PATH_MAX + 32], out[PATH_MAX + 16];
+	static int16_t pcm[2 * 48000];
+	struct rec_sink *s;
+	OggOpusFile *of;
+	uint8_t h[27 + 255];
+	off_t off = 0, size;
+	FILE *f;
+	int e = 0;
+
+	key_file("g.key", 16, kf, sizeof(kf));
+	cr_assert_eq(rec_seal_configure(kf, NULL, err, sizeof(err)), 0, "%s", err);
+	snprintf(path, sizeof(path), "%s/g.opus", dir);
+	s = rec_ogg_open(path, 48000, 2, "", &e);
+	cr_assert_not_null(s, "%d", e);
+	snprintf(part, sizeof(part), "%s.part", s->path);
+	tone(pcm, 48000, 2, 48000);
+	/* no sync: the writer's first 64 KiB chunk goes out on its own, in the middle of a page */
+	for (int i = 0; i < 15 * 50 && size_of(part) < REC_SEAL_HDR + 4 + REC_SEAL_CHUNK + 17; i++)
+		cr_assert_eq(s->ops->pcm(s, pcm + (i % 50) * 1920, 960), 0);
+	cr_assert_eq(size_of(part), REC_SEAL_HDR + 4 + REC_SEAL_CHUNK + 17, "one whole chunk on disk");
+	snprintf(crash, sizeof(crash), "%s/crash", dir);
+	cr_assert_eq(mkdir(crash, 0700), 0);
+	snprintf(crash, sizeof(crash), "%s/crash/g.opus.enc.part", dir);
+	copy(part, crash);
+	cr_assert_eq(s->ops->close(s), 0);
+	snprintf(crash, sizeof(crash), "%s/crash", dir);
+	cr_assert_eq(rec_recover(crash), 1);
+	snprintf(crash, sizeof(crash), "%s/crash/g.opus.enc", dir);
+	snprintf(out, sizeof(out), "%s/g-out.opus", dir);
+	cr_assert_eq(rec_export(crash, out, rec_seal_kek(), err, sizeof(err)), 0, "%s", err);
+	/* whole pages, to the last byte */
+	size = size_of(out);
+	cr_assert_lt(size, REC_SEAL_CHUNK, "the torn page was cut: %lld bytes", (long long)size);
+	f = fopen(out, "r");
+	while (off < size) {
+		unsigned len = 0;
+
+		cr_assert_eq(fseeko(f, off, SEEK_SET), 0);
+		cr_assert_eq(fread(h, 1, 27, f), 27);
+		cr_assert_eq(memcmp(h, "OggS", 4), 0, "a page at %lld", (long long)off);
+		cr_assert_eq(fread(h + 27, 1, h[26], f), h[26]);
+		for (unsigned i = 0; i < h[26]; i++)
+			len += h[27 + i];
+		off += 27 + h[26] + len;
+	}
+	fclose(f);
+	cr_assert_eq(off, size);
+	of = op_open_file(out, &e);
+	cr_assert_not_null(of, "opusfile: %d", e);
+	cr_assert_gt(op_pcm_total(of, -1), 48000 * 5, "%lld samples", (long long)op_pcm_total(of, -1));
+	op_free(of);
 }
