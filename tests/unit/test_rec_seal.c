@@ -640,6 +640,7 @@ Test(seal, a_full_disk_leaves_a_sealed_file_valid_up_to_the_error)
 	cr_assert_gt(info.frames, 40000, "%lld frames (2.5 s) of the ~3.1 s that fit", (long long)info.frames);
 	cr_assert_leq(info.frames, 50000);
 	cr_assert_eq(info.frames % 3200, 0, "whole syncs of 200 ms: %lld", (long long)info.frames);
+	cr_log_info("a full disk: %lld frames exported of a file limited to 200,000 bytes", (long long)info.frames);
 	cr_assert_eq(sf_readf_short(sf, back, info.frames), info.frames);
 	cr_assert_eq(memcmp(back, pcm, (size_t)info.frames * 4), 0);
 	sf_close(sf);
