@@ -34,8 +34,12 @@ static int visit_part(const char *path, const struct stat *st, int type, struct 
 	if (ends(final, REC_SEAL_EXT)) { /* sealed (rec_seal.c): whole chunks kept, a FINAL chunk appended */
 		char err[REC_PATH_MAX + 256];
 
-		if ((e = rec_seal_fix(path, rec_seal_kek(), err, sizeof(err))))
+		if (!rec_seal_kek()) {
+			e = -ENOKEY;
+			rec_emit("error", "-", path, "sealed, and [recording] key_file is not set: left as it is");
+		} else if ((e = rec_seal_fix(path, rec_seal_kek(), err, sizeof(err)))) {
 			rec_emit("error", "-", path, err);
+		}
 	} else if (ends(final, ".wav"))
 		e = rec_wav_fix(path);
 	else if (ends(final, ".opus") || ends(final, ".ogg"))

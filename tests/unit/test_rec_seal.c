@@ -700,3 +700,21 @@ Test(seal, a_recovered_ogg_cut_inside_a_page_exports_whole_pages)
 	cr_assert_gt(op_pcm_total(of, -1), 48000 * 5, "%lld samples", (long long)op_pcm_total(of, -1));
 	op_free(of);
 }
+
+Test(seal, recovery_without_the_key_leaves_a_sealed_part_alone)
+{
+	struct rec_kek k;
+	char part[PATH_MAX], err[1024];
+	uint8_t *p = pattern(5000);
+	off_t before;
+
+	kek(17, NULL, &k);
+	snprintf(part, sizeof(part), "%s/n.wav.enc.part", dir);
+	seal_to(part, &k, p, 5000, 1000, 2, false);
+	before = size_of(part);
+	cr_assert_null(rec_seal_kek());
+	cr_assert_eq(rec_recover(dir), 0, "nothing finalised without the key");
+	cr_assert_eq(size_of(part), before, "and the file untouched");
+	cr_assert_eq(rec_seal_configure(NULL, NULL, err, sizeof(err)), 0);
+	free(p);
+}
