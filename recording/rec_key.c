@@ -129,6 +129,7 @@ int rec_seal_configure(const char *key_file, const char *key_id, char *err, size
 		return rc;
 	g_kek = k;
 	rec_kek_wipe(&k);
+	sodium_mlock(&g_kek, sizeof(g_kek)); /* kept out of swap where the limits allow (best effort) */
 	g_have = true;
 	return 0;
 }

@@ -94,8 +94,8 @@ def tone_db(x, want, other):
     return 10 * math.log10(max(pw, 1e-3) / max(po, 1e-3))
 
 
-def mctl(*args):
-    return subprocess.run([MEDIUSCTL, "recording"] + list(args), capture_output=True, text=True, timeout=60)
+def mctl(*args, cwd=None):
+    return subprocess.run([MEDIUSCTL, "recording"] + list(args), capture_output=True, text=True, timeout=60, cwd=cwd)
 
 
 def make_key(path, seed):
@@ -176,6 +176,12 @@ check(x.returncode == 0 and tsh.returncode == 0 and len(rows) >= 2 * SECONDS * 5
       f"the pcap exports and tshark reads it: {len(rows)} RTP packets {x.stderr.strip()}")
 x = mctl("-c", conf, "export", rec["id"], "-o", wav)
 check(x.returncode == 1 and "exists" in x.stderr, f"an existing output is not replaced: {x.stderr.strip()}")
+here = os.path.join(out, "here")
+os.mkdir(here)
+x = mctl("--key", key1, "--key-id", "test-1", "export", rec["files"][1], cwd=here)
+want = os.path.basename(rec["files"][1])[: -len(".enc")]
+check(x.returncode == 0 and os.listdir(here) == [want] and ffprobe(os.path.join(here, want)) is not None,
+      f"without -o a file exports to its name without .enc, here: {os.listdir(here)} {x.stderr.strip()}")
 
 # --- 2. one flipped byte ---
 bad = os.path.join(work, "bad.wav.enc")
