@@ -141,11 +141,14 @@ static int cut_framed(struct exp *e)
 int rec_export(const char *sealed, const char *out_path, const struct rec_kek *k, char *err, size_t errlen)
 {
 	char tmp[4096], dir[4096];
+	const char *d;
 	struct exp e = { 0 };
+	bool unnamed;
 	int rc;
 
 	snprintf(dir, sizeof(dir), "%s", out_path);
-	if (snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dirname(dir), "medius-export") >= (int)sizeof(tmp)) {
+	d = dirname(dir); /* dir itself, or a static "." */
+	if (snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", d, "medius-export") >= (int)sizeof(tmp)) {
 		snprintf(err, errlen, "%s: name too long", out_path);
 		rc = -ENAMETOOLONG;
 		goto out;
@@ -155,7 +158,13 @@ int rec_export(const char *sealed, const char *out_path, const struct rec_kek *k
 		rc = -EEXIST;
 		goto out;
 	}
-	e.fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600: the plaintext is patient data */
+	/* an unnamed file (O_TMPFILE): an export that fails or is killed leaves
+	 * nothing, not even a temporary name; mkostemp where the file system
+	 * has none. Mode 0600: the plaintext is patient data. */
+	e.fd = open(d, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	unnamed = e.fd >= 0;
+	if (!unnamed)
+		e.fd = mkostemp(tmp, O_CLOEXEC);
 	if (e.fd < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "%s: cannot make a file there: %s", out_path, strerror(errno));
@@ -168,12 +177,23 @@ int rec_export(const char *sealed, const char *out_path, const struct rec_kek *k
 		rc = -errno;
 		snprintf(err, errlen, "%s: %s", out_path, strerror(errno));
 	}
-	close(e.fd);
-	if (!rc && link(tmp, out_path)) { /* never replaces out_path */
-		rc = -errno;
-		snprintf(err, errlen, "%s: %s", out_path, strerror(errno));
+	if (!rc && unnamed) { /* named only now, whole; never replaces out_path */
+		char proc[64];
+
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", e.fd);
+		if (linkat(AT_FDCWD, proc, AT_FDCWD, out_path, AT_SYMLINK_FOLLOW)) {
+			rc = -errno;
+			snprintf(err, errlen, "%s: %s", out_path, strerror(errno));
+		}
 	}
-	unlink(tmp); /* a failed export leaves nothing behind */
+	close(e.fd);
+	if (!unnamed) {
+		if (!rc && link(tmp, out_path)) { /* never replaces out_path */
+			rc = -errno;
+			snprintf(err, errlen, "%s: %s", out_path, strerror(errno));
+		}
+		unlink(tmp); /* a failed export leaves nothing behind */
+	}
 out:
 	rec_export_audit(sealed, out_path, k ? k->id : "", rc, rc ? err : "");
 	return rc;

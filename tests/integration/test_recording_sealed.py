@@ -146,6 +146,7 @@ with Daemon("--set", f"recording.dir={root}", "--set", f"recording.key_file={key
 wav = os.path.join(out, "s1.wav")
 x = mctl("--dir", root, "--key", key1, "--key-id", "test-1", "export", rec["id"], "-o", wav)
 check(x.returncode == 0 and os.path.exists(wav), f"mediusctl recording export {rec['id']}: {x.stdout.strip()} {x.stderr.strip()}")
+check(os.stat(wav).st_mode & 0o077 == 0, f"the export is for its owner alone: mode {os.stat(wav).st_mode & 0o777:o}")
 info = ffprobe(wav)
 check(info is not None and info["streams"][0]["channels"] == 2 and int(info["streams"][0]["sample_rate"]) == RATE
       and abs(float(info["format"]["duration"]) - (t_stop - t_start)) < 0.35,
