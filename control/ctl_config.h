@@ -46,7 +46,14 @@ struct ctl_config {
 		char format[16];  /* wav, mono, opus */
 		char pattern[256]; /* file name pattern (docs/recording.md) */
 		uint32_t rate, fsync_ms, pcap;
+		char audit_log[256]; /* the audit log; empty: DIR/audit.log */
 	} rec;
+	struct {                  /* [retention] (docs/config.md, docs/recording.md) */
+		uint32_t default_days;     /* 0: kept forever */
+		char tags[1024];           /* "TAG=DAYS,..." (tags = and tag.NAME = keys) */
+		uint32_t sweep_interval_s; /* the periodic sweep; 0: only on demand */
+		uint32_t allow_now;        /* honour ng "now" (tests) */
+	} retention;
 };
 
 /* Fill c with the built-in defaults. */
