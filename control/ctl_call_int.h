@@ -243,6 +243,11 @@ const struct ctl_calls_conf *ctl_calls_conf(const struct ctl_calls *c);
 int ctl_cmd_start_recording(struct ctl_ng_req *r, void *ctx);
 int ctl_cmd_stop_recording(struct ctl_ng_req *r, void *ctx);
 int ctl_cmd_pause_recording(struct ctl_ng_req *r, void *ctx);
+/* retention (ctl_call_rec.c): "recording hold" / "recording unhold"
+ * ("recording-id", "reason"), "recording sweep" ("now" when allowed) */
+int ctl_cmd_recording_hold(struct ctl_ng_req *r, void *ctx);
+int ctl_cmd_recording_unhold(struct ctl_ng_req *r, void *ctx);
+int ctl_cmd_recording_sweep(struct ctl_ng_req *r, void *ctx);
 /* After a successful offer or answer of k: the "record call" flag or key
  * (start, or stop for no/off), "metadata", and the recording follows the
  * call's streams. 0, or -1 after an error reply. */

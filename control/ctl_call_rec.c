@@ -572,3 +572,63 @@ void ctl_rec_stats(struct ctl_arena *a, struct ctl_val *tot)
 	ctl_dict_add_int(a, d, "overruns (active)", (int64_t)overruns);
 	ctl_dict_add(tot, "recording", 9, d);
 }
+
+/* ---- retention: legal hold and the sweep on demand ----
+ * Both walk the recording directory on the control lcore (a directory
+ * walk and a few unlinks; the periodic sweep runs on its own thread). */
+
+static int hold(struct ctl_ng_req *r, void *ctx, bool on)
+{
+	const struct ctl_calls_conf *conf = ctl_calls_conf(ctx);
+	const char *id = ctl_arg_str(r, "recording-id"), *reason = ctl_arg_str(r, "reason");
+	char json[REC_PATH_MAX];
+	int e;
+
+	if (!conf->rec_dir[0])
+		return ctl_ng_error(r, "Recording is off: set [recording] dir in the configuration");
+	if (!id || !*id)
+		return ctl_ng_error(r, "No recording-id");
+	e = rec_retain_hold(conf->rec_dir, id, on, reason, json);
+	if (e < 0)
+		return ctl_ng_error(r, e == -ENOENT ? "Unknown recording '%s'" : "Recording '%s': %s", id, strerror(-e));
+	ctl_dict_add_cstr(ctl_ng_arena(r), ctl_ng_reply(r), "recording-id", id);
+	add_str(ctl_ng_arena(r), ctl_ng_reply(r), "sidecar", json);
+	ctl_dict_add_cstr(ctl_ng_arena(r), ctl_ng_reply(r), "hold", on ? "yes" : "no");
+	if (e == 1)
+		ctl_dict_add_cstr(ctl_ng_arena(r), ctl_ng_reply(r), "warning", on ? "already on hold" : "was not on hold");
+	return 0;
+}
+
+int ctl_cmd_recording_hold(struct ctl_ng_req *r, void *ctx) { return hold(r, ctx, true); }
+int ctl_cmd_recording_unhold(struct ctl_ng_req *r, void *ctx) { return hold(r, ctx, false); }
+
+int ctl_cmd_recording_sweep(struct ctl_ng_req *r, void *ctx)
+{
+	const struct ctl_calls_conf *conf = ctl_calls_conf(ctx);
+	const char *now_s = ctl_arg_str(r, "now");
+	struct ctl_arena *a = ctl_ng_arena(r);
+	struct ctl_val *d = ctl_ng_reply(r);
+	struct rec_sweep_result res;
+	uint64_t now = rec_retain_now_ms();
+	int e;
+
+	if (!conf->rec_dir[0])
+		return ctl_ng_error(r, "Recording is off: set [recording] dir in the configuration");
+	if (now_s && *now_s) {
+		if (!conf->retention_allow_now)
+			return ctl_ng_error(r, "'now' is refused: set [retention] allow_now = 1 (tests only)");
+		if (rec_retain_parse_time(now_s, &now))
+			return ctl_ng_error(r, "now: '%s' is not Unix seconds or YYYY-MM-DD[THH:MM:SSZ]", now_s);
+	}
+	if ((e = rec_retain_sweep(conf->rec_dir, &conf->retention, now, &res)))
+		return ctl_ng_error(r, "Sweep of %s: %s", conf->rec_dir, strerror(-e));
+	rec_audit_sync(2000); /* the deletes are on disk in the audit log when the reply says so */
+	ctl_dict_add_int(a, d, "scanned", res.scanned);
+	ctl_dict_add_int(a, d, "running", res.running);
+	ctl_dict_add_int(a, d, "expired", res.expired);
+	ctl_dict_add_int(a, d, "deleted", res.deleted);
+	ctl_dict_add_int(a, d, "held", res.held);
+	ctl_dict_add_int(a, d, "errors", res.errors);
+	ctl_dict_add_int(a, d, "now", (int64_t)(now / 1000u));
+	return 0;
+}
