@@ -2,10 +2,10 @@
  * rec_audit: the hash-chained audit log (rec_audit.h).
  *
  * Callers queue entries (rec_audit_append: a malloc under a mutex, no
- * I/O); one writer thread takes them in order and, for each, under
+ * I/O); one writer thread takes everything queued at once and, under
  * flock(LOCK_EX) on the file: reads the file's last line for its seq and
- * hash, writes the new line with one write(2) (O_APPEND), fdatasyncs. The
- * order of the queue is the order of the log.
+ * hash, writes each new line with one write(2) (O_APPEND), then one
+ * fdatasync for the batch. The order of the queue is the order of the log.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -194,12 +194,51 @@ static int last_entry(int f, uint64_t *seq, char hash[REC_AUDIT_HASH_HEX + 1], b
 	return 0;
 }
 
-static int write_item(const struct item *it)
+/* One entry's line (with its newline) into line (LINE_MAX_A): its length.
+ * prev becomes its hash. */
+static size_t compose(const struct item *it, uint64_t seq, char prev[REC_AUDIT_HASH_HEX + 1], char *line)
 {
-	char prev[REC_AUDIT_HASH_HEX + 1], h[REC_AUDIT_HASH_HEX + 1], t[40];
+	char t[40];
+	size_t k = 0;
+
+	iso(it->ms, t, sizeof(t));
+	k += (size_t)snprintf(line + k, LINE_MAX_A - k, "{\"seq\":%llu,\"time\":\"%s\",\"event\":\"",
+			      (unsigned long long)seq, t);
+	esc(line, &k, LINE_MAX_A - 400, it->event);
+	k += (size_t)snprintf(line + k, LINE_MAX_A - k, "\",\"id\":\"");
+	esc(line, &k, LINE_MAX_A - 400, it->id);
+	k += (size_t)snprintf(line + k, LINE_MAX_A - k, "\",\"path\":\"");
+	esc(line, &k, LINE_MAX_A - 400, it->path);
+	k += (size_t)snprintf(line + k, LINE_MAX_A - k, "\",\"detail\":\"");
+	esc(line, &k, LINE_MAX_A - 400, it->detail);
+	k += (size_t)snprintf(line + k, LINE_MAX_A - k, "\",\"prev\":\"%s\"", prev);
+	sha256_hex(line, k, prev);
+	k += (size_t)snprintf(line + k, LINE_MAX_A - k, ",\"hash\":\"%s\"}\n", prev);
+	return k;
+}
+
+static int write_all(const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w < 0 ? -errno : -EIO;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Append the entries of list (in order) under one lock, then one
+ * fdatasync: a burst costs one sync. Returns 0 or the first error. */
+static int write_batch(const struct item *list)
+{
+	char prev[REC_AUDIT_HASH_HEX + 1];
 	char *line = malloc(LINE_MAX_A);
 	uint64_t seq;
-	size_t k = 0;
 	bool torn;
 	int e;
 
@@ -209,43 +248,16 @@ static int write_item(const struct item *it)
 		free(line);
 		return -errno;
 	}
-	if ((e = last_entry(fd, &seq, prev, &torn)))
-		goto out;
-	iso(it->ms, t, sizeof(t));
-	if (torn)
-		line[k++] = '\n'; /* a torn line (power loss) stays; verify names it */
-	k += (size_t)snprintf(line + k, LINE_MAX_A - k, "{\"seq\":%llu,\"time\":\"%s\",\"event\":\"",
-			      (unsigned long long)seq + 1, t);
-	esc(line, &k, LINE_MAX_A - 400, it->event);
-	k += (size_t)snprintf(line + k, LINE_MAX_A - k, "\",\"id\":\"");
-	esc(line, &k, LINE_MAX_A - 400, it->id);
-	k += (size_t)snprintf(line + k, LINE_MAX_A - k, "\",\"path\":\"");
-	esc(line, &k, LINE_MAX_A - 400, it->path);
-	k += (size_t)snprintf(line + k, LINE_MAX_A - k, "\",\"detail\":\"");
-	esc(line, &k, LINE_MAX_A - 400, it->detail);
-	k += (size_t)snprintf(line + k, LINE_MAX_A - k, "\",\"prev\":\"%s\"", prev);
-	sha256_hex(line + (torn ? 1 : 0), k - (torn ? 1 : 0), h);
-	k += (size_t)snprintf(line + k, LINE_MAX_A - k, ",\"hash\":\"%s\"}\n", h);
-	{
-		const char *p = line;
-		size_t n = k;
+	e = last_entry(fd, &seq, prev, &torn);
+	if (!e && torn)
+		e = write_all("\n", 1); /* a torn line (power loss) stays; verify names it */
+	for (const struct item *it = list; it && !e; it = it->next) {
+		size_t n = compose(it, ++seq, prev, line);
 
-		while (n) {
-			ssize_t w = write(fd, p, n);
-
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0) {
-				e = w < 0 ? -errno : -EIO;
-				goto out;
-			}
-			p += w;
-			n -= (size_t)w;
-		}
+		e = write_all(line, n);
 	}
-	if (fdatasync(fd))
+	if (fdatasync(fd) && !e)
 		e = -errno;
-out:
 	flock(fd, LOCK_UN);
 	free(line);
 	return e;
@@ -256,31 +268,37 @@ static void *writer(void *arg)
 	(void)arg;
 	pthread_mutex_lock(&mu);
 	for (;;) {
-		struct item *it;
+		struct item *batch;
+		uint64_t n = 0;
 		int e;
 
 		while (!head && !quit)
 			pthread_cond_wait(&cv, &mu);
 		if (!head)
 			break;
-		it = head;
-		head = it->next;
-		if (!head)
-			tailp = &head;
+		batch = head; /* everything queued so far */
+		head = NULL;
+		tailp = &head;
 		pthread_mutex_unlock(&mu);
-		e = write_item(it);
+		e = write_batch(batch);
 		if (e && log_fn) {
-			char m[PATH_MAX_A + 128];
+			char m[PATH_MAX_A + 512];
 
-			snprintf(m, sizeof(m), "audit log %s: cannot write the %s entry of %s: %s", log_path, it->event,
-				 it->id, strerror(-e));
+			snprintf(m, sizeof(m), "audit log %s: cannot write the %s entry of %s (and what followed it): %s",
+				 log_path, batch->event, batch->id, strerror(-e));
 			log_fn(m);
 		}
-		free(it);
+		while (batch) {
+			struct item *it = batch;
+
+			batch = it->next;
+			free(it);
+			n++;
+		}
 		pthread_mutex_lock(&mu);
 		if (e && !werr)
 			werr = e;
-		written++;
+		written += n;
 		pthread_cond_broadcast(&done_cv);
 	}
 	pthread_mutex_unlock(&mu);

@@ -14,11 +14,11 @@
  * on; rec_audit_verify names the first break.
  *
  * Writing: rec_audit_append() only queues the entry (a malloc and a
- * mutex; any thread, never a worker); one writer thread appends it under
- * flock(LOCK_EX), taking seq and prev from the file's last line (so a
- * restart, or another process such as a test's, continues the chain), and
- * fdatasyncs before the next. rec_audit_sync() waits for the queue to be
- * written.
+ * mutex; any thread, never a worker); one writer thread appends what is
+ * queued under flock(LOCK_EX), taking seq and prev from the file's last
+ * line (so a restart, or another process such as a test's, continues the
+ * chain), and fdatasyncs once per batch. rec_audit_sync() waits for the
+ * queue to be written.
  */
 #ifndef REC_AUDIT_H
 #define REC_AUDIT_H
