@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -329,12 +330,35 @@ static int unlink_some(const char *p)
 	return unlink(p) && errno != ENOENT ? -errno : 0;
 }
 
-static int delete_recording(const char *json, const struct side *s)
+/* Does path (a file that may be gone) lie inside root (its directory
+ * resolved, symbolic links followed)? A sidecar is trusted only that far:
+ * one planted in the directory cannot have the sweep delete other files. */
+static bool inside(const char *root, const char *path)
+{
+	char d[RPATH], rr[PATH_MAX], rd[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	size_t n;
+
+	if (!slash || slash == path || (size_t)(slash - path) >= sizeof(d) || !realpath(root, rr))
+		return false;
+	snprintf(d, sizeof(d), "%.*s", (int)(slash - path), path);
+	if (!realpath(d, rd))
+		return false;
+	n = strlen(rr);
+	return !strncmp(rd, rr, n) && (rd[n] == '/' || rd[n] == 0) && strcmp(slash + 1, "..") && strcmp(slash + 1, ".");
+}
+
+static int delete_recording(const char *root, const char *json, const struct side *s)
 {
 	char part[RPATH + 8];
 	int e = 0, x;
 
 	for (unsigned i = 0; i < s->n_files; i++) {
+		if (!inside(root, s->files[i])) {
+			if (!e)
+				e = -EACCES; /* named outside the recording directory: left alone */
+			continue;
+		}
 		if ((x = unlink_some(s->files[i])) && !e)
 			e = x;
 		snprintf(part, sizeof(part), "%s.part", s->files[i]);
@@ -346,8 +370,36 @@ static int delete_recording(const char *json, const struct side *s)
 	return e;
 }
 
+/* One sweep or hold at a time (the sweeper thread and the control
+ * thread): a recording is deleted once, and never between a hold's check
+ * and its file. */
+static pthread_mutex_t op_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int sweep(const char *root, const struct rec_retain_policy *p, uint64_t now_ms, struct rec_sweep_result *out);
+static int hold_op(const char *root, const char *id, bool hold, const char *reason, char *json);
+
 int rec_retain_sweep(const char *root, const struct rec_retain_policy *p, uint64_t now_ms,
 		     struct rec_sweep_result *out)
+{
+	int e;
+
+	pthread_mutex_lock(&op_mu);
+	e = sweep(root, p, now_ms, out);
+	pthread_mutex_unlock(&op_mu);
+	return e;
+}
+
+int rec_retain_hold(const char *root, const char *id, bool hold, const char *reason, char *json)
+{
+	int e;
+
+	pthread_mutex_lock(&op_mu);
+	e = hold_op(root, id, hold, reason, json);
+	pthread_mutex_unlock(&op_mu);
+	return e;
+}
+
+static int sweep(const char *root, const struct rec_retain_policy *p, uint64_t now_ms, struct rec_sweep_result *out)
 {
 	size_t n = 0;
 	int err;
@@ -380,7 +432,7 @@ int rec_retain_sweep(const char *root, const struct rec_retain_policy *p, uint64
 			out->held++;
 			continue;
 		}
-		e = delete_recording(l[i], s);
+		e = delete_recording(root, l[i], s);
 		snprintf(d, sizeof(d), "retention %s%s: %u days%s%s", s->tag[0] ? "tag " : "default", s->tag, days, e ? "; incomplete: " : "", e ? strerror(-e) : "");
 		rec_audit_append(e ? "delete-failed" : "delete", s->id, s->main_path[0] ? s->main_path : l[i], d);
 		if (e)
@@ -395,7 +447,7 @@ int rec_retain_sweep(const char *root, const struct rec_retain_policy *p, uint64
 
 /* ---- legal hold ---- */
 
-int rec_retain_hold(const char *root, const char *id, bool hold, const char *reason, char *json)
+static int hold_op(const char *root, const char *id, bool hold, const char *reason, char *json)
 {
 	size_t n = 0;
 	int err, rc = -ENOENT;

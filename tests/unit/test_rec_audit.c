@@ -477,6 +477,38 @@ Test(retain, forever_and_undeletable)
 	cr_assert(exists("forever", ".wav"));
 }
 
+Test(retain, a_planted_sidecar_deletes_nothing_outside)
+{
+	struct rec_retain_policy p = { .default_days = 1 };
+	struct rec_sweep_result r;
+	char victim[300], sub[400], base[600];
+	uint64_t counts[REC_EV__COUNT] = { 0 };
+	const char *files[1];
+	FILE *f;
+
+	snprintf(victim, sizeof(victim), "%s-victim", dir);
+	f = fopen(victim, "w");
+	cr_assert_not_null(f);
+	fclose(f);
+	files[0] = victim;
+	snprintf(sub, sizeof(sub), "%s/x", dir);
+	mkdir(sub, 0750);
+	snprintf(base, sizeof(base), "%s/planted", sub);
+	{
+		struct rec_meta m = { .id = "00000000000000d1", .call_id = "c", .from_tag = "a", .to_tag = "b",
+				      .metadata = "", .state = "complete", .party = { "a", "b" }, .rate = 8000,
+				      .channels = 2, .started_wall_ms = T0, .ended_wall_ms = T0, .ev_counts = counts,
+				      .files = { files[0] }, .formats = { "wav" }, .n_files = 1 };
+
+		cr_assert_eq(rec_meta_write(base, &m), 0);
+	}
+	cr_assert_eq(rec_retain_sweep(dir, &p, T0 + 10 * DAY, &r), 0);
+	cr_assert_eq(r.expired, 1);
+	cr_assert_eq(r.errors, 1);
+	cr_assert_eq(access(victim, F_OK), 0, "a file outside the recording directory was deleted");
+	unlink(victim);
+}
+
 Test(retain, recovery_audits_an_incomplete_finalise)
 {
 	char base[512], part[600];
