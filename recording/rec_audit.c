@@ -310,12 +310,21 @@ int rec_audit_open(const char *path, void (*log)(const char *msg))
 	int f, e;
 
 	rec_audit_close();
-	f = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	if (f < 0)
-		return -errno;
-	/* O_APPEND and pread: reopen read-write */
-	close(f);
-	f = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
+	f = open(path, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (f >= 0) { /* made now: its directory entry made durable too */
+		char dir[PATH_MAX_A];
+		const char *slash = strrchr(path, '/');
+		int d;
+
+		snprintf(dir, sizeof(dir), "%.*s", slash && slash != path ? (int)(slash - path) : 1,
+			 slash ? path : ".");
+		if ((d = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+			fsync(d);
+			close(d);
+		}
+	} else if (errno == EEXIST) {
+		f = open(path, O_RDWR | O_APPEND | O_CLOEXEC); /* O_APPEND writes, pread reads */
+	}
 	if (f < 0)
 		return -errno;
 	pthread_mutex_lock(&mu);
