@@ -15,6 +15,11 @@
  * decoded by the recorder. The binding follows the call: after every
  * offer and answer, before a graph goes (ctl_stream.c's drop_chain), when
  * a branch goes, and when the call goes (the recording is finalised).
+ *
+ * Also here: a conference room's recording (ctl_rec_room_*: the room's
+ * common mix through mx_room_set_tap, mono WAV; ctl_room.c holds it), and
+ * the retention commands "recording hold", "recording unhold" and
+ * "recording sweep" (recording/rec_retain.c does the work).
  */
 #include <errno.h>
 #include <stdio.h>
