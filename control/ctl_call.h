@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "ctl_ng.h"
+#include "rec_audit.h"
 
 struct ctl_calls;
 
@@ -30,6 +31,8 @@ struct ctl_calls_conf {
 	char rec_pattern[256];   /* the default file name pattern */
 	uint32_t rec_rate, rec_fsync_ms;
 	bool rec_pcap;           /* a pcap with every recording */
+	struct rec_retain_policy retention; /* [retention]: ng "recording sweep" */
+	bool retention_allow_now; /* ng "recording sweep" may set the clock ("now": tests) */
 };
 
 /* The call registry. NULL on no memory. */

@@ -36,6 +36,7 @@ struct ctl_part;   /* a conference room's participant (ctl_room.c) */
 struct ctl_rooms;
 struct ctl_play;
 struct ctl_rec;   /* a call's recording (ctl_call_rec.c) */
+struct mx_room;   /* mixer/ (a recorded room) */
 struct ctl_calls_conf;
 
 struct stream {
@@ -243,6 +244,11 @@ const struct ctl_calls_conf *ctl_calls_conf(const struct ctl_calls *c);
 int ctl_cmd_start_recording(struct ctl_ng_req *r, void *ctx);
 int ctl_cmd_stop_recording(struct ctl_ng_req *r, void *ctx);
 int ctl_cmd_pause_recording(struct ctl_ng_req *r, void *ctx);
+/* retention (ctl_call_rec.c): "recording hold" / "recording unhold"
+ * ("recording-id", "reason"), "recording sweep" ("now" when allowed) */
+int ctl_cmd_recording_hold(struct ctl_ng_req *r, void *ctx);
+int ctl_cmd_recording_unhold(struct ctl_ng_req *r, void *ctx);
+int ctl_cmd_recording_sweep(struct ctl_ng_req *r, void *ctx);
 /* After a successful offer or answer of k: the "record call" flag or key
  * (start, or stop for no/off), "metadata", and the recording follows the
  * call's streams. 0, or -1 after an error reply. */
@@ -296,6 +302,19 @@ int ctl_cmd_kick_participant(struct ctl_ng_req *r, void *ctx);
 int ctl_cmd_connect(struct ctl_ng_req *r, void *ctx);
 /* play media / stop media with a "conference" key (from ctl_call_play.c) */
 int ctl_room_play(struct ctl_ng_req *r, struct ctl_calls *c);
+/* start / stop / pause recording with a "conference" key: the room's
+ * recording (ctl_room.c finds the room; ctl_call_rec.c records). */
+enum ctl_rec_what { CTL_REC_START, CTL_REC_STOP, CTL_REC_PAUSE };
+int ctl_room_recording(struct ctl_ng_req *r, struct ctl_calls *c, enum ctl_rec_what what);
+/* ctl_call_rec.c: a room's recording (its common mix, mono WAV). start
+ * replies "recording" (or the error: NULL); stop adds the final
+ * "recording" to r's reply (r may be NULL) and frees cr. */
+struct ctl_rec *ctl_rec_room_start(struct ctl_ng_req *r, struct ctl_calls *c, const char *name, struct mx_room *mx,
+				   uint32_t rate);
+void ctl_rec_room_pause(struct ctl_ng_req *r, struct ctl_rec *cr, bool paused);
+bool ctl_rec_room_paused(const struct ctl_rec *cr);
+void ctl_rec_room_stop(struct ctl_ng_req *r, struct ctl_rec *cr);
+void ctl_rec_room_report(struct ctl_ng_req *r, struct ctl_rec *cr);
 int ctl_room_stop_play(struct ctl_ng_req *r, struct ctl_calls *c);
 
 #endif

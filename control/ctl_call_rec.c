@@ -15,6 +15,11 @@
  * decoded by the recorder. The binding follows the call: after every
  * offer and answer, before a graph goes (ctl_stream.c's drop_chain), when
  * a branch goes, and when the call goes (the recording is finalised).
+ *
+ * Also here: a conference room's recording (ctl_rec_room_*: the room's
+ * common mix through mx_room_set_tap, mono WAV; ctl_room.c holds it), and
+ * the retention commands "recording hold", "recording unhold" and
+ * "recording sweep" (recording/rec_retain.c does the work).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -44,6 +49,8 @@ struct ctl_rec {
 		struct mx_xcode *xc;
 	} side[2];
 	struct ctl_rec *next, *prev; /* every recording running (statistics) */
+	struct mx_room *room;        /* a room's recording: its common mix on channel 0 (ctl_room.c) */
+	char room_name[80];
 };
 
 static struct ctl_rec *running;
@@ -356,6 +363,8 @@ static struct ctl_val *rec_dict(struct ctl_arena *a, struct ctl_rec *cr, const s
 	ctl_dict_add(d, "files", 5, files);
 	ctl_dict_add_cstr(a, d, "format", rec_format_name(cr->format));
 	ctl_dict_add_cstr(a, d, "state", state);
+	if (cr->room)
+		add_str(a, d, "conference", cr->room_name);
 	{
 		struct ctl_val *src = ctl_val_list(a);
 		static const char *const names[] = { "none", "rtp", "decoded" };
@@ -398,7 +407,8 @@ static int start(struct ctl_ng_req *r, struct ctl_calls *c, struct call *k)
 	if (!conf->rec_dir[0])
 		return ctl_ng_error(r, "Recording is off: set [recording] dir in the configuration");
 	if (k->conference)
-		return ctl_ng_error(r, "Call-ID '%s' is a conference participant: recording rooms is not built yet", k->id);
+		return ctl_ng_error(r, "Call-ID '%s' is a conference participant: record its room (the key conference)",
+				    k->id);
 	if (k->rec && k->rec->paused) { /* resume */
 		if (meta)
 			rec_set_metadata(k->rec->rec, meta);
@@ -451,7 +461,11 @@ static int start(struct ctl_ng_req *r, struct ctl_calls *c, struct call *k)
 
 int ctl_cmd_start_recording(struct ctl_ng_req *r, void *ctx)
 {
-	struct call *k = ctl_find_call(r, ctx, "Unknown call-id");
+	struct call *k;
+
+	if (ctl_dict_get(ctl_ng_args(r), "conference")) /* a room as a whole */
+		return ctl_room_recording(r, ctx, CTL_REC_START);
+	k = ctl_find_call(r, ctx, "Unknown call-id");
 
 	return k ? start(r, ctx, k) : -1;
 }
@@ -468,17 +482,25 @@ static int do_pause(struct ctl_ng_req *r, struct call *k)
 
 int ctl_cmd_pause_recording(struct ctl_ng_req *r, void *ctx)
 {
-	struct call *k = ctl_find_call(r, ctx, "Unknown call-id");
+	struct call *k;
+
+	if (ctl_dict_get(ctl_ng_args(r), "conference"))
+		return ctl_room_recording(r, ctx, CTL_REC_PAUSE);
+	k = ctl_find_call(r, ctx, "Unknown call-id");
 
 	return k ? do_pause(r, k) : -1;
 }
 
 int ctl_cmd_stop_recording(struct ctl_ng_req *r, void *ctx)
 {
-	struct call *k = ctl_find_call(r, ctx, "Unknown call-id");
+	struct call *k;
 	struct rec_stats st;
 	struct ctl_val *d;
 
+	if (ctl_dict_get(ctl_ng_args(r), "conference"))
+		return ctl_room_recording(r, ctx, ctl_has_flag(r, "flags", "pause") || yes(ctl_arg_str(r, "pause"))
+						      ? CTL_REC_PAUSE : CTL_REC_STOP);
+	k = ctl_find_call(r, ctx, "Unknown call-id");
 	if (!k)
 		return -1;
 	if (ctl_has_flag(r, "flags", "pause") || yes(ctl_arg_str(r, "pause")))
@@ -571,4 +593,194 @@ void ctl_rec_stats(struct ctl_arena *a, struct ctl_val *tot)
 	ctl_dict_add_int(a, d, "write errors", (int64_t)alarms);
 	ctl_dict_add_int(a, d, "overruns (active)", (int64_t)overruns);
 	ctl_dict_add(tot, "recording", 9, d);
+}
+
+/* ---- retention: legal hold and the sweep on demand ----
+ * Both walk the recording directory on the control lcore (a directory
+ * walk and a few unlinks; the periodic sweep runs on its own thread). */
+
+static int hold(struct ctl_ng_req *r, void *ctx, bool on)
+{
+	const struct ctl_calls_conf *conf = ctl_calls_conf(ctx);
+	const char *id = ctl_arg_str(r, "recording-id"), *reason = ctl_arg_str(r, "reason");
+	char json[REC_PATH_MAX];
+	int e;
+
+	if (!conf->rec_dir[0])
+		return ctl_ng_error(r, "Recording is off: set [recording] dir in the configuration");
+	if (!id || !*id)
+		return ctl_ng_error(r, "No recording-id");
+	e = rec_retain_hold(conf->rec_dir, id, on, reason, json);
+	if (e < 0)
+		return ctl_ng_error(r, e == -ENOENT ? "Unknown recording '%s'" : "Recording '%s': %s", id, strerror(-e));
+	ctl_dict_add_cstr(ctl_ng_arena(r), ctl_ng_reply(r), "recording-id", id);
+	add_str(ctl_ng_arena(r), ctl_ng_reply(r), "sidecar", json);
+	ctl_dict_add_cstr(ctl_ng_arena(r), ctl_ng_reply(r), "hold", on ? "yes" : "no");
+	if (e == 1)
+		ctl_dict_add_cstr(ctl_ng_arena(r), ctl_ng_reply(r), "warning", on ? "already on hold" : "was not on hold");
+	return 0;
+}
+
+int ctl_cmd_recording_hold(struct ctl_ng_req *r, void *ctx) { return hold(r, ctx, true); }
+int ctl_cmd_recording_unhold(struct ctl_ng_req *r, void *ctx) { return hold(r, ctx, false); }
+
+int ctl_cmd_recording_sweep(struct ctl_ng_req *r, void *ctx)
+{
+	const struct ctl_calls_conf *conf = ctl_calls_conf(ctx);
+	const char *now_s = ctl_arg_str(r, "now");
+	struct ctl_arena *a = ctl_ng_arena(r);
+	struct ctl_val *d = ctl_ng_reply(r);
+	struct rec_sweep_result res;
+	uint64_t now = rec_retain_now_ms();
+	int e;
+
+	if (!conf->rec_dir[0])
+		return ctl_ng_error(r, "Recording is off: set [recording] dir in the configuration");
+	if (now_s && *now_s) {
+		if (!conf->retention_allow_now)
+			return ctl_ng_error(r, "'now' is refused: set [retention] allow_now = 1 (tests only)");
+		if (rec_retain_parse_time(now_s, &now))
+			return ctl_ng_error(r, "now: '%s' is not Unix seconds or YYYY-MM-DD[THH:MM:SSZ]", now_s);
+	}
+	if ((e = rec_retain_sweep(conf->rec_dir, &conf->retention, now, &res)))
+		return ctl_ng_error(r, "Sweep of %s: %s", conf->rec_dir, strerror(-e));
+	rec_audit_sync(2000); /* the deletes are on disk in the audit log when the reply says so */
+	ctl_dict_add_int(a, d, "scanned", res.scanned);
+	ctl_dict_add_int(a, d, "running", res.running);
+	ctl_dict_add_int(a, d, "expired", res.expired);
+	ctl_dict_add_int(a, d, "deleted", res.deleted);
+	ctl_dict_add_int(a, d, "held", res.held);
+	ctl_dict_add_int(a, d, "errors", res.errors);
+	ctl_dict_add_int(a, d, "now", (int64_t)(now / 1000u));
+	return 0;
+}
+
+/* ---- a conference room recorded as a whole (ctl_room.c holds the room) ----
+ * One PCM source on channel 0: the room's common mix (mx_room_set_tap),
+ * written as mono WAV. */
+
+static void unlist(struct ctl_rec *cr)
+{
+	if (cr->prev)
+		cr->prev->next = cr->next;
+	else
+		running = cr->next;
+	if (cr->next)
+		cr->next->prev = cr->prev;
+}
+
+struct ctl_rec *ctl_rec_room_start(struct ctl_ng_req *r, struct ctl_calls *c, const char *name, struct mx_room *mx,
+				   uint32_t rate)
+{
+	const struct ctl_calls_conf *conf = ctl_calls_conf(c);
+	const char *meta = ctl_arg_str(r, "metadata"), *fmt = ctl_arg_str(r, "recording-format");
+	struct rec_src_conf sc = { .kind = REC_SRC_PCM, .channel = 0 };
+	enum rec_format f = REC_FMT_WAV_MONO;
+	struct rec_params p;
+	struct ctl_rec *cr;
+	struct mx_tap *t;
+	int e = 0;
+
+	if (!conf->rec_dir[0]) {
+		ctl_ng_error(r, "Recording is off: set [recording] dir in the configuration");
+		return NULL;
+	}
+	if (fmt && *fmt && (rec_format_parse(fmt, &f) || f == REC_FMT_OPUS)) {
+		ctl_ng_error(r, "recording-format '%s': a room is recorded as mono WAV (wav or mono)", fmt);
+		return NULL;
+	}
+	memset(&p, 0, sizeof(p));
+	p.format = REC_FMT_WAV_MONO; /* one channel: the mix */
+	snprintf(p.call_id, sizeof(p.call_id), "room:%s", name);
+	snprintf(p.metadata, sizeof(p.metadata), "%s", meta ? meta : "");
+	p.rate = conf->rec_rate;
+	p.fsync_ms = conf->rec_fsync_ms;
+	rec_new_id(p.id);
+	if (request_base(r, conf, &p, p.id, p.base))
+		return NULL;
+	cr = calloc(1, sizeof(*cr));
+	if (!cr) {
+		ctl_ng_error(r, "No memory for the recording");
+		return NULL;
+	}
+	cr->rec = rec_create(&p, &e);
+	if (!cr->rec) {
+		free(cr);
+		ctl_ng_error(r, "Cannot start recording: %s", e == -EEXIST ? "a recording file of that name exists"
+								   : strerror(-e));
+		return NULL;
+	}
+	sc.max_frame_bytes = (rate ? rate : 48000) / 50u * 2u;
+	cr->side[0].src = rec_src_add(cr->rec, &sc, &e);
+	t = cr->side[0].src ? rec_src_tap(cr->side[0].src) : NULL;
+	if (t) {
+		mx_tap_ref(t); /* the room's reference */
+		if ((e = mx_room_set_tap(mx, t)))
+			mx_tap_destroy(t);
+	}
+	if (!t || e) {
+		if (cr->side[0].src)
+			rec_src_remove(cr->rec, cr->side[0].src);
+		rec_stop(cr->rec);
+		free(cr);
+		ctl_ng_error(r, "Cannot record conference room '%s': %s", name,
+			     e == -EBUSY ? "recorded and stopped too often (destroy and create it)" : strerror(-e));
+		return NULL;
+	}
+	cr->side[0].kind = SRC_PCM;
+	cr->room = mx;
+	snprintf(cr->room_name, sizeof(cr->room_name), "%s", name);
+	snprintf(cr->id, sizeof(cr->id), "%s", rec_id(cr->rec));
+	for (const char *fl; cr->n_files < 4 && (fl = rec_file(cr->rec, cr->n_files)); cr->n_files++)
+		snprintf(cr->files[cr->n_files], sizeof(cr->files[0]), "%s", fl);
+	cr->format = p.format;
+	rec_set_party(cr->rec, 0, "room mix");
+	cr->next = running;
+	if (running)
+		running->prev = cr;
+	running = cr;
+	n_started++;
+	ctl_dict_add(ctl_ng_reply(r), "recording", 9, rec_dict(ctl_ng_arena(r), cr, NULL, "recording"));
+	return cr;
+}
+
+void ctl_rec_room_pause(struct ctl_ng_req *r, struct ctl_rec *cr, bool paused)
+{
+	const char *meta = r ? ctl_arg_str(r, "metadata") : NULL;
+
+	if (meta)
+		rec_set_metadata(cr->rec, meta);
+	rec_set_paused(cr->rec, paused);
+	cr->paused = paused;
+	if (r)
+		ctl_dict_add(ctl_ng_reply(r), "recording", 9,
+			     rec_dict(ctl_ng_arena(r), cr, NULL, paused ? "paused" : "recording"));
+}
+
+bool ctl_rec_room_paused(const struct ctl_rec *cr) { return cr->paused; }
+
+void ctl_rec_room_stop(struct ctl_ng_req *r, struct ctl_rec *cr)
+{
+	struct rec_stats st;
+
+	mx_room_set_tap(cr->room, NULL); /* the room keeps the ring until it goes; the worker puts no more */
+	rec_src_remove(cr->rec, cr->side[0].src);
+	cr->side[0].kind = SRC_NONE;
+	rec_get_stats(cr->rec, &st);
+	if (r)
+		ctl_dict_add(ctl_ng_reply(r), "recording", 9, rec_dict(ctl_ng_arena(r), cr, &st, "stopped"));
+	rec_stop(cr->rec);
+	n_finished++;
+	n_alarms_done += st.write_errors;
+	unlist(cr);
+	free(cr);
+}
+
+void ctl_rec_room_report(struct ctl_ng_req *r, struct ctl_rec *cr)
+{
+	struct rec_stats st;
+
+	rec_get_stats(cr->rec, &st);
+	ctl_dict_add(ctl_ng_reply(r), "recording", 9,
+		     rec_dict(ctl_ng_arena(r), cr, &st, cr->paused ? "paused" : "recording"));
 }

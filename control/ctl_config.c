@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "ctl_addr.h"
+#include "rec_audit.h"
 
 enum key_type { K_U32, K_STR, K_ADDR, K_LEVEL, K_TARGET, K_HUGE };
 
@@ -70,6 +71,11 @@ static const struct key keys[] = {
 	{ "recording", "pcap", K_U32, F(rec.pcap), 0, 1, false },
 	{ "recording", "key_file", K_STR, F(rec.key_file), 0, 0, true },
 	{ "recording", "key_id", K_STR, F(rec.key_id), 0, 0, true },
+	{ "recording", "audit_log", K_STR, F(rec.audit_log), 0, 0, true },
+	{ "retention", "default_days", K_U32, F(retention.default_days), 0, 365000, false },
+	{ "retention", "tags", K_STR, F(retention.tags), 0, 0, true },
+	{ "retention", "sweep_interval_s", K_U32, F(retention.sweep_interval_s), 0, 604800, false },
+	{ "retention", "allow_now", K_U32, F(retention.allow_now), 0, 1, false },
 };
 
 void ctl_config_defaults(struct ctl_config *c)
@@ -101,6 +107,7 @@ void ctl_config_defaults(struct ctl_config *c)
 	strcpy(c->rec.pattern, "%c-%r");
 	c->rec.rate = 16000;
 	c->rec.fsync_ms = 500;
+	c->retention.sweep_interval_s = 3600;
 }
 
 /* An address alone, as "addr:0" (IPv6 in brackets) for ctl_addr_parse. */
@@ -239,6 +246,18 @@ int ctl_config_check(const struct ctl_config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "recording.rate: %u is not 8000, 16000 or 48000", c->rec.rate);
 		return -EINVAL;
 	}
+	if (c->rec.audit_log[0] && c->rec.audit_log[0] != '/') {
+		snprintf(err, errlen, "recording.audit_log: '%s' is not an absolute path", c->rec.audit_log);
+		return -EINVAL;
+	}
+	{
+		struct rec_retain_policy p = { 0 };
+
+		if (rec_retain_parse_tags(c->retention.tags, &p)) {
+			snprintf(err, errlen, "retention.tags: '%s' is not TAG=DAYS,TAG=DAYS,...", c->retention.tags);
+			return -EINVAL;
+		}
+	}
 	if (c->play_dir[0] && c->play_dir[0] != '/') {
 		snprintf(err, errlen, "media.play_dir: '%s' is not an absolute path", c->play_dir);
 		return -EINVAL;
@@ -371,12 +390,25 @@ int ctl_config_set(struct ctl_config *c, const char *section, const char *key, c
 
 	if (!strncasecmp(section, "interface", 9) && (section[9] == ' ' || section[9] == '.'))
 		return set_iface(c, section + 10, key, value, err, errlen);
+	if (!strcasecmp(section, "retention") && !strncasecmp(key, "tag.", 4)) { /* tag.NAME = DAYS, into tags */
+		struct rec_retain_policy p = { 0 };
+		char one[128];
+		size_t n = strlen(c->retention.tags);
+
+		snprintf(one, sizeof(one), "%s=%s", key + 4, value);
+		if (rec_retain_parse_tags(one, &p) || n + strlen(one) + 2 > sizeof(c->retention.tags)) {
+			snprintf(err, errlen, "retention.%s: '%s' is not a number of days (or too many tags)", key, value);
+			return -EINVAL;
+		}
+		snprintf(c->retention.tags + n, sizeof(c->retention.tags) - n, "%s%s", n ? "," : "", one);
+		return 0;
+	}
 	k = find_key(section, key, &section_known);
 	if (!k) {
 		if (section_known)
 			snprintf(err, errlen, "unknown key '%s' in section [%s]", key, section);
 		else
-			snprintf(err, errlen, "unknown section [%s] (known: general, eal, control, media, interface NAME)",
+			snprintf(err, errlen, "unknown section [%s] (known: general, eal, control, media, recording, retention, interface NAME)",
 				 section);
 		return -ENOENT;
 	}

@@ -48,7 +48,14 @@ struct ctl_config {
 		uint32_t rate, fsync_ms, pcap;
 		char key_file[256]; /* the KEK: every recording file is sealed; empty: plain files */
 		char key_id[32];  /* the KEK's id in the files' headers; empty: derived from the key */
+		char audit_log[256]; /* the audit log; empty: DIR/audit.log */
 	} rec;
+	struct {                  /* [retention] (docs/config.md, docs/recording.md) */
+		uint32_t default_days;     /* 0: kept forever */
+		char tags[1024];           /* "TAG=DAYS,..." (tags = and tag.NAME = keys) */
+		uint32_t sweep_interval_s; /* the periodic sweep; 0: only on demand */
+		uint32_t allow_now;        /* honour ng "now" (tests) */
+	} retention;
 };
 
 /* Fill c with the built-in defaults. */

@@ -63,6 +63,9 @@ static void calls_tick(void *ctx, uint64_t now_ms)
 	dp_workers_reclaim();
 }
 
+static void audit_log_fn(const char *msg) { dp_log(DP_LOG_ERR, "rec", "%s", msg); }
+static void retain_log_fn(const char *msg) { dp_log(DP_LOG_NOTICE, "rec", "%s", msg); }
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -184,6 +187,21 @@ int main(int argc, char **argv)
 		}
 		dp_log(DP_LOG_INFO, "rec", "recordings are sealed under key id %s", rec_seal_kek()->id);
 	}
+	calls_conf.retention.default_days = cfg.retention.default_days;
+	rec_retain_parse_tags(cfg.retention.tags, &calls_conf.retention); /* checked by the config */
+	calls_conf.retention_allow_now = cfg.retention.allow_now != 0;
+	if (cfg.rec.dir[0]) { /* the audit log first: the recovery below is audited */
+		char path[512];
+		int e;
+
+		snprintf(path, sizeof(path), "%s", cfg.rec.audit_log[0] ? cfg.rec.audit_log : cfg.rec.dir);
+		if (!cfg.rec.audit_log[0])
+			snprintf(path + strlen(path), sizeof(path) - strlen(path), "/audit.log");
+		if ((e = rec_audit_open(path, audit_log_fn))) {
+			dp_log(DP_LOG_ERR, "rec", "audit log %s: %s (recording needs it)", path, strerror(-e));
+			return EX_CANTCREAT;
+		}
+	}
 	if (cfg.rec.dir[0]) { /* what a crash left: finalised before any new recording */
 		int n = rec_recover(cfg.rec.dir);
 
@@ -192,6 +210,8 @@ int main(int argc, char **argv)
 		else if (n > 0)
 			dp_log(DP_LOG_WARNING, "rec", "%d recording file(s) left by a crash finalised (marked incomplete)", n);
 	}
+	if (cfg.rec.dir[0] && cfg.retention.sweep_interval_s) /* the periodic sweep, on its own thread */
+		rec_retain_start(cfg.rec.dir, &calls_conf.retention, cfg.retention.sweep_interval_s, retain_log_fn);
 	mx_conf_set(&(struct mx_conf){ .jb_min_ms = cfg.jb_min_ms, .jb_max_ms = cfg.jb_max_ms }); /* checked above */
 	cdc_opus_set_default_complexity((int)cfg.opus_complexity); /* 0..10, checked by the config */
 	calls = ctl_calls_create(&calls_conf);
@@ -252,6 +272,8 @@ int main(int argc, char **argv)
 	ctl_calls_destroy(calls); /* before the workers stop: legs detach through them */
 	if (rec_wait_all(10000))
 		dp_log(DP_LOG_ERR, "rec", "recordings still being finalised at exit");
+	rec_retain_stop();
+	rec_audit_close(); /* what the recordings' ends queued is written first */
 	dp_eal_stop();
 	close(sigfd);
 	dp_log(DP_LOG_NOTICE, "main", "stopped");

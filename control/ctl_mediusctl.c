@@ -7,8 +7,9 @@
  *
  * Over UDP a request is retried with the same cookie, so a lost datagram is
  * answered from the daemon's cookie cache rather than executed twice.
- * Exit codes: 0 ok, 1 the daemon replied with an error, 2 bad usage,
- * 3 no (valid) answer.
+ * Exit codes: 0 ok, 1 the daemon replied with an error (audit verify: the
+ * chain is broken), 2 bad usage, 3 no (valid) answer (audit verify: the
+ * file cannot be read).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -25,6 +26,7 @@
 #include "ctl_json.h"
 #include "ctl_mediusctl_rec.h"
 #include "ctl_val.h"
+#include "rec_audit.h"
 
 #define EXIT_REPLY_ERROR 1
 #define EXIT_USAGE 2
@@ -53,6 +55,14 @@ static void usage(FILE *out)
 		"                  ng request and print the reply as JSON\n"
 		"  recording ...   export or re-key sealed recordings, offline (first on the\n"
 		"                  line: mediusctl recording --help)\n"
+		"  recording hold ID [REASON]    put recording ID on legal hold (audited)\n"
+		"  recording unhold ID [REASON]  take it off hold\n"
+		"  recording sweep [--now TIME]  delete the recordings past their retention\n"
+		"                  now (TIME: Unix seconds or YYYY-MM-DD[THH:MM:SSZ]; the\n"
+		"                  daemon takes it only with [retention] allow_now = 1)\n"
+		"  audit verify [FILE]  check the audit log's hash chain (FILE, else\n"
+		"                  $MEDIUS_AUDIT_LOG) locally; exit 1 names the first\n"
+		"                  altered, removed or reordered entry\n"
 		"\n"
 		"Options:\n"
 		"  -s, --server ADDR:PORT  daemon's ng address (default $MEDIUS_NG or\n"
@@ -317,6 +327,30 @@ static void print_call(const char *id, const struct ctl_val *q)
 	}
 }
 
+/* mediusctl audit verify [FILE] */
+static int audit(int nargs, char **args)
+{
+	struct rec_audit_verdict v;
+	const char *path = nargs >= 2 ? args[1] : getenv("MEDIUS_AUDIT_LOG");
+	int rc;
+
+	if (nargs < 1 || nargs > 2 || strcmp(args[0], "verify") || !path || !*path) {
+		fprintf(stderr, "mediusctl: audit verify FILE (or $MEDIUS_AUDIT_LOG)\n");
+		return EXIT_USAGE;
+	}
+	rc = rec_audit_verify(path, &v);
+	if (rc < 0) {
+		fprintf(stderr, "mediusctl: %s: %s\n", path, strerror(-rc));
+		return EXIT_NO_ANSWER;
+	}
+	if (rc) {
+		printf("%s: BROKEN at line %llu: %s\n", path, (unsigned long long)v.line, v.msg);
+		return EXIT_REPLY_ERROR;
+	}
+	printf("%s: ok: %s\n", path, v.msg);
+	return 0;
+}
+
 static struct ctl_val *command(struct ctl_arena *a, const char *name, const char *call_id)
 {
 	struct ctl_val *d = ctl_val_dict(a);
@@ -327,6 +361,17 @@ static struct ctl_val *command(struct ctl_arena *a, const char *name, const char
 	return d;
 }
 
+/* "recording export/rekey" read the files themselves; hold, unhold and sweep
+ * (and "recording CALL-ID") ask the daemon. */
+static bool recording_offline(int argc, char **argv)
+{
+	for (int i = 2; i < argc; i++)
+		if (!strcmp(argv[i], "export") || !strcmp(argv[i], "rekey") ||
+		    !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return true;
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -334,19 +379,20 @@ int main(int argc, char **argv)
 		{ "wire", required_argument, NULL, 'w' },   { "raw", no_argument, NULL, 'R' },
 		{ "timeout", required_argument, NULL, 'T' }, { "retries", required_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'j' },	    { "help", no_argument, NULL, 'h' },
+		{ "now", required_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { .timeout_ms = 1000, .retries = 3 };
 	struct reply rp;
 	struct ctl_arena a;
 	struct ctl_val *cmd = NULL;
-	const char *verb, *arg;
+	const char *verb, *arg, *now = NULL;
 	size_t used;
 	bool json = false;
 	int opt, rc, nargs;
 
-	if (argc > 1 && !strcmp(argv[1], "recording")) /* offline: the files, not the daemon */
-		return ctl_mediusctl_recording(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "recording") && recording_offline(argc, argv))
+		return ctl_mediusctl_recording(argc - 1, argv + 1); /* the files, not the daemon */
 	o.server = getenv("MEDIUS_NG") ? getenv("MEDIUS_NG") : "127.0.0.1:2223";
 	while ((opt = getopt_long(argc, argv, "s:T:r:hj", lopts, NULL)) != -1) {
 		switch (opt) {
@@ -364,6 +410,7 @@ int main(int argc, char **argv)
 		case 'T': o.timeout_ms = atoi(optarg); break;
 		case 'r': o.retries = atoi(optarg); break;
 		case 'h': usage(stdout); return 0;
+		case 'N': now = optarg; break;
 		default: usage(stderr); return EXIT_USAGE;
 		}
 	}
@@ -378,6 +425,8 @@ int main(int argc, char **argv)
 	verb = argv[optind];
 	arg = optind + 1 < argc ? argv[optind + 1] : NULL;
 	nargs = argc - optind - 1;
+	if (!strcmp(verb, "audit")) /* local: no daemon */
+		return audit(nargs, argv + optind + 1);
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
 	if (ctl_arena_init(&a, 1u << 20))
 		return EXIT_NO_ANSWER;
@@ -397,6 +446,16 @@ int main(int argc, char **argv)
 		cmd = command(&a, !strcmp(verb, "list") ? "list" : "statistics", NULL);
 		if (!strcmp(verb, "list"))
 			ctl_dict_add_int(&a, cmd, "limit", 100000);
+	} else if (!strcmp(verb, "recording") && nargs >= 1 && !strcmp(arg, "sweep") && nargs == 1) {
+		cmd = command(&a, "recording sweep", NULL);
+		if (now)
+			ctl_dict_add_cstr(&a, cmd, "now", now);
+	} else if (!strcmp(verb, "recording") && nargs >= 2 && nargs <= 3 &&
+		   (!strcmp(arg, "hold") || !strcmp(arg, "unhold"))) {
+		cmd = command(&a, !strcmp(arg, "hold") ? "recording hold" : "recording unhold", NULL);
+		ctl_dict_add_cstr(&a, cmd, "recording-id", argv[optind + 2]);
+		if (nargs == 3)
+			ctl_dict_add_cstr(&a, cmd, "reason", argv[optind + 3]);
 	} else if ((!strcmp(verb, "show") || !strcmp(verb, "delete")) && nargs == 1) {
 		cmd = command(&a, !strcmp(verb, "show") ? "query" : "delete", arg);
 	} else {
@@ -413,6 +472,20 @@ int main(int argc, char **argv)
 	if (!strcmp(verb, "ping")) {
 		rc = ctl_val_str_eq(ctl_dict_get(rp.v, "result"), "pong") ? 0 : EXIT_NO_ANSWER;
 		puts(rc ? "unexpected reply (no pong)" : "pong");
+	} else if (!strcmp(verb, "recording") && !json) {
+		if (!strcmp(arg, "sweep"))
+			printf("swept: %lld scanned, %lld running, %lld expired, %lld deleted, %lld on hold, %lld errors\n",
+			       (long long)num(rp.v, "scanned"), (long long)num(rp.v, "running"),
+			       (long long)num(rp.v, "expired"), (long long)num(rp.v, "deleted"),
+			       (long long)num(rp.v, "held"), (long long)num(rp.v, "errors"));
+		else {
+			char w[64];
+
+			bool warn = ctl_dict_get(rp.v, "warning") != NULL;
+
+			printf("recording %s %s%s%s\n", argv[optind + 2], !strcmp(arg, "hold") ? "on hold" : "off hold",
+			       warn ? ": " : "", warn ? str(rp.v, "warning", w, sizeof(w)) : "");
+		}
 	} else if (json || !strcmp(verb, "ng")) {
 		print_json(rp.v);
 	} else if (!strcmp(verb, "show") || !strcmp(verb, "delete")) {

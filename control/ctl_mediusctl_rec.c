@@ -21,13 +21,14 @@
 #include <unistd.h>
 
 #include "ctl_mediusctl_rec.h"
+#include "rec_audit.h"
 #include "rec_seal.h"
 
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
 
 struct rconf {
-	char dir[1024], key_file[1024], key_id[REC_KEY_ID_MAX];
+	char dir[1024], key_file[1024], key_id[REC_KEY_ID_MAX], audit_log[1024];
 };
 
 static void usage(FILE *out)
@@ -52,6 +53,8 @@ static void usage(FILE *out)
 		"      --dir DIR      the recording directory\n"
 		"      --key FILE     the key file (64 hex digits or 32 bytes, mode 0600)\n"
 		"      --key-id ID    the key's id (default: derived from the key)\n"
+		"Exports and re-keying are added to the audit log ([recording] audit_log,\n"
+		"else DIR/audit.log when it exists).\n"
 		"\n"
 		"Exit status: 0 ok, 1 failed (the reason on stderr), 2 bad usage.\n");
 }
@@ -68,6 +71,8 @@ static int ini_cb(void *user, const char *section, const char *name, const char 
 		snprintf(c->key_file, sizeof(c->key_file), "%s", value);
 	else if (!strcmp(name, "key_id"))
 		snprintf(c->key_id, sizeof(c->key_id), "%s", value);
+	else if (!strcmp(name, "audit_log"))
+		snprintf(c->audit_log, sizeof(c->audit_log), "%s", value);
 	return 1;
 }
 
@@ -81,6 +86,38 @@ static bool ends(const char *s, const char *suffix)
 	size_t n = strlen(s), k = strlen(suffix);
 
 	return n >= k && !strcmp(s + n - k, suffix);
+}
+
+/* Exports and re-keying are audited in mediusd's audit log (rec_audit.h):
+ * [recording] audit_log, else DIR/audit.log when it exists. Without one
+ * nothing is audited, and that is said. */
+static void audit_open(const struct rconf *c)
+{
+	char path[2048];
+	int e;
+
+	if (c->audit_log[0])
+		snprintf(path, sizeof(path), "%s", c->audit_log);
+	else if (c->dir[0])
+		snprintf(path, sizeof(path), "%s/audit.log", c->dir);
+	else
+		path[0] = 0;
+	if (!path[0] || (!c->audit_log[0] && access(path, F_OK))) {
+		fprintf(stderr, "mediusctl: no audit log (-c with [recording] audit_log or dir, or --dir): "
+				"this is not audited\n");
+		return;
+	}
+	if ((e = rec_audit_open(path, NULL)))
+		fprintf(stderr, "mediusctl: audit log %s: %s: this is not audited\n", path, strerror(-e));
+}
+
+static void audit_close(void)
+{
+	if (!rec_audit_path())
+		return;
+	if (rec_audit_sync(5000))
+		fprintf(stderr, "mediusctl: the audit entry may not be on disk\n");
+	rec_audit_close();
 }
 
 static int do_export(const struct rconf *c, const char *what, const char *out, const char *part)
@@ -118,7 +155,9 @@ static int do_export(const struct rconf *c, const char *what, const char *out, c
 			snprintf(def, sizeof(def), "%s.out", b);
 		out = def;
 	}
+	audit_open(c);
 	rc = rec_export(sealed, out, &k, err, sizeof(err));
+	audit_close();
 	if (rc) {
 		fprintf(stderr, "mediusctl: export failed: %s; nothing was exported\n", err);
 	} else {
@@ -158,8 +197,16 @@ static int do_rekey(const struct rconf *c, const char *old_f, const char *old_id
 	} else if ((rc = rec_rekey_tree(c->dir, &o, &n, &done, &already, &failed, report))) {
 		fprintf(stderr, "mediusctl: %s: %s\n", c->dir, strerror(-rc));
 	} else {
+		char detail[256];
+
 		printf("%u file(s) re-wrapped from key id %s to key id %s, %u under it already, %u failed\n", done,
 		       o.id, n.id, already, failed);
+		snprintf(detail, sizeof(detail), "key id %s to %s by uid %u: %u re-wrapped, %u already, %u failed",
+			 o.id, n.id, (unsigned)getuid(), done, already, failed);
+		audit_open(c);
+		if (rec_audit_path())
+			rec_audit_append("rekey", "-", c->dir, detail);
+		audit_close();
 	}
 	rec_kek_wipe(&o);
 	rec_kek_wipe(&n);

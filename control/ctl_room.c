@@ -78,6 +78,7 @@ struct ctl_room {
 	time_t created;
 	struct room_event ev[ROOM_EVENTS];
 	uint64_t n_ev; /* events recorded; the newest has seq n_ev */
+	struct ctl_rec *rec; /* the room recorded as a whole (ctl_call_rec.c), or NULL */
 	struct ctl_room *next;
 };
 
@@ -237,6 +238,8 @@ static void room_free(struct ctl_rooms *rs, struct ctl_room *m)
 	if (*pp)
 		*pp = m->next;
 	rs->n--;
+	if (m->rec) /* finalised: the room's end is the recording's */
+		ctl_rec_room_stop(NULL, m->rec);
 	mx_room_destroy(m->mx); /* unhooks whoever is left, frees itself once the worker let go */
 	dp_call_destroy(m->home);
 	free(m);
@@ -437,8 +440,53 @@ int ctl_cmd_create_room(struct ctl_ng_req *r, void *ctx)
 	m = room_make(r, ctl_calls_rooms(ctx), name);
 	if (!m)
 		return -1;
+	{ /* recorded from the start: the flag "record call", or the key record-call yes */
+		const char *v = ctl_arg_str(r, "record call");
+
+		if (!v)
+			v = ctl_arg_str(r, "record-call");
+		if (ctl_has_flag(r, "flags", "record call") ||
+		    (v && (!strcasecmp(v, "yes") || !strcasecmp(v, "on") || !strcmp(v, "1")))) {
+			m->rec = ctl_rec_room_start(r, ctx, m->name, m->mx, m->conf.mix.rate);
+			if (!m->rec) { /* the error reply is made: no room either */
+				room_free(ctl_calls_rooms(ctx), m);
+				return -1;
+			}
+		}
+	}
 	room_describe(r, m, ctl_ng_reply(r));
 	return 0;
+}
+
+int ctl_room_recording(struct ctl_ng_req *r, struct ctl_calls *c, enum ctl_rec_what what)
+{
+	struct ctl_room *m = room_arg(r, ctl_calls_rooms(c));
+
+	if (!m)
+		return -1;
+	switch (what) {
+	case CTL_REC_START:
+		if (m->rec && ctl_rec_room_paused(m->rec)) {
+			ctl_rec_room_pause(r, m->rec, false);
+			return 0;
+		}
+		if (m->rec)
+			return ctl_ng_error(r, "Conference room '%s' is already being recorded", m->name);
+		m->rec = ctl_rec_room_start(r, c, m->name, m->mx, m->conf.mix.rate);
+		return m->rec ? 0 : -1;
+	case CTL_REC_PAUSE:
+	case CTL_REC_STOP:
+		if (!m->rec)
+			return ctl_ng_error(r, "Conference room '%s' is not being recorded", m->name);
+		if (what == CTL_REC_PAUSE) {
+			ctl_rec_room_pause(r, m->rec, true);
+		} else {
+			ctl_rec_room_stop(r, m->rec);
+			m->rec = NULL;
+		}
+		return 0;
+	}
+	return -1;
 }
 
 int ctl_cmd_destroy_room(struct ctl_ng_req *r, void *ctx)
@@ -459,6 +507,10 @@ int ctl_cmd_destroy_room(struct ctl_ng_req *r, void *ctx)
 		ctl_call_free(ctx, k);
 	}
 	dp_log(DP_LOG_INFO, "room", "room %s: destroyed", m->name);
+	if (m->rec) { /* finalised; the reply has its final counters */
+		ctl_rec_room_stop(r, m->rec);
+		m->rec = NULL;
+	}
 	room_free(rs, m);
 	ctl_dict_add(ctl_ng_reply(r), "deleted", 7, gone);
 	return 0;
@@ -567,6 +619,8 @@ int ctl_cmd_query_room(struct ctl_ng_req *r, void *ctx)
 	}
 	ctl_dict_add(reply, "events", 6, evs);
 	ctl_dict_add_int(a, reply, "last event", (int64_t)m->n_ev);
+	if (m->rec)
+		ctl_rec_room_report(r, m->rec);
 	return 0;
 }
 

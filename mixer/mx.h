@@ -562,6 +562,13 @@ struct mx_room_part_stats {
 };
 int mx_room_get_stats(struct mx_room *r, int pid, struct mx_room_part_stats *out);
 uint64_t mx_room_ticks(const struct mx_room *r);
+/* Control: tap t (NULL: none) gets the room's common mix every tick (mono,
+ * the room's rate, MX_TAP_PCM_IN frames of one room frame; talkers and
+ * playbacks, what a listener who is not talking hears): a recording of the
+ * room. The room takes one reference (mx_tap_ref first); a tap replaced
+ * stays the room's until it is destroyed. 0 or -EBUSY (too many taps
+ * replaced). */
+int mx_room_set_tap(struct mx_room *r, struct mx_tap *t);
 /* Control: talker start/stop (ids are participant ids). 1 with *out, or 0. */
 int mx_room_next_event(struct mx_room *r, struct mx_mixer_event *out);
 

@@ -28,7 +28,7 @@
  * lcore frees it once the hook's release ran (no packet reaches it) and
  * `done` shows the worker applied the LEAVE (no tick touches it).
  */
-#include "mx.h"
+#include "mx_int.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -116,6 +116,7 @@ struct mx_room {
 		struct mx_mixer_event ev[MX_MIXER_EVENTS];
 		_Atomic uint64_t head, tail;
 	} evq;
+	struct mx_tap_slot tap;             /* the common mix, each tick (a room recording; MX_TAP_PCM_IN) */
 	struct play *pl[MX_ROOM_PLAYERS];   /* control's; the worker reads an entry only to apply a request */
 	struct play *pact[MX_ROOM_PLAYERS]; /* the worker's: who plays */
 	unsigned n_pact;
@@ -330,6 +331,14 @@ static void tick(void *ctx, uint64_t n_tick, uint64_t deadline_ns)
 		mx_mixer_input_done(r->mix, pl->mid, got > 0, -1);
 	}
 	mx_mixer_run(r->mix);
+	{
+		struct mx_tap *t = mx_tap_slot_load(&r->tap);
+
+		if (t) /* a copy of the common mix (a recording): a memcpy into the ring, never waits */
+			mx_tap_put(t, &(struct mx_tap_frame){ .kind = MX_TAP_PCM_IN, .rate = r->c.mix.rate, .channels = 1,
+							      .tsc = now, .len = r->frame * (uint32_t)sizeof(int16_t) },
+				   mx_mixer_shared(r->mix));
+	}
 	for (unsigned i = 0; i < r->n_act; i++)
 		if (r->act[i]->g)
 			r->act[i]->g->used_now = false;
@@ -540,7 +549,13 @@ static void room_release(void *ctx)
 			free(r->pl[i]);
 		}
 	mx_mixer_destroy(r->mix);
+	mx_tap_slot_fini(&r->tap);
 	free(r);
+}
+
+int mx_room_set_tap(struct mx_room *r, struct mx_tap *t)
+{
+	return mx_tap_slot_set(&r->tap, t);
 }
 
 void mx_room_destroy(struct mx_room *r)

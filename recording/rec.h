@@ -36,6 +36,7 @@
 
 #include "cdc.h"
 #include "mx.h"
+#include "rec_audit.h" /* the audit log and retention */
 
 #define REC_PATH_MAX 1024
 #define REC_ID_LEN 16        /* hex characters of a recording id */

@@ -15,18 +15,19 @@
 
 #include <sodium.h>
 
+#include "rec_audit.h"
 #include "rec_seal.h"
 
 void rec_export_audit(const char *sealed, const char *out_path, const char *key_id, int rc, const char *err)
 {
-	/* The audit log's entry for an export goes here (who: getuid(), what:
-	 * sealed, where to: out_path, under which key: key_id, and whether it
-	 * succeeded: rc, err). Nothing yet. */
-	(void)sealed;
-	(void)out_path;
-	(void)key_id;
-	(void)rc;
-	(void)err;
+	char detail[1024];
+
+	if (!rec_audit_path()) /* no audit log open (mediusctl found none): nothing to add */
+		return;
+	snprintf(detail, sizeof(detail), "%s to %s by uid %u under key %s%s%s", rc ? "failed" : "exported",
+		 out_path ? out_path : "-", (unsigned)getuid(), key_id && key_id[0] ? key_id : "-",
+		 rc ? ": " : "", rc && err ? err : "");
+	rec_audit_append("export", "-", sealed, detail);
 }
 
 static bool ends(const char *s, const char *suffix)

@@ -86,7 +86,7 @@ struct rec_meta {
 };
 int rec_meta_write(const char *base, const struct rec_meta *m);
 /* Recovery: a sidecar saying "recording" or "paused" says "incomplete". */
-int rec_meta_mark_incomplete(const char *json_path);
+int rec_meta_mark_incomplete(const char *json_path); /* 1 marked, 0 nothing to do, -errno */
 
 /* Where later parts hook in: every state change of a recording
  * ("started", "paused", "resumed", "stopped", "finalised", "recovered")

@@ -212,5 +212,5 @@ int rec_meta_mark_incomplete(const char *json_path)
 	}
 	free(out);
 	free(text);
-	return rc;
+	return rc ? rc : 1;
 }

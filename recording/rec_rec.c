@@ -74,6 +74,14 @@ const char *rec_format_name(enum rec_format f)
 
 void rec_emit(const char *what, const char *id, const char *path, const char *detail)
 {
+	static const char *const audited[][2] = { /* rec_emit's words, the audit log's */
+		{ "started", "start" }, { "paused", "pause" }, { "resumed", "resume" }, { "stopped", "stop" },
+		{ "finalised", "finalise" }, { "error", "error" },
+	};
+
+	for (unsigned i = 0; i < sizeof(audited) / sizeof(audited[0]); i++)
+		if (!strcmp(what, audited[i][0]))
+			rec_audit_append(audited[i][1], id, path, detail);
 	dp_log(!strcmp(what, "error") ? DP_LOG_ERR : DP_LOG_INFO, "rec", "recording %s %s: %s%s%s", id, what, path,
 	       detail && *detail ? ": " : "", detail ? detail : "");
 }
@@ -656,6 +664,7 @@ void rec_stop(struct rec *r)
 {
 	if (!r)
 		return;
+	rec_emit("stopped", r->id, r->sink[0]->path, "");
 	pthread_mutex_lock(&r->mu);
 	r->stopping = true;
 	rec_kick(r);

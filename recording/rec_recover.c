@@ -68,8 +68,13 @@ static int visit_json(const char *path, const struct stat *st, int type, struct 
 	(void)f;
 	if (type == FTW_F && (ends(path, ".json.tmp") || ends(path, ".json" REC_SEAL_EXT ".tmp")))
 		unlink(path);
-	else if (type == FTW_F && (ends(path, ".json") || ends(path, ".json" REC_SEAL_EXT)))
-		rec_meta_mark_incomplete(path);
+	else if (type == FTW_F && (ends(path, ".json") || ends(path, ".json" REC_SEAL_EXT)) &&
+		 rec_meta_mark_incomplete(path) == 1) {
+		char id[64], main[REC_PATH_MAX];
+
+		if (!rec_retain_sidecar(path, id, main))
+			rec_audit_append("finalise", id, main[0] ? main : path, "finalised after crash: incomplete");
+	}
 	return 0;
 }
 

@@ -133,7 +133,9 @@ with Daemon("--set", f"recording.dir={root}", "--set", f"recording.key_file={key
     t_stop = time.time()
     base = rec["path"][: -len(".wav.enc")]
     check(wait_final(rec["files"] + [base + ".json.enc"]), "every sealed file is finalised (no .part left)")
-    names = sorted(os.listdir(root))
+    # the audit log (DIR/audit.log by default) is plain text by design: ids,
+    # paths, events and hashes, no audio or metadata (docs/recording.md)
+    names = sorted(n for n in os.listdir(root) if n != "audit.log")
     check(all(n.endswith(".enc") for n in names) and len(names) == 5,
           f"nothing in plain text in the recording directory: {names}")
     raw = open(rec["path"], "rb").read()
@@ -218,6 +220,17 @@ check(x.returncode == 0 and open(os.path.join(out, "new.wav"), "rb").read() == o
 x = mctl("--dir", root, "rekey", "--old-key", key1, "--new-key", key2, "--new-key-id", "test-2")
 check(x.returncode == 0 and "0 file(s) re-wrapped" in x.stdout and "5 under it already" in x.stdout,
       f"a second rekey finds nothing to do: {x.stdout.strip()}")
+
+# exports and re-keying are in the audit log (DIR/audit.log), and its chain holds
+audit = [json.loads(l) for l in open(os.path.join(root, "audit.log")) if l.strip()]
+ev = [e["event"] for e in audit]
+check(any(e["event"] == "export" and e["path"] == rec["path"] and e["detail"].startswith("exported to " + wav)
+          for e in audit), f"the export is audited with its file and output: {ev}")
+check(any(e["event"] == "export" and e["detail"].startswith("failed") for e in audit),
+      "the failed export (the flipped byte) is audited as failed")
+check(any(e["event"] == "rekey" and "test-1 to test-2" in e["detail"] for e in audit), f"the rekey is audited: {ev}")
+x = subprocess.run([MEDIUSCTL, "audit", "verify", os.path.join(root, "audit.log")], capture_output=True, text=True, timeout=30)
+check(x.returncode == 0, f"mediusctl audit verify: the chain holds: {x.stdout.strip()} {x.stderr.strip()}")
 
 # --- 4. kill -9 mid-call, restart ---
 d = Daemon("--set", f"recording.dir={root}", "--set", f"recording.key_file={key2}", "--set", "recording.key_id=test-2",

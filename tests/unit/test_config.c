@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ctl_config.h"
+#include "rec_audit.h"
 #include "mx.h"
 
 static void same_config(const struct ctl_config *a, const struct ctl_config *b, const char *what)
@@ -1025,4 +1026,38 @@ Test(config, opus_complexity)
 	load_ok(&c, "[media]\nopus_complexity = 10\n");
 	cr_assert_eq(c.opus_complexity, 10);
 	load_err("[media]\nopus_complexity = 11\n", 2, "opus_complexity");
+}
+
+/* ---- [retention] ---- */
+
+Test(config, retention_tags_per_key_and_as_a_list)
+{
+	struct ctl_config c;
+	struct rec_retain_policy p = { 0 };
+	char err[256] = "";
+
+	load_ok(&c, "[recording]\ndir = /r\naudit_log = /var/log/medius-audit.log\n"
+		    "[retention]\ndefault_days = 2555\ntag.research = 30\ntag.legal = 0\ntag.research = 31\n"
+		    "sweep_interval_s = 0\nallow_now = 1\n");
+	cr_assert_eq(c.retention.default_days, 2555);
+	cr_assert_eq(c.retention.sweep_interval_s, 0);
+	cr_assert_eq(c.retention.allow_now, 1);
+	cr_assert_str_eq(c.rec.audit_log, "/var/log/medius-audit.log");
+	cr_assert_eq(rec_retain_parse_tags(c.retention.tags, &p), 0);
+	cr_assert_eq(p.n_tags, 2);
+	cr_assert_eq(rec_retain_days(&p, "research"), 31); /* the later key wins */
+	cr_assert_eq(rec_retain_days(&p, "legal"), 0);
+	load_ok(&c, "[retention]\ntags = a=1,b=2\n");
+	cr_assert_str_eq(c.retention.tags, "a=1,b=2");
+	cr_assert_eq(ctl_config_check(&c, err, sizeof(err)), 0, "%s", err);
+	ctl_config_defaults(&c);
+	cr_assert_eq(c.retention.sweep_interval_s, 3600);
+	cr_assert_eq(c.retention.default_days, 0); /* nothing is deleted until configured */
+	load_err("[retention]\ntag.x = abc\n", 2, "retention.tag.x");
+	load_ok(&c, "[retention]\ntags = a=1,b\n");
+	cr_assert_eq(ctl_config_check(&c, err, sizeof(err)), -EINVAL);
+	cr_assert_not_null(strstr(err, "retention.tags"), "%s", err);
+	load_ok(&c, "[recording]\naudit_log = relative.log\n");
+	cr_assert_eq(ctl_config_check(&c, err, sizeof(err)), -EINVAL);
+	cr_assert_not_null(strstr(err, "audit_log"), "%s", err);
 }

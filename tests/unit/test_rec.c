@@ -230,7 +230,7 @@ Test(rec, sidecar_is_marked_incomplete_once)
 	snprintf(base, sizeof(base), "%s/s", dir);
 	snprintf(json, sizeof(json), "%s.json", base);
 	cr_assert_eq(rec_meta_write(base, &m), 0);
-	cr_assert_eq(rec_meta_mark_incomplete(json), 0);
+	cr_assert_eq(rec_meta_mark_incomplete(json), 1); /* marked */
 	cr_assert_eq(rec_meta_mark_incomplete(json), 0); /* a second pass changes nothing */
 	f = fopen(json, "r");
 	cr_assert_not_null(f);
