@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "ctl_http.h"
 #include "dp.h"
 
 struct ctl_config {
@@ -47,6 +48,7 @@ struct ctl_config {
 		char pattern[256]; /* file name pattern (docs/recording.md) */
 		uint32_t rate, fsync_ms, pcap;
 	} rec;
+	struct ctl_http_conf http; /* [http]: metrics and the status page (ctl_http.h) */
 };
 
 /* Fill c with the built-in defaults. */
