@@ -38,6 +38,7 @@ static const double rtt_le[] = { 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1 
 static const double loss_le[] = { 0, 0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2 };
 static const double late_le[] = { 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025 };
 #define NB(a) (sizeof(a) / sizeof(a[0]))
+#define PUTS(b, lit) ctl_buf_put((b), lit, sizeof(lit) - 1) /* a string literal */
 
 struct hist {
 	uint64_t b[12]; /* per bucket, not cumulative; b[n] is +Inf */
@@ -106,7 +107,7 @@ void ctl_metrics_json_str(struct ctl_buf *b, const char *s)
 		else if (*p < 0x20 || *p == 0x7f)
 			ctl_buf_printf(b, "\\u%04x", *p);
 		else if (*p == '<') /* never "</script>" in a page that inlines it */
-			ctl_buf_put(b, "\\u003c", 6);
+			PUTS(b, "\\u003c");
 		else
 			ctl_buf_putc(b, (char)*p);
 	}
@@ -119,7 +120,7 @@ void ctl_metrics_label_str(struct ctl_buf *b, const char *s)
 		if (*s == '"' || *s == '\\')
 			ctl_buf_printf(b, "\\%c", *s);
 		else if (*s == '\n')
-			ctl_buf_put(b, "\\n", 2);
+			PUTS(b, "\\n");
 		else
 			ctl_buf_putc(b, *s);
 	}
@@ -129,7 +130,7 @@ void ctl_metrics_label_str(struct ctl_buf *b, const char *s)
 static void json_num(struct ctl_buf *b, double v, int decimals)
 {
 	if (v < 0)
-		ctl_buf_put(b, "null", 4);
+		PUTS(b, "null");
 	else
 		ctl_buf_printf(b, "%.*f", decimals, v);
 }
@@ -171,9 +172,9 @@ static void room_cb(void *ctx, const char *name, time_t created, unsigned n_part
 	struct ctl_metrics *m = ctx;
 
 	if (m->rooms_total)
-		ctl_buf_put(&m->rooms_json, "]},", 3);
+		PUTS(&m->rooms_json, "]},");
 	m->rooms_total++;
-	ctl_buf_put(&m->rooms_json, "{\"name\":", 8);
+	PUTS(&m->rooms_json, "{\"name\":");
 	ctl_metrics_json_str(&m->rooms_json, name);
 	ctl_buf_printf(&m->rooms_json, ",\"created\":%lld,\"n_participants\":%u,\"participants\":[", (long long)created,
 		       n_parts);
@@ -203,11 +204,11 @@ static void part_cb(void *ctx, const struct call *k, const struct stream *st, in
 	if (!m->room_first_part)
 		ctl_buf_putc(&m->rooms_json, ',');
 	m->room_first_part = false;
-	ctl_buf_put(&m->rooms_json, "{\"call_id\":", 11);
+	PUTS(&m->rooms_json, "{\"call_id\":");
 	ctl_metrics_json_str(&m->rooms_json, k->id);
-	ctl_buf_put(&m->rooms_json, ",\"tag\":", 7);
+	PUTS(&m->rooms_json, ",\"tag\":");
 	ctl_metrics_json_str(&m->rooms_json, tag);
-	ctl_buf_put(&m->rooms_json, ",\"site\":", 8);
+	PUTS(&m->rooms_json, ",\"site\":");
 	ctl_metrics_json_str(&m->rooms_json, s->name);
 	ctl_buf_printf(&m->rooms_json, ",\"talking\":%s,\"level\":%d,\"muted\":%s}", talking ? "true" : "false", level,
 		       muted ? "true" : "false");
@@ -274,21 +275,21 @@ static void leg_collect(struct ctl_metrics *m, struct call *k, struct branch *b,
 	if (!*first)
 		ctl_buf_putc(&m->calls_json, ',');
 	*first = false;
-	ctl_buf_put(&m->calls_json, "{\"tag\":", 7);
+	PUTS(&m->calls_json, "{\"tag\":");
 	ctl_metrics_json_str(&m->calls_json, side ? (b->to_tag[0] ? b->to_tag : b->via) : k->from_tag);
 	ctl_buf_printf(&m->calls_json, ",\"side\":%d,\"site\":", side);
 	ctl_metrics_json_str(&m->calls_json, s->name);
-	ctl_buf_put(&m->calls_json, ",\"codec\":", 9);
+	PUTS(&m->calls_json, ",\"codec\":");
 	ctl_metrics_json_str(&m->calls_json, st->xcoded ? cdc_codec_name(st->xfmt[side].codec)
 				: st->fmt_known ? cdc_codec_name(st->fmt.codec) : "");
 	ctl_buf_printf(&m->calls_json, ",\"packets\":%llu,\"talking\":%s,\"mos\":", (unsigned long long)ls.rtp_packets,
 		       active ? "true" : "false");
 	json_num(&m->calls_json, mos, 2);
-	ctl_buf_put(&m->calls_json, ",\"loss_pct\":", 12);
+	PUTS(&m->calls_json, ",\"loss_pct\":");
 	json_num(&m->calls_json, ls.expected ? 100.0 * ls.lost / ls.expected : 0, 2);
-	ctl_buf_put(&m->calls_json, ",\"jitter_ms\":", 13);
+	PUTS(&m->calls_json, ",\"jitter_ms\":");
 	json_num(&m->calls_json, ls.jitter_ms, 2);
-	ctl_buf_put(&m->calls_json, ",\"rtt_ms\":", 10);
+	PUTS(&m->calls_json, ",\"rtt_ms\":");
 	json_num(&m->calls_json, ls.rtt_ms, 0);
 	ctl_buf_putc(&m->calls_json, '}');
 }
@@ -306,9 +307,9 @@ static void call_cb(struct call *k, void *ctx)
 	if (list) {
 		if (m->calls_listed++)
 			ctl_buf_putc(&m->calls_json, ',');
-		ctl_buf_put(&m->calls_json, "{\"id\":", 6);
+		PUTS(&m->calls_json, "{\"id\":");
 		ctl_metrics_json_str(&m->calls_json, k->id);
-		ctl_buf_put(&m->calls_json, ",\"site\":", 8);
+		PUTS(&m->calls_json, ",\"site\":");
 		ctl_metrics_json_str(&m->calls_json, cs->name);
 		ctl_buf_printf(&m->calls_json, ",\"created\":%lld,\"branches\":%u,\"conference\":%s,\"recording\":%s,\"parties\":[",
 			       (long long)k->created, k->n_br, k->conference ? "true" : "false", k->rec ? "true" : "false");
@@ -554,9 +555,9 @@ static void render_metrics(struct ctl_metrics *m, const struct ctl_ng *ng, uint6
 		if (dp_iface_get_stats(i, &is))
 			continue;
 		for (int r = 1; r < DP_DROP__COUNT; r++) {
-			ctl_buf_put(b, "medius_drops_total{site=\"", 25);
+			PUTS(b, "medius_drops_total{site=\"");
 			ctl_metrics_label_str(b, is.name);
-			ctl_buf_put(b, "\",interface=\"", 13);
+			PUTS(b, "\",interface=\"");
 			ctl_metrics_label_str(b, is.name);
 			ctl_buf_printf(b, "\",reason=\"%s\"} %llu\n", dp_drop_name((enum dp_drop)r),
 				       (unsigned long long)is.drops[r]);
@@ -631,7 +632,7 @@ static void render_metrics(struct ctl_metrics *m, const struct ctl_ng *ng, uint6
 		for (size_t i = 0; i < n; i++) {
 			const char *name = ctl_ng_cmd_stats(ng, i, &rq, &er);
 
-			ctl_buf_put(b, "medius_ng_requests_total{command=\"", 35);
+			PUTS(b, "medius_ng_requests_total{command=\"");
 			ctl_metrics_label_str(b, name);
 			ctl_buf_printf(b, "\"} %llu\n", (unsigned long long)rq);
 		}
@@ -639,7 +640,7 @@ static void render_metrics(struct ctl_metrics *m, const struct ctl_ng *ng, uint6
 		for (size_t i = 0; i < n; i++) {
 			const char *name = ctl_ng_cmd_stats(ng, i, &rq, &er);
 
-			ctl_buf_put(b, "medius_ng_errors_total{command=\"", 33);
+			PUTS(b, "medius_ng_errors_total{command=\"");
 			ctl_metrics_label_str(b, name);
 			ctl_buf_printf(b, "\"} %llu\n", (unsigned long long)er);
 		}
@@ -665,28 +666,30 @@ static void render_status(struct ctl_metrics *m, time_t now, const struct ctl_ng
 	ctl_buf_clear(b);
 	ctl_buf_printf(b, "{\"version\":\"%s\",\"time\":%lld,\"started\":%lld,\"calls_total\":%u,\"calls\":[", MEDIUS_VERSION,
 		       (long long)now, (long long)m->started, m->calls_total);
-	ctl_buf_put(b, m->calls_json.p, m->calls_json.len);
+	if (m->calls_json.len)
+		ctl_buf_put(b, m->calls_json.p, m->calls_json.len);
 	ctl_buf_printf(b, "],\"conferences\":[");
-	ctl_buf_put(b, m->rooms_json.p, m->rooms_json.len);
+	if (m->rooms_json.len)
+		ctl_buf_put(b, m->rooms_json.p, m->rooms_json.len);
 	if (m->rooms_total)
-		ctl_buf_put(b, "]}", 2);
-	ctl_buf_put(b, "],\"sites\":[", 11);
+		PUTS(b, "]}");
+	PUTS(b, "],\"sites\":[");
 	for (unsigned i = 0; i < m->n_sites; i++) {
 		const struct site *s = &m->site[i];
 
 		if (i)
 			ctl_buf_putc(b, ',');
-		ctl_buf_put(b, "{\"name\":", 8);
+		PUTS(b, "{\"name\":");
 		ctl_metrics_json_str(b, s->name);
 		ctl_buf_printf(b, ",\"calls\":%u,\"streams\":%u,\"active\":%u,\"conferences\":%u,\"participants\":%u,"
 			       "\"talkers\":%u,\"recordings\":%u,\"mos\":",
 			       s->calls, s->streams, s->active, s->conferences, s->participants, s->talkers, s->recordings);
 		json_num(b, s->active ? s->mos_sum / s->active : -1, 2);
-		ctl_buf_put(b, ",\"loss_pct\":", 12);
+		PUTS(b, ",\"loss_pct\":");
 		json_num(b, s->active ? 100.0 * s->loss_sum / s->active : -1, 2);
-		ctl_buf_put(b, ",\"jitter_ms\":", 13);
+		PUTS(b, ",\"jitter_ms\":");
 		json_num(b, s->active ? s->jit_sum / s->active : -1, 2);
-		ctl_buf_put(b, ",\"rtt_ms\":", 10);
+		PUTS(b, ",\"rtt_ms\":");
 		json_num(b, s->rtt_n ? s->rtt_sum / s->rtt_n : -1, 1);
 		ctl_buf_printf(b, ",\"packets_lost\":%llu,\"packets_expected\":%llu,\"history\":[",
 			       (unsigned long long)s->lost, (unsigned long long)s->expected);
@@ -712,17 +715,17 @@ static void render_status(struct ctl_metrics *m, time_t now, const struct ctl_ng
 				ctl_buf_putc(b, ',');
 			ctl_buf_printf(b, "{\"t\":%lld,\"partial\":%s,\"mos\":", (long long)x->t, j == s->ring_n ? "true" : "false");
 			json_num(b, x->mos, 2);
-			ctl_buf_put(b, ",\"loss_pct\":", 12);
+			PUTS(b, ",\"loss_pct\":");
 			json_num(b, x->loss_pct, 2);
-			ctl_buf_put(b, ",\"jitter_ms\":", 13);
+			PUTS(b, ",\"jitter_ms\":");
 			json_num(b, x->jitter_ms, 2);
-			ctl_buf_put(b, ",\"rtt_ms\":", 10);
+			PUTS(b, ",\"rtt_ms\":");
 			json_num(b, x->rtt_ms, 1);
 			ctl_buf_printf(b, ",\"streams\":%u,\"calls\":%u}", x->streams, x->calls);
 		}
-		ctl_buf_put(b, "]}", 2);
+		PUTS(b, "]}");
 	}
-	ctl_buf_put(b, "],\"workers\":[", 13);
+	PUTS(b, "],\"workers\":[");
 	for (unsigned i = 0; i < m->n_w; i++) {
 		struct dp_lcore_stats ls;
 		struct dp_clock_stats cs;
@@ -739,7 +742,7 @@ static void render_status(struct ctl_metrics *m, time_t now, const struct ctl_ng
 			       (unsigned long long)ls.tx_packets, (unsigned long long)drops, cs.tickers, cs.late_p99_us,
 			       cs.late_max_us, (unsigned long long)cs.missed);
 	}
-	ctl_buf_put(b, "],\"interfaces\":[", 16);
+	PUTS(b, "],\"interfaces\":[");
 	for (unsigned i = 0; i < dp_iface_count(); i++) {
 		struct dp_iface_stats is;
 		bool first = true;
@@ -748,16 +751,16 @@ static void render_status(struct ctl_metrics *m, time_t now, const struct ctl_ng
 			continue;
 		ctl_buf_put(b, i ? ",{\"name\":" : "{\"name\":", i ? 9 : 8);
 		ctl_metrics_json_str(b, is.name);
-		ctl_buf_put(b, ",\"drops\":{", 10);
+		PUTS(b, ",\"drops\":{");
 		for (int r = 1; r < DP_DROP__COUNT; r++)
 			if (is.drops[r]) {
 				ctl_buf_printf(b, "%s\"%s\":%llu", first ? "" : ",", dp_drop_name((enum dp_drop)r),
 					       (unsigned long long)is.drops[r]);
 				first = false;
 			}
-		ctl_buf_put(b, "}}", 2);
+		PUTS(b, "}}");
 	}
-	ctl_buf_put(b, "],\"ng\":", 7);
+	PUTS(b, "],\"ng\":");
 	if (ng) {
 		struct ctl_ng_stats ns;
 
@@ -765,14 +768,14 @@ static void render_status(struct ctl_metrics *m, time_t now, const struct ctl_ng
 		ctl_buf_printf(b, "{\"requests\":%llu,\"errors\":%llu}", (unsigned long long)ns.requests,
 			       (unsigned long long)ns.errors);
 	} else {
-		ctl_buf_put(b, "null", 4);
+		PUTS(b, "null");
 	}
-	ctl_buf_put(b, ",\"alerts\":", 10);
+	PUTS(b, ",\"alerts\":");
 	if (m->alerts)
 		m->alerts(m->alerts_ctx, b);
 	else
-		ctl_buf_put(b, "[]", 2);
-	ctl_buf_put(b, "}\n", 2);
+		PUTS(b, "[]");
+	PUTS(b, "}\n");
 }
 
 /* ------------------------------------------------------------------ */
