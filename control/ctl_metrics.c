@@ -573,6 +573,12 @@ static void render_metrics(struct ctl_metrics *m, const struct ctl_ng *ng, uint6
 			       (unsigned long long)ls.rx_packets);
 		ctl_buf_printf(b, "medius_worker_packets_total{worker=\"%d\",direction=\"tx\"} %llu\n", m->w[i].lcore,
 			       (unsigned long long)ls.tx_packets);
+	}
+	help(b, "worker_bytes_total", "counter", "bytes a worker lcore received (rx) and sent (tx)");
+	for (unsigned i = 0; i < m->n_w; i++) {
+		struct dp_lcore_stats ls;
+
+		dp_lcore_get_stats(m->w[i].lcore, &ls);
 		ctl_buf_printf(b, "medius_worker_bytes_total{worker=\"%d\",direction=\"rx\"} %llu\n", m->w[i].lcore,
 			       (unsigned long long)ls.rx_bytes);
 		ctl_buf_printf(b, "medius_worker_bytes_total{worker=\"%d\",direction=\"tx\"} %llu\n", m->w[i].lcore,
