@@ -282,7 +282,7 @@ static void leg_collect(struct ctl_metrics *m, struct call *k, struct branch *b,
 	PUTS(&m->calls_json, ",\"codec\":");
 	ctl_metrics_json_str(&m->calls_json, st->xcoded ? cdc_codec_name(st->xfmt[side].codec)
 				: st->fmt_known ? cdc_codec_name(st->fmt.codec) : "");
-	ctl_buf_printf(&m->calls_json, ",\"packets\":%llu,\"talking\":%s,\"mos\":", (unsigned long long)ls.rtp_packets,
+	ctl_buf_printf(&m->calls_json, ",\"packets\":%llu,\"sending\":%s,\"mos\":", (unsigned long long)ls.rtp_packets,
 		       active ? "true" : "false");
 	json_num(&m->calls_json, mos, 2);
 	PUTS(&m->calls_json, ",\"loss_pct\":");
@@ -335,7 +335,8 @@ static void call_cb(struct call *k, void *ctx)
 		ctl_buf_printf(&m->calls_json, "],\"transcoded\":%s}", xcoded ? "true" : "false");
 }
 
-/* The worker lcores and their threads ("lcore-worker-N", EAL's names). */
+/* The worker lcores and their threads (EAL names them "rte-worker-N" in
+ * DPDK 22.11, "lcore-worker-N" in later releases). */
 static void workers_collect(struct ctl_metrics *m, double dt_s)
 {
 	DIR *d;
@@ -357,7 +358,8 @@ static void workers_collect(struct ctl_metrics *m, double dt_s)
 			f = fopen(path, "r");
 			if (!f)
 				continue;
-			if (fgets(comm, sizeof(comm), f) && sscanf(comm, "lcore-worker-%d", &lc) == 1)
+			if (fgets(comm, sizeof(comm), f) &&
+			    (sscanf(comm, "rte-worker-%d", &lc) == 1 || sscanf(comm, "lcore-worker-%d", &lc) == 1))
 				for (unsigned i = 0; i < m->n_w; i++)
 					if (m->w[i].lcore == lc)
 						m->w[i].tid = atoi(e->d_name);

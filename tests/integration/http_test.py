@@ -144,12 +144,13 @@ class Party:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-        self.sock.settimeout(0.005)
+        self.sock.setblocking(False)
         self.port = self.sock.getsockname()[1]
         self.frames, self.drop_every = frames, drop_every
         self.dest = None
         self.sent = self.dropped = self.received = 0
         self.seqs = set()
+        self.errors = []
         self.ssrc = random.getrandbits(32)
 
     def step(self, n):
@@ -160,8 +161,11 @@ class Party:
         if self.drop_every and n % self.drop_every == self.drop_every - 1:
             self.dropped += 1
         else:
-            self.sock.sendto(pkt, ("127.0.0.1", self.dest))
-            self.sent += 1
+            try:
+                self.sock.sendto(pkt, ("127.0.0.1", self.dest))
+                self.sent += 1
+            except OSError as e:
+                self.errors.append(str(e))
 
     def drain(self):
         while True:
@@ -169,6 +173,9 @@ class Party:
                 data = self.sock.recv(2048)
             except (socket.timeout, BlockingIOError):
                 return
+            except OSError as e:  # an ICMP error queued on the socket: counted, not fatal
+                self.errors.append(str(e))
+                continue
             self.received += 1
             if len(data) >= 12:
                 self.seqs.add(struct.unpack("!H", data[2:4])[0])
