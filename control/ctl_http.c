@@ -130,7 +130,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 {
 	struct ctl_http *h = cls;
 
-	(void)version;
 	(void)upload;
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
 		return text_reply(h, c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD\n");
@@ -140,6 +139,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		*state = h;
 		return MHD_YES;
 	}
+	if (!strcmp(version, MHD_HTTP_VERSION_1_1) && !MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host"))
+		return text_reply(h, c, MHD_HTTP_BAD_REQUEST, "HTTP/1.1 needs a Host header\n"); /* RFC 9112 3.2 */
 	if (!strcmp(url, "/metrics"))
 		return doc_reply(h, c, CTL_HTTP_METRICS, "text/plain; version=0.0.4; charset=utf-8");
 	if (!strcmp(url, "/status.json"))
