@@ -84,6 +84,7 @@ struct ctl_metrics {
 	struct worker w[MAX_WORKERS];
 	unsigned n_w;
 	uint64_t last_ms;
+	double collect_s;         /* how long the last collection and rendering took */
 	time_t started;
 	long clk_tck;
 	struct ctl_buf out, calls_json, rooms_json;
@@ -491,6 +492,8 @@ static void render_metrics(struct ctl_metrics *m, const struct ctl_ng *ng, uint6
 	ctl_buf_printf(b, "medius_build_info{version=\"%s\"} 1\n", MEDIUS_VERSION);
 	help(b, "start_time_seconds", "gauge", "when mediusd started (unix time)");
 	ctl_buf_printf(b, "medius_start_time_seconds %lld\n", (long long)m->started);
+	help(b, "metrics_collect_seconds", "gauge", "control lcore time the last collection and rendering of these documents took");
+	ctl_buf_printf(b, "medius_metrics_collect_seconds %.6f\n", m->collect_s);
 
 	SITE_GAUGE(calls, "sessions", "gauge", "calls now, by the site of the offerer");
 	SITE_GAUGE(streams, "mediastreams", "gauge", "media legs now (one per party and media section)");
@@ -819,10 +822,12 @@ void ctl_metrics_set_alerts(struct ctl_metrics *m, void (*fn)(void *ctx, struct 
 void ctl_metrics_collect(struct ctl_metrics *m, struct ctl_calls *calls, const struct ctl_ng *ng, uint64_t now_ms)
 {
 	time_t now = time(NULL);
+	struct timespec t0, t1;
 	double dt = m->last_ms && now_ms > m->last_ms ? (double)(now_ms - m->last_ms) / 1000.0 : 0;
 	uint64_t tot[3];
 	const struct ctl_room_visit v = { .ctx = m, .room = room_cb, .part = part_cb };
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	m->last_ms = now_ms;
 	for (unsigned i = 0; i < m->n_sites; i++) {
 		struct site *s = &m->site[i];
@@ -848,4 +853,6 @@ void ctl_metrics_collect(struct ctl_metrics *m, struct ctl_calls *calls, const s
 	render_status(m, now, ng);
 	if (!m->out.err)
 		ctl_http_publish(m->http, CTL_HTTP_STATUS, m->out.p, m->out.len);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	m->collect_s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 }

@@ -99,7 +99,11 @@ def main():
             check(r.get("result") == "ok", f"{cid} joins ward: {r.get('error-reason', 'ok')}")
         o, r = call(d.port, "status-call", a, b, "clinic-a", "clinic-b")
         check(o.get("result") == "ok" and r.get("result") == "ok", "the call status-call is set up")
-        media.add(p1, p2, a, b)
+        evil = 'evil"<b>bold</b>\\</script>'  # a legal call-id: printable, no control bytes
+        e1, e2 = Party(), Party()
+        o, r = call(d.port, evil, e1, e2)
+        check(o.get("result") == "ok", "a call whose call-id holds quotes, markup and a backslash")
+        media.add(p1, p2, a, b, e1, e2)
         time.sleep(4)
 
         s = status(d.http)
@@ -140,6 +144,9 @@ def main():
         paths = dom.find("path")
         check(len(paths) >= 2, f"the plots draw the minute samples ({len(paths)} SVG paths)")
         check(bool(dom.find("tr", "worker")), "the workers' table")
+        check(evil in {c["id"] for c in s["calls"]}, "status.json carries the odd call-id intact")
+        check(len(dom.find("tr", "call", data_call_id=evil)) == 2 and not dom.find("b"),
+              "the odd call-id is shown as text: its row is there, no <b> element was made")
 
         os.makedirs(ARTEFACTS, exist_ok=True)
         shot = os.path.abspath(os.path.join(ARTEFACTS, "status-page.png"))
