@@ -225,6 +225,8 @@ double ctl_leg_mos(const struct stream *st, int side, const struct dp_leg_stats 
 void ctl_site_signalling(struct ctl_ng_req *r, struct call *k, struct branch *b, int side);
 /* The site of party `side` of branch b of k (never NULL). */
 const char *ctl_site_of(const struct call *k, const struct branch *b, int side);
+/* The interface party `side` of branch b is on (never NULL). */
+const char *ctl_iface_of(const struct branch *b, int side);
 
 /* DTMF (ctl_call_dtmf.c) */
 /* DTMF-security modes besides the dataplane's replacements: */

@@ -30,6 +30,7 @@
 #define MAX_WORKERS 64
 #define MAX_LCORE 128         /* lcore ids probed for workers */
 #define STATUS_CALLS 200      /* calls listed in status.json (all are counted) */
+#define DP_MAX_IFACES_M 32    /* interfaces counted (more: under the last) */
 
 /* histogram bucket upper bounds (le); +Inf is implicit */
 static const double mos_le[] = { 1, 2, 2.5, 3, 3.5, 3.6, 3.8, 4, 4.2, 4.4 };
@@ -70,6 +71,11 @@ struct site {
 	unsigned ring_n, ring_next;
 };
 
+struct ifc {                  /* RTP through the legs of one interface */
+	char name[32];
+	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+};
+
 struct worker {
 	int lcore;
 	int tid;                  /* its thread ("lcore-worker-N"), 0 unknown */
@@ -81,6 +87,8 @@ struct ctl_metrics {
 	struct ctl_http *http;
 	struct site site[MAX_SITES];
 	unsigned n_sites;
+	struct ifc ifc[DP_MAX_IFACES_M];
+	unsigned n_ifc;
 	struct worker w[MAX_WORKERS];
 	unsigned n_w;
 	uint64_t last_ms;
@@ -166,6 +174,17 @@ static struct site *site_get(struct ctl_metrics *m, const char *name)
 	return s;
 }
 
+static struct ifc *ifc_get(struct ctl_metrics *m, const char *name)
+{
+	for (unsigned i = 0; i < m->n_ifc; i++)
+		if (!strcmp(m->ifc[i].name, name))
+			return &m->ifc[i];
+	if (m->n_ifc == DP_MAX_IFACES_M)
+		return &m->ifc[DP_MAX_IFACES_M - 1];
+	snprintf(m->ifc[m->n_ifc].name, sizeof(m->ifc[0].name), "%s", name);
+	return &m->ifc[m->n_ifc++];
+}
+
 static unsigned site_index(struct ctl_metrics *m, const struct site *s) { return (unsigned)(s - m->site); }
 
 static void room_cb(void *ctx, const char *name, time_t created, unsigned n_parts)
@@ -219,6 +238,7 @@ static void leg_collect(struct ctl_metrics *m, struct call *k, struct branch *b,
 			bool list, bool *first)
 {
 	struct site *s = site_get(m, ctl_site_of(k, b, side));
+	struct ifc *ifp;
 	struct dp_leg_stats ls;
 	uint64_t dp, dexp = 0, dlost = 0;
 	double mos = -1, loss = -1;
@@ -234,6 +254,11 @@ static void leg_collect(struct ctl_metrics *m, struct call *k, struct branch *b,
 	s->rx_bytes += ls.rtp_bytes - st->mseen[side].bytes;
 	s->tx_packets += ls.out_packets - st->mseen[side].out_packets;
 	s->tx_bytes += ls.out_bytes - st->mseen[side].out_bytes;
+	ifp = ifc_get(m, ctl_iface_of(b, side));
+	ifp->rx_packets += dp;
+	ifp->rx_bytes += ls.rtp_bytes - st->mseen[side].bytes;
+	ifp->tx_packets += ls.out_packets - st->mseen[side].out_packets;
+	ifp->tx_bytes += ls.out_bytes - st->mseen[side].out_bytes;
 	st->mseen[side].out_packets = ls.out_packets;
 	st->mseen[side].out_bytes = ls.out_bytes;
 	if (ls.ssrc != st->mseen[side].ssrc || ls.expected < st->mseen[side].expected) { /* a new source */
@@ -553,6 +578,53 @@ static void render_metrics(struct ctl_metrics *m, const struct ctl_ng *ng, uint6
 		if (m->site[i].active)
 			site_line(b, "site_packet_loss_ratio", &m->site[i], NULL, m->site[i].loss_sum / m->site[i].active);
 
+	help(b, "interface_packets_total", "counter", "RTP packets through the legs of an interface (its site), by direction");
+	for (unsigned i = 0; i < m->n_ifc; i++)
+		for (int dir = 0; dir < 2; dir++) {
+			PUTS(b, "medius_interface_packets_total{site=\"");
+			ctl_metrics_label_str(b, m->ifc[i].name);
+			PUTS(b, "\",interface=\"");
+			ctl_metrics_label_str(b, m->ifc[i].name);
+			ctl_buf_printf(b, "\",direction=\"%s\"} %llu\n", dir ? "tx" : "rx",
+				       (unsigned long long)(dir ? m->ifc[i].tx_packets : m->ifc[i].rx_packets));
+		}
+	help(b, "interface_bytes_total", "counter", "RTP bytes through the legs of an interface (its site), by direction");
+	for (unsigned i = 0; i < m->n_ifc; i++)
+		for (int dir = 0; dir < 2; dir++) {
+			PUTS(b, "medius_interface_bytes_total{site=\"");
+			ctl_metrics_label_str(b, m->ifc[i].name);
+			PUTS(b, "\",interface=\"");
+			ctl_metrics_label_str(b, m->ifc[i].name);
+			ctl_buf_printf(b, "\",direction=\"%s\"} %llu\n", dir ? "tx" : "rx",
+				       (unsigned long long)(dir ? m->ifc[i].tx_bytes : m->ifc[i].rx_bytes));
+		}
+	help(b, "port_packets_total", "counter", "frames an ethdev interface's DPDK port moved (ARP and ICMP included), by direction");
+	for (unsigned i = 0; i < dp_iface_count(); i++) {
+		struct dp_iface_stats is;
+
+		if (dp_iface_get_stats(i, &is) || !is.ethdev)
+			continue;
+		for (int dir = 0; dir < 2; dir++) {
+			PUTS(b, "medius_port_packets_total{site=\"");
+			ctl_metrics_label_str(b, is.name);
+			PUTS(b, "\",interface=\"");
+			ctl_metrics_label_str(b, is.name);
+			ctl_buf_printf(b, "\",direction=\"%s\"} %llu\n", dir ? "tx" : "rx",
+				       (unsigned long long)(dir ? is.port_tx_packets : is.port_rx_packets));
+		}
+	}
+	help(b, "port_rx_missed_total", "counter", "frames an ethdev port dropped before medius saw them (rx ring full, no mbuf, errors)");
+	for (unsigned i = 0; i < dp_iface_count(); i++) {
+		struct dp_iface_stats is;
+
+		if (dp_iface_get_stats(i, &is) || !is.ethdev)
+			continue;
+		PUTS(b, "medius_port_rx_missed_total{site=\"");
+		ctl_metrics_label_str(b, is.name);
+		PUTS(b, "\",interface=\"");
+		ctl_metrics_label_str(b, is.name);
+		ctl_buf_printf(b, "\"} %llu\n", (unsigned long long)(is.port_rx_missed + is.port_rx_nombuf + is.port_rx_errors));
+	}
 	help(b, "drops_total", "counter", "packets dropped at a leg, by interface (its site) and reason");
 	for (unsigned i = 0; i < dp_iface_count(); i++) {
 		struct dp_iface_stats is;

@@ -55,14 +55,10 @@ void ctl_site_signalling(struct ctl_ng_req *r, struct call *k, struct branch *b,
 		memcpy(b->site, site, sizeof(site));
 }
 
-const char *ctl_site_of(const struct call *k, const struct branch *b, int side)
+const char *ctl_iface_of(const struct branch *b, int side)
 {
 	static char first[32];
 
-	if (side && b && b->site[0])
-		return b->site;
-	if (k->site[0])
-		return k->site;
 	if (b && b->iface[side][0])
 		return b->iface[side];
 	if (!first[0]) { /* the default interface: the first one */
@@ -74,4 +70,13 @@ const char *ctl_site_of(const struct call *k, const struct branch *b, int side)
 			snprintf(first, sizeof(first), "default");
 	}
 	return first;
+}
+
+const char *ctl_site_of(const struct call *k, const struct branch *b, int side)
+{
+	if (side && b && b->site[0])
+		return b->site;
+	if (k->site[0])
+		return k->site;
+	return ctl_iface_of(b, side);
 }

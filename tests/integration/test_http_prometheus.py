@@ -72,6 +72,10 @@ def main():
             q = prom.query('medius_drops_total{interface="default"}')
             check(len(q) > 5 and all(m.get("site") == "default" and m.get("reason") for m, _ in q),
                   f"drops by reason of interface default, labelled with its site ({len(q)} series)")
+            q = prom.query('medius_interface_packets_total{interface="default",direction="rx"}')
+            tot_rx = sum(rx.values()) if rx else 0
+            check(len(q) == 1 and q[0][0].get("site") == "default" and q[0][1] >= tot_rx * 0.9,
+                  f"RTP through interface default counted, under its own site ({q}; sites' rx {tot_rx})")
             q = prom.query("medius_mos_count")
             check({m["site"] for m, v in q if v > 0} == {"clinic-a", "clinic-b", "default"},
                   f"MOS histogram observed per site ({q})")
