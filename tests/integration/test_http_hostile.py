@@ -2,6 +2,7 @@
 (control/ctl_http.c; [http] timeout_seconds = 3, the other limits at their
 defaults: 256 connections, 32 per client address, 16 KiB per request).
 
+The listener's thread runs on the control lcore's CPUs, not on a worker's.
 Throughout, a relayed call carries 50 packets/s each way and a thread pings
 ng every 100 ms. Then:
 
@@ -224,6 +225,15 @@ def main():
         check(o.get("result") == "ok" and r.get("result") == "ok", "the relayed call is set up")
         media = Media().start()
         media.add(a, b)
+        aff = {}
+        for tid in os.listdir(f"/proc/{d.proc.pid}/task"):
+            comm = open(f"/proc/{d.proc.pid}/task/{tid}/comm").read().strip()
+            cpus = [ln.split()[1] for ln in open(f"/proc/{d.proc.pid}/task/{tid}/status")
+                    if ln.startswith("Cpus_allowed_list")][0]
+            aff.setdefault(comm if not comm.startswith("MHD") else "MHD", set()).add(cpus)
+        check(aff.get("MHD") and aff["MHD"] == aff.get("mediusd") and
+              not (aff["MHD"] & aff.get("rte-worker-1", set())),
+              f"the listener thread runs on the control lcore's CPUs, not the worker's ({aff})")
         pinger = Pinger(d.port)
         pinger.start()
         time.sleep(1)
