@@ -4,6 +4,8 @@
      rules docs/ops/medius-alerts.test.yml (hand-made series: the rules
      fire for the degraded site after their minute, not before, and not
      for healthy sites).
+     A busy [http] port stops mediusd with 71, a bad address is 78,
+     and the listener is off by default.
   2. A real scrape of mediusd (during a relayed call and a conference)
      passes promtool check metrics (the exposition format's lint).
   3. docs/ops/grafana-medius.json parses as JSON, has panels with
@@ -14,12 +16,13 @@
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from medius_test import check, finish, ng  # noqa: E402
+from medius_test import MEDIUSD, check, finish, free_port, ng  # noqa: E402
 from http_test import (PROMTOOL, SOURCE, HttpDaemon, Media, Party, call, conference_party, get,  # noqa: E402
                        parse_metrics, tone_frames)
 
@@ -67,6 +70,19 @@ def main():
     check(r.returncode == 0 and "3 rules found" in r.stdout, f"promtool check rules: {r.stdout.strip()} {r.stderr.strip()}")
     r = subprocess.run([PROMTOOL, "test", "rules", "medius-alerts.test.yml"], capture_output=True, text=True, cwd=OPS)
     check(r.returncode == 0 and "SUCCESS" in r.stdout, f"promtool test rules: {r.stdout.strip()} {r.stderr.strip()}")
+
+    # the listener's configuration: a busy port stops mediusd (71), a bad address is a configuration error (78)
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    r = subprocess.run([MEDIUSD, "-l", f"127.0.0.1:{free_port()}", "-o", f"http.listen=127.0.0.1:{busy.getsockname()[1]}"],
+                       capture_output=True, text=True, timeout=60)
+    busy.close()
+    check(r.returncode == 71 and "http.listen" in r.stderr, f"[http] listen on a busy port: exit {r.returncode} (71)")
+    r = subprocess.run([MEDIUSD, "-o", "http.listen=nonsense", "--check-config"], capture_output=True, text=True, timeout=60)
+    check(r.returncode == 78 and "http.listen" in r.stderr, f"[http] listen = nonsense: exit {r.returncode} (78)")
+    r = subprocess.run([MEDIUSD, "--check-config"], capture_output=True, text=True, timeout=60)
+    check(r.returncode == 0 and "[http]\nlisten = \n" in r.stdout, "--check-config shows [http] with listen empty (off)")
 
     # 2. a real scrape during a call and a conference
     with HttpDaemon() as d:
