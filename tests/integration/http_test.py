@@ -138,15 +138,17 @@ SILENCE = [b"\xff" * 160]
 class Party:
     """One side of a call: an RTP socket that sends PCMU every 20 ms to
     medius (dropping every `drop_every`-th packet before it leaves: loss on
-    the way in) and counts what it receives."""
+    the way in; holding each packet back 0 to `delay_ticks` x 20 ms at
+    random: jitter) and counts what it receives."""
 
-    def __init__(self, frames=SILENCE, drop_every=0):
+    def __init__(self, frames=SILENCE, drop_every=0, delay_ticks=0):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         self.sock.setblocking(False)
         self.port = self.sock.getsockname()[1]
-        self.frames, self.drop_every = frames, drop_every
+        self.frames, self.drop_every, self.delay_ticks = frames, drop_every, delay_ticks
+        self.held = []  # (due tick, packet): packets held back 0..delay_ticks x 20 ms (jitter)
         self.dest = None
         self.sent = self.dropped = self.received = 0
         self.seqs = set()
@@ -161,8 +163,12 @@ class Party:
         if self.drop_every and n % self.drop_every == self.drop_every - 1:
             self.dropped += 1
         else:
+            self.held.append((n + (random.randint(0, self.delay_ticks) if self.delay_ticks else 0), pkt))
+        due = [p for t, p in self.held if t <= n]
+        self.held = [(t, p) for t, p in self.held if t > n]
+        for p in due:
             try:
-                self.sock.sendto(pkt, ("127.0.0.1", self.dest))
+                self.sock.sendto(p, ("127.0.0.1", self.dest))
                 self.sent += 1
             except OSError as e:
                 self.errors.append(str(e))

@@ -5,7 +5,8 @@ rules firing in it (control/ctl_metrics.c, docs/ops/medius-alerts.yml).
      and the answer's ng metadata say site:clinic-a), one from clinic-b to
      clinic-a whose clinic-b party loses every 20th packet on its way to
      medius (5%), one with no site in its metadata (its parties are at the
-     interface's site, "default").
+     interface's site, "default"), one from clinic-j to clinic-a whose
+     clinic-j party holds each packet back 0-100 ms (jitter ~40 ms).
   2. A Prometheus started here (free loopback port, temp config and
      storage, scrape and rule evaluation every second) scrapes mediusd:
      its query API returns medius_sessions per site, received packets per
@@ -13,7 +14,10 @@ rules firing in it (control/ctl_metrics.c, docs/ops/medius-alerts.yml).
   3. The loss rate Prometheus computes per site from medius's counters is
      5% at clinic-b and 0 at clinic-a; the shipped rule MediusSitePacketLoss
      (a test copy with "for: 15s" instead of "for: 1m", nothing else
-     changed) fires for clinic-b and not for clinic-a or default.
+     changed) fires for clinic-b and not elsewhere; the jitter Prometheus
+     reads is over 30 ms at clinic-j only, and MediusSiteJitter fires for
+     clinic-j only; no other alert (MediusSiteLowMOS none: the estimated
+     MOS stays above 3.6 with 5% loss or 40 ms of jitter).
 """
 import os
 import sys
@@ -44,10 +48,12 @@ def main():
         a1, b1 = Party(), Party()
         a2, b2 = Party(drop_every=20), Party()   # clinic-b's party loses 5% on the way in
         a3, b3 = Party(), Party()
+        a4, b4 = Party(delay_ticks=5), Party()   # clinic-j's party: each packet 0-100 ms late (jitter ~40 ms)
         media = Media().start()
         for cid, (a, b), sites in (("calm", (a1, b1), ("clinic-a", "clinic-a")),
                                    ("lossy", (a2, b2), ("clinic-b", "clinic-a")),
-                                   ("plain", (a3, b3), (None, None))):
+                                   ("plain", (a3, b3), (None, None)),
+                                   ("jittery", (a4, b4), ("clinic-j", "clinic-a"))):
             o, r = call(d.port, cid, a, b, *sites)
             check(o.get("result") == "ok" and r.get("result") == "ok", f"call {cid}: offer and answer ok")
             media.add(a, b)
@@ -56,13 +62,13 @@ def main():
             up = wait(lambda: prom.query('up{job="medius"}') and prom.query('up{job="medius"}')[0][1] == 1, 20)
             check(bool(up), "Prometheus scrapes mediusd (up == 1)")
             sess = wait(lambda: {m["site"]: v for m, v in prom.query("medius_sessions") if v > 0}, 15)
-            check(sess == {"clinic-a": 1, "clinic-b": 1, "default": 1},
-                  f"medius_sessions by site: one call each at clinic-a, clinic-b, default ({sess})")
+            check(sess == {"clinic-a": 1, "clinic-b": 1, "default": 1, "clinic-j": 1},
+                  f"medius_sessions by site: one call each at clinic-a, clinic-b, clinic-j, default ({sess})")
             rx = wait(lambda: {m["site"]: v for m, v in
                                prom.query('medius_packets_total{direction="rx"}') if v > 100}, 15)
-            check(set(rx) == {"clinic-a", "clinic-b", "default"}, f"received packets counted per site ({rx})")
+            check(set(rx) == {"clinic-a", "clinic-b", "clinic-j", "default"}, f"received packets counted per site ({rx})")
             q = wait(lambda: prom.query('medius_ng_requests_total{command="offer"}'), 5)
-            check(bool(q) and q[0][1] == 3, f"medius_ng_requests_total{{command=offer}} == 3 ({q})")
+            check(bool(q) and q[0][1] == 4, f"medius_ng_requests_total{{command=offer}} == 4 ({q})")
             q = prom.query('medius_ng_errors_total{command="query"}')
             check(bool(q) and q[0][1] == 1, f"medius_ng_errors_total{{command=query}} == 1 ({q})")
             q = prom.query('medius_ng_errors_total{command="offer"}')
@@ -77,7 +83,7 @@ def main():
             check(len(q) == 1 and q[0][0].get("site") == "default" and q[0][1] >= tot_rx * 0.9,
                   f"RTP through interface default counted, under its own site ({q}; sites' rx {tot_rx})")
             q = prom.query("medius_mos_count")
-            check({m["site"] for m, v in q if v > 0} == {"clinic-a", "clinic-b", "default"},
+            check({m["site"] for m, v in q if v > 0} == {"clinic-a", "clinic-b", "clinic-j", "default"},
                   f"MOS histogram observed per site ({q})")
 
             loss_q = ("sum by (site) (rate(medius_packets_lost_total[1m]))"
@@ -85,8 +91,11 @@ def main():
             time.sleep(5)
             loss = {m["site"]: v for m, v in prom.query(loss_q)}
             check(0.035 <= loss.get("clinic-b", 0) <= 0.065, f"loss rate at clinic-b ~5% ({loss.get('clinic-b')})")
-            check(loss.get("clinic-a", 1) == 0 and loss.get("default", 1) == 0,
-                  f"no loss at clinic-a and default ({loss})")
+            check(loss.get("clinic-a", 1) == 0 and loss.get("default", 1) == 0 and loss.get("clinic-j", 1) == 0,
+                  f"no loss at clinic-a, clinic-j and default ({loss})")
+            jit = {m["site"]: v for m, v in prom.query("avg by (site) (medius_site_jitter_seconds)")}
+            check(jit.get("clinic-j", 0) > 0.030 and all(v < 0.010 for k, v in jit.items() if k != "clinic-j"),
+                  f"jitter over 30 ms at clinic-j only ({ {k: round(v * 1000, 1) for k, v in jit.items()} } ms)")
 
             def firing():
                 return [a for a in prom.alerts() if a["labels"]["alertname"] == "MediusSitePacketLoss"
@@ -96,8 +105,14 @@ def main():
             sites = sorted(a["labels"].get("site") for a in fired)
             check(sites == ["clinic-b"], f"MediusSitePacketLoss fires for clinic-b only ({sites}, "
                   f"{time.time() - t0:.0f} s after the loss was measured)")
-            other = [a["labels"] for a in prom.alerts() if a["labels"].get("site") != "clinic-b"]
-            check(not other, f"no other alert ({other})")
+            fired_j = wait(lambda: [a for a in prom.alerts() if a["labels"]["alertname"] == "MediusSiteJitter"
+                                    and a["state"] == "firing"], 30, 1)
+            sites = sorted(a["labels"].get("site") for a in fired_j)
+            check(sites == ["clinic-j"], f"MediusSiteJitter fires for clinic-j only ({sites})")
+            other = [(a["labels"]["alertname"], a["labels"].get("site")) for a in prom.alerts()
+                     if (a["labels"]["alertname"], a["labels"].get("site")) not in
+                     (("MediusSitePacketLoss", "clinic-b"), ("MediusSiteJitter", "clinic-j"))]
+            check(not other, f"no other alert, MediusSiteLowMOS none ({other})")
             if fired:
                 print("     annotation: " + fired[0]["annotations"].get("summary", ""))
         media.stop()
