@@ -152,6 +152,20 @@ void ctl_calls_destroy(struct ctl_calls *c)
 
 unsigned ctl_calls_count(const struct ctl_calls *c) { return c->count; }
 
+void ctl_calls_foreach(struct ctl_calls *c, void (*fn)(struct call *k, void *ctx), void *ctx)
+{
+	for (unsigned b = 0; b < NBUCKETS; b++)
+		for (struct call *k = c->bucket[b]; k; k = k->next)
+			fn(k, ctx);
+}
+
+void ctl_calls_totals(const struct ctl_calls *c, uint64_t *total, uint64_t *idle_ended, uint64_t *deleted)
+{
+	*total = c->total;
+	*idle_ended = c->idle_ended;
+	*deleted = c->deleted;
+}
+
 static uint64_t call_packets(const struct call *k)
 {
 	uint64_t n = 0;
@@ -409,7 +423,12 @@ static int cmd_offer(struct ctl_ng_req *r, void *ctx)
 
 		if (!room || !*room)
 			return ctl_ng_error(r, "conference: the room's name must be a non-empty string");
-		return ctl_room_offer(r, c, room);
+		int rc2 = ctl_room_offer(r, c, room);
+		struct call *kc = rc2 ? NULL : find(c, id);
+
+		if (kc)
+			ctl_site_signalling(r, kc, kc->n_br ? kc->br[0] : NULL, 0);
+		return rc2;
 	}
 	if (proto_b && strcmp(proto_b, "RTP/AVP") && strcmp(proto_b, "RTP/SAVP") && strcmp(proto_b, "RTP/AVPF") &&
 	    strcmp(proto_b, "RTP/SAVPF"))
@@ -475,6 +494,8 @@ static int cmd_offer(struct ctl_ng_req *r, void *ctx)
 		rc = ctl_session_rewrite(r, &s, b, 1);
 		if (!rc)
 			rc = ctl_block_dtmf_flag(r, b, 0);
+		if (!rc)
+			ctl_site_signalling(r, k, b, 0);
 		if (!rc)
 			rc = ctl_rec_signalling(r, c, k);
 		if (!rc)
@@ -550,6 +571,8 @@ static int cmd_answer(struct ctl_ng_req *r, void *ctx)
 		rc = ctl_session_rewrite(r, &s, b, 0);
 		if (!rc)
 			rc = ctl_block_dtmf_flag(r, b, 1);
+		if (!rc)
+			ctl_site_signalling(r, k, b, 1);
 		if (!rc)
 			rc = ctl_rec_signalling(r, c, k);
 		if (!rc)

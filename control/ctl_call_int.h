@@ -3,8 +3,9 @@
  * branches, offer/answer/delete routing), ctl_stream.c (one media section:
  * legs, keys, codecs, transcoding), ctl_codec_opts.c (an offer's codec
  * options), ctl_call_report.c (query, list, statistics), ctl_call_dtmf.c
- * (the DTMF commands) and ctl_call_tap.c (taps). Not a public header:
- * nothing outside these files includes it.
+ * (the DTMF commands) and ctl_call_tap.c (taps), and read by ctl_metrics.c
+ * (metrics and the status page, on the control lcore). Not a public
+ * header: nothing outside control/ includes it.
  *
  * A call is one call-id and one offerer (from-tag). Each offer to a
  * different destination (ng via-branch) is a branch, and every branch has
@@ -90,6 +91,8 @@ struct stream {
 	struct ctl_play *play[2];
 	/* the recording bound to this stream (ctl_call_rec.c), or NULL */
 	struct ctl_rec *rec;
+	/* what ctl_metrics saw of each leg at its last collection (deltas) */
+	struct { uint64_t packets, bytes, out_packets, out_bytes; uint32_t expected, lost, ssrc; } mseen[2];
 };
 
 struct call;
@@ -105,6 +108,7 @@ struct branch {
 	char iface[2][32];
 	bool reverse_pending;    /* the answerer re-offered; its answer is due */
 	uint64_t seq;            /* when it was last offered or answered: newest wins */
+	char site[32];           /* the answer's metadata "site:NAME" ("" none; ctl_site.c) */
 };
 
 struct call {
@@ -119,6 +123,7 @@ struct call {
 	uint64_t last_packets, last_change_ms;
 	bool conference;          /* medius answered it for a room (ctl_room_offer) */
 	struct ctl_rec *rec;      /* its recording, or NULL (ctl_call_rec.c) */
+	char site[32];            /* the offer's metadata "site:NAME" ("" none; ctl_site.c) */
 	struct call *next;
 };
 
@@ -205,6 +210,24 @@ struct ctl_val *ctl_drops_dict(struct ctl_arena *a, const uint64_t *drops, bool 
  * workers' media clock ("media clock": period, tickers, ticks, missed,
  * lateness p50/p99/max in us). */
 void ctl_stats_dataplane(struct ctl_arena *a, struct ctl_val *tot);
+
+/* For metrics (ctl_metrics.c): visit every call; the registry's totals;
+ * a leg's estimated MOS as query reports it (ls: its dp_leg_get_stats). */
+void ctl_calls_foreach(struct ctl_calls *c, void (*fn)(struct call *k, void *ctx), void *ctx);
+void ctl_calls_totals(const struct ctl_calls *c, uint64_t *total, uint64_t *idle_ended, uint64_t *deleted);
+double ctl_leg_mos(const struct stream *st, int side, const struct dp_leg_stats *ls);
+
+/* sites (ctl_site.c): the site a party is at. A site is named by the
+ * "site" entry of the ng metadata ("key:value|key:value", as rtpengine and
+ * recording read it): an offer's names the call's site, an answer's the
+ * answerer's (else the call's); without one, the party's interface. */
+/* After a successful offer (side 0) or answer (side 1) of branch b of k:
+ * take the "site" of the request's metadata, if any. */
+void ctl_site_signalling(struct ctl_ng_req *r, struct call *k, struct branch *b, int side);
+/* The site of party `side` of branch b of k (never NULL). */
+const char *ctl_site_of(const struct call *k, const struct branch *b, int side);
+/* The interface party `side` of branch b is on (never NULL). */
+const char *ctl_iface_of(const struct branch *b, int side);
 
 /* DTMF (ctl_call_dtmf.c) */
 /* DTMF-security modes besides the dataplane's replacements: */
@@ -316,5 +339,15 @@ bool ctl_rec_room_paused(const struct ctl_rec *cr);
 void ctl_rec_room_stop(struct ctl_ng_req *r, struct ctl_rec *cr);
 void ctl_rec_room_report(struct ctl_ng_req *r, struct ctl_rec *cr);
 int ctl_room_stop_play(struct ctl_ng_req *r, struct ctl_calls *c);
+/* For the status page and metrics: each room (room(), then part() for each
+ * of its participants, with its call and leg, whether it talks now and its
+ * level in -dBov as the mixer measured it last). */
+struct ctl_room_visit {
+	void *ctx;
+	void (*room)(void *ctx, const char *name, time_t created, unsigned n_parts);
+	void (*part)(void *ctx, const struct call *k, const struct stream *st, int side, const char *tag,
+		     bool talking, int level, bool muted);
+};
+void ctl_rooms_visit(struct ctl_rooms *rs, const struct ctl_room_visit *v);
 
 #endif

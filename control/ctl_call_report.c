@@ -79,6 +79,14 @@ void ctl_stats_dataplane(struct ctl_arena *a, struct ctl_val *tot)
 	ctl_dict_add(tot, "media clock", 11, clk);
 }
 
+double ctl_leg_mos(const struct stream *st, int side, const struct dp_leg_stats *ls)
+{
+	double loss = ls->expected ? 100.0 * ls->lost / ls->expected : 0;
+
+	return ctl_mos_estimate(st->xcoded ? st->xfmt[side].codec : st->fmt_known ? st->fmt.codec : CDC_PCMU, loss,
+				(ls->rtt_ms > 0 ? ls->rtt_ms / 2.0 : 0) + 2 * ls->jitter_ms + 20);
+}
+
 /* A terminated leg's jitter buffer and what its transcoder concealed. */
 static struct ctl_val *jb_report(struct ctl_arena *a, const struct mx_xcode *x)
 {
@@ -112,7 +120,7 @@ static struct ctl_val *leg_stats(struct ctl_ng_req *r, struct stream *st, int si
 	struct dp_leg_local loc;
 	char addr[80] = "";
 	uint64_t errors = 0;
-	double loss, mos;
+	double mos;
 	char *mos_s;
 
 	if (!d)
@@ -149,9 +157,7 @@ static struct ctl_val *leg_stats(struct ctl_ng_req *r, struct stream *st, int si
 	ctl_dict_add_int(a, d, "RTT ms", ls.rtt_ms);
 	if (st->xc[side])
 		ctl_dict_add(d, "jitter buffer", 13, jb_report(a, st->xc[side]));
-	loss = ls.expected ? 100.0 * ls.lost / ls.expected : 0;
-	mos = ctl_mos_estimate(st->xcoded ? st->xfmt[side].codec : st->fmt_known ? st->fmt.codec : CDC_PCMU, loss,
-			       (ls.rtt_ms > 0 ? ls.rtt_ms / 2.0 : 0) + 2 * ls.jitter_ms + 20);
+	mos = ctl_leg_mos(st, side, &ls);
 	mos_s = ctl_arena_alloc(a, 8);
 	if (mos_s) {
 		snprintf(mos_s, 8, "%.2f", mos);

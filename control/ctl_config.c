@@ -76,6 +76,12 @@ static const struct key keys[] = {
 	{ "retention", "tags", K_STR, F(retention.tags), 0, 0, true },
 	{ "retention", "sweep_interval_s", K_U32, F(retention.sweep_interval_s), 0, 604800, false },
 	{ "retention", "allow_now", K_U32, F(retention.allow_now), 0, 1, false },
+	{ "http", "listen", K_ADDR, F(http.listen), 0, 0, true },
+	{ "http", "max_connections", K_U32, F(http.max_connections), 1, 65536, false },
+	{ "http", "max_connections_per_ip", K_U32, F(http.max_per_ip), 1, 65536, false },
+	{ "http", "timeout_seconds", K_U32, F(http.timeout_s), 1, 3600, false },
+	{ "http", "max_request_bytes", K_U32, F(http.max_request), 4096, 1048576, false },
+	{ "http", "threads", K_U32, F(http.threads), 1, 16, false },
 };
 
 void ctl_config_defaults(struct ctl_config *c)
@@ -108,6 +114,11 @@ void ctl_config_defaults(struct ctl_config *c)
 	c->rec.rate = 16000;
 	c->rec.fsync_ms = 500;
 	c->retention.sweep_interval_s = 3600;
+	c->http.max_connections = 256; /* [http] listen stays "": no listener */
+	c->http.max_per_ip = 32;
+	c->http.timeout_s = 10;
+	c->http.max_request = 16384;
+	c->http.threads = 1;
 }
 
 /* An address alone, as "addr:0" (IPv6 in brackets) for ctl_addr_parse. */
@@ -408,7 +419,7 @@ int ctl_config_set(struct ctl_config *c, const char *section, const char *key, c
 		if (section_known)
 			snprintf(err, errlen, "unknown key '%s' in section [%s]", key, section);
 		else
-			snprintf(err, errlen, "unknown section [%s] (known: general, eal, control, media, recording, retention, interface NAME)",
+			snprintf(err, errlen, "unknown section [%s] (known: general, eal, control, media, recording, retention, http, interface NAME)",
 				 section);
 		return -ENOENT;
 	}

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "ctl_http.h"
 #include "dp.h"
 
 struct ctl_config {
@@ -56,6 +57,7 @@ struct ctl_config {
 		uint32_t sweep_interval_s; /* the periodic sweep; 0: only on demand */
 		uint32_t allow_now;        /* honour ng "now" (tests) */
 	} retention;
+	struct ctl_http_conf http; /* [http]: metrics and the status page (ctl_http.h) */
 };
 
 /* Fill c with the built-in defaults. */

@@ -21,6 +21,8 @@
 #include "ctl_call.h"
 #include "ctl_config.h"
 #include "rec_seal.h"
+#include "ctl_http.h"
+#include "ctl_metrics.h"
 #include "ctl_server.h"
 #include "mx.h"
 #include "rec.h"
@@ -56,9 +58,15 @@ static void usage(FILE *out)
 
 enum { OPT_LOG_TARGET = 256, OPT_LCORES, OPT_CHECK };
 
+/* [http]: the listener and what it serves, collected on this lcore's tick */
+static struct ctl_metrics *g_metrics;
+static struct ctl_server *g_srv;
+
 static void calls_tick(void *ctx, uint64_t now_ms)
 {
 	ctl_calls_tick(ctx, now_ms);
+	if (g_metrics)
+		ctl_metrics_collect(g_metrics, ctx, g_srv ? ctl_server_ng(g_srv) : NULL, now_ms);
 	dp_media_log_refusals();
 	dp_workers_reclaim();
 }
@@ -90,6 +98,7 @@ int main(int argc, char **argv)
 	struct ctl_server_handlers handlers;
 	struct ctl_calls_conf calls_conf;
 	struct ctl_calls *calls;
+	struct ctl_http *http = NULL;
 	char err[512];
 	sigset_t mask;
 
@@ -261,6 +270,21 @@ int main(int argc, char **argv)
 	}
 	if (workers == 0)
 		dp_log(DP_LOG_WARNING, "main", "no worker lcore: media cannot flow (give EAL at least 2 lcores)");
+	/* After EAL: the listener's threads take the control lcore's affinity. */
+	if (cfg.http.listen[0]) {
+		http = ctl_http_start(&cfg.http, err, sizeof(err));
+		g_metrics = http ? ctl_metrics_create(http) : NULL;
+		if (!g_metrics) {
+			dp_log(DP_LOG_ERR, "main", "%s", http ? "http: out of memory" : err);
+			ctl_http_stop(http);
+			ctl_server_destroy(srv);
+			ctl_calls_destroy(calls);
+			dp_eal_stop();
+			return EX_OSERR;
+		}
+		g_srv = srv;
+		ctl_metrics_collect(g_metrics, calls, ctl_server_ng(srv), 0); /* something to serve at once */
+	}
 	dp_log(DP_LOG_NOTICE, "main", "mediusd %s ready (%d worker lcore(s))", MEDIUS_VERSION, workers);
 
 	sig = ctl_server_run(srv, sigfd);
@@ -268,6 +292,10 @@ int main(int argc, char **argv)
 		dp_log(DP_LOG_NOTICE, "main", "%s received, shutting down", strsignal(sig));
 	else
 		dp_log(DP_LOG_ERR, "main", "control loop failed: %s", strerror(-sig));
+	ctl_http_stop(http); /* its threads first: nothing reads what goes next */
+	ctl_metrics_destroy(g_metrics);
+	g_metrics = NULL;
+	g_srv = NULL;
 	ctl_server_destroy(srv);
 	ctl_calls_destroy(calls); /* before the workers stop: legs detach through them */
 	if (rec_wait_all(10000))

@@ -22,6 +22,7 @@ struct ctl_ng {
 	struct ctl_cookie_cache *cache;
 	struct ctl_buf out;
 	struct ctl_ng_stats stats;
+	uint64_t (*per_cmd)[2];  /* requests, errors: builtin, then conf.cmds, then "" (no command) */
 	char reason[160];
 	char warning[512];
 };
@@ -36,6 +37,7 @@ struct ctl_ng_req {
 	const char *result;
 	const char *error;
 	uint64_t now_ms;
+	size_t cmd;              /* its per_cmd slot */
 };
 
 const struct ctl_val *ctl_ng_args(const struct ctl_ng_req *r) { return r->args; }
@@ -83,6 +85,22 @@ static const struct ctl_ng_cmd builtin[] = {
 	{ "ping", cmd_ping },
 };
 
+size_t ctl_ng_cmd_count(const struct ctl_ng *ng)
+{
+	return sizeof(builtin) / sizeof(builtin[0]) + ng->conf.n_cmds + 1;
+}
+
+const char *ctl_ng_cmd_stats(const struct ctl_ng *ng, size_t i, uint64_t *requests, uint64_t *errors)
+{
+	size_t nb = sizeof(builtin) / sizeof(builtin[0]);
+
+	*requests = ng->per_cmd[i][0];
+	*errors = ng->per_cmd[i][1];
+	if (i < nb)
+		return builtin[i].name;
+	return i - nb < ng->conf.n_cmds ? ng->conf.cmds[i - nb].name : "";
+}
+
 struct ctl_ng *ctl_ng_create(const struct ctl_ng_conf *conf)
 {
 	struct ctl_ng *ng;
@@ -94,8 +112,9 @@ struct ctl_ng *ctl_ng_create(const struct ctl_ng_conf *conf)
 		return NULL;
 	ng->conf = *conf;
 	ng->out.max = NG_REPLY_MAX;
+	ng->per_cmd = calloc(ctl_ng_cmd_count(ng), sizeof(*ng->per_cmd));
 	ng->cache = ctl_cookie_cache_create(conf->cache_size, conf->cache_ms);
-	if (!ng->cache || ctl_arena_init(&ng->arena, conf->arena_bytes)) {
+	if (!ng->cache || !ng->per_cmd || ctl_arena_init(&ng->arena, conf->arena_bytes)) {
 		ctl_ng_destroy(ng);
 		return NULL;
 	}
@@ -109,6 +128,7 @@ void ctl_ng_destroy(struct ctl_ng *ng)
 	ctl_cookie_cache_destroy(ng->cache);
 	ctl_arena_fini(&ng->arena);
 	ctl_buf_free(&ng->out);
+	free(ng->per_cmd);
 	free(ng);
 }
 
@@ -299,6 +319,9 @@ static void execute(struct ctl_ng_req *r)
 		return;
 	}
 	r->ng->stats.commands++;
+	r->cmd = c >= builtin && c < builtin + sizeof(builtin) / sizeof(builtin[0])
+			 ? (size_t)(c - builtin)
+			 : sizeof(builtin) / sizeof(builtin[0]) + (size_t)(c - r->ng->conf.cmds);
 	if (check_ids(r))
 		return;
 	if (c->fn(r, r->ng->conf.ctx) && !r->error)
@@ -331,7 +354,8 @@ static void encode_reply(struct ctl_ng *ng, const char *cookie, size_t clen, boo
 int ctl_ng_handle(struct ctl_ng *ng, const char *req, size_t len, uint64_t now_ms,
 		  const char **reply, size_t *reply_len)
 {
-	struct ctl_ng_req r = { .ng = ng, .a = &ng->arena, .result = "ok", .now_ms = now_ms };
+	struct ctl_ng_req r = { .ng = ng, .a = &ng->arena, .result = "ok", .now_ms = now_ms,
+				 .cmd = ctl_ng_cmd_count(ng) - 1 };
 	size_t clen, consumed, errpos = 0;
 	const char *cached, *body;
 	bool incomplete, json;
@@ -375,8 +399,10 @@ int ctl_ng_handle(struct ctl_ng *ng, const char *req, size_t len, uint64_t now_m
 		r.args = args;
 		execute(&r);
 	}
+	ng->per_cmd[r.cmd][0]++;
 	if (r.error) {
 		ng->stats.errors++;
+		ng->per_cmd[r.cmd][1]++;
 		/* The reply holds only the error: start the arena afresh for it
 		 * (r.error is static or in ng->reason, not in the arena). */
 		ctl_arena_reset(&ng->arena);

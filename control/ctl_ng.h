@@ -87,5 +87,12 @@ int ctl_ng_handle(struct ctl_ng *ng, const char *req, size_t len, uint64_t now_m
 int ctl_ng_frame(struct ctl_ng *ng, const char *buf, size_t len, size_t *msg_len);
 
 void ctl_ng_get_stats(const struct ctl_ng *ng, struct ctl_ng_stats *out);
+/* Requests (with a cookie, retransmissions not counted) and error replies
+ * per command, for metrics: slot i in 0..ctl_ng_cmd_count()-1 names its
+ * command (ping, then the conf's commands); the last slot is "" and counts
+ * requests that named no known command (undecodable, no "command", an
+ * unknown one). */
+size_t ctl_ng_cmd_count(const struct ctl_ng *ng);
+const char *ctl_ng_cmd_stats(const struct ctl_ng *ng, size_t i, uint64_t *requests, uint64_t *errors);
 
 #endif

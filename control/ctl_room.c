@@ -1351,3 +1351,18 @@ int ctl_room_stop_play(struct ctl_ng_req *r, struct ctl_calls *c)
 		return ctl_ng_error(r, "No playback %lld playing in conference room '%s'", (long long)id, m->name);
 	return 0;
 }
+
+void ctl_rooms_visit(struct ctl_rooms *rs, const struct ctl_room_visit *v)
+{
+	for (struct ctl_room *m = rs->list; m; m = m->next) {
+		if (v->room)
+			v->room(v->ctx, m->name, m->created, m->n_parts);
+		for (struct ctl_part *p = m->parts; p && v->part; p = p->next) {
+			struct mx_room_part_stats s;
+			bool ok = !mx_room_get_stats(m->mx, p->pid, &s);
+
+			v->part(v->ctx, p->k, p->st, p->side, part_tag(p), ok && s.talker, ok ? s.level : 0,
+				p->muted || p->hold_mute);
+		}
+	}
+}

@@ -556,3 +556,5 @@ int ctl_server_run(struct ctl_server *s, int sigfd)
 	       st.requests, st.errors, st.retransmits, st.dropped);
 	return sig;
 }
+
+const struct ctl_ng *ctl_server_ng(const struct ctl_server *s) { return s->ng; }

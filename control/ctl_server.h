@@ -38,5 +38,7 @@ void ctl_server_destroy(struct ctl_server *s);
  * SIGHUP; SIGHUP is logged and ignored). Returns the signal that ended the
  * loop, or -errno when the event loop itself fails. */
 int ctl_server_run(struct ctl_server *s, int sigfd);
+/* Its ng protocol engine (counters for metrics). */
+const struct ctl_ng *ctl_server_ng(const struct ctl_server *s);
 
 #endif
