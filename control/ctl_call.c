@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cdc.h"
+#include "ctl_alert.h"
 #include "ctl_call_int.h"
 #include "ctl_ng_args.h"
 #include "ctl_sdp.h"
@@ -163,6 +164,13 @@ static uint64_t call_packets(const struct call *k)
 				if (k->br[b]->st[i].leg[s] && !dp_leg_get_stats(k->br[b]->st[i].leg[s], &st))
 					n += st.rtp_packets + st.rtcp_packets;
 	return n;
+}
+
+void ctl_calls_foreach(struct ctl_calls *c, void (*fn)(struct call *k, void *arg), void *arg)
+{
+	for (unsigned b = 0; b < NBUCKETS; b++)
+		for (struct call *k = c->bucket[b]; k; k = k->next)
+			fn(k, arg);
 }
 
 void ctl_calls_tick(struct ctl_calls *c, uint64_t now_ms)
@@ -476,6 +484,8 @@ static int cmd_offer(struct ctl_ng_req *r, void *ctx)
 		if (!rc)
 			rc = ctl_block_dtmf_flag(r, b, 0);
 		if (!rc)
+			ctl_site_signalling(r, k);
+		if (!rc)
 			rc = ctl_rec_signalling(r, c, k);
 		if (!rc)
 			rc = ctl_reply_sdp(r, &s);
@@ -550,6 +560,8 @@ static int cmd_answer(struct ctl_ng_req *r, void *ctx)
 		rc = ctl_session_rewrite(r, &s, b, 0);
 		if (!rc)
 			rc = ctl_block_dtmf_flag(r, b, 1);
+		if (!rc)
+			ctl_site_signalling(r, k);
 		if (!rc)
 			rc = ctl_rec_signalling(r, c, k);
 		if (!rc)
@@ -698,6 +710,7 @@ static const struct ctl_ng_cmd commands[] = {
 	{ "set participant", ctl_cmd_set_participant },
 	{ "kick participant", ctl_cmd_kick_participant },
 	{ "connect", ctl_cmd_connect },
+	{ "alerts", ctl_cmd_alerts },
 };
 
 const struct ctl_ng_cmd *ctl_calls_commands(size_t *n)

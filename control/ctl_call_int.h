@@ -23,6 +23,7 @@
 #include "cdc.h"
 #include "ctl_ng.h"
 #include "ctl_sdp.h"
+#include "ctl_site.h"
 #include "dp.h"
 
 #define CTL_MAX_BRANCHES 8  /* forks of one call */
@@ -89,6 +90,8 @@ struct stream {
 	struct ctl_play *play[2];
 	/* the recording bound to this stream (ctl_call_rec.c), or NULL */
 	struct ctl_rec *rec;
+	/* per-site alerts (ctl_alert_run.c): each leg's counters at the last sample */
+	struct { const struct dp_leg *leg; uint32_t ssrc, expected, lost; } alert_seen[2];
 };
 
 struct call;
@@ -118,6 +121,7 @@ struct call {
 	uint64_t last_packets, last_change_ms;
 	bool conference;          /* medius answered it for a room (ctl_room_offer) */
 	struct ctl_rec *rec;      /* its recording, or NULL (ctl_call_rec.c) */
+	char site[CTL_SITE_MAX];  /* the ng metadata's site, "" none (ctl_site.c) */
 	struct call *next;
 };
 
@@ -147,6 +151,8 @@ struct call *ctl_call_add(struct ctl_ng_req *r, struct ctl_calls *c, const char 
 void ctl_call_free(struct ctl_calls *c, struct call *k);
 /* A new branch of k for via-branch via (may be NULL); NULL after the error reply. */
 struct branch *ctl_branch_add(struct ctl_ng_req *r, struct call *k, const char *via);
+/* Call fn on every call (not while calls are added or freed). */
+void ctl_calls_foreach(struct ctl_calls *c, void (*fn)(struct call *k, void *arg), void *arg);
 /* The room registry (ctl_room.c) the call registry owns. */
 struct ctl_rooms *ctl_calls_rooms(struct ctl_calls *c);
 

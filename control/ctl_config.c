@@ -68,6 +68,9 @@ static const struct key keys[] = {
 	{ "recording", "rate", K_U32, F(rec.rate), 8000, 48000, false },
 	{ "recording", "fsync_ms", K_U32, F(rec.fsync_ms), 50, 1000, false },
 	{ "recording", "pcap", K_U32, F(rec.pcap), 0, 1, false },
+	{ "recording", "notify_url", K_STR, F(rec.notify_url), 0, 0, true },
+	{ "recording", "notify_attempts", K_U32, F(rec.notify_attempts), 1, 100, false },
+	{ "recording", "notify_timeout_ms", K_U32, F(rec.notify_timeout_ms), 100, 60000, false },
 };
 
 void ctl_config_defaults(struct ctl_config *c)
@@ -99,6 +102,9 @@ void ctl_config_defaults(struct ctl_config *c)
 	strcpy(c->rec.pattern, "%c-%r");
 	c->rec.rate = 16000;
 	c->rec.fsync_ms = 500;
+	c->rec.notify_attempts = 10;
+	c->rec.notify_timeout_ms = 5000;
+	ctl_alert_conf_defaults(&c->alerts);
 }
 
 /* An address alone, as "addr:0" (IPv6 in brackets) for ctl_addr_parse. */
@@ -233,6 +239,13 @@ int ctl_config_check(const struct ctl_config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "recording.rate: %u is not 8000, 16000 or 48000", c->rec.rate);
 		return -EINVAL;
 	}
+	if (c->rec.notify_url[0] && strncmp(c->rec.notify_url, "http://", 7) &&
+	    strncmp(c->rec.notify_url, "https://", 8)) {
+		snprintf(err, errlen, "recording.notify_url: '%s' is not an http:// or https:// URL", c->rec.notify_url);
+		return -EINVAL;
+	}
+	if (ctl_alert_conf_check(&c->alerts, err, errlen))
+		return -EINVAL;
 	if (c->play_dir[0] && c->play_dir[0] != '/') {
 		snprintf(err, errlen, "media.play_dir: '%s' is not an absolute path", c->play_dir);
 		return -EINVAL;
@@ -365,12 +378,14 @@ int ctl_config_set(struct ctl_config *c, const char *section, const char *key, c
 
 	if (!strncasecmp(section, "interface", 9) && (section[9] == ' ' || section[9] == '.'))
 		return set_iface(c, section + 10, key, value, err, errlen);
+	if (!strcasecmp(section, "alerts")) /* its own table (ctl_alert.c) */
+		return ctl_alert_conf_set(&c->alerts, key, value, err, errlen);
 	k = find_key(section, key, &section_known);
 	if (!k) {
 		if (section_known)
 			snprintf(err, errlen, "unknown key '%s' in section [%s]", key, section);
 		else
-			snprintf(err, errlen, "unknown section [%s] (known: general, eal, control, media, interface NAME)",
+			snprintf(err, errlen, "unknown section [%s] (known: general, eal, control, media, recording, alerts, interface NAME)",
 				 section);
 		return -ENOENT;
 	}
@@ -596,5 +611,6 @@ void ctl_config_dump(const struct ctl_config *c, FILE *out)
 		}
 		}
 	}
+	ctl_alert_conf_dump(&c->alerts, out);
 	dump_ifaces(c, out);
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "ctl_alert.h"
 #include "dp.h"
 
 struct ctl_config {
@@ -46,7 +47,10 @@ struct ctl_config {
 		char format[16];  /* wav, mono, opus */
 		char pattern[256]; /* file name pattern (docs/recording.md) */
 		uint32_t rate, fsync_ms, pcap;
+		char notify_url[512]; /* POST a JSON notification when a recording is finalised; "": off */
+		uint32_t notify_attempts, notify_timeout_ms;
 	} rec;
+	struct ctl_alert_conf alerts; /* [alerts] (ctl_alert.h, parsed by ctl_alert.c) */
 };
 
 /* Fill c with the built-in defaults. */

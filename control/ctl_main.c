@@ -18,8 +18,10 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "ctl_alert.h"
 #include "ctl_call.h"
 #include "ctl_config.h"
+#include "ctl_rec_notify.h"
 #include "ctl_server.h"
 #include "mx.h"
 #include "rec.h"
@@ -58,6 +60,7 @@ enum { OPT_LOG_TARGET = 256, OPT_LCORES, OPT_CHECK };
 static void calls_tick(void *ctx, uint64_t now_ms)
 {
 	ctl_calls_tick(ctx, now_ms);
+	ctl_alerts_tick(ctx, now_ms); /* per-site alerts (ctl_alert_run.c) */
 	dp_media_log_refusals();
 	dp_workers_reclaim();
 }
@@ -189,6 +192,18 @@ int main(int argc, char **argv)
 	calls = ctl_calls_create(&calls_conf);
 	if (!calls)
 		return EX_OSERR;
+	{ /* per-site alerts (the interfaces are sites) and the recording notification */
+		const char *ifn[DP_MAX_IFACES];
+
+		for (unsigned i = 0; i < cfg.media.n_ifaces; i++)
+			ifn[i] = cfg.media.ifaces[i].name;
+		if (ctl_alerts_start(&cfg.alerts, ifn, cfg.media.n_ifaces) ||
+		    ctl_rec_notify_start(cfg.rec.notify_url, cfg.rec.notify_attempts, cfg.rec.notify_timeout_ms)) {
+			ctl_alerts_stop();
+			ctl_calls_destroy(calls);
+			return EX_CONFIG;
+		}
+	}
 	handlers.cmds = ctl_calls_commands(&handlers.n_cmds);
 	handlers.ctx = calls;
 	handlers.tick = calls_tick;
@@ -244,6 +259,8 @@ int main(int argc, char **argv)
 	ctl_calls_destroy(calls); /* before the workers stop: legs detach through them */
 	if (rec_wait_all(10000))
 		dp_log(DP_LOG_ERR, "rec", "recordings still being finalised at exit");
+	ctl_rec_notify_stop(cfg.rec.notify_timeout_ms); /* after the recordings' last notifications */
+	ctl_alerts_stop();
 	dp_eal_stop();
 	close(sigfd);
 	dp_log(DP_LOG_NOTICE, "main", "stopped");
