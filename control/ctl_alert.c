@@ -186,6 +186,7 @@ struct alert {
 struct site {
 	char name[CTL_SITE_MAX];
 	bool permanent;
+	uint32_t sampled, streams;  /* samples since the last evaluation; at the last one */
 	uint64_t last_sample_ms;
 	struct alert al[CTL_ALERT__N];
 	struct bucket b[];          /* window_s of them, by second */
@@ -199,7 +200,21 @@ struct ctl_alerts {
 	unsigned ev_head, ev_n;
 	uint64_t seq, next_id;
 	struct ctl_alert_counters cnt;
+	bool phased;
+	uint64_t phase;             /* ms: the first sample's place in its second */
 };
+
+/* The one-second bucket of time t (+ 1: 0 marks an empty bucket). Buckets
+ * are centred on the phase of the first sample, so a 1 Hz caller whose
+ * ticks wander by up to +-0.5 s still puts one tick in each. */
+static uint64_t second_of(struct ctl_alerts *a, uint64_t t)
+{
+	if (!a->phased) {
+		a->phased = true;
+		a->phase = t % 1000;
+	}
+	return (t + 1500 - a->phase) / 1000;
+}
 
 struct ctl_alerts *ctl_alerts_new(const struct ctl_alert_conf *c)
 {
@@ -271,12 +286,13 @@ int ctl_alerts_add_site(struct ctl_alerts *a, const char *name)
 void ctl_alerts_sample(struct ctl_alerts *a, const char *name, uint64_t now_ms, const struct ctl_alert_sample *x)
 {
 	struct site *s = find_site(a, name, true);
-	uint64_t sec = now_ms / 1000 + 1; /* + 1: 0 marks an empty bucket */
+	uint64_t sec = second_of(a, now_ms);
 	struct bucket *b;
 
 	if (!s)
 		return;
 	a->cnt.samples++;
+	s->sampled++;
 	s->last_sample_ms = now_ms;
 	b = &s->b[sec % a->c.window_s];
 	if (b->sec != sec)
@@ -289,13 +305,13 @@ void ctl_alerts_sample(struct ctl_alerts *a, const char *name, uint64_t now_ms, 
 }
 
 /* The site's window at now_ms. */
-static void window(const struct ctl_alerts *a, const struct site *s, uint64_t now_ms, struct ctl_alert_site_view *v)
+static void window(struct ctl_alerts *a, const struct site *s, uint64_t now_ms, struct ctl_alert_site_view *v)
 {
-	uint64_t sec = now_ms / 1000 + 1, newest = 0;
+	uint64_t sec = second_of(a, now_ms);
 	double jit_w = 0, mos_w = 0;
 
 	v->expected = v->lost = 0;
-	v->streams = 0;
+	v->streams = s->streams;
 	for (unsigned i = 0; i < a->c.window_s; i++) {
 		const struct bucket *b = &s->b[i];
 
@@ -305,10 +321,6 @@ static void window(const struct ctl_alerts *a, const struct site *s, uint64_t no
 		v->lost += b->lost;
 		jit_w += b->jit_w;
 		mos_w += b->mos_w;
-		if (b->sec > newest) {
-			newest = b->sec;
-			v->streams = b->samples;
-		}
 	}
 	for (int m = 0; m < CTL_ALERT__N; m++)
 		v->have[m] = v->expected >= a->c.min_packets && v->expected > 0;
@@ -347,6 +359,8 @@ static void eval_site(struct ctl_alerts *a, struct site *s, uint64_t now_ms, uin
 {
 	struct ctl_alert_site_view v;
 
+	s->streams = s->sampled;
+	s->sampled = 0;
 	window(a, s, now_ms, &v);
 	for (int m = 0; m < CTL_ALERT__N; m++) {
 		struct alert *al = &s->al[m];
@@ -436,7 +450,7 @@ void ctl_alerts_eval(struct ctl_alerts *a, uint64_t now_ms, uint64_t wall_ms, ct
 
 unsigned ctl_alerts_n_sites(const struct ctl_alerts *a) { return a->n_sites; }
 
-int ctl_alerts_site(const struct ctl_alerts *a, unsigned i, uint64_t now_ms, struct ctl_alert_site_view *v)
+int ctl_alerts_site(struct ctl_alerts *a, unsigned i, uint64_t now_ms, struct ctl_alert_site_view *v)
 {
 	const struct site *s;
 

@@ -99,7 +99,7 @@ struct ctl_alert_site_view {
 	const char *name;
 	bool permanent;                /* an interface: kept while idle */
 	uint64_t expected, lost;       /* over the window */
-	uint32_t streams;              /* most legs sampled in one second of the window */
+	uint32_t streams;              /* legs sampled for the last evaluation */
 	bool have[CTL_ALERT__N];
 	double value[CTL_ALERT__N];
 	bool active[CTL_ALERT__N];
@@ -130,7 +130,7 @@ void ctl_alerts_sample(struct ctl_alerts *a, const char *site, uint64_t now_ms, 
 void ctl_alerts_eval(struct ctl_alerts *a, uint64_t now_ms, uint64_t wall_ms, ctl_alert_event_fn fn, void *ctx);
 /* Sites, 0..n-1 (the order is stable between evaluations). */
 unsigned ctl_alerts_n_sites(const struct ctl_alerts *a);
-int ctl_alerts_site(const struct ctl_alerts *a, unsigned i, uint64_t now_ms, struct ctl_alert_site_view *out);
+int ctl_alerts_site(struct ctl_alerts *a, unsigned i, uint64_t now_ms, struct ctl_alert_site_view *out);
 /* The recent events, oldest first: at most events_kept; returns how many
  * were copied into out (max of them, the newest). */
 unsigned ctl_alerts_events(const struct ctl_alerts *a, struct ctl_alert_event *out, unsigned max);
