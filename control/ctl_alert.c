@@ -466,6 +466,8 @@ int ctl_alerts_site(struct ctl_alerts *a, unsigned i, uint64_t now_ms, struct ct
 		v->alert_id[m] = s->al[m].active ? s->al[m].id : 0;
 		v->raised_wall_ms[m] = s->al[m].active ? s->al[m].raised_wall : 0;
 		v->worst[m] = s->al[m].worst;
+		if (v->active[m] && v->have[m] && (m == CTL_ALERT_MOS ? v->value[m] < v->worst[m] : v->value[m] > v->worst[m]))
+			v->worst[m] = v->value[m]; /* the window moved on since the last evaluation */
 		v->bad_since_ms[m] = s->al[m].bad_since ? s->al[m].bad_since - 1 : 0;
 	}
 	return 0;
