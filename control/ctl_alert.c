@@ -249,6 +249,17 @@ void ctl_alerts_free(struct ctl_alerts *a)
 
 const struct ctl_alert_conf *ctl_alerts_conf(const struct ctl_alerts *a) { return &a->c; }
 
+int ctl_alerts_set_conf(struct ctl_alerts *a, const struct ctl_alert_conf *c)
+{
+	uint32_t window_s = a->c.window_s, events_kept = a->c.events_kept;
+	int restart = c->window_s != window_s || c->events_kept != events_kept;
+
+	a->c = *c;
+	a->c.window_s = window_s;
+	a->c.events_kept = events_kept;
+	return restart;
+}
+
 static struct site *find_site(struct ctl_alerts *a, const char *name, bool make)
 {
 	struct site *s;

@@ -136,6 +136,11 @@ int ctl_alerts_site(struct ctl_alerts *a, unsigned i, uint64_t now_ms, struct ct
 unsigned ctl_alerts_events(const struct ctl_alerts *a, struct ctl_alert_event *out, unsigned max);
 void ctl_alerts_counters(const struct ctl_alerts *a, struct ctl_alert_counters *out);
 const struct ctl_alert_conf *ctl_alerts_conf(const struct ctl_alerts *a);
+/* New thresholds, for and clear times, min_packets and webhook keys from
+ * c, at the next evaluation; alerts raised stay raised (and clear by the
+ * new clear thresholds). window_s and events_kept keep their values
+ * (returns 1 when c asks for others: they need a restart), else 0. */
+int ctl_alerts_set_conf(struct ctl_alerts *a, const struct ctl_alert_conf *c);
 
 /* ---- the daemon's alerts (ctl_alert_run.c), control lcore only ---- */
 struct ctl_calls;
@@ -145,6 +150,12 @@ struct ctl_ng_req;
 int ctl_alerts_start(const struct ctl_alert_conf *c, const char *const *ifaces, unsigned n_ifaces);
 /* From the control lcore's timer (about 1 Hz): sample every leg, evaluate. */
 void ctl_alerts_tick(struct ctl_calls *calls, uint64_t now_ms);
+/* A configuration reload (SIGHUP): ctl_alerts_set_conf, and a webhook
+ * whose URL or settings changed is replaced (the old one drains what it
+ * holds within its timeout; control lcore waits for that). Turning alerts
+ * on or off, window_s and events_kept need a restart (logged). 0 or
+ * -errno. */
+int ctl_alerts_reload(const struct ctl_alert_conf *c);
 /* Stop: the webhook gets up to its timeout to deliver what is queued. */
 void ctl_alerts_stop(void);
 /* ng "alerts": active alerts, recent events, sites, webhook counters. */

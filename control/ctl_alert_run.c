@@ -35,10 +35,10 @@ static uint64_t wall_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+static struct ctl_webhook *make_hook(const struct ctl_alert_conf *c);
+
 int ctl_alerts_start(const struct ctl_alert_conf *c, const char *const *ifaces, unsigned n_ifaces)
 {
-	char err[256];
-
 	if (!c->enabled)
 		return 0;
 	g.eng = ctl_alerts_new(c);
@@ -53,19 +53,8 @@ int ctl_alerts_start(const struct ctl_alert_conf *c, const char *const *ifaces, 
 		snprintf(g.host, sizeof(g.host), "medius");
 	g.host[sizeof(g.host) - 1] = '\0';
 	if (c->webhook_url[0]) {
-		struct ctl_webhook_conf wc = {
-			.name = "alerts",
-			.url = c->webhook_url,
-			.timeout_ms = c->webhook_timeout_ms,
-			.attempts = c->webhook_attempts,
-			.backoff_ms = c->webhook_backoff_ms,
-			.backoff_max_ms = 60000,
-			.queue_max = c->webhook_queue,
-		};
-
-		g.hook = ctl_webhook_create(&wc, err, sizeof(err));
+		g.hook = make_hook(c);
 		if (!g.hook) {
-			dp_log(DP_LOG_ERR, "alerts", "%s", err);
 			ctl_alerts_free(g.eng);
 			g.eng = NULL;
 			return -EINVAL;
@@ -75,6 +64,54 @@ int ctl_alerts_start(const struct ctl_alert_conf *c, const char *const *ifaces, 
 	       "per-site alerts: MOS < %g for %u s, loss > %g %% for %u s, jitter > %g ms for %u s (window %u s)%s",
 	       c->mos_below, c->mos_for_s, c->loss_above_pct, c->loss_for_s, c->jitter_above_ms, c->jitter_for_s,
 	       c->window_s, c->webhook_url[0] ? ", webhook on" : "");
+	return 0;
+}
+
+static struct ctl_webhook *make_hook(const struct ctl_alert_conf *c)
+{
+	struct ctl_webhook_conf wc = {
+		.name = "alerts",
+		.url = c->webhook_url,
+		.timeout_ms = c->webhook_timeout_ms,
+		.attempts = c->webhook_attempts,
+		.backoff_ms = c->webhook_backoff_ms,
+		.backoff_max_ms = 60000,
+		.queue_max = c->webhook_queue,
+	};
+	char err[256];
+	struct ctl_webhook *w = ctl_webhook_create(&wc, err, sizeof(err));
+
+	if (!w)
+		dp_log(DP_LOG_ERR, "alerts", "%s", err);
+	return w;
+}
+
+int ctl_alerts_reload(const struct ctl_alert_conf *c)
+{
+	const struct ctl_alert_conf *old;
+	bool hook_same;
+
+	if (!g.eng || !c->enabled) {
+		if (!g.eng != !c->enabled)
+			dp_log(DP_LOG_WARNING, "alerts", "alerts.enabled changes at the next restart");
+		return 0;
+	}
+	old = ctl_alerts_conf(g.eng);
+	hook_same = !strcmp(old->webhook_url, c->webhook_url) && old->webhook_timeout_ms == c->webhook_timeout_ms &&
+		    old->webhook_attempts == c->webhook_attempts && old->webhook_backoff_ms == c->webhook_backoff_ms &&
+		    old->webhook_queue == c->webhook_queue;
+	if (!hook_same) {
+		struct ctl_webhook *w = c->webhook_url[0] ? make_hook(c) : NULL;
+
+		if (c->webhook_url[0] && !w)
+			return -EINVAL; /* the old webhook and configuration stay */
+		ctl_webhook_destroy(g.hook, old->webhook_timeout_ms);
+		g.hook = w;
+	}
+	if (ctl_alerts_set_conf(g.eng, c))
+		dp_log(DP_LOG_WARNING, "alerts", "alerts.window_s and alerts.events_kept change at the next restart");
+	dp_log(DP_LOG_INFO, "alerts", "reloaded: MOS < %g for %u s, loss > %g %% for %u s, jitter > %g ms for %u s",
+	       c->mos_below, c->mos_for_s, c->loss_above_pct, c->loss_for_s, c->jitter_above_ms, c->jitter_for_s);
 	return 0;
 }
 

@@ -348,3 +348,36 @@ Test(alert, conf_keys_and_checks)
 	cr_assert_eq(ctl_alert_conf_set(&c, "webhook_url", "https://hooks.example/x", err, sizeof(err)), 0);
 	cr_assert_eq(ctl_alert_conf_check(&c, err, sizeof(err)), 0);
 }
+
+Test(alert, new_thresholds_apply_at_the_next_evaluation)
+{
+	struct ctl_alert_conf c = conf(), d;
+	struct ctl_alerts *a = ctl_alerts_new(&c);
+	unsigned t = 0;
+
+	n_got = 0;
+	for (; t <= 5; t++) { /* 10 %: raised at t=5 */
+		second(a, "north", t, 1, 5, 1, 4.2);
+		eval(a, t);
+	}
+	cr_assert_eq(n_got, 1);
+	d = c;
+	d.loss_above_pct = 20;
+	d.loss_clear_below_pct = 15; /* 10 % is now on the good side */
+	d.window_s = 5;
+	cr_assert_eq(ctl_alerts_set_conf(a, &d), 1, "window_s needs a restart");
+	cr_assert_eq(ctl_alerts_conf(a)->window_s, 2);
+	for (; t <= 9; t++) { /* good from t=6, clear_for_s 3 */
+		second(a, "north", t, 1, 5, 1, 4.2);
+		eval(a, t);
+	}
+	cr_assert_eq(n_got, 2, "cleared by the new clear threshold after clear_for_s");
+	cr_assert_not(got[1].raised);
+	cr_assert_float_eq(got[1].threshold, 15.0, 1e-9);
+	for (; t <= 20; t++) {
+		second(a, "north", t, 1, 5, 1, 4.2);
+		eval(a, t);
+	}
+	cr_assert_eq(n_got, 2, "10 %% is below the new raise threshold");
+	ctl_alerts_free(a);
+}
