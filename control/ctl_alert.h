@@ -152,7 +152,7 @@ int ctl_alerts_start(const struct ctl_alert_conf *c, const char *const *ifaces, 
 void ctl_alerts_tick(struct ctl_calls *calls, uint64_t now_ms);
 /* A configuration reload (SIGHUP): ctl_alerts_set_conf, and a webhook
  * whose URL or settings changed is replaced (the old one drains what it
- * holds within its timeout; control lcore waits for that). Turning alerts
+ * holds within its timeout on its own thread, ctl_webhook_retire). Turning alerts
  * on or off, window_s and events_kept need a restart (logged). 0 or
  * -errno. */
 int ctl_alerts_reload(const struct ctl_alert_conf *c);

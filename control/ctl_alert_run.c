@@ -105,7 +105,7 @@ int ctl_alerts_reload(const struct ctl_alert_conf *c)
 
 		if (c->webhook_url[0] && !w)
 			return -EINVAL; /* the old webhook and configuration stay */
-		ctl_webhook_destroy(g.hook, old->webhook_timeout_ms);
+		ctl_webhook_retire(g.hook, old->webhook_timeout_ms); /* never waits on the control lcore */
 		g.hook = w;
 	}
 	if (ctl_alerts_set_conf(g.eng, c))

@@ -36,7 +36,7 @@ struct ctl_webhook {
 	/* under mu */
 	struct item *head, *tail;
 	uint32_t n;
-	bool stop, busy;
+	bool stop, busy, detached;
 	uint64_t drain_until_ms, next_id;
 	struct ctl_webhook_stats st;
 	struct dp_log_rl rl_full;   /* posters' log lines (under mu) */
@@ -180,6 +180,14 @@ static void *run(void *arg)
 	}
 	w->tail = NULL;
 	w->n = 0;
+	if (w->detached) { /* retired: nobody joins, the thread frees */
+		pthread_mutex_unlock(&w->mu);
+		curl_easy_cleanup(w->curl);
+		pthread_cond_destroy(&w->cv);
+		pthread_mutex_destroy(&w->mu);
+		free(w);
+		return NULL;
+	}
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
 }
@@ -323,6 +331,19 @@ void ctl_webhook_destroy(struct ctl_webhook *w, unsigned drain_ms)
 	pthread_cond_destroy(&w->cv);
 	pthread_mutex_destroy(&w->mu);
 	free(w);
+}
+
+void ctl_webhook_retire(struct ctl_webhook *w, unsigned drain_ms)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stop = true;
+	w->detached = true;
+	w->drain_until_ms = mono_ms() + drain_ms;
+	pthread_cond_broadcast(&w->cv);
+	pthread_detach(w->th);
+	pthread_mutex_unlock(&w->mu); /* w may be gone from here on */
 }
 
 void ctl_json_put_str(struct ctl_buf *b, const char *s)

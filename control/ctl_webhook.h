@@ -59,6 +59,10 @@ void ctl_webhook_get_stats(struct ctl_webhook *w, struct ctl_webhook_stats *out)
  * drain_ms have passed; the rest is counted as dropped. Accepts NULL. */
 void ctl_webhook_destroy(struct ctl_webhook *w, unsigned drain_ms);
 
+/* The same without waiting: the thread drains and frees the webhook on
+ * its own (a reload replacing it); w must not be used afterwards. */
+void ctl_webhook_retire(struct ctl_webhook *w, unsigned drain_ms);
+
 /* JSON helpers for building bodies with ctl_buf (ctl_val.h): a string
  * value, escaped and quoted; and an ISO 8601 UTC time from ms since the
  * epoch ("2026-12-06T05:40:01.123Z"), quoted. */
