@@ -188,9 +188,9 @@ Test(webhook, retries_5xx_with_doubling_backoff_then_delivers_once)
 		cr_assert_str_eq(S.body[i], "{\"a\":1}");
 		cr_assert_eq(S.attempt_hdr[i], i + 1);
 	}
-	/* 100 ms, then 200 ms */
+	/* 100 ms, then 200 ms (lower bounds: a loaded machine only adds) */
 	cr_assert_geq(S.at[1] - S.at[0], 0.095);
-	cr_assert_lt(S.at[1] - S.at[0], 0.19);
+	cr_assert_lt(S.at[1] - S.at[0], 1.0);
 	cr_assert_geq(S.at[2] - S.at[1], 0.195);
 	ctl_webhook_destroy(w, 0);
 	stop_srv();
@@ -253,7 +253,9 @@ Test(webhook, a_hanging_receiver_never_blocks_post_and_a_full_queue_drops_the_ol
 		if (now_s() - t0 > worst)
 			worst = now_s() - t0;
 	}
-	cr_assert_lt(worst, 0.01, "a post took %.3f s", worst);
+	/* far below the 1.5 s the receiver holds the request: no post waits on
+	 * the network (50 ms leaves room for a busy machine's scheduling) */
+	cr_assert_lt(worst, 0.05, "a post took %.3f s", worst);
 	ctl_webhook_get_stats(w, &st);
 	cr_assert_eq(st.dropped, 2, "queue of 2: bodies 1 and 2 pushed out");
 	cr_assert_eq(st.queued, 3, "2 waiting and the one in flight");
@@ -293,7 +295,7 @@ Test(webhook, retire_returns_at_once_and_the_thread_finishes_alone)
 	usleep(100000); /* the first is in flight */
 	t0 = now_s();
 	ctl_webhook_retire(w, 2000);
-	cr_assert_lt(now_s() - t0, 0.01, "retire waited %.3f s", now_s() - t0);
+	cr_assert_lt(now_s() - t0, 0.05, "retire waited %.3f s", now_s() - t0);
 	/* the in-flight one times out (0.5 s, no retry while stopping); the
 	 * waiting one gets its one attempt within the drain time */
 	for (int i = 0; i < 300 && S.n < 2; i++)
