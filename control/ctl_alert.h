@@ -158,6 +158,10 @@ void ctl_alerts_tick(struct ctl_calls *calls, uint64_t now_ms);
 int ctl_alerts_reload(const struct ctl_alert_conf *c);
 /* Stop: the webhook gets up to its timeout to deliver what is queued. */
 void ctl_alerts_stop(void);
+/* The daemon's engine, NULL when alerts are off: other reporters (the
+ * Prometheus metrics) read its sites (ctl_alerts_site) and counters
+ * from it. Control lcore. */
+struct ctl_alerts *ctl_alerts_get(void);
 /* ng "alerts": active alerts, recent events, sites, webhook counters. */
 int ctl_cmd_alerts(struct ctl_ng_req *r, void *ctx);
 

@@ -233,6 +233,8 @@ static void on_event(void *ctx, const struct ctl_alert_event *e)
 	ctl_buf_free(&b);
 }
 
+struct ctl_alerts *ctl_alerts_get(void) { return g.eng; }
+
 void ctl_alerts_tick(struct ctl_calls *calls, uint64_t now_ms)
 {
 	if (!g.eng)
