@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cdc.h"
+#include "ctl_alert.h"
 #include "ctl_call_int.h"
 #include "ctl_ng_args.h"
 #include "ctl_sdp.h"
@@ -724,6 +725,7 @@ static const struct ctl_ng_cmd commands[] = {
 	{ "set participant", ctl_cmd_set_participant },
 	{ "kick participant", ctl_cmd_kick_participant },
 	{ "connect", ctl_cmd_connect },
+	{ "alerts", ctl_cmd_alerts },
 };
 
 const struct ctl_ng_cmd *ctl_calls_commands(size_t *n)

@@ -24,6 +24,7 @@
 #include "cdc.h"
 #include "ctl_ng.h"
 #include "ctl_sdp.h"
+#include "ctl_site.h"
 #include "dp.h"
 
 #define CTL_MAX_BRANCHES 8  /* forks of one call */
@@ -93,6 +94,8 @@ struct stream {
 	struct ctl_rec *rec;
 	/* what ctl_metrics saw of each leg at its last collection (deltas) */
 	struct { uint64_t packets, bytes, out_packets, out_bytes; uint32_t expected, lost, ssrc; } mseen[2];
+	/* per-site alerts (ctl_alert_run.c): each leg's counters at the last sample */
+	struct { const struct dp_leg *leg; uint32_t ssrc, expected, lost; } alert_seen[2];
 };
 
 struct call;
@@ -108,7 +111,7 @@ struct branch {
 	char iface[2][32];
 	bool reverse_pending;    /* the answerer re-offered; its answer is due */
 	uint64_t seq;            /* when it was last offered or answered: newest wins */
-	char site[32];           /* the answer's metadata "site:NAME" ("" none; ctl_site.c) */
+	char site[CTL_SITE_MAX]; /* the answer's metadata "site:NAME" ("" none; ctl_site.c) */
 };
 
 struct call {
@@ -123,7 +126,7 @@ struct call {
 	uint64_t last_packets, last_change_ms;
 	bool conference;          /* medius answered it for a room (ctl_room_offer) */
 	struct ctl_rec *rec;      /* its recording, or NULL (ctl_call_rec.c) */
-	char site[32];            /* the offer's metadata "site:NAME" ("" none; ctl_site.c) */
+	char site[CTL_SITE_MAX];  /* the offer's metadata "site:NAME" ("" none; ctl_site.c) */
 	struct call *next;
 };
 
@@ -211,23 +214,14 @@ struct ctl_val *ctl_drops_dict(struct ctl_arena *a, const uint64_t *drops, bool 
  * lateness p50/p99/max in us). */
 void ctl_stats_dataplane(struct ctl_arena *a, struct ctl_val *tot);
 
-/* For metrics (ctl_metrics.c): visit every call; the registry's totals;
+/* For metrics and alerts (ctl_metrics.c, ctl_alert_run.c): visit every
+ * call (not while calls are added or freed); the registry's totals;
  * a leg's estimated MOS as query reports it (ls: its dp_leg_get_stats). */
 void ctl_calls_foreach(struct ctl_calls *c, void (*fn)(struct call *k, void *ctx), void *ctx);
 void ctl_calls_totals(const struct ctl_calls *c, uint64_t *total, uint64_t *idle_ended, uint64_t *deleted);
 double ctl_leg_mos(const struct stream *st, int side, const struct dp_leg_stats *ls);
 
-/* sites (ctl_site.c): the site a party is at. A site is named by the
- * "site" entry of the ng metadata ("key:value|key:value", as rtpengine and
- * recording read it): an offer's names the call's site, an answer's the
- * answerer's (else the call's); without one, the party's interface. */
-/* After a successful offer (side 0) or answer (side 1) of branch b of k:
- * take the "site" of the request's metadata, if any. */
-void ctl_site_signalling(struct ctl_ng_req *r, struct call *k, struct branch *b, int side);
-/* The site of party `side` of branch b of k (never NULL). */
-const char *ctl_site_of(const struct call *k, const struct branch *b, int side);
-/* The interface party `side` of branch b is on (never NULL). */
-const char *ctl_iface_of(const struct branch *b, int side);
+/* sites: ctl_site.h */
 
 /* DTMF (ctl_call_dtmf.c) */
 /* DTMF-security modes besides the dataplane's replacements: */

@@ -181,6 +181,11 @@ static struct ctl_val *tag_report(struct ctl_ng_req *r, struct branch *const *br
 	if (!t || !medias)
 		return NULL;
 	ctl_dict_add(t, "tag", 3, ctl_val_strdup(a, tag, strlen(tag)));
+	{ /* the site this party's media is counted under (ctl_site.h) */
+		const char *site = ctl_site_of_leg(br[0]->call, br[0], side);
+
+		ctl_dict_add(t, "site", 4, ctl_val_strdup(a, site, strlen(site)));
+	}
 	if (side && br[0]->via[0])
 		ctl_dict_add(t, "via-branch", 10, ctl_val_strdup(a, br[0]->via, strlen(br[0]->via)));
 	for (unsigned i = 0; i < br[0]->n; i++) {
@@ -230,6 +235,11 @@ int ctl_call_report(struct ctl_ng_req *r, struct call *k, struct branch *only)
 	ctl_dict_add_int(a, reply, "created", k->created);
 	ctl_dict_add_int(a, reply, "last signal", k->last_signal);
 	ctl_dict_add_int(a, reply, "lcore", dp_call_lcore(k->dp)); /* the worker serving its media */
+	{
+		const char *site = ctl_site_of_call(k); /* copied: delete frees k before the reply goes */
+
+		ctl_dict_add(reply, "site", 4, ctl_val_strdup(a, site, strlen(site)));
+	}
 	if (!only)
 		ctl_dict_add_int(a, reply, "branches", k->n_br);
 	if (n_br) {

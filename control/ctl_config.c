@@ -72,6 +72,9 @@ static const struct key keys[] = {
 	{ "recording", "key_file", K_STR, F(rec.key_file), 0, 0, true },
 	{ "recording", "key_id", K_STR, F(rec.key_id), 0, 0, true },
 	{ "recording", "audit_log", K_STR, F(rec.audit_log), 0, 0, true },
+	{ "recording", "notify_url", K_STR, F(rec.notify_url), 0, 0, true },
+	{ "recording", "notify_attempts", K_U32, F(rec.notify_attempts), 1, 100, false },
+	{ "recording", "notify_timeout_ms", K_U32, F(rec.notify_timeout_ms), 100, 60000, false },
 	{ "retention", "default_days", K_U32, F(retention.default_days), 0, 365000, false },
 	{ "retention", "tags", K_STR, F(retention.tags), 0, 0, true },
 	{ "retention", "sweep_interval_s", K_U32, F(retention.sweep_interval_s), 0, 604800, false },
@@ -119,6 +122,9 @@ void ctl_config_defaults(struct ctl_config *c)
 	c->http.timeout_s = 10;
 	c->http.max_request = 16384;
 	c->http.threads = 1;
+	c->rec.notify_attempts = 10;
+	c->rec.notify_timeout_ms = 5000;
+	ctl_alert_conf_defaults(&c->alerts);
 }
 
 /* An address alone, as "addr:0" (IPv6 in brackets) for ctl_addr_parse. */
@@ -269,6 +275,13 @@ int ctl_config_check(const struct ctl_config *c, char *err, size_t errlen)
 			return -EINVAL;
 		}
 	}
+	if (c->rec.notify_url[0] && strncmp(c->rec.notify_url, "http://", 7) &&
+	    strncmp(c->rec.notify_url, "https://", 8)) {
+		snprintf(err, errlen, "recording.notify_url: '%s' is not an http:// or https:// URL", c->rec.notify_url);
+		return -EINVAL;
+	}
+	if (ctl_alert_conf_check(&c->alerts, err, errlen))
+		return -EINVAL;
 	if (c->play_dir[0] && c->play_dir[0] != '/') {
 		snprintf(err, errlen, "media.play_dir: '%s' is not an absolute path", c->play_dir);
 		return -EINVAL;
@@ -414,12 +427,14 @@ int ctl_config_set(struct ctl_config *c, const char *section, const char *key, c
 		snprintf(c->retention.tags + n, sizeof(c->retention.tags) - n, "%s%s", n ? "," : "", one);
 		return 0;
 	}
+	if (!strcasecmp(section, "alerts")) /* its own table (ctl_alert.c) */
+		return ctl_alert_conf_set(&c->alerts, key, value, err, errlen);
 	k = find_key(section, key, &section_known);
 	if (!k) {
 		if (section_known)
 			snprintf(err, errlen, "unknown key '%s' in section [%s]", key, section);
 		else
-			snprintf(err, errlen, "unknown section [%s] (known: general, eal, control, media, recording, retention, http, interface NAME)",
+			snprintf(err, errlen, "unknown section [%s] (known: general, eal, control, media, recording, retention, http, alerts, interface NAME)",
 				 section);
 		return -ENOENT;
 	}
@@ -645,5 +660,6 @@ void ctl_config_dump(const struct ctl_config *c, FILE *out)
 		}
 		}
 	}
+	ctl_alert_conf_dump(&c->alerts, out);
 	dump_ifaces(c, out);
 }

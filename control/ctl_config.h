@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "ctl_http.h"
+#include "ctl_alert.h"
 #include "dp.h"
 
 struct ctl_config {
@@ -50,6 +51,8 @@ struct ctl_config {
 		char key_file[256]; /* the KEK: every recording file is sealed; empty: plain files */
 		char key_id[32];  /* the KEK's id in the files' headers; empty: derived from the key */
 		char audit_log[256]; /* the audit log; empty: DIR/audit.log */
+		char notify_url[512]; /* POST a JSON notification when a recording is finalised; "": off */
+		uint32_t notify_attempts, notify_timeout_ms;
 	} rec;
 	struct {                  /* [retention] (docs/config.md, docs/recording.md) */
 		uint32_t default_days;     /* 0: kept forever */
@@ -58,6 +61,7 @@ struct ctl_config {
 		uint32_t allow_now;        /* honour ng "now" (tests) */
 	} retention;
 	struct ctl_http_conf http; /* [http]: metrics and the status page (ctl_http.h) */
+	struct ctl_alert_conf alerts; /* [alerts] (ctl_alert.h, parsed by ctl_alert.c) */
 };
 
 /* Fill c with the built-in defaults. */

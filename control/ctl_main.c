@@ -13,17 +13,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "ctl_alert.h"
 #include "ctl_call.h"
 #include "ctl_config.h"
 #include "rec_seal.h"
 #include "ctl_http.h"
 #include "ctl_metrics.h"
+#include "ctl_rec_notify.h"
 #include "ctl_server.h"
+#include "ctl_val.h"
 #include "mx.h"
 #include "rec.h"
 #include "dp.h"
@@ -67,8 +71,48 @@ static void calls_tick(void *ctx, uint64_t now_ms)
 	ctl_calls_tick(ctx, now_ms);
 	if (g_metrics)
 		ctl_metrics_collect(g_metrics, ctx, g_srv ? ctl_server_ng(g_srv) : NULL, now_ms);
+	ctl_alerts_tick(ctx, now_ms); /* per-site alerts (ctl_alert_run.c) */
 	dp_media_log_refusals();
 	dp_workers_reclaim();
+}
+
+/* status.json's "alerts" (ctl_metrics_set_alerts): each active per-site
+ * alert as one line of text, e.g. "north: loss 5.10 % (over 2 % since
+ * 06:41:03Z)". */
+static void status_alerts(void *ctx, struct ctl_buf *out)
+{
+	struct ctl_alerts *a = ctl_alerts_get();
+	struct timespec ts;
+	uint64_t now;
+	unsigned n = 0;
+
+	(void)ctx;
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* the clock the control tick uses */
+	now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	ctl_buf_putc(out, '[');
+	for (unsigned i = 0; a && i < ctl_alerts_n_sites(a); i++) {
+		struct ctl_alert_site_view v;
+
+		if (ctl_alerts_site(a, i, now, &v))
+			continue;
+		for (int m = 0; m < CTL_ALERT__N; m++) {
+			char line[192], when[32] = "?";
+			time_t t = (time_t)(v.raised_wall_ms[m] / 1000);
+			struct tm tm;
+
+			if (!v.active[m])
+				continue;
+			if (gmtime_r(&t, &tm))
+				strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
+			snprintf(line, sizeof(line), "%s: %s %s%.2f %s (raised %s)", v.name,
+				 ctl_alert_metric_name((enum ctl_alert_metric)m), v.have[m] ? "" : "no data, was ",
+				 v.have[m] ? v.value[m] : v.worst[m], ctl_alert_metric_unit((enum ctl_alert_metric)m), when);
+			if (n++)
+				ctl_buf_putc(out, ',');
+			ctl_metrics_json_str(out, line);
+		}
+	}
+	ctl_buf_putc(out, ']');
 }
 
 static void audit_log_fn(const char *msg) { dp_log(DP_LOG_ERR, "rec", "%s", msg); }
@@ -226,6 +270,18 @@ int main(int argc, char **argv)
 	calls = ctl_calls_create(&calls_conf);
 	if (!calls)
 		return EX_OSERR;
+	{ /* per-site alerts (the interfaces are sites) and the recording notification */
+		const char *ifn[DP_MAX_IFACES];
+
+		for (unsigned i = 0; i < cfg.media.n_ifaces; i++)
+			ifn[i] = cfg.media.ifaces[i].name;
+		if (ctl_alerts_start(&cfg.alerts, ifn, cfg.media.n_ifaces) ||
+		    ctl_rec_notify_start(cfg.rec.notify_url, cfg.rec.notify_attempts, cfg.rec.notify_timeout_ms)) {
+			ctl_alerts_stop();
+			ctl_calls_destroy(calls);
+			return EX_CONFIG;
+		}
+	}
 	handlers.cmds = ctl_calls_commands(&handlers.n_cmds);
 	handlers.ctx = calls;
 	handlers.tick = calls_tick;
@@ -274,6 +330,8 @@ int main(int argc, char **argv)
 	if (cfg.http.listen[0]) {
 		http = ctl_http_start(&cfg.http, err, sizeof(err));
 		g_metrics = http ? ctl_metrics_create(http) : NULL;
+		if (g_metrics)
+			ctl_metrics_set_alerts(g_metrics, status_alerts, NULL);
 		if (!g_metrics) {
 			dp_log(DP_LOG_ERR, "main", "%s", http ? "http: out of memory" : err);
 			ctl_http_stop(http);
@@ -302,6 +360,8 @@ int main(int argc, char **argv)
 		dp_log(DP_LOG_ERR, "rec", "recordings still being finalised at exit");
 	rec_retain_stop();
 	rec_audit_close(); /* what the recordings' ends queued is written first */
+	ctl_rec_notify_stop(cfg.rec.notify_timeout_ms); /* after the recordings' last notifications */
+	ctl_alerts_stop();
 	dp_eal_stop();
 	close(sigfd);
 	dp_log(DP_LOG_NOTICE, "main", "stopped");

@@ -51,6 +51,7 @@ static void usage(FILE *out)
 		"  show CALL-ID    a call's streams: peers, packets, loss, jitter, RTT, MOS\n"
 		"  stats           the daemon's counters\n"
 		"  delete CALL-ID  end a call and show its final statistics\n"
+		"  alerts [SITE]   per-site quality: active alerts, sites, recent events\n"
 		"  ng JSON         send JSON (a dictionary with a \"command\" key) as an\n"
 		"                  ng request and print the reply as JSON\n"
 		"  recording ...   export or re-key sealed recordings, offline (first on the\n"
@@ -351,6 +352,60 @@ static int audit(int nargs, char **args)
 	return 0;
 }
 
+/* ng "alerts" as tables: the active alerts, every site's window, the
+ * recent raise/clear events (newest last). */
+static void print_alerts(const struct ctl_val *q)
+{
+	const struct ctl_val *active = ctl_dict_get(q, "active"), *sites = ctl_dict_get(q, "sites"),
+			     *events = ctl_dict_get(q, "events"), *wh = ctl_dict_get(q, "webhook");
+	char b[8][64];
+	unsigned n = 0;
+
+	if (!num(q, "enabled")) {
+		puts("alerts are off ([alerts] enabled = 0)");
+		return;
+	}
+	for (const struct ctl_val *x = active && active->type == CTL_V_LIST ? active->u.c.head : NULL; x; x = x->next) {
+		if (!n++)
+			printf("ACTIVE ALERTS\n  %-6s %-20s %-7s %9s %9s  %s\n", "id", "site", "metric", "value", "worst",
+			       "raised at");
+		printf("  %-6lld %-20s %-7s %9s %9s  %s\n", (long long)num(x, "alert id"), str(x, "site", b[0], 64),
+		       str(x, "metric", b[1], 64), str(x, "value", b[2], 64), str(x, "worst", b[3], 64),
+		       str(x, "raised at", b[4], 64));
+	}
+	if (!n)
+		puts("no active alerts");
+	printf("SITES\n  %-20s %-9s %7s %10s %7s %9s %5s  %s\n", "site", "interface", "streams", "expected", "loss %",
+	       "jitter ms", "MOS", "pending");
+	for (const struct ctl_val *x = sites && sites->type == CTL_V_LIST ? sites->u.c.head : NULL; x; x = x->next) {
+		const struct ctl_val *p = ctl_dict_get(x, "pending");
+		char pend[64] = "";
+
+		for (const struct ctl_val *m = p && p->type == CTL_V_LIST ? p->u.c.head : NULL; m; m = m->next)
+			if (m->type == CTL_V_STR)
+				snprintf(pend + strlen(pend), sizeof(pend) - strlen(pend), "%s%.*s", pend[0] ? "," : "",
+					 (int)m->u.s.len, m->u.s.p);
+		printf("  %-20s %-9s %7lld %10lld %7s %9s %5s  %s\n", str(x, "name", b[0], 64),
+		       num(x, "interface") ? "yes" : "no", (long long)num(x, "streams"), (long long)num(x, "expected"),
+		       *str(x, "loss pct", b[1], 64) ? b[1] : "-", *str(x, "jitter ms", b[2], 64) ? b[2] : "-",
+		       *str(x, "MOS", b[3], 64) ? b[3] : "-", pend);
+	}
+	n = 0;
+	for (const struct ctl_val *x = events && events->type == CTL_V_LIST ? events->u.c.head : NULL; x; x = x->next) {
+		if (!n++)
+			printf("EVENTS\n  %-24s %-6s %-7s %-20s %-7s %9s %9s %5s\n", "at", "id", "event", "site", "metric",
+			       "value", "threshold", "for s");
+		printf("  %-24s %-6lld %-7s %-20s %-7s %9s %9s %5lld\n", str(x, "at", b[0], 64),
+		       (long long)num(x, "alert id"), str(x, "event", b[1], 64), str(x, "site", b[2], 64),
+		       str(x, "metric", b[3], 64), *str(x, "value", b[4], 64) ? b[4] : "no data",
+		       str(x, "threshold", b[5], 64), (long long)num(x, "for s"));
+	}
+	if (wh)
+		printf("webhook: %lld posted, %lld delivered, %lld failed, %lld dropped, %lld retries, %lld queued\n",
+		       (long long)num(wh, "posted"), (long long)num(wh, "delivered"), (long long)num(wh, "failed"),
+		       (long long)num(wh, "dropped"), (long long)num(wh, "retries"), (long long)num(wh, "queued"));
+}
+
 static struct ctl_val *command(struct ctl_arena *a, const char *name, const char *call_id)
 {
 	struct ctl_val *d = ctl_val_dict(a);
@@ -456,6 +511,10 @@ int main(int argc, char **argv)
 		ctl_dict_add_cstr(&a, cmd, "recording-id", argv[optind + 2]);
 		if (nargs == 3)
 			ctl_dict_add_cstr(&a, cmd, "reason", argv[optind + 3]);
+	} else if (!strcmp(verb, "alerts") && nargs <= 1) {
+		cmd = command(&a, "alerts", NULL);
+		if (arg)
+			ctl_dict_add_cstr(&a, cmd, "site", arg);
 	} else if ((!strcmp(verb, "show") || !strcmp(verb, "delete")) && nargs == 1) {
 		cmd = command(&a, !strcmp(verb, "show") ? "query" : "delete", arg);
 	} else {
@@ -492,6 +551,8 @@ int main(int argc, char **argv)
 		print_call(arg, rp.v);
 		if (!strcmp(verb, "delete"))
 			printf("call %s deleted\n", arg);
+	} else if (!strcmp(verb, "alerts")) {
+		print_alerts(rp.v);
 	} else if (!strcmp(verb, "stats")) {
 		const struct ctl_val *st = ctl_dict_get(rp.v, "statistics");
 

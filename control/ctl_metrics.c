@@ -214,7 +214,7 @@ static void part_cb(void *ctx, const struct call *k, const struct stream *st, in
 		for (unsigned j = 0; j < CTL_SDP_MAX_MEDIA; j++)
 			if (&k->br[i]->st[j] == st)
 				b = k->br[i];
-	s = site_get(m, ctl_site_of(k, b, side));
+	s = site_get(m, ctl_site_of_leg(k, b, side));
 	si = site_index(m, s);
 	s->participants++;
 	s->talkers += talking;
@@ -237,7 +237,7 @@ static void part_cb(void *ctx, const struct call *k, const struct stream *st, in
 static void leg_collect(struct ctl_metrics *m, struct call *k, struct branch *b, struct stream *st, int side,
 			bool list, bool *first)
 {
-	struct site *s = site_get(m, ctl_site_of(k, b, side));
+	struct site *s = site_get(m, ctl_site_of_leg(k, b, side));
 	struct ifc *ifp;
 	struct dp_leg_stats ls;
 	uint64_t dp, dexp = 0, dlost = 0;
@@ -323,7 +323,7 @@ static void leg_collect(struct ctl_metrics *m, struct call *k, struct branch *b,
 static void call_cb(struct call *k, void *ctx)
 {
 	struct ctl_metrics *m = ctx;
-	struct site *cs = site_get(m, ctl_site_of(k, k->n_br ? k->br[0] : NULL, 0));
+	struct site *cs = site_get(m, ctl_site_of_leg(k, k->n_br ? k->br[0] : NULL, 0));
 	bool list = m->calls_listed < STATUS_CALLS, first = true, xcoded = false;
 
 	m->calls_total++;
@@ -349,7 +349,7 @@ static void call_cb(struct call *k, void *ctx)
 			if (!st->active)
 				continue;
 			if (st->xcoded) {
-				site_get(m, ctl_site_of(k, b, 0))->transcoded++;
+				site_get(m, ctl_site_of_leg(k, b, 0))->transcoded++;
 				xcoded = true;
 			}
 			for (int side = 0; side < 2; side++)

@@ -153,6 +153,25 @@ void rec_src_remove(struct rec *r, struct rec_src *s);
 /* The dataplane's copy function for REC_SRC_RTP (dp_rec_fn): worker. */
 void rec_src_rtp_fn(void *ctx, const uint8_t *pkt, uint16_t len, uint64_t arrival_tsc);
 
+/* The "finalised" hook (the HTTP notification, issue 13): after a
+ * recording's files are renamed into place and its sidecar says
+ * "complete", fn(ctx, f) runs on that recording's thread. Everything in f
+ * lives only for the call. Set it once, before the first recording (NULL:
+ * none); control/ registers it (ctl_rec_notify.c), recording/ knows
+ * nothing of HTTP. */
+struct rec_final {
+	const char *id, *call_id, *from_tag, *to_tag, *metadata;
+	const char *path;          /* the main file */
+	const char *sidecar;       /* base.json */
+	const char *files[4];      /* every file, [0] = path */
+	const char *formats[4];    /* "wav", "opus", "pcap" */
+	unsigned n_files;
+	bool ok;                   /* no write error */
+	uint64_t started_wall_ms, ended_wall_ms, duration_ms;
+};
+typedef void (*rec_final_fn)(void *ctx, const struct rec_final *f);
+void rec_set_final_hook(rec_final_fn fn, void *ctx);
+
 /* Recovery, at start-up before any recording: under root (recursively),
  * every NAME.part file is finalised (WAV header sizes from the file's
  * length, Ogg cut after its last whole page, pcap after its last whole

@@ -116,6 +116,9 @@ void rec_place(struct rec *r, unsigned ch, int64_t pos, const int16_t *pcm, size
 void rec_sink_failed(struct rec *r, unsigned i, int err);
 /* Wake the thread (r->mu held). */
 void rec_kick(struct rec *r);
+/* rec_notify.c: the finalised hook (rec_set_final_hook), from finalise(),
+ * on the recording's thread; the sinks hold the final paths. */
+void rec_final_notify(struct rec *r, bool ok);
 /* rec_src.c, on the recording's thread */
 /* Take what source s's ring holds (paused: count it, keep nothing). */
 void rec_drain(struct rec *r, struct rec_src *s, bool paused);

@@ -300,6 +300,7 @@ static void finalise(struct rec *r)
 	}
 	write_meta(r, "complete", true);
 	rec_emit("finalised", r->id, r->sink[0] ? r->sink[0]->path : r->p.base, ok ? "" : "with errors (see its sidecar)");
+	rec_final_notify(r, ok); /* rec_notify.c */
 	for (unsigned i = 0; i < r->n_sink; i++)
 		free(r->sink[i]);
 }

@@ -65,34 +65,34 @@ Test(metrics, site_from_metadata_else_interface)
 	snprintf(g_branch.iface[0], sizeof(g_branch.iface[0]), "inside");
 	snprintf(g_branch.iface[1], sizeof(g_branch.iface[1]), "outside");
 	/* no metadata: each party is at its interface */
-	cr_assert_str_eq(ctl_site_of(&g_call, &g_branch, 0), "inside");
-	cr_assert_str_eq(ctl_site_of(&g_call, &g_branch, 1), "outside");
+	cr_assert_str_eq(ctl_site_of_leg(&g_call, &g_branch, 0), "inside");
+	cr_assert_str_eq(ctl_site_of_leg(&g_call, &g_branch, 1), "outside");
 	/* metadata without a site changes nothing */
 	g_side = 0;
 	run(ng, "c1", "offer", "case:42|ward:3");
-	cr_assert_str_eq(ctl_site_of(&g_call, &g_branch, 0), "inside");
+	cr_assert_str_eq(ctl_site_of_leg(&g_call, &g_branch, 0), "inside");
 	/* the offer's site: the offerer's, and the answerer's too until its own */
 	run(ng, "c2", "offer", "case:42| site:clinic-north|x:y");
-	cr_assert_str_eq(ctl_site_of(&g_call, &g_branch, 0), "clinic-north");
-	cr_assert_str_eq(ctl_site_of(&g_call, &g_branch, 1), "clinic-north");
+	cr_assert_str_eq(ctl_site_of_leg(&g_call, &g_branch, 0), "clinic-north");
+	cr_assert_str_eq(ctl_site_of_leg(&g_call, &g_branch, 1), "clinic-north");
 	g_side = 1;
 	run(ng, "c3", "answer", "site:lab_2");
-	cr_assert_str_eq(ctl_site_of(&g_call, &g_branch, 0), "clinic-north");
-	cr_assert_str_eq(ctl_site_of(&g_call, &g_branch, 1), "lab_2");
-	/* only [A-Za-z0-9._-] kept, at most 31 characters; "sites:" is another key */
+	cr_assert_str_eq(ctl_site_of_leg(&g_call, &g_branch, 0), "clinic-north");
+	cr_assert_str_eq(ctl_site_of_leg(&g_call, &g_branch, 1), "lab_2");
+	/* a site that is not 1-31 characters of [A-Za-z0-9._-] is refused (a
+	 * warning in the reply), the old one stays; "sites:" is another key */
 	g_side = 0;
 	run(ng, "c4", "offer", "sites:nope|site:a\\\"b<c> d.e-f");
-	cr_assert_str_eq(g_call.site, "abcd.e-f");
+	cr_assert_str_eq(g_call.site, "clinic-north");
 	run(ng, "c5", "offer", "site:0123456789012345678901234567890123456789");
-	cr_assert_str_eq(g_call.site, "0123456789012345678901234567890");
-	/* a site of nothing but dropped characters is no site: the old one stays */
-	run(ng, "c6", "offer", "site:<<>>");
-	cr_assert_str_eq(g_call.site, "0123456789012345678901234567890");
+	cr_assert_str_eq(g_call.site, "clinic-north");
+	run(ng, "c6", "offer", "site:0123456789012345678901234567890");
+	cr_assert_str_eq(g_call.site, "0123456789012345678901234567890", "31 characters is a site");
 	/* no branch interface: the first interface ("default" without EAL) */
 	memset(&g_call, 0, sizeof(g_call));
 	memset(&g_branch, 0, sizeof(g_branch));
-	cr_assert_str_eq(ctl_site_of(&g_call, &g_branch, 1), "default");
-	cr_assert_str_eq(ctl_site_of(&g_call, NULL, 0), "default");
+	cr_assert_str_eq(ctl_site_of_leg(&g_call, &g_branch, 1), "default");
+	cr_assert_str_eq(ctl_site_of_leg(&g_call, NULL, 0), "default");
 	ctl_ng_destroy(ng);
 }
 
