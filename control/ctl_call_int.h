@@ -89,6 +89,10 @@ struct stream {
 	struct ctl_play *play[2];
 	/* the recording bound to this stream (ctl_call_rec.c), or NULL */
 	struct ctl_rec *rec;
+	/* the Homer export (ctl_call_hep.c): RTCP reports of each leg already
+	 * sent, and when the last quality report went */
+	uint64_t hep_rtcp_seen[2];
+	uint64_t hep_quality_ms;
 };
 
 struct call;
@@ -149,6 +153,8 @@ void ctl_call_free(struct ctl_calls *c, struct call *k);
 struct branch *ctl_branch_add(struct ctl_ng_req *r, struct call *k, const char *via);
 /* The room registry (ctl_room.c) the call registry owns. */
 struct ctl_rooms *ctl_calls_rooms(struct ctl_calls *c);
+/* Run fn on every call (fn must not free calls). */
+void ctl_calls_foreach(struct ctl_calls *c, void (*fn)(struct call *k, void *arg), void *arg);
 
 /* one media section (ctl_stream.c); each returns 0 or -1 after an error reply */
 /* Point leg at what media section m (number i) of s says (c=, port,

@@ -21,53 +21,58 @@ struct key {
 	size_t off, size;   /* field offset; size for strings */
 	uint32_t min, max;  /* for K_U32 */
 	bool allow_empty;   /* for K_ADDR: empty turns the listener off */
+	bool live;          /* a reload (SIGHUP) applies it; else it keeps its value until restart */
 };
 
 #define F(field) offsetof(struct ctl_config, field), sizeof(((struct ctl_config *)0)->field)
 
 static const struct key keys[] = {
-	{ "general", "log_level", K_LEVEL, F(log_level), 0, 0, false },
-	{ "general", "log_target", K_TARGET, F(log_target), 0, 0, false },
-	{ "general", "log_facility", K_STR, F(log_facility), 0, 0, false },
-	{ "general", "log_rate_burst", K_U32, F(log_burst), 0, 1000000, false },
-	{ "general", "log_rate_interval_ms", K_U32, F(log_interval_ms), 1, 3600000, false },
-	{ "eal", "lcores", K_STR, F(eal.lcores), 0, 0, false },
-	{ "eal", "memory_mb", K_U32, F(eal.memory_mb), 64, 1048576, false },
-	{ "eal", "hugepages", K_HUGE, F(eal.hugepages), 0, 0, false },
-	{ "eal", "pci_devices", K_STR, F(eal.pci_devices), 0, 0, false },
-	{ "eal", "extra_args", K_STR, F(eal.extra_args), 0, 0, false },
-	{ "control", "listen_ng", K_ADDR, F(listen_ng), 0, 0, false },
-	{ "control", "listen_ng_tcp", K_ADDR, F(listen_ng_tcp), 0, 0, true },
-	{ "control", "cookie_cache_seconds", K_U32, F(cookie_cache_s), 0, 3600, false },
-	{ "control", "cookie_cache_size", K_U32, F(cookie_cache_size), 16, 1048576, false },
-	{ "control", "tcp_max_clients", K_U32, F(tcp_max_clients), 1, 4096, false },
-	{ "control", "max_request_bytes", K_U32, F(max_request), 1024, 16777216, false },
-	{ "control", "tcp_max_clients_per_source", K_U32, F(tcp_max_per_source), 1, 4096, false },
-	{ "control", "tcp_idle_timeout_seconds", K_U32, F(tcp_idle_timeout_s), 0, 86400, false },
-	{ "control", "tcp_request_timeout_seconds", K_U32, F(tcp_request_timeout_s), 1, 3600, false },
-	{ "control", "tcp_send_timeout_seconds", K_U32, F(tcp_send_timeout_s), 1, 3600, false },
-	{ "control", "tcp_max_pending_bytes", K_U32, F(tcp_max_pending), 65536, 268435456, false },
-	{ "control", "call_idle_timeout_seconds", K_U32, F(call_idle_timeout_s), 0, 86400, false },
-	{ "media", "relatch_ms", K_U32, F(media.relatch_ms), 0, 3600000, false },
-	{ "media", "mbufs_per_worker", K_U32, F(media.mbufs), 1023, 4194303, false },
-	{ "media", "rtcp_interval_ms", K_U32, F(media.rtcp_interval_ms), 500, 60000, false },
-	{ "media", "transcode_workers", K_U32, F(media.transcode_workers), 0, 128, false },
-	{ "media", "clock_ms", K_U32, F(media.clock_ms), 10, 20, false },
-	{ "media", "tick_slice_us", K_U32, F(media.tick_slice_us), 0, 20000, false },
-	{ "media", "srtp_engine", K_STR, F(media.srtp_engine), 0, 0, false },
-	{ "media", "kernel_io", K_STR, F(media.kernel_io), 0, 0, false },
-	{ "media", "busy_poll_us", K_U32, F(media.busy_poll_us), 0, 1000, false },
-	{ "media", "jitter_buffer_min_ms", K_U32, F(jb_min_ms), 0, 1000, false },
-	{ "media", "jitter_buffer_max_ms", K_U32, F(jb_max_ms), 0, 1000, false },
-	{ "media", "tap_dir", K_STR, F(tap_dir), 0, 0, true },
-	{ "media", "play_dir", K_STR, F(play_dir), 0, 0, true },
-	{ "media", "opus_complexity", K_U32, F(opus_complexity), 0, 10, false },
-	{ "recording", "dir", K_STR, F(rec.dir), 0, 0, true },
-	{ "recording", "format", K_STR, F(rec.format), 0, 0, false },
-	{ "recording", "pattern", K_STR, F(rec.pattern), 0, 0, false },
-	{ "recording", "rate", K_U32, F(rec.rate), 8000, 48000, false },
-	{ "recording", "fsync_ms", K_U32, F(rec.fsync_ms), 50, 1000, false },
-	{ "recording", "pcap", K_U32, F(rec.pcap), 0, 1, false },
+	{ "general", "log_level", K_LEVEL, F(log_level), 0, 0, false, true },
+	{ "general", "log_target", K_TARGET, F(log_target), 0, 0, false, false },
+	{ "general", "log_facility", K_STR, F(log_facility), 0, 0, false, false },
+	{ "general", "log_rate_burst", K_U32, F(log_burst), 0, 1000000, false, true },
+	{ "general", "log_rate_interval_ms", K_U32, F(log_interval_ms), 1, 3600000, false, true },
+	{ "eal", "lcores", K_STR, F(eal.lcores), 0, 0, false, false },
+	{ "eal", "memory_mb", K_U32, F(eal.memory_mb), 64, 1048576, false, false },
+	{ "eal", "hugepages", K_HUGE, F(eal.hugepages), 0, 0, false, false },
+	{ "eal", "pci_devices", K_STR, F(eal.pci_devices), 0, 0, false, false },
+	{ "eal", "extra_args", K_STR, F(eal.extra_args), 0, 0, false, false },
+	{ "control", "listen_ng", K_ADDR, F(listen_ng), 0, 0, false, false },
+	{ "control", "listen_ng_tcp", K_ADDR, F(listen_ng_tcp), 0, 0, true, false },
+	{ "control", "cookie_cache_seconds", K_U32, F(cookie_cache_s), 0, 3600, false, false },
+	{ "control", "cookie_cache_size", K_U32, F(cookie_cache_size), 16, 1048576, false, false },
+	{ "control", "tcp_max_clients", K_U32, F(tcp_max_clients), 1, 4096, false, true },
+	{ "control", "max_request_bytes", K_U32, F(max_request), 1024, 16777216, false, false },
+	{ "control", "tcp_max_clients_per_source", K_U32, F(tcp_max_per_source), 1, 4096, false, true },
+	{ "control", "tcp_idle_timeout_seconds", K_U32, F(tcp_idle_timeout_s), 0, 86400, false, true },
+	{ "control", "tcp_request_timeout_seconds", K_U32, F(tcp_request_timeout_s), 1, 3600, false, true },
+	{ "control", "tcp_send_timeout_seconds", K_U32, F(tcp_send_timeout_s), 1, 3600, false, true },
+	{ "control", "tcp_max_pending_bytes", K_U32, F(tcp_max_pending), 65536, 268435456, false, true },
+	{ "control", "call_idle_timeout_seconds", K_U32, F(call_idle_timeout_s), 0, 86400, false, true },
+	{ "media", "relatch_ms", K_U32, F(media.relatch_ms), 0, 3600000, false, false },
+	{ "media", "mbufs_per_worker", K_U32, F(media.mbufs), 1023, 4194303, false, false },
+	{ "media", "rtcp_interval_ms", K_U32, F(media.rtcp_interval_ms), 500, 60000, false, false },
+	{ "media", "transcode_workers", K_U32, F(media.transcode_workers), 0, 128, false, false },
+	{ "media", "clock_ms", K_U32, F(media.clock_ms), 10, 20, false, false },
+	{ "media", "tick_slice_us", K_U32, F(media.tick_slice_us), 0, 20000, false, false },
+	{ "media", "srtp_engine", K_STR, F(media.srtp_engine), 0, 0, false, false },
+	{ "media", "kernel_io", K_STR, F(media.kernel_io), 0, 0, false, false },
+	{ "media", "busy_poll_us", K_U32, F(media.busy_poll_us), 0, 1000, false, false },
+	{ "media", "jitter_buffer_min_ms", K_U32, F(jb_min_ms), 0, 1000, false, true },
+	{ "media", "jitter_buffer_max_ms", K_U32, F(jb_max_ms), 0, 1000, false, true },
+	{ "media", "tap_dir", K_STR, F(tap_dir), 0, 0, true, true },
+	{ "media", "play_dir", K_STR, F(play_dir), 0, 0, true, true },
+	{ "media", "opus_complexity", K_U32, F(opus_complexity), 0, 10, false, true },
+	{ "recording", "dir", K_STR, F(rec.dir), 0, 0, true, true },
+	{ "recording", "format", K_STR, F(rec.format), 0, 0, false, true },
+	{ "recording", "pattern", K_STR, F(rec.pattern), 0, 0, false, true },
+	{ "recording", "rate", K_U32, F(rec.rate), 8000, 48000, false, true },
+	{ "recording", "fsync_ms", K_U32, F(rec.fsync_ms), 50, 1000, false, true },
+	{ "recording", "pcap", K_U32, F(rec.pcap), 0, 1, false, true },
+	{ "homer", "address", K_ADDR, F(homer.address), 0, 0, true, true },
+	{ "homer", "protocol", K_STR, F(homer.protocol), 0, 0, false, true },
+	{ "homer", "capture_id", K_U32, F(homer.capture_id), 0, UINT32_MAX, false, true },
+	{ "homer", "quality_interval_seconds", K_U32, F(homer.quality_interval_s), 0, 3600, false, true },
 };
 
 void ctl_config_defaults(struct ctl_config *c)
@@ -99,6 +104,9 @@ void ctl_config_defaults(struct ctl_config *c)
 	strcpy(c->rec.pattern, "%c-%r");
 	c->rec.rate = 16000;
 	c->rec.fsync_ms = 500;
+	strcpy(c->homer.protocol, "udp");
+	c->homer.capture_id = 1;
+	c->homer.quality_interval_s = 10;
 }
 
 /* An address alone, as "addr:0" (IPv6 in brackets) for ctl_addr_parse. */
@@ -231,6 +239,10 @@ int ctl_config_check(const struct ctl_config *c, char *err, size_t errlen)
 	}
 	if (c->rec.rate != 8000 && c->rec.rate != 16000 && c->rec.rate != 48000) {
 		snprintf(err, errlen, "recording.rate: %u is not 8000, 16000 or 48000", c->rec.rate);
+		return -EINVAL;
+	}
+	if (strcmp(c->homer.protocol, "udp") && strcmp(c->homer.protocol, "tcp")) {
+		snprintf(err, errlen, "homer.protocol: '%s' is not udp or tcp", c->homer.protocol);
 		return -EINVAL;
 	}
 	if (c->play_dir[0] && c->play_dir[0] != '/') {
@@ -370,7 +382,7 @@ int ctl_config_set(struct ctl_config *c, const char *section, const char *key, c
 		if (section_known)
 			snprintf(err, errlen, "unknown key '%s' in section [%s]", key, section);
 		else
-			snprintf(err, errlen, "unknown section [%s] (known: general, eal, control, media, interface NAME)",
+			snprintf(err, errlen, "unknown section [%s] (known: general, eal, control, media, recording, homer, interface NAME)",
 				 section);
 		return -ENOENT;
 	}
@@ -429,10 +441,19 @@ struct load_ctx {
 	FILE *f;            /* the source: a file, or text at pos */
 	const char *text;
 	size_t pos;
+	FILE *report;       /* --check-config: every bad line is written here, parsing goes on */
+	const char *where;
+	int n_reported, last_reported;
 };
 
 static void ctx_error(struct load_ctx *ctx)
 {
+	if (ctx->report) { /* say it, forget it, go on with the next line */
+		fprintf(ctx->report, "%s:%d: %s\n", ctx->where, ctx->line, ctx->err);
+		ctx->n_reported++;
+		ctx->last_reported = ctx->line;
+		return;
+	}
 	ctx->rc = -EINVAL;
 	ctx->err_line = ctx->line;
 }
@@ -448,16 +469,16 @@ static int config_line(void *user, const char *section, const char *name, const 
 	if (!*section) {
 		snprintf(ctx->err, ctx->errlen, "key '%s' outside any [section]", name);
 		ctx_error(ctx);
-		return 0;
+		return ctx->report ? 1 : 0; /* reporting: inih's own error line is then a syntax error */
 	}
 	if (!value) {
 		snprintf(ctx->err, ctx->errlen, "key '%s' has no value", name);
 		ctx_error(ctx);
-		return 0;
+		return ctx->report ? 1 : 0; /* reporting: inih's own error line is then a syntax error */
 	}
 	if (ctl_config_set(ctx->c, section, name, value, ctx->err, ctx->errlen)) {
 		ctx_error(ctx);
-		return 0;
+		return ctx->report ? 1 : 0; /* reporting: inih's own error line is then a syntax error */
 	}
 	return 1;
 }
@@ -538,6 +559,31 @@ int ctl_config_load(struct ctl_config *c, const char *path, char *err, size_t er
 	return rc;
 }
 
+int ctl_config_check_file(struct ctl_config *c, const char *path, FILE *report)
+{
+	char err[512];
+	struct load_ctx ctx = { .c = c, .err = err, .errlen = sizeof(err), .report = report, .where = path };
+	int line;
+
+	ctx.f = fopen(path, "r");
+	if (!ctx.f) {
+		fprintf(report, "%s: cannot open file: %s\n", path, strerror(errno));
+		return 1;
+	}
+	line = ini_parse_stream(read_line, &ctx, config_line, &ctx);
+	fclose(ctx.f);
+	if (line < 0) {
+		fprintf(report, "%s: cannot allocate memory\n", path);
+		return ctx.n_reported + 1;
+	}
+	/* inih names its first syntax error (ours were all taken above) */
+	if (line > 0) {
+		fprintf(report, "%s:%d: syntax error (expected [section] or key = value)\n", path, line);
+		ctx.n_reported++;
+	}
+	return ctx.n_reported;
+}
+
 int ctl_config_load_string(struct ctl_config *c, const char *text, char *err, size_t errlen)
 {
 	struct load_ctx ctx = { .c = c, .err = err, .errlen = errlen, .text = text };
@@ -567,34 +613,74 @@ static void dump_ifaces(const struct ctl_config *c, FILE *out)
 	}
 }
 
+static void key_value(const struct key *k, const struct ctl_config *c, char *buf, size_t len)
+{
+	const void *field = (const char *)c + k->off;
+
+	switch (k->type) {
+	case K_U32: snprintf(buf, len, "%" PRIu32, *(const uint32_t *)field); return;
+	case K_STR:
+	case K_ADDR: snprintf(buf, len, "%s", (const char *)field); return;
+	case K_LEVEL: snprintf(buf, len, "%s", dp_log_level_name(*(const enum dp_log_level *)field)); return;
+	case K_TARGET:
+		snprintf(buf, len, "%s", *(const enum dp_log_target *)field == DP_LOG_SYSLOG ? "syslog" : "stderr");
+		return;
+	case K_HUGE: {
+		enum dp_hugepages h = *(const enum dp_hugepages *)field;
+
+		snprintf(buf, len, "%s", h == DP_HUGE_YES ? "yes" : h == DP_HUGE_NO ? "no" : "auto");
+		return;
+	}
+	}
+	snprintf(buf, len, "?");
+}
+
 void ctl_config_dump(const struct ctl_config *c, FILE *out)
 {
 	const char *section = "";
+	char v[300];
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		const struct key *k = &keys[i];
-		const void *field = (const char *)c + k->off;
 
 		if (strcmp(section, k->section)) {
 			fprintf(out, "%s[%s]\n", *section ? "\n" : "", k->section);
 			section = k->section;
 		}
-		fprintf(out, "%s = ", k->name);
-		switch (k->type) {
-		case K_U32: fprintf(out, "%" PRIu32 "\n", *(const uint32_t *)field); break;
-		case K_STR:
-		case K_ADDR: fprintf(out, "%s\n", (const char *)field); break;
-		case K_LEVEL: fprintf(out, "%s\n", dp_log_level_name(*(const enum dp_log_level *)field)); break;
-		case K_TARGET:
-			fprintf(out, "%s\n", *(const enum dp_log_target *)field == DP_LOG_SYSLOG ? "syslog" : "stderr");
-			break;
-		case K_HUGE: {
-			enum dp_hugepages h = *(const enum dp_hugepages *)field;
-
-			fprintf(out, "%s\n", h == DP_HUGE_YES ? "yes" : h == DP_HUGE_NO ? "no" : "auto");
-			break;
-		}
-		}
+		key_value(k, c, v, sizeof(v));
+		fprintf(out, "%s = %s\n", k->name, v);
 	}
 	dump_ifaces(c, out);
+}
+
+size_t ctl_config_key_count(void) { return sizeof(keys) / sizeof(keys[0]); }
+
+int ctl_config_key_info(size_t i, struct ctl_config_key *out)
+{
+	if (i >= ctl_config_key_count())
+		return -ENOENT;
+	out->section = keys[i].section;
+	out->name = keys[i].name;
+	out->live = keys[i].live;
+	return 0;
+}
+
+void ctl_config_key_value(const struct ctl_config *c, size_t i, char *buf, size_t len)
+{
+	if (i < ctl_config_key_count())
+		key_value(&keys[i], c, buf, len);
+	else
+		snprintf(buf, len, "?");
+}
+
+void ctl_config_key_copy(struct ctl_config *dst, const struct ctl_config *src, size_t i)
+{
+	if (i < ctl_config_key_count())
+		memcpy((char *)dst + keys[i].off, (const char *)src + keys[i].off, keys[i].size);
+}
+
+bool ctl_config_ifaces_equal(const struct ctl_config *a, const struct ctl_config *b)
+{
+	return a->ifaces_explicit == b->ifaces_explicit && a->media.n_ifaces == b->media.n_ifaces &&
+	       !memcmp(a->media.ifaces, b->media.ifaces, sizeof(a->media.ifaces[0]) * a->media.n_ifaces);
 }
