@@ -378,6 +378,9 @@ struct dp_leg_stats {
 	} rr;
 	bool latched;
 	struct sockaddr_storage source; /* the latched source (RTP) */
+	struct sockaddr_storage remote; /* the signalled address (SDP) media goes to while not latched;
+					 * family 0: none yet. An asymmetric leg never latches: it is
+					 * always this */
 	uint64_t drops[DP_DROP__COUNT];
 	uint64_t hook_in;              /* packets handed to the media hook (terminated legs) */
 	uint64_t hook_out;             /* packets dp_leg_send sent to the peer */

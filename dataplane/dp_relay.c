@@ -793,9 +793,10 @@ void dp_relay_apply(struct dp_worker *w, struct dp_cmd *c)
 		dp_addr_from_sa(&rtp, &c->rtp);
 		dp_addr_from_sa(&rtcp, &c->rtcp);
 		if (!dp_addr_eq(&l->remote_rtp, &rtp) || !dp_addr_eq(&l->remote_rtcp, &rtcp))
-			l->latched_rtp = l->latched_rtcp = false;
+			l->latched_rtp = l->latched_rtcp = l->stats.latched = false;
 		l->remote_rtp = rtp;
 		l->remote_rtcp = rtcp;
+		l->stats.remote = c->rtp;
 	}
 		break;
 	case DP_CMD_SET_SIP_SRC:
