@@ -2,7 +2,9 @@
 without a warning (with and without its ethdev drop-in), and mediusd
 speaks sd_notify to a NOTIFY_SOCKET this test owns: READY=1 only once ng
 answers, STATUS= lines, WATCHDOG=1 pings with WATCHDOG_USEC set, RELOADING=1
-then READY=1 on SIGHUP, STOPPING=1 on SIGTERM."""
+then READY=1 on SIGHUP, STOPPING=1 on SIGTERM; a worker thread stopped (ptrace) stops the pings."""
+import atexit
+import ctypes
 import os
 import shutil
 import signal
@@ -59,6 +61,7 @@ log = open(os.path.join(tmp, "mediusd.log"), "w+")
 env = dict(os.environ, NOTIFY_SOCKET=nsock_path, WATCHDOG_USEC="4000000")
 proc = subprocess.Popen([MEDIUSD, "--listen-ng", f"127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT,
                         env=env)
+atexit.register(lambda: proc.poll() is None and proc.kill())  # never leave it behind (a stopped thread)
 # sd_watchdog_enabled wants WATCHDOG_PID to be the daemon's own pid when set;
 # unset it is taken as "for this process"
 
@@ -98,6 +101,39 @@ later = messages(3.5)
 pings = [m for m in later if m == "WATCHDOG=1"]
 check(len(pings) >= 2, f"WATCHDOG=1 arrives about every second while the workers answer ({len(pings)} in 3.5 s)")
 
+# a wedged worker: stop only its thread (ptrace stops one thread, not the
+# process); the control lcore goes on, but the pings must stop and STATUS=
+# must say which worker; once it runs again the pings come back
+
+
+def stall_worker_thread(pid):
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+    tids = [int(t) for t in os.listdir(f"/proc/{pid}/task")
+            if open(f"/proc/{pid}/task/{t}/comm").read().strip().startswith(("rte-worker", "lcore-worker"))]
+    if not tids:
+        return None, None
+    tid = tids[0]
+    if libc.ptrace(0x4206, tid, None, None) != 0:  # PTRACE_SEIZE
+        return None, None
+    libc.ptrace(0x4207, tid, None, None)  # PTRACE_INTERRUPT: this thread stops
+    os.waitpid(tid, 0x40000000)  # __WALL: a thread, not a child
+    return libc, tid
+
+
+libc, tid = stall_worker_thread(proc.pid)
+if libc is None:
+    print("skip the wedged-worker part: cannot ptrace a worker thread")
+else:
+    stalled = messages(4.5)
+    st = [i for i, m in enumerate(stalled) if m.startswith("STATUS=worker lcore") and "is not answering" in m]
+    check(bool(st), f"a wedged worker: within 4.5 s STATUS= names it ({stalled})")
+    more = messages(2.0)
+    check(st and "WATCHDOG=1" not in stalled[st[0]:] + more and ping(port, timeout=0.5),
+          f"... and no WATCHDOG=1 follows, while ng still answers ({stalled[st[0]:] if st else ''} {more})")
+    libc.ptrace(0x11, tid, None, None)  # PTRACE_DETACH: it runs again
+    back = messages(2.5)
+    check(any(m == "WATCHDOG=1" for m in back), f"the worker runs again: the pings come back ({back})")
 proc.send_signal(signal.SIGHUP)
 after = messages(1.5)
 joined = "\n".join(after)
