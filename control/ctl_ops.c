@@ -145,6 +145,13 @@ void ctl_ops_destroy(struct ctl_ops *o)
 	if (!o)
 		return;
 	ctl_config_appliers_clear();
+	if (o->hep) {
+		struct ctl_hep_stats st;
+
+		ctl_hep_get_stats(o->hep, &st);
+		dp_log(DP_LOG_INFO, "hep", "homer export: %llu messages sent, %llu dropped",
+		       (unsigned long long)st.sent, (unsigned long long)st.dropped);
+	}
 	ctl_hep_destroy(o->hep);
 	free(o);
 }

@@ -125,6 +125,10 @@ with Daemon("--set", f"homer.address=127.0.0.1:{hport}", "--set", "homer.capture
     check(re.search(r"^\s+A\s.*\s127\.0\.0\.1:%d\s" % a.getsockname()[1], out, re.M) and "(sdp)" not in out,
           f"mediusctl show: a latched leg shows the source it latched:\n{out}")
     ng(d.port, command="delete", call_id=CID)
+    d.stop()
+    m = re.search(r"homer export: (\d+) messages sent, (\d+) dropped", d.log_text())
+    check(m and int(m.group(1)) >= len(got) and m.group(2) == "0",
+          f"at shutdown the export's counters are logged ({m.group(0) if m else None})")
 time.sleep(0.5)
 tsh.terminate()
 tsh.wait(10)
@@ -169,8 +173,11 @@ if from_b:
 q = [json.loads(m["payload"]) for m in qos]
 check(len(q) >= 2 and {x["party"] for x in q} == {"offerer", "answerer"},
       f"quality reports (type 34) for both parties ({len(q)})")
-check(all(x["packets"] == 50 and 1.0 <= x["mos"] <= 4.5 and x["ssrc"] in (0x1111, 0x2222) for x in q[:2]),
-      f"... with what medius measured and a MOS ({q[:2]})")
+last = {x["party"]: x for x in q}  # one a second: the last ones came after all the media
+check(len(last) == 2 and all(x["packets"] == 50 and x["expected"] == 50 and x["lost"] == 0 and 1.0 <= x["mos"] <= 4.5
+                             for x in last.values())
+      and last["offerer"]["ssrc"] == 0x1111 and last["answerer"]["ssrc"] == 0x2222,
+      f"... with what medius measured and a MOS ({list(last.values())})")
 
 # --- mediusctl show: the peer of an asymmetric leg, RTT ---
 ctl = lambda port, *a: subprocess.run([MEDIUSCTL, "-s", f"127.0.0.1:{port}", *a], capture_output=True, text=True,
