@@ -21,59 +21,101 @@ struct key {
 	size_t off, size;   /* field offset; size for strings */
 	uint32_t min, max;  /* for K_U32 */
 	bool allow_empty;   /* for K_ADDR: empty turns the listener off */
-	bool live;          /* a reload (SIGHUP) applies it; else it keeps its value until restart */
 };
 
 #define F(field) offsetof(struct ctl_config, field), sizeof(((struct ctl_config *)0)->field)
 
 static const struct key keys[] = {
-	{ "general", "log_level", K_LEVEL, F(log_level), 0, 0, false, true },
-	{ "general", "log_target", K_TARGET, F(log_target), 0, 0, false, false },
-	{ "general", "log_facility", K_STR, F(log_facility), 0, 0, false, false },
-	{ "general", "log_rate_burst", K_U32, F(log_burst), 0, 1000000, false, true },
-	{ "general", "log_rate_interval_ms", K_U32, F(log_interval_ms), 1, 3600000, false, true },
-	{ "eal", "lcores", K_STR, F(eal.lcores), 0, 0, false, false },
-	{ "eal", "memory_mb", K_U32, F(eal.memory_mb), 64, 1048576, false, false },
-	{ "eal", "hugepages", K_HUGE, F(eal.hugepages), 0, 0, false, false },
-	{ "eal", "pci_devices", K_STR, F(eal.pci_devices), 0, 0, false, false },
-	{ "eal", "extra_args", K_STR, F(eal.extra_args), 0, 0, false, false },
-	{ "control", "listen_ng", K_ADDR, F(listen_ng), 0, 0, false, false },
-	{ "control", "listen_ng_tcp", K_ADDR, F(listen_ng_tcp), 0, 0, true, false },
-	{ "control", "cookie_cache_seconds", K_U32, F(cookie_cache_s), 0, 3600, false, false },
-	{ "control", "cookie_cache_size", K_U32, F(cookie_cache_size), 16, 1048576, false, false },
-	{ "control", "tcp_max_clients", K_U32, F(tcp_max_clients), 1, 4096, false, true },
-	{ "control", "max_request_bytes", K_U32, F(max_request), 1024, 16777216, false, false },
-	{ "control", "tcp_max_clients_per_source", K_U32, F(tcp_max_per_source), 1, 4096, false, true },
-	{ "control", "tcp_idle_timeout_seconds", K_U32, F(tcp_idle_timeout_s), 0, 86400, false, true },
-	{ "control", "tcp_request_timeout_seconds", K_U32, F(tcp_request_timeout_s), 1, 3600, false, true },
-	{ "control", "tcp_send_timeout_seconds", K_U32, F(tcp_send_timeout_s), 1, 3600, false, true },
-	{ "control", "tcp_max_pending_bytes", K_U32, F(tcp_max_pending), 65536, 268435456, false, true },
-	{ "control", "call_idle_timeout_seconds", K_U32, F(call_idle_timeout_s), 0, 86400, false, true },
-	{ "media", "relatch_ms", K_U32, F(media.relatch_ms), 0, 3600000, false, false },
-	{ "media", "mbufs_per_worker", K_U32, F(media.mbufs), 1023, 4194303, false, false },
-	{ "media", "rtcp_interval_ms", K_U32, F(media.rtcp_interval_ms), 500, 60000, false, false },
-	{ "media", "transcode_workers", K_U32, F(media.transcode_workers), 0, 128, false, false },
-	{ "media", "clock_ms", K_U32, F(media.clock_ms), 10, 20, false, false },
-	{ "media", "tick_slice_us", K_U32, F(media.tick_slice_us), 0, 20000, false, false },
-	{ "media", "srtp_engine", K_STR, F(media.srtp_engine), 0, 0, false, false },
-	{ "media", "kernel_io", K_STR, F(media.kernel_io), 0, 0, false, false },
-	{ "media", "busy_poll_us", K_U32, F(media.busy_poll_us), 0, 1000, false, false },
-	{ "media", "jitter_buffer_min_ms", K_U32, F(jb_min_ms), 0, 1000, false, true },
-	{ "media", "jitter_buffer_max_ms", K_U32, F(jb_max_ms), 0, 1000, false, true },
-	{ "media", "tap_dir", K_STR, F(tap_dir), 0, 0, true, true },
-	{ "media", "play_dir", K_STR, F(play_dir), 0, 0, true, true },
-	{ "media", "opus_complexity", K_U32, F(opus_complexity), 0, 10, false, true },
-	{ "recording", "dir", K_STR, F(rec.dir), 0, 0, true, true },
-	{ "recording", "format", K_STR, F(rec.format), 0, 0, false, true },
-	{ "recording", "pattern", K_STR, F(rec.pattern), 0, 0, false, true },
-	{ "recording", "rate", K_U32, F(rec.rate), 8000, 48000, false, true },
-	{ "recording", "fsync_ms", K_U32, F(rec.fsync_ms), 50, 1000, false, true },
-	{ "recording", "pcap", K_U32, F(rec.pcap), 0, 1, false, true },
-	{ "homer", "address", K_ADDR, F(homer.address), 0, 0, true, true },
-	{ "homer", "protocol", K_STR, F(homer.protocol), 0, 0, false, true },
-	{ "homer", "capture_id", K_U32, F(homer.capture_id), 0, UINT32_MAX, false, true },
-	{ "homer", "quality_interval_seconds", K_U32, F(homer.quality_interval_s), 0, 3600, false, true },
+	{ "general", "log_level", K_LEVEL, F(log_level), 0, 0, false },
+	{ "general", "log_target", K_TARGET, F(log_target), 0, 0, false },
+	{ "general", "log_facility", K_STR, F(log_facility), 0, 0, false },
+	{ "general", "log_rate_burst", K_U32, F(log_burst), 0, 1000000, false },
+	{ "general", "log_rate_interval_ms", K_U32, F(log_interval_ms), 1, 3600000, false },
+	{ "eal", "lcores", K_STR, F(eal.lcores), 0, 0, false },
+	{ "eal", "memory_mb", K_U32, F(eal.memory_mb), 64, 1048576, false },
+	{ "eal", "hugepages", K_HUGE, F(eal.hugepages), 0, 0, false },
+	{ "eal", "pci_devices", K_STR, F(eal.pci_devices), 0, 0, false },
+	{ "eal", "extra_args", K_STR, F(eal.extra_args), 0, 0, false },
+	{ "control", "listen_ng", K_ADDR, F(listen_ng), 0, 0, false },
+	{ "control", "listen_ng_tcp", K_ADDR, F(listen_ng_tcp), 0, 0, true },
+	{ "control", "cookie_cache_seconds", K_U32, F(cookie_cache_s), 0, 3600, false },
+	{ "control", "cookie_cache_size", K_U32, F(cookie_cache_size), 16, 1048576, false },
+	{ "control", "tcp_max_clients", K_U32, F(tcp_max_clients), 1, 4096, false },
+	{ "control", "max_request_bytes", K_U32, F(max_request), 1024, 16777216, false },
+	{ "control", "tcp_max_clients_per_source", K_U32, F(tcp_max_per_source), 1, 4096, false },
+	{ "control", "tcp_idle_timeout_seconds", K_U32, F(tcp_idle_timeout_s), 0, 86400, false },
+	{ "control", "tcp_request_timeout_seconds", K_U32, F(tcp_request_timeout_s), 1, 3600, false },
+	{ "control", "tcp_send_timeout_seconds", K_U32, F(tcp_send_timeout_s), 1, 3600, false },
+	{ "control", "tcp_max_pending_bytes", K_U32, F(tcp_max_pending), 65536, 268435456, false },
+	{ "control", "call_idle_timeout_seconds", K_U32, F(call_idle_timeout_s), 0, 86400, false },
+	{ "media", "relatch_ms", K_U32, F(media.relatch_ms), 0, 3600000, false },
+	{ "media", "mbufs_per_worker", K_U32, F(media.mbufs), 1023, 4194303, false },
+	{ "media", "rtcp_interval_ms", K_U32, F(media.rtcp_interval_ms), 500, 60000, false },
+	{ "media", "transcode_workers", K_U32, F(media.transcode_workers), 0, 128, false },
+	{ "media", "clock_ms", K_U32, F(media.clock_ms), 10, 20, false },
+	{ "media", "tick_slice_us", K_U32, F(media.tick_slice_us), 0, 20000, false },
+	{ "media", "srtp_engine", K_STR, F(media.srtp_engine), 0, 0, false },
+	{ "media", "kernel_io", K_STR, F(media.kernel_io), 0, 0, false },
+	{ "media", "busy_poll_us", K_U32, F(media.busy_poll_us), 0, 1000, false },
+	{ "media", "jitter_buffer_min_ms", K_U32, F(jb_min_ms), 0, 1000, false },
+	{ "media", "jitter_buffer_max_ms", K_U32, F(jb_max_ms), 0, 1000, false },
+	{ "media", "tap_dir", K_STR, F(tap_dir), 0, 0, true },
+	{ "media", "play_dir", K_STR, F(play_dir), 0, 0, true },
+	{ "media", "opus_complexity", K_U32, F(opus_complexity), 0, 10, false },
+	{ "recording", "dir", K_STR, F(rec.dir), 0, 0, true },
+	{ "recording", "format", K_STR, F(rec.format), 0, 0, false },
+	{ "recording", "pattern", K_STR, F(rec.pattern), 0, 0, false },
+	{ "recording", "rate", K_U32, F(rec.rate), 8000, 48000, false },
+	{ "recording", "fsync_ms", K_U32, F(rec.fsync_ms), 50, 1000, false },
+	{ "recording", "pcap", K_U32, F(rec.pcap), 0, 1, false },
+	{ "homer", "address", K_ADDR, F(homer.address), 0, 0, true },
+	{ "homer", "protocol", K_STR, F(homer.protocol), 0, 0, false },
+	{ "homer", "capture_id", K_U32, F(homer.capture_id), 0, UINT32_MAX, false },
+	{ "homer", "quality_interval_seconds", K_U32, F(homer.quality_interval_s), 0, 3600, false },
 };
+
+/* The keys a reload (SIGHUP) may change while mediusd runs ("live" in
+ * docs/config.md and medius.conf(5)); every other key keeps its value
+ * until a restart. A module that makes a key live adds it here and
+ * registers an applier (ctl_config_on_reload) that puts it to work. */
+static const char *const live_keys[] = {
+	"general.log_level",
+	"general.log_rate_burst",
+	"general.log_rate_interval_ms",
+	"control.tcp_max_clients",
+	"control.tcp_max_clients_per_source",
+	"control.tcp_idle_timeout_seconds",
+	"control.tcp_request_timeout_seconds",
+	"control.tcp_send_timeout_seconds",
+	"control.tcp_max_pending_bytes",
+	"control.call_idle_timeout_seconds",
+	"media.jitter_buffer_min_ms",
+	"media.jitter_buffer_max_ms",
+	"media.tap_dir",
+	"media.play_dir",
+	"media.opus_complexity",
+	"recording.dir",
+	"recording.format",
+	"recording.pattern",
+	"recording.rate",
+	"recording.fsync_ms",
+	"recording.pcap",
+	"homer.address",
+	"homer.protocol",
+	"homer.capture_id",
+	"homer.quality_interval_seconds",
+};
+
+static bool key_live(const struct key *k)
+{
+	char name[96];
+
+	snprintf(name, sizeof(name), "%s.%s", k->section, k->name);
+	for (size_t i = 0; i < sizeof(live_keys) / sizeof(live_keys[0]); i++)
+		if (!strcmp(live_keys[i], name))
+			return true;
+	return false;
+}
 
 void ctl_config_defaults(struct ctl_config *c)
 {
@@ -661,7 +703,7 @@ int ctl_config_key_info(size_t i, struct ctl_config_key *out)
 		return -ENOENT;
 	out->section = keys[i].section;
 	out->name = keys[i].name;
-	out->live = keys[i].live;
+	out->live = key_live(&keys[i]);
 	return 0;
 }
 
