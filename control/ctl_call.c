@@ -99,6 +99,8 @@ const char *ctl_calls_tap_dir(const struct ctl_calls *c) { return c->conf.tap_di
 const char *ctl_calls_play_dir(const struct ctl_calls *c) { return c->conf.play_dir; }
 const struct ctl_calls_conf *ctl_calls_conf(const struct ctl_calls *c) { return &c->conf; }
 
+void ctl_calls_set_conf(struct ctl_calls *c, const struct ctl_calls_conf *conf) { c->conf = *conf; }
+
 struct ctl_calls *ctl_calls_create(const struct ctl_calls_conf *conf)
 {
 	struct ctl_calls *c = calloc(1, sizeof(*c));

@@ -37,6 +37,9 @@ struct ctl_calls_conf {
 
 /* The call registry. NULL on no memory. */
 struct ctl_calls *ctl_calls_create(const struct ctl_calls_conf *conf);
+/* A reload: new settings for what comes next (timers of running calls
+ * take the new idle timeout; new taps, playbacks, recordings the rest). */
+void ctl_calls_set_conf(struct ctl_calls *c, const struct ctl_calls_conf *conf);
 /* Destroy every call (their legs and ports) and the registry; accepts NULL. */
 void ctl_calls_destroy(struct ctl_calls *c);
 /* The ng commands it implements, for ctl_ng_conf (ctx = the registry). */

@@ -96,6 +96,10 @@ struct stream {
 	struct { uint64_t packets, bytes, out_packets, out_bytes; uint32_t expected, lost, ssrc; } mseen[2];
 	/* per-site alerts (ctl_alert_run.c): each leg's counters at the last sample */
 	struct { const struct dp_leg *leg; uint32_t ssrc, expected, lost; } alert_seen[2];
+	/* the Homer export (ctl_call_hep.c): RTCP reports of each leg already
+	 * sent, and when the last quality report went */
+	uint64_t hep_rtcp_seen[2];
+	uint64_t hep_quality_ms;
 };
 
 struct call;

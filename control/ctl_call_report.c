@@ -138,6 +138,15 @@ static struct ctl_val *leg_stats(struct ctl_ng_req *r, struct stream *st, int si
 	}
 	if (ep)
 		ctl_dict_add(d, "endpoint", 8, ep);
+	/* where the SDP said the party receives: where media goes while the leg
+	 * has not latched (always, on an asymmetric leg) */
+	ep = ls.remote.ss_family ? ctl_val_dict(a) : NULL;
+	if (ep) {
+		ctl_addr_str((struct sockaddr *)&ls.remote, addr, sizeof(addr));
+		ctl_dict_add_cstr(a, ep, "family", ls.remote.ss_family == AF_INET6 ? "IPv6" : "IPv4");
+		ctl_dict_add(ep, "address", 7, ctl_val_strdup(a, addr, strlen(addr)));
+		ctl_dict_add(d, "advertised endpoint", 19, ep);
+	}
 	sd = ctl_val_dict(a);
 	if (sd) {
 		ctl_dict_add_int(a, sd, "packets", (int64_t)ls.rtp_packets);

@@ -85,7 +85,53 @@ static const struct key keys[] = {
 	{ "http", "timeout_seconds", K_U32, F(http.timeout_s), 1, 3600, false },
 	{ "http", "max_request_bytes", K_U32, F(http.max_request), 4096, 1048576, false },
 	{ "http", "threads", K_U32, F(http.threads), 1, 16, false },
+	{ "homer", "address", K_ADDR, F(homer.address), 0, 0, true },
+	{ "homer", "protocol", K_STR, F(homer.protocol), 0, 0, false },
+	{ "homer", "capture_id", K_U32, F(homer.capture_id), 0, UINT32_MAX, false },
+	{ "homer", "quality_interval_seconds", K_U32, F(homer.quality_interval_s), 0, 3600, false },
 };
+
+/* The keys a reload (SIGHUP) may change while mediusd runs ("live" in
+ * docs/config.md and medius.conf(5)); every other key keeps its value
+ * until a restart. A module that makes a key live adds it here and
+ * registers an applier (ctl_config_on_reload) that puts it to work. */
+static const char *const live_keys[] = {
+	"general.log_level",
+	"general.log_rate_burst",
+	"general.log_rate_interval_ms",
+	"control.tcp_max_clients",
+	"control.tcp_max_clients_per_source",
+	"control.tcp_idle_timeout_seconds",
+	"control.tcp_request_timeout_seconds",
+	"control.tcp_send_timeout_seconds",
+	"control.tcp_max_pending_bytes",
+	"control.call_idle_timeout_seconds",
+	"media.jitter_buffer_min_ms",
+	"media.jitter_buffer_max_ms",
+	"media.tap_dir",
+	"media.play_dir",
+	"media.opus_complexity",
+	"recording.format",
+	"recording.pattern",
+	"recording.rate",
+	"recording.fsync_ms",
+	"recording.pcap",
+	"homer.address",
+	"homer.protocol",
+	"homer.capture_id",
+	"homer.quality_interval_seconds",
+};
+
+static bool key_live(const struct key *k)
+{
+	char name[96];
+
+	snprintf(name, sizeof(name), "%s.%s", k->section, k->name);
+	for (size_t i = 0; i < sizeof(live_keys) / sizeof(live_keys[0]); i++)
+		if (!strcmp(live_keys[i], name))
+			return true;
+	return false;
+}
 
 void ctl_config_defaults(struct ctl_config *c)
 {
@@ -125,6 +171,9 @@ void ctl_config_defaults(struct ctl_config *c)
 	c->rec.notify_attempts = 10;
 	c->rec.notify_timeout_ms = 5000;
 	ctl_alert_conf_defaults(&c->alerts);
+	strcpy(c->homer.protocol, "udp");
+	c->homer.capture_id = 1;
+	c->homer.quality_interval_s = 10;
 }
 
 /* An address alone, as "addr:0" (IPv6 in brackets) for ctl_addr_parse. */
@@ -282,6 +331,10 @@ int ctl_config_check(const struct ctl_config *c, char *err, size_t errlen)
 	}
 	if (ctl_alert_conf_check(&c->alerts, err, errlen))
 		return -EINVAL;
+	if (strcmp(c->homer.protocol, "udp") && strcmp(c->homer.protocol, "tcp")) {
+		snprintf(err, errlen, "homer.protocol: '%s' is not udp or tcp", c->homer.protocol);
+		return -EINVAL;
+	}
 	if (c->play_dir[0] && c->play_dir[0] != '/') {
 		snprintf(err, errlen, "media.play_dir: '%s' is not an absolute path", c->play_dir);
 		return -EINVAL;
@@ -434,7 +487,7 @@ int ctl_config_set(struct ctl_config *c, const char *section, const char *key, c
 		if (section_known)
 			snprintf(err, errlen, "unknown key '%s' in section [%s]", key, section);
 		else
-			snprintf(err, errlen, "unknown section [%s] (known: general, eal, control, media, recording, retention, http, alerts, interface NAME)",
+			snprintf(err, errlen, "unknown section [%s] (known: general, eal, control, media, recording, retention, http, alerts, homer, interface NAME)",
 				 section);
 		return -ENOENT;
 	}
@@ -493,10 +546,19 @@ struct load_ctx {
 	FILE *f;            /* the source: a file, or text at pos */
 	const char *text;
 	size_t pos;
+	FILE *report;       /* --check-config: every bad line is written here, parsing goes on */
+	const char *where;
+	int n_reported, last_reported;
 };
 
 static void ctx_error(struct load_ctx *ctx)
 {
+	if (ctx->report) { /* say it, forget it, go on with the next line */
+		fprintf(ctx->report, "%s:%d: %s\n", ctx->where, ctx->line, ctx->err);
+		ctx->n_reported++;
+		ctx->last_reported = ctx->line;
+		return;
+	}
 	ctx->rc = -EINVAL;
 	ctx->err_line = ctx->line;
 }
@@ -512,16 +574,16 @@ static int config_line(void *user, const char *section, const char *name, const 
 	if (!*section) {
 		snprintf(ctx->err, ctx->errlen, "key '%s' outside any [section]", name);
 		ctx_error(ctx);
-		return 0;
+		return ctx->report ? 1 : 0; /* reporting: inih's own error line is then a syntax error */
 	}
 	if (!value) {
 		snprintf(ctx->err, ctx->errlen, "key '%s' has no value", name);
 		ctx_error(ctx);
-		return 0;
+		return ctx->report ? 1 : 0; /* reporting: inih's own error line is then a syntax error */
 	}
 	if (ctl_config_set(ctx->c, section, name, value, ctx->err, ctx->errlen)) {
 		ctx_error(ctx);
-		return 0;
+		return ctx->report ? 1 : 0; /* reporting: inih's own error line is then a syntax error */
 	}
 	return 1;
 }
@@ -602,6 +664,31 @@ int ctl_config_load(struct ctl_config *c, const char *path, char *err, size_t er
 	return rc;
 }
 
+int ctl_config_check_file(struct ctl_config *c, const char *path, FILE *report)
+{
+	char err[512];
+	struct load_ctx ctx = { .c = c, .err = err, .errlen = sizeof(err), .report = report, .where = path };
+	int line;
+
+	ctx.f = fopen(path, "r");
+	if (!ctx.f) {
+		fprintf(report, "%s: cannot open file: %s\n", path, strerror(errno));
+		return 1;
+	}
+	line = ini_parse_stream(read_line, &ctx, config_line, &ctx);
+	fclose(ctx.f);
+	if (line < 0) {
+		fprintf(report, "%s: cannot allocate memory\n", path);
+		return ctx.n_reported + 1;
+	}
+	/* inih names its first syntax error (ours were all taken above) */
+	if (line > 0) {
+		fprintf(report, "%s:%d: syntax error (expected [section] or key = value)\n", path, line);
+		ctx.n_reported++;
+	}
+	return ctx.n_reported;
+}
+
 int ctl_config_load_string(struct ctl_config *c, const char *text, char *err, size_t errlen)
 {
 	struct load_ctx ctx = { .c = c, .err = err, .errlen = errlen, .text = text };
@@ -631,35 +718,75 @@ static void dump_ifaces(const struct ctl_config *c, FILE *out)
 	}
 }
 
+static void key_value(const struct key *k, const struct ctl_config *c, char *buf, size_t len)
+{
+	const void *field = (const char *)c + k->off;
+
+	switch (k->type) {
+	case K_U32: snprintf(buf, len, "%" PRIu32, *(const uint32_t *)field); return;
+	case K_STR:
+	case K_ADDR: snprintf(buf, len, "%s", (const char *)field); return;
+	case K_LEVEL: snprintf(buf, len, "%s", dp_log_level_name(*(const enum dp_log_level *)field)); return;
+	case K_TARGET:
+		snprintf(buf, len, "%s", *(const enum dp_log_target *)field == DP_LOG_SYSLOG ? "syslog" : "stderr");
+		return;
+	case K_HUGE: {
+		enum dp_hugepages h = *(const enum dp_hugepages *)field;
+
+		snprintf(buf, len, "%s", h == DP_HUGE_YES ? "yes" : h == DP_HUGE_NO ? "no" : "auto");
+		return;
+	}
+	}
+	snprintf(buf, len, "?");
+}
+
 void ctl_config_dump(const struct ctl_config *c, FILE *out)
 {
 	const char *section = "";
+	char v[300];
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		const struct key *k = &keys[i];
-		const void *field = (const char *)c + k->off;
 
 		if (strcmp(section, k->section)) {
 			fprintf(out, "%s[%s]\n", *section ? "\n" : "", k->section);
 			section = k->section;
 		}
-		fprintf(out, "%s = ", k->name);
-		switch (k->type) {
-		case K_U32: fprintf(out, "%" PRIu32 "\n", *(const uint32_t *)field); break;
-		case K_STR:
-		case K_ADDR: fprintf(out, "%s\n", (const char *)field); break;
-		case K_LEVEL: fprintf(out, "%s\n", dp_log_level_name(*(const enum dp_log_level *)field)); break;
-		case K_TARGET:
-			fprintf(out, "%s\n", *(const enum dp_log_target *)field == DP_LOG_SYSLOG ? "syslog" : "stderr");
-			break;
-		case K_HUGE: {
-			enum dp_hugepages h = *(const enum dp_hugepages *)field;
-
-			fprintf(out, "%s\n", h == DP_HUGE_YES ? "yes" : h == DP_HUGE_NO ? "no" : "auto");
-			break;
-		}
-		}
+		key_value(k, c, v, sizeof(v));
+		fprintf(out, "%s = %s\n", k->name, v);
 	}
 	ctl_alert_conf_dump(&c->alerts, out);
 	dump_ifaces(c, out);
+}
+
+size_t ctl_config_key_count(void) { return sizeof(keys) / sizeof(keys[0]); }
+
+int ctl_config_key_info(size_t i, struct ctl_config_key *out)
+{
+	if (i >= ctl_config_key_count())
+		return -ENOENT;
+	out->section = keys[i].section;
+	out->name = keys[i].name;
+	out->live = key_live(&keys[i]);
+	return 0;
+}
+
+void ctl_config_key_value(const struct ctl_config *c, size_t i, char *buf, size_t len)
+{
+	if (i < ctl_config_key_count())
+		key_value(&keys[i], c, buf, len);
+	else
+		snprintf(buf, len, "?");
+}
+
+void ctl_config_key_copy(struct ctl_config *dst, const struct ctl_config *src, size_t i)
+{
+	if (i < ctl_config_key_count())
+		memcpy((char *)dst + keys[i].off, (const char *)src + keys[i].off, keys[i].size);
+}
+
+bool ctl_config_ifaces_equal(const struct ctl_config *a, const struct ctl_config *b)
+{
+	return a->ifaces_explicit == b->ifaces_explicit && a->media.n_ifaces == b->media.n_ifaces &&
+	       !memcmp(a->media.ifaces, b->media.ifaces, sizeof(a->media.ifaces[0]) * a->media.n_ifaces);
 }

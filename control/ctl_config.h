@@ -62,6 +62,12 @@ struct ctl_config {
 	} retention;
 	struct ctl_http_conf http; /* [http]: metrics and the status page (ctl_http.h) */
 	struct ctl_alert_conf alerts; /* [alerts] (ctl_alert.h, parsed by ctl_alert.c) */
+	struct {                  /* [homer]: HEPv3 export (ctl_hep.h, docs/operations.md) */
+		char address[80]; /* the collector, "addr:port"; empty: off */
+		char protocol[8]; /* udp or tcp */
+		uint32_t capture_id;
+		uint32_t quality_interval_s; /* a stream's quality report this often; 0: only RTCP */
+	} homer;
 };
 
 /* Fill c with the built-in defaults. */
@@ -84,5 +90,45 @@ int ctl_config_load_string(struct ctl_config *c, const char *text, char *err, si
 int ctl_config_check(const struct ctl_config *c, char *err, size_t errlen);
 /* Write the effective configuration as INI text (every key). */
 void ctl_config_dump(const struct ctl_config *c, FILE *out);
+/* --check-config: parse path into c (defaults set by the caller) and write
+ * every bad line to report as "path:line: reason", going on past each.
+ * Returns the number of errors written (0: the file parsed). Cross-key
+ * checks are the caller's (ctl_config_check). */
+int ctl_config_check_file(struct ctl_config *c, const char *path, FILE *report);
+
+/* The key table, for reload, documentation checks and tools. */
+struct ctl_config_key {
+	const char *section, *name;
+	bool live; /* a reload applies it (docs/config.md: "live"); else it needs a restart */
+};
+size_t ctl_config_key_count(void);
+/* Key i (0..count-1). Returns 0, or -ENOENT past the end. */
+int ctl_config_key_info(size_t i, struct ctl_config_key *out);
+/* Key i's value in c as the file would spell it. */
+void ctl_config_key_value(const struct ctl_config *c, size_t i, char *buf, size_t len);
+/* Copy key i's field from src to dst. */
+void ctl_config_key_copy(struct ctl_config *dst, const struct ctl_config *src, size_t i);
+/* The [interface] sections of a and b are the same. */
+bool ctl_config_ifaces_equal(const struct ctl_config *a, const struct ctl_config *b);
+
+/* Live reload (SIGHUP; ctl_reload.c). A reload builds a whole new
+ * configuration the way start-up did (defaults, the file, then the
+ * command line's overrides, then ctl_config_check); if that fails nothing
+ * changes and the reason is returned. Else every live key that changed is
+ * copied into the running configuration (logged, notice), every other key
+ * that changed keeps its old value (logged, warning: restart to apply),
+ * and then each registered applier runs with the running configuration
+ * and a copy of it from before, on the control lcore. */
+typedef void (*ctl_config_applier)(const struct ctl_config *now, const struct ctl_config *before, void *ctx);
+/* Register fn (at most 16). Returns 0 or -ENOSPC. */
+int ctl_config_on_reload(ctl_config_applier fn, void *ctx);
+/* Forget every applier (tests, shutdown). */
+void ctl_config_appliers_clear(void);
+/* Reload cur from path (NULL: defaults only) and the n overrides
+ * ("section.key=value"). Returns the number of live keys applied (>= 0),
+ * or -EINVAL / -ENOENT with err set and cur unchanged. *kept (when not
+ * NULL) is the number of changed keys that need a restart. */
+int ctl_config_reload(struct ctl_config *cur, const char *path, char *const *overrides, int n, unsigned *kept,
+		      char *err, size_t errlen);
 
 #endif

@@ -26,6 +26,8 @@
 #include "ctl_http.h"
 #include "ctl_metrics.h"
 #include "ctl_rec_notify.h"
+#include "ctl_notify.h"
+#include "ctl_ops.h"
 #include "ctl_server.h"
 #include "ctl_val.h"
 #include "mx.h"
@@ -50,7 +52,10 @@ static void usage(FILE *out)
 		"  -l, --listen-ng ADDR:PORT  ng control socket, UDP (default 127.0.0.1:2223)\n"
 		"  -t, --listen-ng-tcp ADDR:PORT  ng control socket, TCP (default: off)\n"
 		"      --lcores LIST          EAL lcore list, e.g. 0-1 (first: control)\n"
-		"      --check-config         print the effective configuration and exit\n"
+		"      --check-config [FILE]  check the configuration (FILE, or --config's, and\n"
+		"                             the command line), print OK or every error with\n"
+		"                             its line, exit 0 or 1; starts nothing\n"
+		"      --dump-config          print the effective configuration and exit\n"
 		"  -h, --help                 show this help and exit\n"
 		"  -V, --version              show the version and exit\n"
 		"\n"
@@ -60,7 +65,9 @@ static void usage(FILE *out)
 		"Documentation: docs/config.md, docs/architecture.md.\n");
 }
 
-enum { OPT_LOG_TARGET = 256, OPT_LCORES, OPT_CHECK };
+enum { OPT_LOG_TARGET = 256, OPT_LCORES, OPT_CHECK, OPT_DUMP };
+
+static struct ctl_ops *g_ops;
 
 /* [http]: the listener and what it serves, collected on this lcore's tick */
 static struct ctl_metrics *g_metrics;
@@ -72,6 +79,7 @@ static void calls_tick(void *ctx, uint64_t now_ms)
 	if (g_metrics)
 		ctl_metrics_collect(g_metrics, ctx, g_srv ? ctl_server_ng(g_srv) : NULL, now_ms);
 	ctl_alerts_tick(ctx, now_ms); /* per-site alerts (ctl_alert_run.c) */
+	ctl_ops_tick(g_ops, now_ms);
 	dp_media_log_refusals();
 	dp_workers_reclaim();
 }
@@ -118,6 +126,37 @@ static void status_alerts(void *ctx, struct ctl_buf *out)
 static void audit_log_fn(const char *msg) { dp_log(DP_LOG_ERR, "rec", "%s", msg); }
 static void retain_log_fn(const char *msg) { dp_log(DP_LOG_NOTICE, "rec", "%s", msg); }
 
+static void free_overrides(char **o, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(o[i]);
+}
+
+/* --check-config [FILE]: every error with its line, then the checks
+ * across keys; "OK" and 0, or 1. Starts nothing. */
+static int check_config(struct ctl_config *cfg, const char *path, char **overrides, int n)
+{
+	int errors = path ? ctl_config_check_file(cfg, path, stderr) : 0;
+	char err[512];
+
+	for (int i = 0; i < n; i++)
+		if (ctl_config_override(cfg, overrides[i], err, sizeof(err))) {
+			fprintf(stderr, "command line: %s\n", err);
+			errors++;
+		}
+	if (!errors && ctl_config_check(cfg, err, sizeof(err))) {
+		fprintf(stderr, "%s: %s\n", path ? path : "configuration", err);
+		errors++;
+	}
+	free_overrides(overrides, n);
+	if (errors) {
+		fprintf(stderr, "%s: %d error(s)\n", path ? path : "configuration", errors);
+		return 1;
+	}
+	printf("%s: OK\n", path ? path : "built-in defaults");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -129,6 +168,7 @@ int main(int argc, char **argv)
 		{ "listen-ng-tcp", required_argument, NULL, 't' },
 		{ "lcores", required_argument, NULL, OPT_LCORES },
 		{ "check-config", no_argument, NULL, OPT_CHECK },
+		{ "dump-config", no_argument, NULL, OPT_DUMP },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -136,7 +176,7 @@ int main(int argc, char **argv)
 	char *overrides[64];
 	int noverrides = 0, opt, rc, sig, workers, sigfd;
 	const char *config_path = NULL;
-	bool check_only = false;
+	bool check_only = false, dump_only = false;
 	struct ctl_config cfg;
 	struct ctl_server *srv;
 	struct ctl_server_handlers handlers;
@@ -155,6 +195,7 @@ int main(int argc, char **argv)
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("mediusd %s\n", MEDIUS_VERSION); return 0;
 		case OPT_CHECK: check_only = true; continue;
+		case OPT_DUMP: dump_only = true; continue;
 		case 'o': key = ""; break;
 		case 'L': key = "general.log_level="; break;
 		case OPT_LOG_TARGET: key = "general.log_target="; break;
@@ -171,23 +212,25 @@ int main(int argc, char **argv)
 			return EX_OSERR;
 		overrides[noverrides++] = assign;
 	}
+	if (check_only && optind + 1 == argc) /* --check-config FILE */
+		config_path = argv[optind++];
 	if (optind < argc) {
 		fprintf(stderr, "mediusd: unexpected argument '%s' (see --help)\n", argv[optind]);
 		return EX_USAGE;
 	}
 
 	ctl_config_defaults(&cfg);
+	if (check_only)
+		return check_config(&cfg, config_path, overrides, noverrides);
 	if (config_path && ctl_config_load(&cfg, config_path, err, sizeof(err))) {
 		fprintf(stderr, "mediusd: %s\n", err);
 		return EX_CONFIG;
 	}
-	for (int i = 0; i < noverrides; i++) {
+	for (int i = 0; i < noverrides; i++) { /* kept: every reload applies them again */
 		rc = ctl_config_override(&cfg, overrides[i], err, sizeof(err));
-		free(overrides[i]);
 		if (rc) {
 			fprintf(stderr, "mediusd: command line: %s\n", err);
-			for (int j = i + 1; j < noverrides; j++)
-				free(overrides[j]);
+			free_overrides(overrides, noverrides);
 			return EX_CONFIG;
 		}
 	}
@@ -195,10 +238,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mediusd: %s\n", err);
 		return EX_CONFIG;
 	}
-	if (check_only) {
+	if (dump_only) {
 		ctl_config_dump(&cfg, stdout);
+		free_overrides(overrides, noverrides);
 		return 0;
 	}
+	ctl_notify_status("starting");
 	if (dp_log_setup(cfg.log_level, cfg.log_target, "mediusd", cfg.log_facility, cfg.log_burst,
 			 cfg.log_interval_ms)) {
 		fprintf(stderr, "mediusd: general.log_facility: unknown facility '%s'\n",
@@ -224,15 +269,7 @@ int main(int argc, char **argv)
 		return EX_OSERR;
 	}
 
-	calls_conf.idle_timeout_s = cfg.call_idle_timeout_s;
-	snprintf(calls_conf.tap_dir, sizeof(calls_conf.tap_dir), "%s", cfg.tap_dir);
-	snprintf(calls_conf.play_dir, sizeof(calls_conf.play_dir), "%s", cfg.play_dir);
-	snprintf(calls_conf.rec_dir, sizeof(calls_conf.rec_dir), "%s", cfg.rec.dir);
-	snprintf(calls_conf.rec_format, sizeof(calls_conf.rec_format), "%s", cfg.rec.format);
-	snprintf(calls_conf.rec_pattern, sizeof(calls_conf.rec_pattern), "%s", cfg.rec.pattern);
-	calls_conf.rec_rate = cfg.rec.rate;
-	calls_conf.rec_fsync_ms = cfg.rec.fsync_ms;
-	calls_conf.rec_pcap = cfg.rec.pcap != 0;
+	ctl_ops_calls_conf(&cfg, &calls_conf);
 	if (cfg.rec.key_file[0]) { /* encryption at rest: before recovery (it opens sealed files) */
 		if (rec_seal_configure(cfg.rec.key_file, cfg.rec.key_id, err, sizeof(err))) {
 			dp_log(DP_LOG_ERR, "rec", "recording.key_file: %s", err);
@@ -240,9 +277,6 @@ int main(int argc, char **argv)
 		}
 		dp_log(DP_LOG_INFO, "rec", "recordings are sealed under key id %s", rec_seal_kek()->id);
 	}
-	calls_conf.retention.default_days = cfg.retention.default_days;
-	rec_retain_parse_tags(cfg.retention.tags, &calls_conf.retention); /* checked by the config */
-	calls_conf.retention_allow_now = cfg.retention.allow_now != 0;
 	if (cfg.rec.dir[0]) { /* the audit log first: the recovery below is audited */
 		char path[512];
 		int e;
@@ -282,6 +316,12 @@ int main(int argc, char **argv)
 			return EX_CONFIG;
 		}
 	}
+	g_ops = ctl_ops_create(&cfg, config_path, overrides, noverrides, calls);
+	if (!g_ops)
+		return EX_OSERR;
+	memset(&handlers, 0, sizeof(handlers));
+	handlers.reload = ctl_ops_reload;
+	handlers.reload_ctx = g_ops;
 	handlers.cmds = ctl_calls_commands(&handlers.n_cmds);
 	handlers.ctx = calls;
 	handlers.tick = calls_tick;
@@ -304,6 +344,8 @@ int main(int argc, char **argv)
 		ctl_calls_destroy(calls);
 		return EX_OSERR;
 	}
+	ctl_ops_set_server(g_ops, srv);
+	ctl_notify_status("starting EAL and the workers");
 	dp_log_capture_rte();
 	if (dp_eal_start(&cfg.eal, "mediusd")) {
 		ctl_server_destroy(srv);
@@ -344,12 +386,20 @@ int main(int argc, char **argv)
 		ctl_metrics_collect(g_metrics, calls, ctl_server_ng(srv), 0); /* something to serve at once */
 	}
 	dp_log(DP_LOG_NOTICE, "main", "mediusd %s ready (%d worker lcore(s))", MEDIUS_VERSION, workers);
+	{ /* the ng sockets are bound, EAL, the ports and the workers are up */
+		char st[256];
+
+		snprintf(st, sizeof(st), "running: ng on %s/udp%s%s, %d worker lcore(s)", cfg.listen_ng,
+			 cfg.listen_ng_tcp[0] ? " and tcp " : "", cfg.listen_ng_tcp, workers);
+		ctl_notify_ready(st);
+	}
 
 	sig = ctl_server_run(srv, sigfd);
 	if (sig > 0)
 		dp_log(DP_LOG_NOTICE, "main", "%s received, shutting down", strsignal(sig));
 	else
 		dp_log(DP_LOG_ERR, "main", "control loop failed: %s", strerror(-sig));
+	ctl_notify_stopping();
 	ctl_http_stop(http); /* its threads first: nothing reads what goes next */
 	ctl_metrics_destroy(g_metrics);
 	g_metrics = NULL;
@@ -363,6 +413,8 @@ int main(int argc, char **argv)
 	ctl_rec_notify_stop(cfg.rec.notify_timeout_ms); /* after the recordings' last notifications */
 	ctl_alerts_stop();
 	dp_eal_stop();
+	ctl_ops_destroy(g_ops);
+	free_overrides(overrides, noverrides);
 	close(sigfd);
 	dp_log(DP_LOG_NOTICE, "main", "stopped");
 	dp_log_close();

@@ -292,6 +292,37 @@ static void print_interfaces(const struct ctl_val *ifs)
 	}
 }
 
+/* A leg's peer: the source it latched; while it has latched none (always
+ * on an asymmetric leg, which never latches) the address its SDP
+ * signalled, marked "(sdp)", which is where medius sends; "-" when
+ * neither is known. */
+static void peer_text(const struct ctl_val *s, char *out, size_t len)
+{
+	const struct ctl_val *ep = ctl_dict_get(s, "endpoint"), *adv = ctl_dict_get(s, "advertised endpoint");
+	const struct ctl_val *a = ctl_dict_get(ep, "address");
+
+	if (a && a->type == CTL_V_STR) {
+		snprintf(out, len, "%.*s", (int)a->u.s.len, a->u.s.p);
+		return;
+	}
+	a = ctl_dict_get(adv, "address");
+	if (a && a->type == CTL_V_STR)
+		snprintf(out, len, "%.*s (sdp)", (int)a->u.s.len, a->u.s.p);
+	else
+		snprintf(out, len, "-");
+}
+
+/* RTT from the peer's RTCP: "-" until one arrived (the daemon says -1). */
+static void rtt_text(const struct ctl_val *s, char *out, size_t len)
+{
+	const struct ctl_val *v = ctl_dict_get(s, "RTT ms");
+
+	if (v && v->type == CTL_V_INT && v->u.i >= 0)
+		snprintf(out, len, "%lld", (long long)v->u.i);
+	else
+		snprintf(out, len, "-");
+}
+
 /* A call's streams as a table: one row per leg, and under a leg that
  * dropped packets a line with the reasons. */
 static void print_call(const char *id, const struct ctl_val *q)
@@ -300,8 +331,8 @@ static void print_call(const char *id, const struct ctl_val *q)
 	time_t created = (time_t)num(q, "created");
 
 	printf("call %s, up %lds\n", id, created ? (long)(time(NULL) - created) : 0L);
-	printf("  %-14s %-5s %-9s %-10s %-22s %9s %7s %9s %7s %5s\n", "tag", "media", "protocol", "local port",
-	       "peer (latched)", "packets", "lost", "jitter ms", "RTT ms", "MOS");
+	printf("  %-14s %-5s %-9s %-10s %-28s %9s %7s %9s %7s %5s\n", "tag", "media", "protocol", "local port",
+	       "peer", "packets", "lost", "jitter ms", "RTT ms", "MOS");
 	for (const struct ctl_val *t = tags && tags->type == CTL_V_DICT ? tags->u.c.head : NULL; t; t = t->next) {
 		const struct ctl_val *medias = ctl_dict_get(t, "medias");
 
@@ -311,18 +342,17 @@ static void print_call(const char *id, const struct ctl_val *q)
 
 			for (const struct ctl_val *s = streams && streams->type == CTL_V_LIST ? streams->u.c.head : NULL;
 			     s; s = s->next) {
-				char a[64], b[32], c[16], e[16];
-				const struct ctl_val *ep = ctl_dict_get(s, "endpoint");
+				char a[64], b[32], peer[80], rtt[24], e[16];
 
-				printf("  %-14.*s %-5lld %-9s %-10lld %-22s %9lld %7lld %9.2f %7lld %5s\n",
+				peer_text(s, peer, sizeof(peer));
+				rtt_text(s, rtt, sizeof(rtt));
+				printf("  %-14.*s %-5lld %-9s %-10lld %-28s %9lld %7lld %9.2f %7s %5s\n",
 				       (int)(t->key_len > 14 ? 14 : t->key_len), t->key, (long long)num(m, "index"),
-				       str(m, "protocol", b, sizeof(b)), (long long)num(s, "local port"),
-				       str(ep, "address", a, sizeof(a)),
+				       str(m, "protocol", b, sizeof(b)), (long long)num(s, "local port"), peer,
 				       (long long)num(ctl_dict_get(s, "stats"), "packets"), (long long)num(s, "lost"),
-				       (double)num(s, "jitter ms x1000") / 1000.0, (long long)num(s, "RTT ms"),
-				       str(s, "MOS", e, sizeof(e)));
+				       (double)num(s, "jitter ms x1000") / 1000.0, rtt, str(s, "MOS", e, sizeof(e)));
 				print_drops("  drops: ", ctl_dict_get(ctl_dict_get(s, "stats"), "drops"));
-				(void)c;
+				(void)a;
 			}
 		}
 	}

@@ -491,15 +491,28 @@ static void accept_clients(struct ctl_server *s)
 	}
 }
 
-static int handle_signal(int sigfd)
+void ctl_server_reconf(struct ctl_server *s, const struct ctl_config *cfg)
+{
+	s->max_clients = cfg->tcp_max_clients;
+	s->max_per_source = cfg->tcp_max_per_source;
+	s->idle_ms = (uint64_t)cfg->tcp_idle_timeout_s * 1000u;
+	s->request_ms = (uint64_t)cfg->tcp_request_timeout_s * 1000u;
+	s->send_ms = (uint64_t)cfg->tcp_send_timeout_s * 1000u;
+	s->max_pending = cfg->tcp_max_pending;
+}
+
+static int handle_signal(struct ctl_server *s, int sigfd)
 {
 	struct signalfd_siginfo si;
 
 	if (read(sigfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
 		return 0;
 	if (si.ssi_signo == SIGHUP) {
-		dp_log(DP_LOG_NOTICE, "ctl", "SIGHUP: configuration reload is not supported; "
-					     "restart mediusd to apply changes");
+		if (s->h.reload)
+			s->h.reload(s->h.reload_ctx);
+		else
+			dp_log(DP_LOG_NOTICE, "ctl", "SIGHUP: configuration reload is not supported; "
+						     "restart mediusd to apply changes");
 		return 0;
 	}
 	return (int)si.ssi_signo;
@@ -535,7 +548,7 @@ int ctl_server_run(struct ctl_server *s, int sigfd)
 			struct ev_ref *ref = ev[i].data.ptr;
 
 			switch (ref->tag) {
-			case TAG_SIGNAL: sig = handle_signal(sigfd); break;
+			case TAG_SIGNAL: sig = handle_signal(s, sigfd); break;
 			case TAG_UDP: serve_udp(s); break;
 			case TAG_TCP_LISTEN: accept_clients(s); break;
 			case TAG_TCP_CLIENT: client_event(s, ref->c, ev[i].events); break;

@@ -26,16 +26,22 @@ struct ctl_server_handlers {
 	size_t n_cmds;
 	void *ctx;
 	void (*tick)(void *ctx, uint64_t now_ms);
+	/* SIGHUP: reload the configuration (NULL: logged and ignored) */
+	void (*reload)(void *reload_ctx);
+	void *reload_ctx;
 };
 
 /* Bind the ng sockets named in cfg. NULL on failure, with the reason in err
  * (the address and the system's error). h may be NULL (ping only). */
 struct ctl_server *ctl_server_create(const struct ctl_config *cfg, const struct ctl_server_handlers *h,
 				     char *err, size_t errlen);
+/* A reload: take cfg's live TCP limits and timeouts (the listeners and
+ * max_request_bytes stay as they were). Control lcore. */
+void ctl_server_reconf(struct ctl_server *s, const struct ctl_config *cfg);
 /* Close every socket and free; accepts NULL. */
 void ctl_server_destroy(struct ctl_server *s);
 /* Serve until a signal arrives on sigfd (a signalfd for SIGINT, SIGTERM and
- * SIGHUP; SIGHUP is logged and ignored). Returns the signal that ended the
+ * SIGHUP; SIGHUP calls the reload handler). Returns the signal that ended the
  * loop, or -errno when the event loop itself fails. */
 int ctl_server_run(struct ctl_server *s, int sigfd);
 /* Its ng protocol engine (counters for metrics). */

@@ -74,5 +74,12 @@ void dp_workers_reclaim(void);
  * that no packet meets a leg before its settings; mediusd does not need it
  * (a peer's media comes after the ng reply). */
 void dp_workers_synchronize(void);
+/* Worker liveness, for a service watchdog. Control lcore; never waits.
+ * Each running worker that applied the previous probe gets a new one (an
+ * empty command on its ring, which also wakes a sleeping worker); a worker
+ * whose probe has waited more than max_age_ms is stuck (in a loop, or
+ * never scheduled). Returns 0 when none is, else -ETIMEDOUT with the first
+ * stuck worker's lcore in *lcore (when lcore is not NULL). */
+int dp_workers_alive(uint64_t max_age_ms, unsigned *lcore);
 
 #endif

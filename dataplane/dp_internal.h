@@ -307,6 +307,7 @@ struct dp_worker {
 	struct rte_mempool *pool;
 	struct rte_ring *cmds;        /* struct dp_cmd *, control -> worker (single producer and consumer) */
 	uint64_t posted;              /* control: seq of the last command posted */
+	uint64_t hb_seq, hb_ms;       /* control: the last liveness probe (dp_workers_alive) and when */
 	atomic_bool wake_pending;     /* control wrote wakefd and the worker has not taken the wake-up yet */
 	atomic_uint_fast64_t ack_want; /* control waits for qdone >= this (0: nobody waits) */
 	atomic_uint_fast64_t done __rte_cache_aligned; /* worker: seq of the last command applied */

@@ -365,8 +365,22 @@ struct dp_leg_stats {
 	int32_t rr_cum_lost;
 	uint32_t rr_jitter_ts;
 	int32_t rtt_ms;                /* -1 when unknown */
+	/* the last RTCP report from the peer, whole, for exporters that read
+	 * snapshots (control's Homer export): rtcp_reports counts SR/RR packets
+	 * seen, so a reader knows a new one came; sr_* from its last SR, rb
+	 * its first report block (valid with have_rr) */
+	uint64_t rtcp_reports;
+	bool have_sr;
+	uint32_t sr_ssrc, sr_packets, sr_octets, sr_rtp_ts;
+	uint64_t sr_ntp;
+	struct {
+		uint32_t reporter, ssrc, ext_high_seq, lsr, dlsr;
+	} rr;
 	bool latched;
 	struct sockaddr_storage source; /* the latched source (RTP) */
+	struct sockaddr_storage remote; /* the signalled address (SDP) media goes to while not latched;
+					 * family 0: none yet. An asymmetric leg never latches: it is
+					 * always this */
 	uint64_t drops[DP_DROP__COUNT];
 	uint64_t hook_in;              /* packets handed to the media hook (terminated legs) */
 	uint64_t hook_out;             /* packets dp_leg_send sent to the peer */

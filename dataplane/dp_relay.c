@@ -144,10 +144,23 @@ static void rtcp_stats(struct dp_leg *l, const struct dp_rtcp *c, uint64_t now_t
 	if (c->has_sr) { /* for the LSR/DLSR of the reports medius generates */
 		l->peer_sr_mid = dp_ntp_middle32(c->sr_ntp);
 		l->peer_sr_tsc = now_tsc;
+		l->stats.have_sr = true;
+		l->stats.sr_ssrc = c->sr_ssrc;
+		l->stats.sr_packets = c->sr_packets;
+		l->stats.sr_octets = c->sr_octets;
+		l->stats.sr_rtp_ts = c->sr_rtp_ts;
+		l->stats.sr_ntp = c->sr_ntp;
 	}
+	if (c->n_sr || c->n_rr)
+		l->stats.rtcp_reports++;
 	if (!c->n_rb)
 		return;
 	l->stats.have_rr = true;
+	l->stats.rr.reporter = c->rb[0].reporter;
+	l->stats.rr.ssrc = c->rb[0].ssrc;
+	l->stats.rr.ext_high_seq = c->rb[0].ext_high_seq;
+	l->stats.rr.lsr = c->rb[0].lsr;
+	l->stats.rr.dlsr = c->rb[0].dlsr;
 	l->stats.rr_fraction_lost = c->rb[0].fraction_lost;
 	l->stats.rr_cum_lost = c->rb[0].cum_lost;
 	l->stats.rr_jitter_ts = c->rb[0].jitter;
@@ -780,9 +793,10 @@ void dp_relay_apply(struct dp_worker *w, struct dp_cmd *c)
 		dp_addr_from_sa(&rtp, &c->rtp);
 		dp_addr_from_sa(&rtcp, &c->rtcp);
 		if (!dp_addr_eq(&l->remote_rtp, &rtp) || !dp_addr_eq(&l->remote_rtcp, &rtcp))
-			l->latched_rtp = l->latched_rtcp = false;
+			l->latched_rtp = l->latched_rtcp = l->stats.latched = false;
 		l->remote_rtp = rtp;
 		l->remote_rtcp = rtcp;
+		l->stats.remote = c->rtp;
 	}
 		break;
 	case DP_CMD_SET_SIP_SRC:

@@ -481,6 +481,33 @@ void dp_workers_synchronize(void)
 	}
 }
 
+int dp_workers_alive(uint64_t max_age_ms, unsigned *lcore)
+{
+	struct timespec ts;
+	uint64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	for (unsigned i = 0; i < g_count; i++) {
+		struct dp_worker *w = g_list[i];
+
+		if (!w->launched)
+			continue;
+		if (!w->hb_seq || atomic_load_explicit(&w->done, memory_order_acquire) >= w->hb_seq) {
+			struct dp_cmd probe = { .op = DP_CMD_NONE };
+
+			dp_worker_post(w, &probe);
+			w->hb_seq = w->posted;
+			w->hb_ms = now;
+		} else if (now - w->hb_ms > max_age_ms) {
+			if (lcore)
+				*lcore = w->lcore;
+			return -ETIMEDOUT;
+		}
+	}
+	return 0;
+}
+
 void dp_workers_reclaim(void)
 {
 	static bool busy; /* a retire function may post commands: no re-entry */
