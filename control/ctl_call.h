@@ -19,6 +19,7 @@
 #include "ctl_ng.h"
 
 struct ctl_calls;
+struct ctl_guard;
 
 struct ctl_calls_conf {
 	uint32_t idle_timeout_s; /* a call whose media stopped this long ago ends; 0: never */
@@ -30,6 +31,7 @@ struct ctl_calls_conf {
 	char rec_pattern[256];   /* the default file name pattern */
 	uint32_t rec_rate, rec_fsync_ms;
 	bool rec_pcap;           /* a pcap with every recording */
+	struct ctl_guard *guard; /* max_calls, max_calls_per_source, statistics; NULL: none */
 };
 
 /* The call registry. NULL on no memory. */

@@ -37,6 +37,7 @@ struct ctl_rooms;
 struct ctl_play;
 struct ctl_rec;   /* a call's recording (ctl_call_rec.c) */
 struct ctl_calls_conf;
+struct ctl_limit_src;
 
 struct stream {
 	bool active;            /* relayed: RTP media with a port */
@@ -118,6 +119,7 @@ struct call {
 	uint64_t last_packets, last_change_ms;
 	bool conference;          /* medius answered it for a room (ctl_room_offer) */
 	struct ctl_rec *rec;      /* its recording, or NULL (ctl_call_rec.c) */
+	struct ctl_limit_src *limit_src; /* its source's entry in the call limits (ctl_guard) */
 	struct call *next;
 };
 

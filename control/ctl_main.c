@@ -20,6 +20,7 @@
 
 #include "ctl_call.h"
 #include "ctl_config.h"
+#include "ctl_guard.h"
 #include "ctl_server.h"
 #include "mx.h"
 #include "rec.h"
@@ -86,6 +87,7 @@ int main(int argc, char **argv)
 	struct ctl_server_handlers handlers;
 	struct ctl_calls_conf calls_conf;
 	struct ctl_calls *calls;
+	struct ctl_guard *guard;
 	char err[512];
 	sigset_t mask;
 
@@ -186,9 +188,17 @@ int main(int argc, char **argv)
 	}
 	mx_conf_set(&(struct mx_conf){ .jb_min_ms = cfg.jb_min_ms, .jb_max_ms = cfg.jb_max_ms }); /* checked above */
 	cdc_opus_set_default_complexity((int)cfg.opus_complexity); /* 0..10, checked by the config */
+	/* allow-list, limits, signatures: the secrets file is read here */
+	guard = ctl_guard_create(&cfg, err, sizeof(err));
+	if (!guard) {
+		dp_log(DP_LOG_ERR, "main", "%s", err);
+		return EX_CONFIG;
+	}
+	calls_conf.guard = guard;
 	calls = ctl_calls_create(&calls_conf);
 	if (!calls)
 		return EX_OSERR;
+	handlers.guard = guard;
 	handlers.cmds = ctl_calls_commands(&handlers.n_cmds);
 	handlers.ctx = calls;
 	handlers.tick = calls_tick;
@@ -242,6 +252,7 @@ int main(int argc, char **argv)
 		dp_log(DP_LOG_ERR, "main", "control loop failed: %s", strerror(-sig));
 	ctl_server_destroy(srv);
 	ctl_calls_destroy(calls); /* before the workers stop: legs detach through them */
+	ctl_guard_destroy(guard); /* after the calls, which hold its call counts */
 	if (rec_wait_all(10000))
 		dp_log(DP_LOG_ERR, "rec", "recordings still being finalised at exit");
 	dp_eal_stop();

@@ -16,6 +16,7 @@
 #include "ctl_config.h"
 
 struct ctl_server;
+struct ctl_guard;
 
 #include "ctl_ng.h"
 
@@ -26,6 +27,7 @@ struct ctl_server_handlers {
 	size_t n_cmds;
 	void *ctx;
 	void (*tick)(void *ctx, uint64_t now_ms);
+	struct ctl_guard *guard; /* allow-list, limits, signatures (ctl_guard.h); NULL: none */
 };
 
 /* Bind the ng sockets named in cfg. NULL on failure, with the reason in err
