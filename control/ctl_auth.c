@@ -17,6 +17,7 @@
 #include "ctl_bencode.h"
 #include "ctl_json.h"
 #include "ctl_sdes.h"
+#include "ctl_sign.h"
 #include "ctl_val.h"
 
 struct client {
@@ -236,38 +237,6 @@ int ctl_auth_load_keys(struct ctl_auth *a, const char *path, char *err, size_t e
 		a->n = before;
 	}
 	return rc;
-}
-
-void ctl_hmac_sha256(const uint8_t *key, size_t klen, const struct iovec *parts, int n, uint8_t out[32])
-{
-	static EVP_MD_CTX *md; /* control lcore only */
-	uint8_t k[64] = { 0 }, pad[64], inner[32];
-	unsigned len;
-
-	if (!md)
-		md = EVP_MD_CTX_new();
-	if (klen > 64) {
-		EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-		EVP_DigestUpdate(md, key, klen);
-		EVP_DigestFinal_ex(md, k, &len);
-	} else {
-		memcpy(k, key, klen);
-	}
-	for (int i = 0; i < 64; i++)
-		pad[i] = k[i] ^ 0x36;
-	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-	EVP_DigestUpdate(md, pad, 64);
-	for (int i = 0; i < n; i++)
-		EVP_DigestUpdate(md, parts[i].iov_base, parts[i].iov_len);
-	EVP_DigestFinal_ex(md, inner, &len);
-	for (int i = 0; i < 64; i++)
-		pad[i] = k[i] ^ 0x5c;
-	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-	EVP_DigestUpdate(md, pad, 64);
-	EVP_DigestUpdate(md, inner, 32);
-	EVP_DigestFinal_ex(md, out, &len);
-	OPENSSL_cleanse(k, sizeof(k));
-	OPENSSL_cleanse(pad, sizeof(pad));
 }
 
 static bool blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }

@@ -93,8 +93,7 @@ enum ctl_refusal ctl_auth_remember(struct ctl_auth *a, const struct ctl_auth_sig
 /* Replay-cache entries evicted while still live (the cache was too small). */
 uint64_t ctl_auth_evictions(const struct ctl_auth *a);
 
-/* HMAC-SHA256 (RFC 2104) of the concatenated parts. */
-void ctl_hmac_sha256(const uint8_t *key, size_t klen, const struct iovec *parts, int n, uint8_t out[32]);
+/* (HMAC-SHA256 itself, and signing: ctl_sign.h) */
 /* The signed region of body (the bytes after the cookie's space): where it
  * starts and ends, and the auth member's value; 0, -ENOENT when there is
  * no auth member, -EINVAL when it is malformed. For the tests and tools. */

@@ -126,11 +126,15 @@ int ctl_guard_handle(struct ctl_guard *g, struct ctl_ng *ng, const struct sockad
 	struct ctl_auth_sig sig;
 	enum ctl_refusal r;
 	int64_t now_s;
+	int rc;
 	char extra[96] = "";
 
-	ctl_ng_set_peer(ng, peer);
-	if (!g)
-		return ctl_ng_handle(ng, req, len, now_ms, reply, reply_len);
+	if (!g) {
+		ctl_ng_set_peer(ng, peer);
+		rc = ctl_ng_handle(ng, req, len, now_ms, reply, reply_len);
+		ctl_ng_set_peer(ng, NULL); /* peer lives as long as this call */
+		return rc;
+	}
 	if (peer && !ctl_guard_allows(g, peer))
 		return -EACCES;
 	r = ctl_limit_request(g->limit, peer, now_ms);
@@ -149,8 +153,12 @@ int ctl_guard_handle(struct ctl_guard *g, struct ctl_ng *ng, const struct sockad
 			snprintf(extra, sizeof(extra), "client '%s', ts %lld (now %lld)", sig.name, (long long)sig.ts,
 				 (long long)now_s);
 	}
-	if (r == CTL_REFUSE_NONE)
-		return ctl_ng_handle(ng, req, len, now_ms, reply, reply_len);
+	if (r == CTL_REFUSE_NONE) {
+		ctl_ng_set_peer(ng, peer);
+		rc = ctl_ng_handle(ng, req, len, now_ms, reply, reply_len);
+		ctl_ng_set_peer(ng, NULL);
+		return rc;
+	}
 	refused(g, r, peer, extra);
 	return ctl_ng_refuse(ng, req, len, ctl_refusal_reason(r), reply, reply_len);
 }

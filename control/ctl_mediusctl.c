@@ -22,6 +22,7 @@
 #include "ctl_addr.h"
 #include "ctl_bencode.h"
 #include "ctl_json.h"
+#include "ctl_sign.h"
 #include "ctl_val.h"
 
 #define EXIT_REPLY_ERROR 1
@@ -33,6 +34,9 @@ struct opts {
 	const char *server;
 	bool tcp, wire_json, raw;
 	int timeout_ms, retries;
+	char auth_client[65];   /* signing (--auth-file): the client's name; "" none */
+	uint8_t auth_key[64];
+	size_t auth_klen;
 };
 
 static void usage(FILE *out)
@@ -59,6 +63,10 @@ static void usage(FILE *out)
 		"  -j, --json              print replies as JSON instead of tables\n"
 		"  -T, --timeout MS        wait per attempt (default 1000)\n"
 		"  -r, --retries N         UDP attempts (default 3, same cookie)\n"
+		"      --auth-file FILE    sign requests (mediusd's control.auth) with a secret\n"
+		"                          from FILE, in the daemon's auth_keys format (default\n"
+		"                          $MEDIUS_NG_AUTH_FILE); the first client in it, or\n"
+		"      --auth-client NAME  the one named\n"
 		"  -h, --help              show this help\n"
 		"\n"
 		"Exit status: 0 ok, 1 error reply, 2 bad usage, 3 no answer.\n");
@@ -177,6 +185,15 @@ static int request(const struct opts *o, const struct ctl_val *cmd, struct reply
 	snprintf(cookie, sizeof(cookie), "%d_%08x", (int)getpid(), (unsigned)rand());
 	ctl_buf_printf(&req, "%s ", cookie);
 	rc = o->wire_json ? ctl_json_encode(cmd, &req, false) : ctl_bencode_encode(cmd, &req);
+	if (!rc && o->auth_client[0]) { /* the same request, signed (docs/protocol.md, Authentication) */
+		struct ctl_buf signed_req = { 0 };
+		size_t skip = strlen(cookie) + 1;
+
+		rc = ctl_sign_request(&signed_req, cookie, o->auth_client, o->auth_key, o->auth_klen,
+				      (int64_t)time(NULL), req.p + skip, req.len - skip);
+		ctl_buf_free(&req);
+		req = signed_req;
+	}
 	if (rc) {
 		fprintf(stderr, "mediusctl: cannot encode the request: %s\n", strerror(-rc));
 		ctl_buf_free(&req);
@@ -330,6 +347,7 @@ int main(int argc, char **argv)
 		{ "wire", required_argument, NULL, 'w' },   { "raw", no_argument, NULL, 'R' },
 		{ "timeout", required_argument, NULL, 'T' }, { "retries", required_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'j' },	    { "help", no_argument, NULL, 'h' },
+		{ "auth-file", required_argument, NULL, 'A' }, { "auth-client", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { .timeout_ms = 1000, .retries = 3 };
@@ -340,6 +358,7 @@ int main(int argc, char **argv)
 	size_t used;
 	bool json = false;
 	int opt, rc, nargs;
+	const char *auth_file = getenv("MEDIUS_NG_AUTH_FILE"), *auth_client = NULL;
 
 	o.server = getenv("MEDIUS_NG") ? getenv("MEDIUS_NG") : "127.0.0.1:2223";
 	while ((opt = getopt_long(argc, argv, "s:T:r:hj", lopts, NULL)) != -1) {
@@ -355,10 +374,21 @@ int main(int argc, char **argv)
 			}
 			o.wire_json = !strcmp(optarg, "json");
 			break;
+		case 'A': auth_file = optarg; break;
+		case 'C': auth_client = optarg; break;
 		case 'T': o.timeout_ms = atoi(optarg); break;
 		case 'r': o.retries = atoi(optarg); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (auth_file && *auth_file) {
+		char why[300];
+
+		if (ctl_sign_key_file(auth_file, auth_client, o.auth_client, o.auth_key, sizeof(o.auth_key), &o.auth_klen,
+				      why, sizeof(why))) {
+			fprintf(stderr, "mediusctl: --auth-file %s\n", why);
+			return EXIT_USAGE;
 		}
 	}
 	if (o.timeout_ms <= 0 || o.retries <= 0) {

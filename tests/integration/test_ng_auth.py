@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 
-from medius_test import (MEDIUSD, SOURCE, Daemon, bdecode, bencode, call_sdp, check, finish, free_port,
+from medius_test import (MEDIUSCTL, MEDIUSD, SOURCE, Daemon, bdecode, bencode, call_sdp, check, finish, free_port,
                          media_port, ng_request, ping)
 
 sys.path.insert(0, os.path.join(SOURCE, "tests", "tools"))
@@ -206,6 +206,21 @@ with Daemon("-o", "control.auth=required", "-o", f"control.auth_keys={keys}", "-
     check(buf.startswith(b"tc1 d6:result5:error") and buf.endswith(b"tc2 d6:result4:ponge"),
           f"TCP: an unsigned request refused, the signed one after it answered on the same connection: {buf!r}")
     t.close()
+
+    # mediusctl signs with --auth-file (the daemon's secrets-file format)
+    ctl = lambda *a, env=None: subprocess.run([MEDIUSCTL, "-s", f"127.0.0.1:{P}", *a], capture_output=True,
+                                              text=True, timeout=30, env=env)
+    r = ctl("--auth-file", keys, "ping")
+    check(r.returncode == 0 and "pong" in r.stdout, f"mediusctl --auth-file: ping answered ({r.stderr.strip()})")
+    r = ctl("--auth-file", keys, "--auth-client", "sip2", "--tcp", "--wire", "json", "stats")
+    check(r.returncode == 0 and "sessionsown" in r.stdout, f"... as sip2, over TCP, in JSON: stats ({r.stderr.strip()})")
+    r = ctl("ping", env=dict(os.environ, MEDIUS_NG_AUTH_FILE=keys))
+    check(r.returncode == 0 and "pong" in r.stdout, "... and with MEDIUS_NG_AUTH_FILE")
+    r = ctl("ping")
+    check(r.returncode == 1 and "Authentication required" in r.stderr, f"mediusctl unsigned: refused ({r.stderr.strip()})")
+    sent["unsigned"] += 1
+    r = ctl("--auth-file", keys, "--auth-client", "nobody", "ping")
+    check(r.returncode == 2 and "no secret for nobody" in r.stderr, f"mediusctl, a client not in the file: {r.stderr.strip()}")
 
     sec = security(P)
     got = {k: sec["refused"][k] for k in sent}

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ctl_auth.h"
+#include "ctl_sign.h"
 
 static void hex(const uint8_t *p, size_t n, char *out)
 {
@@ -317,4 +318,32 @@ Test(auth, secrets_file)
 	snprintf(path, sizeof(path), "%s/keys", dir);
 	unlink(path);
 	rmdir(dir);
+}
+
+/* The C signer (mediusctl's) writes the example byte for byte, in both
+ * encodings, and what it signs verifies. */
+Test(auth, c_signer_matches_the_example)
+{
+	struct ctl_buf b = { 0 };
+	struct ctl_auth *a = example(CTL_AUTH_REQUIRED);
+	struct ctl_auth_sig sig;
+
+	cr_assert_eq(ctl_sign_request(&b, "5851_1", "kamailio1", (const uint8_t *)EX_KEY, 32, EX_TS,
+				      "d7:command4:pinge", 17), 0);
+	cr_assert_eq(b.len, strlen(EX_REQ));
+	cr_assert(!memcmp(b.p, EX_REQ, b.len), "%.*s", (int)b.len, b.p);
+	ctl_buf_clear(&b);
+	cr_assert_eq(ctl_sign_request(&b, "5851_2", "kamailio1", (const uint8_t *)EX_KEY, 32, EX_TS,
+				      "{\"command\":\"ping\"}\n", 19), 0);
+	cr_assert_eq(b.len, strlen(EX_JSON));
+	cr_assert(!memcmp(b.p, EX_JSON, b.len), "%.*s", (int)b.len, b.p);
+	ctl_buf_clear(&b);
+	cr_assert_eq(ctl_sign_request(&b, "c9", "kamailio1", (const uint8_t *)EX_KEY, 32, 1800000000,
+				      "{ \"command\": \"offer\", \"sdp\": \"v=0\\r\\n\" }", 39), 0);
+	cr_assert_eq(ctl_auth_verify(a, b.p, b.len, 1800000010, &sig), CTL_REFUSE_NONE, "%.*s", (int)b.len, b.p);
+	ctl_buf_clear(&b);
+	cr_assert_eq(ctl_sign_request(&b, "c9", "kamailio1", (const uint8_t *)EX_KEY, 32, EX_TS, "l1:ae", 5),
+		     -EINVAL);
+	ctl_buf_free(&b);
+	ctl_auth_destroy(a);
 }
