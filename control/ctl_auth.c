@@ -241,9 +241,11 @@ int ctl_auth_load_keys(struct ctl_auth *a, const char *path, char *err, size_t e
 
 static bool blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
-int ctl_auth_locate(const char *body, size_t len, size_t *start, size_t *end, size_t *val, size_t *val_len)
+/* The auth member of body: the region and the value (decoded in arena a
+ * into *out). */
+static int locate(const char *body, size_t len, struct ctl_arena *a, size_t *start, size_t *end, size_t *val,
+		  size_t *val_len, struct ctl_val **out)
 {
-	struct ctl_arena a;
 	struct ctl_val *v;
 	size_t p = 0, consumed;
 	bool json;
@@ -277,15 +279,14 @@ int ctl_auth_locate(const char *body, size_t len, size_t *start, size_t *end, si
 	} else {
 		return -ENOENT;
 	}
-	/* the value alone, in a small arena of its own: an auth member is a
-	 * dict of three short members */
-	if (ctl_arena_init(&a, 8192))
-		return -ENOMEM;
-	rc = json ? ctl_json_decode(&a, body + p, *end - p, &v, &consumed, NULL)
-		  : ctl_bencode_decode(&a, body + p, *end - p, &v, &consumed, NULL);
-	ctl_arena_fini(&a);
+	/* the value alone: an auth member is a dict of three short members,
+	 * and the arena is small (a bigger value fails with -ENOMEM) */
+	ctl_arena_reset(a);
+	rc = json ? ctl_json_decode(a, body + p, *end - p, &v, &consumed, NULL)
+		  : ctl_bencode_decode(a, body + p, *end - p, &v, &consumed, NULL);
 	if (rc)
 		return -EINVAL;
+	*out = v;
 	*val = p;
 	*val_len = consumed;
 	p += consumed;
@@ -300,6 +301,19 @@ int ctl_auth_locate(const char *body, size_t len, size_t *start, size_t *end, si
 	return *start <= *end ? 0 : -EINVAL;
 }
 
+int ctl_auth_locate(const char *body, size_t len, size_t *start, size_t *end, size_t *val, size_t *val_len)
+{
+	struct ctl_arena a;
+	struct ctl_val *v;
+	int rc;
+
+	if (ctl_arena_init(&a, 16384))
+		return -ENOMEM;
+	rc = locate(body, len, &a, start, end, val, val_len, &v);
+	ctl_arena_fini(&a);
+	return rc;
+}
+
 static int hexval(char c)
 {
 	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
@@ -309,7 +323,7 @@ enum ctl_refusal ctl_auth_verify(struct ctl_auth *a, const char *req, size_t len
 				 struct ctl_auth_sig *sig)
 {
 	const struct ctl_val *client, *ts, *mac;
-	size_t clen, start, end, vpos, vlen, consumed;
+	size_t clen, start, end, vpos, vlen;
 	const char *body, *sp;
 	struct ctl_val *v;
 	uint8_t want[32], got[32];
@@ -325,15 +339,10 @@ enum ctl_refusal ctl_auth_verify(struct ctl_auth *a, const char *req, size_t len
 		return CTL_REFUSE_NONE; /* no cookie: ctl_ng drops it */
 	clen = (size_t)(sp - req);
 	body = sp + 1;
-	rc = ctl_auth_locate(body, len - clen - 1, &start, &end, &vpos, &vlen);
+	rc = locate(body, len - clen - 1, &a->arena, &start, &end, &vpos, &vlen, &v);
 	if (rc == -ENOENT)
 		return a->mode == CTL_AUTH_REQUIRED ? CTL_REFUSE_UNSIGNED : CTL_REFUSE_NONE;
 	sig->present = true;
-	if (rc)
-		return CTL_REFUSE_MALFORMED;
-	ctl_arena_reset(&a->arena);
-	rc = body[vpos] == '{' ? ctl_json_decode(&a->arena, body + vpos, vlen, &v, &consumed, NULL)
-			       : ctl_bencode_decode(&a->arena, body + vpos, vlen, &v, &consumed, NULL);
 	if (rc || v->type != CTL_V_DICT)
 		return CTL_REFUSE_MALFORMED;
 	client = ctl_dict_get(v, "client");

@@ -15,13 +15,16 @@
 void ctl_hmac_sha256(const uint8_t *key, size_t klen, const struct iovec *parts, int n, uint8_t out[32])
 {
 	static EVP_MD_CTX *md; /* one thread: the control lcore, or a tool */
+	static EVP_MD *sha;    /* fetched once, not per digest (OpenSSL 3) */
 	uint8_t k[64] = { 0 }, pad[64], inner[32];
 	unsigned len;
 
-	if (!md)
+	if (!md) {
 		md = EVP_MD_CTX_new();
+		sha = EVP_MD_fetch(NULL, "SHA256", NULL);
+	}
 	if (klen > 64) {
-		EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+		EVP_DigestInit_ex(md, sha, NULL);
 		EVP_DigestUpdate(md, key, klen);
 		EVP_DigestFinal_ex(md, k, &len);
 	} else {
@@ -29,14 +32,14 @@ void ctl_hmac_sha256(const uint8_t *key, size_t klen, const struct iovec *parts,
 	}
 	for (int i = 0; i < 64; i++)
 		pad[i] = k[i] ^ 0x36;
-	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	EVP_DigestInit_ex(md, sha, NULL);
 	EVP_DigestUpdate(md, pad, 64);
 	for (int i = 0; i < n; i++)
 		EVP_DigestUpdate(md, parts[i].iov_base, parts[i].iov_len);
 	EVP_DigestFinal_ex(md, inner, &len);
 	for (int i = 0; i < 64; i++)
 		pad[i] = k[i] ^ 0x5c;
-	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	EVP_DigestInit_ex(md, sha, NULL);
 	EVP_DigestUpdate(md, pad, 64);
 	EVP_DigestUpdate(md, inner, 32);
 	EVP_DigestFinal_ex(md, out, &len);
