@@ -279,6 +279,8 @@ static int locate(const char *body, size_t len, struct ctl_arena *a, size_t *sta
 	} else {
 		return -ENOENT;
 	}
+	if (p >= *end) /* nothing but blanks after the key */
+		return -EINVAL;
 	/* the value alone: an auth member is a dict of three short members,
 	 * and the arena is small (a bigger value fails with -ENOMEM) */
 	ctl_arena_reset(a);

@@ -46,8 +46,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			__builtin_trap();
 	}
 	n = strnlen((const char *)data, size < sizeof(text) - 1 ? size : sizeof(text) - 1);
-	n = strcspn(memcpy(text, data, n), "\n") < n ? strcspn(text, "\n") : n;
+	memcpy(text, data, n);
 	text[n] = '\0';
+	text[strcspn(text, "\n")] = '\0'; /* the first line */
 	if (ctl_acl_parse(&acl, text, err, sizeof(err)) == 0) {
 		if (acl.n > CTL_ACL_MAX)
 			__builtin_trap();

@@ -176,6 +176,8 @@ Test(auth, malformed_auth_members)
 		"c d4:auth",                                                        /* cut short */
 		"c {\"auth\":{\"client\":\"a\"}}",                                   /* JSON: no comma, no members */
 		"c {\"auth\" 1,\"command\":\"ping\"}",                                /* JSON: no colon */
+		"c {\"auth\":\n\n\n\n",      /* JSON: only blanks after the key (read past the end, found by fuzz_auth) */
+		"c d4:auth  \r\n",              /* bencode: the same */
 	};
 	struct ctl_auth *a = example(CTL_AUTH_OPTIONAL);
 	struct ctl_auth_sig sig;
