@@ -147,9 +147,10 @@ Test(auth, refusals)
 	cr_assert_eq(verify(a, req, EX_TS, &sig), CTL_REFUSE_BAD_SIGNATURE);
 	/* the same in upper case is the same HMAC */
 	snprintf(req, sizeof(req), "%s", EX_REQ);
-	for (char *p = strstr(req, EX_MAC); p < strstr(req, EX_MAC) + 64; p++)
+	for (char *mac = strstr(req, EX_MAC), *p = mac; p < mac + 64; p++)
 		if (*p >= 'a' && *p <= 'f')
 			*p = (char)(*p - 32);
+	cr_assert_null(strstr(req, EX_MAC), "nothing was upper-cased");
 	cr_assert_eq(verify(a, req, EX_TS, &sig), CTL_REFUSE_NONE);
 	/* unknown client (same length, so the rest still parses) */
 	snprintf(req, sizeof(req), "%s", EX_REQ);
