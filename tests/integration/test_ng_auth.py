@@ -314,8 +314,10 @@ with Daemon("-o", "control.max_ng_rps_per_source=20", "-o", "control.max_ng_rps=
     check(20 <= r7["ok"] <= 20 + 20 * dt + 1 and r7["ok"] + r7["source"] == 60,
           f"60 requests at once from one source: about 20 served, the rest refused per source: {r7} in {dt:.2f} s")
     check(r8["ok"] >= 19, f"another source is not held back by the first one's limit: {r8}")
-    check(r9["global"] >= 5 and r9["ok"] + r9["global"] + r9["source"] == 20,
-          f"a third source hits the global 50/s: {r9}")
+    # the first two sources took ~40 of the global 50; what came back
+    # meanwhile is 50/s over the bursts' time
+    check(r9["ok"] + r9["global"] == 20 and r9["ok"] <= 10 + 50 * dt + 1 and (r9["global"] > 0 or dt > 0.2),
+          f"a third source hits the global 50/s: {r9} in {dt:.2f} s")
     time.sleep(1.1)
     check(burst("127.0.0.7", 5)["ok"] == 5, "a second later the source is served again")
     sec = security(P, sign=False)
