@@ -15,6 +15,7 @@
 #include "cdc.h"
 #include "ctl_alert.h"
 #include "ctl_call_int.h"
+#include "ctl_guard.h"
 #include "ctl_ng_args.h"
 #include "ctl_sdp.h"
 #include "ctl_val.h"
@@ -91,6 +92,7 @@ static void call_free(struct ctl_calls *c, struct call *k)
 	while (k->n_br)
 		ctl_branch_free(k->br[k->n_br - 1]);
 	dp_call_destroy(k->dp);
+	ctl_guard_call_gone(c->conf.guard, k->limit_src);
 	free(k);
 	c->count--;
 }
@@ -119,18 +121,26 @@ void ctl_call_free(struct ctl_calls *c, struct call *k) { call_free(c, k); }
 struct call *ctl_call_add(struct ctl_ng_req *r, struct ctl_calls *c, const char *id, const char *from,
 			  const char *shard)
 {
+	struct ctl_limit_src *held = NULL;
 	struct call *k;
+	char why[160];
 
 	if (strlen(id) >= sizeof(k->id) || strlen(from) >= sizeof(k->from_tag)) { /* ctl_ng bounds them */
 		ctl_ng_error(r, "call-id or from-tag too long");
 		return NULL;
 	}
+	if (ctl_guard_call_add(c->conf.guard, ctl_ng_peer(r), &held, why, sizeof(why))) {
+		ctl_ng_error(r, "%s", why); /* max_calls, max_calls_per_source */
+		return NULL;
+	}
 	k = calloc(1, sizeof(*k));
 	if (!k || !(k->dp = dp_call_create_in(id, shard))) {
 		free(k);
+		ctl_guard_call_gone(c->conf.guard, held);
 		ctl_ng_error(r, "Cannot create the call (no worker lcore running?)");
 		return NULL;
 	}
+	k->limit_src = held;
 	strcpy(k->id, id);
 	strcpy(k->from_tag, from);
 	k->created = time(NULL);
@@ -684,6 +694,8 @@ static int cmd_statistics(struct ctl_ng_req *r, void *ctx)
 	ctl_dict_add_int(a, tot, "poll long turns", (int64_t)ls.poll_long_turns);
 	ctl_stats_dataplane(a, tot);
 	ctl_rec_stats(a, tot);
+	if (c->conf.guard)
+		ctl_guard_stats(c->conf.guard, a, tot); /* "control security": refusals, limits, exposure */
 	ctl_dict_add(st, "currentstatistics", 17, cur);
 	ctl_dict_add(st, "totalstatistics", 15, tot);
 	ctl_dict_add(ctl_ng_reply(r), "statistics", 10, st);

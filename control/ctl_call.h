@@ -20,6 +20,7 @@
 #include "rec_audit.h"
 
 struct ctl_calls;
+struct ctl_guard;
 
 struct ctl_calls_conf {
 	uint32_t idle_timeout_s; /* a call whose media stopped this long ago ends; 0: never */
@@ -33,6 +34,7 @@ struct ctl_calls_conf {
 	bool rec_pcap;           /* a pcap with every recording */
 	struct rec_retain_policy retention; /* [retention]: ng "recording sweep" */
 	bool retention_allow_now; /* ng "recording sweep" may set the clock ("now": tests) */
+	struct ctl_guard *guard; /* max_calls, max_calls_per_source, statistics; NULL: none */
 };
 
 /* The call registry. NULL on no memory. */

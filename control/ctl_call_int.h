@@ -40,6 +40,7 @@ struct ctl_play;
 struct ctl_rec;   /* a call's recording (ctl_call_rec.c) */
 struct mx_room;   /* mixer/ (a recorded room) */
 struct ctl_calls_conf;
+struct ctl_limit_src;
 
 struct stream {
 	bool active;            /* relayed: RTP media with a port */
@@ -131,6 +132,7 @@ struct call {
 	bool conference;          /* medius answered it for a room (ctl_room_offer) */
 	struct ctl_rec *rec;      /* its recording, or NULL (ctl_call_rec.c) */
 	char site[CTL_SITE_MAX];  /* the offer's metadata "site:NAME" ("" none; ctl_site.c) */
+	struct ctl_limit_src *limit_src; /* its source's entry in the call limits (ctl_guard) */
 	struct call *next;
 };
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ctl_acl.h"
 #include "ctl_addr.h"
 #include "rec_audit.h"
 
@@ -49,6 +50,15 @@ static const struct key keys[] = {
 	{ "control", "tcp_send_timeout_seconds", K_U32, F(tcp_send_timeout_s), 1, 3600, false },
 	{ "control", "tcp_max_pending_bytes", K_U32, F(tcp_max_pending), 65536, 268435456, false },
 	{ "control", "call_idle_timeout_seconds", K_U32, F(call_idle_timeout_s), 0, 86400, false },
+	{ "control", "auth", K_STR, F(auth), 0, 0, false },
+	{ "control", "auth_keys", K_STR, F(auth_keys), 0, 0, true },
+	{ "control", "auth_window_seconds", K_U32, F(auth_window_s), 1, 3600, false },
+	{ "control", "auth_replay_cache_size", K_U32, F(auth_replay_slots), 1024, 16777216, false },
+	{ "control", "allow", K_STR, F(allow), 0, 0, true },
+	{ "control", "max_calls", K_U32, F(max_calls), 0, 10000000, false },
+	{ "control", "max_calls_per_source", K_U32, F(max_calls_per_source), 0, 10000000, false },
+	{ "control", "max_ng_rps", K_U32, F(max_ng_rps), 0, 10000000, false },
+	{ "control", "max_ng_rps_per_source", K_U32, F(max_ng_rps_per_source), 0, 10000000, false },
 	{ "media", "relatch_ms", K_U32, F(media.relatch_ms), 0, 3600000, false },
 	{ "media", "mbufs_per_worker", K_U32, F(media.mbufs), 1023, 4194303, false },
 	{ "media", "rtcp_interval_ms", K_U32, F(media.rtcp_interval_ms), 500, 60000, false },
@@ -154,6 +164,9 @@ void ctl_config_defaults(struct ctl_config *c)
 	c->tcp_max_pending = 4194304;
 	c->max_request = 1048576;
 	c->call_idle_timeout_s = 60;
+	strcpy(c->auth, "off");
+	c->auth_window_s = 30;
+	c->auth_replay_slots = 131072;
 	c->jb_min_ms = MX_JB_MIN_MS_DEFAULT;
 	c->jb_max_ms = MX_JB_MAX_MS_DEFAULT;
 	c->opus_complexity = CDC_OPUS_DEFAULT_COMPLEXITY;
@@ -292,6 +305,25 @@ static int set_iface(struct ctl_config *c, const char *name, const char *key, co
 
 int ctl_config_check(const struct ctl_config *c, char *err, size_t errlen)
 {
+	struct ctl_acl acl;
+	char why[200];
+
+	if (strcmp(c->auth, "off") && strcmp(c->auth, "optional") && strcmp(c->auth, "required")) {
+		snprintf(err, errlen, "control.auth: '%s' is not off, optional or required", c->auth);
+		return -EINVAL;
+	}
+	if (strcmp(c->auth, "off") && !c->auth_keys[0]) {
+		snprintf(err, errlen, "control.auth = %s needs control.auth_keys (a secrets file)", c->auth);
+		return -EINVAL;
+	}
+	if (c->auth_keys[0] && c->auth_keys[0] != '/') {
+		snprintf(err, errlen, "control.auth_keys: '%s' is not an absolute path", c->auth_keys);
+		return -EINVAL;
+	}
+	if (ctl_acl_parse(&acl, c->allow, why, sizeof(why))) {
+		snprintf(err, errlen, "control.allow: %s", why);
+		return -EINVAL;
+	}
 	if (c->tap_dir[0] && c->tap_dir[0] != '/') {
 		snprintf(err, errlen, "media.tap_dir: '%s' is not an absolute path", c->tap_dir);
 		return -EINVAL;

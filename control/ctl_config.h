@@ -39,6 +39,14 @@ struct ctl_config {
 	uint32_t tcp_max_pending;     /* reply bytes queued per connection before reading pauses */
 	uint32_t max_request;     /* largest request accepted, bytes */
 	uint32_t call_idle_timeout_s; /* a call with no media this long ends; 0: never */
+	/* [control] security (ctl_guard.h, docs/operations.md) */
+	char auth[16];            /* off, optional, required */
+	char auth_keys[256];      /* secrets file: "client base64secret" lines */
+	uint32_t auth_window_s;   /* a signed request's timestamp within this of now */
+	uint32_t auth_replay_slots; /* replay cache entries */
+	char allow[192];          /* source allow-list (ctl_acl); empty: any */
+	uint32_t max_calls, max_calls_per_source; /* 0: no limit */
+	uint32_t max_ng_rps, max_ng_rps_per_source;
 	uint32_t jb_min_ms, jb_max_ms; /* [media] jitter_buffer_min_ms / _max_ms (mx_conf) */
 	uint32_t opus_complexity; /* [media] opus_complexity: Opus encoders' default (cdc_opus_set_default_complexity) */
 	char tap_dir[256];        /* [media] tap_dir: where ng taps write; empty: taps off */

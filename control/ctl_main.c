@@ -28,6 +28,7 @@
 #include "ctl_rec_notify.h"
 #include "ctl_notify.h"
 #include "ctl_ops.h"
+#include "ctl_guard.h"
 #include "ctl_server.h"
 #include "ctl_val.h"
 #include "mx.h"
@@ -183,6 +184,7 @@ int main(int argc, char **argv)
 	struct ctl_calls_conf calls_conf;
 	struct ctl_calls *calls;
 	struct ctl_http *http = NULL;
+	struct ctl_guard *guard;
 	char err[512];
 	sigset_t mask;
 
@@ -301,6 +303,13 @@ int main(int argc, char **argv)
 		rec_retain_start(cfg.rec.dir, &calls_conf.retention, cfg.retention.sweep_interval_s, retain_log_fn);
 	mx_conf_set(&(struct mx_conf){ .jb_min_ms = cfg.jb_min_ms, .jb_max_ms = cfg.jb_max_ms }); /* checked above */
 	cdc_opus_set_default_complexity((int)cfg.opus_complexity); /* 0..10, checked by the config */
+	/* allow-list, limits, signatures: the secrets file is read here */
+	guard = ctl_guard_create(&cfg, err, sizeof(err));
+	if (!guard) {
+		dp_log(DP_LOG_ERR, "main", "%s", err);
+		return EX_CONFIG;
+	}
+	calls_conf.guard = guard;
 	calls = ctl_calls_create(&calls_conf);
 	if (!calls)
 		return EX_OSERR;
@@ -322,6 +331,7 @@ int main(int argc, char **argv)
 	memset(&handlers, 0, sizeof(handlers));
 	handlers.reload = ctl_ops_reload;
 	handlers.reload_ctx = g_ops;
+	handlers.guard = guard;
 	handlers.cmds = ctl_calls_commands(&handlers.n_cmds);
 	handlers.ctx = calls;
 	handlers.tick = calls_tick;
@@ -406,6 +416,7 @@ int main(int argc, char **argv)
 	g_srv = NULL;
 	ctl_server_destroy(srv);
 	ctl_calls_destroy(calls); /* before the workers stop: legs detach through them */
+	ctl_guard_destroy(guard); /* after the calls, which hold its call counts */
 	if (rec_wait_all(10000))
 		dp_log(DP_LOG_ERR, "rec", "recordings still being finalised at exit");
 	rec_retain_stop();

@@ -25,6 +25,7 @@
 #include "ctl_bencode.h"
 #include "ctl_json.h"
 #include "ctl_mediusctl_rec.h"
+#include "ctl_sign.h"
 #include "ctl_val.h"
 #include "rec_audit.h"
 
@@ -37,6 +38,9 @@ struct opts {
 	const char *server;
 	bool tcp, wire_json, raw;
 	int timeout_ms, retries;
+	char auth_client[65];   /* signing (--auth-file): the client's name; "" none */
+	uint8_t auth_key[64];
+	size_t auth_klen;
 };
 
 static void usage(FILE *out)
@@ -74,6 +78,10 @@ static void usage(FILE *out)
 		"  -j, --json              print replies as JSON instead of tables\n"
 		"  -T, --timeout MS        wait per attempt (default 1000)\n"
 		"  -r, --retries N         UDP attempts (default 3, same cookie)\n"
+		"      --auth-file FILE    sign requests (mediusd's control.auth) with a secret\n"
+		"                          from FILE, in the daemon's auth_keys format (default\n"
+		"                          $MEDIUS_NG_AUTH_FILE); the first client in it, or\n"
+		"      --auth-client NAME  the one named\n"
 		"  -h, --help              show this help\n"
 		"\n"
 		"Exit status: 0 ok, 1 error reply, 2 bad usage, 3 no answer.\n");
@@ -192,6 +200,15 @@ static int request(const struct opts *o, const struct ctl_val *cmd, struct reply
 	snprintf(cookie, sizeof(cookie), "%d_%08x", (int)getpid(), (unsigned)rand());
 	ctl_buf_printf(&req, "%s ", cookie);
 	rc = o->wire_json ? ctl_json_encode(cmd, &req, false) : ctl_bencode_encode(cmd, &req);
+	if (!rc && o->auth_client[0]) { /* the same request, signed (docs/protocol.md, Authentication) */
+		struct ctl_buf signed_req = { 0 };
+		size_t skip = strlen(cookie) + 1;
+
+		rc = ctl_sign_request(&signed_req, cookie, o->auth_client, o->auth_key, o->auth_klen,
+				      (int64_t)time(NULL), req.p + skip, req.len - skip);
+		ctl_buf_free(&req);
+		req = signed_req;
+	}
 	if (rc) {
 		fprintf(stderr, "mediusctl: cannot encode the request: %s\n", strerror(-rc));
 		ctl_buf_free(&req);
@@ -465,6 +482,7 @@ int main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 'T' }, { "retries", required_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'j' },	    { "help", no_argument, NULL, 'h' },
 		{ "now", required_argument, NULL, 'N' },
+		{ "auth-file", required_argument, NULL, 'A' }, { "auth-client", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { .timeout_ms = 1000, .retries = 3 };
@@ -475,6 +493,7 @@ int main(int argc, char **argv)
 	size_t used;
 	bool json = false;
 	int opt, rc, nargs;
+	const char *auth_file = getenv("MEDIUS_NG_AUTH_FILE"), *auth_client = NULL;
 
 	if (argc > 1 && !strcmp(argv[1], "recording") && recording_offline(argc, argv))
 		return ctl_mediusctl_recording(argc - 1, argv + 1); /* the files, not the daemon */
@@ -492,11 +511,22 @@ int main(int argc, char **argv)
 			}
 			o.wire_json = !strcmp(optarg, "json");
 			break;
+		case 'A': auth_file = optarg; break;
+		case 'C': auth_client = optarg; break;
 		case 'T': o.timeout_ms = atoi(optarg); break;
 		case 'r': o.retries = atoi(optarg); break;
 		case 'h': usage(stdout); return 0;
 		case 'N': now = optarg; break;
 		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (auth_file && *auth_file) {
+		char why[300];
+
+		if (ctl_sign_key_file(auth_file, auth_client, o.auth_client, o.auth_key, sizeof(o.auth_key), &o.auth_klen,
+				      why, sizeof(why))) {
+			fprintf(stderr, "mediusctl: --auth-file %s\n", why);
+			return EXIT_USAGE;
 		}
 	}
 	if (o.timeout_ms <= 0 || o.retries <= 0) {

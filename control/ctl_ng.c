@@ -25,6 +25,7 @@ struct ctl_ng {
 	uint64_t (*per_cmd)[2];  /* requests, errors: builtin, then conf.cmds, then "" (no command) */
 	char reason[160];
 	char warning[512];
+	const struct sockaddr *peer;
 };
 
 /* One request being executed. A handler adds its fields to reply, or sets
@@ -133,6 +134,8 @@ void ctl_ng_destroy(struct ctl_ng *ng)
 }
 
 void ctl_ng_get_stats(const struct ctl_ng *ng, struct ctl_ng_stats *out) { *out = ng->stats; }
+void ctl_ng_set_peer(struct ctl_ng *ng, const struct sockaddr *peer) { ng->peer = peer; }
+const struct sockaddr *ctl_ng_peer(const struct ctl_ng_req *r) { return r->ng->peer; }
 
 static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
@@ -420,6 +423,44 @@ int ctl_ng_handle(struct ctl_ng *ng, const char *req, size_t len, uint64_t now_m
 	if (ng->out.err)
 		return -ENOMEM;
 	ctl_cookie_cache_put(ng->cache, req, clen, ng->out.p, ng->out.len, now_ms);
+	*reply = ng->out.p;
+	*reply_len = ng->out.len;
+	return 0;
+}
+
+int ctl_ng_is_retransmit(struct ctl_ng *ng, const char *req, size_t len, uint64_t now_ms)
+{
+	const char *cached;
+	size_t clen, cached_len;
+	bool incomplete;
+
+	clen = cookie_len(req, len, &incomplete);
+	return clen && ctl_cookie_cache_get(ng->cache, req, clen, now_ms, &cached, &cached_len) == 0;
+}
+
+int ctl_ng_refuse(struct ctl_ng *ng, const char *req, size_t len, const char *reason, const char **reply,
+		  size_t *reply_len)
+{
+	bool incomplete, json;
+	size_t clen = cookie_len(req, len, &incomplete), skip;
+	struct ctl_val *d;
+
+	if (clen == 0) {
+		ng->stats.dropped++;
+		return -EBADMSG;
+	}
+	ng->stats.requests++;
+	ng->stats.errors++;
+	for (skip = clen + 1; skip < len && is_space(req[skip]); skip++)
+		;
+	json = skip < len && req[skip] == '{';
+	ctl_arena_reset(&ng->arena);
+	d = ctl_val_dict(&ng->arena);
+	ctl_dict_add_cstr(&ng->arena, d, "result", "error");
+	ctl_dict_add_cstr(&ng->arena, d, "error-reason", reason);
+	encode_reply(ng, req, clen, json, d);
+	if (ng->out.err)
+		return -ENOMEM;
 	*reply = ng->out.p;
 	*reply_len = ng->out.len;
 	return 0;

@@ -95,4 +95,19 @@ void ctl_ng_get_stats(const struct ctl_ng *ng, struct ctl_ng_stats *out);
 size_t ctl_ng_cmd_count(const struct ctl_ng *ng);
 const char *ctl_ng_cmd_stats(const struct ctl_ng *ng, size_t i, uint64_t *requests, uint64_t *errors);
 
+/* --- hooks for the request guard (ctl_guard) --- */
+struct sockaddr;
+/* The source of the requests handled next (NULL: unknown); handlers read
+ * it with ctl_ng_peer. The pointer must stay valid while they run. */
+void ctl_ng_set_peer(struct ctl_ng *ng, const struct sockaddr *peer);
+const struct sockaddr *ctl_ng_peer(const struct ctl_ng_req *r);
+/* Would ctl_ng_handle answer req from the reply cache (a retransmission)? */
+int ctl_ng_is_retransmit(struct ctl_ng *ng, const char *req, size_t len, uint64_t now_ms);
+/* Refuse req without running it: an error reply with `reason`, in the
+ * request's encoding, counted as an error and not cached (the cookie stays
+ * free for a good request). 0 with *reply set as ctl_ng_handle does, or
+ * -EBADMSG when req has no usable cookie (dropped, counted). */
+int ctl_ng_refuse(struct ctl_ng *ng, const char *req, size_t len, const char *reason, const char **reply,
+		  size_t *reply_len);
+
 #endif

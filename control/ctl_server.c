@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "ctl_addr.h"
+#include "ctl_guard.h"
 #include "ctl_ng.h"
 #include "ctl_val.h"
 #include "dp.h"
@@ -75,7 +76,7 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static int open_socket(const char *spec, int type, char *err, size_t errlen)
+static int open_socket(struct ctl_guard *g, const char *spec, int type, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
@@ -99,6 +100,8 @@ static int open_socket(const char *spec, int type, char *err, size_t errlen)
 		close(fd);
 		return -1;
 	}
+	if (g) /* a non-loopback listener without authentication: a loud warning */
+		ctl_guard_listener(g, (struct sockaddr *)&ss, type == SOCK_STREAM ? "ng/tcp" : "ng/udp");
 	return fd;
 }
 
@@ -144,11 +147,11 @@ struct ctl_server *ctl_server_create(const struct ctl_config *cfg, const struct 
 		snprintf(err, errlen, "cannot set up the control loop: out of memory");
 		goto fail;
 	}
-	s->udp_fd = open_socket(cfg->listen_ng, SOCK_DGRAM, err, errlen);
+	s->udp_fd = open_socket(s->h.guard, cfg->listen_ng, SOCK_DGRAM, err, errlen);
 	if (s->udp_fd < 0 || ep_add(s, s->udp_fd, EPOLLIN, &ref_udp))
 		goto fail;
 	if (cfg->listen_ng_tcp[0]) {
-		s->tcp_fd = open_socket(cfg->listen_ng_tcp, SOCK_STREAM, err, errlen);
+		s->tcp_fd = open_socket(s->h.guard, cfg->listen_ng_tcp, SOCK_STREAM, err, errlen);
 		if (s->tcp_fd < 0 || ep_add(s, s->tcp_fd, EPOLLIN, &ref_listen))
 			goto fail;
 	}
@@ -211,6 +214,7 @@ static void serve_udp(struct ctl_server *s)
 		socklen_t pl = sizeof(peer);
 		const char *reply;
 		size_t rlen;
+		int rc;
 		ssize_t n = recvfrom(s->udp_fd, s->dgram, UDP_MAX, 0, (struct sockaddr *)&peer, &pl);
 
 		if (n < 0) {
@@ -218,7 +222,11 @@ static void serve_udp(struct ctl_server *s)
 				DP_LOG_RL(DP_LOG_WARNING, "ctl", "ng recv: %s", strerror(errno));
 			return;
 		}
-		if (ctl_ng_handle(s->ng, s->dgram, (size_t)n, now_ms(), &reply, &rlen)) {
+		rc = ctl_guard_handle(s->h.guard, s->ng, (struct sockaddr *)&peer, s->dgram, (size_t)n, now_ms(),
+				      &reply, &rlen);
+		if (rc == -EACCES)
+			continue; /* a source outside the allow-list: no reply (counted, logged) */
+		if (rc) {
 			char a[64];
 
 			DP_LOG_RL(DP_LOG_INFO, "ctl", "dropped a %zd-byte ng datagram from %s: no cookie",
@@ -290,7 +298,8 @@ static void client_serve(struct ctl_server *s, struct tcp_client *c, uint64_t no
 			rc = -E2BIG;
 			break;
 		}
-		if (rc == 0 && ctl_ng_handle(s->ng, c->in.p + off, mlen, now, &reply, &rlen) == 0) {
+		if (rc == 0 && ctl_guard_handle(s->h.guard, s->ng, (struct sockaddr *)&c->addr, c->in.p + off, mlen,
+						 now, &reply, &rlen) == 0) {
 			off += mlen;
 			client_reply(c, reply, rlen, now);
 			continue;
@@ -450,6 +459,10 @@ static void accept_clients(struct ctl_server *s)
 			if (errno != EAGAIN && errno != EINTR)
 				DP_LOG_RL(DP_LOG_WARNING, "ctl", "ng accept: %s", strerror(errno));
 			return;
+		}
+		if (!ctl_guard_allows(s->h.guard, (struct sockaddr *)&peer)) {
+			close(fd); /* outside the allow-list (counted, logged) */
+			continue;
 		}
 		if (s->nclients >= s->max_clients) {
 			DP_LOG_RL(DP_LOG_WARNING, "ctl", "ng/tcp: %u clients already, refusing %s", s->nclients,

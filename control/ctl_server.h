@@ -16,6 +16,7 @@
 #include "ctl_config.h"
 
 struct ctl_server;
+struct ctl_guard;
 
 #include "ctl_ng.h"
 
@@ -29,6 +30,7 @@ struct ctl_server_handlers {
 	/* SIGHUP: reload the configuration (NULL: logged and ignored) */
 	void (*reload)(void *reload_ctx);
 	void *reload_ctx;
+	struct ctl_guard *guard; /* allow-list, limits, signatures (ctl_guard.h); NULL: none */
 };
 
 /* Bind the ng sockets named in cfg. NULL on failure, with the reason in err

@@ -214,11 +214,16 @@ static int stream_open(struct ctl_ng_req *r, struct branch *b, struct stream *st
 
 	for (int side = 0; side < 2; side++) {
 		st->leg[side] = dp_leg_create(b->call->dp, b->iface[side][0] ? b->iface[side] : NULL, b->leg_flags, &err);
-		if (!st->leg[side])
+		if (!st->leg[side]) {
+			struct dp_iface_stats first; /* no direction: the first interface, named */
+
+			if (b->iface[side][0] || dp_iface_get_stats(0, &first))
+				snprintf(first.name, sizeof(first.name), "%s", b->iface[side][0] ? b->iface[side] : "(default)");
 			return ctl_ng_error(r, err == -ENOENT ? "Unknown interface '%s'"
 						: err == -EADDRINUSE ? "No media ports left on interface '%s'"
 									: "Cannot allocate a media port on '%s'",
-					    b->iface[side][0] ? b->iface[side] : "(default)");
+					    first.name);
+		}
 	}
 	st->active = true;
 	st->b_te = -1;

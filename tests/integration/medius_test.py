@@ -135,7 +135,8 @@ def ping(port, timeout=1.0):
 class Daemon:
     """mediusd on a free loopback port, logging to a file."""
 
-    def __init__(self, *extra, tcp=False):
+    def __init__(self, *extra, tcp=False, ready=None):
+        """ready(port) -> bool: how to tell it is up (default: an unsigned ping)."""
         self.port = free_port(both=tcp)
         args = [MEDIUSD, "--listen-ng", f"127.0.0.1:{self.port}"]
         if tcp:
@@ -152,7 +153,7 @@ class Daemon:
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"mediusd exited with {self.proc.returncode}:\n{self.log_text()}")
-            if ping(self.port, timeout=0.3):
+            if (ready or ping)(self.port, timeout=0.3):
                 return
         self.proc.kill()
         raise RuntimeError("mediusd did not answer ping within 30 s:\n" + self.log_text())
