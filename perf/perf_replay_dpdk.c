@@ -340,6 +340,8 @@ static int dpdk_poll(void *tp, int timeout_ms, void (*cb)(void *arg, const struc
 			sched_yield(); /* busy polling, but the sender and medius come first */
 			continue;
 		}
+		if (!total && end && mono_ms() >= end)
+			end = 0; /* a stream of frames none of which is ours: back after this burst */
 		now = rt_ns();
 		t->rx_frames += n;
 		for (uint16_t i = 0; i < n; i++) {
@@ -373,6 +375,8 @@ static int dpdk_poll(void *tp, int timeout_ms, void (*cb)(void *arg, const struc
 			}
 			rte_pktmbuf_free(m[i]);
 		}
+		if (total || !end)
+			return total;
 	}
 }
 
@@ -561,10 +565,15 @@ fail:
 static void dpdk_destroy(void *tp)
 {
 	struct dpdk_tp *t = tp;
+	struct rte_eth_stats st;
 
 	if (!t)
 		return;
 	dpdk_flush(t);
+	if (!rte_eth_stats_get(t->port, &st) && (st.imissed || st.ierrors || st.rx_nombuf || st.oerrors || t->verbose))
+		fprintf(stderr, "medius-replay: dpdk: port rx %llu missed %llu errors %llu no-mbuf %llu, tx %llu errors %llu\n",
+			(unsigned long long)st.ipackets, (unsigned long long)st.imissed, (unsigned long long)st.ierrors,
+			(unsigned long long)st.rx_nombuf, (unsigned long long)st.opackets, (unsigned long long)st.oerrors);
 	if (t->tx_dropped || t->tx_no_mbuf || t->rx_bad || t->rx_no_ep || t->verbose)
 		fprintf(stderr,
 			"medius-replay: dpdk: tx %llu frames in %llu bursts, %llu dropped (ring full %d ms), %llu without mbuf; "
