@@ -94,6 +94,8 @@ def inner(a):
                         args += ["--transport", "dpdk", "--dpdk-port", f"af_packet:{VR}", "--bind", ME]
                         if a.verbose:
                             args += ["--dpdk-verbose"]
+                    if kind == "null" and a.verbose:
+                        args += ["--dpdk-verbose"]
                     if kind == "null":
                         # the replayer's own ceiling: frames built and handed
                         # to net_null, which drops them (nothing comes back)
@@ -112,8 +114,9 @@ def inner(a):
                 span = (bins[-1] - bins[0] + 1) * rep["timeline"].get("bin_ms", 100) / 1000.0 if bins else 1
                 t["send_pps"] = t["sent"] / span
                 t["recv_pps"] = t["received"] / span
-                if kind != "udp" and a.verbose:
-                    print("    " + "\n    ".join(x for x in err.splitlines() if "dpdk: port" in x or "dpdk: tx" in x))
+                lines = [x for x in err.splitlines() if "dpdk: port" in x or "dpdk: tx" in x]
+                if a.verbose and lines:
+                    print("    " + "\n    ".join(lines))
                 row = (t["send_pps"], t["recv_pps"], 100.0 * t["lost"] / max(1, t["rtp_sent"]), 0, t["sent"])
                 rows[kind].append(row)
                 print(f"  round {rnd + 1} {kind:4}: sent {row[4]} at {row[0]:9.0f} pps, received {row[1]:9.0f} pps, "
