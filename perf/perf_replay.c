@@ -45,6 +45,8 @@ static void usage(FILE *f)
 		"                     PNG (gnuplot)\n"
 		"  --drain-ms MS      wait for late packets after the last send (default 500)\n"
 		"  --grace-ms MS      a BYE's delete waits this long (default 100)\n"
+		"  --ng-settle-ms MS  after each offer/answer reply send nothing for MS ms\n"
+		"                     (a signalling path's delay; default 0)\n"
 		"  --skip-cut         skip records cut by the snaplen (else an error)\n"
 		"  --bind IP          the replayer's address (default 127.0.0.1; with dpdk\n"
 		"                     required: its address on the port's link)\n"
@@ -112,6 +114,7 @@ int main(int argc, char **argv)
 		{"dry-run", no_argument, NULL, 'D'},       {"quiet", no_argument, NULL, 'q'},
 		{"reference", required_argument, NULL, 'r'}, {"plots", required_argument, NULL, 'p'},
 		{"offer-json", required_argument, NULL, 'O'}, {"answer-json", required_argument, NULL, 'A'},
+		{"ng-settle-ms", required_argument, NULL, 'G'},
 		{"transport", required_argument, NULL, 'T'}, {"dpdk-port", required_argument, NULL, 'P'},
 		{"dpdk-mac", required_argument, NULL, 'M'}, {"dpdk-peer", required_argument, NULL, 'R'},
 		{"dpdk-ports", required_argument, NULL, 'Q'}, {"dpdk-mem", required_argument, NULL, 'E'},
@@ -140,7 +143,7 @@ int main(int argc, char **argv)
 		char *end = NULL;
 		unsigned long v = 0;
 
-		if (strchr("kSdgE", c)) {
+		if (strchr("kSdgEG", c)) {
 			v = strtoul(optarg, &end, 10);
 			if (!*optarg || *end || v > 10000000) {
 				fprintf(stderr, "medius-replay: bad number for an option: %s\n", optarg);
@@ -178,6 +181,13 @@ int main(int argc, char **argv)
 		case 'j': json = optarg; break;
 		case 'd': ro.drain_ms = (uint32_t)v; break;
 		case 'g': ro.delete_grace_ms = (uint32_t)v; break;
+		case 'G':
+			if (v > 10000) {
+				fprintf(stderr, "medius-replay: --ng-settle-ms takes 0 to 10000\n");
+				return EX_USAGE;
+			}
+			ro.ng_settle_us = (uint32_t)v * 1000;
+			break;
 		case 'C': mo.skip_cut = true; break;
 		case 'b': ro.ip = optarg; bind_given = true; break;
 		case 'T':

@@ -445,6 +445,7 @@ struct perf_run_opts {
 	uint32_t spread_us;    /* copy k starts k * spread_us / multiply later */
 	uint32_t drain_ms;     /* wait after the last packet */
 	uint32_t delete_grace_ms; /* a BYE's delete waits this long after it is due */
+	uint32_t ng_settle_us;  /* after an offer's or answer's reply, send nothing for this long */
 	bool verify;           /* compare payloads byte for byte */
 	bool progress;         /* live line on stderr */
 	const char *ip;        /* local address of the replayer's endpoints */

@@ -860,6 +860,14 @@ static int sender(struct run *r, char *err, size_t errlen)
 				if (do_op(r, c, &m->calls[call].ops[v->b], v->b, err, errlen))
 					goto out;
 				ng_op = true;
+				if (o->ng_settle_us) {
+					/* the signalling path's delay: nothing more goes out
+					 * until it passed (counted as the ng request's time) */
+					struct timespec ts = {(time_t)(o->ng_settle_us / 1000000u),
+							      (long)(o->ng_settle_us % 1000000u) * 1000};
+
+					nanosleep(&ts, NULL);
+				}
 			}
 			if (++e->cursor >= nev) {
 				h[0] = h[--nh];

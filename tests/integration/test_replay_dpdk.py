@@ -11,7 +11,10 @@ and the veth pair are the test's alone:
                                                         --bind 10.94.N.2
 
 Neither veth end has a kernel address (and IPv6 is off), so only the two
-DPDK programs answer ARP and carry UDP.
+DPDK programs answer ARP and carry UDP. Every replay waits 10 ms after
+each offer/answer reply (--ng-settle-ms, as a signalling path would):
+mediusd replies before its worker applied the leg, and a frame sent in
+the same microsecond could otherwise be refused (see SETTLE_MS).
 
   1. Usage: --transport dpdk without --dpdk-port or --bind, a bad
      --dpdk-port, --dpdk-* without --transport dpdk: exit 64.
@@ -56,6 +59,11 @@ NS = f"mx-rd-{PID}"
 VM, VR = "rdM", "rdR"
 US, ME = f"10.94.{N}.1", f"10.94.{N}.2"
 REPLAY = os.environ.get("MEDIUS_REPLAY", "build/perf/medius-replay")
+# mediusd answers ng before its worker has applied the leg: a packet that
+# follows the reply within microseconds (DPDK to DPDK over a veth, on a
+# loaded 2-CPU box) can meet the leg without its peer (spoofed_source,
+# no_dest). A signalling path takes milliseconds; so does this test.
+SETTLE_MS = "10"
 
 
 def sh(*args, check_rc=True, timeout=30):
@@ -108,7 +116,7 @@ def write_conf(tmp):
 
 def replay(d, cap, *args, timeout=180, popen=False):
     cmd = [REPLAY, "--ng", f"127.0.0.1:{d.port}", "--quiet", "--transport", "dpdk", "--bind", ME,
-           "--dpdk-verbose", *map(str, args), cap]
+           "--dpdk-verbose", "--ng-settle-ms", SETTLE_MS, *map(str, args), cap]
     if popen:
         return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
     p = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=timeout)
