@@ -3,8 +3,8 @@
  * fuzz targets and the tests). medius-replay replays captured SIP and
  * RTP/RTCP through mediusd: it rebuilds the calls, sets them up over ng as
  * a signalling server would, sends the captured media from its own
- * loopback sockets, receives what medius relays and reports on it
- * (docs/replay.md).
+ * kernel UDP sockets (or a DPDK port), receives what medius relays and
+ * reports on it (docs/replay.md).
  *
  *   capture (perf_replay_pcap.c)  libpcap: pcap/pcapng, link layers, IP, UDP
  *        │ UDP datagrams
@@ -323,9 +323,9 @@ int perf_report_plots(const struct perf_report *r, const char *dir, char *err, s
 void perf_report_print(const struct perf_report *r, FILE *f);
 int perf_report_json(const struct perf_report *r, const char *path, char *err, size_t errlen);
 
-/* ---- transports (perf_replay_udp.c) ----
- * The seam for DPDK transports: the run engine only opens endpoints,
- * sends from them and polls them through these operations. */
+/* ---- transports (perf_replay_udp.c, perf_replay_dpdk.c) ----
+ * The run engine only opens endpoints, sends from them, flushes and polls
+ * them through these operations. */
 
 struct perf_ep; /* one local RTP or RTCP endpoint of a call copy's party */
 
