@@ -381,7 +381,7 @@ int perf_dpdk_vdev(const char *dev, char *out, size_t len);
 
 /* the endpoint: transports keep their handle in it, the run its owner */
 struct perf_ep {
-	int fd;           /* kernel UDP */
+	int fd;           /* kernel UDP: the socket; DPDK: the UDP port */
 	uint32_t copy_call; /* index of the call copy */
 	uint8_t party, media, rtcp;
 };
