@@ -2,6 +2,7 @@
  * medius-replay: replay captured SIP and RTP/RTCP through mediusd and
  * report what came back (docs/replay.md).
  */
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,8 +45,21 @@ static void usage(FILE *f)
 		"                     PNG (gnuplot)\n"
 		"  --drain-ms MS      wait for late packets after the last send (default 500)\n"
 		"  --grace-ms MS      a BYE's delete waits this long (default 100)\n"
+		"  --ng-settle-ms MS  after each offer/answer reply send nothing for MS ms\n"
+		"                     (a signalling path's delay; default 0)\n"
 		"  --skip-cut         skip records cut by the snaplen (else an error)\n"
-		"  --bind IP          the replayer's address (default 127.0.0.1)\n"
+		"  --bind IP          the replayer's address (default 127.0.0.1; with dpdk\n"
+		"                     required: its address on the port's link)\n"
+		"  --transport udp|dpdk  kernel UDP sockets (default), or a DPDK ethdev port\n"
+		"                     (root; see docs/replay.md):\n"
+		"  --dpdk-port DEV    af_packet:IFACE, af_xdp:IFACE or a whole vdev\n"
+		"                     (net_pcap0,rx_pcap=...,tx_pcap=...)\n"
+		"  --dpdk-mac MAC     our MAC (default: the port's)\n"
+		"  --dpdk-peer IP=MAC medius's MAC for IP, instead of asking by ARP\n"
+		"  --dpdk-ports MIN-MAX  the endpoints' UDP ports (default 10000-65535)\n"
+		"  --dpdk-mem MB      EAL memory, no hugepages (default 256)\n"
+		"  --dpdk-eal ARGS    more EAL arguments, space separated\n"
+		"  --dpdk-verbose     EAL's log and the port's counters on stderr\n"
 		"  --dry-run          read the capture and print the calls; send nothing\n"
 		"  --quiet            no progress line, no table\n"
 		"  --help, --version\n"
@@ -100,6 +114,11 @@ int main(int argc, char **argv)
 		{"dry-run", no_argument, NULL, 'D'},       {"quiet", no_argument, NULL, 'q'},
 		{"reference", required_argument, NULL, 'r'}, {"plots", required_argument, NULL, 'p'},
 		{"offer-json", required_argument, NULL, 'O'}, {"answer-json", required_argument, NULL, 'A'},
+		{"ng-settle-ms", required_argument, NULL, 'G'},
+		{"transport", required_argument, NULL, 'T'}, {"dpdk-port", required_argument, NULL, 'P'},
+		{"dpdk-mac", required_argument, NULL, 'M'}, {"dpdk-peer", required_argument, NULL, 'R'},
+		{"dpdk-ports", required_argument, NULL, 'Q'}, {"dpdk-mem", required_argument, NULL, 'E'},
+		{"dpdk-eal", required_argument, NULL, 'L'}, {"dpdk-verbose", no_argument, NULL, 'W'},
 		{"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
@@ -107,6 +126,8 @@ int main(int argc, char **argv)
 		.ng = "127.0.0.1:2223", .speed = 1, .multiply = 1, .spread_us = 20000, .drain_ms = 500,
 		.delete_grace_ms = 100, .ip = "127.0.0.1", .tp = &perf_tp_udp,
 	};
+	struct perf_dpdk_conf dc = {0};
+	bool bind_given = false;
 	struct perf_model_opts mo = {0};
 	struct perf_model m;
 	struct perf_report rep;
@@ -122,7 +143,7 @@ int main(int argc, char **argv)
 		char *end = NULL;
 		unsigned long v = 0;
 
-		if (strchr("kSdg", c)) {
+		if (strchr("kSdgEG", c)) {
 			v = strtoul(optarg, &end, 10);
 			if (!*optarg || *end || v > 10000000) {
 				fprintf(stderr, "medius-replay: bad number for an option: %s\n", optarg);
@@ -160,8 +181,76 @@ int main(int argc, char **argv)
 		case 'j': json = optarg; break;
 		case 'd': ro.drain_ms = (uint32_t)v; break;
 		case 'g': ro.delete_grace_ms = (uint32_t)v; break;
+		case 'G':
+			if (v > 10000) {
+				fprintf(stderr, "medius-replay: --ng-settle-ms takes 0 to 10000\n");
+				return EX_USAGE;
+			}
+			ro.ng_settle_us = (uint32_t)v * 1000;
+			break;
 		case 'C': mo.skip_cut = true; break;
-		case 'b': ro.ip = optarg; break;
+		case 'b': ro.ip = optarg; bind_given = true; break;
+		case 'T':
+			if (!strcmp(optarg, "udp")) {
+				ro.tp = &perf_tp_udp;
+			} else if (!strcmp(optarg, "dpdk")) {
+				ro.tp = &perf_tp_dpdk;
+			} else {
+				fprintf(stderr, "medius-replay: --transport takes udp or dpdk\n");
+				return EX_USAGE;
+			}
+			break;
+		case 'P': {
+			char vdev[256];
+
+			if (perf_dpdk_vdev(optarg, vdev, sizeof(vdev))) {
+				fprintf(stderr, "medius-replay: --dpdk-port takes af_packet:IFACE, af_xdp:IFACE or a vdev (net_...)\n");
+				return EX_USAGE;
+			}
+			dc.device = optarg;
+			break;
+		}
+		case 'M':
+			if (perf_mac_parse(optarg, dc.mac)) {
+				fprintf(stderr, "medius-replay: --dpdk-mac: not a MAC address: %s\n", optarg);
+				return EX_USAGE;
+			}
+			dc.have_mac = true;
+			break;
+		case 'R': {
+			char ipb[64];
+			const char *eq = strchr(optarg, '=');
+
+			if (!eq || (size_t)(eq - optarg) >= sizeof(ipb) ||
+			    (memcpy(ipb, optarg, (size_t)(eq - optarg)), ipb[eq - optarg] = 0,
+			     inet_pton(AF_INET, ipb, dc.peer_ip) != 1) || perf_mac_parse(eq + 1, dc.peer_mac)) {
+				fprintf(stderr, "medius-replay: --dpdk-peer takes IPv4=MAC\n");
+				return EX_USAGE;
+			}
+			dc.have_peer_mac = true;
+			break;
+		}
+		case 'Q': {
+			unsigned lo, hi;
+			char end2;
+
+			if (sscanf(optarg, "%u-%u%c", &lo, &hi, &end2) != 2 || lo < 1024 || hi > 65535 || hi < lo + 3) {
+				fprintf(stderr, "medius-replay: --dpdk-ports takes MIN-MAX within 1024-65535\n");
+				return EX_USAGE;
+			}
+			dc.port_min = (uint16_t)lo;
+			dc.port_max = (uint16_t)hi;
+			break;
+		}
+		case 'E':
+			if (v < 64 || v > 65536) {
+				fprintf(stderr, "medius-replay: --dpdk-mem takes 64 to 65536 (MiB)\n");
+				return EX_USAGE;
+			}
+			dc.memory_mb = (uint32_t)v;
+			break;
+		case 'L': dc.eal_args = optarg; break;
+		case 'W': dc.verbose = true; break;
 		case 'D': dry = true; break;
 		case 'q': quiet = true; break;
 		case 'h': usage(stdout); return EX_OK;
@@ -173,6 +262,16 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EX_USAGE;
 	}
+	if (ro.tp == &perf_tp_dpdk && (!dc.device || !bind_given)) {
+		fprintf(stderr, "medius-replay: --transport dpdk needs --dpdk-port and --bind (the replayer's address on that link)\n");
+		return EX_USAGE;
+	}
+	if (ro.tp != &perf_tp_dpdk && (dc.device || dc.have_mac || dc.have_peer_mac || dc.port_min || dc.memory_mb ||
+				       dc.eal_args || dc.verbose)) {
+		fprintf(stderr, "medius-replay: --dpdk-* options need --transport dpdk\n");
+		return EX_USAGE;
+	}
+	ro.tp_conf = &dc;
 	if (mo.side_file && mo.auto_calls) {
 		fprintf(stderr, "medius-replay: --calls and --auto exclude each other\n");
 		return EX_USAGE;

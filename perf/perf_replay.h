@@ -3,8 +3,8 @@
  * fuzz targets and the tests). medius-replay replays captured SIP and
  * RTP/RTCP through mediusd: it rebuilds the calls, sets them up over ng as
  * a signalling server would, sends the captured media from its own
- * loopback sockets, receives what medius relays and reports on it
- * (docs/replay.md).
+ * kernel UDP sockets (or a DPDK port), receives what medius relays and
+ * reports on it (docs/replay.md).
  *
  *   capture (perf_replay_pcap.c)  libpcap: pcap/pcapng, link layers, IP, UDP
  *        │ UDP datagrams
@@ -15,9 +15,9 @@
  *        │
  *        ▼
  *   run (perf_replay_run.c)  ng client (perf_replay_ng.c), one sender and
- *        one receiver thread over a transport (perf_replay_udp.c: kernel
- *        UDP on loopback; a DPDK transport plugs in behind struct
- *        perf_tp_ops), K copies of each call
+ *        one receiver thread over a transport behind struct perf_tp_ops
+ *        (perf_replay_udp.c: kernel UDP; perf_replay_dpdk.c: a DPDK
+ *        ethdev port), K copies of each call
  *        │ per-copy stream state
  *        ▼
  *   report (perf_replay_report.c)  struct perf_report: totals, streams,
@@ -323,9 +323,9 @@ int perf_report_plots(const struct perf_report *r, const char *dir, char *err, s
 void perf_report_print(const struct perf_report *r, FILE *f);
 int perf_report_json(const struct perf_report *r, const char *path, char *err, size_t errlen);
 
-/* ---- transports (perf_replay_udp.c) ----
- * The seam for DPDK transports: the run engine only opens endpoints,
- * sends from them and polls them through these operations. */
+/* ---- transports (perf_replay_udp.c, perf_replay_dpdk.c) ----
+ * The run engine only opens endpoints, sends from them, flushes and polls
+ * them through these operations. */
 
 struct perf_ep; /* one local RTP or RTCP endpoint of a call copy's party */
 
@@ -338,8 +338,9 @@ struct perf_rx {
 
 struct perf_tp_ops {
 	const char *name;
-	/* create the transport; ip is the local address for endpoints */
-	void *(*create)(const char *ip, uint32_t max_eps, char *err, size_t errlen);
+	/* create the transport; ip is the local address for endpoints, conf
+	 * the transport's own options (struct perf_dpdk_conf; NULL for udp) */
+	void *(*create)(const char *ip, uint32_t max_eps, const void *conf, char *err, size_t errlen);
 	/* open an RTP/RTCP endpoint pair on consecutive ports (RTP even);
 	 * *port gets the RTP port */
 	int (*open_pair)(void *tp, struct perf_ep *rtp, struct perf_ep *rtcp, uint16_t *port,
@@ -347,6 +348,10 @@ struct perf_tp_ops {
 	/* send one datagram from ep to dst; *t_ns gets the send time */
 	int (*send)(void *tp, struct perf_ep *ep, const struct perf_addr *dst, const void *p,
 		    uint32_t len, uint64_t *t_ns);
+	/* hand what send() queued to the wire (a transport that sends in
+	 * bursts; NULL when every send goes out at once): the run calls it
+	 * before it sleeps or waits for ng, and at the end */
+	void (*flush)(void *tp);
 	/* receive what is there (waiting up to timeout_ms): cb per datagram;
 	 * returns the number received or -1 */
 	int (*poll)(void *tp, int timeout_ms, void (*cb)(void *arg, const struct perf_rx *rx),
@@ -356,10 +361,27 @@ struct perf_tp_ops {
 };
 
 extern const struct perf_tp_ops perf_tp_udp;
+/* DPDK (perf_replay_dpdk.c): one ethdev port, EAL started by create */
+extern const struct perf_tp_ops perf_tp_dpdk;
+
+struct perf_dpdk_conf {
+	const char *device;   /* af_packet:IFACE, af_xdp:IFACE or a vdev string (net_...) */
+	const char *eal_args; /* more EAL arguments, space separated */
+	uint32_t memory_mb;   /* EAL -m (256) */
+	uint16_t port_min, port_max; /* the endpoints' UDP ports (10000-65535) */
+	bool have_mac, have_peer_mac;
+	uint8_t mac[6];       /* our MAC (default: the port's) */
+	uint8_t peer_mac[6], peer_ip[4]; /* medius's, instead of ARP */
+	bool verbose;         /* EAL's log and the transport's counters on stderr */
+};
+/* "aa:bb:cc:dd:ee:ff": 0 or -1 */
+int perf_mac_parse(const char *s, uint8_t mac[6]);
+/* the EAL --vdev for a --dpdk-port value: 0 or -1 */
+int perf_dpdk_vdev(const char *dev, char *out, size_t len);
 
 /* the endpoint: transports keep their handle in it, the run its owner */
 struct perf_ep {
-	int fd;           /* kernel UDP */
+	int fd;           /* kernel UDP: the socket; DPDK: the UDP port */
 	uint32_t copy_call; /* index of the call copy */
 	uint8_t party, media, rtcp;
 };
@@ -423,10 +445,12 @@ struct perf_run_opts {
 	uint32_t spread_us;    /* copy k starts k * spread_us / multiply later */
 	uint32_t drain_ms;     /* wait after the last packet */
 	uint32_t delete_grace_ms; /* a BYE's delete waits this long after it is due */
+	uint32_t ng_settle_us;  /* after an offer's or answer's reply, send nothing for this long */
 	bool verify;           /* compare payloads byte for byte */
 	bool progress;         /* live line on stderr */
 	const char *ip;        /* local address of the replayer's endpoints */
 	const struct perf_tp_ops *tp;
+	const void *tp_conf;   /* the transport's options (struct perf_dpdk_conf) */
 	const char *ng_flags;  /* extra ng flags (comma-separated), e.g. for SRTP later */
 	const char *offer_json, *answer_json; /* members added to every offer / answer */
 	const struct perf_model *reference; /* --reference: the plaintext twin of an SRTP capture */

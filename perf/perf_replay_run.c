@@ -745,6 +745,15 @@ static uint64_t next_due(const struct heap_ent *h, uint32_t nh, const uint32_t *
 	return d;
 }
 
+/* what a bursting transport queued goes out before the sender sleeps or
+ * waits for ng (media never waits behind a set-up, nor a set-up behind
+ * media queued before it) */
+static void tp_flush(struct run *r)
+{
+	if (r->o->tp->flush)
+		r->o->tp->flush(r->tp);
+}
+
 static int sender(struct run *r, char *err, size_t errlen)
 {
 	const struct perf_model *m = r->m;
@@ -800,9 +809,11 @@ static int sender(struct run *r, char *err, size_t errlen)
 				uint64_t at = mono0 + dq_due[dq_head];
 				struct timespec ts = {(time_t)(at / 1000000000ull), (long)(at % 1000000000ull)};
 
+				tp_flush(r);
 				clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
 				continue;
 			}
+			tp_flush(r);
 			t_ng = now_ns(CLOCK_MONOTONIC);
 			if (do_op(r, &r->ccs[dq[dq_head]], &del, -1, err, errlen))
 				goto out;
@@ -822,6 +833,7 @@ static int sender(struct run *r, char *err, size_t errlen)
 			at += mono0;
 			ts.tv_sec = (time_t)(at / 1000000000ull);
 			ts.tv_nsec = (long)(at % 1000000000ull);
+			tp_flush(r);
 			clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
 			continue;
 		}
@@ -843,10 +855,19 @@ static int sender(struct run *r, char *err, size_t errlen)
 				dq_due[dq_tail] = ev_due + o->delete_grace_ms * 1000000ull;
 				dq_tail = (dq_tail + 1) % (uint32_t)(ncc + 1);
 			} else {
+				tp_flush(r);
 				t_ng = now_ns(CLOCK_MONOTONIC);
 				if (do_op(r, c, &m->calls[call].ops[v->b], v->b, err, errlen))
 					goto out;
 				ng_op = true;
+				if (o->ng_settle_us) {
+					/* the signalling path's delay: nothing more goes out
+					 * until it passed (counted as the ng request's time) */
+					struct timespec ts = {(time_t)(o->ng_settle_us / 1000000u),
+							      (long)(o->ng_settle_us % 1000000u) * 1000};
+
+					nanosleep(&ts, NULL);
+				}
 			}
 			if (++e->cursor >= nev) {
 				h[0] = h[--nh];
@@ -863,6 +884,7 @@ static int sender(struct run *r, char *err, size_t errlen)
 	}
 	rc = 0;
 out:
+	tp_flush(r);
 	free(evs);
 	free(h);
 	free(dq);
@@ -1299,7 +1321,7 @@ int perf_run(const struct perf_model *m, const struct perf_run_opts *o, struct p
 		goto out;
 	for (uint32_t c = 0; c < m->ncalls; c++)
 		nep += (size_t)m->calls[c].nmedia * 4 * K;
-	r->tp = o->tp->create(o->ip, (uint32_t)nep, err, errlen);
+	r->tp = o->tp->create(o->ip, (uint32_t)nep, o->tp_conf, err, errlen);
 	if (!r->tp)
 		goto out;
 	if (perf_ng_open(&r->ng, o->ng, err, errlen))

@@ -539,9 +539,12 @@ int perf_synth_main(int argc, char **argv)
 					goto oom;
 				s->rtp++;
 				s->per_codec[cd - codecs]++;
-				if (rtcp && !x->srtp && f && f % sr_every == 0) {
-					/* an SR (no report blocks) and an SDES CNAME */
-					uint8_t r[64];
+				if (rtcp && f && f % sr_every == 0) {
+					/* an SR (no report blocks) and an SDES CNAME; SRTCP
+					 * (RFC 3711 3.4: E flag and index, 80-bit tag) on an SRTP
+					 * leg, the plaintext kept for the twin */
+					uint8_t r[64 + SRTP_MAX_TRAILER_LEN], rplain[64];
+					int rlen = 44;
 					static const char cname[] = "synth";
 
 					memset(r, 0, sizeof(r));
@@ -563,7 +566,13 @@ int perf_synth_main(int argc, char **argv)
 					r[36] = 1;
 					r[37] = sizeof(cname) - 1;
 					memcpy(r + 38, cname, sizeof(cname) - 1);
-					if (add_rec(s, t_cap + 1000, x->ip, (uint16_t)(x->port + 1), y->ip, (uint16_t)(y->port + 1), r, 44, NULL, 0))
+					memcpy(rplain, r, 44);
+					if (x->srtp && srtp_protect_rtcp(x->srtp, r, &rlen) != srtp_err_status_ok) {
+						fprintf(stderr, "medius-replay synth: srtp_protect_rtcp failed\n");
+						goto out;
+					}
+					if (add_rec(s, t_cap + 1000, x->ip, (uint16_t)(x->port + 1), y->ip, (uint16_t)(y->port + 1), r,
+						    (uint32_t)rlen, x->srtp ? rplain : NULL, 44))
 						goto oom;
 					s->rtcp++;
 				}

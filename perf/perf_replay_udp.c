@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT
  * perf_replay_udp.c: medius-replay's kernel UDP transport: one socket per
  * endpoint on the loopback address, epoll, recvmmsg with the kernel's
- * receive timestamps (SO_TIMESTAMPNS). A DPDK transport implements the
- * same struct perf_tp_ops.
+ * receive timestamps (SO_TIMESTAMPNS). perf_replay_dpdk.c implements the
+ * same struct perf_tp_ops on a DPDK port.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,11 +29,12 @@ struct udp_tp {
 	char ctl[BURST][64];
 };
 
-static void *udp_create(const char *ip, uint32_t max_eps, char *err, size_t errlen)
+static void *udp_create(const char *ip, uint32_t max_eps, const void *conf, char *err, size_t errlen)
 {
 	struct udp_tp *t = calloc(1, sizeof(*t));
 	struct rlimit rl;
 
+	(void)conf;
 	if (!t) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
