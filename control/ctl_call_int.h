@@ -291,6 +291,13 @@ void ctl_rec_tick(struct call *k);
 void ctl_rec_report(struct ctl_ng_req *r, struct call *k);
 /* statistics: "recording" counters into tot. */
 void ctl_rec_stats(struct ctl_arena *a, struct ctl_val *tot);
+/* The recorders' totals, for metrics: write errors are the disk alarm
+ * (disk full, unwritable directory), failing the recordings running with
+ * one now. Control lcore. */
+struct ctl_rec_totals {
+	uint64_t active, started, finished, write_errors, failing, overruns;
+};
+void ctl_rec_totals(struct ctl_rec_totals *t);
 /* the DTMF commands (ctl_call_dtmf.c; ctx = the registry) */
 int ctl_cmd_block_dtmf(struct ctl_ng_req *r, void *ctx);
 int ctl_cmd_unblock_dtmf(struct ctl_ng_req *r, void *ctx);

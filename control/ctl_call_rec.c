@@ -572,6 +572,23 @@ void ctl_rec_report(struct ctl_ng_req *r, struct call *k)
 		     rec_dict(ctl_ng_arena(r), k->rec, &st, k->rec->paused ? "paused" : "recording"));
 }
 
+void ctl_rec_totals(struct ctl_rec_totals *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->started = n_started;
+	t->finished = n_finished;
+	t->write_errors = n_alarms_done;
+	for (struct ctl_rec *cr = running; cr; cr = cr->next) {
+		struct rec_stats st;
+
+		rec_get_stats(cr->rec, &st);
+		t->active++;
+		t->write_errors += st.write_errors;
+		t->failing += st.write_errors != 0;
+		t->overruns += st.overruns[0] + st.overruns[1];
+	}
+}
+
 void ctl_rec_stats(struct ctl_arena *a, struct ctl_val *tot)
 {
 	struct ctl_val *d = ctl_val_dict(a);

@@ -728,6 +728,22 @@ static void render_metrics(struct ctl_metrics *m, const struct ctl_ng *ng, uint6
 			ctl_buf_printf(b, "\"} %llu\n", (unsigned long long)er);
 		}
 	}
+	{
+		struct ctl_rec_totals rt;
+
+		ctl_rec_totals(&rt);
+		help(b, "recordings_started_total", "counter", "recordings started");
+		ctl_buf_printf(b, "medius_recordings_started_total %llu\n", (unsigned long long)rt.started);
+		help(b, "recordings_finished_total", "counter", "recordings finalised");
+		ctl_buf_printf(b, "medius_recordings_finished_total %llu\n", (unsigned long long)rt.finished);
+		help(b, "recording_write_errors_total", "counter",
+		     "recording files that could not be written (disk full, I/O error, unwritable directory)");
+		ctl_buf_printf(b, "medius_recording_write_errors_total %llu\n", (unsigned long long)rt.write_errors);
+		help(b, "recording_alarm", "gauge", "recordings running with a file that could not be written (the disk alarm)");
+		ctl_buf_printf(b, "medius_recording_alarm %llu\n", (unsigned long long)rt.failing);
+		help(b, "recording_overruns", "gauge", "frames the running recordings' rings dropped (marked gaps)");
+		ctl_buf_printf(b, "medius_recording_overruns %llu\n", (unsigned long long)rt.overruns);
+	}
 	ctl_http_get_stats(m->http, &hs);
 	help(b, "http_requests_total", "counter", "HTTP requests answered");
 	ctl_buf_printf(b, "medius_http_requests_total %llu\n", (unsigned long long)hs.requests);

@@ -107,10 +107,10 @@ def main():
     names = exported(types, samples)
     print(f"     the scrape: {len(types)} families, {len(samples)} samples")
     # every series is labelled by site but for the daemon's own, the workers'
-    # and ng's (documented in docs/operations.md#sites)
+    # ng's and the recorders' totals (documented in docs/operations.md#sites)
     unsited = ("medius_build_info", "medius_start_time_seconds", "medius_metrics_collect_seconds",
                "medius_managed_sessions_total", "medius_timeout_sessions_total", "medius_deleted_sessions_total",
-               "medius_worker_", "medius_clock_", "medius_ng_", "medius_http_")
+               "medius_worker_", "medius_clock_", "medius_ng_", "medius_http_", "medius_recording")
     bad = sorted({n for n, l, _ in samples if "site" not in l and not n.startswith(unsited)})
     check(not bad, f"every other series has a site label ({bad})")
     sites = {l["site"] for _, l, _ in samples if "site" in l}

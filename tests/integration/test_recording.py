@@ -20,13 +20,15 @@ import math
 import os
 import shutil
 import signal
+import socket
 import struct
 import subprocess
 import tempfile
 import time
+import urllib.request
 import wave
 
-from medius_test import Daemon, call_sdp, check, finish, media_port, ng
+from medius_test import Daemon, call_sdp, check, finish, free_port, media_port, ng
 from media_check import goertzel_power, peer_port, stop
 
 GST = os.environ.get("GST_LAUNCH", "gst-launch-1.0")
@@ -267,7 +269,8 @@ if not mounted:
     print("skip a full disk: needs root to mount a small tmpfs")
 else:
     try:
-        with Daemon("--set", f"recording.dir={root}") as d:
+        http_port = free_port(socket.SOCK_STREAM)
+        with Daemon("--set", f"recording.dir={root}", "--set", f"http.listen=127.0.0.1:{http_port}") as d:
             P = d.port
             o, pa, pb, to_a, to_b = call(P, "full")
             r = ng(P, command="start recording", call_id="full", **{"recording-dir": "full"})
@@ -285,6 +288,17 @@ else:
             check(after["totalstatistics"]["recording"]["write errors"] >= 1,
                   f"statistics counts it: {after['totalstatistics'].get('recording')}")
             check(relayed >= 2 * 5 * 50 * 0.95, f"the media kept flowing while the disk was full: {relayed} packets relayed")
+            # ... and the metrics raise it (rendered once a second)
+            met = {}
+            for _ in range(30):
+                text = urllib.request.urlopen(f"http://127.0.0.1:{http_port}/metrics", timeout=5).read().decode()
+                met = {l.split()[0]: float(l.split()[1]) for l in text.splitlines()
+                       if l.startswith("medius_recording") and len(l.split()) == 2}
+                if met.get("medius_recording_alarm", 0) >= 1:
+                    break
+                time.sleep(0.2)
+            check(met.get("medius_recording_alarm") == 1 and met.get("medius_recording_write_errors_total", 0) >= 1,
+                  f"/metrics raises the disk alarm: {met}")
             check(ng(P, command="stop recording", call_id="full")["result"] == "ok", "stop recording on a full disk")
             time.sleep(0.5)
             info = ffprobe(full_path)
