@@ -21,6 +21,7 @@
 #include <openssl/evp.h>
 
 #include "rec_audit.h"
+#include "rec_seal.h"
 
 #define PATH_MAX_A 1024
 #define TAIL 65536
@@ -217,20 +218,7 @@ static size_t compose(const struct item *it, uint64_t seq, char prev[REC_AUDIT_H
 	return k;
 }
 
-static int write_all(const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return w < 0 ? -errno : -EIO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
+static int write_all(const char *p, size_t n) { return rec_write_all(fd, p, n); }
 
 /* Append the entries of list (in order) under one lock, then one
  * fdatasync: a burst costs one sync. Returns 0 or the first error. */

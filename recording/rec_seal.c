@@ -54,8 +54,10 @@ static void put_le32(uint8_t *p, uint32_t v)
 
 static uint32_t le32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
 
-static int put_all(int fd, const uint8_t *p, size_t n)
+int rec_write_all(int fd, const void *buf, size_t n)
 {
+	const uint8_t *p = buf;
+
 	while (n) {
 		ssize_t w = write(fd, p, n);
 
@@ -68,6 +70,8 @@ static int put_all(int fd, const uint8_t *p, size_t n)
 	}
 	return 0;
 }
+
+static int put_all(int fd, const uint8_t *p, size_t n) { return rec_write_all(fd, p, n); }
 
 static int pread_all(int fd, uint8_t *p, size_t n, off_t off)
 {

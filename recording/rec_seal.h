@@ -130,4 +130,9 @@ int rec_rekey_tree(const char *root, const struct rec_kek *old, const struct rec
  * here. */
 void rec_export_audit(const char *sealed, const char *out_path, const char *key_id, int rc, const char *err);
 
+/* Write all n bytes of buf to fd (retrying EINTR and short writes): 0 or
+ * -errno (-EIO for a write of nothing). Used by the sealed files, their
+ * sinks and the audit log. */
+int rec_write_all(int fd, const void *buf, size_t n);
+
 #endif

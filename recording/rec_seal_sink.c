@@ -20,20 +20,7 @@
 
 #include "rec_seal_int.h"
 
-static int put_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return w < 0 ? -errno : -EIO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
+static int put_all(int fd, const uint8_t *p, size_t n) { return rec_write_all(fd, p, n); }
 
 int rec_out_open(struct rec_out *o, const char *path, char *final)
 {
