@@ -24,38 +24,13 @@ import tempfile
 import time
 
 from medius_test import MEDIUSCTL, Daemon, call_sdp, check, finish, media_port, ng
+from recording_util import call, sender, talk, wait_procs
 from media_check import peer_port, stop
 
-GST = os.environ.get("GST_LAUNCH", "gst-launch-1.0")
 
 
-def sender(dst_port, src_port, freq, seconds, ssrc):
-    pipe = (f"audiotestsrc is-live=true freq={freq} volume=0.5 samplesperbuffer=160 num-buffers={int(seconds * 50)} "
-            f"! audio/x-raw,format=S16LE,rate=8000,channels=1 ! mulawenc ! rtppcmupay pt=0 ssrc={ssrc} "
-            f"min-ptime=20000000 max-ptime=20000000 ! udpsink host=127.0.0.1 port={dst_port} "
-            f"bind-address=127.0.0.1 bind-port={src_port}")
-    return subprocess.Popen([GST, "-q"] + pipe.split(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def call(P, cid):
-    pa, pb = peer_port(), peer_port()
-    o = ng(P, command="offer", call_id=cid, from_tag="caller", sdp=call_sdp(pa, pts=(0,)))
-    check(o["result"] == "ok", f"{cid}: offer: {o.get('error-reason')}")
-    a = ng(P, command="answer", call_id=cid, from_tag="caller", to_tag="callee", sdp=call_sdp(pb, pts=(0,)))
-    check(a["result"] == "ok", f"{cid}: answer: {a.get('error-reason')}")
-    return o, pa, pb, media_port(a["sdp"]), media_port(o["sdp"])
-
-
-def talk(pa, pb, to_a, to_b, seconds):
-    return [sender(to_a, pa, 440, seconds, 0x1111), sender(to_b, pb, 1100, seconds, 0x2222)]
-
-
-def wait_procs(ps, timeout=30):
-    for p in ps:
-        try:
-            p.wait(timeout)
-        except subprocess.TimeoutExpired:
-            stop(p)
 
 
 def wait_final(path, timeout=10):

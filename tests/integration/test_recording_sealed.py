@@ -25,40 +25,15 @@ import tempfile
 import time
 
 from medius_test import MEDIUSCTL, MEDIUSD, Daemon, call_sdp, check, finish, free_port, media_port, ng
+from recording_util import call, ffprobe, sender, talk, wait_procs
 from media_check import goertzel_power, peer_port, stop
 
-GST = os.environ.get("GST_LAUNCH", "gst-launch-1.0")
-F_A, F_B = 440, 1100  # the caller's and the callee's tones
+from recording_util import F_A, F_B
 RATE = 16000
 
 
-def sender(dst_port, src_port, freq, seconds, ssrc):
-    pipe = (f"audiotestsrc is-live=true freq={freq} volume=0.5 samplesperbuffer=160 num-buffers={int(seconds * 50)} "
-            f"! audio/x-raw,format=S16LE,rate=8000,channels=1 ! mulawenc ! rtppcmupay pt=0 ssrc={ssrc} "
-            f"min-ptime=20000000 max-ptime=20000000 ! udpsink host=127.0.0.1 port={dst_port} bind-address=127.0.0.1 "
-            f"bind-port={src_port}")
-    return subprocess.Popen([GST, "-q"] + pipe.split(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def call(P, cid):
-    pa, pb = peer_port(), peer_port()
-    o = ng(P, command="offer", call_id=cid, from_tag="caller", sdp=call_sdp(pa, pts=(0,)))
-    check(o["result"] == "ok", f"{cid}: offer: {o.get('error-reason')}")
-    a = ng(P, command="answer", call_id=cid, from_tag="caller", to_tag="callee", sdp=call_sdp(pb, pts=(0,)))
-    check(a["result"] == "ok", f"{cid}: answer: {a.get('error-reason')}")
-    return pa, pb, media_port(a["sdp"]), media_port(o["sdp"])
-
-
-def talk(pa, pb, to_a, to_b, seconds):
-    return [sender(to_a, pa, F_A, seconds, 0x1111), sender(to_b, pb, F_B, seconds, 0x2222)]
-
-
-def wait_procs(ps, timeout=30):
-    for p in ps:
-        try:
-            p.wait(timeout)
-        except subprocess.TimeoutExpired:
-            stop(p)
 
 
 def wait_final(files, timeout=10):
@@ -69,11 +44,6 @@ def wait_final(files, timeout=10):
         time.sleep(0.1)
     return False
 
-
-def ffprobe(path):
-    r = subprocess.run(["ffprobe", "-v", "error", "-show_streams", "-show_format", "-of", "json", path],
-                       capture_output=True, text=True)
-    return None if r.returncode else json.loads(r.stdout)
 
 
 def pcm_of(path, n_ch):
@@ -119,7 +89,7 @@ with Daemon("--set", f"recording.dir={root}", "--set", f"recording.key_file={key
     P = d.port
     check("sealed under key id test-1" in d.log_text(), "mediusd says the recordings are sealed, and under which key")
     # --- 1. a sealed recording ---
-    pa, pb, to_a, to_b = call(P, "s1")
+    _, pa, pb, to_a, to_b = call(P, "s1")
     r = ng(P, command="start recording", call_id="s1", metadata="patient:Jane Doe|case:42",
            **{"recording-per-leg": "yes", "recording-pcap": "yes"})
     check(r["result"] == "ok" and all(f.endswith(".enc") for f in r["recording"]["files"])
@@ -236,7 +206,7 @@ check(x.returncode == 0, f"mediusctl audit verify: the chain holds: {x.stdout.st
 d = Daemon("--set", f"recording.dir={root}", "--set", f"recording.key_file={key2}", "--set", "recording.key_id=test-2",
            "--set", "recording.fsync_ms=200")
 P = d.port
-pa, pb, to_a, to_b = call(P, "crash")
+_, pa, pb, to_a, to_b = call(P, "crash")
 r = ng(P, command="start recording", call_id="crash")
 t0 = time.time()
 crash = r["recording"]["path"]
