@@ -50,8 +50,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (p <= end) {
 		const char *sep = memmem(p, (size_t)(end - p), "\n%%\n", 4);
 		const char *e = sep ? sep : end;
-		struct perf_cap_pkt pk = {.ts_ns = ++rec * 1000000, .record = rec, .data = (const uint8_t *)p,
-					  .len = (uint32_t)(e - p)};
+		struct perf_cap_pkt pk;
+
+		rec++;
+		pk = (struct perf_cap_pkt){.ts_ns = rec * 1000000, .record = rec, .data = (const uint8_t *)p,
+					   .len = (uint32_t)(e - p)};
 
 		pk.src.family = pk.dst.family = 4;
 		if (perf_sip_feed(&m, &pk, err, sizeof(err)) < 0 && !err[0])
