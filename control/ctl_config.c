@@ -566,8 +566,8 @@ static void dump_ifaces(const struct ctl_config *c, FILE *out)
 		fprintf(out, "\n[interface %s]\naddress = %s\nadvertise = %s\nport_min = %u\nport_max = %u\n",
 			f->name, f->address, f->advertise, f->port_min, f->port_max);
 		if (f->type == DP_IFACE_ETHDEV)
-			fprintf(out, "type = ethdev\ndevice = %s\nprefix_len = %u\ngateway = %s\n", f->device,
-				f->prefix_len, f->gateway);
+			fprintf(out, "type = ethdev\ndevice =%s%s\nprefix_len = %u\ngateway = %s\n",
+				f->device[0] == ';' ? "" : " ", f->device, f->prefix_len, f->gateway);
 		if (f->nat_learning)
 			fprintf(out, "nat_learning = yes\n");
 	}
@@ -585,7 +585,10 @@ void ctl_config_dump(const struct ctl_config *c, FILE *out)
 			fprintf(out, "%s[%s]\n", *section ? "\n" : "", k->section);
 			section = k->section;
 		}
-		fprintf(out, "%s = ", k->name);
+		/* a value that starts with ';' follows '=' directly: after a
+		 * space inih would read it as an inline comment (found by fuzz_config) */
+		fprintf(out, "%s %s", k->name,
+			(k->type == K_STR || k->type == K_ADDR) && *(const char *)field == ';' ? "=" : "= ");
 		switch (k->type) {
 		case K_U32: fprintf(out, "%" PRIu32 "\n", *(const uint32_t *)field); break;
 		case K_STR:

@@ -66,9 +66,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rs == 0 && ctl_config_check(&a, err, sizeof(err)) == 0) {
 		d1 = dump(&a, &l1);
 		ctl_config_defaults(&b);
-		CHECK(ctl_config_load_string(&b, d1, err, sizeof(err)) == 0);
+		if (ctl_config_load_string(&b, d1, err, sizeof(err))) {
+			fprintf(stderr, "the dump does not load: %s\n%s", err, d1);
+			__builtin_trap();
+		}
 		d2 = dump(&b, &l2);
-		CHECK(l1 == l2 && !memcmp(d1, d2, l1));
+		if (l1 != l2 || memcmp(d1, d2, l1)) {
+			fprintf(stderr, "the dump changed on reloading:\n%s\n---- reloaded:\n%s", d1, d2);
+			__builtin_trap();
+		}
 		free(d1);
 		free(d2);
 	}
