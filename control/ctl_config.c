@@ -743,8 +743,8 @@ static void dump_ifaces(const struct ctl_config *c, FILE *out)
 		fprintf(out, "\n[interface %s]\naddress = %s\nadvertise = %s\nport_min = %u\nport_max = %u\n",
 			f->name, f->address, f->advertise, f->port_min, f->port_max);
 		if (f->type == DP_IFACE_ETHDEV)
-			fprintf(out, "type = ethdev\ndevice = %s\nprefix_len = %u\ngateway = %s\n", f->device,
-				f->prefix_len, f->gateway);
+			fprintf(out, "type = ethdev\ndevice =%s%s\nprefix_len = %u\ngateway = %s\n",
+				f->device[0] == ';' ? "" : " ", f->device, f->prefix_len, f->gateway);
 		if (f->nat_learning)
 			fprintf(out, "nat_learning = yes\n");
 	}
@@ -785,7 +785,9 @@ void ctl_config_dump(const struct ctl_config *c, FILE *out)
 			section = k->section;
 		}
 		key_value(k, c, v, sizeof(v));
-		fprintf(out, "%s = %s\n", k->name, v);
+		/* a value that starts with ';' follows '=' directly: after a
+		 * space inih would read it as an inline comment (found by fuzz_config) */
+		fprintf(out, "%s %s%s\n", k->name, (k->type == K_STR || k->type == K_ADDR) && v[0] == ';' ? "=" : "= ", v);
 	}
 	ctl_alert_conf_dump(&c->alerts, out);
 	dump_ifaces(c, out);

@@ -303,6 +303,10 @@ struct dp_worker {
 	unsigned lcore;
 	int epfd, wakefd, ackfd;
 	atomic_bool stop;
+	/* set (release) as worker_main returns: control acquires it after
+	 * rte_eal_wait_lcore, so what the worker wrote happens-before control
+	 * frees its state in C11 terms, not only through EAL's internals */
+	atomic_bool exited;
 	bool launched;
 	struct rte_mempool *pool;
 	struct rte_ring *cmds;        /* struct dp_cmd *, control -> worker (single producer and consumer) */

@@ -60,6 +60,7 @@
 
 #include <rte_cycles.h>
 #include <rte_launch.h>
+#include <rte_pause.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
@@ -351,6 +352,7 @@ static int worker_main(void *arg)
 	quiescent(w);
 	rte_rcu_qsbr_thread_offline(g_qsbr, w->lcore);
 	rte_rcu_qsbr_thread_unregister(g_qsbr, w->lcore);
+	atomic_store_explicit(&w->exited, true, memory_order_release);
 	return 0;
 }
 
@@ -518,7 +520,7 @@ void dp_workers_reclaim(void)
 	busy = true;
 	while ((c = g_head)) {
 		if (atomic_load_explicit(&c->w->done, memory_order_acquire) < c->seq) {
-			if (rte_rdtsc() - c->posted_tsc > c->w->tsc_hz * 2)
+			if (rte_rdtsc() - c->posted_tsc > rte_get_tsc_hz() * 2) /* w->tsc_hz is the worker's own */
 				DP_LOG_RL(DP_LOG_WARNING, "dp", "lcore %u has not applied a command posted 2 s ago",
 					  c->w->lcore);
 			break;
@@ -623,6 +625,7 @@ int dp_workers_start(void)
 	for (unsigned i = 0; i < g_count && !rc; i++) {
 		struct dp_worker *w = g_list[i];
 
+		atomic_store_explicit(&w->exited, false, memory_order_relaxed);
 		rc = rte_eal_remote_launch(worker_main, w, w->lcore);
 		if (rc)
 			break;
@@ -653,6 +656,8 @@ void dp_workers_stop(void)
 		if (write(w->wakefd, &one, sizeof(one)) < 0)
 			dp_log(DP_LOG_WARNING, "dp", "cannot wake lcore %u: %s", w->lcore, strerror(errno));
 		rte_eal_wait_lcore(w->lcore); /* it applied every command left on its ring */
+		while (!atomic_load_explicit(&w->exited, memory_order_acquire)) /* true by now */
+			rte_pause();
 		w->launched = false; /* commands now run inline, on the control lcore */
 	}
 	dp_workers_reclaim(); /* no worker is online any more: everything goes */

@@ -368,6 +368,12 @@ int mx_player_set_rate(struct mx_player *p, uint32_t rate)
 	if (!(out = calloc(want, sizeof(int16_t))))
 		return -ENOMEM;
 	got = cdc_resample_buffer(p->pcm, p->n, p->rate, out, want, rate, 8);
+	if (got == 0 && want == 1) {
+		/* shorter than half a sample at rate (a few samples resampled
+		 * down): the resampler gives none; keep one, the first */
+		out[0] = p->pcm[0];
+		got = 1;
+	}
 	if (got <= 0) {
 		free(out);
 		return got == -ENOMEM ? -ENOMEM : -EINVAL;

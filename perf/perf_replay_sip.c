@@ -286,7 +286,14 @@ static int sip_parse(const uint8_t *data, uint32_t len, struct sip_msg *s)
 		} else if (hdr_is(l, n, "To", "t", &vo)) {
 			get_tag(l + vo, n - vo, s->to_tag, sizeof(s->to_tag));
 		} else if (hdr_is(l, n, "Content-Length", "l", &vo)) {
-			clen = strtol(l + vo, NULL, 10);
+			/* the packet is not NUL-terminated: strtol on a copy (fuzz_replay_sip
+			 * found it reading past a last line "l: 5") */
+			char num[24];
+			size_t k = n - vo < sizeof(num) - 1 ? n - vo : sizeof(num) - 1;
+
+			memcpy(num, l + vo, k);
+			num[k] = 0;
+			clen = strtol(num, NULL, 10);
 		} else if (hdr_is(l, n, "Content-Type", "c", &vo)) {
 			ctype = true;
 			ctype_sdp = n - vo >= 15 && !strncasecmp(l + vo, "application/sdp", 15);

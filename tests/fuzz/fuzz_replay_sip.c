@@ -38,6 +38,27 @@ static void check_rewrite(const char *sdp, size_t len)
 	free(out);
 }
 
+/* perf_sip_feed keeps its Call-ID index in file-static state that only
+ * perf_model_from_cap resets (medius-replay builds one model per process):
+ * reset it before each input by building a model from an empty capture (a
+ * pcap header, Ethernet, no packets), or the index would point into the
+ * previous input's freed model. */
+static void reset_sip_state(void)
+{
+	static const uint8_t empty_pcap[24] = { 0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0,
+						0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0 };
+	struct perf_model_opts o = { 0 };
+	struct perf_model m0;
+	struct perf_cap *c;
+	char err[200];
+
+	if (perf_cap_open_mem(&c, empty_pcap, sizeof(empty_pcap), err, sizeof(err)))
+		abort();
+	(void)perf_model_from_cap(&m0, c, &o, err, sizeof(err));
+	perf_model_free(&m0);
+	perf_cap_close(c);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct perf_model m;
@@ -46,12 +67,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[512];
 	struct perf_sdp s;
 
+	reset_sip_state();
 	memset(&m, 0, sizeof(m));
 	while (p <= end) {
 		const char *sep = memmem(p, (size_t)(end - p), "\n%%\n", 4);
 		const char *e = sep ? sep : end;
-		struct perf_cap_pkt pk = {.ts_ns = ++rec * 1000000, .record = rec, .data = (const uint8_t *)p,
-					  .len = (uint32_t)(e - p)};
+		struct perf_cap_pkt pk;
+
+		rec++;
+		pk = (struct perf_cap_pkt){.ts_ns = rec * 1000000, .record = rec, .data = (const uint8_t *)p,
+					   .len = (uint32_t)(e - p)};
 
 		pk.src.family = pk.dst.family = 4;
 		if (perf_sip_feed(&m, &pk, err, sizeof(err)) < 0 && !err[0])

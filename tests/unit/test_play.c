@@ -259,6 +259,23 @@ Test(play, repeats)
 	mx_player_destroy(p);
 }
 
+/* found by fuzz_play: a file shorter than half a sample at the graph's rate
+ * (two samples at 48 kHz played at 8 kHz) resamples to one sample, not to an
+ * error */
+Test(play, tiny_file_resamples_to_one_sample)
+{
+	const char *path = write_tone("tiny.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 48000, 1, 2.0 / 48000, 1000, 0.5);
+	struct mx_player *p = mx_player_open_file(path, NULL, NULL, 0);
+	int16_t s[4];
+
+	cr_assert_not_null(p);
+	cr_assert_eq(mx_player_set_rate(p, 8000), 0);
+	cr_assert_eq(mx_player_rate(p), 8000);
+	cr_assert_eq(mx_player_read(p, s, 4), 1);
+	cr_assert(mx_player_done(p));
+	mx_player_destroy(p);
+}
+
 static int e;
 
 static void expect_err(struct mx_player *p, int want, const char *msg)
