@@ -7,6 +7,7 @@
      `openssl req`: HTTPS GET /healthz answers "ok" (python ssl, the
      certificate pinned as the CA), /metrics counts it; a plain-HTTP
      request to the same port gets no HTTP answer.
+     `mediusctl top --once --http https://... --cacert` reads it.
   4. A missing key file: mediusd stops at start (exit 71) and says which
      file and why.
 """
@@ -21,7 +22,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from medius_test import MEDIUSD, Daemon, check, finish, free_port  # noqa: E402
+from medius_test import MEDIUSCTL, MEDIUSD, Daemon, check, finish, free_port  # noqa: E402
 from http_test import HttpDaemon, free_tcp_port, get, parse_metrics, value  # noqa: E402
 
 
@@ -111,6 +112,10 @@ def main():
             check(not plain.startswith(b"HTTP/") and b"ok\n" not in plain,
                   f"plain HTTP to the HTTPS port gets no HTTP answer ({plain[:40]!r})")
             check("HTTPS listening on" in d.log_text(), "the log says HTTPS")
+            t = subprocess.run([MEDIUSCTL, "top", "--once", "--http", f"https://localhost:{port}", "--cacert", cert],
+                               capture_output=True, timeout=30)
+            check(t.returncode == 0 and b"WORKER" in t.stdout,
+                  f"mediusctl top --once over HTTPS (--cacert) ({t.returncode}, {t.stderr.strip()[:120]!r})")
         # 4. a missing key: a clear start-up error
         port = free_tcp_port()
         missing = os.path.join(tmp, "nope.pem")
