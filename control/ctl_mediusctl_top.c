@@ -211,7 +211,8 @@ static void frame(FILE *out, const struct ctl_val *doc, const char *src, const c
 		duration(b, sizeof(b), now - (long long)fnum(k, "created"));
 		snprintf(flags, sizeof(flags), "%s%s%s", flag(k, "conference") ? " [conf]" : "",
 			 flag(k, "recording") ? " [rec]" : "", flag(k, "transcoded") ? " [xcode]" : "");
-		fprintf(out, "%-28s %7s%s%s", text(k, "id", a, sizeof(a)), b, flags, eol);
+		fprintf(out, "%-28s %7s %-10s%s%s", text(k, "id", a, sizeof(a)), b, text(k, "site", c, sizeof(c)), flags,
+			eol);
 		for (const struct ctl_val *p = list(k, "parties"); p; p = p->next) {
 			char tag[64], site[64], codec[32];
 
