@@ -95,6 +95,8 @@ static const struct key keys[] = {
 	{ "http", "timeout_seconds", K_U32, F(http.timeout_s), 1, 3600, false },
 	{ "http", "max_request_bytes", K_U32, F(http.max_request), 4096, 1048576, false },
 	{ "http", "threads", K_U32, F(http.threads), 1, 16, false },
+	{ "http", "tls_cert", K_STR, F(http.tls_cert), 0, 0, false },
+	{ "http", "tls_key", K_STR, F(http.tls_key), 0, 0, false },
 	{ "homer", "address", K_ADDR, F(homer.address), 0, 0, true },
 	{ "homer", "protocol", K_STR, F(homer.protocol), 0, 0, false },
 	{ "homer", "capture_id", K_U32, F(homer.capture_id), 0, UINT32_MAX, false },
@@ -322,6 +324,15 @@ int ctl_config_check(const struct ctl_config *c, char *err, size_t errlen)
 	}
 	if (ctl_acl_parse(&acl, c->allow, why, sizeof(why))) {
 		snprintf(err, errlen, "control.allow: %s", why);
+		return -EINVAL;
+	}
+	if (!c->http.tls_cert[0] != !c->http.tls_key[0]) {
+		snprintf(err, errlen, "http: tls_cert and tls_key go together (both set: HTTPS; both empty: HTTP)");
+		return -EINVAL;
+	}
+	if ((c->http.tls_cert[0] && c->http.tls_cert[0] != '/') || (c->http.tls_key[0] && c->http.tls_key[0] != '/')) {
+		snprintf(err, errlen, "http.tls_cert/tls_key: '%s' is not an absolute path",
+			 c->http.tls_cert[0] != '/' ? c->http.tls_cert : c->http.tls_key);
 		return -EINVAL;
 	}
 	if (c->tap_dir[0] && c->tap_dir[0] != '/') {

@@ -14,9 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <microhttpd.h>
 
+#include "ctl_acl.h"
 #include "ctl_addr.h"
 #include "dp.h"
 
@@ -30,8 +32,10 @@ struct ctl_http {
 	struct MHD_Daemon *d;
 	pthread_mutex_t lock;       /* guards docs[] (the pointers only) */
 	struct doc *docs[CTL_HTTP__DOCS];
-	atomic_uint_fast64_t requests, errors, connections;
+	atomic_uint_fast64_t requests, errors, connections, refused;
 	atomic_uint open;
+	struct ctl_acl acl;         /* immutable once started */
+	char *cert, *key;           /* PEM text, kept while the daemon runs */
 };
 
 static void doc_put(void *p)
@@ -84,6 +88,78 @@ void ctl_http_get_stats(struct ctl_http *h, struct ctl_http_stats *out)
 	out->errors = atomic_load(&h->errors);
 	out->connections = atomic_load(&h->connections);
 	out->open = atomic_load(&h->open);
+	out->refused = atomic_load(&h->refused);
+}
+
+/* MHD's accept policy: called on the listener thread for each accepted
+ * socket, before anything is read from it. */
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *sa, socklen_t salen)
+{
+	struct ctl_http *h = cls;
+	uint64_t n;
+	char a[64];
+
+	(void)salen;
+	if (ctl_acl_allows(&h->acl, sa))
+		return MHD_YES;
+	n = atomic_fetch_add(&h->refused, 1) + 1;
+	if ((n & (n - 1)) == 0) { /* the 1st, 2nd, 4th, 8th...: a flood does not flood the log */
+		ctl_addr_str(sa, a, sizeof(a));
+		dp_log(DP_LOG_WARNING, "http", "connection from %s refused: not in control.allow (%llu so far)", a,
+		       (unsigned long long)n);
+	}
+	return MHD_NO;
+}
+
+/* The whole of a PEM file, NUL-terminated (what MHD takes), or NULL with
+ * the reason in err. */
+static char *read_pem(const char *what, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	struct stat st;
+	char *buf = NULL;
+	size_t got;
+
+	if (!f) {
+		snprintf(err, errlen, "http.%s: cannot read '%s': %s", what, path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > (1 << 20)) {
+		snprintf(err, errlen, "http.%s: '%s' is not a regular file of 1 byte to 1 MiB", what, path);
+		goto out;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		snprintf(err, errlen, "http.%s: out of memory", what);
+		goto out;
+	}
+	got = fread(buf, 1, (size_t)st.st_size, f);
+	buf[got] = '\0';
+	if (got != (size_t)st.st_size || !strstr(buf, "-----BEGIN ")) {
+		snprintf(err, errlen, "http.%s: '%s' is not a PEM file", what, path);
+		explicit_bzero(buf, got);
+		free(buf);
+		buf = NULL;
+	}
+out:
+	fclose(f);
+	return buf;
+}
+
+static void free_pem(char *p)
+{
+	if (p) {
+		explicit_bzero(p, strlen(p));
+		free(p);
+	}
+}
+
+static void http_free(struct ctl_http *h)
+{
+	free_pem(h->cert);
+	free_pem(h->key);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
 }
 
 static enum MHD_Result reply(struct ctl_http *h, struct MHD_Connection *c, unsigned status,
@@ -198,29 +274,61 @@ struct ctl_http *ctl_http_start(const struct ctl_http_conf *conf, char *err, siz
 		return NULL;
 	}
 	pthread_mutex_init(&h->lock, NULL);
+	h->acl = conf->acl;
+	if (conf->tls_cert[0] || conf->tls_key[0]) {
+		if (!conf->tls_cert[0] || !conf->tls_key[0]) {
+			snprintf(err, errlen, "http: TLS needs both tls_cert and tls_key");
+			http_free(h);
+			return NULL;
+		}
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+			snprintf(err, errlen, "http: TLS asked for (tls_cert), but libmicrohttpd %s is built without it",
+				 MHD_get_version());
+			http_free(h);
+			return NULL;
+		}
+		h->cert = read_pem("tls_cert", conf->tls_cert, err, errlen);
+		h->key = h->cert ? read_pem("tls_key", conf->tls_key, err, errlen) : NULL;
+		if (!h->key) {
+			http_free(h);
+			return NULL;
+		}
+		flags |= MHD_USE_TLS;
+	}
 	{
-		struct MHD_OptionItem ops[] = {
-			{ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, h }, /* first: MHD says so */
-			{ MHD_OPTION_SOCK_ADDR, 0, &ss },
-			{ MHD_OPTION_CONNECTION_LIMIT, conf->max_connections, NULL },
-			{ MHD_OPTION_PER_IP_CONNECTION_LIMIT, conf->max_per_ip, NULL },
-			{ MHD_OPTION_CONNECTION_TIMEOUT, conf->timeout_s, NULL },
-			{ MHD_OPTION_CONNECTION_MEMORY_LIMIT, conf->max_request, NULL },
-			{ MHD_OPTION_LISTEN_BACKLOG_SIZE, 128, NULL },
-			{ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)notify, h },
-			{ conf->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, conf->threads, NULL },
-			{ MHD_OPTION_END, 0, NULL },
-		};
+		struct MHD_OptionItem ops[16];
+		unsigned n = 0;
 
-		h->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, h, MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
+		/* the logger first: MHD says so */
+		ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, h };
+		ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, &ss };
+		ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, conf->max_connections, NULL };
+		ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT, conf->max_per_ip, NULL };
+		ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, conf->timeout_s, NULL };
+		ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, conf->max_request, NULL };
+		ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_BACKLOG_SIZE, 128, NULL };
+		ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)notify, h };
+		if (conf->threads > 1)
+			ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, conf->threads, NULL };
+		if (h->cert) {
+			ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, h->cert };
+			ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, h->key };
+		}
+		ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+		h->d = MHD_start_daemon(flags, 0, accept_policy, h, handle, h, MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
 	}
 	if (!h->d) {
-		snprintf(err, errlen, "http.listen %s: cannot listen (address in use, or not local?)", conf->listen);
-		pthread_mutex_destroy(&h->lock);
-		free(h);
+		if (h->cert)
+			snprintf(err, errlen,
+				 "http.listen %s: cannot start (address in use, not local, or tls_cert/tls_key not a matching certificate and key)",
+				 conf->listen);
+		else
+			snprintf(err, errlen, "http.listen %s: cannot listen (address in use, or not local?)", conf->listen);
+		http_free(h);
 		return NULL;
 	}
-	dp_log(DP_LOG_NOTICE, "http", "HTTP listening on %s (/, /metrics, /status.json)", conf->listen);
+	dp_log(DP_LOG_NOTICE, "http", "%s listening on %s (/, /metrics, /status.json)%s", h->cert ? "HTTPS" : "HTTP",
+	       conf->listen, h->acl.n ? ", control.allow applies" : "");
 	return h;
 }
 
@@ -231,6 +339,5 @@ void ctl_http_stop(struct ctl_http *h)
 	MHD_stop_daemon(h->d);
 	for (int i = 0; i < CTL_HTTP__DOCS; i++)
 		doc_put(h->docs[i]);
-	pthread_mutex_destroy(&h->lock);
-	free(h);
+	http_free(h);
 }

@@ -18,12 +18,23 @@
  * stalls, and holds at most max_per_ip slots while it trickles), the bytes
  * a request's header may take (larger: 431), GET and HEAD only (405), no
  * request body (413).
+ *
+ * Sources: the [control] allow list (ctl_acl) applies here too. A
+ * connection from elsewhere is closed at accept (libmicrohttpd's accept
+ * policy callback), before a byte is read, and counted (refused).
+ *
+ * TLS: with tls_cert and tls_key set, the listener speaks HTTPS only
+ * (libmicrohttpd with GnuTLS); both files are read at start, and a missing
+ * or unreadable file, or a libmicrohttpd built without TLS, stops start-up
+ * with the reason.
  */
 #ifndef CTL_HTTP_H
 #define CTL_HTTP_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "ctl_acl.h"
 
 struct ctl_http_conf {
 	char listen[80];          /* "addr:port"; "" (the default): no listener */
@@ -32,6 +43,9 @@ struct ctl_http_conf {
 	uint32_t timeout_s;       /* a connection idle this long is closed */
 	uint32_t max_request;     /* bytes a request (line and headers) may take */
 	uint32_t threads;         /* listener threads (libmicrohttpd's pool) */
+	char tls_cert[256];       /* PEM certificate (chain) file; "" with tls_key "": plain HTTP */
+	char tls_key[256];        /* PEM private key file */
+	struct ctl_acl acl;       /* sources served ([control] allow; empty: any) */
 };
 
 enum ctl_http_doc { CTL_HTTP_METRICS, CTL_HTTP_STATUS, CTL_HTTP__DOCS };
@@ -53,6 +67,7 @@ struct ctl_http_stats {
 	uint64_t errors;          /* answered with 4xx/5xx */
 	uint64_t connections;     /* accepted */
 	uint32_t open;            /* open now */
+	uint64_t refused;         /* connections closed at accept: source not allowed */
 };
 void ctl_http_get_stats(struct ctl_http *h, struct ctl_http_stats *out);
 

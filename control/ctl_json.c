@@ -13,6 +13,7 @@ struct jparser {
 	const char *buf;
 	size_t len, pos;
 	size_t errpos;
+	bool doc;           /* ctl_json_decode_doc: null and any number accepted */
 };
 
 static int jfail(struct jparser *p, size_t at, int err)
@@ -291,8 +292,30 @@ static int parse_int(struct jparser *p, struct ctl_val **out)
 			i++;
 		}
 	}
-	if (i < n && (s[i] == '.' || s[i] == 'e' || s[i] == 'E'))
-		return jfail(p, i, -EINVAL); /* fraction or exponent */
+	if (i < n && (s[i] == '.' || s[i] == 'e' || s[i] == 'E')) {
+		if (!p->doc)
+			return jfail(p, i, -EINVAL); /* fraction or exponent */
+		if (s[i] == '.') { /* RFC 8259: frac = "." 1*DIGIT */
+			if (++i >= n || s[i] < '0' || s[i] > '9')
+				return jfail(p, i < n ? i : n, -EINVAL);
+			while (i < n && s[i] >= '0' && s[i] <= '9')
+				i++;
+		}
+		if (i < n && (s[i] == 'e' || s[i] == 'E')) { /* exp = e [ - / + ] 1*DIGIT */
+			if (++i < n && (s[i] == '-' || s[i] == '+'))
+				i++;
+			if (i >= n || s[i] < '0' || s[i] > '9')
+				return jfail(p, i < n ? i : n, -EINVAL);
+			while (i < n && s[i] >= '0' && s[i] <= '9')
+				i++;
+		}
+		v = ctl_val_str(p->a, s + start, i - start); /* its text: the caller converts */
+		if (!v)
+			return jfail(p, start, -ENOMEM);
+		p->pos = i;
+		*out = v;
+		return 0;
+	}
 	v = ctl_val_int(p->a, neg && mag ? -(int64_t)(mag - 1) - 1 : (int64_t)mag);
 	if (!v)
 		return jfail(p, start, -ENOMEM);
@@ -447,16 +470,26 @@ static int parse_value(struct jparser *p, unsigned depth, struct ctl_val **out)
 	case '0': case '1': case '2': case '3': case '4':
 	case '5': case '6': case '7': case '8': case '9':
 		return parse_int(p, out);
+	case 'n':
+		if (!p->doc) /* ng has no use for null */
+			return jfail(p, p->pos, -EINVAL);
+		rc = parse_word(p, "null", 4);
+		if (rc)
+			return rc;
+		v = ctl_val_str(p->a, "", 0);
+		if (!v)
+			return jfail(p, start, -ENOMEM);
+		*out = v;
+		return 0;
 	default:
-		/* includes null, which ng has no use for */
 		return jfail(p, p->pos, -EINVAL);
 	}
 }
 
-int ctl_json_decode(struct ctl_arena *a, const char *buf, size_t len, struct ctl_val **out,
-		    size_t *consumed, size_t *errpos)
+static int decode(struct ctl_arena *a, const char *buf, size_t len, struct ctl_val **out, size_t *consumed,
+		  size_t *errpos, bool doc)
 {
-	struct jparser p = { .a = a, .buf = buf, .len = len };
+	struct jparser p = { .a = a, .buf = buf, .len = len, .doc = doc };
 	struct ctl_val *v = NULL;
 	size_t mark;
 	int rc;
@@ -480,6 +513,18 @@ int ctl_json_decode(struct ctl_arena *a, const char *buf, size_t len, struct ctl
 	if (consumed)
 		*consumed = p.pos;
 	return 0;
+}
+
+int ctl_json_decode(struct ctl_arena *a, const char *buf, size_t len, struct ctl_val **out,
+		    size_t *consumed, size_t *errpos)
+{
+	return decode(a, buf, len, out, consumed, errpos, false);
+}
+
+int ctl_json_decode_doc(struct ctl_arena *a, const char *buf, size_t len, struct ctl_val **out,
+			size_t *consumed, size_t *errpos)
+{
+	return decode(a, buf, len, out, consumed, errpos, true);
 }
 
 /* ---------------------------------------------------------------- encode */

@@ -36,6 +36,14 @@
 int ctl_json_decode(struct ctl_arena *a, const char *buf, size_t len, struct ctl_val **out,
 		    size_t *consumed, size_t *errpos);
 
+/* As ctl_json_decode, for documents rather than ng messages (mediusd's
+ * /status.json, read by mediusctl top): also accepts null, which decodes to
+ * the empty string, and numbers with a fraction or exponent (RFC 8259
+ * grammar), which decode to a string holding the number's text (the
+ * caller converts it, e.g. with strtod). Integers stay CTL_V_INT. */
+int ctl_json_decode_doc(struct ctl_arena *a, const char *buf, size_t len, struct ctl_val **out,
+			size_t *consumed, size_t *errpos);
+
 /* Append v as JSON to b. pretty=false: compact, no spaces
  * ({"a":1,"b":[1,2]}); pretty=true: 2-space indentation, one member per line,
  * '"key": value', like python json.dumps(indent=2), no trailing newline.

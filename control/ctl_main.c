@@ -23,6 +23,7 @@
 #include "ctl_call.h"
 #include "ctl_config.h"
 #include "rec_seal.h"
+#include "ctl_acl.h"
 #include "ctl_http.h"
 #include "ctl_metrics.h"
 #include "ctl_rec_notify.h"
@@ -380,6 +381,9 @@ int main(int argc, char **argv)
 		dp_log(DP_LOG_WARNING, "main", "no worker lcore: media cannot flow (give EAL at least 2 lcores)");
 	/* After EAL: the listener's threads take the control lcore's affinity. */
 	if (cfg.http.listen[0]) {
+		/* the same allow-list as the ng listeners (checked by the config) */
+		if (ctl_acl_parse(&cfg.http.acl, cfg.allow, err, sizeof(err)))
+			dp_log(DP_LOG_ERR, "main", "control.allow: %s", err); /* not reached: validated */
 		http = ctl_http_start(&cfg.http, err, sizeof(err));
 		g_metrics = http ? ctl_metrics_create(http) : NULL;
 		if (g_metrics)

@@ -4,6 +4,7 @@
  *   mediusctl ping                 -> "pong"
  *   mediusctl ng '{"command":"ping"}'  -> the reply, as JSON
  *   mediusctl recording export ID  -> a sealed recording decrypted (ctl_mediusctl_rec.c)
+ *   mediusctl top                  -> the status page live, over HTTP (ctl_mediusctl_top.c)
  *
  * Over UDP a request is retried with the same cookie, so a lost datagram is
  * answered from the daemon's cookie cache rather than executed twice.
@@ -25,6 +26,7 @@
 #include "ctl_bencode.h"
 #include "ctl_json.h"
 #include "ctl_mediusctl_rec.h"
+#include "ctl_mediusctl_top.h"
 #include "ctl_sign.h"
 #include "ctl_val.h"
 #include "rec_audit.h"
@@ -65,6 +67,10 @@ static void usage(FILE *out)
 		"  recording sweep [--now TIME]  delete the recordings past their retention\n"
 		"                  now (TIME: Unix seconds or YYYY-MM-DD[THH:MM:SSZ]; the\n"
 		"                  daemon takes it only with [retention] allow_now = 1)\n"
+		"  top [--once] [--http ADDR:PORT]  a live view of the status page (calls,\n"
+		"                  conferences and talkers, per-site quality, workers, drops)\n"
+		"                  from the HTTP listener ($MEDIUS_HTTP); first on the line:\n"
+		"                  mediusctl top --help\n"
 		"  audit verify [FILE]  check the audit log's hash chain (FILE, else\n"
 		"                  $MEDIUS_AUDIT_LOG) locally; exit 1 names the first\n"
 		"                  altered, removed or reordered entry\n"
@@ -495,6 +501,8 @@ int main(int argc, char **argv)
 	int opt, rc, nargs;
 	const char *auth_file = getenv("MEDIUS_NG_AUTH_FILE"), *auth_client = NULL;
 
+	if (argc > 1 && !strcmp(argv[1], "top"))
+		return ctl_mediusctl_top(argc - 1, argv + 1); /* HTTP, not ng */
 	if (argc > 1 && !strcmp(argv[1], "recording") && recording_offline(argc, argv))
 		return ctl_mediusctl_recording(argc - 1, argv + 1); /* the files, not the daemon */
 	o.server = getenv("MEDIUS_NG") ? getenv("MEDIUS_NG") : "127.0.0.1:2223";

@@ -753,6 +753,8 @@ static void render_metrics(struct ctl_metrics *m, const struct ctl_ng *ng, uint6
 	ctl_buf_printf(b, "medius_http_connections_total %llu\n", (unsigned long long)hs.connections);
 	help(b, "http_connections", "gauge", "HTTP connections open");
 	ctl_buf_printf(b, "medius_http_connections %u\n", hs.open);
+	help(b, "http_refused_total", "counter", "HTTP connections refused at accept: source not in control.allow");
+	ctl_buf_printf(b, "medius_http_refused_total %llu\n", (unsigned long long)hs.refused);
 }
 
 /* ------------------------------------------------------------------ */

@@ -643,3 +643,28 @@ Test(json, out_params_and_errpos)
 	cr_assert_eq(v, (struct ctl_val *)0x1);
 	cr_assert_eq(consumed, 77);
 }
+
+/* ctl_json_decode_doc (status.json for mediusctl top): null and fractions
+ * are accepted there, and only there. */
+Test(json, doc_mode_takes_null_and_fractions)
+{
+	static const char in[] = "{\"mos\":4.41,\"loss\":null,\"e\":-1.5e-3,\"n\":7}";
+	struct ctl_val *v = NULL;
+	const struct ctl_val *m;
+	size_t errpos = 0;
+
+	cr_assert_eq(ctl_json_decode(&ar, in, strlen(in), &v, NULL, &errpos), -EINVAL, "ng mode refuses fractions");
+	cr_assert_eq(ctl_json_decode_doc(&ar, in, strlen(in), &v, NULL, &errpos), 0, "at %zu", errpos);
+	m = ctl_dict_get(v, "mos");
+	cr_assert(m && m->type == CTL_V_STR && m->u.s.len == 4 && !memcmp(m->u.s.p, "4.41", 4));
+	m = ctl_dict_get(v, "loss");
+	cr_assert(m && m->type == CTL_V_STR && m->u.s.len == 0, "null: the empty string");
+	m = ctl_dict_get(v, "e");
+	cr_assert(m && m->type == CTL_V_STR && m->u.s.len == 7 && !memcmp(m->u.s.p, "-1.5e-3", 7));
+	m = ctl_dict_get(v, "n");
+	cr_assert(m && m->type == CTL_V_INT && m->u.i == 7);
+	cr_assert_eq(ctl_json_decode(&ar, "null", 4, &v, NULL, NULL), -EINVAL);
+	cr_assert_eq(ctl_json_decode_doc(&ar, "1.", 2, &v, NULL, &errpos), -EINVAL);
+	cr_assert_eq(ctl_json_decode_doc(&ar, "1e+", 3, &v, NULL, &errpos), -EINVAL);
+	cr_assert_eq(ctl_json_decode_doc(&ar, "nul", 3, &v, NULL, &errpos), -EINVAL);
+}

@@ -3,7 +3,7 @@
  * entry, else the interface), JSON and Prometheus label escaping
  * (ctl_metrics.c), per-command ng counters (ctl_ng.c), and the listener
  * itself (ctl_http.c) serving published documents over a real loopback
- * socket, with its refusals. */
+ * socket, with its refusals, the allow-list and TLS start-up errors. */
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -226,4 +226,66 @@ Test(metrics, listener_serves_what_was_published)
 	}
 	snprintf(c.listen, sizeof(c.listen), "not-an-address");
 	cr_assert_null(ctl_http_start(&c, err, sizeof(err)));
+}
+
+/* [control] allow applies to the listener: a source outside the list is
+ * closed at accept, before a byte is read, and counted. */
+Test(metrics, listener_takes_the_allow_list)
+{
+	struct ctl_http_conf c = { .max_connections = 8, .max_per_ip = 4, .timeout_s = 2, .max_request = 4096, .threads = 1 };
+	struct ctl_http_stats st;
+	struct ctl_http *h;
+	char err[256];
+	const char *r;
+	int port = free_port();
+
+	snprintf(c.listen, sizeof(c.listen), "127.0.0.1:%d", port);
+	cr_assert_eq(ctl_acl_parse(&c.acl, "10.0.0.0/8", err, sizeof(err)), 0, "%s", err);
+	h = ctl_http_start(&c, err, sizeof(err));
+	cr_assert_not_null(h, "%s", err);
+	r = http(port, "GET /healthz HTTP/1.0\r\n\r\n");
+	cr_assert_str_empty(r, "a loopback client outside 10.0.0.0/8 got an answer: %s", r);
+	ctl_http_get_stats(h, &st);
+	cr_assert_eq(st.refused, 1);
+	cr_assert_eq(st.requests, 0);
+	cr_assert_eq(st.connections, 0, "a refused connection never starts");
+	ctl_http_stop(h);
+
+	port = free_port();
+	snprintf(c.listen, sizeof(c.listen), "127.0.0.1:%d", port);
+	cr_assert_eq(ctl_acl_parse(&c.acl, "10.0.0.0/8, 127.0.0.1", err, sizeof(err)), 0, "%s", err);
+	h = ctl_http_start(&c, err, sizeof(err));
+	cr_assert_not_null(h, "%s", err);
+	r = http(port, "GET /healthz HTTP/1.0\r\n\r\n");
+	cr_assert(strstr(r, " 200 ") && strstr(r, "\r\n\r\nok\n"), "%s", r);
+	ctl_http_get_stats(h, &st);
+	cr_assert_eq(st.refused, 0);
+	cr_assert_eq(st.requests, 1);
+	ctl_http_stop(h);
+}
+
+/* TLS: both files or neither; a file that is missing, or is not PEM, stops
+ * the start with the reason. (Serving HTTPS: tests/integration/test_http_tls.py.) */
+Test(metrics, listener_tls_start_errors)
+{
+	struct ctl_http_conf c = { .max_connections = 8, .max_per_ip = 4, .timeout_s = 2, .max_request = 4096, .threads = 1 };
+	char err[256], path[] = "/tmp/medius-tls-XXXXXX";
+	int fd;
+
+	snprintf(c.listen, sizeof(c.listen), "127.0.0.1:%d", free_port());
+	snprintf(c.tls_cert, sizeof(c.tls_cert), "/nonexistent/cert.pem");
+	cr_assert_null(ctl_http_start(&c, err, sizeof(err)));
+	cr_assert(strstr(err, "tls_key"), "only one of the two: %s", err);
+	snprintf(c.tls_key, sizeof(c.tls_key), "/nonexistent/key.pem");
+	cr_assert_null(ctl_http_start(&c, err, sizeof(err)));
+	cr_assert(strstr(err, "tls_cert") && strstr(err, "/nonexistent/cert.pem") && strstr(err, "No such file"), "%s",
+		  err);
+	fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, "not a certificate\n", 18), 18);
+	close(fd);
+	snprintf(c.tls_cert, sizeof(c.tls_cert), "%s", path);
+	cr_assert_null(ctl_http_start(&c, err, sizeof(err)));
+	cr_assert(strstr(err, "not a PEM file"), "%s", err);
+	unlink(path);
 }
