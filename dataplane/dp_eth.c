@@ -257,7 +257,7 @@ static unsigned drain_rx(const struct dp_eth_port *p, unsigned n)
 	return total;
 }
 
-static bool any_af_xdp(void)
+bool dp_eth_has_af_xdp(void)
 {
 	for (unsigned i = 0; i < g.n_ports; i++)
 		if (!strcmp(g.ports[i].driver, "net_af_xdp"))
@@ -265,14 +265,14 @@ static bool any_af_xdp(void)
 	return false;
 }
 
-struct rte_mempool *dp_eth_pool_create(const char *name, unsigned n, int socket)
+struct rte_mempool *dp_mbuf_pool_create(const char *name, unsigned n, int socket, bool af_xdp)
 {
 	struct rte_pktmbuf_pool_private priv = { .mbuf_data_room_size = RTE_MBUF_DEFAULT_BUF_SIZE };
 	struct rte_mempool *mp;
 
 	/* with hugepages and IOVA as PA a physical NIC's DMA needs objects
 	 * inside one page; the few lost at page ends are logged at start */
-	if (!any_af_xdp() || (rte_eal_has_hugepages() && rte_eal_iova_mode() == RTE_IOVA_PA))
+	if (!af_xdp || (rte_eal_has_hugepages() && rte_eal_iova_mode() == RTE_IOVA_PA))
 		return rte_pktmbuf_pool_create(name, n, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
 	mp = rte_mempool_create_empty(name, n, (unsigned)sizeof(struct rte_mbuf) + RTE_MBUF_DEFAULT_BUF_SIZE, 256,
 				      sizeof(priv), socket, RTE_MEMPOOL_F_NO_IOVA_CONTIG);
@@ -315,7 +315,7 @@ static void umem_obj(struct rte_mempool *mp, void *arg, void *obj, unsigned idx)
  * populated_size x rte_mempool_calc_obj_size() plus that rounding; a
  * fill-ring address is an mbuf's object header minus base, and the kernel
  * takes it only if a whole frame from there lies inside the umem. */
-unsigned dp_eth_umem_outside(struct rte_mempool *pool)
+unsigned dp_mbuf_pool_umem_outside(struct rte_mempool *pool)
 {
 	struct rte_mempool_memhdr *first = STAILQ_FIRST(&pool->mem_list);
 	uintptr_t addr, page = (uintptr_t)sysconf(_SC_PAGESIZE);
@@ -407,7 +407,7 @@ static int port_start(struct dp_eth_port *p, struct dp_worker *const *workers, u
 	p->started = true;
 	if (!strcmp(p->driver, "net_af_xdp"))
 		for (unsigned q = 0; q < n; q++) {
-			unsigned out = dp_eth_umem_outside(workers[q]->pool);
+			unsigned out = dp_mbuf_pool_umem_outside(workers[q]->pool);
 
 			if (!out)
 				dp_log(DP_LOG_INFO, "eth", "%s: the af_xdp umem holds all %u mbufs of worker %u's pool",

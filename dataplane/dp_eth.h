@@ -101,22 +101,10 @@ int dp_eth_iface_add(unsigned iface, const struct dp_iface_conf *conf);
  * table sized for `endpoints` local endpoints. Without ethdev interfaces it
  * does nothing. Returns 0 or -errno. */
 int dp_eth_media_start(uint32_t endpoints);
-/* Control lcore, from dp_workers_start: a worker's mbuf pool for the
- * ethdev ports registered so far (rte_pktmbuf_pool_create's arguments).
- * When one is net_af_xdp and the EAL runs without hugepages or with IOVA
- * as VA, the pool's objects are packed back to back in one memory chunk
- * (RTE_MEMPOOL_F_NO_IOVA_CONTIG): DPDK 22.11's PMD registers as the AF_XDP
- * umem only populated_size x object size bytes from the pool's first
- * chunk, and by default a pool keeps objects from crossing a page, so
- * without hugepages (4 KiB pages, one ~2.3 KiB mbuf a page) nearly half
- * the mbufs lie beyond that umem. The kernel drops each such address it
- * takes from the fill ring, the mbuf is gone and the fill ring one entry
- * shorter, and rx stops for good after ~55% of the pool's worth of frames
- * (docs/operations.md). NULL with rte_errno set on failure. */
-struct rte_mempool *dp_eth_pool_create(const char *name, unsigned n, int socket);
-/* How many of pool's mbufs lie (wholly or partly) outside the umem that
- * DPDK 22.11's net_af_xdp registers for it; 0 is what af_xdp needs. */
-unsigned dp_eth_umem_outside(struct rte_mempool *pool);
+/* Control lcore, from dp_workers_start: whether a registered ethdev port
+ * runs on net_af_xdp (its worker pools are then made with af_xdp set,
+ * dp_mbuf_pool_create in dp.h). */
+bool dp_eth_has_af_xdp(void);
 /* Control lcore, from dp_workers_start once every worker has its mbuf pool
  * and before any is launched: configure each port with one queue pair per
  * worker (rx into that worker's pool), start it, give each worker its

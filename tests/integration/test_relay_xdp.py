@@ -26,7 +26,7 @@ Each receives on the same socket. The test asserts, per direction:
     not meant for medius.
 
 On af_xdp a long call follows on the same port: 20,000 packets each way
-(XDP_LONG_PACKETS), 0.5 ms apart (XDP_LONG_GAP), more than twice the
+(XDP_LONG_PACKETS), 1 ms apart (XDP_LONG_GAP), more than twice the
 worker's 8,191-mbuf pool, with the same checks (zero loss). mediusd's log
 must say the af_xdp umem holds every mbuf of the pool: DPDK 22.11's
 net_af_xdp registers only populated_size x object size bytes from the
@@ -76,7 +76,7 @@ PACKETS = int(os.environ.get("XDP_PACKETS", "1000"))
 # the long run: more frames than the worker's mbuf pool holds, several
 # times over (media.mbufs_per_worker defaults to 8191), paced faster
 LONG_PACKETS = int(os.environ.get("XDP_LONG_PACKETS", "20000"))
-LONG_GAP = float(os.environ.get("XDP_LONG_GAP", "0.0005"))
+LONG_GAP = float(os.environ.get("XDP_LONG_GAP", "0.001"))
 PID = os.getpid()
 N = 100 + PID % 150
 TAG = PID % 100000
