@@ -49,6 +49,24 @@ int dp_eal_build_args(const struct dp_eal_conf *conf, uint64_t huge_free_mb, con
  * the daemon handles before calling: EAL threads inherit the mask. Returns 0,
  * or -errno with the reason logged. */
 int dp_eal_start(const struct dp_eal_conf *conf, const char *prog);
+
+/* After dp_eal_start: an mbuf pool of n mbufs (rte_pktmbuf_pool_create's
+ * layout, cache 256, default data room) for rx/tx on `socket`. With af_xdp
+ * (an rx queue of DPDK 22.11's net_af_xdp will use it) and the EAL without
+ * hugepages or with IOVA as VA, its objects are packed back to back in one
+ * memory chunk (RTE_MEMPOOL_F_NO_IOVA_CONTIG): the PMD registers as the
+ * AF_XDP umem only populated_size x object size bytes from the pool's first
+ * chunk, and a default pool keeps objects from crossing a page, so without
+ * hugepages (4 KiB pages, one ~2.3 KiB mbuf a page) 3,456 of 8,191 mbufs
+ * lie beyond that umem. The kernel drops each such address it takes from
+ * the fill ring: the mbuf is gone and the fill ring one entry shorter, and
+ * once it is empty rx stops for good (docs/operations.md). NULL with
+ * rte_errno set on failure. */
+struct rte_mempool;
+struct rte_mempool *dp_mbuf_pool_create(const char *name, unsigned n, int socket, bool af_xdp);
+/* How many of pool's mbufs lie (wholly or partly) outside the umem that
+ * DPDK 22.11's net_af_xdp registers for it; af_xdp needs 0. */
+unsigned dp_mbuf_pool_umem_outside(struct rte_mempool *pool);
 /* Stop the workers, tear the media layer down (dp_media_stop) and release
  * EAL. */
 void dp_eal_stop(void);

@@ -29,12 +29,16 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <rte_bus.h>
 #include <rte_dev.h>
+#include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_pool_ops.h>
 #include <rte_mempool.h>
 
 #include "dp_eth.h"
@@ -253,6 +257,81 @@ static unsigned drain_rx(const struct dp_eth_port *p, unsigned n)
 	return total;
 }
 
+bool dp_eth_has_af_xdp(void)
+{
+	for (unsigned i = 0; i < g.n_ports; i++)
+		if (!strcmp(g.ports[i].driver, "net_af_xdp"))
+			return true;
+	return false;
+}
+
+struct rte_mempool *dp_mbuf_pool_create(const char *name, unsigned n, int socket, bool af_xdp)
+{
+	struct rte_pktmbuf_pool_private priv = { .mbuf_data_room_size = RTE_MBUF_DEFAULT_BUF_SIZE };
+	struct rte_mempool *mp;
+
+	/* with hugepages and IOVA as PA a physical NIC's DMA needs objects
+	 * inside one page; the few lost at page ends are logged at start */
+	if (!af_xdp || (rte_eal_has_hugepages() && rte_eal_iova_mode() == RTE_IOVA_PA))
+		return rte_pktmbuf_pool_create(name, n, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+	mp = rte_mempool_create_empty(name, n, (unsigned)sizeof(struct rte_mbuf) + RTE_MBUF_DEFAULT_BUF_SIZE, 256,
+				      sizeof(priv), socket, RTE_MEMPOOL_F_NO_IOVA_CONTIG);
+	if (!mp)
+		return NULL;
+	if (rte_mempool_set_ops_byname(mp, rte_mbuf_best_mempool_ops(), NULL)) {
+		rte_mempool_free(mp);
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	rte_pktmbuf_pool_init(mp, &priv);
+	if (rte_mempool_populate_default(mp) < 0) {
+		rte_mempool_free(mp);
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	rte_mempool_obj_iter(mp, rte_pktmbuf_init, NULL);
+	return mp;
+}
+
+struct umem_span {
+	uintptr_t base, end; /* what the PMD registers */
+	size_t hdr, frame;
+	unsigned outside;
+};
+
+static void umem_obj(struct rte_mempool *mp, void *arg, void *obj, unsigned idx)
+{
+	struct umem_span *u = arg;
+	uintptr_t a = (uintptr_t)obj - u->hdr; /* the fill-ring address: the object's header */
+
+	(void)mp;
+	(void)idx;
+	if (a < u->base || a + u->frame > u->end)
+		u->outside++;
+}
+
+/* DPDK 22.11 net_af_xdp (xdp_umem_configure, zero-copy mempool mode): base
+ * is the pool's first memory chunk rounded down to a page, the size
+ * populated_size x rte_mempool_calc_obj_size() plus that rounding; a
+ * fill-ring address is an mbuf's object header minus base, and the kernel
+ * takes it only if a whole frame from there lies inside the umem. */
+unsigned dp_mbuf_pool_umem_outside(struct rte_mempool *pool)
+{
+	struct rte_mempool_memhdr *first = STAILQ_FIRST(&pool->mem_list);
+	uintptr_t addr, page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	struct umem_span u = { 0 };
+
+	if (!first)
+		return pool->populated_size;
+	addr = (uintptr_t)first->addr;
+	u.base = addr & ~(page - 1);
+	u.hdr = pool->header_size;
+	u.frame = rte_mempool_calc_obj_size(pool->elt_size, pool->flags, NULL);
+	u.end = u.base + (uintptr_t)pool->populated_size * u.frame + (addr - u.base);
+	rte_mempool_obj_iter(pool, umem_obj, &u);
+	return u.outside;
+}
+
 /* What net_af_xdp needs that medius cannot see (logged when its port would
  * not start). DPDK 22.11's PMD registers each rx queue's whole mbuf pool as
  * the AF_XDP umem (pinned memory, counted against RLIMIT_MEMLOCK unless the
@@ -326,6 +405,20 @@ static int port_start(struct dp_eth_port *p, struct dp_worker *const *workers, u
 	if (rc)
 		goto fail;
 	p->started = true;
+	if (!strcmp(p->driver, "net_af_xdp"))
+		for (unsigned q = 0; q < n; q++) {
+			unsigned out = dp_mbuf_pool_umem_outside(workers[q]->pool);
+
+			if (!out)
+				dp_log(DP_LOG_INFO, "eth", "%s: the af_xdp umem holds all %u mbufs of worker %u's pool",
+				       p->name, workers[q]->pool->populated_size, workers[q]->lcore);
+			else
+				dp_log(DP_LOG_WARNING, "eth",
+				       "%s: %u of the %u mbufs of worker %u's pool lie outside the umem net_af_xdp "
+				       "registers; the kernel drops each one it takes from the fill ring (leaked, "
+				       "and the ring one shorter: rx stops if the ring empties), see docs/operations.md",
+				       p->name, out, workers[q]->pool->populated_size, workers[q]->lcore);
+		}
 	p->nb_queues = (uint16_t)n;
 	for (unsigned i = 0; i < p->n_addrs; i++)
 		v6 |= p->addrs[i]->family == AF_INET6;

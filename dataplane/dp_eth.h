@@ -101,6 +101,10 @@ int dp_eth_iface_add(unsigned iface, const struct dp_iface_conf *conf);
  * table sized for `endpoints` local endpoints. Without ethdev interfaces it
  * does nothing. Returns 0 or -errno. */
 int dp_eth_media_start(uint32_t endpoints);
+/* Control lcore, from dp_workers_start: whether a registered ethdev port
+ * runs on net_af_xdp (its worker pools are then made with af_xdp set,
+ * dp_mbuf_pool_create in dp.h). */
+bool dp_eth_has_af_xdp(void);
 /* Control lcore, from dp_workers_start once every worker has its mbuf pool
  * and before any is launched: configure each port with one queue pair per
  * worker (rx into that worker's pool), start it, give each worker its

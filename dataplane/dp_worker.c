@@ -581,7 +581,7 @@ int dp_workers_start(void)
 		w->cmds = rte_ring_create(name, DP_CMD_RING, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
 		snprintf(name, sizeof(name), "mbuf_w%u", lcore);
 		if (!w->pool)
-			w->pool = rte_pktmbuf_pool_create(name, dp_media_mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+			w->pool = dp_mbuf_pool_create(name, dp_media_mbufs, socket, dp_eth_has_af_xdp());
 		if (w->epfd < 0 || w->wakefd < 0 || w->ackfd < 0 || !w->pool || !w->cmds || dp_clock_init(w) ||
 		    epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wakefd, &ev) < 0 ||
 		    epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->clk.tfd, &tev) < 0) {

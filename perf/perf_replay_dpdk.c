@@ -516,14 +516,18 @@ static void *dpdk_create(const char *ipstr, uint32_t max_eps, const void *conf, 
 			 nports);
 		goto fail;
 	}
-	t->pool = rte_pktmbuf_pool_create("replay_pool", NB_MBUF, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-					  (int)rte_socket_id());
+	memset(&ec, 0, sizeof(ec));
+	rc = rte_eth_dev_info_get(t->port, &di);
+	/* af_xdp: every mbuf inside the umem the PMD registers (dp.h) */
+	t->pool = dp_mbuf_pool_create("replay_pool", NB_MBUF, (int)rte_socket_id(),
+				      !rc && di.driver_name && !strcmp(di.driver_name, "net_af_xdp"));
 	if (!t->pool) {
 		snprintf(err, errlen, "dpdk: no mbuf pool: %s (raise --dpdk-mem)", rte_strerror(rte_errno));
 		goto fail;
 	}
-	memset(&ec, 0, sizeof(ec));
-	rc = rte_eth_dev_info_get(t->port, &di);
+	if (!rc && di.driver_name && !strcmp(di.driver_name, "net_af_xdp") && dp_mbuf_pool_umem_outside(t->pool))
+		fprintf(stderr, "dpdk: warning: %u of %u mbufs lie outside the af_xdp umem; rx may stall\n",
+			dp_mbuf_pool_umem_outside(t->pool), t->pool->populated_size);
 	if (!rc)
 		rc = rte_eth_dev_configure(t->port, 1, 1, &ec);
 	if (!rc)
