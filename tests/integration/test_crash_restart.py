@@ -11,6 +11,10 @@ on the same ng port and the same media port range (issue 15, hardening).
      recording's .part files are finalised (recovery, docs/recording.md) and
      its sidecar says incomplete, and CALLS new calls get every pair of the
      range (so no port is held by the dead process) and carry media.
+  4. On that full range, 10 times: a call deleted and a new one offered at
+     once: none refused (the deleted legs' ports come back after a grace
+     period, which a new leg waits for; before that fix 2 of the 10 were
+     refused).
 Standard library only; no root needed."""
 import json
 import os
@@ -135,8 +139,23 @@ def main():
               f"({len(ports2)} RTP ports, the same as before the kill: {ports2 == ports})")
         got = talk(legs2, 1.5)
         check(all(x > 30 for g in got for x in g), f"after: media flows on every new call: {got}")
-        for i in range(CALLS):
-            ng(d2.port, command="delete", call_id=f"after-{i}")
+        # the range is full: a call deleted and a new one offered at once
+        # needs the deleted legs' ports, which come back after a grace
+        # period: the new leg waits for it rather than be refused
+        refused = 0
+        for i in range(10):
+            ng(d2.port, command="delete", call_id=f"after-{i}" if i < CALLS else f"again-{i - CALLS}")
+            o = ng(d2.port, command="offer", call_id=f"again-{i}", from_tag="a", sdp=sdp(20000 + 2 * i, 0))
+            an = ng(d2.port, command="answer", call_id=f"again-{i}", from_tag="a", to_tag="b",
+                    sdp=sdp(21000 + 2 * i, 0))
+            refused += o.get("result") != "ok" or an.get("result") != "ok"
+        check(refused == 0, f"on the full range, 10 calls each offered right after another's delete: "
+              f"{refused} refused")
+        for i in range(4, 10):
+            ng(d2.port, command="delete", call_id=f"again-{i}")
+        for a, b, _, _ in legs2:
+            a.close()
+            b.close()
     d.log.close()
     shutil.rmtree(root, ignore_errors=True)
     finish()
