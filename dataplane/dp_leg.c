@@ -388,6 +388,15 @@ struct dp_leg *dp_leg_create(struct dp_call *c, const char *iface, unsigned flag
 	l->gen_ts_base = (uint32_t)random() ^ ((uint32_t)random() << 16);
 	l->gen_seq = (uint16_t)random();
 	rc = alloc_ports(&g.ifaces[fi], flags & DP_LEG_RTCP_MUX, l);
+	if (rc == -EADDRINUSE) {
+		/* the ports of legs deleted a moment ago come back after their
+		 * grace period, on the control tick (dp_workers_reclaim): wait
+		 * for that once rather than refuse a call while they are pending
+		 * (found by test_netem.py: a full range right after deletes) */
+		dp_workers_synchronize();
+		dp_workers_reclaim();
+		rc = alloc_ports(&g.ifaces[fi], flags & DP_LEG_RTCP_MUX, l);
+	}
 	if (!rc)
 		rc = dp_leg_attach(l);
 	if (rc) {
