@@ -179,12 +179,13 @@ int main(int argc, char **argv)
 	const char *config_path = NULL;
 	bool check_only = false, dump_only = false;
 	struct ctl_config cfg;
-	struct ctl_server *srv;
+	struct ctl_server *srv = NULL;
 	struct ctl_server_handlers handlers;
 	struct ctl_calls_conf calls_conf;
-	struct ctl_calls *calls;
+	struct ctl_calls *calls = NULL;
 	struct ctl_http *http = NULL;
-	struct ctl_guard *guard;
+	struct ctl_guard *guard = NULL;
+	bool eal_up = false;
 	char err[512];
 	sigset_t mask;
 
@@ -307,12 +308,15 @@ int main(int argc, char **argv)
 	guard = ctl_guard_create(&cfg, err, sizeof(err));
 	if (!guard) {
 		dp_log(DP_LOG_ERR, "main", "%s", err);
-		return EX_CONFIG;
+		rc = EX_CONFIG;
+		goto out;
 	}
 	calls_conf.guard = guard;
 	calls = ctl_calls_create(&calls_conf);
-	if (!calls)
-		return EX_OSERR;
+	if (!calls) {
+		rc = EX_OSERR;
+		goto out;
+	}
 	{ /* per-site alerts (the interfaces are sites) and the recording notification */
 		const char *ifn[DP_MAX_IFACES];
 
@@ -320,14 +324,15 @@ int main(int argc, char **argv)
 			ifn[i] = cfg.media.ifaces[i].name;
 		if (ctl_alerts_start(&cfg.alerts, ifn, cfg.media.n_ifaces) ||
 		    ctl_rec_notify_start(cfg.rec.notify_url, cfg.rec.notify_attempts, cfg.rec.notify_timeout_ms)) {
-			ctl_alerts_stop();
-			ctl_calls_destroy(calls);
-			return EX_CONFIG;
+			rc = EX_CONFIG;
+			goto out;
 		}
 	}
 	g_ops = ctl_ops_create(&cfg, config_path, overrides, noverrides, calls);
-	if (!g_ops)
-		return EX_OSERR;
+	if (!g_ops) {
+		rc = EX_OSERR;
+		goto out;
+	}
 	memset(&handlers, 0, sizeof(handlers));
 	handlers.reload = ctl_ops_reload;
 	handlers.reload_ctx = g_ops;
@@ -351,30 +356,26 @@ int main(int argc, char **argv)
 	srv = ctl_server_create(&cfg, &handlers, err, sizeof(err));
 	if (!srv) {
 		dp_log(DP_LOG_ERR, "main", "%s", err);
-		ctl_calls_destroy(calls);
-		return EX_OSERR;
+		rc = EX_OSERR;
+		goto out;
 	}
 	ctl_ops_set_server(g_ops, srv);
 	ctl_notify_status("starting EAL and the workers");
 	dp_log_capture_rte();
 	if (dp_eal_start(&cfg.eal, "mediusd")) {
-		ctl_server_destroy(srv);
-		ctl_calls_destroy(calls);
-		return EX_UNAVAILABLE;
+		rc = EX_UNAVAILABLE;
+		goto out;
 	}
+	eal_up = true;
 	if (dp_media_start(&cfg.media)) {
-		ctl_server_destroy(srv);
-		ctl_calls_destroy(calls);
-		dp_eal_stop();
-		return EX_CONFIG;
+		rc = EX_CONFIG;
+		goto out;
 	}
 	workers = dp_workers_start();
 	if (workers < 0) {
 		dp_log(DP_LOG_ERR, "main", "cannot start workers: %s", strerror(-workers));
-		ctl_server_destroy(srv);
-		ctl_calls_destroy(calls);
-		dp_eal_stop();
-		return EX_SOFTWARE;
+		rc = EX_SOFTWARE;
+		goto out;
 	}
 	if (workers == 0)
 		dp_log(DP_LOG_WARNING, "main", "no worker lcore: media cannot flow (give EAL at least 2 lcores)");
@@ -386,11 +387,8 @@ int main(int argc, char **argv)
 			ctl_metrics_set_alerts(g_metrics, status_alerts, NULL);
 		if (!g_metrics) {
 			dp_log(DP_LOG_ERR, "main", "%s", http ? "http: out of memory" : err);
-			ctl_http_stop(http);
-			ctl_server_destroy(srv);
-			ctl_calls_destroy(calls);
-			dp_eal_stop();
-			return EX_OSERR;
+			rc = EX_OSERR;
+			goto out;
 		}
 		g_srv = srv;
 		ctl_metrics_collect(g_metrics, calls, ctl_server_ng(srv), 0); /* something to serve at once */
@@ -410,6 +408,8 @@ int main(int argc, char **argv)
 	else
 		dp_log(DP_LOG_ERR, "main", "control loop failed: %s", strerror(-sig));
 	ctl_notify_stopping();
+	rc = sig > 0 ? 0 : EX_SOFTWARE;
+out: /* a start-up failure after the guard comes here too: everything is undone (LeakSanitizer checks) */
 	ctl_http_stop(http); /* its threads first: nothing reads what goes next */
 	ctl_metrics_destroy(g_metrics);
 	g_metrics = NULL;
@@ -423,11 +423,14 @@ int main(int argc, char **argv)
 	rec_audit_close(); /* what the recordings' ends queued is written first */
 	ctl_rec_notify_stop(cfg.rec.notify_timeout_ms); /* after the recordings' last notifications */
 	ctl_alerts_stop();
-	dp_eal_stop();
+	if (eal_up)
+		dp_eal_stop();
 	ctl_ops_destroy(g_ops);
+	g_ops = NULL;
 	free_overrides(overrides, noverrides);
 	close(sigfd);
-	dp_log(DP_LOG_NOTICE, "main", "stopped");
+	if (!rc)
+		dp_log(DP_LOG_NOTICE, "main", "stopped");
 	dp_log_close();
-	return sig > 0 ? 0 : EX_SOFTWARE;
+	return rc;
 }
