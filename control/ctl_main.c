@@ -175,7 +175,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	char *overrides[64];
-	int noverrides = 0, opt, rc, sig, workers, sigfd;
+	int noverrides = 0, opt, rc, sig, workers, sigfd = -1;
 	const char *config_path = NULL;
 	bool check_only = false, dump_only = false;
 	struct ctl_config cfg;
@@ -195,8 +195,8 @@ int main(int argc, char **argv)
 
 		switch (opt) {
 		case 'c': config_path = optarg; continue;
-		case 'h': usage(stdout); return 0;
-		case 'V': printf("mediusd %s\n", MEDIUS_VERSION); return 0;
+		case 'h': usage(stdout); free_overrides(overrides, noverrides); return 0;
+		case 'V': printf("mediusd %s\n", MEDIUS_VERSION); free_overrides(overrides, noverrides); return 0;
 		case OPT_CHECK: check_only = true; continue;
 		case OPT_DUMP: dump_only = true; continue;
 		case 'o': key = ""; break;
@@ -205,20 +205,24 @@ int main(int argc, char **argv)
 		case 'l': key = "control.listen_ng="; break;
 		case 't': key = "control.listen_ng_tcp="; break;
 		case OPT_LCORES: key = "eal.lcores="; break;
-		default: usage(stderr); return EX_USAGE;
+		default: usage(stderr); free_overrides(overrides, noverrides); return EX_USAGE;
 		}
 		if (noverrides == (int)(sizeof(overrides) / sizeof(overrides[0]))) {
 			fprintf(stderr, "mediusd: too many overrides\n");
+			free_overrides(overrides, noverrides);
 			return EX_USAGE;
 		}
-		if (asprintf(&assign, "%s%s", key, optarg) < 0)
+		if (asprintf(&assign, "%s%s", key, optarg) < 0) {
+			free_overrides(overrides, noverrides);
 			return EX_OSERR;
+		}
 		overrides[noverrides++] = assign;
 	}
 	if (check_only && optind + 1 == argc) /* --check-config FILE */
 		config_path = argv[optind++];
 	if (optind < argc) {
 		fprintf(stderr, "mediusd: unexpected argument '%s' (see --help)\n", argv[optind]);
+		free_overrides(overrides, noverrides);
 		return EX_USAGE;
 	}
 
@@ -227,6 +231,7 @@ int main(int argc, char **argv)
 		return check_config(&cfg, config_path, overrides, noverrides);
 	if (config_path && ctl_config_load(&cfg, config_path, err, sizeof(err))) {
 		fprintf(stderr, "mediusd: %s\n", err);
+		free_overrides(overrides, noverrides);
 		return EX_CONFIG;
 	}
 	for (int i = 0; i < noverrides; i++) { /* kept: every reload applies them again */
@@ -239,6 +244,7 @@ int main(int argc, char **argv)
 	}
 	if (ctl_config_check(&cfg, err, sizeof(err))) {
 		fprintf(stderr, "mediusd: %s\n", err);
+		free_overrides(overrides, noverrides);
 		return EX_CONFIG;
 	}
 	if (dump_only) {
@@ -251,6 +257,7 @@ int main(int argc, char **argv)
 			 cfg.log_interval_ms)) {
 		fprintf(stderr, "mediusd: general.log_facility: unknown facility '%s'\n",
 			cfg.log_facility);
+		free_overrides(overrides, noverrides);
 		return EX_CONFIG;
 	}
 
@@ -263,20 +270,23 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGPIPE);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
 		dp_log(DP_LOG_ERR, "main", "sigprocmask: %s", strerror(errno));
-		return EX_OSERR;
+		rc = EX_OSERR;
+		goto out;
 	}
 	sigdelset(&mask, SIGPIPE);
 	sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sigfd < 0) {
 		dp_log(DP_LOG_ERR, "main", "signalfd: %s", strerror(errno));
-		return EX_OSERR;
+		rc = EX_OSERR;
+		goto out;
 	}
 
 	ctl_ops_calls_conf(&cfg, &calls_conf);
 	if (cfg.rec.key_file[0]) { /* encryption at rest: before recovery (it opens sealed files) */
 		if (rec_seal_configure(cfg.rec.key_file, cfg.rec.key_id, err, sizeof(err))) {
 			dp_log(DP_LOG_ERR, "rec", "recording.key_file: %s", err);
-			return EX_CONFIG;
+			rc = EX_CONFIG;
+			goto out;
 		}
 		dp_log(DP_LOG_INFO, "rec", "recordings are sealed under key id %s", rec_seal_kek()->id);
 	}
@@ -289,7 +299,8 @@ int main(int argc, char **argv)
 			snprintf(path + strlen(path), sizeof(path) - strlen(path), "/audit.log");
 		if ((e = rec_audit_open(path, audit_log_fn))) {
 			dp_log(DP_LOG_ERR, "rec", "audit log %s: %s (recording needs it)", path, strerror(-e));
-			return EX_CANTCREAT;
+			rc = EX_CANTCREAT;
+			goto out;
 		}
 	}
 	if (cfg.rec.dir[0]) { /* what a crash left: finalised before any new recording */
@@ -428,7 +439,8 @@ out: /* a start-up failure after the guard comes here too: everything is undone 
 	ctl_ops_destroy(g_ops);
 	g_ops = NULL;
 	free_overrides(overrides, noverrides);
-	close(sigfd);
+	if (sigfd >= 0)
+		close(sigfd);
 	if (!rc)
 		dp_log(DP_LOG_NOTICE, "main", "stopped");
 	dp_log_close();
