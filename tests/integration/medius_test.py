@@ -77,9 +77,10 @@ def rtp_rtcp_pair(rcvbuf=None):
 
 
 def drain(s, n=500, timeout=0.3):
-    """What arrives on s until it is quiet for `timeout` seconds (at most n datagrams)."""
+    """What arrives on s until it is quiet for `timeout` seconds (at most n datagrams;
+    timeout stretched by SLOW: a sanitized mediusd may forward a burst later)."""
     got = []
-    s.settimeout(timeout)
+    s.settimeout(timeout * SLOW)
     try:
         while len(got) < n:
             got.append(s.recv(4096))
