@@ -176,16 +176,17 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	char *overrides[64];
-	int noverrides = 0, opt, rc, sig, workers, sigfd;
+	int noverrides = 0, opt, rc, sig, workers, sigfd = -1;
 	const char *config_path = NULL;
 	bool check_only = false, dump_only = false;
 	struct ctl_config cfg;
-	struct ctl_server *srv;
+	struct ctl_server *srv = NULL;
 	struct ctl_server_handlers handlers;
 	struct ctl_calls_conf calls_conf;
-	struct ctl_calls *calls;
+	struct ctl_calls *calls = NULL;
 	struct ctl_http *http = NULL;
-	struct ctl_guard *guard;
+	struct ctl_guard *guard = NULL;
+	bool eal_up = false;
 	char err[512];
 	sigset_t mask;
 
@@ -195,8 +196,8 @@ int main(int argc, char **argv)
 
 		switch (opt) {
 		case 'c': config_path = optarg; continue;
-		case 'h': usage(stdout); return 0;
-		case 'V': printf("mediusd %s\n", MEDIUS_VERSION); return 0;
+		case 'h': usage(stdout); free_overrides(overrides, noverrides); return 0;
+		case 'V': printf("mediusd %s\n", MEDIUS_VERSION); free_overrides(overrides, noverrides); return 0;
 		case OPT_CHECK: check_only = true; continue;
 		case OPT_DUMP: dump_only = true; continue;
 		case 'o': key = ""; break;
@@ -205,20 +206,24 @@ int main(int argc, char **argv)
 		case 'l': key = "control.listen_ng="; break;
 		case 't': key = "control.listen_ng_tcp="; break;
 		case OPT_LCORES: key = "eal.lcores="; break;
-		default: usage(stderr); return EX_USAGE;
+		default: usage(stderr); free_overrides(overrides, noverrides); return EX_USAGE;
 		}
 		if (noverrides == (int)(sizeof(overrides) / sizeof(overrides[0]))) {
 			fprintf(stderr, "mediusd: too many overrides\n");
+			free_overrides(overrides, noverrides);
 			return EX_USAGE;
 		}
-		if (asprintf(&assign, "%s%s", key, optarg) < 0)
+		if (asprintf(&assign, "%s%s", key, optarg) < 0) {
+			free_overrides(overrides, noverrides);
 			return EX_OSERR;
+		}
 		overrides[noverrides++] = assign;
 	}
 	if (check_only && optind + 1 == argc) /* --check-config FILE */
 		config_path = argv[optind++];
 	if (optind < argc) {
 		fprintf(stderr, "mediusd: unexpected argument '%s' (see --help)\n", argv[optind]);
+		free_overrides(overrides, noverrides);
 		return EX_USAGE;
 	}
 
@@ -227,6 +232,7 @@ int main(int argc, char **argv)
 		return check_config(&cfg, config_path, overrides, noverrides);
 	if (config_path && ctl_config_load(&cfg, config_path, err, sizeof(err))) {
 		fprintf(stderr, "mediusd: %s\n", err);
+		free_overrides(overrides, noverrides);
 		return EX_CONFIG;
 	}
 	for (int i = 0; i < noverrides; i++) { /* kept: every reload applies them again */
@@ -239,6 +245,7 @@ int main(int argc, char **argv)
 	}
 	if (ctl_config_check(&cfg, err, sizeof(err))) {
 		fprintf(stderr, "mediusd: %s\n", err);
+		free_overrides(overrides, noverrides);
 		return EX_CONFIG;
 	}
 	if (dump_only) {
@@ -251,6 +258,7 @@ int main(int argc, char **argv)
 			 cfg.log_interval_ms)) {
 		fprintf(stderr, "mediusd: general.log_facility: unknown facility '%s'\n",
 			cfg.log_facility);
+		free_overrides(overrides, noverrides);
 		return EX_CONFIG;
 	}
 
@@ -263,20 +271,23 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGPIPE);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
 		dp_log(DP_LOG_ERR, "main", "sigprocmask: %s", strerror(errno));
-		return EX_OSERR;
+		rc = EX_OSERR;
+		goto out;
 	}
 	sigdelset(&mask, SIGPIPE);
 	sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sigfd < 0) {
 		dp_log(DP_LOG_ERR, "main", "signalfd: %s", strerror(errno));
-		return EX_OSERR;
+		rc = EX_OSERR;
+		goto out;
 	}
 
 	ctl_ops_calls_conf(&cfg, &calls_conf);
 	if (cfg.rec.key_file[0]) { /* encryption at rest: before recovery (it opens sealed files) */
 		if (rec_seal_configure(cfg.rec.key_file, cfg.rec.key_id, err, sizeof(err))) {
 			dp_log(DP_LOG_ERR, "rec", "recording.key_file: %s", err);
-			return EX_CONFIG;
+			rc = EX_CONFIG;
+			goto out;
 		}
 		dp_log(DP_LOG_INFO, "rec", "recordings are sealed under key id %s", rec_seal_kek()->id);
 	}
@@ -289,7 +300,8 @@ int main(int argc, char **argv)
 			snprintf(path + strlen(path), sizeof(path) - strlen(path), "/audit.log");
 		if ((e = rec_audit_open(path, audit_log_fn))) {
 			dp_log(DP_LOG_ERR, "rec", "audit log %s: %s (recording needs it)", path, strerror(-e));
-			return EX_CANTCREAT;
+			rc = EX_CANTCREAT;
+			goto out;
 		}
 	}
 	if (cfg.rec.dir[0]) { /* what a crash left: finalised before any new recording */
@@ -308,12 +320,15 @@ int main(int argc, char **argv)
 	guard = ctl_guard_create(&cfg, err, sizeof(err));
 	if (!guard) {
 		dp_log(DP_LOG_ERR, "main", "%s", err);
-		return EX_CONFIG;
+		rc = EX_CONFIG;
+		goto out;
 	}
 	calls_conf.guard = guard;
 	calls = ctl_calls_create(&calls_conf);
-	if (!calls)
-		return EX_OSERR;
+	if (!calls) {
+		rc = EX_OSERR;
+		goto out;
+	}
 	{ /* per-site alerts (the interfaces are sites) and the recording notification */
 		const char *ifn[DP_MAX_IFACES];
 
@@ -321,14 +336,15 @@ int main(int argc, char **argv)
 			ifn[i] = cfg.media.ifaces[i].name;
 		if (ctl_alerts_start(&cfg.alerts, ifn, cfg.media.n_ifaces) ||
 		    ctl_rec_notify_start(cfg.rec.notify_url, cfg.rec.notify_attempts, cfg.rec.notify_timeout_ms)) {
-			ctl_alerts_stop();
-			ctl_calls_destroy(calls);
-			return EX_CONFIG;
+			rc = EX_CONFIG;
+			goto out;
 		}
 	}
 	g_ops = ctl_ops_create(&cfg, config_path, overrides, noverrides, calls);
-	if (!g_ops)
-		return EX_OSERR;
+	if (!g_ops) {
+		rc = EX_OSERR;
+		goto out;
+	}
 	memset(&handlers, 0, sizeof(handlers));
 	handlers.reload = ctl_ops_reload;
 	handlers.reload_ctx = g_ops;
@@ -352,30 +368,26 @@ int main(int argc, char **argv)
 	srv = ctl_server_create(&cfg, &handlers, err, sizeof(err));
 	if (!srv) {
 		dp_log(DP_LOG_ERR, "main", "%s", err);
-		ctl_calls_destroy(calls);
-		return EX_OSERR;
+		rc = EX_OSERR;
+		goto out;
 	}
 	ctl_ops_set_server(g_ops, srv);
 	ctl_notify_status("starting EAL and the workers");
 	dp_log_capture_rte();
 	if (dp_eal_start(&cfg.eal, "mediusd")) {
-		ctl_server_destroy(srv);
-		ctl_calls_destroy(calls);
-		return EX_UNAVAILABLE;
+		rc = EX_UNAVAILABLE;
+		goto out;
 	}
+	eal_up = true;
 	if (dp_media_start(&cfg.media)) {
-		ctl_server_destroy(srv);
-		ctl_calls_destroy(calls);
-		dp_eal_stop();
-		return EX_CONFIG;
+		rc = EX_CONFIG;
+		goto out;
 	}
 	workers = dp_workers_start();
 	if (workers < 0) {
 		dp_log(DP_LOG_ERR, "main", "cannot start workers: %s", strerror(-workers));
-		ctl_server_destroy(srv);
-		ctl_calls_destroy(calls);
-		dp_eal_stop();
-		return EX_SOFTWARE;
+		rc = EX_SOFTWARE;
+		goto out;
 	}
 	if (workers == 0)
 		dp_log(DP_LOG_WARNING, "main", "no worker lcore: media cannot flow (give EAL at least 2 lcores)");
@@ -390,11 +402,8 @@ int main(int argc, char **argv)
 			ctl_metrics_set_alerts(g_metrics, status_alerts, NULL);
 		if (!g_metrics) {
 			dp_log(DP_LOG_ERR, "main", "%s", http ? "http: out of memory" : err);
-			ctl_http_stop(http);
-			ctl_server_destroy(srv);
-			ctl_calls_destroy(calls);
-			dp_eal_stop();
-			return EX_OSERR;
+			rc = EX_OSERR;
+			goto out;
 		}
 		g_srv = srv;
 		ctl_metrics_collect(g_metrics, calls, ctl_server_ng(srv), 0); /* something to serve at once */
@@ -414,6 +423,8 @@ int main(int argc, char **argv)
 	else
 		dp_log(DP_LOG_ERR, "main", "control loop failed: %s", strerror(-sig));
 	ctl_notify_stopping();
+	rc = sig > 0 ? 0 : EX_SOFTWARE;
+out: /* a start-up failure after the guard comes here too: everything is undone (LeakSanitizer checks) */
 	ctl_http_stop(http); /* its threads first: nothing reads what goes next */
 	ctl_metrics_destroy(g_metrics);
 	g_metrics = NULL;
@@ -427,11 +438,15 @@ int main(int argc, char **argv)
 	rec_audit_close(); /* what the recordings' ends queued is written first */
 	ctl_rec_notify_stop(cfg.rec.notify_timeout_ms); /* after the recordings' last notifications */
 	ctl_alerts_stop();
-	dp_eal_stop();
+	if (eal_up)
+		dp_eal_stop();
 	ctl_ops_destroy(g_ops);
+	g_ops = NULL;
 	free_overrides(overrides, noverrides);
-	close(sigfd);
-	dp_log(DP_LOG_NOTICE, "main", "stopped");
+	if (sigfd >= 0)
+		close(sigfd);
+	if (!rc)
+		dp_log(DP_LOG_NOTICE, "main", "stopped");
 	dp_log_close();
-	return sig > 0 ? 0 : EX_SOFTWARE;
+	return rc;
 }

@@ -309,8 +309,10 @@ static void client_serve(struct ctl_server *s, struct tcp_client *c, uint64_t no
 			  c->peer);
 		client_error(c, "Malformed request", now);
 	}
-	memmove(c->in.p, c->in.p + off, c->in.len - off);
-	c->in.len -= off;
+	if (off) { /* in.p is NULL before the first byte: memmove(NULL, ...) is undefined even for 0 bytes */
+		memmove(c->in.p, c->in.p + off, c->in.len - off);
+		c->in.len -= off;
+	}
 	c->in_partial = rc == -EAGAIN;
 	if ((rc == -EAGAIN && c->in.len > s->max_request) || rc == -E2BIG) {
 		DP_LOG_RL(DP_LOG_WARNING, "ctl", "ng/tcp client %s: request over %u bytes; closing", c->peer,

@@ -251,6 +251,13 @@ int rec_export_find(const char *root, const char *id, const char *part, const st
 	char base[4096];
 	size_t n;
 
+	/* a precondition, and it tells GCC 12 path is not NULL: with
+	 * -fsanitize=undefined it otherwise warns "null destination pointer"
+	 * (-Wformat-truncation) at the snprintf()s below, failing build-asan */
+	if (!path || !pathlen) {
+		snprintf(err, errlen, "no room for the path");
+		return -EINVAL;
+	}
 	if (strlen(id) > 40 || strchr(id, '"') || strchr(id, '\\')) {
 		snprintf(err, errlen, "'%s' is not a recording id", id);
 		return -EINVAL;

@@ -13,6 +13,10 @@ import time
 MEDIUSD = os.environ.get("MEDIUSD", "build/control/mediusd")
 MEDIUSCTL = os.environ.get("MEDIUSCTL", "build/control/mediusctl")
 SOURCE = os.environ.get("MEDIUS_SOURCE", ".")
+# ./medius sanitize sets MEDIUS_SLOW=1: under ASan/UBSan every process runs
+# 2-3 times slower, so a wait for a condition (a daemon answering, a packet
+# count reached) may take SLOW times longer; what is asserted never changes
+SLOW = 3.0 if os.environ.get("MEDIUS_SLOW") else 1.0
 
 _failures = 0
 _checks = 0
@@ -73,9 +77,10 @@ def rtp_rtcp_pair(rcvbuf=None):
 
 
 def drain(s, n=500, timeout=0.3):
-    """What arrives on s until it is quiet for `timeout` seconds (at most n datagrams)."""
+    """What arrives on s until it is quiet for `timeout` seconds (at most n datagrams;
+    timeout stretched by SLOW: a sanitized mediusd may forward a burst later)."""
     got = []
-    s.settimeout(timeout)
+    s.settimeout(timeout * SLOW)
     try:
         while len(got) < n:
             got.append(s.recv(4096))
@@ -149,14 +154,14 @@ class Daemon:
             self.conf.close()
             args += ["--config", self.conf.name]
         self.proc = subprocess.Popen(args + list(extra), stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 30
+        deadline = time.time() + 30 * SLOW
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"mediusd exited with {self.proc.returncode}:\n{self.log_text()}")
             if (ready or ping)(self.port, timeout=0.3):
                 return
         self.proc.kill()
-        raise RuntimeError("mediusd did not answer ping within 30 s:\n" + self.log_text())
+        raise RuntimeError(f"mediusd did not answer ping within {30 * SLOW:.0f} s:\n" + self.log_text())
 
     def log_text(self):
         with open(self.log.name, errors="replace") as f:
