@@ -52,11 +52,13 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -121,7 +123,8 @@ def media_port(text):
 class Mediusd:
     def __init__(self, out, set_args):
         self.port = free_port()
-        conf = (f"[general]\nlog_level = warning\n[eal]\nlcores = 0-1\n"
+        self.http = free_port(socket.SOCK_STREAM)
+        conf = (f"[general]\nlog_level = warning\n[eal]\nlcores = 0-1\n[http]\nlisten = 127.0.0.1:{self.http}\n"
                 f"[control]\nlisten_ng = 127.0.0.1:{self.port}\ncall_idle_timeout_seconds = 3600\n"
                 f"[interface default]\naddress = 127.0.0.1\nport_min = 20000\nport_max = 29999\n")
         self.conf = os.path.join(out, "mediusd.conf")
@@ -167,6 +170,16 @@ class Mediusd:
 
     def stats(self):
         return ng(self.port, command="statistics")["statistics"]
+
+    def clock(self):
+        """(missed ticks, late p99 us) of the workers' media clocks from /metrics."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.http}/metrics", timeout=5) as r:
+                text = r.read().decode(errors="replace")
+        except OSError:
+            return None, None
+        missed = sum(float(m) for m in re.findall(r"^medius_clock_missed_ticks_total\{[^}]*\} (\S+)", text, re.M))
+        return int(missed), None
 
     def stop(self):
         if self.p.poll() is None:
@@ -317,6 +330,8 @@ class Churn:
             self.summary = s
         self.runs = []           # (kind, t_end, totals, rc)
         self.stop = threading.Event()
+        self.pause = threading.Event()   # set: start no replay
+        self.idle = threading.Event()    # set: no replay running
         self.lock = threading.Lock()
         self.t = threading.Thread(target=self.loop, daemon=True)
 
@@ -326,6 +341,11 @@ class Churn:
     def loop(self):
         i = 0
         while not self.stop.is_set():
+            if self.pause.is_set():
+                self.idle.set()
+                time.sleep(0.2)
+                continue
+            self.idle.clear()
             kind = self.KINDS[i % len(self.KINDS)]
             js = os.path.join(self.out, "replays", f"{i:04d}-{kind}.json")
             cmd = [REPLAY, "--ng", f"127.0.0.1:{self.srv.port}", "--quiet", "--json", js]
@@ -346,6 +366,7 @@ class Churn:
             if p.returncode:
                 log(f"{kind} replay {i} exited {p.returncode}: {txt[-500:]}")
             i += 1
+        self.idle.set()
 
     def totals(self):
         """{kind: dict(runs, calls, rtp_sent, lost, failed)} so far."""
@@ -455,12 +476,19 @@ def main():
                 steady.append(Steady(kind, n, srv, args.gen_warm, window))
         log(f"steady load up: relay {args.relay_calls}, srtp {args.srtp_calls}, xcode {args.xcode_calls} calls, "
             f"room of {args.room_parts}; window {window} s")
+        # fds and sessions with the steady calls only: compared with the same
+        # at the end, after the last replay deleted its calls
+        quiet0 = dict(fds=srv.fds(), sessions=session_count(srv.stats()), rss_kb=srv.rss_kb())
         churn.start()
         rows, cpu0, tprev = [], srv.cpu_s(), time.monotonic()
         fields = ["time", "t_s", "rss_kb", "fds", "cpu_pct", "sessions", "pkts_in_per_s", "pkts_out_per_s",
-                  "drops", "load1"] + [f"{k}_{x}" for k in Churn.KINDS for x in ("runs", "lost")]
+                  "drops", "missed_ticks", "load1"] + [f"{k}_{x}" for k in Churn.KINDS for x in ("runs", "lost")]
         st0 = srv.stats()["totalstatistics"]
+        csvf = open(os.path.join(out, "samples.csv"), "w", newline="")  # written as it goes
+        w = csv.DictWriter(csvf, fieldnames=fields)
+        w.writeheader()
         end = t0 + total
+        quiet_w = None
         nxt = time.monotonic()
         while True:
             nxt += args.interval
@@ -481,14 +509,26 @@ def main():
                        pkts_in_per_s=round((tot.get("packetsreceived", 0) - st0.get("packetsreceived", 0)) / dt),
                        pkts_out_per_s=round((tot.get("packetsrelayed", 0) - st0.get("packetsrelayed", 0)) / dt),
                        drops=tot.get("errors", sum(tot.get("drops", {}).values())),
-                       load1=os.getloadavg()[0])
+                       missed_ticks=srv.clock()[0], load1=os.getloadavg()[0])
             for k in Churn.KINDS:
                 row[f"{k}_runs"], row[f"{k}_lost"] = ct[k]["runs"], ct[k]["lost"]
             rows.append(row)
+            if quiet_w is None and row["t_s"] >= warm:
+                # the end of the warm-up: let the running replay end, start
+                # none, and count fds with the steady calls alone
+                churn.pause.set()
+                churn.idle.wait(args.churn_duration + 60)
+                time.sleep(1)
+                quiet_w = dict(fds=srv.fds(), sessions=session_count(srv.stats()), rss_kb=srv.rss_kb(),
+                               t_s=round(time.monotonic() - t0, 1))
+                churn.pause.clear()
+                log(f"end of the warm-up, churn paused: {quiet_w}")
+            w.writerow(row)
+            csvf.flush()
             cpu0, tprev, st0 = cpu, now, tot
             log(f"t={row['t_s']:.0f}s rss {row['rss_kb']} kB fds {row['fds']} cpu {row['cpu_pct']}% "
                 f"sessions {row['sessions']} in {row['pkts_in_per_s']}/s out {row['pkts_out_per_s']}/s "
-                f"drops {row['drops']} load {row['load1']:.1f} replays "
+                f"drops {row['drops']} missed ticks {row['missed_ticks']} load {row['load1']:.1f} replays "
                 + " ".join(f"{k[6:]} {ct[k]['runs']}/{ct[k]['lost']} lost" for k in Churn.KINDS))
         churn.stop.set()
         log("end of the soak: waiting for the generators and the last replay")
@@ -497,13 +537,11 @@ def main():
             s.t.join(10)
         churn.t.join(args.churn_duration + 60)
         final_stats = srv.stats()
+        quiet1 = dict(fds=srv.fds(), sessions=session_count(final_stats), rss_kb=srv.rss_kb())
         alive = srv.p.poll() is None
         drops_by = {k: v for k, v in final_stats["totalstatistics"].get("drops", {}).items() if v}
 
-        with open(os.path.join(out, "samples.csv"), "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=fields)
-            w.writeheader()
-            w.writerows(rows)
+        csvf.close()
         png = plot(out, rows, warm)
 
         # ---- the checks
@@ -518,10 +556,20 @@ def main():
                                text=f"VmRSS {rss_w} kB after the warm-up (t={after[0]['t_s']:.0f} s), "
                                     f"{rss_e:.0f} kB at the end (mean of the last minute): {growth:+.2f}% "
                                     f"(max {max(r['rss_kb'] for r in after)} kB; within {args.rss_tolerance}%)"))
-            fd_w, fd_e = after[0]["fds"], rows[-1]["fds"]
-            checks.append(dict(name="fds", ok=fd_e <= fd_w,
-                               text=f"fds {rows[0]['fds']} at the first sample, {fd_w} after the warm-up, "
-                                    f"{fd_e} at the end (max {max(r['fds'] for r in rows)})"))
+            # the churn's calls come and go (each holds sockets), so the
+            # exact comparison is between the two quiet points: the steady
+            # calls alone, before the churn started and after it ended
+            fd_lo_w = min(r["fds"] for r in after[:6])
+            fd_lo_e = min(r["fds"] for r in rows[-6:])
+            qw = quiet_w or quiet0
+            same = qw["sessions"] == quiet1["sessions"]
+            checks.append(dict(name="fds", ok=quiet1["fds"] <= qw["fds"] and same,
+                               text=f"fds with the steady calls alone ({qw['sessions']} sessions): "
+                                    f"{quiet0['fds']} before the churn, {qw['fds']} at the end of the warm-up "
+                                    f"(churn paused), {quiet1['fds']} after the churn "
+                                    f"({quiet1['sessions']} sessions); under churn: least of the first minute after "
+                                    f"the warm-up {fd_lo_w}, of the last minute {fd_lo_e}, "
+                                    f"max {max(r['fds'] for r in rows)}"))
         else:
             checks.append(dict(name="rss", ok=False, text="the soak ended before the warm-up did"))
         losses = {}
@@ -546,8 +594,10 @@ def main():
                                     f"{c['lost']} lost, {c['not_sent']} not sent"
                                     + (f", {c['srtp_receive_errors']} SRTP receive errors" if k == "churn-srtp" else "")
                                     + (f"; injected before the capture: {churn.injected[k]}" if k == "churn-plain" else "")))
+        missed = srv.clock()[0]
         checks.append(dict(name="alive", ok=alive, text=f"mediusd {'running' if alive else 'exited'} at the end; "
-                                                        f"drops counted by medius: {drops_by or 'none'}"))
+                                                        f"drops counted by medius: {drops_by or 'none'}; media clock "
+                                                        f"ticks skipped after falling 4 behind: {missed}"))
         loads = [r["load1"] for r in rows]
         cpus = [r["cpu_pct"] for r in rows[1:]] or [0]
         summary = dict(minutes=args.minutes, warmup_s=warm, load=dict(relay=args.relay_calls, srtp=args.srtp_calls,
@@ -557,7 +607,7 @@ def main():
                        load_average=dict(min=min(loads or [0]), mean=sum(loads) / max(1, len(loads)),
                                          max=max(loads or [0])),
                        pkts_in_per_s_mean=sum(r["pkts_in_per_s"] for r in rows[1:]) / max(1, len(rows) - 1),
-                       checks=checks, losses=losses, drops=drops_by, png=png, out=out)
+                       missed_ticks=missed, quiet_start=quiet0, quiet_warm=quiet_w, quiet_end=quiet1, checks=checks, losses=losses, drops=drops_by, png=png, out=out)
         with open(os.path.join(out, "result.json"), "w") as f:
             json.dump(summary, f, indent=1)
         print()
