@@ -76,6 +76,7 @@ OPUS_PT = 96
 ROOM = "soak-room"
 
 _procs = []
+NICE = []       # --nice: ["nice", "-n", N] before mediusd and every generator
 
 
 def log(msg):
@@ -83,7 +84,7 @@ def log(msg):
 
 
 def popen(args, **kw):
-    p = subprocess.Popen(args, **kw)
+    p = subprocess.Popen(NICE + args, **kw)
     _procs.append(p)
     return p
 
@@ -167,6 +168,24 @@ class Mediusd:
             st = f.read()
         fl = st[st.rindex(")") + 2:].split()
         return (int(fl[11]) + int(fl[12])) / HZ
+
+    def worker_sched(self):
+        """(run, run-queue wait) seconds of the worker lcores' threads so far
+        (/proc/PID/task/TID/schedstat): the wait is time runnable but not on a
+        CPU, what other jobs on a shared box take from the worker."""
+        run = wait = 0.0
+        for tid in os.listdir(f"/proc/{self.pid}/task"):
+            try:
+                with open(f"/proc/{self.pid}/task/{tid}/comm") as f:
+                    if not f.read().startswith(("rte-worker", "lcore-worker")):
+                        continue
+                with open(f"/proc/{self.pid}/task/{tid}/schedstat") as f:
+                    r, w, _ = f.read().split()
+            except OSError:
+                continue
+            run += int(r) / 1e9
+            wait += int(w) / 1e9
+        return run, wait
 
     def stats(self):
         return ng(self.port, command="statistics")["statistics"]
@@ -447,9 +466,14 @@ def main():
     ap.add_argument("--rss-tolerance", type=float, default=1.0, help="%% (1)")
     ap.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                     help="a mediusd setting (--set), repeatable")
+    ap.add_argument("--nice", type=int, default=0,
+                    help="run mediusd and the generators at this nice value (e.g. -10 as root, so that other jobs "
+                         "on a shared box take less of their CPU; 0: as started)")
     ap.add_argument("--out", help="the results' directory (default: a new one under /tmp)")
     args = ap.parse_args()
     total = args.minutes * 60
+    if args.nice:
+        NICE[:] = ["nice", "-n", str(args.nice)]
     warm = args.warmup_minutes * 60 if args.warmup_minutes is not None else min(300.0, total / 6)
     for exe in (MEDIUSD, UDPLOAD, ROOMLOAD, REPLAY):
         if not os.access(exe, os.X_OK):
@@ -481,8 +505,9 @@ def main():
         quiet0 = dict(fds=srv.fds(), sessions=session_count(srv.stats()), rss_kb=srv.rss_kb())
         churn.start()
         rows, cpu0, tprev = [], srv.cpu_s(), time.monotonic()
+        sched0 = srv.worker_sched()
         fields = ["time", "t_s", "rss_kb", "fds", "cpu_pct", "sessions", "pkts_in_per_s", "pkts_out_per_s",
-                  "drops", "missed_ticks", "load1"] + [f"{k}_{x}" for k in Churn.KINDS for x in ("runs", "lost")]
+                  "drops", "missed_ticks", "worker_wait_pct", "load1"] + [f"{k}_{x}" for k in Churn.KINDS for x in ("runs", "lost")]
         st0 = srv.stats()["totalstatistics"]
         csvf = open(os.path.join(out, "samples.csv"), "w", newline="")  # written as it goes
         w = csv.DictWriter(csvf, fieldnames=fields)
@@ -510,6 +535,9 @@ def main():
                        pkts_out_per_s=round((tot.get("packetsrelayed", 0) - st0.get("packetsrelayed", 0)) / dt),
                        drops=tot.get("errors", sum(tot.get("drops", {}).values())),
                        missed_ticks=srv.clock()[0], load1=os.getloadavg()[0])
+            sched = srv.worker_sched()
+            row["worker_wait_pct"] = round(100 * (sched[1] - sched0[1]) / dt, 1)
+            sched0 = sched
             for k in Churn.KINDS:
                 row[f"{k}_runs"], row[f"{k}_lost"] = ct[k]["runs"], ct[k]["lost"]
             rows.append(row)
@@ -528,7 +556,7 @@ def main():
             cpu0, tprev, st0 = cpu, now, tot
             log(f"t={row['t_s']:.0f}s rss {row['rss_kb']} kB fds {row['fds']} cpu {row['cpu_pct']}% "
                 f"sessions {row['sessions']} in {row['pkts_in_per_s']}/s out {row['pkts_out_per_s']}/s "
-                f"drops {row['drops']} missed ticks {row['missed_ticks']} load {row['load1']:.1f} replays "
+                f"drops {row['drops']} missed ticks {row['missed_ticks']} worker waiting {row['worker_wait_pct']}% load {row['load1']:.1f} replays "
                 + " ".join(f"{k[6:]} {ct[k]['runs']}/{ct[k]['lost']} lost" for k in Churn.KINDS))
         churn.stop.set()
         log("end of the soak: waiting for the generators and the last replay")
@@ -608,12 +636,16 @@ def main():
                                          max=max(loads or [0])),
                        pkts_in_per_s_mean=sum(r["pkts_in_per_s"] for r in rows[1:]) / max(1, len(rows) - 1),
                        missed_ticks=missed, quiet_start=quiet0, quiet_warm=quiet_w, quiet_end=quiet1, checks=checks, losses=losses, drops=drops_by, png=png, out=out)
+        waits = [r["worker_wait_pct"] for r in rows[1:]] or [0]
+        summary["worker_wait_pct"] = dict(mean=sum(waits) / len(waits), max=max(waits))
         with open(os.path.join(out, "result.json"), "w") as f:
             json.dump(summary, f, indent=1)
         print()
         print(f"soak: {args.minutes:g} min; relay {args.relay_calls}, SRTP {args.srtp_calls}, PCMU<->Opus "
               f"{args.xcode_calls} calls, a room of {args.room_parts}; churn {args.churn_calls} calls a replay "
               f"({', '.join(Churn.KINDS)} in turn)")
+        print(f"the worker lcore waited for a CPU (runnable, not running) {summary['worker_wait_pct']['mean']:.0f}% "
+              f"of the time (max {summary['worker_wait_pct']['max']:.0f}% over 10 s): other jobs on the box")
         print(f"mediusd CPU {summary['mediusd_cpu_pct']['mean']:.0f}% of a core (max "
               f"{summary['mediusd_cpu_pct']['max']:.0f}%), {summary['pkts_in_per_s_mean']:.0f} packets/s in; "
               f"load average {summary['load_average']['min']:.1f}-{summary['load_average']['max']:.1f} "
