@@ -33,7 +33,10 @@ load average. At the end it checks:
          the end), so a packet in flight at either edge of the window can
          move one way or the other: at most one packet per endpoint
          (--edge-packets) is tolerated there, and the figure is printed
-  alive  mediusd still running, every replay exit status 0
+  alive  mediusd still running, every replay exit status 0; medius's drop
+         counters and the media clock's skipped ticks are printed, and per
+         sample the share of time the worker thread was runnable but not
+         on a CPU (schedstat: what other jobs on a shared box take)
 
 and writes DIR/samples.csv, DIR/soak.png (gnuplot: RSS, fds, sessions
 over time), DIR/result.json, DIR/mediusd.log and the replays' JSON. The
@@ -564,6 +567,7 @@ def main():
             s.p.wait(timeout=window + 120)
             s.t.join(10)
         churn.t.join(args.churn_duration + 60)
+        time.sleep(2)   # the last replay's deleted calls close their sockets
         final_stats = srv.stats()
         quiet1 = dict(fds=srv.fds(), sessions=session_count(final_stats), rss_kb=srv.rss_kb())
         alive = srv.p.poll() is None
