@@ -294,12 +294,13 @@ def media_port(text):
     return int(re.search(r"^m=audio (\d+) ", text, re.M).group(1))
 
 
-def setup_calls(srv, kind, n, ports, gen_addr):
-    """Offer and answer n calls of this kind; the generator's CALL lines."""
+def setup_calls(srv, kind, n, ports, gen_addr, prefix="budp"):
+    """Offer and answer n calls of this kind (call-ids PREFIX-I) on srv (its
+    ng port srv.port); perf_udpload's CALL lines. perf/soak.py uses it too."""
     lines = []
     for i in range(n):
         pa, pb = ports[2 * i], ports[2 * i + 1]
-        offer = dict(command="offer", call_id=f"budp-{i}", from_tag="A", sdp=sdp(gen_addr, pa, "RTP/AVP", [0]))
+        offer = dict(command="offer", call_id=f"{prefix}-{i}", from_tag="A", sdp=sdp(gen_addr, pa, "RTP/AVP", [0]))
         if kind == "srtp":
             offer["transport_protocol"] = "RTP/SAVP"
         elif kind == "xcode":
@@ -310,17 +311,17 @@ def setup_calls(srv, kind, n, ports, gen_addr):
         if kind == "srtp":
             m = re.search(rf"^a=crypto:(\d+) {SUITE} inline:([A-Za-z0-9+/=]+)", o["sdp"], re.M)
             if not m:
-                raise RuntimeError(f"{srv.name}: no {SUITE} in the offer: {o['sdp']}")
+                raise RuntimeError(f"{getattr(srv, 'name', 'mediusd')}: no {SUITE} in the offer: {o['sdp']}")
             mine = os.urandom(30)
             extra = f"a=crypto:{m.group(1)} {SUITE} inline:{base64.b64encode(mine).decode()}\r\n"
             proto = "RTP/SAVP"
             keys = f" {mine.hex()} {base64.b64decode(m.group(2)).hex()}"
         elif kind == "xcode":
             pts = [OPUS_PT]
-        a = ng(srv.port, command="answer", call_id=f"budp-{i}", from_tag="A", to_tag="B",
+        a = ng(srv.port, command="answer", call_id=f"{prefix}-{i}", from_tag="A", to_tag="B",
                sdp=sdp(gen_addr, pb, proto, pts, extra))
         if kind == "xcode" and not re.search(r"^m=audio \d+ RTP/AVP 0\b", a["sdp"], re.M):
-            raise RuntimeError(f"{srv.name}: the answer to the PCMU side is not PCMU: {a['sdp']}")
+            raise RuntimeError(f"{getattr(srv, 'name', 'mediusd')}: the answer to the PCMU side is not PCMU: {a['sdp']}")
         lines.append(f"CALL {i} {media_port(a['sdp'])} {to_b}{keys}")
     return lines
 

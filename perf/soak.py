@@ -67,6 +67,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 from medius_test import bdecode, bencode, free_port, ng_request  # noqa: E402
+import bench_udp  # noqa: E402  (its call set-up)
 
 BUILD = os.environ.get("MEDIUS_BUILD", os.path.join(ROOT, "build"))
 MEDIUSD = os.environ.get("MEDIUSD", os.path.join(BUILD, "control", "mediusd"))
@@ -251,32 +252,7 @@ class Steady:
         self.t.start()
 
     def setup_calls(self, srv, ports):
-        lines, kind = [], self.kind
-        for i in range(self.n):
-            pa, pb = ports[2 * i], ports[2 * i + 1]
-            cid = f"soak-{kind}-{i}"
-            offer = dict(command="offer", call_id=cid, from_tag="A", sdp=sdp("127.0.0.1", pa, "RTP/AVP", [0]))
-            if kind == "srtp":
-                offer["transport_protocol"] = "RTP/SAVP"
-            elif kind == "xcode":
-                offer["codec"] = {"transcode": ["opus"]}
-            o = ng(srv.port, **offer)
-            to_b = media_port(o["sdp"])
-            extra, proto, pts, keys = "", "RTP/AVP", [0], ""
-            if kind == "srtp":
-                m = re.search(rf"^a=crypto:(\d+) {SUITE} inline:([A-Za-z0-9+/=]+)", o["sdp"], re.M)
-                if not m:
-                    raise RuntimeError(f"no {SUITE} in the offer: {o['sdp']}")
-                mine = os.urandom(30)
-                extra = f"a=crypto:{m.group(1)} {SUITE} inline:{base64.b64encode(mine).decode()}\r\n"
-                proto = "RTP/SAVP"
-                keys = f" {mine.hex()} {base64.b64decode(m.group(2)).hex()}"
-            elif kind == "xcode":
-                pts = [OPUS_PT]
-            a = ng(srv.port, command="answer", call_id=cid, from_tag="A", to_tag="B",
-                   sdp=sdp("127.0.0.1", pb, proto, pts, extra))
-            lines.append(f"CALL {i} {media_port(a['sdp'])} {to_b}{keys}")
-        return lines
+        return bench_udp.setup_calls(srv, self.kind, self.n, ports, "127.0.0.1", prefix=f"soak-{self.kind}")
 
     def read(self):
         for out in self.p.stdout:
