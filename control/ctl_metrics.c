@@ -81,6 +81,7 @@ struct worker {
 	int tid;                  /* its thread ("lcore-worker-N"), 0 unknown */
 	uint64_t cpu_ticks, last_cpu_ticks, last_poll_ns, last_busy_ns;
 	double load;              /* 0..1 over the last collection */
+	struct dp_lcore_stats ls; /* its counters at this collection: what both documents render */
 };
 
 struct ctl_metrics {
@@ -411,7 +412,9 @@ static void workers_collect(struct ctl_metrics *m, double dt_s)
 				fclose(f);
 			}
 		}
-		dp_lcore_get_stats(w->lcore, &ls);
+		if (dp_lcore_get_stats(w->lcore, &w->ls))
+			memset(&w->ls, 0, sizeof(w->ls));
+		ls = w->ls;
 		if (ls.poll_ns > w->last_poll_ns) /* a busy-polling worker: its busy share */
 			w->load = (double)(ls.poll_busy_ns - w->last_busy_ns) / (double)(ls.poll_ns - w->last_poll_ns);
 		else if (dt_s > 0 && m->clk_tck > 0)
@@ -643,32 +646,29 @@ static void render_metrics(struct ctl_metrics *m, const struct ctl_ng *ng, uint6
 
 	help(b, "worker_packets_total", "counter", "packets a worker lcore received (rx) and sent (tx)");
 	for (unsigned i = 0; i < m->n_w; i++) {
-		struct dp_lcore_stats ls;
+		const struct dp_lcore_stats *ls = &m->w[i].ls;
 
-		dp_lcore_get_stats(m->w[i].lcore, &ls);
 		ctl_buf_printf(b, "medius_worker_packets_total{worker=\"%d\",direction=\"rx\"} %llu\n", m->w[i].lcore,
-			       (unsigned long long)ls.rx_packets);
+			       (unsigned long long)ls->rx_packets);
 		ctl_buf_printf(b, "medius_worker_packets_total{worker=\"%d\",direction=\"tx\"} %llu\n", m->w[i].lcore,
-			       (unsigned long long)ls.tx_packets);
+			       (unsigned long long)ls->tx_packets);
 	}
 	help(b, "worker_bytes_total", "counter", "bytes a worker lcore received (rx) and sent (tx)");
 	for (unsigned i = 0; i < m->n_w; i++) {
-		struct dp_lcore_stats ls;
+		const struct dp_lcore_stats *ls = &m->w[i].ls;
 
-		dp_lcore_get_stats(m->w[i].lcore, &ls);
 		ctl_buf_printf(b, "medius_worker_bytes_total{worker=\"%d\",direction=\"rx\"} %llu\n", m->w[i].lcore,
-			       (unsigned long long)ls.rx_bytes);
+			       (unsigned long long)ls->rx_bytes);
 		ctl_buf_printf(b, "medius_worker_bytes_total{worker=\"%d\",direction=\"tx\"} %llu\n", m->w[i].lcore,
-			       (unsigned long long)ls.tx_bytes);
+			       (unsigned long long)ls->tx_bytes);
 	}
 	help(b, "worker_drops_total", "counter", "packets a worker lcore dropped, by reason");
 	for (unsigned i = 0; i < m->n_w; i++) {
-		struct dp_lcore_stats ls;
+		const struct dp_lcore_stats *ls = &m->w[i].ls;
 
-		dp_lcore_get_stats(m->w[i].lcore, &ls);
 		for (int r = 1; r < DP_DROP__COUNT; r++)
 			ctl_buf_printf(b, "medius_worker_drops_total{worker=\"%d\",reason=\"%s\"} %llu\n", m->w[i].lcore,
-				       dp_drop_name((enum dp_drop)r), (unsigned long long)ls.drops[r]);
+				       dp_drop_name((enum dp_drop)r), (unsigned long long)ls->drops[r]);
 	}
 	help(b, "worker_cpu_seconds_total", "counter", "CPU time of a worker lcore's thread");
 	for (unsigned i = 0; i < m->n_w; i++)
@@ -828,19 +828,18 @@ static void render_status(struct ctl_metrics *m, time_t now, const struct ctl_ng
 	}
 	PUTS(b, "],\"workers\":[");
 	for (unsigned i = 0; i < m->n_w; i++) {
-		struct dp_lcore_stats ls;
+		const struct dp_lcore_stats *ls = &m->w[i].ls;
 		struct dp_clock_stats cs;
 		uint64_t drops = 0;
 
-		dp_lcore_get_stats(m->w[i].lcore, &ls);
 		for (int r = 1; r < DP_DROP__COUNT; r++)
-			drops += ls.drops[r];
+			drops += ls->drops[r];
 		if (dp_clock_get_stats(m->w[i].lcore, &cs))
 			memset(&cs, 0, sizeof(cs));
 		ctl_buf_printf(b, "%s{\"lcore\":%d,\"load\":%.4f,\"rx_packets\":%llu,\"tx_packets\":%llu,\"drops\":%llu,"
 			       "\"tickers\":%u,\"late_p99_us\":%u,\"late_max_us\":%u,\"missed_ticks\":%llu}",
-			       i ? "," : "", m->w[i].lcore, m->w[i].load, (unsigned long long)ls.rx_packets,
-			       (unsigned long long)ls.tx_packets, (unsigned long long)drops, cs.tickers, cs.late_p99_us,
+			       i ? "," : "", m->w[i].lcore, m->w[i].load, (unsigned long long)ls->rx_packets,
+			       (unsigned long long)ls->tx_packets, (unsigned long long)drops, cs.tickers, cs.late_p99_us,
 			       cs.late_max_us, (unsigned long long)cs.missed);
 	}
 	PUTS(b, "],\"interfaces\":[");
