@@ -142,16 +142,8 @@ class Mediusd:
         self.log = open(self.logpath, "w")
         self.p = popen([MEDIUSD, "-c", self.conf] + extra, stdout=self.log, stderr=subprocess.STDOUT)
         self.pid = self.p.pid
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.p.poll() is not None:
-                raise RuntimeError(f"mediusd exited with {self.p.returncode}: {self.logtail()}")
-            try:
-                if bdecode(ng_request(self.port, b"d7:command4:pinge", timeout=0.3))[0].get("result") == "pong":
-                    return
-            except OSError:
-                pass
-        raise RuntimeError(f"mediusd did not answer ping: {self.logtail()}")
+        self.name = "mediusd"
+        bench_udp.wait_ping(self)
 
     def logtail(self, n=3000):
         with open(self.logpath, errors="replace") as f:
