@@ -322,6 +322,24 @@ class Prometheus:
         self.close()
 
 
+def ward_and_call(ngport, call_id):
+    """The scene the status page and mediusctl top are checked on: room
+    "ward" with ward-p1 (clinic-a, a 500 Hz talker) and ward-p2 (clinic-b,
+    silent), and call call_id from clinic-a (a 700 Hz talker) to clinic-b.
+    Returns the parties (p1, p2, a, b); the caller adds them to its Media."""
+    from medius_test import check
+    p1, p2 = Party(tone_frames(500)), Party()
+    a, b = Party(tone_frames(700)), Party()
+    r = ng(ngport, command="create room", conference="ward")
+    check(r.get("result") == "ok", "create room ward")
+    for cid, p, site in (("ward-p1", p1, "clinic-a"), ("ward-p2", p2, "clinic-b")):
+        r = conference_party(ngport, "ward", cid, p, site)
+        check(r.get("result") == "ok", f"{cid} joins ward: {r.get('error-reason', 'ok')}")
+    o, r = call(ngport, call_id, a, b, "clinic-a", "clinic-b")
+    check(o.get("result") == "ok" and r.get("result") == "ok", f"the call {call_id} is set up")
+    return p1, p2, a, b
+
+
 def alert_rules_test_copy(dst_dir, for_="15s"):
     """docs/ops/medius-alerts.yml with every `for: 1m` turned into `for_`
     (the only change; documented in docs/testing.md): the path of the copy."""

@@ -25,7 +25,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from medius_test import check, finish, ng  # noqa: E402
-from http_test import ARTEFACTS, HttpDaemon, Media, Party, call, conference_party, get, status, tone_frames  # noqa: E402
+from http_test import ward_and_call, ARTEFACTS, HttpDaemon, Media, Party, call, conference_party, get, status, tone_frames  # noqa: E402
 
 CHROMIUM = os.environ.get("CHROMIUM", "chromium")
 
@@ -89,16 +89,8 @@ def main():
                                      if "http://" in ln and "http://www.w3.org/2000/svg" not in ln]
         check(not external, f"the page loads nothing from elsewhere ({external})")
 
-        p1, p2 = Party(tone_frames(500)), Party()
-        a, b = Party(tone_frames(700)), Party()
         media = Media().start()
-        r = ng(d.port, command="create room", conference="ward")
-        check(r.get("result") == "ok", "create room ward")
-        for cid, p, site in (("ward-p1", p1, "clinic-a"), ("ward-p2", p2, "clinic-b")):
-            r = conference_party(d.port, "ward", cid, p, site)
-            check(r.get("result") == "ok", f"{cid} joins ward: {r.get('error-reason', 'ok')}")
-        o, r = call(d.port, "status-call", a, b, "clinic-a", "clinic-b")
-        check(o.get("result") == "ok" and r.get("result") == "ok", "the call status-call is set up")
+        p1, p2, a, b = ward_and_call(d.port, "status-call")
         evil = 'evil"<b>bold</b>\\</script>'  # a legal call-id: printable, no control bytes
         e1, e2 = Party(), Party()
         o, r = call(d.port, evil, e1, e2)

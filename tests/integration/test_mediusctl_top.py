@@ -17,7 +17,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from medius_test import MEDIUSCTL, check, finish, ng  # noqa: E402
-from http_test import HttpDaemon, Media, Party, call, conference_party, free_tcp_port, status, tone_frames  # noqa: E402
+from http_test import ward_and_call, HttpDaemon, Media, Party, call, conference_party, free_tcp_port, status, tone_frames  # noqa: E402
 
 
 def top(*args, env=None):
@@ -28,16 +28,8 @@ def top(*args, env=None):
 
 def main():
     with HttpDaemon() as d:
-        p1, p2 = Party(tone_frames(500)), Party()
-        a, b = Party(tone_frames(700)), Party()
         media = Media().start()
-        r = ng(d.port, command="create room", conference="ward")
-        check(r.get("result") == "ok", "create room ward")
-        for cid, p, site in (("ward-p1", p1, "clinic-a"), ("ward-p2", p2, "clinic-b")):
-            r = conference_party(d.port, "ward", cid, p, site)
-            check(r.get("result") == "ok", f"{cid} joins ward: {r.get('error-reason', 'ok')}")
-        o, r = call(d.port, "top-call", a, b, "clinic-a", "clinic-b")
-        check(o.get("result") == "ok" and r.get("result") == "ok", "the call top-call is set up")
+        p1, p2, a, b = ward_and_call(d.port, "top-call")
         media.add(p1, p2, a, b)
         time.sleep(4)
         s = status(d.http)
