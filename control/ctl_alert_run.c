@@ -143,11 +143,11 @@ static void sample_leg(struct call *k, struct branch *b, struct stream *st, int 
 	seen->leg = leg;
 	seen->ssrc = ls.ssrc;
 	seen->expected = ls.expected;
-	seen->lost = ls.lost;
+	seen->lost = ls.lost_final; /* lost for good: a late packet is not a loss */
 	if (ls.expected <= base_e)
 		return; /* nothing received: no sample */
 	x.expected = ls.expected - base_e;
-	x.lost = ls.lost > base_l ? ls.lost - base_l : 0;
+	x.lost = ls.lost_final > base_l ? ls.lost_final - base_l : 0;
 	x.jitter_ms = ls.jitter_ms;
 	loss = 100.0 * (x.lost > x.expected ? x.expected : x.lost) / x.expected;
 	x.mos = ctl_mos_estimate(st->xcoded ? st->xfmt[side].codec : st->fmt_known ? st->fmt.codec : CDC_PCMU, loss,

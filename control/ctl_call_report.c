@@ -162,6 +162,7 @@ static struct ctl_val *leg_stats(struct ctl_ng_req *r, struct stream *st, int si
 	ctl_dict_add_int(a, d, "SSRC", ls.ssrc);
 	ctl_dict_add_int(a, d, "expected", ls.expected);
 	ctl_dict_add_int(a, d, "lost", ls.lost);
+	ctl_dict_add_int(a, d, "lost for good", ls.lost_final);
 	ctl_dict_add_int(a, d, "jitter ms x1000", (int64_t)(ls.jitter_ms * 1000));
 	ctl_dict_add_int(a, d, "RTT ms", ls.rtt_ms);
 	if (st->xc[side])

@@ -267,8 +267,8 @@ static void leg_collect(struct ctl_metrics *m, struct call *k, struct branch *b,
 		st->mseen[side].lost = 0;
 	}
 	dexp = ls.expected - st->mseen[side].expected;
-	if (ls.lost > st->mseen[side].lost) /* lost may go down (late packets): count it once */
-		dlost = ls.lost - st->mseen[side].lost;
+	if (ls.lost_final > st->mseen[side].lost) /* lost for good: reordering does not count */
+		dlost = ls.lost_final - st->mseen[side].lost;
 	s->expected += dexp;
 	s->lost += dlost;
 	st->mseen[side].packets = ls.rtp_packets;
@@ -276,7 +276,7 @@ static void leg_collect(struct ctl_metrics *m, struct call *k, struct branch *b,
 	st->mseen[side].ssrc = ls.ssrc;
 	st->mseen[side].expected = ls.expected;
 	if (dlost)
-		st->mseen[side].lost = ls.lost;
+		st->mseen[side].lost = ls.lost_final;
 	s->streams++;
 	active = dp > 0;
 	if (active) {

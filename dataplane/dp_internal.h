@@ -132,6 +132,8 @@ struct dp_rx_stream {
 	uint64_t transit_prev_valid;
 	int64_t transit_prev;
 	uint32_t jitter_q4;   /* jitter << 4 (RFC 3550 A.8 integer form) */
+	uint64_t seen;        /* bit i: max_seq - i arrived (the reorder window) */
+	uint32_t gone;        /* numbers still missing when they left the window */
 };
 
 /* Outgoing rewrite state (DP_LEG_REWRITE). */

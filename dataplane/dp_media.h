@@ -351,12 +351,23 @@ int dp_leg_play_event(struct dp_leg *l, uint8_t pt, uint8_t event, uint32_t dura
 /* Relay a <-> b. Either may be NULL to disconnect the other. */
 int dp_leg_connect(struct dp_leg *a, struct dp_leg *b);
 
+/* How far behind the newest sequence number a packet may arrive and
+ * still count as received rather than lost (64 packets: 1.28 s at 20 ms). */
+#define DP_REORDER_WINDOW 64
+
 /* What the leg received (RTP stream stats per RFC 3550) and sent. */
 struct dp_leg_stats {
 	uint64_t rtp_packets, rtp_bytes, rtcp_packets;   /* accepted from the peer */
 	uint64_t out_packets, out_bytes;                 /* sent to the peer */
 	uint32_t ssrc;                 /* last source's SSRC */
 	uint32_t expected, lost;       /* RFC 3550 A.3, for the current source */
+	/* lost for good: sequence numbers still missing once DP_REORDER_WINDOW
+	 * later ones have arrived. Unlike RFC 3550's `lost` (expected minus
+	 * received, which counts a packet that is only late until it comes and
+	 * then goes down again) it never goes down for a source, so counters
+	 * (metrics, alerts) use it; the last DP_REORDER_WINDOW numbers of a
+	 * stream are not in it yet. */
+	uint32_t lost_final;
 	uint32_t jitter_ts;            /* RFC 3550 A.8 interarrival jitter, ts units */
 	double jitter_ms;              /* the same in ms (0 when no clock rate) */
 	/* from the peer's RTCP receiver reports about what it receives */

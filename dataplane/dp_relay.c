@@ -88,6 +88,21 @@ static bool latch(struct dp_leg *a, const struct dp_addr *src, bool rtcp_port)
 	return true;
 }
 
+/* The newest sequence number moved `d` ahead: the numbers that leave the
+ * reorder window without having arrived are lost for good. */
+static inline void seen_advance(struct dp_rx_stream *st, uint32_t d)
+{
+	if (d == 0)
+		return; /* a duplicate of the newest */
+	if (d >= DP_REORDER_WINDOW) {
+		st->gone += DP_REORDER_WINDOW - (uint32_t)__builtin_popcountll(st->seen) + (d - DP_REORDER_WINDOW);
+		st->seen = 1;
+		return;
+	}
+	st->gone += d - (uint32_t)__builtin_popcountll(st->seen >> (DP_REORDER_WINDOW - d));
+	st->seen = st->seen << d | 1;
+}
+
 /* RFC 3550 A.1 (sequence) and A.8 (jitter) for one accepted RTP packet. */
 static void rx_stats(struct dp_worker *w, struct dp_leg *l, const struct dp_rtp *r, uint64_t now)
 {
@@ -100,12 +115,14 @@ static void rx_stats(struct dp_worker *w, struct dp_leg *l, const struct dp_rtp 
 		st->ssrc = r->ssrc;
 		st->base_seq = r->seq;
 		st->max_seq = r->seq;
+		st->seen = ~0ull; /* numbers before the first are not the source's to lose */
 	} else {
 		udelta = (uint16_t)(r->seq - st->max_seq);
 		if (udelta < 3000) {
 			if (r->seq < st->max_seq)
 				st->cycles += 65536;
 			st->max_seq = r->seq;
+			seen_advance(st, udelta);
 		} else if (udelta <= 65535 - 100) {
 			/* a big jump: the source restarted its numbering */
 			st->bad_seq++;
@@ -113,7 +130,11 @@ static void rx_stats(struct dp_worker *w, struct dp_leg *l, const struct dp_rtp 
 			st->max_seq = r->seq;
 			st->cycles = 0;
 			st->received = 0;
-		} /* else: duplicate or reordered, counted below */
+			st->seen = ~0ull;
+			st->gone = 0;
+		} else if (65536u - udelta < DP_REORDER_WINDOW) { /* late: in the window */
+			st->seen |= 1ull << (65536u - udelta);
+		} /* duplicate or reordered, counted below */
 	}
 	st->received++;
 	if (l->clock_rate) {
@@ -134,6 +155,7 @@ static void rx_stats(struct dp_worker *w, struct dp_leg *l, const struct dp_rtp 
 	l->stats.ssrc = st->ssrc;
 	l->stats.expected = st->cycles + st->max_seq - st->base_seq + 1;
 	l->stats.lost = l->stats.expected > st->received ? l->stats.expected - st->received : 0;
+	l->stats.lost_final = st->gone;
 	l->stats.jitter_ts = st->jitter_q4 >> 4;
 	l->stats.jitter_ms = l->clock_rate ? (double)l->stats.jitter_ts * 1000.0 / l->clock_rate : 0;
 }

@@ -443,7 +443,27 @@ def run_scenario(P, name, imp, tmp, index, attempt):
                    late_max={"impaired": int(LATE_MAX * N), "late": LATE_WARMUP}.get(name, 0),
                    got=res["packets"] + res["other"])
         check_counters(v, f"{name} {label}", jb_counters(q, who), exp, engine=bool(clk.get("ticks")))
+        check_lost_for_good(v, f"{name} {label}", q, who, pl)
     return v, premise
+
+
+def check_lost_for_good(v, label, q, tag, pl):
+    """The receiving leg's "lost for good" (docs/protocol.md) is exactly the
+    frames the sender dropped between its first packet and the last 64
+    sequence numbers (those are not judged yet): its reordered, held-back
+    and duplicated packets are not lost. (RFC 3550's "lost", expected minus
+    received, is lowered by each duplicate.)"""
+    try:
+        stream = q["tags"][tag]["medias"][0]["streams"][0]
+    except (KeyError, IndexError, TypeError):
+        stream = {}
+    first = pl["sends"][0][1]
+    top = max(k for _, k, _ in pl["sends"])
+    want = sum(1 for k in pl["lost"] if first < k <= top - 64)
+    got = stream.get("lost for good")
+    v.check(got == want, f"{label}: the leg's lost for good {got} == the {want} frames the sender dropped "
+            f"before the last 64 (held back {len(pl['held'])}, duplicated {len(pl['dups'])}; RFC 3550 lost "
+            f"{stream.get('lost')})")
 
 
 def judge(v, name, L, res, pl):
