@@ -92,7 +92,8 @@ struct cdc_dec;
 struct cdc_enc;
 
 /* A decoder for an audio format (not telephone-event or CN). NULL for an
- * unsupported format or no memory. */
+ * unsupported format (errno EINVAL or ENOTSUP) or no memory (errno
+ * ENOMEM). */
 struct cdc_dec *cdc_dec_create(const struct cdc_format *f);
 /* Free; accepts NULL. */
 void cdc_dec_destroy(struct cdc_dec *d);
@@ -503,7 +504,8 @@ struct cdc_src_conf {
 };
 
 struct cdc_src;
-/* NULL for an unsupported combination or no memory. */
+/* NULL for an unsupported combination (errno EINVAL) or no memory (errno
+ * ENOMEM: the control plane tells "Out of memory" from a bad request). */
 struct cdc_src *cdc_src_create(const struct cdc_src_conf *c, const struct cdc_src_out *o);
 void cdc_src_destroy(struct cdc_src *s);
 /* One received payload, in play-out order (a jitter buffer's or arrival's),
@@ -548,6 +550,8 @@ struct cdc_sink_conf {
 };
 
 struct cdc_sink;
+/* NULL for an unsupported combination (errno EINVAL) or no memory (errno
+ * ENOMEM). */
 struct cdc_sink *cdc_sink_create(const struct cdc_sink_conf *c);
 void cdc_sink_destroy(struct cdc_sink *k);
 /* Write `samples` per channel of PCM; whole frames are encoded into out

@@ -32,6 +32,7 @@ struct cdc_dec *cdc_dec_create(const struct cdc_format *f)
 	}
 	if (rc) {
 		cdc_dec_destroy(d);
+		errno = -rc;
 		return NULL;
 	}
 	return d;
@@ -92,6 +93,7 @@ struct cdc_enc *cdc_enc_create(const struct cdc_format *f, const struct cdc_enc_
 	}
 	if (rc) {
 		cdc_enc_destroy(e);
+		errno = -rc;
 		return NULL;
 	}
 	return e;

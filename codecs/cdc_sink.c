@@ -83,8 +83,11 @@ struct cdc_sink *cdc_sink_create(const struct cdc_sink_conf *c)
 	struct cdc_sink *k;
 
 	if (!c || !cdc_ptime_valid(c->out_ptime) || c->in_channels < 1 || c->in_channels > 2 ||
-	    !c->in_rate || (c->dtmf_from_inband && c->out_te_pt < 0))
+	    !c->in_rate || (c->dtmf_from_inband && c->out_te_pt < 0)) {
+		errno = EINVAL;
 		return NULL;
+	}
+	errno = 0; /* a failure below with errno ENOMEM was memory */
 	k = calloc(1, sizeof(*k));
 	if (!k)
 		return NULL;
@@ -120,6 +123,8 @@ struct cdc_sink *cdc_sink_create(const struct cdc_sink_conf *c)
 	return k;
 fail:
 	cdc_sink_destroy(k);
+	if (errno != ENOMEM)
+		errno = EINVAL;
 	return NULL;
 }
 

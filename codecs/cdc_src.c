@@ -85,8 +85,11 @@ struct cdc_src *cdc_src_create(const struct cdc_src_conf *c, const struct cdc_sr
 	struct cdc_format df;
 	struct cdc_src *s;
 
-	if (!c || !o || !o->pcm || !o->event || !conf_ok(c))
+	if (!c || !o || !o->pcm || !o->event || !conf_ok(c)) {
+		errno = EINVAL;
 		return NULL;
+	}
+	errno = 0; /* a failure below with errno ENOMEM was memory (malloc's, or a codec's init) */
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
@@ -131,6 +134,8 @@ struct cdc_src *cdc_src_create(const struct cdc_src_conf *c, const struct cdc_sr
 	return s;
 fail:
 	cdc_src_destroy(s);
+	if (errno != ENOMEM)
+		errno = EINVAL;
 	return NULL;
 }
 

@@ -101,7 +101,15 @@ const char *ctl_calls_tap_dir(const struct ctl_calls *c) { return c->conf.tap_di
 const char *ctl_calls_play_dir(const struct ctl_calls *c) { return c->conf.play_dir; }
 const struct ctl_calls_conf *ctl_calls_conf(const struct ctl_calls *c) { return &c->conf; }
 
-void ctl_calls_set_conf(struct ctl_calls *c, const struct ctl_calls_conf *conf) { c->conf = *conf; }
+void ctl_calls_set_conf(struct ctl_calls *c, const struct ctl_calls_conf *conf)
+{
+	struct ctl_guard *g = c->conf.guard;
+
+	c->conf = *conf;
+	c->conf.guard = g;
+}
+
+struct ctl_guard *ctl_calls_guard(const struct ctl_calls *c) { return c->conf.guard; }
 
 struct ctl_calls *ctl_calls_create(const struct ctl_calls_conf *conf)
 {
@@ -134,10 +142,13 @@ struct call *ctl_call_add(struct ctl_ng_req *r, struct ctl_calls *c, const char 
 		return NULL;
 	}
 	k = calloc(1, sizeof(*k));
+	errno = 0;
 	if (!k || !(k->dp = dp_call_create_in(id, shard))) {
+		int e = !k || errno == ENOMEM ? -ENOMEM : -ENODEV;
+
 		free(k);
 		ctl_guard_call_gone(c->conf.guard, held);
-		ctl_ng_error(r, "Cannot create the call (no worker lcore running?)");
+		ctl_ng_error_rc(r, e, e == -ENOMEM ? "cannot create the call" : "Cannot create the call (no worker lcore running?)");
 		return NULL;
 	}
 	k->limit_src = held;
@@ -286,6 +297,7 @@ static void warn_unsupported(struct ctl_ng_req *r)
 static int read_sdp(struct ctl_ng_req *r, const char *sdp, struct ctl_sdp *s, bool offer)
 {
 	char err[160];
+	int rc;
 
 	ctl_warn_unknown_flags(r, offer_flags);
 	warn_unsupported(r);
@@ -293,7 +305,10 @@ static int read_sdp(struct ctl_ng_req *r, const char *sdp, struct ctl_sdp *s, bo
 		return -1;
 	if (ctl_has_flag(r, "flags", "block DTMF") && ctl_dtmf_security(r, &(int){ 0 }, &(unsigned){ 0 }))
 		return -1;
-	if (ctl_sdp_parse(sdp, strlen(sdp), s, err, sizeof(err)))
+	rc = ctl_sdp_parse(sdp, strlen(sdp), s, err, sizeof(err));
+	if (rc == -ENOMEM)
+		return ctl_ng_error_rc(r, rc, "cannot parse the SDP");
+	if (rc)
 		return ctl_ng_error(r, "Failed to parse SDP: %s", err);
 	return 0;
 }
@@ -366,7 +381,7 @@ struct branch *ctl_branch_add(struct ctl_ng_req *r, struct call *k, const char *
 	}
 	b = calloc(1, sizeof(*b));
 	if (!b) {
-		ctl_ng_error(r, "Out of memory");
+		ctl_ng_error_rc(r, -ENOMEM, "cannot create the call's branch");
 		return NULL;
 	}
 	b->call = k;
@@ -417,7 +432,44 @@ static struct branch *offer_branch(struct call *k, const char *to, const char *v
 	return b;
 }
 
+/* A request that failed for want of memory (ctl_ng_error_rc) is logged,
+ * rate-limited: the operator sees the pressure before calls are lost. */
+static uint64_t nomem_count(const struct ctl_ng_req *r)
+{
+	struct ctl_ng_stats ns;
+
+	ctl_ng_req_stats(r, &ns);
+	return ns.nomem;
+}
+
+static int nomem_note(struct ctl_ng_req *r, int rc, uint64_t before, const char *cmd)
+{
+	uint64_t n = nomem_count(r);
+
+	if (rc && n != before)
+		DP_LOG_RL(DP_LOG_WARNING, "call", "%s failed for want of memory; the calls already up carry on "
+			  "(%llu request(s) failed so far)", cmd, (unsigned long long)n);
+	return rc;
+}
+
+static int do_offer(struct ctl_ng_req *r, void *ctx);
+static int do_answer(struct ctl_ng_req *r, void *ctx);
+
 static int cmd_offer(struct ctl_ng_req *r, void *ctx)
+{
+	uint64_t n = nomem_count(r);
+
+	return nomem_note(r, do_offer(r, ctx), n, "offer");
+}
+
+static int cmd_answer(struct ctl_ng_req *r, void *ctx)
+{
+	uint64_t n = nomem_count(r);
+
+	return nomem_note(r, do_answer(r, ctx), n, "answer");
+}
+
+static int do_offer(struct ctl_ng_req *r, void *ctx)
 {
 	struct ctl_calls *c = ctx;
 	const char *id, *from, *sdp;
@@ -546,7 +598,7 @@ static struct branch *answer_branch(struct call *k, const char *to, const char *
 	return b;
 }
 
-static int cmd_answer(struct ctl_ng_req *r, void *ctx)
+static int do_answer(struct ctl_ng_req *r, void *ctx)
 {
 	struct ctl_calls *c = ctx;
 	const char *id, *from, *sdp, *to = ctl_arg_str(r, "to-tag"), *via = ctl_arg_str(r, "via-branch");
@@ -694,8 +746,12 @@ static int cmd_statistics(struct ctl_ng_req *r, void *ctx)
 	ctl_dict_add_int(a, tot, "poll long turns", (int64_t)ls.poll_long_turns);
 	ctl_stats_dataplane(a, tot);
 	ctl_rec_stats(a, tot);
-	if (c->conf.guard)
-		ctl_guard_stats(c->conf.guard, a, tot); /* "control security": refusals, limits, exposure */
+	if (c->conf.guard) { /* "control security": refusals, limits, exposure */
+		struct ctl_ng_stats ns;
+
+		ctl_ng_req_stats(r, &ns);
+		ctl_guard_stats(c->conf.guard, a, tot, ns.nomem);
+	}
 	ctl_dict_add(st, "currentstatistics", 17, cur);
 	ctl_dict_add(st, "totalstatistics", 15, tot);
 	ctl_dict_add(ctl_ng_reply(r), "statistics", 10, st);

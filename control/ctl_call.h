@@ -41,7 +41,10 @@ struct ctl_calls_conf {
 struct ctl_calls *ctl_calls_create(const struct ctl_calls_conf *conf);
 /* A reload: new settings for what comes next (timers of running calls
  * take the new idle timeout; new taps, playbacks, recordings the rest). */
+/* A reload's configuration; the guard given at create stays (it holds the
+ * call counts: a reload that dropped it turned max_calls off). */
 void ctl_calls_set_conf(struct ctl_calls *c, const struct ctl_calls_conf *conf);
+struct ctl_guard *ctl_calls_guard(const struct ctl_calls *c);
 /* Destroy every call (their legs and ports) and the registry; accepts NULL. */
 void ctl_calls_destroy(struct ctl_calls *c);
 /* The ng commands it implements, for ctl_ng_conf (ctx = the registry). */

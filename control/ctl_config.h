@@ -47,6 +47,7 @@ struct ctl_config {
 	char allow[192];          /* source allow-list (ctl_acl); empty: any */
 	uint32_t max_calls, max_calls_per_source; /* 0: no limit */
 	uint32_t max_ng_rps, max_ng_rps_per_source;
+	uint32_t max_memory_mb;   /* resident memory at which new calls are refused; 0: no budget */
 	uint32_t jb_min_ms, jb_max_ms; /* [media] jitter_buffer_min_ms / _max_ms (mx_conf) */
 	uint32_t opus_complexity; /* [media] opus_complexity: Opus encoders' default (cdc_opus_set_default_complexity) */
 	char tap_dir[256];        /* [media] tap_dir: where ng taps write; empty: taps off */

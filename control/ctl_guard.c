@@ -4,10 +4,13 @@
 #include "ctl_guard.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ctl_addr.h"
 #include "ctl_config.h"
@@ -22,6 +25,8 @@ struct ctl_guard {
 	bool exposed;         /* a listener on a non-loopback address without auth = required */
 	char exposure[160];   /* what statistics says about it */
 	uint64_t refused[CTL_REFUSE__COUNT];
+	int statm_fd;         /* /proc/self/statm, for max_memory_mb; -1: none */
+	long page_kb;
 };
 
 struct ctl_guard *ctl_guard_create(const struct ctl_config *cfg, char *err, size_t errlen)
@@ -32,6 +37,7 @@ struct ctl_guard *ctl_guard_create(const struct ctl_config *cfg, char *err, size
 		.max_calls_per_source = cfg->max_calls_per_source,
 		.max_ng_rps = cfg->max_ng_rps,
 		.max_ng_rps_per_source = cfg->max_ng_rps_per_source,
+		.max_memory_mb = cfg->max_memory_mb,
 	};
 	enum ctl_auth_mode mode;
 
@@ -40,6 +46,13 @@ struct ctl_guard *ctl_guard_create(const struct ctl_config *cfg, char *err, size
 		return NULL;
 	}
 	err[0] = '\0';
+	g->statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	g->page_kb = sysconf(_SC_PAGESIZE) / 1024;
+	if (g->page_kb <= 0)
+		g->page_kb = 4;
+	if (g->statm_fd < 0 && cfg->max_memory_mb)
+		dp_log(DP_LOG_WARNING, "ctl", "control.max_memory_mb: cannot open /proc/self/statm: the memory budget is not "
+		       "enforced");
 	snprintf(g->exposure, sizeof(g->exposure), "loopback only");
 	if (ctl_acl_parse(&g->acl, cfg->allow, err, errlen) || ctl_auth_mode_parse(cfg->auth, &mode)) {
 		if (!err[0])
@@ -64,6 +77,9 @@ struct ctl_guard *ctl_guard_create(const struct ctl_config *cfg, char *err, size
 		       ctl_auth_mode_name(mode), ctl_auth_clients(g->auth), cfg->auth_window_s);
 	if (g->acl.n)
 		dp_log(DP_LOG_NOTICE, "ctl", "ng allow-list: %s", cfg->allow);
+	if (cfg->max_memory_mb)
+		dp_log(DP_LOG_NOTICE, "ctl", "memory budget: new calls refused at %u MB resident (%" PRIu64 " MB now)",
+		       cfg->max_memory_mb, ctl_guard_rss_kb(g) / 1024u);
 	return g;
 fail:
 	ctl_guard_destroy(g);
@@ -76,6 +92,8 @@ void ctl_guard_destroy(struct ctl_guard *g)
 		return;
 	ctl_auth_destroy(g->auth);
 	ctl_limit_destroy(g->limit);
+	if (g->statm_fd >= 0)
+		close(g->statm_fd);
 	free(g);
 }
 
@@ -166,17 +184,48 @@ int ctl_guard_handle(struct ctl_guard *g, struct ctl_ng *ng, const struct sockad
 int ctl_guard_call_add(struct ctl_guard *g, const struct sockaddr *peer, struct ctl_limit_src **held,
 		       char *why, size_t whylen)
 {
+	int rc;
+
 	*held = NULL;
 	if (!g)
 		return 0;
-	if (ctl_limit_call_add(g->limit, peer, held, why, whylen)) {
+	if (ctl_limit_conf(g->limit)->max_memory_mb)
+		ctl_limit_memory(g->limit, ctl_guard_rss_kb(g)); /* ~1 us: only for an offer that creates a call */
+	rc = ctl_limit_call_add(g->limit, peer, held, why, whylen);
+	if (rc) {
 		char a[64];
 
 		DP_LOG_RL(DP_LOG_WARNING, "ctl", "offer from %s refused: %s", peer ? ctl_addr_str(peer, a, sizeof(a)) : "?",
 			  why);
-		return -EBUSY;
+		return rc == -ENOMEM ? -ENOMEM : -EBUSY;
 	}
 	return 0;
+}
+
+void ctl_guard_set_max_memory(struct ctl_guard *g, uint32_t max_memory_mb)
+{
+	if (g)
+		ctl_limit_set_max_memory(g->limit, max_memory_mb);
+}
+
+/* statm's second field: resident pages (file-backed, anonymous and shmem:
+ * what counts against the process when the OOM killer chooses, hugepages
+ * aside). A pread of a descriptor kept open: no open() under pressure. */
+uint64_t ctl_guard_rss_kb(const struct ctl_guard *g)
+{
+	char buf[128];
+	unsigned long long size, res;
+	ssize_t n;
+
+	if (!g || g->statm_fd < 0)
+		return 0;
+	n = pread(g->statm_fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	if (sscanf(buf, "%llu %llu", &size, &res) != 2)
+		return 0;
+	return (uint64_t)res * (uint64_t)g->page_kb;
 }
 
 void ctl_guard_call_gone(struct ctl_guard *g, struct ctl_limit_src *held)
@@ -190,7 +239,7 @@ uint64_t ctl_guard_refused(const struct ctl_guard *g, enum ctl_refusal r)
 	return r < CTL_REFUSE__COUNT ? g->refused[r] : 0;
 }
 
-void ctl_guard_stats(const struct ctl_guard *g, struct ctl_arena *a, struct ctl_val *tot)
+void ctl_guard_stats(const struct ctl_guard *g, struct ctl_arena *a, struct ctl_val *tot, uint64_t nomem)
 {
 	struct ctl_val *sec = ctl_val_dict(a), *ref = ctl_val_dict(a), *lim = ctl_val_dict(a);
 	const struct ctl_limit_conf *lc = ctl_limit_conf(g->limit);
@@ -208,12 +257,16 @@ void ctl_guard_stats(const struct ctl_guard *g, struct ctl_arena *a, struct ctl_
 		ctl_dict_add_int(a, ref, ctl_refusal_name(r), (int64_t)g->refused[r]);
 	ctl_dict_add_int(a, ref, "max calls", (int64_t)ls.calls_refused);
 	ctl_dict_add_int(a, ref, "max calls per source", (int64_t)ls.calls_refused_source);
+	ctl_dict_add_int(a, ref, "max memory", (int64_t)ls.calls_refused_memory);
+	ctl_dict_add_int(a, ref, "out of memory", (int64_t)nomem);
 	ctl_dict_add(sec, "refused", 7, ref);
 	ctl_dict_add_int(a, sec, "replay cache evictions", (int64_t)ctl_auth_evictions(g->auth));
 	ctl_dict_add_int(a, lim, "max_calls", lc->max_calls);
 	ctl_dict_add_int(a, lim, "max_calls_per_source", lc->max_calls_per_source);
 	ctl_dict_add_int(a, lim, "max_ng_rps", lc->max_ng_rps);
 	ctl_dict_add_int(a, lim, "max_ng_rps_per_source", lc->max_ng_rps_per_source);
+	ctl_dict_add_int(a, lim, "max_memory_mb", lc->max_memory_mb);
+	ctl_dict_add_int(a, lim, "memory mb", (int64_t)(ctl_guard_rss_kb(g) / 1024u));
 	ctl_dict_add_int(a, lim, "calls", ls.calls);
 	ctl_dict_add_int(a, lim, "sources", ls.sources);
 	ctl_dict_add(sec, "limits", 6, lim);

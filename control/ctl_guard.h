@@ -8,7 +8,11 @@
  * allow-list over UDP: dropped without a reply).
  *
  * Built from [control] (docs/config.md); the server (ctl_server) and the
- * call registry (ctl_call, for max_calls and statistics) share one.
+ * call registry (ctl_call, for max_calls, max_memory_mb and statistics)
+ * share one. The memory budget (max_memory_mb) compares the process's
+ * resident memory (VmRSS: /proc/self/statm, one pread of a descriptor kept
+ * open) with the limit when an offer would create a call, never on a
+ * worker.
  * Control lcore only.
  */
 #ifndef CTL_GUARD_H
@@ -46,14 +50,21 @@ bool ctl_guard_allows(struct ctl_guard *g, const struct sockaddr *sa);
  * -EACCES when the source is not allowed (no reply). now_ms: monotonic. */
 int ctl_guard_handle(struct ctl_guard *g, struct ctl_ng *ng, const struct sockaddr *peer, const char *req,
 		     size_t len, uint64_t now_ms, const char **reply, size_t *reply_len);
-/* max_calls and max_calls_per_source for a new call from peer (NULL: not
- * over ng). 0 with *held, or -EBUSY with the reason in why. */
+/* max_memory_mb, max_calls and max_calls_per_source for a new call from
+ * peer (NULL: not over ng). 0 with *held, or -EBUSY (a call limit) or
+ * -ENOMEM (the memory budget) with the reason in why. */
 int ctl_guard_call_add(struct ctl_guard *g, const struct sockaddr *peer, struct ctl_limit_src **held,
 		       char *why, size_t whylen);
 void ctl_guard_call_gone(struct ctl_guard *g, struct ctl_limit_src *held);
+/* A reload changed max_memory_mb (live). */
+void ctl_guard_set_max_memory(struct ctl_guard *g, uint32_t max_memory_mb);
+/* The process's resident memory now, KiB (0: unknown). */
+uint64_t ctl_guard_rss_kb(const struct ctl_guard *g);
 /* Refusals by reason so far. */
 uint64_t ctl_guard_refused(const struct ctl_guard *g, enum ctl_refusal r);
-/* statistics: a "control security" dictionary into tot. */
-void ctl_guard_stats(const struct ctl_guard *g, struct ctl_arena *a, struct ctl_val *tot);
+/* statistics: a "control security" dictionary into tot; nomem: requests
+ * that failed for want of memory (ctl_ng_error_rc), shown among the
+ * refusals as "out of memory". */
+void ctl_guard_stats(const struct ctl_guard *g, struct ctl_arena *a, struct ctl_val *tot, uint64_t nomem);
 
 #endif

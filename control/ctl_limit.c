@@ -27,6 +27,7 @@ struct ctl_limit {
 	struct ctl_limit_src *bucket[NBUCKETS];
 	struct ctl_bucket rps;
 	uint32_t calls, nsrc;
+	uint64_t rss_kb;
 	uint64_t next_sweep_ms;
 	struct ctl_limit_stats st;
 };
@@ -174,6 +175,12 @@ int ctl_limit_call_add(struct ctl_limit *l, const struct sockaddr *src, struct c
 	*held = NULL;
 	if (!l)
 		return 0;
+	if (l->conf.max_memory_mb && l->rss_kb >= (uint64_t)l->conf.max_memory_mb * 1024u) {
+		l->st.calls_refused_memory++;
+		snprintf(why, whylen, "Memory limit reached: %llu MB in use of %u MB (max_memory_mb)",
+			 (unsigned long long)(l->rss_kb / 1024u), l->conf.max_memory_mb);
+		return -ENOMEM;
+	}
 	if (l->conf.max_calls && l->calls >= l->conf.max_calls) {
 		l->st.calls_refused++;
 		snprintf(why, whylen, "Call limit reached: %u calls (max_calls)", l->conf.max_calls);
@@ -211,9 +218,22 @@ void ctl_limit_call_gone(struct ctl_limit *l, struct ctl_limit_src *held)
 		held->calls--; /* last_ms is kept: swept once idle */
 }
 
+void ctl_limit_memory(struct ctl_limit *l, uint64_t rss_kb)
+{
+	if (l)
+		l->rss_kb = rss_kb;
+}
+
+void ctl_limit_set_max_memory(struct ctl_limit *l, uint32_t max_memory_mb)
+{
+	if (l)
+		l->conf.max_memory_mb = max_memory_mb;
+}
+
 void ctl_limit_get_stats(const struct ctl_limit *l, struct ctl_limit_stats *out)
 {
 	*out = l->st;
+	out->rss_kb = l->rss_kb;
 	out->calls = l->calls;
 	out->sources = l->nsrc;
 }

@@ -4,7 +4,10 @@
  * request rate globally and per source IP address (max_ng_rps,
  * max_ng_rps_per_source); the number of calls globally and per source
  * (max_calls, max_calls_per_source), where the source of a call is the
- * address of the ng client whose offer created it. 0 turns a limit off.
+ * address of the ng client whose offer created it; and the memory budget
+ * (max_memory_mb): a new call is refused while the process's resident
+ * memory, as last given with ctl_limit_memory, is at or over it. 0 turns a
+ * limit off.
  *
  * Sources are kept in a hash table while they have calls or sent a request
  * in the last 10 s (swept at most once a second); at most
@@ -37,6 +40,7 @@ bool ctl_bucket_take(struct ctl_bucket *b, uint32_t rate, uint32_t burst, uint64
 struct ctl_limit_conf {
 	uint32_t max_calls, max_calls_per_source;
 	uint32_t max_ng_rps, max_ng_rps_per_source; /* burst: one second's worth */
+	uint32_t max_memory_mb; /* resident memory (MiB) at which new calls are refused */
 };
 
 struct ctl_limit;
@@ -47,14 +51,22 @@ void ctl_limit_destroy(struct ctl_limit *l);
 /* One ng request from src (NULL: not counted per source) at now_ms:
  * CTL_REFUSE_NONE, CTL_REFUSE_RATE or CTL_REFUSE_RATE_SOURCE. */
 enum ctl_refusal ctl_limit_request(struct ctl_limit *l, const struct sockaddr *src, uint64_t now_ms);
+/* The process's resident memory now, in KiB (the caller measures it; see
+ * ctl_guard). Kept for ctl_limit_call_add and the statistics. */
+void ctl_limit_memory(struct ctl_limit *l, uint64_t rss_kb);
+/* max_memory_mb changed by a reload (the other limits need a restart). */
+void ctl_limit_set_max_memory(struct ctl_limit *l, uint32_t max_memory_mb);
 /* A new call from src (NULL: counted globally only). 0 with *held set (pass
- * it to ctl_limit_call_gone), or -EBUSY with the reason in why. */
+ * it to ctl_limit_call_gone), or -EBUSY with the reason in why (max_calls,
+ * max_calls_per_source, or -ENOMEM for max_memory_mb). */
 int ctl_limit_call_add(struct ctl_limit *l, const struct sockaddr *src, struct ctl_limit_src **held,
 		       char *why, size_t whylen);
 void ctl_limit_call_gone(struct ctl_limit *l, struct ctl_limit_src *held);
 
 struct ctl_limit_stats {
 	uint64_t calls_refused, calls_refused_source; /* offers refused by max_calls / _per_source */
+	uint64_t calls_refused_memory; /* offers refused by max_memory_mb */
+	uint64_t rss_kb;       /* resident memory, as last measured */
 	uint32_t calls;        /* calls counted now */
 	uint32_t sources;      /* sources tracked now */
 };

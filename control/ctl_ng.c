@@ -58,6 +58,22 @@ int ctl_ng_error(struct ctl_ng_req *r, const char *fmt, ...)
 	return -1;
 }
 
+int ctl_ng_error_rc(struct ctl_ng_req *r, int rc, const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (rc != -ENOMEM)
+		return ctl_ng_error(r, "%s", what);
+	r->ng->stats.nomem++;
+	return ctl_ng_error(r, "Out of memory: %s", what);
+}
+
+void ctl_ng_req_stats(const struct ctl_ng_req *r, struct ctl_ng_stats *out) { *out = r->ng->stats; }
+
 void ctl_ng_warning(struct ctl_ng_req *r, const char *fmt, ...)
 {
 	char *w = r->ng->warning;

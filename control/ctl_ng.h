@@ -57,6 +57,11 @@ void ctl_ng_set_result(struct ctl_ng_req *r, const char *result);
 /* Fail the request: the reply becomes result "error" with this reason.
  * Returns -1, for `return ctl_ng_error(r, ...)`. */
 int ctl_ng_error(struct ctl_ng_req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* As ctl_ng_error for a failure with errno value rc: when rc is -ENOMEM
+ * the reason is "Out of memory: <what>" (e.g. "Out of memory: cannot
+ * create the transcoder"), and it is counted (ctl_ng_stats.nomem);
+ * otherwise just <what>. Returns -1. */
+int ctl_ng_error_rc(struct ctl_ng_req *r, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Add a warning to the reply's "warning" string (rtpengine's field), e.g.
  * for an unknown flag; several are joined with "; ". */
 void ctl_ng_warning(struct ctl_ng_req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -67,6 +72,7 @@ struct ctl_ng_stats {
 	uint64_t retransmits;   /* answered from the cookie cache */
 	uint64_t dropped;       /* no usable cookie: no reply */
 	uint64_t commands;      /* commands executed */
+	uint64_t nomem;         /* errors for want of memory (ctl_ng_error_rc with -ENOMEM) */
 };
 
 /* A protocol engine; NULL on bad configuration or no memory. */
@@ -87,6 +93,8 @@ int ctl_ng_handle(struct ctl_ng *ng, const char *req, size_t len, uint64_t now_m
 int ctl_ng_frame(struct ctl_ng *ng, const char *buf, size_t len, size_t *msg_len);
 
 void ctl_ng_get_stats(const struct ctl_ng *ng, struct ctl_ng_stats *out);
+/* The same, from a handler. */
+void ctl_ng_req_stats(const struct ctl_ng_req *r, struct ctl_ng_stats *out);
 /* Requests (with a cookie, retransmissions not counted) and error replies
  * per command, for metrics: slot i in 0..ctl_ng_cmd_count()-1 names its
  * command (ping, then the conf's commands); the last slot is "" and counts

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl_guard.h"
 #include "ctl_hep.h"
 #include "ctl_notify.h"
 #include "ctl_server.h"
@@ -83,7 +84,9 @@ static void apply_ctl(const struct ctl_config *c, const struct ctl_config *b, vo
 	if (o->server)
 		ctl_server_reconf(o->server, c);
 	ctl_ops_calls_conf(c, &cc);
-	ctl_calls_set_conf(o->calls, &cc);
+	ctl_calls_set_conf(o->calls, &cc); /* keeps its guard */
+	if (c->max_memory_mb != b->max_memory_mb)
+		ctl_guard_set_max_memory(ctl_calls_guard(o->calls), c->max_memory_mb);
 	if (c->rec.dir[0] && strcmp(c->rec.dir, b->rec.dir)) { /* what a crash left there, as at start */
 		int n = rec_recover(c->rec.dir);
 

@@ -142,6 +142,7 @@ int ctl_session_rewrite(struct ctl_ng_req *r, struct ctl_sdp *s, struct branch *
 {
 	char addr[64] = "";
 	bool bare = false;
+	int rc;
 
 	for (unsigned i = 0; i < b->n && !addr[0]; i++)
 		if (b->st[i].active) {
@@ -155,10 +156,10 @@ int ctl_session_rewrite(struct ctl_ng_req *r, struct ctl_sdp *s, struct branch *
 	ctl_sdp_remove_ice(s); /* candidates would let the peers bypass the relay */
 	for (unsigned i = 0; i < s->n_media; i++)
 		bare |= !s->media[i].conn.present;
-	if ((s->conn.present || bare) && ctl_sdp_set_session_conn(s, addr))
-		return ctl_ng_error(r, "Cannot rewrite the session's c= line");
-	if (ctl_has_flag(r, "replace", "origin") && ctl_sdp_set_origin_addr(s, addr))
-		return ctl_ng_error(r, "Cannot rewrite the o= line");
+	if ((s->conn.present || bare) && (rc = ctl_sdp_set_session_conn(s, addr)))
+		return ctl_ng_error_rc(r, rc, "Cannot rewrite the session's c= line");
+	if (ctl_has_flag(r, "replace", "origin") && (rc = ctl_sdp_set_origin_addr(s, addr)))
+		return ctl_ng_error_rc(r, rc, "Cannot rewrite the o= line");
 	return 0;
 }
 
@@ -199,7 +200,8 @@ int ctl_reply_sdp(struct ctl_ng_req *r, const struct ctl_sdp *s)
 	}
 	if (rc) {
 		ctl_buf_free(&out);
-		return ctl_ng_error(r, "Failed to write the rewritten SDP (%s)", strerror(-rc));
+		return rc == -ENOMEM ? ctl_ng_error_rc(r, rc, "cannot write the rewritten SDP")
+				     : ctl_ng_error(r, "Failed to write the rewritten SDP (%s)", strerror(-rc));
 	}
 	v = ctl_val_strdup(ctl_ng_arena(r), out.p, out.len);
 	ctl_buf_free(&out);
@@ -219,6 +221,8 @@ static int stream_open(struct ctl_ng_req *r, struct branch *b, struct stream *st
 
 			if (b->iface[side][0] || dp_iface_get_stats(0, &first))
 				snprintf(first.name, sizeof(first.name), "%s", b->iface[side][0] ? b->iface[side] : "(default)");
+			if (err == -ENOMEM || err == -ENOBUFS) /* the leg, or its sockets */
+				return ctl_ng_error_rc(r, -ENOMEM, "cannot create a media leg on '%s'", first.name);
 			return ctl_ng_error(r, err == -ENOENT ? "Unknown interface '%s'"
 						: err == -EADDRINUSE ? "No media ports left on interface '%s'"
 									: "Cannot allocate a media port on '%s'",
@@ -281,6 +285,7 @@ int ctl_stream_offer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s, 
 	struct stream *st = &b->st[i];
 	bool full = ctl_has_flag(r, "flags", "full rtcp attribute"), no_rtcp = ctl_has_flag(r, "flags", "no rtcp attribute");
 	const struct dp_sdes *theirs;
+	int rc;
 
 	if (strlen(m->type) >= sizeof(st->type)) /* "audio", "video", ...: never cut */
 		return ctl_ng_error(r, "Media %u: a media type of %zu bytes (at most %zu)", i + 1, strlen(m->type),
@@ -312,8 +317,8 @@ int ctl_stream_offer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s, 
 		if (dp_sdes_generate(theirs->suite, theirs->tag, &st->key[0]))
 			return ctl_ng_error(r, "Cannot set up SRTP for media %u", i + 1);
 		ctl_sdes_answer_mki(&st->key[0], theirs);
-		if (dp_leg_set_srtp(st->leg[0], theirs, &st->key[0]))
-			return ctl_ng_error(r, "Cannot set up SRTP for media %u", i + 1);
+		if ((rc = dp_leg_set_srtp(st->leg[0], theirs, &st->key[0])))
+			return ctl_ng_error_rc(r, rc, "Cannot set up SRTP for media %u", i + 1);
 	}
 
 	if (record_offer(r, st, s, m, i))
@@ -332,8 +337,8 @@ int ctl_stream_offer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s, 
 		    dp_sdes_generate(DP_SRTP_AES_CM_128_HMAC_SHA1_32, 2, &st->offered[1]))
 			return ctl_ng_error(r, "Cannot generate SRTP keys");
 		st->n_offered = 2;
-		if (ctl_sdp_media_to_srtp(s, m, st->offered, st->n_offered))
-			return ctl_ng_error(r, "Cannot rewrite media %u for SRTP", i + 1);
+		if ((rc = ctl_sdp_media_to_srtp(s, m, st->offered, st->n_offered)))
+			return ctl_ng_error_rc(r, rc, "Cannot rewrite media %u for SRTP", i + 1);
 		if (proto_b && strcmp(m->proto, proto_b) && ctl_sdp_media_set_proto(s, m, proto_b))
 			return ctl_ng_error(r, "Bad transport-protocol '%s'", proto_b);
 	} else {
@@ -341,8 +346,8 @@ int ctl_stream_offer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s, 
 			return ctl_ng_error(r, "Cannot rewrite media %u for RTP", i + 1);
 		if (proto_b && ctl_sdp_media_set_proto(s, m, proto_b))
 			return ctl_ng_error(r, "Bad transport-protocol '%s'", proto_b);
-		if (dp_leg_set_srtp(st->leg[1], NULL, NULL))
-			return ctl_ng_error(r, "Cannot reset SRTP for media %u", i + 1);
+		if ((rc = dp_leg_set_srtp(st->leg[1], NULL, NULL)))
+			return ctl_ng_error_rc(r, rc, "Cannot reset SRTP for media %u", i + 1);
 	}
 	st->want_ptime = 0;
 	{
@@ -355,8 +360,8 @@ int ctl_stream_offer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s, 
 			ctl_sdp_media_set_ptime(s, m, st->want_ptime);
 		}
 	}
-	if (ctl_stream_point_at(s, m, st->leg[1], full, no_rtcp))
-		return ctl_ng_error(r, "Cannot rewrite media %u", i + 1);
+	if ((rc = ctl_stream_point_at(s, m, st->leg[1], full, no_rtcp)))
+		return ctl_ng_error_rc(r, rc, "Cannot rewrite media %u", i + 1);
 	return 0;
 }
 
@@ -472,7 +477,7 @@ int ctl_stream_answer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s,
 	struct stream *st = &b->st[i];
 	bool full = ctl_has_flag(r, "flags", "full rtcp attribute"), no_rtcp = ctl_has_flag(r, "flags", "no rtcp attribute");
 	bool mux_b;
-	int pt;
+	int pt, rc;
 
 	if (!st->active || m->port == 0) { /* rejected in the offer, or by the answerer */
 		if (!st->active && m->port != 0)
@@ -501,8 +506,8 @@ int ctl_stream_answer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s,
 		if (!theirs || !ours)
 			return ctl_ng_error(r, "The answer to media %u has no crypto line matching the offer", i + 1);
 		st->key[1] = *ours;
-		if (dp_leg_set_srtp(st->leg[1], theirs, &st->key[1]))
-			return ctl_ng_error(r, "Cannot set up SRTP for media %u", i + 1);
+		if ((rc = dp_leg_set_srtp(st->leg[1], theirs, &st->key[1])))
+			return ctl_ng_error_rc(r, rc, "Cannot set up SRTP for media %u", i + 1);
 	}
 	mux_b = ctl_sdp_attr_find_type(s, m, CTL_SDP_A_RTCP_MUX, 0) >= 0;
 	if (mux_b)
@@ -533,15 +538,15 @@ int ctl_stream_answer(struct ctl_ng_req *r, struct branch *b, struct ctl_sdp *s,
 		return ctl_ng_error(r, "Cannot move the call to a transcoding worker");
 	/* back to the offerer: its protocol, our key for it */
 	if (st->srtp[0]) {
-		if (ctl_sdp_media_to_srtp(s, m, &st->key[0], 1))
-			return ctl_ng_error(r, "Cannot rewrite media %u for SRTP", i + 1);
+		if ((rc = ctl_sdp_media_to_srtp(s, m, &st->key[0], 1)))
+			return ctl_ng_error_rc(r, rc, "Cannot rewrite media %u for SRTP", i + 1);
 	} else if (proto_srtp(m->proto) && ctl_sdp_media_to_rtp(s, m)) {
 		return ctl_ng_error(r, "Cannot rewrite media %u for RTP", i + 1);
 	}
 	if (strcmp(m->proto, st->proto[0]) && ctl_sdp_media_set_proto(s, m, st->proto[0]))
 		return ctl_ng_error(r, "Cannot restore the transport of media %u", i + 1);
-	if (ctl_stream_point_at(s, m, st->leg[0], full, no_rtcp))
-		return ctl_ng_error(r, "Cannot rewrite media %u", i + 1);
+	if ((rc = ctl_stream_point_at(s, m, st->leg[0], full, no_rtcp)))
+		return ctl_ng_error_rc(r, rc, "Cannot rewrite media %u", i + 1);
 	return 0;
 }
 
@@ -728,6 +733,9 @@ static int plan_transcoding(struct ctl_ng_req *r, struct stream *st, struct ctl_
 			if (e == -EINVAL)
 				return ctl_ng_error(r, "Cannot transcode %s <-> %s", cdc_codec_name(fa->codec),
 						    cdc_codec_name(fb.codec));
+			if (e == -ENOMEM)
+				return ctl_ng_error_rc(r, e, "cannot create the transcoder %s <-> %s",
+						       cdc_codec_name(fa->codec), cdc_codec_name(fb.codec));
 			return ctl_ng_error(r, "Cannot attach the transcoder");
 		}
 	}

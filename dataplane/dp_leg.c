@@ -581,6 +581,7 @@ int dp_leg_set_srtp(struct dp_leg *l, const struct dp_sdes *rx, const struct dp_
 {
 	struct dp_cmd cmd = { .op = DP_CMD_SET_SRTP, .retire = srtp_free };
 
+	errno = 0; /* dp_srtp_create_ex says ENOMEM when it is memory */
 	if (rx) {
 		cmd.srtp[0] = srtp_from_sdes(rx, DP_SRTP_UNPROTECT);
 		cmd.srtp[2] = srtp_from_sdes(rx, DP_SRTP_UNPROTECT);
@@ -590,12 +591,13 @@ int dp_leg_set_srtp(struct dp_leg *l, const struct dp_sdes *rx, const struct dp_
 		cmd.srtp[3] = srtp_from_sdes(tx, DP_SRTP_PROTECT);
 	}
 	if ((rx && (!cmd.srtp[0] || !cmd.srtp[2])) || (tx && (!cmd.srtp[1] || !cmd.srtp[3]))) {
+		bool nomem = errno == ENOMEM;
 		bool supported = (!rx || dp_srtp_suite_supported(rx->suite)) &&
 				 (!tx || dp_srtp_suite_supported(tx->suite));
 
 		for (int i = 0; i < 4; i++)
 			dp_srtp_destroy(cmd.srtp[i]);
-		return supported ? -EINVAL : -ENOTSUP;
+		return nomem ? -ENOMEM : supported ? -EINVAL : -ENOTSUP;
 	}
 	/* validated here, so the worker cannot refuse it: the old contexts it
 	 * hands back are destroyed after a grace period (srtp_free) */

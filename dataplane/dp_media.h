@@ -144,8 +144,8 @@ struct dp_call *dp_call_create(const char *call_id);
 /* A call in shard `shard_key` (NULL or "": the call id): on the shard's
  * worker when the shard has calls, else on the relaying worker (the first
  * workers, see dp_media_conf.transcode_workers) the key hashes to. NULL
- * when the media layer is not started, no worker lcore runs, or no memory.
- * Does not wait. */
+ * when the media layer is not started or no worker lcore runs (errno
+ * ENODEV), or no memory (errno ENOMEM). Does not wait. */
 struct dp_call *dp_call_create_in(const char *call_id, const char *shard_key);
 /* Destroy every leg of the call (as dp_leg_destroy) and the call; it
  * leaves its shard. Tickers still registered are removed as

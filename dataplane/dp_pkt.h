@@ -72,7 +72,7 @@ enum dp_drop {
 	DP_DROP_RELATCH_REFUSED, /* a new source for a latched leg, without the stream's continuity */
 	DP_DROP_RX_NO_MBUF,      /* the worker's mbuf pool was empty at receive (left in the socket) */
 	DP_DROP_HANDOFF_FULL,    /* the ring to the worker owning the flow was full */
-	DP_DROP_ALLOC_FAILED,    /* no mbuf for a packet medius generates (hook output, RTCP, ARP/NDP) */
+	DP_DROP_ALLOC_FAILED,    /* no mbuf for a packet medius generates (hook output, RTCP, ARP/NDP), or no memory for libsrtp's state of a new SSRC */
 	DP_DROP_TX_ERROR,        /* the kernel refused to send it (no route, unreachable) */
 	DP_DROP__COUNT
 };

@@ -169,8 +169,10 @@ struct dp_call *dp_call_create_in(const char *call_id, const char *shard_key)
 	const char *key;
 	uint32_t h;
 
-	if (!dp_media_started() || dp_worker_count() == 0)
+	if (!dp_media_started() || dp_worker_count() == 0) {
+		errno = ENODEV;
 		return NULL; /* no worker lcore: nothing would serve the media */
+	}
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;

@@ -44,6 +44,8 @@ enum dp_drop dp_srtp_drop_reason(int rc)
 		return DP_DROP_SRTP_MKI;
 	case -ENOBUFS:
 		return DP_DROP_SRTP_SSRC_LIMIT;
+	case -ENOMEM: /* libsrtp's stream for a new SSRC (the libsrtp engine allocates on the worker) */
+		return DP_DROP_ALLOC_FAILED;
 	default:
 		return DP_DROP_SRTP_OTHER;
 	}

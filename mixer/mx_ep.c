@@ -195,8 +195,8 @@ struct mx_ep_in *mx_ep_in_create(struct dp_leg *leg, const struct mx_ep_in_conf 
 	else
 		e->src = cdc_src_create(&c->src, o);
 	if (!e->src) {
+		rc = errno == ENOMEM ? -ENOMEM : -EINVAL; /* cdc_src_create says which */
 		free(e);
-		rc = -EINVAL;
 		goto fail;
 	}
 	mx_level_gate_init(&e->gate, e->src, c->src.in_pt, c->src.in.clock_rate, warm_ms,
@@ -335,9 +335,9 @@ struct mx_ep_out *mx_ep_out_create(struct dp_leg *leg, const struct cdc_sink_con
 	o->leg = leg;
 	o->sink = cdc_sink_create(c);
 	if (!o->sink) {
-		free(o);
 		if (err)
-			*err = -EINVAL;
+			*err = errno == ENOMEM ? -ENOMEM : -EINVAL; /* cdc_sink_create says which */
+		free(o);
 		return NULL;
 	}
 	o->out_rate = c->out.clock_rate;

@@ -1,0 +1,281 @@
+"""Memory pressure (issue 15): medius refuses new calls clearly, and the
+calls already up keep their media.
+
+Two calls are up with media flowing both ways the whole time: one relayed
+(PCMU both sides) and one transcoded (PCMU <-> Opus; the Opus side sends
+back the Opus packets medius itself encoded, so they are real Opus).
+
+(a) The memory budget: a reload sets control.max_memory_mb below what
+    mediusd has resident. Offers for new calls get "Memory limit reached:
+    N MB in use of M MB (max_memory_mb)", counted in statistics ("control
+    security" / refused / "max memory"), while both calls relay and
+    transcode with zero loss; a budget above the usage admits calls again.
+(b) Real allocation failure: mediusd's RLIMIT_AS is lowered at run time
+    (prlimit) to what it has mapped, so every brk/mmap fails. Offers,
+    answers and media on new transcoded calls then fail or work; at least
+    one gets a genuine "Out of memory: ..." error (counted as "out of
+    memory"), mediusd does not crash, and both calls keep zero loss. With
+    the limit raised again new calls succeed, and the port range (exactly
+    four calls beyond the two) is whole again: nothing leaked.
+"""
+import os
+import re
+import resource
+import signal
+import socket
+import struct
+import tempfile
+import time
+
+from medius_test import SLOW, Daemon, call_sdp, check, finish, media_port, ng
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def free_range(n):
+    for _ in range(200):
+        base = 2 * (int.from_bytes(os.urandom(2), "big") % 4000) + 41000
+        socks = []
+        try:
+            for p in range(base, base + n):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(s)
+                s.bind(("127.0.0.1", p))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free port range")
+
+
+def sock():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.setblocking(False)
+    return s
+
+
+def opus_sdp(port, pt):
+    return call_sdp(port, pts=(pt,), extra=f"a=rtpmap:{pt} opus/48000/2\r\n")
+
+
+def security(P):
+    return ng(P, command="statistics")["statistics"]["totalstatistics"]["control security"]
+
+
+def err(r):
+    return r.get("error-reason", "") if r.get("result") == "error" else ""
+
+
+# six calls' worth of RTP/RTCP pairs (two legs a call): the two calls that
+# stay up, and four more
+PAIRS = 12
+base = free_range(2 * PAIRS)
+conf = tempfile.NamedTemporaryFile("w", prefix="medius-mem-", suffix=".conf", delete=False)
+
+
+def write_conf(max_mb):
+    with open(conf.name, "w") as f:
+        f.write(f"[control]\nmax_memory_mb = {max_mb}\n\n[interface tiny]\naddress = 127.0.0.1\n"
+                f"port_min = {base}\nport_max = {base + 2 * PAIRS - 1}\n")
+
+
+def reload(d, max_mb):
+    write_conf(max_mb)
+    d.proc.send_signal(signal.SIGHUP)
+    deadline = time.time() + 5 * SLOW
+    while time.time() < deadline:
+        if security(d.port)["limits"]["max_memory_mb"] == max_mb:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+write_conf(0)
+with Daemon("--config", conf.name) as d:
+    P, pid = d.port, d.proc.pid
+
+    # ---- the two calls that stay up ----
+    ra, rb = sock(), sock()
+    o = ng(P, command="offer", call_id="relay", from_tag="A", sdp=call_sdp(ra.getsockname()[1], pts=(0,)))
+    an = ng(P, command="answer", call_id="relay", from_tag="A", to_tag="B", sdp=call_sdp(rb.getsockname()[1], pts=(0,)))
+    check(o["result"] == "ok" and an["result"] == "ok", "the relayed call is up")
+    relay = (ra, rb, media_port(an["sdp"]), media_port(o["sdp"]))
+
+    xa, xb = sock(), sock()
+    o = ng(P, command="offer", call_id="xcode", from_tag="A", sdp=call_sdp(xa.getsockname()[1], pts=(0,)),
+           codec={"transcode": ["opus"]})
+    opus_pt = int(re.search(r"a=rtpmap:(\d+) opus/48000/2", o["sdp"]).group(1))
+    an = ng(P, command="answer", call_id="xcode", from_tag="A", to_tag="B", sdp=opus_sdp(xb.getsockname()[1], opus_pt))
+    check(an["result"] == "ok" and "transcoded" in an.get("warning", ""),
+          f"the transcoded call (PCMU <-> Opus/{opus_pt}) is up: {an.get('warning')}")
+    xcode = (xa, xb, media_port(an["sdp"]), media_port(o["sdp"]))
+
+    # Real Opus for the Opus side to send: what medius encodes from PCMU
+    ulaw = bytes((i * 37) & 0xff for i in range(160))
+    opus = []
+    for i in range(25):
+        xa.sendto(struct.pack("!BBHII", 0x80, 0, i, i * 160, 0x55) + ulaw, ("127.0.0.1", xcode[2]))
+        time.sleep(0.02)
+        try:
+            while True:
+                opus.append(xb.recv(2000)[12:])
+        except BlockingIOError:
+            pass
+    time.sleep(0.3)
+    try:
+        while True:
+            opus.append(xb.recv(2000)[12:])
+    except BlockingIOError:
+        pass
+    check(len(opus) >= 20, f"medius encodes Opus for the Opus side ({len(opus)} packets to send back)")
+
+    # A media run: both calls, both ways, 20 ms apart; `during(n)` runs
+    # every 25 packets. Sequence numbers continue from run to run.
+    seq = {"r": 0, "x": 25}
+
+    def run(n, during):
+        got = {k: [] for k in ("r_ab", "r_ba", "x_ab", "x_ba")}
+        sent = {k: 0 for k in got}
+        ends = {"r_ab": rb, "r_ba": ra, "x_ab": xb, "x_ba": xa}
+
+        def collect():
+            for k, s in ends.items():
+                while True:
+                    try:
+                        got[k].append(struct.unpack("!H", s.recv(2000)[2:4])[0])
+                    except BlockingIOError:
+                        break
+        t0 = time.time()
+        for i in range(n):
+            r, x = seq["r"] + i, seq["x"] + i
+            ra.sendto(struct.pack("!BBHII", 0x80, 0, r & 0xffff, r * 160, 0x11) + b"\xd5" * 160, ("127.0.0.1", relay[2]))
+            rb.sendto(struct.pack("!BBHII", 0x80, 0, r & 0xffff, r * 160, 0x22) + b"\xd5" * 160, ("127.0.0.1", relay[3]))
+            xa.sendto(struct.pack("!BBHII", 0x80, 0, x & 0xffff, x * 160, 0x55) + ulaw, ("127.0.0.1", xcode[2]))
+            xb.sendto(struct.pack("!BBHII", 0x80, opus_pt, x & 0xffff, x * 960, 0x66) + opus[i % len(opus)],
+                      ("127.0.0.1", xcode[3]))
+            for k in sent:
+                sent[k] += 1
+            if i % 25 == 12:
+                during(i // 25)
+            collect()
+            delay = t0 + (i + 1) * 0.02 - time.time()
+            if delay > 0:
+                time.sleep(delay)
+        deadline = time.time() + 2 * SLOW
+        while time.time() < deadline and any(len(got[k]) < sent[k] for k in got):
+            time.sleep(0.05)
+            collect()
+        seq["r"] += n
+        seq["x"] += n
+        return sent, got
+
+    def zero_loss(sent, got, what):
+        counts = {k: f"{len(v)}/{sent[k]}" for k, v in got.items()}
+        in_order = all(all((b - a) & 0xffff == 1 for a, b in zip(v, v[1:])) for v in got.values())
+        check(all(len(got[k]) == sent[k] for k in got) and in_order,
+              f"{what}: both calls, both ways, every packet, in order (relayed and transcoded): {counts}")
+
+    def jb_lost():
+        q = ng(P, command="query", call_id="xcode")
+        jbs = [st["jitter buffer"] for t in q["tags"].values() for m in t["medias"] for st in m["streams"]
+               if "jitter buffer" in st]
+        return sum(j["lost"] for j in jbs), sum(j["late"] for j in jbs), len(jbs)
+
+    # ---- (a) the memory budget ----
+    rss_mb = int(open(f"/proc/{pid}/statm").read().split()[1]) * PAGE // (1 << 20)
+    budget = max(1, rss_mb - 8)
+    check(reload(d, budget), f"a reload sets max_memory_mb = {budget} (mediusd has {rss_mb} MB resident)")
+    refusals = []
+
+    def offer_refused(k):
+        r = ng(P, command="offer", call_id=f"budget{k}", from_tag="A", sdp=call_sdp(40000))
+        refusals.append(err(r))
+    sent, got = run(250, offer_refused)
+    ok_text = [x for x in refusals if re.fullmatch(r"Memory limit reached: \d+ MB in use of %d MB \(max_memory_mb\)"
+                                                   % budget, x)]
+    check(len(refusals) == 10 and len(ok_text) == len(refusals),
+          f"over the budget every offer is refused clearly ({len(ok_text)} of {len(refusals)}): {refusals[0]!r}")
+    zero_loss(sent, got, "while offers are refused over the budget")
+    sec = security(P)
+    check(sec["refused"]["max memory"] == len(refusals) and sec["limits"]["memory mb"] >= budget,
+          f"statistics count the refusals ({sec['refused']['max memory']}) and show the usage "
+          f"({sec['limits']['memory mb']} MB of {sec['limits']['max_memory_mb']})")
+    st = ng(P, command="statistics")["statistics"]["currentstatistics"]
+    check(st["sessionsown"] == 2, f"the refused offers left no call behind ({st['sessionsown']} calls)")
+    check(reload(d, rss_mb + 1024), "a reload raises the budget above the usage")
+    r = ng(P, command="offer", call_id="budget-ok", from_tag="A", sdp=call_sdp(40000))
+    check(r["result"] == "ok", f"under the budget an offer is served again: {err(r)}")
+    ng(P, command="delete", call_id="budget-ok")
+    check(reload(d, 0), "max_memory_mb = 0 turns the budget off")
+
+    # ---- (b) real allocation failure: RLIMIT_AS at what is mapped ----
+    soft, hard = resource.prlimit(pid, resource.RLIMIT_AS)
+    vm = int(open(f"/proc/{pid}/statm").read().split()[0]) * PAGE
+    resource.prlimit(pid, resource.RLIMIT_AS, (vm, hard))
+    replies = []
+    extra = []  # sockets of new calls that got media
+
+    def squeeze(k):
+        cid = f"oom{k}"
+        a, b = sock(), sock()
+        o = ng(P, command="offer", call_id=cid, from_tag="A", sdp=call_sdp(a.getsockname()[1], pts=(0,)),
+               codec={"transcode": ["opus"]})
+        replies.append(("offer", err(o)))
+        if o["result"] != "ok":
+            return
+        an = ng(P, command="answer", call_id=cid, from_tag="A", to_tag="B", sdp=opus_sdp(b.getsockname()[1], opus_pt))
+        replies.append(("answer", err(an)))
+        if an["result"] == "ok":  # media on the new call: its codecs run
+            for i in range(5):
+                a.sendto(struct.pack("!BBHII", 0x80, 0, i, i * 160, 0x77) + ulaw, ("127.0.0.1", media_port(an["sdp"])))
+            extra.append((a, b))
+        else:
+            ng(P, command="delete", call_id=cid)  # a failed answer: the SIP side ends the call
+    sent, got = run(300, squeeze)
+    alive = d.proc.poll() is None
+    oom = [f"{c}: {e}" for c, e in replies if e.startswith("Out of memory: ")]
+    other = [f"{c}: {e}" for c, e in replies if e and not e.startswith("Out of memory: ")]
+    check(alive, "mediusd survives allocation failures (RLIMIT_AS at what it had mapped)")
+    check(len(oom) >= 1 and not other,
+          f"{len(oom)} of {len(replies)} requests got a genuine 'Out of memory' error, no other error "
+          f"(first: {oom[0] if oom else None!r}; others: {other[:2]})")
+    zero_loss(sent, got, "while allocations fail")
+    lost, late, njb = jb_lost()
+    check(njb == 2 and lost == 0, f"the transcoder's jitter buffers lost nothing ({lost} lost, {late} late)")
+    resource.prlimit(pid, resource.RLIMIT_AS, (soft, hard))
+    sec = security(P)
+    check(sec["refused"]["out of memory"] == len(oom),
+          f"statistics count the out-of-memory failures: {sec['refused']['out of memory']}")
+    print(f"     (b): {len(replies)} requests under RLIMIT_AS = {vm >> 20} MB: {len(oom)} out of memory, "
+          f"{len(extra)} new call(s) worked and got media")
+
+    # ---- afterwards: new calls work, and every port is back ----
+    for k in range(10):
+        ng(P, command="delete", call_id=f"oom{k}")
+    for a, b in extra:
+        a.close()
+        b.close()
+    deadline = time.time() + 5 * SLOW
+    made = []
+    while len(made) < 4 and time.time() < deadline:
+        cid = f"after{len(made)}"
+        o = ng(P, command="offer", call_id=cid, from_tag="A", sdp=call_sdp(40000), codec={"transcode": ["opus"]})
+        if o["result"] != "ok":
+            time.sleep(0.2)  # deleted legs' ports come back after the workers' grace period
+            continue
+        an = ng(P, command="answer", call_id=cid, from_tag="A", to_tag="B", sdp=opus_sdp(40002, opus_pt))
+        check(an["result"] == "ok", f"with the limit raised a transcoded call is set up again: {err(an)}")
+        made.append(cid)
+    check(len(made) == 4, f"the four spare calls' ports are all back ({len(made)} of 4): nothing leaked")
+    r = ng(P, command="offer", call_id="one-too-many", from_tag="A", sdp=call_sdp(40000))
+    check(err(r).startswith("No media ports left"), f"and the range is exactly that: {err(r) or r['result']}")
+    sent, got = run(50, lambda k: None)
+    zero_loss(sent, got, "after the pressure")
+    st = ng(P, command="statistics")["statistics"]["currentstatistics"]
+    check(st["sessionsown"] == 6, f"six calls now ({st['sessionsown']})")
+
+os.unlink(conf.name)
+finish()
