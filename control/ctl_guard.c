@@ -190,7 +190,7 @@ int ctl_guard_call_add(struct ctl_guard *g, const struct sockaddr *peer, struct 
 	if (!g)
 		return 0;
 	if (ctl_limit_conf(g->limit)->max_memory_mb)
-		ctl_limit_memory(g->limit, ctl_guard_rss_kb(g)); /* ~1 us: only for an offer that creates a call */
+		ctl_limit_memory(g->limit, ctl_guard_rss_kb(g)); /* ~3.5 us: only for an offer that creates a call */
 	rc = ctl_limit_call_add(g->limit, peer, held, why, whylen);
 	if (rc) {
 		char a[64];

@@ -154,3 +154,31 @@ Test(limit, calls_per_source_and_global)
 	cr_assert_eq(st.sources, 0);
 	ctl_limit_destroy(l);
 }
+
+Test(limit, memory_budget_refuses_new_calls_only_over_it)
+{
+	struct ctl_limit_conf conf = { .max_memory_mb = 100 };
+	struct ctl_limit *l = ctl_limit_create(&conf);
+	struct ctl_limit_src *h;
+	struct ctl_limit_stats st;
+	char why[160];
+
+	ctl_limit_memory(l, 100 * 1024 - 1); /* just under: served */
+	cr_assert_eq(ctl_limit_call_add(l, NULL, &h, why, sizeof(why)), 0);
+	ctl_limit_memory(l, 100 * 1024); /* at the budget: refused */
+	cr_assert_eq(ctl_limit_call_add(l, NULL, &h, why, sizeof(why)), -ENOMEM);
+	cr_assert_str_eq(why, "Memory limit reached: 100 MB in use of 100 MB (max_memory_mb)");
+	ctl_limit_memory(l, 250 * 1024);
+	cr_assert_eq(ctl_limit_call_add(l, NULL, &h, why, sizeof(why)), -ENOMEM);
+	ctl_limit_get_stats(l, &st);
+	cr_assert_eq(st.calls_refused_memory, 2);
+	cr_assert_eq(st.calls, 1, "a refused call is not counted");
+	cr_assert_eq(st.rss_kb, 250 * 1024);
+	/* a reload raises it: served again; 0 turns it off */
+	ctl_limit_set_max_memory(l, 300);
+	cr_assert_eq(ctl_limit_call_add(l, NULL, &h, why, sizeof(why)), 0);
+	ctl_limit_set_max_memory(l, 0);
+	ctl_limit_memory(l, UINT64_MAX / 2);
+	cr_assert_eq(ctl_limit_call_add(l, NULL, &h, why, sizeof(why)), 0);
+	ctl_limit_destroy(l);
+}
