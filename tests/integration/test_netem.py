@@ -27,17 +27,26 @@ SECONDS (6) of 20 ms packets from every party. Scenarios:
   dup       5% duplicated
   outage    every packet dropped for 2 s (from 2 s to 4 s into the run), then
             the path restored
-  jitter    netem delay 50ms 25ms distribution normal (which reorders too)
-  reorder   netem delay 30ms reorder 25%: a quarter of the packets go at once,
-            the rest 30 ms late
+  jitter    one-way delay normal, mean 50 ms, sd 25 ms (below 0: 0), which
+            reorders too (netem delay 50ms 25ms distribution normal)
+  reorder   a quarter of the packets go at once, the rest 30 ms late
+            (netem delay 30ms reorder 25%)
 The fault comes from `tc qdisc ... netem` when the kernel has sch_netem. A
 kernel without it (CONFIG_NET_SCH_NETEM off, as on the Firecracker VMs the
 project's CI runs on) gets loss, duplication and the outage from nftables
 in the namespace instead (an output chain: `numgen random mod 1000 < 50
-drop`, `... dup to US`, `drop`), a kernel mechanism on the same path; the
-delay scenarios (jitter, reorder) need netem and are skipped there with
-that reason printed. Either way the fault's own counter (the nft rule's, or
-netem's `dropped` in `tc -s qdisc`) is read back as an oracle.
+drop`, `... dup to US`, `drop`), a kernel mechanism on the same path, and
+the delays from nfq_delay (tests/tools/nfq_delay.c, on libnetfilter_queue):
+an output rule in the namespace (nft `queue num 15`, or where the kernel
+has no nft_queue, as here, iptables `-j NFQUEUE --queue-num 15`) hands it
+the peers' UDP; it holds each packet for a delay drawn from the scenario's
+distribution and gives the ACCEPT verdict when that is up, so the packets
+are delayed, and reordered, in the kernel's path as netem would, not by
+the senders. The test prints which mechanism made each fault; the delay
+scenarios are skipped (reason printed) only with neither netem nor a
+working NFQUEUE. The fault's own account is read back as an oracle: the
+nft rule's counter, netem's `dropped` in `tc -s qdisc`, nfq_delay's count
+of the packets it held and reordered.
 
 Per scenario and wiring the test asserts:
   * the calls carry on: every party still gets media in the last 1.5 s (for
@@ -47,9 +56,13 @@ Per scenario and wiring the test asserts:
     down (query of every call answers, statistics counts 5 calls), and ng
     answers a ping during the outage;
   * medius's receive statistics against what the fault did: per relayed
-    leg, `lost` is exactly what the far peer missed; summed over every leg,
-    `lost` (loss, outage) or the packets beyond `expected` (dup) equal the
-    fault's own counter;
+    leg, `lost` (RFC 3550) is exactly what the far peer missed, and `lost
+    for good` exactly its missing numbers 64 or more below the last it got;
+    per leg and summed over every leg, `lost` (loss, outage) or the packets
+    beyond `expected` (dup) equal the fault's own counter; "no loss" under
+    duplicates and reordering is checked on `lost for good` (RFC 3550's
+    `lost` is lowered by duplicates and counts a late packet until it
+    comes);
   * MOS against the E-model (ITU-T G.107 simplified, G.113 Ie/Bpl, as in
     e_model below, written here from the standard, not from medius's code):
     each leg's MOS equals the model's value for the loss the test observed
@@ -61,9 +74,13 @@ Per scenario and wiring the test asserts:
     around 5%, and the mean MOS of the G.711 legs lies within the model's
     values at that band's edges (about 3.7-4.1 around 3.90); every leg's MOS
     under loss is below its clean MOS; duplicates and reordering cost no
-    MOS (lost stays 0); jitter: medius's RFC 3550 jitter lies in the band a
-    Monte-Carlo run of the same netem delay model gives (0.1%-99.9%
-    quantiles of the estimator's end value), and the MOS follows;
+    MOS (lost stays 0); jitter and reorder: each leg's RFC 3550 jitter lies
+    within 5 sd (+/- 3 ms of scheduling) of the mean of a Monte-Carlo run
+    of the estimator over the same delay model, the legs' mean within
+    4 sd/sqrt(7) + 3 ms of it, and the MOS follows the model (per leg at
+    the band's edges, the G.711 legs' mean at the mean band's edges); the
+    relay's far peer sees the packets reordered; nfq_delay held every
+    packet the peers sent and medius received them all;
   * nothing leaks: after each scenario's calls are deleted, statistics
     shows 0 calls; the interface has only PORTS ports, just what one
     scenario's calls take, so a leaked port fails the next scenario's
@@ -71,8 +88,9 @@ Per scenario and wiring the test asserts:
     (/proc/PID/fd) are what they were after the first scenario, and its
     RSS (/proc/PID/status VmRSS) is within RSS_MARGIN_KB of it.
 
-Needs root (namespaces, veths, tc/nft). Exits 77 (skip) without root or
-the tools. NETEM_SECONDS changes the length of a scenario."""
+Needs root (namespaces, veths, tc/nft, NFQUEUE). Exits 77 (skip) without root
+or the tools. NETEM_SECONDS changes the length of a scenario; NFQ_DELAY is
+nfq_delay's path (meson sets it). About 100 s (12 scenarios of ~7.5 s)."""
 import array
 import audioop
 import json
@@ -209,7 +227,7 @@ def have_netem(w):
     return r.returncode == 0, r.stderr.strip()
 
 
-NFQ_DELAY = os.environ.get("NFQ_DELAY", "")
+NFQ_DELAY = os.environ.get("NFQ_DELAY", "build/tests/nfq_delay")
 QUEUE = 15  # the NFQUEUE number (queues are per namespace: ours alone)
 DELAYER_ARGS = {"jitter": ["--normal", "50", "25"], "reorder": ["--reorder", "25", "30"]}
 
