@@ -126,6 +126,7 @@ F_CONF = (500, 800, 1300)
 LOSS_P = 0.05
 
 _skipped = []
+_delayers = []  # nfq_delay processes, killed at teardown whatever happened
 
 
 # ---- the E-model (ITU-T G.107, simplified; Ie and Bpl of ITU-T G.113 Appendix I) ----
@@ -216,6 +217,10 @@ def setup():
 
 
 def teardown():
+    for p in _delayers:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
     for w in WIRES.values():
         sh("ip", "link", "del", w["dev"], check_rc=False)
         sh("ip", "netns", "del", w["ns"], check_rc=False)
@@ -314,6 +319,7 @@ class Fault:
         self.delayer = subprocess.Popen(["ip", "netns", "exec", w["ns"], NFQ_DELAY, "--queue", str(QUEUE),
                                          *DELAYER_ARGS[kind], "--seed", str(seed)],
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        _delayers.append(self.delayer)
         if self.delayer.stdout.readline().strip() != "ready":
             self.delayer.kill()
             raise RuntimeError(f"nfq_delay did not start: {self.delayer.stderr.read()}")
