@@ -18,6 +18,19 @@ SOURCE = os.environ.get("MEDIUS_SOURCE", ".")
 # count reached) may take SLOW times longer; what is asserted never changes
 SLOW = 3.0 if os.environ.get("MEDIUS_SLOW") else 1.0
 
+
+def sanitized(binary=None):
+    """True when `binary` (default MEDIUSD) is linked with AddressSanitizer
+    (./medius sanitize's build): checks that mean nothing there (valgrind
+    cannot run it; ASan's quarantine holds freed memory, so RSS is no
+    measure of a leak, which LeakSanitizer checks at exit instead) say so
+    and step aside."""
+    try:
+        out = subprocess.run(["ldd", binary or MEDIUSD], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return "libasan" in out
+
 _failures = 0
 _checks = 0
 

@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 
-from medius_test import MEDIUSD, SOURCE, check, finish, free_port, ng, ping
+from medius_test import MEDIUSD, SOURCE, check, finish, free_port, ng, ping, sanitized
 
 SUPP = os.path.join(SOURCE, "tests", "valgrind.supp")
 
@@ -51,6 +51,10 @@ def port_of(text):
 def main():
     if not shutil.which("valgrind"):
         print("SKIP: valgrind not installed (Debian: valgrind)")
+        sys.exit(77)
+    if sanitized():
+        print(f"SKIP: {MEDIUSD} is built with AddressSanitizer, which valgrind cannot run (the plain build's run "
+              "of this test is the memcheck one)")
         sys.exit(77)
     port = free_port()
     log = tempfile.NamedTemporaryFile(prefix="mediusd-vg-", suffix=".log", delete=False)
