@@ -626,6 +626,10 @@ unsigned dp_eth_poll(struct dp_worker *w)
 		uint16_t n = rte_eth_rx_burst(wp->port->port_id, wp->queue, m, DP_BURST);
 
 		if (n) {
+			/* a command posted before these frames came applies to them:
+			 * a call's first packets, sent as soon as the ng reply was
+			 * read, would otherwise meet a leg this turn has not set up */
+			dp_worker_serve(w);
 			input(w, wp, m, n, false);
 			total += n;
 		}

@@ -369,6 +369,11 @@ void dp_worker_flush(struct dp_worker *w);
 /* The RCU variable every worker reports its quiescent states on (thread id
  * = its lcore); created on first use (NULL without memory). */
 struct rte_rcu_qsbr *dp_worker_qsbr(void);
+/* Worker side: apply every command posted to w so far, now (the loop turn
+ * does at its start; an ethdev poll again after each receive burst, so a
+ * frame that came after an ng reply finds what that reply's commands set
+ * up). Returns how many; cheap when there are none. */
+unsigned dp_worker_serve(struct dp_worker *w);
 /* Worker side: apply a command (dp_relay.c). */
 void dp_relay_apply(struct dp_worker *w, struct dp_cmd *cmd);
 /* Worker side: read and relay what is waiting on kernel socket s. */

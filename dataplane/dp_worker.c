@@ -127,6 +127,11 @@ static unsigned serve_commands(struct dp_worker *w)
 	return total;
 }
 
+unsigned dp_worker_serve(struct dp_worker *w)
+{
+	return rte_ring_empty(w->cmds) ? 0 : serve_commands(w);
+}
+
 /* The wake-up eventfd fired: take the wake-up, before the ring is served.
  * The count first, then the flag: a post before the flag is cleared finds
  * it set and writes nothing, and its command is on the ring (the exchange
