@@ -19,6 +19,26 @@ SOURCE = os.environ.get("MEDIUS_SOURCE", ".")
 SLOW = 3.0 if os.environ.get("MEDIUS_SLOW") else 1.0
 
 
+def free_range(n):
+    """The first of n free loopback UDP ports in a row (even, 41000-48999):
+    a port range for mediusd that nothing else holds now."""
+    for _ in range(200):
+        base = 2 * (int.from_bytes(os.urandom(2), "big") % 4000) + 41000
+        socks = []
+        try:
+            for p in range(base, base + n):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(s)
+                s.bind(("127.0.0.1", p))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free port range")
+
+
 def sanitized(binary=None):
     """True when `binary` (default MEDIUSD) is linked with AddressSanitizer
     (./medius sanitize's build): checks that mean nothing there (valgrind

@@ -27,27 +27,9 @@ import struct
 import tempfile
 import time
 
-from medius_test import SLOW, Daemon, call_sdp, check, finish, media_port, ng, sanitized
+from medius_test import SLOW, Daemon, call_sdp, check, finish, free_range, media_port, ng, sanitized
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
-def free_range(n):
-    for _ in range(200):
-        base = 2 * (int.from_bytes(os.urandom(2), "big") % 4000) + 41000
-        socks = []
-        try:
-            for p in range(base, base + n):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                socks.append(s)
-                s.bind(("127.0.0.1", p))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free port range")
 
 
 def sock():

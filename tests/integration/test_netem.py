@@ -302,7 +302,13 @@ class Fault:
         rule = {"loss": "numgen random mod 1000 < 50 counter drop",
                 "dup": f"meta mark 0 numgen random mod 1000 < 50 meta mark set 1 counter dup to {w['us']}",
                 "outage": "counter drop"}[kind]
-        # a rule (and counter) per peer port: what each of medius's legs should see
+        self.nft_out(rule)
+
+    def nft_out(self, rule):
+        """Table ip fault in the peers' namespace: `rule` on what each peer
+        port sends towards medius, a rule (and counter) per port: what each
+        of medius's legs should see."""
+        w = self.w
         rules = "".join(f"  oif \"{w['peer_dev']}\" udp sport {p} {rule}\n" for p in PEER_PORTS)
         script = (f"table ip fault {{\n chain out {{\n  type filter hook output priority 0; policy accept;\n"
                   f"{rules} }}\n}}\n")
@@ -324,13 +330,7 @@ class Fault:
             self.delayer.kill()
             raise RuntimeError(f"nfq_delay did not start: {self.delayer.stderr.read()}")
         if self.nfq == "nft":
-            rules = "".join(f"  oif \"{w['peer_dev']}\" udp sport {p} counter queue num {QUEUE}\n" for p in PEER_PORTS)
-            script = (f"table ip fault {{\n chain out {{\n  type filter hook output priority 0; policy accept;\n"
-                      f"{rules} }}\n}}\n")
-            r = subprocess.run(["ip", "netns", "exec", w["ns"], "nft", "-f", "-"], input=script, text=True,
-                               capture_output=True)
-            if r.returncode:
-                raise RuntimeError(f"nft: {r.stderr.strip()}")
+            self.nft_out(f"counter queue num {QUEUE}")
         else:
             ns(w["ns"], "iptables", "-A", "OUTPUT", "-o", w["peer_dev"], "-p", "udp", "--sport",
                f"{PEER_PORTS[0]}:{PEER_PORTS[-1]}", "-j", "NFQUEUE", "--queue-num", str(QUEUE))

@@ -29,7 +29,7 @@ import tempfile
 import time
 
 from medius_test import (MEDIUSCTL, MEDIUSD, SOURCE, Daemon, bdecode, bencode, call_sdp, check, finish, free_port,
-                         media_port, ng_request, ping)
+                         free_range, media_port, ng_request, ping)
 
 sys.path.insert(0, os.path.join(SOURCE, "tests", "tools"))
 import ng_sign  # noqa: E402  the reference signer
@@ -353,25 +353,8 @@ with Daemon("-o", "control.max_calls=3", "-o", "control.max_calls_per_source=2")
     check(sec["refused"]["max calls per source"] == 1 and sec["refused"]["max calls"] == 1
           and sec["limits"]["calls"] == 3, f"statistics: the call refusals and the calls counted: {sec}")
 
+
 # ---- 6. port exhaustion ----
-def free_range(n):
-    for _ in range(200):
-        base = 2 * (int.from_bytes(os.urandom(2), "big") % 4000) + 41000
-        socks = []
-        try:
-            for p in range(base, base + n):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                socks.append(s)
-                s.bind(("127.0.0.1", p))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free port range")
-
-
 base = free_range(8)  # four RTP/RTCP pairs: two calls of two legs
 with Daemon("-o", "interface.tiny.address=127.0.0.1", "-o", f"interface.tiny.port_min={base}", "-o",
             f"interface.tiny.port_max={base + 7}") as d:
