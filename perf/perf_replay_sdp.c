@@ -355,7 +355,7 @@ int perf_sdp_rewrite(const char *p, size_t len, const char *ip, const uint16_t *
 					sp++;
 			w = snprintf(line, sizeof(line), "%.*sIN IP4 %s\r\n", (int)(q - l), l, ip);
 		} else if (n > 2 && l[0] == 'm' && l[1] == '=') {
-			const char *sp1 = memchr(l, ' ', n), *sp2;
+			const char *sp1 = memchr(l, ' ', n), *sp2, *d;
 
 			media++;
 			if (!sp1)
@@ -363,8 +363,12 @@ int perf_sdp_rewrite(const char *p, size_t len, const char *ip, const uint16_t *
 			sp2 = memchr(sp1 + 1, ' ', (size_t)(l + n - sp1 - 1));
 			if (!sp2)
 				return -1;
-			/* a rejected section (port 0) stays rejected */
-			if (media < nports && !(sp2 - sp1 == 2 && sp1[1] == '0'))
+			/* a rejected section (port 0, however many zeros the
+			 * parser read as 0, and a /count after them) stays rejected */
+			d = sp1 + 1;
+			while (d < sp2 && *d == '0')
+				d++;
+			if (media < nports && !(d > sp1 + 1 && (d == sp2 || *d == '/')))
 				w = snprintf(line, sizeof(line), "%.*s %u%.*s\r\n", (int)(sp1 - l), l,
 					     ports[media], (int)(l + n - sp2), sp2);
 			else
