@@ -361,23 +361,32 @@ int perf_sdp_rewrite(const char *p, size_t len, const char *ip, const uint16_t *
 				return -1;
 			w = snprintf(line, sizeof(line), "IN IP4 %s\r\n", ip);
 		} else if (n > 2 && l[0] == 'm' && l[1] == '=') {
-			const char *sp1 = memchr(l, ' ', n), *sp2, *d;
+			/* the tokens as the parser splits them (strtok: runs of
+			 * spaces): type, port, then the rest */
+			const char *e = l + n, *t = l + 2, *ps, *pe, *d;
 
 			media++;
-			if (!sp1)
-				return -1;
-			sp2 = memchr(sp1 + 1, ' ', (size_t)(l + n - sp1 - 1));
-			if (!sp2)
+			while (t < e && *t == ' ')
+				t++;
+			while (t < e && *t != ' ')
+				t++;
+			while (t < e && *t == ' ')
+				t++;
+			ps = t;
+			while (t < e && *t != ' ')
+				t++;
+			pe = t;
+			if (ps == e || pe == e)
 				return -1;
 			/* a rejected section (port 0, however many zeros the
 			 * parser read as 0, and a /count after them) stays rejected */
-			d = sp1 + 1;
-			while (d < sp2 && *d == '0')
+			d = ps;
+			while (d < pe && *d == '0')
 				d++;
-			if (media < nports && !(d > sp1 + 1 && (d == sp2 || *d == '/'))) {
-				w = snprintf(line, sizeof(line), " %u", ports[media]);
-				if (put(out, outlen, &o, l, (size_t)(sp1 - l)) || put(out, outlen, &o, line, (size_t)w) ||
-				    put(out, outlen, &o, sp2, (size_t)(l + n - sp2)) || put(out, outlen, &o, "\r\n", 2))
+			if (media < nports && !(d > ps && (d == pe || *d == '/'))) {
+				w = snprintf(line, sizeof(line), "%u", ports[media]);
+				if (put(out, outlen, &o, l, (size_t)(ps - l)) || put(out, outlen, &o, line, (size_t)w) ||
+				    put(out, outlen, &o, pe, (size_t)(e - pe)) || put(out, outlen, &o, "\r\n", 2))
 					return -1;
 			} else if (put(out, outlen, &o, l, n) || put(out, outlen, &o, "\r\n", 2)) {
 				return -1;
