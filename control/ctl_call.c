@@ -27,6 +27,7 @@
 struct ctl_calls {
 	struct ctl_calls_conf conf;
 	struct call *bucket[NBUCKETS];
+	struct call *all;       /* every call, newest first: what a tick walks (not 4096 buckets) */
 	unsigned count;
 	uint64_t total, idle_ended, deleted;
 	struct ctl_rooms *rooms;
@@ -88,6 +89,12 @@ static void call_free(struct ctl_calls *c, struct call *k)
 		pp = &(*pp)->next;
 	if (*pp)
 		*pp = k->next;
+	if (k->all_prev)
+		k->all_prev->all_next = k->all_next;
+	else if (c->all == k)
+		c->all = k->all_next;
+	if (k->all_next)
+		k->all_next->all_prev = k->all_prev;
 	ctl_rec_call_going(k); /* finalised */
 	while (k->n_br)
 		ctl_branch_free(k->br[k->n_br - 1]);
@@ -158,6 +165,10 @@ struct call *ctl_call_add(struct ctl_ng_req *r, struct ctl_calls *c, const char 
 	k->bucket = hash(k->id);
 	k->next = c->bucket[k->bucket];
 	c->bucket[k->bucket] = k;
+	k->all_next = c->all;
+	if (c->all)
+		c->all->all_prev = k;
+	c->all = k;
 	c->count++;
 	c->total++;
 	return k;
@@ -167,9 +178,8 @@ void ctl_calls_destroy(struct ctl_calls *c)
 {
 	if (!c)
 		return;
-	for (unsigned b = 0; b < NBUCKETS; b++)
-		while (c->bucket[b])
-			call_free(c, c->bucket[b]);
+	while (c->all)
+		call_free(c, c->all);
 	ctl_rooms_destroy(c->rooms);
 	free(c);
 }
@@ -207,29 +217,25 @@ void ctl_calls_tick(struct ctl_calls *c, uint64_t now_ms)
 {
 	ctl_rooms_tick(c->rooms, now_ms);
 	ctl_play_tick(); /* playbacks that ended: relaying again */
-	for (unsigned b = 0; b < NBUCKETS; b++) {
-		struct call *k = c->bucket[b], *next;
+	for (struct call *k = c->all, *next; k; k = next) {
+		uint64_t pk;
 
-		for (; k; k = next) {
-			uint64_t pk;
-
-			next = k->next;
-			if (k->delete_at_ms && now_ms >= k->delete_at_ms) {
-				call_free(c, k);
-				continue;
-			}
-			ctl_rec_tick(k);
-			pk = call_packets(k);
-			if (pk != k->last_packets || !k->last_change_ms) {
-				k->last_packets = pk;
-				k->last_change_ms = now_ms;
-			} else if (c->conf.idle_timeout_s &&
-				   now_ms - k->last_change_ms >= (uint64_t)c->conf.idle_timeout_s * 1000u) {
-				dp_log(DP_LOG_NOTICE, "call", "call %s: no media for %u s, ending it", k->id,
-				       c->conf.idle_timeout_s);
-				c->idle_ended++;
-				call_free(c, k);
-			}
+		next = k->all_next;
+		if (k->delete_at_ms && now_ms >= k->delete_at_ms) {
+			call_free(c, k);
+			continue;
+		}
+		ctl_rec_tick(k);
+		pk = call_packets(k);
+		if (pk != k->last_packets || !k->last_change_ms) {
+			k->last_packets = pk;
+			k->last_change_ms = now_ms;
+		} else if (c->conf.idle_timeout_s &&
+			   now_ms - k->last_change_ms >= (uint64_t)c->conf.idle_timeout_s * 1000u) {
+			dp_log(DP_LOG_NOTICE, "call", "call %s: no media for %u s, ending it", k->id,
+			       c->conf.idle_timeout_s);
+			c->idle_ended++;
+			call_free(c, k);
 		}
 	}
 }

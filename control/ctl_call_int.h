@@ -134,6 +134,7 @@ struct call {
 	char site[CTL_SITE_MAX];  /* the offer's metadata "site:NAME" ("" none; ctl_site.c) */
 	struct ctl_limit_src *limit_src; /* its source's entry in the call limits (ctl_guard) */
 	struct call *next;
+	struct call *all_prev, *all_next; /* every call of the registry, newest first (ctl_calls_tick) */
 };
 
 /* the registry (ctl_call.c); the ng argument helpers are in ctl_ng_args.h */

@@ -149,6 +149,19 @@ void ctl_ng_destroy(struct ctl_ng *ng)
 	free(ng);
 }
 
+int ctl_ng_reset(struct ctl_ng *ng, void *ctx)
+{
+	ctl_cookie_cache_destroy(ng->cache);
+	ng->cache = ctl_cookie_cache_create(ng->conf.cache_size, ng->conf.cache_ms);
+	ng->conf.ctx = ctx;
+	ng->stats = (struct ctl_ng_stats){ 0 };
+	memset(ng->per_cmd, 0, ctl_ng_cmd_count(ng) * sizeof(*ng->per_cmd));
+	ng->reason[0] = ng->warning[0] = '\0';
+	ng->peer = NULL;
+	ctl_arena_reset(&ng->arena);
+	return ng->cache ? 0 : -ENOMEM;
+}
+
 void ctl_ng_get_stats(const struct ctl_ng *ng, struct ctl_ng_stats *out) { *out = ng->stats; }
 void ctl_ng_set_peer(struct ctl_ng *ng, const struct sockaddr *peer) { ng->peer = peer; }
 const struct sockaddr *ctl_ng_peer(const struct ctl_ng_req *r) { return r->ng->peer; }

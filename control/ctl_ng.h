@@ -79,6 +79,12 @@ struct ctl_ng_stats {
 struct ctl_ng *ctl_ng_create(const struct ctl_ng_conf *conf);
 /* Free it; accepts NULL. */
 void ctl_ng_destroy(struct ctl_ng *ng);
+/* Make it as ctl_ng_create made it, its commands now run on ctx: every
+ * cached reply, counter and peer forgotten, the arena and reply buffer
+ * kept. For harnesses that run many independent request sequences (the
+ * fuzz targets: a fresh engine is a 256 KB arena each time). 0, or -ENOMEM
+ * (the cache could not be made again; only ctl_ng_destroy then). */
+int ctl_ng_reset(struct ctl_ng *ng, void *ctx);
 
 /* Handle one whole request (a UDP datagram). Returns 0 with *reply and *len set
  * to the bytes to send back (valid until the next call), or -EBADMSG when

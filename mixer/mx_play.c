@@ -63,7 +63,7 @@ __attribute__((format(printf, 3, 4))) static void say(char *msg, size_t len, con
 static int append(struct mx_player *p, size_t *cap, const int16_t *s, size_t k)
 {
 	if (p->n + k > *cap) {
-		size_t c = *cap ? *cap * 2 : 65536;
+		size_t c = *cap ? *cap * 2 : 8192; /* 1 s at 8 kHz; doubling */
 		int16_t *np;
 
 		while (c < p->n + k)

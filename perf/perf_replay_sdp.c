@@ -151,7 +151,9 @@ int perf_sdp_parse(const char *p, size_t len, struct perf_sdp *s, char *err, siz
 			return -1;
 		}
 		if (l[0] == 'm') {
-			char buf[256], *tok, *save = NULL;
+			/* a copy of the line's own length: no limit the rewritten
+			 * line (longer by its new port) could cross */
+			char *buf, *tok, *save = NULL;
 			unsigned long port;
 
 			if (s->nmedia == PERF_SDP_MAX_MEDIA) {
@@ -159,8 +161,8 @@ int perf_sdp_parse(const char *p, size_t len, struct perf_sdp *s, char *err, siz
 				return -1;
 			}
 			cur = &s->m[s->nmedia++];
-			if (n - 2 >= sizeof(buf)) {
-				snprintf(err, errlen, "SDP line %d: m= line too long", lineno);
+			if (!(buf = malloc(n - 1))) {
+				snprintf(err, errlen, "out of memory");
 				return -1;
 			}
 			memcpy(buf, l + 2, n - 2);
@@ -189,8 +191,10 @@ int perf_sdp_parse(const char *p, size_t len, struct perf_sdp *s, char *err, siz
 				if (cur->npt < PERF_SDP_MAX_PT && !find_pt(cur, (uint8_t)pt))
 					cur->pts[cur->npt++].pt = (uint8_t)pt;
 			}
+			free(buf);
 			continue;
 bad_m:
+			free(buf);
 			snprintf(err, errlen, "SDP line %d: m= line not understood", lineno);
 			return -1;
 		}
@@ -353,22 +357,41 @@ int perf_sdp_rewrite(const char *p, size_t len, const char *ip, const uint16_t *
 			while (q < e && sp < 3)
 				if (*q++ == ' ')
 					sp++;
-			w = snprintf(line, sizeof(line), "%.*sIN IP4 %s\r\n", (int)(q - l), l, ip);
+			if (put(out, outlen, &o, l, (size_t)(q - l)))
+				return -1;
+			w = snprintf(line, sizeof(line), "IN IP4 %s\r\n", ip);
 		} else if (n > 2 && l[0] == 'm' && l[1] == '=') {
-			const char *sp1 = memchr(l, ' ', n), *sp2;
+			/* the tokens as the parser splits them (strtok: runs of
+			 * spaces): type, port, then the rest */
+			const char *e = l + n, *t = l + 2, *ps, *pe, *d;
 
 			media++;
-			if (!sp1)
+			while (t < e && *t == ' ')
+				t++;
+			while (t < e && *t != ' ')
+				t++;
+			while (t < e && *t == ' ')
+				t++;
+			ps = t;
+			while (t < e && *t != ' ')
+				t++;
+			pe = t;
+			if (ps == e || pe == e)
 				return -1;
-			sp2 = memchr(sp1 + 1, ' ', (size_t)(l + n - sp1 - 1));
-			if (!sp2)
+			/* a rejected section (port 0, however many zeros the
+			 * parser read as 0, and a /count after them) stays rejected */
+			d = ps;
+			while (d < pe && *d == '0')
+				d++;
+			if (media < nports && !(d > ps && (d == pe || *d == '/'))) {
+				w = snprintf(line, sizeof(line), "%u", ports[media]);
+				if (put(out, outlen, &o, l, (size_t)(ps - l)) || put(out, outlen, &o, line, (size_t)w) ||
+				    put(out, outlen, &o, pe, (size_t)(e - pe)) || put(out, outlen, &o, "\r\n", 2))
+					return -1;
+			} else if (put(out, outlen, &o, l, n) || put(out, outlen, &o, "\r\n", 2)) {
 				return -1;
-			/* a rejected section (port 0) stays rejected */
-			if (media < nports && !(sp2 - sp1 == 2 && sp1[1] == '0'))
-				w = snprintf(line, sizeof(line), "%.*s %u%.*s\r\n", (int)(sp1 - l), l,
-					     ports[media], (int)(l + n - sp2), sp2);
-			else
-				w = snprintf(line, sizeof(line), "%.*s\r\n", (int)n, l);
+			}
+			continue;
 		} else if (drop_attr(l, n)) {
 			continue;
 		} else {

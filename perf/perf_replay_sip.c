@@ -17,7 +17,9 @@
 
 int perf_grow(void **p, uint64_t *cap, uint64_t need, size_t elem)
 {
-	uint64_t n = *cap ? *cap : 16;
+	/* the first block: 16 elements, fewer of big ones (a call is 22 KB)
+	 * so that it stays small; doubling from there */
+	uint64_t n = *cap ? *cap : elem >= 1024 ? 1 : 16;
 	void *q;
 
 	if (need <= *cap)

@@ -53,7 +53,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ctl_calls_tick(calls, now);
 		p = next ? next + sizeof(SEP) - 1 : end;
 	}
-	ctl_ng_destroy(ng);
 	ctl_calls_destroy(calls); /* every leg and port goes */
 	return 0;
 }

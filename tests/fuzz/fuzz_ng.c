@@ -59,7 +59,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	now += 1500;
 	ctl_calls_tick(calls, now); /* whatever is left idles out */
-	ctl_ng_destroy(ng);
 	ctl_calls_destroy(calls); /* every leg and port goes */
 	return 0;
 }

@@ -47,19 +47,29 @@ static inline void fuzz_dataplane_setup(const char *prog, uint16_t port_min)
 	dp_workers_stop(); /* registered, not running: commands run here */
 }
 
-/* A fresh call registry (idle timeout idle_s) and an ng handler wired to
- * it, for one input; *calls to ctl_calls_destroy after ctl_ng_destroy.
- * Aborts on no memory. */
+/* A fresh call registry (idle timeout idle_s) and the ng handler wired to
+ * it, for one input; *calls to ctl_calls_destroy after the input. The
+ * handler is made once and reset for each input (ctl_ng_reset: no cached
+ * reply, counter or peer carries over), not made again: a new one is a
+ * 256 KB arena, which ASan maps and unmaps each time (a TLB shoot-down on
+ * every core; most of an input's time). Aborts on no memory. */
 static inline struct ctl_ng *fuzz_calls_ng(uint32_t idle_s, struct ctl_calls **calls)
 {
+	static struct ctl_ng *ng;
 	struct ctl_calls_conf cc = { .idle_timeout_s = idle_s };
 	struct ctl_ng_conf conf = { .cache_size = 32, .cache_ms = 10, .arena_bytes = 256 * 1024 };
-	struct ctl_ng *ng;
 
 	*calls = ctl_calls_create(&cc);
+	if (!*calls)
+		abort();
+	if (ng) {
+		if (ctl_ng_reset(ng, *calls))
+			abort();
+		return ng;
+	}
 	conf.cmds = ctl_calls_commands(&conf.n_cmds);
 	conf.ctx = *calls;
-	ng = *calls ? ctl_ng_create(&conf) : NULL;
+	ng = ctl_ng_create(&conf);
 	if (!ng)
 		abort();
 	return ng;

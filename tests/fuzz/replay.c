@@ -1,5 +1,6 @@
 /* Replays a fuzz corpus through a libFuzzer target as an ordinary test:
- * `replay_X DIR|FILE...` runs LLVMFuzzerTestOneInput on every file. Built
+ * `replay_X DIR|FILE...` runs LLVMFuzzerInitialize once, when the target
+ * has one (as libFuzzer does), then LLVMFuzzerTestOneInput on every file. Built
  * with the normal compiler (and sanitizers when the build has them), so the
  * corpus guards against regressions on every `meson test`. */
 #include <dirent.h>
@@ -10,6 +11,7 @@
 #include <sys/stat.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
 static int run_file(const char *path)
 {
@@ -41,6 +43,8 @@ int main(int argc, char **argv)
 {
 	int files = 0;
 
+	if (LLVMFuzzerInitialize)
+		LLVMFuzzerInitialize(&argc, &argv);
 	for (int i = 1; i < argc; i++) {
 		struct stat st;
 		DIR *d;

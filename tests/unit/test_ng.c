@@ -307,3 +307,41 @@ Test(ng_cmds, keys_with_spaces_read_as_dashes)
 			 "d d6:result5:error12:error-reason21:no transport-protocole", "only spaces, as rtpengine");
 	ctl_ng_destroy(e);
 }
+
+/* ctl_ng_reset: the engine forgets its cached replies and counters, and
+ * its commands run on the new context (the fuzz targets reuse one engine) */
+Test(ng_cmds, reset_forgets_cache_and_counters_and_takes_the_new_ctx)
+{
+	static const struct ctl_ng_cmd cmds[] = { { "echo back", cmd_echo } };
+	int calls_a = 0, calls_b = 0;
+	struct ctl_ng_conf c = { .cache_size = 8, .cache_ms = 1000, .arena_bytes = 65536, .cmds = cmds,
+				 .n_cmds = 1, .ctx = &calls_a };
+	struct ctl_ng *e = ctl_ng_create(&c);
+	struct ctl_ng_stats st;
+	uint64_t req, err;
+	char buf[512];
+
+	cr_assert_not_null(e);
+	cr_assert_str_eq(ask_into(e, "a d7:command9:echo back5:valuei7ee", buf, sizeof(buf)),
+			 "a d6:result6:echoed5:valuei7ee");
+	/* cached: the same cookie gets the first reply, the command does not run */
+	cr_assert_str_eq(ask_into(e, "a d7:command9:echo back5:valuei8ee", buf, sizeof(buf)),
+			 "a d6:result6:echoed5:valuei7ee");
+	cr_assert_eq(calls_a, 1);
+	cr_assert_eq(ctl_ng_reset(e, &calls_b), 0);
+	ctl_ng_get_stats(e, &st);
+	cr_assert_eq(st.requests + st.retransmits + st.commands + st.errors + st.dropped, 0);
+	for (size_t i = 0; i < ctl_ng_cmd_count(e); i++) {
+		ctl_ng_cmd_stats(e, i, &req, &err);
+		cr_assert_eq(req + err, 0, "command %zu still counted", i);
+	}
+	/* not cached any more: the command runs, on the new context */
+	cr_assert_str_eq(ask_into(e, "a d7:command9:echo back5:valuei8ee", buf, sizeof(buf)),
+			 "a d6:result6:echoed5:valuei8ee");
+	cr_assert_eq(calls_a, 1);
+	cr_assert_eq(calls_b, 1);
+	ctl_ng_get_stats(e, &st);
+	cr_assert_eq(st.requests, 1);
+	cr_assert_eq(st.retransmits, 0);
+	ctl_ng_destroy(e);
+}
