@@ -330,7 +330,9 @@ void cdc_chain_destroy(struct cdc_chain *ch);
 /* Feed one received RTP payload, in arrival order, with its PT, timestamp
  * (in clock) and marker. Gaps in the timestamps are concealed (Opus FEC from
  * this very packet where it has some; comfort noise after a CN packet; PLC
- * otherwise) up to CDC_CHAIN_MAX_FILL_MS; packets older than what was
+ * otherwise) up to CDC_CHAIN_MAX_FILL_MS; an RFC 4733 event played as a
+ * tone (CDC_DTMF_TO_INBAND) advances at most as far per packet, whatever
+ * duration the packet claims; packets older than what was
  * already played are dropped. Writes up to CDC_CHAIN_MAX_OUT packets into
  * out (which must have room for them) and returns how many; returns 0 for a
  * dropped packet (the reason is counted in the stats), unless the push

@@ -501,9 +501,19 @@ static void push_te(struct cdc_src *s, uint32_t ts, bool marker, const uint8_t *
 		if ((int32_t)(ts - s->next_ts) > 0)
 			place(s, ts, NULL, 0); /* fill up to the event */
 	}
-	/* play the tone up to this packet's duration */
+	/* play the tone up to this packet's duration, at most
+	 * CDC_CHAIN_MAX_FILL_MS past what was played (as a gap is filled): a
+	 * sender updates an event every 50 ms or so, and one packet claiming
+	 * 8 s must not make the worker generate 8 s of tone at once; a long
+	 * press whose updates were lost catches up over the next packets */
 	{
-		int32_t ahead = (int32_t)(ts + te.duration - s->next_ts);
+		uint32_t end = ts + te.duration, most = (uint32_t)((uint64_t)CDC_CHAIN_MAX_FILL_MS *
+								   s->c.in.clock_rate / 1000u);
+		int32_t ahead;
+
+		if ((int32_t)(end - s->next_ts) > (int32_t)most)
+			end = s->next_ts + most;
+		ahead = (int32_t)(end - s->next_ts);
 
 		while (ahead > 0) {
 			uint32_t ticks = (uint32_t)ahead;
@@ -521,7 +531,7 @@ static void push_te(struct cdc_src *s, uint32_t ts, bool marker, const uint8_t *
 			s->kind = CDC_PCM_TONE;
 			feed(s, s->dec_buf, n);
 			s->next_ts += in_ticks(s, n);
-			ahead = (int32_t)(ts + te.duration - s->next_ts);
+			ahead = (int32_t)(end - s->next_ts);
 		}
 	}
 	if (te.end) {

@@ -359,6 +359,44 @@ Test(dtmf, events_become_tones)
 	}
 }
 
+/* One event packet claiming 8 s (duration 65535 at 8 kHz) makes at most
+ * CDC_CHAIN_MAX_FILL_MS of tone at once; the updates that follow go on
+ * from there, 200 ms each, and the end packet stops the tone. */
+Test(dtmf, one_event_packet_plays_at_most_the_fill_bound)
+{
+	struct cdc_chain_conf c = conf_of("PCMU/8000", "PCMA/8000", 20);
+	struct cdc_chain *ch;
+	struct cdc_dec *dec = cdc_dec_create(&c.out);
+	struct run r = { .pcm = calloc(48000 * 4, 2) };
+	struct cdc_te ev = { .event = 5, .volume = 10, .duration = 65535 };
+	uint8_t silence[160], te[4];
+	int n, bound = CDC_CHAIN_MAX_FILL_MS / 20;
+
+	memset(silence, 0xff, sizeof(silence));
+	c.in_te_pt = 101;
+	c.dtmf = CDC_DTMF_TO_INBAND;
+	ch = cdc_chain_create(&c);
+	cr_assert_not_null(ch);
+	collect(&c, dec, outbuf, cdc_chain_push(ch, c.in_pt, 0, true, silence, 160, outbuf), &r);
+	cdc_te_write(&ev, te);
+	n = cdc_chain_push(ch, 101, 160, true, te, 4, outbuf);
+	cr_assert(n >= bound - 1 && n <= bound + 1, "the first packet: %d frames of tone (at most ~%d)", n, bound);
+	collect(&c, dec, outbuf, n, &r);
+	n = cdc_chain_push(ch, 101, 160, false, te, 4, outbuf);
+	cr_assert(n >= bound - 1 && n <= bound + 1, "an update: %d frames more", n);
+	collect(&c, dec, outbuf, n, &r);
+	ev.end = true;
+	cdc_te_write(&ev, te);
+	n = cdc_chain_push(ch, 101, 160, false, te, 4, outbuf);
+	cr_assert(n <= bound + 1, "the end packet: %d frames", n);
+	collect(&c, dec, outbuf, n, &r);
+	for (int i = 1; i < r.npkt; i++)
+		cr_assert_eq(r.ts[i] - r.ts[i - 1], 160, "output timeline stays continuous");
+	cdc_chain_destroy(ch);
+	cdc_dec_destroy(dec);
+	run_free(&r);
+}
+
 Test(dtmf, tones_become_events)
 {
 	struct cdc_chain_conf c = conf_of("PCMU/8000", "G722/8000", 20);
