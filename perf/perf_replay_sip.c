@@ -669,8 +669,8 @@ static int auto_calls(struct perf_model *m, const struct raw_pkt *raw, char *err
 	int rc = -1;
 
 	for (uint64_t i = 0; i < m->npkts; i++) {
-		const uint8_t *p = m->data + m->pkts[i].off;
 		uint32_t len = m->pkts[i].len;
+		const uint8_t *p = len ? m->data + m->pkts[i].off : (const uint8_t *)""; /* no data: m->data may be NULL */
 		int k = find_flow(f, nf, &raw[i].src, &raw[i].dst);
 		int kind = classify(p, len, false);
 
