@@ -98,20 +98,19 @@ with Daemon("--config", conf.name) as d:
     # Real Opus for the Opus side to send: what medius encodes from PCMU
     ulaw = bytes((i * 37) & 0xff for i in range(160))
     opus = []
-    for i in range(25):
-        xa.sendto(struct.pack("!BBHII", 0x80, 0, i, i * 160, 0x55) + ulaw, ("127.0.0.1", xcode[2]))
-        time.sleep(0.02)
+
+    def take_opus():  # the payloads waiting on the Opus side's socket
         try:
             while True:
                 opus.append(xb.recv(2000)[12:])
         except BlockingIOError:
             pass
+    for i in range(25):
+        xa.sendto(struct.pack("!BBHII", 0x80, 0, i, i * 160, 0x55) + ulaw, ("127.0.0.1", xcode[2]))
+        time.sleep(0.02)
+        take_opus()
     time.sleep(0.3)
-    try:
-        while True:
-            opus.append(xb.recv(2000)[12:])
-    except BlockingIOError:
-        pass
+    take_opus()
     check(len(opus) >= 20, f"medius encodes Opus for the Opus side ({len(opus)} packets to send back)")
 
     # A media run: both calls, both ways, 20 ms apart; `during(n)` runs
