@@ -772,6 +772,31 @@ static int cmd_not_yet(struct ctl_ng_req *r, void *ctx)
 	return ctl_ng_error(r, "'%.*s' is not supported yet", (int)cmd->u.s.len, cmd->u.s.p);
 }
 
+/* The memory budget (control.max_memory_mb) covers every request that
+ * makes something new, not only calls: over it, a recording, a played
+ * file, a tap, a room or a connect is refused with the offer's words, and
+ * what is up keeps its media. Allocation failures inside them are noted as
+ * an offer's are. */
+static int gated(struct ctl_ng_req *r, void *ctx, int (*fn)(struct ctl_ng_req *, void *), const char *cmd,
+		 const char *what)
+{
+	struct ctl_calls *c = ctx;
+	uint64_t n = nomem_count(r);
+	char why[192];
+
+	if (ctl_guard_memory(c->conf.guard, ctl_ng_peer(r), what, why, sizeof(why)))
+		return ctl_ng_error(r, "%s", why);
+	return nomem_note(r, fn(r, ctx), n, cmd);
+}
+
+#define GATED(name, fn, cmd, what) \
+	static int name(struct ctl_ng_req *r, void *ctx) { return gated(r, ctx, fn, cmd, what); }
+GATED(cmd_start_recording, ctl_cmd_start_recording, "start recording", "recording")
+GATED(cmd_play_media, ctl_cmd_play_media, "play media", "playback")
+GATED(cmd_start_tap, ctl_cmd_start_tap, "start tap", "tap")
+GATED(cmd_create_room, ctl_cmd_create_room, "create room", "room")
+GATED(cmd_connect, ctl_cmd_connect, "connect", "connect")
+
 static const struct ctl_ng_cmd commands[] = {
 	{ "offer", cmd_offer },
 	{ "answer", cmd_answer },
@@ -779,28 +804,28 @@ static const struct ctl_ng_cmd commands[] = {
 	{ "query", cmd_query },
 	{ "list", cmd_list },
 	{ "statistics", cmd_statistics },
-	{ "start recording", ctl_cmd_start_recording },
+	{ "start recording", cmd_start_recording },
 	{ "stop recording", ctl_cmd_stop_recording },
 	{ "pause recording", ctl_cmd_pause_recording },
 	{ "recording hold", ctl_cmd_recording_hold },
 	{ "recording unhold", ctl_cmd_recording_unhold },
 	{ "recording sweep", ctl_cmd_recording_sweep },
-	{ "play media", ctl_cmd_play_media },
+	{ "play media", cmd_play_media },
 	{ "stop media", ctl_cmd_stop_media },
 	{ "block DTMF", ctl_cmd_block_dtmf },
 	{ "unblock DTMF", ctl_cmd_unblock_dtmf },
 	{ "play DTMF", ctl_cmd_play_dtmf },
-	{ "start tap", ctl_cmd_start_tap },
+	{ "start tap", cmd_start_tap },
 	{ "stop tap", ctl_cmd_stop_tap },
 	{ "block media", cmd_not_yet },
 	{ "unblock media", cmd_not_yet },
-	{ "create room", ctl_cmd_create_room },
+	{ "create room", cmd_create_room },
 	{ "destroy room", ctl_cmd_destroy_room },
 	{ "list rooms", ctl_cmd_list_rooms },
 	{ "query room", ctl_cmd_query_room },
 	{ "set participant", ctl_cmd_set_participant },
 	{ "kick participant", ctl_cmd_kick_participant },
-	{ "connect", ctl_cmd_connect },
+	{ "connect", cmd_connect },
 	{ "alerts", ctl_cmd_alerts },
 };
 

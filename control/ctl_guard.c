@@ -202,6 +202,20 @@ int ctl_guard_call_add(struct ctl_guard *g, const struct sockaddr *peer, struct 
 	return 0;
 }
 
+int ctl_guard_memory(struct ctl_guard *g, const struct sockaddr *peer, const char *what, char *why, size_t whylen)
+{
+	char a[64];
+
+	if (!g || !ctl_limit_conf(g->limit)->max_memory_mb)
+		return 0;
+	ctl_limit_memory(g->limit, ctl_guard_rss_kb(g));
+	if (!ctl_limit_memory_check(g->limit, what, why, whylen))
+		return 0;
+	DP_LOG_RL(DP_LOG_WARNING, "ctl", "%s from %s refused: %s", what, peer ? ctl_addr_str(peer, a, sizeof(a)) : "?",
+		  why);
+	return -ENOMEM;
+}
+
 void ctl_guard_set_max_memory(struct ctl_guard *g, uint32_t max_memory_mb)
 {
 	if (g)
@@ -234,6 +248,11 @@ void ctl_guard_call_gone(struct ctl_guard *g, struct ctl_limit_src *held)
 		ctl_limit_call_gone(g->limit, held);
 }
 
+void ctl_guard_limit_stats(const struct ctl_guard *g, struct ctl_limit_stats *out)
+{
+	ctl_limit_get_stats(g->limit, out);
+}
+
 uint64_t ctl_guard_refused(const struct ctl_guard *g, enum ctl_refusal r)
 {
 	return r < CTL_REFUSE__COUNT ? g->refused[r] : 0;
@@ -258,6 +277,7 @@ void ctl_guard_stats(const struct ctl_guard *g, struct ctl_arena *a, struct ctl_
 	ctl_dict_add_int(a, ref, "max calls", (int64_t)ls.calls_refused);
 	ctl_dict_add_int(a, ref, "max calls per source", (int64_t)ls.calls_refused_source);
 	ctl_dict_add_int(a, ref, "max memory", (int64_t)ls.calls_refused_memory);
+	ctl_dict_add_int(a, ref, "max memory, other requests", (int64_t)ls.requests_refused_memory);
 	ctl_dict_add_int(a, ref, "out of memory", (int64_t)nomem);
 	ctl_dict_add(sec, "refused", 7, ref);
 	ctl_dict_add_int(a, sec, "replay cache evictions", (int64_t)ctl_auth_evictions(g->auth));

@@ -56,10 +56,16 @@ int ctl_guard_handle(struct ctl_guard *g, struct ctl_ng *ng, const struct sockad
 int ctl_guard_call_add(struct ctl_guard *g, const struct sockaddr *peer, struct ctl_limit_src **held,
 		       char *why, size_t whylen);
 void ctl_guard_call_gone(struct ctl_guard *g, struct ctl_limit_src *held);
+/* max_memory_mb for a request from peer that makes what (a recording, a
+ * played file, a tap, a room) without making a call: 0, or -ENOMEM with the
+ * reason in why (counted, and logged rate-limited). */
+int ctl_guard_memory(struct ctl_guard *g, const struct sockaddr *peer, const char *what, char *why, size_t whylen);
 /* A reload changed max_memory_mb (live). */
 void ctl_guard_set_max_memory(struct ctl_guard *g, uint32_t max_memory_mb);
 /* The process's resident memory now, KiB (0: unknown). */
 uint64_t ctl_guard_rss_kb(const struct ctl_guard *g);
+/* The resource limits' counters (ctl_limit_get_stats). */
+void ctl_guard_limit_stats(const struct ctl_guard *g, struct ctl_limit_stats *out);
 /* Refusals by reason so far. */
 uint64_t ctl_guard_refused(const struct ctl_guard *g, enum ctl_refusal r);
 /* statistics: a "control security" dictionary into tot; nomem: requests

@@ -208,6 +208,16 @@ int ctl_limit_call_add(struct ctl_limit *l, const struct sockaddr *src, struct c
 	return 0;
 }
 
+int ctl_limit_memory_check(struct ctl_limit *l, const char *what, char *why, size_t whylen)
+{
+	if (!l || !l->conf.max_memory_mb || l->rss_kb < (uint64_t)l->conf.max_memory_mb * 1024u)
+		return 0;
+	l->st.requests_refused_memory++;
+	snprintf(why, whylen, "Memory limit reached: %llu MB in use of %u MB (max_memory_mb): no new %s",
+		 (unsigned long long)(l->rss_kb / 1024u), l->conf.max_memory_mb, what);
+	return -ENOMEM;
+}
+
 void ctl_limit_call_gone(struct ctl_limit *l, struct ctl_limit_src *held)
 {
 	if (!l)

@@ -5,9 +5,10 @@
  * max_ng_rps_per_source); the number of calls globally and per source
  * (max_calls, max_calls_per_source), where the source of a call is the
  * address of the ng client whose offer created it; and the memory budget
- * (max_memory_mb): a new call is refused while the process's resident
- * memory, as last given with ctl_limit_memory, is at or over it. 0 turns a
- * limit off.
+ * (max_memory_mb): a new call, and any request that makes something new
+ * without making a call (a recording, a played file, a tap, a room), is
+ * refused while the process's resident memory, as last given with
+ * ctl_limit_memory, is at or over it. 0 turns a limit off.
  *
  * Sources are kept in a hash table while they have calls or sent a request
  * in the last 10 s (swept at most once a second); at most
@@ -62,10 +63,14 @@ void ctl_limit_set_max_memory(struct ctl_limit *l, uint32_t max_memory_mb);
 int ctl_limit_call_add(struct ctl_limit *l, const struct sockaddr *src, struct ctl_limit_src **held,
 		       char *why, size_t whylen);
 void ctl_limit_call_gone(struct ctl_limit *l, struct ctl_limit_src *held);
+/* The memory budget alone, for a request that makes what (a recording, a
+ * tap, ...) without making a call: 0, or -ENOMEM with the reason in why. */
+int ctl_limit_memory_check(struct ctl_limit *l, const char *what, char *why, size_t whylen);
 
 struct ctl_limit_stats {
 	uint64_t calls_refused, calls_refused_source; /* offers refused by max_calls / _per_source */
 	uint64_t calls_refused_memory; /* offers refused by max_memory_mb */
+	uint64_t requests_refused_memory; /* other requests refused by it (ctl_limit_memory_check) */
 	uint64_t rss_kb;       /* resident memory, as last measured */
 	uint32_t calls;        /* calls counted now */
 	uint32_t sources;      /* sources tracked now */

@@ -16,6 +16,7 @@
 #include "cdc.h"
 #include "ctl_call.h"
 #include "ctl_call_int.h"
+#include "ctl_guard.h"
 #include "ctl_http.h"
 #include "ctl_ng.h"
 #include "ctl_val.h"
@@ -100,6 +101,7 @@ struct ctl_metrics {
 	unsigned calls_listed, calls_total, rooms_total;
 	void (*alerts)(void *ctx, struct ctl_buf *out);
 	void *alerts_ctx;
+	const struct ctl_guard *guard; /* the call registry's, set by each collection */
 	/* a room's sites while it is visited */
 	uint64_t room_sites;
 	bool room_first_part;
@@ -727,6 +729,40 @@ static void render_metrics(struct ctl_metrics *m, const struct ctl_ng *ng, uint6
 			ctl_metrics_label_str(b, name);
 			ctl_buf_printf(b, "\"} %llu\n", (unsigned long long)er);
 		}
+		{
+			struct ctl_ng_stats ns;
+
+			ctl_ng_get_stats(ng, &ns);
+			help(b, "ng_out_of_memory_total", "counter",
+			     "ng requests that failed for want of memory (error-reason \"Out of memory: ...\")");
+			ctl_buf_printf(b, "medius_ng_out_of_memory_total %llu\n", (unsigned long long)ns.nomem);
+		}
+	}
+	if (m->guard) {
+		struct ctl_limit_stats ls;
+
+		help(b, "ng_refused_total", "counter",
+		     "ng requests refused before their command ran, by reason (allow-list, rate limits, authentication)");
+		for (int r = 1; r < CTL_REFUSE__COUNT; r++) {
+			PUTS(b, "medius_ng_refused_total{reason=\"");
+			ctl_metrics_label_str(b, ctl_refusal_name((enum ctl_refusal)r));
+			ctl_buf_printf(b, "\"} %llu\n", (unsigned long long)ctl_guard_refused(m->guard, (enum ctl_refusal)r));
+		}
+		ctl_guard_limit_stats(m->guard, &ls);
+		help(b, "limit_refused_total", "counter",
+		     "requests refused by a resource limit, by limit (max_memory: new calls; max_memory_other: "
+		     "recordings, playback, taps, rooms, connects)");
+		ctl_buf_printf(b, "medius_limit_refused_total{limit=\"max_calls\"} %llu\n",
+			       (unsigned long long)ls.calls_refused);
+		ctl_buf_printf(b, "medius_limit_refused_total{limit=\"max_calls_per_source\"} %llu\n",
+			       (unsigned long long)ls.calls_refused_source);
+		ctl_buf_printf(b, "medius_limit_refused_total{limit=\"max_memory\"} %llu\n",
+			       (unsigned long long)ls.calls_refused_memory);
+		ctl_buf_printf(b, "medius_limit_refused_total{limit=\"max_memory_other\"} %llu\n",
+			       (unsigned long long)ls.requests_refused_memory);
+		help(b, "memory_resident_bytes", "gauge", "mediusd's resident memory, as the memory budget reads it");
+		ctl_buf_printf(b, "medius_memory_resident_bytes %llu\n",
+			       (unsigned long long)ctl_guard_rss_kb(m->guard) * 1024u);
 	}
 	{
 		struct ctl_rec_totals rt;
@@ -934,6 +970,7 @@ void ctl_metrics_collect(struct ctl_metrics *m, struct ctl_calls *calls, const s
 	for (unsigned i = 0; i < m->n_sites; i++)
 		ring_collect(&m->site[i], (int64_t)now);
 	ctl_calls_totals(calls, &tot[0], &tot[1], &tot[2]);
+	m->guard = ctl_calls_guard(calls);
 	if (!m->http)
 		return;
 	render_metrics(m, ng, tot);

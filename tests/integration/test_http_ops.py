@@ -110,7 +110,8 @@ def main():
     # ng's and the recorders' totals (documented in docs/operations.md#sites)
     unsited = ("medius_build_info", "medius_start_time_seconds", "medius_metrics_collect_seconds",
                "medius_managed_sessions_total", "medius_timeout_sessions_total", "medius_deleted_sessions_total",
-               "medius_worker_", "medius_clock_", "medius_ng_", "medius_http_", "medius_recording")
+               "medius_worker_", "medius_clock_", "medius_ng_", "medius_http_", "medius_recording", "medius_limit_",
+               "medius_memory_")
     bad = sorted({n for n, l, _ in samples if "site" not in l and not n.startswith(unsited)})
     check(not bad, f"every other series has a site label ({bad})")
     sites = {l["site"] for _, l, _ in samples if "site" in l}

@@ -9,15 +9,21 @@ back the Opus packets medius itself encoded, so they are real Opus).
     mediusd has resident. Offers for new calls get "Memory limit reached:
     N MB in use of M MB (max_memory_mb)", counted in statistics ("control
     security" / refused / "max memory"), while both calls relay and
-    transcode with zero loss; a budget above the usage admits calls again.
+    transcode with zero loss. The budget covers every request that makes
+    something new: start recording, play media, start tap, create room and
+    connect each get "... (max_memory_mb): no new THING" and change
+    nothing; /metrics counts both kinds (medius_limit_refused_total). A
+    budget above the usage admits calls and rooms again.
 (b) Real allocation failure: mediusd's RLIMIT_AS is lowered at run time
     (prlimit) to what it has mapped, so every brk/mmap fails. Offers,
     answers and media on new transcoded calls then fail or work; at least
     one gets a genuine "Out of memory: ..." error (counted as "out of
-    memory"), mediusd does not crash, and both calls keep zero loss. With
+    memory", and in /metrics as medius_ng_out_of_memory_total),
+    mediusd does not crash, and both calls keep zero loss. With
     the limit raised again new calls succeed, and the port range (exactly
     four calls beyond the two) is whole again: nothing leaked.
 """
+import json
 import os
 import re
 import resource
@@ -26,7 +32,9 @@ import socket
 import struct
 import tempfile
 import time
+import wave
 
+from http_test import free_tcp_port, scrape, value
 from medius_test import SLOW, Daemon, call_sdp, check, finish, free_range, media_port, ng, sanitized
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -56,12 +64,37 @@ def err(r):
 PAIRS = 12
 base = free_range(2 * PAIRS)
 conf = tempfile.NamedTemporaryFile("w", prefix="medius-mem-", suffix=".conf", delete=False)
+HTTP = free_tcp_port()
 
 
 def write_conf(max_mb):
     with open(conf.name, "w") as f:
         f.write(f"[control]\nmax_memory_mb = {max_mb}\n\n[interface tiny]\naddress = 127.0.0.1\n"
-                f"port_min = {base}\nport_max = {base + 2 * PAIRS - 1}\n")
+                f"port_min = {base}\nport_max = {base + 2 * PAIRS - 1}\n\n[http]\nlisten = 127.0.0.1:{HTTP}\n")
+
+
+def metrics_settle(name, want, **labels):
+    """/metrics is rendered once a second: the sample once it reads want (or the last read)."""
+    deadline = time.time() + 5 * SLOW
+    while True:
+        got = value(scrape(HTTP)[0], name, **labels)
+        if got == want or time.time() > deadline:
+            return got
+        time.sleep(0.2)
+
+
+def tiny_wav():
+    """0.1 s of 8 kHz mono silence, as a play media blob."""
+    path = tempfile.mktemp(suffix=".wav")
+    with wave.open(path, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\0\0" * 800)
+    with open(path, "rb") as f:
+        data = f.read()
+    os.unlink(path)
+    return data
 
 
 def reload(d, max_mb):
@@ -186,10 +219,41 @@ with Daemon("--config", conf.name) as d:
           f"({sec['limits']['memory mb']} MB of {sec['limits']['max_memory_mb']})")
     st = ng(P, command="statistics")["statistics"]["currentstatistics"]
     check(st["sessionsown"] == 2, f"the refused offers left no call behind ({st['sessionsown']} calls)")
+
+    # the other requests that make something new
+    others = [("start recording", "recording", dict(call_id="relay")),
+              ("play media", "playback", dict(call_id="relay", from_tag="A", blob=tiny_wav())),
+              ("start tap", "tap", dict(call_id="relay", from_tag="A", direction="in", file="budget.raw")),
+              ("create room", "room", dict(conference="budget-room")),
+              ("connect", "connect", dict(call_id="relay", to_call_id="xcode"))]
+    bad = []
+    for cmd, what, args in others:
+        e = err(ng(P, command=cmd, **args))
+        if not re.fullmatch(r"Memory limit reached: \d+ MB in use of %d MB \(max_memory_mb\): no new %s"
+                            % (budget, what), e):
+            bad.append(f"{cmd}: {e!r}")
+    check(not bad, f"over the budget {', '.join(c for c, _, _ in others)} are each refused clearly: {bad}")
+    q = ng(P, command="query", call_id="relay")
+    rooms = ng(P, command="list rooms")
+    check(not q.get("recording") and "budget-room" not in json.dumps(rooms),
+          f"and they changed nothing (no recording on the call, no room: {rooms.get('rooms')})")
+    sec = security(P)
+    check(sec["refused"]["max memory, other requests"] == len(others),
+          f"statistics count them apart ({sec['refused']['max memory, other requests']})")
+    m_calls = metrics_settle("medius_limit_refused_total", len(refusals), limit="max_memory")
+    m_other = metrics_settle("medius_limit_refused_total", len(others), limit="max_memory_other")
+    m_rss = value(scrape(HTTP)[0], "medius_memory_resident_bytes")
+    check(m_calls == len(refusals) and m_other == len(others) and m_rss >= budget << 20,
+          f"/metrics: medius_limit_refused_total max_memory {m_calls:.0f}, max_memory_other {m_other:.0f}; "
+          f"medius_memory_resident_bytes {m_rss / (1 << 20):.0f} MB")
+
     check(reload(d, rss_mb + 1024), "a reload raises the budget above the usage")
     r = ng(P, command="offer", call_id="budget-ok", from_tag="A", sdp=call_sdp(40000))
     check(r["result"] == "ok", f"under the budget an offer is served again: {err(r)}")
     ng(P, command="delete", call_id="budget-ok")
+    r = ng(P, command="create room", conference="budget-room")
+    check(r["result"] == "ok", f"and a room is made again: {err(r)}")
+    ng(P, command="destroy room", conference="budget-room")
     check(reload(d, 0), "max_memory_mb = 0 turns the budget off")
 
     # ---- (b) real allocation failure: RLIMIT_AS at what is mapped ----
@@ -234,6 +298,8 @@ with Daemon("--config", conf.name) as d:
         sec = security(P)
         check(sec["refused"]["out of memory"] == len(oom),
               f"statistics count the out-of-memory failures: {sec['refused']['out of memory']}")
+        m_oom = metrics_settle("medius_ng_out_of_memory_total", len(oom))
+        check(m_oom == len(oom), f"and /metrics too (medius_ng_out_of_memory_total {m_oom:.0f})")
         print(f"     (b): {len(replies)} requests under RLIMIT_AS = {vm >> 20} MB: {len(oom)} out of memory, "
               f"{len(extra)} new call(s) worked and got media")
 

@@ -182,3 +182,26 @@ Test(limit, memory_budget_refuses_new_calls_only_over_it)
 	cr_assert_eq(ctl_limit_call_add(l, NULL, &h, why, sizeof(why)), 0);
 	ctl_limit_destroy(l);
 }
+
+Test(limit, memory_budget_refuses_other_new_things_and_counts_them_apart)
+{
+	struct ctl_limit_conf conf = { .max_memory_mb = 100 };
+	struct ctl_limit *l = ctl_limit_create(&conf);
+	struct ctl_limit_stats st;
+	char why[192] = "";
+
+	ctl_limit_memory(l, 100 * 1024 - 1); /* just under: served, nothing written */
+	cr_assert_eq(ctl_limit_memory_check(l, "recording", why, sizeof(why)), 0);
+	cr_assert_str_eq(why, "");
+	ctl_limit_memory(l, 100 * 1024);
+	cr_assert_eq(ctl_limit_memory_check(l, "room", why, sizeof(why)), -ENOMEM);
+	cr_assert_str_eq(why, "Memory limit reached: 100 MB in use of 100 MB (max_memory_mb): no new room");
+	cr_assert_eq(ctl_limit_memory_check(l, "tap", why, sizeof(why)), -ENOMEM);
+	ctl_limit_get_stats(l, &st);
+	cr_assert_eq(st.requests_refused_memory, 2);
+	cr_assert_eq(st.calls_refused_memory, 0, "counted apart from refused calls");
+	ctl_limit_set_max_memory(l, 0); /* off */
+	cr_assert_eq(ctl_limit_memory_check(l, "tap", why, sizeof(why)), 0);
+	cr_assert_eq(ctl_limit_memory_check(NULL, "tap", why, sizeof(why)), 0, "no limiter: nothing to refuse");
+	ctl_limit_destroy(l);
+}
