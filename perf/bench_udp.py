@@ -435,7 +435,9 @@ def fmt(srv, r):
             f"(loss {r['loss'] * 100:.2f}%, A min {r['a_rx_min']} B min {r['b_rx_min']} of "
             f"{r['expected_per_ep']}){srtp}  payload rx A {r['a_rx_payload']:.0f} B {r['b_rx_payload']:.0f} B  "
             f"idle {r['idle_cores']:.3f}, {r['threads']} thr, setup {r['setup_s']:.1f} s  gen: late p99 "
-            f"{r['slot_late_p99_us']:.0f} us, overruns {r['overruns']}, cpu {r['gen_cpu_cores']:.2f}")
+            f"{r['slot_late_p99_us']:.0f} us, overruns {r['overruns']}, cpu {r['gen_cpu_cores']:.2f}"
+            + (f"  transit p50 {r['transit_p50_us']:.0f} p99 {r['transit_p99_us']:.0f} max "
+               f"{r['transit_max_us']:.0f} us" if r.get("transit_n") else ""))
 
 
 SERVERS = {"medius": Medius, "rtpengine": Rtpengine}
@@ -463,8 +465,9 @@ def compare(title, kind, n, args, servers, eth=False):
         good = [r for r in res[s] if steady(r)] or res[s]
         med[s] = dict(us=statistics.median(r["us_per_pkt"] for r in good),
                       loss=statistics.median(r["loss"] for r in res[s]), steady=sum(map(steady, res[s])),
-                      rounds=len(res[s]))
+                      rounds=len(res[s]), p99=statistics.median(r.get("transit_p99_us", 0) for r in good))
     line = "  median us/pkt: " + ", ".join(f"{s} {med[s]['us']:.2f} (loss {med[s]['loss'] * 100:.2f}%, "
+                                          f"transit p99 {med[s]['p99']:.0f} us, "
                                           f"{med[s]['steady']}/{med[s]['rounds']} steady)" for s in servers)
     if len(servers) == 2:
         line += f"; rtpengine/medius x{med['rtpengine']['us'] / med['medius']['us']:.2f}"

@@ -27,7 +27,10 @@
  * 3. Everything the server sends is received (epoll, recvmmsg) and counted
  *    per endpoint; RTCP (payload type 200-204 with rtcp-mux) apart. With
  *    --b-srtp each packet B receives is unprotected with BRX: authenticated
- *    and replay-checked, counted as srtp_ok or srtp_fail.
+ *    and replay-checked, counted as srtp_ok or srtp_fail. The server's
+ *    transit of each packet that comes back with the sequence number its
+ *    sender sent last: from just before the sendto to the kernel's receive
+ *    stamp (SO_TIMESTAMPNS), both CLOCK_REALTIME: p50, p99 and max.
  * After --warm seconds it prints "WINDOW START", after --window more
  * "WINDOW END", then "RESULT {json}": packets each direction sent and
  * received in the window (a_rx: what A got, i.e. B -> A relayed), the
@@ -67,6 +70,8 @@ struct ep {
 	uint16_t seq0;
 	srtp_t tx, rx; /* B with --b-srtp */
 	uint64_t rx_pkts, rx_bytes, rtcp;
+	uint64_t tx_ns; /* CLOCK_REALTIME just before its last packet's sendto */
+	uint16_t tx_seq; /* that packet's sequence number */
 };
 
 struct side {
@@ -80,6 +85,8 @@ struct side {
 static struct ep eps[2 * MAX_CALLS]; /* call i: A at 2i, B at 2i + 1 */
 static struct side sides[2];
 static uint32_t lat_ns[MAX_LAT];
+static uint32_t transit_ns[MAX_LAT]; /* the server's transit: A's sendto to B's socket, kernel stamps */
+static size_t ntransit;
 static uint64_t srtp_ok, srtp_fail;
 
 static uint64_t now_ns(void)
@@ -192,6 +199,13 @@ static void send_one(struct ep *e, const struct side *s, uint64_t tick, bool srt
 	memcpy(pkt + 12, s->pkt[f], s->len[f]);
 	if (srtp && srtp_protect(e->tx, pkt, &len) != srtp_err_status_ok)
 		return;
+	{
+		struct timespec t;
+
+		clock_gettime(CLOCK_REALTIME, &t); /* the clock of SO_TIMESTAMPNS */
+		e->tx_ns = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+		e->tx_seq = seq;
+	}
 	if (sendto(e->fd, pkt, (size_t)len, 0, (struct sockaddr *)&e->peer, sizeof(e->peer)) > 0)
 		(*sent)++;
 }
@@ -276,6 +290,7 @@ int main(int argc, char **argv)
 		    bind(e->fd, (struct sockaddr *)&a, sizeof(a)) || getsockname(e->fd, (struct sockaddr *)&a, &al))
 			return perror("socket"), 1;
 		setsockopt(e->fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+		setsockopt(e->fd, SOL_SOCKET, SO_TIMESTAMPNS, &(int){ 1 }, sizeof(int));
 		e->port = ntohs(a.sin_port);
 		e->ssrc = 0x55440000u + (uint32_t)i;
 		e->seq0 = (uint16_t)(i * 7919);
@@ -373,14 +388,18 @@ int main(int argc, char **argv)
 				}
 			} else {
 				struct ep *p = &eps[id];
+				const struct ep *from = &eps[id ^ 1u]; /* the call's other end sent it */
 				struct mmsghdr mm[16];
 				struct iovec iov[16];
 				static uint8_t buf[16][1500];
+				static uint64_t cbuf[16][8];
 				int r;
 
 				for (int k = 0; k < 16; k++) {
 					iov[k] = (struct iovec){ buf[k], sizeof(buf[k]) };
-					mm[k] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[k], .msg_iovlen = 1 } };
+					mm[k] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[k], .msg_iovlen = 1,
+									      .msg_control = cbuf[k],
+									      .msg_controllen = sizeof(cbuf[k]) } };
 				}
 				while ((r = recvmmsg(p->fd, mm, 16, MSG_DONTWAIT, NULL)) > 0) {
 					for (int k = 0; k < r; k++) {
@@ -393,6 +412,23 @@ int main(int argc, char **argv)
 						if (len < 12)
 							continue;
 						p->rx_pkts++;
+						/* transit: the packet the other end sent last, come back
+						 * (both servers keep the sequence number on a relay) */
+						if (phase == 1 && ntransit < MAX_LAT &&
+						    (uint16_t)(buf[k][2] << 8 | buf[k][3]) == from->tx_seq) {
+							for (struct cmsghdr *c = CMSG_FIRSTHDR(&mm[k].msg_hdr); c;
+							     c = CMSG_NXTHDR(&mm[k].msg_hdr, c)) {
+								struct timespec ts;
+								uint64_t at;
+
+								if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS)
+									continue;
+								memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+								at = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+								if (at >= from->tx_ns && at - from->tx_ns < UINT32_MAX)
+									transit_ns[ntransit++] = (uint32_t)(at - from->tx_ns);
+							}
+						}
 						if (p->rx) {
 							if (srtp_unprotect(p->rx, buf[k], &len) == srtp_err_status_ok)
 								srtp_ok++;
@@ -423,13 +459,15 @@ int main(int argc, char **argv)
 		qsort(rx[0], (size_t)n, sizeof(rx[0][0]), cmp_u64);
 		qsort(rx[1], (size_t)n, sizeof(rx[1][0]), cmp_u64);
 		qsort(lat_ns, nlat, sizeof(lat_ns[0]), cmp_u32);
+		qsort(transit_ns, ntransit, sizeof(transit_ns[0]), cmp_u32);
 		printf("RESULT {\"calls\": %d, \"window_s\": %.3f, \"expected_per_ep\": %.0f, "
 		       "\"a_sent\": %llu, \"b_sent\": %llu, \"a_rx\": %llu, \"b_rx\": %llu, "
 		       "\"a_rx_min\": %llu, \"b_rx_min\": %llu, \"a_rx_median\": %llu, \"b_rx_median\": %llu, "
 		       "\"rx_none\": %llu, \"rtcp\": %llu, \"a_rx_payload\": %.1f, \"b_rx_payload\": %.1f, "
 		       "\"a_tx_payload\": %u, \"b_tx_payload\": %u, \"srtp_ok\": %llu, \"srtp_fail\": %llu, "
 		       "\"slot_late_p50_us\": %.1f, \"slot_late_p99_us\": %.1f, \"slot_late_max_us\": %.1f, "
-		       "\"overruns\": %llu, \"gen_cpu_cores\": %.4f}\n",
+		       "\"overruns\": %llu, \"gen_cpu_cores\": %.4f, \"transit_n\": %zu, \"transit_p50_us\": %.1f, "
+		       "\"transit_p99_us\": %.1f, \"transit_max_us\": %.1f}\n",
 		       n, secs, secs * SECOND, (unsigned long long)sent_win[0], (unsigned long long)sent_win[1],
 		       (unsigned long long)tot[0], (unsigned long long)tot[1], (unsigned long long)rx[0][0],
 		       (unsigned long long)rx[1][0], (unsigned long long)rx[0][n / 2], (unsigned long long)rx[1][n / 2],
@@ -437,7 +475,9 @@ int main(int argc, char **argv)
 		       tot[1] ? (double)bytes[1] / (double)tot[1] : 0.0, sides[0].len[10], sides[1].len[10],
 		       (unsigned long long)srtp_ok, (unsigned long long)srtp_fail, nlat ? lat_ns[nlat / 2] / 1e3 : 0,
 		       nlat ? lat_ns[nlat * 99 / 100] / 1e3 : 0, nlat ? lat_ns[nlat - 1] / 1e3 : 0,
-		       (unsigned long long)overruns, (cpu1 - cpu0) / secs);
+		       (unsigned long long)overruns, (cpu1 - cpu0) / secs, ntransit,
+		       ntransit ? transit_ns[ntransit / 2] / 1e3 : 0, ntransit ? transit_ns[ntransit * 99 / 100] / 1e3 : 0,
+		       ntransit ? transit_ns[ntransit - 1] / 1e3 : 0);
 		fflush(stdout);
 	}
 	for (int i = 0; i < 2 * n; i++) {

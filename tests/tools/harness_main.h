@@ -41,6 +41,8 @@ static int harness_main(int argc, char **argv, const char *name, bool xcode_opt,
 		return 69;
 	dp_media_conf_defaults(&mc);
 	mc.transcode_workers = (uint32_t)transcode_workers;
+	if (getenv("PERF_BUSY_POLL_US")) /* media.busy_poll_us, for the benchmarks */
+		mc.busy_poll_us = (uint32_t)atoi(getenv("PERF_BUSY_POLL_US"));
 	if (dp_media_start(&mc) || dp_workers_start() <= 0) {
 		fprintf(stderr, "%s: no worker lcore (need at least 2 lcores)\n", name);
 		return 70;
