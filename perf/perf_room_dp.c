@@ -25,7 +25,9 @@
  *    overflowed, the worker dropped nothing, and every participant was sent
  *    at least 99% of the window's frames (its mix). Participants per core:
  *    the largest N that passes, found with coarse steps (x2) and then
- *    bisection to one room (or 5%).
+ *    bisection to one room (or 5%); a load that fails is run once more
+ *    and fails only if that run fails too (the VM takes the vCPU away
+ *    for milliseconds now and then).
  *  - A second reading, for machines where the worker does not get a core
  *    to itself: the load. An rx callback on the ring port sees every loop
  *    turn of the worker (one rx_burst each); a turn that found no packet
@@ -778,6 +780,23 @@ static void note(struct found *fd, const struct result *r)
 		fd->cost[fd->n_cost++] = r->by_cost;
 }
 
+/* One load, run again once when it fails: on this VM a run now and then
+ * loses its vCPU for milliseconds (a run at 25% load failed on tick
+ * lateness and passed when run again), so a load fails only when both
+ * runs did. Both are printed. */
+static struct result trial(struct found *fd, const struct row *rw, unsigned n, unsigned room, double warm, double secs)
+{
+	struct result r = run(rw, n, room, warm, secs);
+
+	note(fd, &r);
+	if (!r.pass) {
+		printf("  (failed: run again once)\n");
+		r = run(rw, n, room, warm, secs);
+		note(fd, &r);
+	}
+	return r;
+}
+
 static struct found search(const struct row *rw, unsigned room, double warm, double secs)
 {
 	struct found fd = { .rw = rw, .min_fail = MAX_PARTS + room };
@@ -786,9 +805,8 @@ static struct found search(const struct row *rw, unsigned room, double warm, dou
 	make_media(rw);
 	/* coarse: double while it passes (down by half while it fails) */
 	for (;;) {
-		struct result r = run(rw, n, room, warm, secs);
+		struct result r = trial(&fd, rw, n, room, warm, secs);
 
-		note(&fd, &r);
 		if (r.pass) {
 			fd.max_pass = n;
 			fd.best = r;
@@ -812,8 +830,7 @@ static struct found search(const struct row *rw, unsigned room, double warm, dou
 		n = (fd.max_pass + fd.min_fail) / 2 / room * room;
 		if (n <= fd.max_pass)
 			break;
-		r = run(rw, n, room, warm, secs);
-		note(&fd, &r);
+		r = trial(&fd, rw, n, room, warm, secs);
 		if (r.pass) {
 			fd.max_pass = n;
 			fd.best = r;
