@@ -21,12 +21,16 @@ back the Opus packets medius itself encoded, so they are real Opus).
     memory", and in /metrics as medius_ng_out_of_memory_total),
     mediusd does not crash, and both calls keep zero loss. With
     the limit raised again new calls succeed, and the port range (exactly
-    four calls beyond the two) is whole again: nothing leaked.
+    four calls beyond the two) is whole again: nothing leaked. The relayed
+    call is recorded through (b), started before the limit and stopped
+    under it: the stereo WAV holds every packet of both directions sent
+    meanwhile, and its sidecar says complete.
 """
 import json
 import os
 import re
 import resource
+import shutil
 import signal
 import socket
 import struct
@@ -65,12 +69,14 @@ PAIRS = 12
 base = free_range(2 * PAIRS)
 conf = tempfile.NamedTemporaryFile("w", prefix="medius-mem-", suffix=".conf", delete=False)
 HTTP = free_tcp_port()
+RECDIR = tempfile.mkdtemp(prefix="medius-mem-rec-")
 
 
 def write_conf(max_mb):
     with open(conf.name, "w") as f:
         f.write(f"[control]\nmax_memory_mb = {max_mb}\n\n[interface tiny]\naddress = 127.0.0.1\n"
-                f"port_min = {base}\nport_max = {base + 2 * PAIRS - 1}\n\n[http]\nlisten = 127.0.0.1:{HTTP}\n")
+                f"port_min = {base}\nport_max = {base + 2 * PAIRS - 1}\n\n[http]\nlisten = 127.0.0.1:{HTTP}\n"
+                f"\n[recording]\ndir = {RECDIR}\n")
 
 
 def metrics_settle(name, want, **labels):
@@ -81,6 +87,32 @@ def metrics_settle(name, want, **labels):
         if got == want or time.time() > deadline:
             return got
         time.sleep(0.2)
+
+
+def recording_whole(rec, packets):
+    """rec (a start recording reply's recording) is finalised with a complete
+    sidecar, and each channel of its stereo WAV holds at least 95% of the
+    audio of packets 20 ms packets (the relayed call's constant payload
+    decodes to a non-zero sample), at most 110% of it."""
+    path = rec.get("path", "")
+    side_path = os.path.splitext(path)[0] + ".json"
+    deadline = time.time() + 10 * SLOW
+    while time.time() < deadline and (not os.path.exists(path) or os.path.exists(path + ".part")
+                                      or not os.path.exists(side_path)):
+        time.sleep(0.1)
+    if not os.path.exists(path) or not os.path.exists(side_path):
+        print(f"     no finalised recording at {path!r}")
+        return False
+    side = json.load(open(side_path))
+    with wave.open(path) as w:
+        n_ch, rate, frames = w.getnchannels(), w.getframerate(), w.readframes(w.getnframes())
+    samples = struct.unpack(f"<{len(frames) // 2}h", frames[: len(frames) // 2 * 2])
+    nonzero = [sum(1 for v in samples[c::n_ch] if v) for c in range(n_ch)]
+    want = packets * 0.02 * rate
+    print(f"     recording {os.path.basename(path)}: {n_ch} channels at {rate} Hz, {len(samples) // max(n_ch, 1) / rate:.2f} s, "
+          f"non-zero samples {nonzero} for {want:.0f} sent, sidecar {side.get('state')}, gaps {side.get('gaps')}")
+    return (n_ch == 2 and side.get("state") == "complete"
+            and all(0.95 * want <= n <= 1.1 * want for n in nonzero))
 
 
 def tiny_wav():
@@ -262,6 +294,9 @@ with Daemon("--config", conf.name) as d:
         print("     (b) not run: an ASan build cannot run under RLIMIT_AS (its allocator aborts when mmap fails); "
               "the plain build's run covers it")
     else:
+        r = ng(P, command="start recording", call_id="relay")
+        check(r["result"] == "ok", f"the relayed call is recorded: {err(r)}")
+        rec = r.get("recording", {})
         soft, hard = resource.prlimit(pid, resource.RLIMIT_AS)
         vm = int(open(f"/proc/{pid}/statm").read().split()[0]) * PAGE
         resource.prlimit(pid, resource.RLIMIT_AS, (vm, hard))
@@ -294,7 +329,15 @@ with Daemon("--config", conf.name) as d:
         zero_loss(sent, got, "while allocations fail")
         lost, late, njb = jb_lost()
         check(njb == 2 and lost == 0, f"the transcoder's jitter buffers lost nothing ({lost} lost, {late} late)")
+        stop = ng(P, command="stop recording", call_id="relay")  # finalised under the limit, or refused clearly
         resource.prlimit(pid, resource.RLIMIT_AS, (soft, hard))
+        stop_oom = err(stop).startswith("Out of memory: ")
+        check(stop["result"] == "ok" or stop_oom, f"stop recording under the limit: ok or a clear error: {err(stop)!r}")
+        if stop["result"] != "ok":
+            stop = ng(P, command="stop recording", call_id="relay")
+            check(stop["result"] == "ok", f"and with the limit raised it stops: {err(stop)!r}")
+        oom += ["stop recording"] if stop_oom else []
+        check(recording_whole(rec, sent["r_ab"]), "the recording made under allocation failure is whole")
         sec = security(P)
         check(sec["refused"]["out of memory"] == len(oom),
               f"statistics count the out-of-memory failures: {sec['refused']['out of memory']}")
@@ -329,4 +372,5 @@ with Daemon("--config", conf.name) as d:
     check(st["sessionsown"] == 6, f"six calls now ({st['sessionsown']})")
 
 os.unlink(conf.name)
+shutil.rmtree(RECDIR, ignore_errors=True)
 finish()
