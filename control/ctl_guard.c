@@ -181,6 +181,14 @@ int ctl_guard_handle(struct ctl_guard *g, struct ctl_ng *ng, const struct sockad
 	return ctl_ng_refuse(ng, req, len, ctl_refusal_reason(r), reply, reply_len);
 }
 
+/* The resident memory, read for the budget when there is one (~3.5 us:
+ * only for a request that would make something new). */
+static void measure(struct ctl_guard *g)
+{
+	if (ctl_limit_conf(g->limit)->max_memory_mb)
+		ctl_limit_memory(g->limit, ctl_guard_rss_kb(g));
+}
+
 int ctl_guard_call_add(struct ctl_guard *g, const struct sockaddr *peer, struct ctl_limit_src **held,
 		       char *why, size_t whylen)
 {
@@ -189,8 +197,7 @@ int ctl_guard_call_add(struct ctl_guard *g, const struct sockaddr *peer, struct 
 	*held = NULL;
 	if (!g)
 		return 0;
-	if (ctl_limit_conf(g->limit)->max_memory_mb)
-		ctl_limit_memory(g->limit, ctl_guard_rss_kb(g)); /* ~3.5 us: only for an offer that creates a call */
+	measure(g);
 	rc = ctl_limit_call_add(g->limit, peer, held, why, whylen);
 	if (rc) {
 		char a[64];
@@ -206,9 +213,9 @@ int ctl_guard_memory(struct ctl_guard *g, const struct sockaddr *peer, const cha
 {
 	char a[64];
 
-	if (!g || !ctl_limit_conf(g->limit)->max_memory_mb)
+	if (!g)
 		return 0;
-	ctl_limit_memory(g->limit, ctl_guard_rss_kb(g));
+	measure(g);
 	if (!ctl_limit_memory_check(g->limit, what, why, whylen))
 		return 0;
 	DP_LOG_RL(DP_LOG_WARNING, "ctl", "%s from %s refused: %s", what, peer ? ctl_addr_str(peer, a, sizeof(a)) : "?",

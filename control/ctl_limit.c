@@ -167,6 +167,18 @@ enum ctl_refusal ctl_limit_request(struct ctl_limit *l, const struct sockaddr *s
 	return CTL_REFUSE_NONE;
 }
 
+/* Over max_memory_mb (as last measured)? Then why says so, what (if not
+ * NULL) named after it: the one wording of both refusals. */
+static bool over_memory(const struct ctl_limit *l, const char *what, char *why, size_t whylen)
+{
+	if (!l->conf.max_memory_mb || l->rss_kb < (uint64_t)l->conf.max_memory_mb * 1024u)
+		return false;
+	snprintf(why, whylen, "Memory limit reached: %llu MB in use of %u MB (max_memory_mb)%s%s",
+		 (unsigned long long)(l->rss_kb / 1024u), l->conf.max_memory_mb, what ? ": no new " : "",
+		 what ? what : "");
+	return true;
+}
+
 int ctl_limit_call_add(struct ctl_limit *l, const struct sockaddr *src, struct ctl_limit_src **held,
 		       char *why, size_t whylen)
 {
@@ -175,10 +187,8 @@ int ctl_limit_call_add(struct ctl_limit *l, const struct sockaddr *src, struct c
 	*held = NULL;
 	if (!l)
 		return 0;
-	if (l->conf.max_memory_mb && l->rss_kb >= (uint64_t)l->conf.max_memory_mb * 1024u) {
+	if (over_memory(l, NULL, why, whylen)) {
 		l->st.calls_refused_memory++;
-		snprintf(why, whylen, "Memory limit reached: %llu MB in use of %u MB (max_memory_mb)",
-			 (unsigned long long)(l->rss_kb / 1024u), l->conf.max_memory_mb);
 		return -ENOMEM;
 	}
 	if (l->conf.max_calls && l->calls >= l->conf.max_calls) {
@@ -210,11 +220,9 @@ int ctl_limit_call_add(struct ctl_limit *l, const struct sockaddr *src, struct c
 
 int ctl_limit_memory_check(struct ctl_limit *l, const char *what, char *why, size_t whylen)
 {
-	if (!l || !l->conf.max_memory_mb || l->rss_kb < (uint64_t)l->conf.max_memory_mb * 1024u)
+	if (!l || !over_memory(l, what, why, whylen))
 		return 0;
 	l->st.requests_refused_memory++;
-	snprintf(why, whylen, "Memory limit reached: %llu MB in use of %u MB (max_memory_mb): no new %s",
-		 (unsigned long long)(l->rss_kb / 1024u), l->conf.max_memory_mb, what);
 	return -ENOMEM;
 }
 

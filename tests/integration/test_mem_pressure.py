@@ -26,6 +26,7 @@ back the Opus packets medius itself encoded, so they are real Opus).
     under it: the stereo WAV holds every packet of both directions sent
     meanwhile, and its sidecar says complete.
 """
+import io
 import json
 import os
 import re
@@ -117,16 +118,13 @@ def recording_whole(rec, packets):
 
 def tiny_wav():
     """0.1 s of 8 kHz mono silence, as a play media blob."""
-    path = tempfile.mktemp(suffix=".wav")
-    with wave.open(path, "wb") as w:
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(8000)
         w.writeframes(b"\0\0" * 800)
-    with open(path, "rb") as f:
-        data = f.read()
-    os.unlink(path)
-    return data
+    return buf.getvalue()
 
 
 def reload(d, max_mb):
