@@ -25,11 +25,10 @@ import struct
 import tempfile
 import time
 
-from medius_test import Daemon, check, finish, ng
+from medius_test import Daemon, check, finish, free_range, ng
 
 CALLS = 6
 PAIRS = 2 * CALLS           # two legs a call, an RTP/RTCP pair each
-PORT_MIN = 43100
 
 
 def sdp(port, pt):
@@ -94,9 +93,10 @@ def talk(legs, seconds):
 def main():
     root = tempfile.mkdtemp(prefix="crash-rec-")
     ng_port = None
+    port_min = free_range(2 * PAIRS)
     args = ["--set", f"recording.dir={root}", "--set", "recording.fsync_ms=200",
-            "--set", f"interface.default.port_min={PORT_MIN}",
-            "--set", f"interface.default.port_max={PORT_MIN + 2 * PAIRS - 1}"]
+            "--set", f"interface.default.port_min={port_min}",
+            "--set", f"interface.default.port_max={port_min + 2 * PAIRS - 1}"]
     d = Daemon(*args)
     ng_port = d.port
     legs, ports, files = calls(d, "before", record_first=True)
