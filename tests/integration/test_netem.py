@@ -558,6 +558,18 @@ def run_peer(w, streams, opus, tmp, outage_fault=None):
     return json.loads(out.strip().splitlines()[-1]), window, pinged
 
 
+def diagnose(d, w, label):
+    """What a stream that stopped needs to be explained: medius's interface
+    counters (its port's and its drops by reason) and the peers' side of
+    the veth (their neighbour entry for medius, the link's counters)."""
+    tot = ng(d.port, command="statistics").get("statistics", {}).get("totalstatistics", {})
+    print(f"     {label}: medius interfaces: {json.dumps(tot.get('interfaces'))}; poll long turns "
+          f"{tot.get('poll long turns')}")
+    for args in (("ip", "neigh", "show"), ("ip", "-s", "link", "show", w["peer_dev"])):
+        r = ns(w["ns"], *args, check_rc=False)
+        print(f"     {label}: peers' {' '.join(args)}: " + (r.stdout + r.stderr).strip().replace("\n", " | "))
+
+
 def scenario(d, w, wire, kind, fault, opus, tmp, clean_mos):
     label = f"{wire} {kind}"
     print(f"     {label}: the fault comes from {fault.mechanism(kind)}", flush=True)
@@ -583,10 +595,14 @@ def scenario(d, w, wire, kind, fault, opus, tmp, clean_mos):
 
     # -- the calls carry on: media in the last 1.5 s, the right audio --
     tail = SECONDS - 1.5
+    told = False
     for s in streams:
         rows = got[s["name"]]
         recent = [r for r in rows if tail <= r[1] < SECONDS]
         if len(recent) < 0.8 * 75:
+            if not told:
+                diagnose(d, w, label)
+                told = True
             ts = [r[1] for r in rows if r[1] > 1.5]
             print(f"     {s['name']}: arrivals after 1.5 s: " + " ".join(f"{t:.2f}" for t in ts[:12]) + " ... " +
                   " ".join(f"{b:.2f}" for a, b in zip(ts, ts[1:]) if b - a > 0.1))
