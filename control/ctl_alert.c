@@ -2,6 +2,7 @@
  * ctl_alert: the per-site alert engine and its [alerts] configuration
  * (see ctl_alert.h). No clock, no I/O: ctl_alert_run.c drives it. */
 #include "ctl_alert.h"
+#include "ctl_ini.h"
 
 #include <errno.h>
 #include <math.h>
@@ -152,7 +153,7 @@ void ctl_alert_conf_dump(const struct ctl_alert_conf *c, FILE *out)
 		else if (k->type == T_DEC)
 			fprintf(out, "%s = %.15g\n", k->name, *(const double *)field);
 		else
-			fprintf(out, "%s = %s\n", k->name, (const char *)field);
+			ctl_ini_put(out, k->name, (const char *)field);
 	}
 }
 

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "ctl_acl.h"
+#include "ctl_ini.h"
 #include "ctl_addr.h"
 #include "rec_audit.h"
 
@@ -577,10 +578,7 @@ int ctl_config_override(struct ctl_config *c, const char *assignment, char *err,
 	return ctl_config_set(c, section, key, value, err, errlen);
 }
 
-/* The longest line a file may have. inih reads lines into a fixed buffer of
- * INI_MAX_LINE (200 in Debian's build) and would split a longer one; we
- * refuse it with a clear error instead. Every value fits well within it. */
-#define LINE_MAX_CHARS 197
+#define LINE_MAX_CHARS CTL_INI_LINE_MAX /* see ctl_ini.h */
 
 struct load_ctx {
 	struct ctl_config *c;
@@ -755,9 +753,11 @@ static void dump_ifaces(const struct ctl_config *c, FILE *out)
 
 		fprintf(out, "\n[interface %s]\naddress = %s\nadvertise = %s\nport_min = %u\nport_max = %u\n",
 			f->name, f->address, f->advertise, f->port_min, f->port_max);
-		if (f->type == DP_IFACE_ETHDEV)
-			fprintf(out, "type = ethdev\ndevice =%s%s\nprefix_len = %u\ngateway = %s\n",
-				f->device[0] == ';' ? "" : " ", f->device, f->prefix_len, f->gateway);
+		if (f->type == DP_IFACE_ETHDEV) {
+			fprintf(out, "type = ethdev\n");
+			ctl_ini_put(out, "device", f->device);
+			fprintf(out, "prefix_len = %u\ngateway = %s\n", f->prefix_len, f->gateway);
+		}
 		if (f->nat_learning)
 			fprintf(out, "nat_learning = yes\n");
 	}
@@ -798,9 +798,7 @@ void ctl_config_dump(const struct ctl_config *c, FILE *out)
 			section = k->section;
 		}
 		key_value(k, c, v, sizeof(v));
-		/* a value that starts with ';' follows '=' directly: after a
-		 * space inih would read it as an inline comment (found by fuzz_config) */
-		fprintf(out, "%s %s%s\n", k->name, (k->type == K_STR || k->type == K_ADDR) && v[0] == ';' ? "=" : "= ", v);
+		ctl_ini_put(out, k->name, v);
 	}
 	ctl_alert_conf_dump(&c->alerts, out);
 	dump_ifaces(c, out);
