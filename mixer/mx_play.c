@@ -210,6 +210,90 @@ static sf_count_t mem_write(const void *ptr, sf_count_t n, void *u)
 
 static bool is_ogg(const uint8_t *h, size_t n) { return n >= 4 && !memcmp(h, "OggS", 4); }
 
+static uint32_t le32(const uint8_t *b) { return b[0] | b[1] << 8 | b[2] << 16 | (uint32_t)b[3] << 24; }
+
+static uint8_t *put_chunk(uint8_t *o, const char *id, const uint8_t *body, uint32_t n)
+{
+	memcpy(o, id, 4);
+	o[4] = (uint8_t)n;
+	o[5] = (uint8_t)(n >> 8);
+	o[6] = (uint8_t)(n >> 16);
+	o[7] = (uint8_t)(n >> 24);
+	memcpy(o + 8, body, n);
+	o += 8 + n;
+	if (n & 1)
+		*o++ = 0; /* chunks are word-aligned */
+	return o;
+}
+
+/* A RIFF/WAVE blob rebuilt from its "fmt ", "fact" and "data" chunks only,
+ * walked here first (every size checked against what is there) so that
+ * libsndfile never parses its other chunks: libsndfile 1.2.0 loops
+ * without end on a LIST/INFO sub-chunk whose size reads as negative
+ * (found by fuzz_play), and "play media" runs on the control lcore. A
+ * data chunk claiming more than the blob holds (or 0, as streaming
+ * writers leave it) is taken to the blob's end. Returns 0 with *out NULL
+ * for anything that is not RIFF/WAVE (left to libsndfile as it is), 0
+ * with *out the new blob (the caller frees it), or -EINVAL / -ENOMEM with
+ * msg set. */
+static int wav_rebuild(const uint8_t *d, size_t len, uint8_t **out, size_t *out_len, char *msg, size_t msglen)
+{
+	const uint8_t *fmt = NULL, *fact = NULL, *data = NULL;
+	uint32_t fmt_n = 0, fact_n = 0, data_n = 0;
+	size_t off = 12, total;
+	uint8_t *o;
+
+	*out = NULL;
+	if (len < 12 || memcmp(d, "RIFF", 4) || memcmp(d + 8, "WAVE", 4))
+		return 0;
+	while (!data && len - off >= 8) {
+		const uint8_t *id = d + off;
+		size_t n = le32(id + 4), avail = len - off - 8;
+
+		if (!memcmp(id, "data", 4)) {
+			data = id + 8;
+			data_n = (uint32_t)(n == 0 || n > avail ? avail : n);
+			break;
+		}
+		if (n > avail)
+			break; /* a chunk cut short before any data: nothing more to find */
+		if (!memcmp(id, "fmt ", 4) && !fmt) {
+			fmt = id + 8;
+			fmt_n = (uint32_t)n;
+		} else if (!memcmp(id, "fact", 4) && !fact) {
+			fact = id + 8;
+			fact_n = (uint32_t)n;
+		}
+		off += 8 + n + (n & 1);
+		if (off > len)
+			break;
+	}
+	if (!fmt || fmt_n < 16) {
+		say(msg, msglen, "a WAV file without a valid fmt chunk");
+		return -EINVAL;
+	}
+	if (!data) {
+		say(msg, msglen, "a WAV file without a data chunk");
+		return -EINVAL;
+	}
+	total = 12 + 8 + fmt_n + (fmt_n & 1) + (fact ? 8 + fact_n + (fact_n & 1) : 0) + 8 + data_n + (data_n & 1);
+	if (!(o = malloc(total)))
+		return -ENOMEM;
+	*out = o;
+	*out_len = total;
+	memcpy(o, "RIFF", 4);
+	o[4] = (uint8_t)(total - 8);
+	o[5] = (uint8_t)((total - 8) >> 8);
+	o[6] = (uint8_t)((total - 8) >> 16);
+	o[7] = (uint8_t)((total - 8) >> 24);
+	memcpy(o + 8, "WAVE", 4);
+	o = put_chunk(o + 12, "fmt ", fmt, fmt_n);
+	if (fact)
+		o = put_chunk(o, "fact", fact, fact_n);
+	put_chunk(o, "data", data, data_n);
+	return 0;
+}
+
 /* What went wrong, with the player's audio checked: no audio is an error. */
 static struct mx_player *finish(struct mx_player *p, int e, int *err, char *msg, size_t len)
 {
@@ -322,16 +406,24 @@ struct mx_player *mx_player_open_blob(const void *data, size_t len, int *err, ch
 	}
 	{
 		SF_VIRTUAL_IO vio = { mem_len, mem_seek, mem_read, mem_write, mem_tell };
-		struct mem m = { data, (sf_count_t)len, 0 };
+		uint8_t *wav;
+		size_t wav_len = 0;
+		struct mem m;
 		SF_INFO info = { 0 };
-		SNDFILE *sf = sf_open_virtual(&vio, SFM_READ, &info, &m);
+		SNDFILE *sf;
 
+		if ((e = wav_rebuild(data, len, &wav, &wav_len, msg, msglen)))
+			return finish(p, e, err, msg, msglen);
+		m = (struct mem){ wav ? wav : data, (sf_count_t)(wav ? wav_len : len), 0 };
+		sf = sf_open_virtual(&vio, SFM_READ, &info, &m);
 		if (!sf) {
 			say(msg, msglen, "unsupported or unreadable media: %s", sf_strerror(NULL));
+			free(wav);
 			return finish(p, -EINVAL, err, NULL, 0);
 		}
 		e = decode_sndfile(p, sf, &info, msg, msglen);
 		sf_close(sf);
+		free(wav);
 	}
 	return finish(p, e, err, msg, msglen);
 }

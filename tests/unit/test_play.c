@@ -338,6 +338,94 @@ Test(play, errors)
 	}
 }
 
+/* A WAV blob's chunks other than fmt/fact/data never reach libsndfile
+ * (mx_play.c's wav_rebuild): libsndfile 1.2.0 looped without end on a
+ * LIST/INFO sub-chunk whose size reads as negative (fuzz_play; its input
+ * is in the corpus as regress_wav_list_negative_size). */
+Test(play, wav_blob_chunks_checked_first)
+{
+	const char *path = write_tone("meta.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 8000, 1, 0.5, 440, 1);
+	SF_INFO info = { 0 };
+	SNDFILE *sf;
+	struct mx_player *a, *b;
+	int16_t *pa, *pb;
+	size_t na, nb, len;
+	uint8_t *blob, *isft, *data;
+	char copy[128], msg[160] = "";
+
+	snprintf(copy, sizeof(copy), "%s", path);
+	/* give it a LIST/INFO chunk: a software string */
+	sf = sf_open(copy, SFM_RDWR, &info);
+	cr_assert_not_null(sf);
+	cr_assert_eq(sf_set_string(sf, SF_STR_SOFTWARE, "medius test"), 0);
+	sf_close(sf);
+	blob = slurp(copy, &len);
+	isft = memmem(blob, len, "ISFT", 4);
+	cr_assert_not_null(isft, "libsndfile wrote a LIST/INFO ISFT sub-chunk");
+	a = mx_player_open_file(copy, NULL, NULL, 0);
+	cr_assert_not_null(a);
+	pa = drain(a, 8000, &na);
+	cr_assert_eq(na, 4000);
+	/* its size made negative: the blob still plays, the same samples */
+	isft[4] = 0xf4, isft[5] = isft[6] = isft[7] = 0xff;
+	b = mx_player_open_blob(blob, len, NULL, msg, sizeof(msg));
+	cr_assert_not_null(b, "%s", msg);
+	pb = drain(b, 8000, &nb);
+	cr_assert_eq(nb, na);
+	cr_assert_eq(memcmp(pa, pb, na * sizeof(int16_t)), 0);
+	mx_player_destroy(b);
+	free(pb);
+	/* the same sub-chunk before the data, where libsndfile would parse
+	 * it: RIFF, fmt, LIST/INFO/ISFT of size -12, data */
+	{
+		uint8_t *fmt = memmem(blob, len, "fmt ", 4), *w;
+		size_t fmt_n, data_n, n;
+		static const uint8_t list[] = { 'L', 'I', 'S', 'T', 16, 0, 0, 0, 'I', 'N', 'F', 'O',
+						'I', 'S', 'F', 'T', 0xf4, 0xff, 0xff, 0xff, 'a', 'b', 'c', 'd' };
+
+		data = memmem(blob, len, "data", 4);
+		cr_assert(fmt && data);
+		fmt_n = 8 + (size_t)(fmt[4] | fmt[5] << 8);
+		data_n = 8 + (size_t)(data[4] | data[5] << 8 | data[6] << 16);
+		n = 12 + fmt_n + sizeof(list) + data_n;
+		w = malloc(n);
+		cr_assert_not_null(w);
+		memcpy(w, blob, 12);
+		memcpy(w + 12, fmt, fmt_n);
+		memcpy(w + 12 + fmt_n, list, sizeof(list));
+		memcpy(w + 12 + fmt_n + sizeof(list), data, data_n);
+		b = mx_player_open_blob(w, n, NULL, msg, sizeof(msg));
+		cr_assert_not_null(b, "%s", msg);
+		pb = drain(b, 8000, &nb);
+		cr_assert_eq(nb, na);
+		cr_assert_eq(memcmp(pa, pb, na * sizeof(int16_t)), 0);
+		mx_player_destroy(b);
+		free(pb);
+		/* a data chunk that claims more than there is (a streaming
+		 * writer's 0xffffffff) plays what there is */
+		memset(w + 12 + fmt_n + sizeof(list) + 4, 0xff, 4);
+		b = mx_player_open_blob(w, n, NULL, msg, sizeof(msg));
+		free(w);
+	}
+	cr_assert_not_null(b, "%s", msg);
+	pb = drain(b, 8000, &nb);
+	cr_assert_eq(nb, na);
+	mx_player_destroy(b);
+	free(pb);
+	/* no fmt chunk: refused, saying so */
+	memcpy(memmem(blob, len, "fmt ", 4), "junk", 4);
+	expect_err(mx_player_open_blob(blob, len, &e, msg, sizeof(msg)), -EINVAL, msg);
+	cr_expect(strstr(msg, "fmt chunk"), "%s", msg);
+	/* no data chunk */
+	memcpy(memmem(blob, len, "junk", 4), "fmt ", 4);
+	memcpy(data, "dat!", 4);
+	expect_err(mx_player_open_blob(blob, len, &e, msg, sizeof(msg)), -EINVAL, msg);
+	cr_expect(strstr(msg, "data chunk"), "%s", msg);
+	mx_player_destroy(a);
+	free(pa);
+	free(blob);
+}
+
 Test(play, resample_buffer_exact)
 {
 	/* 8 kHz -> 48 kHz and 44.1 kHz -> 8 kHz: exact length, no delay, the
