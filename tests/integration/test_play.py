@@ -216,6 +216,16 @@ with Daemon("--set", f"media.play_dir={tmp}") as d:
         e2 = ng(P, command="play media", call_id="play", from_tag="A")
         e3 = ng(P, command="play media", call_id="nosuch", from_tag="A", file=wav)
         e4 = ng(P, command="play media", call_id="play", from_tag="A", blob=b"RIFF not really a wave")
+        # a WAV whose LIST/INFO sub-chunk has a negative size: libsndfile
+        # looped on it without end, freezing ng (fuzz_play's find); now
+        # an answer at once (ng() waits 2 s)
+        with open(os.path.join(os.environ["MEDIUS_SOURCE"], "tests", "fuzz", "corpus", "play",
+                               "regress_wav_list_negative_size"), "rb") as f:
+            t5 = time.time()
+            e5 = ng(P, command="play media", call_id="play", from_tag="A", blob=f.read())
+            t5 = time.time() - t5
+        check(e5.get("result") == "error" and t5 < 1.0,
+              f"a WAV with a malformed LIST chunk: an error reply in {t5:.3f} s ({e5.get('error-reason')!r})")
         time.sleep(0.6)
         still = peer.take()
         check(e1.get("result") == "error" and "No such file" in e1.get("error-reason", ""),
