@@ -212,13 +212,18 @@ static bool is_ogg(const uint8_t *h, size_t n) { return n >= 4 && !memcmp(h, "Og
 
 static uint32_t le32(const uint8_t *b) { return b[0] | b[1] << 8 | b[2] << 16 | (uint32_t)b[3] << 24; }
 
+static void put_le32(uint8_t *b, uint32_t v)
+{
+	b[0] = (uint8_t)v;
+	b[1] = (uint8_t)(v >> 8);
+	b[2] = (uint8_t)(v >> 16);
+	b[3] = (uint8_t)(v >> 24);
+}
+
 static uint8_t *put_chunk(uint8_t *o, const char *id, const uint8_t *body, uint32_t n)
 {
 	memcpy(o, id, 4);
-	o[4] = (uint8_t)n;
-	o[5] = (uint8_t)(n >> 8);
-	o[6] = (uint8_t)(n >> 16);
-	o[7] = (uint8_t)(n >> 24);
+	put_le32(o + 4, n);
 	memcpy(o + 8, body, n);
 	o += 8 + n;
 	if (n & 1)
@@ -282,10 +287,7 @@ static int wav_rebuild(const uint8_t *d, size_t len, uint8_t **out, size_t *out_
 	*out = o;
 	*out_len = total;
 	memcpy(o, "RIFF", 4);
-	o[4] = (uint8_t)(total - 8);
-	o[5] = (uint8_t)((total - 8) >> 8);
-	o[6] = (uint8_t)((total - 8) >> 16);
-	o[7] = (uint8_t)((total - 8) >> 24);
+	put_le32(o + 4, (uint32_t)(total - 8));
 	memcpy(o + 8, "WAVE", 4);
 	o = put_chunk(o + 12, "fmt ", fmt, fmt_n);
 	if (fact)
