@@ -349,11 +349,15 @@ void mx_mix_out(const struct mx_mix_ops *ops, struct mx_limiter *l, int16_t *out
  * memory. At most MX_PLAY_MAX_S seconds. Then graphs play it: a room
  * (mx_room_play) or one party of a relayed call (mx_play_leg). */
 #define MX_PLAY_MAX_S 600
+/* A media file is read whole before it is decoded: at most this many
+ * bytes (600 s of 48 kHz stereo float WAV is 230 MB). */
+#define MX_PLAY_MAX_FILE (256u << 20)
 struct mx_player;
 
 /* Control: open and decode. NULL with *err = -ENOENT, -EACCES, -EISDIR
  * (the path), -EINVAL (not a format medius reads, or corrupt), -ENODATA
- * (no audio), -EFBIG (longer than MX_PLAY_MAX_S), -ENOMEM; and, when msg
+ * (no audio, or an empty file), -EFBIG (longer than MX_PLAY_MAX_S, or a
+ * file larger than MX_PLAY_MAX_FILE), -EIO, -ENOMEM; and, when msg
  * is not NULL, a sentence for an ng error reply in msg (msglen bytes). */
 struct mx_player *mx_player_open_file(const char *path, int *err, char *msg, size_t msglen);
 struct mx_player *mx_player_open_blob(const void *data, size_t len, int *err, char *msg, size_t msglen);

@@ -4,7 +4,10 @@
  * A player is a media file's audio, decoded at open on the control lcore:
  * libsndfile reads WAV (and its other formats: any rate, channel count and
  * sample format, read as floats and rounded to 16 bits), libopusfile reads Ogg Opus (48 kHz), both
- * from a file or from memory (libsndfile's virtual I/O, op_open_memory).
+ * from memory (libsndfile's virtual I/O, op_open_memory): a file is read
+ * whole first (at most MX_PLAY_MAX_FILE bytes), so files and blobs take one
+ * path, and a WAV is rebuilt from its fmt, fact and data chunks before
+ * libsndfile sees it (wav_rebuild).
  * Channels are averaged to mono. mx_player_set_rate resamples the whole
  * buffer once (codecs/' speexdsp wrapper, cdc_resample_buffer). On the
  * worker, mx_player_read only copies: no I/O, allocation or lock.
@@ -341,59 +344,20 @@ static int op_err(int rc, char *msg, size_t len)
 	return -EINVAL;
 }
 
-struct mx_player *mx_player_open_file(const char *path, int *err, char *msg, size_t msglen)
+/* Decode a media file held in memory: Ogg Opus through libopusfile, the
+ * rest through libsndfile's virtual I/O, a WAV rebuilt first (wav_rebuild).
+ * Files and blobs both come here, so what the fuzzer checks is what plays. */
+static struct mx_player *open_mem(const uint8_t *data, size_t len, int *err, char *msg, size_t msglen)
 {
+	SF_VIRTUAL_IO vio = { mem_len, mem_seek, mem_read, mem_write, mem_tell };
 	struct mx_player *p;
-	struct stat sb;
-	uint8_t head[4];
+	uint8_t *wav;
+	size_t wav_len = 0;
+	struct mem m;
 	SF_INFO info = { 0 };
 	SNDFILE *sf;
-	int fd, e = 0;
-
-	if (!path || !*path)
-		return fail(-EINVAL, err, msg, msglen, "no media file named", "");
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		e = -errno;
-		return fail(e, err, msg, msglen, "cannot open the media file: ", strerror(-e));
-	}
-	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
-		close(fd);
-		return fail(-EISDIR, err, msg, msglen, "the media file is not a regular file", "");
-	}
-	if (!(p = calloc(1, sizeof(*p)))) {
-		close(fd);
-		return fail(-ENOMEM, err, msg, msglen, "no memory for the media", "");
-	}
-	if (pread(fd, head, sizeof(head), 0) == (ssize_t)sizeof(head) && is_ogg(head, sizeof(head))) {
-		int rc = 0;
-		OggOpusFile *of;
-
-		close(fd);
-		of = op_open_file(path, &rc);
-		if (!of)
-			return finish(p, op_err(rc, msg, msglen), err, msg, msglen);
-		e = decode_opus(p, of, msg, msglen);
-		op_free(of);
-		return finish(p, e, err, msg, msglen);
-	}
-	sf = sf_open_fd(fd, SFM_READ, &info, SF_TRUE); /* closes fd, also when it fails */
-	if (!sf) {
-		say(msg, msglen, "unsupported or unreadable media: %s", sf_strerror(NULL));
-		return finish(p, -EINVAL, err, NULL, 0);
-	}
-	e = decode_sndfile(p, sf, &info, msg, msglen);
-	sf_close(sf);
-	return finish(p, e, err, msg, msglen);
-}
-
-struct mx_player *mx_player_open_blob(const void *data, size_t len, int *err, char *msg, size_t msglen)
-{
-	struct mx_player *p;
 	int e;
 
-	if (!data || !len)
-		return fail(-ENODATA, err, msg, msglen, "the media blob is empty", "");
 	if (!(p = calloc(1, sizeof(*p))))
 		return fail(-ENOMEM, err, msg, msglen, "no memory for the media", "");
 	if (is_ogg(data, len)) {
@@ -406,28 +370,80 @@ struct mx_player *mx_player_open_blob(const void *data, size_t len, int *err, ch
 		op_free(of);
 		return finish(p, e, err, msg, msglen);
 	}
-	{
-		SF_VIRTUAL_IO vio = { mem_len, mem_seek, mem_read, mem_write, mem_tell };
-		uint8_t *wav;
-		size_t wav_len = 0;
-		struct mem m;
-		SF_INFO info = { 0 };
-		SNDFILE *sf;
-
-		if ((e = wav_rebuild(data, len, &wav, &wav_len, msg, msglen)))
-			return finish(p, e, err, msg, msglen);
-		m = (struct mem){ wav ? wav : data, (sf_count_t)(wav ? wav_len : len), 0 };
-		sf = sf_open_virtual(&vio, SFM_READ, &info, &m);
-		if (!sf) {
-			say(msg, msglen, "unsupported or unreadable media: %s", sf_strerror(NULL));
-			free(wav);
-			return finish(p, -EINVAL, err, NULL, 0);
-		}
-		e = decode_sndfile(p, sf, &info, msg, msglen);
-		sf_close(sf);
+	if ((e = wav_rebuild(data, len, &wav, &wav_len, msg, msglen)))
+		return finish(p, e, err, msg, msglen);
+	m = (struct mem){ wav ? wav : data, (sf_count_t)(wav ? wav_len : len), 0 };
+	sf = sf_open_virtual(&vio, SFM_READ, &info, &m);
+	if (!sf) {
+		say(msg, msglen, "unsupported or unreadable media: %s", sf_strerror(NULL));
 		free(wav);
+		return finish(p, -EINVAL, err, NULL, 0);
 	}
+	e = decode_sndfile(p, sf, &info, msg, msglen);
+	sf_close(sf);
+	free(wav);
 	return finish(p, e, err, msg, msglen);
+}
+
+struct mx_player *mx_player_open_file(const char *path, int *err, char *msg, size_t msglen)
+{
+	struct mx_player *p;
+	struct stat sb;
+	uint8_t *buf;
+	size_t got = 0;
+	int fd, e;
+
+	if (!path || !*path)
+		return fail(-EINVAL, err, msg, msglen, "no media file named", "");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		e = -errno;
+		return fail(e, err, msg, msglen, "cannot open the media file: ", strerror(-e));
+	}
+	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return fail(-EISDIR, err, msg, msglen, "the media file is not a regular file", "");
+	}
+	if ((uint64_t)sb.st_size > MX_PLAY_MAX_FILE) {
+		close(fd);
+		say(msg, msglen, "the media file is larger than %u MiB", MX_PLAY_MAX_FILE >> 20);
+		if (err)
+			*err = -EFBIG;
+		return NULL;
+	}
+	if (!sb.st_size) {
+		close(fd);
+		return fail(-ENODATA, err, msg, msglen, "the media file is empty", "");
+	}
+	if (!(buf = malloc((size_t)sb.st_size))) {
+		close(fd);
+		return fail(-ENOMEM, err, msg, msglen, "no memory for the media", "");
+	}
+	/* the size at fstat: a file that grows meanwhile is read to that size */
+	while (got < (size_t)sb.st_size) {
+		ssize_t r = read(fd, buf + got, (size_t)sb.st_size - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			e = r < 0 ? -errno : -EIO;
+			close(fd);
+			free(buf);
+			return fail(e, err, msg, msglen, "cannot read the media file: ", strerror(-e));
+		}
+		got += (size_t)r;
+	}
+	close(fd);
+	p = open_mem(buf, got, err, msg, msglen);
+	free(buf);
+	return p;
+}
+
+struct mx_player *mx_player_open_blob(const void *data, size_t len, int *err, char *msg, size_t msglen)
+{
+	if (!data || !len)
+		return fail(-ENODATA, err, msg, msglen, "the media blob is empty", "");
+	return open_mem(data, len, err, msg, msglen);
 }
 
 void mx_player_destroy(struct mx_player *p)

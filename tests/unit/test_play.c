@@ -307,6 +307,16 @@ Test(play, errors)
 	expect_err(mx_player_open_blob("OggS....garbage", 15, &e, msg, sizeof(msg)), -EINVAL, msg);
 	expect_err(mx_player_open_blob("RIFF", 4, &e, msg, sizeof(msg)), -EINVAL, msg);
 	expect_err(mx_player_open_blob(NULL, 0, &e, msg, sizeof(msg)), -ENODATA, msg);
+	/* an empty file */
+	f = fopen(path, "w");
+	fclose(f);
+	expect_err(mx_player_open_file(path, &e, msg, sizeof(msg)), -ENODATA, msg);
+	cr_expect(strstr(msg, "empty"), "%s", msg);
+	/* a file larger than a player reads (sparse: nothing is written) */
+	cr_assert_eq(truncate(path, (off_t)MX_PLAY_MAX_FILE + 1), 0);
+	expect_err(mx_player_open_file(path, &e, msg, sizeof(msg)), -EFBIG, msg);
+	cr_expect(strstr(msg, "larger than"), "%s", msg);
+	cr_assert_eq(truncate(path, 0), 0);
 	/* a WAV without samples */
 	{
 		SF_INFO info = { .samplerate = 8000, .channels = 1, .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16 };
@@ -338,20 +348,30 @@ Test(play, errors)
 	}
 }
 
-/* The blob opens and plays exactly want's n samples at 8 kHz. */
+/* The blob opens and plays exactly want's n samples at 8 kHz, as a blob
+ * and written to a file (ng `play media` with `blob` and with `file`). */
 static void expect_plays(const void *blob, size_t len, const int16_t *want, size_t n)
 {
-	char msg[160] = "";
-	struct mx_player *p = mx_player_open_blob(blob, len, NULL, msg, sizeof(msg));
+	char msg[160] = "", path[160];
+	struct mx_player *p;
 	int16_t *got;
 	size_t ng;
+	FILE *f;
 
-	cr_assert_not_null(p, "%s", msg);
-	got = drain(p, 8000, &ng);
-	cr_assert_eq(ng, n);
-	cr_assert_eq(memcmp(got, want, n * sizeof(int16_t)), 0);
-	mx_player_destroy(p);
-	free(got);
+	snprintf(path, sizeof(path), "%s/blob.wav", dir);
+	f = fopen(path, "wb");
+	cr_assert_not_null(f);
+	cr_assert_eq(fwrite(blob, 1, len, f), len);
+	fclose(f);
+	for (int k = 0; k < 2; k++) {
+		p = k ? mx_player_open_file(path, NULL, msg, sizeof(msg)) : mx_player_open_blob(blob, len, NULL, msg, sizeof(msg));
+		cr_assert_not_null(p, "%s: %s", k ? "file" : "blob", msg);
+		got = drain(p, 8000, &ng);
+		cr_assert_eq(ng, n, "%s: %zu samples, want %zu", k ? "file" : "blob", ng, n);
+		cr_assert_eq(memcmp(got, want, n * sizeof(int16_t)), 0);
+		mx_player_destroy(p);
+		free(got);
+	}
 }
 
 /* A WAV blob's chunks other than fmt/fact/data never reach libsndfile
