@@ -17,7 +17,8 @@ loss = 1 - received / sent. Rounds alternate medius, rtpengine, medius...
   srtp      RTP (A) <-> SRTP (B) at --srtp-calls: the offer asks for
             RTP/SAVP towards B (`transport-protocol`, the same key for
             both); B answers AES_CM_128_HMAC_SHA1_80 with its own key,
-            sends SRTP protected with it (libsrtp2 in the generator) and
+            sends SRTP protected with it (dp_srtp on OpenSSL in the
+            generator; mediusd uses intel-ipsec-mb) and
             checks every packet it gets (authentication, replay) with the
             server's key from the offer. Both directions are measured:
             the server decrypts B's and encrypts A's.
