@@ -82,13 +82,14 @@ def threads(pid):
 class Load:
     """perf_roomload: the participants."""
 
-    def __init__(self, codec, n, cpus, warm, window):
+    def __init__(self, codec, n, cpus, warm, window, room=None):
         rtpmap, pt, _ = CODECS[codec]
         # SCHED_FIFO keeps the generator's 2 ms slots on time on a shared box (it
         # sleeps in epoll_wait between slots; never spins)
         rt = ["chrt", "-f", "10"] if os.geteuid() == 0 else []
         self.p = subprocess.Popen(rt + ["taskset", "-c", cpus, LOAD, "--rtpmap", rtpmap, "--pt", str(pt),
-                                   "--parts", str(n), "--talkers", str(TALKERS), "--warm", str(warm),
+                                   "--parts", str(n), "--talkers", str(TALKERS), "--room-size", str(room or n),
+                                   "--warm", str(warm),
                                    "--window", str(window)],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
         line = self.p.stdout.readline().split()
@@ -142,9 +143,11 @@ def run_medius(codec, n, args):
     try:
         if p.stdout.readline().strip() != "READY":
             raise RuntimeError("perf_room_srv did not start: " + p.stderr.read()[-2000:])
-        load = Load(codec, n, args.gen_cpus, args.warm, args.window)
-        cmd(f"room bench {args.rate} {TALKERS} {max(n, 2)}")
-        peers = [cmd(f"join bench p{i} {rtpmap} {pt} {port}")["port"] for i, port in enumerate(load.ports)]
+        total = n * args.rooms
+        load = Load(codec, total, args.gen_cpus, args.warm, args.window, n)
+        for k in range(args.rooms):
+            cmd(f"room bench{k} {args.rate} {TALKERS} {max(n, 2)}")
+        peers = [cmd(f"join bench{i // n} p{i} {rtpmap} {pt} {port}")["port"] for i, port in enumerate(load.ports)]
         idle0, t0 = proc_cpu(p.pid), time.monotonic()
         time.sleep(1.0)
         idle = (proc_cpu(p.pid) - idle0) / (time.monotonic() - t0)
@@ -152,7 +155,7 @@ def run_medius(codec, n, args):
         res = load.run(peers, p.pid, prof)
         res["server_idle_cores"] = idle
         res["threads"] = threads(p.pid)
-        st = [cmd(f"stats p{i}") for i in range(n)]
+        st = [cmd(f"stats p{i}") for i in range(total)]
         res["server_rx_min"] = min(s["received"] for s in st)
         res["grouped"] = sum(1 for s in st if s["grouped"])
         p.stdin.write("quit\n")
@@ -273,26 +276,28 @@ admin: {{
 def run_janus(codec, n, args):
     _, pt, jcodec = CODECS[codec]
     j = Janus(args.server_cpu)
+    total = n * args.rooms
     try:
         sess = j.post("", {"janus": "create"})["data"]["id"]
         handles = [j.post(f"/{sess}", {"janus": "attach", "plugin": "janus.plugin.audiobridge"})["data"]["id"]
-                   for _ in range(n)]
-        r = j.post(f"/{sess}/{handles[0]}", {"janus": "message", "body": {
-            "request": "create", "room": 1234, "sampling_rate": args.rate, "allow_rtp_participants": True,
-            "audiolevel_ext": False, "audiolevel_event": False}})
-        data = r["plugindata"]["data"]
-        if data.get("audiobridge") != "created":
-            raise RuntimeError(f"janus create: {r}")
-        load = Load(codec, n, args.gen_cpus, args.warm, args.window)
-        for h, port in zip(handles, load.ports):
-            body = {"request": "join", "room": 1234, "display": f"p{h}", "codec": jcodec,
+                   for _ in range(total)]
+        for k in range(args.rooms):
+            r = j.post(f"/{sess}/{handles[0]}", {"janus": "message", "body": {
+                "request": "create", "room": 1234 + k, "sampling_rate": args.rate, "allow_rtp_participants": True,
+                "audiolevel_ext": False, "audiolevel_event": False}})
+            data = r["plugindata"]["data"]
+            if data.get("audiobridge") != "created":
+                raise RuntimeError(f"janus create: {r}")
+        load = Load(codec, total, args.gen_cpus, args.warm, args.window, n)
+        for i, (h, port) in enumerate(zip(handles, load.ports)):
+            body = {"request": "join", "room": 1234 + i // n, "display": f"p{h}", "codec": jcodec,
                     "rtp": {"ip": "127.0.0.1", "port": port, "payload_type": pt}}
             if codec == "opus":
                 body["quality"] = OPUS_COMPLEXITY
             j.post(f"/{sess}/{h}", {"janus": "message", "body": body})
         peers = {}
         deadline = time.monotonic() + 60
-        while len(peers) < n and time.monotonic() < deadline:  # the joined events, by long poll
+        while len(peers) < total and time.monotonic() < deadline:  # the joined events, by long poll
             evs = json.loads(urllib.request.urlopen(f"{j.base}/{sess}?maxev=1000", timeout=40).read())
             for ev in evs if isinstance(evs, list) else [evs]:
                 d = ev.get("plugindata", {}).get("data", {})
@@ -300,8 +305,8 @@ def run_janus(codec, n, args):
                     peers[ev["sender"]] = d["rtp"]["port"]
                 elif "error" in d:
                     raise RuntimeError(f"janus join: {ev}")
-        if len(peers) < n:
-            raise RuntimeError(f"janus: {len(peers)} of {n} joins answered")
+        if len(peers) < total:
+            raise RuntimeError(f"janus: {len(peers)} of {total} joins answered")
         idle0, t0 = proc_cpu(j.p.pid), time.monotonic()
         time.sleep(1.0)
         idle = (proc_cpu(j.p.pid) - idle0) / (time.monotonic() - t0)
@@ -334,6 +339,8 @@ def fmt_round(server, r, n):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="10,50,200")
+    ap.add_argument("--rooms", type=int, default=1, help="rooms of each size at once (participants: size x rooms; "
+                    "several small rooms give a load the CPU-time reading resolves)")
     ap.add_argument("--codecs", default="pcmu,opus")
     ap.add_argument("--rounds", type=int, default=3, help="rounds per server and (codec, size)")
     ap.add_argument("--warm", type=float, default=4.0, help="seconds of load before the window")
@@ -363,7 +370,8 @@ def main():
     summary = []
     for codec in args.codecs.split(","):
         for n in map(int, args.sizes.split(",")):
-            print(f"\n{codec.upper()} room of {n}:")
+            print(f"\n{codec.upper()} room of {n}:" if args.rooms == 1 else
+                  f"\n{codec.upper()} {args.rooms} rooms of {n} ({n * args.rooms} participants):")
             ppc = {s: [] for s in servers}
             dppc = {s: [] for s in servers}
             tries = {s: 0 for s in servers}
@@ -372,8 +380,8 @@ def main():
                 for s in servers:
                     for attempt in range(3):  # a round the generator could not keep steady is run again
                         r = (run_medius if s == "medius" else run_janus)(codec, n, args)
-                        line, v = fmt_round(s, r, n)
-                        dppc[s].append(delivered_ppc(r, n))
+                        line, v = fmt_round(s, r, n * args.rooms)
+                        dppc[s].append(delivered_ppc(r, n * args.rooms))
                         # valid: the generator kept its slots (<= 1% skipped) and the server
                         # sent every participant its mix in the window, 95 to 105% of the
                         # packets (more is a backlog from before the window caught up)
@@ -402,8 +410,8 @@ def main():
                 line += f"; medius/janus x{ratio:.2f} ({'meets' if ratio >= GOAL else 'MISSES'} the {GOAL:g}x goal)"
             elif med.get("medius") and "janus" in servers:
                 # Janus could not serve n participants on the core: fewer than n per core
-                ratio = -(med["medius"] / n)
-                line += (f"; medius/janus > x{-ratio:.2f} (Janus serves fewer than {n} per core here; "
+                ratio = -(med["medius"] / (n * args.rooms))
+                line += (f"; medius/janus > x{-ratio:.2f} (Janus serves fewer than {n * args.rooms} per core here; "
                          f"{'meets' if -ratio >= GOAL else 'does not show'} the {GOAL:g}x goal by this bound)")
             print(line)
             print("  valid runs (every participant got 95-105% of its mix packets, the generator kept time): " +

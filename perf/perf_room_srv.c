@@ -27,7 +27,7 @@
 #include "mx.h"
 #include "harness_main.h"
 
-#define SRV_ROOMS 8
+#define SRV_ROOMS 64
 #define SRV_PARTS 1024
 
 static struct srv_room {

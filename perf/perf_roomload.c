@@ -5,7 +5,7 @@
  * port, which it sends from and receives on (Janus's plain-RTP sockets are
  * connected to it, so the source port matters).
  *
- *   perf_roomload --rtpmap RTPMAP --pt PT --parts N [--talkers T]
+ *   perf_roomload --rtpmap RTPMAP --pt PT --parts N [--talkers T] [--room-size S]
  *                 [--warm S] [--window S] [--slots K]
  *
  * 1. Binds N sockets, prints "PORTS p1 ... pN" and reads one line
@@ -13,7 +13,8 @@
  * 2. Every 20 ms each participant sends one packet: a second of audio
  *    pre-encoded with codecs/ (cdc_sink, 16 kHz mono PCM in) replayed
  *    with its own SSRC, sequence and timestamps. The first T participants
- *    send tones (300, 500, 700 Hz..., -18 dBov RMS), the others low noise
+ *    of each room (participants S*k .. S*k+S-1 are room k; S defaults to
+ *    N, one room) send tones (300, 500, 700 Hz..., -18 dBov RMS), the others low noise
  *    (uniform, RMS about -63 dBov: encoded near-silence, packets never absent).
  *    The 20 ms are cut into K slots (default 10, 2 ms each) on an absolute
  *    timerfd; slot k sends the participants i with i % K == k, so the
@@ -143,7 +144,7 @@ static void encode(const char *rtpmap, int pt, int talkers)
 int main(int argc, char **argv)
 {
 	const char *rtpmap = "PCMU/8000";
-	int pt = 0, n = 0, talkers = 3, slots = 10, ep, tfd;
+	int pt = 0, n = 0, talkers = 3, slots = 10, room = 0, ep, tfd;
 	double warm = 3, window = 10;
 	struct cdc_format fmt;
 	uint32_t ts_step;
@@ -164,6 +165,8 @@ int main(int argc, char **argv)
 			n = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--talkers"))
 			talkers = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--room-size"))
+			room = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--warm"))
 			warm = atof(argv[i + 1]);
 		else if (!strcmp(argv[i], "--window"))
@@ -171,8 +174,10 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--slots"))
 			slots = atoi(argv[i + 1]);
 	}
-	if (n < 1 || n > MAX_PARTS || talkers < 0 || talkers > 7 || slots < 1 || slots > 20) {
-		fprintf(stderr, "usage: perf_roomload --rtpmap RTPMAP --pt PT --parts N [--talkers T<=7] [--warm S] "
+	if (!room)
+		room = n;
+	if (n < 1 || n > MAX_PARTS || talkers < 0 || talkers > 7 || slots < 1 || slots > 20 || room < 1) {
+		fprintf(stderr, "usage: perf_roomload --rtpmap RTPMAP --pt PT --parts N [--talkers T<=7] [--room-size S] [--warm S] "
 				"[--window S] [--slots K<=20]\n");
 		return 2;
 	}
@@ -197,8 +202,8 @@ int main(int argc, char **argv)
 		p->ssrc = 0x4d450000u + (uint32_t)i;
 		p->seq0 = (uint16_t)(i * 7919);
 		p->ts0 = (uint32_t)i * 104729u;
-		p->pkt = enc_pkt[i < talkers ? i + 1 : 0];
-		p->len = enc_len[i < talkers ? i + 1 : 0];
+		p->pkt = enc_pkt[i % room < talkers ? i % room + 1 : 0];
+		p->len = enc_len[i % room < talkers ? i % room + 1 : 0];
 		if (epoll_ctl(ep, EPOLL_CTL_ADD, p->fd,
 			      &(struct epoll_event){ .events = EPOLLIN, .data.u32 = (uint32_t)i }))
 			return perror("epoll_ctl"), 1;
