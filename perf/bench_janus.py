@@ -54,6 +54,8 @@ CODECS = {"pcmu": ("PCMU/8000", 0, "pcmu"), "opus": ("opus/48000/2", 96, "opus")
 # Janus is given the same through `quality` (its default is 4). Bitrate:
 # neither is set (libopus's automatic choice for 16 kHz mono VOIP in both).
 OPUS_COMPLEXITY = 5
+# --levels: the RFC 8285 one-byte extension id of RFC 6464 audio levels
+LEVEL_EXT_ID = 1
 HZ = os.sysconf("SC_CLK_TCK")
 
 
@@ -82,14 +84,14 @@ def threads(pid):
 class Load:
     """perf_roomload: the participants."""
 
-    def __init__(self, codec, n, cpus, warm, window, room=None):
+    def __init__(self, codec, n, cpus, warm, window, room=None, levels=False):
         rtpmap, pt, _ = CODECS[codec]
         # SCHED_FIFO keeps the generator's 2 ms slots on time on a shared box (it
         # sleeps in epoll_wait between slots; never spins)
         rt = ["chrt", "-f", "10"] if os.geteuid() == 0 else []
         self.p = subprocess.Popen(rt + ["taskset", "-c", cpus, LOAD, "--rtpmap", rtpmap, "--pt", str(pt),
                                    "--parts", str(n), "--talkers", str(TALKERS), "--room-size", str(room or n),
-                                   "--warm", str(warm),
+                                   *(["--levels", str(LEVEL_EXT_ID)] if levels else []), "--warm", str(warm),
                                    "--window", str(window)],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
         line = self.p.stdout.readline().split()
@@ -144,10 +146,11 @@ def run_medius(codec, n, args):
         if p.stdout.readline().strip() != "READY":
             raise RuntimeError("perf_room_srv did not start: " + p.stderr.read()[-2000:])
         total = n * args.rooms
-        load = Load(codec, total, args.gen_cpus, args.warm, args.window, n)
+        load = Load(codec, total, args.gen_cpus, args.warm, args.window, n, args.levels)
+        lv = f" {LEVEL_EXT_ID}" if args.levels else ""
         for k in range(args.rooms):
             cmd(f"room bench{k} {args.rate} {TALKERS} {max(n, 2)}")
-        peers = [cmd(f"join bench{i // n} p{i} {rtpmap} {pt} {port}")["port"] for i, port in enumerate(load.ports)]
+        peers = [cmd(f"join bench{i // n} p{i} {rtpmap} {pt} {port}{lv}")["port"] for i, port in enumerate(load.ports)]
         idle0, t0 = proc_cpu(p.pid), time.monotonic()
         time.sleep(1.0)
         idle = (proc_cpu(p.pid) - idle0) / (time.monotonic() - t0)
@@ -158,6 +161,8 @@ def run_medius(codec, n, args):
         st = [cmd(f"stats p{i}") for i in range(total)]
         res["server_rx_min"] = min(s["received"] for s in st)
         res["grouped"] = sum(1 for s in st if s["grouped"])
+        res["level_packets"] = sum(s["level_packets"] for s in st)
+        res["level_skipped"] = sum(s["level_skipped"] for s in st)
         p.stdin.write("quit\n")
         p.stdin.flush()
         p.wait(30)
@@ -284,11 +289,11 @@ def run_janus(codec, n, args):
         for k in range(args.rooms):
             r = j.post(f"/{sess}/{handles[0]}", {"janus": "message", "body": {
                 "request": "create", "room": 1234 + k, "sampling_rate": args.rate, "allow_rtp_participants": True,
-                "audiolevel_ext": False, "audiolevel_event": False}})
+                "audiolevel_ext": args.levels, "audiolevel_event": False}})
             data = r["plugindata"]["data"]
             if data.get("audiobridge") != "created":
                 raise RuntimeError(f"janus create: {r}")
-        load = Load(codec, total, args.gen_cpus, args.warm, args.window, n)
+        load = Load(codec, total, args.gen_cpus, args.warm, args.window, n, args.levels)
         for i, (h, port) in enumerate(zip(handles, load.ports)):
             body = {"request": "join", "room": 1234 + i // n, "display": f"p{h}", "codec": jcodec,
                     "rtp": {"ip": "127.0.0.1", "port": port, "payload_type": pt}}
@@ -333,12 +338,18 @@ def fmt_round(server, r, n):
             f"{r['threads']} threads)  part/core {ppc:8.0f}  rx/part min {r['rx_min']} med {r['rx_median']} "
             f"of {r['expected_per_part']:.0f}  payload {r['rx_payload_mean']:.1f} B  "
             f"gen: late p99 {r['slot_late_p99_us']:.0f} us max {r['slot_late_max_us']:.0f} us, "
-            f"overruns {r['overruns']}, cpu {r['gen_cpu_cores']:.3f}"), ppc
+            f"overruns {r['overruns']}, cpu {r['gen_cpu_cores']:.3f}" +
+            (f"  levels {r['level_packets']} pkts, {r['level_skipped']} not decoded" if r.get("level_packets") else
+             "")), ppc
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="10,50,200")
+    ap.add_argument("--levels", action="store_true", help="participants send RFC 6464 audio levels (one-byte "
+                    "header extension, id 1), as WebRTC clients do: the same packets to both servers; medius "
+                    "reads them (silent participants are not decoded), Janus's rooms are created with "
+                    "audiolevel_ext")
     ap.add_argument("--rooms", type=int, default=1, help="rooms of each size at once (participants: size x rooms; "
                     "several small rooms give a load the CPU-time reading resolves)")
     ap.add_argument("--codecs", default="pcmu,opus")
@@ -362,7 +373,8 @@ def main():
     if "janus" in servers and not os.path.exists(JANUS):
         print("bench_janus: janus is not installed, skipped (install it with: apt-get install janus)")
         return 0
-    print(f"medius vs Janus AudioBridge: rooms at {args.rate} Hz, 20 ms, {TALKERS} talkers, plain RTP over kernel UDP "
+    print(f"medius vs Janus AudioBridge: rooms at {args.rate} Hz, 20 ms, {TALKERS} talkers"
+          f"{', RFC 6464 levels sent' if args.levels else ''}, plain RTP over kernel UDP "
           f"on 127.0.0.1; servers on cpu {args.server_cpu}, the participants (perf_roomload) on cpu "
           f"{args.gen_cpus}; warm-up {args.warm:g} s, window {args.window:g} s, {args.rounds} rounds each, "
           f"alternating")

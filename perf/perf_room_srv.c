@@ -10,11 +10,14 @@
  * Commands, one per line, each answered by one line of JSON:
  *   room NAME RATE TALKERS PARTS     a room (20 ms frames, saturating mix)
  *                                    for at most PARTS participants: {"rc"}
- *   join ROOM P RTPMAP PT PEER       participant P (codec RTPMAP, payload
+ *   join ROOM P RTPMAP PT PEER [LV]  participant P (codec RTPMAP, payload
  *                                    type PT both ways, 20 ms packets to
  *                                    127.0.0.1:PEER; takes media from any
- *                                    port): {"rc", "port", "lcore"}
- *   stats P                          {"rc", "received", "sent", "grouped"}
+ *                                    port; with LV, its RFC 6464 audio
+ *                                    levels come in extension id LV):
+ *                                    {"rc", "port", "lcore"}
+ *   stats P                          {"rc", "received", "sent", "grouped",
+ *                                    "level_packets", "level_skipped"}
  *   quit
  * Prints "READY" first, once the workers run (tests/tools/harness_main.h).
  */
@@ -86,7 +89,7 @@ static int new_room(const char *name, int rate, int talkers, int max_parts)
 	return 0;
 }
 
-static int join(struct srv_room *h, const char *name, const char *rtpmap, int pt, int peer)
+static int join(struct srv_room *h, const char *name, const char *rtpmap, int pt, int peer, int level_id)
 {
 	struct mx_room_part_conf pc = { .in = { .in_pt = (uint8_t)pt, .in_te_pt = -1, .in_cn_pt = -1,
 						.dtmf = CDC_DTMF_DROP },
@@ -100,6 +103,9 @@ static int join(struct srv_room *h, const char *name, const char *rtpmap, int pt
 
 	if (nparts == SRV_PARTS || find_part(name))
 		return -EEXIST;
+	if (level_id < 0 || level_id > 14)
+		return -EINVAL;
+	pc.level_ext_id = (uint8_t)level_id;
 	if (cdc_format_parse(rtpmap, NULL, &pc.in.in) || cdc_format_parse(rtpmap, NULL, &pc.out.out))
 		return -EINVAL;
 	p = &parts[nparts];
@@ -138,10 +144,10 @@ static int command(char *line)
 	if (!strcmp(argv[0], "room") && argc == 5) {
 		if ((rc = new_room(argv[1], atoi(argv[2]), atoi(argv[3]), atoi(argv[4]))))
 			printf("{\"rc\": %d}\n", rc);
-	} else if (!strcmp(argv[0], "join") && argc == 6) {
+	} else if (!strcmp(argv[0], "join") && (argc == 6 || argc == 7)) {
 		if (!(h = find_room(argv[1])))
 			printf("{\"rc\": %d}\n", -ENOENT);
-		else if ((rc = join(h, argv[2], argv[3], atoi(argv[4]), atoi(argv[5]))))
+		else if ((rc = join(h, argv[2], argv[3], atoi(argv[4]), atoi(argv[5]), argc == 7 ? atoi(argv[6]) : 0)))
 			printf("{\"rc\": %d}\n", rc);
 	} else if (!strcmp(argv[0], "stats") && argc == 2 && (p = find_part(argv[1]))) {
 		struct mx_room_part_stats s;
@@ -149,9 +155,11 @@ static int command(char *line)
 		if ((rc = mx_room_get_stats(p->room->r, p->pid, &s)))
 			printf("{\"rc\": %d}\n", rc);
 		else
-			printf("{\"rc\": 0, \"received\": %llu, \"sent\": %llu, \"grouped\": %s}\n",
+			printf("{\"rc\": 0, \"received\": %llu, \"sent\": %llu, \"grouped\": %s, "
+			       "\"level_packets\": %llu, \"level_skipped\": %llu}\n",
 			       (unsigned long long)s.in.jb.received, (unsigned long long)s.out.sent,
-			       s.grouped ? "true" : "false");
+			       s.grouped ? "true" : "false", (unsigned long long)s.in.level_packets,
+			       (unsigned long long)s.in.level_skipped);
 	} else {
 		printf("{\"rc\": %d}\n", -EINVAL);
 	}

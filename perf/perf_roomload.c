@@ -6,6 +6,7 @@
  * connected to it, so the source port matters).
  *
  *   perf_roomload --rtpmap RTPMAP --pt PT --parts N [--talkers T] [--room-size S]
+ *                 [--levels ID]
  *                 [--warm S] [--window S] [--slots K]
  *
  * 1. Binds N sockets, prints "PORTS p1 ... pN" and reads one line
@@ -16,6 +17,9 @@
  *    of each room (participants S*k .. S*k+S-1 are room k; S defaults to
  *    N, one room) send tones (300, 500, 700 Hz..., -18 dBov RMS), the others low noise
  *    (uniform, RMS about -63 dBov: encoded near-silence, packets never absent).
+ *    With --levels each packet carries its RFC 6464 audio level in an
+ *    RFC 8285 one-byte header extension of that id, as WebRTC clients send
+ *    it: each frame's level from the PCM encoded, V set on the tones.
  *    The 20 ms are cut into K slots (default 10, 2 ms each) on an absolute
  *    timerfd; slot k sends the participants i with i % K == k, so the
  *    packets are spread as independent phones' would be. A slot the
@@ -61,12 +65,14 @@ struct part {
 	uint16_t seq0;
 	const uint8_t (*pkt)[CDC_PKT_MAX];
 	const uint16_t *len;
+	const uint8_t *level;
 	uint64_t rx, rx_bytes;
 };
 
 static struct part parts[MAX_PARTS];
 static uint8_t enc_pkt[8][SECOND][CDC_PKT_MAX]; /* [0] noise, [1..] tones */
 static uint16_t enc_len[8][SECOND];
+static uint8_t enc_level[8][SECOND]; /* RFC 6464: -dBov of each frame, 0..127 */
 static uint32_t lat_ns[MAX_LAT], dur_ns[MAX_LAT];
 
 static uint64_t now_ns(void)
@@ -121,6 +127,8 @@ static void encode(const char *rtpmap, int pt, int talkers)
 		for (int f = 0; f < SECOND; f++) {
 			int n;
 
+			double e = 0;
+
 			for (int j = 0; j < FRAME; j++) {
 				if (s == 0) { /* uniform noise, +-40: RMS 23, about -63 dBov */
 					rnd = rnd * 1103515245u + 12345u;
@@ -128,7 +136,10 @@ static void encode(const char *rtpmap, int pt, int talkers)
 				} else {
 					pcm[j] = (int16_t)(5800 * sin(2 * M_PI * (100 + 200 * s) * (f * FRAME + j) / RATE));
 				}
+				e += (double)pcm[j] * pcm[j];
 			}
+			e = sqrt(e / FRAME) / 32768.0;
+			enc_level[s][f] = e > 0 ? (uint8_t)fmin(127, lrint(-20 * log10(e))) : 127;
 			n = cdc_sink_write(k, pcm, FRAME, out, 0);
 			if (n != 1) {
 				fprintf(stderr, "perf_roomload: encoder gave %d packets for a frame\n", n);
@@ -144,7 +155,7 @@ static void encode(const char *rtpmap, int pt, int talkers)
 int main(int argc, char **argv)
 {
 	const char *rtpmap = "PCMU/8000";
-	int pt = 0, n = 0, talkers = 3, slots = 10, room = 0, ep, tfd;
+	int pt = 0, n = 0, talkers = 3, slots = 10, room = 0, level_id = 0, ep, tfd;
 	double warm = 3, window = 10;
 	struct cdc_format fmt;
 	uint32_t ts_step;
@@ -167,6 +178,8 @@ int main(int argc, char **argv)
 			talkers = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--room-size"))
 			room = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--levels"))
+			level_id = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--warm"))
 			warm = atof(argv[i + 1]);
 		else if (!strcmp(argv[i], "--window"))
@@ -176,8 +189,9 @@ int main(int argc, char **argv)
 	}
 	if (!room)
 		room = n;
-	if (n < 1 || n > MAX_PARTS || talkers < 0 || talkers > 7 || slots < 1 || slots > 20 || room < 1) {
-		fprintf(stderr, "usage: perf_roomload --rtpmap RTPMAP --pt PT --parts N [--talkers T<=7] [--room-size S] [--warm S] "
+	if (n < 1 || n > MAX_PARTS || talkers < 0 || talkers > 7 || slots < 1 || slots > 20 || room < 1 ||
+	    level_id < 0 || level_id > 14) {
+		fprintf(stderr, "usage: perf_roomload --rtpmap RTPMAP --pt PT --parts N [--talkers T<=7] [--room-size S] [--levels ID<=14] [--warm S] "
 				"[--window S] [--slots K<=20]\n");
 		return 2;
 	}
@@ -204,6 +218,7 @@ int main(int argc, char **argv)
 		p->ts0 = (uint32_t)i * 104729u;
 		p->pkt = enc_pkt[i % room < talkers ? i % room + 1 : 0];
 		p->len = enc_len[i % room < talkers ? i % room + 1 : 0];
+		p->level = enc_level[i % room < talkers ? i % room + 1 : 0];
 		if (epoll_ctl(ep, EPOLL_CTL_ADD, p->fd,
 			      &(struct epoll_event){ .events = EPOLLIN, .data.u32 = (uint32_t)i }))
 			return perror("epoll_ctl"), 1;
@@ -264,7 +279,8 @@ int main(int argc, char **argv)
 
 					for (int i = (int)(s % (uint64_t)slots); i < n; i += slots) {
 						struct part *p = &parts[i];
-						uint8_t pkt[12 + CDC_PKT_MAX];
+						uint8_t pkt[20 + CDC_PKT_MAX];
+						unsigned h = 12;
 						unsigned f = (unsigned)(tick % SECOND);
 						uint16_t seq = (uint16_t)(p->seq0 + tick);
 						uint32_t ts = p->ts0 + (uint32_t)tick * ts_step;
@@ -281,8 +297,21 @@ int main(int argc, char **argv)
 						pkt[9] = (uint8_t)(p->ssrc >> 16);
 						pkt[10] = (uint8_t)(p->ssrc >> 8);
 						pkt[11] = (uint8_t)p->ssrc;
-						memcpy(pkt + 12, p->pkt[f], p->len[f]);
-						if (sendto(p->fd, pkt, 12u + p->len[f], 0, (struct sockaddr *)&p->peer,
+						if (level_id) { /* RFC 8285 one-byte header, one element */
+							uint8_t lv = p->level[f];
+
+							pkt[0] |= 0x10;
+							pkt[12] = 0xbe;
+							pkt[13] = 0xde;
+							pkt[14] = 0;
+							pkt[15] = 1; /* one 32-bit word follows */
+							pkt[16] = (uint8_t)(level_id << 4); /* 1 byte (length 0) */
+							pkt[17] = (uint8_t)((p->pkt == enc_pkt[0] ? 0 : 0x80) | lv); /* V */
+							pkt[18] = pkt[19] = 0;
+							h = 20;
+						}
+						memcpy(pkt + h, p->pkt[f], p->len[f]);
+						if (sendto(p->fd, pkt, h + p->len[f], 0, (struct sockaddr *)&p->peer,
 							   sizeof(p->peer)) > 0) {
 							sent++;
 							if (phase == 1)
