@@ -3,7 +3,7 @@
  * Opus through libopusfile) opened from memory (mx_player_open_blob, what
  * ng `play media` does with a `blob`, and with a `file` once it is read
  * whole), then resampled to a rate picked from
- * the input's length (unless that would make it over 2^20 samples) and
+ * the input's length (unless that would make it over 2^16 samples) and
  * read to its end. Checked: a failure says why
  * (a negative errno and a message); a player has audio, a sane rate and
  * duration, and gives exactly its samples (the same count each repeat,
@@ -39,10 +39,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	rate = RATES[size % (sizeof(RATES) / sizeof(RATES[0]))];
-	/* Media that would resample to over 2^20 samples is read at its own
+	/* Media that would resample to over 2^16 samples is read at its own
 	 * rate: such an input (e.g. 11 s of G.721 at 1,001 Hz made 48 kHz)
 	 * costs 0.2-1 s a run and covers no more than a short one. */
-	if (rate && mx_player_duration_ms(p) * rate / 1000 > (1u << 20))
+	if (rate && mx_player_duration_ms(p) * rate / 1000 > (1u << 16))
 		rate = 0;
 	if (rate)
 		CHECK(mx_player_set_rate(p, rate) == 0 && mx_player_rate(p) == rate);
