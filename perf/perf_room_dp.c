@@ -74,6 +74,7 @@
 
 #include "mx.h"
 #include "perf_eth.h"
+#include "perf_level.h"
 
 #define PROG "perf_room_dp"
 #define RATE 16000
@@ -142,22 +143,18 @@ static void make_media(const struct row *rw)
 		if (!k)
 			die("encoder");
 		for (int f = 0; f < SEQ_FRAMES; f++) {
-			double e = 0;
 			int n;
 
-			for (int j = 0; j < RATE / 50; j++) {
+			for (int j = 0; j < RATE / 50; j++)
 				pcm[j] = s < TALKERS ? (int16_t)(6000 * sin(2 * M_PI * (300 + 200 * s) *
 									    (f * (RATE / 50) + j) / RATE))
 						     : 0;
-				e += (double)pcm[j] * pcm[j];
-			}
 			n = cdc_sink_write(k, pcm, RATE / 50, out, 0);
 			if (n != 1 || out[0].len > PAY_MAX)
 				die("encoding the payloads");
 			memcpy(media.pay[s][f], out[0].payload, out[0].len);
 			media.len[s][f] = out[0].len;
-			e = sqrt(e / (RATE / 50)) / 32768.0;
-			media.level[s][f] = e > 0 ? (uint8_t)fmin(127, lrint(-20 * log10(e))) : 127;
+			media.level[s][f] = perf_level(pcm, RATE / 50);
 		}
 		cdc_sink_destroy(k);
 	}
@@ -323,18 +320,10 @@ static struct rte_mbuf *gen_one(struct gen *g)
 	dp_rtp_set_seq(b, (uint16_t)k);
 	dp_rtp_set_ts(b, k * g->rw->ts_step);
 	dp_rtp_set_ssrc(b, 0x10000u + i);
-	if (g->rw->levels) { /* RFC 8285 one-byte header, one element: RFC 6464 ssrc-audio-level */
+	if (g->rw->levels) { /* RFC 6464 ssrc-audio-level, V on anything but silence */
 		uint8_t lv = media.level[p->seq][f];
 
-		b[0] |= 0x10;
-		b[12] = 0xbe;
-		b[13] = 0xde;
-		b[14] = 0;
-		b[15] = 1; /* one 32-bit word follows */
-		b[16] = (uint8_t)(LEVEL_EXT_ID << 4); /* length 1 byte (encoded as 0) */
-		b[17] = (uint8_t)((lv < 127 ? 0x80 : 0) | lv); /* V: voice activity */
-		b[18] = b[19] = 0;
-		h = 20;
+		h = perf_put_level_ext(b, LEVEL_EXT_ID, lv, lv < 127);
 	}
 	memcpy(b + h, media.pay[p->seq][f], media.len[p->seq][f]);
 	return perf_udp_frame(fpool, rp.mac, p->src, leg_ip, 5000, p->port, b, (uint16_t)(h + media.len[p->seq][f]));

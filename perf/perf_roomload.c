@@ -50,6 +50,7 @@
 #include <unistd.h>
 
 #include "cdc.h"
+#include "perf_level.h"
 
 #define RATE 16000
 #define FRAME 320
@@ -127,8 +128,6 @@ static void encode(const char *rtpmap, int pt, int talkers)
 		for (int f = 0; f < SECOND; f++) {
 			int n;
 
-			double e = 0;
-
 			for (int j = 0; j < FRAME; j++) {
 				if (s == 0) { /* uniform noise, +-40: RMS 23, about -63 dBov */
 					rnd = rnd * 1103515245u + 12345u;
@@ -136,10 +135,8 @@ static void encode(const char *rtpmap, int pt, int talkers)
 				} else {
 					pcm[j] = (int16_t)(5800 * sin(2 * M_PI * (100 + 200 * s) * (f * FRAME + j) / RATE));
 				}
-				e += (double)pcm[j] * pcm[j];
 			}
-			e = sqrt(e / FRAME) / 32768.0;
-			enc_level[s][f] = e > 0 ? (uint8_t)fmin(127, lrint(-20 * log10(e))) : 127;
+			enc_level[s][f] = perf_level(pcm, FRAME);
 			n = cdc_sink_write(k, pcm, FRAME, out, 0);
 			if (n != 1) {
 				fprintf(stderr, "perf_roomload: encoder gave %d packets for a frame\n", n);
@@ -297,19 +294,9 @@ int main(int argc, char **argv)
 						pkt[9] = (uint8_t)(p->ssrc >> 16);
 						pkt[10] = (uint8_t)(p->ssrc >> 8);
 						pkt[11] = (uint8_t)p->ssrc;
-						if (level_id) { /* RFC 8285 one-byte header, one element */
-							uint8_t lv = p->level[f];
-
-							pkt[0] |= 0x10;
-							pkt[12] = 0xbe;
-							pkt[13] = 0xde;
-							pkt[14] = 0;
-							pkt[15] = 1; /* one 32-bit word follows */
-							pkt[16] = (uint8_t)(level_id << 4); /* 1 byte (length 0) */
-							pkt[17] = (uint8_t)((p->pkt == enc_pkt[0] ? 0 : 0x80) | lv); /* V */
-							pkt[18] = pkt[19] = 0;
-							h = 20;
-						}
+						if (level_id) /* V on the tones */
+							h = perf_put_level_ext(pkt, (unsigned)level_id, p->level[f],
+									       p->pkt != enc_pkt[0]);
 						memcpy(pkt + h, p->pkt[f], p->len[f]);
 						if (sendto(p->fd, pkt, h + p->len[f], 0, (struct sockaddr *)&p->peer,
 							   sizeof(p->peer)) > 0) {
