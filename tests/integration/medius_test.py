@@ -28,19 +28,14 @@ def free_range(n):
     to just what its calls take needs all of it (crash_restart once lost a
     port of 43100-43123 to another test's socket)."""
     for _ in range(200):
-        base = 2 * (int.from_bytes(os.urandom(2), "big") % 5000) + 10000
-        socks = []
+        base = 2 * (int.from_bytes(os.urandom(2), "big") % (5000 - n // 2)) + 10000
         try:
-            for p in range(base, base + n):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                socks.append(s)
-                s.bind(("127.0.0.1", p))
+            for p in range(base, base + n):  # one socket at a time: a range of thousands stays under any fd limit
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                    s.bind(("127.0.0.1", p))
             return base
         except OSError:
             continue
-        finally:
-            for s in socks:
-                s.close()
     raise RuntimeError("no free port range")
 
 
