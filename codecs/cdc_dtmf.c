@@ -283,22 +283,37 @@ static inline double gen_env(const struct cdc_dtmf_gen *g)
 /* Overwrite up to n samples of pcm with the tone's next samples; samples
  * past the tone's end are left untouched. Returns the number written (0
  * when idle or for a NULL argument). */
+static inline int16_t gen_sample(double v)
+{
+	if (v > 32767.0)
+		v = 32767.0;
+	else if (v < -32768.0)
+		v = -32768.0;
+	return (int16_t)lrint(v);
+}
+
 size_t cdc_dtmf_gen_fill(struct cdc_dtmf_gen *g, int16_t *pcm, size_t n)
 {
-	size_t i, k;
-	double v;
+	size_t i = 0, k;
 
 	if (!g || !pcm || g->pos >= g->total)
 		return 0;
 	k = g->total - g->pos < n ? (size_t)(g->total - g->pos) : n;
-	for (i = 0; i < k; i++) {
-		v = g->amp * gen_env(g) * (osc_step(&g->lo) + osc_step(&g->hi));
-		if (v > 32767.0)
-			v = 32767.0;
-		else if (v < -32768.0)
-			v = -32768.0;
-		pcm[i] = (int16_t)lrint(v);
-		g->pos++;
+	while (i < k) { /* a run at a time: the rise, the flat top, the fall */
+		uint64_t fall = g->total - g->ramp_len;
+		bool flat = g->pos >= g->ramp_len && g->pos < fall;
+		uint64_t run = g->pos < g->ramp_len ? g->ramp_len - g->pos : flat ? fall - g->pos : g->total - g->pos;
+		size_t m = run < k - i ? (size_t)run : k - i;
+
+		if (flat) { /* gen_env is 1.0 here: the same samples without it */
+			for (size_t j = 0; j < m; j++)
+				pcm[i + j] = gen_sample(g->amp * (osc_step(&g->lo) + osc_step(&g->hi)));
+			g->pos += m;
+		} else {
+			for (size_t j = 0; j < m; j++, g->pos++)
+				pcm[i + j] = gen_sample(g->amp * gen_env(g) * (osc_step(&g->lo) + osc_step(&g->hi)));
+		}
+		i += m;
 	}
 	return k;
 }
