@@ -211,7 +211,7 @@ static void osc_start(struct osc *o, double hz, uint32_t rate)
 
 /* sin of the current phase, then advance; the magnitude is pulled back
  * to 1 every sample so rounding never accumulates. */
-static inline double osc_step(struct osc *o)
+static inline __attribute__((always_inline)) double osc_step(struct osc *o)
 {
 	double v = o->s, c = o->c * o->cw - o->s * o->sw, s = o->s * o->cw + o->c * o->sw;
 	double g = 1.5 - 0.5 * (c * c + s * s);
@@ -305,9 +305,14 @@ size_t cdc_dtmf_gen_fill(struct cdc_dtmf_gen *g, int16_t *pcm, size_t n)
 		uint64_t run = g->pos < g->ramp_len ? g->ramp_len - g->pos : flat ? fall - g->pos : g->total - g->pos;
 		size_t m = run < k - i ? (size_t)run : k - i;
 
-		if (flat) { /* gen_env is 1.0 here: the same samples without it */
+		if (flat) { /* gen_env is 1.0 here: the same samples without it, the state in locals */
+			struct osc lo = g->lo, hi = g->hi;
+			double amp = g->amp;
+
 			for (size_t j = 0; j < m; j++)
-				pcm[i + j] = gen_sample(g->amp * (osc_step(&g->lo) + osc_step(&g->hi)));
+				pcm[i + j] = gen_sample(amp * (osc_step(&lo) + osc_step(&hi)));
+			g->lo = lo;
+			g->hi = hi;
 			g->pos += m;
 		} else {
 			for (size_t j = 0; j < m; j++, g->pos++)
