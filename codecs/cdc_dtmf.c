@@ -280,9 +280,7 @@ static inline double gen_env(const struct cdc_dtmf_gen *g)
 	return 0.5 - 0.5 * cos(M_PI * ((double)e + 0.5) / g->ramp_len);
 }
 
-/* Overwrite up to n samples of pcm with the tone's next samples; samples
- * past the tone's end are left untouched. Returns the number written (0
- * when idle or for a NULL argument). */
+/* A sample, saturated to 16 bits. */
 static inline int16_t gen_sample(double v)
 {
 	if (v > 32767.0)
@@ -292,6 +290,9 @@ static inline int16_t gen_sample(double v)
 	return (int16_t)lrint(v);
 }
 
+/* Overwrite up to n samples of pcm with the tone's next samples; samples
+ * past the tone's end are left untouched. Returns the number written (0
+ * when idle or for a NULL argument). */
 size_t cdc_dtmf_gen_fill(struct cdc_dtmf_gen *g, int16_t *pcm, size_t n)
 {
 	size_t i = 0, k;

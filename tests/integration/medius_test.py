@@ -27,6 +27,8 @@ def free_range(n):
     20000-60000 and mediusd's default 30000-. A test that sizes the range
     to just what its calls take needs all of it (crash_restart once lost a
     port of 43100-43123 to another test's socket)."""
+    if not 0 < n <= 4000:
+        raise ValueError(f"free_range: {n} ports (1-4000)")
     for _ in range(200):
         base = 2 * (int.from_bytes(os.urandom(2), "big") % (5000 - n // 2)) + 10000
         try:
