@@ -494,7 +494,7 @@ def ramp(args, servers):
                 if steady(r) or r["loss"] > 0.01:
                     break
                 print(fmt(s, r) + f"  generator late ({r['overruns']} overruns): again", flush=True)
-                r = run_round(SERVERS[s], "xcode", n, args)
+                r = run_round(SERVERS[s], "xcode", n, args, profile=prof)  # its profile replaces the discarded one
             cpc = n / r["cores"] if r["cores"] > 0 else float("inf")
             ok = steady(r)
             print(fmt(s, r) + f"  calls/core {cpc:.0f}" + ("" if ok else "  LOSING"), flush=True)
